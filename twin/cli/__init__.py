@@ -1,0 +1,1 @@
+"""L4: the `twin` command line."""

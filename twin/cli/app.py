@@ -1,0 +1,40 @@
+"""The `twin` console script: one Typer app with a sub-command group per concept."""
+
+from __future__ import annotations
+
+import typer
+
+from twin import __version__
+
+app = typer.Typer(
+    name="twin",
+    help="A digital-twin risk early-warning engine for cross-border e-commerce freight.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    # Each concept owns its command module; register them here, one line each.
+    from twin.cli import network_cmd
+
+    app.add_typer(network_cmd.app, name="network")
+    # -- more command groups register below --
+
+
+@app.command()
+def version() -> None:
+    """Print twin's version."""
+    typer.echo(__version__)
+
+
+_register()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""L0: typed records, enums and input problems shared by every layer."""

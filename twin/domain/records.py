@@ -1,0 +1,255 @@
+"""Typed records of the twin: nodes, lanes, networks and shipments (SPEC 1.1, 1.2)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from enum import StrEnum
+from functools import cached_property
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from twin.domain.durations import format_timestamp, parse_timestamp
+
+
+class NodeKind(StrEnum):
+    origin = "origin"
+    port = "port"
+    airport = "airport"
+    rail_terminal = "rail_terminal"
+    border = "border"
+    chokepoint = "chokepoint"
+    warehouse = "warehouse"
+
+
+class Mode(StrEnum):
+    sea = "sea"
+    air = "air"
+    rail = "rail"
+    road = "road"
+
+
+class Tier(StrEnum):
+    distribution = "distribution"
+    fulfillment = "fulfillment"
+    delivery = "delivery"
+
+
+class Priority(StrEnum):
+    standard = "standard"
+    express = "express"
+    critical = "critical"
+
+
+# Kinds where import clearance happens by default when outside the shipment's origin country.
+CUSTOMS_KINDS = frozenset({NodeKind.port, NodeKind.airport, NodeKind.rail_terminal, NodeKind.border})
+# Kinds that may appear in a lane's `via`.
+VIA_KINDS = frozenset({NodeKind.chokepoint, NodeKind.border})
+
+# Default lateness penalty, money per unit per late day, by priority. An e-commerce cbm holds
+# goods worth thousands of dollars; a late day costs lost sales and expedite fees. Users set
+# `late_penalty_per_unit_day` per shipment to override.
+DEFAULT_LATE_PENALTY: dict[Priority, float] = {
+    Priority.standard: 4.0,
+    Priority.express: 15.0,
+    Priority.critical: 50.0,
+}
+
+NonNegative = Annotated[float, Field(ge=0)]
+Identifier = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\s]+$")]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+
+    @property
+    def extras(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Node(_Record):
+    """A place freight passes or rests: origin cluster, port, airport, terminal, border,
+    chokepoint or warehouse. `capacity` is throughput in units per day (None = unbounded)."""
+
+    id: Identifier
+    kind: NodeKind
+    name: str = ""
+    country: str | None = Field(default=None, min_length=2, max_length=2)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    capacity: NonNegative | None = None
+    tier: Tier | None = None
+    customs_entry: bool | None = None
+    handling_days: NonNegative = 0.0
+    clearance_days: NonNegative = 0.0
+
+    @field_validator("lat", "lon", "capacity", "handling_days", "clearance_days")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _upper_country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.isalpha():
+            raise ValueError("must be a two-letter ISO country code")
+        return value.upper()
+
+    def is_customs_entry_for(self, origin_country: str | None) -> bool:
+        """Whether import clearance happens here for freight from `origin_country`."""
+        if self.customs_entry is not None:
+            return self.customs_entry
+        if self.kind not in CUSTOMS_KINDS:
+            return False
+        return self.country is not None and self.country != origin_country
+
+
+class Lane(_Record):
+    """A scheduled transport link between two nodes; `capacity` is units per departure day."""
+
+    id: Identifier
+    from_: Identifier = Field(alias="from")
+    to: Identifier
+    mode: Mode
+    transit_days: float = Field(gt=0)
+    cost_per_unit: NonNegative
+    capacity: NonNegative | None = None
+    via: tuple[str, ...] = ()
+    transit_days_p90: float | None = Field(default=None, gt=0)
+
+    @field_validator("transit_days", "cost_per_unit", "capacity", "transit_days_p90")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("via", mode="before")
+    @classmethod
+    def _split_via(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.replace("|", ";").split(";") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _p90_not_below_transit(self) -> Lane:
+        if self.transit_days_p90 is not None and self.transit_days_p90 < self.transit_days:
+            raise ValueError("transit_days_p90 must be at least transit_days")
+        if self.from_ == self.to:
+            raise ValueError("a lane must join two different nodes (from == to)")
+        return self
+
+
+class Network(BaseModel):
+    """The physical network the twin mirrors. Lookups by id are built once."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    name: str
+    unit: str = "cbm"
+    currency: str = "USD"
+    nodes: tuple[Node, ...]
+    lanes: tuple[Lane, ...]
+
+    @cached_property
+    def node_by_id(self) -> dict[str, Node]:
+        return {node.id: node for node in self.nodes}
+
+    @cached_property
+    def lane_by_id(self) -> dict[str, Lane]:
+        return {lane.id: lane for lane in self.lanes}
+
+    def summary(self) -> dict[str, Any]:
+        by_kind: dict[str, int] = {}
+        by_mode: dict[str, int] = {}
+        for node in self.nodes:
+            by_kind[node.kind.value] = by_kind.get(node.kind.value, 0) + 1
+        for lane in self.lanes:
+            by_mode[lane.mode.value] = by_mode.get(lane.mode.value, 0) + 1
+        return {
+            "name": self.name,
+            "nodes": len(self.nodes),
+            "lanes": len(self.lanes),
+            "by_kind": dict(sorted(by_kind.items())),
+            "by_mode": dict(sorted(by_mode.items())),
+        }
+
+    def to_document(self) -> dict[str, Any]:
+        """The SPEC 1.1 document of this network, fields in a stable order, defaults left out."""
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "currency": self.currency,
+            "nodes": [_record_document(node) for node in self.nodes],
+            "lanes": [_record_document(lane) for lane in self.lanes],
+        }
+
+
+def _record_document(record: _Record) -> dict[str, Any]:
+    doc = record.model_dump(by_alias=True, exclude_defaults=True, mode="json")
+    if "via" in doc:
+        doc["via"] = list(doc["via"])
+    return doc
+
+
+class Shipment(_Record):
+    """Freight to move from an origin to a destination between `ready_at` and `due_at`."""
+
+    id: Identifier
+    origin: Identifier
+    destination: Identifier
+    units: float = Field(gt=0)
+    ready_at: datetime
+    due_at: datetime
+    priority: Priority = Priority.standard
+    late_penalty_per_unit_day: NonNegative | None = None
+    split: bool = True
+
+    @field_validator("ready_at", "due_at", mode="before")
+    @classmethod
+    def _zoned(cls, value: Any) -> datetime:
+        return parse_timestamp(value)
+
+    @field_validator("units", "late_penalty_per_unit_day")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @model_validator(mode="after")
+    def _due_after_ready(self) -> Shipment:
+        if self.due_at < self.ready_at:
+            raise ValueError("due_at is before ready_at")
+        if self.origin == self.destination:
+            raise ValueError("origin and destination are the same node")
+        return self
+
+    @property
+    def penalty_per_unit_day(self) -> float:
+        if self.late_penalty_per_unit_day is not None:
+            return self.late_penalty_per_unit_day
+        return DEFAULT_LATE_PENALTY[self.priority]
+
+    def to_row(self) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "id": self.id,
+            "origin": self.origin,
+            "destination": self.destination,
+            "units": self.units,
+            "ready_at": format_timestamp(self.ready_at),
+            "due_at": format_timestamp(self.due_at),
+            "priority": self.priority.value,
+            "split": self.split,
+        }
+        if self.late_penalty_per_unit_day is not None:
+            row["late_penalty_per_unit_day"] = self.late_penalty_per_unit_day
+        row.update(self.extras)
+        return row

@@ -1,0 +1,1 @@
+"""L1: the network twin — schema checks, the NetworkX graph and what-if views."""
