@@ -17,9 +17,10 @@ app = typer.Typer(
 
 def _register() -> None:
     # Each concept owns its command module; register them here, one line each.
-    from twin.cli import network_cmd
+    from twin.cli import network_cmd, shipments_cmd
 
     app.add_typer(network_cmd.app, name="network")
+    app.add_typer(shipments_cmd.app, name="shipments")
     # -- more command groups register below --
 
 

@@ -1,0 +1,92 @@
+"""Signals: one observation of a risk dimension on a node, lane or area (SPEC 1.3)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from twin.domain.durations import parse_timestamp
+
+# The dimensions scored out of the box; others may be configured (SPEC 1.3: extensible).
+# `transit` carries ETA drift derived from carriers' track-and-trace events.
+STANDARD_DIMENSIONS = ("customs", "capacity", "weather", "security", "cost", "transit")
+
+
+class Area(BaseModel):
+    """A geographic area a signal covers: a circle (lat, lon, radius_km) or a polygon of
+    (lat, lon) points. It resolves to the nodes inside it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    circle: tuple[float, float, float] | None = None
+    polygon: tuple[tuple[float, float], ...] | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> Area:
+        if (self.circle is None) == (self.polygon is None):
+            raise ValueError("an area is either a circle or a polygon")
+        if self.circle is not None:
+            lat, lon, radius = self.circle
+            _check_point(lat, lon)
+            if not (math.isfinite(radius) and radius > 0):
+                raise ValueError("circle radius_km must be a positive number")
+        if self.polygon is not None:
+            if len(self.polygon) < 3:
+                raise ValueError("a polygon needs at least 3 points")
+            for lat, lon in self.polygon:
+                _check_point(lat, lon)
+        return self
+
+
+def _check_point(lat: float, lon: float) -> None:
+    if not (math.isfinite(lat) and -90 <= lat <= 90):
+        raise ValueError(f"latitude {lat} is outside -90..90")
+    if not (math.isfinite(lon) and -180 <= lon <= 180):
+        raise ValueError(f"longitude {lon} is outside -180..180")
+
+
+class Signal(BaseModel):
+    """One observation. `target` is a node or lane id; or `area` names a region instead.
+
+    `effective_at` marks a known future change (an announced customs rule); `expected_until`
+    when the condition is expected to end. `ref` is the source's own id for the observation
+    (CAP identifier, DCSA eventID), used with `source` to make ingestion idempotent.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    ts: datetime
+    source: str = Field(min_length=1)
+    dimension: str = Field(min_length=1)
+    target: str | None = None
+    area: Area | None = None
+    metric: str = Field(min_length=1)
+    value: float
+    effective_at: datetime | None = None
+    expected_until: datetime | None = None
+    ref: str | None = None
+    shipment: str | None = None
+    note: str | None = None
+
+    @field_validator("ts", "effective_at", "expected_until", mode="before")
+    @classmethod
+    def _zoned(cls, value: Any) -> datetime | None:
+        if value is None or value == "":
+            return None
+        return parse_timestamp(value)
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @model_validator(mode="after")
+    def _has_target(self) -> Signal:
+        if not self.target and self.area is None:
+            raise ValueError("a signal needs a target (node or lane id) or an area")
+        return self
