@@ -22,6 +22,12 @@ def _register() -> None:
     app.add_typer(network_cmd.app, name="network")
     app.add_typer(shipments_cmd.app, name="shipments")
     # -- more command groups register below --
+    from twin.cli import db_cmd
+
+    app.add_typer(db_cmd.app, name="db")
+    from twin.cli import bench_cmd
+
+    app.command("bench")(bench_cmd.bench)
 
 
 @app.command()

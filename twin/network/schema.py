@@ -6,7 +6,6 @@ it came from so a problem names the file, the entry and the field.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,16 +103,18 @@ def check_references(
     node_where = _positions(node_entries, "node")
     lane_where = _positions(lane_entries, "lane")
 
-    for ident, count in Counter(n.id for n in nodes).items():
-        if count > 1:
-            file, where = node_where[ident][-1]
-            problems.append(Problem(file, where, "id", f"duplicate node id '{ident}' ({count} times)"))
-    for ident, count in Counter(l.id for l in lanes).items():
-        if count > 1:
-            file, where = lane_where[ident][-1]
-            problems.append(Problem(file, where, "id", f"duplicate lane id '{ident}' ({count} times)"))
+    # Duplicates are counted on the raw rows, so a copy that fails another check still counts.
+    for kind, where_of in (("node", node_where), ("lane", lane_where)):
+        for ident, places in where_of.items():
+            if len(places) > 1 and ident not in ("None", ""):
+                file, where = places[-1]
+                problems.append(
+                    Problem(file, where, "id", f"duplicate {kind} id '{ident}' ({len(places)} times)")
+                )
 
     kinds = {n.id: n.kind for n in nodes}
+    # A node whose row has another error still exists for reference checks.
+    known = set(kinds) | {ident for ident in node_where if ident not in ("None", "")}
     for ident in sorted(set(kinds) & {l.id for l in lanes}):
         file, where = lane_where[ident][0]
         problems.append(
@@ -127,7 +128,7 @@ def check_references(
         where = entry.where("lane")
         for field in ("from", "to"):
             ref = entry.data.get(field)
-            if ref not in (None, "") and str(ref) not in kinds:
+            if ref not in (None, "") and str(ref) not in known:
                 problems.append(Problem(entry.file, where, field, f"unknown node '{ref}'"))
         try:
             members = Lane._split_via(entry.data.get("via"))
@@ -135,9 +136,9 @@ def check_references(
         except (TypeError, ValueError):
             members = []
         for member in members:
-            if member not in kinds:
+            if member not in known:
                 problems.append(Problem(entry.file, where, "via", f"unknown node '{member}'"))
-            elif kinds[member] not in VIA_KINDS:
+            elif member in kinds and kinds[member] not in VIA_KINDS:
                 problems.append(
                     Problem(
                         entry.file,

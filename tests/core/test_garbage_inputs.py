@@ -1,0 +1,106 @@
+"""Malformed network and shipment files never raise anything but a clean InputError."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from twin.domain.problems import InputError
+from twin.files.networks import load_network
+from twin.files.shipments import load_shipments
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+    st.text(max_size=8), st.sampled_from(["port", "sea", "A", "B", "SUEZ", "-1", "nan", "inf"]),
+)
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+field_names = st.sampled_from(
+    ["id", "kind", "lat", "lon", "capacity", "from", "to", "mode", "transit_days", "cost_per_unit",
+     "via", "tier", "country", "units", "origin", "destination", "ready_at", "due_at", "split"]
+)
+entries = st.one_of(values, st.dictionaries(field_names, values, max_size=8))
+documents = st.one_of(
+    values,
+    st.fixed_dictionaries(
+        {"name": values, "nodes": st.one_of(values, st.lists(entries, max_size=5)),
+         "lanes": st.one_of(values, st.lists(entries, max_size=5))}
+    ),
+)
+
+
+def _expect_clean(call, path: Path) -> None:
+    try:
+        call(path)
+    except InputError as exc:
+        assert exc.problems, "an InputError must name at least one problem"
+        for problem in exc.problems:
+            assert problem.file.startswith(str(path))
+            assert problem.message
+
+
+@given(documents)
+def test_structured_garbage_network(tmp_path_factory, document) -> None:
+    path = tmp_path_factory.mktemp("g") / "net.yaml"
+    path.write_text(yaml.safe_dump(document))
+    _expect_clean(load_network, path)
+
+
+@given(st.binary(max_size=300))
+def test_binary_garbage_network(tmp_path_factory, data: bytes) -> None:
+    path = tmp_path_factory.mktemp("g") / "net.yaml"
+    path.write_bytes(data)
+    _expect_clean(load_network, path)
+
+
+@given(st.text(alphabet=string.printable + "{}[]:-,'\"&*!|>%@`", max_size=300))
+def test_text_garbage_network(tmp_path_factory, text: str) -> None:
+    path = tmp_path_factory.mktemp("g") / "net.yaml"
+    path.write_text(text)
+    _expect_clean(load_network, path)
+
+
+@given(st.text(alphabet=string.printable + "\x00\u00e9", max_size=400))
+def test_csv_garbage_network_folder(tmp_path_factory, text: str) -> None:
+    folder = tmp_path_factory.mktemp("g")
+    (folder / "nodes.csv").write_text("id,kind,lat,lon\n" + text)
+    (folder / "lanes.csv").write_text(text)
+    _expect_clean(load_network, folder)
+
+
+@given(st.lists(entries, max_size=5))
+def test_garbage_shipments_yaml(tmp_path_factory, rows) -> None:
+    path = tmp_path_factory.mktemp("g") / "s.yaml"
+    path.write_text(yaml.safe_dump(rows))
+    _expect_clean(load_shipments, path)
+
+
+@given(st.text(alphabet=string.printable, max_size=400))
+def test_garbage_shipments_csv(tmp_path_factory, text: str) -> None:
+    path = tmp_path_factory.mktemp("g") / "s.csv"
+    path.write_text("id,origin,destination,units,ready_at,due_at\n" + text)
+    _expect_clean(load_shipments, path)
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: x\nnodes:\n  - {id: A, kind: port\n")
+    try:
+        load_network(path)
+    except InputError as exc:
+        assert exc.problems[0].where.startswith("line ")
+    else:
+        raise AssertionError("a broken YAML file must not load")
+
+
+def test_yaml_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    bomb = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+        f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi")
+    )
+    path = tmp_path / "bomb.yaml"
+    path.write_text(bomb)
+    _expect_clean(load_network, path)

@@ -1,0 +1,1 @@
+"""Benchmarks behind `twin bench`: each part measures one stage and prints its figures."""
