@@ -1,0 +1,1 @@
+"""L1 alerting: thresholds, `for` counts, hysteresis, cooldown, trend warnings, inhibition, silences."""

@@ -1,0 +1,371 @@
+"""Risk scores in [0, 1] per node and lane and dimension from a frame of signals at a given `now`.
+
+Input is the feeds' DataFrame (one row per reading: ts, source, dimension, target, metric,
+value, effective_at, expected_until, ref). Only the latest reading per (target, metric) counts,
+except where a rule needs history (the customs clearance baseline, chokepoint transits).
+Everything is vectorised with pandas: the frame is grouped once, each metric scored as an array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from twin.domain.alerts import RiskScore
+from twin.domain.records import Network
+from twin.domain.signals import Signal
+from twin.scoring.config import ScoringConfig
+
+FRAME_COLUMNS = (
+    "ts", "source", "dimension", "target", "metric", "value", "effective_at", "expected_until", "ref",
+)
+SCORE_COLUMNS = (
+    "target", "dimension", "score", "explain", "kind", "country", "via", "sources", "starts_at", "until",
+)
+_TIME_COLUMNS = ("ts", "effective_at", "expected_until")
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Scores of one pass (columns SCORE_COLUMNS) and what was left out, and why.
+
+    ignored counts rows by reason: malformed (no target, metric, number or time), future (ts
+    after now), unknown_target, stale, ended (expected_until passed), superseded (a later
+    reading of the same target and metric exists).
+    """
+
+    frame: pd.DataFrame
+    at: datetime
+    unknown_metrics: tuple[str, ...] = ()
+    unknown_targets: tuple[str, ...] = ()
+    ignored: dict[str, int] = field(default_factory=dict)
+
+    def risk_scores(self) -> list[RiskScore]:
+        return to_risk_scores(self.frame, self.at)
+
+
+def signals_frame(signals: Iterable[Signal | dict[str, Any]]) -> pd.DataFrame:
+    """The feeds' frame shape from Signal records (or plain dicts), for tests and small callers."""
+    rows = []
+    for item in signals:
+        data = item.model_dump() if isinstance(item, Signal) else dict(item)
+        rows.append({column: data.get(column) for column in FRAME_COLUMNS})
+    frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+    for column in _TIME_COLUMNS:
+        frame[column] = pd.to_datetime(frame[column], utc=True, errors="coerce")
+    frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype(float)
+    return frame
+
+
+def empty_scores() -> pd.DataFrame:
+    frame = pd.DataFrame({column: pd.Series(dtype=object) for column in SCORE_COLUMNS})
+    frame["score"] = frame["score"].astype(float)
+    for column in ("starts_at", "until"):
+        frame[column] = pd.Series(dtype="datetime64[ns, UTC]")
+    return frame
+
+
+def _utc(now: datetime) -> pd.Timestamp:
+    stamp = pd.Timestamp(now)
+    if stamp.tzinfo is None:
+        raise ValueError("now must carry a zone")
+    return stamp.tz_convert("UTC")
+
+
+def _times(column: pd.Series) -> pd.Series:
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        return column.dt.tz_convert("UTC")
+    return pd.to_datetime(column, utc=True, errors="coerce", format="ISO8601")
+
+
+def clean_readings(frame: pd.DataFrame, now: datetime, network: Network) -> tuple[pd.DataFrame, dict[str, int], tuple[str, ...]]:
+    """Rows that can be scored at `now`: well-formed, on a known node or lane, not after now.
+
+    Malformed rows are counted and dropped, never raised on: a bad feed must not stop a pass.
+    """
+    at = _utc(now)
+    data = pd.DataFrame(index=frame.index)
+    for column in FRAME_COLUMNS:
+        data[column] = frame[column] if column in frame.columns else None
+    for column in _TIME_COLUMNS:
+        data[column] = _times(data[column])
+    data["value"] = pd.to_numeric(data["value"], errors="coerce")
+    for column in ("target", "metric", "dimension"):
+        data[column] = data[column].where(data[column].notna(), None)
+    ok = (
+        data["ts"].notna()
+        & np.isfinite(data["value"].to_numpy(dtype=float, na_value=np.nan))
+        & data["target"].map(lambda v: isinstance(v, str) and v != "")
+        & data["metric"].map(lambda v: isinstance(v, str) and v != "")
+        & data["dimension"].map(lambda v: isinstance(v, str) and v != "")
+    )
+    ignored = {"malformed": int((~ok).sum())}
+    data = data[ok]
+    future = data["ts"] > at
+    ignored["future"] = int(future.sum())
+    data = data[~future]
+    known = set(network.node_by_id) | set(network.lane_by_id)
+    on_network = data["target"].isin(known)
+    unknown_targets = tuple(sorted(set(data.loc[~on_network, "target"])))
+    ignored["unknown_target"] = int((~on_network).sum())
+    data = data[on_network]
+    data["value"] = data["value"].astype(float)
+    return data, ignored, unknown_targets
+
+
+def _ramp(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    return np.clip((values - low) / (high - low), 0.0, 1.0)
+
+
+def _baseline(history: pd.DataFrame, latest: pd.DataFrame, metric: str, config: ScoringConfig) -> tuple[pd.Series, pd.Series]:
+    """Median and count per target of the readings in the window before each target's latest."""
+    rows = history[history["metric"] == metric][["target", "ts", "value"]]
+    last = latest[["target", "ts"]].rename(columns={"ts": "last_ts"})
+    rows = rows.merge(last, on="target")
+    rows = rows[(rows["ts"] < rows["last_ts"]) & (rows["ts"] >= rows["last_ts"] - config.baseline_window)]
+    grouped = rows.groupby("target")["value"]
+    return grouped.median(), grouped.count()
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _score_metric(metric: str, part: pd.DataFrame, history: pd.DataFrame, network: Network,
+                  at: pd.Timestamp, config: ScoringConfig) -> tuple[np.ndarray, list[str]]:
+    """Raw scores (before the lead factor) and explanations for the latest rows of one metric."""
+    values = part["value"].to_numpy(dtype=float)
+    if metric in ("clearance_hours", "transits_per_day"):
+        median, count = _baseline(history, part, metric, config)
+        targets = part["target"]
+        n = targets.map(count).fillna(0).astype(int).to_numpy()
+        hist = targets.map(median).to_numpy(dtype=float)
+        has_history = n >= config.baseline_min_readings
+        if metric == "clearance_hours":
+            stated = np.array([network.node_by_id[t].clearance_days * 24.0 if t in network.node_by_id else 0.0
+                               for t in targets], dtype=float)
+            fallback = np.where(stated > 0, stated, config.clearance_hours_default)
+            basis = np.where(has_history, "median of previous readings", np.where(stated > 0, "node's clearance_days", "default"))
+            base = np.maximum(np.where(has_history, hist, fallback), 1e-6)
+            ratio = values / base
+            scores = _ramp(ratio, config.clearance_ratio.low, config.clearance_ratio.high)
+            explain = [
+                f"clearance_hours={_fmt(v)} vs baseline {_fmt(b)} h ({why}{f', n={k}' if h else ''}) = {r:.2f}x -> {s:.2f}"
+                for v, b, why, k, h, r, s in zip(values, base, basis, n, has_history, ratio, scores)
+            ]
+            return scores, explain
+        configured = targets.map(config.transits_normal).to_numpy(dtype=float)
+        listed = ~np.isnan(configured)
+        normal = np.where(listed, configured, np.where(has_history, hist, config.transits_default))
+        normal = np.maximum(normal, 1e-6)
+        basis = np.where(listed, "configured normal", np.where(has_history, "median of previous readings", "default normal"))
+        drop = 1.0 - values / normal
+        scores = _ramp(drop, config.transits_drop.low, config.transits_drop.high)
+        explain = [
+            f"transits_per_day={_fmt(v)} vs {_fmt(m)} ({why}), {d:.0%} lost -> {s:.2f}"
+            for v, m, why, d, s in zip(values, normal, basis, drop, scores)
+        ]
+        return scores, explain
+    if metric == "rule_change":
+        scores = np.clip(values, 0.0, 1.0)
+        return scores, [f"rule_change announced, impact {_fmt(v)}" for v in values]
+    if metric == "cap_alert":
+        scores = np.clip(values, 0.0, 1.0)
+        return scores, [f"cap_alert {_fmt(v)} (CAP warning in force)" for v in values]
+    if metric == "incidents_7d":
+        age_days = ((at - part["ts"]).dt.total_seconds() / 86400.0).to_numpy(dtype=float)
+        half = config.incidents_half_life.total_seconds() / 86400.0
+        decayed = np.maximum(values, 0.0) * np.power(0.5, age_days / half)
+        scores = 1.0 - np.exp(-decayed / config.incidents_scale)
+        explain = [
+            f"incidents_7d={_fmt(v)} reported {a:.1f} d ago, decayed to {d:.2f} -> {s:.2f}"
+            for v, a, d, s in zip(values, age_days, decayed, scores)
+        ]
+        return scores, explain
+    if metric == "advisory_level":
+        scores = np.interp(values, [0, 1, 2, 3, 4], list(config.advisory_scores))
+        return scores, [f"advisory_level={_fmt(v)} -> {s:.2f}" for v, s in zip(values, scores)]
+    ramp = config.ramps[metric]
+    scores = _ramp(values, ramp.low, ramp.high)
+    explain = [f"{metric}={_fmt(v)} (0 at {_fmt(ramp.low)}, 1 at {_fmt(ramp.high)}) -> {s:.2f}"
+               for v, s in zip(values, scores)]
+    return scores, explain
+
+
+def _hours(delta: pd.Series) -> np.ndarray:
+    return (delta.dt.total_seconds() / 3600.0).to_numpy(dtype=float)
+
+
+def score_readings(frame: pd.DataFrame, network: Network, now: datetime,
+                   config: ScoringConfig | None = None) -> pd.DataFrame:
+    """One scored row per latest (target, metric): columns target, dimension, metric, score,
+    explain, starts_at, until. Used by `score_signals`; exposed for inspection and tests."""
+    return _score_rows(frame, network, now, config or ScoringConfig())[0]
+
+
+def _score_rows(frame: pd.DataFrame, network: Network, now: datetime,
+                config: ScoringConfig) -> tuple[pd.DataFrame, dict[str, int], tuple[str, ...], tuple[str, ...]]:
+    at = _utc(now)
+    history, ignored, unknown_targets = clean_readings(frame, now, network)
+    known = config.known_metrics
+    metric_known = history["metric"].isin(known)
+    unknown_metrics = tuple(sorted(set(history.loc[~metric_known, "metric"])))
+    history = history[metric_known]
+    # Latest per (target, metric): a stable sort keeps input order among equal stamps, last wins.
+    ordered = history.sort_values("ts", kind="stable")
+    latest = ordered.drop_duplicates(["target", "metric"], keep="last")
+    ignored["superseded"] = len(history) - len(latest)
+    stale_after = latest["metric"].map(lambda m: config.staleness_for(m))
+    fresh = (at - latest["ts"]) <= stale_after
+    ignored["stale"] = int((~fresh).sum())
+    latest = latest[fresh]
+    # When the condition is in force: from effective_at (a rule change with none: from ts), until
+    # expected_until, else the metric's own window (rule changes settle, CAP alerts expire).
+    starts = latest["effective_at"]
+    until = latest["expected_until"].copy()
+    is_rule = latest["metric"] == "rule_change"
+    is_cap = latest["metric"] == "cap_alert"
+    begins = starts.fillna(latest["ts"])
+    until = until.where(until.notna() | ~is_rule, begins + config.rule_change_settle)
+    until = until.where(until.notna() | ~is_cap, begins + config.cap_default_duration)
+    ended = until.notna() & (until <= at)
+    ignored["ended"] = int(ended.sum())
+    latest = latest[~ended]
+    until = until[~ended]
+    starts = starts[~ended]
+
+    parts: list[pd.DataFrame] = []
+    for metric, part in latest.groupby("metric", sort=True):
+        raw, explain = _score_metric(str(metric), part, history, network, at, config)
+        # A known future change warns ahead: value x (1 - time to effect / lead), 0 before.
+        lead_h = config.lead_for(str(metric)).total_seconds() / 3600.0
+        to_effect = np.nan_to_num(_hours(part["effective_at"] - at), nan=0.0)
+        factor = np.clip(1.0 - np.maximum(to_effect, 0.0) / lead_h, 0.0, 1.0) if lead_h > 0 else (to_effect <= 0).astype(float)
+        scores = np.clip(raw * factor, 0.0, 1.0)
+        notes = [
+            e if t <= 0 else f"{e}; takes effect in {t:.0f} h (lead {lead_h:.0f} h) -> {s:.2f}"
+            for e, t, s in zip(explain, to_effect, scores)
+        ]
+        parts.append(pd.DataFrame({
+            "target": part["target"].to_numpy(),
+            "dimension": part["dimension"].to_numpy(),
+            "metric": str(metric),
+            "score": scores,
+            "explain": notes,
+            "starts_at": starts[part.index].where(starts[part.index] > at).to_numpy(),
+            "until": until[part.index].to_numpy(),
+        }))
+    if not parts:
+        rows = pd.DataFrame({"target": [], "dimension": [], "metric": [], "score": [], "explain": [],
+                             "starts_at": pd.Series(dtype="datetime64[ns, UTC]"),
+                             "until": pd.Series(dtype="datetime64[ns, UTC]")})
+    else:
+        rows = pd.concat(parts, ignore_index=True)
+    return rows, ignored, unknown_metrics, unknown_targets
+
+
+def combine_rows(rows: pd.DataFrame, at: pd.Timestamp, how: str) -> pd.DataFrame:
+    """One score per (target, dimension): max or 1 - prod(1 - s); when in force: from the
+    earliest contributing start (NaT = already) to the latest contributing end (NaT = open)."""
+    if rows.empty:
+        return empty_scores().drop(columns=["kind", "country", "via", "sources"])
+    rows = rows.sort_values(["score", "metric"], ascending=[False, True], kind="stable")
+    keys = ["target", "dimension"]
+    grouped = rows.groupby(keys, sort=True)
+    if how == "noisy_or":
+        score = 1.0 - (1.0 - rows["score"]).groupby([rows["target"], rows["dimension"]]).prod()
+    else:
+        score = grouped["score"].max()
+    explain = grouped["explain"].agg("; ".join)
+    active = rows[rows["score"] > 0]
+    far_future = pd.Timestamp.max.tz_localize("UTC")
+    starts = active["starts_at"].fillna(at).groupby([active["target"], active["dimension"]]).min()
+    until = active["until"].fillna(far_future).groupby([active["target"], active["dimension"]]).max()
+    out = pd.DataFrame({"score": score.clip(0.0, 1.0), "explain": explain})
+    out["starts_at"] = starts.where(starts > at).reindex(out.index)
+    out["until"] = until.where(until < far_future).reindex(out.index)
+    out = out.reset_index()
+    out["starts_at"] = pd.to_datetime(out["starts_at"], utc=True)
+    out["until"] = pd.to_datetime(out["until"], utc=True)
+    return out
+
+
+def score_signals(frame: pd.DataFrame, network: Network, now: datetime,
+                  config: ScoringConfig | None = None) -> ScoreResult:
+    """Score every node and lane with readings, per dimension, at `now` (own readings only;
+    `twin.scoring.propagate.propagate` then carries node risk onto lanes).
+
+    Parameters
+    ----------
+    frame : the feeds' signal frame (FRAME_COLUMNS; missing columns are treated as empty).
+    network : the twin's network; readings on other targets are ignored and reported.
+    now : the time of the pass (zone-aware). Readings stamped after it are not seen yet.
+    config : scoring parameters (defaults documented in docs/monitoring.md).
+
+    Never raises on malformed rows: they are counted in `ScoreResult.ignored`.
+
+    >>> from datetime import datetime, timezone
+    >>> from twin.domain.records import Network, Node
+    >>> net = Network(name="x", nodes=(Node(id="P", kind="port"),), lanes=())
+    >>> t = datetime(2024, 1, 2, tzinfo=timezone.utc)
+    >>> f = signals_frame([{"ts": t, "source": "s", "dimension": "capacity", "target": "P",
+    ...                     "metric": "utilization", "value": 0.925}])
+    >>> round(float(score_signals(f, net, t).frame["score"][0]), 3)
+    0.5
+    """
+    config = config or ScoringConfig()
+    at = _utc(now)
+    rows, ignored, unknown_metrics, unknown_targets = _score_rows(frame, network, now, config)
+    combined = combine_rows(rows, at, config.combine)
+    combined["explain"] = [f"{d} {s:.2f}: {e}" for d, s, e in zip(combined["dimension"], combined["score"], combined["explain"])]
+    combined["sources"] = [(t,) for t in combined["target"]]
+    return ScoreResult(
+        frame=annotate(combined, network),
+        at=at.to_pydatetime(),
+        unknown_metrics=unknown_metrics,
+        unknown_targets=unknown_targets,
+        ignored=ignored,
+    )
+
+
+def annotate(scores: pd.DataFrame, network: Network) -> pd.DataFrame:
+    """Add kind, country and via of each target (labels that alert matchers use)."""
+    nodes, lanes = network.node_by_id, network.lane_by_id
+    kinds, countries, vias = [], [], []
+    for target in scores["target"]:
+        if target in nodes:
+            node = nodes[target]
+            kinds.append(node.kind.value)
+            countries.append(node.country)
+            vias.append(())
+        else:
+            lane = lanes.get(target)
+            kinds.append("lane")
+            countries.append(nodes[lane.to].country if lane is not None and lane.to in nodes else None)
+            vias.append(tuple(lane.via) if lane is not None else ())
+    out = scores.copy()
+    out["kind"], out["country"], out["via"] = kinds, countries, vias
+    return out[list(SCORE_COLUMNS)].reset_index(drop=True)
+
+
+def _maybe_time(value: Any) -> datetime | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).to_pydatetime()
+
+
+def to_risk_scores(frame: pd.DataFrame, at: datetime) -> list[RiskScore]:
+    """Typed records of a score frame, sorted by target then dimension."""
+    out = []
+    for row in frame.sort_values(["target", "dimension"]).itertuples(index=False):
+        out.append(RiskScore(
+            target=row.target, dimension=row.dimension, score=float(row.score), explain=row.explain,
+            at=at, kind=row.kind, country=row.country if isinstance(row.country, str) else None, via=tuple(row.via), sources=tuple(row.sources),
+            starts_at=_maybe_time(row.starts_at), until=_maybe_time(row.until),
+        ))
+    return out
