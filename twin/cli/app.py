@@ -28,6 +28,12 @@ def _register() -> None:
     from twin.cli import bench_cmd
 
     app.command("bench")(bench_cmd.bench)
+    from twin.cli import playbooks_cmd
+
+    app.add_typer(playbooks_cmd.app, name="playbooks")
+    from twin.cli import scenarios_cmd
+
+    app.add_typer(scenarios_cmd.app, name="scenarios")
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""Playbooks: load and validate them, match alerts to them, preview and apply their actions."""

@@ -1,0 +1,308 @@
+"""The playbook file format (SPEC 1.4) as pydantic models: unknown keys refused everywhere."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from twin.domain.alerts import Severity
+from twin.domain.durations import parse_duration
+from twin.domain.problems import InputError, Problem, pydantic_problems
+from twin.domain.records import Mode, NodeKind, Priority
+from twin.playbook import template
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _as_list(value: Any) -> Any:
+    # `dimension: customs` and `dimension: [customs, capacity]` mean the same.
+    return [value] if isinstance(value, (str, int, float)) else value
+
+
+def _templated(value: Any) -> Any:
+    problems = template.check_value(value)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return value
+
+
+def _until(value: str) -> str:
+    if value != "clear":
+        parse_duration(value)
+    return value
+
+
+Until = Annotated[str, Field(description="`clear` (until the alert clears) or a duration like 12h")]
+TargetKind = Literal[
+    "origin", "port", "airport", "rail_terminal", "border", "chokepoint", "warehouse", "lane"
+]
+assert set(TargetKind.__args__) == {k.value for k in NodeKind} | {"lane"}  # type: ignore[attr-defined]
+
+
+class Match(_Strict):
+    """Which alerts a playbook is for; every key given must hold (AND), a list means any of it.
+
+    targets: node or lane ids (the alert's target, or a node its lane passes);
+    tags: labels the alert carries (`early`, `kind:port`, `via:SUEZ`, `country:US`).
+    """
+
+    dimension: list[str] | None = None
+    severity: list[Severity] | None = None
+    target_kind: list[TargetKind] | None = None
+    targets: list[str] | None = Field(default=None, alias="ids")
+    tags: list[str] | None = None
+    countries: list[str] | None = None
+
+    _lists = field_validator(
+        "dimension", "severity", "target_kind", "targets", "tags", "countries", mode="before"
+    )(_as_list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Match:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is not None and len(value) == 0:
+                raise ValueError(f"'{name}' is an empty list: leave it out to match anything")
+        return self
+
+    def constrained(self) -> tuple[str, ...]:
+        """The keys this match sets: its specificity is how many there are."""
+        return tuple(name for name in type(self).model_fields if getattr(self, name) is not None)
+
+
+# --- action parameters -------------------------------------------------------------------
+
+
+class AvoidParams(_Strict):
+    """Exclude a node or lane from plans (a chokepoint or border: every lane via it)."""
+
+    target: str = "{{ alert.target }}"
+    until: Until = "clear"
+    _t = field_validator("target")(_templated)
+    _u = field_validator("until")(_until)
+
+
+class DerateParams(_Strict):
+    """Cut the capacity of a node or lane by `by_pct` percent (100 shuts it)."""
+
+    target: str = "{{ alert.target }}"
+    by_pct: float = Field(gt=0, le=100)
+    until: Until = "clear"
+    _t = field_validator("target")(_templated)
+    _u = field_validator("until")(_until)
+
+
+class ReplanParams(_Strict):
+    """Re-plan shipments under the constraints the earlier actions set.
+
+    scope: `exposed` (shipments whose route meets the risk) or `all` not-yet-departed ones.
+    """
+
+    scope: Literal["exposed", "all"] = "exposed"
+    priorities: list[Priority] | None = None
+    max_cost_increase_pct: float | None = Field(default=None, ge=0)
+    max_shipments: int | None = Field(default=None, ge=1)
+
+
+class ShiftModeParams(_Strict):
+    """Move exposed shipments of the given priorities off one mode (e.g. sea -> air)."""
+
+    from_: Mode = Field(alias="from")
+    to: Mode
+    priorities: list[Priority] = Field(default_factory=lambda: [Priority.express, Priority.critical])
+    max_cost_increase_pct: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _different(self) -> ShiftModeParams:
+        if self.from_ == self.to:
+            raise ValueError(f"'from' and 'to' are both {self.to.value}")
+        return self
+
+
+class HoldParams(_Strict):
+    """Keep exposed, not-yet-departed shipments where they are until the risk clears."""
+
+    priorities: list[Priority] = Field(default_factory=lambda: [Priority.standard])
+    until: Until = "clear"
+    _u = field_validator("until")(_until)
+
+
+class ExpediteCustomsParams(_Strict):
+    """Buy a shorter clearance (broker priority lane, pre-filing) at a node, for a fee per unit."""
+
+    target: str = "{{ alert.target }}"
+    saves_days: float = Field(gt=0)
+    cost_per_unit: float = Field(ge=0)
+    _t = field_validator("target")(_templated)
+
+
+class NotifyParams(_Strict):
+    """Tell people: a channel name the daemon configuration maps to a webhook or Alertmanager."""
+
+    channel: str = Field(min_length=1)
+    message: str = "{{ alert.severity }} {{ alert.dimension }} risk at {{ alert.target }}"
+    _m = field_validator("message")(_templated)
+
+
+ACTION_PARAMS: dict[str, type[_Strict]] = {
+    "avoid": AvoidParams,
+    "derate": DerateParams,
+    "replan": ReplanParams,
+    "shift_mode": ShiftModeParams,
+    "hold": HoldParams,
+    "expedite_customs": ExpediteCustomsParams,
+    "notify": NotifyParams,
+}
+
+
+def _step(name: str, params: type[_Strict]) -> Any:
+    # One wrapper model per action, so `- avoid: {...}` validates its own keys only.
+    model = type(f"{params.__name__[:-6]}Step", (_Strict,), {
+        "__annotations__": {name: params},
+        "__module__": __name__,
+    })
+    return Annotated[model, Tag(name)]
+
+
+def _action_name(value: Any) -> str | None:
+    if isinstance(value, dict) and len(value) == 1:
+        name = next(iter(value))
+        return name if name in ACTION_PARAMS else None
+    if isinstance(value, BaseModel):
+        return next(iter(type(value).model_fields))
+    return None
+
+
+_KNOWN = ", ".join(ACTION_PARAMS)
+Step = Annotated[
+    Union[tuple(_step(name, params) for name, params in ACTION_PARAMS.items())],  # type: ignore[misc]
+    Discriminator(
+        _action_name,
+        custom_error_type="unknown_action",
+        custom_error_message=f"each action is one of {_KNOWN}, written `- name: {{params}}`",
+    ),
+]
+
+
+def step_name(step: BaseModel) -> str:
+    return next(iter(type(step).model_fields))
+
+
+def step_params(step: BaseModel) -> BaseModel:
+    return getattr(step, step_name(step))  # type: ignore[no-any-return]
+
+
+# --- the playbook --------------------------------------------------------------------------
+
+
+class Guardrails(_Strict):
+    """Limits past which an `auto` playbook waits for an on-call approval instead."""
+
+    max_cost_increase_pct: float | None = Field(default=None, ge=0)
+    max_cost_delta: float | None = Field(default=None, ge=0)
+    max_shipments: int | None = Field(default=None, ge=1)
+    max_eta_increase_days: float | None = Field(default=None, ge=0)
+
+
+class Playbook(_Strict):
+    """One playbook file: which alerts it is for and what to do about them."""
+
+    id: str = Field(min_length=1, max_length=120, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    description: str = Field(min_length=10)
+    modelled_on: list[str] = Field(default_factory=list)
+    match: Match
+    actions: list[Step] = Field(min_length=1)  # type: ignore[valid-type]
+    approval: Literal["auto", "required"] = "required"
+    cooldown: str = "0s"
+    expire_after: str = "24h"
+    rollback: Literal["on_clear", "never"] = "on_clear"
+    priority: int = 0
+    shadow: bool = False
+    guardrails: Guardrails = Field(default_factory=Guardrails)
+
+    @field_validator("cooldown", "expire_after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Playbook:
+        names = [step_name(step) for step in self.actions]
+        # Re-planning needs a reason to differ from today's plan; a replan with nothing before it
+        # is allowed (the risk itself is priced), but two replans would plan twice.
+        if names.count("replan") > 1:
+            raise ValueError("at most one replan action per playbook")
+        return self
+
+    @property
+    def cooldown_td(self) -> timedelta:
+        return parse_duration(self.cooldown)
+
+    @property
+    def expire_after_td(self) -> timedelta:
+        return parse_duration(self.expire_after)
+
+    def steps(self) -> list[tuple[str, BaseModel]]:
+        return [(step_name(step), step_params(step)) for step in self.actions]
+
+    def max_cost_increase_pct(self) -> float | None:
+        """The tightest cost guardrail, wherever it is written (guardrails or an action)."""
+        limits = [self.guardrails.max_cost_increase_pct] + [
+            getattr(params, "max_cost_increase_pct", None) for _, params in self.steps()
+        ]
+        given = [limit for limit in limits if limit is not None]
+        return min(given) if given else None
+
+
+def parse_playbook(document: Any, file: str) -> Playbook:
+    """Validate one parsed playbook document; raises InputError naming every bad field."""
+    where = str(document.get("id", "")) if isinstance(document, dict) else ""
+    if not isinstance(document, dict):
+        raise InputError([Problem(file, "", None, "a playbook is a mapping (id, match, actions, ...)")])
+    try:
+        return Playbook.model_validate(document)
+    except ValidationError as exc:
+        raise InputError(pydantic_problems(_Located(exc), file, where)) from None
+
+
+class _Located:
+    """A ValidationError whose locations drop the discriminator tag (`actions.1.avoid.target`)."""
+
+    def __init__(self, exc: ValidationError):
+        self.exc = exc
+
+    def errors(self) -> list[dict[str, Any]]:
+        out = []
+        for err in self.exc.errors():
+            loc = list(err.get("loc", ()))
+            if len(loc) >= 4 and loc[0] == "actions" and loc[2] == loc[3]:
+                del loc[2]
+            out.append({**err, "loc": tuple(loc)})
+        return out
+
+
+def check_playbooks(playbooks: list[tuple[str, Playbook]]) -> list[Problem]:
+    """Problems across files: two files with one id."""
+    seen: dict[str, str] = {}
+    problems: list[Problem] = []
+    for file, playbook in playbooks:
+        if playbook.id in seen:
+            problems.append(
+                Problem(file, playbook.id, "id", f"duplicate playbook id (also in {seen[playbook.id]})")
+            )
+        seen.setdefault(playbook.id, file)
+    return problems
