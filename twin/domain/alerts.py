@@ -87,6 +87,7 @@ class Alert(BaseModel):
     kind: str = ""
     country: str | None = None
     via: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
     early: bool = False
     forecast_cross_at: Zoned | None = None
     warning_lead_h: float | None = None

@@ -77,10 +77,34 @@ def _utc(now: datetime) -> pd.Timestamp:
     return stamp.tz_convert("UTC")
 
 
+def _one_time(value: Any) -> pd.Timestamp:
+    # Anything but a zoned time or ISO text (numbers, naive times, junk) is no time at all.
+    if isinstance(value, str):
+        stamp = pd.to_datetime(value, utc=False, errors="coerce", format="ISO8601")
+    elif isinstance(value, datetime):
+        stamp = pd.Timestamp(value)
+    else:
+        return pd.NaT
+    if stamp is pd.NaT or stamp.tzinfo is None:
+        return pd.NaT
+    return stamp.tz_convert("UTC")
+
+
 def _times(column: pd.Series) -> pd.Series:
+    """A column as datetime64[ns, UTC]; naive or unreadable values become NaT."""
     if isinstance(column.dtype, pd.DatetimeTZDtype):
-        return column.dt.tz_convert("UTC")
-    return pd.to_datetime(column, utc=True, errors="coerce", format="ISO8601")
+        return column.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    if pd.api.types.is_datetime64_dtype(column.dtype):
+        return pd.Series(pd.NaT, index=column.index, dtype="datetime64[ns, UTC]")
+    zoned_text = column.map(lambda v: isinstance(v, str) and len(v) > 10 and (
+        v.endswith(("Z", "z")) or "+" in v[10:] or "-" in v[10:]))
+    if len(column) and zoned_text.all():
+        try:  # fast path: a whole column of zoned ISO text
+            return pd.to_datetime(column, utc=True, format="ISO8601").astype("datetime64[ns, UTC]")
+        except (ValueError, TypeError, OverflowError):
+            pass
+    values = [_one_time(v) for v in column]
+    return pd.Series(pd.to_datetime(values, utc=True), index=column.index).astype("datetime64[ns, UTC]")
 
 
 def clean_readings(frame: pd.DataFrame, now: datetime, network: Network) -> tuple[pd.DataFrame, dict[str, int], tuple[str, ...]]:
@@ -197,6 +221,16 @@ def _score_metric(metric: str, part: pd.DataFrame, history: pd.DataFrame, networ
     return scores, explain
 
 
+def _ns(times: pd.Series) -> np.ndarray:
+    """Zone-aware times as int64 UTC nanoseconds (NaT = int64 min)."""
+    utc = pd.to_datetime(times, utc=True).astype("datetime64[ns, UTC]")
+    return utc.dt.tz_convert(None).to_numpy().astype("int64")
+
+
+def _from_ns(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, unit="ns", utc=True)
+
+
 def _hours(delta: pd.Series) -> np.ndarray:
     return (delta.dt.total_seconds() / 3600.0).to_numpy(dtype=float)
 
@@ -220,8 +254,8 @@ def _score_rows(frame: pd.DataFrame, network: Network, now: datetime,
     ordered = history.sort_values("ts", kind="stable")
     latest = ordered.drop_duplicates(["target", "metric"], keep="last")
     ignored["superseded"] = len(history) - len(latest)
-    stale_after = latest["metric"].map(lambda m: config.staleness_for(m))
-    fresh = (at - latest["ts"]) <= stale_after
+    stale_s = latest["metric"].map(lambda m: config.staleness_for(m).total_seconds()).astype(float)
+    fresh = ((at - latest["ts"]).dt.total_seconds() <= stale_s).astype(bool)
     ignored["stale"] = int((~fresh).sum())
     latest = latest[fresh]
     # When the condition is in force: from effective_at (a rule change with none: from ts), until
@@ -282,16 +316,22 @@ def combine_rows(rows: pd.DataFrame, at: pd.Timestamp, how: str) -> pd.DataFrame
     else:
         score = grouped["score"].max()
     explain = grouped["explain"].agg("; ".join)
-    active = rows[rows["score"] > 0]
-    far_future = pd.Timestamp.max.tz_localize("UTC")
-    starts = active["starts_at"].fillna(at).groupby([active["target"], active["dimension"]]).min()
-    until = active["until"].fillna(far_future).groupby([active["target"], active["dimension"]]).max()
+    # Windows in int64 nanoseconds: NaT start = already (now), NaT end = open (int64 max).
+    active = rows["score"].to_numpy(dtype=float) > 0
+    nat = np.iinfo(np.int64).min
+    begin = _ns(rows["starts_at"])
+    begin = np.where(begin == nat, at.value, begin)
+    end = _ns(rows["until"])
+    end = np.where(end == nat, np.iinfo(np.int64).max, end)
+    windows = pd.DataFrame({"target": rows["target"].to_numpy(), "dimension": rows["dimension"].to_numpy(),
+                            "begin": begin, "end": end})[active]
+    spans = windows.groupby(keys, sort=True).agg(begin=("begin", "min"), end=("end", "max"))
     out = pd.DataFrame({"score": score.clip(0.0, 1.0), "explain": explain})
-    out["starts_at"] = starts.where(starts > at).reindex(out.index)
-    out["until"] = until.where(until < far_future).reindex(out.index)
+    out = out.join(spans)
     out = out.reset_index()
-    out["starts_at"] = pd.to_datetime(out["starts_at"], utc=True)
-    out["until"] = pd.to_datetime(out["until"], utc=True)
+    out["starts_at"] = _from_ns(out["begin"].where(out["begin"] > at.value))
+    out["until"] = _from_ns(out["end"].where(out["end"] < np.iinfo(np.int64).max))
+    out = out.drop(columns=["begin", "end"])
     return out
 
 
