@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from twin.domain.problems import InputError, Problem, pydantic_problems
-from twin.domain.records import Lane, Mode, Network, Node, NodeKind, Tier, VIA_KINDS
+from twin.domain.records import VIA_KINDS, Lane, Mode, Network, Node, NodeKind, Tier
 
 EARTH_RADIUS_KM = 6371.0088
 HUB_KINDS = (NodeKind.port, NodeKind.airport, NodeKind.rail_terminal)
@@ -149,7 +149,7 @@ def parse_facilities(doc: Any, file: str) -> FacilityFile:
             problems.append(Problem(file, where, None, "a facility must be a mapping of fields"))
             continue
         try:
-            facilities.append(Facility.model_validate({k: v for k, v in item.items() if v is not None}))
+            facilities.append(Facility.model_validate({str(k): v for k, v in item.items()}))
             positions.append(where)
         except ValidationError as exc:
             problems.extend(pydantic_problems(exc, file, where))
