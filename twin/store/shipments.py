@@ -1,0 +1,213 @@
+"""Store and read shipments (SPEC 1.2) and their state: status, where each one is, since when."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from twin.domain.problems import InputError, Problem
+from twin.domain.records import Shipment
+from twin.store.common import NotFound, SaveReport, chunks, network_id
+from twin.store.tables.base import utcnow
+from twin.store.tables.network import NodeRow
+from twin.store.tables.shipments import ShipmentRow, ShipmentStatus
+
+SHIPMENTS = ShipmentRow.__table__  # type: ignore[attr-defined]
+NODES = NodeRow.__table__  # type: ignore[attr-defined]
+
+# The columns a shipment file sets; the others are the shipment's state, moved by the engine.
+PLAN_COLUMNS = (
+    "origin",
+    "destination",
+    "units",
+    "ready_at",
+    "due_at",
+    "priority",
+    "late_penalty_per_unit_day",
+    "split",
+    "extras",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentState:
+    """Where a shipment is: its status, the node it is at (or last left) and since when."""
+
+    shipment: str
+    status: ShipmentStatus
+    at_node: str | None
+    at_time: datetime | None
+
+
+def shipment_row(shipment: Shipment, *, network_id: int) -> dict[str, Any]:
+    """The shipment's plan columns (see PLAN_COLUMNS) keyed for the shipments table."""
+    return {
+        "network_id": network_id,
+        "id": shipment.id,
+        "origin": shipment.origin,
+        "destination": shipment.destination,
+        "units": shipment.units,
+        "ready_at": shipment.ready_at,
+        "due_at": shipment.due_at,
+        "priority": shipment.priority.value,
+        "late_penalty_per_unit_day": shipment.late_penalty_per_unit_day,
+        "split": shipment.split,
+        "extras": shipment.extras,
+    }
+
+
+def row_shipment(row: Any) -> Shipment:
+    data = {key: row[key] for key in ("id", *PLAN_COLUMNS)}
+    extras = data.pop("extras") or {}
+    return Shipment.model_validate({**extras, **data})
+
+
+def save_shipments(
+    session: Session, *, network_name: str, shipments: Sequence[Shipment]
+) -> SaveReport:
+    """Store shipments of the stored network `network_name`, idempotently by shipment id.
+
+    New shipments are inserted as planned, at their origin; a stored shipment whose file data
+    changed is updated (its state is kept, except that a still-planned shipment follows its
+    origin); the same shipment again changes nothing. Stored shipments not in `shipments` are
+    left alone: files add to the store. One transaction: on failure nothing is saved.
+
+    Raises NotFound if the network is not stored, InputError if a shipment names a node the
+    network lacks or an id appears twice.
+    """
+    ident = network_id(session, name=network_name)
+    _check(session, ident, network_name, shipments)
+    ids = [s.id for s in shipments]
+    old: dict[str, dict[str, Any]] = {}
+    for part in chunks(ids):
+        for r in session.execute(
+            select(SHIPMENTS).where(SHIPMENTS.c.network_id == ident, SHIPMENTS.c.id.in_(part))
+        ).mappings():
+            old[r["id"]] = dict(r)
+    now = utcnow()
+    to_insert: list[dict[str, Any]] = []
+    to_update: list[dict[str, Any]] = []
+    same = 0
+    for shipment in shipments:
+        row = shipment_row(shipment, network_id=ident)
+        before = old.get(shipment.id)
+        if before is None:
+            row.update(
+                status=ShipmentStatus.planned.value,
+                at_node=shipment.origin,
+                at_time=shipment.ready_at,
+                updated_at=now,
+            )
+            to_insert.append(row)
+        elif all(before[key] == row[key] for key in PLAN_COLUMNS):
+            same += 1
+        else:
+            if before["status"] == ShipmentStatus.planned.value:
+                row.update(at_node=shipment.origin, at_time=shipment.ready_at)
+            row["updated_at"] = now
+            to_update.append(row)
+    if to_insert:
+        session.execute(insert(SHIPMENTS), to_insert)
+    if to_update:
+        session.execute(update(ShipmentRow), to_update)
+    return SaveReport(
+        network_id=ident,
+        inserted={"shipments": len(to_insert)},
+        updated={"shipments": len(to_update)},
+        unchanged={"shipments": same},
+        deleted={"shipments": 0},
+    )
+
+
+def _check(session: Session, ident: int, network_name: str, shipments: Sequence[Shipment]) -> None:
+    nodes = set(session.execute(select(NODES.c.id).where(NODES.c.network_id == ident)).scalars())
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for shipment in shipments:
+        where = f"shipment {shipment.id}"
+        if shipment.id in seen:
+            problems.append(Problem("store", where, "id", f"duplicate shipment id '{shipment.id}'"))
+        seen.add(shipment.id)
+        for field, ref in (("origin", shipment.origin), ("destination", shipment.destination)):
+            if ref not in nodes:
+                problems.append(
+                    Problem(
+                        "store", where, field, f"unknown node '{ref}' in network '{network_name}'"
+                    )
+                )
+    if problems:
+        raise InputError(problems)
+
+
+def get_shipments(
+    session: Session,
+    *,
+    network_name: str,
+    status: ShipmentStatus | Iterable[ShipmentStatus] | None = None,
+    ids: Iterable[str] | None = None,
+) -> list[Shipment]:
+    """Stored shipments of a network, by id; only those with `status` / in `ids` when given."""
+    return [row_shipment(r) for r in _rows(session, network_name, status, ids)]
+
+
+def get_shipment_states(
+    session: Session,
+    *,
+    network_name: str,
+    status: ShipmentStatus | Iterable[ShipmentStatus] | None = None,
+    ids: Iterable[str] | None = None,
+) -> dict[str, ShipmentState]:
+    """Where each stored shipment of a network is, by shipment id."""
+    return {
+        r["id"]: ShipmentState(r["id"], ShipmentStatus(r["status"]), r["at_node"], r["at_time"])
+        for r in _rows(session, network_name, status, ids)
+    }
+
+
+def _rows(
+    session: Session,
+    network_name: str,
+    status: ShipmentStatus | Iterable[ShipmentStatus] | None,
+    ids: Iterable[str] | None,
+) -> list[Any]:
+    ident = network_id(session, name=network_name)
+    query = select(SHIPMENTS).where(SHIPMENTS.c.network_id == ident).order_by(SHIPMENTS.c.id)
+    if status is not None:
+        wanted = [status] if isinstance(status, ShipmentStatus) else list(status)
+        query = query.where(SHIPMENTS.c.status.in_([ShipmentStatus(s).value for s in wanted]))
+    if ids is None:
+        return list(session.execute(query).mappings())
+    rows: list[Any] = []
+    for part in chunks(sorted(set(ids))):
+        rows += session.execute(query.where(SHIPMENTS.c.id.in_(part))).mappings()
+    return sorted(rows, key=lambda r: r["id"])
+
+
+def set_shipment_state(
+    session: Session,
+    *,
+    network_name: str,
+    shipment_id: str,
+    status: ShipmentStatus,
+    at_node: str | None,
+    at_time: datetime | None,
+) -> None:
+    """Move a shipment: its new status, the node it is at and since when; raises NotFound."""
+    ident = network_id(session, name=network_name)
+    result = session.execute(
+        update(SHIPMENTS)
+        .where(SHIPMENTS.c.network_id == ident, SHIPMENTS.c.id == shipment_id)
+        .values(
+            status=ShipmentStatus(status).value,
+            at_node=at_node,
+            at_time=at_time,
+            updated_at=utcnow(),
+        )
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFound(f"no shipment {shipment_id!r} in stored network {network_name!r}")

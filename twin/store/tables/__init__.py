@@ -1,0 +1,17 @@
+"""Every store table, one module per concept; importing this package fills the shared metadata."""
+
+from twin.store.tables.base import metadata  # first: sets the naming convention
+from twin.store.tables.network import LaneRow, LaneViaRow, NetworkRow, NodeRow
+from twin.store.tables.shipments import ShipmentRow, ShipmentStatus
+
+# Later concepts (signals, scores, alerts, incidents, plans) add one import line here.
+
+__all__ = [
+    "LaneRow",
+    "LaneViaRow",
+    "NetworkRow",
+    "NodeRow",
+    "ShipmentRow",
+    "ShipmentStatus",
+    "metadata",
+]

@@ -1,0 +1,75 @@
+"""The shared SQLModel metadata, its constraint naming convention and shared column types."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
+
+# Fixed constraint names let Alembic revisions (and SQLite batch migrations) name the same
+# constraint the same way on every backend. Set before any table class is defined: every table
+# module imports this one first.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+metadata: MetaData = SQLModel.metadata
+"""All store tables, whichever module defines them (import `twin.store.tables` to fill it)."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A zone-aware time stamp stored in UTC; SQLite keeps no zone, so it is put back on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"refusing a time stamp without a zone: {value!r}")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _jsonable(value: Any) -> Any:
+    # YAML reads dates as date objects; JSON has no such type, so they are kept as ISO text.
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+class JSONValue(TypeDecorator[Any]):
+    """Free-form JSON (extra fields of records). Plain JSON, not JSONB, on PostgreSQL too:
+    JSONB reorders keys, and a stored record must read back exactly as it was written."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        # Round-trip through text so values JSON cannot hold become plain ones up front.
+        return json.loads(json.dumps(value, default=_jsonable))
