@@ -1,0 +1,121 @@
+"""The simulated world: closures hold freight, capacity cuts queue it, delays add, all seeded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from twin.domain.plans import Assignment, Leg
+from twin.domain.records import Shipment
+from twin.files.networks import load_network
+from twin.replay.world import EffectBook, World, outcomes
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+END = T0 + timedelta(days=120)
+DAY = timedelta(days=1)
+
+
+@dataclass
+class FakeEffect:
+    at: datetime
+    target: str
+    until: datetime | None = None
+    close: bool | None = None
+    capacity_pct: float | None = None
+    delay_days: float | None = None
+    clearance_days: float | None = None
+
+
+def _route(network, shipment: Shipment, lanes: list[str]) -> Assignment:
+    legs, t = [], shipment.ready_at
+    for lane_id in lanes:
+        lane = network.lane_by_id[lane_id]
+        arrive = t + DAY * lane.transit_days
+        legs.append(Leg(lane=lane_id, from_node=lane.from_, to_node=lane.to, depart_at=t, arrive_at=arrive))
+        node = network.node_by_id[lane.to]
+        t = arrive + DAY * (node.handling_days + node.clearance_days)
+    return Assignment(shipment=shipment.id, units=shipment.units, legs=tuple(legs), eta=t, cost=0, late_days=0)
+
+
+@pytest.fixture
+def setup(mini_network_file: Path):
+    network, _ = load_network(mini_network_file)
+    shipment = Shipment(id="S1", origin="CN-SZ", destination="NL-VENLO", units=10,
+                        ready_at=T0, due_at=T0 + 35 * DAY)
+    route = _route(network, shipment, ["SZ-YTN-ROAD", "YTN-RTM-SUEZ", "RTM-VENLO-ROAD"])
+    return network, shipment, route
+
+
+def _run(network, shipment, route, effects) -> list:
+    world = World(network, EffectBook.of(effects, END), seed=1)
+    world.dispatch(shipment, [route])
+    world.advance(END)
+    return outcomes(world)
+
+
+def test_undisturbed_route_arrives_as_planned(setup) -> None:
+    network, shipment, route = setup
+    (done,) = _run(network, shipment, route, [])
+    # 0.5 road + 30 sea + 1 clearance at Rotterdam + 1 road = 32.5 days
+    assert done.delivered_at == T0 + 32.5 * DAY
+    assert done.late_days == 0
+    assert done.transport_cost == pytest.approx(10 * (4 + 60 + 8))
+
+
+def test_closed_chokepoint_holds_departure_until_reopening(setup) -> None:
+    network, shipment, route = setup
+    reopen = T0 + 10 * DAY
+    (done,) = _run(network, shipment, route, [FakeEffect(at=T0, until=reopen, target="SUEZ", close=True)])
+    assert done.delivered_at == reopen + 32 * DAY
+    assert done.late_days == pytest.approx(7.0)
+    assert done.lateness_cost == pytest.approx(7.0 * 10 * shipment.penalty_per_unit_day)
+
+
+def test_capacity_cut_queues_and_delays_add(setup) -> None:
+    network, shipment, route = setup
+    effects = [
+        FakeEffect(at=T0, until=T0 + 60 * DAY, target="YTN-RTM-SUEZ", capacity_pct=50),
+        FakeEffect(at=T0, until=T0 + 60 * DAY, target="NLRTM", clearance_days=2),
+        FakeEffect(at=T0, until=T0 + 60 * DAY, target="SUEZ", delay_days=3),
+    ]
+    (done,) = _run(network, shipment, route, effects)
+    # queue 7 * (100/50 - 1) = 7 days, +3 transit, +2 clearance
+    assert done.delivered_at == T0 + (32.5 + 7 + 3 + 2) * DAY
+
+
+def test_closure_to_the_end_leaves_freight_undelivered_and_late(setup) -> None:
+    network, shipment, route = setup
+    (done,) = _run(network, shipment, route, [FakeEffect(at=T0, target="SUEZ", close=True)])
+    assert done.delivered_at is None
+    assert done.late_days == pytest.approx((END - shipment.due_at) / DAY)
+    assert done.transport_cost == pytest.approx(10 * (4 + 60 + 8))  # still owes its whole route
+
+
+def test_reroute_from_current_position(setup) -> None:
+    network, shipment, route = setup
+    world = World(network, EffectBook.of([FakeEffect(at=T0, target="SUEZ", close=True)], END), seed=1)
+    world.dispatch(shipment, [route])
+    world.advance(T0 + 2 * DAY)
+    progress = world.journeys["S1"][0]
+    assert progress.node == "CNYTN" and progress.legs_done == 1
+    detour = Shipment(id="S1", origin="CNYTN", destination="NL-VENLO", units=10,
+                      ready_at=progress.available_at, due_at=shipment.due_at)
+    world.reroute("S1", 0, _route(network, detour, ["YTN-RTM-CAPE", "RTM-VENLO-ROAD"]))
+    world.advance(END)
+    (done,) = outcomes(world)
+    assert done.lanes == ("SZ-YTN-ROAD", "YTN-RTM-CAPE", "RTM-VENLO-ROAD")
+    assert done.delivered_at == T0 + (0.5 + 40 + 1 + 1) * DAY
+
+
+def test_transit_variability_is_seeded_and_bounded(mini_network_file: Path) -> None:
+    network, _ = load_network(mini_network_file)
+    lane = network.lane_by_id["YTN-RTM-SUEZ"].model_copy(update={"transit_days_p90": 36.0})
+    world = World(network, EffectBook.of([], END), seed=3)
+    draws = [world._transit_days(f"S{i}", 1, lane) for i in range(2000)]
+    assert draws == [World(network, EffectBook.of([], END), seed=3)._transit_days(f"S{i}", 1, lane) for i in range(2000)]
+    assert all(d >= 30 for d in draws)
+    share_within_p90 = sum(d <= 36 for d in draws) / len(draws)
+    assert 0.86 < share_within_p90 < 0.94

@@ -1,0 +1,226 @@
+"""The simulated world of a replay: freight moving on its routes while ground-truth effects act.
+
+The engine never reads this module's effects; it only sees signals. The world answers two
+questions on the simulated clock: where is each shipment now (so the engine can re-plan from
+there), and when does it really arrive (so replays can count lateness and cost).
+
+Rules (documented in docs/replay.md):
+- freight leaves a node on its route's planned departure, or as soon as it is there if later;
+- a closed lane, a closed node at either end, or a closed chokepoint/border in the lane's
+  `via` holds the departure until the closure ends;
+- `capacity_pct: p` on a lane, its via, or a node adds a queue of
+  `congestion_scale_days * (100 / p - 1)` days (Yantian 2021: ~30% capacity, a 16-day wait to
+  berth against 0.5 normally, gives a scale of ~7 days);
+- `delay_days` adds to the lane's transit (or the node's stop), `clearance_days` to customs
+  clearance where the node is a customs entry for the shipment;
+- transit varies between `transit_days` and `transit_days_p90`, seeded per shipment and leg.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Iterable, Protocol, Sequence
+
+from twin.domain.plans import Assignment
+from twin.domain.records import Lane, Network, Shipment
+
+DAY = timedelta(days=1)
+CONGESTION_SCALE_DAYS = 7.0
+
+
+class Effect(Protocol):
+    """Ground truth acting on a node or lane (SPEC 1.5): exactly one of the four kinds."""
+
+    at: datetime
+    until: datetime | None
+    target: str
+    close: bool | None
+    capacity_pct: float | None
+    delay_days: float | None
+    clearance_days: float | None
+
+
+@dataclass(frozen=True)
+class EffectBook:
+    """Effects indexed by target, with queries at a time."""
+
+    effects: tuple[Effect, ...]
+    end: datetime
+    by_target: dict[str, list[Effect]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, effects: Iterable[Effect], end: datetime) -> EffectBook:
+        book = cls(tuple(effects), end, {})
+        for effect in book.effects:
+            book.by_target.setdefault(effect.target, []).append(effect)
+        return book
+
+    def _active(self, targets: Sequence[str], at: datetime) -> list[Effect]:
+        found = []
+        for target in targets:
+            for effect in self.by_target.get(target, ()):
+                if effect.at <= at < (effect.until or self.end):
+                    found.append(effect)
+        return found
+
+    def reopens_at(self, targets: Sequence[str], at: datetime) -> datetime | None:
+        """When every closure over `targets` active at `at` has ended (None: not closed)."""
+        when = at
+        for _ in range(64):  # closures may chain; bounded so bad data cannot loop forever
+            closing = [e for e in self._active(targets, when) if e.close]
+            if not closing:
+                return None if when == at else when
+            when = max(e.until or self.end for e in closing)
+            if when >= self.end:
+                return self.end
+        return when
+
+    def queue_days(self, targets: Sequence[str], at: datetime, scale: float) -> float:
+        cuts = [e.capacity_pct for e in self._active(targets, at) if e.capacity_pct is not None]
+        if not cuts:
+            return 0.0
+        pct = max(1.0, min(cuts))
+        return 0.0 if pct >= 100 else scale * (100.0 / pct - 1.0)
+
+    def delay_days(self, targets: Sequence[str], at: datetime) -> float:
+        return sum(e.delay_days or 0.0 for e in self._active(targets, at))
+
+    def clearance_days(self, target: str, at: datetime) -> float:
+        return sum(e.clearance_days or 0.0 for e in self._active((target,), at))
+
+
+@dataclass
+class Progress:
+    """One shipment's journey so far: legs done, where it is, and when it can move on."""
+
+    shipment: Shipment
+    route: Assignment
+    node: str
+    available_at: datetime
+    legs_done: int = 0
+    lanes_taken: list[str] = field(default_factory=list)
+    departed: bool = False
+    delivered_at: datetime | None = None
+
+    @property
+    def remaining(self) -> tuple:
+        return self.route.legs[self.legs_done :]
+
+
+class World:
+    """Shipments on their routes under ground-truth effects, advanced on a simulated clock."""
+
+    def __init__(self, network: Network, effects: EffectBook, seed: int,
+                 congestion_scale_days: float = CONGESTION_SCALE_DAYS):
+        self.network = network
+        self.effects = effects
+        self.seed = seed
+        self.scale = congestion_scale_days
+        self.journeys: dict[str, list[Progress]] = {}
+
+    def dispatch(self, shipment: Shipment, routes: Sequence[Assignment]) -> None:
+        """Start a shipment on its routes (one Progress per split part)."""
+        self.journeys[shipment.id] = [
+            Progress(shipment, route, shipment.origin, shipment.ready_at) for route in routes
+        ]
+
+    def reroute(self, shipment_id: str, part: int, route: Assignment) -> None:
+        """Replace the not-yet-travelled part of a journey with a new route from where it is."""
+        progress = self.journeys[shipment_id][part]
+        progress.route = route
+        progress.legs_done = 0
+
+    def advance(self, until: datetime) -> None:
+        """Move every journey through the legs it starts before `until`."""
+        for parts in self.journeys.values():
+            for progress in parts:
+                self._advance(progress, until)
+
+    def _advance(self, progress: Progress, until: datetime) -> None:
+        origin_country = self.network.node_by_id[progress.shipment.origin].country
+        while progress.delivered_at is None and progress.legs_done < len(progress.route.legs):
+            leg = progress.route.legs[progress.legs_done]
+            lane = self.network.lane_by_id[leg.lane]
+            depart = max(progress.available_at, leg.depart_at)
+            if depart >= until:
+                return
+            blockers = (lane.id, lane.from_, lane.to, *lane.via)
+            reopen = self.effects.reopens_at(blockers, depart)
+            if reopen is not None:
+                # Held at the node; `available_at` keeps when it got there, so a re-plan can
+                # still send it another way.
+                if reopen >= until or reopen >= self.effects.end:
+                    return
+                depart = reopen
+            depart += DAY * self.effects.queue_days((lane.id, *lane.via), depart, self.scale)
+            transit = self._transit_days(progress.shipment.id, progress.legs_done, lane)
+            transit += self.effects.delay_days((lane.id, *lane.via), depart)
+            arrive = depart + DAY * transit
+            node = self.network.node_by_id[lane.to]
+            reopen = self.effects.reopens_at((node.id,), arrive)
+            if reopen is not None:
+                arrive = min(reopen, self.effects.end)
+            stop = node.handling_days + self.effects.delay_days((node.id,), arrive)
+            stop += self.effects.queue_days((node.id,), arrive, self.scale)
+            if node.is_customs_entry_for(origin_country):
+                stop += node.clearance_days + self.effects.clearance_days(node.id, arrive)
+            progress.available_at = arrive + DAY * stop
+            progress.node = node.id
+            progress.legs_done += 1
+            progress.departed = True
+            progress.lanes_taken.append(lane.id)
+            if node.id == progress.shipment.destination:
+                progress.delivered_at = progress.available_at
+
+    def _transit_days(self, shipment_id: str, leg: int, lane: Lane) -> float:
+        if lane.transit_days_p90 is None or lane.transit_days_p90 <= lane.transit_days:
+            return lane.transit_days
+        # A seeded draw per (seed, shipment, leg): the same replay gives the same world.
+        digest = hashlib.blake2b(f"{self.seed}|{shipment_id}|{leg}".encode(), digest_size=8).digest()
+        u = int.from_bytes(digest, "big") / 2**64
+        # Exponential tail fitted so that 90% of draws fall within transit_days_p90.
+        spread = (lane.transit_days_p90 - lane.transit_days) / math.log(10.0)
+        return lane.transit_days + min(-spread * math.log(1.0 - u), 4 * spread * math.log(10.0))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    shipment: str
+    units: float
+    delivered_at: datetime | None
+    late_days: float
+    transport_cost: float
+    lateness_cost: float
+    lanes: tuple[str, ...]
+
+
+def outcomes(world: World) -> list[Outcome]:
+    """What really happened to each shipment part: arrival, lateness and what it cost.
+
+    Freight not delivered by the world's end is counted late until the end.
+    """
+    found: list[Outcome] = []
+    for parts in world.journeys.values():
+        for progress in parts:
+            shipment = progress.shipment
+            arrived = progress.delivered_at
+            finish = arrived or world.effects.end
+            late = max(0.0, (finish - shipment.due_at) / DAY)
+            # Freight still on its way will travel the rest of its route: charge it too.
+            lanes = [*progress.lanes_taken, *(leg.lane for leg in progress.remaining)]
+            transport = sum(world.network.lane_by_id[l].cost_per_unit for l in lanes)
+            found.append(
+                Outcome(
+                    shipment=shipment.id,
+                    units=progress.route.units,
+                    delivered_at=arrived,
+                    late_days=late,
+                    transport_cost=transport * progress.route.units,
+                    lateness_cost=late * progress.route.units * shipment.penalty_per_unit_day,
+                    lanes=tuple(progress.lanes_taken),
+                )
+            )
+    return found
