@@ -109,3 +109,11 @@ def test_stray_key_from_an_unquoted_comma_is_an_error(tmp_path: Path, parameters
     entry = "{id: CN-X-BORDER, kind: border, name: Alashankou (to Dostyk, KZ), country: CN, lat: 45.2, lon: 82.6}"
     problems = _problems(_write(tmp_path, GOOD_TAIL + f"  - {entry}\n"), parameters)
     assert [p[2] for p in problems] == ["KZ)"]
+
+
+def test_linked_road_lane_is_not_duplicated_by_the_road_rules(tmp_path: Path, parameters: Parameters) -> None:
+    body = GOOD_TAIL + "links:\n  - {mode: road, from: USLAX, to: US-ONT1}\n"
+    network = build_network(read_facilities(_write(tmp_path, body)), parameters, OfflineGeoData())
+    assert [lane.id for lane in network.lanes].count("USLAX-US-ONT1-ROAD") == 1
+    twice = GOOD_TAIL + "links:\n  - {mode: rail, from: CNYTN, to: USLAX}\n  - {mode: rail, from: CNYTN, to: USLAX}\n"
+    assert [p[3] for p in _problems(_write(tmp_path, twice), parameters)] == ["lane CNYTN-USLAX-RAIL is made twice"]

@@ -362,8 +362,16 @@ def build_network(
     passage_of = {f.id: f.passage for f in facilities.facilities if f.passage}
     lanes += _sea_lanes(nodes, passage_of, export, imports, parameters, geo, progress)
     lanes += _air_lanes(export, imports, parameters.air)
-    lanes += _link_lanes(facilities, by_id, parameters, problems)
-    lanes += _road_lanes(nodes, export, imports, parameters, facilities, problems)
+    linked = _link_lanes(facilities, by_id, parameters, problems)
+    seen: set[str] = {lane.id for lane in lanes}
+    for lane in linked:
+        if lane.id in seen:
+            problems.append(Problem(facilities.file, "links", "from", f"lane {lane.id} is made twice"))
+        seen.add(lane.id)
+    lanes += linked
+    # A road lane the file links explicitly is not made again by the road rules.
+    lanes += [lane for lane in _road_lanes(nodes, export, imports, parameters, facilities, problems)
+              if lane.id not in seen]
     if problems:
         raise InputError(problems)
     return Network(name=facilities.name, unit=facilities.unit, currency=facilities.currency,
