@@ -90,3 +90,58 @@ class Signal(BaseModel):
         if not self.target and self.area is None:
             raise ValueError("a signal needs a target (node or lane id) or an area")
         return self
+
+
+# Metrics scored out of the box, by dimension (SPEC 1.3 plus the ones the DCSA adapter
+# derives). An unknown metric is still stored; ingestion reports it once.
+STANDARD_METRICS: dict[str, tuple[str, ...]] = {
+    "customs": ("clearance_hours", "inspection_rate", "hold_rate", "rule_change", "hold", "inspections"),
+    "capacity": ("utilization", "capacity_pct", "vessels_waiting", "dwell_days", "transits_per_day"),
+    "weather": ("wind_kt", "wave_m", "cap_alert"),
+    "security": ("incidents_7d", "advisory_level", "cap_alert"),
+    "cost": ("rate_change_pct",),
+    "transit": ("eta_drift_hours",),
+}
+
+# Columns of the signal frame ingestion returns to the scorer, in order (see twin.feeds.ingest).
+SIGNAL_COLUMNS = (
+    "ts", "source", "dimension", "target", "metric", "value", "effective_at", "expected_until",
+    "ref", "shipment", "area", "supersedes", "extras",
+)
+
+
+class ShipmentPosition(BaseModel):
+    """Where a shipment (or its equipment) actually was: a DCSA ACT event at a UN/LOCODE.
+
+    `shipment` is the primary document reference (booking, else transport document);
+    `references` holds every document reference the event carried. `node` is the network node
+    at that UN/LOCODE, if the network has one. `event` is the DCSA code: ARRI/DEPA for
+    transport events, LOAD/DISC/GTIN/GTOT/... for equipment events.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    event_id: str
+    at: datetime
+    event: str
+    locode: str
+    shipment: str | None = None
+    references: tuple[str, ...] = ()
+    node: str | None = None
+    mode: str | None = None
+    vessel: str | None = None
+    equipment: str | None = None
+    transport_call: str | None = None
+
+
+class Quarantined(BaseModel):
+    """A row that did not load, kept with where it was, why, and its raw text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    where: str
+    field: str | None
+    reason: str
+    raw: str

@@ -1,0 +1,428 @@
+"""Ingest signal feeds (files or folders, any supported format) into one signal frame.
+
+Main entry point::
+
+    from twin.feeds.ingest import ingest_path
+    result = ingest_path("feeds/", network)          # a file or a folder, formats mixed
+    result.frame        # pandas DataFrame, one row per (signal, node): SIGNAL_COLUMNS
+    result.positions    # list[ShipmentPosition] from DCSA actual events
+    result.problems     # list[Problem]: errors (bad rows) and warnings (unknown metric, ...)
+    result.quarantine   # list[Quarantined]: every bad row with file, where, field, reason, raw
+    result.signals()    # the frame as Signal records (for small inputs)
+
+Formats are told apart by content (twin.feeds.detect): CAP 1.2 XML, DCSA T&T 2.2 JSON (a list,
+{"events": [...]}, or one event a line), JSON Lines or a JSON list of signals, CSV.
+
+Frame columns: `ts, effective_at, expected_until` (datetime64[us, UTC]; NaT when absent),
+`source, dimension, target, metric, ref, shipment, area, supersedes` (text or None), `value`
+(float), `extras` (dict or None). An area signal is fanned out to one row per node inside
+the area (`area` keeps the area's text). `ref` is the source's id for the observation (CAP
+"sender,identifier,sent", DCSA eventID, the row's `ref`) or, when there is none, `h` + a
+64-bit hash of the row's content; (source, ref, target) is unique in the frame and in the
+store, so ingesting the same file twice adds nothing. `target` is None only for an area
+read without a network or a DCSA customs event that could not be placed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from twin.domain.problems import Problem
+from twin.domain.records import Network
+from twin.domain.signals import (
+    SIGNAL_COLUMNS,
+    STANDARD_METRICS,
+    Area,
+    Quarantined,
+    ShipmentPosition,
+    Signal,
+)
+from twin.feeds.batch import Batch, area_key, empty_frame, frame_from_records
+from twin.feeds.cap import CapAlert, cap_rows, read_cap
+from twin.feeds.csv import read_signal_csv
+from twin.feeds.dcsa import DcsaEvent, dcsa_outputs, event_list, read_dcsa
+from twin.feeds.detect import FORMATS, detect_format
+from twin.feeds.jsonl import read_json_items, read_jsonl
+from twin.feeds.rows import Unreadable, signal_row
+from twin.network.areas import NodeLocator
+
+# A warning listing unknown targets names this many, then counts the rest.
+_LIST_AT_MOST = 10
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """What happened to one file: its format, content hash, rows read, loaded and rejected."""
+
+    path: str
+    format: str
+    sha256: str
+    rows: int = 0
+    quarantined: int = 0
+    skipped: bool = False  # unchanged since the hash the caller already holds
+
+
+@dataclass
+class IngestResult:
+    """Everything one ingest produced. See the module docstring for the frame's columns."""
+
+    frame: pd.DataFrame
+    positions: list[ShipmentPosition] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    quarantine: list[Quarantined] = field(default_factory=list)
+    files: list[FileReport] = field(default_factory=list)
+    duplicates: int = 0  # rows dropped because (source, ref, target) was already there
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity != "error"]
+
+    def signals(self) -> list[Signal]:
+        """The frame as Signal records, one per row (meant for small inputs and tests)."""
+        out = []
+        for row in self.frame.to_dict("records"):
+            data = {k: _plain(v) for k, v in row.items() if k not in ("area", "extras", "supersedes")}
+            data.update(row["extras"] or {})
+            if row["area"] is not None:
+                data["area_text"] = row["area"]
+            if row["supersedes"] is not None:
+                data["supersedes"] = row["supersedes"]
+            out.append(Signal.model_validate({k: v for k, v in data.items() if v is not None}))
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "files": len(self.files),
+            "signals": len(self.frame),
+            "positions": len(self.positions),
+            "quarantined": len(self.quarantine),
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "duplicates": self.duplicates,
+        }
+
+
+def ingest_path(
+    path: str | Path,
+    network: Network | None = None,
+    *,
+    format: str | None = None,
+    known: Mapping[str, str] | None = None,
+) -> IngestResult:
+    """Read every signal in a file or a folder (recursively, hidden files skipped).
+
+    `network` resolves areas to nodes and flags unknown targets (without it, area rows keep
+    `target` None). `format` forces one of "cap", "dcsa", "jsonl", "csv" instead of detecting.
+    `known` maps a file path to the sha256 it had when last ingested: such unchanged files are
+    skipped (FileReport.skipped). Never raises for bad content: every problem is in
+    `result.problems` and every bad row in `result.quarantine`.
+    """
+    root = Path(path)
+    files: list[Path]
+    if root.is_dir():
+        files = sorted(
+            p for p in root.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        )
+    elif root.exists():
+        files = [root]
+    else:
+        return IngestResult(frame=empty_frame(), problems=[Problem(str(root), "", None, "no such file or folder")])
+    blobs: list[tuple[str, bytes | None, str | None]] = []
+    for file in files:
+        try:
+            blobs.append((str(file), file.read_bytes(), None))
+        except OSError as exc:
+            blobs.append((str(file), None, f"cannot read: {exc.strerror}"))
+    return _ingest(blobs, network, format, known)
+
+
+def ingest_bytes(
+    data: bytes, name: str, network: Network | None = None, *, format: str | None = None
+) -> IngestResult:
+    """Read signals from the content of one file (e.g. an HTTP feed's body) named `name`."""
+    return _ingest([(name, data, None)], network, format, None)
+
+
+def ingest_signals(signals: Iterable[Signal], network: Network | None = None,
+                   name: str = "signals") -> IngestResult:
+    """Turn Signal records (e.g. a scenario's `signals:`) into the same frame ingestion makes."""
+    batch = Batch(file=name, format="signals", frame=empty_frame())
+    rows = []
+    for signal in signals:
+        row = signal_row(signal)
+        if signal.area is not None:
+            key = area_key(signal.area)
+            batch.areas[key] = signal.area
+            row["area"] = key
+        rows.append(row)
+    batch.frame = frame_from_records(rows)
+    batch.rows = len(rows)
+    return _finish([batch], [], [], network, [])
+
+
+def _ingest(
+    blobs: list[tuple[str, bytes | None, str | None]],
+    network: Network | None,
+    forced: str | None,
+    known: Mapping[str, str] | None,
+) -> IngestResult:
+    batches: list[Batch] = []
+    alerts: list[CapAlert] = []
+    events: list[DcsaEvent] = []
+    reports: list[FileReport] = []
+    extra_problems: list[Problem] = []
+    if forced is not None and forced not in FORMATS:
+        extra_problems.append(Problem("", "", "format", f"unknown format {forced!r}; "
+                                      f"use one of {', '.join(FORMATS)}"))
+        forced = None
+    for name, data, failure in blobs:
+        if data is None:
+            extra_problems.append(Problem(name, "", None, failure or "cannot read"))
+            reports.append(FileReport(name, "unreadable", ""))
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        if known is not None and known.get(name) == digest:
+            reports.append(FileReport(name, "skipped", digest, skipped=True))
+            continue
+        fmt = _forced_format(forced, data) if forced else detect_format(data)
+        batch = Batch(file=name, format=fmt, frame=empty_frame())
+        if fmt == "cap":
+            read = read_cap(data, name)
+            alerts += read.alerts
+            batch.problems, batch.quarantine, batch.rows = read.problems, read.quarantine, read.rows
+        elif fmt in ("dcsa", "dcsa-lines"):
+            batch = _read_dcsa(data, name, fmt, events)
+        elif fmt in ("jsonl", "json", "csv"):
+            text = _decode(data, name, batch)
+            if text is not None:
+                if fmt == "csv":
+                    batch = read_signal_csv(text, name)
+                elif fmt == "jsonl":
+                    batch = read_jsonl(text, name)
+                else:
+                    batch = _read_json_list(data, name)
+        elif fmt != "empty":
+            reason = {"xml": "XML but not a CAP 1.2 alert", "binary": "binary data, not a feed"}.get(
+                fmt, f"unsupported format {fmt}")
+            _reject_file(batch, reason, data)
+        batches.append(batch)
+        reports.append(FileReport(name, batch.format, digest, batch.rows, len(batch.quarantine)))
+    return _finish(batches, alerts, events, network, reports, extra_problems)
+
+
+def _finish(
+    batches: list[Batch],
+    alerts: list[CapAlert],
+    events: list[DcsaEvent],
+    network: Network | None,
+    reports: list[FileReport],
+    extra_problems: list[Problem] | None = None,
+) -> IngestResult:
+    locator = NodeLocator(network) if network is not None else None
+    problems = list(extra_problems or [])
+    quarantine: list[Quarantined] = []
+    positions: list[ShipmentPosition] = []
+    if alerts:
+        rows, found = cap_rows(alerts, locator.within if locator else None)
+        problems += found
+        batches.append(_derived("CAP alerts", "cap", rows))
+    if events:
+        node_ids = {n.id for n in network.nodes} if network is not None else None
+        rows, positions, found = dcsa_outputs(events, node_ids)
+        problems += found
+        batches.append(_derived("DCSA events", "dcsa", rows))
+
+    frames = []
+    for batch in batches:
+        problems += batch.problems
+        quarantine += batch.quarantine
+        if batch.frame.empty:
+            continue
+        frame = _with_refs(batch.frame)
+        frame, found = _fan_out(frame, batch, locator)
+        problems += found
+        if network is not None:
+            problems += _unknown_targets(frame, network, batch.file)
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True) if frames else empty_frame()
+    problems += _unknown_metrics(frame)
+    dupes = frame.duplicated(subset=["source", "ref", "target"]).to_numpy()
+    if dupes.any():
+        frame = frame[~dupes].reset_index(drop=True)
+    return IngestResult(frame=frame, positions=positions, problems=problems,
+                        quarantine=quarantine, files=reports, duplicates=int(dupes.sum()))
+
+
+def _derived(name: str, fmt: str, rows: list[dict[str, Any]]) -> Batch:
+    batch = Batch(file=name, format=fmt, frame=empty_frame())
+    for row in rows:
+        area = row.pop("_area", None)
+        if area is not None:
+            key = area_key(area)
+            batch.areas[key] = area
+            row["area"] = key
+    batch.frame = frame_from_records(rows)
+    return batch
+
+
+def _with_refs(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fill missing refs with a content hash so re-ingesting identical rows adds nothing."""
+    missing = frame["ref"].isna().to_numpy()
+    if not missing.any():
+        return frame
+    part = frame.loc[missing]
+
+    def text(name: str) -> np.ndarray:
+        values = part[name].to_numpy(dtype=object)
+        return np.where(pd.isna(values), "", values)
+
+    def stamp(name: str) -> np.ndarray:
+        # UTC microseconds as integers; NaT becomes the smallest int64, a fine sentinel
+        return part[name].to_numpy(dtype="datetime64[us]").view("int64")
+
+    content = pd.DataFrame({
+        **{c: pd.Series(text(c), dtype=object) for c in ("source", "dimension", "target", "area", "metric")},
+        "value": part["value"].to_numpy(dtype=float),
+        **{c: stamp(c) for c in ("ts", "effective_at", "expected_until")},
+    })
+    hashes = pd.util.hash_pandas_object(content, index=False).to_numpy(dtype=np.uint64)
+    frame = frame.copy()
+    frame.loc[missing, "ref"] = [f"h{h:016x}" for h in hashes.tolist()]
+    return frame
+
+
+def _fan_out(frame: pd.DataFrame, batch: Batch, locator: NodeLocator | None
+             ) -> tuple[pd.DataFrame, list[Problem]]:
+    """One row per node inside each area signal's area."""
+    has = (frame["area"].notna() & frame["target"].isna()).to_numpy()
+    if locator is None or not has.any():
+        return frame, []
+    keys = frame["area"][has]
+    nodes = {k: locator.within(batch.areas[k]) for k in keys.unique()}
+    problems = [
+        Problem(batch.file, "", "area", f"area {k[:80]} holds no node of the network; "
+                "its signals are not scored", "warning")
+        for k, found in nodes.items() if not found
+    ]
+    spread = frame[has].copy()
+    spread["target"] = keys.map(nodes)
+    spread = spread.explode("target")
+    spread = spread[spread["target"].notna()]
+    out = pd.concat([frame[~has], spread]).sort_index(kind="stable").reset_index(drop=True)
+    return out, problems
+
+
+def _unknown_targets(frame: pd.DataFrame, network: Network, file: str) -> list[Problem]:
+    targets = set(frame["target"].dropna().unique())
+    unknown = sorted(targets - set(network.node_by_id) - set(network.lane_by_id))
+    if not unknown:
+        return []
+    shown = ", ".join(unknown[:_LIST_AT_MOST])
+    more = f" and {len(unknown) - _LIST_AT_MOST} more" if len(unknown) > _LIST_AT_MOST else ""
+    return [Problem(file, "", "target", f"not a node or lane of network {network.name}: "
+                    f"{shown}{more}; kept, not scored", "warning")]
+
+
+def _unknown_metrics(frame: pd.DataFrame) -> list[Problem]:
+    if frame.empty:
+        return []
+    pairs = frame[["dimension", "metric"]].drop_duplicates().itertuples(index=False)
+    return [
+        Problem("", "", "metric", f"unknown metric {d}/{m}: stored, not scored", "warning")
+        for d, m in pairs if m not in STANDARD_METRICS.get(d, ())
+    ]
+
+
+def _read_dcsa(data: bytes, name: str, fmt: str, events: list[DcsaEvent]) -> Batch:
+    batch = Batch(file=name, format="dcsa", frame=empty_frame())
+    if fmt == "dcsa":
+        try:
+            items = event_list(orjson.loads(data)) or []
+        except orjson.JSONDecodeError as exc:
+            _reject_file(batch, f"not valid JSON: {exc}", data)
+            return batch
+        read = read_dcsa(items, name)
+    else:
+        items, wheres = [], []
+        for number, line in enumerate(data.split(b"\n"), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                items.append(Unreadable(f"not valid JSON: {exc}"))
+            wheres.append(f"line {number}")
+        read = read_dcsa(items, name, wheres)
+    events += read.events
+    batch.problems, batch.quarantine, batch.rows = read.problems, read.quarantine, read.rows
+    return batch
+
+
+def _read_json_list(data: bytes, name: str) -> Batch:
+    batch = Batch(file=name, format="json", frame=empty_frame())
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        _reject_file(batch, f"not valid JSON: {exc}", data)
+        return batch
+    if not isinstance(doc, list):
+        _reject_file(batch, "a JSON document of signals must be a list of objects", data)
+        return batch
+    return read_json_items(doc, name)
+
+
+def _forced_format(forced: str, data: bytes) -> str:
+    if forced == "dcsa":
+        detected = detect_format(data)
+        return detected if detected in ("dcsa", "dcsa-lines") else "dcsa"
+    if forced == "jsonl" and detect_format(data) == "json":
+        return "json"
+    return forced
+
+
+def _decode(data: bytes, name: str, batch: Batch) -> str | None:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        _reject_file(batch, f"not UTF-8 text (byte {exc.start})", data)
+        return None
+
+
+def _reject_file(batch: Batch, reason: str, data: bytes) -> None:
+    batch.problems.append(Problem(batch.file, "", None, reason))
+    batch.quarantine.append(Quarantined(file=batch.file, where="", field=None, reason=reason,
+                                        raw=data[:20_000].decode("utf-8", errors="replace")))
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+__all__ = [
+    "SIGNAL_COLUMNS",
+    "Area",
+    "FileReport",
+    "IngestResult",
+    "ingest_bytes",
+    "ingest_path",
+    "ingest_signals",
+]
