@@ -31,6 +31,9 @@ def _register() -> None:
     from twin.cli import playbooks_cmd
 
     app.add_typer(playbooks_cmd.app, name="playbooks")
+    from twin.cli import incidents_cmd
+
+    app.add_typer(incidents_cmd.app, name="incidents")
     from twin.cli import scenarios_cmd
 
     app.add_typer(scenarios_cmd.app, name="scenarios")

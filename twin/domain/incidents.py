@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from twin.domain.alerts import Alert, Zoned
+from twin.domain.plans import Assignment
 
 
 class IncidentState(StrEnum):
@@ -136,6 +137,8 @@ class Incident(BaseModel):
     why: the alert's explanation plus the match reason. needs_approval: the reasons an `auto`
     playbook waits for a person (guardrails tripped, plan not optimal), empty if none.
     actions: the rendered actions (name + parameters after templating), in playbook order.
+    Routes are kept whole (timed legs) so an incident can be applied or rolled back after a
+    restart from what is stored alone.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -153,6 +156,9 @@ class Incident(BaseModel):
     shadow: bool = False
     rollback: str = "on_clear"
     notifications: tuple[Notification, ...] = ()
+    old_routes: tuple[Assignment, ...] = ()  # the plan of record of the changed shipments, for rollback
+    new_routes: tuple[Assignment, ...] = ()  # what apply sets (held shipments have none)
+    constraints: dict[str, Any] = Field(default_factory=dict)  # the WhatIf the actions set, as data
     created_at: Zoned
     updated_at: Zoned
     decided_by: str | None = None

@@ -1,0 +1,415 @@
+"""The action registry: each playbook action previews (a dry run, pure) and applies (through an Effector).
+
+Preview builds a Proposal step by step: constraints (a WhatIf), per-shipment changes with their
+new timed routes, holds and notifications. Nothing is changed by a preview. Apply hands the
+rendered actions of an approved incident to an Effector, the one object that touches the world
+(the store, the notifier); L1 never does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from twin.domain.alerts import Alert, Exposure
+from twin.domain.incidents import Incident, Notification, ShipmentChange
+from twin.domain.plans import Assignment, Plan
+from twin.domain.records import Lane, Network, Shipment
+from twin.network.graph import NetworkView, WhatIf
+from twin.playbook import template
+from twin.playbook.schema import (
+    ACTION_PARAMS,
+    AvoidParams,
+    DerateParams,
+    ExpediteCustomsParams,
+    HoldParams,
+    NotifyParams,
+    ReplanParams,
+    ShiftModeParams,
+)
+
+Routes = tuple[Assignment, ...]
+
+
+class Replanner(Protocol):
+    """Re-plans some shipments on a network view; twin.optimise is the real one (OptimiseReplanner)."""
+
+    def replan(
+        self, view: NetworkView, shipments: Sequence[Shipment], *, now: datetime,
+        positions: Mapping[str, tuple[str, datetime]], risk_days: Mapping[str, float],
+    ) -> Plan: ...
+
+
+class OptimiseReplanner:
+    """The production re-planner: twin.optimise's model solved by HiGHS (only `optimal` applies)."""
+
+    def replan(
+        self, view: NetworkView, shipments: Sequence[Shipment], *, now: datetime,
+        positions: Mapping[str, tuple[str, datetime]], risk_days: Mapping[str, float],
+    ) -> Plan:
+        from twin.optimise import PlanRequest, Position, plan
+
+        request = PlanRequest(
+            now=now, shipments=tuple(shipments),
+            positions={sid: Position(node, at) for sid, (node, at) in positions.items()},
+            risk_days=dict(risk_days),
+        )
+        return plan(view, request)
+
+
+class Effector(Protocol):
+    """What apply and rollback act through (the engine's store-backed one, or a test's in-memory one)."""
+
+    def constrain(self, incident_id: str, whatif: WhatIf, until: str) -> None: ...
+    def release(self, incident_id: str) -> None: ...
+    def set_routes(self, shipment: str, routes: Routes) -> None: ...
+    def hold(self, shipment: str, until: str) -> None: ...
+    def notify(self, incident_id: str, notification: Notification) -> None: ...
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """What a preview sees: the alert, the live twin and its plan of record, and `now` (passed in).
+
+    current: shipment id -> its routes in the plan of record. constraints: the WhatIf already in
+    force (from other incidents), on top of which this one's actions add theirs.
+    """
+
+    alert: Alert
+    network: Network
+    shipments: Mapping[str, Shipment]
+    current: Mapping[str, Routes]
+    now: datetime
+    exposures: tuple[Exposure, ...] = ()
+    replanner: Replanner | None = None
+    constraints: WhatIf = field(default_factory=WhatIf)
+
+    @property
+    def lanes(self) -> dict[str, Lane]:
+        return {lane.id: lane for lane in self.network.lanes}
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What the actions so far would do; each preview returns a new one (never edits)."""
+
+    whatif: WhatIf = field(default_factory=WhatIf)
+    changes: Mapping[str, ShipmentChange] = field(default_factory=dict)
+    new_routes: Mapping[str, Routes] = field(default_factory=dict)
+    notifications: tuple[Notification, ...] = ()
+    status: str = "none"
+    unserved: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def touches(lane: Lane, target: str) -> bool:
+    return target in (lane.id, lane.from_, lane.to) or target in lane.via
+
+
+def exposed_shipments(ctx: ActionContext) -> list[str]:
+    """Shipments the alert puts at risk: the scorer's exposures, plus any whose planned route
+    touches the alerted node or lane (or a node the alerted lane passes) on a leg not yet done."""
+    found = {e.shipment for e in ctx.exposures if e.target == ctx.alert.target}
+    lanes = ctx.lanes
+    targets = {ctx.alert.target}
+    for sid, routes in ctx.current.items():
+        for route in routes:
+            for leg in route.legs:
+                lane = lanes.get(leg.lane)
+                if lane is not None and leg.arrive_at > ctx.now and any(touches(lane, t) for t in targets):
+                    found.add(sid)
+    return sorted(s for s in found if s in ctx.shipments)
+
+
+def expected_delay(ctx: ActionContext, shipment: str) -> float:
+    """Days the risk is expected to add to the shipment's current route (from the exposures)."""
+    delays = [e.expected_delay_days for e in ctx.exposures
+              if e.shipment == shipment and e.target == ctx.alert.target]
+    return max(delays, default=0.0)
+
+
+def main_route(routes: Routes) -> Assignment | None:
+    return max(routes, key=lambda a: a.units) if routes else None
+
+
+def first_departure(routes: Routes, now: datetime) -> datetime | None:
+    starts = [route.legs[0].depart_at for route in routes if route.legs]
+    return min(starts) if starts else None
+
+
+def no_return_at(old: Routes, new: Routes) -> datetime | None:
+    """The departure of the first leg where the new routes leave the old ones: past it, the
+    freight has gone the new way and the old route can no longer be restored."""
+    old_main, new_main = main_route(old), main_route(new)
+    if old_main is None:
+        return None
+    new_lanes = [leg.lane for leg in new_main.legs] if new_main else []
+    for index, leg in enumerate(old_main.legs):
+        if index >= len(new_lanes) or new_lanes[index] != leg.lane or (
+            new_main is not None and new_main.legs[index].depart_at != leg.depart_at
+        ):
+            return leg.depart_at
+    return old_main.legs[-1].depart_at if old_main.legs else None
+
+
+def _late(eta: datetime | None, due: datetime) -> float:
+    if eta is None:
+        return 0.0
+    return max(0.0, (eta - due).total_seconds() / 86400.0)
+
+
+def make_change(
+    ctx: ActionContext, action: str, sid: str, new: Routes, *, held: bool = False,
+    extra_cost: float = 0.0, eta_shift_days: float = 0.0,
+) -> ShipmentChange:
+    """One shipment's change: paths, cost and ETA deltas, late days the change avoids."""
+    shipment = ctx.shipments[sid]
+    old = tuple(ctx.current.get(sid, ()))
+    old_main, new_main = main_route(old), main_route(new)
+    old_eta = max((a.eta for a in old), default=None)
+    new_eta = max((a.eta for a in new), default=None)
+    delay = expected_delay(ctx, sid)
+    if held:
+        # Held freight leaves when the risk clears: its ETA slips by the expected delay at most.
+        new_eta = old_eta + timedelta(days=delay) if old_eta else None
+        new = old
+    elif eta_shift_days and new_eta is not None:
+        new_eta = new_eta + timedelta(days=eta_shift_days)
+    old_cost = sum(a.cost for a in old)
+    new_cost = (old_cost if held else sum(a.cost for a in new)) + extra_cost
+    # The old route under the risk is late by its own lateness plus the expected delay.
+    old_risky_eta = old_eta + timedelta(days=delay) if old_eta else None
+    avoided = _late(old_risky_eta, shipment.due_at) - _late(new_eta, shipment.due_at)
+    eta_delta = ((new_eta - old_eta).total_seconds() / 86400.0) if (old_eta and new_eta) else 0.0
+    return ShipmentChange(
+        shipment=sid, units=shipment.units, action=action,
+        old_path=tuple(old_main.path) if old_main else (),
+        new_path=() if held else (tuple(new_main.path) if new_main else ()),
+        held=held, old_cost=round(old_cost, 6), new_cost=round(new_cost, 6),
+        old_eta=old_eta, new_eta=new_eta, eta_delta_days=round(eta_delta, 6),
+        late_days_avoided=round(avoided, 6),
+        no_return_at=first_departure(old, ctx.now) if held else no_return_at(old, new),
+    )
+
+
+def _not_departed(ctx: ActionContext, sid: str) -> bool:
+    start = first_departure(tuple(ctx.current.get(sid, ())), ctx.now)
+    return start is None or start > ctx.now
+
+
+def _position(ctx: ActionContext, sid: str) -> tuple[tuple[str, datetime] | None, tuple[Any, ...]]:
+    """Where a shipment can be re-planned from, and the legs it has already started (kept)."""
+    route = main_route(tuple(ctx.current.get(sid, ())))
+    if route is None:
+        return None, ()
+    started = tuple(leg for leg in route.legs if leg.depart_at <= ctx.now)
+    if not started:
+        return None, ()
+    last = started[-1]
+    return (last.to_node, max(last.arrive_at, ctx.now)), started
+
+
+def _replan(
+    ctx: ActionContext, proposal: Proposal, action: str, sids: list[str], whatif: WhatIf,
+) -> Proposal:
+    """Run the replanner on `sids` under `whatif`; fold its routes into the proposal."""
+    if not sids:
+        return replace(proposal, notes=proposal.notes + (f"{action}: no shipments in scope",))
+    if ctx.replanner is None:
+        return replace(proposal, status="error", notes=proposal.notes + (f"{action}: no re-planner",))
+    positions: dict[str, tuple[str, datetime]] = {}
+    kept: dict[str, tuple[Any, ...]] = {}
+    for sid in sids:
+        position, started = _position(ctx, sid)
+        if position is not None:
+            positions[sid] = position
+            kept[sid] = started
+    view = NetworkView(ctx.network, ctx.constraints.merged(whatif))
+    risk = {ctx.alert.target: max((expected_delay(ctx, s) for s in sids), default=0.0)}
+    risk = {k: v for k, v in risk.items() if v > 0}
+    plan = ctx.replanner.replan(
+        view, [ctx.shipments[s] for s in sids], now=ctx.now, positions=positions, risk_days=risk,
+    )
+    # The worst status of any planning call is the proposal's: one bad solve blocks applying.
+    order = ["none", "optimal", "feasible", "time_limit", "infeasible", "error"]
+    status = max(proposal.status, plan.status.value, key=lambda s: order.index(s) if s in order else 99)
+    changes, routes = dict(proposal.changes), dict(proposal.new_routes)
+    if plan.status.applicable:
+        for sid in sids:
+            new = tuple(
+                a.model_copy(update={"legs": kept.get(sid, ()) + a.legs}) for a in plan.for_shipment(sid)
+            )
+            old_main, new_main = main_route(tuple(ctx.current.get(sid, ()))), main_route(new)
+            if new_main is not None and (old_main is None or old_main.path != new_main.path):
+                routes[sid] = new
+                changes[sid] = make_change(ctx, action, sid, new)
+    unserved = proposal.unserved + tuple(sorted({u.shipment for u in plan.unserved}))
+    return replace(proposal, changes=changes, new_routes=routes, status=status, unserved=unserved)
+
+
+def _free(proposal: Proposal, sids: list[str]) -> list[str]:
+    # The first action that changes a shipment owns it; later ones leave it alone.
+    return [s for s in sids if s not in proposal.changes]
+
+
+# --- the actions ------------------------------------------------------------------------------
+
+
+class Action:
+    """One registry entry: a preview (pure) and an apply (through the Effector)."""
+
+    name: str = ""
+    params: type[BaseModel] = BaseModel
+
+    def preview(self, params: Any, ctx: ActionContext, proposal: Proposal) -> Proposal:
+        raise NotImplementedError
+
+    def apply(self, params: Any, incident: Incident, effector: Effector) -> None:
+        """Carry out this action's part of an approved incident (default: set its shipments' routes)."""
+        routes: dict[str, list[Assignment]] = {}
+        for assignment in incident.new_routes:
+            routes.setdefault(assignment.shipment, []).append(assignment)
+        for change in incident.diff.changes:
+            if change.action == self.name and not change.held:
+                effector.set_routes(change.shipment, tuple(routes.get(change.shipment, ())))
+
+
+class Avoid(Action):
+    name, params = "avoid", AvoidParams
+
+    def preview(self, params: AvoidParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
+        return replace(proposal, whatif=proposal.whatif.merged(WhatIf(avoid=frozenset({params.target}))))
+
+    def apply(self, params: AvoidParams, incident: Incident, effector: Effector) -> None:
+        effector.constrain(incident.id, WhatIf(avoid=frozenset({params.target})), params.until)
+
+
+class Derate(Action):
+    name, params = "derate", DerateParams
+
+    def preview(self, params: DerateParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
+        cut = WhatIf(capacity_pct={params.target: 100.0 - params.by_pct})
+        return replace(proposal, whatif=proposal.whatif.merged(cut))
+
+    def apply(self, params: DerateParams, incident: Incident, effector: Effector) -> None:
+        effector.constrain(incident.id, WhatIf(capacity_pct={params.target: 100.0 - params.by_pct}),
+                           params.until)
+
+
+class Replan(Action):
+    name, params = "replan", ReplanParams
+
+    def preview(self, params: ReplanParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
+        if params.scope == "exposed":
+            sids = exposed_shipments(ctx)
+        else:
+            sids = sorted(s for s in ctx.current if any(a.eta > ctx.now for a in ctx.current[s]))
+        if params.priorities:
+            sids = [s for s in sids if ctx.shipments[s].priority in params.priorities]
+        sids = _free(proposal, sids)
+        if params.max_shipments is not None:
+            sids = sids[: params.max_shipments]
+        return _replan(ctx, proposal, self.name, sids, proposal.whatif)
+
+
+class ShiftMode(Action):
+    name, params = "shift_mode", ShiftModeParams
+
+    def preview(self, params: ShiftModeParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
+        lanes = ctx.lanes
+        sids = [
+            s for s in _free(proposal, exposed_shipments(ctx))
+            if ctx.shipments[s].priority in params.priorities
+            and any(lanes[leg.lane].mode == params.from_ for a in ctx.current.get(s, ()) for leg in a.legs
+                    if leg.lane in lanes and leg.depart_at > ctx.now)
+        ]
+        # Off the old mode for these shipments only: every lane of it is hidden in their re-plan.
+        off = frozenset(lane.id for lane in ctx.network.lanes if lane.mode == params.from_)
+        return _replan(ctx, proposal, self.name, sids, proposal.whatif.merged(WhatIf(avoid=off)))
+
+
+class Hold(Action):
+    name, params = "hold", HoldParams
+
+    def preview(self, params: HoldParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
+        sids = [s for s in _free(proposal, exposed_shipments(ctx))
+                if ctx.shipments[s].priority in params.priorities and _not_departed(ctx, s)]
+        changes = dict(proposal.changes)
+        for sid in sids:
+            changes[sid] = make_change(ctx, self.name, sid, (), held=True)
+        return replace(proposal, changes=changes)
+
+    def apply(self, params: HoldParams, incident: Incident, effector: Effector) -> None:
+        for change in incident.diff.changes:
+            if change.action == self.name:
+                effector.hold(change.shipment, params.until)
+
+
+class ExpediteCustoms(Action):
+    name, params = "expedite_customs", ExpediteCustomsParams
+
+    def preview(self, params: ExpediteCustomsParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
+        lanes = ctx.lanes
+        changes, routes = dict(proposal.changes), dict(proposal.new_routes)
+        for sid in _free(proposal, exposed_shipments(ctx)):
+            old = tuple(ctx.current.get(sid, ()))
+            enters = any(lanes[leg.lane].to == params.target for a in old for leg in a.legs if leg.lane in lanes)
+            if not enters:
+                continue
+            fee = params.cost_per_unit * ctx.shipments[sid].units
+            new = tuple(
+                a.model_copy(update={"eta": a.eta - timedelta(days=params.saves_days),
+                                     "cost": a.cost + params.cost_per_unit * a.units})
+                for a in old
+            )
+            routes[sid] = new
+            changes[sid] = make_change(ctx, self.name, sid, old, extra_cost=fee,
+                                       eta_shift_days=-params.saves_days)
+        return replace(proposal, changes=changes, new_routes=routes)
+
+
+class Notify(Action):
+    name, params = "notify", NotifyParams
+
+    def preview(self, params: NotifyParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
+        note = Notification(
+            channel=params.channel, summary=params.message, severity=ctx.alert.severity.value,
+            labels={"target": ctx.alert.target, "dimension": ctx.alert.dimension},
+        )
+        return replace(proposal, notifications=proposal.notifications + (note,))
+
+    def apply(self, params: NotifyParams, incident: Incident, effector: Effector) -> None:
+        for note in incident.notifications:
+            if note.channel == params.channel:
+                effector.notify(incident.id, note)
+
+
+REGISTRY: dict[str, Action] = {
+    action.name: action
+    for action in (Avoid(), Derate(), Replan(), ShiftMode(), Hold(), ExpediteCustoms(), Notify())
+}
+assert set(REGISTRY) == set(ACTION_PARAMS), "every action in the schema has a registry entry"
+
+
+def render_steps(steps: Sequence[tuple[str, BaseModel]], alert: Alert) -> list[tuple[str, BaseModel]]:
+    """Each step with its templated parameters filled from the alert, re-validated."""
+    out: list[tuple[str, BaseModel]] = []
+    for name, params in steps:
+        raw = params.model_dump(by_alias=True, mode="json")
+        out.append((name, ACTION_PARAMS[name].model_validate(template.render_value(raw, alert))))
+    return out
+
+
+def preview(steps: Sequence[tuple[str, BaseModel]], ctx: ActionContext) -> Proposal:
+    """Run every step's preview in order (a dry run: nothing changes anywhere)."""
+    proposal = Proposal()
+    for name, params in steps:
+        proposal = REGISTRY[name].preview(params, ctx, proposal)
+    return proposal

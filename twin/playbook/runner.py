@@ -1,0 +1,148 @@
+"""From a matched alert to an incident, and from a decided incident to applied or rolled-back routes (pure).
+
+propose: preview the playbook's actions and wrap the result in an Incident (with guardrails).
+decide: the engine's own moves (shadow, auto-approve). apply / rollback: through an Effector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from twin.domain.incidents import AuditEntry, Incident, IncidentState, PlanDiff, incident_id
+from twin.domain.plans import Assignment
+from twin.playbook.actions import REGISTRY, ActionContext, Effector, preview, render_steps
+from twin.playbook.incidents import SYSTEM, created, transition
+from twin.playbook.match import Matched
+from twin.playbook.schema import Playbook
+
+S = IncidentState
+
+
+def guardrail_reasons(playbook: Playbook, diff: PlanDiff) -> tuple[str, ...]:
+    """Why this diff needs a person: each guardrail it exceeds, or a plan that is not usable."""
+    reasons: list[str] = []
+    limit = playbook.max_cost_increase_pct()
+    pct = diff.cost_increase_pct
+    if limit is not None and pct > limit:
+        reasons.append(f"cost +{pct:.1f}% exceeds max_cost_increase_pct {limit:g}")
+    rails = playbook.guardrails
+    if rails.max_cost_delta is not None and diff.cost_delta > rails.max_cost_delta:
+        reasons.append(f"cost +{diff.cost_delta:.0f} exceeds max_cost_delta {rails.max_cost_delta:g}")
+    if rails.max_shipments is not None and len(diff.changes) > rails.max_shipments:
+        reasons.append(f"{len(diff.changes)} shipments exceed max_shipments {rails.max_shipments}")
+    if rails.max_eta_increase_days is not None:
+        worst = max((c.eta_delta_days for c in diff.changes), default=0.0)
+        if worst > rails.max_eta_increase_days:
+            reasons.append(f"an ETA slips {worst:.1f} d, over max_eta_increase_days {rails.max_eta_increase_days:g}")
+    if not diff.applicable:
+        reasons.append(f"plan status {diff.status}" + (f", unserved {list(diff.unserved)}" if diff.unserved else ""))
+    return tuple(reasons)
+
+
+def propose(matched: Matched, ctx: ActionContext, *, shadow: bool = False) -> Incident:
+    """Preview the matched playbook against the live twin and return the proposed incident.
+
+    The incident id is derived from (alert id, playbook id), so proposing again for the same
+    alert episode gives the same incident (the store keeps the first). `shadow` (global) or the
+    playbook's own `shadow` marks an incident that is recorded but never applied.
+    """
+    playbook, alert = matched.playbook, ctx.alert
+    steps = render_steps(playbook.steps(), alert)
+    proposal = preview(steps, ctx)
+    diff = PlanDiff(
+        changes=tuple(proposal.changes[s] for s in sorted(proposal.changes)),
+        status=proposal.status, unserved=proposal.unserved,
+    )
+    changed = set(proposal.changes)
+    old_routes = tuple(a for sid in sorted(changed) for a in ctx.current.get(sid, ()))
+    new_routes = tuple(a for sid in sorted(proposal.new_routes) for a in proposal.new_routes[sid])
+    whatif = proposal.whatif
+    why = f"{alert.severity.value} {alert.dimension} alert on {alert.target}"
+    why += f" ({alert.explain})" if alert.explain else ""
+    why += f"; {matched.why}"
+    return Incident(
+        id=incident_id(alert.id, playbook.id), alert_id=alert.id, playbook_id=playbook.id,
+        alert=alert, why=why,
+        actions=tuple({name: params.model_dump(by_alias=True, mode="json")} for name, params in steps),
+        diff=diff, approval=playbook.approval, needs_approval=guardrail_reasons(playbook, diff),
+        shadow=shadow or playbook.shadow, rollback=playbook.rollback,
+        notifications=proposal.notifications, old_routes=old_routes, new_routes=new_routes,
+        constraints={
+            "avoid": sorted(whatif.avoid), "capacity_pct": dict(whatif.capacity_pct),
+            "delay_days": dict(whatif.delay_days), "clearance_days": dict(whatif.clearance_days),
+        },
+        created_at=ctx.now, updated_at=ctx.now,
+    )
+
+
+def opening_moves(incident: Incident, *, at: datetime) -> tuple[Incident, list[AuditEntry]]:
+    """The audit trail of a new incident and the engine's own decision on it.
+
+    Shadow: recorded as `shadowed`. `approval: auto` with no guardrail tripped: `auto_approved`.
+    Otherwise it stays `proposed`, waiting for a person.
+    """
+    log = [created(incident)]
+    if incident.shadow:
+        incident, entry = transition(incident, S.shadowed, at=at, why="shadow mode: recorded, not applied")
+        log.append(entry)
+    elif incident.approval == "auto" and not incident.needs_approval:
+        incident, entry = transition(incident, S.auto_approved, at=at, why="approval: auto, within guardrails")
+        log.append(entry)
+    return incident, log
+
+
+def apply(incident: Incident, effector: Effector, *, at: datetime, by: str = SYSTEM) -> tuple[Incident, AuditEntry]:
+    """Carry out an approved incident's actions, in playbook order, and mark it applied.
+
+    Raises IllegalTransition (before touching anything) unless it is approved or auto-approved.
+    """
+    moved, entry = transition(incident, S.applied, at=at, by=by,
+                              why=f"{len(incident.diff.changes)} shipments re-routed or held")
+    for action in incident.actions:
+        (name, raw), = action.items()
+        step = REGISTRY[name]
+        step.apply(step.params.model_validate(raw), incident, effector)
+    return moved, entry
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    """What rolling back does: shipments restored to their earlier routes, and those kept."""
+
+    restore: dict[str, tuple[Assignment, ...]]
+    kept: tuple[str, ...]  # past the point of no return: they stay on the new route
+
+
+def plan_rollback(incident: Incident, now: datetime) -> RollbackPlan:
+    """Which shipments can go back to their earlier routes at `now`.
+
+    Point of no return: a shipment is restorable while `now` is before the departure of the
+    first leg where its new route left the old one (ShipmentChange.no_return_at). A held
+    shipment is always restorable (it never left).
+    """
+    old: dict[str, list[Assignment]] = {}
+    for assignment in incident.old_routes:
+        old.setdefault(assignment.shipment, []).append(assignment)
+    restore: dict[str, tuple[Assignment, ...]] = {}
+    kept: list[str] = []
+    for change in incident.diff.changes:
+        if change.held or change.no_return_at is None or now < change.no_return_at:
+            restore[change.shipment] = tuple(old.get(change.shipment, ()))
+        else:
+            kept.append(change.shipment)
+    return RollbackPlan(restore, tuple(kept))
+
+
+def rollback(
+    incident: Incident, effector: Effector, *, at: datetime, by: str = SYSTEM, why: str = "",
+) -> tuple[Incident, AuditEntry, RollbackPlan]:
+    """Restore the earlier routes an applied incident may still restore, and lift its constraints."""
+    plan = plan_rollback(incident, at)
+    reason = why or "alert cleared"
+    reason += f"; restored {len(plan.restore)}, kept {len(plan.kept)} past the point of no return"
+    moved, entry = transition(incident, S.rolled_back, at=at, by=by, why=reason)
+    effector.release(incident.id)
+    for sid, routes in plan.restore.items():
+        effector.set_routes(sid, routes)
+    return moved, entry, plan

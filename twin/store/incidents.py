@@ -1,0 +1,193 @@
+"""Incident queries: save once per (alert, playbook), move state with its audit entry, read back.
+
+The audit log is append-only: this module offers `append_audit` and readers, nothing that
+updates or deletes an entry (and the table refuses ORM updates and deletes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from twin.domain.incidents import (
+    AuditEntry,
+    Incident,
+    IncidentState,
+    Notification,
+    NotificationAttempt,
+    PlanDiff,
+    ShipmentChange,
+)
+from twin.domain.plans import Assignment
+from twin.store.common import NotFound
+from twin.store.tables.incidents import AuditRow, IncidentRow, NotificationAttemptRow, PlanChangeRow
+
+INCIDENTS = IncidentRow.__table__  # type: ignore[attr-defined]
+CHANGES = PlanChangeRow.__table__  # type: ignore[attr-defined]
+AUDIT = AuditRow.__table__  # type: ignore[attr-defined]
+ATTEMPTS = NotificationAttemptRow.__table__  # type: ignore[attr-defined]
+
+
+class StaleState(RuntimeError):
+    """Raised when an incident moved in the database since it was read (someone else acted first)."""
+
+
+def _incident_row(incident: Incident) -> dict[str, Any]:
+    return {
+        "id": incident.id, "alert_id": incident.alert_id, "playbook_id": incident.playbook_id,
+        "state": incident.state.value, "target": incident.alert.target,
+        "dimension": incident.alert.dimension, "severity": incident.alert.severity.value,
+        "why": incident.why, "approval": incident.approval, "shadow": incident.shadow,
+        "rollback": incident.rollback, "plan_status": incident.diff.status,
+        "cost_delta": incident.diff.cost_delta, "needs_approval": list(incident.needs_approval),
+        "alert": incident.alert.model_dump(mode="json"), "actions": list(incident.actions),
+        "notifications": [n.model_dump(mode="json") for n in incident.notifications],
+        "constraints": incident.constraints,
+        "old_routes": [a.model_dump(mode="json") for a in incident.old_routes],
+        "new_routes": [a.model_dump(mode="json") for a in incident.new_routes],
+        "unserved": list(incident.diff.unserved), "decided_by": incident.decided_by,
+        "comment": incident.comment, "created_at": incident.created_at,
+        "updated_at": incident.updated_at,
+    }
+
+
+def _change_row(incident_id: str, change: ShipmentChange) -> dict[str, Any]:
+    row = change.model_dump()
+    row["old_path"], row["new_path"] = list(change.old_path), list(change.new_path)
+    return {"incident_id": incident_id, **row}
+
+
+def _incident(row: Any, changes: Sequence[Any]) -> Incident:
+    diff = PlanDiff(
+        changes=tuple(
+            ShipmentChange.model_validate({k: v for k, v in dict(c).items() if k != "incident_id"})
+            for c in changes
+        ),
+        status=row.plan_status, unserved=tuple(row.unserved),
+    )
+    return Incident(
+        id=row.id, alert_id=row.alert_id, playbook_id=row.playbook_id, alert=row.alert,
+        why=row.why, state=IncidentState(row.state), actions=tuple(row.actions), diff=diff,
+        approval=row.approval, needs_approval=tuple(row.needs_approval), shadow=row.shadow,
+        rollback=row.rollback,
+        notifications=tuple(Notification.model_validate(n) for n in row.notifications),
+        old_routes=tuple(Assignment.model_validate(a) for a in row.old_routes),
+        new_routes=tuple(Assignment.model_validate(a) for a in row.new_routes),
+        constraints=row.constraints, created_at=row.created_at, updated_at=row.updated_at,
+        decided_by=row.decided_by, comment=row.comment,
+    )
+
+
+def save_incident(
+    session: Session, *, incident: Incident, audit: Sequence[AuditEntry] = (),
+) -> tuple[Incident, bool]:
+    """Store a new incident with its plan changes and opening audit entries, once.
+
+    Idempotent: if the (alert, playbook) pair is already stored (this run or before a restart),
+    nothing is written and the stored incident comes back with `created` False.
+    """
+    existing = session.execute(
+        select(INCIDENTS.c.id).where(
+            INCIDENTS.c.alert_id == incident.alert_id, INCIDENTS.c.playbook_id == incident.playbook_id
+        )
+    ).scalar_one_or_none()
+    if existing is None:
+        try:
+            with session.begin_nested():  # a racing writer's insert fails only this savepoint
+                session.execute(insert(INCIDENTS), [_incident_row(incident)])
+                if incident.diff.changes:
+                    session.execute(insert(CHANGES), [_change_row(incident.id, c) for c in incident.diff.changes])
+                for entry in audit:
+                    append_audit(session, entry=entry)
+            return incident, True
+        except IntegrityError:
+            pass
+    stored_id = existing or session.execute(
+        select(INCIDENTS.c.id).where(
+            INCIDENTS.c.alert_id == incident.alert_id, INCIDENTS.c.playbook_id == incident.playbook_id
+        )
+    ).scalar_one()
+    return get_incident(session, id=stored_id), False
+
+
+def get_incident(session: Session, *, id: str) -> Incident:
+    """The stored incident `id` (a unique prefix of it also works); raises NotFound."""
+    row = session.execute(select(INCIDENTS).where(INCIDENTS.c.id == id)).first()
+    if row is None and len(id) >= 6:
+        rows = session.execute(select(INCIDENTS).where(INCIDENTS.c.id.startswith(id))).all()
+        row = rows[0] if len(rows) == 1 else None
+    if row is None:
+        raise NotFound(f"no incident {id!r} (see `twin incidents list`)")
+    changes = session.execute(
+        select(CHANGES).where(CHANGES.c.incident_id == row.id).order_by(CHANGES.c.shipment)
+    ).mappings().all()
+    return _incident(row, changes)
+
+
+def list_incidents(
+    session: Session, *, states: Sequence[IncidentState] | None = None, limit: int | None = None,
+) -> list[Incident]:
+    """Stored incidents, newest first, optionally only those in `states`."""
+    query = select(INCIDENTS.c.id).order_by(INCIDENTS.c.created_at.desc(), INCIDENTS.c.id)
+    if states:
+        query = query.where(INCIDENTS.c.state.in_([s.value for s in states]))
+    if limit:
+        query = query.limit(limit)
+    return [get_incident(session, id=ident) for ident in session.execute(query).scalars()]
+
+
+def save_transition(session: Session, *, incident: Incident, entry: AuditEntry) -> Incident:
+    """Store a state move made by twin.playbook.incidents.transition, with its audit entry.
+
+    The row only moves if it is still in `entry.from_state`: raises StaleState otherwise, so
+    two approvers (or an approver and the engine) never both act on one incident.
+    """
+    result = session.execute(
+        update(INCIDENTS)
+        .where(INCIDENTS.c.id == incident.id, INCIDENTS.c.state == (entry.from_state.value if entry.from_state else ""))
+        .values(state=incident.state.value, updated_at=incident.updated_at,
+                decided_by=incident.decided_by, comment=incident.comment)
+    )
+    if result.rowcount != 1:
+        raise StaleState(f"incident {incident.id} is no longer {entry.from_state}: reload and retry")
+    append_audit(session, entry=entry)
+    return incident
+
+
+def append_audit(session: Session, *, entry: AuditEntry) -> None:
+    """Add one audit entry (the only write the audit log has)."""
+    row = entry.model_dump(mode="python")
+    row["from_state"] = entry.from_state.value if entry.from_state else None
+    row["to_state"] = entry.to_state.value
+    session.add(AuditRow(**row))
+    session.flush()
+
+
+def audit_log(session: Session, *, incident_id: str | None = None) -> list[AuditEntry]:
+    """Audit entries in the order they were written, for one incident or all."""
+    query = select(AUDIT).order_by(AUDIT.c.seq)
+    if incident_id is not None:
+        query = query.where(AUDIT.c.incident_id == incident_id)
+    return [
+        AuditEntry.model_validate({k: r[k] for k in AuditEntry.model_fields})
+        for r in session.execute(query).mappings()
+    ]
+
+
+def record_attempts(session: Session, *, attempts: Sequence[NotificationAttempt]) -> None:
+    if attempts:
+        session.execute(insert(ATTEMPTS), [a.model_dump() for a in attempts])
+
+
+def notification_attempts(session: Session, *, incident_id: str | None = None) -> list[NotificationAttempt]:
+    query = select(ATTEMPTS).order_by(ATTEMPTS.c.id)
+    if incident_id is not None:
+        query = query.where(ATTEMPTS.c.incident_id == incident_id)
+    return [
+        NotificationAttempt.model_validate({k: r[k] for k in NotificationAttempt.model_fields})
+        for r in session.execute(query).mappings()
+    ]
