@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from twin.domain.records import Lane, Network, Node
 
-T0 = datetime(2024, 1, 10, tzinfo=timezone.utc)
+T0 = datetime(2024, 1, 10, tzinfo=UTC)
 
 
 def lane(id: str, a: str, b: str, days: float, cost: float, via: tuple[str, ...] = (), mode: str = "sea") -> Lane:

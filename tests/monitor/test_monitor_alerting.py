@@ -11,7 +11,13 @@ from monitor_helpers import T0
 from pydantic import ValidationError
 
 from twin.alerting.episodes import (
-    AlertState, acknowledge, add_silence, evaluate, forecast_crossing, set_lead_time, set_lead_times,
+    AlertState,
+    acknowledge,
+    add_silence,
+    evaluate,
+    forecast_crossing,
+    set_lead_time,
+    set_lead_times,
 )
 from twin.alerting.mute import Inhibitor, Silencer, matches
 from twin.alerting.rules import AlertRules, DimensionRule, InhibitRule, TrendRule
@@ -88,7 +94,7 @@ def test_state_survives_a_json_round_trip_mid_episode():
     state, _ = run([0.6, 0.6])[-1]
     restored = AlertState.model_validate_json(state.model_dump_json())
     assert restored == state
-    after, events = evaluate(restored, [score(0.2, i=2)], T0 + 2 * STEP, NO_TREND)
+    _, events = evaluate(restored, [score(0.2, i=2)], T0 + 2 * STEP, NO_TREND)
     assert [e.kind for e in events] == ["cleared"]
 
 

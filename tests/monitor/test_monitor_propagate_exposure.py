@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from monitor_helpers import T0, row
@@ -112,4 +112,4 @@ def test_cheapest_assignment_times(net):
     assert assignment.eta == T0 + 11 * D
     assert assignment.cost == pytest.approx(5 * 75)
     assert math.isclose(assignment.late_days, 0.0)
-    assert datetime(2024, 1, 21, tzinfo=timezone.utc) == assignment.eta
+    assert datetime(2024, 1, 21, tzinfo=UTC) == assignment.eta

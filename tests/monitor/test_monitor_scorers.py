@@ -8,9 +8,9 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from monitor_helpers import T0, make_net, row
 from hypothesis import given
 from hypothesis import strategies as st
+from monitor_helpers import T0, make_net, row
 
 from twin.scoring.config import ScoringConfig
 from twin.scoring.scorers import score_signals, signals_frame

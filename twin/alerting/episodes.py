@@ -195,8 +195,9 @@ def evaluate(state: AlertState, scores: Iterable[RiskScore] | pd.DataFrame, now:
                 open_id = opened.id
                 events.append(AlertEvent(kind="opened", at=now, alert=opened))
         cooling = last_cleared is not None and now < last_cleared + rule.cooldown
-        # Forget quiet keys (all-zero history, nothing open, no cooldown) to keep the state small.
-        if open_id is None and not cooling and not any(s > 0 for _, s in history):
+        # Forget keys gone quiet (no score now, all-zero history, nothing open, no cooldown) to
+        # keep the state small; scored zeros are kept: a trend needs them.
+        if key not in by_key and open_id is None and not cooling and not any(s > 0 for _, s in history):
             keys.pop(key, None)
             continue
         keys[key] = KeyState(target=item.target, dimension=item.dimension, breaches=breaches,

@@ -37,6 +37,9 @@ def _register() -> None:
     from twin.cli import scenarios_cmd
 
     app.add_typer(scenarios_cmd.app, name="scenarios")
+    from twin.cli import monitor_cmd
+
+    app.command("monitor")(monitor_cmd.monitor)
 
 
 @app.command()

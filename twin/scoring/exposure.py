@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import networkx as nx
 import pandas as pd
@@ -172,7 +173,7 @@ def cheapest_assignments(network: Network, shipments: Sequence[Shipment]) -> lis
             continue
         origin = network.node_by_id[shipment.origin]
         clock, legs, money = shipment.ready_at, [], 0.0
-        for a, b in zip(path, path[1:]):
+        for a, b in pairwise(path):
             lane = min((d["lane"] for d in graph[a][b].values()), key=lambda x: (x.cost_per_unit, x.id))
             arrive = clock + timedelta(days=lane.transit_days)
             legs.append(Leg(lane=lane.id, from_node=a, to_node=b, depart_at=clock, arrive_at=arrive))

@@ -63,16 +63,19 @@ def propagate(scores: pd.DataFrame, network: Network, config: ScoringConfig | No
         return scores.reset_index(drop=True)
     reach = reach.sort_values(["carried", "node"], ascending=[False, True], kind="stable")
     # Drop the "dimension score:" prefix of the node's explanation: the lane's line repeats it.
-    detail = reach["explain"].str.split(": ", n=1).str[-1]
+    detail = [text.split(": ", 1)[-1] for text in reach["explain"]]
     reach["line"] = [
         f"from {n} ({r}{'' if f == 1 else f' x{f:g}'}) {c:.2f}: {d}"
         for n, r, f, c, d in zip(reach["node"], reach["role"], reach["factor"], reach["carried"], detail)
     ]
-    grouped = reach.groupby(["lane", "dimension"], sort=True)
-    best = reach.loc[grouped["carried"].idxmax()]
-    lines = grouped["line"].agg(lambda s: "; ".join(s.iloc[:_MAX_NAMED]) + (
-        f"; and {len(s) - _MAX_NAMED} more" if len(s) > _MAX_NAMED else ""))
-    sources = grouped["node"].agg(lambda s: tuple(dict.fromkeys(s)))
+    # Strongest first, so the first row of each (lane, dimension) is the one that counts.
+    best = reach.drop_duplicates(["lane", "dimension"], keep="first").sort_values(["lane", "dimension"])
+    lines: dict[tuple[str, str], list[str]] = {}
+    sources: dict[tuple[str, str], dict[str, None]] = {}
+    for key, node, line in zip(zip(reach["lane"], reach["dimension"]), reach["node"], reach["line"]):
+        lines.setdefault(key, []).append(line)
+        sources.setdefault(key, {})[node] = None
+    keys = list(zip(best["lane"], best["dimension"]))
     carried = pd.DataFrame({
         "target": best["lane"].to_numpy(),
         "dimension": best["dimension"].to_numpy(),
@@ -80,15 +83,16 @@ def propagate(scores: pd.DataFrame, network: Network, config: ScoringConfig | No
         "p_starts": best["starts_at"].to_numpy(),
         "p_until": best["until"].to_numpy(),
     })
-    carried["p_explain"] = lines.to_numpy()
-    carried["p_sources"] = sources.to_numpy()
+    carried["p_explain"] = ["; ".join(lines[k][:_MAX_NAMED]) + (
+        f"; and {len(lines[k]) - _MAX_NAMED} more" if len(lines[k]) > _MAX_NAMED else "") for k in keys]
+    carried["p_sources"] = [tuple(sources[k]) for k in keys]
     merged = own_lanes.merge(carried, on=["target", "dimension"], how="outer")
     own = merged["score"].fillna(-1.0).to_numpy(dtype=float)
     prop = merged["p_score"].fillna(-1.0).to_numpy(dtype=float)
     use_prop = prop > own
     out = pd.DataFrame({"target": merged["target"], "dimension": merged["dimension"]})
     out["score"] = np.clip(np.maximum(own, prop), 0.0, 1.0)
-    own_text = merged["explain"].fillna("").str.split(": ", n=1).str[-1]
+    own_text = [t.split(": ", 1)[-1] if isinstance(t, str) else "" for t in merged["explain"]]
     out["explain"] = [
         f"{d} {s:.2f}: " + " | ".join(x for x in (
             f"own: {o}" if isinstance(o, str) and o else "", p if isinstance(p, str) else "") if x)

@@ -1,0 +1,54 @@
+"""`twin monitor --json` end to end on the demo network: scores, alerts over history, exposure."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from typer.testing import CliRunner
+
+from twin.cli.app import app
+
+T = datetime(2023, 12, 1, tzinfo=timezone.utc)
+
+
+def _stamp(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_monitor_json(tmp_path):
+    lines = []
+    for day in range(12):
+        incidents = 0 if day < 8 else day - 6  # 2, 3, 4, 5: rising past critical
+        lines.append({"ts": _stamp(T + timedelta(days=day)), "source": "ukmto", "dimension": "security",
+                      "target": "BAB_EL_MANDEB", "metric": "incidents_7d", "value": incidents})
+    lines.append({"ts": _stamp(T + timedelta(days=11)), "source": "x", "dimension": "capacity",
+                  "target": "SUEZ", "metric": "mood", "value": 1})
+    signals = tmp_path / "signals.jsonl"
+    signals.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    shipments = tmp_path / "ships.csv"
+    shipments.write_text("id,origin,destination,units,ready_at,due_at\n"
+                         "S1,CNSHA,NLRTM,10,2023-12-12T00:00:00Z,2024-02-15T00:00:00Z\n")
+    result = CliRunner().invoke(app, ["monitor", "--network", "demo", "--signals", str(signals),
+                                      "--shipments", str(shipments), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["at"] == "2023-12-12T00:00:00Z" and doc["passes"] == 12
+    top = {(s["target"], s["dimension"]): s for s in doc["scores"]}
+    assert top[("BAB_EL_MANDEB", "security")]["score"] > 0.9
+    alerts = {(a["target"], a["dimension"]): a for a in doc["alerts"]}
+    parent = alerts[("BAB_EL_MANDEB", "security")]
+    assert parent["severity"] == "critical" and parent["inhibited_by"] is None
+    lanes = [a for a in doc["alerts"] if a["target"] != "BAB_EL_MANDEB"]
+    assert lanes and all(a["inhibited_by"] == parent["id"] for a in lanes)
+    assert doc["unknown_metrics"] == ["mood"]
+    # The cheapest plan goes via Suez: it meets Bab-el-Mandeb part way along the 29.6-day lane.
+    (hit,) = [e for e in doc["exposed"] if e["target"] == "BAB_EL_MANDEB"]
+    assert hit["shipment"] == "S1" and hit["units"] == 10 and hit["lane"] == "CNSHA-NLRTM-SUEZ"
+    assert "2023-12-12" < hit["at"] < "2024-01-11"
+
+
+def test_monitor_bad_input_exits_2(tmp_path):
+    result = CliRunner().invoke(app, ["monitor", "--network", "demo", "--signals", str(tmp_path / "none.jsonl"),
+                                      "--json"])
+    assert result.exit_code == 2
