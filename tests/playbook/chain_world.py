@@ -4,7 +4,7 @@ in-memory Effector that records what it was told (the store-backed one lives wit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import yaml
 
@@ -14,7 +14,7 @@ from twin.domain.records import Network, Shipment
 from twin.network.graph import NetworkView, WhatIf
 from twin.optimise import PlanRequest, plan
 
-NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
 MINI = """\
 name: mini

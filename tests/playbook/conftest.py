@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from playbook_builders import make_alert
+
 from twin.domain.alerts import Alert
 
 
@@ -14,8 +14,8 @@ def alert() -> Alert:
 
 
 # The store's backend fixtures (SQLite and PostgreSQL), shared rather than copied.
-import importlib.util as _util  # noqa: E402
-from pathlib import Path as _Path  # noqa: E402
+import importlib.util as _util
+from pathlib import Path as _Path
 
 _spec = _util.spec_from_file_location(
     "twin_store_test_fixtures", _Path(__file__).resolve().parents[1] / "store" / "conftest.py"

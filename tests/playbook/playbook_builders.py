@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from twin.domain.alerts import Alert
 from twin.playbook.schema import Playbook, parse_playbook
 
-T0 = datetime(2024, 1, 2, 6, tzinfo=timezone.utc)
+T0 = datetime(2024, 1, 2, 6, tzinfo=UTC)
 
 
 def make_alert(**changes: Any) -> Alert:

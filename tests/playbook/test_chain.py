@@ -7,12 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
-from sqlalchemy.engine import Engine
-
-import twin.store.incidents as store_incidents
 from chain_world import NOW, MemoryEffector, mini_network, plan_of_record, shipments
 from playbook_builders import make_alert, make_playbook
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+import twin.store.incidents as store_incidents
 from twin.domain.alerts import Exposure
 from twin.domain.incidents import IncidentState
 from twin.files.playbooks import load_playbooks
@@ -36,8 +36,9 @@ LIBRARY = Path(__file__).resolve().parents[2] / "playbooks"
 
 
 def suez_alert(**changes: object):  # type: ignore[no-untyped-def]
-    return make_alert(id="AL-SUEZ-1", target="SUEZ", kind="chokepoint", opened_at=NOW,
-                      updated_at=NOW, **changes)
+    fields: dict[str, object] = {"id": "AL-SUEZ-1", "target": "SUEZ", "kind": "chokepoint",
+                                 "opened_at": NOW, "updated_at": NOW}
+    return make_alert(**{**fields, **changes})
 
 
 def context(alert, current=None):  # type: ignore[no-untyped-def]
@@ -204,16 +205,14 @@ def test_audit_log_is_append_only(engine: Engine) -> None:
     incident, log = opening_moves(propose(match_alert(alert, load_playbooks(LIBRARY)), context(alert)), at=NOW)  # type: ignore[arg-type]
     with session_scope(engine) as session:
         save_incident(session, incident=incident, audit=log)
-    with pytest.raises(AuditIsAppendOnly):
-        with session_scope(engine) as session:
-            row = session.exec(select(AuditRow)).first()
-            assert row is not None
-            row.why = "rewritten"
-            session.flush()
-    with pytest.raises(AuditIsAppendOnly):
-        with session_scope(engine) as session:
-            session.delete(session.exec(select(AuditRow)).first())
-            session.flush()
+    with pytest.raises(AuditIsAppendOnly), session_scope(engine) as session:
+        row = session.exec(select(AuditRow)).first()
+        assert row is not None
+        row.why = "rewritten"
+        session.flush()
+    with pytest.raises(AuditIsAppendOnly), session_scope(engine) as session:
+        session.delete(session.exec(select(AuditRow)).first())
+        session.flush()
     with session_scope(engine) as session:
         (entry,) = audit_log(session)
     assert entry.why == incident.why

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from playbook_builders import make_alert, make_playbook
+
 from twin.files.playbooks import load_playbooks
 from twin.playbook.match import alert_tags, match_alert, ranked
 

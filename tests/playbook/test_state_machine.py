@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from playbook_builders import T0, make_alert
+
 from twin.domain.incidents import Incident, IncidentState, PlanDiff, incident_id
 from twin.playbook.incidents import SYSTEM, TRANSITIONS, IllegalTransition, created, transition
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -16,7 +16,13 @@ from twin.playbook.incidents import IllegalTransition, transition
 from twin.playbook.runner import plan_rollback
 from twin.store.common import NotFound
 from twin.store.db import make_engine, session_scope
-from twin.store.incidents import StaleState, audit_log, get_incident, list_incidents, save_transition
+from twin.store.incidents import (
+    StaleState,
+    audit_log,
+    get_incident,
+    list_incidents,
+    save_transition,
+)
 from twin.store.migrate import require_current
 
 app = typer.Typer(help="Review incidents: what playbooks propose, approve, reject, roll back.",
@@ -127,7 +133,7 @@ def show(ident: IdArg, json: JsonOpt = False) -> None:
 
 
 def _move(ident: str, to: IncidentState, by: str, comment: str, json: bool, quiet: bool = False) -> Incident:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with session_scope(_engine()) as session:
         try:
             incident = get_incident(session, id=ident)
@@ -161,7 +167,7 @@ def reject(ident: IdArg, by: ByOpt, comment: CommentOpt = "", json: JsonOpt = Fa
 def rollback(ident: IdArg, by: ByOpt, comment: CommentOpt = "", json: JsonOpt = False) -> None:
     """Roll back an applied incident: shipments not past the point of no return get their earlier
     routes back (the engine restores them); the rest keep the new route."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with session_scope(_engine()) as session:
         try:
             incident = get_incident(session, id=ident)

@@ -188,7 +188,7 @@ def _action_name(value: Any) -> str | None:
 
 _KNOWN = ", ".join(ACTION_PARAMS)
 Step = Annotated[
-    Union[tuple(_step(name, params) for name, params in ACTION_PARAMS.items())],  # type: ignore[misc]
+    Union[tuple(_step(name, params) for name, params in ACTION_PARAMS.items())],  # type: ignore[misc]  # noqa: UP007 - built at run time
     Discriminator(
         _action_name,
         custom_error_type="unknown_action",
