@@ -19,7 +19,15 @@ from twin.files.playbooks import load_playbooks
 from twin.playbook.actions import ActionContext, OptimiseReplanner
 from twin.playbook.incidents import IllegalTransition, transition
 from twin.playbook.match import match_alert
-from twin.playbook.runner import apply, opening_moves, plan_rollback, propose, rollback
+from twin.playbook.runner import (
+    after_clear,
+    apply,
+    opening_moves,
+    plan_rollback,
+    propose,
+    rollback,
+    stale,
+)
 from twin.store.db import make_engine, session_scope
 from twin.store.incidents import (
     audit_log,
@@ -216,3 +224,21 @@ def test_audit_log_is_append_only(engine: Engine) -> None:
     with session_scope(engine) as session:
         (entry,) = audit_log(session)
     assert entry.why == incident.why
+
+
+def test_after_clear_expires_or_rolls_back() -> None:
+    alert = suez_alert()
+    matched = match_alert(alert, load_playbooks(LIBRARY))
+    assert matched is not None
+    waiting, _ = opening_moves(propose(matched, context(alert)), at=NOW)
+    effector = MemoryEffector(routes={})
+    expired, log = after_clear(waiting, effector, at=NOW + timedelta(days=1))
+    assert expired.state is S.expired and log[0].why.startswith("alert cleared")
+    assert stale(waiting, now=NOW + timedelta(hours=25), playbook=matched.playbook)
+    assert not stale(waiting, now=NOW + timedelta(hours=1), playbook=matched.playbook)
+    approved, _ = transition(waiting, S.approved, at=NOW, by="alice")
+    applied, _ = apply(approved, effector, at=NOW)
+    rolled, log = after_clear(applied, effector, at=NOW + timedelta(days=2))
+    assert rolled.state is S.rolled_back and set(effector.routes) == {"S1", "S2"}
+    never = applied.model_copy(update={"rollback": "never"})
+    assert after_clear(never, effector, at=NOW + timedelta(days=2)) == (never, [])

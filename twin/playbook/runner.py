@@ -146,3 +146,25 @@ def rollback(
     for sid, routes in plan.restore.items():
         effector.set_routes(sid, routes)
     return moved, entry, plan
+
+
+def stale(incident: Incident, *, now: datetime, playbook: Playbook) -> bool:
+    """A proposed incident nobody decided on within the playbook's `expire_after`."""
+    return incident.state is S.proposed and now - incident.created_at >= playbook.expire_after_td
+
+
+def after_clear(
+    incident: Incident, effector: Effector, *, at: datetime,
+) -> tuple[Incident, list[AuditEntry]]:
+    """What the engine does to an incident when its alert clears.
+
+    Not yet applied: it expires (nothing to do any more). Applied with `rollback: on_clear`:
+    rolled back (see `rollback`). Otherwise (final, or `rollback: never`): unchanged.
+    """
+    if incident.state in (S.proposed, S.approved, S.auto_approved):
+        moved, entry = transition(incident, S.expired, at=at, why="alert cleared before it was applied")
+        return moved, [entry]
+    if incident.state is S.applied and incident.rollback == "on_clear":
+        moved, entry, _ = rollback(incident, effector, at=at, why="alert cleared")
+        return moved, [entry]
+    return incident, []
