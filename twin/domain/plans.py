@@ -69,3 +69,97 @@ class CostBreakdown(BaseModel):
     @property
     def total(self) -> float:
         return self.transport + self.lateness + self.risk + self.unserved
+
+
+class Plan(BaseModel):
+    """A routing plan: its status, what it costs, where each shipment goes, what is unserved.
+
+    Only a plan whose `status.applicable` is true may be applied to live freight.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    status: PlanStatus
+    objective: float | None
+    cost: CostBreakdown
+    assignments: tuple[Assignment, ...] = ()
+    unserved: tuple[Unserved, ...] = ()
+    timing: dict[str, float] = {}
+    message: str = ""
+
+    def for_shipment(self, shipment: str) -> list[Assignment]:
+        return [a for a in self.assignments if a.shipment == shipment]
+
+    def to_document(self) -> dict[str, object]:
+        """The SPEC's `twin plan --json` document."""
+        from twin.domain.durations import format_timestamp
+
+        return {
+            "status": self.status.value,
+            "objective": self.objective,
+            "cost": {
+                "transport": self.cost.transport,
+                "lateness": self.cost.lateness,
+                "risk": self.cost.risk,
+                "unserved": self.cost.unserved,
+            },
+            "assignments": [
+                {
+                    "shipment": a.shipment,
+                    "units": a.units,
+                    "path": a.path,
+                    "eta": format_timestamp(a.eta),
+                    "cost": a.cost,
+                    "late_days": a.late_days,
+                }
+                for a in self.assignments
+            ],
+            "unserved": [
+                {"shipment": u.shipment, "units": u.units, "reason": u.reason} for u in self.unserved
+            ],
+            "timing": dict(self.timing),
+        }
+
+
+class RouteChange(BaseModel):
+    """How one shipment's routing changes between two plans.
+
+    A shipment split over several routes has several paths; its ETA is when its last unit
+    arrives and its late days those of its latest unit. Deltas are new minus old; a positive
+    `late_days_avoided` means the new plan is that many days less late.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    shipment: str
+    old_paths: tuple[tuple[str, ...], ...]
+    new_paths: tuple[tuple[str, ...], ...]
+    old_cost: float
+    new_cost: float
+    cost_delta: float
+    old_eta: datetime | None
+    new_eta: datetime | None
+    eta_delta_days: float | None
+    old_late_days: float
+    new_late_days: float
+    late_days_avoided: float
+    old_unserved: float = 0.0
+    new_unserved: float = 0.0
+
+    @property
+    def rerouted(self) -> bool:
+        return self.old_paths != self.new_paths
+
+
+class PlanDiff(BaseModel):
+    """Per-shipment changes from a current plan to a re-plan, and their totals."""
+
+    model_config = ConfigDict(frozen=True)
+
+    changes: tuple[RouteChange, ...]
+    cost_delta: float
+    late_days_avoided: float
+
+    @property
+    def rerouted(self) -> list[str]:
+        return [c.shipment for c in self.changes if c.rerouted]

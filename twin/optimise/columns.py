@@ -1,0 +1,422 @@
+"""Route columns and their pricing: shortest paths over the time-expanded network (a DAG).
+
+A column is one timed route for one commodity: a tuple of (lane, departure day) legs. Pricing
+runs one dynamic programme per batch over days 0..H for many start points at once (numpy,
+vectorised over start points); the time-expanded graph is acyclic because every arc takes at
+least one day, so one sweep over the days is exact. Dual prices of capacity rows enter as
+extra arc costs on the (lane, day) they belong to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.optimise import timeline
+from twin.optimise.instance import Batch, Commodity, Instance
+
+INF = np.inf
+
+
+@dataclass(frozen=True)
+class Column:
+    """One timed route of one commodity, with its per-unit costs split by kind."""
+
+    commodity: int
+    legs: tuple[tuple[int, int], ...]  # (lane index, departure day)
+    arrival: int  # day the freight is available at the destination
+    transport_pu: float
+    risk_pu: float
+    lateness_pu: float
+    late_days: int
+
+    @property
+    def cost_pu(self) -> float:
+        return self.transport_pu + self.risk_pu + self.lateness_pu
+
+
+def make_column(instance: Instance, commodity: Commodity, legs: tuple[tuple[int, int], ...]) -> Column:
+    """A column with its costs computed from the instance (never from DP values)."""
+    batch = instance.batches[commodity.batch]
+    if legs:
+        last_lane, last_day = legs[-1]
+        arrival = last_day + int(batch.dur[last_lane])
+    else:
+        arrival = commodity.ready
+    lanes = [lane for lane, _ in legs]
+    transport = float(sum(instance.transport[lanes].tolist())) if lanes else 0.0
+    risk = commodity.penalty * float(sum(instance.risk_days[lanes].tolist())) if lanes else 0.0
+    late = timeline.late_days(arrival, commodity.due)
+    return Column(commodity.index, legs, arrival, transport, risk, commodity.penalty * late, late)
+
+
+def column_rows(instance: Instance, commodity: Commodity, column: Column) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The capacity rows a column uses: (lane, day) for bounded lanes, (node, day) for
+    bounded nodes (the day the freight is available at the node it enters)."""
+    batch = instance.batches[commodity.batch]
+    lanes, nodes = [], []
+    for lane, day in column.legs:
+        if np.isfinite(instance.lane_cap[lane]):
+            lanes.append((lane, day))
+        v = int(instance.to[lane])
+        if np.isfinite(instance.node_cap[v]):
+            nodes.append((v, day + int(batch.dur[lane])))
+    return lanes, nodes
+
+
+def time_expanded_costs(
+    instance: Instance, batch: Batch, sources: np.ndarray, starts: np.ndarray,
+    adjust: np.ndarray | None = None, need: np.ndarray | None = None, static: bool = False,
+) -> np.ndarray:
+    """Least cost to be at each node by each day, from each (source, start day).
+
+    Parameters
+    ----------
+    sources, starts : arrays of K node indices and K start days.
+    adjust : optional (lanes, H+1) extra cost per unit for departing lane l on day t (the
+        negated duals of its capacity row and of the far node's row).
+    need : optional K units per start point: an unsplittable shipment never takes an arc
+        with less room than its units (so its routes are ones it can really use).
+    static : judge room by capacities instead of what is left each day (for lower bounds).
+
+    Returns
+    -------
+    dist : array (H+1, nodes, K); ``dist[t, v, k]`` is the least cost of reaching v by day t
+        (waiting allowed) from source k, inf when it cannot.
+    """
+    horizon = instance.horizon
+    n_nodes = len(instance.node_ids)
+    k = len(sources)
+    dist = np.full((horizon + 1, n_nodes, k), INF)
+    order = batch.order
+    frm = instance.frm[order]
+    cost = batch.cost[order]
+    adj = adjust[order] if adjust is not None else None
+    gstart, gdur, gto = batch.group_start, batch.group_dur, batch.group_to
+    cols = np.arange(k)
+    first = int(starts.min()) if k else 0
+    biggest = float(need.max()) if need is not None and k else 0.0
+    for t in range(first, horizon + 1):
+        if t > first:
+            np.minimum(dist[t], dist[t - 1], out=dist[t])
+        here = starts == t
+        if here.any():
+            dist[t, sources[here], cols[here]] = 0.0
+        m = int(np.searchsorted(gdur, horizon - t, side="right"))
+        if m == 0 or len(frm) == 0:
+            continue
+        lane_end = int(gstart[m]) if m < len(gstart) else len(frm)
+        step = cost[:lane_end] if adj is None else cost[:lane_end] + adj[:lane_end, t]
+        vals = dist[t][frm[:lane_end]]
+        vals += step[:, None]
+        if biggest > 0.0:
+            room = instance.arc_room(batch, order[:lane_end], t, static)
+            tight = np.flatnonzero(room < biggest - 1e-9)
+            if len(tight):
+                blocked = room[tight][:, None] < need[None, :] - 1e-9
+                vals[tight] = np.where(blocked, INF, vals[tight])
+        best = np.minimum.reduceat(vals, gstart[:m], axis=0)
+        arr = t + gdur[:m]
+        tgt = gto[:m]
+        dist[arr, tgt] = np.minimum(dist[arr, tgt], best)
+    return dist
+
+
+def trace_route(
+    instance: Instance, batch: Batch, dist: np.ndarray, key: int, source: int, dest: int,
+    arrival: int, adjust: np.ndarray | None = None, need: float = 0.0, static: bool = False,
+) -> tuple[tuple[int, int], ...]:
+    """Walk back from (dest, arrival) to the source along arcs whose costs explain `dist`."""
+    legs: list[tuple[int, int]] = []
+    t, v = arrival, dest
+    val = dist[t, v, key]
+    tol = 1e-9 * max(1.0, abs(val))
+    while not (v == source and val == 0.0):
+        if t > 0 and dist[t - 1, v, key] <= val + tol:
+            t -= 1
+            val = dist[t, v, key]
+            continue
+        for lane in instance.in_lanes[v].tolist():
+            d = int(batch.dur[lane])
+            if t - d < 0:
+                continue
+            if need > 0.0 and instance.arc_room(batch, np.array([lane]), t - d, static)[0] < need - 1e-9:
+                continue
+            step = batch.cost[lane] if adjust is None else batch.cost[lane] + adjust[lane, t - d]
+            cand = dist[t - d, instance.frm[lane], key] + step
+            if abs(cand - val) <= tol:
+                legs.append((lane, t - d))
+                t -= d
+                v = int(instance.frm[lane])
+                val = dist[t, v, key]
+                break
+        else:  # pragma: no cover - dist always has a witness; this guards against float drift
+            raise RuntimeError("route trace lost its way")
+    legs.reverse()
+    return tuple(legs)
+
+
+def best_arrival(dist_k: np.ndarray, commodity: Commodity, offset: int, horizon: int) -> tuple[float, int]:
+    """(least cost incl. lateness per unit, arrival day) over arrivals on days offset..horizon,
+    reading `dist_k[t - offset]` (offset shifts a DP run from day 0 to the ready day)."""
+    last = horizon - offset
+    if last < 0:
+        return INF, -1
+    column = dist_k[: last + 1]
+    days = np.arange(offset, horizon + 1)
+    total = column + commodity.penalty * np.maximum(0, days - commodity.due)
+    j = int(np.argmin(total))
+    return float(total[j]), int(days[j])
+
+
+# Start points priced together in one DP run; bounds the (H+1, nodes, K) array's memory.
+KEYS_PER_RUN = 48
+
+
+class ColumnPool:
+    """The columns generated so far, in a fixed order, with the capacity rows they touch.
+
+    Rows are created the first time a column uses them, so the master problem only holds
+    (lane, day) and (node, day) rows some route can load; a row no column touches is slack and
+    its dual is zero, which is exactly what pricing assumes for it.
+    """
+
+    def __init__(self, instance: Instance):
+        self.instance = instance
+        self.columns: list[Column] = []
+        self.seen: dict[tuple[int, tuple[tuple[int, int], ...]], int] = {}
+        self.lane_rows: dict[tuple[int, int], int] = {}
+        self.node_rows: dict[tuple[int, int], int] = {}
+        self.col_lane_rows: list[list[int]] = []
+        self.col_node_rows: list[list[int]] = []
+        # Least cost per unit with no capacity prices: a lower bound for pricing every round.
+        self.lower_bound_pu = np.full(len(instance.commodities), INF)
+
+    def add(self, column: Column) -> int | None:
+        """Add a column; None when the same route is already in the pool."""
+        key = (column.commodity, column.legs)
+        if key in self.seen:
+            return None
+        commodity = self.instance.commodities[column.commodity]
+        lanes, nodes = column_rows(self.instance, commodity, column)
+        self.col_lane_rows.append([self.lane_rows.setdefault(r, len(self.lane_rows)) for r in lanes])
+        self.col_node_rows.append([self.node_rows.setdefault(r, len(self.node_rows)) for r in nodes])
+        self.seen[key] = len(self.columns)
+        self.columns.append(column)
+        return self.seen[key]
+
+    def by_commodity(self) -> list[list[int]]:
+        out: list[list[int]] = [[] for _ in self.instance.commodities]
+        for j, column in enumerate(self.columns):
+            out[column.commodity].append(j)
+        return out
+
+
+def _chunks(items: list, size: int) -> list[list]:  # type: ignore[type-arg]
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def initial_columns(instance: Instance) -> ColumnPool:
+    """Each commodity's cheapest timed route with no capacity prices, and the lower bounds.
+
+    With no duals the time-expanded graph looks the same from every start day, so one DP run
+    per (batch, source) from day 0 serves every ready day (routes are shifted in time).
+    Commodities with no route that arrives by the horizon get `blocked` set.
+    """
+    pool = ColumnPool(instance)
+    horizon = instance.horizon
+    by_key: dict[tuple[int, int], list[Commodity]] = {}
+    for c in instance.commodities:
+        if c.blocked is not None:
+            continue
+        if c.source == c.dest:
+            column = make_column(instance, c, ())
+            pool.lower_bound_pu[c.index] = column.cost_pu
+            pool.add(column)
+            continue
+        if c.ready > horizon:
+            c.blocked = f"ready after the planning horizon (day {horizon})"
+            continue
+        by_key.setdefault((c.batch, c.source, 0.0 if c.split else c.units), []).append(c)
+    for b, batch in enumerate(instance.batches):
+        keys = sorted((s, u) for (bb, s, u) in by_key if bb == b)
+        for chunk in _chunks(keys, KEYS_PER_RUN):
+            need = np.array([u for _, u in chunk])
+            dist = time_expanded_costs(
+                instance, batch, np.array([s for s, _ in chunk], dtype=np.int64),
+                np.zeros(len(chunk), dtype=np.int64), need=need, static=True,
+            )
+            for key, (source, units) in enumerate(chunk):
+                for c in by_key[(b, source, units)]:
+                    value, arrival = best_arrival(dist[:, c.dest, key], c, c.ready, horizon)
+                    if not np.isfinite(value):
+                        c.blocked = f"no route arrives within the planning horizon (day {horizon})"
+                        continue
+                    legs = trace_route(instance, batch, dist, key, source, c.dest, arrival - c.ready,
+                                       need=units, static=True)
+                    legs = tuple((lane, day + c.ready) for lane, day in legs)
+                    column = make_column(instance, c, legs)
+                    pool.lower_bound_pu[c.index] = column.cost_pu
+                    pool.add(column)
+    return pool
+
+
+def _nonzero_duals(pool: ColumnPool, lane_dual: np.ndarray, node_dual: np.ndarray
+                   ) -> tuple[list[tuple[tuple[int, int], float]], list[tuple[tuple[int, int], float]]]:
+    lanes = [(key, -float(lane_dual[r])) for key, r in pool.lane_rows.items() if lane_dual[r] != 0.0]
+    nodes = [(key, -float(node_dual[r])) for key, r in pool.node_rows.items() if node_dual[r] != 0.0]
+    return lanes, nodes
+
+
+def dual_costs(instance: Instance, batch: Batch, lane_items: list[tuple[tuple[int, int], float]],
+               node_items: list[tuple[tuple[int, int], float]]) -> np.ndarray:
+    """(lanes, H+1) extra cost per unit of departing lane l on day t: the capacity prices of
+    its (l, t) row and of the (far node, arrival day) row."""
+    adjust = np.zeros((len(instance.lane_ids), instance.horizon + 1))
+    for (lane, day), value in lane_items:
+        adjust[lane, day] += value
+    for (node, day), value in node_items:
+        lanes = instance.in_lanes[node]
+        days = day - batch.dur[lanes]
+        ok = days >= 0
+        adjust[lanes[ok], days[ok]] += value
+    return adjust
+
+
+def price(
+    pool: ColumnPool,
+    demand_dual: np.ndarray,
+    lane_dual: np.ndarray,
+    node_dual: np.ndarray,
+    tol: float,
+    only_split: bool = False,
+) -> list[Column]:
+    """New columns with negative reduced cost, at most one per commodity.
+
+    Parameters
+    ----------
+    demand_dual : dual of each commodity's demand row (units-weighted: pi_k).
+    lane_dual, node_dual : duals of the pool's lane and node rows (<= 0 when binding).
+    tol : reduced costs above -tol count as zero.
+    only_split : price splittable commodities only (unsplittable ones are fixed).
+
+    Only commodities whose capacity-free lower bound could beat their dual are priced: duals
+    of capacity rows only ever add cost, so the others cannot have an improving column.
+    """
+    instance = pool.instance
+    horizon = instance.horizon
+    todo = [
+        c
+        for c in instance.commodities
+        if c.blocked is None
+        and c.source != c.dest
+        and (c.split or not only_split)
+        and c.units * pool.lower_bound_pu[c.index] - demand_dual[c.index] < -tol
+    ]
+    if not todo:
+        return []
+    duals = _nonzero_duals(pool, lane_dual, node_dual)
+    new: list[Column] = []
+    by_batch: dict[int, list[Commodity]] = {}
+    for c in todo:
+        by_batch.setdefault(c.batch, []).append(c)
+    for b, members in sorted(by_batch.items()):
+        batch = instance.batches[b]
+        adjust = dual_costs(instance, batch, *duals)
+        def key_of(c: Commodity) -> tuple[int, int, float]:
+            return (c.source, c.ready, 0.0 if c.split else c.units)
+
+        keys = sorted({key_of(c) for c in members})
+        slot = {key: i for i, key in enumerate(keys)}
+        for chunk_start in range(0, len(keys), KEYS_PER_RUN):
+            chunk = keys[chunk_start : chunk_start + KEYS_PER_RUN]
+            dist = time_expanded_costs(
+                instance, batch, np.array([s for s, _, _ in chunk], dtype=np.int64),
+                np.array([r for _, r, _ in chunk], dtype=np.int64), adjust,
+                need=np.array([u for _, _, u in chunk]),
+            )
+            for c in members:
+                key = slot[key_of(c)] - chunk_start
+                if not 0 <= key < len(chunk):
+                    continue
+                value, arrival = best_arrival(dist[:, c.dest, key], c, 0, horizon)
+                if not np.isfinite(value) or c.units * value - demand_dual[c.index] >= -tol:
+                    continue
+                legs = trace_route(instance, batch, dist, key, c.source, c.dest, arrival, adjust,
+                                   need=key_of(c)[2])
+                column = make_column(instance, c, legs)
+                if (column.commodity, column.legs) in pool.seen:
+                    continue
+                new.append(column)
+    return new
+
+
+def _cost_to_go(instance: Instance, batch: Batch, adjust: np.ndarray, c: Commodity) -> np.ndarray:
+    """g[t, v]: least dual-adjusted cost per unit from (v, day t) to the destination, lateness
+    included (backward sweep over the days of the acyclic time-expanded graph)."""
+    horizon, n_nodes = instance.horizon, len(instance.node_ids)
+    g = np.full((horizon + 2, n_nodes), INF)
+    frm, to, dur = instance.frm, instance.to, batch.dur
+    for t in range(horizon, -1, -1):
+        g[t] = g[t + 1]
+        ok = t + dur <= horizon
+        if ok.any():
+            cand = batch.cost[ok] + adjust[ok, t] + g[t + dur[ok], to[ok]]
+            np.minimum.at(g[t], frm[ok], cand)
+        g[t, c.dest] = min(g[t, c.dest], c.penalty * timeline.late_days(t, c.due))
+    return g
+
+
+def routes_within(
+    pool: ColumnPool, demand_dual: np.ndarray, lane_dual: np.ndarray, node_dual: np.ndarray,
+    delta: float, commodities: list[Commodity], cap: int,
+) -> tuple[list[Column], bool]:
+    """Every route of the given commodities whose reduced cost is at most `delta`.
+
+    With LP duals at the optimum and `delta` = (best integer plan) - (LP bound), no route with
+    a larger reduced cost can be part of a better integer plan, so adding these closes the
+    gap that price-and-branch leaves for unsplittable shipments. Returns (columns, complete);
+    `complete` is False when some commodity had more than `cap` such routes.
+    """
+    instance = pool.instance
+    horizon = instance.horizon
+    duals = _nonzero_duals(pool, lane_dual, node_dual)
+    adjust_of: dict[int, np.ndarray] = {}
+    out: list[Column] = []
+    complete = True
+    out_lanes = [np.flatnonzero(instance.frm == v) for v in range(len(instance.node_ids))]
+    for c in commodities:
+        if c.blocked is not None or c.source == c.dest:
+            continue
+        batch = instance.batches[c.batch]
+        if c.batch not in adjust_of:
+            adjust_of[c.batch] = dual_costs(instance, batch, *duals)
+        adjust = adjust_of[c.batch]
+        g = _cost_to_go(instance, batch, adjust, c)
+        limit = (float(demand_dual[c.index]) + delta) / c.units + 1e-9 * max(1.0, abs(float(demand_dual[c.index])))
+        found: set[tuple[tuple[int, int], ...]] = set()
+        stack: list[tuple[int, int, tuple[tuple[int, int], ...], float]] = [(c.source, c.ready, (), 0.0)]
+        while stack:
+            v, t, legs, partial = stack.pop()
+            if v == c.dest and legs and partial + c.penalty * timeline.late_days(t, c.due) <= limit:
+                found.add(legs)
+                if len(found) > cap:
+                    complete = False
+                    break
+            if t < horizon and partial + g[t + 1, v] <= limit:
+                stack.append((v, t + 1, legs, partial))
+            for lane in out_lanes[v].tolist():
+                d = int(batch.dur[lane])
+                if t + d > horizon:
+                    continue
+                if instance.arc_room(batch, np.array([lane]), t)[0] < c.units - 1e-9:
+                    continue
+                step = partial + batch.cost[lane] + adjust[lane, t]
+                w = int(instance.to[lane])
+                if step + g[t + d, w] <= limit:
+                    stack.append((w, t + d, legs + ((lane, t),), step))
+        for legs in sorted(found):
+            if (c.index, legs) not in pool.seen:
+                out.append(make_column(instance, c, legs))
+    return out, complete

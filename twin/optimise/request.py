@@ -1,0 +1,75 @@
+"""What a planning call asks for: shipments, where they are now, risk, reserved capacity, options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Mapping
+
+from twin.domain.records import Shipment
+
+
+def _empty() -> Mapping:  # type: ignore[type-arg]
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a shipment is now: the node, and when it is available there to leave."""
+
+    node: str
+    available_at: datetime
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """Everything a plan depends on besides the network view; `now` is passed in, never read.
+
+    shipments: the shipments to route.
+    positions: shipment id -> current Position (default: its origin at `ready_at`).
+    risk_days: node or lane id -> expected delay days; priced like lateness (days x units x the
+        shipment's penalty per unit day) on every route that enters the node or uses the lane
+        (a lane's `via` chokepoints and borders count for the lane).
+    reserved_lane: (lane id, departure day) -> units already taken by freight not in this
+        request (re-planning routes against the residual capacity).
+    reserved_node: (node id, day) -> units of throughput already taken the same way.
+    horizon_days: last day bucket an arrival may fall in; default: the latest due day plus
+        `late_window_days`. Units that cannot arrive by then are unserved.
+    unserved_penalty_per_unit: money per unit left unrouted; it must exceed any route's cost
+        for the plan to route everything it can.
+    """
+
+    now: datetime
+    shipments: tuple[Shipment, ...]
+    positions: Mapping[str, Position] = field(default_factory=_empty)
+    risk_days: Mapping[str, float] = field(default_factory=_empty)
+    reserved_lane: Mapping[tuple[str, int], float] = field(default_factory=_empty)
+    reserved_node: Mapping[tuple[str, int], float] = field(default_factory=_empty)
+    horizon_days: int | None = None
+    late_window_days: int = 14
+    unserved_penalty_per_unit: float = 10_000.0
+
+    def position_of(self, shipment: Shipment) -> Position:
+        return self.positions.get(shipment.id) or Position(shipment.origin, shipment.ready_at)
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """How to solve: limits, tolerances and the HiGHS options measured on our instances.
+
+    presolve_rule_off: HiGHS presolve rules to switch off; 1024 drops the dependent-equations
+        search, measured 8-30x faster on flow models (docs/planner.md).
+    max_rounds: column-generation rounds before giving up proving the LP optimum.
+    """
+
+    time_limit_s: float = 120.0
+    mip_rel_gap: float = 1e-6
+    presolve_rule_off: int = 1024
+    threads: int | None = None
+    max_rounds: int = 500
+    reduced_cost_tol: float = 1e-7
+    # Routes per unsplittable shipment listed when closing the price-and-branch gap; beyond
+    # it the plan is exact over the generated routes only and reported `feasible`.
+    gap_routes_cap: int = 200
+    log: bool = False
