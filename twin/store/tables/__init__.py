@@ -4,10 +4,18 @@ from twin.store.tables.base import metadata  # first: sets the naming convention
 from twin.store.tables.network import LaneRow, LaneViaRow, NetworkRow, NodeRow
 from twin.store.tables.shipments import ShipmentRow, ShipmentStatus
 from twin.store.tables.incidents import AuditRow, IncidentRow, NotificationAttemptRow, PlanChangeRow
+from twin.store.tables.alerts import (
+    AcknowledgementRow, AlertEpisodeRow, AlertStateRow, RiskScoreRow, SilenceRow,
+)
 
 # Later concepts (signals, scores, alerts, incidents, plans) add one import line here.
 
 __all__ = [
+    "AcknowledgementRow",
+    "AlertEpisodeRow",
+    "AlertStateRow",
+    "RiskScoreRow",
+    "SilenceRow",
     "AuditRow",
     "IncidentRow",
     "NotificationAttemptRow",
