@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from typer.testing import CliRunner
 
 from twin.cli.app import app
 
-T = datetime(2023, 12, 1, tzinfo=timezone.utc)
+T = datetime(2023, 12, 1, tzinfo=UTC)
 
 
 def _stamp(t: datetime) -> str:
@@ -52,3 +52,25 @@ def test_monitor_bad_input_exits_2(tmp_path):
     result = CliRunner().invoke(app, ["monitor", "--network", "demo", "--signals", str(tmp_path / "none.jsonl"),
                                       "--json"])
     assert result.exit_code == 2
+
+
+def test_monitor_save_then_alerts_list(tmp_path, monkeypatch):
+    from twin.store.db import make_engine
+    from twin.store.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'twin.db'}"
+    monkeypatch.setenv("TWIN_DATABASE_URL", url)
+    upgrade(make_engine(url))
+    lines = [{"ts": _stamp(T + timedelta(days=d)), "source": "s", "dimension": "capacity", "target": "USLAX",
+              "metric": "vessels_waiting", "value": v} for d, v in enumerate([0, 70, 80, 1, 0])]
+    signals = tmp_path / "signals.jsonl"
+    signals.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    runner = CliRunner()
+    saved = runner.invoke(app, ["monitor", "--network", "demo", "--signals", str(signals), "--save", "--json"])
+    assert saved.exit_code == 0, saved.output
+    episodes = json.loads(runner.invoke(app, ["alerts", "list", "--json"]).stdout)
+    usl = [e for e in episodes if e["target"] == "USLAX"]
+    assert len(usl) == 1 and usl[0]["severity"] == "critical"
+    assert usl[0]["opened_at"] == "2023-12-03T00:00:00Z" and usl[0]["cleared_at"] == "2023-12-04T00:00:00Z"
+    still_open = json.loads(runner.invoke(app, ["alerts", "list", "--open", "--json"]).stdout)
+    assert all(e["cleared_at"] is None for e in still_open)

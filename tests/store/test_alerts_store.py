@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from twin.alerting.episodes import AlertState, acknowledge, add_silence, evaluate
 from twin.alerting.rules import AlertRules, TrendRule
 from twin.domain.alerts import Acknowledgement, RiskScore, Silence
 from twin.store.alerts import (
-    latest_scores, list_acks, list_alerts, list_silences, load_state, save_ack, save_alerts,
-    save_scores, save_silence, save_state,
+    latest_scores,
+    list_acks,
+    list_alerts,
+    list_silences,
+    load_state,
+    save_ack,
+    save_alerts,
+    save_scores,
+    save_silence,
+    save_state,
 )
 from twin.store.db import session_scope
 
-T0 = datetime(2024, 1, 10, tzinfo=timezone.utc)
+T0 = datetime(2024, 1, 10, tzinfo=UTC)
 STEP = timedelta(hours=6)
 RULES = AlertRules(trend=TrendRule(enabled=False))
 

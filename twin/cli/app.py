@@ -40,6 +40,9 @@ def _register() -> None:
     from twin.cli import monitor_cmd
 
     app.command("monitor")(monitor_cmd.monitor)
+    from twin.cli import alerts_cmd
+
+    app.add_typer(alerts_cmd.app, name="alerts")
 
 
 @app.command()

@@ -167,6 +167,19 @@ def _print(doc: dict[str, Any]) -> None:
     console.print(table)
 
 
+def _save(run: MonitorRun, at: datetime) -> None:
+    from twin.store.alerts import save_alerts, save_scores, save_state
+    from twin.store.db import make_engine, session_scope
+    from twin.store.migrate import require_current
+
+    engine = make_engine()
+    require_current(engine)
+    with session_scope(engine) as session:
+        save_scores(session, scores=run.scores.risk_scores())
+        save_alerts(session, alerts=run.episodes)
+        save_state(session, state=run.state, at=at)
+
+
 @handles_errors
 def monitor(
     network: Annotated[str, typer.Option(help="A network file, CSV folder or bundled name (demo).")],
@@ -174,6 +187,7 @@ def monitor(
     shipments: Annotated[Path | None, typer.Option(help="Active shipments (CSV or YAML) to check for exposure.")] = None,
     at: Annotated[str | None, typer.Option(help="Time of the pass (ISO 8601 with zone); default: the latest reading.")] = None,
     horizon: Annotated[str, typer.Option(help="How far ahead exposure looks (e.g. 30d).")] = "30d",
+    save: Annotated[bool, typer.Option("--save", help="Keep scores, episodes and the alert state in the store (TWIN_DATABASE_URL).")] = False,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """One scoring pass: risk scores, open alerts and exposed shipments at --at.
@@ -205,6 +219,8 @@ def monitor(
         warnings += ship_problems
     run = run_monitor(loaded, frame, when, ships, span, ScoringConfig(), AlertRules())
     doc = document(run, when)
+    if save:
+        _save(run, when)
     report_problems([], [p if p.severity != "error" else Problem(p.file, p.where, p.field, p.message, "warning")
                          for p in warnings + problems])
     if json:

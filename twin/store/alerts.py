@@ -13,7 +13,11 @@ from sqlmodel import Session
 from twin.alerting.episodes import AlertState
 from twin.domain.alerts import Acknowledgement, Alert, RiskScore, Silence
 from twin.store.tables.alerts import (
-    AcknowledgementRow, AlertEpisodeRow, AlertStateRow, RiskScoreRow, SilenceRow,
+    AcknowledgementRow,
+    AlertEpisodeRow,
+    AlertStateRow,
+    RiskScoreRow,
+    SilenceRow,
 )
 
 
