@@ -43,6 +43,9 @@ def _register() -> None:
     from twin.cli import alerts_cmd
 
     app.add_typer(alerts_cmd.app, name="alerts")
+    from twin.cli import plan_cmd
+
+    app.command("plan")(plan_cmd.plan)
 
 
 @app.command()

@@ -110,7 +110,7 @@ class Plan(BaseModel):
                     "path": a.path,
                     "eta": format_timestamp(a.eta),
                     "cost": a.cost,
-                    "late_days": a.late_days,
+                    "late_days": int(a.late_days) if float(a.late_days).is_integer() else a.late_days,
                 }
                 for a in self.assignments
             ],

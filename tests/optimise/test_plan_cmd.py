@@ -1,0 +1,51 @@
+"""`twin plan`: the SPEC's JSON document, bad input as exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from twin.cli.app import app
+
+ROWS = """id,origin,destination,units,ready_at,due_at,priority,split
+S1,CN-SHENZHEN-ORIGIN,US-ONT8,12,2024-01-02T00:00:00Z,2024-02-10T00:00:00Z,standard,true
+S2,CN-SHENZHEN-ORIGIN,US-ONT8,3,2024-01-02T00:00:00Z,2024-01-12T00:00:00Z,express,false
+"""
+
+
+def write(tmp_path: Path) -> Path:
+    path = tmp_path / "ships.csv"
+    path.write_text(ROWS)
+    return path
+
+
+def test_plan_json_document(tmp_path: Path) -> None:
+    from twin.files.networks import load_network
+
+    network, _ = load_network("demo")
+    if "CN-SHENZHEN-ORIGIN" not in network.node_by_id or "US-ONT8" not in network.node_by_id:
+        import pytest
+
+        pytest.skip("demo network has other node ids")
+    out = CliRunner().invoke(app, ["plan", "--network", "demo", "--shipments", str(write(tmp_path)), "--json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert list(doc) == ["status", "objective", "cost", "assignments", "unserved", "timing"]
+    assert doc["status"] == "optimal"
+    assert set(doc["cost"]) == {"transport", "lateness", "risk", "unserved"}
+    for a in doc["assignments"]:
+        assert set(a) == {"shipment", "units", "path", "eta", "cost", "late_days"}
+    assert {"build_s", "solve_s", "highs_s"} <= set(doc["timing"])
+    assert abs(sum(doc["cost"].values()) - doc["objective"]) < 1e-6
+
+
+def test_plan_bad_input_exits_2(tmp_path: Path) -> None:
+    ships = write(tmp_path)
+    out = CliRunner().invoke(app, ["plan", "--network", "demo", "--shipments", str(ships), "--avoid", "NOWHERE"])
+    assert out.exit_code == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,origin\nS1,X\n")
+    out = CliRunner().invoke(app, ["plan", "--network", "demo", "--shipments", str(bad), "--json"])
+    assert out.exit_code == 2

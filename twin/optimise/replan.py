@@ -1,0 +1,124 @@
+"""Re-plan only the exposed shipments, against the capacity everyone else's plan leaves."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
+
+from twin.domain.plans import Plan, PlanDiff, RouteChange
+from twin.network.graph import NetworkView
+from twin.optimise import timeline
+from twin.optimise.request import PlanRequest, SolveOptions
+
+
+def reserved_by(current: Plan, now: datetime, exclude: set[str]
+                ) -> tuple[dict[tuple[str, int], float], dict[tuple[str, int], float]]:
+    """Units each (lane, departure day) and (node, day) carries in `current` for shipments
+    not in `exclude`, on the day grid of `now` (a leg counts in the bucket its time falls in;
+    legs before `now` no longer take capacity)."""
+    lanes: dict[tuple[str, int], float] = defaultdict(float)
+    nodes: dict[tuple[str, int], float] = defaultdict(float)
+    for a in current.assignments:
+        if a.shipment in exclude:
+            continue
+        for leg in a.legs:
+            depart = math.floor(timeline.day_offset(now, leg.depart_at) + 1e-9)
+            arrive = math.floor(timeline.day_offset(now, leg.arrive_at) + 1e-9)
+            if depart >= 0:
+                lanes[(leg.lane, depart)] += a.units
+            if arrive >= 0:
+                nodes[(leg.to_node, arrive)] += a.units
+    return dict(lanes), dict(nodes)
+
+
+def replan(
+    view: NetworkView, request: PlanRequest, current: Plan, exposed: Iterable[str],
+    options: SolveOptions | None = None,
+) -> tuple[Plan, PlanDiff]:
+    """Re-route the exposed shipments only; everyone else keeps the capacity they hold.
+
+    Parameters
+    ----------
+    view : NetworkView
+        The network under the what-ifs that made the shipments exposed (e.g. an avoided
+        chokepoint).
+    request : PlanRequest
+        The shipments (at least the exposed ones), their current positions and `now`.
+    current : Plan
+        The plan in force; its other shipments' legs are reserved capacity.
+    exposed : ids of the shipments to re-plan.
+    options : SolveOptions, optional
+
+    Returns
+    -------
+    (Plan, PlanDiff)
+        The plan for the exposed shipments and, per exposed shipment, old route -> new route,
+        cost delta, ETA delta and late days avoided. Check `Plan.status.applicable` before
+        acting on it.
+
+    Raises
+    ------
+    ValueError
+        If an exposed id is not a shipment of the request.
+    """
+    from twin.optimise import plan
+
+    wanted = list(dict.fromkeys(exposed))
+    known = {s.id for s in request.shipments}
+    missing = [s for s in wanted if s not in known]
+    if missing:
+        raise ValueError(f"exposed shipments not in the request: {', '.join(missing[:5])}")
+    chosen = set(wanted)
+    lanes, nodes = reserved_by(current, request.now, chosen)
+    for key, units in request.reserved_lane.items():
+        lanes[key] = lanes.get(key, 0.0) + units
+    for key, units in request.reserved_node.items():
+        nodes[key] = nodes.get(key, 0.0) + units
+    sub = replace(
+        request,
+        shipments=tuple(s for s in request.shipments if s.id in chosen),
+        reserved_lane=lanes,
+        reserved_node=nodes,
+    )
+    new = plan(view, sub, options)
+    return new, diff_plans(current, new, wanted, request.unserved_penalty_per_unit)
+
+
+def diff_plans(old: Plan, new: Plan, shipments: Iterable[str], unserved_penalty: float) -> PlanDiff:
+    """Per shipment, how `new` routes it compared with `old` (costs include the unserved
+    penalty of units left unrouted, so a plan that drops freight does not look cheap)."""
+    old_by, new_by = _by_shipment(old), _by_shipment(new)
+    changes = []
+    for sid in shipments:
+        o, n = old_by.get(sid, ([], 0.0)), new_by.get(sid, ([], 0.0))
+        old_cost = sum(a.cost for a in o[0]) + o[1] * unserved_penalty
+        new_cost = sum(a.cost for a in n[0]) + n[1] * unserved_penalty
+        old_eta = max((a.eta for a in o[0]), default=None)
+        new_eta = max((a.eta for a in n[0]), default=None)
+        old_late = max((a.late_days for a in o[0]), default=0.0)
+        new_late = max((a.late_days for a in n[0]), default=0.0)
+        changes.append(RouteChange(
+            shipment=sid,
+            old_paths=tuple(tuple(a.path) for a in o[0]),
+            new_paths=tuple(tuple(a.path) for a in n[0]),
+            old_cost=old_cost, new_cost=new_cost, cost_delta=new_cost - old_cost,
+            old_eta=old_eta, new_eta=new_eta,
+            eta_delta_days=(new_eta - old_eta) / timeline.DAY if old_eta and new_eta else None,
+            old_late_days=old_late, new_late_days=new_late, late_days_avoided=old_late - new_late,
+            old_unserved=o[1], new_unserved=n[1],
+        ))
+    return PlanDiff(changes=tuple(changes), cost_delta=sum(c.cost_delta for c in changes),
+                    late_days_avoided=sum(c.late_days_avoided for c in changes))
+
+
+def _by_shipment(p: Plan) -> dict[str, tuple[list, float]]:  # type: ignore[type-arg]
+    out: dict[str, tuple[list, float]] = {}  # type: ignore[type-arg]
+    for a in p.assignments:
+        out.setdefault(a.shipment, ([], 0.0))[0].append(a)
+    for u in p.unserved:
+        routes, units = out.get(u.shipment, ([], 0.0))
+        out[u.shipment] = (routes, units + u.units)
+    return out
