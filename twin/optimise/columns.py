@@ -116,7 +116,13 @@ def time_expanded_costs(
             if len(tight):
                 blocked = room[tight][:, None] < need[None, :] - 1e-9
                 vals[tight] = np.where(blocked, INF, vals[tight])
-        best = np.minimum.reduceat(vals, gstart[:m], axis=0)
+        best = vals[gstart[:m]]
+        for layer in batch.layers:
+            layer = layer[: int(np.searchsorted(layer, lane_end))]
+            if not len(layer):
+                break
+            g = batch.group_of[layer]
+            best[g] = np.minimum(best[g], vals[layer])
         arr = t + gdur[:m]
         tgt = gto[:m]
         dist[arr, tgt] = np.minimum(dist[arr, tgt], best)
@@ -213,6 +219,17 @@ class ColumnPool:
         return out
 
 
+def need_class(rooms: np.ndarray, units: float) -> float:
+    """A `need` that blocks exactly the arcs `units` blocks: midway between the largest room
+    below `units` and the next (0 when no arc has less room). Unsplittable shipments of
+    different sizes that block the same arcs then share one DP start point."""
+    i = int(np.searchsorted(rooms, units - 1e-9, side="left"))
+    if i == 0:
+        return 0.0
+    upper = float(rooms[i]) if i < len(rooms) else float(rooms[i - 1]) + 2.0
+    return (float(rooms[i - 1]) + upper) / 2.0
+
+
 def _chunks(items: list, size: int) -> list[list]:  # type: ignore[type-arg]
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -226,7 +243,8 @@ def initial_columns(instance: Instance) -> ColumnPool:
     """
     pool = ColumnPool(instance)
     horizon = instance.horizon
-    by_key: dict[tuple[int, int], list[Commodity]] = {}
+    static_rooms = np.unique(np.concatenate([instance.lane_cap, instance.node_cap]))
+    by_key: dict[tuple[int, int, float], list[Commodity]] = {}
     for c in instance.commodities:
         if c.blocked is not None:
             continue
@@ -238,7 +256,8 @@ def initial_columns(instance: Instance) -> ColumnPool:
         if c.ready > horizon:
             c.blocked = f"ready after the planning horizon (day {horizon})"
             continue
-        by_key.setdefault((c.batch, c.source, 0.0 if c.split else c.units), []).append(c)
+        need = 0.0 if c.split else need_class(static_rooms, c.units)
+        by_key.setdefault((c.batch, c.source, need), []).append(c)
     for b, batch in enumerate(instance.batches):
         keys = sorted((s, u) for (bb, s, u) in by_key if bb == b)
         for chunk in _chunks(keys, KEYS_PER_RUN):
@@ -317,6 +336,7 @@ def price(
     if not todo:
         return []
     duals = _nonzero_duals(pool, lane_dual, node_dual)
+    rooms = np.unique(np.concatenate([instance.lane_room.ravel(), instance.node_room.ravel()]))
     new: list[Column] = []
     by_batch: dict[int, list[Commodity]] = {}
     for c in todo:
@@ -325,7 +345,7 @@ def price(
         batch = instance.batches[b]
         adjust = dual_costs(instance, batch, *duals)
         def key_of(c: Commodity) -> tuple[int, int, float]:
-            return (c.source, c.ready, 0.0 if c.split else c.units)
+            return (c.source, c.ready, 0.0 if c.split else need_class(rooms, c.units))
 
         keys = sorted({key_of(c) for c in members})
         slot = {key: i for i, key in enumerate(keys)}

@@ -51,6 +51,11 @@ class Batch:
     group_start: np.ndarray = field(init=False)
     group_dur: np.ndarray = field(init=False)
     group_to: np.ndarray = field(init=False)
+    # Lanes (positions in `order`) by their rank inside their group: layer r holds the r-th
+    # lane of every group that has one, so a layer updates each group at most once. Taking
+    # the minimum layer by layer is ~2.5x faster than np.minimum.reduceat on (lanes, K).
+    group_of: np.ndarray = field(init=False)
+    layers: list[np.ndarray] = field(init=False)
 
     def index_groups(self, to: np.ndarray) -> None:
         self.order = np.lexsort((to, self.dur)).astype(np.int64)
@@ -63,6 +68,10 @@ class Batch:
             self.group_start = np.flatnonzero(new)
         self.group_dur = d[self.group_start]
         self.group_to = t[self.group_start]
+        sizes = np.diff(np.append(self.group_start, len(d)))
+        self.group_of = np.repeat(np.arange(len(self.group_start)), sizes)
+        rank = np.arange(len(d)) - self.group_start[self.group_of] if len(d) else np.zeros(0, dtype=np.int64)
+        self.layers = [np.flatnonzero(rank == r) for r in range(1, int(rank.max(initial=0)) + 1)]
 
 
 @dataclass
