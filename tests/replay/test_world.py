@@ -103,7 +103,12 @@ def test_reroute_from_current_position(setup) -> None:
     assert progress.node == "CNYTN" and progress.legs_done == 1
     detour = Shipment(id="S1", origin="CNYTN", destination="NL-VENLO", units=10,
                       ready_at=progress.available_at, due_at=shipment.due_at)
-    world.reroute("S1", 0, _route(network, detour, ["YTN-RTM-CAPE", "RTM-VENLO-ROAD"]))
+    known = world.as_known("S1", T0 + 2 * DAY)[0]
+    assert [leg.lane for leg in known.legs] == ["SZ-YTN-ROAD", "YTN-RTM-SUEZ", "RTM-VENLO-ROAD"]
+    assert known.legs[0].arrive_at == T0 + 0.5 * DAY  # travelled: as it happened
+    assert known.legs[1].depart_at > T0 + 2 * DAY  # held: not before now
+    onward = _route(network, detour, ["YTN-RTM-CAPE", "RTM-VENLO-ROAD"])
+    world.reroute("S1", [onward.model_copy(update={"legs": known.legs[:1] + onward.legs})])
     world.advance(END)
     (done,) = outcomes(world)
     assert done.lanes == ("SZ-YTN-ROAD", "YTN-RTM-CAPE", "RTM-VENLO-ROAD")

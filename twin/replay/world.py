@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable, Protocol, Sequence
 
-from twin.domain.plans import Assignment
+from twin.domain.plans import Assignment, Leg
 from twin.domain.records import Lane, Network, Shipment
 
 DAY = timedelta(days=1)
@@ -102,6 +102,7 @@ class Progress:
     available_at: datetime
     legs_done: int = 0
     lanes_taken: list[str] = field(default_factory=list)
+    legs_taken: list[Leg] = field(default_factory=list)  # as they really happened
     departed: bool = False
     delivered_at: datetime | None = None
 
@@ -127,11 +128,43 @@ class World:
             Progress(shipment, route, shipment.origin, shipment.ready_at) for route in routes
         ]
 
-    def reroute(self, shipment_id: str, part: int, route: Assignment) -> None:
-        """Replace the not-yet-travelled part of a journey with a new route from where it is."""
-        progress = self.journeys[shipment_id][part]
-        progress.route = route
-        progress.legs_done = 0
+    def reroute(self, shipment_id: str, routes: Sequence[Assignment]) -> None:
+        """Send a shipment on new routes from where each of its parts really is.
+
+        Each new route starts with the legs its part has already travelled (the engine re-plans
+        from the true position); a route whose start does not match any part is refused.
+        """
+        parts = self.journeys[shipment_id]
+        moved: list[Progress] = []
+        for route in routes:
+            lanes = [leg.lane for leg in route.legs]
+            base = next((p for p in parts if lanes[: len(p.lanes_taken)] == p.lanes_taken), None)
+            if base is None:
+                raise ValueError(f"route for {shipment_id} does not start where its freight is")
+            moved.append(
+                Progress(base.shipment, route, base.node, base.available_at,
+                         legs_done=len(base.lanes_taken), lanes_taken=list(base.lanes_taken),
+                         legs_taken=list(base.legs_taken), departed=base.departed,
+                         delivered_at=base.delivered_at)
+            )
+        self.journeys[shipment_id] = moved
+
+    def as_known(self, shipment_id: str, now: datetime) -> tuple[Assignment, ...]:
+        """The routes as an operator would know them at `now` (carriers report actual
+        departures and arrivals): travelled legs with their real times, the rest shifted to
+        leave no earlier than the freight can."""
+        known: list[Assignment] = []
+        for progress in self.journeys[shipment_id]:
+            ahead = progress.route.legs[progress.legs_done :]
+            ready = max(progress.available_at, now + timedelta(minutes=1))
+            shift = max(timedelta(0), ready - ahead[0].depart_at) if ahead else timedelta(0)
+            legs = tuple(progress.legs_taken) + tuple(
+                leg.model_copy(update={"depart_at": leg.depart_at + shift, "arrive_at": leg.arrive_at + shift})
+                for leg in ahead
+            )
+            eta = legs[-1].arrive_at if legs else progress.available_at
+            known.append(progress.route.model_copy(update={"legs": legs, "eta": max(eta, progress.route.eta + shift)}))
+        return tuple(known)
 
     def advance(self, until: datetime) -> None:
         """Move every journey through the legs it starts before `until`."""
@@ -172,6 +205,8 @@ class World:
             progress.legs_done += 1
             progress.departed = True
             progress.lanes_taken.append(lane.id)
+            progress.legs_taken.append(Leg(lane=lane.id, from_node=lane.from_, to_node=lane.to,
+                                           depart_at=depart, arrive_at=arrive))
             if node.id == progress.shipment.destination:
                 progress.delivered_at = progress.available_at
 

@@ -1,0 +1,297 @@
+"""The engine: the live twin's plan of record and one tick of signal → score → alert →
+playbook → plan. The daemon runs it on the wall clock with the store; replays run the very same
+code on a simulated clock in memory.
+
+`now` is always passed in. The engine never reads scenario effects: it sees signals, and the
+positions its caller reports.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable, Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from twin.alerting.episodes import AlertEvent, AlertState, evaluate
+from twin.alerting.rules import AlertRules
+from twin.domain.alerts import Alert, Exposure
+from twin.domain.incidents import AuditEntry, Incident, IncidentState, Notification
+from twin.domain.plans import Assignment, Plan
+from twin.domain.records import Network, Shipment
+from twin.network.graph import NetworkView, WhatIf
+from twin.optimise import PlanRequest, Position, SolveOptions, plan
+from twin.playbook.actions import ActionContext, OptimiseReplanner, Replanner
+from twin.playbook.incidents import transition
+from twin.playbook.match import match_alert
+from twin.playbook.runner import after_clear, apply, opening_moves, propose, stale
+from twin.playbook.schema import Playbook
+from twin.scoring.config import ScoringConfig
+from twin.scoring.exposure import exposure, expected_delay_days
+from twin.scoring.propagate import assess
+from twin.scoring.scorers import empty_scores, signals_frame
+
+Routes = tuple[Assignment, ...]
+S = IncidentState
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How the engine behaves; every field has a documented default (docs/engine.md).
+
+    shadow: record incidents and plan diffs, apply nothing (how a team earns trust in it).
+    approve_all: treat approval-required incidents as approved by `approver` (replays).
+    exposure_horizon: how far ahead a shipment's route is checked against risks.
+    history: how long signals are kept for scoring (baselines, decay, trends).
+    """
+
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    alerts: AlertRules = field(default_factory=AlertRules)
+    shadow: bool = False
+    approve_all: bool = False
+    approver: str = "replay"
+    exposure_horizon: timedelta = timedelta(days=45)
+    history: timedelta = timedelta(days=30)
+    solve: SolveOptions = field(default_factory=SolveOptions)
+    rescore_every: timedelta = timedelta(0)
+
+
+# rescore_every: with no new signal, scores are recomputed only this often (0 = every tick);
+# replays on a coarse clock use a day, since decay and ramps move slowly.
+
+
+@dataclass
+class TickReport:
+    """What one tick saw and did."""
+
+    at: datetime
+    scores: pd.DataFrame
+    events: list[AlertEvent] = field(default_factory=list)
+    exposures: list[Exposure] = field(default_factory=list)
+    incidents: list[Incident] = field(default_factory=list)  # created or moved this tick
+    audit: list[AuditEntry] = field(default_factory=list)
+    rerouted: dict[str, Routes] = field(default_factory=dict)
+    unmatched: list[Alert] = field(default_factory=list)  # paged alerts no playbook answers
+
+
+class Engine:
+    """The live twin and its judgement. Also the Effector through which playbooks act.
+
+    Parameters
+    ----------
+    network : the twin's network.
+    playbooks : the validated playbook library.
+    settings : EngineSettings.
+    replanner : what re-plans exposed shipments (default: twin.optimise with HiGHS).
+    """
+
+    def __init__(self, network: Network, playbooks: Sequence[Playbook],
+                 settings: EngineSettings | None = None, replanner: Replanner | None = None):
+        self.network = network
+        self.playbooks = list(playbooks)
+        self.playbook_by_id = {p.id: p for p in self.playbooks}
+        self.settings = settings or EngineSettings()
+        self.replanner = replanner or OptimiseReplanner()
+        self.shipments: dict[str, Shipment] = {}
+        self.routes: dict[str, Routes] = {}
+        self.constraints: dict[str, WhatIf] = {}
+        self.holds: dict[str, str] = {}
+        self.incidents: dict[str, Incident] = {}
+        self.alert_state = AlertState()
+        self.history = empty_signal_frame()
+        self.scores = empty_scores()
+        self.sent: list[tuple[str, Notification]] = []
+        self.fired_at: dict[tuple[str, str], datetime] = {}  # (playbook, target) -> applied at
+        self._rerouted: dict[str, Routes] = {}
+        self._scored_at: datetime | None = None
+        self._fresh_signals = False
+        # Called with `now` before the engine acts on routes, so a caller (a replay's world, a
+        # feed of carrier events) can bring the plan of record up to date first.
+        self.refresh_routes: Callable[[datetime], None] | None = None
+
+    # --- the Effector playbooks act through -------------------------------------------------
+
+    def constrain(self, incident_id: str, whatif: WhatIf, until: str) -> None:
+        self.constraints[incident_id] = self.constraints.get(incident_id, WhatIf()).merged(whatif)
+
+    def release(self, incident_id: str) -> None:
+        self.constraints.pop(incident_id, None)
+        for sid in [s for s, owner in self.holds.items() if owner == incident_id]:
+            del self.holds[sid]
+
+    def set_routes(self, shipment: str, routes: Routes) -> None:
+        self.routes[shipment] = tuple(routes)
+        self._rerouted[shipment] = tuple(routes)
+
+    def hold(self, shipment: str, until: str) -> None:
+        self.holds[shipment] = until
+
+    def notify(self, incident_id: str, notification: Notification) -> None:
+        self.sent.append((incident_id, notification))
+
+    # --- planning ----------------------------------------------------------------------------
+
+    def active_constraints(self) -> WhatIf:
+        merged = WhatIf()
+        for whatif in self.constraints.values():
+            merged = merged.merged(whatif)
+        return merged
+
+    def risk_days(self) -> dict[str, float]:
+        if self.scores.empty:
+            return {}
+        return expected_delay_days(self.scores, self.settings.scoring)
+
+    def plan_shipments(self, shipments: Iterable[Shipment], now: datetime, *,
+                       positions: Mapping[str, Position] | None = None,
+                       use_risk: bool = True, extra: WhatIf | None = None) -> Plan:
+        """Plan new shipments under the constraints in force (and the risk, unless told not
+        to), against the capacity the plan of record already uses; record their routes."""
+        batch = tuple(shipments)
+        for shipment in batch:
+            self.shipments[shipment.id] = shipment
+        whatif = self.active_constraints()
+        if extra is not None:
+            whatif = whatif.merged(extra)
+        request = PlanRequest(
+            now=now, shipments=batch, positions=dict(positions or {}),
+            risk_days=self.risk_days() if use_risk else {},
+            reserved_lane=reserved_lane_capacity(self.routes, now, exclude={s.id for s in batch}),
+        )
+        made = plan(NetworkView(self.network, whatif), request, self.settings.solve)
+        if made.status.applicable:
+            for shipment in batch:
+                self.routes[shipment.id] = tuple(made.for_shipment(shipment.id))
+        return made
+
+    # --- one tick ----------------------------------------------------------------------------
+
+    def ingest(self, frame: pd.DataFrame) -> None:
+        """Add newly ingested signal rows (the feeds' frame) to the history the scorer reads."""
+        if frame is None or frame.empty:
+            return
+        self._fresh_signals = True
+        parts = [f for f in (self.history, frame) if not f.empty]
+        self.history = pd.concat(parts, ignore_index=True) if len(parts) > 1 else frame.copy()
+
+    def tick(self, now: datetime) -> TickReport:
+        """Score, alert, and respond: match playbooks, propose, apply what may be applied,
+        roll back what cleared, expire what nobody decided. Returns what happened."""
+        self._rerouted = {}
+        if (self._fresh_signals or self._scored_at is None
+                or now - self._scored_at >= self.settings.rescore_every):
+            self._trim_history(now)
+            self.scores = assess(self.history, self.network, now, self.settings.scoring).frame
+            self._scored_at, self._fresh_signals = now, False
+        self.alert_state, events = evaluate(self.alert_state, self.scores, now, self.settings.alerts)
+        report = TickReport(at=now, scores=self.scores, events=events)
+        paging = [e for e in events if e.pages]
+        if paging and self.refresh_routes is not None:
+            self.refresh_routes(now)
+        if paging:
+            report.exposures = exposure(
+                self.scores, [a for routes in self.routes.values() for a in routes], self.network,
+                now, self.settings.exposure_horizon, self.settings.scoring,
+            )
+        for event in events:
+            if event.kind == "cleared":
+                self._on_clear(event.alert, now, report)
+            elif event.pages:
+                self._respond(event.alert, now, report)
+        self._apply_decided(now, report)
+        self._expire_stale(now, report)
+        report.rerouted = dict(self._rerouted)
+        return report
+
+    def _respond(self, alert: Alert, now: datetime, report: TickReport) -> None:
+        matched = match_alert(alert, self.playbooks)
+        if matched is None:
+            report.unmatched.append(alert)
+            return
+        playbook = matched.playbook
+        if any(i.alert_id == alert.id and i.playbook_id == playbook.id for i in self.incidents.values()):
+            return  # one incident per (alert episode, playbook), however often it re-fires
+        last = self.fired_at.get((playbook.id, alert.target))
+        if last is not None and now - last < playbook.cooldown_td:
+            return
+        ctx = ActionContext(
+            alert=alert, network=self.network, shipments=self.shipments,
+            current={sid: routes for sid, routes in self.routes.items() if sid not in self.holds},
+            now=now, exposures=tuple(report.exposures), replanner=self.replanner,
+            constraints=self.active_constraints(),
+        )
+        incident = propose(matched, ctx, shadow=self.settings.shadow)
+        incident, log = opening_moves(incident, at=now)
+        if incident.state is S.proposed and self.settings.approve_all and incident.diff.applicable:
+            incident, entry = transition(incident, S.approved, at=now, by=self.settings.approver,
+                                         why="approved by the replay's approval policy")
+            log.append(entry)
+        self.incidents[incident.id] = incident
+        report.incidents.append(incident)
+        report.audit.extend(log)
+
+    def _apply_decided(self, now: datetime, report: TickReport) -> None:
+        for incident in list(self.incidents.values()):
+            if incident.state in (S.approved, S.auto_approved):
+                moved, entry = apply(incident, self, at=now, by=incident.decided_by or "system")
+                self.incidents[moved.id] = moved
+                self.fired_at[(moved.playbook_id, moved.alert.target)] = now
+                report.incidents.append(moved)
+                report.audit.append(entry)
+
+    def _on_clear(self, alert: Alert, now: datetime, report: TickReport) -> None:
+        for incident in list(self.incidents.values()):
+            if incident.alert_id != alert.id:
+                continue
+            moved, log = after_clear(incident, self, at=now)
+            if log:
+                self.incidents[moved.id] = moved
+                report.incidents.append(moved)
+                report.audit.extend(log)
+
+    def _expire_stale(self, now: datetime, report: TickReport) -> None:
+        for incident in list(self.incidents.values()):
+            playbook = self.playbook_by_id.get(incident.playbook_id)
+            if playbook is not None and stale(incident, now=now, playbook=playbook):
+                moved, entry = transition(incident, S.expired, at=now,
+                                          why=f"nobody decided within {playbook.expire_after}")
+                self.incidents[moved.id] = moved
+                report.incidents.append(moved)
+                report.audit.append(entry)
+
+    def _trim_history(self, now: datetime) -> None:
+        if self.history.empty:
+            return
+        cutoff = pd.Timestamp(now - self.settings.history)
+        keep = self.history["ts"] >= cutoff
+        # Announced changes and readings that still run keep their rows beyond the window.
+        if "expected_until" in self.history:
+            keep |= self.history["expected_until"].fillna(cutoff) > cutoff
+        if not keep.all():
+            self.history = self.history[keep].reset_index(drop=True)
+
+
+def empty_signal_frame() -> pd.DataFrame:
+    return signals_frame([])
+
+
+def reserved_lane_capacity(routes: Mapping[str, Routes], now: datetime,
+                           exclude: set[str] | frozenset[str] = frozenset()) -> dict[tuple[str, int], float]:
+    """Units each (lane, departure day) already carries in the plan of record, in the planner's
+    day buckets from `now` (departures before `now` no longer take capacity)."""
+    taken: dict[tuple[str, int], float] = {}
+    for sid, assignments in routes.items():
+        if sid in exclude:
+            continue
+        for assignment in assignments:
+            if assignment.legs and assignment.legs[-1].depart_at < now:
+                continue  # every leg has left: it no longer takes capacity ahead
+            for leg in assignment.legs:
+                offset = (leg.depart_at - now) / timedelta(days=1)
+                if offset < 0:
+                    continue
+                key = (leg.lane, math.floor(offset + 1e-9))
+                taken[key] = taken.get(key, 0.0) + assignment.units
+    return taken
