@@ -25,7 +25,9 @@ def _register() -> None:
     from twin.cli import db_cmd
 
     app.add_typer(db_cmd.app, name="db")
-    from twin.cli import bench_cmd
+    from twin.cli import bench_cmd, replay_cmd
+
+    app.command("replay")(replay_cmd.replay)
 
     app.command("bench")(bench_cmd.bench)
     from twin.cli import playbooks_cmd

@@ -1,0 +1,78 @@
+"""`twin replay SCENARIO`: baseline vs engine vs foresight on a simulated clock (SPEC 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from twin.cli.common import console, emit_json, err_console, handles_errors
+
+
+@handles_errors
+def replay(
+    scenario: Annotated[Path, typer.Argument(help="A scenario file (SPEC 1.5).")],
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write an HTML and Markdown report here.")] = None,
+    playbooks: Annotated[Path, typer.Option(help="The playbook folder.")] = Path("playbooks"),
+    seed: Annotated[Optional[int], typer.Option(help="Override the scenario's seed.")] = None,
+    no_approve: Annotated[bool, typer.Option("--no-approve", help="Approval-required playbooks count as not applied.")] = False,
+    runs: Annotated[int, typer.Option(help="Monte Carlo: replay N sampled worlds and report distributions.", min=1)] = 1,
+    workers: Annotated[Optional[int], typer.Option(help="Parallel local workers for --runs.")] = None,
+    executor: Annotated[str, typer.Option(help="local, dask or ray (for --runs).")] = "local",
+    scheduler: Annotated[Optional[str], typer.Option(help="Cluster address for dask or ray.")] = None,
+) -> None:
+    """Replay a scenario: the same world with no engine, with the engine, and with foresight."""
+    from twin.files.playbooks import load_playbooks
+    from twin.replay.run import replay as run_replay
+    from twin.replay.scenario import load_scenario
+
+    loaded = load_scenario(scenario)
+    library = load_playbooks(playbooks)
+    if runs > 1:
+        from twin.replay.montecarlo import monte_carlo
+
+        doc = monte_carlo(loaded, library, runs, workers=workers, executor=executor, scheduler=scheduler)
+        _finish(doc, json)
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(name: str, step: int, steps: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(f"{loaded.scenario.name}: {name}", total=steps)
+            bar.update(tasks[name], completed=step)
+
+        doc = run_replay(loaded, library, approve=not no_approve, seed=seed, progress=progress)
+    runs_detail = doc.pop("_runs")
+    if report is not None:
+        from twin.replay.report import write_report
+
+        written = write_report(doc, runs_detail, loaded, report)
+        err_console.print("wrote " + ", ".join(str(p) for p in written))
+    _finish(doc, json)
+
+
+def _finish(doc: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(doc)
+        return
+    table = Table(title=f"replay {doc.get('scenario')}")
+    table.add_column("run")
+    for key in ("on_time_rate", "late_units", "transport_cost", "lateness_cost", "total_cost"):
+        table.add_column(key, justify="right")
+    for run in ("baseline", "engine", "foresight"):
+        kpis = doc.get(run)
+        if isinstance(kpis, dict) and "total_cost" in kpis:
+            table.add_row(run, *(f"{kpis[k]:,.4g}" if isinstance(kpis[k], float) and k == "on_time_rate"
+                                 else f"{kpis[k]:,.0f}" for k in
+                                 ("on_time_rate", "late_units", "transport_cost", "lateness_cost", "total_cost")))
+    console.print(table)
+    engine = doc.get("engine", {})
+    if "reroutes" in engine:
+        console.print(f"engine: {engine['reroutes']} shipments re-routed, mean warning lead "
+                      f"{engine.get('mean_warning_lead_h')} h, {len(doc.get('playbook_runs', []))} playbook runs")
