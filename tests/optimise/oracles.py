@@ -8,7 +8,7 @@ arc, flow conservation, scipy's milp) is built here from scratch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from hypothesis import strategies as st
@@ -19,7 +19,7 @@ from twin.domain.records import Lane, Network, Node, Shipment
 from twin.network.graph import NetworkView, WhatIf
 from twin.optimise import timeline
 
-NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -120,7 +120,7 @@ def time_expanded_optimum(case: Case) -> float:
             clear = view.node_clearance_days(to) if to.is_customs_entry_for(country) else 0.0
             dur = timeline.arc_days(view.lane_transit_days(l), view.node_handling_days(to), clear)
             risk = case.risk.get(l.id, 0.0) + sum(case.risk.get(v, 0.0) for v in l.via) + case.risk.get(l.to, 0.0)
-            for t in range(0, H + 1 - dur):
+            for t in range(H + 1 - dur):
                 keys = []
                 cap = view.lane_capacity(l)
                 if cap is not None:

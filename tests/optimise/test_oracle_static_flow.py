@@ -13,12 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
+from tests.optimise.oracles import NOW, lane
 from twin.domain.plans import PlanStatus
 from twin.domain.records import Network, Node, Shipment
 from twin.network.graph import NetworkView
 from twin.optimise import PlanRequest, SolveOptions, plan
-
-from tests.optimise.oracles import NOW, lane
 
 PENALTY = 1000.0
 
@@ -95,7 +94,7 @@ def test_pairs_sharing_capacity_equal_arc_based_linprog(instance, demands) -> No
 
     nodes = [n.id for n in network.nodes]
     lanes = list(network.lanes)
-    K, L, V = len(shipments), len(lanes), len(nodes)
+    K, L = len(shipments), len(lanes)
     # Variables: x[k, l] for every lane, then u[k] (units unserved).
     n_var = K * L + K
     c = np.zeros(n_var)

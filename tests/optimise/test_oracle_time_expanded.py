@@ -7,10 +7,9 @@ from collections import defaultdict
 import pytest
 from hypothesis import given, settings
 
+from tests.optimise.oracles import NOW, Case, cases, time_expanded_optimum
 from twin.domain.plans import Plan, PlanStatus
 from twin.optimise import PlanRequest, SolveOptions, plan, timeline
-
-from tests.optimise.oracles import NOW, Case, cases, time_expanded_optimum
 
 
 def run(case: Case) -> Plan:

@@ -6,15 +6,14 @@ from datetime import timedelta
 
 import pytest
 
+from tests.optimise.oracles import NOW, lane
+from twin.bench.plan import bench_shipments
 from twin.domain.plans import PlanStatus
 from twin.domain.records import Network, Node, Shipment
 from twin.network.graph import NetworkView, WhatIf
 from twin.network.synthetic import generate_network
 from twin.optimise import PlanRequest, Position, SolveOptions, build, extract, plan, solve, timeline
-from twin.bench.plan import bench_shipments
 from twin.optimise.replan import replan
-
-from tests.optimise.oracles import NOW, lane
 
 
 def small() -> Network:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import resource
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -27,7 +27,7 @@ from twin.optimise import PlanRequest, SolveOptions, plan
 from twin.optimise.replan import replan
 
 SIZES = {"S": (200, 2_000, 500), "M": (1_000, 10_000, 2_000), "L": (2_000, 20_000, 5_000)}
-NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
 EXPOSED = 1_000
 
 _MIX = [(Priority.standard, 0.70, math.log(12.0), 0.8, 1.0, 60.0, 0.85),
