@@ -47,8 +47,9 @@ def shipments() -> dict[str, Shipment]:
         # S1 leaves in 3 days, S2 in 10, S3 departed yesterday (already on the water via Suez).
         Shipment(id="S1", origin="CN-SZ", destination="NL-VENLO", units=40,
                  ready_at=NOW + timedelta(days=3), due_at=NOW + timedelta(days=45)),
+        # The chain's numbers were worked out with this penalty; fixed here, not the default.
         Shipment(id="S2", origin="CN-SZ", destination="NL-VENLO", units=20, priority="express",
-                 ready_at=NOW + timedelta(days=10), due_at=NOW + timedelta(days=48)),
+                 late_penalty_per_unit_day=15.0, ready_at=NOW + timedelta(days=10), due_at=NOW + timedelta(days=48)),
         Shipment(id="S3", origin="CN-SZ", destination="NL-VENLO", units=10,
                  ready_at=NOW - timedelta(days=5), due_at=NOW + timedelta(days=40)),
     ]

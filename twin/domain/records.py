@@ -48,12 +48,13 @@ CUSTOMS_KINDS = frozenset({NodeKind.port, NodeKind.airport, NodeKind.rail_termin
 VIA_KINDS = frozenset({NodeKind.chokepoint, NodeKind.border})
 
 # Default lateness penalty, money per unit per late day, by priority. An e-commerce cbm holds
-# goods worth thousands of dollars; a late day costs lost sales and expedite fees. Users set
-# `late_penalty_per_unit_day` per shipment to override.
+# goods worth thousands of dollars; a late day costs lost sales and expedite fees. Express and
+# critical freight is priced so that air (~$700/cbm more than sea, docs/networks.md) wins when
+# sea would make it weeks late. Users set `late_penalty_per_unit_day` per shipment to override.
 DEFAULT_LATE_PENALTY: dict[Priority, float] = {
     Priority.standard: 4.0,
-    Priority.express: 15.0,
-    Priority.critical: 50.0,
+    Priority.express: 40.0,
+    Priority.critical: 120.0,
 }
 
 NonNegative = Annotated[float, Field(ge=0)]

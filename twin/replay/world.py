@@ -128,26 +128,35 @@ class World:
             Progress(shipment, route, shipment.origin, shipment.ready_at) for route in routes
         ]
 
-    def reroute(self, shipment_id: str, routes: Sequence[Assignment]) -> None:
-        """Send a shipment on new routes from where each of its parts really is.
+    def reroute(self, shipment_id: str, routes: Sequence[Assignment]) -> int:
+        """Send a shipment's parts on new routes from where each part really is.
 
-        Each new route starts with the legs its part has already travelled (the engine re-plans
-        from the true position); a route whose start does not match any part is refused.
+        A new route goes to the part whose travelled legs it starts with (the engine re-plans
+        from the true position). A part no new route fits keeps its route; a new route that
+        fits no part is not taken. Returns how many new routes were not taken.
         """
         parts = self.journeys[shipment_id]
-        moved: list[Progress] = []
+        free = list(range(len(parts)))
+        moved: dict[int, Progress] = {}
+        refused = 0
         for route in routes:
             lanes = [leg.lane for leg in route.legs]
-            base = next((p for p in parts if lanes[: len(p.lanes_taken)] == p.lanes_taken), None)
-            if base is None:
-                raise ValueError(f"route for {shipment_id} does not start where its freight is")
-            moved.append(
-                Progress(base.shipment, route, base.node, base.available_at,
-                         legs_done=len(base.lanes_taken), lanes_taken=list(base.lanes_taken),
-                         legs_taken=list(base.legs_taken), departed=base.departed,
-                         delivered_at=base.delivered_at)
+            fits = [i for i in free if lanes[: len(parts[i].lanes_taken)] == parts[i].lanes_taken]
+            if not fits:
+                refused += 1
+                continue
+            index = max(fits, key=lambda i: len(parts[i].lanes_taken))
+            free.remove(index)
+            base = parts[index]
+            # Units stay with the freight that is really there, whatever the plan split.
+            moved[index] = Progress(
+                base.shipment, route.model_copy(update={"units": base.route.units}), base.node, base.available_at,
+                legs_done=len(base.lanes_taken), lanes_taken=list(base.lanes_taken),
+                legs_taken=list(base.legs_taken), departed=base.departed,
+                delivered_at=base.delivered_at,
             )
-        self.journeys[shipment_id] = moved
+        self.journeys[shipment_id] = [moved.get(i, part) for i, part in enumerate(parts)]
+        return refused
 
     def as_known(self, shipment_id: str, now: datetime) -> tuple[Assignment, ...]:
         """The routes as an operator would know them at `now` (carriers report actual
