@@ -7,6 +7,7 @@ from twin.store.tables.incidents import AuditRow, IncidentRow, NotificationAttem
 from twin.store.tables.alerts import (
     AcknowledgementRow, AlertEpisodeRow, AlertStateRow, RiskScoreRow, SilenceRow,
 )
+from twin.store.tables.signals import FeedCheckpointRow, QuarantineRow, SignalRow
 
 # Later concepts (signals, scores, alerts, incidents, plans) add one import line here.
 
@@ -17,6 +18,9 @@ __all__ = [
     "RiskScoreRow",
     "SilenceRow",
     "AuditRow",
+    "FeedCheckpointRow",
+    "QuarantineRow",
+    "SignalRow",
     "IncidentRow",
     "NotificationAttemptRow",
     "PlanChangeRow",

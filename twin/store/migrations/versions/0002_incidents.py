@@ -1,12 +1,12 @@
 """Incidents, their plan changes, the append-only audit log and notification attempts.
 
-Revision ID: 0004
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-22
 
 Written by autogenerate, then checked by hand: plain SQL types (not twin's Python type
-wrappers) so this revision never changes when the code does. Chained after the newest revision
-present when it was written (0001); 0002/0003 (signals, alerts) re-chain if they land later.
+wrappers) so this revision never changes when the code does. Renumbered from 0004 to 0002
+(before any deployment) so the revision files read in order: 0001 → 0002 → 0003 → 0004.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0004'
+revision: str = '0002'
 down_revision: str | Sequence[str] | None = '0001'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,12 +1,12 @@
 """Risk scores, alert episodes, silences, acknowledgements and the alerting state.
 
 Revision ID: 0003
-Revises: 0004
+Revises: 0002
 Create Date: 2026-11-22
 
 Written by autogenerate, then checked by hand: plain SQL types (not twin's Python type
-wrappers) so this revision never changes when the code does. Chained after the head present
-when it was written (0004, incidents; 0002 signals had not landed): re-chain if 0002 lands.
+wrappers) so this revision never changes when the code does. Chained after 0002 (incidents,
+renumbered from 0004 before any deployment).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 
 
 revision: str = '0003'
-down_revision: str | Sequence[str] | None = '0004'
+down_revision: str | Sequence[str] | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
