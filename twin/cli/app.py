@@ -48,6 +48,9 @@ def _register() -> None:
     from twin.cli import plan_cmd
 
     app.command("plan")(plan_cmd.plan)
+    from twin.cli import ingest_cmd
+
+    app.command("ingest")(ingest_cmd.ingest)
 
 
 @app.command()
