@@ -1,0 +1,317 @@
+"""The daemon's configuration (`twin.toml`, SPEC 1.6) as one validated model with documented defaults.
+
+Pure: `TwinConfig.from_mapping(data, file)` takes the parsed TOML (a dict) and either returns the
+configuration with every default filled in or raises InputError listing every problem, each
+naming the file, the table and the key::
+
+    twin.toml: [[feeds]][1]: field 'every': not a duration: 'soon' (use e.g. 30s, 5m, 6h, 2d)
+    twin.toml: [monitor]: field 'evry': unknown key (did you mean 'every'?)
+
+Unknown keys are errors: a typo must not silently fall back to a default. The `[scoring]` and
+`[alerts]` tables are kept here as plain mappings; `twin.files.config.load_config` validates them
+with the scoring and alerting models (which live above this layer). Reading the file and the
+TWIN_DATABASE_URL override happen there too. Every default is listed in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import difflib
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from twin.domain.durations import format_duration, parse_duration
+from twin.domain.problems import InputError, Problem, pydantic_problems
+
+
+def _positive_duration(value: Any) -> timedelta:
+    duration = parse_duration(value)
+    if duration <= timedelta(0):
+        raise ValueError(f"must be longer than 0: {value!r}")
+    return duration
+
+
+# `30s`, `5m`, `6h`, `2d` (or seconds); written back the same way.
+Every = Annotated[
+    timedelta,
+    BeforeValidator(_positive_duration),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+]
+
+FEED_FORMATS = ("auto", "cap", "dcsa", "jsonl", "csv")
+CHANNEL_KINDS = ("webhook", "alertmanager")
+DATABASE_SCHEMES = ("sqlite", "postgresql")
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MonitorSettings(_Table):
+    """`[monitor]`: how often the monitors score the signals and run the alert rules."""
+
+    every: Every = timedelta(minutes=5)
+
+
+class FeedSettings(_Table):
+    """`[[feeds]]`: one signal source the daemon polls, a file glob or a URL."""
+
+    name: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    path: str | None = Field(default=None, min_length=1)
+    url: str | None = Field(default=None, min_length=1)
+    format: Literal["auto", "cap", "dcsa", "jsonl", "csv"] = "auto"
+    every: Every = timedelta(seconds=30)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http:// or https:// URL: {url!r}")
+        return url
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FeedSettings:
+        problem = _feed_source_problem(self.model_dump())
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+def _feed_source_problem(entry: dict[str, Any]) -> str | None:
+    if (entry.get("path") is None) == (entry.get("url") is None):
+        return "give either `path` (a file glob) or `url`, not both or neither"
+    if entry.get("headers") and entry.get("url") is None:
+        return "`headers` only apply to a `url` feed"
+    return None
+
+
+class ReplanSettings(_Table):
+    """`[replan]`: how often shipments exposed to open alerts are re-planned."""
+
+    every: Every = timedelta(minutes=15)
+
+
+class ChannelSettings(_Table):
+    """`[[notify.channels]]`: where a playbook's `notify: {channel: NAME}` is delivered."""
+
+    name: str = Field(min_length=1, max_length=120)
+    kind: Literal["webhook", "alertmanager"] = "webhook"
+    url: str = Field(min_length=1)
+    timeout: Every = timedelta(seconds=5)
+    attempts: int = Field(default=4, ge=1, le=20)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http:// or https:// URL: {url!r}")
+        return url
+
+
+class NotifySettings(_Table):
+    """`[notify]`: the notification channels, by name."""
+
+    channels: list[ChannelSettings] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> NotifySettings:
+        _no_repeats([c.name for c in self.channels], "channel")
+        return self
+
+    def channel(self, name: str) -> ChannelSettings | None:
+        return next((c for c in self.channels if c.name == name), None)
+
+
+class ServeSettings(_Table):
+    """`[serve]`: where the on-call console and JSON API listen."""
+
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8080, ge=1, le=65535)
+
+
+class LeaderSettings(_Table):
+    """`[leader]`: with several daemons on one database, one holds a lease and does the work."""
+
+    lease_seconds: float = Field(default=15.0, gt=0)
+
+
+def _repeats(names: list[Any], what: str) -> str | None:
+    repeated = sorted({str(n) for n in names if names.count(n) > 1})
+    return f"{what} names repeat: {', '.join(repeated)}" if repeated else None
+
+
+def _no_repeats(names: list[str], what: str) -> None:
+    problem = _repeats(names, what)
+    if problem:
+        raise ValueError(problem)
+
+
+def _cross_problems(data: dict[str, Any], file: str) -> list[Problem]:
+    """The checks across keys, on the raw mapping: pydantic skips a model's own checks when one
+    of its fields failed, and a user should see every problem in one go."""
+    out: list[Problem] = []
+    feeds = data.get("feeds")
+    if isinstance(feeds, list):
+        entries = [f for f in feeds if isinstance(f, dict)]
+        for index, entry in enumerate(feeds):
+            problem = _feed_source_problem(entry) if isinstance(entry, dict) else None
+            if problem:
+                out.append(Problem(file, table_name(("feeds", index)), None, problem))
+        problem = _repeats([f["name"] for f in entries if "name" in f], "feed")
+        if problem:
+            out.append(Problem(file, "", None, problem))
+    notify = data.get("notify")
+    channels = notify.get("channels") if isinstance(notify, dict) else None
+    if isinstance(channels, list):
+        problem = _repeats([c["name"] for c in channels if isinstance(c, dict) and "name" in c], "channel")
+        if problem:
+            out.append(Problem(file, "[notify]", None, problem))
+    return out
+
+
+class TwinConfig(_Table):
+    """Everything the daemon reads from `twin.toml`; every key has a default (see
+    docs/configuration.md), so an empty file is a valid configuration."""
+
+    database_url: str | None = None
+    """None: TWIN_DATABASE_URL, else sqlite:///twin.db in the working directory."""
+    network: str = Field(default="demo", min_length=1)
+    shipments: str | None = None
+    playbooks: str = Field(default="playbooks", min_length=1)
+    shadow: bool = False
+    """True: playbooks propose and record, but never apply a plan."""
+    monitor: MonitorSettings = MonitorSettings()
+    feeds: list[FeedSettings] = Field(default_factory=list)
+    scoring: dict[str, Any] = Field(default_factory=dict)
+    """Raw `[scoring]` table (twin.scoring.config.ScoringConfig), validated by load_config."""
+    alerts: dict[str, Any] = Field(default_factory=dict)
+    """Raw `[alerts]` table (twin.alerting.rules.AlertRules), validated by load_config."""
+    replan: ReplanSettings = ReplanSettings()
+    notify: NotifySettings = NotifySettings()
+    serve: ServeSettings = ServeSettings()
+    leader: LeaderSettings = LeaderSettings()
+
+    @field_validator("database_url")
+    @classmethod
+    def _scheme(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        scheme = url.split(":", 1)[0].split("+", 1)[0]
+        if "://" not in url or scheme not in DATABASE_SCHEMES:
+            raise ValueError(f"not a database URL twin can use: {url!r} "
+                             "(sqlite:///FILE or postgresql+psycopg://USER@HOST/DB)")
+        return url
+
+    @model_validator(mode="after")
+    def _unique_feeds(self) -> TwinConfig:
+        _no_repeats([f.name for f in self.feeds], "feed")
+        return self
+
+    def feed(self, name: str) -> FeedSettings | None:
+        return next((f for f in self.feeds if f.name == name), None)
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any] | None, file: str = "twin.toml") -> TwinConfig:
+        """Validate a parsed `twin.toml`; raises InputError naming file, table and key of
+        every problem (unknown keys included)."""
+        try:
+            return cls.model_validate(dict(data or {}))
+        except ValidationError as exc:
+            problems = config_problems(exc, file, cls)
+            seen = {str(p) for p in problems}
+            problems += [p for p in _cross_problems(dict(data or {}), file) if str(p) not in seen]
+            raise InputError(problems) from None
+
+
+# Tables written `[[name]]` in TOML (arrays of tables) and the model of each entry.
+_ARRAYS: dict[tuple[str, ...], type[BaseModel]] = {
+    ("feeds",): FeedSettings,
+    ("notify", "channels"): ChannelSettings,
+}
+
+
+def _model_at(root: type[BaseModel], path: tuple[str, ...]) -> type[BaseModel] | None:
+    """The model of the table at `path` (keys only, list indices removed), if there is one."""
+    if path in _ARRAYS:
+        return _ARRAYS[path]
+    model: type[BaseModel] | None = root
+    for key in path:
+        field = model.model_fields.get(key) if model is not None else None
+        annotation = field.annotation if field is not None else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return model
+
+
+def table_name(loc: tuple[str | int, ...]) -> str:
+    """`[monitor]`, `[[feeds]][1]` (entries count from 1), `[[notify.channels]][2]`, or "" for
+    the top level: where a key sits, as a TOML reader would look for it."""
+    keys = [str(k) for k in loc if not isinstance(k, int)]
+    if not keys:
+        return ""
+    index = next((k for k in loc if isinstance(k, int)), None)
+    name = ".".join(keys)
+    return f"[[{name}]][{index + 1}]" if index is not None else f"[{name}]"
+
+
+def config_problems(exc: ValidationError, file: str, root: type[BaseModel] = TwinConfig,
+                    prefix: tuple[str | int, ...] = ()) -> list[Problem]:
+    """Problems from a ValidationError of (a table of) the configuration, each naming its table
+    and key; unknown keys say so and suggest the nearest known one."""
+    out: list[Problem] = []
+    for err, problem in zip(exc.errors(), pydantic_problems(exc, file, ""), strict=True):
+        inner = tuple(err.get("loc", ()))
+        loc = (*prefix, *inner)
+        keys = tuple(str(p) for p in inner if not isinstance(p, int))
+        # The key is the last name in loc; everything before it is the table it sits in. A
+        # check of a whole table (or [[array]] entry) names the table and no key.
+        names = [i for i, part in enumerate(loc) if not isinstance(part, int)]
+        whole = err.get("type") == "value_error" and (
+            _model_at(root, keys) is not None or (bool(inner) and isinstance(inner[-1], int)))
+        if whole or not names or err.get("type") in ("model_type", "dict_type", "list_type"):
+            table, key = loc, None
+        else:
+            table, key = loc[: names[-1]], str(loc[names[-1]])
+        message = problem.message
+        plain = str(err.get("msg", "")).removeprefix("Value error, ")
+        if "input" in err and repr(err["input"]) in plain:
+            message = plain  # the value is already in the message: no "(got ...)" again
+        if err.get("type") == "model_type":
+            message = f"must be a table (got {err.get('input')!r:.60})"
+        elif err.get("type") == "list_type":
+            message = f"must be an array of tables, written [[{'.'.join(keys)}]]"
+        elif err.get("type") == "extra_forbidden":
+            model = _model_at(root, keys[:-1])
+            known = sorted(model.model_fields) if model is not None else []
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+            message = f"unknown key ({hint})"
+        out.append(Problem(file, table_name(table), key, message))
+    return out
+
+
+__all__ = [
+    "CHANNEL_KINDS",
+    "FEED_FORMATS",
+    "ChannelSettings",
+    "FeedSettings",
+    "LeaderSettings",
+    "MonitorSettings",
+    "NotifySettings",
+    "ReplanSettings",
+    "ServeSettings",
+    "TwinConfig",
+    "config_problems",
+    "table_name",
+]
