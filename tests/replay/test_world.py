@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -65,13 +66,36 @@ def test_undisturbed_route_arrives_as_planned(setup) -> None:
     assert done.transport_cost == pytest.approx(10 * (4 + 60 + 8))
 
 
-def test_closed_chokepoint_holds_departure_until_reopening(setup) -> None:
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    (la1, lo1), (la2, lo2) = [(math.radians(x), math.radians(y)) for x, y in (a, b)]
+    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
+
+
+def test_closed_chokepoint_holds_freight_when_it_gets_there(setup) -> None:
+    network, shipment, route = setup
+    # Yantian -> Suez -> Rotterdam: the ship reaches Suez this share of the way along.
+    share = _km((22.57, 114.28), (30.58, 32.27)) / (
+        _km((22.57, 114.28), (30.58, 32.27)) + _km((30.58, 32.27), (51.95, 4.14)))
+    at_suez = 0.5 + 30 * share
+    reopen = at_suez + 4.0
+    (done,) = _run(network, shipment, route,
+                   [FakeEffect(at=T0, until=T0 + reopen * DAY, target="SUEZ", close=True)])
+    assert (done.delivered_at - T0) / DAY == pytest.approx(32.5 + 4.0, abs=1e-6)
+    assert done.late_days == pytest.approx(1.5, abs=1e-6)
+    assert done.lateness_cost == pytest.approx(1.5 * 10 * shipment.penalty_per_unit_day, abs=1e-4)
+    # A closure that ends before the ship gets there costs nothing.
+    (early,) = _run(network, shipment, route,
+                    [FakeEffect(at=T0, until=T0 + (at_suez - 1) * DAY, target="SUEZ", close=True)])
+    assert early.delivered_at == T0 + 32.5 * DAY
+
+
+def test_closed_port_holds_departure_until_reopening(setup) -> None:
     network, shipment, route = setup
     reopen = T0 + 10 * DAY
-    (done,) = _run(network, shipment, route, [FakeEffect(at=T0, until=reopen, target="SUEZ", close=True)])
-    assert done.delivered_at == reopen + 32 * DAY
-    assert done.late_days == pytest.approx(7.0)
-    assert done.lateness_cost == pytest.approx(7.0 * 10 * shipment.penalty_per_unit_day)
+    (done,) = _run(network, shipment, route, [FakeEffect(at=T0, until=reopen, target="CNYTN", close=True)])
+    # Yantian is shut: the truck does not leave Shenzhen for it until it reopens on day 10.
+    assert done.delivered_at == reopen + 32.5 * DAY
 
 
 def test_capacity_cut_queues_and_delays_add(setup) -> None:
@@ -82,7 +106,7 @@ def test_capacity_cut_queues_and_delays_add(setup) -> None:
         FakeEffect(at=T0, until=T0 + 60 * DAY, target="SUEZ", delay_days=3),
     ]
     (done,) = _run(network, shipment, route, effects)
-    # queue 7 * (100/50 - 1) = 7 days, +3 transit, +2 clearance
+    # queue 7 * (100/50 - 1) = 7 days, +3 at Suez, +2 clearance
     assert done.delivered_at == T0 + (32.5 + 7 + 3 + 2) * DAY
 
 
@@ -96,7 +120,7 @@ def test_closure_to_the_end_leaves_freight_undelivered_and_late(setup) -> None:
 
 def test_reroute_from_current_position(setup) -> None:
     network, shipment, route = setup
-    world = World(network, EffectBook.of([FakeEffect(at=T0, target="SUEZ", close=True)], END), seed=1)
+    world = World(network, EffectBook.of([FakeEffect(at=T0, target="YTN-RTM-SUEZ", close=True)], END), seed=1)
     world.dispatch(shipment, [route])
     world.advance(T0 + 2 * DAY)
     progress = world.journeys["S1"][0]

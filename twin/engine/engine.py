@@ -22,6 +22,7 @@ from twin.domain.incidents import AuditEntry, Incident, IncidentState, Notificat
 from twin.domain.plans import Assignment, Plan
 from twin.domain.records import Network, Shipment
 from twin.network.graph import NetworkView, WhatIf
+from twin.network.timing import earliest_offsets
 from twin.optimise import PlanRequest, Position, SolveOptions, plan
 from twin.playbook.actions import ActionContext, OptimiseReplanner, Replanner
 from twin.playbook.incidents import transition
@@ -29,7 +30,7 @@ from twin.playbook.match import match_alert
 from twin.playbook.runner import after_clear, apply, opening_moves, propose, stale
 from twin.playbook.schema import Playbook
 from twin.scoring.config import ScoringConfig
-from twin.scoring.exposure import exposure, expected_delay_days
+from twin.scoring.exposure import delay_days, exposure
 from twin.scoring.propagate import assess
 from twin.scoring.scorers import empty_scores, signals_frame
 
@@ -106,6 +107,7 @@ class Engine:
         self.fired_at: dict[tuple[str, str], datetime] = {}  # (playbook, target) -> applied at
         self._rerouted: dict[str, Routes] = {}
         self._scored_at: datetime | None = None
+        self._offsets = earliest_offsets(network)
         self._fresh_signals = False
         # Called with `now` before the engine acts on routes, so a caller (a replay's world, a
         # feed of carrier events) can bring the plan of record up to date first.
@@ -139,10 +141,38 @@ class Engine:
             merged = merged.merged(whatif)
         return merged
 
-    def risk_days(self) -> dict[str, float]:
+    def risk_days(self, now: datetime) -> dict[str, float]:
+        """Expected delay days per lane for freight booked at `now`: a lane's risk counts when
+        its time window (starts_at..until) overlaps when such freight would be on the lane.
+
+        Lane scores already carry the risk of their ends and `via` (twin.scoring.propagate);
+        pricing nodes too would count it twice.
+        """
         if self.scores.empty:
             return {}
-        return expected_delay_days(self.scores, self.settings.scoring)
+        lanes = self.network.lane_by_id
+        rows = self.scores[self.scores["target"].isin(lanes.keys())]
+        if rows.empty:
+            return {}
+        keep = []
+        for target, starts, until in zip(rows["target"], rows["starts_at"], rows["until"]):
+            lane = lanes[target]
+            offset = self._offsets.get(lane.from_)
+            if offset is None:
+                keep.append(True)
+                continue
+            on_lane = now + timedelta(days=offset)
+            off_lane = on_lane + timedelta(days=lane.transit_days)
+            starts_ok = pd.isna(starts) or starts.to_pydatetime() <= off_lane
+            until_ok = pd.isna(until) or until.to_pydatetime() >= on_lane
+            keep.append(bool(starts_ok and until_ok))
+        # One event shows in several dimensions (a closed strait: security and capacity); the
+        # largest expected delay stands for it rather than their sum.
+        worst: dict[str, float] = {}
+        for target, dimension, score in zip(rows["target"][keep], rows["dimension"][keep], rows["score"][keep]):
+            days = delay_days(dimension, float(score), self.settings.scoring)
+            worst[target] = max(worst.get(target, 0.0), days)
+        return {target: days for target, days in worst.items() if days > 0}
 
     def plan_shipments(self, shipments: Iterable[Shipment], now: datetime, *,
                        positions: Mapping[str, Position] | None = None,
@@ -157,7 +187,7 @@ class Engine:
             whatif = whatif.merged(extra)
         request = PlanRequest(
             now=now, shipments=batch, positions=dict(positions or {}),
-            risk_days=self.risk_days() if use_risk else {},
+            risk_days=self.risk_days(now) if use_risk else {},
             reserved_lane=reserved_lane_capacity(self.routes, now, exclude={s.id for s in batch}),
         )
         made = plan(NetworkView(self.network, whatif), request, self.settings.solve)

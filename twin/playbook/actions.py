@@ -84,7 +84,7 @@ class ActionContext:
     shipments: Mapping[str, Shipment]
     current: Mapping[str, Routes]
     now: datetime
-    exposures: tuple[Exposure, ...] = ()
+    exposures: tuple[Exposure, ...] | None = None  # None: not computed (a dry run)
     replanner: Replanner | None = None
     constraints: WhatIf = field(default_factory=WhatIf)
 
@@ -114,9 +114,17 @@ def touches(lane: Lane, target: str) -> bool:
 
 
 def exposed_shipments(ctx: ActionContext) -> list[str]:
-    """Shipments the alert puts at risk: the scorer's exposures, plus any whose planned route
-    touches the alerted node or lane (or a node the alerted lane passes) on a leg not yet done."""
-    found = {e.shipment for e in ctx.exposures if e.target == ctx.alert.target}
+    """Shipments the alert puts at risk.
+
+    With the scorer's exposures (computed by the engine), exactly those: they know when the
+    freight passes and whether the risk is still in force then. Without them (a dry run with
+    no scores), any shipment whose planned route touches the alerted node or lane (or a node
+    the alerted lane passes) on a leg not yet done.
+    """
+    if ctx.exposures is not None:
+        found = {e.shipment for e in ctx.exposures if e.target == ctx.alert.target}
+        return sorted(s for s in found if s in ctx.shipments)
+    found = set()
     lanes = ctx.lanes
     targets = {ctx.alert.target}
     for sid, routes in ctx.current.items():
@@ -128,9 +136,21 @@ def exposed_shipments(ctx: ActionContext) -> list[str]:
     return sorted(s for s in found if s in ctx.shipments)
 
 
+def worth_changing(ctx: ActionContext, change: ShipmentChange, whatif: WhatIf) -> bool:
+    """Whether a re-route pays: its old route is ruled out by the constraints, or the lateness
+    it is expected to avoid is worth more than what it adds to the cost."""
+    lanes = ctx.lanes
+    view = NetworkView(ctx.network, whatif)
+    if any(lane in lanes and not view.lane_open(lanes[lane]) for lane in change.old_path):
+        return True
+    shipment = ctx.shipments[change.shipment]
+    saving = change.late_days_avoided * change.units * shipment.penalty_per_unit_day
+    return saving > change.cost_delta
+
+
 def expected_delay(ctx: ActionContext, shipment: str) -> float:
     """Days the risk is expected to add to the shipment's current route (from the exposures)."""
-    delays = [e.expected_delay_days for e in ctx.exposures
+    delays = [e.expected_delay_days for e in ctx.exposures or ()
               if e.shipment == shipment and e.target == ctx.alert.target]
     return max(delays, default=0.0)
 
@@ -248,8 +268,10 @@ def _replan(
             )
             old_main, new_main = main_route(tuple(ctx.current.get(sid, ()))), main_route(new)
             if new_main is not None and (old_main is None or old_main.path != new_main.path):
-                routes[sid] = new
-                changes[sid] = make_change(ctx, action, sid, new)
+                change = make_change(ctx, action, sid, new)
+                if worth_changing(ctx, change, ctx.constraints.merged(whatif)):
+                    routes[sid] = new
+                    changes[sid] = change
     unserved = proposal.unserved + tuple(sorted({u.shipment for u in plan.unserved}))
     return replace(proposal, changes=changes, new_routes=routes, status=status, unserved=unserved)
 

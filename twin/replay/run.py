@@ -25,12 +25,16 @@ from twin.domain.records import Network, Shipment
 from twin.engine.engine import Engine, EngineSettings
 from twin.feeds.ingest import ingest_signals
 from twin.network.graph import WhatIf
+from twin.network.timing import earliest_offsets
 from twin.playbook.schema import Playbook
 from twin.replay.scenario import LoadedScenario, Scenario
 from twin.replay.world import CONGESTION_SCALE_DAYS, EffectBook, Outcome, World, outcomes
 from twin.shipments.generate import generate_shipments
 
 DAY = timedelta(days=1)
+# After the scenario's window the world runs on (effects over) until all freight has arrived,
+# so lateness caused inside the window counts in full, even for freight due after it.
+SETTLE = timedelta(days=400)
 Progress = Callable[[str, int, int], None]  # (run name, step, steps)
 
 
@@ -45,6 +49,8 @@ class RunResult:
     lead_hours: list[float] = field(default_factory=list)
     seconds: float = 0.0
     timeline: list[dict[str, Any]] = field(default_factory=list)
+    # Each re-route the engine applied: {"at", "shipment", "old": [lanes per part], "new": [...]}.
+    reroute_log: list[dict[str, Any]] = field(default_factory=list)
 
     def kpis(self) -> dict[str, Any]:
         late_by_shipment: dict[str, bool] = defaultdict(bool)
@@ -103,32 +109,36 @@ def _batches(shipments: Sequence[Shipment], ticks: list[datetime],
     return out
 
 
-def foresight_whatif(book: EffectBook, network: Network, start: datetime, horizon: timedelta) -> WhatIf:
-    """The effects that will act within [start, start + horizon), as a planner what-if: a
-    closure lasting beyond the window is avoided, a shorter one is a delay of its remaining
-    length; a capacity cut is the queue it causes; delays and clearance times as they are."""
-    end = start + horizon
+def foresight_whatif(book: EffectBook, network: Network, booked: datetime,
+                     offsets: dict[str, float]) -> WhatIf:
+    """What the effects will do to freight booked at `booked`, lane by lane, as a planner
+    what-if: each lane is checked when such freight would be on it (leaving its start, passing
+    its `via`, reaching its end), by the world's own rules. A closure still in force at the
+    world's end hides the lane; a shorter one is a wait of its remaining length; a capacity cut
+    is the queue it causes; delays and clearance times as they are."""
     avoid: set[str] = set()
     delay: dict[str, float] = defaultdict(float)
-    clearance: dict[str, float] = defaultdict(float)
-    for effect in book.effects:
-        until = effect.until or book.end
-        if until <= start or effect.at >= end:
+    for lane in network.lanes:
+        offset = offsets.get(lane.from_)
+        if offset is None:
             continue
-        if effect.close:
-            if until >= end:
-                avoid.add(effect.target)
-            else:
-                delay[effect.target] += (until - max(effect.at, start)) / DAY
-        elif effect.capacity_pct is not None:
-            pct = max(1.0, effect.capacity_pct)
-            if pct < 100:
-                delay[effect.target] += CONGESTION_SCALE_DAYS * (100.0 / pct - 1.0)
-        elif effect.delay_days:
-            delay[effect.target] += effect.delay_days
-        elif effect.clearance_days:
-            clearance[effect.target] += effect.clearance_days
-    return WhatIf(avoid=frozenset(avoid), delay_days=dict(delay), clearance_days=dict(clearance))
+        leave = booked + DAY * offset
+        arrive = leave + DAY * lane.transit_days
+        checks = [((lane.id, lane.from_), leave), ((lane.to,), arrive)]
+        if lane.via:
+            checks.append((lane.via, leave + (arrive - leave) / 2))
+        for targets, when in checks:
+            reopen = book.reopens_at(targets, when)
+            if reopen is not None:
+                if reopen >= book.end:
+                    avoid.add(lane.id)
+                    break
+                delay[lane.id] += (reopen - when) / DAY
+            delay[lane.id] += book.queue_days(targets, when, CONGESTION_SCALE_DAYS)
+            delay[lane.id] += book.delay_days(targets, when)
+            if targets == (lane.to,):
+                delay[lane.id] += book.clearance_days(lane.to, when)
+    return WhatIf(avoid=frozenset(avoid), delay_days={k: v for k, v in delay.items() if v > 0})
 
 
 def _world(loaded: LoadedScenario, seed: int) -> tuple[World, EffectBook]:
@@ -144,17 +154,18 @@ def run_baseline(loaded: LoadedScenario, shipments: Sequence[Shipment], *, seed:
     started = time.perf_counter()
     world, book = _world(loaded, seed)
     planner = Engine(loaded.network, [], EngineSettings())
+    offsets = earliest_offsets(loaded.network)
     ticks = tick_times(scenario)
     name = "foresight" if foresight else "baseline"
     for step, (tick, batch) in enumerate(zip(ticks, _batches(shipments, ticks))):
         if batch:
-            extra = foresight_whatif(book, loaded.network, tick, timedelta(days=60)) if foresight else None
+            extra = foresight_whatif(book, loaded.network, tick, offsets) if foresight else None
             planner.plan_shipments(batch, tick, use_risk=False, extra=extra)
             for shipment in batch:
                 world.dispatch(shipment, planner.routes.get(shipment.id, ()))
         if progress:
             progress(name, step + 1, len(ticks))
-    world.advance(scenario.end)
+    world.advance(scenario.end + SETTLE)
     return RunResult(name, outcomes(world), {s.id: s for s in shipments},
                      seconds=time.perf_counter() - started)
 
@@ -191,7 +202,10 @@ def run_engine(loaded: LoadedScenario, shipments: Sequence[Shipment], playbooks:
         report = engine.tick(tick)
         for sid, routes in report.rerouted.items():
             if sid in world.journeys and routes:
+                old = [[*p.lanes_taken, *(leg.lane for leg in p.remaining)] for p in world.journeys[sid]]
                 world.reroute(sid, routes)
+                result.reroute_log.append({"at": format_timestamp(tick), "shipment": sid, "old": old,
+                                           "new": [list(r.path) for r in routes]})
                 rerouted.add(sid)
         for event in report.events:
             if event.kind == "opened":
@@ -217,10 +231,12 @@ def run_engine(loaded: LoadedScenario, shipments: Sequence[Shipment], playbooks:
             top = report.scores.sort_values("score", ascending=False).head(5)
             result.timeline.append({"at": format_timestamp(tick), "top": [
                 {"target": r.target, "dimension": r.dimension, "score": round(float(r.score), 3)}
-                for r in top.itertuples()]})
+                for r in top.itertuples()],
+                "max_by_dimension": {str(k): round(float(v), 3) for k, v in
+                                     report.scores.groupby("dimension")["score"].max().items()}})
         if progress:
             progress("engine", step + 1, len(ticks))
-    world.advance(scenario.end)
+    world.advance(scenario.end + SETTLE)
     result.outcomes = outcomes(world)
     result.reroutes = len(rerouted)
     result.lead_hours = warning_leads(result.alerts, book, loaded.network)

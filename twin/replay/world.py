@@ -6,8 +6,9 @@ there), and when does it really arrive (so replays can count lateness and cost).
 
 Rules (documented in docs/replay.md):
 - freight leaves a node on its route's planned departure, or as soon as it is there if later;
-- a closed lane, a closed node at either end, or a closed chokepoint/border in the lane's
-  `via` holds the departure until the closure ends;
+- a closed lane or a closed node at either end holds the departure until the closure ends;
+- a chokepoint or border in the lane's `via` acts when the freight reaches it (along the leg
+  in proportion of distance): closed, the freight waits there until it reopens;
 - `capacity_pct: p` on a lane, its via, or a node adds a queue of
   `congestion_scale_days * (100 / p - 1)` days (Yantian 2021: ~30% capacity, a 16-day wait to
   berth against 0.5 normally, gives a scale of ~7 days);
@@ -26,6 +27,7 @@ from typing import Iterable, Protocol, Sequence
 
 from twin.domain.plans import Assignment, Leg
 from twin.domain.records import Lane, Network, Shipment
+from twin.scoring.exposure import passage_time
 
 DAY = timedelta(days=1)
 CONGESTION_SCALE_DAYS = 7.0
@@ -189,18 +191,26 @@ class World:
             depart = max(progress.available_at, leg.depart_at)
             if depart >= until:
                 return
-            blockers = (lane.id, lane.from_, lane.to, *lane.via)
-            reopen = self.effects.reopens_at(blockers, depart)
+            reopen = self.effects.reopens_at((lane.id, lane.from_, lane.to), depart)
             if reopen is not None:
                 # Held at the node; `available_at` keeps when it got there, so a re-plan can
                 # still send it another way.
-                if reopen >= until or reopen >= self.effects.end:
+                if reopen >= until:
                     return
                 depart = reopen
-            depart += DAY * self.effects.queue_days((lane.id, *lane.via), depart, self.scale)
+            depart += DAY * self.effects.queue_days((lane.id,), depart, self.scale)
             transit = self._transit_days(progress.shipment.id, progress.legs_done, lane)
-            transit += self.effects.delay_days((lane.id, *lane.via), depart)
+            transit += self.effects.delay_days((lane.id,), depart)
             arrive = depart + DAY * transit
+            # Chokepoints and borders act when the freight reaches them, not when it leaves.
+            for member, passing in self._passages(lane, depart, arrive):
+                passing += arrive - depart - DAY * transit  # waits earlier on this leg
+                reopen = self.effects.reopens_at((member,), passing)
+                if reopen is not None:
+                    arrive += min(reopen, self.effects.end) - passing
+                    passing = min(reopen, self.effects.end)
+                wait = self.effects.queue_days((member,), passing, self.scale)
+                arrive += DAY * (wait + self.effects.delay_days((member,), passing))
             node = self.network.node_by_id[lane.to]
             reopen = self.effects.reopens_at((node.id,), arrive)
             if reopen is not None:
@@ -218,6 +228,11 @@ class World:
                                            depart_at=depart, arrive_at=arrive))
             if node.id == progress.shipment.destination:
                 progress.delivered_at = progress.available_at
+
+    def _passages(self, lane: Lane, depart: datetime, arrive: datetime) -> list[tuple[str, datetime]]:
+        """When a leg reaches each node of its `via`, in sailing order."""
+        leg = Leg(lane=lane.id, from_node=lane.from_, to_node=lane.to, depart_at=depart, arrive_at=arrive)
+        return sorted(((m, passage_time(leg, m, self.network)) for m in lane.via), key=lambda p: p[1])
 
     def _transit_days(self, shipment_id: str, leg: int, lane: Lane) -> float:
         if lane.transit_days_p90 is None or lane.transit_days_p90 <= lane.transit_days:
