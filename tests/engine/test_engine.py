@@ -1,0 +1,96 @@
+"""The engine's tick on a small network: signals → scores → alert → playbook → re-routed plan."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from twin.domain.incidents import IncidentState
+from twin.domain.records import Shipment
+from twin.domain.signals import Signal
+from twin.engine.engine import Engine, EngineSettings, reserved_lane_capacity
+from twin.feeds.ingest import ingest_signals
+from twin.files.playbooks import load_playbooks
+from twin.playbook.incidents import transition
+from tests.playbook.chain_world import mini_network
+
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
+DAY = timedelta(days=1)
+LIBRARY = Path(__file__).resolve().parents[2] / "playbooks"
+
+
+def _engine(**settings: object) -> Engine:
+    engine = Engine(mini_network(), load_playbooks(LIBRARY), EngineSettings(**settings))
+    ships = [
+        Shipment(id="S1", origin="CN-SZ", destination="NL-VENLO", units=40,
+                 ready_at=NOW + 3 * DAY, due_at=NOW + 45 * DAY),
+        Shipment(id="S2", origin="CN-SZ", destination="NL-VENLO", units=20, priority="express",
+                 ready_at=NOW + 4 * DAY, due_at=NOW + 40 * DAY),
+    ]
+    made = engine.plan_shipments(ships, NOW)
+    assert made.status.value == "optimal"
+    return engine
+
+
+def _closure_signals(at: datetime) -> list[Signal]:
+    return [
+        Signal(ts=at, source="t", dimension="security", target="SUEZ", metric="advisory_level", value=4),
+        Signal(ts=at, source="t", dimension="security", target="SUEZ", metric="incidents_7d", value=8),
+    ]
+
+
+def test_plan_of_record_goes_through_suez_when_all_is_calm() -> None:
+    engine = _engine()
+    assert [a.path for a in engine.routes["S1"]] == [["SZ-YTN-ROAD", "YTN-RTM-SUEZ", "RTM-VENLO-ROAD"]]
+    report = engine.tick(NOW)
+    assert report.events == [] and report.incidents == []
+
+
+def test_unsafe_chokepoint_fires_the_playbook_and_reroutes_round_the_cape() -> None:
+    engine = _engine()
+    engine.ingest(ingest_signals(_closure_signals(NOW), engine.network).frame)
+    opened = None
+    for step in range(8):  # the `for` count needs consecutive passes above the threshold
+        report = engine.tick(NOW + step * timedelta(hours=6))
+        if report.incidents:
+            opened = report
+            break
+    assert opened is not None, "a critical security alert on SUEZ must open an incident"
+    (incident,) = opened.incidents
+    assert incident.playbook_id == "avoid-closed-chokepoint" and incident.alert.target == "SUEZ"
+    # Round the Cape costs more than the playbook's 40% guardrail: it waits for a person.
+    assert incident.state.value == "proposed" and incident.needs_approval
+    assert opened.rerouted == {} and "SUEZ" not in engine.active_constraints().avoid
+    approved, _ = transition(incident, IncidentState.approved, at=opened.at, by="ana", why="go round")
+    engine.incidents[approved.id] = approved
+    opened = engine.tick(opened.at + timedelta(hours=6))
+    assert [i.state.value for i in opened.incidents] == ["applied"]
+    assert set(opened.rerouted) == {"S1", "S2"}
+    for sid in ("S1", "S2"):
+        lanes = [leg.lane for a in engine.routes[sid] for leg in a.legs]
+        assert "YTN-RTM-SUEZ" not in lanes
+    assert "SUEZ" in engine.active_constraints().avoid
+    # The same alert does not fire a second incident on later passes.
+    again = engine.tick(opened.at + timedelta(hours=6))
+    assert not [i for i in again.incidents if i.state.value == "proposed"]
+    assert len(engine.incidents) == 1
+
+
+def test_shadow_mode_records_but_changes_nothing() -> None:
+    engine = _engine(shadow=True)
+    before = {sid: routes for sid, routes in engine.routes.items()}
+    engine.ingest(ingest_signals(_closure_signals(NOW), engine.network).frame)
+    for step in range(8):
+        engine.tick(NOW + step * timedelta(hours=6))
+    assert engine.incidents, "shadow mode still records the incident"
+    assert {i.state.value for i in engine.incidents.values()} == {"shadowed"}
+    assert engine.routes == before
+    assert not engine.constraints
+
+
+def test_reserved_capacity_counts_only_departures_ahead() -> None:
+    engine = _engine()
+    taken = reserved_lane_capacity(engine.routes, NOW + 5 * DAY)
+    # S1 (40) and S2 (20) leave Yantian on day 4 and 5 after NOW; only S2's departure is ahead.
+    suez = {key: units for key, units in taken.items() if key[0] == "YTN-RTM-SUEZ"}
+    assert sum(suez.values()) == 20
