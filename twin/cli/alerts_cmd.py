@@ -1,16 +1,26 @@
-"""`twin alerts …`: list the stored alert episodes."""
+"""`twin alerts …`: list the stored alert episodes; silence, expire silences, acknowledge."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from twin.cli.common import console, emit_json, handles_errors
-from twin.domain.durations import format_timestamp
+from twin.domain.durations import format_timestamp, parse_duration
+from twin.domain.problems import InputError, Problem
 
-app = typer.Typer(help="Alert episodes kept in the store.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from twin.domain.alerts import Silence
+
+app = typer.Typer(help="Alert episodes, silences and acknowledgements kept in the store.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 @app.command("list")
@@ -47,3 +57,164 @@ def list_(
         table.add_row(r["severity"], r["target"], r["dimension"], f"{r['peak']:.2f}", r["opened_at"],
                       r["cleared_at"] or "", r["inhibited_by"] or r["silenced_by"] or "")
     console.print(table)
+
+
+def _engine() -> Engine:
+    from twin.store.db import make_engine
+    from twin.store.migrate import require_current
+
+    engine = make_engine()
+    require_current(engine)
+    return engine
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _silence_doc(silence: Silence, now: datetime) -> dict[str, Any]:
+    state = "expired" if silence.ends_at <= now else "active" if silence.starts_at <= now else "pending"
+    return {"id": silence.id, "matchers": silence.matchers, "starts_at": format_timestamp(silence.starts_at),
+            "ends_at": format_timestamp(silence.ends_at), "created_by": silence.created_by,
+            "comment": silence.comment, "state": state}
+
+
+def _matcher(values: list[str]) -> str | list[str]:
+    return values[0] if len(values) == 1 else values
+
+
+@app.command()
+@handles_errors
+def silence(
+    target: Annotated[list[str], typer.Option("--target", help="Target (node or lane id) to mute; "
+                                              "repeat for several, ~REGEX for a full regex match.")],
+    for_: Annotated[str, typer.Option("--for", help="How long, e.g. 30m, 6h, 2d.")],
+    by: Annotated[str, typer.Option("--by", help="Who is silencing.")],
+    comment: Annotated[str, typer.Option("--comment", help="Why (shown to the next on-call).")],
+    dimension: Annotated[list[str] | None, typer.Option("--dimension", help="Only this dimension (repeatable).")] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="Only targets of this kind (repeatable).")] = None,
+    starts_at: Annotated[str | None, typer.Option("--starts-at", help="Start later (ISO 8601 with a zone); default now.")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Mute alerts on TARGET for a while (kept in the store; the daemon applies it each pass)."""
+    from twin.domain.alerts import Silence
+    from twin.domain.durations import parse_timestamp
+    from twin.store.alerts import save_silence
+    from twin.store.db import session_scope
+
+    problems: list[Problem] = []
+    try:
+        length = parse_duration(for_)
+        if length.total_seconds() <= 0:
+            raise ValueError(f"must be longer than 0: {for_!r}")
+    except ValueError as exc:
+        problems.append(Problem("--for", "", None, str(exc)))
+    start = _now()
+    if starts_at is not None:
+        try:
+            start = parse_timestamp(starts_at)
+        except ValueError as exc:
+            problems.append(Problem("--starts-at", "", None, str(exc)))
+    if not comment.strip():
+        problems.append(Problem("--comment", "", None, "say why: the next on-call reads it"))
+    if problems:
+        raise InputError(problems)
+    matchers: dict[str, str | list[str]] = {"target": _matcher(target)}
+    if dimension:
+        matchers["dimension"] = _matcher(dimension)
+    if kind:
+        matchers["kind"] = _matcher(kind)
+    made = Silence(id=f"s-{uuid.uuid4().hex[:12]}", matchers=matchers, starts_at=start,
+                   ends_at=start + length, created_by=by, comment=comment)
+    with session_scope(_engine()) as session:
+        save_silence(session, silence=made)
+    doc = _silence_doc(made, _now())
+    if json:
+        emit_json(doc)
+        return
+    console.print(f"silence {made.id}: {matchers} until {doc['ends_at']} ({by}: {comment})",
+                  highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+@handles_errors
+def silences(
+    all_: Annotated[bool, typer.Option("--all", help="Expired silences too.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Silences that are active or pending (all with --all), oldest first."""
+    from twin.store.alerts import list_silences
+    from twin.store.db import session_scope
+
+    now = _now()
+    with session_scope(_engine()) as session:
+        found = list_silences(session)
+    docs = [_silence_doc(s, now) for s in found if all_ or s.ends_at > now]
+    if json:
+        emit_json(docs)
+        return
+    table = Table(title="silences")
+    for column in ("id", "state", "matchers", "until", "by", "comment"):
+        table.add_column(column, overflow="fold")
+    for d in docs:
+        matchers = ", ".join(f"{k}={v}" for k, v in d["matchers"].items())
+        table.add_row(d["id"], d["state"], matchers, d["ends_at"], d["created_by"], d["comment"])
+    console.print(table)
+
+
+@app.command("expire-silence")
+@handles_errors
+def expire_silence(
+    silence_id: Annotated[str, typer.Argument(help="The silence's id (see `twin alerts silences`).")],
+    json: JsonOpt = False,
+) -> None:
+    """End a silence now; it stays on record (`twin alerts silences --all`)."""
+    from twin.store.alerts import list_silences, save_silence
+    from twin.store.db import session_scope
+
+    now = _now()
+    with session_scope(_engine()) as session:
+        found = next((s for s in list_silences(session) if s.id == silence_id), None)
+        if found is None:
+            raise InputError([Problem(silence_id, "", None, "no such silence")])
+        expired = found.ends_at <= now
+        if not expired:
+            found = found.model_copy(update={"ends_at": max(now, found.starts_at)})
+            save_silence(session, silence=found)
+    doc = {**_silence_doc(found, now), "already_expired": expired}
+    if json:
+        emit_json(doc)
+        return
+    console.print(f"silence {silence_id}: {'already expired' if expired else 'expired'} at {doc['ends_at']}",
+                  highlight=False)
+
+
+@app.command()
+@handles_errors
+def ack(
+    alert_id: Annotated[str, typer.Argument(help="The alert episode's id (see `twin alerts list`).")],
+    by: Annotated[str, typer.Option("--by", help="Who is on it.")],
+    comment: Annotated[str, typer.Option("--comment", help="A note.")] = "",
+    json: JsonOpt = False,
+) -> None:
+    """Say "I'm on it" for an open alert episode (recorded, and shown on the episode)."""
+    from twin.domain.alerts import Acknowledgement
+    from twin.store.alerts import list_alerts, save_ack, save_alerts
+    from twin.store.db import session_scope
+
+    now = _now()
+    with session_scope(_engine()) as session:
+        alert = next((a for a in list_alerts(session) if a.id == alert_id), None)
+        if alert is None:
+            raise InputError([Problem(alert_id, "", None, "no such alert episode (`twin alerts list`)")])
+        if alert.cleared_at is not None:
+            raise InputError([Problem(alert_id, "", None,
+                                      f"cleared at {format_timestamp(alert.cleared_at)}: nothing to acknowledge")])
+        record = Acknowledgement(alert_id=alert_id, by=by, at=now, comment=comment)
+        save_ack(session, ack=record)
+        save_alerts(session, alerts=[alert.model_copy(update={"acked_by": by, "acked_at": now})])
+    doc = {"alert_id": alert_id, "by": by, "at": format_timestamp(now), "comment": comment}
+    if json:
+        emit_json(doc)
+        return
+    console.print(f"{alert_id}: acknowledged by {by}", highlight=False, markup=False)
