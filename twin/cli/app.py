@@ -54,6 +54,10 @@ def _register() -> None:
     from twin.cli import config_cmd
 
     app.add_typer(config_cmd.app, name="config")
+    from twin.cli import serve_cmd, users_cmd
+
+    app.command("serve")(serve_cmd.serve)
+    app.add_typer(users_cmd.app, name="users")
 
 
 @app.command()

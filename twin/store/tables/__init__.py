@@ -8,11 +8,14 @@ from twin.store.tables.alerts import (
     AcknowledgementRow, AlertEpisodeRow, AlertStateRow, RiskScoreRow, SilenceRow,
 )
 from twin.store.tables.signals import FeedCheckpointRow, QuarantineRow, SignalRow
+from twin.store.tables.users import ApiTokenRow, UserRow
 
 # Later concepts (signals, scores, alerts, incidents, plans) add one import line here.
 
 __all__ = [
     "AcknowledgementRow",
+    "ApiTokenRow",
+    "UserRow",
     "AlertEpisodeRow",
     "AlertStateRow",
     "RiskScoreRow",

@@ -1,0 +1,84 @@
+"""The console's FastAPI app: `create_app(database_url)` (the daemon may mount it).
+
+JSON API under /api (OpenAPI at /api/openapi.json, docs at /api/docs), server-rendered pages
+at /, static files at /static. Every page and API call needs a signed-in user or an API token.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from twin.alerting.rules import AlertRules
+from twin.api.auth import Sessions
+from twin.api.deps import NotSignedIn
+from twin.api.views import ConsoleError
+from twin.store.db import make_engine
+from twin.store.migrate import require_current
+
+SECRET_ENV = "TWIN_SECRET_KEY"
+SESSION_HOURS = 8.0
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api")
+
+
+def create_app(
+    database_url: str | None = None, *, secret_key: str | None = None,
+    session_hours: float = SESSION_HOURS, poll_seconds: float = 3.0,
+    alert_rules: AlertRules | None = None, network: str | None = None,
+) -> FastAPI:
+    """The console app on the store at `database_url` (default: TWIN_DATABASE_URL or ./twin.db).
+
+    secret_key signs session cookies (default: TWIN_SECRET_KEY, else a random one: sessions
+    then end when the process does). poll_seconds: how often /api/events looks for changes.
+    network: the stored network the map shows (default: the most recently updated one).
+    Raises SchemaOutdated if the database is not migrated (`twin db upgrade`).
+    """
+    from twin.api import routes_api, routes_auth, routes_pages
+
+    engine = make_engine(database_url)
+    require_current(engine)
+    app = FastAPI(
+        title="twin on-call console API",
+        version="1",
+        description="Review, approve, reject and roll back incidents; read the network, scores, "
+                    "alerts, silences and the audit log. Authenticate with `Authorization: Bearer "
+                    "TOKEN` (`twin users token NAME`) or the console's session cookie.",
+        openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
+    )
+    app.state.engine = engine
+    app.state.sessions = Sessions(secret_key or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32),
+                                  int(session_hours * 3600))
+    app.state.poll_seconds = poll_seconds
+    app.state.alert_rules = alert_rules or AlertRules()
+    app.state.network = network
+    app.state.templates = Jinja2Templates(directory=str(Path(str(files("twin.api").joinpath("templates")))))
+    app.mount("/static", StaticFiles(directory=str(files("twin.api").joinpath("static"))), name="static")
+
+    @app.exception_handler(NotSignedIn)
+    async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": exc.message}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(ConsoleError)
+    async def _refused(request: Request, exc: ConsoleError) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": exc.message}, status_code=exc.status)
+        return routes_pages.error_page(request, exc.status, exc.message)
+
+    app.include_router(routes_auth.router)
+    app.include_router(routes_api.router)
+    app.include_router(routes_pages.router)
+    return app

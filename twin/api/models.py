@@ -1,0 +1,177 @@
+"""What the JSON API sends and takes (API models, apart from the store's table rows and the
+domain records; built from the domain records in twin.api.views)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(_Out):
+    detail: str
+
+
+class UserOut(_Out):
+    name: str
+    role: str
+
+
+class NodeOut(_Out):
+    id: str
+    kind: str
+    name: str
+    country: str | None
+    lat: float | None
+    lon: float | None
+
+
+class LaneOut(_Out):
+    id: str
+    from_node: str
+    to_node: str
+    mode: str
+    transit_days: float
+    cost_per_unit: float
+    via: list[str]
+    risk: float = Field(description="highest latest score of the lane over all dimensions (0-1)")
+
+
+class NetworkOut(_Out):
+    name: str
+    unit: str
+    currency: str
+    nodes: list[NodeOut]
+    lanes: list[LaneOut]
+
+
+class ScoreOut(_Out):
+    target: str
+    dimension: str
+    score: float
+    at: datetime
+    kind: str
+    explain: str
+
+
+class AlertOut(_Out):
+    id: str
+    target: str
+    dimension: str
+    severity: str
+    score: float
+    peak: float
+    opened_at: datetime
+    updated_at: datetime
+    cleared_at: datetime | None
+    explain: str
+    kind: str
+    silenced_by: str | None
+    inhibited_by: str | None
+    acked_by: str | None
+
+
+class SilenceOut(_Out):
+    id: str
+    matchers: dict[str, str | list[str]]
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    comment: str
+
+
+class AckOut(_Out):
+    alert_id: str
+    by: str
+    at: datetime
+    comment: str
+
+
+class AuditOut(_Out):
+    incident_id: str
+    at: datetime
+    actor: str
+    action: str
+    from_state: str | None
+    to_state: str
+    why: str
+
+
+class IncidentSummary(_Out):
+    id: str
+    alert: str
+    playbook: str
+    state: str
+    target: str
+    dimension: str
+    severity: str
+    shadow: bool
+    needs_approval: list[str]
+    created_at: datetime
+    updated_at: datetime
+    decided_by: str | None
+    plan_status: str
+    plan_shipments: int
+    plan_cost_delta: float
+    plan_cost_increase_pct: float | None
+    plan_late_unit_days_avoided: float
+    plan_unserved: list[str]
+
+
+class ChangeOut(_Out):
+    shipment: str
+    units: float
+    action: str
+    old_path: list[str]
+    new_path: list[str]
+    held: bool
+    old_cost: float
+    new_cost: float
+    cost_delta: float
+    old_eta: datetime | None
+    new_eta: datetime | None
+    eta_delta_days: float
+    late_days_avoided: float
+    no_return_at: datetime | None
+
+
+class IncidentDetail(IncidentSummary):
+    why: str
+    comment: str
+    approval: str
+    rollback: str
+    actions: list[dict[str, Any]]
+    constraints: dict[str, Any]
+    changes: list[ChangeOut]
+    audit: list[AuditOut]
+    can: list[str] = Field(description="the decisions the incident's state allows now")
+
+
+class PlanDiffOut(_Out):
+    incident: str
+    status: str
+    cost_delta: float
+    cost_increase_pct: float | None
+    late_unit_days_avoided: float
+    unserved: list[str]
+    changes: list[ChangeOut]
+
+
+class DecisionIn(_Out):
+    comment: str = Field(default="", max_length=2000)
+    expected_state: str | None = Field(
+        default=None, description="refuse (409) unless the incident is still in this state")
+
+
+class DecisionOut(_Out):
+    incident: IncidentSummary
+    message: str
+
+
+class AckIn(_Out):
+    comment: str = Field(default="", max_length=2000)

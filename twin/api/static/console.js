@@ -1,0 +1,35 @@
+// twin console: live regions refreshed on server-sent events, and decision confirmations.
+// Plain JavaScript, no libraries, nothing fetched from outside this server.
+(function () {
+  "use strict";
+  var status = document.getElementById("live-status");
+
+  async function refresh() {
+    var response = await fetch(location.href, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" });
+    if (!response.ok || response.redirected) return;
+    var doc = new DOMParser().parseFromString(await response.text(), "text/html");
+    document.querySelectorAll("[data-live]").forEach(function (region) {
+      // Never swap a region the user is typing in.
+      if (region.contains(document.activeElement) && document.activeElement.tagName !== "BODY") return;
+      var fresh = doc.getElementById(region.id);
+      if (fresh) region.replaceWith(fresh);
+    });
+    var stamp = document.getElementById("live-stamp");
+    if (stamp) stamp.textContent = "updated " + new Date().toISOString().slice(0, 19).replace("T", " ") + "Z";
+    document.dispatchEvent(new CustomEvent("twin:refreshed"));
+  }
+
+  if (window.EventSource) {
+    var source = new EventSource("/api/events");
+    source.addEventListener("hello", function () { if (status) status.classList.add("on"); });
+    source.addEventListener("change", function () { refresh().catch(function () {}); });
+    source.onerror = function () { if (status) status.classList.remove("on"); };
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-confirm]")) return;
+    var verb = event.submitter ? event.submitter.value : "decide";
+    if (!window.confirm(verb.toUpperCase() + " " + form.dataset.confirm + "?")) event.preventDefault();
+  });
+})();

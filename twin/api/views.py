@@ -1,0 +1,192 @@
+"""Domain records -> API models, and the console's decisions (approve, reject, roll back, ack)
+with the HTTP status each refusal gets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from twin.api.models import (
+    AckOut,
+    AlertOut,
+    AuditOut,
+    ChangeOut,
+    IncidentDetail,
+    IncidentSummary,
+    PlanDiffOut,
+    ScoreOut,
+    SilenceOut,
+)
+from twin.domain.alerts import Acknowledgement, Alert, RiskScore, Silence
+from twin.domain.incidents import AuditEntry, Incident, IncidentState, ShipmentChange
+from twin.playbook.incidents import IllegalTransition, allowed, transition
+from twin.playbook.runner import plan_rollback
+from twin.store.alerts import list_alerts, save_ack, save_alerts
+from twin.store.common import NotFound
+from twin.store.incidents import StaleState, audit_log, get_incident, save_transition
+from twin.store.users import Role, User
+
+S = IncidentState
+# The console's verbs, the state each moves to, and the role each needs.
+DECISIONS: dict[str, IncidentState] = {"approve": S.approved, "reject": S.rejected, "rollback": S.rolled_back}
+DECIDER = Role.approver
+
+
+class ConsoleError(Exception):
+    """A refused request: the HTTP status and a message a person can act on."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def summary(incident: Incident) -> IncidentSummary:
+    s = incident.diff.summary()
+    return IncidentSummary(
+        id=incident.id, alert=incident.alert_id, playbook=incident.playbook_id,
+        state=incident.state.value, target=incident.alert.target,
+        dimension=incident.alert.dimension, severity=incident.alert.severity.value,
+        shadow=incident.shadow, needs_approval=list(incident.needs_approval),
+        created_at=incident.created_at, updated_at=incident.updated_at,
+        decided_by=incident.decided_by, plan_status=s["status"], plan_shipments=s["shipments"],
+        plan_cost_delta=s["cost_delta"], plan_cost_increase_pct=s["cost_increase_pct"],
+        plan_late_unit_days_avoided=s["late_unit_days_avoided"], plan_unserved=s["unserved"],
+    )
+
+
+def change(c: ShipmentChange) -> ChangeOut:
+    return ChangeOut(
+        shipment=c.shipment, units=c.units, action=c.action, old_path=list(c.old_path),
+        new_path=list(c.new_path), held=c.held, old_cost=round(c.old_cost, 2),
+        new_cost=round(c.new_cost, 2), cost_delta=round(c.cost_delta, 2), old_eta=c.old_eta,
+        new_eta=c.new_eta, eta_delta_days=round(c.eta_delta_days, 2),
+        late_days_avoided=round(c.late_days_avoided, 2), no_return_at=c.no_return_at,
+    )
+
+
+def audit(e: AuditEntry) -> AuditOut:
+    return AuditOut(incident_id=e.incident_id, at=e.at, actor=e.actor, action=e.action,
+                    from_state=e.from_state.value if e.from_state else None,
+                    to_state=e.to_state.value, why=e.why)
+
+
+def possible(incident: Incident) -> list[str]:
+    """The decisions a person may take on the incident as it stands."""
+    if incident.shadow:
+        return []
+    return [verb for verb, to in DECISIONS.items() if allowed(incident.state, to)]
+
+
+def detail(incident: Incident, log: list[AuditEntry]) -> IncidentDetail:
+    return IncidentDetail(
+        **summary(incident).model_dump(), why=incident.why, comment=incident.comment,
+        approval=incident.approval, rollback=incident.rollback, actions=list(incident.actions),
+        constraints=incident.constraints, changes=[change(c) for c in incident.diff.changes],
+        audit=[audit(e) for e in log], can=possible(incident),
+    )
+
+
+def plan_diff(incident: Incident) -> PlanDiffOut:
+    s = incident.diff.summary()
+    return PlanDiffOut(incident=incident.id, status=s["status"], cost_delta=s["cost_delta"],
+                       cost_increase_pct=s["cost_increase_pct"],
+                       late_unit_days_avoided=s["late_unit_days_avoided"], unserved=s["unserved"],
+                       changes=[change(c) for c in incident.diff.changes])
+
+
+def alert(a: Alert) -> AlertOut:
+    return AlertOut(id=a.id, target=a.target, dimension=a.dimension, severity=a.severity.value,
+                    score=a.score, peak=a.peak, opened_at=a.opened_at, updated_at=a.updated_at,
+                    cleared_at=a.cleared_at, explain=a.explain, kind=a.kind,
+                    silenced_by=a.silenced_by, inhibited_by=a.inhibited_by, acked_by=a.acked_by)
+
+
+def score(s: RiskScore) -> ScoreOut:
+    return ScoreOut(target=s.target, dimension=s.dimension, score=s.score, at=s.at, kind=s.kind,
+                    explain=s.explain)
+
+
+def silence(s: Silence) -> SilenceOut:
+    return SilenceOut(id=s.id, matchers=dict(s.matchers), starts_at=s.starts_at, ends_at=s.ends_at,
+                      created_by=s.created_by, comment=s.comment)
+
+
+def ack(a: Acknowledgement) -> AckOut:
+    return AckOut(alert_id=a.alert_id, by=a.by, at=a.at, comment=a.comment)
+
+
+def load_incident(session: Session, ident: str) -> Incident:
+    try:
+        return get_incident(session, id=ident)
+    except NotFound:
+        raise ConsoleError(404, f"no incident {ident!r}") from None
+
+
+@dataclass(frozen=True)
+class Decided:
+    incident: Incident
+    message: str
+
+
+def decide(
+    session: Session, *, ident: str, verb: str, user: User, comment: str, at: datetime,
+    expected_state: str | None = None,
+) -> Decided:
+    """Approve, reject or roll back incident `ident` as `user`, audited under the user's name.
+
+    Refusals change nothing and raise ConsoleError: 403 (role), 404 (unknown incident), 409
+    (not allowed from its state, already decided, or changed since the form was rendered).
+    """
+    if verb not in DECISIONS:
+        raise ConsoleError(404, f"unknown decision {verb!r}: use one of {sorted(DECISIONS)}")
+    if not user.role.allows(DECIDER):
+        raise ConsoleError(403, f"{user.name} is a {user.role.value}: only approvers and admins may {verb}")
+    incident = load_incident(session, ident)
+    if expected_state is not None and incident.state.value != expected_state:
+        by = f" by {incident.decided_by}" if incident.decided_by else ""
+        raise ConsoleError(409, f"incident {incident.id} changed since this page was opened: it is now "
+                                f"{incident.state.value}{by}. Reload the page and decide again.")
+    if incident.shadow:
+        raise ConsoleError(409, f"incident {incident.id} is a shadow incident: it is never applied")
+    to = DECISIONS[verb]
+    why = comment.strip()
+    note = ""
+    if to is S.rolled_back and incident.state is S.applied:
+        plan = plan_rollback(incident, at)
+        note = f"restore {len(plan.restore)}, keep {len(plan.kept)} past the point of no return"
+        why = f"{why}; {note}" if why else note
+    try:
+        moved, entry = transition(incident, to, at=at, by=user.name, why=why)
+        save_transition(session, incident=moved, entry=entry)
+    except IllegalTransition as exc:
+        raise ConsoleError(409, str(exc)) from None
+    except StaleState as exc:
+        raise ConsoleError(409, str(exc)) from None
+    message = f"{moved.id}: {incident.state.value} → {moved.state.value} by {user.name}"
+    if to is S.approved:
+        message += " (the engine applies it on its next pass)"
+    if note:
+        message += f" ({note})"
+    return Decided(moved, message)
+
+
+def acknowledge(session: Session, *, alert_id: str, user: User, comment: str, at: datetime) -> Acknowledgement:
+    """Record that `user` is on alert `alert_id` (approvers and admins)."""
+    if not user.role.allows(DECIDER):
+        raise ConsoleError(403, f"{user.name} is a {user.role.value}: only approvers and admins may acknowledge")
+    found = next((a for a in list_alerts(session) if a.id == alert_id), None)
+    if found is None:
+        raise ConsoleError(404, f"no alert {alert_id!r}")
+    if found.cleared_at is not None:
+        raise ConsoleError(409, f"alert {alert_id} cleared at {found.cleared_at:%Y-%m-%d %H:%M}Z: nothing to acknowledge")
+    made = Acknowledgement(alert_id=alert_id, by=user.name, at=at, comment=comment.strip())
+    save_ack(session, ack=made)
+    if found.acked_by is None:
+        save_alerts(session, alerts=[found.model_copy(update={"acked_by": user.name, "acked_at": at})])
+    return made
+
+
+def incident_audit(session: Session, incident: Incident) -> list[AuditEntry]:
+    return audit_log(session, incident_id=incident.id)

@@ -1,0 +1,95 @@
+"""`twin users …`: console users (viewer, approver, admin) and their API tokens."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from twin.cli.common import console, emit_json, handles_errors
+from twin.domain.problems import InputError, Problem
+from twin.store.common import NotFound
+from twin.store.db import make_engine, session_scope
+from twin.store.migrate import require_current
+from twin.store.users import Role, UserExists, add_token, add_user, list_users
+
+app = typer.Typer(help="Console users: who may sign in to `twin serve`, and with which role.",
+                  no_args_is_help=True)
+MIN_PASSWORD = 8
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    engine = make_engine()
+    require_current(engine)
+    return engine
+
+
+@app.command("add")
+@handles_errors
+def add(
+    name: Annotated[str, typer.Argument(help="The user's sign-in name.")],
+    role: Annotated[Role, typer.Option("--role", help="viewer (reads), approver (also decides incidents), admin.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input (first line).")] = False,
+    token: Annotated[bool, typer.Option("--token", help="Also make an API token (printed once).")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Change an existing user's role and password.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Create a console user. Without --password-stdin the user has no password (API tokens only)."""
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if len(password) < MIN_PASSWORD:
+            raise InputError([Problem("--password-stdin", name, "password",
+                                      f"must be at least {MIN_PASSWORD} characters")])
+    if not name.strip() or len(name) > 120:
+        raise InputError([Problem("NAME", name, None, "must be 1 to 120 characters")])
+    now = datetime.now(UTC)
+    made_token = None
+    with session_scope(_engine()) as session:
+        try:
+            user = add_user(session, name=name, role=role, password=password, at=now, replace=replace)
+        except UserExists as exc:
+            raise InputError([Problem("NAME", name, None, str(exc))]) from None
+        if token:
+            made_token = add_token(session, name=name, at=now, label="cli")
+    doc = {"name": user.name, "role": user.role.value, "password": password is not None, "token": made_token}
+    if json:
+        emit_json(doc)
+        return
+    console.print(f"user {user.name} ({user.role.value}) saved", markup=False, highlight=False)
+    if made_token:
+        console.print(f"API token (shown once): {made_token}", markup=False, highlight=False)
+
+
+@app.command("token")
+@handles_errors
+def token(
+    name: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    label: Annotated[str, typer.Option("--label", help="What the token is for.")] = "",
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Make an API token for scripts (`Authorization: Bearer TOKEN`); printed once."""
+    with session_scope(_engine()) as session:
+        try:
+            made = add_token(session, name=name, at=datetime.now(UTC), label=label)
+        except NotFound as exc:
+            raise InputError([Problem("NAME", name, None, str(exc))]) from None
+    if json:
+        emit_json({"name": name, "token": made})
+    else:
+        typer.echo(made)
+
+
+@app.command("list")
+@handles_errors
+def list_(json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False) -> None:
+    """List console users and their roles."""
+    with session_scope(_engine()) as session:
+        users = list_users(session)
+    if json:
+        emit_json([{"name": u.name, "role": u.role.value, "disabled": u.disabled} for u in users])
+        return
+    for u in users:
+        console.print(f"{u.name}\t{u.role.value}{' (disabled)' if u.disabled else ''}", markup=False)
