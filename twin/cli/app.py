@@ -58,6 +58,9 @@ def _register() -> None:
 
     app.command("serve")(serve_cmd.serve)
     app.add_typer(users_cmd.app, name="users")
+    from twin.cli import daemon_cmd
+
+    app.command("daemon")(daemon_cmd.daemon)
 
 
 @app.command()

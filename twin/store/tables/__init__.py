@@ -8,6 +8,7 @@ from twin.store.tables.alerts import (
     AcknowledgementRow, AlertEpisodeRow, AlertStateRow, RiskScoreRow, SilenceRow,
 )
 from twin.store.tables.signals import FeedCheckpointRow, QuarantineRow, SignalRow
+from twin.store.tables.routes import OutboxRow, PlanRouteRow
 from twin.store.tables.users import ApiTokenRow, UserRow
 
 # Later concepts (signals, scores, alerts, incidents, plans) add one import line here.
@@ -31,6 +32,8 @@ __all__ = [
     "LaneViaRow",
     "NetworkRow",
     "NodeRow",
+    "OutboxRow",
+    "PlanRouteRow",
     "ShipmentRow",
     "ShipmentStatus",
     "metadata",

@@ -1,0 +1,667 @@
+"""The store-backed engine: what the daemon (and `run_once`) does, one step = one transaction.
+
+Each step loads what it needs from the store, works on it in memory, and writes what it did in
+the same transaction, so a crash at any point leaves either all of a step or none of it:
+
+- `ingest_feed`: one file (or one HTTP response) of a feed → its signals, quarantined rows and
+  the feed's checkpoint (sha256 / offset, ETag / Last-Modified), together.
+- `replan_pass`: shipments with no plan of record yet → planned under the constraints and risks
+  in force → their routes.
+- `monitor_pass`: the Engine rebuilt from the store (network, shipments, plan of record,
+  constraints and holds of applied incidents, incidents, alert state with people's silences and
+  acks, the signal history) → one `Engine.tick(now)` → scores, alert episodes and state,
+  incidents with their transitions and audit entries, changed routes and queued notifications.
+  Then the notification outbox is delivered (each notification once, keyed by a stable id).
+- `run_once(config, now)`: all three, in that order: the unit the scheduler and tests call.
+
+The approval contract: people approve in the store (`twin incidents approve`, the console: state
+`approved`); the next monitor pass (`run_once` or the daemon's `monitor` job) applies it
+(Engine._apply_decided) and records `applied` with its audit entry and the new routes.
+
+    from twin.engine.service import run_once
+    report = run_once("twin.toml")                 # or a TwinConfig; now defaults to the wall clock
+    report.incidents, report.rerouted
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.engine import Engine as Database
+from sqlmodel import Session
+
+from twin.domain.incidents import Incident, IncidentState, Notification
+from twin.domain.plans import Assignment
+from twin.domain.problems import InputError, Problem
+from twin.domain.records import Network, Shipment
+from twin.domain.settings import FeedSettings, TwinConfig
+from twin.engine.engine import Engine, EngineSettings, Routes, TickReport
+from twin.feeds.ingest import IngestResult, ingest_bytes
+from twin.files.config import alert_rules, load_config, scoring_config
+from twin.files.networks import bundled_networks, load_network
+from twin.files.playbooks import load_playbooks
+from twin.files.shipments import load_shipments
+from twin.network.graph import WhatIf
+from twin.notify.send import Channel, deliver
+from twin.playbook.actions import REGISTRY
+from twin.playbook.runner import plan_rollback
+from twin.playbook.schema import Playbook
+from twin.schedule import metrics
+from twin.scoring.propagate import assess
+from twin.scoring.scorers import to_risk_scores
+from twin.store.alerts import (
+    latest_scores,
+    list_acks,
+    list_silences,
+    load_state,
+    save_alerts,
+    save_scores,
+    save_state,
+)
+from twin.store.db import database_url, make_engine, session_scope
+from twin.store.incidents import (
+    StaleState,
+    get_incident,
+    list_incidents,
+    record_attempts,
+    save_incident,
+    save_transition,
+)
+from twin.store.migrate import upgrade
+from twin.store.networks import save_network
+from twin.store.routes import (
+    enqueue_notifications,
+    get_routes,
+    mark_notification,
+    pending_notifications,
+    route_times,
+    save_routes,
+)
+from twin.store.shipments import (
+    ShipmentStatus,
+    get_shipment_states,
+    get_shipments,
+    save_shipments,
+    set_shipment_state,
+)
+from twin.store.signals import (
+    get_checkpoint,
+    list_checkpoints,
+    oversized_quarantine,
+    save_quarantine,
+    save_signals,
+    set_checkpoint,
+    signals_between,
+)
+
+log = logging.getLogger("twin.daemon")
+S = IncidentState
+ACTIVE = (ShipmentStatus.planned, ShipmentStatus.in_transit)
+# A notification that failed this many delivery attempts in all is given up (and reported).
+GIVE_UP_AFTER = 20
+# Shipments planned per replan pass: bounds one pass's solve time (the rest wait for the next).
+REPLAN_BATCH = 400
+# How far back incidents count for playbook cooldowns after a restart.
+COOLDOWN_MEMORY = timedelta(days=14)
+
+
+class PassConflict(RuntimeError):
+    """The store changed under a pass (e.g. a person moved an incident meanwhile); the pass is
+    rolled back whole and the next one starts from what is stored."""
+
+
+@dataclass
+class Service:
+    """What every step needs, built once per configuration: the database, network, playbooks."""
+
+    config: TwinConfig
+    db: Database
+    network: Network
+    playbooks: list[Playbook]
+    settings: EngineSettings
+    channels: dict[str, Channel]
+    base: Path = field(default_factory=Path.cwd)
+    health: metrics.Health = field(default_factory=lambda: metrics.HEALTH)
+    # Per-process politeness for failing feeds: {feed: (failures in a row, next try at)}.
+    backoff: dict[str, tuple[int, float]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # SQLite: one writer at a time
+    step: threading.Lock = field(default_factory=threading.Lock)  # monitor and replan take turns
+
+    @property
+    def network_name(self) -> str:
+        return self.network.name
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def writing(service: Service) -> Iterator[Session]:
+    """A session in one transaction that writes. On SQLite it takes the write lock first (a
+    transaction that reads and then writes fails at once, not after the busy timeout, when
+    someone else wrote in between) and steps of this process take turns."""
+    sqlite = service.db.dialect.name == "sqlite"
+    with (service.lock if sqlite else nullcontext()), session_scope(service.db) as session:
+        if sqlite:
+            session.execute(text("DELETE FROM alert_state WHERE 0 = 1"))
+        yield session
+
+
+def _path(base: Path, ref: str) -> Path:
+    path = Path(ref)
+    return path if path.is_absolute() else base / path
+
+
+def open_service(config: TwinConfig, *, base: Path | None = None, migrate: bool = True,
+                 health: metrics.Health | None = None) -> Service:
+    """Connect to the store (migrating it to head with `migrate`), store the configured network
+    and shipments (idempotent), and load the playbooks. Raises InputError for bad files."""
+    root = base or Path.cwd()
+    db = make_engine(database_url(config.database_url))
+    if migrate:
+        upgrade(db)
+    ref = config.network
+    network, problems = load_network(ref if ref in bundled_networks() else _path(root, ref))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise InputError(errors)
+    playbooks = load_playbooks(_path(root, config.playbooks))
+    with session_scope(db) as session:
+        save_network(session, network=network)
+    channels = {c.name: Channel(name=c.name, url=c.url, format=c.kind, attempts=c.attempts,
+                                timeout_s=c.timeout.total_seconds(), headers=tuple(c.headers.items()))
+                for c in config.notify.channels}
+    settings = EngineSettings(scoring=scoring_config(config), alerts=alert_rules(config), shadow=config.shadow)
+    service = Service(config=config, db=db, network=network, playbooks=playbooks, settings=settings,
+                      channels=channels, base=root, health=health or metrics.HEALTH)
+    load_shipment_file(service)
+    return service
+
+
+def load_shipment_file(service: Service) -> int:
+    """Store the configured shipments file (new ones inserted, changed ones updated, states
+    kept); returns how many it holds. Nothing happens without a `shipments` key."""
+    if not service.config.shipments:
+        return 0
+    path = _path(service.base, service.config.shipments)
+    if not path.exists():
+        log.warning("shipments file %s does not exist (yet)", path)
+        return 0
+    shipments, problems = load_shipments(path, service.network)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise InputError(errors)
+    with writing(service) as session:
+        save_shipments(session, network_name=service.network_name, shipments=shipments)
+    return len(shipments)
+
+
+# --- feeds -------------------------------------------------------------------------------------
+
+
+@dataclass
+class FeedOutcome:
+    """What one poll of a feed did."""
+
+    feed: str
+    files: int = 0
+    skipped: int = 0
+    inserted: int = 0
+    rows: int = 0
+    quarantined: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    not_modified: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"feed": self.feed, "files": self.files, "skipped": self.skipped, "rows": self.rows,
+                "inserted": self.inserted, "quarantined": self.quarantined,
+                "problems": len(self.problems), "not_modified": self.not_modified}
+
+
+def _feed_files(base: Path, pattern: str) -> list[Path]:
+    full = str(_path(base, pattern))
+    found = sorted(Path(p) for p in glob.glob(full, recursive=True))
+    # Hidden files are work in progress (write to .name.tmp, then rename): never read them.
+    return [p for p in found if p.is_file() and not p.name.startswith(".")
+            and not p.name.endswith((".tmp", ".part", ".partial"))]
+
+
+def _store_read(service: Service, feed: str, key: str, result: IngestResult, *,
+                sha256: str, offset: int | None = None, etag: str | None = None,
+                last_modified: str | None = None) -> tuple[int, int, int]:
+    """Signals, quarantine and checkpoint of one read, in one transaction."""
+    frame, too_long = oversized_quarantine(result.frame, key)
+    quarantine = result.quarantine + too_long
+    with writing(service) as session:
+        inserted = save_signals(session, frame=frame)
+        save_quarantine(session, rows=quarantine)
+        set_checkpoint(session, feed=feed, key=key, sha256=sha256, offset=offset, etag=etag,
+                       last_modified=last_modified)
+    metrics.SIGNALS_INGESTED.labels(feed).inc(inserted)
+    metrics.SIGNALS_QUARANTINED.labels(feed).inc(len(quarantine))
+    return inserted, len(frame), len(quarantine)
+
+
+def ingest_feed(service: Service, feed: FeedSettings, *, client: httpx.Client | None = None) -> FeedOutcome:
+    """Poll one feed once: every changed file of its glob, or its URL (conditional GET).
+
+    Raises for a feed that cannot be read at all (an unreachable URL, an HTTP error); bad rows
+    are quarantined and reported in the outcome, never raised.
+    """
+    forced = None if feed.format == "auto" else feed.format
+    outcome = FeedOutcome(feed.name)
+    if feed.path is not None:
+        with session_scope(service.db) as session:
+            known = {k: cp.sha256 for k, cp in list_checkpoints(session, feed=feed.name).items()}
+        for file in _feed_files(service.base, feed.path):
+            key = str(file.resolve())
+            data = file.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            outcome.files += 1
+            if known.get(key) == digest:
+                outcome.skipped += 1
+                continue
+            result = ingest_bytes(data, str(file), service.network, format=forced)
+            inserted, rows, bad = _store_read(service, feed.name, key, result, sha256=digest, offset=len(data))
+            outcome.inserted += inserted
+            outcome.rows += rows
+            outcome.quarantined += bad
+            outcome.problems += result.errors
+        return outcome
+    assert feed.url is not None
+    with session_scope(service.db) as session:
+        checkpoint = get_checkpoint(session, feed=feed.name, key=feed.url)
+    headers = dict(feed.headers)
+    if checkpoint is not None and checkpoint.etag:
+        headers["If-None-Match"] = checkpoint.etag
+    if checkpoint is not None and checkpoint.last_modified:
+        headers["If-Modified-Since"] = checkpoint.last_modified
+    own = client is None
+    http = client or httpx.Client(timeout=15.0, follow_redirects=True)
+    try:
+        response = http.get(feed.url, headers=headers)
+    finally:
+        if own:
+            http.close()
+    outcome.files = 1
+    if response.status_code == 304:
+        outcome.not_modified, outcome.skipped = True, 1
+        return outcome
+    response.raise_for_status()
+    data = response.content
+    digest = hashlib.sha256(data).hexdigest()
+    if checkpoint is not None and checkpoint.sha256 == digest:
+        outcome.skipped = 1
+        return outcome
+    result = ingest_bytes(data, feed.url, service.network, format=forced)
+    inserted, rows, bad = _store_read(service, feed.name, feed.url, result, sha256=digest,
+                                      etag=response.headers.get("etag"),
+                                      last_modified=response.headers.get("last-modified"))
+    outcome.inserted, outcome.rows, outcome.quarantined = inserted, rows, bad
+    outcome.problems += result.errors
+    return outcome
+
+
+def poll_feed(service: Service, feed: FeedSettings) -> FeedOutcome | None:
+    """`ingest_feed` with backoff: after a failure the feed is left alone for every × 2^n (at
+    most 10 minutes); a failure is logged and re-raised for the job's report. None: backing off."""
+    failures, next_try = service.backoff.get(feed.name, (0, 0.0))
+    if time.monotonic() < next_try:
+        return None
+    try:
+        outcome = ingest_feed(service, feed)
+    except Exception as exc:
+        failures += 1
+        wait = min(feed.every.total_seconds() * 2 ** failures, 600.0)
+        service.backoff[feed.name] = (failures, time.monotonic() + wait)
+        metrics.FEED_ERRORS.labels(feed.name).inc()
+        log.warning("feed %s failed (%d in a row; next try in %.0fs): %s: %s",
+                    feed.name, failures, wait, type(exc).__name__, exc,
+                    extra={"feed": feed.name, "failures": failures})
+        raise
+    service.backoff.pop(feed.name, None)
+    if outcome.inserted or outcome.quarantined:
+        log.info("feed %s: %d new signals, %d quarantined", feed.name, outcome.inserted,
+                 outcome.quarantined, extra=outcome.as_dict())
+    for problem in outcome.problems[:20]:
+        log.warning("feed %s: %s", feed.name, problem, extra={"feed": feed.name})
+    return outcome
+
+
+# --- the engine, from the store and back -------------------------------------------------------
+
+
+class _Recorder:
+    """An Effector that only remembers constraints and holds: replaying an applied incident's
+    actions through it rebuilds what that incident keeps in force, exactly as apply set it."""
+
+    def __init__(self) -> None:
+        self.constraints: dict[str, WhatIf] = {}
+        self.holds: dict[str, str] = {}
+
+    def constrain(self, incident_id: str, whatif: WhatIf, until: str) -> None:
+        self.constraints[incident_id] = self.constraints.get(incident_id, WhatIf()).merged(whatif)
+
+    def release(self, incident_id: str) -> None:
+        pass
+
+    def set_routes(self, shipment: str, routes: Routes) -> None:
+        pass
+
+    def hold(self, shipment: str, until: str) -> None:
+        self.holds[shipment] = until
+
+    def notify(self, incident_id: str, notification: Notification) -> None:
+        pass
+
+
+@dataclass
+class Loaded:
+    """An Engine rebuilt from the store, and what it was loaded with (to write back the difference)."""
+
+    engine: Engine
+    states: dict[str, IncidentState]
+    restored: dict[str, Routes] = field(default_factory=dict)
+
+
+def load_engine(service: Service, session: Session, now: datetime) -> Loaded:
+    """The Engine as the store has it at `now` (see the module docstring)."""
+    engine = Engine(service.network, service.playbooks, service.settings)
+    name = service.network_name
+    engine.shipments = {s.id: s for s in get_shipments(session, network_name=name, status=ACTIVE)}
+    engine.routes = {sid: r for sid, r in get_routes(session, network_name=name).items()
+                     if sid in engine.shipments}
+    state = load_state(session)
+    silences = tuple(s for s in list_silences(session) if s.ends_at > now)
+    state = state.model_copy(update={"silences": silences, "acks": tuple(list_acks(session))})
+    engine.alert_state = state
+    open_ids = set(state.alerts)
+    states: dict[str, IncidentState] = {}
+    for incident in list_incidents(session):
+        keep = (not incident.state.terminal or incident.alert_id in open_ids
+                or incident.updated_at >= now - COOLDOWN_MEMORY)
+        if not keep:
+            continue
+        engine.incidents[incident.id] = incident
+        states[incident.id] = incident.state
+        if incident.state in (S.applied, S.rolled_back):
+            key = (incident.playbook_id, incident.alert.target)
+            # Applied at or after its creation: the creation time is a safe lower bound.
+            at = incident.updated_at if incident.state is S.applied else incident.created_at
+            engine.fired_at[key] = max(engine.fired_at.get(key, at), at)
+    recorder = _Recorder()
+    for incident in engine.incidents.values():
+        if incident.state is S.applied:
+            for action in incident.actions:
+                (action_name, raw), = action.items()
+                step = REGISTRY[action_name]
+                if action_name in ("avoid", "derate", "hold"):
+                    step.apply(step.params.model_validate(raw), incident, recorder)
+            for sid in [s for s in recorder.holds if s not in engine.holds]:
+                engine.holds[sid] = incident.id  # owned by the incident, so release() lifts it
+    engine.constraints = recorder.constraints
+    loaded = Loaded(engine, states)
+    _restore_rolled_back(service, session, loaded)
+    history = signals_between(session, start=now - service.settings.history, end=now + timedelta(seconds=1))
+    engine.ingest(history)
+    return loaded
+
+
+def _restore_rolled_back(service: Service, session: Session, loaded: Loaded) -> None:
+    """A person rolled an incident back in the store (`twin incidents rollback`): give its
+    shipments their earlier routes, as far as the point of no return allows, once."""
+    engine = loaded.engine
+    rolled = [i for i in engine.incidents.values() if i.state is S.rolled_back]
+    if not rolled:
+        return
+    written = route_times(session, network_name=service.network_name)
+    for incident in rolled:
+        new = {}
+        for assignment in incident.new_routes:
+            new.setdefault(assignment.shipment, []).append(assignment)
+        for sid, old in plan_rollback(incident, incident.updated_at).restore.items():
+            current = engine.routes.get(sid)
+            if current is None or sid not in new or tuple(new[sid]) != tuple(current):
+                continue  # already restored, or moved on since
+            if written.get(sid) is not None and written[sid] >= incident.updated_at:
+                continue
+            engine.routes[sid] = tuple(old)
+            loaded.restored[sid] = tuple(old)
+
+
+def _score_rows(report: TickReport, now: datetime) -> list[Any]:
+    return to_risk_scores(report.scores, now) if not report.scores.empty else []
+
+
+def persist(service: Service, session: Session, loaded: Loaded, report: TickReport, now: datetime) -> None:
+    """Write what one tick did, in the caller's transaction (see the module docstring)."""
+    engine = loaded.engine
+    scores = _score_rows(report, now)
+    stored = {(s.target, s.dimension): round(s.score, 4) for s in latest_scores(session)}
+    fresh = {(s.target, s.dimension): round(s.score, 4) for s in scores}
+    if any(stored.get(key) != value for key, value in fresh.items()):
+        save_scores(session, scores=scores)  # only when they moved: a quiet pass writes nothing
+    metrics.SCORES_COMPUTED.inc(len(scores))
+    alerts = {e.alert.id: e.alert for e in report.events}
+    alerts.update({a.id: a for a in engine.alert_state.alerts.values() if a.id not in alerts})
+    save_alerts(session, alerts=list(alerts.values()))
+    save_state(session, state=engine.alert_state.model_copy(update={"silences": (), "acks": ()}), at=now)
+    order: list[str] = []
+    for incident in report.incidents:
+        if incident.id not in order:
+            order.append(incident.id)
+    for ident in order:
+        final = engine.incidents[ident]
+        entries = [a for a in report.audit if a.incident_id == ident]
+        if ident not in loaded.states:
+            _, created = save_incident(session, incident=final, audit=entries)
+            if not created:
+                raise PassConflict(f"incident {ident} is already stored: the pass starts again")
+            continue
+        for entry in entries:
+            try:
+                save_transition(session, incident=final.model_copy(update={"state": entry.to_state}), entry=entry)
+            except StaleState as exc:
+                raise PassConflict(str(exc)) from exc
+    changed = {**loaded.restored, **report.rerouted}
+    if changed:
+        save_routes(session, network_name=service.network_name, routes=changed, at=now)
+    if engine.sent:
+        enqueue_notifications(session, items=engine.sent, at=now)
+
+
+def _gauges(engine: Engine) -> None:
+    open_alerts = [a for a in engine.alert_state.alerts.values() if a.cleared_at is None]
+    for severity in ("warn", "critical"):
+        metrics.ALERTS_OPEN.labels(severity).set(sum(1 for a in open_alerts if a.severity.value == severity))
+    counts = {s.value: 0 for s in S}
+    for incident in engine.incidents.values():
+        counts[incident.state.value] += 1
+    for state, count in counts.items():
+        metrics.INCIDENTS.labels(state).set(count)
+
+
+def monitor_pass(service: Service, now: datetime, *, deliver_notifications: bool = True) -> TickReport:
+    """Rebuild the engine from the store, tick once at `now`, write what it did: one transaction.
+    Then deliver queued notifications. Raises PassConflict if people moved an incident meanwhile
+    (nothing of the pass is kept; the next pass sees their decision)."""
+    with service.step, writing(service) as session:
+        loaded = load_engine(service, session, now)
+        report = loaded.engine.tick(now)
+        report.rerouted = {**loaded.restored, **report.rerouted}
+        persist(service, session, loaded, report, now)
+    _gauges(loaded.engine)
+    for event in report.events:
+        log.info("alert %s: %s %s %s (score %.2f)", event.kind, event.alert.severity.value,
+                 event.alert.dimension, event.alert.target, event.alert.score,
+                 extra={"alert": event.alert.id, "kind": event.kind})
+    for incident in {i.id: i for i in report.incidents}.values():
+        final = loaded.engine.incidents[incident.id]
+        log.info("incident %s (%s on %s): %s", final.id, final.playbook_id, final.alert.target,
+                 final.state.value, extra={"incident": final.id, "state": final.state.value})
+    if deliver_notifications:
+        deliver_pending(service, now)
+    return report
+
+
+# --- planning ------------------------------------------------------------------------------
+
+
+def replan_pass(service: Service, now: datetime, *, batch: int = REPLAN_BATCH) -> int:
+    """Plan shipments that have no plan of record yet (under the constraints and risks in force)
+    and move shipments along their routes (planned → in_transit → delivered); one transaction.
+    Returns how many shipments got a plan."""
+    load_shipment_file(service)
+    with service.step, writing(service) as session:
+        loaded = load_engine(service, session, now)
+        engine = loaded.engine
+        _advance(service, session, engine, now)
+        todo = sorted((s for sid, s in engine.shipments.items() if sid not in engine.routes),
+                      key=lambda s: (s.ready_at, s.id))[:batch]
+        if not todo:
+            return 0
+        engine.scores = assess(engine.history, service.network, now, service.settings.scoring).frame
+        started = time.perf_counter()
+        plan = engine.plan_shipments(todo, now)
+        metrics.SOLVER_SECONDS.observe(time.perf_counter() - started)
+        if not plan.status.applicable:
+            log.warning("re-plan of %d shipments: plan %s, nothing recorded (retried next pass)",
+                        len(todo), plan.status.value)
+            return 0
+        save_routes(session, network_name=service.network_name,
+                    routes={s.id: engine.routes.get(s.id, ()) for s in todo}, at=now, by="planner")
+    log.info("planned %d new shipments", len(todo), extra={"planned": len(todo)})
+    return len(todo)
+
+
+def _advance(service: Service, session: Session, engine: Engine, now: datetime) -> None:
+    """Shipments whose routes say they left or arrived change state (as the plan of record has it)."""
+    states = get_shipment_states(session, network_name=service.network_name, status=ACTIVE)
+    for sid, routes in engine.routes.items():
+        legs = [leg for a in routes for leg in a.legs]
+        state = states.get(sid)
+        if not legs or state is None:
+            continue
+        if max(leg.arrive_at for leg in legs) <= now:
+            status, node, at = ShipmentStatus.delivered, legs[-1].to_node, max(leg.arrive_at for leg in legs)
+        elif min(leg.depart_at for leg in legs) <= now:
+            current = max((leg for leg in legs if leg.depart_at <= now), key=lambda leg: leg.depart_at)
+            status, node, at = ShipmentStatus.in_transit, current.from_node, current.depart_at
+        else:
+            continue
+        if state.status is not status or state.at_node != node:
+            set_shipment_state(session, network_name=service.network_name, shipment_id=sid,
+                               status=status, at_node=node, at_time=at)
+
+
+# --- notifications -------------------------------------------------------------------------
+
+
+def deliver_pending(service: Service, now: datetime | None = None) -> int:
+    """Send queued notifications; each is marked delivered (or given up) in the store after its
+    round. Its outbox id goes out as the `Idempotency-Key` header. Returns how many got through."""
+    with session_scope(service.db) as session:
+        pending = pending_notifications(session)
+    sent = 0
+    for item in pending:
+        channel = service.channels.get(item.channel)
+        if channel is None:
+            with writing(service) as session:
+                mark_notification(session, id=item.id, attempts=0, at=_utcnow(),
+                                  outcome=f"no channel named {item.channel!r} in [notify]: not sent")
+            metrics.NOTIFICATIONS.labels("no_channel").inc()
+            log.warning("notification %s: no channel %r configured", item.id, item.channel)
+            continue
+        with session_scope(service.db) as session:
+            incident = get_incident(session, id=item.incident_id)
+        keyed = Channel(**{**channel.__dict__, "headers": (*channel.headers, ("Idempotency-Key", item.id))})
+        attempts = deliver(incident, item.notification, keyed)
+        ok = bool(attempts) and attempts[-1].ok
+        done = ok or item.attempts + len(attempts) >= GIVE_UP_AFTER
+        outcome = "delivered" if ok else (attempts[-1].error if attempts else "not sent")
+        with writing(service) as session:
+            record_attempts(session, attempts=attempts)
+            mark_notification(session, id=item.id, attempts=len(attempts), at=_utcnow() if done else None,
+                              outcome=outcome)
+        metrics.NOTIFICATIONS.labels("delivered" if ok else ("given_up" if done else "failed")).inc()
+        sent += ok
+    return sent
+
+
+# --- one full pass -------------------------------------------------------------------------
+
+_SERVICES: dict[str, Service] = {}
+_SERVICES_LOCK = threading.Lock()
+
+
+def service_for(config: TwinConfig | str | Path, *, base: Path | None = None) -> Service:
+    """The Service of a configuration (a TwinConfig or a twin.toml path), built once per process."""
+    if not isinstance(config, TwinConfig):
+        path = Path(config)
+        config = load_config(path)
+    root = (base or Path.cwd()).resolve()
+    key = f"{root}\x00{config.model_dump_json()}"
+    with _SERVICES_LOCK:
+        if key not in _SERVICES:
+            _SERVICES[key] = open_service(config, base=root)
+        return _SERVICES[key]
+
+
+def forget_services() -> None:
+    """Drop cached services and close their connections (tests; the daemon at exit)."""
+    with _SERVICES_LOCK:
+        for service in _SERVICES.values():
+            service.db.dispose()
+        _SERVICES.clear()
+
+
+def run_once(config: TwinConfig | str | Path, now: datetime | None = None, *,
+             base: Path | None = None) -> TickReport:
+    """One full pass at `now` (default: the wall clock): every feed polled once, new shipments
+    planned, one monitor pass (scores, alerts, incidents: approved ones applied), notifications
+    delivered. Each step commits on its own; the returned report is the monitor pass's."""
+    service = service_for(config, base=base)
+    when = now or _utcnow()
+    for feed in service.config.feeds:
+        try:
+            ingest_feed(service, feed)
+        except Exception as exc:  # noqa: BLE001 - a broken feed never stops the pass
+            log.warning("feed %s failed: %s: %s", feed.name, type(exc).__name__, exc)
+    replan_pass(service, when)
+    return monitor_pass(service, when)
+
+
+def routes_of(service: Service) -> Mapping[str, Sequence[Assignment]]:
+    """The stored plan of record (for tests and the console)."""
+    with session_scope(service.db) as session:
+        return get_routes(session, network_name=service.network_name)
+
+
+def incidents_of(service: Service) -> list[Incident]:
+    with session_scope(service.db) as session:
+        return list_incidents(session)
+
+
+def shipments_of(service: Service) -> list[Shipment]:
+    with session_scope(service.db) as session:
+        return get_shipments(session, network_name=service.network_name)
+
+
+__all__ = [
+    "FeedOutcome", "Loaded", "PassConflict", "Service", "deliver_pending", "forget_services",
+    "incidents_of", "ingest_feed", "load_engine", "monitor_pass", "open_service", "persist",
+    "poll_feed", "replan_pass", "routes_of", "run_once", "service_for", "shipments_of",
+]

@@ -1,0 +1,1 @@
+"""The daemon's adapters: APScheduler wiring, one-leader locking, metrics and health."""
