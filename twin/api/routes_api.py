@@ -127,13 +127,13 @@ def alerts(session: SessionDep, user: CurrentUser, open: bool = False) -> list[A
     return [views.alert(a) for a in list_alerts(session, open_only=open)]
 
 
-@router.get("/alerts/{alert_id}/acks", response_model=list[AckOut])
+@router.get("/alerts/{alert_id:path}/acks", response_model=list[AckOut])
 def alert_acks(alert_id: str, session: SessionDep, user: CurrentUser) -> list[AckOut]:
     """Who acknowledged an alert episode, when, and what they said."""
     return [views.ack(a) for a in list_acks(session, alert_id=alert_id)]
 
 
-@router.post("/alerts/{alert_id}/ack", response_model=AckOut, responses=ACTS)
+@router.post("/alerts/{alert_id:path}/ack", response_model=AckOut, responses=ACTS)
 def acknowledge(alert_id: str, body: AckIn, request: Request, session: SessionDep,
                 user: CurrentUser) -> AckOut:
     """Say "I'm on it" for an open alert (approvers and admins)."""

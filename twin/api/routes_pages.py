@@ -140,7 +140,7 @@ def alerts_page(request: Request, session: SessionDep, user: CurrentUser) -> HTM
     })
 
 
-@router.post("/alerts/{alert_id}/ack")
+@router.post("/alerts/{alert_id:path}/ack")
 def ack(alert_id: str, request: Request, session: SessionDep, user: CurrentUser,
         csrf_token: Annotated[str, Form(max_length=200)] = "",
         comment: Annotated[str, Form(max_length=2000)] = "") -> Response:

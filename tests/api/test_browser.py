@@ -1,0 +1,182 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright against a uvicorn server
+on 127.0.0.1. Signs in, opens the incident, approves it, sees the plan applied (live, without a
+reload) and rolls it back; screenshots of the main pages go to tests/api/artifacts/."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import uvicorn
+from conftest import PASSWORD, Console
+
+from twin.domain.alerts import Alert
+from twin.domain.incidents import IncidentState
+from twin.playbook.runner import apply
+from twin.store.alerts import save_alerts
+from twin.store.db import session_scope
+from twin.store.incidents import audit_log, get_incident, save_transition
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
+S = IncidentState
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason="chromium is not installed and could not be (`make browser`: apt-get install chromium)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(console: Console) -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(console.app(poll_seconds=0.5), host="127.0.0.1", port=port, log_level="warning",
+                            timeout_graceful_shutdown=1)
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not running.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+class RecordingEffector:
+    """Records what an applied incident changes (routes, constraints, holds, notifications), as
+    the engine's effector does: the test checks the plan it was told to apply."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple] = {}
+        self.constraints: dict[str, object] = {}
+        self.holds: dict[str, str] = {}
+        self.sent: list[object] = []
+
+    def constrain(self, incident_id, whatif, until):  # type: ignore[no-untyped-def]
+        self.constraints[incident_id] = whatif
+
+    def release(self, incident_id):  # type: ignore[no-untyped-def]
+        self.constraints.pop(incident_id, None)
+
+    def set_routes(self, shipment, routes):  # type: ignore[no-untyped-def]
+        self.routes[shipment] = tuple(routes)
+
+    def hold(self, shipment, until):  # type: ignore[no-untyped-def]
+        self.holds[shipment] = until
+
+    def notify(self, incident_id, notification):  # type: ignore[no-untyped-def]
+        self.sent.append(notification)
+
+
+def engine_pass(console: Console) -> RecordingEffector:
+    """What the daemon's next pass does with an approved incident: apply it, record `applied`."""
+    effector = RecordingEffector()
+    with session_scope(console.db) as session:
+        incident = get_incident(session, id=console.incident_id)
+        if incident.state in (S.approved, S.auto_approved):
+            moved, entry = apply(incident, effector, at=datetime.now(UTC), by=incident.decided_by or "system")
+            save_transition(session, incident=moved, entry=entry)
+    return effector
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+
+
+def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -> None:
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(15_000)
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+
+        page.goto(server + "/")
+        assert "/login" in page.url
+        page.fill("input[name=username]", "alice")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#count-waiting")
+        assert page.text_content("#count-waiting") == "1"
+        assert page.text_content("#whoami") == "alice (approver)"
+        shot(page, "overview")
+
+        # Open the incident from the overview: why, what, what it costs.
+        page.click(f"a[href='/incidents/{console.incident_id}']")
+        page.wait_for_selector("#plan-diff")
+        assert page.text_content("#playbook") == "avoid-closed-chokepoint"
+        assert page.locator("svg.chart line.threshold").count() >= 2
+        diff = page.text_content("#plan-diff") or ""
+        assert "YTN-RTM-SUEZ" in diff and "YTN-RTM-CAPE" in diff
+        shot(page, "incident-proposed")
+
+        # Approve, with a comment and the confirmations.
+        page.fill("textarea[name=comment]", "Cape detour accepted")
+        page.check("input[name=confirm]")
+        page.click("button[value=approve]")
+        page.wait_for_selector("#flash")
+        assert dialogs and dialogs[-1].startswith("APPROVE " + console.incident_id)
+        assert "approved" in (page.text_content("h1") or "")
+        with session_scope(console.db) as session:
+            assert get_incident(session, id=console.incident_id).state is S.approved
+
+        # The engine's next pass applies it; the open page shows it without a reload.
+        effector = engine_pass(console)
+        for shipment in ("S1", "S2"):
+            lanes = [leg.lane for a in effector.routes[shipment] for leg in a.legs]
+            assert "YTN-RTM-CAPE" in lanes and "YTN-RTM-SUEZ" not in lanes
+        assert effector.constraints[console.incident_id].avoid == {"SUEZ"}
+        page.wait_for_selector("#audit-live td:text-is('apply')")
+        page.wait_for_selector("button[value=rollback]")
+        shot(page, "incident-applied")
+
+        # Roll it back from the console.
+        page.fill("textarea[name=comment]", "Suez reopened early")
+        page.check("input[name=confirm]")
+        page.click("button[value=rollback]")
+        page.wait_for_selector("#flash")
+        assert "rolled back" in (page.text_content("h1") or "")
+
+        with session_scope(console.db) as session:
+            log = audit_log(session, incident_id=console.incident_id)
+            final = get_incident(session, id=console.incident_id)
+        assert [(e.actor, e.to_state) for e in log] == [
+            ("system", S.proposed), ("alice", S.approved), ("alice", S.applied), ("alice", S.rolled_back)]
+        assert log[1].why == "Cape detour accepted" and log[3].why.startswith("Suez reopened early; restore")
+        assert final.state is S.rolled_back and final.decided_by == "alice"
+
+        # A new alert arrives while the overview is open: the counts move without a reload.
+        page.goto(server + "/")
+        before = int(page.text_content("#count-critical") or "0")
+        now = datetime.now(UTC)
+        with session_scope(console.db) as session:
+            save_alerts(session, alerts=[Alert(id="USLAX/customs/live", target="USLAX", dimension="customs",
+                                               severity="critical", score=0.91, peak=0.91, opened_at=now,
+                                               updated_at=now, explain="clearance_hours=120")])
+        page.wait_for_function(f"document.getElementById('count-critical').textContent === '{before + 1}'")
+        assert page.url.rstrip("/") == server  # still the same page: no navigation happened
+
+        for path, name in (("/map", "map"), ("/alerts", "alerts"), ("/audit", "audit")):
+            page.goto(server + path)
+            page.wait_for_selector("main h1")
+            shot(page, name)
+        assert page.locator("#audit td.actor:text-is('alice')").count() == 3
+        browser.close()
