@@ -94,3 +94,20 @@ def test_reserved_capacity_counts_only_departures_ahead() -> None:
     # S1 (40) and S2 (20) leave Yantian on day 4 and 5 after NOW; only S2's departure is ahead.
     suez = {key: units for key, units in taken.items() if key[0] == "YTN-RTM-SUEZ"}
     assert sum(suez.values()) == 20
+
+
+def test_risk_is_priced_only_when_the_freight_would_meet_it() -> None:
+    engine = _engine()
+    # Suez blocked now, expected to reopen in 5 days: freight booked now reaches Suez ~3 weeks
+    # out (0.5 d road, then ~70% of a 30-day voyage), after the reopening.
+    short = Signal(ts=NOW, source="t", dimension="capacity", target="SUEZ", metric="capacity_pct",
+                   value=0, expected_until=NOW + 5 * DAY)
+    engine.ingest(ingest_signals([short], engine.network).frame)
+    engine.tick(NOW)
+    assert "YTN-RTM-SUEZ" not in engine.risk_days(NOW)
+    # Expected to last five weeks: the same freight would meet it.
+    longer = short.model_copy(update={"ts": NOW + DAY, "expected_until": NOW + 35 * DAY})
+    engine.ingest(ingest_signals([longer], engine.network).frame)
+    engine.tick(NOW + DAY)
+    risk = engine.risk_days(NOW + DAY)
+    assert risk["YTN-RTM-SUEZ"] > 0 and "YTN-RTM-CAPE" not in risk

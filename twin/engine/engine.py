@@ -19,7 +19,7 @@ from twin.alerting.episodes import AlertEvent, AlertState, evaluate
 from twin.alerting.rules import AlertRules
 from twin.domain.alerts import Alert, Exposure
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, Notification
-from twin.domain.plans import Assignment, Plan
+from twin.domain.plans import Assignment, Leg, Plan
 from twin.domain.records import Network, Shipment
 from twin.network.graph import NetworkView, WhatIf
 from twin.network.timing import earliest_offsets
@@ -30,7 +30,7 @@ from twin.playbook.match import match_alert
 from twin.playbook.runner import after_clear, apply, opening_moves, propose, stale
 from twin.playbook.schema import Playbook
 from twin.scoring.config import ScoringConfig
-from twin.scoring.exposure import delay_days, exposure
+from twin.scoring.exposure import delay_days, exposure, passage_time
 from twin.scoring.propagate import assess
 from twin.scoring.scorers import empty_scores, signals_frame
 
@@ -155,17 +155,29 @@ class Engine:
         if rows.empty:
             return {}
         keep = []
-        for target, starts, until in zip(rows["target"], rows["starts_at"], rows["until"]):
+        for target, sources, starts, until in zip(rows["target"], rows["sources"], rows["starts_at"],
+                                                  rows["until"]):
             lane = lanes[target]
             offset = self._offsets.get(lane.from_)
             if offset is None:
                 keep.append(True)
                 continue
-            on_lane = now + timedelta(days=offset)
-            off_lane = on_lane + timedelta(days=lane.transit_days)
-            starts_ok = pd.isna(starts) or starts.to_pydatetime() <= off_lane
-            until_ok = pd.isna(until) or until.to_pydatetime() >= on_lane
-            keep.append(bool(starts_ok and until_ok))
+            leave = now + timedelta(days=offset)
+            leg = Leg(lane=lane.id, from_node=lane.from_, to_node=lane.to, depart_at=leave,
+                      arrive_at=leave + timedelta(days=lane.transit_days))
+            # When freight booked now meets each source of the lane's risk: leaving (the lane,
+            # its start), passing (a chokepoint or border of its `via`), arriving (its end).
+            times = []
+            for source in (sources if isinstance(sources, tuple) and sources else (target,)):
+                if source in lane.via:
+                    times.append(passage_time(leg, source, self.network))
+                elif source == lane.to:
+                    times.append(leg.arrive_at)
+                else:
+                    times.append(leg.depart_at)
+            lo = None if pd.isna(starts) else starts.to_pydatetime()
+            hi = None if pd.isna(until) else until.to_pydatetime()
+            keep.append(any((lo is None or lo <= t) and (hi is None or t <= hi) for t in times))
         # One event shows in several dimensions (a closed strait: security and capacity); the
         # largest expected delay stands for it rather than their sum.
         worst: dict[str, float] = {}

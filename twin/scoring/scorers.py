@@ -276,7 +276,8 @@ def _score_rows(frame: pd.DataFrame, network: Network, now: datetime,
     ignored["stale"] = int((~fresh).sum())
     latest = latest[fresh]
     # When the condition is in force: from effective_at (a rule change with none: from ts), until
-    # expected_until, else the metric's own window (rule changes settle, CAP alerts expire).
+    # expected_until, else the metric's own window (rule changes settle, CAP alerts expire, other
+    # readings go stale).
     starts = latest["effective_at"]
     until = latest["expected_until"].copy()
     is_rule = latest["metric"] == "rule_change"
@@ -284,6 +285,12 @@ def _score_rows(frame: pd.DataFrame, network: Network, now: datetime,
     begins = starts.fillna(latest["ts"])
     until = until.where(until.notna() | ~is_rule, begins + config.rule_change_settle)
     until = until.where(until.notna() | ~is_cap, begins + config.cap_default_duration)
+    # An operational reading (a queue, a clearance time, a blockage) holds until it would go
+    # stale: it is not assumed to last for ever. Security situations are: attacks and
+    # advisories persist until a reading says otherwise.
+    persists = latest["dimension"] == "security"
+    until = until.where(until.notna() | persists,
+                        latest["ts"] + pd.to_timedelta(stale_s[fresh], unit="s"))
     ended = until.notna() & (until <= at)
     ignored["ended"] = int(ended.sum())
     latest = latest[~ended]
