@@ -12,18 +12,9 @@ from twin.cli.common import console, emit_json, handles_errors
 from twin.domain.durations import format_timestamp
 from twin.domain.incidents import Incident, IncidentState
 from twin.domain.problems import InputError, Problem
-from twin.playbook.incidents import IllegalTransition, transition
-from twin.playbook.runner import plan_rollback
-from twin.store.common import NotFound
-from twin.store.db import make_engine, session_scope
-from twin.store.incidents import (
-    StaleState,
-    audit_log,
-    get_incident,
-    list_incidents,
-    save_transition,
-)
-from twin.store.migrate import require_current
+
+# The store and the playbook machinery are imported where used: `twin --help` and every other
+# command stay quick to start.
 
 app = typer.Typer(help="Review incidents: what playbooks propose, approve, reject, roll back.",
                   no_args_is_help=True)
@@ -35,6 +26,9 @@ CommentOpt = Annotated[str, typer.Option("--comment", help="Why (recorded in the
 
 
 def _engine():  # type: ignore[no-untyped-def]
+    from twin.store.db import make_engine
+    from twin.store.migrate import require_current
+
     engine = make_engine()
     require_current(engine)
     return engine
@@ -77,6 +71,9 @@ def list_(
     json: JsonOpt = False,
 ) -> None:
     """List incidents, newest first."""
+    from twin.store.db import session_scope
+    from twin.store.incidents import list_incidents
+
     states = list(state or [])
     if open_:
         states += [IncidentState.proposed, IncidentState.approved, IncidentState.auto_approved,
@@ -101,6 +98,10 @@ def list_(
 @handles_errors
 def show(ident: IdArg, json: JsonOpt = False) -> None:
     """Show an incident: the alert and why, the actions, the plan diff per shipment, the audit log."""
+    from twin.store.common import NotFound
+    from twin.store.db import session_scope
+    from twin.store.incidents import audit_log, get_incident
+
     with session_scope(_engine()) as session:
         try:
             incident = get_incident(session, id=ident)
@@ -133,6 +134,11 @@ def show(ident: IdArg, json: JsonOpt = False) -> None:
 
 
 def _move(ident: str, to: IncidentState, by: str, comment: str, json: bool, quiet: bool = False) -> Incident:
+    from twin.playbook.incidents import IllegalTransition, transition
+    from twin.store.common import NotFound
+    from twin.store.db import session_scope
+    from twin.store.incidents import StaleState, get_incident, save_transition
+
     now = datetime.now(UTC)
     with session_scope(_engine()) as session:
         try:
@@ -167,6 +173,11 @@ def reject(ident: IdArg, by: ByOpt, comment: CommentOpt = "", json: JsonOpt = Fa
 def rollback(ident: IdArg, by: ByOpt, comment: CommentOpt = "", json: JsonOpt = False) -> None:
     """Roll back an applied incident: shipments not past the point of no return get their earlier
     routes back (the engine restores them); the rest keep the new route."""
+    from twin.playbook.runner import plan_rollback
+    from twin.store.common import NotFound
+    from twin.store.db import session_scope
+    from twin.store.incidents import get_incident
+
     now = datetime.now(UTC)
     with session_scope(_engine()) as session:
         try:
