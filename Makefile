@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/twin network show demo
+	$(BIN)/twin demo
 
 test: $(STAMP)
 	TWIN_TEST_POSTGRES_URL=$(TWIN_TEST_POSTGRES_URL) $(BIN)/python -m pytest -q -p no:cacheprovider

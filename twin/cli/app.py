@@ -61,6 +61,9 @@ def _register() -> None:
     from twin.cli import daemon_cmd
 
     app.command("daemon")(daemon_cmd.daemon)
+    from twin.cli import demo_cmd
+
+    app.command("demo")(demo_cmd.demo)
 
 
 @app.command()
