@@ -31,6 +31,8 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(tmp_path: Path, pg_u
 
     survivor = Daemon(tmp_path)
     daemons.append(survivor)
+    wait_for(lambda: (survivor.health()["jobs"].get("monitor") or {}).get("last_success"), 30,
+             what="the survivor's first monitor pass")
     wait_for(lambda: query(pg_url, "SELECT count(*) FROM signals")[0][0] == expected, 30, what="every signal")
     wait_for(lambda: query(pg_url, "SELECT count(*) FROM notification_outbox WHERE delivered_at IS NULL")[0][0] == 0
              and query(pg_url, "SELECT count(*) FROM notification_outbox")[0][0] >= 1, 30, what="deliveries")
