@@ -111,3 +111,13 @@ def test_risk_is_priced_only_when_the_freight_would_meet_it() -> None:
     engine.tick(NOW + DAY)
     risk = engine.risk_days(NOW + DAY)
     assert risk["YTN-RTM-SUEZ"] > 0 and "YTN-RTM-CAPE" not in risk
+
+
+def test_holds_are_lifted_when_their_incident_is_released() -> None:
+    engine = _engine()
+    engine._applying = "INC-1"
+    engine.hold("S1", "clear")
+    engine._applying = None
+    engine.hold("S2", "clear")  # a hold set outside any incident keeps its own key
+    engine.release("INC-1")
+    assert engine.holds == {"S2": "clear"}

@@ -9,9 +9,9 @@ positions its caller reports.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -106,6 +106,7 @@ class Engine:
         self.sent: list[tuple[str, Notification]] = []
         self.fired_at: dict[tuple[str, str], datetime] = {}  # (playbook, target) -> applied at
         self._rerouted: dict[str, Routes] = {}
+        self._applying: str | None = None
         self._scored_at: datetime | None = None
         self._offsets = earliest_offsets(network)
         self._fresh_signals = False
@@ -128,7 +129,8 @@ class Engine:
         self._rerouted[shipment] = tuple(routes)
 
     def hold(self, shipment: str, until: str) -> None:
-        self.holds[shipment] = until
+        # Keyed to the incident being applied, so releasing that incident lifts its holds.
+        self.holds[shipment] = self._applying or until
 
     def notify(self, incident_id: str, notification: Notification) -> None:
         self.sent.append((incident_id, notification))
@@ -277,7 +279,11 @@ class Engine:
     def _apply_decided(self, now: datetime, report: TickReport) -> None:
         for incident in list(self.incidents.values()):
             if incident.state in (S.approved, S.auto_approved):
-                moved, entry = apply(incident, self, at=now, by=incident.decided_by or "system")
+                self._applying = incident.id
+                try:
+                    moved, entry = apply(incident, self, at=now, by=incident.decided_by or "system")
+                finally:
+                    self._applying = None
                 self.incidents[moved.id] = moved
                 self.fired_at[(moved.playbook_id, moved.alert.target)] = now
                 report.incidents.append(moved)
