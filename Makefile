@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # The test suite also runs its store tests against this PostgreSQL (see .ci/run).
 TWIN_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: venv run test test-fast bench lint clean
+.PHONY: venv run test test-fast bench lint clean browser
 
 venv: $(STAMP)
 
@@ -21,7 +21,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/twin demo
 
-test: $(STAMP)
+# Browser tests drive Debian's chromium (never Playwright's own download): install it if missing.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium could not be installed: the browser tests will be skipped"
+
+test: $(STAMP) browser
 	TWIN_TEST_POSTGRES_URL=$(TWIN_TEST_POSTGRES_URL) $(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-fast: $(STAMP)

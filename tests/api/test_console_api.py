@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 
 import itsdangerous.timed
-import pytest
 from conftest import PASSWORD, Console, csrf_of, sign_in
 from fastapi.testclient import TestClient
 
@@ -177,3 +175,15 @@ def test_pages_render_for_a_viewer(console: Console, browser_client) -> None:  #
     assert 'class="land"' in network_map and 'data-lane="YTN-RTM-SUEZ"' in network_map
     assert "SUEZ" in vic.get("/alerts").text
     assert "propose" in vic.get("/audit").text
+
+
+def test_incident_list_query_agrees_with_the_domain_summary(console: Console) -> None:
+    from twin.api.views import summary
+    from twin.store.incidents import list_incidents
+
+    with TestClient(console.app()) as client:
+        listed = client.get("/api/incidents", headers=bearer(console, "vic")).json()
+        only = client.get("/api/incidents?state=applied", headers=bearer(console, "vic")).json()
+    with session_scope(console.db) as session:
+        expected = [summary(i).model_dump(mode="json") for i in list_incidents(session)]
+    assert listed == expected and listed and only == []

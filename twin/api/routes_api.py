@@ -38,9 +38,9 @@ from twin.domain.incidents import IncidentState
 from twin.domain.records import Network
 from twin.store.alerts import latest_scores, list_acks, list_alerts, list_silences
 from twin.store.common import NotFound
-from twin.store.console import change_marker, recent_audit, score_history
+from twin.store.console import change_marker, incident_summaries, recent_audit, score_history
 from twin.store.db import session_scope
-from twin.store.incidents import audit_log, list_incidents
+from twin.store.incidents import audit_log
 from twin.store.networks import get_network, list_networks
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -154,7 +154,8 @@ def incidents(session: SessionDep, user: CurrentUser,
               state: Annotated[list[IncidentState] | None, Query()] = None,
               limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[IncidentSummary]:
     """Incidents, newest first, optionally only those in some states."""
-    return [views.summary(i) for i in list_incidents(session, states=state or None, limit=limit)]
+    rows = incident_summaries(session, states=[s.value for s in state or ()], limit=limit)
+    return [views.summary_row(row) for row in rows]
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentDetail, responses={404: {"model": ErrorOut}})

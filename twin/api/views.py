@@ -3,8 +3,10 @@ with the HTTP status each refusal gets."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session
 
@@ -53,6 +55,21 @@ def summary(incident: Incident) -> IncidentSummary:
         decided_by=incident.decided_by, plan_status=s["status"], plan_shipments=s["shipments"],
         plan_cost_delta=s["cost_delta"], plan_cost_increase_pct=s["cost_increase_pct"],
         plan_late_unit_days_avoided=s["late_unit_days_avoided"], plan_unserved=s["unserved"],
+    )
+
+
+def summary_row(row: Mapping[str, Any]) -> IncidentSummary:
+    """An IncidentSummary from twin.store.console.incident_summaries (same numbers as `summary`)."""
+    old, delta = float(row["old_cost"]), float(row["cost_delta"])
+    pct: float | None = (100.0 * delta / old) if old > 0 else (0.0 if delta <= 0 else None)
+    return IncidentSummary(
+        id=row["id"], alert=row["alert_id"], playbook=row["playbook_id"], state=row["state"],
+        target=row["target"], dimension=row["dimension"], severity=row["severity"],
+        shadow=bool(row["shadow"]), needs_approval=list(row["needs_approval"] or ()),
+        created_at=row["created_at"], updated_at=row["updated_at"], decided_by=row["decided_by"],
+        plan_status=row["plan_status"], plan_shipments=int(row["shipments"]),
+        plan_cost_delta=round(delta, 2), plan_cost_increase_pct=None if pct is None else round(pct, 2),
+        plan_late_unit_days_avoided=round(float(row["late"]), 2), plan_unserved=list(row["unserved"] or ()),
     )
 
 
