@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from conftest import PASSWORD, Console
+from console_world import PASSWORD, Console
 
 from twin.domain.alerts import Alert
 from twin.domain.incidents import IncidentState

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import itsdangerous.timed
-from conftest import PASSWORD, Console, csrf_of, sign_in
+from console_world import PASSWORD, Console, csrf_of, sign_in
 from fastapi.testclient import TestClient
 
 from twin.api.auth import SESSION_COOKIE, Sessions

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 import jsonschema
-from conftest import Console
+from console_world import Console
 from fastapi.testclient import TestClient
 
 STREAMS = {"/api/events"}  # server-sent events: an endless stream, checked in the browser test
