@@ -18,10 +18,11 @@ from console_world import PASSWORD, Console
 
 from twin.domain.alerts import Alert
 from twin.domain.incidents import IncidentState
-from twin.playbook.runner import apply
+from twin.engine.service import run_once
 from twin.store.alerts import save_alerts
 from twin.store.db import session_scope
-from twin.store.incidents import audit_log, get_incident, save_transition
+from twin.store.incidents import audit_log, get_incident
+from twin.store.routes import get_routes
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -57,41 +58,17 @@ def server(console: Console) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-class RecordingEffector:
-    """Records what an applied incident changes (routes, constraints, holds, notifications), as
-    the engine's effector does: the test checks the plan it was told to apply."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, tuple] = {}
-        self.constraints: dict[str, object] = {}
-        self.holds: dict[str, str] = {}
-        self.sent: list[object] = []
-
-    def constrain(self, incident_id, whatif, until):  # type: ignore[no-untyped-def]
-        self.constraints[incident_id] = whatif
-
-    def release(self, incident_id):  # type: ignore[no-untyped-def]
-        self.constraints.pop(incident_id, None)
-
-    def set_routes(self, shipment, routes):  # type: ignore[no-untyped-def]
-        self.routes[shipment] = tuple(routes)
-
-    def hold(self, shipment, until):  # type: ignore[no-untyped-def]
-        self.holds[shipment] = until
-
-    def notify(self, incident_id, notification):  # type: ignore[no-untyped-def]
-        self.sent.append(notification)
+def engine_pass(console: Console) -> None:
+    """The daemon's next pass, for real: `run_once` on the seed's twin.toml (same database,
+    network, playbooks, feed folder) applies what people approved and restores rolled-back routes."""
+    run_once(console.seeded.config, base=console.seeded.config.parent)
 
 
-def engine_pass(console: Console) -> RecordingEffector:
-    """What the daemon's next pass does with an approved incident: apply it, record `applied`."""
-    effector = RecordingEffector()
+def plan_of_record(console: Console) -> dict[str, list[str]]:
+    """Lanes of each shipment's stored route (the plan of record the engine keeps)."""
     with session_scope(console.db) as session:
-        incident = get_incident(session, id=console.incident_id)
-        if incident.state in (S.approved, S.auto_approved):
-            moved, entry = apply(incident, effector, at=datetime.now(UTC), by=incident.decided_by or "system")
-            save_transition(session, incident=moved, entry=entry)
-    return effector
+        routes = get_routes(session, network_name=console.seeded.network.name)
+    return {sid: [leg.lane for a in assignments for leg in a.legs] for sid, assignments in routes.items()}
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -138,12 +115,19 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
         with session_scope(console.db) as session:
             assert get_incident(session, id=console.incident_id).state is S.approved
 
-        # The engine's next pass applies it; the open page shows it without a reload.
-        effector = engine_pass(console)
+        # The engine's next pass (run_once, as the daemon runs it) applies it; the open page
+        # shows it without a reload.
+        before = plan_of_record(console)
+        assert all("YTN-RTM-SUEZ" in lanes for lanes in before.values()) and set(before) == {"S1", "S2"}
+        engine_pass(console)
+        with session_scope(console.db) as session:
+            assert get_incident(session, id=console.incident_id).state is S.applied
+            log = audit_log(session, incident_id=console.incident_id)
+        assert [(e.actor, e.to_state) for e in log] == [
+            ("system", S.proposed), ("alice", S.approved), ("alice", S.applied)]
+        applied = plan_of_record(console)
         for shipment in ("S1", "S2"):
-            lanes = [leg.lane for a in effector.routes[shipment] for leg in a.legs]
-            assert "YTN-RTM-CAPE" in lanes and "YTN-RTM-SUEZ" not in lanes
-        assert effector.constraints[console.incident_id].avoid == {"SUEZ"}
+            assert "YTN-RTM-CAPE" in applied[shipment] and "YTN-RTM-SUEZ" not in applied[shipment]
         page.wait_for_selector("#audit-live td:text-is('apply')")
         page.wait_for_selector("button[value=rollback]")
         shot(page, "incident-applied")
@@ -155,6 +139,9 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
         page.wait_for_selector("#flash")
         assert "rolled back" in (page.text_content("h1") or "")
 
+        # The next pass restores the earlier routes in the plan of record.
+        engine_pass(console)
+        assert plan_of_record(console) == before
         with session_scope(console.db) as session:
             log = audit_log(session, incident_id=console.incident_id)
             final = get_incident(session, id=console.incident_id)

@@ -1,26 +1,23 @@
-"""A small, real data set for the console (tests, the load bench, a first look): the engine run
-on a small Asia–Europe network with signals that close Suez, so the avoid-closed-chokepoint
-playbook proposes re-routing round the Cape, stored as the daemon stores it."""
+"""A small, real data set for the console (tests, the load bench, a first look): the daemon's
+own chain (`twin.engine.service.run_once`) run over a small Asia–Europe network, with signals
+that close Suez dropped into a feed folder, so the avoid-closed-chokepoint playbook proposes
+re-routing round the Cape. Everything is stored exactly as the daemon stores it (signals,
+scores, alert state, the plan of record, the incident and its audit entry), so later
+`run_once` passes on the same twin.toml apply what people approve in the console."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import yaml
-from sqlalchemy.engine import Engine as Database
 
 from twin.domain.records import Network, Shipment
-from twin.domain.signals import Signal
-from twin.engine.engine import Engine
-from twin.feeds.ingest import ingest_signals
-from twin.playbook.schema import parse_playbook
-from twin.scoring.scorers import to_risk_scores
-from twin.store.alerts import save_alerts, save_scores
-from twin.store.db import session_scope
-from twin.store.incidents import save_incident
-from twin.store.networks import save_network
-from twin.store.signals import save_signals
+from twin.files.shipments import write_shipments
+from twin.store.db import make_engine, session_scope
+from twin.store.incidents import audit_log, list_incidents, save_incident
 
 NETWORK = """\
 name: console-demo
@@ -62,7 +59,7 @@ PLAYBOOK = {
 @dataclass(frozen=True)
 class Seeded:
     network: Network
-    engine: Engine  # the in-memory engine after the seeding ticks (its plan of record)
+    config: Path  # the twin.toml the seed ran on: run_once(config, base=config.parent) continues it
     incident_id: str
     now: datetime
 
@@ -71,54 +68,82 @@ def demo_network() -> Network:
     return Network.model_validate(yaml.safe_load(NETWORK))
 
 
-def seed_demo(database: Database, *, now: datetime, extra_incidents: int = 0) -> Seeded:
-    """Store the demo network, its signals, scores, alert episodes and the Suez incident
-    (proposed, waiting for approval) as of about `now`; returns the incident's id.
-
-    extra_incidents: also store that many copies of the incident under other alert ids (for
-    the load bench's incident list)."""
-    network = demo_network()
-    engine = Engine(network, [parse_playbook(PLAYBOOK, "avoid-closed-chokepoint.yaml")])
-    start = now - timedelta(days=2)
-    day = timedelta(days=1)
-    ships = [
-        Shipment(id="S1", origin="CN-SZ", destination="NL-VENLO", units=40, ready_at=start + 3 * day, due_at=start + 45 * day),
-        Shipment(id="S2", origin="CN-SZ", destination="NL-VENLO", units=20, priority="express",
-                 ready_at=start + 4 * day, due_at=start + 40 * day),
-    ]
-    made = engine.plan_shipments(ships, start)
-    if made.status.value != "optimal":
-        raise RuntimeError(f"demo plan is {made.status.value}: {made.message}")
-    signals = [
-        Signal(ts=start + timedelta(hours=h), source="demo-feed", dimension="security", target="SUEZ",
-               metric=metric, value=value)
+def demo_signals(start: datetime) -> list[dict[str, object]]:
+    """Suez security worsening over a day: advisories 1 → 3 → 4, incidents 1 → 4 → 8."""
+    return [
+        {"ts": (start + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ"), "source": "demo-feed",
+         "dimension": "security", "target": "SUEZ", "metric": metric, "value": value}
         for h, metric, value in ((0, "advisory_level", 1), (0, "incidents_7d", 1), (12, "advisory_level", 3),
                                  (12, "incidents_7d", 4), (24, "advisory_level", 4), (24, "incidents_7d", 8))
     ]
-    frame = ingest_signals(signals, network).frame
+
+
+def write_demo(folder: Path, database_url: str, *, start: datetime) -> Path:
+    """The demo's files in `folder`: network.yaml, playbooks/, shipments.csv, feeds/ and the
+    twin.toml naming them and `database_url`. Returns the twin.toml's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "network.yaml").write_text(NETWORK, encoding="utf-8")
+    (folder / "playbooks").mkdir(exist_ok=True)
+    (folder / "playbooks" / "avoid-closed-chokepoint.yaml").write_text(yaml.safe_dump(PLAYBOOK, sort_keys=False),
+                                                                      encoding="utf-8")
+    (folder / "feeds").mkdir(exist_ok=True)
+    day = timedelta(days=1)
+    write_shipments([
+        Shipment(id="S1", origin="CN-SZ", destination="NL-VENLO", units=40, ready_at=start + 3 * day,
+                 due_at=start + 45 * day),
+        Shipment(id="S2", origin="CN-SZ", destination="NL-VENLO", units=20, priority="express",
+                 ready_at=start + 4 * day, due_at=start + 40 * day),
+    ], folder / "shipments.csv")
+    config = folder / "twin.toml"
+    config.write_text("\n".join([
+        f"database_url = {json.dumps(database_url)}", 'network = "network.yaml"', 'playbooks = "playbooks"',
+        'shipments = "shipments.csv"', "", "[[feeds]]", 'name = "demo-feed"', 'path = "feeds/*"', "",
+    ]), encoding="utf-8")
+    return config
+
+
+def drop_feed_file(folder: Path, name: str, rows: list[dict[str, object]]) -> Path:
+    """Write a feed file as a producer should: a hidden temp name, then rename."""
+    target = folder / "feeds" / name
+    tmp = target.with_name(f".{name}.tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
+def seed_demo(database_url: str, folder: Path, *, now: datetime, extra_incidents: int = 0) -> Seeded:
+    """Run the real chain on the demo: write the files (write_demo), drop the Suez signals in
+    the feed folder and run `run_once` every 6 h of the two days before `now` until the Suez
+    incident is proposed (waiting for approval: the Cape detour trips its cost guardrail).
+
+    extra_incidents: also store that many copies of the incident under other alert ids (for
+    the load bench's incident list; nothing runs passes over those)."""
+    from twin.engine.service import run_once
+
+    start = now - timedelta(days=2)
+    config = write_demo(folder, database_url, start=start)
+    drop_feed_file(folder, "suez.jsonl", demo_signals(start))
     incident_id = None
-    with session_scope(database) as session:
-        save_network(session, network=network)
-        save_signals(session, frame=frame, ingested_at=start)
-    for step in range(12):
+    for step in range(9):
         at = start + step * timedelta(hours=6)
-        engine.ingest(frame[(frame["ts"] > at - timedelta(hours=6)) & (frame["ts"] <= at)])
-        report = engine.tick(at)
-        with session_scope(database) as session:
-            if not report.scores.empty:
-                save_scores(session, scores=to_risk_scores(report.scores, at))
-            save_alerts(session, alerts=[e.alert for e in report.events])
-            for incident in report.incidents:
-                entries = [a for a in report.audit if a.incident_id == incident.id]
-                save_incident(session, incident=incident, audit=entries)
-                incident_id = incident_id or incident.id
-                for k in range(extra_incidents):
-                    alert = incident.alert.model_copy(update={"id": f"{incident.alert.id}#bench{k}"})
-                    copy = incident.model_copy(update={"id": f"{incident.id[:20]}-B{k:04d}", "alert_id": alert.id, "alert": alert})
-                    save_incident(session, incident=copy,
-                                  audit=[e.model_copy(update={"incident_id": copy.id}) for e in entries])
-        if incident_id is not None and step >= 8:
+        report = run_once(config, now=at, base=folder)
+        incident_id = incident_id or next((i.id for i in report.incidents), None)
+        if incident_id is not None:
             break
     if incident_id is None:
         raise RuntimeError("the demo signals opened no incident")
-    return Seeded(network=network, engine=engine, incident_id=incident_id, now=now)
+    if extra_incidents:
+        db = make_engine(database_url)
+        try:
+            with session_scope(db) as session:
+                incident = next(i for i in list_incidents(session) if i.id == incident_id)
+                entries = audit_log(session, incident_id=incident_id)
+                for k in range(extra_incidents):
+                    alert = incident.alert.model_copy(update={"id": f"{incident.alert.id}#bench{k}"})
+                    copy = incident.model_copy(update={"id": f"{incident.id[:20]}-B{k:04d}", "alert_id": alert.id,
+                                                       "alert": alert})
+                    save_incident(session, incident=copy,
+                                  audit=[e.model_copy(update={"incident_id": copy.id}) for e in entries])
+        finally:
+            db.dispose()
+    return Seeded(network=demo_network(), config=config, incident_id=incident_id, now=now)

@@ -16,9 +16,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 RPS = 200
@@ -99,8 +101,8 @@ def run(size: str) -> dict[str, dict]:
     from sqlalchemy.engine import make_url
 
     from twin.api.demo import seed_demo
+    from twin.engine.service import forget_services
     from twin.store.db import make_engine, session_scope
-    from twin.store.migrate import upgrade
     from twin.store.users import Role, add_token, add_user
 
     server = (os.environ.get("TWIN_BENCH_POSTGRES_URL") or os.environ.get("TWIN_TEST_POSTGRES_URL")
@@ -112,10 +114,11 @@ def run(size: str) -> dict[str, dict]:
     url = make_url(server).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
     proc: subprocess.Popen[bytes] | None = None
     try:
-        db = make_engine(url)
-        upgrade(db)
         now = datetime.now(UTC)
-        seeded = seed_demo(db, now=now, extra_incidents=EXTRA_INCIDENTS.get(size.upper(), 20))
+        with tempfile.TemporaryDirectory(prefix="twin-bench-api-") as folder:
+            seeded = seed_demo(url, Path(folder), now=now, extra_incidents=EXTRA_INCIDENTS.get(size.upper(), 20))
+            forget_services()
+        db = make_engine(url)
         with session_scope(db) as session:
             add_user(session, name="bench", role=Role.viewer, password=None, at=now)
             token = add_token(session, name="bench", at=now, label="bench")
