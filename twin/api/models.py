@@ -3,10 +3,13 @@ domain records; built from the domain records in twin.api.views)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from twin.alerting.rules import check_matchers
+from twin.domain.durations import parse_duration
 
 
 class _Out(BaseModel):
@@ -174,4 +177,50 @@ class DecisionOut(_Out):
 
 
 class AckIn(_Out):
+    comment: str = Field(default="", max_length=2000)
+
+
+SILENCE_MAX = timedelta(days=30)
+
+
+class SilenceIn(_Out):
+    """A new silence: which alerts (label → value or values; `~REGEX` for a regex on target),
+    for how long from now, and why."""
+
+    matchers: dict[str, str | list[str]] = Field(min_length=1, examples=[{"target": "SUEZ", "dimension": "security"}])
+    duration: str = Field(min_length=1, max_length=20, description="30m, 6h, 2d … (at most 30 days)",
+                          examples=["6h"])
+    comment: str = Field(min_length=1, max_length=2000, description="why: the next on-call reads it")
+
+    @field_validator("matchers")
+    @classmethod
+    def _labels(cls, matchers: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        check_matchers(matchers, "matchers")
+        for name, wanted in matchers.items():
+            values = wanted if isinstance(wanted, list) else [wanted]
+            if not values or any(not str(v).strip() or len(str(v)) > 200 for v in values):
+                raise ValueError(f"matchers: {name!r} needs one or more non-empty values (at most 200 characters)")
+        return matchers
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, text: str) -> str:
+        length = parse_duration(text.strip())
+        if length <= timedelta(0) or length > SILENCE_MAX:
+            raise ValueError(f"must be longer than 0 and at most 30 days: {text!r}")
+        return text.strip()
+
+    @field_validator("comment")
+    @classmethod
+    def _said_why(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("say why: the next on-call reads it")
+        return text.strip()
+
+    @property
+    def length(self) -> timedelta:
+        return parse_duration(self.duration)
+
+
+class ExpireIn(_Out):
     comment: str = Field(default="", max_length=2000)

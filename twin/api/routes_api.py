@@ -23,6 +23,7 @@ from twin.api.models import (
     DecisionIn,
     DecisionOut,
     ErrorOut,
+    ExpireIn,
     IncidentDetail,
     IncidentSummary,
     LaneOut,
@@ -30,6 +31,7 @@ from twin.api.models import (
     NodeOut,
     PlanDiffOut,
     ScoreOut,
+    SilenceIn,
     SilenceOut,
     UserOut,
 )
@@ -147,6 +149,36 @@ def acknowledge(alert_id: str, body: AckIn, request: Request, session: SessionDe
 def silences(session: SessionDep, user: CurrentUser, active: bool = False) -> list[SilenceOut]:
     """Silences (only those in force now with `active=true`)."""
     return [views.silence(s) for s in list_silences(session, active_at=now() if active else None)]
+
+
+SILENCING: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    403: {"model": ErrorOut, "description": "your role may not silence, or a bad CSRF token"},
+}
+
+
+@router.post("/silences", response_model=SilenceOut, status_code=201, responses=SILENCING)
+def add_silence(body: SilenceIn, request: Request, session: SessionDep, user: CurrentUser) -> SilenceOut:
+    """Mute alerts matching `matchers` from now for `duration` (approvers and admins; recorded
+    under your name with the comment; the daemon applies it on its next pass)."""
+    check_csrf(request, None)
+    made = views.add_silence(session, user=user, matchers=body.matchers, length=body.length,
+                             comment=body.comment, at=now())
+    session.commit()
+    return views.silence(made)
+
+
+@router.post("/silences/{silence_id}/expire", response_model=SilenceOut,
+             responses={**SILENCING, 404: {"model": ErrorOut, "description": "no such silence"},
+                        409: {"model": ErrorOut, "description": "the silence has already ended"}})
+def expire_silence(silence_id: str, request: Request, session: SessionDep, user: CurrentUser,
+                   body: ExpireIn | None = None) -> SilenceOut:
+    """End a silence now (approvers and admins); it stays on record with who ended it."""
+    check_csrf(request, None)
+    ended = views.expire_silence(session, ident=silence_id, user=user, comment=body.comment if body else "",
+                                 at=now())
+    session.commit()
+    return views.silence(ended)
 
 
 @router.get("/incidents", response_model=list[IncidentSummary])

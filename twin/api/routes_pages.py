@@ -9,12 +9,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from twin.api import views
 from twin.api.charts import network_map, score_chart
 from twin.api.deps import CurrentUser, SessionDep, check_csrf
+from twin.api.models import SilenceIn
 from twin.api.routes_api import lane_risk, stored_network
+from twin.api.views import ConsoleError
 from twin.domain.incidents import IncidentState
 from twin.store.alerts import list_acks, list_alerts, list_silences
 from twin.store.console import recent_audit, score_history
@@ -146,6 +149,38 @@ def ack(alert_id: str, request: Request, session: SessionDep, user: CurrentUser,
         comment: Annotated[str, Form(max_length=2000)] = "") -> Response:
     check_csrf(request, csrf_token)
     views.acknowledge(session, alert_id=alert_id, user=user, comment=comment, at=now())
+    session.commit()
+    return RedirectResponse("/alerts", status_code=303)
+
+
+@router.post("/alerts/silences")
+def silence_form(request: Request, session: SessionDep, user: CurrentUser,
+                 csrf_token: Annotated[str, Form(max_length=200)] = "",
+                 target: Annotated[str, Form(max_length=200)] = "",
+                 dimension: Annotated[str, Form(max_length=40)] = "",
+                 duration: Annotated[str, Form(max_length=20)] = "",
+                 comment: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """The alert page's silence form: one target (and optionally one dimension) for a while."""
+    check_csrf(request, csrf_token)
+    matchers: dict[str, str | list[str]] = {"target": target.strip()}
+    if dimension.strip():
+        matchers["dimension"] = dimension.strip()
+    try:
+        wanted = SilenceIn(matchers=matchers, duration=duration, comment=comment)
+    except ValidationError as exc:
+        reasons = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConsoleError(422, f"the silence was not made: {reasons}") from None
+    views.add_silence(session, user=user, matchers=wanted.matchers, length=wanted.length,
+                      comment=wanted.comment, at=now())
+    session.commit()
+    return RedirectResponse("/alerts", status_code=303)
+
+
+@router.post("/alerts/silences/{silence_id}/expire")
+def expire_form(silence_id: str, request: Request, session: SessionDep, user: CurrentUser,
+                csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
+    check_csrf(request, csrf_token)
+    views.expire_silence(session, ident=silence_id, user=user, comment="", at=now())
     session.commit()
     return RedirectResponse("/alerts", status_code=303)
 

@@ -3,9 +3,10 @@ with the HTTP status each refusal gets."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -25,7 +26,7 @@ from twin.domain.alerts import Acknowledgement, Alert, RiskScore, Silence
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, ShipmentChange
 from twin.playbook.incidents import IllegalTransition, allowed, transition
 from twin.playbook.runner import plan_rollback
-from twin.store.alerts import list_alerts, save_ack, save_alerts
+from twin.store.alerts import list_alerts, list_silences, save_ack, save_alerts, save_silence
 from twin.store.common import NotFound
 from twin.store.incidents import StaleState, audit_log, get_incident, save_transition
 from twin.store.users import Role, User
@@ -203,6 +204,33 @@ def acknowledge(session: Session, *, alert_id: str, user: User, comment: str, at
     if found.acked_by is None:
         save_alerts(session, alerts=[found.model_copy(update={"acked_by": user.name, "acked_at": at})])
     return made
+
+
+def add_silence(session: Session, *, user: User, matchers: dict[str, str | list[str]], length: timedelta,
+                comment: str, at: datetime) -> Silence:
+    """Mute alerts matching `matchers` from `at` for `length`, recorded under `user` (approvers, admins)."""
+    if not user.role.allows(DECIDER):
+        raise ConsoleError(403, f"{user.name} is a {user.role.value}: only approvers and admins may silence alerts")
+    made = Silence(id=f"s-{uuid.uuid4().hex[:12]}", matchers=matchers, starts_at=at, ends_at=at + length,
+                   created_by=user.name, comment=comment.strip())
+    save_silence(session, silence=made)
+    return made
+
+
+def expire_silence(session: Session, *, ident: str, user: User, comment: str, at: datetime) -> Silence:
+    """End a silence now (it stays on record, with who ended it in its comment)."""
+    if not user.role.allows(DECIDER):
+        raise ConsoleError(403, f"{user.name} is a {user.role.value}: only approvers and admins may expire silences")
+    found = next((s for s in list_silences(session) if s.id == ident), None)
+    if found is None:
+        raise ConsoleError(404, f"no silence {ident!r}")
+    if found.ends_at <= at:
+        raise ConsoleError(409, f"silence {ident} already ended at {found.ends_at:%Y-%m-%d %H:%M}Z")
+    note = f"expired by {user.name} at {at:%Y-%m-%d %H:%M}Z" + (f": {comment.strip()}" if comment.strip() else "")
+    ended = found.model_copy(update={"ends_at": max(at, found.starts_at),
+                                     "comment": f"{found.comment}; {note}" if found.comment else note})
+    save_silence(session, silence=ended)
+    return ended
 
 
 def incident_audit(session: Session, incident: Incident) -> list[AuditEntry]:
