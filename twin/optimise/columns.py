@@ -93,38 +93,68 @@ def time_expanded_costs(
     frm = instance.frm[order]
     cost = batch.cost[order]
     adj = adjust[order] if adjust is not None else None
-    gstart, gdur, gto = batch.group_start, batch.group_dur, batch.group_to
+    gstart, gdur, gto, gof = batch.group_start, batch.group_dur, batch.group_to, batch.group_of
     cols = np.arange(k)
     first = int(starts.min()) if k else 0
     biggest = float(need.max()) if need is not None and k else 0.0
+    prev_room: np.ndarray | None = None
     for t in range(first, horizon + 1):
-        if t > first:
-            np.minimum(dist[t], dist[t - 1], out=dist[t])
         here = starts == t
         if here.any():
             dist[t, sources[here], cols[here]] = 0.0
+        if t > first:
+            # Nodes whose value improved on day t: only their arcs can give anything new.
+            # An arc leaving an unchanged node on day t costs what it cost on day t - 1 (when
+            # its step cost and room are the same) and arrives a day later, so waiting at the
+            # far end already gives that value or better (every value below is bit-identical
+            # to relaxing all arcs).
+            changed = (dist[t] < dist[t - 1]).any(axis=1)
+            np.minimum(dist[t], dist[t - 1], out=dist[t])
+        else:
+            changed = np.isfinite(dist[t]).any(axis=1)
         m = int(np.searchsorted(gdur, horizon - t, side="right"))
         if m == 0 or len(frm) == 0:
             continue
         lane_end = int(gstart[m]) if m < len(gstart) else len(frm)
-        step = cost[:lane_end] if adj is None else cost[:lane_end] + adj[:lane_end, t]
-        vals = dist[t][frm[:lane_end]]
-        vals += step[:, None]
+        active = changed[frm[:lane_end]]
+        room = None
         if biggest > 0.0:
             room = instance.arc_room(batch, order[:lane_end], t, static)
-            tight = np.flatnonzero(room < biggest - 1e-9)
+            if not static and prev_room is not None:
+                active |= room != prev_room[:lane_end]
+            prev_room = room
+        if adj is not None and t > first:
+            active |= adj[:lane_end, t] < adj[:lane_end, t - 1]
+        sel = np.flatnonzero(active)
+        if not len(sel):
+            continue
+        vals = dist[t][frm[sel]]
+        vals += (cost[sel] if adj is None else cost[sel] + adj[sel, t])[:, None]
+        if room is not None:
+            rs = room[sel]
+            tight = np.flatnonzero(rs < biggest - 1e-9)
             if len(tight):
-                blocked = room[tight][:, None] < need[None, :] - 1e-9
+                blocked = rs[tight][:, None] < need[None, :] - 1e-9
                 vals[tight] = np.where(blocked, INF, vals[tight])
-        best = vals[gstart[:m]]
-        for layer in batch.layers:
-            layer = layer[: int(np.searchsorted(layer, lane_end))]
-            if not len(layer):
-                break
-            g = batch.group_of[layer]
-            best[g] = np.minimum(best[g], vals[layer])
-        arr = t + gdur[:m]
-        tgt = gto[:m]
+        g = gof[sel]
+        new_group = np.empty(len(g), dtype=bool)
+        new_group[0] = True
+        np.not_equal(g[1:], g[:-1], out=new_group[1:])
+        bounds = np.flatnonzero(new_group)
+        if len(bounds) < len(g):
+            # Several active lanes reach the same (day, node): take the minimum rank by rank
+            # within the group (measured ~5x faster than np.minimum.reduceat on (lanes, K)).
+            slot = np.cumsum(new_group) - 1
+            rank = np.arange(len(g)) - bounds[slot]
+            best = vals[bounds]
+            for r in range(1, int(rank.max()) + 1):
+                at = np.flatnonzero(rank == r)
+                best[slot[at]] = np.minimum(best[slot[at]], vals[at])
+        else:
+            best = vals
+        g = g[bounds]
+        arr = t + gdur[g]
+        tgt = gto[g]
         dist[arr, tgt] = np.minimum(dist[arr, tgt], best)
     return dist
 
