@@ -68,6 +68,7 @@ def column_rows(instance: Instance, commodity: Commodity, column: Column) -> tup
 def time_expanded_costs(
     instance: Instance, batch: Batch, sources: np.ndarray, starts: np.ndarray,
     adjust: np.ndarray | None = None, need: np.ndarray | None = None, static: bool = False,
+    buffer: np.ndarray | None = None,
 ) -> np.ndarray:
     """Least cost to be at each node by each day, from each (source, start day).
 
@@ -79,6 +80,8 @@ def time_expanded_costs(
     need : optional K units per start point: an unsplittable shipment never takes an arc
         with less room than its units (so its routes are ones it can really use).
     static : judge room by capacities instead of what is left each day (for lower bounds).
+    buffer : optional flat float array of at least (H+1) x nodes x K items to hold the result
+        (reused between runs: allocating a fresh array each run costs its page faults).
 
     Returns
     -------
@@ -88,7 +91,12 @@ def time_expanded_costs(
     horizon = instance.horizon
     n_nodes = len(instance.node_ids)
     k = len(sources)
-    dist = np.full((horizon + 1, n_nodes, k), INF)
+    size = (horizon + 1) * n_nodes * k
+    if buffer is not None and len(buffer) >= size:
+        dist = buffer[:size].reshape(horizon + 1, n_nodes, k)
+        dist.fill(INF)
+    else:
+        dist = np.full((horizon + 1, n_nodes, k), INF)
     order = batch.order
     frm = instance.frm[order]
     cost = batch.cost[order]
@@ -260,6 +268,11 @@ def need_class(rooms: np.ndarray, units: float) -> float:
     return (float(rooms[i - 1]) + upper) / 2.0
 
 
+def _dist_buffer(instance: Instance, keys: int) -> np.ndarray:
+    """One flat array that every DP run of a call reuses (see `time_expanded_costs`)."""
+    return np.empty((instance.horizon + 1) * len(instance.node_ids) * min(max(keys, 1), KEYS_PER_RUN))
+
+
 def _chunks(items: list, size: int) -> list[list]:  # type: ignore[type-arg]
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -288,13 +301,14 @@ def initial_columns(instance: Instance) -> ColumnPool:
             continue
         need = 0.0 if c.split else need_class(static_rooms, c.units)
         by_key.setdefault((c.batch, c.source, need), []).append(c)
+    buffer = _dist_buffer(instance, sum(1 for _ in by_key))
     for b, batch in enumerate(instance.batches):
         keys = sorted((s, u) for (bb, s, u) in by_key if bb == b)
         for chunk in _chunks(keys, KEYS_PER_RUN):
             need = np.array([u for _, u in chunk])
             dist = time_expanded_costs(
                 instance, batch, np.array([s for s, _ in chunk], dtype=np.int64),
-                np.zeros(len(chunk), dtype=np.int64), need=need, static=True,
+                np.zeros(len(chunk), dtype=np.int64), need=need, static=True, buffer=buffer,
             )
             for key, (source, units) in enumerate(chunk):
                 for c in by_key[(b, source, units)]:
@@ -371,6 +385,7 @@ def price(
     by_batch: dict[int, list[Commodity]] = {}
     for c in todo:
         by_batch.setdefault(c.batch, []).append(c)
+    buffer = _dist_buffer(instance, len(todo))
     for b, members in sorted(by_batch.items()):
         batch = instance.batches[b]
         adjust = dual_costs(instance, batch, *duals)
@@ -384,7 +399,7 @@ def price(
             dist = time_expanded_costs(
                 instance, batch, np.array([s for s, _, _ in chunk], dtype=np.int64),
                 np.array([r for _, r, _ in chunk], dtype=np.int64), adjust,
-                need=np.array([u for _, _, u in chunk]),
+                need=np.array([u for _, _, u in chunk]), buffer=buffer,
             )
             for c in members:
                 key = slot[key_of(c)] - chunk_start
