@@ -45,7 +45,8 @@ def create_app(
     """
     from twin.api import routes_api, routes_auth, routes_pages
 
-    engine = make_engine(database_url)
+    # No ping before each checkout: a dropped connection fails one request, not every request a round trip.
+    engine = make_engine(database_url, pool_pre_ping=False)
     require_current(engine)
     app = FastAPI(
         title="twin on-call console API",

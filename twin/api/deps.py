@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -32,13 +35,38 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+TOKEN_CACHE_SECONDS = 5.0
+_tokens: dict[str, tuple[float, User]] = {}
+_tokens_lock = threading.Lock()
+
+
+def _token_user(session: Session, token: str) -> User | None:
+    """check_token, remembered for a few seconds per token (a revoked or disabled token stops
+    working within TOKEN_CACHE_SECONDS); unknown tokens are never cached."""
+    key = hashlib.sha256(token.encode()).hexdigest()
+    at = time.monotonic()
+    with _tokens_lock:
+        hit = _tokens.get(key)
+    if hit is not None and at - hit[0] < TOKEN_CACHE_SECONDS:
+        return hit[1]
+    user = check_token(session, token=token)
+    with _tokens_lock:
+        if user is None:
+            _tokens.pop(key, None)
+        else:
+            if len(_tokens) > 1000:
+                _tokens.clear()
+            _tokens[key] = (at, user)
+    return user
+
+
 def current_user(request: Request, session: SessionDep) -> User:
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotSignedIn("Authorization must be `Bearer TOKEN`")
-        user = check_token(session, token=token.strip())
+        user = _token_user(session, token.strip())
         if user is None:
             raise NotSignedIn("unknown or revoked API token")
         request.state.csrf = None
