@@ -49,3 +49,38 @@ def test_plan_bad_input_exits_2(tmp_path: Path) -> None:
     bad.write_text("id,origin\nS1,X\n")
     out = CliRunner().invoke(app, ["plan", "--network", "demo", "--shipments", str(bad), "--json"])
     assert out.exit_code == 2
+
+
+def test_plan_not_optimal_exits_1_and_prints_the_document(tmp_path: Path) -> None:
+    from twin.files.networks import load_network
+
+    network, _ = load_network("demo")
+    if "CN-SHENZHEN-ORIGIN" not in network.node_by_id or "US-ONT8" not in network.node_by_id:
+        import pytest
+
+        pytest.skip("demo network has other node ids")
+    # No time at all: column generation cannot prove the LP optimum (feasible or time_limit).
+    out = CliRunner().invoke(app, ["plan", "--network", "demo", "--shipments", str(write(tmp_path)),
+                                   "--time-limit", "0", "--json"])
+    assert out.exit_code == 1, out.output
+    doc = json.loads(out.stdout)
+    assert doc["status"] in {"feasible", "time_limit"}
+    assert "not optimal" in out.stderr
+
+
+def test_plan_status_exit_codes(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every status but `optimal` exits 1 with the document on stdout."""
+    from twin import optimise
+    from twin.domain.plans import CostBreakdown, Plan, PlanStatus
+
+    real = optimise.plan
+    for status in PlanStatus:
+        def fake(view, request, options=None, status=status):  # type: ignore[no-untyped-def]
+            out = real(view, request, options)
+            return out if status is PlanStatus.optimal else Plan(status=status, objective=None, cost=CostBreakdown(),
+                                                                 timing=out.timing)
+        monkeypatch.setattr(optimise, "plan", fake)
+        out = CliRunner().invoke(app, ["plan", "--network", "demo", "--shipments",
+                                       str(write(tmp_path)), "--json"])
+        assert out.exit_code == (0 if status is PlanStatus.optimal else 1), (status, out.output)
+        assert json.loads(out.stdout)["status"] == status.value

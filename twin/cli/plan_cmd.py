@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from twin.cli.common import console, emit_json, handles_errors, report_problems
+from twin.cli.common import (
+    EXIT_FAILURE,
+    console,
+    emit_json,
+    err_console,
+    handles_errors,
+    report_problems,
+)
 from twin.domain.durations import parse_timestamp
 from twin.domain.problems import InputError, Problem
 
@@ -23,7 +30,11 @@ def plan(
     time_limit: Annotated[float, typer.Option(help="Seconds the solver may take.")] = 120.0,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Route every shipment at least cost: transport + lateness + risk + unserved penalty."""
+    """Route every shipment at least cost: transport + lateness + risk + unserved penalty.
+
+    Exit 0 with a proven optimum; exit 1 (the document still printed) when the plan is
+    feasible only, infeasible, out of time or in error; exit 2 on bad input.
+    """
     from twin.files.networks import load_network
     from twin.files.shipments import load_shipments
     from twin.network.graph import NetworkView, WhatIf
@@ -65,8 +76,11 @@ def plan(
         emit_json(doc)
     else:
         _print(doc, loaded.currency, loaded.unit)
-    if result.status.value == "error":
-        raise typer.Exit(1)
+    if result.status.value != "optimal":
+        # The document is printed either way; only a proven optimum is a plan to act on.
+        err_console.print(f"error: the plan is {result.status.value}, not optimal"
+                          + (f": {result.message}" if result.message else ""), style="red", markup=False)
+        raise typer.Exit(EXIT_FAILURE)
 
 
 def _risk_from_signals(path: Path, network, now) -> dict[str, float]:  # type: ignore[no-untyped-def]
