@@ -101,6 +101,10 @@ def _figures(result: Plan) -> dict[str, object]:
         "extract_s": round(t["extract_s"], 3), "highs_s": round(t["highs_s"], 3),
         "total_s": round(t["total_s"], 3),
         "total_over_highs": round(t["total_s"] / t["highs_s"], 1) if t["highs_s"] > 0 else None,
+        # Where the time went: compile the instance, price the initial routes (DP), build the
+        # Pyomo model, compile it to standard form and pass it to HiGHS, later pricing rounds.
+        "parts_s": {k: round(t[k], 3) for k in ("compile_s", "columns_s", "pyomo_s", "pass_s",
+                                                 "pricing_s") if k in t},
         "rounds": int(t.get("rounds", 0)), "columns": int(t.get("columns", 0)),
         "status": result.status.value, "objective": result.objective,
         "unserved_units": round(sum(u.units for u in result.unserved), 3),

@@ -35,7 +35,8 @@ def plan(view: NetworkView, request: PlanRequest, options: SolveOptions | None =
     t1 = time.perf_counter()
     result = solve(model, options)
     t2 = time.perf_counter()
-    timing = {"build_s": t1 - t0, "solve_s": t2 - t1, "highs_s": result.highs_s}
+    timing = {"build_s": t1 - t0, "solve_s": t2 - t1, "highs_s": result.highs_s,
+              **model.parts_s, **result.parts_s}
     out = extract(model, result, timing)
     t3 = time.perf_counter()
     out.timing["extract_s"] = t3 - t2

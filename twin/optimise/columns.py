@@ -97,73 +97,70 @@ def time_expanded_costs(
         dist.fill(INF)
     else:
         dist = np.full((horizon + 1, n_nodes, k), INF)
-    order = batch.order
-    frm = instance.frm[order]
-    cost = batch.cost[order]
-    adj = adjust[order] if adjust is not None else None
-    gstart, gdur, gto, gof = batch.group_start, batch.group_dur, batch.group_to, batch.group_of
+    frm, to, dur = instance.frm, instance.to, batch.dur
+    n_lanes = len(frm)
+    cost = batch.cost
+    # Lanes grouped by the node they leave, to expand (node, start point) pairs into arcs.
+    out_lanes = np.argsort(frm, kind="stable")
+    out_start = np.searchsorted(frm[out_lanes], np.arange(n_nodes + 1))
+    out_deg = np.diff(out_start)
+    flat = dist.reshape(-1)
     cols = np.arange(k)
     first = int(starts.min()) if k else 0
     biggest = float(need.max()) if need is not None and k else 0.0
     prev_room: np.ndarray | None = None
+    all_lanes = np.arange(n_lanes)
     for t in range(first, horizon + 1):
         here = starts == t
         if here.any():
             dist[t, sources[here], cols[here]] = 0.0
         if t > first:
-            # Nodes whose value improved on day t: only their arcs can give anything new.
-            # An arc leaving an unchanged node on day t costs what it cost on day t - 1 (when
-            # its step cost and room are the same) and arrives a day later, so waiting at the
-            # far end already gives that value or better (every value below is bit-identical
-            # to relaxing all arcs).
-            changed = (dist[t] < dist[t - 1]).any(axis=1)
+            # (node, start point) pairs whose value improved on day t: only their arcs can give
+            # anything new. An arc leaving an unchanged pair on day t costs what it cost on day
+            # t - 1 (when its step cost and room are the same) and arrives a day later, so
+            # waiting at the far end already gives that value or better. Lanes whose step cost
+            # falls or whose room changes on day t are relaxed for every start point. Every
+            # value is bit-identical to relaxing all arcs (tests/optimise/test_pricing_dp.py).
+            improved = np.flatnonzero(dist[t] < dist[t - 1])
             np.minimum(dist[t], dist[t - 1], out=dist[t])
         else:
-            changed = np.isfinite(dist[t]).any(axis=1)
-        m = int(np.searchsorted(gdur, horizon - t, side="right"))
-        if m == 0 or len(frm) == 0:
+            improved = np.flatnonzero(np.isfinite(dist[t]))
+        if n_lanes == 0:
             continue
-        lane_end = int(gstart[m]) if m < len(gstart) else len(frm)
-        active = changed[frm[:lane_end]]
         room = None
+        lane_active: np.ndarray | None = None
         if biggest > 0.0:
-            room = instance.arc_room(batch, order[:lane_end], t, static)
+            room = instance.arc_room(batch, all_lanes, t, static)
             if not static and prev_room is not None:
-                active |= room != prev_room[:lane_end]
+                lane_active = room != prev_room
             prev_room = room
-        if adj is not None and t > first:
-            active |= adj[:lane_end, t] < adj[:lane_end, t - 1]
-        sel = np.flatnonzero(active)
-        if not len(sel):
+        if adjust is not None and t > first:
+            cheaper = adjust[:, t] < adjust[:, t - 1]
+            lane_active = cheaper if lane_active is None else lane_active | cheaper
+        v, key = np.divmod(improved, k)
+        deg = out_deg[v]
+        total = int(deg.sum())
+        ends = np.cumsum(deg)
+        pick = np.repeat(out_start[v] - (ends - deg), deg) + np.arange(total)
+        lanes = out_lanes[pick]
+        keys = np.repeat(key, deg)
+        if lane_active is not None:
+            extra = np.flatnonzero(lane_active)
+            if len(extra):
+                li, ki = np.nonzero(np.isfinite(dist[t][frm[extra]]))
+                lanes = np.concatenate([lanes, extra[li]])
+                keys = np.concatenate([keys, ki])
+        if not len(lanes):
             continue
-        vals = dist[t][frm[sel]]
-        vals += (cost[sel] if adj is None else cost[sel] + adj[sel, t])[:, None]
+        arrive = t + dur[lanes]
+        ok = arrive <= horizon
         if room is not None:
-            rs = room[sel]
-            tight = np.flatnonzero(rs < biggest - 1e-9)
-            if len(tight):
-                blocked = rs[tight][:, None] < need[None, :] - 1e-9
-                vals[tight] = np.where(blocked, INF, vals[tight])
-        g = gof[sel]
-        new_group = np.empty(len(g), dtype=bool)
-        new_group[0] = True
-        np.not_equal(g[1:], g[:-1], out=new_group[1:])
-        bounds = np.flatnonzero(new_group)
-        if len(bounds) < len(g):
-            # Several active lanes reach the same (day, node): take the minimum rank by rank
-            # within the group (measured ~5x faster than np.minimum.reduceat on (lanes, K)).
-            slot = np.cumsum(new_group) - 1
-            rank = np.arange(len(g)) - bounds[slot]
-            best = vals[bounds]
-            for r in range(1, int(rank.max()) + 1):
-                at = np.flatnonzero(rank == r)
-                best[slot[at]] = np.minimum(best[slot[at]], vals[at])
-        else:
-            best = vals
-        g = g[bounds]
-        arr = t + gdur[g]
-        tgt = gto[g]
-        dist[arr, tgt] = np.minimum(dist[arr, tgt], best)
+            ok &= room[lanes] >= need[keys] - 1e-9
+        if not ok.all():
+            lanes, keys, arrive = lanes[ok], keys[ok], arrive[ok]
+        step = cost[lanes] if adjust is None else cost[lanes] + adjust[lanes, t]
+        vals = dist[t][frm[lanes], keys] + step
+        np.minimum.at(flat, (arrive * n_nodes + to[lanes]) * k + keys, vals)
     return dist
 
 
