@@ -1,0 +1,93 @@
+"""Daily on-time rates of a replay's deliveries and the time a run takes to recover from a disruption.
+
+Definitions (docs/replay.md):
+
+- the daily on-time rate of a run on day d is the share of shipment parts delivered in the
+  trailing `window_days` up to and including day d (UTC days) that arrived by their due time;
+- the reference level is the on-time rate of the parts the run delivered before the first
+  effect (at least `min_reference` parts, else there is no reference and no time to recover);
+- time to recover is the number of days from the first effect to the first day, after the
+  rate first fell more than `tolerance` below the reference, on which it is back within
+  `tolerance` of it: 0 if it never fell, None if it has not recovered by the window's end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Iterable, Sequence
+
+from twin.replay.world import Outcome
+
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """The outcome of `time_to_recover`: the reference level, the dip and the recovery."""
+
+    reference: float | None
+    first_effect: datetime | None
+    dipped_on: date | None
+    recovered_on: date | None
+    days: float | None
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "reference_on_time_rate": None if self.reference is None else round(self.reference, 4),
+            "dipped_on": self.dipped_on.isoformat() if self.dipped_on else None,
+            "recovered_on": self.recovered_on.isoformat() if self.recovered_on else None,
+            "days": self.days,
+            "reason": self.reason,
+        }
+
+
+def _day(at: datetime) -> date:
+    return at.astimezone(timezone.utc).date()
+
+
+def daily_on_time(outcomes: Iterable[Outcome], start: datetime, end: datetime,
+                  window_days: int = 7) -> list[tuple[date, float | None, int]]:
+    """(day, trailing on-time rate or None when nothing was delivered, parts delivered) for
+    every UTC day from `start` to `end`."""
+    delivered: dict[date, list[bool]] = {}
+    for outcome in outcomes:
+        if outcome.delivered_at is None:
+            continue
+        delivered.setdefault(_day(outcome.delivered_at), []).append(outcome.late_days <= 1e-9)
+    out: list[tuple[date, float | None, int]] = []
+    day, last = _day(start), _day(end)
+    while day <= last:
+        flags = [f for k in range(window_days) for f in delivered.get(day - k * DAY, ())]
+        out.append((day, sum(flags) / len(flags) if flags else None, len(flags)))
+        day += DAY
+    return out
+
+
+def time_to_recover(outcomes: Sequence[Outcome], first_effect: datetime | None, start: datetime,
+                    end: datetime, *, window_days: int = 7, tolerance: float = 0.02,
+                    min_reference: int = 20) -> Recovery:
+    """Days from the first effect until the run's daily on-time rate is back at its level
+    before the effect (see the module docstring for the exact definition)."""
+    if first_effect is None:
+        return Recovery(None, None, None, None, None, "no effects")
+    before = [o.late_days <= 1e-9 for o in outcomes
+              if o.delivered_at is not None and o.delivered_at < first_effect]
+    if len(before) < min_reference:
+        return Recovery(None, first_effect, None, None, None,
+                        f"only {len(before)} parts delivered before the first effect")
+    reference = sum(before) / len(before)
+    dipped: date | None = None
+    for day, rate, _ in daily_on_time(outcomes, start, end, window_days):
+        if day < _day(first_effect) or rate is None:
+            continue
+        if dipped is None:
+            if rate < reference - tolerance:
+                dipped = day
+        elif rate >= reference - tolerance:
+            days = (datetime.combine(day, datetime.min.time(), timezone.utc) - first_effect) / DAY
+            return Recovery(reference, first_effect, dipped, day, round(max(0.0, days), 2))
+    if dipped is None:
+        return Recovery(reference, first_effect, None, None, 0.0, "never fell below the reference")
+    return Recovery(reference, first_effect, dipped, None, None, "not recovered by the end")

@@ -1,0 +1,338 @@
+"""Replay reports: one self-contained `report.html` (charts inline as PNG) and a `report.md`.
+
+The report shows the scenario's signals, the engine's scores with the alert thresholds drawn,
+the alerts, the playbook runs, the re-routes (old lanes → new lanes), the KPIs of baseline,
+engine and foresight side by side, and cost and on-time charts. It needs no network: no
+external CSS, script or image; the only addresses in it are the scenario's cited sources.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Mapping
+
+from jinja2 import Environment, select_autoescape
+
+from twin.alerting.rules import AlertRules
+from twin.domain.durations import format_timestamp
+from twin.engine.engine import EngineSettings
+from twin.replay.recovery import daily_on_time
+from twin.replay.scenario import LoadedScenario
+
+RUNS = ("baseline", "engine", "foresight")
+COLOURS = {"baseline": "#8c8c8c", "engine": "#1f77b4", "foresight": "#2ca02c"}
+KPI_ROWS = ("total_cost", "transport_cost", "lateness_cost", "on_time_rate", "late_units")
+
+
+def _ts(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _png(fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display, no window: reports are written headless
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+# --- charts -------------------------------------------------------------------------------
+
+def scores_chart(timeline: list[dict[str, Any]], alerts: list[dict[str, Any]],
+                 rules: AlertRules, signals: list[datetime], effects: list[tuple[datetime, datetime]]) -> bytes:
+    """Per dimension, the highest score each tick, its warn (dashed) and critical (dotted)
+    thresholds, alert openings (dots), signal times (ticks below) and effect spans (shaded)."""
+    plt = _pyplot()
+    dims = sorted({d for row in timeline for d in row.get("max_by_dimension", {})})
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    cmap = plt.get_cmap("tab10")
+    for start, until in effects:
+        ax.axvspan(start, until, color="#d62728", alpha=0.06)
+    for i, dim in enumerate(dims):
+        colour = cmap(i % 10)
+        xs = [_ts(r["at"]) for r in timeline if dim in r.get("max_by_dimension", {})]
+        ys = [r["max_by_dimension"][dim] for r in timeline if dim in r.get("max_by_dimension", {})]
+        ax.plot(xs, ys, color=colour, lw=1.3, label=dim)
+        rule = rules.for_dimension(dim)
+        ax.axhline(rule.warn, color=colour, ls="--", lw=0.7, alpha=0.7)
+        ax.axhline(rule.critical, color=colour, ls=":", lw=0.9, alpha=0.7)
+        opened = [a for a in alerts if a["dimension"] == dim]
+        ax.scatter([_ts(a["opened_at"]) for a in opened], [a["score"] for a in opened],
+                   color=colour, s=14, zorder=3)
+    if signals:
+        ax.plot(signals, [-0.03] * len(signals), "|", color="black", ms=8, label="signal")
+    ax.set_ylim(-0.06, 1.05)
+    ax.set_ylabel("highest score")
+    ax.set_title("Scores per dimension (dashed: warn, dotted: critical; dots: alerts opened; "
+                 "shaded: effects)", fontsize=9)
+    if dims or signals:
+        ax.legend(fontsize=7, loc="upper left", ncol=4)
+    fig.autofmt_xdate()
+    return _png(fig)
+
+
+def cost_chart(kpis: Mapping[str, Mapping[str, Any]]) -> bytes:
+    """Transport and lateness cost, stacked, per run."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    names = [n for n in RUNS if n in kpis]
+    transport = [float(kpis[n].get("transport_cost") or 0) for n in names]
+    lateness = [float(kpis[n].get("lateness_cost") or 0) for n in names]
+    ax.bar(names, transport, color=[COLOURS[n] for n in names], label="transport")
+    ax.bar(names, lateness, bottom=transport, color="#d62728", alpha=0.7, label="lateness")
+    for i, n in enumerate(names):
+        ax.text(i, transport[i] + lateness[i], f"{transport[i] + lateness[i]:,.0f}",
+                ha="center", va="bottom", fontsize=8)
+    low = min(transport) * 0.95 if transport and min(transport) > 0 else 0
+    ax.set_ylim(bottom=low)
+    ax.set_ylabel("cost")
+    ax.set_title("Total cost (axis starts near the lowest transport cost)", fontsize=9)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def on_time_chart(runs: Mapping[str, Any], start: datetime, end: datetime,
+                  effects: list[tuple[datetime, datetime]]) -> bytes:
+    """Each run's on-time rate of the parts delivered in the trailing 7 days, per day."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 3.2))
+    for s, u in effects:
+        ax.axvspan(s, u, color="#d62728", alpha=0.06)
+    for name in RUNS:
+        run = runs.get(name)
+        if run is None:
+            continue
+        series = daily_on_time(run.outcomes, start, end)
+        ax.plot([datetime(d.year, d.month, d.day) for d, rate, _ in series if rate is not None],
+                [rate for _, rate, _ in series if rate is not None],
+                color=COLOURS[name], lw=1.3, label=name)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("on-time rate (7-day)")
+    ax.set_title("On-time rate of deliveries, trailing 7 days (shaded: effects)", fontsize=9)
+    ax.legend(fontsize=7, loc="lower left")
+    fig.autofmt_xdate()
+    return _png(fig)
+
+
+# --- the report's data ----------------------------------------------------------------------
+
+def report_data(doc: Mapping[str, Any], runs: Mapping[str, Any], loaded: LoadedScenario,
+                settings: EngineSettings | None = None) -> dict[str, Any]:
+    """Everything the templates show, as plain data (tested without rendering)."""
+    scenario = loaded.scenario
+    settings = settings or EngineSettings()
+    engine = runs.get("engine")
+    signals = [{"at": format_timestamp(s.at), "target": s.target or "(area)",
+                "dimension": s.dimension, "metric": s.metric, "value": s.value,
+                "note": s.note or ""} for s in sorted(scenario.signals, key=lambda s: s.at)]
+    effects = [{"at": format_timestamp(e.at), "until": format_timestamp(e.until) if e.until else "",
+                "target": e.target, "kind": e.kind, "amount": e.amount}
+               for e in sorted(scenario.effects, key=lambda e: e.at)]
+    reroutes = [{"at": r["at"], "shipment": r["shipment"],
+                 "old": " | ".join(" → ".join(p) for p in r["old"]),
+                 "new": " | ".join(" → ".join(p) for p in r["new"])}
+                for r in (getattr(engine, "reroute_log", None) or [])]
+    dims = sorted({d for row in (engine.timeline if engine else []) for d in row.get("max_by_dimension", {})}
+                  | {a["dimension"] for a in doc.get("alerts", [])})
+    thresholds = [{"dimension": d, "warn": settings.alerts.for_dimension(d).warn,
+                   "critical": settings.alerts.for_dimension(d).critical,
+                   "for_passes": settings.alerts.for_dimension(d).for_passes} for d in dims]
+    kpi_rows = []
+    for key in KPI_ROWS:
+        kpi_rows.append({"kpi": key, **{n: doc.get(n, {}).get(key) for n in RUNS}})
+    for key in ("reroutes", "mean_warning_lead_h"):
+        kpi_rows.append({"kpi": key, "baseline": None, "engine": doc.get("engine", {}).get(key),
+                         "foresight": None})
+    return {
+        "name": doc.get("scenario", scenario.name),
+        "description": scenario.description,
+        "window": f"{format_timestamp(scenario.start)} → {format_timestamp(scenario.end)}",
+        "seed": doc.get("seed", scenario.seed),
+        "shipments": doc.get("shipments"),
+        "signals": signals,
+        "effects": effects,
+        "alerts": list(doc.get("alerts", [])),
+        "muted_alerts": doc.get("muted_alerts", 0),
+        "playbook_runs": list(doc.get("playbook_runs", [])),
+        "reroutes": reroutes,
+        "thresholds": thresholds,
+        "kpis": kpi_rows,
+        "saving": doc.get("saving", {}),
+        "sources": [s.model_dump() for s in scenario.sources],
+    }
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.4f}" if abs(value) < 10 else f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+HTML = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>twin replay: {{ d.name }}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px}
+th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
+th{background:#f3f3f3} td.n{text-align:right;font-variant-numeric:tabular-nums}
+img{max-width:100%} .muted{color:#777}
+</style></head><body>
+<h1>Replay: {{ d.name }}</h1>
+<p>{{ d.description }}</p>
+<p class="muted">Window {{ d.window }} · seed {{ d.seed }} · {{ d.shipments }} shipments</p>
+<h2>KPIs</h2>
+<table><tr><th>KPI</th><th>baseline</th><th>engine</th><th>foresight</th></tr>
+{% for r in d.kpis %}<tr><td>{{ r.kpi }}</td><td class="n">{{ fmt(r.baseline) }}</td>
+<td class="n">{{ fmt(r.engine) }}</td><td class="n">{{ fmt(r.foresight) }}</td></tr>
+{% endfor %}</table>
+<p>Engine saving vs baseline: <b>{{ fmt(d.saving.engine_vs_baseline) }}</b>; foresight saving:
+{{ fmt(d.saving.foresight_vs_baseline) }}; captured share: {{ fmt(d.saving.captured_share) }}</p>
+<img alt="cost per run" src="data:image/png;base64,{{ charts.cost }}">
+<img alt="on-time rate per day" src="data:image/png;base64,{{ charts.on_time }}">
+<h2>Scores and alerts</h2>
+<img alt="scores per dimension" src="data:image/png;base64,{{ charts.scores }}">
+<table><tr><th>dimension</th><th>warn</th><th>critical</th><th>for (passes)</th></tr>
+{% for t in d.thresholds %}<tr><td>{{ t.dimension }}</td><td class="n">{{ t.warn }}</td>
+<td class="n">{{ t.critical }}</td><td class="n">{{ t.for_passes }}</td></tr>{% endfor %}</table>
+<h3>Alerts opened ({{ d.alerts|length }}; {{ d.muted_alerts }} muted not shown)</h3>
+<table><tr><th>opened</th><th>target</th><th>dimension</th><th>severity</th><th>score</th></tr>
+{% for a in d.alerts %}<tr><td>{{ a.opened_at }}</td><td>{{ a.target }}</td><td>{{ a.dimension }}</td>
+<td>{{ a.severity }}</td><td class="n">{{ a.score }}</td></tr>{% endfor %}</table>
+<h2>Playbook runs</h2>
+<table><tr><th>at</th><th>playbook</th><th>alert target</th><th>shipments</th><th>cost delta</th><th>approved by</th></tr>
+{% for p in d.playbook_runs %}<tr><td>{{ p.at }}</td><td>{{ p.playbook }}</td><td>{{ p.alert_target }}</td>
+<td class="n">{{ p.shipments }}</td><td class="n">{{ fmt(p.cost_delta) }}</td><td>{{ p.approved_by }}</td></tr>
+{% else %}<tr><td colspan="6">none</td></tr>{% endfor %}</table>
+<h2>Re-routes</h2>
+<table><tr><th>at</th><th>shipment</th><th>old lanes</th><th>new lanes</th></tr>
+{% for r in d.reroutes %}<tr><td>{{ r.at }}</td><td>{{ r.shipment }}</td><td>{{ r.old }}</td><td>{{ r.new }}</td></tr>
+{% else %}<tr><td colspan="4">none</td></tr>{% endfor %}</table>
+<h2>Signals (what the engine saw)</h2>
+<table><tr><th>time</th><th>target</th><th>dimension</th><th>metric</th><th>value</th><th>note</th></tr>
+{% for s in d.signals %}<tr><td>{{ s.at }}</td><td>{{ s.target }}</td><td>{{ s.dimension }}</td>
+<td>{{ s.metric }}</td><td class="n">{{ s.value }}</td><td>{{ s.note }}</td></tr>{% endfor %}</table>
+<h2>Effects (ground truth, never read by the engine)</h2>
+<table><tr><th>at</th><th>until</th><th>target</th><th>kind</th><th>amount</th></tr>
+{% for e in d.effects %}<tr><td>{{ e.at }}</td><td>{{ e.until }}</td><td>{{ e.target }}</td>
+<td>{{ e.kind }}</td><td class="n">{{ e.amount }}</td></tr>{% endfor %}</table>
+{% if d.sources %}<h2>Sources</h2><ul>{% for s in d.sources %}<li>{{ s.title }}: {{ s.url }}</li>{% endfor %}</ul>{% endif %}
+</body></html>
+"""
+
+MARKDOWN = """# Replay: {{ d.name }}
+
+{{ d.description }}
+
+Window {{ d.window }} · seed {{ d.seed }} · {{ d.shipments }} shipments
+
+## KPIs
+
+| KPI | baseline | engine | foresight |
+|---|---:|---:|---:|
+{% for r in d.kpis %}| {{ r.kpi }} | {{ fmt(r.baseline) }} | {{ fmt(r.engine) }} | {{ fmt(r.foresight) }} |
+{% endfor %}
+Engine saving vs baseline: **{{ fmt(d.saving.engine_vs_baseline) }}**; foresight saving: {{ fmt(d.saving.foresight_vs_baseline) }}; captured share: {{ fmt(d.saving.captured_share) }}
+
+![cost per run](charts/cost.png)
+![on-time rate per day](charts/on_time.png)
+
+## Scores and alerts
+
+![scores per dimension](charts/scores.png)
+
+| dimension | warn | critical | for (passes) |
+|---|---:|---:|---:|
+{% for t in d.thresholds %}| {{ t.dimension }} | {{ t.warn }} | {{ t.critical }} | {{ t.for_passes }} |
+{% endfor %}
+### Alerts opened ({{ d.alerts|length }}; {{ d.muted_alerts }} muted not shown)
+
+| opened | target | dimension | severity | score |
+|---|---|---|---|---:|
+{% for a in d.alerts %}| {{ a.opened_at }} | {{ a.target }} | {{ a.dimension }} | {{ a.severity }} | {{ a.score }} |
+{% endfor %}
+## Playbook runs
+
+| at | playbook | alert target | shipments | cost delta | approved by |
+|---|---|---|---:|---:|---|
+{% for p in d.playbook_runs %}| {{ p.at }} | {{ p.playbook }} | {{ p.alert_target }} | {{ p.shipments }} | {{ fmt(p.cost_delta) }} | {{ p.approved_by }} |
+{% endfor %}
+## Re-routes
+
+| at | shipment | old lanes | new lanes |
+|---|---|---|---|
+{% for r in d.reroutes %}| {{ r.at }} | {{ r.shipment }} | {{ r.old }} | {{ r.new }} |
+{% endfor %}
+## Signals (what the engine saw)
+
+| time | target | dimension | metric | value |
+|---|---|---|---|---:|
+{% for s in d.signals %}| {{ s.at }} | {{ s.target }} | {{ s.dimension }} | {{ s.metric }} | {{ s.value }} |
+{% endfor %}
+## Effects (ground truth, never read by the engine)
+
+| at | until | target | kind | amount |
+|---|---|---|---|---:|
+{% for e in d.effects %}| {{ e.at }} | {{ e.until }} | {{ e.target }} | {{ e.kind }} | {{ e.amount }} |
+{% endfor %}
+{% if d.sources %}## Sources
+
+{% for s in d.sources %}- {{ s.title }}: <{{ s.url }}>
+{% endfor %}{% endif %}"""
+
+
+def write_report(doc: Mapping[str, Any], runs: Mapping[str, Any] | None, loaded: LoadedScenario,
+                 out_dir: str | Path, *, settings: EngineSettings | None = None) -> list[Path]:
+    """Write `report.html` (self-contained) and `report.md` (with `charts/*.png`) to `out_dir`.
+
+    Parameters: `doc` is `replay()`'s document; `runs` its `_runs` (the RunResults; taken from
+    `doc["_runs"]` when None); `loaded` the scenario; `settings` the engine settings whose
+    alert thresholds are drawn (default: EngineSettings()).
+
+    Returns the paths written. Raises OSError if `out_dir` cannot be written.
+    """
+    runs = runs if runs is not None else doc.get("_runs", {})
+    out = Path(out_dir)
+    (out / "charts").mkdir(parents=True, exist_ok=True)
+    settings = settings or EngineSettings()
+    scenario = loaded.scenario
+    data = report_data(doc, runs, loaded, settings)
+    effects = [(e.at, e.until or scenario.end) for e in scenario.effects]
+    engine = runs.get("engine")
+    charts = {
+        "scores": scores_chart(engine.timeline if engine else [], data["alerts"], settings.alerts,
+                               [s.at for s in scenario.signals], effects),
+        "cost": cost_chart({n: doc[n] for n in RUNS if n in doc}),
+        "on_time": on_time_chart(runs, scenario.start, scenario.end, effects),
+    }
+    written: list[Path] = []
+    for name, png in charts.items():
+        path = out / "charts" / f"{name}.png"
+        path.write_bytes(png)
+        written.append(path)
+    env = Environment(autoescape=select_autoescape(default_for_string=True), keep_trailing_newline=True)
+    env.globals["fmt"] = fmt
+    inline = {k: base64.b64encode(v).decode("ascii") for k, v in charts.items()}
+    html = out / "report.html"
+    html.write_text(env.from_string(HTML).render(d=data, charts=inline), encoding="utf-8")
+    plain = Environment(autoescape=False, keep_trailing_newline=True)
+    plain.globals["fmt"] = fmt
+    md = out / "report.md"
+    md.write_text(plain.from_string(MARKDOWN).render(d=data), encoding="utf-8")
+    return [html, md, *written]
