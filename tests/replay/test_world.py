@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from twin.domain.records import Shipment
 from twin.files.networks import load_network
 from twin.replay.world import EffectBook, World, outcomes
 
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
 END = T0 + timedelta(days=120)
 DAY = timedelta(days=1)
 

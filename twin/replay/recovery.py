@@ -13,9 +13,9 @@ Definitions (docs/replay.md):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
 
 from twin.replay.world import Outcome
 
@@ -44,7 +44,7 @@ class Recovery:
 
 
 def _day(at: datetime) -> date:
-    return at.astimezone(timezone.utc).date()
+    return at.astimezone(UTC).date()
 
 
 def daily_on_time(outcomes: Iterable[Outcome], start: datetime, end: datetime,
@@ -86,7 +86,7 @@ def time_to_recover(outcomes: Sequence[Outcome], first_effect: datetime | None, 
             if rate < reference - tolerance:
                 dipped = day
         elif rate >= reference - tolerance:
-            days = (datetime.combine(day, datetime.min.time(), timezone.utc) - first_effect) / DAY
+            days = (datetime.combine(day, datetime.min.time(), UTC) - first_effect) / DAY
             return Recovery(reference, first_effect, dipped, day, round(max(0.0, days), 2))
     if dipped is None:
         return Recovery(reference, first_effect, None, None, 0.0, "never fell below the reference")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from jinja2 import Environment, select_autoescape
 

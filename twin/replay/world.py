@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol
 
 from twin.domain.plans import Assignment, Leg
 from twin.domain.records import Lane, Network, Shipment
