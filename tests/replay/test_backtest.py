@@ -64,3 +64,21 @@ def test_late_and_early_alerts_miss_recall() -> None:
 def test_two_cases_add_up_simulated_days() -> None:
     total = next(r for r in rule_metrics([tiny_case(), tiny_case()]) if r["dimension"] == "all")
     assert total["false_alarms"] == 2 and total["false_alarms_per_30d"] == 1.0 and total["recall"] == 1.0
+
+
+def test_twin_backtest_json() -> None:
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from twin.cli.app import app
+
+    root = Path(__file__).resolve().parents[2]
+    result = CliRunner().invoke(app, ["backtest", str(root / "scenarios" / "typhoon-prd.yaml"), "--json",
+                                      "--playbooks", str(root / "playbooks")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    total = next(r for r in doc["rules"] if r["dimension"] == "all")
+    assert total["alerts"] > 0 and 0 <= total["precision"] <= 1 and 0 <= total["recall"] <= 1
+    assert doc["scenarios"][0]["scenario"] == "typhoon-prd"

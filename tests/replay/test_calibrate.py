@@ -73,3 +73,22 @@ def test_calibrate_budget_two(tmp_path: Path) -> None:
     assert doc["holdout"]["scenarios"] == ["hold"]
     assert {"defaults", "best"} <= set(doc["holdout"])
     assert doc["tuned"] == candidates(2, 0)[doc["best_index"]]
+
+
+def test_twin_calibrate_writes_a_tuned_file(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from twin.cli.app import app
+
+    train = short_typhoon(tmp_path, "train", 1)
+    hold = short_typhoon(tmp_path, "hold", 2)
+    out = tmp_path / "tuned.toml"
+    result = CliRunner().invoke(app, ["calibrate", str(train), "--holdout", str(hold), "--budget", "1",
+                                      "--out", str(out), "--json", "--playbooks", str(ROOT / "playbooks")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout[result.stdout.index("{"):])
+    assert doc["best_index"] == 0 and doc["tuned"] == default_tables()
+    config = parse_config(out.read_text(), environ={})
+    assert alert_rules(config).for_dimension("cost").for_passes == 3

@@ -64,6 +64,10 @@ def _register() -> None:
     from twin.cli import demo_cmd
 
     app.command("demo")(demo_cmd.demo)
+    from twin.cli import backtest_cmd
+
+    app.command("backtest")(backtest_cmd.backtest)
+    app.command("calibrate")(backtest_cmd.calibrate)
 
 
 @app.command()
