@@ -53,7 +53,8 @@ def _pyplot() -> Any:
 # --- charts -------------------------------------------------------------------------------
 
 def scores_chart(timeline: list[dict[str, Any]], alerts: list[dict[str, Any]],
-                 rules: AlertRules, signals: list[datetime], effects: list[tuple[datetime, datetime]]) -> bytes:
+                 rules: AlertRules, signals: list[datetime], effects: list[tuple[datetime, datetime]],
+                 window: tuple[datetime, datetime] | None = None) -> bytes:
     """Per dimension, the highest score each tick, its warn (dashed) and critical (dotted)
     thresholds, alert openings (dots), signal times (ticks below) and effect spans (shaded)."""
     plt = _pyplot()
@@ -76,6 +77,8 @@ def scores_chart(timeline: list[dict[str, Any]], alerts: list[dict[str, Any]],
     if signals:
         ax.plot(signals, [-0.03] * len(signals), "|", color="black", ms=8, label="signal")
     ax.set_ylim(-0.06, 1.05)
+    if window is not None:
+        ax.set_xlim(*window)
     ax.set_ylabel("highest score")
     ax.set_title("Scores per dimension (dashed: warn, dotted: critical; dots: alerts opened; "
                  "shaded: effects)", fontsize=9)
@@ -121,6 +124,7 @@ def on_time_chart(runs: Mapping[str, Any], start: datetime, end: datetime,
                 [rate for _, rate, _ in series if rate is not None],
                 color=COLOURS[name], lw=1.3, label=name)
     ax.set_ylim(0, 1.02)
+    ax.set_xlim(start, end)
     ax.set_ylabel("on-time rate (7-day)")
     ax.set_title("On-time rate of deliveries, trailing 7 days (shaded: effects)", fontsize=9)
     ax.legend(fontsize=7, loc="lower left")
@@ -318,7 +322,8 @@ def write_report(doc: Mapping[str, Any], runs: Mapping[str, Any] | None, loaded:
     engine = runs.get("engine")
     charts = {
         "scores": scores_chart(engine.timeline if engine else [], data["alerts"], settings.alerts,
-                               [s.at for s in scenario.signals], effects),
+                               [s.at for s in scenario.signals], effects,
+                               (scenario.start, scenario.end)),
         "cost": cost_chart({n: doc[n] for n in RUNS if n in doc}),
         "on_time": on_time_chart(runs, scenario.start, scenario.end, effects),
     }

@@ -1,0 +1,31 @@
+"""Replay fixtures: the short test scenario, the playbook library, one cached replay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from twin.files.playbooks import load_playbooks
+from twin.replay.scenario import LoadedScenario, load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+SHORT = Path(__file__).parent / "data" / "short-closure.yaml"
+
+
+@pytest.fixture(scope="session")
+def playbooks() -> list:
+    return load_playbooks(ROOT / "playbooks")
+
+
+@pytest.fixture(scope="session")
+def short_scenario() -> LoadedScenario:
+    return load_scenario(SHORT)
+
+
+@pytest.fixture(scope="session")
+def short_replay(short_scenario: LoadedScenario, playbooks: list) -> dict[str, Any]:
+    from twin.replay.run import replay
+
+    return replay(short_scenario, playbooks)
