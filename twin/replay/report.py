@@ -29,7 +29,7 @@ KPI_ROWS = ("total_cost", "transport_cost", "lateness_cost", "on_time_rate", "la
 
 
 def _ts(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)
 
 
 def _png(fig: Any) -> bytes:
