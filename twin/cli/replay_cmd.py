@@ -61,6 +61,17 @@ def _finish(doc: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(doc)
         return
+    if "runs" in doc:  # Monte Carlo: distributions, not single figures
+        table = Table(title=f"replay {doc.get('scenario')}: {doc['runs']} sampled worlds")
+        for column in ("run", "kpi", "mean", "p5", "p95"):
+            table.add_column(column, justify="right" if column in ("mean", "p5", "p95") else "left")
+        for run in ("baseline", "engine", "foresight"):
+            for kpi, dist in (doc.get(run) or {}).items():
+                if isinstance(dist, dict) and "mean" in dist:
+                    table.add_row(run, kpi, *(f"{dist.get(k):,.4g}" if isinstance(dist.get(k), (int, float))
+                                              else "–" for k in ("mean", "p5", "p95")))
+        console.print(table)
+        return
     table = Table(title=f"replay {doc.get('scenario')}")
     table.add_column("run")
     for key in ("on_time_rate", "late_units", "transport_cost", "lateness_cost", "total_cost"):
