@@ -90,7 +90,10 @@ class _Master:
         lp.a_matrix_.num_col_ = lp.num_col_
         lp.a_matrix_.num_row_ = lp.num_row_
 
-        h = highspy.Highs()
+        # highspy.Highs's constructor enables its Python callbacks, and that prints HiGHS's
+        # banner to file descriptor 1 before output_flag can be set, corrupting `--json`
+        # output; the exported base class has the same solver methods without that.
+        h = highspy._Highs()
         h.setOptionValue("output_flag", bool(options.log))
         h.setOptionValue("presolve_rule_off", int(options.presolve_rule_off))
         h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
