@@ -80,3 +80,18 @@ def test_same_seed_same_document(short_scenario: LoadedScenario, playbooks: list
     assert short_replay["_runs"]["engine"].reroute_log == again["_runs"]["engine"].reroute_log
     other = replay(short_scenario, playbooks, seed=short_scenario.scenario.seed + 1)
     assert other["baseline"] != first["baseline"]  # the seed does drive the world
+
+
+
+def test_disruption_cost_is_the_baseline_against_the_same_plans_without_effects() -> None:
+    from twin.replay.run import run_baseline, scenario_shipments
+
+    loaded = load_scenario(ROOT / "scenarios" / "red-sea-2024.yaml")
+    doc = _doc("red-sea-2024")
+    calm = LoadedScenario(loaded.path, loaded.scenario.model_copy(update={"effects": []}), loaded.network)
+    undisturbed = run_baseline(calm, scenario_shipments(calm), seed=doc["seed"])
+    want = doc["baseline"]["total_cost"] - undisturbed.kpis()["total_cost"]
+    assert want > 100_000  # the Red Sea closure costs the blind baseline dearly
+    assert doc["saving"]["disruption_cost"] == pytest.approx(want, abs=0.01)
+    assert undisturbed.undisturbed is not None
+    assert undisturbed.undisturbed.kpis() == undisturbed.kpis()

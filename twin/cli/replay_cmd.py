@@ -87,3 +87,7 @@ def _finish(doc: dict[str, Any], as_json: bool) -> None:
     if "reroutes" in engine:
         console.print(f"engine: {engine['reroutes']} shipments re-routed, mean warning lead "
                       f"{engine.get('mean_warning_lead_h')} h, {len(doc.get('playbook_runs', []))} playbook runs")
+    saving = doc.get("saving") or {}
+    if saving.get("disruption_cost") is not None:
+        console.print(f"the disruption costs {saving['disruption_cost']:,.0f} if nobody acts; the engine saves "
+                      f"{saving['engine_vs_baseline']:,.0f}, foresight {saving['foresight_vs_baseline']:,.0f}")

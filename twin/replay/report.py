@@ -207,7 +207,7 @@ img{max-width:100%} .muted{color:#777}
 {% for r in d.kpis %}<tr><td>{{ r.kpi }}</td><td class="n">{{ fmt(r.baseline) }}</td>
 <td class="n">{{ fmt(r.engine) }}</td><td class="n">{{ fmt(r.foresight) }}</td></tr>
 {% endfor %}</table>
-<p>Engine saving vs baseline: <b>{{ fmt(d.saving.engine_vs_baseline) }}</b>; foresight saving:
+<p>Cost of the disruption if nobody acts: {{ fmt(d.saving.disruption_cost) }}. Engine saving vs baseline: <b>{{ fmt(d.saving.engine_vs_baseline) }}</b>; foresight saving:
 {{ fmt(d.saving.foresight_vs_baseline) }}; captured share: {{ fmt(d.saving.captured_share) }}</p>
 <img alt="cost per run" src="data:image/png;base64,{{ charts.cost }}">
 <img alt="on-time rate per day" src="data:image/png;base64,{{ charts.on_time }}">
@@ -253,7 +253,7 @@ Window {{ d.window }} · seed {{ d.seed }} · {{ d.shipments }} shipments
 |---|---:|---:|---:|
 {% for r in d.kpis %}| {{ r.kpi }} | {{ fmt(r.baseline) }} | {{ fmt(r.engine) }} | {{ fmt(r.foresight) }} |
 {% endfor %}
-Engine saving vs baseline: **{{ fmt(d.saving.engine_vs_baseline) }}**; foresight saving: {{ fmt(d.saving.foresight_vs_baseline) }}; captured share: {{ fmt(d.saving.captured_share) }}
+Cost of the disruption if nobody acts: {{ fmt(d.saving.disruption_cost) }}. Engine saving vs baseline: **{{ fmt(d.saving.engine_vs_baseline) }}**; foresight saving: {{ fmt(d.saving.foresight_vs_baseline) }}; captured share: {{ fmt(d.saving.captured_share) }}
 
 ![cost per run](charts/cost.png)
 ![on-time rate per day](charts/on_time.png)
