@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/twin bench --json
 
 lint: $(STAMP)
+	@$(BIN)/python -m ruff --version >/dev/null 2>&1 || $(BIN)/pip install --quiet -e '.[lint]'
 	$(BIN)/python -m ruff check twin tests
 
 clean:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import networkx as nx
@@ -15,7 +15,7 @@ from twin.files.shipments import load_shipments, write_shipments
 from twin.network.synthetic import generate_network
 from twin.shipments.generate import generate_shipments
 
-START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def test_bad_shipment_rows_are_all_reported(tmp_path: Path, mini_network_file: Path) -> None:
@@ -49,11 +49,11 @@ def test_generator_is_seeded_realistic_and_round_trips(tmp_path: Path) -> None:
     for shipment in first:
         assert nx.has_path(graph, shipment.origin, shipment.destination)
         assert shipment.due_at > shipment.ready_at
-        assert START <= shipment.ready_at < datetime(2024, 1, 6, tzinfo=timezone.utc)
+        assert START <= shipment.ready_at < datetime(2024, 1, 6, tzinfo=UTC)
     by_priority = {p: sum(s.priority is p for s in first) for p in Priority}
     assert by_priority[Priority.standard] > by_priority[Priority.express] > by_priority[Priority.critical]
     # Standard freight is larger and allowed longer than critical freight.
-    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    mean = lambda xs: sum(xs) / len(xs)
     standard = [s for s in first if s.priority is Priority.standard]
     critical = [s for s in first if s.priority is Priority.critical] or standard
     assert mean([s.units for s in standard]) > mean([s.units for s in critical])

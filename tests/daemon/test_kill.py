@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon.conftest import Daemon, Receiver, drop_signals, query, red_sea, wait_for, write_config
+from tests.daemon.conftest import (
+    Daemon,
+    Receiver,
+    drop_signals,
+    query,
+    red_sea,
+    wait_for,
+    write_config,
+)
 
 
 @pytest.mark.postgres

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.playbook.chain_world import mini_network
 from twin.domain.incidents import IncidentState
 from twin.domain.records import Shipment
 from twin.domain.signals import Signal
@@ -12,7 +13,6 @@ from twin.engine.engine import Engine, EngineSettings, reserved_lane_capacity
 from twin.feeds.ingest import ingest_signals
 from twin.files.playbooks import load_playbooks
 from twin.playbook.incidents import transition
-from tests.playbook.chain_world import mini_network
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

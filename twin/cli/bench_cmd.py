@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.progress import Progress
@@ -14,7 +14,7 @@ from twin.cli.common import console, emit_json, err_console, handles_errors
 @handles_errors
 def bench(
     size: Annotated[str, typer.Option(help="Problem size: S, M or L.")] = "L",
-    part: Annotated[Optional[list[str]], typer.Option("--part", help="Only these parts (repeatable).")] = None,
+    part: Annotated[list[str] | None, typer.Option("--part", help="Only these parts (repeatable).")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Measure load, ingest, scoring, planning and replay; each part runs in a fresh process."""

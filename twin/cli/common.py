@@ -6,10 +6,11 @@ import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -71,7 +72,7 @@ def handles_errors(func: F) -> F:
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
-        except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+        except Exception as exc:
             if os.environ.get("TWIN_DEBUG"):
                 raise
             err_console.print(f"error: {type(exc).__name__}: {exc}", style="red", markup=False)

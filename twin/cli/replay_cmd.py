@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -16,14 +16,14 @@ from twin.cli.common import console, emit_json, err_console, handles_errors
 def replay(
     scenario: Annotated[Path, typer.Argument(help="A scenario file (SPEC 1.5).")],
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-    report: Annotated[Optional[Path], typer.Option("--report", help="Write an HTML and Markdown report here.")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write an HTML and Markdown report here.")] = None,
     playbooks: Annotated[Path, typer.Option(help="The playbook folder.")] = Path("playbooks"),
-    seed: Annotated[Optional[int], typer.Option(help="Override the scenario's seed.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
     no_approve: Annotated[bool, typer.Option("--no-approve", help="Approval-required playbooks count as not applied.")] = False,
     runs: Annotated[int, typer.Option(help="Monte Carlo: replay N sampled worlds and report distributions.", min=1)] = 1,
-    workers: Annotated[Optional[int], typer.Option(help="Parallel local workers for --runs.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Parallel local workers for --runs.")] = None,
     executor: Annotated[str, typer.Option(help="local, dask or ray (for --runs).")] = "local",
-    scheduler: Annotated[Optional[str], typer.Option(help="Cluster address for dask or ray.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Cluster address for dask or ray.")] = None,
 ) -> None:
     """Replay a scenario: the same world with no engine, with the engine, and with foresight."""
     from twin.files.playbooks import load_playbooks

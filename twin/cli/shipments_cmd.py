@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,7 +24,7 @@ def generate(
     days: Annotated[int, typer.Option(help="Days of ready dates.", min=1)] = 30,
     per_day: Annotated[int, typer.Option("--per-day", help="Shipments per day.", min=1)] = 40,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same file.")] = 0,
-    start: Annotated[Optional[str], typer.Option(help="First ready day (ISO 8601); default today 00:00Z.")] = None,
+    start: Annotated[str | None, typer.Option(help="First ready day (ISO 8601); default today 00:00Z.")] = None,
     out: Annotated[Path, typer.Option("-o", "--out", help="Output .csv or .yaml file.")] = Path("shipments.csv"),
 ) -> None:
     """Draw a realistic shipment mix (markets, modes, priorities, due dates) on a network."""
@@ -32,7 +32,7 @@ def generate(
 
     loaded, _ = load_network(network)
     if start is None:
-        first = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        first = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     else:
         try:
             first = parse_timestamp(start)
@@ -53,7 +53,7 @@ def generate(
 @handles_errors
 def validate(
     shipments: Annotated[Path, typer.Argument(help="A .csv or .yaml shipment file.")],
-    network: Annotated[Optional[str], typer.Option(help="Check origins and destinations against it.")] = None,
+    network: Annotated[str | None, typer.Option(help="Check origins and destinations against it.")] = None,
     json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Validate a shipment file; exit 2 listing every error."""

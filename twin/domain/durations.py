@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def parse_duration(text: str | int | float | timedelta) -> timedelta:
+def parse_duration(text: str | float | timedelta) -> timedelta:
     """Parse `30s`, `5m`, `6h`, `2d`, `1w` (or a number of seconds) into a timedelta.
 
     Raises ValueError naming the accepted forms when the text is not one of them.
@@ -17,7 +17,7 @@ def parse_duration(text: str | int | float | timedelta) -> timedelta:
     if isinstance(text, timedelta):
         return text
     if isinstance(text, bool):
-        raise ValueError(f"not a duration: {text!r}")
+        raise ValueError(f"not a duration: {text!r}")  # noqa: TRY004 - pydantic reports ValueError
     if isinstance(text, (int, float)):
         if text < 0:
             raise ValueError(f"duration must not be negative: {text!r}")
@@ -43,7 +43,7 @@ def parse_timestamp(value: str | datetime) -> datetime:
         stamp = value
     else:
         text = str(value).strip()
-        if text.endswith("Z") or text.endswith("z"):
+        if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
         try:
             stamp = datetime.fromisoformat(text)
@@ -51,8 +51,8 @@ def parse_timestamp(value: str | datetime) -> datetime:
             raise ValueError(f"not an ISO 8601 time stamp: {value!r}") from None
     if stamp.tzinfo is None:
         raise ValueError(f"time stamp has no zone: {value!r} (add Z or +hh:mm)")
-    return stamp.astimezone(timezone.utc)
+    return stamp.astimezone(UTC)
 
 
 def format_timestamp(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -55,8 +55,7 @@ def pydantic_problems(exc: object, file: str, where: str) -> list[Problem]:
         loc = [str(part) for part in err.get("loc", ())]
         field = ".".join(loc) if loc else None
         message = str(err.get("msg", "invalid value"))
-        if message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
+        message = message.removeprefix("Value error, ")
         if "input" in err and err.get("type") not in ("missing",):
             shown = repr(err["input"])
             if len(shown) > 60:

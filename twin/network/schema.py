@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from twin.domain.problems import InputError, Problem, pydantic_problems
-from twin.domain.records import Lane, Network, Node, NodeKind, VIA_KINDS
+from twin.domain.records import VIA_KINDS, Lane, Network, Node, NodeKind
 
 NODE_FIELDS = frozenset(Node.model_fields)
 LANE_FIELDS = frozenset({"from"} | set(Lane.model_fields) - {"from_"})

@@ -91,7 +91,7 @@ def scenario_shipments(loaded: LoadedScenario) -> list[Shipment]:
 
 
 def tick_times(scenario: Scenario) -> list[datetime]:
-    steps = int(math.ceil(scenario.window / scenario.tick))
+    steps = math.ceil(scenario.window / scenario.tick)
     return [scenario.start + i * scenario.tick for i in range(steps + 1)]
 
 
@@ -276,7 +276,7 @@ def warning_leads(alerts: list[dict[str, Any]], book: EffectBook, network: Netwo
         touched = [target] + ([lane.from_, lane.to, *lane.via] if lane else [])
         hits = [first_hit[t] for t in touched if t in first_hit]
         if hits:
-            opened = datetime.fromisoformat(alert["opened_at"].replace("Z", "+00:00"))
+            opened = datetime.fromisoformat(alert["opened_at"])
             leads.append((min(hits) - opened) / timedelta(hours=1))
     return leads
 

@@ -8,6 +8,7 @@ standard freight with a buffer, the fastest route for express and critical freig
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from twin.domain.records import Network, NodeKind, Priority, Shipment
 # Share of shipments by destination market; countries of the EU share the "EU" weight.
 MARKET_WEIGHTS = {"US": 0.45, "EU": 0.25, "GB": 0.10, "JP": 0.10, "AE": 0.10}
 EU_COUNTRIES = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
+    ["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"]
 )
 PRIORITY_MIX = {Priority.standard: 0.70, Priority.express: 0.22, Priority.critical: 0.08}
 # Units (cbm) drawn log-normally, clipped: LCL/FCL sea lots, smaller express and critical lots.
@@ -64,7 +65,7 @@ class RouteTimes:
             _, cheap_paths = nx.single_source_dijkstra(self.graph, origin, weight=cost)
             cheap_days = {
                 target: sum(
-                    self._edge_days(self.graph[a][b], b, country) for a, b in zip(path, path[1:])
+                    self._edge_days(self.graph[a][b], b, country) for a, b in itertools.pairwise(path)
                 )
                 for target, path in cheap_paths.items()
             }

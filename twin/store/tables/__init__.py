@@ -1,4 +1,5 @@
 """Every store table, one module per concept; importing this package fills the shared metadata."""
+# ruff: noqa: I001 - base must be imported first (it sets the naming convention)
 
 from twin.store.tables.base import metadata  # first: sets the naming convention
 from twin.store.tables.network import LaneRow, LaneViaRow, NetworkRow, NodeRow
@@ -15,26 +16,26 @@ from twin.store.tables.users import ApiTokenRow, UserRow
 
 __all__ = [
     "AcknowledgementRow",
-    "ApiTokenRow",
-    "UserRow",
     "AlertEpisodeRow",
     "AlertStateRow",
-    "RiskScoreRow",
-    "SilenceRow",
+    "ApiTokenRow",
     "AuditRow",
     "FeedCheckpointRow",
-    "QuarantineRow",
-    "SignalRow",
     "IncidentRow",
-    "NotificationAttemptRow",
-    "PlanChangeRow",
     "LaneRow",
     "LaneViaRow",
     "NetworkRow",
     "NodeRow",
+    "NotificationAttemptRow",
     "OutboxRow",
+    "PlanChangeRow",
     "PlanRouteRow",
+    "QuarantineRow",
+    "RiskScoreRow",
     "ShipmentRow",
     "ShipmentStatus",
+    "SignalRow",
+    "SilenceRow",
+    "UserRow",
     "metadata",
 ]
