@@ -62,3 +62,17 @@ def test_generator_is_seeded_realistic_and_round_trips(tmp_path: Path) -> None:
         write_shipments(first, out)
         loaded, warnings = load_shipments(out, network)
         assert loaded == first and warnings == []
+
+
+def test_generator_keeps_to_the_markets_asked_for() -> None:
+    from twin.shipments.generate import market_of
+
+    network, _ = load_network("demo")
+    country = {n.id: n.country for n in network.nodes}
+    every = generate_shipments(network, start=START, days=3, per_day=40, seed=4)
+    assert {market_of(country[s.destination]) for s in every} >= {"US", "EU", "GB", "JP", "AE"}
+    only = generate_shipments(network, start=START, days=3, per_day=40, seed=4, markets=["EU", "GB"])
+    assert len(only) == 120
+    assert {market_of(country[s.destination]) for s in only} == {"EU", "GB"}
+    with pytest.raises(ValueError, match="no warehouse in markets XX"):
+        generate_shipments(network, start=START, days=1, per_day=1, markets=["XX"])

@@ -124,3 +124,14 @@ def test_library_validates_from_the_command_line() -> None:
     proc = run("scenarios", "validate", str(LIBRARY), "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert len(json.loads(proc.stdout)["valid"]) >= 9
+
+
+def test_unknown_market_is_named(folder: Path) -> None:
+    text = (folder / "good.yaml").read_text()
+    bad = folder / "bad.yaml"
+    bad.write_text(text.replace("tick: 6h\n", "tick: 6h\nshipments: {generate: {per_day: 5, markets: [US, MARS]}}\n"))
+    assert "markets: [US, MARS]" in bad.read_text()
+    proc = run("scenarios", "validate", str(bad), "--json")
+    assert proc.returncode == 2
+    doc = json.loads(proc.stdout)
+    assert any(e["file"] == str(bad) and "markets" in e["field"] for e in doc["errors"]), doc

@@ -86,7 +86,7 @@ def scenario_shipments(loaded: LoadedScenario) -> list[Shipment]:
     assert spec is not None
     return generate_shipments(
         loaded.network, start=scenario.start, days=scenario.shipment_days,
-        per_day=spec.per_day, seed=scenario.shipment_seed,
+        per_day=spec.per_day, seed=scenario.shipment_seed, markets=spec.markets,
     )
 
 

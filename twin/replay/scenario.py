@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -134,6 +134,9 @@ class Effect(BaseModel):
         return self.at <= at and (self.until is None or at < self.until)
 
 
+Market = Literal["US", "EU", "GB", "JP", "AE", "other"]
+
+
 class GenerateSpec(BaseModel):
     """Shipments drawn by the seeded generator: `per_day` a day for `days` (default: the
     window) with `seed` (default: the scenario's seed)."""
@@ -143,6 +146,8 @@ class GenerateSpec(BaseModel):
     per_day: int = Field(gt=0, le=100_000)
     seed: int | None = None
     days: int | None = Field(default=None, gt=0, le=3660)
+    markets: tuple[Market, ...] | None = Field(default=None, min_length=1)
+    """Only warehouses in these markets (a seller's own trade); default: all, weighted."""
 
 
 class ShipmentsSpec(BaseModel):
@@ -262,7 +267,8 @@ class Scenario(BaseModel):
         shipments: dict[str, Any]
         if self.shipments.generate is not None:
             shipments = {"generate": {"per_day": self.shipments.generate.per_day,
-                                      "seed": self.shipment_seed, "days": self.shipment_days}}
+                                      "seed": self.shipment_seed, "days": self.shipment_days,
+                                      "markets": list(self.shipments.generate.markets or [])}}
         else:
             shipments = {"path": self.shipments.path}
         first_signal = min((s.at for s in self.signals), default=None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import networkx as nx
@@ -82,12 +83,14 @@ def market_of(country: str | None) -> str | None:
 
 def generate_shipments(
     network: Network, *, start: datetime, days: int, per_day: int, seed: int = 0,
-    id_prefix: str = "S",
+    id_prefix: str = "S", markets: Sequence[str] | None = None,
 ) -> list[Shipment]:
     """`days` x `per_day` shipments from the network's origins to its warehouses.
 
-    Only origin–warehouse pairs with a route are drawn. Raises ValueError when the network has
-    no origins, no warehouses, or no warehouse reachable from an origin.
+    Only origin–warehouse pairs with a route are drawn. `markets` (e.g. ["US"], ["EU", "GB"])
+    keeps only warehouses there, with the same relative weights: a seller's own trade. Raises
+    ValueError when the network has no origins, no warehouses (in those markets), or no
+    warehouse reachable from an origin.
     """
     if days < 1 or per_day < 1:
         raise ValueError("days and per_day must be at least 1")
@@ -99,7 +102,11 @@ def generate_shipments(
         raise ValueError(f"network '{network.name}' has no warehouse nodes")
     by_market: dict[str, list[str]] = defaultdict(list)
     for node in warehouses:
-        by_market[market_of(node.country) or "other"].append(node.id)
+        market = market_of(node.country) or "other"
+        if markets is None or market in markets:
+            by_market[market].append(node.id)
+    if not by_market:
+        raise ValueError(f"network '{network.name}' has no warehouse in markets {', '.join(markets or [])}")
     markets = sorted(by_market)
     weights = np.array([MARKET_WEIGHTS.get(m, 0.05) for m in markets])
     weights = weights / weights.sum()
