@@ -151,6 +151,27 @@ def test_critical_chokepoint_folds_the_lane_alerts_it_explains():
     assert all(a.inhibited_by is None for a in state.alerts.values())
 
 
+def test_a_port_alert_folds_the_lane_alerts_its_risk_spread_to_in_the_same_dimension():
+    def lane(target: str, value: float, i: int, dimension: str = "weather", sources=("CNYTN",)):
+        return RiskScore(target=target, dimension=dimension, score=value, at=T0 + i * STEP,
+                         kind="lane", sources=sources)
+
+    state = AlertState()
+    for i in range(2):
+        state, events = evaluate(state, [
+            score(0.9, target="CNYTN", kind="port", dimension="weather", i=i),
+            lane("CNYTN-USLAX-SEA", 0.7, i),                      # spread from the port
+            lane("CNYTN-USLAX-SEA", 0.7, i, dimension="capacity"),  # another dimension
+            lane("CNSHA-USLAX-SEA", 0.7, i, sources=("CNSHA",)),  # another port's lane
+        ], T0 + i * STEP, NO_TREND)
+    by_key = {(e.alert.target, e.alert.dimension): e for e in events}
+    port = by_key[("CNYTN", "weather")]
+    assert port.pages and port.alert.inhibited_by is None
+    folded = by_key[("CNYTN-USLAX-SEA", "weather")]
+    assert folded.alert.inhibited_by == port.alert.id and not folded.pages
+    assert by_key[("CNYTN-USLAX-SEA", "capacity")].pages
+    assert by_key[("CNSHA-USLAX-SEA", "weather")].pages
+
 def test_silence_mutes_matching_alerts_in_its_window_only():
     silence = Silence(id="s1", matchers={"target": "~BAB.*", "dimension": ["security", "weather"]},
                       starts_at=T0, ends_at=T0 + 3 * STEP, created_by="ana", comment="known, rerouting")

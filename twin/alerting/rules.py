@@ -100,6 +100,14 @@ def _default_inhibitions() -> list[InhibitRule]:
             target={},
             relation="explains",
         ),
+        # A typhoon alert on Yantian would otherwise page again for every lane leaving it.
+        InhibitRule(
+            name="facility-explains-its-lanes",
+            source={"kind": ["origin", "port", "airport", "rail_terminal", "warehouse"]},
+            target={"kind": "lane"},
+            relation="explains",
+            equal=("dimension",),
+        ),
         InhibitRule(
             name="critical-node-explains-eta-drift",
             source={"severity": "critical"},
