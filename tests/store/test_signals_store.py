@@ -180,3 +180,20 @@ def test_save_100k_rows_timing(engine):
     print(f"\n{engine.dialect.name}: save {n} rows {first:.2f}s ({n / first:,.0f} rows/s), "
           f"again {second:.2f}s, signals_between {load:.2f}s")
     assert inserted == n and again == 0 and len(loaded) == n
+
+
+def test_carrier_events_round_trip_once(engine, samples) -> None:
+    from twin.store.tracking import save_shipment_events, shipment_events_since
+
+    positions = samples.positions
+    assert positions
+    with session_scope(engine) as session:
+        assert save_shipment_events(session, positions=positions) == len(positions)
+    with session_scope(engine) as session:
+        assert save_shipment_events(session, positions=list(reversed(positions))) == 0
+        back = shipment_events_since(session, since=min(p.at for p in positions))
+    # Equipment and transport call ids stay in the signal rows' extras; positions keep the rest.
+    kept = [p.model_copy(update={"equipment": None, "transport_call": None}) for p in positions]
+    assert back == sorted(kept, key=lambda p: p.at)
+    with session_scope(engine) as session:
+        assert shipment_events_since(session, since=max(p.at for p in positions) + timedelta(seconds=1)) == []

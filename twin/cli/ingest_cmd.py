@@ -51,6 +51,7 @@ def ingest(
         save_signals,
         set_checkpoint,
     )
+    from twin.store.tracking import save_shipment_events
 
     if not path.exists():
         raise InputError([Problem(str(path), "", None, "no such file or folder")])
@@ -81,6 +82,7 @@ def ingest(
         with session_scope(engine) as session:
             inserted = save_signals(session, frame=frame)
             save_quarantine(session, rows=quarantine)
+            save_shipment_events(session, positions=result.positions)
             if report is not None and report.sha256:
                 set_checkpoint(session, feed=feed, key=key, sha256=report.sha256)
         if len(frame) or result.positions or not result.errors:

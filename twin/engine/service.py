@@ -61,6 +61,7 @@ from twin.playbook.schema import Playbook
 from twin.schedule import metrics
 from twin.scoring.propagate import assess
 from twin.scoring.scorers import to_risk_scores
+from twin.shipments.tracking import follow_events
 from twin.store.alerts import (
     latest_scores,
     list_acks,
@@ -105,6 +106,7 @@ from twin.store.signals import (
     set_checkpoint,
     signals_between,
 )
+from twin.store.tracking import save_shipment_events, shipment_events_since
 
 log = logging.getLogger("twin.daemon")
 S = IncidentState
@@ -248,6 +250,7 @@ def _store_read(service: Service, feed: str, key: str, result: IngestResult, *,
     with writing(service) as session:
         inserted = save_signals(session, frame=frame)
         save_quarantine(session, rows=quarantine)
+        save_shipment_events(session, positions=result.positions)
         set_checkpoint(session, feed=feed, key=key, sha256=sha256, offset=offset, etag=etag,
                        last_modified=last_modified)
     metrics.SIGNALS_INGESTED.labels(feed).inc(inserted)
@@ -375,6 +378,8 @@ class Loaded:
     engine: Engine
     states: dict[str, IncidentState]
     restored: dict[str, Routes] = field(default_factory=dict)
+    # Routes that carriers' actual events re-timed since they were stored.
+    followed: dict[str, Routes] = field(default_factory=dict)
 
 
 def load_engine(service: Service, session: Session, now: datetime) -> Loaded:
@@ -384,6 +389,8 @@ def load_engine(service: Service, session: Session, now: datetime) -> Loaded:
     engine.shipments = {s.id: s for s in get_shipments(session, network_name=name, status=ACTIVE)}
     engine.routes = {sid: r for sid, r in get_routes(session, network_name=name).items()
                      if sid in engine.shipments}
+    followed = follow_events(engine.routes, shipment_events_since(session, since=now - service.settings.history), now)
+    engine.routes.update(followed)
     state = load_state(session)
     silences = tuple(s for s in list_silences(session) if s.ends_at > now)
     state = state.model_copy(update={"silences": silences, "acks": tuple(list_acks(session))})
@@ -413,7 +420,7 @@ def load_engine(service: Service, session: Session, now: datetime) -> Loaded:
             for sid in [s for s in recorder.holds if s not in engine.holds]:
                 engine.holds[sid] = incident.id  # owned by the incident, so release() lifts it
     engine.constraints = recorder.constraints
-    loaded = Loaded(engine, states)
+    loaded = Loaded(engine, states, followed=followed)
     _restore_rolled_back(service, session, loaded)
     history = signals_between(session, start=now - service.settings.history, end=now + timedelta(seconds=1))
     engine.ingest(history)
@@ -477,6 +484,9 @@ def persist(service: Service, session: Session, loaded: Loaded, report: TickRepo
             except StaleState as exc:
                 raise PassConflict(str(exc)) from exc
     changed = {**loaded.restored, **report.rerouted}
+    if loaded.followed:
+        followed = {sid: routes for sid, routes in loaded.followed.items() if sid not in changed}
+        save_routes(session, network_name=service.network_name, routes=followed, at=now, by="carrier events")
     if changed:
         save_routes(session, network_name=service.network_name, routes=changed, at=now)
     if engine.sent:
@@ -558,8 +568,14 @@ def _advance(service: Service, session: Session, engine: Engine, now: datetime) 
         if max(leg.arrive_at for leg in legs) <= now:
             status, node, at = ShipmentStatus.delivered, legs[-1].to_node, max(leg.arrive_at for leg in legs)
         elif min(leg.depart_at for leg in legs) <= now:
-            current = max((leg for leg in legs if leg.depart_at <= now), key=lambda leg: leg.depart_at)
-            status, node, at = ShipmentStatus.in_transit, current.from_node, current.depart_at
+            moving = [leg for leg in legs if leg.depart_at <= now < leg.arrive_at]
+            if moving:  # on its way from the node it last left
+                current = max(moving, key=lambda leg: leg.depart_at)
+                node, at = current.from_node, current.depart_at
+            else:  # waiting at the node it last reached
+                current = max((leg for leg in legs if leg.arrive_at <= now), key=lambda leg: leg.arrive_at)
+                node, at = current.to_node, current.arrive_at
+            status = ShipmentStatus.in_transit
         else:
             continue
         if state.status is not status or state.at_node != node:

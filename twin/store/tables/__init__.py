@@ -8,7 +8,7 @@ from twin.store.tables.incidents import AuditRow, IncidentRow, NotificationAttem
 from twin.store.tables.alerts import (
     AcknowledgementRow, AlertEpisodeRow, AlertStateRow, RiskScoreRow, SilenceRow,
 )
-from twin.store.tables.signals import FeedCheckpointRow, QuarantineRow, SignalRow
+from twin.store.tables.signals import FeedCheckpointRow, QuarantineRow, ShipmentEventRow, SignalRow
 from twin.store.tables.routes import OutboxRow, PlanRouteRow
 from twin.store.tables.users import ApiTokenRow, UserRow
 
@@ -32,6 +32,7 @@ __all__ = [
     "PlanRouteRow",
     "QuarantineRow",
     "RiskScoreRow",
+    "ShipmentEventRow",
     "ShipmentRow",
     "ShipmentStatus",
     "SignalRow",

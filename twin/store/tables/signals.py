@@ -88,3 +88,31 @@ class FeedCheckpointRow(SQLModel, table=True):
     etag: str | None = Field(default=None, sa_type=sa.Text)
     last_modified: str | None = Field(default=None, sa_type=sa.String(64))
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ShipmentEventRow(SQLModel, table=True):
+    """Where a shipment's freight actually was: one carrier ACT event (DCSA ARRI/DEPA, equipment
+    LOAD/DISC/GTIN/GTOT) at a UN/LOCODE. (source, event_id) is unique, so reading the same feed
+    again adds nothing. `shipment` is the primary document reference and `document_refs` every
+    one the event carried (any may name a stored shipment). The indexes answer "the latest
+    position of a shipment" and "every event since"."""
+
+    __tablename__ = "shipment_events"
+    __table_args__ = (
+        sa.UniqueConstraint("source", "event_id"),
+        sa.Index(None, "shipment", "at"),
+        sa.Index(None, "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(sa_type=sa.String(SOURCE_LENGTH))
+    event_id: str = Field(sa_type=sa.String(TARGET_LENGTH))
+    at: datetime = Field(sa_type=UTCDateTime)
+    event: str = Field(sa_type=sa.String(8))
+    locode: str = Field(sa_type=sa.String(8))
+    node: str | None = Field(default=None, sa_type=sa.String(TARGET_LENGTH))
+    shipment: str | None = Field(default=None, sa_type=sa.String(SHIPMENT_LENGTH))
+    document_refs: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    mode: str | None = Field(default=None, sa_type=sa.String(40))
+    vessel: str | None = Field(default=None, sa_type=sa.String(TARGET_LENGTH))
+    ingested_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,57 @@
+"""Store and read carrier events: where shipments' freight actually was (DCSA ACT positions)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import insert, select, tuple_
+from sqlmodel import Session
+
+from twin.domain.signals import ShipmentPosition
+from twin.store.common import chunks
+from twin.store.tables.base import utcnow
+from twin.store.tables.signals import SOURCE_LENGTH, TARGET_LENGTH, ShipmentEventRow
+
+EVENTS = ShipmentEventRow.__table__  # type: ignore[attr-defined]
+
+
+def save_shipment_events(session: Session, *, positions: Sequence[ShipmentPosition],
+                         ingested_at: datetime | None = None) -> int:
+    """Insert the positions not stored yet (by source and event id); returns how many were new.
+
+    Positions whose source or event id is longer than the columns are skipped: the feed's
+    signal rows already carry what they said, and an id that long names no real event.
+    """
+    fitting = [p for p in positions if len(p.source) <= SOURCE_LENGTH and len(p.event_id) <= TARGET_LENGTH]
+    unique = list({(p.source, p.event_id): p for p in fitting}.values())
+    if not unique:
+        return 0
+    stored: set[tuple[str, str]] = set()
+    for part in chunks([(p.source, p.event_id) for p in unique]):
+        stored |= {tuple(r) for r in session.execute(
+            select(EVENTS.c.source, EVENTS.c.event_id).where(tuple_(EVENTS.c.source, EVENTS.c.event_id).in_(part)))}
+    at = ingested_at or utcnow()
+    rows = [
+        {"source": p.source, "event_id": p.event_id, "at": p.at, "event": p.event, "locode": p.locode,
+         "node": p.node, "shipment": p.shipment, "document_refs": list(p.references), "mode": p.mode,
+         "vessel": p.vessel, "ingested_at": at}
+        for p in unique if (p.source, p.event_id) not in stored
+    ]
+    if rows:
+        session.execute(insert(EVENTS), rows)
+    return len(rows)
+
+
+def shipment_events_since(session: Session, *, since: datetime) -> list[ShipmentPosition]:
+    """Every stored carrier event at or after `since`, oldest first."""
+    query = select(EVENTS).where(EVENTS.c.at >= since).order_by(EVENTS.c.at, EVENTS.c.id)
+    return [
+        ShipmentPosition(source=r["source"], event_id=r["event_id"], at=r["at"], event=r["event"],
+                         locode=r["locode"], shipment=r["shipment"], references=tuple(r["document_refs"] or ()),
+                         node=r["node"], mode=r["mode"], vessel=r["vessel"])
+        for r in session.execute(query).mappings()
+    ]
+
+
+__all__ = ["save_shipment_events", "shipment_events_since"]
