@@ -10,10 +10,7 @@ import typer
 
 from twin.cli.common import console, emit_json, handles_errors
 from twin.domain.problems import InputError, Problem
-from twin.store.common import NotFound
-from twin.store.db import make_engine, session_scope
-from twin.store.migrate import require_current
-from twin.store.users import Role, UserExists, add_token, add_user, list_users
+from twin.domain.users import Role
 
 app = typer.Typer(help="Console users: who may sign in to `twin serve`, and with which role.",
                   no_args_is_help=True)
@@ -21,6 +18,10 @@ MIN_PASSWORD = 8
 
 
 def _engine():  # type: ignore[no-untyped-def]
+    # The store is imported when a command runs, so `twin --help` and every other command start fast.
+    from twin.store.db import make_engine
+    from twin.store.migrate import require_current
+
     engine = make_engine()
     require_current(engine)
     return engine
@@ -45,6 +46,9 @@ def add(
                                       f"must be at least {MIN_PASSWORD} characters")])
     if not name.strip() or len(name) > 120:
         raise InputError([Problem("NAME", name, None, "must be 1 to 120 characters")])
+    from twin.store.db import session_scope
+    from twin.store.users import UserExists, add_token, add_user
+
     now = datetime.now(UTC)
     made_token = None
     with session_scope(_engine()) as session:
@@ -71,6 +75,10 @@ def token(
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Make an API token for scripts (`Authorization: Bearer TOKEN`); printed once."""
+    from twin.store.common import NotFound
+    from twin.store.db import session_scope
+    from twin.store.users import add_token
+
     with session_scope(_engine()) as session:
         try:
             made = add_token(session, name=name, at=datetime.now(UTC), label=label)
@@ -86,6 +94,9 @@ def token(
 @handles_errors
 def list_(json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False) -> None:
     """List console users and their roles."""
+    from twin.store.db import session_scope
+    from twin.store.users import list_users
+
     with session_scope(_engine()) as session:
         users = list_users(session)
     if json:

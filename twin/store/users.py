@@ -10,13 +10,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
+from twin.domain.users import Role
 from twin.store.common import NotFound
 from twin.store.tables.users import ApiTokenRow, UserRow
 
@@ -25,21 +25,6 @@ TOKENS = ApiTokenRow.__table__  # type: ignore[attr-defined]
 _HASHER = PasswordHasher()  # Argon2id, RFC 9106 low-memory profile defaults
 # Checked against when the user does not exist, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _HASHER.hash("twin-not-a-user")
-
-
-class Role(StrEnum):
-    """What a console user may do: viewers read, approvers also decide incidents, admins all."""
-
-    viewer = "viewer"
-    approver = "approver"
-    admin = "admin"
-
-    @property
-    def rank(self) -> int:
-        return {"viewer": 0, "approver": 1, "admin": 2}[self.value]
-
-    def allows(self, needed: Role) -> bool:
-        return self.rank >= needed.rank
 
 
 @dataclass(frozen=True, slots=True)
