@@ -74,3 +74,31 @@ def test_monitor_save_then_alerts_list(tmp_path, monkeypatch):
     assert usl[0]["opened_at"] == "2023-12-03T00:00:00Z" and usl[0]["cleared_at"] == "2023-12-04T00:00:00Z"
     still_open = json.loads(runner.invoke(app, ["alerts", "list", "--open", "--json"]).stdout)
     assert all(e["cleared_at"] is None for e in still_open)
+
+
+def test_monitor_exposure_follows_the_carriers_actual_events(tmp_path):
+    """A DCSA ACT departure in the signals folder re-times the shipment's plan before exposure."""
+    folder = tmp_path / "signals"
+    folder.mkdir()
+    rows = [{"ts": _stamp(T + timedelta(days=day)), "source": "ukmto", "dimension": "security",
+             "target": "BAB_EL_MANDEB", "metric": "incidents_7d", "value": 6} for day in range(12)]
+    (folder / "signals.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    shipments = tmp_path / "ships.csv"
+    shipments.write_text("id,origin,destination,units,ready_at,due_at\n"
+                         "S1,CNSHA,NLRTM,10,2023-12-12T00:00:00Z,2024-02-15T00:00:00Z\n")
+    args = ["monitor", "--network", "demo", "--signals", str(folder), "--shipments", str(shipments), "--json"]
+
+    def passage() -> datetime:
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        (hit,) = [e for e in json.loads(result.stdout)["exposed"] if e["target"] == "BAB_EL_MANDEB"]
+        return datetime.fromisoformat(hit["at"])
+
+    planned = passage()
+    left = T + timedelta(days=10, hours=12)  # half a day before the plan's departure
+    (folder / "tnt.json").write_text(json.dumps({"events": [{
+        "eventID": "D1", "eventCreatedDateTime": _stamp(left), "eventType": "TRANSPORT",
+        "eventClassifierCode": "ACT", "eventDateTime": _stamp(left), "transportEventTypeCode": "DEPA",
+        "documentReferences": [{"documentReferenceType": "BKG", "documentReferenceValue": "S1"}],
+        "transportCall": {"transportCallID": "C1", "UNLocationCode": "CNSHA", "modeOfTransport": "VESSEL"}}]}))
+    assert passage() == planned - timedelta(hours=12)

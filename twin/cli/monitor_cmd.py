@@ -63,7 +63,7 @@ def monitor(
     from twin.scoring.config import ScoringConfig
 
     loaded, warnings = load_network(network)
-    frame, problems = read_signals(signals, loaded)
+    frame, problems, positions = read_signals(signals, loaded)
     try:
         span = parse_duration(horizon)
     except ValueError as exc:
@@ -84,7 +84,7 @@ def monitor(
 
         ships, ship_problems = load_shipments(shipments, loaded)
         warnings += ship_problems
-    run = run_monitor(loaded, frame, when, ships, span, ScoringConfig(), AlertRules())
+    run = run_monitor(loaded, frame, when, ships, span, ScoringConfig(), AlertRules(), positions=positions)
     doc = document(run, when)
     if save:
         save_run(run, when)

@@ -6,6 +6,7 @@ Used by `twin monitor`; the engine's tick does the same work incrementally.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,12 +21,14 @@ from twin.domain.durations import format_timestamp
 from twin.domain.plans import Assignment
 from twin.domain.problems import InputError, Problem
 from twin.domain.records import Network, Shipment
+from twin.domain.signals import ShipmentPosition
 from twin.network.graph import NetworkView
 from twin.optimise import PlanRequest, plan
 from twin.scoring.config import ScoringConfig
 from twin.scoring.exposure import cheapest_assignments, exposure
 from twin.scoring.propagate import assess
 from twin.scoring.scorers import ScoreResult
+from twin.shipments.tracking import follow_events
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +36,15 @@ log = logging.getLogger(__name__)
 MAX_PASSES = 120
 
 
-def read_signals(path: Path, network: Network) -> tuple[pd.DataFrame, list[Problem]]:
-    """The signal frame of a file or folder, by the feeds adapters (any SPEC 1.3 format)."""
+def read_signals(path: Path, network: Network) -> tuple[pd.DataFrame, list[Problem], list[ShipmentPosition]]:
+    """The signal frame of a file or folder, by the feeds adapters (any SPEC 1.3 format), its
+    problems, and the shipment positions of its DCSA actual events."""
     if not path.exists():
         raise InputError([Problem(str(path), "", None, "no such file or folder")])
     from twin.feeds.ingest import ingest_path
 
     result = ingest_path(path, network)
-    return result.frame, list(result.problems)
+    return result.frame, list(result.problems), list(result.positions)
 
 
 def pass_times(frame: pd.DataFrame, at: datetime, max_passes: int = MAX_PASSES) -> list[datetime]:
@@ -68,8 +72,9 @@ class MonitorRun:
 
 def run_monitor(network: Network, frame: pd.DataFrame, at: datetime, shipments: list[Shipment],
                 horizon: timedelta, config: ScoringConfig, rules: AlertRules,
-                max_passes: int = MAX_PASSES) -> MonitorRun:
-    """Walk the alert rules over the signal history up to `at`; score, alert, expose at `at`."""
+                max_passes: int = MAX_PASSES, positions: Sequence[ShipmentPosition] = ()) -> MonitorRun:
+    """Walk the alert rules over the signal history up to `at`; score, alert, expose at `at`
+    (the shipments' plans re-timed by the carriers' actual events in `positions`)."""
     state = AlertState()
     closed: list[Alert] = []
     times = pass_times(frame, at, max_passes)
@@ -80,6 +85,12 @@ def run_monitor(network: Network, frame: pd.DataFrame, at: datetime, shipments: 
         closed += [e.alert for e in events if e.kind == "cleared"]
     assert result is not None
     assignments = plan_paths(network, shipments, at)
+    if positions:
+        by_shipment: dict[str, list[Assignment]] = {}
+        for assignment in assignments:
+            by_shipment.setdefault(assignment.shipment, []).append(assignment)
+        by_shipment.update({sid: list(r) for sid, r in follow_events(by_shipment, positions, at).items()})
+        assignments = [a for routes in by_shipment.values() for a in routes]
     active = [a for a in assignments if a.eta >= at]
     exposed = exposure(result.frame, active, network, at, horizon, config)
     episodes = sorted(closed + state.open_alerts, key=lambda a: (a.opened_at, a.id))
