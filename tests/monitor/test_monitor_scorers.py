@@ -166,3 +166,28 @@ def test_malformed_rows_never_raise(rows):
     scores = result.frame["score"].to_numpy(dtype=float)
     assert np.all((scores >= 0) & (scores <= 1))
     assert set(result.frame["target"]) <= set(net.node_by_id) | set(net.lane_by_id)
+
+
+def test_dcsa_customs_events_score_as_counts_per_entry(net):
+    """hold: shipments whose latest HOLD/RELS at the entry is a HOLD (14 d); inspections: INSP
+    events in 7 d. Ramps 0 -> 5 held and 2 -> 12 inspections."""
+    def hold(sid: str, value: int, ago: timedelta) -> dict:
+        return row("USLAX", "hold", value, "customs", ago=ago, shipment=sid)
+
+    def insp(ago: timedelta) -> dict:
+        return row("USNYC", "inspections", 1, "customs", ago=ago, shipment="X")
+
+    rows = [
+        hold("A", 1, 5 * D), hold("A", 0, 2 * D),  # held, then released: not counted
+        hold("B", 1, 3 * D), hold("C", 1, 1 * D), hold("D", 1, 1 * H),  # three held now
+        hold("E", 1, 20 * D),  # outside the 14-day window
+        *[insp(i * D) for i in range(7)], insp(9 * D),  # seven in the week, one older
+    ]
+    scores, result = one(net, rows)
+    assert scores[("USLAX", "customs")].score == pytest.approx(3 / 5)
+    assert "3 shipment(s) held" in scores[("USLAX", "customs")].explain
+    assert scores[("USNYC", "customs")].score == pytest.approx((7 - 2) / 10)
+    assert not result.unknown_metrics
+    # All released: the entry scores 0 (an open alert on it can clear).
+    released, _ = one(net, [*rows, hold("B", 0, H), hold("C", 0, H), hold("D", 0, 0 * H)])
+    assert released[("USLAX", "customs")].score == 0.0

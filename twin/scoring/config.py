@@ -54,6 +54,10 @@ DEFAULT_RAMPS: dict[str, MetricRamp] = {
     "wave_m": _r("weather", 4.0, 9.0),
     "rate_change_pct": _r("cost", 10.0, 100.0),
     "eta_drift_hours": _r("transit", 12.0, 120.0),
+    # Counts at one entry from carriers' DCSA events about the user's own freight (the events
+    # carry no denominator, so no rate): shipments under a customs hold now, inspections in a week.
+    "hold": _r("customs", 0.0, 5.0),
+    "inspections": _r("customs", 2.0, 12.0),
 }
 
 # Metrics with their own rule in twin.scoring.scorers (history, windows or decay).
@@ -106,6 +110,11 @@ class ScoringConfig(BaseModel):
     """Baseline without history: the node's clearance_days x 24 when set, else this (LPI: 1 d)."""
     rule_change_settle: Duration = timedelta(days=14)
     """A rule change with no expected_until stops scoring this long after effective_at."""
+    holds_window: Duration = timedelta(days=14)
+    """DCSA `hold` events (1 HOLD, 0 RELS per shipment): a shipment counts as held at an entry
+    when its latest event there within this window is a HOLD."""
+    inspections_window: Duration = timedelta(days=7)
+    """DCSA `inspections` events (1 per INSP) are summed over this window per entry."""
 
     # -- capacity: chokepoint transits --------------------------------------------------------
     transits_normal: dict[str, float] = Field(

@@ -23,6 +23,7 @@ from twin.scoring.config import ScoringConfig
 
 FRAME_COLUMNS = (
     "ts", "source", "dimension", "target", "metric", "value", "effective_at", "expected_until", "ref",
+    "shipment",
 )
 SCORE_COLUMNS = (
     "target", "dimension", "score", "explain", "kind", "country", "via", "sources", "starts_at", "until",
@@ -159,6 +160,41 @@ def _latest(history: pd.DataFrame) -> pd.DataFrame:
     return history.iloc[np.sort(order[last])]
 
 
+def _shipment_event_counts(history: pd.DataFrame, at: pd.Timestamp, config: ScoringConfig) -> pd.DataFrame:
+    """DCSA customs events are about single shipments; score them as counts per entry, as of
+    `at`: `hold` = shipments whose latest hold event there (within holds_window) is a HOLD,
+    `inspections` = inspections there within inspections_window. One reading per entry at `at`."""
+    events = history["metric"].isin(("hold", "inspections"))
+    if not events.any():
+        return history
+    rows, counted = history[events], []
+    for metric, window in (("hold", config.holds_window), ("inspections", config.inspections_window)):
+        part = rows[(rows["metric"] == metric) & (rows["ts"] >= at - window)]
+        if part.empty:
+            continue
+        if metric == "hold":
+            # The latest event of each shipment at the entry (input order breaks equal stamps).
+            who = part["shipment"].where(part["shipment"].notna(), part["ref"]).astype(str)
+            part = (part.assign(_who=who).sort_values("ts", kind="stable")
+                    .groupby(["target", "_who"], sort=False).tail(1).drop(columns="_who"))
+        totals = part.groupby("target", sort=True).agg(value=("value", "sum"), dimension=("dimension", "first"),
+                                                        source=("source", "first"))
+        counted.append(pd.DataFrame({
+            "target": totals.index, "dimension": totals["dimension"].to_numpy(), "metric": metric,
+            "value": totals["value"].to_numpy(dtype=float), "ts": at, "source": totals["source"].to_numpy(),
+            "ref": [f"{metric}-count:{t}" for t in totals.index],
+        }))
+    kept = history[~events]
+    if not counted:
+        return kept
+    derived = pd.concat(counted, ignore_index=True).reindex(columns=history.columns)
+    first = int(history.index.max()) + 1  # fresh labels: later steps select rows by label
+    derived.index = pd.RangeIndex(first, first + len(derived))
+    for column in _TIME_COLUMNS:  # keep the frame's time dtypes through the concat
+        derived[column] = derived[column].astype(history[column].dtype)
+    return pd.concat([kept, derived])
+
+
 def _ramp(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.clip((values - low) / (high - low), 0.0, 1.0)
 
@@ -228,6 +264,17 @@ def _score_metric(metric: str, part: pd.DataFrame, history: pd.DataFrame, networ
             for v, a, d, s in zip(values, age_days, decayed, scores)
         ]
         return scores, explain
+    if metric in ("hold", "inspections"):
+        ramp = config.ramps[metric]
+        scores = _ramp(values, ramp.low, ramp.high)
+        if metric == "hold":
+            explain = [f"{_fmt(v)} shipment(s) held by customs (DCSA HOLD without RELS, last "
+                       f"{config.holds_window.days} d) (0 at {_fmt(ramp.low)}, 1 at {_fmt(ramp.high)}) -> {s:.2f}"
+                       for v, s in zip(values, scores)]
+        else:
+            explain = [f"{_fmt(v)} inspection(s) in {config.inspections_window.days} d (DCSA INSP) "
+                       f"(0 at {_fmt(ramp.low)}, 1 at {_fmt(ramp.high)}) -> {s:.2f}" for v, s in zip(values, scores)]
+        return scores, explain
     if metric == "advisory_level":
         scores = np.interp(values, [0, 1, 2, 3, 4], list(config.advisory_scores))
         return scores, [f"advisory_level={_fmt(v)} -> {s:.2f}" for v, s in zip(values, scores)]
@@ -266,7 +313,7 @@ def _score_rows(frame: pd.DataFrame, network: Network, now: datetime,
     known = config.known_metrics
     metric_known = history["metric"].isin(known)
     unknown_metrics = tuple(sorted(set(history.loc[~metric_known, "metric"])))
-    history = history[metric_known]
+    history = _shipment_event_counts(history[metric_known], at, config)
     # Latest per (target, metric): a stable sort keeps input order among equal stamps, last wins.
     latest = _latest(history)
     ignored["superseded"] = len(history) - len(latest)
