@@ -16,11 +16,10 @@ from typing import Any
 
 # Order matters only for reading the output; each part is independent.
 PARTS = ("network", "ingest", "monitor", "plan", "replay", "api")
-MODULES = {"ingest": "twin.bench.monitor_ingest"}
 
 
 def available_parts() -> list[str]:
-    return [p for p in PARTS if importlib.util.find_spec(MODULES.get(p, f"twin.bench.{p}"))]
+    return [p for p in PARTS if importlib.util.find_spec(f"twin.bench.{p}")]
 
 
 def peak_mib() -> float:
@@ -29,7 +28,7 @@ def peak_mib() -> float:
 
 
 def run_part_here(part: str, size: str) -> dict[str, Any]:
-    module = importlib.import_module(MODULES.get(part, f"twin.bench.{part}"))
+    module = importlib.import_module(f"twin.bench.{part}")
     figures: dict[str, Any] = module.run(size)
     peak = peak_mib()
     for value in figures.values():
