@@ -92,7 +92,9 @@ def one_run(loaded: LoadedScenario, playbooks: Sequence[Playbook], seed: int) ->
     for name in RUNS:
         kpis = {k: doc[name][k] for k in KPIS}
         if name != "foresight":
-            recovery = time_to_recover(runs[name].outcomes, first, scenario.start, scenario.end)
+            calm = runs["baseline"].undisturbed
+            recovery = time_to_recover(runs[name].outcomes, first, scenario.start, scenario.end,
+                                       reference_outcomes=calm.outcomes if calm else None)
             kpis["time_to_recover_days"] = recovery.days
         out[name] = kpis
     return out

@@ -255,6 +255,7 @@ class Outcome:
     transport_cost: float
     lateness_cost: float
     lanes: tuple[str, ...]
+    due_at: datetime | None = None
 
 
 def outcomes(world: World) -> list[Outcome]:
@@ -281,6 +282,7 @@ def outcomes(world: World) -> list[Outcome]:
                     transport_cost=transport * progress.route.units,
                     lateness_cost=late * progress.route.units * shipment.penalty_per_unit_day,
                     lanes=tuple(progress.lanes_taken),
+                    due_at=shipment.due_at,
                 )
             )
     return found
