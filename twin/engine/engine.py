@@ -281,7 +281,7 @@ class Engine:
             if incident.state in (S.approved, S.auto_approved):
                 self._applying = incident.id
                 try:
-                    moved, entry = apply(incident, self, at=now, by=incident.decided_by or "system")
+                    moved, entry = apply(incident, self, at=now)
                 finally:
                     self._applying = None
                 self.incidents[moved.id] = moved

@@ -93,12 +93,14 @@ def opening_moves(incident: Incident, *, at: datetime) -> tuple[Incident, list[A
 
 
 def apply(incident: Incident, effector: Effector, *, at: datetime, by: str = SYSTEM) -> tuple[Incident, AuditEntry]:
-    """Carry out an approved incident's actions, in playbook order, and mark it applied.
+    """Carry out an approved incident's actions, in playbook order, and mark it applied. The
+    engine applies (`by` is normally `system`); the audit names who approved it.
 
     Raises IllegalTransition (before touching anything) unless it is approved or auto-approved.
     """
+    approval = f", approved by {incident.decided_by}" if incident.decided_by else ""
     moved, entry = transition(incident, S.applied, at=at, by=by,
-                              why=f"{len(incident.diff.changes)} shipments re-routed or held")
+                              why=f"{len(incident.diff.changes)} shipments re-routed or held{approval}")
     for action in incident.actions:
         (name, raw), = action.items()
         step = REGISTRY[name]
