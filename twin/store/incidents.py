@@ -23,7 +23,7 @@ from twin.domain.incidents import (
     ShipmentChange,
 )
 from twin.domain.plans import Assignment
-from twin.store.common import NotFound
+from twin.store.common import NotFound, chunks
 from twin.store.tables.incidents import AuditRow, IncidentRow, NotificationAttemptRow, PlanChangeRow
 
 INCIDENTS = IncidentRow.__table__  # type: ignore[attr-defined]
@@ -131,13 +131,22 @@ def get_incident(session: Session, *, id: str) -> Incident:
 def list_incidents(
     session: Session, *, states: Sequence[IncidentState] | None = None, limit: int | None = None,
 ) -> list[Incident]:
-    """Stored incidents, newest first, optionally only those in `states`."""
-    query = select(INCIDENTS.c.id).order_by(INCIDENTS.c.created_at.desc(), INCIDENTS.c.id)
+    """Stored incidents, newest first, optionally only those in `states`: two queries however
+    many there are (the daemon loads them every pass)."""
+    query = select(INCIDENTS).order_by(INCIDENTS.c.created_at.desc(), INCIDENTS.c.id)
     if states:
         query = query.where(INCIDENTS.c.state.in_([s.value for s in states]))
     if limit:
         query = query.limit(limit)
-    return [get_incident(session, id=ident) for ident in session.execute(query).scalars()]
+    rows = session.execute(query).all()
+    changes: dict[str, list[Any]] = {row.id: [] for row in rows}
+    for part in chunks(list(changes)):
+        found = session.execute(
+            select(CHANGES).where(CHANGES.c.incident_id.in_(part)).order_by(CHANGES.c.incident_id, CHANGES.c.shipment)
+        ).mappings()
+        for change in found:
+            changes[change["incident_id"]].append(change)
+    return [_incident(row, changes[row.id]) for row in rows]
 
 
 def save_transition(session: Session, *, incident: Incident, entry: AuditEntry) -> Incident:
