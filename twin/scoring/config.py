@@ -83,6 +83,11 @@ class ScoringConfig(BaseModel):
         default_factory=lambda: {
             "incidents_7d": timedelta(days=10),
             "advisory_level": timedelta(days=30),
+            # A port's announced capacity and its queue hold until the next report: Yantian's
+            # 2021 announcements came 4-6 days apart, and forgetting a 14% reading after 3 days
+            # sent new bookings back into the queue (twin replay yantian-covid-2021).
+            "capacity_pct": timedelta(days=14),
+            "vessels_waiting": timedelta(days=7),
             # Announcements stay relevant until their own window ends (see rule_change_settle).
             "rule_change": timedelta(days=365),
             "cap_alert": timedelta(days=14),
