@@ -135,3 +135,11 @@ def test_unknown_market_is_named(folder: Path) -> None:
     assert proc.returncode == 2
     doc = json.loads(proc.stdout)
     assert any(e["file"] == str(bad) and "markets" in e["field"] for e in doc["errors"]), doc
+
+
+def test_replay_outside_the_repository_names_the_missing_playbook_folder(tmp_path: Path) -> None:
+    short = Path(__file__).resolve().parents[1] / "replay" / "data" / "short-closure.yaml"
+    proc = run("replay", str(short), "--json", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    assert "playbooks: field '--playbooks': no such folder: give the playbook folder with --playbooks DIR" in proc.stderr

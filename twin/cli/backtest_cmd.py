@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from twin.cli.common import console, emit_json, err_console, handles_errors
+from twin.cli.common import console, emit_json, err_console, handles_errors, playbook_library
 
 
 def _load(paths: list[Path]) -> list[Any]:
@@ -25,10 +25,9 @@ def backtest(
     playbooks: Annotated[Path, typer.Option(help="The playbook folder.")] = Path("playbooks"),
 ) -> None:
     """Alert quality per rule (dimension x target kind) over the scenarios' engine runs."""
-    from twin.files.playbooks import load_playbooks
     from twin.replay.backtest import backtest as run_backtest
 
-    doc = run_backtest(_load(scenarios), load_playbooks(playbooks))
+    doc = run_backtest(_load(scenarios), playbook_library(playbooks))
     if json:
         emit_json(doc)
         return
@@ -55,11 +54,10 @@ def calibrate(
     workers: Annotated[int, typer.Option(help="Parallel evaluations.", min=1)] = 2,
 ) -> None:
     """Tune alert thresholds, `for` counts and expected delays by replaying scenarios."""
-    from twin.files.playbooks import load_playbooks
     from twin.replay.calibrate import calibrate as run_calibrate
     from twin.replay.calibrate import tuned_toml
 
-    doc = run_calibrate(_load(scenarios), _load(holdout), load_playbooks(playbooks),
+    doc = run_calibrate(_load(scenarios), _load(holdout), playbook_library(playbooks),
                         budget=budget, seed=seed, workers=workers)
     if out is not None:
         out.write_text(tuned_toml(doc["tuned"]))

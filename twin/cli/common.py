@@ -79,3 +79,15 @@ def handles_errors(func: F) -> F:
             raise typer.Exit(EXIT_FAILURE) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def playbook_library(folder: Path) -> list[Any]:
+    """The playbooks of `folder` (`--playbooks`), with a hint when the default is not there:
+    commands run outside the repository have no `playbooks/` next to them."""
+    from twin.files.playbooks import load_playbooks
+
+    if not folder.is_dir():
+        raise InputError([Problem(str(folder), "", "--playbooks",
+                                  "no such folder: give the playbook folder with --playbooks DIR "
+                                  "(the library is playbooks/ in the twin repository)")])
+    return load_playbooks(folder)

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from twin.cli.common import console, emit_json, err_console, handles_errors
+from twin.cli.common import console, emit_json, err_console, handles_errors, playbook_library
 
 
 @handles_errors
@@ -26,12 +26,11 @@ def replay(
     scheduler: Annotated[str | None, typer.Option(help="Cluster address for dask or ray.")] = None,
 ) -> None:
     """Replay a scenario: the same world with no engine, with the engine, and with foresight."""
-    from twin.files.playbooks import load_playbooks
     from twin.replay.run import replay as run_replay
     from twin.replay.scenario import load_scenario
 
     loaded = load_scenario(scenario)
-    library = load_playbooks(playbooks)
+    library = playbook_library(playbooks)
     if runs > 1:
         from twin.replay.montecarlo import monte_carlo
 
