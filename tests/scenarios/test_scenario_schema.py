@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from twin.domain.problems import InputError, Problem
@@ -240,6 +240,7 @@ _values = st.recursive(
     st.sampled_from(["name", "start", "end", "tick", "seed", "signals", "effects", "noise",
                      "sources", "shipments", "network", "other"]),
     _values, max_size=8))
+@example({"tick": 86400000000000.0})  # a tick of 2.7 million years once overflowed timedelta
 def test_garbage_documents_fail_cleanly(doc: dict[str, Any]) -> None:
     try:
         parse_scenario(doc, "g.yaml")

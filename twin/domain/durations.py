@@ -21,11 +21,19 @@ def parse_duration(text: str | float | timedelta) -> timedelta:
     if isinstance(text, (int, float)):
         if text < 0:
             raise ValueError(f"duration must not be negative: {text!r}")
-        return timedelta(seconds=float(text))
+        return _seconds(float(text), text)
     match = _DURATION.match(str(text))
     if not match:
         raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 5m, 6h, 2d)")
-    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    return _seconds(float(match.group(1)) * _UNIT_SECONDS[match.group(2)], text)
+
+
+def _seconds(seconds: float, shown: object) -> timedelta:
+    # timedelta refuses more than ~2.7 million years (OverflowError) and NaN: say so plainly.
+    try:
+        return timedelta(seconds=seconds)
+    except (OverflowError, ValueError):
+        raise ValueError(f"not a usable duration: {shown!r} (too long, or not a number)") from None
 
 
 def format_duration(value: timedelta) -> str:
