@@ -187,3 +187,16 @@ def test_incident_list_query_agrees_with_the_domain_summary(console: Console) ->
     with session_scope(console.db) as session:
         expected = [summary(i).model_dump(mode="json") for i in list_incidents(session)]
     assert listed == expected and listed and only == []
+
+
+def test_api_docs_page_loads_nothing_from_the_internet(console: Console) -> None:
+    import re
+
+    with TestClient(console.app()) as client:
+        page = client.get("/api/docs")
+        assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert assets and not [a for a in assets if "://" in a or a.startswith("//")]
+        for asset in assets:
+            assert client.get(asset).status_code == 200, asset
+        assert client.get(re.search(r"url: '([^']+)'", page.text).group(1)).status_code == 200

@@ -12,7 +12,8 @@ from importlib.resources import files
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -29,6 +30,23 @@ SESSION_HOURS = 8.0
 
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api")
+
+
+def _serve_api_docs(app: FastAPI) -> None:
+    """Swagger UI at /api/docs from a vendored copy (swagger-ui-bundle): FastAPI's default page
+    loads it from a CDN, and the console must work with no internet."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/api/docs-static", StaticFiles(directory=str(swagger_ui_path)), name="docs-static")
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def _docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json", title=f"{app.title} - docs",
+            swagger_js_url="/api/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/api/docs-static/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
 
 
 def create_app(
@@ -54,7 +72,7 @@ def create_app(
         description="Review, approve, reject and roll back incidents; read the network, scores, "
                     "alerts, silences and the audit log. Authenticate with `Authorization: Bearer "
                     "TOKEN` (`twin users token NAME`) or the console's session cookie.",
-        openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
+        openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
     )
     app.state.engine = engine
     app.state.sessions = Sessions(secret_key or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32),
@@ -64,6 +82,7 @@ def create_app(
     app.state.network = network
     app.state.templates = Jinja2Templates(directory=str(Path(str(files("twin.api").joinpath("templates")))))
     app.mount("/static", StaticFiles(directory=str(files("twin.api").joinpath("static"))), name="static")
+    _serve_api_docs(app)
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
