@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import select
 from sqlmodel import Session
 
 from twin.domain.signals import ShipmentPosition
-from twin.store.common import chunks
+from twin.store.signals import _insert
 from twin.store.tables.base import utcnow
 from twin.store.tables.signals import SOURCE_LENGTH, TARGET_LENGTH, ShipmentEventRow
 
@@ -24,23 +24,18 @@ def save_shipment_events(session: Session, *, positions: Sequence[ShipmentPositi
     signal rows already carry what they said, and an id that long names no real event.
     """
     fitting = [p for p in positions if len(p.source) <= SOURCE_LENGTH and len(p.event_id) <= TARGET_LENGTH]
-    unique = list({(p.source, p.event_id): p for p in fitting}.values())
-    if not unique:
+    if not fitting:
         return 0
-    stored: set[tuple[str, str]] = set()
-    for part in chunks([(p.source, p.event_id) for p in unique]):
-        stored |= {tuple(r) for r in session.execute(
-            select(EVENTS.c.source, EVENTS.c.event_id).where(tuple_(EVENTS.c.source, EVENTS.c.event_id).in_(part)))}
     at = ingested_at or utcnow()
     rows = [
         {"source": p.source, "event_id": p.event_id, "at": p.at, "event": p.event, "locode": p.locode,
          "node": p.node, "shipment": p.shipment, "document_refs": list(p.references), "mode": p.mode,
          "vessel": p.vessel, "ingested_at": at}
-        for p in unique if (p.source, p.event_id) not in stored
+        for p in fitting
     ]
-    if rows:
-        session.execute(insert(EVENTS), rows)
-    return len(rows)
+    statement = (_insert(session, EVENTS).on_conflict_do_nothing(index_elements=["source", "event_id"])
+                 .returning(EVENTS.c.id))
+    return len(session.execute(statement, rows).all())
 
 
 def shipment_events_since(session: Session, *, since: datetime) -> list[ShipmentPosition]:
