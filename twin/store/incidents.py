@@ -122,10 +122,19 @@ def get_incident(session: Session, *, id: str) -> Incident:
         row = rows[0] if len(rows) == 1 else None
     if row is None:
         raise NotFound(f"no incident {id!r} (see `twin incidents list`)")
-    changes = session.execute(
-        select(CHANGES).where(CHANGES.c.incident_id == row.id).order_by(CHANGES.c.shipment)
-    ).mappings().all()
-    return _incident(row, changes)
+    return _incident(row, _changes_of(session, [row.id])[row.id])
+
+
+def _changes_of(session: Session, ids: Sequence[str]) -> dict[str, list[Any]]:
+    """The plan changes of each incident in `ids`, by shipment."""
+    changes: dict[str, list[Any]] = {ident: [] for ident in ids}
+    for part in chunks(list(changes)):
+        found = session.execute(
+            select(CHANGES).where(CHANGES.c.incident_id.in_(part)).order_by(CHANGES.c.incident_id, CHANGES.c.shipment)
+        ).mappings()
+        for change in found:
+            changes[change["incident_id"]].append(change)
+    return changes
 
 
 def list_incidents(
@@ -139,13 +148,7 @@ def list_incidents(
     if limit:
         query = query.limit(limit)
     rows = session.execute(query).all()
-    changes: dict[str, list[Any]] = {row.id: [] for row in rows}
-    for part in chunks(list(changes)):
-        found = session.execute(
-            select(CHANGES).where(CHANGES.c.incident_id.in_(part)).order_by(CHANGES.c.incident_id, CHANGES.c.shipment)
-        ).mappings()
-        for change in found:
-            changes[change["incident_id"]].append(change)
+    changes = _changes_of(session, [row.id for row in rows])
     return [_incident(row, changes[row.id]) for row in rows]
 
 
