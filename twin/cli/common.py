@@ -72,7 +72,7 @@ def handles_errors(func: F) -> F:
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
-        except Exception as exc:
+        except Exception as exc:  # the last line of defence: a message, never a traceback
             if os.environ.get("TWIN_DEBUG"):
                 raise
             err_console.print(f"error: {type(exc).__name__}: {exc}", style="red", markup=False)

@@ -22,7 +22,7 @@ def read_yaml(path: Path) -> Any:
     """Parse a YAML file safely; any failure becomes an InputError naming file, line and column."""
     text = read_text(path)
     try:
-        return yaml.load(text, Loader=_SafeLoader)
+        return yaml.load(text, Loader=_SafeLoader)  # a safe loader: no arbitrary Python objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -22,7 +22,8 @@ from twin.domain.records import Network, NodeKind, Priority, Shipment
 # Share of shipments by destination market; countries of the EU share the "EU" weight.
 MARKET_WEIGHTS = {"US": 0.45, "EU": 0.25, "GB": 0.10, "JP": 0.10, "AE": 0.10}
 EU_COUNTRIES = frozenset(
-    ["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"]
+    ["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+     "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"]
 )
 PRIORITY_MIX = {Priority.standard: 0.70, Priority.express: 0.22, Priority.critical: 0.08}
 # Units (cbm) drawn log-normally, clipped: LCL/FCL sea lots, smaller express and critical lots.
