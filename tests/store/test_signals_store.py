@@ -197,3 +197,17 @@ def test_carrier_events_round_trip_once(engine, samples) -> None:
     assert back == sorted(kept, key=lambda p: p.at)
     with session_scope(engine) as session:
         assert shipment_events_since(session, since=max(p.at for p in positions) + timedelta(seconds=1)) == []
+
+
+def test_carrier_events_keep_long_carrier_text(engine) -> None:
+    """A carrier's overlong event id or location code is stored as sent: it must not fail the
+    feed file's transaction (its signals and checkpoint would then never land)."""
+    from twin.domain.signals import ShipmentPosition
+    from twin.store.tracking import save_shipment_events, shipment_events_since
+
+    odd = ShipmentPosition(source="dcsa", event_id="E" * 600, at=T0, event="ARRI", locode="XXLONGLOCATIONCODE",
+                           shipment="S" * 300, references=("S" * 300,), vessel="V" * 300)
+    with session_scope(engine) as session:
+        assert save_shipment_events(session, positions=[odd]) == 1
+    with session_scope(engine) as session:
+        assert shipment_events_since(session, since=T0) == [odd]

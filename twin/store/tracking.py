@@ -11,27 +11,22 @@ from sqlmodel import Session
 from twin.domain.signals import ShipmentPosition
 from twin.store.signals import _insert
 from twin.store.tables.base import utcnow
-from twin.store.tables.signals import SOURCE_LENGTH, TARGET_LENGTH, ShipmentEventRow
+from twin.store.tables.signals import ShipmentEventRow
 
 EVENTS = ShipmentEventRow.__table__  # type: ignore[attr-defined]
 
 
 def save_shipment_events(session: Session, *, positions: Sequence[ShipmentPosition],
                          ingested_at: datetime | None = None) -> int:
-    """Insert the positions not stored yet (by source and event id); returns how many were new.
-
-    Positions whose source or event id is longer than the columns are skipped: the feed's
-    signal rows already carry what they said, and an id that long names no real event.
-    """
-    fitting = [p for p in positions if len(p.source) <= SOURCE_LENGTH and len(p.event_id) <= TARGET_LENGTH]
-    if not fitting:
+    """Insert the positions not stored yet (by source and event id); returns how many were new."""
+    if not positions:
         return 0
     at = ingested_at or utcnow()
     rows = [
         {"source": p.source, "event_id": p.event_id, "at": p.at, "event": p.event, "locode": p.locode,
          "node": p.node, "shipment": p.shipment, "document_refs": list(p.references), "mode": p.mode,
          "vessel": p.vessel, "ingested_at": at}
-        for p in fitting
+        for p in positions
     ]
     statement = (_insert(session, EVENTS).on_conflict_do_nothing(index_elements=["source", "event_id"])
                  .returning(EVENTS.c.id))

@@ -106,13 +106,14 @@ class ShipmentEventRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(sa_type=sa.String(SOURCE_LENGTH))
-    event_id: str = Field(sa_type=sa.String(TARGET_LENGTH))
+    # Carriers' text as they sent it, unbounded: a long id must not fail the feed's transaction.
+    event_id: str = Field(sa_type=sa.Text)
     at: datetime = Field(sa_type=UTCDateTime)
-    event: str = Field(sa_type=sa.String(8))
-    locode: str = Field(sa_type=sa.String(8))
-    node: str | None = Field(default=None, sa_type=sa.String(TARGET_LENGTH))
-    shipment: str | None = Field(default=None, sa_type=sa.String(SHIPMENT_LENGTH))
+    event: str = Field(sa_type=sa.String(8))  # one of the DCSA position codes
+    locode: str = Field(sa_type=sa.Text)
+    node: str | None = Field(default=None, sa_type=sa.Text)
+    shipment: str | None = Field(default=None, sa_type=sa.Text)
     document_refs: list[str] = Field(default_factory=list, sa_type=JSONValue)
-    mode: str | None = Field(default=None, sa_type=sa.String(40))
-    vessel: str | None = Field(default=None, sa_type=sa.String(TARGET_LENGTH))
+    mode: str | None = Field(default=None, sa_type=sa.Text)
+    vessel: str | None = Field(default=None, sa_type=sa.Text)
     ingested_at: datetime = Field(sa_type=UTCDateTime)
