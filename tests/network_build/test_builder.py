@@ -27,11 +27,15 @@ def test_shanghai_rotterdam_has_a_suez_and_a_cape_service(parameters: Parameters
     sha, rtm = geo.port("CNSHA"), geo.port("NLRTM")
     assert sha and rtm
     services = {s.name: s.route for s in sea_services((sha.lat, sha.lon), (rtm.lat, rtm.lon), parameters.sea, geo)}
-    assert set(services) == {"SUEZ", "CAPE"}  # Panama is dropped: the Cape is barely longer, no canal
+    # Panama is dropped: the Cape is barely longer, no canal. Sunda is the way round Malacca.
+    assert set(services) == {"SUEZ", "SUNDA", "CAPE"}
     assert services["SUEZ"].nautical_miles == pytest.approx(SHA_RTM_SUEZ_NM, rel=0.03)
     assert services["CAPE"].nautical_miles == pytest.approx(SHA_RTM_CAPE_NM, rel=0.03)
     assert {"suez", "babalmandab", "malacca", "gibraltar"} <= services["SUEZ"].passages
     assert "south_africa" in services["CAPE"].passages and "suez" not in services["CAPE"].passages
+    assert {"sunda", "suez"} <= services["SUNDA"].passages and "malacca" not in services["SUNDA"].passages
+    # Round Malacca by Sunda costs about 600 nm (YTN-RTM 9,819 -> 10,403 nm in searoute 1.6.0).
+    assert 1.03 < services["SUNDA"].nautical_miles / services["SUEZ"].nautical_miles < 1.10
 
 
 def test_asia_to_us_east_coast_has_panama_and_suez_services(parameters: Parameters, geo: OfflineGeoData) -> None:

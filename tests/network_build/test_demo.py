@@ -80,10 +80,18 @@ def test_parallel_services(demo: Network) -> None:
     lanes = demo.lane_by_id
     assert "SUEZ" in lanes["CNSHA-NLRTM-SUEZ"].via and "CAPE_OF_GOOD_HOPE" in lanes["CNSHA-NLRTM-CAPE"].via
     assert "PANAMA" in lanes["CNSHA-USNYC-PANAMA"].via
-    # Every sea lane through Suez has a Cape alternative between the same ports.
+    # Every sea lane through Suez has a Cape alternative between the same ports, and every one
+    # through Malacca a way round it by Sunda (a Malacca closure's detour): to Suez, or to the
+    # Cape where Sunda-Suez is dropped for being barely shorter than the Cape with a canal.
     for lane in demo.lanes:
         if "SUEZ" in lane.via:
-            assert lane.id.removesuffix("SUEZ") + "CAPE" in lanes, lane.id
+            assert lane.id.rsplit("-", 1)[0] + "-CAPE" in lanes, lane.id
+        if "MALACCA" in lane.via:
+            stem = lane.id.rsplit("-", 1)[0]
+            around = [lanes[i] for i in (stem + "-SUNDA", stem + "-CAPE") if i in lanes]
+            assert any("SUNDA" in a.via and "MALACCA" not in a.via for a in around), lane.id
+        if lane.id.endswith("-SUNDA"):
+            assert "MALACCA" not in lane.via and "CAPE_OF_GOOD_HOPE" not in lane.via, lane.id
 
 
 def test_rail_corridor(demo: Network) -> None:

@@ -4,7 +4,7 @@ Pure: the caller reads the files and passes a geodata provider (port and airport
 sea routes); nothing here touches a file, a package's data or a clock. The rules:
 
 - every export-side port gets sea lanes to every import-side port: the shortest route under
-  each of the parameter table's restriction sets, one lane per service (SUEZ, PANAMA, CAPE or
+  each of the parameter table's restriction sets, one lane per service (SUEZ, SUNDA, PANAMA, CAPE or
   plain SEA), minus detours that are too long or that pay a canal for no time saved;
 - every export-side airport gets an air lane to every import-side airport;
 - `links` in the facility file add the lanes geography cannot infer (the rail corridor);
