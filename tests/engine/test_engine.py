@@ -121,3 +121,24 @@ def test_holds_are_lifted_when_their_incident_is_released() -> None:
     engine.hold("S2", "clear")  # a hold set outside any incident keeps its own key
     engine.release("INC-1")
     assert engine.holds == {"S2": "clear"}
+
+
+def test_an_escalation_is_answered_again_once() -> None:
+    engine = _engine()
+
+    def run(value: float, start: datetime) -> list[str]:
+        reading = Signal(ts=start, source="t", dimension="capacity", target="NLRTM",
+                         metric="vessels_waiting", value=value)
+        engine.ingest(ingest_signals([reading], engine.network).frame)
+        for step in range(8):
+            engine.tick(start + step * timedelta(hours=6))
+        found = sorted(engine.incidents.values(), key=lambda i: i.created_at)
+        return [i.alert.severity.value for i in found]
+
+    assert run(40, NOW) == ["warn"]  # a queue: a warning, answered by port-congestion-divert
+    assert run(120, NOW + 2 * DAY) == ["warn", "critical"]  # the same episode escalates
+    first, second = sorted(engine.incidents.values(), key=lambda i: i.created_at)
+    assert first.alert_id == second.alert_id
+    assert first.playbook_id == second.playbook_id == "port-congestion-divert"
+    # Re-firing at the same severity answers nothing more.
+    assert run(125, NOW + 4 * DAY) == ["warn", "critical"]

@@ -189,6 +189,21 @@ def test_shift_mode_moves_express_to_air() -> None:
     assert change.eta_delta_days < -20 and change.cost_delta > 0
 
 
+def test_an_escalated_episode_is_stored_once_more(engine: Engine) -> None:
+    matched = match_alert(suez_alert(), load_playbooks(LIBRARY))
+    assert matched is not None
+    warned = opening_moves(propose(matched, context(suez_alert(severity="warn"))), at=NOW)
+    escalated = opening_moves(propose(matched, context(suez_alert())), at=NOW + timedelta(hours=6))
+    assert warned[0].id != escalated[0].id
+    with session_scope(engine) as session:
+        assert save_incident(session, incident=warned[0], audit=warned[1])[1]
+        assert save_incident(session, incident=escalated[0], audit=escalated[1])[1]
+        # Re-evaluating the critical alert: nothing new.
+        stored, created = save_incident(session, incident=escalated[0], audit=escalated[1])
+        assert not created and stored.id == escalated[0].id
+        assert sorted(i.alert.severity.value for i in list_incidents(session)) == ["critical", "warn"]
+
+
 def test_incidents_survive_a_restart(empty_url: str) -> None:
     first = make_engine(empty_url)
     upgrade(first)

@@ -81,3 +81,4 @@ def test_first_audit_entry() -> None:
 def test_incident_id_is_stable_per_pair() -> None:
     assert incident_id("A", "p") == incident_id("A", "p")
     assert incident_id("A", "p") != incident_id("A", "q") != incident_id("B", "p")
+    assert incident_id("A", "p", "warn") != incident_id("A", "p", "critical")

@@ -125,9 +125,10 @@ class Notification(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
-def incident_id(alert_id: str, playbook_id: str) -> str:
-    """The one id of the incident of (alert episode, playbook): the same on every re-evaluation."""
-    digest = hashlib.sha256(f"{alert_id}\x00{playbook_id}".encode()).hexdigest()[:12]
+def incident_id(alert_id: str, playbook_id: str, severity: str = "warn") -> str:
+    """The one id of the incident of (alert episode, playbook, severity): the same on every
+    re-evaluation; an escalation of the episode gets an incident of its own."""
+    digest = hashlib.sha256(f"{alert_id}\x00{playbook_id}\x00{severity}".encode()).hexdigest()[:12]
     return f"INC-{digest}"
 
 

@@ -255,8 +255,11 @@ class Engine:
             report.unmatched.append(alert)
             return
         playbook = matched.playbook
-        if any(i.alert_id == alert.id and i.playbook_id == playbook.id for i in self.incidents.values()):
-            return  # one incident per (alert episode, playbook), however often it re-fires
+        # One incident per (alert episode, playbook, severity), however often it re-fires: an
+        # escalation is answered again, since it can expose freight the warning did not.
+        if any(i.alert_id == alert.id and i.playbook_id == playbook.id
+               and i.alert.severity.rank >= alert.severity.rank for i in self.incidents.values()):
+            return
         last = self.fired_at.get((playbook.id, alert.target))
         if last is not None and now - last < playbook.cooldown_td:
             return

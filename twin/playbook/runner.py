@@ -43,8 +43,8 @@ def guardrail_reasons(playbook: Playbook, diff: PlanDiff) -> tuple[str, ...]:
 def propose(matched: Matched, ctx: ActionContext, *, shadow: bool = False) -> Incident:
     """Preview the matched playbook against the live twin and return the proposed incident.
 
-    The incident id is derived from (alert id, playbook id), so proposing again for the same
-    alert episode gives the same incident (the store keeps the first). `shadow` (global) or the
+    The incident id is derived from (alert id, playbook id, severity), so proposing again for the
+    same alert episode at the same severity gives the same incident (the store keeps the first). `shadow` (global) or the
     playbook's own `shadow` marks an incident that is recorded but never applied.
     """
     playbook, alert = matched.playbook, ctx.alert
@@ -62,7 +62,7 @@ def propose(matched: Matched, ctx: ActionContext, *, shadow: bool = False) -> In
     why += f" ({alert.explain})" if alert.explain else ""
     why += f"; {matched.why}"
     return Incident(
-        id=incident_id(alert.id, playbook.id), alert_id=alert.id, playbook_id=playbook.id,
+        id=incident_id(alert.id, playbook.id, alert.severity.value), alert_id=alert.id, playbook_id=playbook.id,
         alert=alert, why=why,
         actions=tuple({name: params.model_dump(by_alias=True, mode="json")} for name, params in steps),
         diff=diff, approval=playbook.approval, needs_approval=guardrail_reasons(playbook, diff),

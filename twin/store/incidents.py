@@ -1,4 +1,4 @@
-"""Incident queries: save once per (alert, playbook), move state with its audit entry, read back.
+"""Incident queries: save once per (alert, playbook, severity), move state with its audit entry, read back.
 
 The audit log is append-only: this module offers `append_audit` and readers, nothing that
 updates or deletes an entry (and the table refuses ORM updates and deletes).
@@ -87,14 +87,12 @@ def save_incident(
 ) -> tuple[Incident, bool]:
     """Store a new incident with its plan changes and opening audit entries, once.
 
-    Idempotent: if the (alert, playbook) pair is already stored (this run or before a restart),
-    nothing is written and the stored incident comes back with `created` False.
+    Idempotent: if the (alert, playbook, severity) key is already stored (this run or before a
+    restart), nothing is written and the stored incident comes back with `created` False.
     """
-    existing = session.execute(
-        select(INCIDENTS.c.id).where(
-            INCIDENTS.c.alert_id == incident.alert_id, INCIDENTS.c.playbook_id == incident.playbook_id
-        )
-    ).scalar_one_or_none()
+    key = (INCIDENTS.c.alert_id == incident.alert_id, INCIDENTS.c.playbook_id == incident.playbook_id,
+           INCIDENTS.c.severity == incident.alert.severity.value)
+    existing = session.execute(select(INCIDENTS.c.id).where(*key)).scalar_one_or_none()
     if existing is None:
         try:
             with session.begin_nested():  # a racing writer's insert fails only this savepoint
@@ -106,11 +104,7 @@ def save_incident(
             return incident, True
         except IntegrityError:
             pass
-    stored_id = existing or session.execute(
-        select(INCIDENTS.c.id).where(
-            INCIDENTS.c.alert_id == incident.alert_id, INCIDENTS.c.playbook_id == incident.playbook_id
-        )
-    ).scalar_one()
+    stored_id = existing or session.execute(select(INCIDENTS.c.id).where(*key)).scalar_one()
     return get_incident(session, id=stored_id), False
 
 

@@ -16,11 +16,12 @@ ID_LENGTH = 120
 
 
 class IncidentRow(SQLModel, table=True):
-    """One (alert episode, playbook) incident; the unique pair is what makes proposing idempotent."""
+    """One (alert episode, playbook, severity) incident; the unique key is what makes proposing
+    idempotent (an escalated episode is answered once more)."""
 
     __tablename__ = "incidents"
     __table_args__ = (
-        sa.UniqueConstraint("alert_id", "playbook_id"),
+        sa.UniqueConstraint("alert_id", "playbook_id", "severity"),
         sa.Index(None, "state"),
     )
 
