@@ -95,3 +95,12 @@ def test_disruption_cost_is_the_baseline_against_the_same_plans_without_effects(
     assert doc["saving"]["disruption_cost"] == pytest.approx(want, abs=0.01)
     assert undisturbed.undisturbed is not None
     assert undisturbed.undisturbed.kpis() == undisturbed.kpis()
+
+
+def test_the_timing_says_where_the_engine_time_goes() -> None:
+    timing = _doc("typhoon-prd")["timing"]
+    stages = timing["engine_stages_s"]
+    assert set(stages) == {"score", "alerts", "respond", "plan", "world"}
+    assert all(seconds >= 0 for seconds in stages.values())
+    # The stages are disjoint parts of the engine run (signal ingestion is the rest).
+    assert 0 < sum(stages.values()) <= timing["engine_s"] + 0.05

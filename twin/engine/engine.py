@@ -9,6 +9,8 @@ positions its caller reports.
 from __future__ import annotations
 
 import math
+import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -110,6 +112,8 @@ class Engine:
         self._scored_at: datetime | None = None
         self._offsets = earliest_offsets(network)
         self._fresh_signals = False
+        # Seconds spent per stage (score, alerts, respond, plan): where a replay's time goes.
+        self.seconds: dict[str, float] = defaultdict(float)
         # Called with `now` before the engine acts on routes, so a caller (a replay's world, a
         # feed of carrier events) can bring the plan of record up to date first.
         self.refresh_routes: Callable[[datetime], None] | None = None
@@ -193,6 +197,7 @@ class Engine:
                        use_risk: bool = True, extra: WhatIf | None = None) -> Plan:
         """Plan new shipments under the constraints in force (and the risk, unless told not
         to), against the capacity the plan of record already uses; record their routes."""
+        started = time.perf_counter()
         batch = tuple(shipments)
         for shipment in batch:
             self.shipments[shipment.id] = shipment
@@ -208,6 +213,7 @@ class Engine:
         if made.status.applicable:
             for shipment in batch:
                 self.routes[shipment.id] = tuple(made.for_shipment(shipment.id))
+        self.seconds["plan"] += time.perf_counter() - started
         return made
 
     # --- one tick ----------------------------------------------------------------------------
@@ -224,12 +230,15 @@ class Engine:
         """Score, alert, and respond: match playbooks, propose, apply what may be applied,
         roll back what cleared, expire what nobody decided. Returns what happened."""
         self._rerouted = {}
+        clock = time.perf_counter()
         if (self._fresh_signals or self._scored_at is None
                 or now - self._scored_at >= self.settings.rescore_every):
             self._trim_history(now)
             self.scores = assess(self.history, self.network, now, self.settings.scoring).frame
             self._scored_at, self._fresh_signals = now, False
+        clock = self._lap("score", clock)
         self.alert_state, events = evaluate(self.alert_state, self.scores, now, self.settings.alerts)
+        clock = self._lap("alerts", clock)
         report = TickReport(at=now, scores=self.scores, events=events)
         paging = [e for e in events if e.pages]
         if paging and self.refresh_routes is not None:
@@ -247,7 +256,13 @@ class Engine:
         self._apply_decided(now, report)
         self._expire_stale(now, report)
         report.rerouted = dict(self._rerouted)
+        self._lap("respond", clock)
         return report
+
+    def _lap(self, stage: str, since: float) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] += now - since
+        return now
 
     def _respond(self, alert: Alert, now: datetime, report: TickReport) -> None:
         matched = match_alert(alert, self.playbooks)

@@ -56,6 +56,9 @@ class RunResult:
     reroute_log: list[dict[str, Any]] = field(default_factory=list)
     # The same plans in a world without the scenario's effects (the baseline run only).
     undisturbed: RunResult | None = None
+    # Seconds per stage of the engine run: score, alerts, respond (exposure, playbooks,
+    # re-plans), plan (new bookings), world.
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def kpis(self) -> dict[str, Any]:
         late_by_shipment: dict[str, bool] = defaultdict(bool)
@@ -199,6 +202,7 @@ def run_engine(loaded: LoadedScenario, shipments: Sequence[Shipment], playbooks:
     result = RunResult("engine", [], {s.id: s for s in shipments})
     rerouted: set[str] = set()
     next_signal = 0
+    world_s = 0.0
     for step, (tick, batch) in enumerate(zip(ticks, _batches(shipments, ticks))):
         due = []
         while next_signal < len(signals) and signals[next_signal].ts <= tick:
@@ -206,7 +210,9 @@ def run_engine(loaded: LoadedScenario, shipments: Sequence[Shipment], playbooks:
             next_signal += 1
         if due:
             engine.ingest(ingest_signals(due, loaded.network, name="scenario").frame)
+        clock = time.perf_counter()
         world.advance(tick)
+        world_s += time.perf_counter() - clock
 
         def refresh(now: datetime) -> None:
             # What carriers' track-and-trace would tell the engine: where freight really is.
@@ -252,9 +258,12 @@ def run_engine(loaded: LoadedScenario, shipments: Sequence[Shipment], playbooks:
                                      report.scores.groupby("dimension")["score"].max().items()}})
         if progress:
             progress("engine", step + 1, len(ticks))
+    clock = time.perf_counter()
     world.advance(scenario.end + SETTLE)
+    world_s += time.perf_counter() - clock
     result.outcomes = outcomes(world)
     result.reroutes = len(rerouted)
+    result.stage_seconds = {**{k: round(v, 2) for k, v in engine.seconds.items()}, "world": round(world_s, 2)}
     result.lead_hours = warning_leads(result.alerts, book, loaded.network)
     result.seconds = time.perf_counter() - started
     return result
@@ -317,6 +326,6 @@ def replay(loaded: LoadedScenario, playbooks: Sequence[Playbook], *, approve: bo
         "muted_alerts": sum(1 for a in engine.alerts if a["muted"]),
         "playbook_runs": engine.playbook_runs,
         "timing": {"baseline_s": round(baseline.seconds, 2), "engine_s": round(engine.seconds, 2),
-                   "foresight_s": round(foresight.seconds, 2)},
+                   "foresight_s": round(foresight.seconds, 2), "engine_stages_s": engine.stage_seconds},
         "_runs": {"baseline": baseline, "engine": engine, "foresight": foresight},
     }
