@@ -170,3 +170,63 @@ def test_foresight_sees_a_chokepoint_closure_when_the_world_makes_freight_wait(s
     seen = foresight_whatif(EffectBook.of([closure], END), network, T0, offsets)
     assert seen.delay_days.get("YTN-RTM-SUEZ") == pytest.approx(world_delay, abs=1e-6)
     assert "YTN-RTM-CAPE" not in seen.delay_days
+
+
+def _diverted(world, network, now):
+    """The route the engine would send: travelled legs, the sea leg turned round the Cape."""
+    from twin.shipments.diversion import diverted_leg
+
+    known = world.as_known("S1", now)[0]
+    turned = diverted_leg(known.legs[1], network.lane_by_id["YTN-RTM-CAPE"], network)
+    road = network.lane_by_id["RTM-VENLO-ROAD"]
+    last = Leg(lane=road.id, from_node=road.from_, to_node=road.to, depart_at=turned.arrive_at,
+               arrive_at=turned.arrive_at + DAY * road.transit_days)
+    return known.model_copy(update={"legs": (known.legs[0], turned, last)})
+
+
+def test_freight_under_way_is_diverted_until_the_courses_part(setup) -> None:
+    from twin.shipments.diversion import FEE_PER_UNIT, divert_by
+
+    network, shipment, route = setup
+    closed = [FakeEffect(at=T0, until=T0 + 80 * DAY, target="SUEZ", close=True)]
+    world = World(network, EffectBook.of(closed, END), seed=1)
+    world.dispatch(shipment, [route])
+    now = T0 + 2 * DAY  # sailing since day 0.5
+    world.advance(now)
+    deadline = divert_by(world.journeys["S1"][0].sailing, network.lane_by_id["YTN-RTM-CAPE"], network)
+    assert deadline is not None and now < deadline < T0 + 10 * DAY
+    assert world.reroute("S1", [_diverted(world, network, now)], now=now) == 0
+    world.advance(END)
+    (done,) = outcomes(world)
+    # Round the Cape from the same departure: 0.5 road + 40 sea + 1 clearance + 1 road.
+    assert done.lanes == ("SZ-YTN-ROAD", "YTN-RTM-CAPE", "RTM-VENLO-ROAD")
+    assert done.delivered_at == T0 + 42.5 * DAY
+    assert done.transport_cost == pytest.approx(10 * (4 + 75 + 8) + 10 * FEE_PER_UNIT)
+
+
+def test_past_the_parting_point_a_diversion_is_refused(setup) -> None:
+    network, shipment, route = setup
+    world = World(network, EffectBook.of([], END), seed=1)
+    world.dispatch(shipment, [route])
+    late = T0 + 12 * DAY
+    world.advance(late)
+    turned = _diverted(world, network, late)
+    assert world.reroute("S1", [turned], now=late) == 1
+    assert world.reroute("S1", [turned]) == 1  # without a time, never
+    world.advance(END)
+    (done,) = outcomes(world)
+    assert done.lanes == ("SZ-YTN-ROAD", "YTN-RTM-SUEZ", "RTM-VENLO-ROAD")
+
+
+def test_a_leg_under_way_is_known_by_its_schedule_not_its_future(setup) -> None:
+    network, shipment, route = setup
+    # Suez shuts on day 10 for a month: the world already knows the ship will wait there.
+    world = World(network, EffectBook.of([FakeEffect(at=T0 + 10 * DAY, until=T0 + 40 * DAY, target="SUEZ",
+                                                    close=True)], END), seed=1)
+    world.dispatch(shipment, [route])
+    now = T0 + 2 * DAY
+    world.advance(now)
+    assert world.journeys["S1"][0].legs_taken[1].arrive_at > T0 + 40 * DAY
+    known = world.as_known("S1", now)[0]
+    assert known.legs[1].arrive_at == route.legs[1].arrive_at  # departed on time: as planned
+    assert known.legs[2].depart_at == route.legs[2].depart_at

@@ -114,6 +114,7 @@ class Engine:
         self._fresh_signals = False
         # Seconds spent per stage (score, alerts, respond, plan): where a replay's time goes.
         self.seconds: dict[str, float] = defaultdict(float)
+        self._delay_cache: tuple[datetime | None, dict[str, float]] | None = None
         # Called with `now` before the engine acts on routes, so a caller (a replay's world, a
         # feed of carrier events) can bring the plan of record up to date first.
         self.refresh_routes: Callable[[datetime], None] | None = None
@@ -259,6 +260,18 @@ class Engine:
         self._lap("respond", clock)
         return report
 
+    def _delays(self) -> dict[str, float]:
+        """Expected delay days per target under the scores in force (the worst dimension)."""
+        if self._delay_cache is not None and self._delay_cache[0] == self._scored_at:
+            return self._delay_cache[1]
+        worst: dict[str, float] = {}
+        for target, dimension, score in zip(self.scores["target"], self.scores["dimension"], self.scores["score"]):
+            days = delay_days(dimension, float(score), self.settings.scoring)
+            if days > worst.get(target, 0.0):
+                worst[target] = days
+        self._delay_cache = (self._scored_at, worst)
+        return worst
+
     def _lap(self, stage: str, since: float) -> float:
         now = time.perf_counter()
         self.seconds[stage] += now - since
@@ -282,7 +295,7 @@ class Engine:
             alert=alert, network=self.network, shipments=self.shipments,
             current={sid: routes for sid, routes in self.routes.items() if sid not in self.holds},
             now=now, exposures=tuple(report.exposures), replanner=self.replanner,
-            constraints=self.active_constraints(),
+            constraints=self.active_constraints(), risk_days=self._delays(),
         )
         incident = propose(matched, ctx, shadow=self.settings.shadow)
         incident, log = opening_moves(incident, at=now)

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from twin.domain.alerts import Alert, Exposure
 from twin.domain.incidents import Incident, Notification, ShipmentChange
-from twin.domain.plans import Assignment, Plan
+from twin.domain.plans import Assignment, Leg, Plan
 from twin.domain.records import Lane, Network, Shipment
 from twin.network.graph import NetworkView, WhatIf
 from twin.playbook import template
@@ -31,8 +31,11 @@ from twin.playbook.schema import (
     ReplanParams,
     ShiftModeParams,
 )
+from twin.shipments import diversion
 
 Routes = tuple[Assignment, ...]
+# Money per unit a re-plan leaves unrouted when options are compared (the planner's default).
+UNSERVED_PENALTY = 10_000.0
 
 
 class Replanner(Protocol):
@@ -87,6 +90,9 @@ class ActionContext:
     exposures: tuple[Exposure, ...] | None = None  # None: not computed (a dry run)
     replanner: Replanner | None = None
     constraints: WhatIf = field(default_factory=WhatIf)
+    # Expected delay days per node or lane under the scores in force (lanes carry the risk of
+    # their ends and `via`): what a diversion under way is weighed with.
+    risk_days: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def lanes(self) -> dict[str, Lane]:
@@ -236,40 +242,111 @@ def _position(ctx: ActionContext, sid: str) -> tuple[tuple[str, datetime] | None
     return (last.to_node, max(last.arrive_at, ctx.now)), started
 
 
+@dataclass(frozen=True)
+class _Option:
+    """One way to go on from where a shipment is: its kept legs, where the re-plan starts, and
+    what it costs beyond the re-planned part (per unit)."""
+
+    kept: tuple[Leg, ...]
+    position: tuple[str, datetime]
+    extra_pu: float = 0.0
+
+
+def _diversions(ctx: ActionContext, sid: str, started: tuple[Leg, ...], view: NetworkView,
+                by_origin: Mapping[str, list[Lane]]) -> list[_Option]:
+    """Sister services the leg under way can still switch to (twin.shipments.diversion), open
+    in `view`, each started from its arrival plus the risk expected on it."""
+    if not started or started[-1].arrive_at <= ctx.now:
+        return []
+    leg = started[-1]
+    lane = ctx.network.lane_by_id.get(leg.lane)
+    if lane is None:
+        return []
+    options = []
+    for other in diversion.sisters(leg, ctx.network, ctx.now, by_origin.get(lane.from_, ())):
+        if not view.lane_open(other):
+            continue
+        turned = diversion.diverted_leg(leg, other, ctx.network)
+        wait = timedelta(days=ctx.risk_days.get(other.id, 0.0))
+        options.append(_Option(
+            kept=started[:-1] + (turned,), position=(other.to, max(turned.arrive_at, ctx.now) + wait),
+            extra_pu=other.cost_per_unit - lane.cost_per_unit + diversion.FEE_PER_UNIT,
+        ))
+    return options
+
+
+def _total(plan: Plan, sid: str, unserved_penalty: float) -> float:
+    return (sum(a.cost for a in plan.for_shipment(sid))
+            + sum(u.units for u in plan.unserved if u.shipment == sid) * unserved_penalty)
+
+
 def _replan(
     ctx: ActionContext, proposal: Proposal, action: str, sids: list[str], whatif: WhatIf,
 ) -> Proposal:
-    """Run the replanner on `sids` under `whatif`; fold its routes into the proposal."""
+    """Run the replanner on `sids` under `whatif`; fold its routes into the proposal.
+
+    Freight under way that could still be diverted (twin.shipments.diversion) is re-planned
+    once per sister service as well, and goes where the whole cost — the diversion's price and
+    fee, the re-planned rest, the lateness under the risk expected on each way — is least.
+    """
     if not sids:
         return replace(proposal, notes=proposal.notes + (f"{action}: no shipments in scope",))
     if ctx.replanner is None:
         return replace(proposal, status="error", notes=proposal.notes + (f"{action}: no re-planner",))
+    view = NetworkView(ctx.network, ctx.constraints.merged(whatif))
+    by_origin: dict[str, list[Lane]] = {}
+    for lane in ctx.network.lanes:
+        by_origin.setdefault(lane.from_, []).append(lane)
     positions: dict[str, tuple[str, datetime]] = {}
     kept: dict[str, tuple[Any, ...]] = {}
+    turns: dict[str, list[_Option]] = {}
     for sid in sids:
         position, started = _position(ctx, sid)
         if position is not None:
             positions[sid] = position
             kept[sid] = started
-    view = NetworkView(ctx.network, ctx.constraints.merged(whatif))
+            options = _diversions(ctx, sid, started, view, by_origin)
+            if options:
+                turns[sid] = options
+                # Staying on course meets the risk at the end of the leg: weigh it the same way.
+                lane = started[-1].lane
+                wait = max(expected_delay(ctx, sid), ctx.risk_days.get(lane, 0.0))
+                positions[sid] = (position[0], position[1] + timedelta(days=wait))
     risk = {ctx.alert.target: max((expected_delay(ctx, s) for s in sids), default=0.0)}
     risk = {k: v for k, v in risk.items() if v > 0}
-    plan = ctx.replanner.replan(
-        view, [ctx.shipments[s] for s in sids], now=ctx.now, positions=positions, risk_days=risk,
-    )
+    ships = {s: ctx.shipments[s] for s in sids}
+    plan = ctx.replanner.replan(view, list(ships.values()), now=ctx.now, positions=positions, risk_days=risk)
     # The worst status of any planning call is the proposal's: one bad solve blocks applying.
     order = ["none", "optimal", "feasible", "time_limit", "infeasible", "error"]
     status = max(proposal.status, plan.status.value, key=lambda s: order.index(s) if s in order else 99)
+    chosen: dict[str, tuple[tuple[Assignment, ...], tuple[Any, ...], float]] = {}
+    if plan.status.applicable:
+        penalty = UNSERVED_PENALTY
+        best = {sid: _total(plan, sid, penalty) for sid in turns}
+        for round_ in range(max((len(o) for o in turns.values()), default=0)):
+            moving = {sid: options[round_] for sid, options in turns.items() if round_ < len(options)}
+            tried = ctx.replanner.replan(view, [ships[s] for s in moving], now=ctx.now,
+                                         positions={s: o.position for s, o in moving.items()}, risk_days=risk)
+            if not tried.status.applicable:
+                continue
+            for sid, option in moving.items():
+                total = _total(tried, sid, penalty) + option.extra_pu * ships[sid].units
+                if total < best[sid] - 1e-6:
+                    best[sid] = total
+                    chosen[sid] = (tuple(tried.for_shipment(sid)), option.kept, diversion.FEE_PER_UNIT)
     changes, routes = dict(proposal.changes), dict(proposal.new_routes)
     if plan.status.applicable:
         for sid in sids:
-            new = tuple(
-                a.model_copy(update={"legs": kept.get(sid, ()) + a.legs}) for a in plan.for_shipment(sid)
-            )
+            onward, legs, fee_pu = chosen.get(sid, (tuple(plan.for_shipment(sid)), kept.get(sid, ()), 0.0))
+            # The whole route's cost, as the plan of record's: the legs kept (or turned) too.
+            kept_pu = sum(ctx.network.lane_by_id[leg.lane].cost_per_unit for leg in legs
+                          if leg.lane in ctx.network.lane_by_id) + fee_pu
+            new = tuple(a.model_copy(update={"legs": legs + a.legs, "cost": a.cost + a.units * kept_pu})
+                        for a in onward)
             old_main, new_main = main_route(tuple(ctx.current.get(sid, ()))), main_route(new)
             if new_main is not None and (old_main is None or old_main.path != new_main.path):
                 change = make_change(ctx, action, sid, new)
-                if worth_changing(ctx, change, ctx.constraints.merged(whatif)):
+                if sid in chosen or worth_changing(ctx, change, ctx.constraints.merged(whatif)):
                     routes[sid] = new
                     changes[sid] = change
     unserved = proposal.unserved + tuple(sorted({u.shipment for u in plan.unserved}))

@@ -225,7 +225,7 @@ def run_engine(loaded: LoadedScenario, shipments: Sequence[Shipment], playbooks:
         for sid, routes in report.rerouted.items():
             if sid in world.journeys and routes:
                 old = [[*p.lanes_taken, *(leg.lane for leg in p.remaining)] for p in world.journeys[sid]]
-                world.reroute(sid, routes)
+                world.reroute(sid, routes, now=tick)
                 result.reroute_log.append({"at": format_timestamp(tick), "shipment": sid, "old": old,
                                            "new": [list(r.path) for r in routes]})
                 rerouted.add(sid)

@@ -14,7 +14,10 @@ Rules (documented in docs/replay.md):
   berth against 0.5 normally, gives a scale of ~7 days);
 - `delay_days` adds to the lane's transit (or the node's stop), `clearance_days` to customs
   clearance where the node is a customs entry for the shipment;
-- transit varies between `transit_days` and `transit_days_p90`, seeded per shipment and leg.
+- transit varies between `transit_days` and `transit_days_p90`, seeded per shipment and leg;
+- freight under way can be diverted to a sister service from the same departure until the
+  courses part (twin.shipments.diversion): the leg is sailed again on the sister lane, with the
+  same transit draw, and the diversion fee is charged.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Protocol
 from twin.domain.plans import Assignment, Leg
 from twin.domain.records import Lane, Network, Shipment
 from twin.scoring.exposure import passage_time
+from twin.shipments import diversion
 
 DAY = timedelta(days=1)
 CONGESTION_SCALE_DAYS = 7.0
@@ -108,6 +112,10 @@ class Progress:
     legs_taken: list[Leg] = field(default_factory=list)  # as they really happened
     departed: bool = False
     delivered_at: datetime | None = None
+    # The last leg as sailed, before waits at chokepoints and at its end: when the courses of a
+    # diversion part is judged on it.
+    sailing: Leg | None = None
+    fees: float = 0.0  # diversion fees paid, in money
 
     @property
     def remaining(self) -> tuple:
@@ -131,12 +139,14 @@ class World:
             Progress(shipment, route, shipment.origin, shipment.ready_at) for route in routes
         ]
 
-    def reroute(self, shipment_id: str, routes: Sequence[Assignment]) -> int:
+    def reroute(self, shipment_id: str, routes: Sequence[Assignment], now: datetime | None = None) -> int:
         """Send a shipment's parts on new routes from where each part really is.
 
         A new route goes to the part whose travelled legs it starts with (the engine re-plans
-        from the true position). A part no new route fits keeps its route; a new route that
-        fits no part is not taken. Returns how many new routes were not taken.
+        from the true position). Given `now`, a route that changes the leg a part is sailing
+        diverts it, if a diversion is still possible (twin.shipments.diversion). A part no new
+        route fits keeps its route; a new route that fits no part is not taken. Returns how
+        many new routes were not taken.
         """
         parts = self.journeys[shipment_id]
         free = list(range(len(parts)))
@@ -146,7 +156,12 @@ class World:
             lanes = [leg.lane for leg in route.legs]
             fits = [i for i in free if lanes[: len(parts[i].lanes_taken)] == parts[i].lanes_taken]
             if not fits:
-                refused += 1
+                turning = [i for i in free if now is not None and self._can_divert(parts[i], lanes, now)]
+                if not turning:
+                    refused += 1
+                    continue
+                free.remove(turning[0])
+                moved[turning[0]] = self._divert(parts[turning[0]], route, now)  # type: ignore[arg-type]
                 continue
             index = max(fits, key=lambda i: len(parts[i].lanes_taken))
             free.remove(index)
@@ -161,16 +176,56 @@ class World:
         self.journeys[shipment_id] = [moved.get(i, part) for i, part in enumerate(parts)]
         return refused
 
+    def _can_divert(self, part: Progress, lanes: list[str], now: datetime) -> bool:
+        """Whether `lanes` keeps the part's travelled legs but the one it is sailing, changed
+        for a sister service it can still switch to, open at the departure."""
+        if part.sailing is None or not part.legs_taken or part.legs_taken[-1].arrive_at <= now:
+            return False
+        done = len(part.lanes_taken) - 1
+        if len(lanes) <= done or lanes[:done] != part.lanes_taken[:done]:
+            return False
+        other = self.network.lane_by_id.get(lanes[done])
+        deadline = diversion.divert_by(part.sailing, other, self.network) if other else None
+        if other is None or deadline is None or now >= deadline:
+            return False
+        return self.effects.reopens_at((other.id, other.from_, other.to), part.sailing.depart_at) is None
+
+    def _divert(self, part: Progress, route: Assignment, now: datetime) -> Progress:
+        """The part sent back to the start of the leg it is sailing, on `route` (whose leg there
+        keeps the real departure), then moved on to `now` again."""
+        done = len(part.lanes_taken) - 1
+        left = part.legs_taken[-1].depart_at
+        legs = list(route.legs)
+        shift = left - legs[done].depart_at
+        legs[done] = legs[done].model_copy(update={"depart_at": left, "arrive_at": legs[done].arrive_at + shift})
+        units = part.route.units
+        diverted = Progress(
+            part.shipment, route.model_copy(update={"units": units, "legs": tuple(legs)}),
+            part.legs_taken[-1].from_node, left, legs_done=done, lanes_taken=part.lanes_taken[:done],
+            legs_taken=part.legs_taken[:done], departed=True,
+            fees=part.fees + diversion.FEE_PER_UNIT * units,
+        )
+        self._advance(diverted, now)
+        return diverted
+
     def as_known(self, shipment_id: str, now: datetime) -> tuple[Assignment, ...]:
         """The routes as an operator would know them at `now` (carriers report actual
         departures and arrivals): travelled legs with their real times, the rest shifted to
-        leave no earlier than the freight can."""
+        leave no earlier than the freight can. A leg still under way shows the carrier's
+        schedule (its real departure plus its planned duration): its real arrival is to come."""
         known: list[Assignment] = []
         for progress in self.journeys[shipment_id]:
             ahead = progress.route.legs[progress.legs_done :]
+            taken = list(progress.legs_taken)
             ready = max(progress.available_at, now + timedelta(minutes=1))
+            if taken and taken[-1].arrive_at > now:
+                planned = progress.route.legs[progress.legs_done - 1]
+                late = taken[-1].depart_at - planned.depart_at
+                taken[-1] = taken[-1].model_copy(
+                    update={"arrive_at": taken[-1].depart_at + (planned.arrive_at - planned.depart_at)})
+                ready = max(now + timedelta(minutes=1), (ahead[0].depart_at if ahead else taken[-1].arrive_at) + late)
             shift = max(timedelta(0), ready - ahead[0].depart_at) if ahead else timedelta(0)
-            legs = tuple(progress.legs_taken) + tuple(
+            legs = tuple(taken) + tuple(
                 leg.model_copy(update={"depart_at": leg.depart_at + shift, "arrive_at": leg.arrive_at + shift})
                 for leg in ahead
             )
@@ -203,6 +258,7 @@ class World:
             transit = self._transit_days(progress.shipment.id, progress.legs_done, lane)
             transit += self.effects.delay_days((lane.id,), depart)
             arrive = depart + DAY * transit
+            sailing = Leg(lane=lane.id, from_node=lane.from_, to_node=lane.to, depart_at=depart, arrive_at=arrive)
             # Chokepoints and borders act when the freight reaches them, not when it leaves.
             for member, passing in self._passages(lane, depart, arrive):
                 passing += arrive - depart - DAY * transit  # waits earlier on this leg
@@ -224,6 +280,7 @@ class World:
             progress.node = node.id
             progress.legs_done += 1
             progress.departed = True
+            progress.sailing = sailing
             progress.lanes_taken.append(lane.id)
             progress.legs_taken.append(Leg(lane=lane.id, from_node=lane.from_, to_node=lane.to,
                                            depart_at=depart, arrive_at=arrive))
@@ -279,7 +336,7 @@ def outcomes(world: World) -> list[Outcome]:
                     units=progress.route.units,
                     delivered_at=arrived,
                     late_days=late,
-                    transport_cost=transport * progress.route.units,
+                    transport_cost=transport * progress.route.units + progress.fees,
                     lateness_cost=late * progress.route.units * shipment.penalty_per_unit_day,
                     lanes=tuple(progress.lanes_taken),
                     due_at=shipment.due_at,
