@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from chain_world import NOW, mini_network, plan_of_record
 from playbook_builders import make_alert
@@ -14,9 +15,9 @@ from twin.playbook.actions import ActionContext, OptimiseReplanner
 from twin.playbook.match import match_alert
 from twin.playbook.runner import propose
 from twin.shipments.diversion import FEE_PER_UNIT
-from tests.playbook.test_chain import LIBRARY
 
 DAY = timedelta(days=1)
+LIBRARY = Path(__file__).resolve().parents[2] / "playbooks"
 
 
 def _context(departed_days_ago: float, suez_wait_days: float) -> ActionContext:
