@@ -275,9 +275,33 @@ def _diversions(ctx: ActionContext, sid: str, started: tuple[Leg, ...], view: Ne
     return options
 
 
-def _total(plan: Plan, sid: str, unserved_penalty: float) -> float:
+def _total(plan: Plan, sid: str) -> float:
     return (sum(a.cost for a in plan.for_shipment(sid))
-            + sum(u.units for u in plan.unserved if u.shipment == sid) * unserved_penalty)
+            + sum(u.units for u in plan.unserved if u.shipment == sid) * UNSERVED_PENALTY)
+
+
+Chosen = tuple[tuple[Assignment, ...], tuple[Leg, ...], float]  # onward routes, kept legs, fee per unit
+
+
+def _choose_diversions(ctx: ActionContext, replanner: Replanner, view: NetworkView,
+                       ships: Mapping[str, Shipment], turns: Mapping[str, list[_Option]],
+                       staying: Plan, risk: Mapping[str, float]) -> dict[str, Chosen]:
+    """Re-plan each diversion (one planning call per option rank) and keep, per shipment, the
+    one whose whole cost beats staying on course (`staying`) and every other diversion."""
+    best = {sid: _total(staying, sid) for sid in turns}
+    chosen: dict[str, Chosen] = {}
+    for rank in range(max((len(options) for options in turns.values()), default=0)):
+        moving = {sid: options[rank] for sid, options in turns.items() if rank < len(options)}
+        tried = replanner.replan(view, [ships[s] for s in moving], now=ctx.now,
+                                 positions={s: o.position for s, o in moving.items()}, risk_days=risk)
+        if not tried.status.applicable:
+            continue
+        for sid, option in moving.items():
+            total = _total(tried, sid) + option.extra_pu * ships[sid].units
+            if total < best[sid] - 1e-6:
+                best[sid] = total
+                chosen[sid] = (tuple(tried.for_shipment(sid)), option.kept, diversion.FEE_PER_UNIT)
+    return chosen
 
 
 def _replan(
@@ -298,7 +322,7 @@ def _replan(
     for lane in ctx.network.lanes:
         by_origin.setdefault(lane.from_, []).append(lane)
     positions: dict[str, tuple[str, datetime]] = {}
-    kept: dict[str, tuple[Any, ...]] = {}
+    kept: dict[str, tuple[Leg, ...]] = {}
     turns: dict[str, list[_Option]] = {}
     for sid in sids:
         position, started = _position(ctx, sid)
@@ -319,23 +343,9 @@ def _replan(
     # The worst status of any planning call is the proposal's: one bad solve blocks applying.
     order = ["none", "optimal", "feasible", "time_limit", "infeasible", "error"]
     status = max(proposal.status, plan.status.value, key=lambda s: order.index(s) if s in order else 99)
-    chosen: dict[str, tuple[tuple[Assignment, ...], tuple[Any, ...], float]] = {}
-    if plan.status.applicable:
-        penalty = UNSERVED_PENALTY
-        best = {sid: _total(plan, sid, penalty) for sid in turns}
-        for round_ in range(max((len(o) for o in turns.values()), default=0)):
-            moving = {sid: options[round_] for sid, options in turns.items() if round_ < len(options)}
-            tried = ctx.replanner.replan(view, [ships[s] for s in moving], now=ctx.now,
-                                         positions={s: o.position for s, o in moving.items()}, risk_days=risk)
-            if not tried.status.applicable:
-                continue
-            for sid, option in moving.items():
-                total = _total(tried, sid, penalty) + option.extra_pu * ships[sid].units
-                if total < best[sid] - 1e-6:
-                    best[sid] = total
-                    chosen[sid] = (tuple(tried.for_shipment(sid)), option.kept, diversion.FEE_PER_UNIT)
     changes, routes = dict(proposal.changes), dict(proposal.new_routes)
     if plan.status.applicable:
+        chosen = _choose_diversions(ctx, ctx.replanner, view, ships, turns, plan, risk) if turns else {}
         for sid in sids:
             onward, legs, fee_pu = chosen.get(sid, (tuple(plan.for_shipment(sid)), kept.get(sid, ()), 0.0))
             # The whole route's cost, as the plan of record's: the legs kept (or turned) too.
