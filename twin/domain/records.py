@@ -167,6 +167,14 @@ class Network(BaseModel):
     def lane_by_id(self) -> dict[str, Lane]:
         return {lane.id: lane for lane in self.lanes}
 
+    @cached_property
+    def lanes_from(self) -> dict[str, tuple[Lane, ...]]:
+        """The lanes leaving each node."""
+        out: dict[str, list[Lane]] = {}
+        for lane in self.lanes:
+            out.setdefault(lane.from_, []).append(lane)
+        return {node: tuple(lanes) for node, lanes in out.items()}
+
     def summary(self) -> dict[str, Any]:
         by_kind: dict[str, int] = {}
         by_mode: dict[str, int] = {}

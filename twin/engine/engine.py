@@ -185,13 +185,7 @@ class Engine:
             lo = None if pd.isna(starts) else starts.to_pydatetime()
             hi = None if pd.isna(until) else until.to_pydatetime()
             keep.append(any((lo is None or lo <= t) and (hi is None or t <= hi) for t in times))
-        # One event shows in several dimensions (a closed strait: security and capacity); the
-        # largest expected delay stands for it rather than their sum.
-        worst: dict[str, float] = {}
-        for target, dimension, score in zip(rows["target"][keep], rows["dimension"][keep], rows["score"][keep]):
-            days = delay_days(dimension, float(score), self.settings.scoring)
-            worst[target] = max(worst.get(target, 0.0), days)
-        return {target: days for target, days in worst.items() if days > 0}
+        return self._worst_delays(rows[keep])
 
     def plan_shipments(self, shipments: Iterable[Shipment], now: datetime, *,
                        positions: Mapping[str, Position] | None = None,
@@ -262,14 +256,19 @@ class Engine:
 
     def _delays(self) -> dict[str, float]:
         """Expected delay days per target under the scores in force (the worst dimension)."""
-        if self._delay_cache is not None and self._delay_cache[0] == self._scored_at:
-            return self._delay_cache[1]
+        if self._delay_cache is None or self._delay_cache[0] != self._scored_at:
+            self._delay_cache = (self._scored_at, self._worst_delays(self.scores))
+        return self._delay_cache[1]
+
+    def _worst_delays(self, rows: pd.DataFrame) -> dict[str, float]:
+        """Expected delay days per target of score rows, where above zero. One event shows in
+        several dimensions (a closed strait: security and capacity); the largest expected delay
+        stands for it rather than their sum."""
         worst: dict[str, float] = {}
-        for target, dimension, score in zip(self.scores["target"], self.scores["dimension"], self.scores["score"]):
+        for target, dimension, score in zip(rows["target"], rows["dimension"], rows["score"]):
             days = delay_days(dimension, float(score), self.settings.scoring)
             if days > worst.get(target, 0.0):
                 worst[target] = days
-        self._delay_cache = (self._scored_at, worst)
         return worst
 
     def _lap(self, stage: str, since: float) -> float:

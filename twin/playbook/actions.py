@@ -252,8 +252,7 @@ class _Option:
     extra_pu: float = 0.0
 
 
-def _diversions(ctx: ActionContext, sid: str, started: tuple[Leg, ...], view: NetworkView,
-                by_origin: Mapping[str, list[Lane]]) -> list[_Option]:
+def _diversions(ctx: ActionContext, started: tuple[Leg, ...], view: NetworkView) -> list[_Option]:
     """Sister services the leg under way can still switch to (twin.shipments.diversion), open
     in `view`, each started from its arrival plus the risk expected on it."""
     if not started or started[-1].arrive_at <= ctx.now:
@@ -263,7 +262,7 @@ def _diversions(ctx: ActionContext, sid: str, started: tuple[Leg, ...], view: Ne
     if lane is None:
         return []
     options = []
-    for other in diversion.sisters(leg, ctx.network, ctx.now, by_origin.get(lane.from_, ())):
+    for other in diversion.sisters(leg, ctx.network, ctx.now):
         if not view.lane_open(other):
             continue
         turned = diversion.diverted_leg(leg, other, ctx.network)
@@ -318,9 +317,6 @@ def _replan(
     if ctx.replanner is None:
         return replace(proposal, status="error", notes=proposal.notes + (f"{action}: no re-planner",))
     view = NetworkView(ctx.network, ctx.constraints.merged(whatif))
-    by_origin: dict[str, list[Lane]] = {}
-    for lane in ctx.network.lanes:
-        by_origin.setdefault(lane.from_, []).append(lane)
     positions: dict[str, tuple[str, datetime]] = {}
     kept: dict[str, tuple[Leg, ...]] = {}
     turns: dict[str, list[_Option]] = {}
@@ -329,7 +325,7 @@ def _replan(
         if position is not None:
             positions[sid] = position
             kept[sid] = started
-            options = _diversions(ctx, sid, started, view, by_origin)
+            options = _diversions(ctx, started, view)
             if options:
                 turns[sid] = options
                 # Staying on course meets the risk at the end of the leg: weigh it the same way.

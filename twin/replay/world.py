@@ -112,8 +112,8 @@ class Progress:
     legs_taken: list[Leg] = field(default_factory=list)  # as they really happened
     departed: bool = False
     delivered_at: datetime | None = None
-    # The last leg as sailed, before waits at chokepoints and at its end: when the courses of a
-    # diversion part is judged on it.
+    # The last leg as sailed, before waits at chokepoints and at its end: where a diversion's
+    # courses part is judged on it.
     sailing: Leg | None = None
     fees: float = 0.0  # diversion fees paid, in money
 
@@ -156,7 +156,7 @@ class World:
             lanes = [leg.lane for leg in route.legs]
             fits = [i for i in free if lanes[: len(parts[i].lanes_taken)] == parts[i].lanes_taken]
             if not fits:
-                turning = [i for i in free if now is not None and self._can_divert(parts[i], lanes, now)]
+                turning = [i for i in free if self._can_divert(parts[i], lanes, now)] if now else []
                 if not turning:
                     refused += 1
                     continue
@@ -185,8 +185,10 @@ class World:
         if len(lanes) <= done or lanes[:done] != part.lanes_taken[:done]:
             return False
         other = self.network.lane_by_id.get(lanes[done])
-        deadline = diversion.divert_by(part.sailing, other, self.network) if other else None
-        if other is None or deadline is None or now >= deadline:
+        if other is None:
+            return False
+        deadline = diversion.divert_by(part.sailing, other, self.network)
+        if deadline is None or now >= deadline:
             return False
         return self.effects.reopens_at((other.id, other.from_, other.to), part.sailing.depart_at) is None
 
@@ -260,7 +262,7 @@ class World:
             arrive = depart + DAY * transit
             sailing = Leg(lane=lane.id, from_node=lane.from_, to_node=lane.to, depart_at=depart, arrive_at=arrive)
             # Chokepoints and borders act when the freight reaches them, not when it leaves.
-            for member, passing in self._passages(lane, depart, arrive):
+            for member, passing in self._passages(lane, sailing):
                 passing += arrive - depart - DAY * transit  # waits earlier on this leg
                 reopen = self.effects.reopens_at((member,), passing)
                 if reopen is not None:
@@ -282,15 +284,13 @@ class World:
             progress.departed = True
             progress.sailing = sailing
             progress.lanes_taken.append(lane.id)
-            progress.legs_taken.append(Leg(lane=lane.id, from_node=lane.from_, to_node=lane.to,
-                                           depart_at=depart, arrive_at=arrive))
+            progress.legs_taken.append(sailing.model_copy(update={"arrive_at": arrive}))
             if node.id == progress.shipment.destination:
                 progress.delivered_at = progress.available_at
 
-    def _passages(self, lane: Lane, depart: datetime, arrive: datetime) -> list[tuple[str, datetime]]:
+    def _passages(self, lane: Lane, sailing: Leg) -> list[tuple[str, datetime]]:
         """When a leg reaches each node of its `via`, in sailing order."""
-        leg = Leg(lane=lane.id, from_node=lane.from_, to_node=lane.to, depart_at=depart, arrive_at=arrive)
-        return sorted(((m, passage_time(leg, m, self.network)) for m in lane.via), key=lambda p: p[1])
+        return sorted(((m, passage_time(sailing, m, self.network)) for m in lane.via), key=lambda p: p[1])
 
     def _transit_days(self, shipment_id: str, leg: int, lane: Lane) -> float:
         if lane.transit_days_p90 is None or lane.transit_days_p90 <= lane.transit_days:

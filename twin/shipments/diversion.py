@@ -23,7 +23,6 @@ Pure: times come from the legs given; no clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from twin.domain.plans import Leg
@@ -80,10 +79,10 @@ def divert_by(leg: Leg, other: Lane, network: Network) -> datetime | None:
     return min(start + (end - start) * share, leg.arrive_at - NOTICE)
 
 
-def sisters(leg: Leg, network: Network, now: datetime, lanes: Iterable[Lane] | None = None) -> list[Lane]:
+def sisters(leg: Leg, network: Network, now: datetime) -> list[Lane]:
     """The sister services freight on `leg` can still switch to at `now`, by lane id."""
     found = []
-    for other in network.lanes if lanes is None else lanes:
+    for other in network.lanes_from.get(leg.from_node, ()):
         deadline = divert_by(leg, other, network)
         if deadline is not None and now < deadline:
             found.append(other)
