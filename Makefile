@@ -38,6 +38,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	@$(BIN)/python -m ruff --version >/dev/null 2>&1 || $(BIN)/pip install --quiet -e '.[lint]'
 	$(BIN)/python -m ruff check twin tests
+	$(BIN)/python -m ruff format --check twin tests
 
 clean:
 	rm -rf $(VENV) build *.egg-info

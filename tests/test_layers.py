@@ -11,14 +11,36 @@ ROOT = Path(__file__).resolve().parents[1] / "twin"
 
 LAYERS = {
     "domain": 0,
-    "network": 1, "shipments": 1, "scoring": 1, "alerting": 1, "playbook": 1, "optimise": 1,
-    "files": 2, "feeds": 2, "store": 2, "schedule": 2, "notify": 2,
-    "engine": 3, "replay": 3,
-    "cli": 4, "api": 4, "bench": 4,
+    "network": 1,
+    "shipments": 1,
+    "scoring": 1,
+    "alerting": 1,
+    "playbook": 1,
+    "optimise": 1,
+    "files": 2,
+    "feeds": 2,
+    "store": 2,
+    "schedule": 2,
+    "notify": 2,
+    "engine": 3,
+    "replay": 3,
+    "cli": 4,
+    "api": 4,
+    "bench": 4,
 }
 # The pure core never touches the database, the scheduler, the web or the terminal.
-PURE_FORBIDDEN = ("sqlmodel", "sqlalchemy", "alembic", "apscheduler", "fastapi", "httpx",
-                  "typer", "rich", "psycopg", "uvicorn")
+PURE_FORBIDDEN = (
+    "sqlmodel",
+    "sqlalchemy",
+    "alembic",
+    "apscheduler",
+    "fastapi",
+    "httpx",
+    "typer",
+    "rich",
+    "psycopg",
+    "uvicorn",
+)
 CLOCK_CALLS = {"now", "utcnow", "today", "time"}
 
 
@@ -61,7 +83,8 @@ def test_imports_respect_layers(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", [p for p in _modules() if LAYERS.get(_package(p) or "", 9) <= 1],
+    "path",
+    [p for p in _modules() if LAYERS.get(_package(p) or "", 9) <= 1],
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_pure_core_never_reads_the_clock(path: Path) -> None:

@@ -40,7 +40,10 @@ def csrf_of(html: str) -> str:
 
 def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> TestClient:
     token = csrf_of(client.get("/login").text)
-    response = client.post("/login", data={"username": name, "password": password, "csrf_token": token,
-                                           "next": "/"}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"username": name, "password": password, "csrf_token": token, "next": "/"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303, response.text
     return client

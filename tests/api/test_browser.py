@@ -24,15 +24,27 @@ from twin.store.db import session_scope
 from twin.store.incidents import audit_log, get_incident
 from twin.store.routes import get_routes
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
+)
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
 S = IncidentState
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="chromium is not installed and could not be (`make browser`: apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason="chromium is not installed and could not be (`make browser`: apt-get install chromium)",
+)
 
 
 def free_port() -> int:
@@ -44,8 +56,13 @@ def free_port() -> int:
 @pytest.fixture
 def server(console: Console) -> Iterator[str]:
     port = free_port()
-    config = uvicorn.Config(console.app(poll_seconds=0.5), host="127.0.0.1", port=port, log_level="warning",
-                            timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        console.app(poll_seconds=0.5),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+    )
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
@@ -68,7 +85,10 @@ def plan_of_record(console: Console) -> dict[str, list[str]]:
     """Lanes of each shipment's stored route (the plan of record the engine keeps)."""
     with session_scope(console.db) as session:
         routes = get_routes(session, network_name=console.seeded.network.name)
-    return {sid: [leg.lane for a in assignments for leg in a.legs] for sid, assignments in routes.items()}
+    return {
+        sid: [leg.lane for a in assignments for leg in a.legs]
+        for sid, assignments in routes.items()
+    }
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -118,13 +138,19 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
         # The engine's next pass (run_once, as the daemon runs it) applies it; the open page
         # shows it without a reload.
         before = plan_of_record(console)
-        assert all("YTN-RTM-SUEZ" in lanes for lanes in before.values()) and set(before) == {"S1", "S2"}
+        assert all("YTN-RTM-SUEZ" in lanes for lanes in before.values()) and set(before) == {
+            "S1",
+            "S2",
+        }
         engine_pass(console)
         with session_scope(console.db) as session:
             assert get_incident(session, id=console.incident_id).state is S.applied
             log = audit_log(session, incident_id=console.incident_id)
         assert [(e.actor, e.to_state) for e in log] == [
-            ("system", S.proposed), ("alice", S.approved), ("system", S.applied)]
+            ("system", S.proposed),
+            ("alice", S.approved),
+            ("system", S.applied),
+        ]
         assert log[2].why.endswith("approved by alice")  # the engine applies what alice approved
         applied = plan_of_record(console)
         for shipment in ("S1", "S2"):
@@ -147,8 +173,14 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
             log = audit_log(session, incident_id=console.incident_id)
             final = get_incident(session, id=console.incident_id)
         assert [(e.actor, e.to_state) for e in log] == [
-            ("system", S.proposed), ("alice", S.approved), ("system", S.applied), ("alice", S.rolled_back)]
-        assert log[1].why == "Cape detour accepted" and log[3].why.startswith("Suez reopened early; restore")
+            ("system", S.proposed),
+            ("alice", S.approved),
+            ("system", S.applied),
+            ("alice", S.rolled_back),
+        ]
+        assert log[1].why == "Cape detour accepted" and log[3].why.startswith(
+            "Suez reopened early; restore"
+        )
         assert final.state is S.rolled_back and final.decided_by == "alice"
 
         # A new alert arrives while the overview is open: the counts move without a reload.
@@ -156,16 +188,33 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
         before = int(page.text_content("#count-critical") or "0")
         now = datetime.now(UTC)
         with session_scope(console.db) as session:
-            save_alerts(session, alerts=[Alert(id="USLAX/customs/live", target="USLAX", dimension="customs",
-                                               severity="critical", score=0.91, peak=0.91, opened_at=now,
-                                               updated_at=now, explain="clearance_hours=120")])
-        page.wait_for_function(f"document.getElementById('count-critical').textContent === '{before + 1}'")
+            save_alerts(
+                session,
+                alerts=[
+                    Alert(
+                        id="USLAX/customs/live",
+                        target="USLAX",
+                        dimension="customs",
+                        severity="critical",
+                        score=0.91,
+                        peak=0.91,
+                        opened_at=now,
+                        updated_at=now,
+                        explain="clearance_hours=120",
+                    )
+                ],
+            )
+        page.wait_for_function(
+            f"document.getElementById('count-critical').textContent === '{before + 1}'"
+        )
         assert page.url.rstrip("/") == server  # still the same page: no navigation happened
 
         for path, name in (("/map", "map"), ("/alerts", "alerts"), ("/audit", "audit")):
             page.goto(server + path)
             page.wait_for_selector("main h1")
             shot(page, name)
-        assert page.locator("#audit td.actor:text-is('alice')").count() == 2  # approved, rolled back
+        assert (
+            page.locator("#audit td.actor:text-is('alice')").count() == 2
+        )  # approved, rolled back
         assert page.locator("#audit td.actor:text-is('system')").count() >= 2  # proposed, applied
         browser.close()

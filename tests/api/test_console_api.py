@@ -28,24 +28,38 @@ def stored(console: Console) -> tuple[IncidentState, int]:
 
 def test_approve_over_the_api_is_audited_under_the_user(console: Console) -> None:
     with TestClient(console.app()) as client:
-        response = client.post(f"/api/incidents/{console.incident_id}/approve",
-                               json={"comment": "Cape is fine", "expected_state": "proposed"},
-                               headers=bearer(console, "alice"))
+        response = client.post(
+            f"/api/incidents/{console.incident_id}/approve",
+            json={"comment": "Cape is fine", "expected_state": "proposed"},
+            headers=bearer(console, "alice"),
+        )
         assert response.status_code == 200, response.text
         assert response.json()["incident"]["state"] == "approved"
         assert "next pass" in response.json()["message"]
-        log = client.get(f"/api/audit?incident={console.incident_id}", headers=bearer(console, "vic")).json()
-    assert [(e["actor"], e["to_state"], e["why"]) for e in log][-1] == ("alice", "approved", "Cape is fine")
+        log = client.get(
+            f"/api/audit?incident={console.incident_id}", headers=bearer(console, "vic")
+        ).json()
+    assert [(e["actor"], e["to_state"], e["why"]) for e in log][-1] == (
+        "alice",
+        "approved",
+        "Cape is fine",
+    )
 
 
 def test_unknown_incident_is_404_on_api_and_page(console: Console, browser_client) -> None:  # type: ignore[no-untyped-def]
     before = stored(console)
     with TestClient(console.app()) as client:
-        for method, path in (("get", "/api/incidents/INC-nope"), ("get", "/api/incidents/INC-nope/diff"),
-                             ("post", "/api/incidents/INC-nope/approve")):
+        for method, path in (
+            ("get", "/api/incidents/INC-nope"),
+            ("get", "/api/incidents/INC-nope/diff"),
+            ("post", "/api/incidents/INC-nope/approve"),
+        ):
             kwargs = {"json": {}} if method == "post" else {}
             response = getattr(client, method)(path, headers=bearer(console, "alice"), **kwargs)
-            assert response.status_code == 404 and "no incident 'INC-nope'" in response.json()["detail"]
+            assert (
+                response.status_code == 404
+                and "no incident 'INC-nope'" in response.json()["detail"]
+            )
     page = browser_client("alice").get("/incidents/INC-nope")
     assert page.status_code == 404 and "no incident" in page.text
     assert stored(console) == before
@@ -66,16 +80,27 @@ def test_a_viewer_may_not_decide(console: Console, browser_client) -> None:  # t
     before = stored(console)
     with TestClient(console.app()) as client:
         for verb in ("approve", "reject", "rollback"):
-            response = client.post(f"/api/incidents/{console.incident_id}/{verb}", json={},
-                                   headers=bearer(console, "vic"))
+            response = client.post(
+                f"/api/incidents/{console.incident_id}/{verb}",
+                json={},
+                headers=bearer(console, "vic"),
+            )
             assert response.status_code == 403
             assert "vic is a viewer: only approvers and admins may" in response.json()["detail"]
     viewer = browser_client("vic")
     page = viewer.get(f"/incidents/{console.incident_id}")
-    assert "only approvers and admins may decide" in page.text and 'id="decide-form"' not in page.text
-    form = viewer.post(f"/incidents/{console.incident_id}/decide",
-                       data={"action": "approve", "csrf_token": csrf_of(page.text), "confirm": "yes",
-                             "state": "proposed"})
+    assert (
+        "only approvers and admins may decide" in page.text and 'id="decide-form"' not in page.text
+    )
+    form = viewer.post(
+        f"/incidents/{console.incident_id}/decide",
+        data={
+            "action": "approve",
+            "csrf_token": csrf_of(page.text),
+            "confirm": "yes",
+            "state": "proposed",
+        },
+    )
     assert form.status_code == 403 and "only approvers and admins" in form.text
     assert stored(console) == before
 
@@ -93,8 +118,14 @@ def test_forms_refuse_a_bad_csrf_token_and_a_stale_page(console: Console, browse
     assert alice.post(f"/api{url.replace('/decide', '/approve')}", json={}).status_code == 403
     # Someone else rejected it after the page was rendered: the old form is refused.
     with TestClient(console.app()) as other:
-        assert other.post(f"/api/incidents/{console.incident_id}/reject", json={"comment": "no"},
-                          headers=bearer(console, "root")).status_code == 200
+        assert (
+            other.post(
+                f"/api/incidents/{console.incident_id}/reject",
+                json={"comment": "no"},
+                headers=bearer(console, "root"),
+            ).status_code
+            == 200
+        )
     after_reject = stored(console)
     stale = alice.post(url, data={**fields, "csrf_token": csrf_of(page)})
     assert stale.status_code == 409
@@ -105,8 +136,10 @@ def test_forms_refuse_a_bad_csrf_token_and_a_stale_page(console: Console, browse
 def test_unconfirmed_form_is_refused(console: Console, browser_client) -> None:  # type: ignore[no-untyped-def]
     alice = browser_client("alice")
     page = alice.get(f"/incidents/{console.incident_id}").text
-    response = alice.post(f"/incidents/{console.incident_id}/decide",
-                          data={"action": "approve", "csrf_token": csrf_of(page), "state": "proposed"})
+    response = alice.post(
+        f"/incidents/{console.incident_id}/decide",
+        data={"action": "approve", "csrf_token": csrf_of(page), "state": "proposed"},
+    )
     assert response.status_code == 400 and "confirmation" in response.text
     assert stored(console)[0] is S.proposed
 
@@ -115,27 +148,50 @@ def test_form_approve_then_rollback_only_once_applied(console: Console, browser_
     alice = browser_client("alice")
     page = alice.get(f"/incidents/{console.incident_id}").text
     assert 'value="rollback"' not in page  # nothing to roll back before it is applied
-    done = alice.post(f"/incidents/{console.incident_id}/decide",
-                      data={"action": "approve", "csrf_token": csrf_of(page), "state": "proposed",
-                            "confirm": "yes", "comment": "go"}, follow_redirects=False)
+    done = alice.post(
+        f"/incidents/{console.incident_id}/decide",
+        data={
+            "action": "approve",
+            "csrf_token": csrf_of(page),
+            "state": "proposed",
+            "confirm": "yes",
+            "comment": "go",
+        },
+        follow_redirects=False,
+    )
     assert done.status_code == 303
-    early = alice.post(f"/api/incidents/{console.incident_id}/rollback", json={},
-                       headers={"X-CSRF-Token": csrf_of(page)})
-    assert early.status_code == 409 and "cannot go from approved to rolled_back" in early.json()["detail"]
+    early = alice.post(
+        f"/api/incidents/{console.incident_id}/rollback",
+        json={},
+        headers={"X-CSRF-Token": csrf_of(page)},
+    )
+    assert (
+        early.status_code == 409
+        and "cannot go from approved to rolled_back" in early.json()["detail"]
+    )
     assert stored(console) == (S.approved, 2)
 
 
 def test_sign_in_and_sessions(console: Console) -> None:
     with TestClient(console.app()) as client:
         assert client.get("/api/incidents").status_code == 401
-        assert client.get("/api/incidents", headers={"Authorization": "Bearer nope"}).status_code == 401
-        assert client.get("/api/incidents", headers={"Authorization": "Basic abc"}).status_code == 401
+        assert (
+            client.get("/api/incidents", headers={"Authorization": "Bearer nope"}).status_code
+            == 401
+        )
+        assert (
+            client.get("/api/incidents", headers={"Authorization": "Basic abc"}).status_code == 401
+        )
         page = client.get("/incidents", follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"] == "/login?next=/incidents"
         token = csrf_of(client.get("/login").text)
-        wrong = client.post("/login", data={"username": "alice", "password": "nope", "csrf_token": token})
+        wrong = client.post(
+            "/login", data={"username": "alice", "password": "nope", "csrf_token": token}
+        )
         assert wrong.status_code == 401 and "Wrong name or password" in wrong.text
-        forged = client.post("/login", data={"username": "alice", "password": PASSWORD, "csrf_token": "x"})
+        forged = client.post(
+            "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": "x"}
+        )
         assert forged.status_code == 403
         sign_in(client, "alice")
         assert client.get("/api/me").json() == {"name": "alice", "role": "approver"}
@@ -156,12 +212,26 @@ def test_acknowledge_an_alert(console: Console) -> None:
         alerts = client.get("/api/alerts?open=true", headers=bearer(console, "vic")).json()
         assert alerts, "the demo opens alerts"
         alert_id = alerts[0]["id"]
-        assert client.post(f"/api/alerts/{alert_id}/ack", json={}, headers=bearer(console, "vic")).status_code == 403
-        made = client.post(f"/api/alerts/{alert_id}/ack", json={"comment": "on it"}, headers=bearer(console, "alice"))
+        assert (
+            client.post(
+                f"/api/alerts/{alert_id}/ack", json={}, headers=bearer(console, "vic")
+            ).status_code
+            == 403
+        )
+        made = client.post(
+            f"/api/alerts/{alert_id}/ack",
+            json={"comment": "on it"},
+            headers=bearer(console, "alice"),
+        )
         assert made.status_code == 200 and made.json()["by"] == "alice"
         acks = client.get(f"/api/alerts/{alert_id}/acks", headers=bearer(console, "vic")).json()
         assert [(a["by"], a["comment"]) for a in acks] == [("alice", "on it")]
-        assert client.post("/api/alerts/nope/ack", json={}, headers=bearer(console, "alice")).status_code == 404
+        assert (
+            client.post(
+                "/api/alerts/nope/ack", json={}, headers=bearer(console, "alice")
+            ).status_code
+            == 404
+        )
 
 
 def test_pages_render_for_a_viewer(console: Console, browser_client) -> None:  # type: ignore[no-untyped-def]

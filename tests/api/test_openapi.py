@@ -17,7 +17,8 @@ def _check(doc: dict[str, Any], operation: dict[str, Any], response: Any) -> Non
     documented = operation["responses"]
     assert str(response.status_code) in documented, (
         f"{response.request.method} {response.request.url} answered {response.status_code}, "
-        f"documented {sorted(documented)}")
+        f"documented {sorted(documented)}"
+    )
     content = documented[str(response.status_code)].get("content", {}).get("application/json")
     if content is None:
         return
@@ -34,7 +35,9 @@ def test_every_documented_route_answers_as_documented(console: Console) -> None:
         samples = {"target": "SUEZ", "incident": console.incident_id}
         checked = 0
         # GETs first, then the decisions (approve before reject/rollback: those then answer 409).
-        order = sorted(doc["paths"].items(), key=lambda kv: ("post" in kv[1], "approve" not in kv[0], kv[0]))
+        order = sorted(
+            doc["paths"].items(), key=lambda kv: ("post" in kv[1], "approve" not in kv[0], kv[0])
+        )
         for path, operations in order:
             if path in STREAMS:
                 continue
@@ -42,8 +45,11 @@ def test_every_documented_route_answers_as_documented(console: Console) -> None:
                 url = path
                 for name, value in values.items():
                     url = url.replace("{" + name + "}", quote(value, safe="/"))
-                params = {p["name"]: samples[p["name"]] for p in operation.get("parameters", [])
-                          if p["in"] == "query" and p.get("required")}
+                params = {
+                    p["name"]: samples[p["name"]]
+                    for p in operation.get("parameters", [])
+                    if p["in"] == "query" and p.get("required")
+                }
                 kwargs: dict[str, Any] = {"params": params, "headers": headers}
                 if method == "post":
                     kwargs["json"] = {"comment": "openapi check"}
@@ -51,11 +57,15 @@ def test_every_documented_route_answers_as_documented(console: Console) -> None:
                 assert response.status_code < 500, response.text
                 _check(doc, operation, response)
                 # The documented refusals: unauthenticated, and an unknown id where there is one.
-                anonymous = client.request(method.upper(), url, params=params, json=kwargs.get("json"))
+                anonymous = client.request(
+                    method.upper(), url, params=params, json=kwargs.get("json")
+                )
                 assert anonymous.status_code == 401
                 _check(doc, operation, anonymous)
                 if "{incident_id}" in path:
-                    missing = client.request(method.upper(), path.replace("{incident_id}", "INC-none"), **kwargs)
+                    missing = client.request(
+                        method.upper(), path.replace("{incident_id}", "INC-none"), **kwargs
+                    )
                     assert missing.status_code == 404
                     _check(doc, operation, missing)
                 checked += 1

@@ -28,8 +28,14 @@ def db(tmp_path: Path) -> dict[str, str]:
 
 
 def _twin(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "twin.cli.app", *args], check=False, env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "twin.cli.app", *args],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def _json(env: dict[str, str], *args: str) -> object:
@@ -39,14 +45,46 @@ def _json(env: dict[str, str], *args: str) -> object:
 
 
 def test_silence_list_expire(db: dict[str, str]) -> None:
-    made = _json(db, "alerts", "silence", "--target", "USLAX", "--dimension", "customs",
-                 "--dimension", "capacity", "--for", "6h", "--by", "ana", "--comment", "known strike")
-    assert made["state"] == "active" and made["matchers"] == {"target": "USLAX",
-                                                               "dimension": ["customs", "capacity"]}
+    made = _json(
+        db,
+        "alerts",
+        "silence",
+        "--target",
+        "USLAX",
+        "--dimension",
+        "customs",
+        "--dimension",
+        "capacity",
+        "--for",
+        "6h",
+        "--by",
+        "ana",
+        "--comment",
+        "known strike",
+    )
+    assert made["state"] == "active" and made["matchers"] == {
+        "target": "USLAX",
+        "dimension": ["customs", "capacity"],
+    }
     start, end = (datetime.fromisoformat(made[k]) for k in ("starts_at", "ends_at"))
     assert end - start == timedelta(hours=6)
-    later = _json(db, "alerts", "silence", "--target", "~CN.*", "--kind", "port", "--for", "1d",
-                  "--by", "bo", "--comment", "typhoon season", "--starts-at", "2099-01-01T00:00:00Z")
+    later = _json(
+        db,
+        "alerts",
+        "silence",
+        "--target",
+        "~CN.*",
+        "--kind",
+        "port",
+        "--for",
+        "1d",
+        "--by",
+        "bo",
+        "--comment",
+        "typhoon season",
+        "--starts-at",
+        "2099-01-01T00:00:00Z",
+    )
     assert later["state"] == "pending" and later["matchers"] == {"target": "~CN.*", "kind": "port"}
 
     listed = _json(db, "alerts", "silences")
@@ -56,7 +94,10 @@ def test_silence_list_expire(db: dict[str, str]) -> None:
     assert expired["state"] == "expired" and not expired["already_expired"]
     assert [s["id"] for s in _json(db, "alerts", "silences")] == [later["id"]]
     everything = _json(db, "alerts", "silences", "--all")
-    assert {s["id"]: s["state"] for s in everything} == {made["id"]: "expired", later["id"]: "pending"}
+    assert {s["id"]: s["state"] for s in everything} == {
+        made["id"]: "expired",
+        later["id"]: "pending",
+    }
     again = _json(db, "alerts", "expire-silence", made["id"])
     assert again["already_expired"]
 
@@ -69,8 +110,19 @@ def test_silence_list_expire(db: dict[str, str]) -> None:
 
 
 def test_silence_bad_input_exits_2(db: dict[str, str]) -> None:
-    done = _twin(db, "alerts", "silence", "--target", "USLAX", "--for", "soon", "--by", "ana",
-                 "--comment", " ")
+    done = _twin(
+        db,
+        "alerts",
+        "silence",
+        "--target",
+        "USLAX",
+        "--for",
+        "soon",
+        "--by",
+        "ana",
+        "--comment",
+        " ",
+    )
     assert done.returncode == 2
     assert "--for: not a duration" in done.stderr and "--comment: say why" in done.stderr
     missing = _twin(db, "alerts", "expire-silence", "s-nope")
@@ -79,10 +131,19 @@ def test_silence_bad_input_exits_2(db: dict[str, str]) -> None:
 
 def test_ack_open_alert(db: dict[str, str]) -> None:
     engine = make_engine(db["TWIN_DATABASE_URL"])
-    alert = Alert(id="USLAX/customs/2024-01-10T00:00:00Z", target="USLAX", dimension="customs",
-                  severity=Severity.warn,
-                  score=0.6, peak=0.6, opened_at=OPENED, updated_at=OPENED)
-    cleared = alert.model_copy(update={"id": "SUEZ/security/x", "target": "SUEZ", "cleared_at": OPENED})
+    alert = Alert(
+        id="USLAX/customs/2024-01-10T00:00:00Z",
+        target="USLAX",
+        dimension="customs",
+        severity=Severity.warn,
+        score=0.6,
+        peak=0.6,
+        opened_at=OPENED,
+        updated_at=OPENED,
+    )
+    cleared = alert.model_copy(
+        update={"id": "SUEZ/security/x", "target": "SUEZ", "cleared_at": OPENED}
+    )
     with session_scope(engine) as session:
         save_alerts(session, alerts=[alert, cleared])
 

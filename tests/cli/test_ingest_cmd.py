@@ -27,7 +27,11 @@ def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def _ingest(*args: str) -> tuple[int, dict, str]:
     result = runner.invoke(app, ["ingest", *args, "--json"])
-    return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else {}, result.stderr
+    return (
+        result.exit_code,
+        json.loads(result.stdout) if result.stdout.strip() else {},
+        result.stderr,
+    )
 
 
 def test_folder_then_again_then_changed_file(db_url: str, tmp_path: Path) -> None:
@@ -52,8 +56,10 @@ def test_folder_then_again_then_changed_file(db_url: str, tmp_path: Path) -> Non
     code, other, _ = _ingest(str(feeds), "--feed", "other")
     assert code == 0 and other["skipped"] == 0 and other["rows"] > 0 and other["inserted"] == 0
 
-    extra = '{"ts": "2024-02-01T00:00:00Z", "source": "t", "dimension": "customs", "target": "USLAX", ' \
-            '"metric": "clearance_hours", "value": 80}\n'
+    extra = (
+        '{"ts": "2024-02-01T00:00:00Z", "source": "t", "dimension": "customs", "target": "USLAX", '
+        '"metric": "clearance_hours", "value": 80}\n'
+    )
     with (feeds / "good.jsonl").open("a") as handle:
         handle.write(extra)
     code, changed, _ = _ingest(str(feeds), "--feed", "drop")

@@ -39,9 +39,13 @@ def test_show_json_and_export(tmp_path: Path, mini_network_file: Path) -> None:
     proc = run("network", "show", str(mini_network_file), "--json")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
-    assert summary == {"name": "mini", "nodes": 6, "lanes": 4,
-                       "by_kind": {"chokepoint": 2, "origin": 1, "port": 2, "warehouse": 1},
-                       "by_mode": {"road": 2, "sea": 2}}
+    assert summary == {
+        "name": "mini",
+        "nodes": 6,
+        "lanes": 4,
+        "by_kind": {"chokepoint": 2, "origin": 1, "port": 2, "warehouse": 1},
+        "by_mode": {"road": 2, "sea": 2},
+    }
     out = tmp_path / "x.yaml"
     assert run("network", "export", str(mini_network_file), "-o", str(out)).returncode == 0
     assert json.loads(run("network", "show", str(out), "--json").stdout) == summary
@@ -49,13 +53,29 @@ def test_show_json_and_export(tmp_path: Path, mini_network_file: Path) -> None:
 
 def test_generate_network_and_shipments(tmp_path: Path) -> None:
     net = tmp_path / "g.yaml"
-    proc = run("network", "generate", "--nodes", "60", "--lanes", "300", "--seed", "4", "-o", str(net))
+    proc = run(
+        "network", "generate", "--nodes", "60", "--lanes", "300", "--seed", "4", "-o", str(net)
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(run("network", "show", str(net), "--json").stdout)
     assert (summary["nodes"], summary["lanes"]) == (60, 300)
     ships = tmp_path / "s.csv"
-    proc = run("shipments", "generate", "--network", str(net), "--days", "2", "--per-day", "5",
-               "--seed", "1", "--start", "2024-01-01T00:00:00Z", "-o", str(ships))
+    proc = run(
+        "shipments",
+        "generate",
+        "--network",
+        str(net),
+        "--days",
+        "2",
+        "--per-day",
+        "5",
+        "--seed",
+        "1",
+        "--start",
+        "2024-01-01T00:00:00Z",
+        "-o",
+        str(ships),
+    )
     assert proc.returncode == 0, proc.stderr
     assert len(ships.read_text().splitlines()) == 11
     proc = run("network", "generate", "--nodes", "60", "--lanes", "3", "-o", str(net))

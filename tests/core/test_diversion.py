@@ -33,8 +33,13 @@ def demo() -> Network:
 
 def _leg(network: Network, lane_id: str, depart: datetime = T0) -> Leg:
     lane = network.lane_by_id[lane_id]
-    return Leg(lane=lane.id, from_node=lane.from_, to_node=lane.to, depart_at=depart,
-               arrive_at=depart + DAY * lane.transit_days)
+    return Leg(
+        lane=lane.id,
+        from_node=lane.from_,
+        to_node=lane.to,
+        depart_at=depart,
+        arrive_at=depart + DAY * lane.transit_days,
+    )
 
 
 def test_suez_and_sunda_courses_part_before_malacca(demo: Network) -> None:
@@ -68,11 +73,15 @@ def test_the_diverted_leg_keeps_the_departure_and_moves_the_arrival(demo: Networ
     cape = demo.lane_by_id["CNYTN-NLRTM-CAPE"]
     turned = diverted_leg(leg, cape, demo)
     assert (turned.lane, turned.depart_at) == (cape.id, T0)
-    assert turned.arrive_at - leg.arrive_at == DAY * (cape.transit_days - demo.lane_by_id[leg.lane].transit_days)
+    assert turned.arrive_at - leg.arrive_at == DAY * (
+        cape.transit_days - demo.lane_by_id[leg.lane].transit_days
+    )
 
 
 @given(st.data())
-def test_a_deadline_is_never_after_the_notice_nor_before_the_departure_of_a_long_enough_leg(data) -> None:
+def test_a_deadline_is_never_after_the_notice_nor_before_the_departure_of_a_long_enough_leg(
+    data,
+) -> None:
     demo = _demo()
     sea = [lane for lane in demo.lanes if lane.mode.value == "sea"]
     lane = data.draw(st.sampled_from(sea))

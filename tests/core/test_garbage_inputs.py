@@ -14,20 +14,52 @@ from twin.files.networks import load_network
 from twin.files.shipments import load_shipments
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
-    st.text(max_size=8), st.sampled_from(["port", "sea", "A", "B", "SUEZ", "-1", "nan", "inf"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True),
+    st.text(max_size=8),
+    st.sampled_from(["port", "sea", "A", "B", "SUEZ", "-1", "nan", "inf"]),
 )
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 field_names = st.sampled_from(
-    ["id", "kind", "lat", "lon", "capacity", "from", "to", "mode", "transit_days", "cost_per_unit",
-     "via", "tier", "country", "units", "origin", "destination", "ready_at", "due_at", "split"]
+    [
+        "id",
+        "kind",
+        "lat",
+        "lon",
+        "capacity",
+        "from",
+        "to",
+        "mode",
+        "transit_days",
+        "cost_per_unit",
+        "via",
+        "tier",
+        "country",
+        "units",
+        "origin",
+        "destination",
+        "ready_at",
+        "due_at",
+        "split",
+    ]
 )
 entries = st.one_of(values, st.dictionaries(field_names, values, max_size=8))
 documents = st.one_of(
     values,
     st.fixed_dictionaries(
-        {"name": values, "nodes": st.one_of(values, st.lists(entries, max_size=5)),
-         "lanes": st.one_of(values, st.lists(entries, max_size=5))}
+        {
+            "name": values,
+            "nodes": st.one_of(values, st.lists(entries, max_size=5)),
+            "lanes": st.one_of(values, st.lists(entries, max_size=5)),
+        }
     ),
 )
 

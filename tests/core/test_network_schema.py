@@ -11,7 +11,9 @@ from twin.files.networks import load_network, network_yaml, write_network
 from twin.network.graph import NetworkView, WhatIf, to_graph
 
 
-def test_mini_network_loads_into_a_multidigraph_with_parallel_lanes(mini_network_file: Path) -> None:
+def test_mini_network_loads_into_a_multidigraph_with_parallel_lanes(
+    mini_network_file: Path,
+) -> None:
     network, warnings = load_network(mini_network_file)
     assert warnings == []
     graph = to_graph(network)
@@ -78,7 +80,17 @@ def test_csv_folder_and_yaml_give_the_same_network(tmp_path: Path, mini_network_
     folder = tmp_path / "csv"
     folder.mkdir()
     (folder / "network.yaml").write_text("name: mini\n")
-    node_cols = ["id", "kind", "name", "country", "lat", "lon", "capacity", "tier", "clearance_days"]
+    node_cols = [
+        "id",
+        "kind",
+        "name",
+        "country",
+        "lat",
+        "lon",
+        "capacity",
+        "tier",
+        "clearance_days",
+    ]
     rows = [",".join(node_cols)]
     for node in network.nodes:
         doc = node.model_dump(mode="json")
@@ -120,7 +132,11 @@ def test_whatif_view_never_mutates_the_network(mini_network_file: Path) -> None:
     network, _ = load_network(mini_network_file)
     before = network.to_document()
     view = NetworkView(network, WhatIf(avoid=frozenset({"SUEZ"}), capacity_pct={"NLRTM": 50}))
-    assert [lane.id for lane in view.open_lanes] == ["SZ-YTN-ROAD", "YTN-RTM-CAPE", "RTM-VENLO-ROAD"]
+    assert [lane.id for lane in view.open_lanes] == [
+        "SZ-YTN-ROAD",
+        "YTN-RTM-CAPE",
+        "RTM-VENLO-ROAD",
+    ]
     assert not view.open_graph().has_edge("CNYTN", "NLRTM", "YTN-RTM-SUEZ")
     assert view.open_graph().has_edge("CNYTN", "NLRTM", "YTN-RTM-CAPE")
     assert view.node_capacity(network.node_by_id["NLRTM"]) is None  # unbounded stays unbounded
@@ -140,4 +156,6 @@ def test_customs_entry_defaults() -> None:
     assert rotterdam.is_customs_entry_for("CN")
     assert not rotterdam.is_customs_entry_for("NL")
     assert not Node(id="W", kind="warehouse", country="NL").is_customs_entry_for("CN")
-    assert not Node(id="P", kind="port", country="NL", customs_entry=False).is_customs_entry_for("CN")
+    assert not Node(id="P", kind="port", country="NL", customs_entry=False).is_customs_entry_for(
+        "CN"
+    )

@@ -51,7 +51,11 @@ def test_generator_is_seeded_realistic_and_round_trips(tmp_path: Path) -> None:
         assert shipment.due_at > shipment.ready_at
         assert START <= shipment.ready_at < datetime(2024, 1, 6, tzinfo=UTC)
     by_priority = {p: sum(s.priority is p for s in first) for p in Priority}
-    assert by_priority[Priority.standard] > by_priority[Priority.express] > by_priority[Priority.critical]
+    assert (
+        by_priority[Priority.standard]
+        > by_priority[Priority.express]
+        > by_priority[Priority.critical]
+    )
     # Standard freight is larger and allowed longer than critical freight.
     mean = lambda xs: sum(xs) / len(xs)
     standard = [s for s in first if s.priority is Priority.standard]
@@ -71,7 +75,9 @@ def test_generator_keeps_to_the_markets_asked_for() -> None:
     country = {n.id: n.country for n in network.nodes}
     every = generate_shipments(network, start=START, days=3, per_day=40, seed=4)
     assert {market_of(country[s.destination]) for s in every} >= {"US", "EU", "GB", "JP", "AE"}
-    only = generate_shipments(network, start=START, days=3, per_day=40, seed=4, markets=["EU", "GB"])
+    only = generate_shipments(
+        network, start=START, days=3, per_day=40, seed=4, markets=["EU", "GB"]
+    )
     assert len(only) == 120
     assert {market_of(country[s.destination]) for s in only} == {"EU", "GB"}
     with pytest.raises(ValueError, match="no warehouse in markets XX"):

@@ -18,9 +18,13 @@ D = timedelta(days=1)
 
 def route(*hops: tuple[str, str, float, float]) -> Assignment:
     """Legs (from, to, depart day, arrive day) from T0."""
-    legs = tuple(Leg(lane=f"{a}-{b}", from_node=a, to_node=b, depart_at=T0 + d * D, arrive_at=T0 + r * D)
-                 for a, b, d, r in hops)
-    return Assignment(shipment="S1", units=10, legs=legs, eta=legs[-1].arrive_at + D, cost=100, late_days=0)
+    legs = tuple(
+        Leg(lane=f"{a}-{b}", from_node=a, to_node=b, depart_at=T0 + d * D, arrive_at=T0 + r * D)
+        for a, b, d, r in hops
+    )
+    return Assignment(
+        shipment="S1", units=10, legs=legs, eta=legs[-1].arrive_at + D, cost=100, late_days=0
+    )
 
 
 PLAN = route(("ORIGIN", "CNYTN", 0, 0.5), ("CNYTN", "USLAX", 2, 18), ("USLAX", "WH", 20, 21))
@@ -63,10 +67,13 @@ def test_only_split_parts_through_the_node_move() -> None:
 
 @given(
     st.lists(st.tuples(st.floats(0, 5), st.floats(0.1, 20)), min_size=1, max_size=5),
-    st.integers(0, 4), st.sampled_from(["ARRI", "DEPA", "DISC", "LOAD", "GTIN", "GTOT"]),
+    st.integers(0, 4),
+    st.sampled_from(["ARRI", "DEPA", "DISC", "LOAD", "GTIN", "GTOT"]),
     st.floats(-200, 200),
 )
-def test_any_event_leaves_a_consistent_route_and_is_idempotent(gaps, which, event, offset_h) -> None:
+def test_any_event_leaves_a_consistent_route_and_is_idempotent(
+    gaps, which, event, offset_h
+) -> None:
     hops, t = [], 0.0
     for i, (gap, transit) in enumerate(gaps):
         hops.append((f"N{i}", f"N{i + 1}", t + gap, t + gap + transit))

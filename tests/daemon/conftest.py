@@ -32,7 +32,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, every: float = 0.2, what: str = "") -> Any:
+def wait_for(
+    predicate: Callable[[], Any], timeout: float, every: float = 0.2, what: str = ""
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -107,17 +109,42 @@ def write_shipments(folder: Path, per_day: int = 15, days: int = 4) -> Path:
     return out
 
 
-def write_config(folder: Path, url: str, *, hook: str | None = None, every: str = "1s",
-                 feed_url: str | None = None, lease: float = 3) -> Path:
+def write_config(
+    folder: Path,
+    url: str,
+    *,
+    hook: str | None = None,
+    every: str = "1s",
+    feed_url: str | None = None,
+    lease: float = 3,
+) -> Path:
     (folder / "feeds").mkdir(exist_ok=True)
-    lines = [f'database_url = "{url}"', 'network = "demo"', f'playbooks = "{REPO / "playbooks"}"',
-             'shipments = "shipments.csv"', "", "[monitor]", f'every = "{every}"', "",
-             "[[feeds]]", 'name = "drop"', 'path = "feeds/*"', f'every = "{every}"', ""]
+    lines = [
+        f'database_url = "{url}"',
+        'network = "demo"',
+        f'playbooks = "{REPO / "playbooks"}"',
+        'shipments = "shipments.csv"',
+        "",
+        "[monitor]",
+        f'every = "{every}"',
+        "",
+        "[[feeds]]",
+        'name = "drop"',
+        'path = "feeds/*"',
+        f'every = "{every}"',
+        "",
+    ]
     if feed_url:
         lines += ["[[feeds]]", 'name = "remote"', f'url = "{feed_url}"', 'every = "1s"', ""]
     lines += ["[replan]", f'every = "{every}"', "", "[leader]", f"lease_seconds = {lease}", ""]
     if hook:
-        lines += ["[[notify.channels]]", 'name = "oncall"', f'url = "{hook}"', "attempts = 2", 'timeout = "2s"']
+        lines += [
+            "[[notify.channels]]",
+            'name = "oncall"',
+            f'url = "{hook}"',
+            "attempts = 2",
+            'timeout = "2s"',
+        ]
     path = folder / "twin.toml"
     path.write_text("\n".join(lines) + "\n")
     if not (folder / "shipments.csv").exists():
@@ -134,13 +161,27 @@ def drop_signals(folder: Path, name: str, rows: list[dict[str, Any]]) -> Path:
     return target
 
 
-def red_sea(source: str = "test", value: float = 6, ts: datetime | None = None) -> list[dict[str, Any]]:
+def red_sea(
+    source: str = "test", value: float = 6, ts: datetime | None = None
+) -> list[dict[str, Any]]:
     at = (ts or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return [
-        {"ts": at, "source": source, "dimension": "security", "target": "BAB_EL_MANDEB",
-         "metric": "incidents_7d", "value": value},
-        {"ts": at, "source": source, "dimension": "security", "target": "BAB_EL_MANDEB",
-         "metric": "advisory_level", "value": 4},
+        {
+            "ts": at,
+            "source": source,
+            "dimension": "security",
+            "target": "BAB_EL_MANDEB",
+            "metric": "incidents_7d",
+            "value": value,
+        },
+        {
+            "ts": at,
+            "source": source,
+            "dimension": "security",
+            "target": "BAB_EL_MANDEB",
+            "metric": "advisory_level",
+            "value": 4,
+        },
     ]
 
 
@@ -151,8 +192,19 @@ class Daemon:
         self.folder, self.port = folder, port or free_port()
         self.log = folder / f"daemon-{self.port}.log"
         self.proc = subprocess.Popen(
-            [*TWIN, "daemon", "--config", "twin.toml", "--port", str(self.port), "--log-json", *extra],
-            cwd=folder, stdout=subprocess.DEVNULL, stderr=self.log.open("w"),
+            [
+                *TWIN,
+                "daemon",
+                "--config",
+                "twin.toml",
+                "--port",
+                str(self.port),
+                "--log-json",
+                *extra,
+            ],
+            cwd=folder,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.open("w"),
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
 
@@ -192,7 +244,9 @@ def daemons() -> Iterator[list[Daemon]]:
 
 
 def query(url: str, sql: str) -> list[Any]:
-    engine = sa.create_engine(url.replace("postgresql+psycopg", "postgresql+psycopg"), poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(
+        url.replace("postgresql+psycopg", "postgresql+psycopg"), poolclass=sa.pool.NullPool
+    )
     try:
         with engine.connect() as connection:
             return list(connection.execute(sa.text(sql)))

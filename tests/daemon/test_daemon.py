@@ -20,17 +20,25 @@ from tests.daemon.conftest import (
 
 
 def _applied(url: str) -> list[tuple[str, str]]:
-    return [(r.id, r.state) for r in query(url, "SELECT id, state FROM incidents WHERE state = 'applied'")]
+    return [
+        (r.id, r.state)
+        for r in query(url, "SELECT id, state FROM incidents WHERE state = 'applied'")
+    ]
 
 
 @pytest.mark.postgres
-def test_signals_become_an_applied_incident_and_a_notification(tmp_path: Path, pg_url: str,
-                                                                receiver: Receiver, daemons: list[Daemon]) -> None:
+def test_signals_become_an_applied_incident_and_a_notification(
+    tmp_path: Path, pg_url: str, receiver: Receiver, daemons: list[Daemon]
+) -> None:
     write_config(tmp_path, pg_url, hook=receiver.url)
     daemon = Daemon(tmp_path)
     daemons.append(daemon)
     wait_for(lambda: daemon.role() == "leader", 30, what="the daemon to lead")
-    wait_for(lambda: query(pg_url, "SELECT count(*) FROM plan_routes")[0][0] == 60, 30, what="shipments planned")
+    wait_for(
+        lambda: query(pg_url, "SELECT count(*) FROM plan_routes")[0][0] == 60,
+        30,
+        what="shipments planned",
+    )
     dropped = time.monotonic()
     drop_signals(tmp_path, "red-sea.jsonl", red_sea())
     wait_for(lambda: _applied(pg_url), 20, what="an applied incident")
@@ -61,11 +69,17 @@ def test_signals_become_an_applied_incident_and_a_notification(tmp_path: Path, p
 
 
 @pytest.mark.postgres
-def test_one_leader_and_a_standby_takes_over(tmp_path: Path, pg_url: str, daemons: list[Daemon]) -> None:
+def test_one_leader_and_a_standby_takes_over(
+    tmp_path: Path, pg_url: str, daemons: list[Daemon]
+) -> None:
     write_config(tmp_path, pg_url)
     first, second = Daemon(tmp_path), Daemon(tmp_path)
     daemons += [first, second]
-    wait_for(lambda: {first.role(), second.role()} == {"leader", "standby"}, 40, what="one leader, one standby")
+    wait_for(
+        lambda: {first.role(), second.role()} == {"leader", "standby"},
+        40,
+        what="one leader, one standby",
+    )
     leader, standby = (first, second) if first.role() == "leader" else (second, first)
     time.sleep(2)
     assert {leader.role(), standby.role()} == {"leader", "standby"}, "still exactly one leader"
@@ -76,28 +90,38 @@ def test_one_leader_and_a_standby_takes_over(tmp_path: Path, pg_url: str, daemon
     wait_for(lambda: standby.role() == "leader", 30, what="the standby to take over")
     assert time.monotonic() - killed < 30
     drop_signals(tmp_path, "after-takeover.jsonl", red_sea(source="later"))
-    wait_for(lambda: query(pg_url, "SELECT count(*) FROM signals WHERE source = 'later'")[0][0] == 2, 20,
-             what="the new leader to ingest")
+    wait_for(
+        lambda: query(pg_url, "SELECT count(*) FROM signals WHERE source = 'later'")[0][0] == 2,
+        20,
+        what="the new leader to ingest",
+    )
     assert standby.terminate() == 0
 
 
 @pytest.mark.postgres
-def test_feed_failures_are_retried_and_never_stop_other_jobs(tmp_path: Path, pg_url: str,
-                                                             daemons: list[Daemon]) -> None:
+def test_feed_failures_are_retried_and_never_stop_other_jobs(
+    tmp_path: Path, pg_url: str, daemons: list[Daemon]
+) -> None:
     write_config(tmp_path, pg_url, feed_url="http://127.0.0.1:9/unreachable")
     daemon = Daemon(tmp_path)
     daemons.append(daemon)
     (tmp_path / "feeds" / "broken.jsonl").write_text(
-        '{"ts": "soon", "source": "x", "dimension": "security", "target": "SUEZ", "metric": "incidents_7d", "value": "many"}\n')
+        '{"ts": "soon", "source": "x", "dimension": "security", "target": "SUEZ", "metric": "incidents_7d", "value": "many"}\n'
+    )
     drop_signals(tmp_path, "good.jsonl", red_sea())
-    wait_for(lambda: daemon.health()["jobs"].get("feed:remote", {}).get("failures_in_a_row", 0) >= 1, 30,
-             what="the unreachable feed to be reported")
+    wait_for(
+        lambda: daemon.health()["jobs"].get("feed:remote", {}).get("failures_in_a_row", 0) >= 1,
+        30,
+        what="the unreachable feed to be reported",
+    )
     wait_for(lambda: _applied(pg_url), 30, what="the other jobs to carry on")
     health = daemon.health()
     assert "ConnectError" in (health["jobs"]["feed:remote"]["last_error"] or "")
     assert health["jobs"]["feed:drop"]["failures_in_a_row"] == 0
     assert query(pg_url, "SELECT count(*) FROM quarantine")[0][0] >= 1
-    assert re.search(r'^twin_feed_errors_total\{feed="remote"\} [1-9]', daemon.metrics(), re.MULTILINE)
+    assert re.search(
+        r'^twin_feed_errors_total\{feed="remote"\} [1-9]', daemon.metrics(), re.MULTILINE
+    )
     # Backoff: after the first failure the feed is left alone for 2s, 4s, ... not polled each second.
     runs = health["jobs"]["feed:remote"]["runs"]
     failures = health["jobs"]["feed:remote"]["failures_in_a_row"]

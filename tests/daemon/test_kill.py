@@ -22,8 +22,9 @@ from tests.daemon.conftest import (
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_sigkill_at_random_points_loses_and_repeats_nothing(tmp_path: Path, pg_url: str, receiver: Receiver,
-                                                             daemons: list[Daemon]) -> None:
+def test_sigkill_at_random_points_loses_and_repeats_nothing(
+    tmp_path: Path, pg_url: str, receiver: Receiver, daemons: list[Daemon]
+) -> None:
     write_config(tmp_path, pg_url, hook=receiver.url)
     rng = random.Random(7)
     rounds, expected = 6, 0
@@ -39,11 +40,27 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(tmp_path: Path, pg_u
 
     survivor = Daemon(tmp_path)
     daemons.append(survivor)
-    wait_for(lambda: (survivor.health()["jobs"].get("monitor") or {}).get("last_success"), 30,
-             what="the survivor's first monitor pass")
-    wait_for(lambda: query(pg_url, "SELECT count(*) FROM signals")[0][0] == expected, 30, what="every signal")
-    wait_for(lambda: query(pg_url, "SELECT count(*) FROM notification_outbox WHERE delivered_at IS NULL")[0][0] == 0
-             and query(pg_url, "SELECT count(*) FROM notification_outbox")[0][0] >= 1, 30, what="deliveries")
+    wait_for(
+        lambda: (survivor.health()["jobs"].get("monitor") or {}).get("last_success"),
+        30,
+        what="the survivor's first monitor pass",
+    )
+    wait_for(
+        lambda: query(pg_url, "SELECT count(*) FROM signals")[0][0] == expected,
+        30,
+        what="every signal",
+    )
+    wait_for(
+        lambda: (
+            query(pg_url, "SELECT count(*) FROM notification_outbox WHERE delivered_at IS NULL")[0][
+                0
+            ]
+            == 0
+            and query(pg_url, "SELECT count(*) FROM notification_outbox")[0][0] >= 1
+        ),
+        30,
+        what="deliveries",
+    )
     time.sleep(2)  # a few more passes: they must change nothing below
     assert survivor.terminate() == 0
 
@@ -53,13 +70,18 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(tmp_path: Path, pg_u
     # One incident per (alert episode, playbook), and each state reached once in its audit trail.
     incidents = query(pg_url, "SELECT id, alert_id, playbook_id, state FROM incidents")
     assert incidents and len({(i.alert_id, i.playbook_id) for i in incidents}) == len(incidents)
-    moves = Counter((r.incident_id, r.to_state) for r in query(pg_url, "SELECT incident_id, to_state FROM incident_audit"))
+    moves = Counter(
+        (r.incident_id, r.to_state)
+        for r in query(pg_url, "SELECT incident_id, to_state FROM incident_audit")
+    )
     assert moves and max(moves.values()) == 1, f"a transition was recorded twice: {moves}"
     # Every applied incident's routes are all in the plan of record: nothing half-applied.
     from twin.domain.plans import Assignment
 
-    stored = {r.shipment: [Assignment.model_validate(a).path for a in r.assignments]
-              for r in query(pg_url, "SELECT shipment, assignments FROM plan_routes")}
+    stored = {
+        r.shipment: [Assignment.model_validate(a).path for a in r.assignments]
+        for r in query(pg_url, "SELECT shipment, assignments FROM plan_routes")
+    }
     for incident in query(pg_url, "SELECT id, new_routes FROM incidents WHERE state = 'applied'"):
         wanted: dict[str, list[list[str]]] = {}
         for raw in incident.new_routes:

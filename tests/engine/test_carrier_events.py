@@ -20,12 +20,22 @@ DAY = timedelta(days=1)
 
 
 def arrival(event_id: str, at: datetime, locode: str, reference: str) -> dict[str, object]:
-    return {"eventID": event_id, "eventCreatedDateTime": at.isoformat().replace("+00:00", "Z"),
-            "eventType": "TRANSPORT", "eventClassifierCode": "ACT",
-            "eventDateTime": at.isoformat().replace("+00:00", "Z"), "transportEventTypeCode": "ARRI",
-            "documentReferences": [{"documentReferenceType": "BKG", "documentReferenceValue": reference}],
-            "transportCall": {"transportCallID": f"CALL-{locode}", "UNLocationCode": locode,
-                              "modeOfTransport": "VESSEL"}}
+    return {
+        "eventID": event_id,
+        "eventCreatedDateTime": at.isoformat().replace("+00:00", "Z"),
+        "eventType": "TRANSPORT",
+        "eventClassifierCode": "ACT",
+        "eventDateTime": at.isoformat().replace("+00:00", "Z"),
+        "transportEventTypeCode": "ARRI",
+        "documentReferences": [
+            {"documentReferenceType": "BKG", "documentReferenceValue": reference}
+        ],
+        "transportCall": {
+            "transportCallID": f"CALL-{locode}",
+            "UNLocationCode": locode,
+            "modeOfTransport": "VESSEL",
+        },
+    }
 
 
 def test_a_late_arrival_event_re_times_the_plan_and_moves_the_shipment(tmp_path: Path) -> None:
@@ -50,7 +60,9 @@ def test_a_late_arrival_event_re_times_the_plan_and_moves_the_shipment(tmp_path:
         state = get_shipment_states(session, network_name=service.network_name)["S1"]
         assert (state.status.value, state.at_node, state.at_time) == ("in_transit", "NLRTM", late)
         assert session.execute(select(func.count()).select_from(ShipmentEventRow)).scalar_one() == 2
-        by = session.execute(select(PlanRouteRow.updated_by).where(PlanRouteRow.shipment == "S1")).scalar_one()
+        by = session.execute(
+            select(PlanRouteRow.updated_by).where(PlanRouteRow.shipment == "S1")
+        ).scalar_one()
         assert by == "carrier events"
 
     # The same events again (the file rewritten) add nothing and move nothing further.

@@ -22,10 +22,23 @@ LIBRARY = Path(__file__).resolve().parents[2] / "playbooks"
 def _engine(**settings: object) -> Engine:
     engine = Engine(mini_network(), load_playbooks(LIBRARY), EngineSettings(**settings))
     ships = [
-        Shipment(id="S1", origin="CN-SZ", destination="NL-VENLO", units=40,
-                 ready_at=NOW + 3 * DAY, due_at=NOW + 45 * DAY),
-        Shipment(id="S2", origin="CN-SZ", destination="NL-VENLO", units=20, priority="express",
-                 ready_at=NOW + 4 * DAY, due_at=NOW + 40 * DAY),
+        Shipment(
+            id="S1",
+            origin="CN-SZ",
+            destination="NL-VENLO",
+            units=40,
+            ready_at=NOW + 3 * DAY,
+            due_at=NOW + 45 * DAY,
+        ),
+        Shipment(
+            id="S2",
+            origin="CN-SZ",
+            destination="NL-VENLO",
+            units=20,
+            priority="express",
+            ready_at=NOW + 4 * DAY,
+            due_at=NOW + 40 * DAY,
+        ),
     ]
     made = engine.plan_shipments(ships, NOW)
     assert made.status.value == "optimal"
@@ -34,14 +47,20 @@ def _engine(**settings: object) -> Engine:
 
 def _closure_signals(at: datetime) -> list[Signal]:
     return [
-        Signal(ts=at, source="t", dimension="security", target="SUEZ", metric="advisory_level", value=4),
-        Signal(ts=at, source="t", dimension="security", target="SUEZ", metric="incidents_7d", value=8),
+        Signal(
+            ts=at, source="t", dimension="security", target="SUEZ", metric="advisory_level", value=4
+        ),
+        Signal(
+            ts=at, source="t", dimension="security", target="SUEZ", metric="incidents_7d", value=8
+        ),
     ]
 
 
 def test_plan_of_record_goes_through_suez_when_all_is_calm() -> None:
     engine = _engine()
-    assert [a.path for a in engine.routes["S1"]] == [["SZ-YTN-ROAD", "YTN-RTM-SUEZ", "RTM-VENLO-ROAD"]]
+    assert [a.path for a in engine.routes["S1"]] == [
+        ["SZ-YTN-ROAD", "YTN-RTM-SUEZ", "RTM-VENLO-ROAD"]
+    ]
     report = engine.tick(NOW)
     assert report.events == [] and report.incidents == []
 
@@ -61,7 +80,9 @@ def test_unsafe_chokepoint_fires_the_playbook_and_reroutes_round_the_cape() -> N
     # Round the Cape costs more than the playbook's 40% guardrail: it waits for a person.
     assert incident.state.value == "proposed" and incident.needs_approval
     assert opened.rerouted == {} and "SUEZ" not in engine.active_constraints().avoid
-    approved, _ = transition(incident, IncidentState.approved, at=opened.at, by="ana", why="go round")
+    approved, _ = transition(
+        incident, IncidentState.approved, at=opened.at, by="ana", why="go round"
+    )
     engine.incidents[approved.id] = approved
     opened = engine.tick(opened.at + timedelta(hours=6))
     assert [i.state.value for i in opened.incidents] == ["applied"]
@@ -100,8 +121,15 @@ def test_risk_is_priced_only_when_the_freight_would_meet_it() -> None:
     engine = _engine()
     # Suez blocked now, expected to reopen in 5 days: freight booked now reaches Suez ~3 weeks
     # out (0.5 d road, then ~70% of a 30-day voyage), after the reopening.
-    short = Signal(ts=NOW, source="t", dimension="capacity", target="SUEZ", metric="capacity_pct",
-                   value=0, expected_until=NOW + 5 * DAY)
+    short = Signal(
+        ts=NOW,
+        source="t",
+        dimension="capacity",
+        target="SUEZ",
+        metric="capacity_pct",
+        value=0,
+        expected_until=NOW + 5 * DAY,
+    )
     engine.ingest(ingest_signals([short], engine.network).frame)
     engine.tick(NOW)
     assert "YTN-RTM-SUEZ" not in engine.risk_days(NOW)
@@ -127,8 +155,14 @@ def test_an_escalation_is_answered_again_once() -> None:
     engine = _engine()
 
     def run(value: float, start: datetime) -> list[str]:
-        reading = Signal(ts=start, source="t", dimension="capacity", target="NLRTM",
-                         metric="vessels_waiting", value=value)
+        reading = Signal(
+            ts=start,
+            source="t",
+            dimension="capacity",
+            target="NLRTM",
+            metric="vessels_waiting",
+            value=value,
+        )
         engine.ingest(ingest_signals([reading], engine.network).frame)
         for step in range(8):
             engine.tick(start + step * timedelta(hours=6))

@@ -27,8 +27,16 @@ def make_network() -> Network:
         Node(id="NOWHERE", kind="warehouse", country="US"),
     ]
     lanes = [
-        Lane(**{"id": "CNYTN-USLAX-SEA", "from": "CNYTN", "to": "USLAX", "mode": "sea",
-                "transit_days": 16, "cost_per_unit": 55}),
+        Lane(
+            **{
+                "id": "CNYTN-USLAX-SEA",
+                "from": "CNYTN",
+                "to": "USLAX",
+                "mode": "sea",
+                "transit_days": 16,
+                "cost_per_unit": 55,
+            }
+        ),
     ]
     return Network(name="feeds-test", nodes=tuple(nodes), lanes=tuple(lanes))
 

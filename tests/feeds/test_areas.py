@@ -19,7 +19,12 @@ def test_polygon_over_pearl_river_delta(network):
 
 def test_circle_round_hong_kong(network):
     # HKG 20.8 km, CNSHK 15 km, CNYTN 27 km, SZX 32 km from (22.45, 114.05); CNNSA ~57 km
-    assert resolve_area(Area(circle=(22.45, 114.05, 40)), network) == ["CNYTN", "CNSHK", "HKG", "SZX"]
+    assert resolve_area(Area(circle=(22.45, 114.05, 40)), network) == [
+        "CNYTN",
+        "CNSHK",
+        "HKG",
+        "SZX",
+    ]
     assert "CNNSA" in resolve_area(Area(circle=(22.45, 114.05, 60)), network)
 
 

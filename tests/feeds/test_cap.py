@@ -24,12 +24,20 @@ def test_alert_alone(network):
     row = f.iloc[0]
     assert row.value == pytest.approx(0.75 * 0.8 * 0.8)  # Severe x Expected x Likely
     assert (row.dimension, row.metric, row.source, row.ref) == (
-        "weather", "cap_alert", "cap@weather.example.org", ALERT_REF)
+        "weather",
+        "cap_alert",
+        "cap@weather.example.org",
+        ALERT_REF,
+    )
     assert row.ts == pd.Timestamp("2023-07-16T04:00:00Z")
     assert row.effective_at == pd.Timestamp("2023-07-16T14:00:00Z")  # onset
     assert row.expected_until == pd.Timestamp("2023-07-17T13:00:00Z")  # expires
     assert {k: row.extras[k] for k in ("severity", "urgency", "certainty", "event")} == {
-        "severity": "Severe", "urgency": "Expected", "certainty": "Likely", "event": "Typhoon"}
+        "severity": "Severe",
+        "urgency": "Expected",
+        "certainty": "Likely",
+        "event": "Typhoon",
+    }
     assert row.extras["onset"].startswith("2023-07-16T14:00")
 
 
@@ -65,14 +73,18 @@ def test_circle_and_bad_values_quarantined(network):
 
 
 def test_entity_bomb_is_refused():
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-            b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
-            b'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">&lol2;</alert>')
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+        b'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">&lol2;</alert>'
+    )
     result = ingest_bytes(bomb, "bomb.xml")
     assert result.frame.empty and len(result.errors) == 1 and len(result.quarantine) == 1
 
 
 def test_test_alerts_are_ignored(network):
-    xml = (SAMPLES / "typhoon-alert.xml").read_bytes().replace(b"<status>Actual", b"<status>Exercise")
+    xml = (
+        (SAMPLES / "typhoon-alert.xml").read_bytes().replace(b"<status>Actual", b"<status>Exercise")
+    )
     result = ingest_bytes(xml, "x.xml", network)
     assert result.frame.empty and result.warnings[0].field == "status"

@@ -17,15 +17,24 @@ def test_sample_events(network):
     drift = f.loc["a2"]
     # EST 2024-01-19T18:00 - PLN 2024-01-18T06:00 = 36 h
     assert (drift.dimension, drift.metric, drift.value, drift.target, drift.shipment) == (
-        "transit", "eta_drift_hours", 36.0, "USLAX", "SHP-1")
+        "transit",
+        "eta_drift_hours",
+        36.0,
+        "USLAX",
+        "SHP-1",
+    )
     assert (f.loc["a5"].metric, f.loc["a5"].value, f.loc["a5"].target) == ("hold", 1.0, "USLAX")
     assert f.loc["a6"].value == 0.0
     assert f.loc["a5"].ts == pd.Timestamp("2024-01-20T12:00:00Z")
     assert (f.loc["a4"].metric, f.loc["a4"].value) == ("inspections", 1.0)
     assert [(p.event, p.locode, p.shipment) for p in result.positions] == [
-        ("DEPA", "CNYTN", "SHP-1"), ("ARRI", "USLAX", "SHP-1")]
+        ("DEPA", "CNYTN", "SHP-1"),
+        ("ARRI", "USLAX", "SHP-1"),
+    ]
     assert result.positions[0].references == ("SHP-1", "MAEU123456")
-    assert [(p.where, p.field) for p in result.errors] == [("event bad-1 (event 7)", "eventDateTime")]
+    assert [(p.where, p.field) for p in result.errors] == [
+        ("event bad-1 (event 7)", "eventDateTime")
+    ]
     assert len(result.quarantine) == 1
 
 

@@ -48,7 +48,8 @@ def test_whole_folder_nothing_lost(network):
 def test_unknown_target_and_metric_warn_once(network, tmp_path):
     lines = [
         '{"ts": "2024-01-02T06:00:00Z", "source": "s", "dimension": "customs", "target": "MARS", '
-        f'"metric": "gloom", "value": {i}}}' for i in range(3)
+        f'"metric": "gloom", "value": {i}}}'
+        for i in range(3)
     ]
     (tmp_path / "x.jsonl").write_text("\n".join(lines))
     result = ingest_path(tmp_path, network)

@@ -32,8 +32,13 @@ def test_bad_jsonl_reports_file_row_field_and_keeps_good_rows():
     batch = read_jsonl((SAMPLES / "bad.jsonl").read_text(), "bad.jsonl")
     assert len(batch.frame) == 2  # lines 1 and 7
     where = {(p.where, p.field) for p in batch.problems}
-    assert where == {("line 2", "ts"), ("line 3", "value"), ("line 4", None), ("line 5", None),
-                     ("line 6", "area")}
+    assert where == {
+        ("line 2", "ts"),
+        ("line 3", "value"),
+        ("line 4", None),
+        ("line 5", None),
+        ("line 6", "area"),
+    }
     assert [q.where for q in batch.quarantine] == ["line 2", "line 3", "line 4", "line 5", "line 6"]
     assert batch.quarantine[2].raw == "not json at all"
     assert "no zone" in batch.quarantine[0].reason
@@ -66,16 +71,20 @@ def test_csv_missing_column_is_one_problem_and_rows_kept_in_quarantine():
 
 
 def test_target_and_area_together_is_an_error():
-    line = ('{"ts": "2024-01-02T06:00:00Z", "source": "s", "dimension": "weather", '
-            '"target": "HKG", "area": {"circle": [22, 114, 10]}, "metric": "wind_kt", "value": 1}')
+    line = (
+        '{"ts": "2024-01-02T06:00:00Z", "source": "s", "dimension": "weather", '
+        '"target": "HKG", "area": {"circle": [22, 114, 10]}, "metric": "wind_kt", "value": 1}'
+    )
     batch = read_jsonl(line, "x.jsonl")
     assert batch.frame.empty and batch.problems[0].field == "area"
 
 
 def test_slow_path_accepts_what_bulk_checks_do_not():
     # a numeric string value and a date-time with a space are valid Signals
-    line = ('{"ts": "2024-01-02 06:00:00.5+01:00", "source": "s", "dimension": "customs", '
-            '"target": "USLAX", "metric": "clearance_hours", "value": "12.5"}')
+    line = (
+        '{"ts": "2024-01-02 06:00:00.5+01:00", "source": "s", "dimension": "customs", '
+        '"target": "USLAX", "metric": "clearance_hours", "value": "12.5"}'
+    )
     batch = read_jsonl(line, "x.jsonl")
     assert batch.problems == []
     assert batch.frame.iloc[0].value == 12.5

@@ -28,7 +28,9 @@ NO_TREND = AlertRules(trend=TrendRule(enabled=False), dimensions={})
 
 
 def score(value, target="BAB_EL_MANDEB", dimension="security", kind="chokepoint", i=0, **kw):
-    return RiskScore(target=target, dimension=dimension, score=value, at=T0 + i * STEP, kind=kind, **kw)
+    return RiskScore(
+        target=target, dimension=dimension, score=value, at=T0 + i * STEP, kind=kind, **kw
+    )
 
 
 def run(values, rules=NO_TREND, **kw):
@@ -51,7 +53,7 @@ def test_episode_invariants(values):
             if event.kind == "opened":
                 assert not is_open  # no duplicate while one is open
                 # `for` consecutive breaches right up to now
-                window = values[max(0, i - rule.for_passes + 1): i + 1]
+                window = values[max(0, i - rule.for_passes + 1) : i + 1]
                 assert len(window) == rule.for_passes and all(v >= rule.warn for v in window)
                 opened_at.append(i)
                 is_open = True
@@ -60,8 +62,10 @@ def test_episode_invariants(values):
                 assert event.alert.cleared_at == T0 + i * STEP
                 is_open = False
         for alert in state.alerts.values():
-            assert alert.peak == pytest.approx(max(values[opened_at[-1]: i + 1]))
-            assert alert.severity is (Severity.critical if alert.peak >= rule.critical else Severity.warn)
+            assert alert.peak == pytest.approx(max(values[opened_at[-1] : i + 1]))
+            assert alert.severity is (
+                Severity.critical if alert.peak >= rule.critical else Severity.warn
+            )
 
 
 @given(st.lists(st.floats(min_value=0, max_value=1), max_size=40))
@@ -128,17 +132,31 @@ def test_forecast_crossing_refuses_noise_and_flat_lines():
 
 
 def lane_score(value, i, dimension="transit"):
-    return RiskScore(target="SHA-RTM", dimension=dimension, score=value, at=T0 + i * STEP, kind="lane",
-                     via=("BAB_EL_MANDEB", "SUEZ"), sources=("SHA-RTM",))
+    return RiskScore(
+        target="SHA-RTM",
+        dimension=dimension,
+        score=value,
+        at=T0 + i * STEP,
+        kind="lane",
+        via=("BAB_EL_MANDEB", "SUEZ"),
+        sources=("SHA-RTM",),
+    )
 
 
 def test_critical_chokepoint_folds_the_lane_alerts_it_explains():
     state = AlertState()
     for i in range(2):
-        state, events = evaluate(state, [score(0.95, i=i), lane_score(0.7, i),
-                                         lane_score(0.7, i, dimension="capacity"),
-                                         score(0.7, target="USLAX", kind="port", dimension="capacity", i=i)],
-                                 T0 + i * STEP, NO_TREND)
+        state, events = evaluate(
+            state,
+            [
+                score(0.95, i=i),
+                lane_score(0.7, i),
+                lane_score(0.7, i, dimension="capacity"),
+                score(0.7, target="USLAX", kind="port", dimension="capacity", i=i),
+            ],
+            T0 + i * STEP,
+            NO_TREND,
+        )
     by_target = {(e.alert.target, e.alert.dimension): e for e in events}
     parent = by_target[("BAB_EL_MANDEB", "security")]
     assert parent.pages and parent.alert.inhibited_by is None
@@ -146,24 +164,39 @@ def test_critical_chokepoint_folds_the_lane_alerts_it_explains():
         assert by_target[key].alert.inhibited_by == parent.alert.id and not by_target[key].pages
     assert by_target[("USLAX", "capacity")].pages  # not via the chokepoint
     # When the parent clears, the lane alerts page again.
-    state, _ = evaluate(state, [score(0.1, i=2), lane_score(0.7, 2), lane_score(0.7, 2, "capacity")],
-                        T0 + 2 * STEP, NO_TREND)
+    state, _ = evaluate(
+        state,
+        [score(0.1, i=2), lane_score(0.7, 2), lane_score(0.7, 2, "capacity")],
+        T0 + 2 * STEP,
+        NO_TREND,
+    )
     assert all(a.inhibited_by is None for a in state.alerts.values())
 
 
 def test_a_port_alert_folds_the_lane_alerts_its_risk_spread_to_in_the_same_dimension():
     def lane(target: str, value: float, i: int, dimension: str = "weather", sources=("CNYTN",)):
-        return RiskScore(target=target, dimension=dimension, score=value, at=T0 + i * STEP,
-                         kind="lane", sources=sources)
+        return RiskScore(
+            target=target,
+            dimension=dimension,
+            score=value,
+            at=T0 + i * STEP,
+            kind="lane",
+            sources=sources,
+        )
 
     state = AlertState()
     for i in range(2):
-        state, events = evaluate(state, [
-            score(0.9, target="CNYTN", kind="port", dimension="weather", i=i),
-            lane("CNYTN-USLAX-SEA", 0.7, i),                      # spread from the port
-            lane("CNYTN-USLAX-SEA", 0.7, i, dimension="capacity"),  # another dimension
-            lane("CNSHA-USLAX-SEA", 0.7, i, sources=("CNSHA",)),  # another port's lane
-        ], T0 + i * STEP, NO_TREND)
+        state, events = evaluate(
+            state,
+            [
+                score(0.9, target="CNYTN", kind="port", dimension="weather", i=i),
+                lane("CNYTN-USLAX-SEA", 0.7, i),  # spread from the port
+                lane("CNYTN-USLAX-SEA", 0.7, i, dimension="capacity"),  # another dimension
+                lane("CNSHA-USLAX-SEA", 0.7, i, sources=("CNSHA",)),  # another port's lane
+            ],
+            T0 + i * STEP,
+            NO_TREND,
+        )
     by_key = {(e.alert.target, e.alert.dimension): e for e in events}
     port = by_key[("CNYTN", "weather")]
     assert port.pages and port.alert.inhibited_by is None
@@ -172,9 +205,16 @@ def test_a_port_alert_folds_the_lane_alerts_its_risk_spread_to_in_the_same_dimen
     assert by_key[("CNYTN-USLAX-SEA", "capacity")].pages
     assert by_key[("CNSHA-USLAX-SEA", "weather")].pages
 
+
 def test_silence_mutes_matching_alerts_in_its_window_only():
-    silence = Silence(id="s1", matchers={"target": "~BAB.*", "dimension": ["security", "weather"]},
-                      starts_at=T0, ends_at=T0 + 3 * STEP, created_by="ana", comment="known, rerouting")
+    silence = Silence(
+        id="s1",
+        matchers={"target": "~BAB.*", "dimension": ["security", "weather"]},
+        starts_at=T0,
+        ends_at=T0 + 3 * STEP,
+        created_by="ana",
+        comment="known, rerouting",
+    )
     state = add_silence(AlertState(), silence)
     for i in range(4):
         state, events = evaluate(state, [score(0.9, i=i)], T0 + i * STEP, NO_TREND)
@@ -191,11 +231,18 @@ def test_one_muted_interface():
     for i in range(2):
         state, _ = evaluate(state, [lane_score(0.6, i)], T0 + i * STEP, NO_TREND)
     child = state.open_alerts[0]
-    silence = Silence(id="s", matchers={"via": "SUEZ"}, starts_at=T0, ends_at=T0 + STEP * 9, created_by="bo")
-    for muter, expected in ((Inhibitor([rule], [parent, child]), parent.id), (Silencer([silence]), "s")):
+    silence = Silence(
+        id="s", matchers={"via": "SUEZ"}, starts_at=T0, ends_at=T0 + STEP * 9, created_by="bo"
+    )
+    for muter, expected in (
+        (Inhibitor([rule], [parent, child]), parent.id),
+        (Silencer([silence]), "s"),
+    ):
         assert muter.mutes(child, T0 + STEP) == expected
         assert muter.mutes(parent, T0 + STEP) is None
-    assert matches({"kind": "port"}, {}) and not matches({"kind": "port"}, {"kind": ["lane", "border"]})
+    assert matches({"kind": "port"}, {}) and not matches(
+        {"kind": "port"}, {"kind": ["lane", "border"]}
+    )
 
 
 def test_acknowledge_and_lead_time():
@@ -219,7 +266,10 @@ def test_rules_are_checked_at_load():
     with pytest.raises(ValidationError):
         AlertRules.from_mapping({"inhibit": [{"name": "x", "source": {"colour": "red"}}]})
     rules = AlertRules.from_mapping({"default": {"for_passes": 3, "cooldown": "1d"}})
-    assert rules.default.cooldown == timedelta(days=1) and rules.for_dimension("weather").for_passes == 3
+    assert (
+        rules.default.cooldown == timedelta(days=1)
+        and rules.for_dimension("weather").for_passes == 3
+    )
 
 
 def test_older_pass_is_ignored():
@@ -235,7 +285,11 @@ def _plain_inhibition(rules, firing, alert):
         if not matches(labels, rule.target):
             continue
         for source in firing:
-            if source.id == alert.id or not source.is_open or not matches(source.labels(), rule.source):
+            if (
+                source.id == alert.id
+                or not source.is_open
+                or not matches(source.labels(), rule.source)
+            ):
                 continue
             related = {
                 "same_target": source.target == alert.target,
@@ -251,21 +305,32 @@ _TARGETS = ("SUEZ", "BAB_EL_MANDEB", "USLAX", "L1", "L2")
 _alerts = st.lists(
     st.builds(
         lambda i, target, dimension, severity, via, sources: make_alert_for_inhibition(
-            f"A{i}", target, dimension, severity, via, sources),
-        st.integers(0, 10**6), st.sampled_from(_TARGETS), st.sampled_from(("security", "capacity")),
-        st.sampled_from(("warn", "critical")), st.lists(st.sampled_from(_TARGETS), max_size=2),
+            f"A{i}", target, dimension, severity, via, sources
+        ),
+        st.integers(0, 10**6),
+        st.sampled_from(_TARGETS),
+        st.sampled_from(("security", "capacity")),
+        st.sampled_from(("warn", "critical")),
+        st.lists(st.sampled_from(_TARGETS), max_size=2),
         st.lists(st.sampled_from(_TARGETS), max_size=2),
     ),
-    max_size=12, unique_by=lambda a: a.id,
+    max_size=12,
+    unique_by=lambda a: a.id,
 )
 _rules = st.lists(
     st.builds(
         lambda n, severity, relation, equal, kind: InhibitRule(
-            name=f"r{n}", source={"severity": severity}, target={"kind": kind} if kind else {},
-            relation=relation, equal=equal),
-        st.integers(0, 99), st.sampled_from(("warn", "critical")),
+            name=f"r{n}",
+            source={"severity": severity},
+            target={"kind": kind} if kind else {},
+            relation=relation,
+            equal=equal,
+        ),
+        st.integers(0, 99),
+        st.sampled_from(("warn", "critical")),
         st.sampled_from(("explains", "same_target", "via")),
-        st.sampled_from(((), ("dimension",))), st.sampled_from((None, "lane", "chokepoint")),
+        st.sampled_from(((), ("dimension",))),
+        st.sampled_from((None, "lane", "chokepoint")),
     ),
     max_size=3,
 )
@@ -274,9 +339,19 @@ _rules = st.lists(
 def make_alert_for_inhibition(ident, target, dimension, severity, via, sources):
     from twin.domain.alerts import Alert
 
-    return Alert(id=ident, target=target, dimension=dimension, severity=severity, score=0.9, peak=0.9,
-                 opened_at=T0, updated_at=T0, kind="lane" if target.startswith("L") else "chokepoint",
-                 via=tuple(via), sources=tuple(sources))
+    return Alert(
+        id=ident,
+        target=target,
+        dimension=dimension,
+        severity=severity,
+        score=0.9,
+        peak=0.9,
+        opened_at=T0,
+        updated_at=T0,
+        kind="lane" if target.startswith("L") else "chokepoint",
+        via=tuple(via),
+        sources=tuple(sources),
+    )
 
 
 @given(rules=_rules, firing=_alerts)

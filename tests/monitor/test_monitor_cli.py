@@ -20,17 +20,46 @@ def test_monitor_json(tmp_path):
     lines = []
     for day in range(12):
         incidents = 0 if day < 8 else day - 6  # 2, 3, 4, 5: rising past critical
-        lines.append({"ts": _stamp(T + timedelta(days=day)), "source": "ukmto", "dimension": "security",
-                      "target": "BAB_EL_MANDEB", "metric": "incidents_7d", "value": incidents})
-    lines.append({"ts": _stamp(T + timedelta(days=11)), "source": "x", "dimension": "capacity",
-                  "target": "SUEZ", "metric": "mood", "value": 1})
+        lines.append(
+            {
+                "ts": _stamp(T + timedelta(days=day)),
+                "source": "ukmto",
+                "dimension": "security",
+                "target": "BAB_EL_MANDEB",
+                "metric": "incidents_7d",
+                "value": incidents,
+            }
+        )
+    lines.append(
+        {
+            "ts": _stamp(T + timedelta(days=11)),
+            "source": "x",
+            "dimension": "capacity",
+            "target": "SUEZ",
+            "metric": "mood",
+            "value": 1,
+        }
+    )
     signals = tmp_path / "signals.jsonl"
     signals.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     shipments = tmp_path / "ships.csv"
-    shipments.write_text("id,origin,destination,units,ready_at,due_at\n"
-                         "S1,CNSHA,NLRTM,10,2023-12-12T00:00:00Z,2024-02-15T00:00:00Z\n")
-    result = CliRunner().invoke(app, ["monitor", "--network", "demo", "--signals", str(signals),
-                                      "--shipments", str(shipments), "--json"])
+    shipments.write_text(
+        "id,origin,destination,units,ready_at,due_at\n"
+        "S1,CNSHA,NLRTM,10,2023-12-12T00:00:00Z,2024-02-15T00:00:00Z\n"
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "monitor",
+            "--network",
+            "demo",
+            "--signals",
+            str(signals),
+            "--shipments",
+            str(shipments),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["at"] == "2023-12-12T00:00:00Z" and doc["passes"] == 12
@@ -49,8 +78,9 @@ def test_monitor_json(tmp_path):
 
 
 def test_monitor_bad_input_exits_2(tmp_path):
-    result = CliRunner().invoke(app, ["monitor", "--network", "demo", "--signals", str(tmp_path / "none.jsonl"),
-                                      "--json"])
+    result = CliRunner().invoke(
+        app, ["monitor", "--network", "demo", "--signals", str(tmp_path / "none.jsonl"), "--json"]
+    )
     assert result.exit_code == 2
 
 
@@ -61,17 +91,31 @@ def test_monitor_save_then_alerts_list(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'twin.db'}"
     monkeypatch.setenv("TWIN_DATABASE_URL", url)
     upgrade(make_engine(url))
-    lines = [{"ts": _stamp(T + timedelta(days=d)), "source": "s", "dimension": "capacity", "target": "USLAX",
-              "metric": "vessels_waiting", "value": v} for d, v in enumerate([0, 70, 80, 1, 0])]
+    lines = [
+        {
+            "ts": _stamp(T + timedelta(days=d)),
+            "source": "s",
+            "dimension": "capacity",
+            "target": "USLAX",
+            "metric": "vessels_waiting",
+            "value": v,
+        }
+        for d, v in enumerate([0, 70, 80, 1, 0])
+    ]
     signals = tmp_path / "signals.jsonl"
     signals.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     runner = CliRunner()
-    saved = runner.invoke(app, ["monitor", "--network", "demo", "--signals", str(signals), "--save", "--json"])
+    saved = runner.invoke(
+        app, ["monitor", "--network", "demo", "--signals", str(signals), "--save", "--json"]
+    )
     assert saved.exit_code == 0, saved.output
     episodes = json.loads(runner.invoke(app, ["alerts", "list", "--json"]).stdout)
     usl = [e for e in episodes if e["target"] == "USLAX"]
     assert len(usl) == 1 and usl[0]["severity"] == "critical"
-    assert usl[0]["opened_at"] == "2023-12-03T00:00:00Z" and usl[0]["cleared_at"] == "2023-12-04T00:00:00Z"
+    assert (
+        usl[0]["opened_at"] == "2023-12-03T00:00:00Z"
+        and usl[0]["cleared_at"] == "2023-12-04T00:00:00Z"
+    )
     still_open = json.loads(runner.invoke(app, ["alerts", "list", "--open", "--json"]).stdout)
     assert all(e["cleared_at"] is None for e in still_open)
 
@@ -80,13 +124,33 @@ def test_monitor_exposure_follows_the_carriers_actual_events(tmp_path):
     """A DCSA ACT departure in the signals folder re-times the shipment's plan before exposure."""
     folder = tmp_path / "signals"
     folder.mkdir()
-    rows = [{"ts": _stamp(T + timedelta(days=day)), "source": "ukmto", "dimension": "security",
-             "target": "BAB_EL_MANDEB", "metric": "incidents_7d", "value": 6} for day in range(12)]
+    rows = [
+        {
+            "ts": _stamp(T + timedelta(days=day)),
+            "source": "ukmto",
+            "dimension": "security",
+            "target": "BAB_EL_MANDEB",
+            "metric": "incidents_7d",
+            "value": 6,
+        }
+        for day in range(12)
+    ]
     (folder / "signals.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     shipments = tmp_path / "ships.csv"
-    shipments.write_text("id,origin,destination,units,ready_at,due_at\n"
-                         "S1,CNSHA,NLRTM,10,2023-12-12T00:00:00Z,2024-02-15T00:00:00Z\n")
-    args = ["monitor", "--network", "demo", "--signals", str(folder), "--shipments", str(shipments), "--json"]
+    shipments.write_text(
+        "id,origin,destination,units,ready_at,due_at\n"
+        "S1,CNSHA,NLRTM,10,2023-12-12T00:00:00Z,2024-02-15T00:00:00Z\n"
+    )
+    args = [
+        "monitor",
+        "--network",
+        "demo",
+        "--signals",
+        str(folder),
+        "--shipments",
+        str(shipments),
+        "--json",
+    ]
 
     def passage() -> datetime:
         result = CliRunner().invoke(app, args)
@@ -96,9 +160,28 @@ def test_monitor_exposure_follows_the_carriers_actual_events(tmp_path):
 
     planned = passage()
     left = T + timedelta(days=10, hours=12)  # half a day before the plan's departure
-    (folder / "tnt.json").write_text(json.dumps({"events": [{
-        "eventID": "D1", "eventCreatedDateTime": _stamp(left), "eventType": "TRANSPORT",
-        "eventClassifierCode": "ACT", "eventDateTime": _stamp(left), "transportEventTypeCode": "DEPA",
-        "documentReferences": [{"documentReferenceType": "BKG", "documentReferenceValue": "S1"}],
-        "transportCall": {"transportCallID": "C1", "UNLocationCode": "CNSHA", "modeOfTransport": "VESSEL"}}]}))
+    (folder / "tnt.json").write_text(
+        json.dumps(
+            {
+                "events": [
+                    {
+                        "eventID": "D1",
+                        "eventCreatedDateTime": _stamp(left),
+                        "eventType": "TRANSPORT",
+                        "eventClassifierCode": "ACT",
+                        "eventDateTime": _stamp(left),
+                        "transportEventTypeCode": "DEPA",
+                        "documentReferences": [
+                            {"documentReferenceType": "BKG", "documentReferenceValue": "S1"}
+                        ],
+                        "transportCall": {
+                            "transportCallID": "C1",
+                            "UNLocationCode": "CNSHA",
+                            "modeOfTransport": "VESSEL",
+                        },
+                    }
+                ]
+            }
+        )
+    )
     assert passage() == planned - timedelta(hours=12)

@@ -33,7 +33,9 @@ def test_chokepoint_risk_reaches_every_lane_via_it(net):
 
 
 def test_node_risk_reaches_lanes_with_attenuation(net):
-    scores = scored(net, [row("NLRTM", "utilization", 1.0), row("NLRTM", "inspection_rate", 0.3, "customs")])
+    scores = scored(
+        net, [row("NLRTM", "utilization", 1.0), row("NLRTM", "inspection_rate", 0.3, "customs")]
+    )
     # Arriving lanes: capacity x 0.8, customs x 1.0; the leaving road lane: capacity x 0.8, no customs.
     assert scores[("SHA-RTM", "capacity")].score == pytest.approx(0.8)
     assert scores[("SHA-RTM-CAPE", "customs")].score == pytest.approx(1.0)
@@ -43,8 +45,13 @@ def test_node_risk_reaches_lanes_with_attenuation(net):
 
 
 def test_lane_keeps_its_own_score_when_higher(net):
-    scores = scored(net, [row("SUEZ", "transits_per_day", 35.7),  # drop 0.3 -> 0.4
-                          row("SHA-RTM", "utilization", 1.0)])
+    scores = scored(
+        net,
+        [
+            row("SUEZ", "transits_per_day", 35.7),  # drop 0.3 -> 0.4
+            row("SHA-RTM", "utilization", 1.0),
+        ],
+    )
     lane = scores[("SHA-RTM", "capacity")]
     assert lane.score == pytest.approx(1.0)
     assert "own: utilization" in lane.explain and "from SUEZ" in lane.explain
@@ -52,24 +59,38 @@ def test_lane_keeps_its_own_score_when_higher(net):
 
 
 def leg(lane, a, b, depart, days):
-    return Leg(lane=lane, from_node=a, to_node=b, depart_at=depart, arrive_at=depart + timedelta(days=days))
+    return Leg(
+        lane=lane, from_node=a, to_node=b, depart_at=depart, arrive_at=depart + timedelta(days=days)
+    )
 
 
 def plan(units=10.0, start=T0):
-    legs = (leg("SHA-RTM", "CNSHA", "NLRTM", start, 8), leg("RTM-WH", "NLRTM", "NL-WH", start + 10 * D, 1))
-    return Assignment(shipment="S1", units=units, legs=legs, eta=legs[-1].arrive_at, cost=0, late_days=0)
+    legs = (
+        leg("SHA-RTM", "CNSHA", "NLRTM", start, 8),
+        leg("RTM-WH", "NLRTM", "NL-WH", start + 10 * D, 1),
+    )
+    return Assignment(
+        shipment="S1", units=units, legs=legs, eta=legs[-1].arrive_at, cost=0, late_days=0
+    )
 
 
 def risk(target, dimension, score, kind="chokepoint", **kw):
-    return RiskScore(target=target, dimension=dimension, score=score, at=T0, kind=kind,
-                     sources=(target,), **kw)
+    return RiskScore(
+        target=target, dimension=dimension, score=score, at=T0, kind=kind, sources=(target,), **kw
+    )
 
 
 def test_exposure_times_along_the_path(net):
-    scores = [risk("BAB_EL_MANDEB", "security", 1.0), risk("NLRTM", "customs", 0.6, kind="port"),
-              risk("SUEZ", "capacity", 0.3)]  # below the exposure threshold
+    scores = [
+        risk("BAB_EL_MANDEB", "security", 1.0),
+        risk("NLRTM", "customs", 0.6, kind="port"),
+        risk("SUEZ", "capacity", 0.3),
+    ]  # below the exposure threshold
     found = exposure(scores, [plan()], net, T0, timedelta(days=30))
-    assert [(e.target, e.dimension) for e in found] == [("BAB_EL_MANDEB", "security"), ("NLRTM", "customs")]
+    assert [(e.target, e.dimension) for e in found] == [
+        ("BAB_EL_MANDEB", "security"),
+        ("NLRTM", "customs"),
+    ]
     bab, rtm = found
     # Equator: CNSHA lon 0, BAB lon 5, NLRTM lon 20 -> a quarter of the 8-day leg = 2 days.
     assert bab.at == T0 + 2 * D
@@ -96,15 +117,19 @@ def test_propagated_lane_scores_are_not_counted_twice(net):
 
 
 def test_expected_delay_days_per_target():
-    scores = [risk("BAB_EL_MANDEB", "security", 1.0), risk("USLAX", "customs", 0.6, kind="port"),
-              risk("USLAX", "capacity", 0.2, kind="port")]
+    scores = [
+        risk("BAB_EL_MANDEB", "security", 1.0),
+        risk("USLAX", "customs", 0.6, kind="port"),
+        risk("USLAX", "capacity", 0.2, kind="port"),
+    ]
     assert expected_delay_days(scores) == pytest.approx({"BAB_EL_MANDEB": 10.0, "USLAX": 2.0})
     assert delay_days("cost", 1.0) == 0.0
 
 
 def test_cheapest_assignment_times(net):
-    shipment = Shipment(id="S1", origin="CNSHA", destination="NL-WH", units=5,
-                        ready_at=T0, due_at=T0 + 30 * D)
+    shipment = Shipment(
+        id="S1", origin="CNSHA", destination="NL-WH", units=5, ready_at=T0, due_at=T0 + 30 * D
+    )
     (assignment,) = cheapest_assignments(net, [shipment])
     assert assignment.path == ["SHA-RTM", "RTM-WH"]
     # 8 days at sea, then 1 handling + 1 clearance day at NLRTM (customs entry for CN), 1 day road.

@@ -51,14 +51,19 @@ def test_ramp_and_table_metrics(net, metric, dimension, value, expected):
 
 def test_incidents_decay_by_age(net):
     # 4 incidents reported one half-life (3.5 d) ago count as 2: 1 - exp(-2 / 2).
-    scores, _ = one(net, [row("BAB_EL_MANDEB", "incidents_7d", 4, "security", ago=timedelta(days=3.5))])
+    scores, _ = one(
+        net, [row("BAB_EL_MANDEB", "incidents_7d", 4, "security", ago=timedelta(days=3.5))]
+    )
     assert scores[("BAB_EL_MANDEB", "security")].score == pytest.approx(1 - math.exp(-1))
     fresh, _ = one(net, [row("BAB_EL_MANDEB", "incidents_7d", 4, "security")])
     assert fresh[("BAB_EL_MANDEB", "security")].score == pytest.approx(1 - math.exp(-2))
 
 
 def test_clearance_against_own_baseline(net):
-    history = [row("USLAX", "clearance_hours", 20 + 2 * (i % 5), "customs", ago=(i + 1) * D) for i in range(10)]
+    history = [
+        row("USLAX", "clearance_hours", 20 + 2 * (i % 5), "customs", ago=(i + 1) * D)
+        for i in range(10)
+    ]
     # median of 20,22,24,26,28 twice = 24; 48 h is 2x -> (2 - 1) / (3 - 1) = 0.5
     scores, _ = one(net, history + [row("USLAX", "clearance_hours", 48, "customs")])
     assert scores[("USLAX", "customs")].score == pytest.approx(0.5)
@@ -73,8 +78,13 @@ def test_clearance_baseline_ignores_readings_outside_the_window(net):
 
 
 def test_clearance_fallbacks(net):
-    scores, _ = one(net, [row("USLAX", "clearance_hours", 36, "customs"),
-                          row("USNYC", "clearance_hours", 72, "customs")])
+    scores, _ = one(
+        net,
+        [
+            row("USLAX", "clearance_hours", 36, "customs"),
+            row("USNYC", "clearance_hours", 72, "customs"),
+        ],
+    )
     assert scores[("USLAX", "customs")].score == pytest.approx(0.25)  # default 24 h: 1.5x
     assert scores[("USNYC", "customs")].score == pytest.approx(0.25)  # node's 2 d = 48 h: 1.5x
     assert "default" in scores[("USLAX", "customs")].explain
@@ -82,8 +92,14 @@ def test_clearance_fallbacks(net):
 
 
 def test_transits_against_chokepoint_normal(net):
-    scores, _ = one(net, [row("SUEZ", "transits_per_day", 25.5), row("PANAMA", "transits_per_day", 24),
-                          row("XCHOKE", "transits_per_day", 40)])
+    scores, _ = one(
+        net,
+        [
+            row("SUEZ", "transits_per_day", 25.5),
+            row("PANAMA", "transits_per_day", 24),
+            row("XCHOKE", "transits_per_day", 40),
+        ],
+    )
     assert scores[("SUEZ", "capacity")].score == pytest.approx((0.5 - 0.1) / 0.5)
     assert scores[("PANAMA", "capacity")].score == pytest.approx((1 - 24 / 37 - 0.1) / 0.5)
     assert scores[("XCHOKE", "capacity")].score == pytest.approx((1 - 40 / 50 - 0.1) / 0.5)
@@ -91,7 +107,10 @@ def test_transits_against_chokepoint_normal(net):
 
 def test_rule_change_ramps_up_before_it_takes_effect(net):
     def at(effective_in):
-        scores, _ = one(net, [row("USLAX", "rule_change", 0.8, "customs", ago=D, effective_at=T0 + effective_in)])
+        scores, _ = one(
+            net,
+            [row("USLAX", "rule_change", 0.8, "customs", ago=D, effective_at=T0 + effective_in)],
+        )
         return scores.get(("USLAX", "customs"))
 
     assert at(timedelta(hours=48)).score == pytest.approx(0.8 * (1 - 48 / 168))
@@ -116,19 +135,29 @@ def test_cap_alert_window(net):
 
 
 def test_latest_reading_wins_and_stale_or_future_ones_do_not_count(net):
-    scores, result = one(net, [
-        row("USLAX", "utilization", 1.0, ago=2 * H),
-        row("USLAX", "utilization", 0.925, ago=H),
-        row("USNYC", "utilization", 1.0, ago=4 * D),  # stale after 3 d
-        row("NLRTM", "utilization", 1.0, ago=-H),  # not seen yet
-    ])
+    scores, result = one(
+        net,
+        [
+            row("USLAX", "utilization", 1.0, ago=2 * H),
+            row("USLAX", "utilization", 0.925, ago=H),
+            row("USNYC", "utilization", 1.0, ago=4 * D),  # stale after 3 d
+            row("NLRTM", "utilization", 1.0, ago=-H),  # not seen yet
+        ],
+    )
     assert scores[("USLAX", "capacity")].score == pytest.approx(0.5)
     assert ("USNYC", "capacity") not in scores and ("NLRTM", "capacity") not in scores
-    assert result.ignored["stale"] == 1 and result.ignored["future"] == 1 and result.ignored["superseded"] == 1
+    assert (
+        result.ignored["stale"] == 1
+        and result.ignored["future"] == 1
+        and result.ignored["superseded"] == 1
+    )
 
 
 def test_combine_max_or_noisy_or(net):
-    rows = [row("USLAX", "inspection_rate", 0.175, "customs"), row("USLAX", "hold_rate", 0.11, "customs")]
+    rows = [
+        row("USLAX", "inspection_rate", 0.175, "customs"),
+        row("USLAX", "hold_rate", 0.11, "customs"),
+    ]
     scores, _ = one(net, rows)
     assert scores[("USLAX", "customs")].score == pytest.approx(0.5)
     scores, _ = one(net, rows, ScoringConfig(combine="noisy_or"))
@@ -151,15 +180,36 @@ def test_config_from_toml_table_overrides_one_ramp(net):
     assert scores[("USLAX", "capacity")].score == pytest.approx(0.5)
 
 
-junk = st.one_of(st.none(), st.text(max_size=5), st.floats(allow_nan=True, allow_infinity=True),
-                 st.integers(), st.sampled_from(["USLAX", "SUEZ", "SHA-RTM", "2024-01-09T00:00:00Z"]))
+junk = st.one_of(
+    st.none(),
+    st.text(max_size=5),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(),
+    st.sampled_from(["USLAX", "SUEZ", "SHA-RTM", "2024-01-09T00:00:00Z"]),
+)
 
 
-@given(st.lists(st.fixed_dictionaries({
-    "ts": st.one_of(junk, st.just(T0 - H)), "dimension": junk, "target": junk,
-    "metric": st.one_of(junk, st.sampled_from(["utilization", "clearance_hours", "incidents_7d", "cap_alert"])),
-    "value": junk, "effective_at": junk, "expected_until": junk,
-}), max_size=12))
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "ts": st.one_of(junk, st.just(T0 - H)),
+                "dimension": junk,
+                "target": junk,
+                "metric": st.one_of(
+                    junk,
+                    st.sampled_from(
+                        ["utilization", "clearance_hours", "incidents_7d", "cap_alert"]
+                    ),
+                ),
+                "value": junk,
+                "effective_at": junk,
+                "expected_until": junk,
+            }
+        ),
+        max_size=12,
+    )
+)
 def test_malformed_rows_never_raise(rows):
     net = make_net()
     result = score_signals(pd.DataFrame(rows), net, T0)
@@ -171,6 +221,7 @@ def test_malformed_rows_never_raise(rows):
 def test_dcsa_customs_events_score_as_counts_per_entry(net):
     """hold: shipments whose latest HOLD/RELS at the entry is a HOLD (14 d); inspections: INSP
     events in 7 d. Ramps 0 -> 5 held and 2 -> 12 inspections."""
+
     def hold(sid: str, value: int, ago: timedelta) -> dict:
         return row("USLAX", "hold", value, "customs", ago=ago, shipment=sid)
 
@@ -178,10 +229,14 @@ def test_dcsa_customs_events_score_as_counts_per_entry(net):
         return row("USNYC", "inspections", 1, "customs", ago=ago, shipment="X")
 
     rows = [
-        hold("A", 1, 5 * D), hold("A", 0, 2 * D),  # held, then released: not counted
-        hold("B", 1, 3 * D), hold("C", 1, 1 * D), hold("D", 1, 1 * H),  # three held now
+        hold("A", 1, 5 * D),
+        hold("A", 0, 2 * D),  # held, then released: not counted
+        hold("B", 1, 3 * D),
+        hold("C", 1, 1 * D),
+        hold("D", 1, 1 * H),  # three held now
         hold("E", 1, 20 * D),  # outside the 14-day window
-        *[insp(i * D) for i in range(7)], insp(9 * D),  # seven in the week, one older
+        *[insp(i * D) for i in range(7)],
+        insp(9 * D),  # seven in the week, one older
     ]
     scores, result = one(net, rows)
     assert scores[("USLAX", "customs")].score == pytest.approx(3 / 5)

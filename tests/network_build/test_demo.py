@@ -17,11 +17,69 @@ from twin.files.networks import load_network
 from twin.network.build import build_network
 from twin.network.graph import to_graph
 
-PORTS = ["CNYTN", "CNSHK", "CNNSA", "CNSHA", "CNNGB", "CNXMN", "CNTAO", "CNTXG", "USLAX", "USLGB", "USOAK", "USSEA", "USSAV", "USNYC", "USHOU", "NLRTM", "DEHAM", "BEANR", "GBFXT", "FRLEH", "ESVLC", "PLGDN", "JPTYO", "JPOSA", "AEJEA"]
-AIRPORTS = ["PVG", "SZX", "CAN", "HKG", "CGO", "LAX", "ORD", "JFK", "MIA", "DFW", "FRA", "LHR", "AMS", "LGG", "CDG", "NRT", "DXB"]
+PORTS = [
+    "CNYTN",
+    "CNSHK",
+    "CNNSA",
+    "CNSHA",
+    "CNNGB",
+    "CNXMN",
+    "CNTAO",
+    "CNTXG",
+    "USLAX",
+    "USLGB",
+    "USOAK",
+    "USSEA",
+    "USSAV",
+    "USNYC",
+    "USHOU",
+    "NLRTM",
+    "DEHAM",
+    "BEANR",
+    "GBFXT",
+    "FRLEH",
+    "ESVLC",
+    "PLGDN",
+    "JPTYO",
+    "JPOSA",
+    "AEJEA",
+]
+AIRPORTS = [
+    "PVG",
+    "SZX",
+    "CAN",
+    "HKG",
+    "CGO",
+    "LAX",
+    "ORD",
+    "JFK",
+    "MIA",
+    "DFW",
+    "FRA",
+    "LHR",
+    "AMS",
+    "LGG",
+    "CDG",
+    "NRT",
+    "DXB",
+]
 CHOKEPOINTS = ["SUEZ", "BAB_EL_MANDEB", "MALACCA", "PANAMA", "GIBRALTAR", "CAPE_OF_GOOD_HOPE"]
-RAIL = ["CN-CHONGQING-RAIL", "CN-CHENGDU-RAIL", "CN-XIAN-RAIL", "CN-ZHENGZHOU-RAIL", "CN-YIWU-RAIL", "DE-DUISBURG-RAIL", "PL-LODZ-RAIL"]
-BORDERS = ["CN-ALASHANKOU-BORDER", "CN-KHORGOS-BORDER", "CN-ERENHOT-BORDER", "CN-MANZHOULI-BORDER", "PL-MALASZEWICZE-BORDER"]
+RAIL = [
+    "CN-CHONGQING-RAIL",
+    "CN-CHENGDU-RAIL",
+    "CN-XIAN-RAIL",
+    "CN-ZHENGZHOU-RAIL",
+    "CN-YIWU-RAIL",
+    "DE-DUISBURG-RAIL",
+    "PL-LODZ-RAIL",
+]
+BORDERS = [
+    "CN-ALASHANKOU-BORDER",
+    "CN-KHORGOS-BORDER",
+    "CN-ERENHOT-BORDER",
+    "CN-MANZHOULI-BORDER",
+    "PL-MALASZEWICZE-BORDER",
+]
 FACILITIES = Path(str(resources.files("twin").joinpath("data/facilities/demo.yaml")))
 DEMO = Path(str(resources.files("twin").joinpath("data/networks/demo.yaml")))
 
@@ -43,8 +101,13 @@ def test_size_and_kinds(demo: Network) -> None:
 
 def test_required_places(demo: Network) -> None:
     ids = demo.node_by_id
-    for group, kind in ((PORTS, NodeKind.port), (AIRPORTS, NodeKind.airport), (CHOKEPOINTS, NodeKind.chokepoint),
-                        (RAIL, NodeKind.rail_terminal), (BORDERS, NodeKind.border)):
+    for group, kind in (
+        (PORTS, NodeKind.port),
+        (AIRPORTS, NodeKind.airport),
+        (CHOKEPOINTS, NodeKind.chokepoint),
+        (RAIL, NodeKind.rail_terminal),
+        (BORDERS, NodeKind.border),
+    ):
         for ident in group:
             assert ids[ident].kind is kind, ident
     warehouses = [n for n in demo.nodes if n.kind is NodeKind.warehouse]
@@ -58,10 +121,18 @@ def test_required_places(demo: Network) -> None:
 
 def test_real_coordinates(demo: Network) -> None:
     # Published coordinates (facts file, airportsdata): within ~0.05 degrees.
-    for ident, lat, lon in (("PVG", 31.1434, 121.805), ("SZX", 22.6393, 113.811), ("LAX", 33.9425, -118.408),
-                            ("FRA", 50.026, 8.543), ("NRT", 35.765, 140.386), ("CNYTN", 22.57, 114.28)):
+    for ident, lat, lon in (
+        ("PVG", 31.1434, 121.805),
+        ("SZX", 22.6393, 113.811),
+        ("LAX", 33.9425, -118.408),
+        ("FRA", 50.026, 8.543),
+        ("NRT", 35.765, 140.386),
+        ("CNYTN", 22.57, 114.28),
+    ):
         node = demo.node_by_id[ident]
-        assert node.lat == pytest.approx(lat, abs=0.05) and node.lon == pytest.approx(lon, abs=0.05), ident
+        assert node.lat == pytest.approx(lat, abs=0.05) and node.lon == pytest.approx(
+            lon, abs=0.05
+        ), ident
 
 
 def test_every_warehouse_reachable_from_every_origin(demo: Network) -> None:
@@ -78,7 +149,10 @@ def test_parallel_services(demo: Network) -> None:
     assert {"CNSHA-NLRTM-SUEZ", "CNSHA-NLRTM-CAPE"} <= set(graph["CNSHA"]["NLRTM"])
     assert {"CNSHA-USNYC-PANAMA", "CNSHA-USNYC-SUEZ"} <= set(graph["CNSHA"]["USNYC"])
     lanes = demo.lane_by_id
-    assert "SUEZ" in lanes["CNSHA-NLRTM-SUEZ"].via and "CAPE_OF_GOOD_HOPE" in lanes["CNSHA-NLRTM-CAPE"].via
+    assert (
+        "SUEZ" in lanes["CNSHA-NLRTM-SUEZ"].via
+        and "CAPE_OF_GOOD_HOPE" in lanes["CNSHA-NLRTM-CAPE"].via
+    )
     assert "PANAMA" in lanes["CNSHA-USNYC-PANAMA"].via
     # Every sea lane through Suez has a Cape alternative between the same ports, and every one
     # through Malacca a way round it by Sunda (a Malacca closure's detour): to Suez, or to the
@@ -108,9 +182,13 @@ def test_header_names_the_command() -> None:
 
 
 def test_loading_demo_does_not_route() -> None:
-    code = ("import sys; from twin.files.networks import load_network; load_network('demo'); "
-            "print('searoute' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    code = (
+        "import sys; from twin.files.networks import load_network; load_network('demo'); "
+        "print('searoute' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "False"
 
 

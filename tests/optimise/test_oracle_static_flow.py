@@ -29,28 +29,51 @@ def layered(draw: st.DrawFn, sources: int = 1, sinks: int = 1):
     depth = draw(st.integers(1, 4))
     width = [sources] + [draw(st.integers(1, 3)) for _ in range(depth - 1)] + [sinks]
     names = [[f"V{i}_{j}" for j in range(w)] for i, w in enumerate(width)]
-    nodes = [Node(id=name, kind="port", country="CN", capacity=draw(st.sampled_from([None, None, 12.0, 30.0])))
-             for layer in names for name in layer]
+    nodes = [
+        Node(
+            id=name,
+            kind="port",
+            country="CN",
+            capacity=draw(st.sampled_from([None, None, 12.0, 30.0])),
+        )
+        for layer in names
+        for name in layer
+    ]
     lanes = []
     for i in range(depth):
         for a in names[i]:
             for b in names[i + 1]:
                 for _ in range(draw(st.integers(0, 2))):
-                    lanes.append(lane(len(lanes), a, b, draw(st.sampled_from([0.5, 1.0])),
-                                      float(draw(st.integers(0, 30))),
-                                      draw(st.sampled_from([None, 4.0, 10.0, 20.0]))))
+                    lanes.append(
+                        lane(
+                            len(lanes),
+                            a,
+                            b,
+                            draw(st.sampled_from([0.5, 1.0])),
+                            float(draw(st.integers(0, 30))),
+                            draw(st.sampled_from([None, 4.0, 10.0, 20.0])),
+                        )
+                    )
     return Network(name="layered", nodes=tuple(nodes), lanes=tuple(lanes)), names, depth
 
 
 def ship(i: int, origin: str, dest: str, units: float, depth: int) -> Shipment:
     # Due exactly when the (only) route time lands: arriving later is outside the horizon.
-    return Shipment(id=f"S{i}", origin=origin, destination=dest, units=units, ready_at=NOW,
-                    due_at=NOW + timedelta(days=depth), split=True)
+    return Shipment(
+        id=f"S{i}",
+        origin=origin,
+        destination=dest,
+        units=units,
+        ready_at=NOW,
+        due_at=NOW + timedelta(days=depth),
+        split=True,
+    )
 
 
 def solve(network: Network, shipments: list[Shipment], depth: int):
-    request = PlanRequest(now=NOW, shipments=tuple(shipments), horizon_days=depth,
-                          unserved_penalty_per_unit=PENALTY)
+    request = PlanRequest(
+        now=NOW, shipments=tuple(shipments), horizon_days=depth, unserved_penalty_per_unit=PENALTY
+    )
     return plan(NetworkView(network), request, SolveOptions(time_limit_s=30))
 
 
@@ -72,8 +95,12 @@ def test_single_pair_equals_networkx_min_cost_flow(instance, units) -> None:
     for k, l in enumerate(network.lanes):
         # A middle node per lane keeps parallel lanes apart in a DiGraph.
         mid = ("lane", k)
-        g.add_edge(("out", l.from_), mid, weight=int(l.cost_per_unit),
-                   capacity=int(l.capacity) if l.capacity is not None else demand)
+        g.add_edge(
+            ("out", l.from_),
+            mid,
+            weight=int(l.cost_per_unit),
+            capacity=int(l.capacity) if l.capacity is not None else demand,
+        )
         g.add_edge(mid, ("in", l.to), weight=0, capacity=demand)
     # The origin's own throughput is not used by freight that starts there.
     g.add_edge("src", ("out", origin), weight=0, capacity=demand)
@@ -84,11 +111,17 @@ def test_single_pair_equals_networkx_min_cost_flow(instance, units) -> None:
 
 
 @settings(max_examples=60)
-@given(layered(sources=2, sinks=2), st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1),
-                                                        st.integers(1, 25)), min_size=1, max_size=4))
+@given(
+    layered(sources=2, sinks=2),
+    st.lists(
+        st.tuples(st.integers(0, 1), st.integers(0, 1), st.integers(1, 25)), min_size=1, max_size=4
+    ),
+)
 def test_pairs_sharing_capacity_equal_arc_based_linprog(instance, demands) -> None:
     network, names, depth = instance
-    shipments = [ship(i, names[0][o], names[-1][d], float(u), depth) for i, (o, d, u) in enumerate(demands)]
+    shipments = [
+        ship(i, names[0][o], names[-1][d], float(u), depth) for i, (o, d, u) in enumerate(demands)
+    ]
     result = solve(network, shipments, depth)
     assert result.status is PlanStatus.optimal
 
@@ -99,7 +132,7 @@ def test_pairs_sharing_capacity_equal_arc_based_linprog(instance, demands) -> No
     n_var = K * L + K
     c = np.zeros(n_var)
     for k in range(K):
-        c[k * L:(k + 1) * L] = [l.cost_per_unit for l in lanes]
+        c[k * L : (k + 1) * L] = [l.cost_per_unit for l in lanes]
         c[K * L + k] = PENALTY
     a_eq, b_eq = [], []
     for k, s in enumerate(shipments):
@@ -134,7 +167,14 @@ def test_pairs_sharing_capacity_equal_arc_based_linprog(instance, demands) -> No
                     row[[k * L + j for k in range(K)]] = 1
             a_ub.append(row)
             b_ub.append(node.capacity)
-    res = linprog(c, A_ub=np.array(a_ub) if a_ub else None, b_ub=b_ub or None,
-                  A_eq=np.array(a_eq), b_eq=b_eq, bounds=[(0, None)] * n_var, method="highs")
+    res = linprog(
+        c,
+        A_ub=np.array(a_ub) if a_ub else None,
+        b_ub=b_ub or None,
+        A_eq=np.array(a_eq),
+        b_eq=b_eq,
+        bounds=[(0, None)] * n_var,
+        method="highs",
+    )
     assert res.status == 0
     assert result.objective == pytest.approx(res.fun, abs=1e-6, rel=1e-9)

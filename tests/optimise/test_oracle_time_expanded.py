@@ -13,8 +13,13 @@ from twin.optimise import PlanRequest, SolveOptions, plan, timeline
 
 
 def run(case: Case) -> Plan:
-    request = PlanRequest(now=NOW, shipments=case.shipments, horizon_days=case.horizon,
-                          unserved_penalty_per_unit=case.penalty, risk_days=case.risk)
+    request = PlanRequest(
+        now=NOW,
+        shipments=case.shipments,
+        horizon_days=case.horizon,
+        unserved_penalty_per_unit=case.penalty,
+        risk_days=case.risk,
+    )
     return plan(case.view, request, SolveOptions(time_limit_s=30))
 
 
@@ -47,8 +52,11 @@ def check_plan_is_feasible(case: Case, result: Plan) -> None:
     for s in case.shipments:
         assert units[s.id] == pytest.approx(s.units, abs=1e-6)
         if not s.split:
-            assert len([a for a in result.assignments if a.shipment == s.id]) + \
-                len([u for u in result.unserved if u.shipment == s.id]) == 1
+            assert (
+                len([a for a in result.assignments if a.shipment == s.id])
+                + len([u for u in result.unserved if u.shipment == s.id])
+                == 1
+            )
     for (lane_id, _day), load in lane_load.items():
         cap = view.lane_capacity(net.lane_by_id[lane_id])
         assert cap is None or load <= cap + 1e-6
@@ -57,7 +65,8 @@ def check_plan_is_feasible(case: Case, result: Plan) -> None:
         assert cap is None or load <= cap + 1e-6
     assert result.cost.total == pytest.approx(result.objective, rel=1e-7, abs=1e-6)
     assert sum(a.cost for a in result.assignments) == pytest.approx(
-        result.cost.transport + result.cost.lateness + result.cost.risk, rel=1e-7, abs=1e-6)
+        result.cost.transport + result.cost.lateness + result.cost.risk, rel=1e-7, abs=1e-6
+    )
 
 
 @settings(max_examples=60)

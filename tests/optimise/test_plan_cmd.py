@@ -24,7 +24,9 @@ def write(tmp_path: Path) -> Path:
 
 
 def test_plan_json_document(tmp_path: Path) -> None:
-    out = CliRunner().invoke(app, ["plan", "--network", "demo", "--shipments", str(write(tmp_path)), "--json"])
+    out = CliRunner().invoke(
+        app, ["plan", "--network", "demo", "--shipments", str(write(tmp_path)), "--json"]
+    )
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
     assert list(doc) == ["status", "objective", "cost", "assignments", "unserved", "timing"]
@@ -38,7 +40,9 @@ def test_plan_json_document(tmp_path: Path) -> None:
 
 def test_plan_bad_input_exits_2(tmp_path: Path) -> None:
     ships = write(tmp_path)
-    out = CliRunner().invoke(app, ["plan", "--network", "demo", "--shipments", str(ships), "--avoid", "NOWHERE"])
+    out = CliRunner().invoke(
+        app, ["plan", "--network", "demo", "--shipments", str(ships), "--avoid", "NOWHERE"]
+    )
     assert out.exit_code == 2
     bad = tmp_path / "bad.csv"
     bad.write_text("id,origin\nS1,X\n")
@@ -55,8 +59,19 @@ def test_plan_not_optimal_exits_1_and_prints_the_document(tmp_path: Path) -> Non
 
         pytest.skip("demo network has other node ids")
     # No time at all: column generation cannot prove the LP optimum (feasible or time_limit).
-    out = CliRunner().invoke(app, ["plan", "--network", "demo", "--shipments", str(write(tmp_path)),
-                                   "--time-limit", "0", "--json"])
+    out = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            "--network",
+            "demo",
+            "--shipments",
+            str(write(tmp_path)),
+            "--time-limit",
+            "0",
+            "--json",
+        ],
+    )
     assert out.exit_code == 1, out.output
     doc = json.loads(out.stdout)
     assert doc["status"] in {"feasible", "time_limit"}
@@ -70,13 +85,19 @@ def test_plan_status_exit_codes(tmp_path: Path, monkeypatch) -> None:  # type: i
 
     real = optimise.plan
     for status in PlanStatus:
+
         def fake(view, request, options=None, status=status):  # type: ignore[no-untyped-def]
             out = real(view, request, options)
-            return out if status is PlanStatus.optimal else Plan(status=status, objective=None, cost=CostBreakdown(),
-                                                                 timing=out.timing)
+            return (
+                out
+                if status is PlanStatus.optimal
+                else Plan(status=status, objective=None, cost=CostBreakdown(), timing=out.timing)
+            )
+
         monkeypatch.setattr(optimise, "plan", fake)
-        out = CliRunner().invoke(app, ["plan", "--network", "demo", "--shipments",
-                                       str(write(tmp_path)), "--json"])
+        out = CliRunner().invoke(
+            app, ["plan", "--network", "demo", "--shipments", str(write(tmp_path)), "--json"]
+        )
         assert out.exit_code == (0 if status is PlanStatus.optimal else 1), (status, out.output)
         assert json.loads(out.stdout)["status"] == status.value
 
@@ -84,9 +105,21 @@ def test_plan_status_exit_codes(tmp_path: Path, monkeypatch) -> None:  # type: i
 def test_plan_json_stdout_is_pure_json_in_a_real_process(tmp_path: Path) -> None:
     """HiGHS writes its banner straight to file descriptor 1, which CliRunner cannot see."""
     proc = subprocess.run(
-        [sys.executable, "-m", "twin.cli.app", "plan", "--network", "demo",
-         "--shipments", str(write(tmp_path)), "--json"],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "twin.cli.app",
+            "plan",
+            "--network",
+            "demo",
+            "--shipments",
+            str(write(tmp_path)),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["status"] == "optimal"

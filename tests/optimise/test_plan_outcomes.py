@@ -17,17 +17,34 @@ from twin.optimise.replan import replan
 
 
 def small() -> Network:
-    nodes = (Node(id="A", kind="origin", country="CN"), Node(id="B", kind="port", country="CN"),
-             Node(id="C", kind="port", country="US", clearance_days=1.0, handling_days=0.5),
-             Node(id="D", kind="warehouse", country="US"), Node(id="Z", kind="warehouse", country="US"))
-    lanes = (lane(0, "A", "B", 0.5, 2, None), lane(1, "B", "C", 10, 50, 30), lane(2, "B", "C", 3, 400, 10),
-             lane(3, "C", "D", 1, 5, None))
+    nodes = (
+        Node(id="A", kind="origin", country="CN"),
+        Node(id="B", kind="port", country="CN"),
+        Node(id="C", kind="port", country="US", clearance_days=1.0, handling_days=0.5),
+        Node(id="D", kind="warehouse", country="US"),
+        Node(id="Z", kind="warehouse", country="US"),
+    )
+    lanes = (
+        lane(0, "A", "B", 0.5, 2, None),
+        lane(1, "B", "C", 10, 50, 30),
+        lane(2, "B", "C", 3, 400, 10),
+        lane(3, "C", "D", 1, 5, None),
+    )
     return Network(name="small", nodes=nodes, lanes=lanes)
 
 
-def shipment(sid: str, units: float, due_days: float, dest: str = "D", split: bool = True) -> Shipment:
-    return Shipment(id=sid, origin="A", destination=dest, units=units, ready_at=NOW,
-                    due_at=NOW + timedelta(days=due_days), split=split)
+def shipment(
+    sid: str, units: float, due_days: float, dest: str = "D", split: bool = True
+) -> Shipment:
+    return Shipment(
+        id=sid,
+        origin="A",
+        destination=dest,
+        units=units,
+        ready_at=NOW,
+        due_at=NOW + timedelta(days=due_days),
+        split=split,
+    )
 
 
 def test_time_rules_give_eta_and_lateness() -> None:
@@ -98,11 +115,16 @@ def test_replan_moves_only_exposed_shipments_within_residual_capacity() -> None:
     view = NetworkView(net, WhatIf(avoid=frozenset({"L1"})))
     new, diff = replan(view, request, current, ["S2", "S3"])
     assert new.status is PlanStatus.optimal
-    assert {a.shipment for a in new.assignments} | {u.shipment for u in new.unserved} == {"S2", "S3"}
+    assert {a.shipment for a in new.assignments} | {u.shipment for u in new.unserved} == {
+        "S2",
+        "S3",
+    }
     # The fast lane takes 10/day; S1's reservation is on L1, which is avoided anyway.
     assert all(a.path == ["L0", "L2", "L3"] for a in new.assignments)
     by = {c.shipment: c for c in diff.changes}
-    assert by["S3"].old_paths == (("L0", "L1", "L3"),) and by["S3"].new_paths == (("L0", "L2", "L3"),)
+    assert by["S3"].old_paths == (("L0", "L1", "L3"),) and by["S3"].new_paths == (
+        ("L0", "L2", "L3"),
+    )
     assert by["S3"].eta_delta_days is not None and by["S3"].eta_delta_days < 0
     assert by["S3"].late_days_avoided == 0
     assert diff.cost_delta == pytest.approx(sum(c.cost_delta for c in diff.changes))
@@ -110,8 +132,10 @@ def test_replan_moves_only_exposed_shipments_within_residual_capacity() -> None:
 
 def test_replan_respects_capacity_held_by_others() -> None:
     net = small()
-    ships = tuple(s.model_copy(update={"late_penalty_per_unit_day": 100.0})
-                  for s in (shipment("S1", 8, 8), shipment("S2", 5, 8)))
+    ships = tuple(
+        s.model_copy(update={"late_penalty_per_unit_day": 100.0})
+        for s in (shipment("S1", 8, 8), shipment("S2", 5, 8))
+    )
     request = PlanRequest(now=NOW, shipments=ships, horizon_days=20)
     current = plan(NetworkView(net), request)
     # Both are late on the slow lane, so the fast lane (10/day) carries them on day 1 and 2.
@@ -127,7 +151,8 @@ def test_replan_respects_capacity_held_by_others() -> None:
 
 def test_position_overrides_origin_and_ready_time() -> None:
     s = shipment("S", 5, 20)
-    request = PlanRequest(now=NOW, shipments=(s,),
-                          positions={"S": Position("C", NOW + timedelta(days=3, hours=2))})
+    request = PlanRequest(
+        now=NOW, shipments=(s,), positions={"S": Position("C", NOW + timedelta(days=3, hours=2))}
+    )
     (a,) = plan(NetworkView(small()), request).assignments
     assert a.path == ["L3"] and a.eta == NOW + timedelta(days=5)

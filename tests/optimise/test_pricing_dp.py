@@ -13,8 +13,15 @@ from twin.optimise.columns import time_expanded_costs
 from twin.optimise.instance import Instance, compile_instance
 
 
-def plain_dp(inst: Instance, b: int, sources: np.ndarray, starts: np.ndarray,
-             adjust: np.ndarray | None, need: np.ndarray, static: bool) -> np.ndarray:
+def plain_dp(
+    inst: Instance,
+    b: int,
+    sources: np.ndarray,
+    starts: np.ndarray,
+    adjust: np.ndarray | None,
+    need: np.ndarray,
+    static: bool,
+) -> np.ndarray:
     batch = inst.batches[b]
     H, n, k = inst.horizon, len(inst.node_ids), len(sources)
     dist = np.full((H + 1, n, k), np.inf)
@@ -43,15 +50,26 @@ def plain_dp(inst: Instance, b: int, sources: np.ndarray, starts: np.ndarray,
 def test_pruned_dp_equals_plain_dp(case: Case, data: st.DataObject) -> None:
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     # Room that changes from day to day (reserved by others), so arcs open and close in time.
-    reserved_lane = {(lane.id, day): float(rng.integers(0, 12))
-                     for lane in case.view.network.lanes for day in range(case.horizon + 1)
-                     if rng.random() < 0.4}
-    reserved_node = {(node.id, day): float(rng.integers(0, 12))
-                     for node in case.view.network.nodes for day in range(case.horizon + 1)
-                     if rng.random() < 0.2}
-    request = PlanRequest(now=NOW, shipments=case.shipments, horizon_days=case.horizon,
-                          risk_days=case.risk, reserved_lane=reserved_lane,
-                          reserved_node=reserved_node)
+    reserved_lane = {
+        (lane.id, day): float(rng.integers(0, 12))
+        for lane in case.view.network.lanes
+        for day in range(case.horizon + 1)
+        if rng.random() < 0.4
+    }
+    reserved_node = {
+        (node.id, day): float(rng.integers(0, 12))
+        for node in case.view.network.nodes
+        for day in range(case.horizon + 1)
+        if rng.random() < 0.2
+    }
+    request = PlanRequest(
+        now=NOW,
+        shipments=case.shipments,
+        horizon_days=case.horizon,
+        risk_days=case.risk,
+        reserved_lane=reserved_lane,
+        reserved_node=reserved_node,
+    )
     inst = compile_instance(case.view, request)
     if not len(inst.frm):
         return
@@ -59,15 +77,21 @@ def test_pruned_dp_equals_plain_dp(case: Case, data: st.DataObject) -> None:
     k = data.draw(st.integers(1, 4))
     sources = np.array([data.draw(st.integers(0, n - 1)) for _ in range(k)], dtype=np.int64)
     starts = np.array([data.draw(st.integers(0, H)) for _ in range(k)], dtype=np.int64)
-    need = np.array([float(data.draw(st.sampled_from([0.0, 0.0, 4.0, 9.0, 20.0]))) for _ in range(k)])
+    need = np.array(
+        [float(data.draw(st.sampled_from([0.0, 0.0, 4.0, 9.0, 20.0]))) for _ in range(k)]
+    )
     static = data.draw(st.booleans())
     adjust = None
     if data.draw(st.booleans()):
         # Capacity duals: non-negative extra costs on some (lane, day) pairs, varying by day.
-        adjust = np.where(rng.random((len(inst.frm), H + 1)) < 0.4,
-                          rng.integers(1, 30, (len(inst.frm), H + 1)).astype(float), 0.0)
+        adjust = np.where(
+            rng.random((len(inst.frm), H + 1)) < 0.4,
+            rng.integers(1, 30, (len(inst.frm), H + 1)).astype(float),
+            0.0,
+        )
     for b in range(len(inst.batches)):
-        got = time_expanded_costs(inst, inst.batches[b], sources, starts, adjust, need=need,
-                                  static=static)
+        got = time_expanded_costs(
+            inst, inst.batches[b], sources, starts, adjust, need=need, static=static
+        )
         want = plain_dp(inst, b, sources, starts, adjust, need, static)
-        assert np.array_equal(got[min(starts):], want[min(starts):])
+        assert np.array_equal(got[min(starts) :], want[min(starts) :])

@@ -45,23 +45,47 @@ def mini_network() -> Network:
 def shipments() -> dict[str, Shipment]:
     rows = [
         # S1 leaves in 3 days, S2 in 10, S3 departed yesterday (already on the water via Suez).
-        Shipment(id="S1", origin="CN-SZ", destination="NL-VENLO", units=40,
-                 ready_at=NOW + timedelta(days=3), due_at=NOW + timedelta(days=45)),
+        Shipment(
+            id="S1",
+            origin="CN-SZ",
+            destination="NL-VENLO",
+            units=40,
+            ready_at=NOW + timedelta(days=3),
+            due_at=NOW + timedelta(days=45),
+        ),
         # The chain's numbers were worked out with this penalty; fixed here, not the default.
-        Shipment(id="S2", origin="CN-SZ", destination="NL-VENLO", units=20, priority="express",
-                 late_penalty_per_unit_day=15.0, ready_at=NOW + timedelta(days=10), due_at=NOW + timedelta(days=48)),
-        Shipment(id="S3", origin="CN-SZ", destination="NL-VENLO", units=10,
-                 ready_at=NOW - timedelta(days=5), due_at=NOW + timedelta(days=40)),
+        Shipment(
+            id="S2",
+            origin="CN-SZ",
+            destination="NL-VENLO",
+            units=20,
+            priority="express",
+            late_penalty_per_unit_day=15.0,
+            ready_at=NOW + timedelta(days=10),
+            due_at=NOW + timedelta(days=48),
+        ),
+        Shipment(
+            id="S3",
+            origin="CN-SZ",
+            destination="NL-VENLO",
+            units=10,
+            ready_at=NOW - timedelta(days=5),
+            due_at=NOW + timedelta(days=40),
+        ),
     ]
     return {s.id: s for s in rows}
 
 
-def plan_of_record(network: Network, ships: dict[str, Shipment]) -> dict[str, tuple[Assignment, ...]]:
+def plan_of_record(
+    network: Network, ships: dict[str, Shipment]
+) -> dict[str, tuple[Assignment, ...]]:
     """Every shipment's routes from the real planner on the untouched network, planned at its
     ready time (so S3's first legs lie in the past)."""
     out: dict[str, tuple[Assignment, ...]] = {}
     for sid, ship in ships.items():
-        made = plan(NetworkView(network), PlanRequest(now=min(ship.ready_at, NOW), shipments=(ship,)))
+        made = plan(
+            NetworkView(network), PlanRequest(now=min(ship.ready_at, NOW), shipments=(ship,))
+        )
         assert made.status.value == "optimal", made.message
         out[sid] = tuple(made.for_shipment(sid))
     return out

@@ -13,8 +13,15 @@ T0 = datetime(2024, 1, 2, 6, tzinfo=UTC)
 
 def make_alert(**changes: Any) -> Alert:
     fields: dict[str, Any] = {
-        "id": "AL-1", "target": "SUEZ", "dimension": "security", "severity": "critical",
-        "score": 0.92, "peak": 0.95, "opened_at": T0, "updated_at": T0, "kind": "chokepoint",
+        "id": "AL-1",
+        "target": "SUEZ",
+        "dimension": "security",
+        "severity": "critical",
+        "score": 0.92,
+        "peak": 0.95,
+        "opened_at": T0,
+        "updated_at": T0,
+        "kind": "chokepoint",
         "explain": "incidents_7d=4",
     }
     fields.update(changes)
@@ -23,11 +30,10 @@ def make_alert(**changes: Any) -> Alert:
 
 def make_playbook(**changes: Any) -> Playbook:
     fields: dict[str, Any] = {
-        "id": "pb", "description": "a test playbook for tests",
+        "id": "pb",
+        "description": "a test playbook for tests",
         "match": {"dimension": "security"},
         "actions": [{"notify": {"channel": "oncall"}}],
     }
     fields.update(changes)
     return parse_playbook(fields, "test.yaml")
-
-

@@ -44,8 +44,13 @@ LIBRARY = Path(__file__).resolve().parents[2] / "playbooks"
 
 
 def suez_alert(**changes: object):  # type: ignore[no-untyped-def]
-    fields: dict[str, object] = {"id": "AL-SUEZ-1", "target": "SUEZ", "kind": "chokepoint",
-                                 "opened_at": NOW, "updated_at": NOW}
+    fields: dict[str, object] = {
+        "id": "AL-SUEZ-1",
+        "target": "SUEZ",
+        "kind": "chokepoint",
+        "opened_at": NOW,
+        "updated_at": NOW,
+    }
     return make_alert(**{**fields, **changes})
 
 
@@ -54,12 +59,27 @@ def context(alert, current=None):  # type: ignore[no-untyped-def]
     current = current if current is not None else plan_of_record(network, ships)
     # The scorer says a closed Suez costs ~2 weeks to freight still planned through it.
     exposures = tuple(
-        Exposure(shipment=sid, target="SUEZ", dimension="security", score=0.9, units=ships[sid].units,
-                 at=NOW, lane="YTN-RTM-SUEZ", expected_delay_days=14.0)
+        Exposure(
+            shipment=sid,
+            target="SUEZ",
+            dimension="security",
+            score=0.9,
+            units=ships[sid].units,
+            at=NOW,
+            lane="YTN-RTM-SUEZ",
+            expected_delay_days=14.0,
+        )
         for sid in ("S1", "S2")
     )
-    return ActionContext(alert=alert, network=network, shipments=ships, current=current, now=NOW,
-                         exposures=exposures, replanner=OptimiseReplanner())
+    return ActionContext(
+        alert=alert,
+        network=network,
+        shipments=ships,
+        current=current,
+        now=NOW,
+        exposures=exposures,
+        replanner=OptimiseReplanner(),
+    )
 
 
 def test_chain_on_the_real_planner(engine: Engine) -> None:
@@ -91,7 +111,9 @@ def test_chain_on_the_real_planner(engine: Engine) -> None:
     # Re-evaluating the same alert episode: same incident, nothing new written.
     again = propose(matched, context(alert))
     with session_scope(engine) as session:
-        stored, created = save_incident(session, incident=again, audit=opening_moves(again, at=NOW)[1])
+        stored, created = save_incident(
+            session, incident=again, audit=opening_moves(again, at=NOW)[1]
+        )
         assert not created and stored.id == incident.id
         assert len(list_incidents(session)) == 1
         assert len(audit_log(session, incident_id=incident.id)) == 1
@@ -128,7 +150,10 @@ def test_chain_on_the_real_planner(engine: Engine) -> None:
         log = audit_log(session, incident_id=incident.id)
         final = get_incident(session, id=incident.id)
     assert [(e.actor, e.to_state) for e in log] == [
-        ("system", S.proposed), ("alice", S.approved), ("system", S.applied), ("system", S.rolled_back)
+        ("system", S.proposed),
+        ("alice", S.approved),
+        ("system", S.applied),
+        ("system", S.rolled_back),
     ]
     assert final.state is S.rolled_back and final.decided_by == "alice"
     assert final.diff == incident.diff and final.new_routes == incident.new_routes
@@ -136,7 +161,9 @@ def test_chain_on_the_real_planner(engine: Engine) -> None:
 
 def test_auto_playbook_within_guardrails_applies_itself(engine: Engine) -> None:
     playbook = make_playbook(
-        id="auto-suez", match={"targets": ["SUEZ"]}, approval="auto",
+        id="auto-suez",
+        match={"targets": ["SUEZ"]},
+        approval="auto",
         actions=[{"avoid": {}}, {"replan": {"max_cost_increase_pct": 80}}],
     )
     alert = suez_alert()
@@ -164,14 +191,19 @@ def test_shadow_records_everything_and_applies_nothing(engine: Engine) -> None:
 
 def test_hold_and_expedite_preview() -> None:
     playbook = make_playbook(
-        id="hold-then-expedite", match={"targets": ["SUEZ"]},
-        actions=[{"hold": {"priorities": ["standard"]}},
-                 {"expedite_customs": {"target": "NLRTM", "saves_days": 2, "cost_per_unit": 10}}],
+        id="hold-then-expedite",
+        match={"targets": ["SUEZ"]},
+        actions=[
+            {"hold": {"priorities": ["standard"]}},
+            {"expedite_customs": {"target": "NLRTM", "saves_days": 2, "cost_per_unit": 10}},
+        ],
     )
     alert = suez_alert()
     incident = propose(match_alert(alert, [playbook]), context(alert))  # type: ignore[arg-type]
     by_ship = {c.shipment: c for c in incident.diff.changes}
-    assert by_ship["S1"].held and by_ship["S1"].new_path == () and by_ship["S1"].eta_delta_days == 14
+    assert (
+        by_ship["S1"].held and by_ship["S1"].new_path == () and by_ship["S1"].eta_delta_days == 14
+    )
     assert by_ship["S2"].action == "expedite_customs"  # express: not held, expedited at Rotterdam
     assert by_ship["S2"].cost_delta == pytest.approx(200) and by_ship["S2"].eta_delta_days == -2
     assert plan_rollback(incident, NOW + timedelta(days=30)).restore.keys() >= {"S1"}
@@ -179,7 +211,8 @@ def test_hold_and_expedite_preview() -> None:
 
 def test_shift_mode_moves_express_to_air() -> None:
     playbook = make_playbook(
-        id="sea-to-air", match={"targets": ["SUEZ"]},
+        id="sea-to-air",
+        match={"targets": ["SUEZ"]},
         actions=[{"shift_mode": {"from": "sea", "to": "air", "priorities": ["express"]}}],
     )
     alert = suez_alert()
@@ -201,7 +234,10 @@ def test_an_escalated_episode_is_stored_once_more(engine: Engine) -> None:
         # Re-evaluating the critical alert: nothing new.
         stored, created = save_incident(session, incident=escalated[0], audit=escalated[1])
         assert not created and stored.id == escalated[0].id
-        assert sorted(i.alert.severity.value for i in list_incidents(session)) == ["critical", "warn"]
+        assert sorted(i.alert.severity.value for i in list_incidents(session)) == [
+            "critical",
+            "warn",
+        ]
 
 
 def test_incidents_survive_a_restart(empty_url: str) -> None:
@@ -223,9 +259,13 @@ def test_incidents_survive_a_restart(empty_url: str) -> None:
 
 def test_audit_log_is_append_only(engine: Engine) -> None:
     public = {name for name in dir(store_incidents) if not name.startswith("_")}
-    assert not any(word in name for name in public for word in ("delete", "remove", "update_audit", "edit"))
+    assert not any(
+        word in name for name in public for word in ("delete", "remove", "update_audit", "edit")
+    )
     alert = suez_alert()
-    incident, log = opening_moves(propose(match_alert(alert, load_playbooks(LIBRARY)), context(alert)), at=NOW)  # type: ignore[arg-type]
+    incident, log = opening_moves(
+        propose(match_alert(alert, load_playbooks(LIBRARY)), context(alert)), at=NOW
+    )  # type: ignore[arg-type]
     with session_scope(engine) as session:
         save_incident(session, incident=incident, audit=log)
     with pytest.raises(AuditIsAppendOnly), session_scope(engine) as session:

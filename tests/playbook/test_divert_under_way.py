@@ -23,17 +23,42 @@ LIBRARY = Path(__file__).resolve().parents[2] / "playbooks"
 def _context(departed_days_ago: float, suez_wait_days: float) -> ActionContext:
     network = mini_network()
     # Ready two road-days before it sails: on the water `departed_days_ago` days at NOW.
-    ship = Shipment(id="S9", origin="CN-SZ", destination="NL-VENLO", units=10,
-                    ready_at=NOW - (1 + departed_days_ago) * DAY, due_at=NOW + 40 * DAY)
+    ship = Shipment(
+        id="S9",
+        origin="CN-SZ",
+        destination="NL-VENLO",
+        units=10,
+        ready_at=NOW - (1 + departed_days_ago) * DAY,
+        due_at=NOW + 40 * DAY,
+    )
     current = plan_of_record(network, {"S9": ship})
     sea = current["S9"][0].legs[1]
     assert sea.lane == "YTN-RTM-SUEZ" and sea.depart_at <= NOW < sea.arrive_at
-    alert = make_alert(id="AL-SUEZ", target="SUEZ", kind="chokepoint", opened_at=NOW, updated_at=NOW)
-    exposures = (Exposure(shipment="S9", target="SUEZ", dimension="security", score=1.0, units=10, at=NOW,
-                          lane="YTN-RTM-SUEZ", expected_delay_days=suez_wait_days),)
-    return ActionContext(alert=alert, network=network, shipments={"S9": ship}, current=current, now=NOW,
-                         exposures=exposures, replanner=OptimiseReplanner(),
-                         risk_days={"YTN-RTM-SUEZ": suez_wait_days})
+    alert = make_alert(
+        id="AL-SUEZ", target="SUEZ", kind="chokepoint", opened_at=NOW, updated_at=NOW
+    )
+    exposures = (
+        Exposure(
+            shipment="S9",
+            target="SUEZ",
+            dimension="security",
+            score=1.0,
+            units=10,
+            at=NOW,
+            lane="YTN-RTM-SUEZ",
+            expected_delay_days=suez_wait_days,
+        ),
+    )
+    return ActionContext(
+        alert=alert,
+        network=network,
+        shipments={"S9": ship},
+        current=current,
+        now=NOW,
+        exposures=exposures,
+        replanner=OptimiseReplanner(),
+        risk_days={"YTN-RTM-SUEZ": suez_wait_days},
+    )
 
 
 def _proposed_path(ctx: ActionContext) -> list[str] | None:

@@ -35,7 +35,9 @@ def db(tmp_path: Path) -> tuple[str, dict[str, str]]:
     playbooks = load_playbooks(LIBRARY)
     ids = {}
     for name, alert in (("suez", suez_alert()), ("bab", suez_alert(id="AL-SUEZ-2"))):
-        incident, log = opening_moves(propose(match_alert(alert, playbooks), context(alert)), at=NOW)  # type: ignore[arg-type]
+        incident, log = opening_moves(
+            propose(match_alert(alert, playbooks), context(alert)), at=NOW
+        )  # type: ignore[arg-type]
         with session_scope(engine) as session:
             save_incident(session, incident=incident, audit=log)
         ids[name] = incident.id
@@ -45,8 +47,9 @@ def db(tmp_path: Path) -> tuple[str, dict[str, str]]:
 
 def twin(url: str, *args: str) -> Result:
     """Run `twin incidents ARGS` in-process (rich tables wide enough to read whole)."""
-    return CliRunner().invoke(app, ["incidents", *args],
-                              env={"TWIN_DATABASE_URL": url, "COLUMNS": "250"})
+    return CliRunner().invoke(
+        app, ["incidents", *args], env={"TWIN_DATABASE_URL": url, "COLUMNS": "250"}
+    )
 
 
 def test_list_show_approve_reject(db: tuple[str, dict[str, str]]) -> None:
@@ -56,10 +59,15 @@ def test_list_show_approve_reject(db: tuple[str, dict[str, str]]) -> None:
     rows = json.loads(listed.stdout)
     assert {r["id"] for r in rows} == set(ids.values())
     assert {"id", "alert", "playbook", "state"} <= set(rows[0])
-    assert all(r["state"] == "proposed" and r["playbook"] == "avoid-closed-chokepoint" for r in rows)
+    assert all(
+        r["state"] == "proposed" and r["playbook"] == "avoid-closed-chokepoint" for r in rows
+    )
 
     shown = json.loads(twin(url, "show", ids["suez"], "--json").stdout)
-    assert shown["alert"] == "AL-SUEZ-1" and {c["shipment"] for c in shown["changes"]} == {"S1", "S2"}
+    assert shown["alert"] == "AL-SUEZ-1" and {c["shipment"] for c in shown["changes"]} == {
+        "S1",
+        "S2",
+    }
     assert shown["changes"][0]["old_path"] != shown["changes"][0]["new_path"]
     assert shown["audit"][0]["to_state"] == "proposed"
     human = twin(url, "show", ids["suez"])
@@ -68,7 +76,9 @@ def test_list_show_approve_reject(db: tuple[str, dict[str, str]]) -> None:
     ok = twin(url, "approve", ids["suez"], "--by", "alice", "--comment", "Cape is fine", "--json")
     assert ok.exit_code == 0, ok.stderr
     assert json.loads(ok.stdout)["state"] == "approved"
-    assert twin(url, "reject", ids["bab"][:10], "--by", "bob").exit_code == 0  # a unique prefix works
+    assert (
+        twin(url, "reject", ids["bab"][:10], "--by", "bob").exit_code == 0
+    )  # a unique prefix works
 
     again = twin(url, "approve", ids["suez"], "--by", "alice")
     assert again.exit_code == 2 and "cannot go from approved to approved" in again.stderr
@@ -79,11 +89,14 @@ def test_list_show_approve_reject(db: tuple[str, dict[str, str]]) -> None:
 
     audit = json.loads(twin(url, "show", ids["suez"], "--json").stdout)["audit"]
     assert [(e["actor"], e["to_state"], e["why"]) for e in audit] == [
-        ("system", "proposed", audit[0]["why"]), ("alice", "approved", "Cape is fine")
+        ("system", "proposed", audit[0]["why"]),
+        ("alice", "approved", "Cape is fine"),
     ]
     states = {r["id"]: r["state"] for r in json.loads(twin(url, "list", "--json").stdout)}
     assert states == {ids["suez"]: "approved", ids["bab"]: "rejected"}
-    assert [r["id"] for r in json.loads(twin(url, "list", "--open", "--json").stdout)] == [ids["suez"]]
+    assert [r["id"] for r in json.loads(twin(url, "list", "--open", "--json").stdout)] == [
+        ids["suez"]
+    ]
 
 
 def test_rollback_of_an_applied_incident(db: tuple[str, dict[str, str]]) -> None:
@@ -102,4 +115,8 @@ def test_rollback_of_an_applied_incident(db: tuple[str, dict[str, str]]) -> None
     assert done.exit_code == 0, done.stderr
     body = json.loads(done.stdout)
     # Run today (long after the 2024 departures): nothing can go back any more.
-    assert body["state"] == "rolled_back" and body["restored"] == [] and set(body["kept"]) == {"S1", "S2"}
+    assert (
+        body["state"] == "rolled_back"
+        and body["restored"] == []
+        and set(body["kept"]) == {"S1", "S2"}
+    )

@@ -15,8 +15,10 @@ LIBRARY = Path(__file__).resolve().parents[2] / "playbooks"
 
 def test_most_specific_wins() -> None:
     loose = make_playbook(id="loose", match={"dimension": "security"}, priority=100)
-    tight = make_playbook(id="tight", match={"dimension": "security", "target_kind": "chokepoint",
-                                             "severity": "critical"})
+    tight = make_playbook(
+        id="tight",
+        match={"dimension": "security", "target_kind": "chokepoint", "severity": "critical"},
+    )
     matched = match_alert(make_alert(), [loose, tight])
     assert matched is not None and matched.playbook.id == "tight"
     assert matched.specificity == 3
@@ -38,19 +40,22 @@ def test_no_match_is_none() -> None:
     assert match_alert(make_alert(), []) is None
 
 
-@pytest.mark.parametrize(("match", "alert", "hit"), [
-    ({"severity": "critical"}, {}, True),
-    ({"severity": "warn"}, {}, False),
-    ({"targets": ["SUEZ", "BAB"]}, {}, True),
-    ({"ids": ["BAB"]}, {"target": "L1", "kind": "lane", "via": ("BAB",)}, True),
-    ({"target_kind": "lane"}, {"target": "L1", "kind": ""}, True),
-    ({"countries": ["US"]}, {"country": "US"}, True),
-    ({"countries": ["US"]}, {"country": None}, False),
-    ({"tags": ["early"]}, {"early": True}, True),
-    ({"tags": ["early"]}, {"early": False}, False),
-    ({"tags": ["via:SUEZ"]}, {"via": ("SUEZ",), "kind": "lane"}, True),
-    ({"dimension": ["weather", "security"], "severity": ["warn"]}, {}, False),
-])
+@pytest.mark.parametrize(
+    ("match", "alert", "hit"),
+    [
+        ({"severity": "critical"}, {}, True),
+        ({"severity": "warn"}, {}, False),
+        ({"targets": ["SUEZ", "BAB"]}, {}, True),
+        ({"ids": ["BAB"]}, {"target": "L1", "kind": "lane", "via": ("BAB",)}, True),
+        ({"target_kind": "lane"}, {"target": "L1", "kind": ""}, True),
+        ({"countries": ["US"]}, {"country": "US"}, True),
+        ({"countries": ["US"]}, {"country": None}, False),
+        ({"tags": ["early"]}, {"early": True}, True),
+        ({"tags": ["early"]}, {"early": False}, False),
+        ({"tags": ["via:SUEZ"]}, {"via": ("SUEZ",), "kind": "lane"}, True),
+        ({"dimension": ["weather", "security"], "severity": ["warn"]}, {}, False),
+    ],
+)
 def test_each_criterion(match: dict[str, object], alert: dict[str, object], hit: bool) -> None:
     playbook = make_playbook(match=match)
     assert (match_alert(make_alert(**alert), [playbook]) is not None) is hit
@@ -61,25 +66,65 @@ def test_tags_of_an_alert() -> None:
     assert tags == {"early", "country:US", "kind:port"}
 
 
-@pytest.mark.parametrize(("alert", "expected"), [
-    ({"target": "SUEZ", "kind": "chokepoint", "dimension": "security"}, "avoid-closed-chokepoint"),
-    ({"target": "PANAMA", "kind": "chokepoint", "dimension": "capacity", "severity": "warn"},
-     "chokepoint-restricted"),
-    ({"target": "CNYTN", "kind": "port", "dimension": "capacity", "country": "CN"},
-     "port-congestion-divert"),
-    ({"target": "USJFK", "kind": "airport", "dimension": "customs", "severity": "warn", "country": "US"},
-     "customs-delay-expedite"),
-    ({"target": "USJFK", "kind": "airport", "dimension": "customs", "country": "US"},
-     "customs-delay-enter-elsewhere"),
-    ({"target": "HKHKG", "kind": "port", "dimension": "weather", "country": "HK"}, "typhoon-origin-hold"),
-    ({"target": "PVG", "kind": "airport", "dimension": "capacity", "country": "CN"}, "air-capacity-crunch"),
-    ({"target": "BY-PL-BORDER", "kind": "border", "dimension": "security"}, "rail-border-closure"),
-    ({"target": "US-ONT8", "kind": "warehouse", "dimension": "capacity", "severity": "warn"},
-     "warehouse-over-capacity"),
-    ({"target": "USLAX", "kind": "port", "dimension": "customs", "severity": "warn", "early": True,
-      "country": "US"}, "customs-rule-change"),
-    ({"target": "NLRTM", "kind": "port", "dimension": "cost"}, None),
-])
+@pytest.mark.parametrize(
+    ("alert", "expected"),
+    [
+        (
+            {"target": "SUEZ", "kind": "chokepoint", "dimension": "security"},
+            "avoid-closed-chokepoint",
+        ),
+        (
+            {"target": "PANAMA", "kind": "chokepoint", "dimension": "capacity", "severity": "warn"},
+            "chokepoint-restricted",
+        ),
+        (
+            {"target": "CNYTN", "kind": "port", "dimension": "capacity", "country": "CN"},
+            "port-congestion-divert",
+        ),
+        (
+            {
+                "target": "USJFK",
+                "kind": "airport",
+                "dimension": "customs",
+                "severity": "warn",
+                "country": "US",
+            },
+            "customs-delay-expedite",
+        ),
+        (
+            {"target": "USJFK", "kind": "airport", "dimension": "customs", "country": "US"},
+            "customs-delay-enter-elsewhere",
+        ),
+        (
+            {"target": "HKHKG", "kind": "port", "dimension": "weather", "country": "HK"},
+            "typhoon-origin-hold",
+        ),
+        (
+            {"target": "PVG", "kind": "airport", "dimension": "capacity", "country": "CN"},
+            "air-capacity-crunch",
+        ),
+        (
+            {"target": "BY-PL-BORDER", "kind": "border", "dimension": "security"},
+            "rail-border-closure",
+        ),
+        (
+            {"target": "US-ONT8", "kind": "warehouse", "dimension": "capacity", "severity": "warn"},
+            "warehouse-over-capacity",
+        ),
+        (
+            {
+                "target": "USLAX",
+                "kind": "port",
+                "dimension": "customs",
+                "severity": "warn",
+                "early": True,
+                "country": "US",
+            },
+            "customs-rule-change",
+        ),
+        ({"target": "NLRTM", "kind": "port", "dimension": "cost"}, None),
+    ],
+)
 def test_library_routes_real_situations(alert: dict[str, object], expected: str | None) -> None:
     matched = match_alert(make_alert(**alert), load_playbooks(LIBRARY))
     assert (matched.playbook.id if matched else None) == expected

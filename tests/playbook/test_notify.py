@@ -55,20 +55,33 @@ def receiver() -> Iterator[Receiver]:
 
 def incident(**alert: Any) -> Incident:
     return Incident(
-        id=incident_id("AL-1", "pb"), alert_id="AL-1", playbook_id="pb", alert=make_alert(**alert),
-        why="critical security alert on SUEZ", diff=PlanDiff(status="optimal"),
-        created_at=T0, updated_at=T0,
+        id=incident_id("AL-1", "pb"),
+        alert_id="AL-1",
+        playbook_id="pb",
+        alert=make_alert(**alert),
+        why="critical security alert on SUEZ",
+        diff=PlanDiff(status="optimal"),
+        created_at=T0,
+        updated_at=T0,
     )
 
 
-NOTE = Notification(channel="oncall", summary="SUEZ closed: freight re-planned", severity="critical",
-                    labels={"target": "SUEZ", "dimension": "security"})
+NOTE = Notification(
+    channel="oncall",
+    summary="SUEZ closed: freight re-planned",
+    severity="critical",
+    labels={"target": "SUEZ", "dimension": "security"},
+)
 
 
 def test_webhook_retries_after_a_failure(receiver: Receiver) -> None:
     waits: list[float] = []
-    attempts = deliver(incident(), NOTE, Channel("oncall", receiver.url + "/hook", backoff_s=0.25),
-                       sleep=waits.append)
+    attempts = deliver(
+        incident(),
+        NOTE,
+        Channel("oncall", receiver.url + "/hook", backoff_s=0.25),
+        sleep=waits.append,
+    )
     assert [(a.attempt, a.ok, a.status_code) for a in attempts] == [(1, False, 503), (2, True, 200)]
     assert waits == [0.25]
     path, body = receiver.requests[-1]
@@ -79,14 +92,20 @@ def test_webhook_retries_after_a_failure(receiver: Receiver) -> None:
 
 def test_alertmanager_v2_format(receiver: Receiver) -> None:
     cleared = incident(cleared_at=T0 + timedelta(days=2))
-    attempts = deliver(cleared, NOTE, Channel("pager", receiver.url, format="alertmanager",
-                                              console_url="http://twin.local"), sleep=lambda s: None)
+    attempts = deliver(
+        cleared,
+        NOTE,
+        Channel("pager", receiver.url, format="alertmanager", console_url="http://twin.local"),
+        sleep=lambda s: None,
+    )
     assert attempts[-1].ok and len(attempts) == 2
     path, body = receiver.requests[-1]
     assert path == "/api/v2/alerts"
     (alert,) = body
     assert set(alert) == {"labels", "annotations", "startsAt", "endsAt", "generatorURL"}
-    assert alert["labels"]["alertname"] == "TwinIncident" and alert["labels"]["severity"] == "critical"
+    assert (
+        alert["labels"]["alertname"] == "TwinIncident" and alert["labels"]["severity"] == "critical"
+    )
     assert alert["labels"]["target"] == "SUEZ" and alert["labels"]["incident"] == cleared.id
     assert alert["annotations"]["summary"] == NOTE.summary
     assert alert["startsAt"] == "2024-01-02T06:00:00Z" and alert["endsAt"] == "2024-01-04T06:00:00Z"
@@ -96,8 +115,12 @@ def test_alertmanager_v2_format(receiver: Receiver) -> None:
 def test_bounded_retries_with_backoff_and_no_exception() -> None:
     waits: list[float] = []
     # Nothing listens on port 9 (discard) here: every attempt fails to connect.
-    attempts = deliver(incident(), NOTE, Channel("oncall", "http://127.0.0.1:9/x", attempts=3,
-                                                 backoff_s=0.5, timeout_s=1), sleep=waits.append)
+    attempts = deliver(
+        incident(),
+        NOTE,
+        Channel("oncall", "http://127.0.0.1:9/x", attempts=3, backoff_s=0.5, timeout_s=1),
+        sleep=waits.append,
+    )
     assert [a.ok for a in attempts] == [False, False, False]
     assert waits == [0.5, 1.0]
     assert all(a.error for a in attempts)
@@ -116,8 +139,12 @@ def test_client_errors_are_not_retried() -> None:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        attempts = deliver(incident(), NOTE, Channel("oncall", f"http://127.0.0.1:{server.server_port}/"),
-                           sleep=lambda s: None)
+        attempts = deliver(
+            incident(),
+            NOTE,
+            Channel("oncall", f"http://127.0.0.1:{server.server_port}/"),
+            sleep=lambda s: None,
+        )
     finally:
         server.shutdown()
         server.server_close()

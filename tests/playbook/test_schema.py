@@ -27,7 +27,9 @@ def test_every_shipped_playbook_validates() -> None:
     for playbook in playbooks:
         assert playbook.modelled_on, f"{playbook.id} cites no real event"
     used = {name for p in playbooks for name, _ in p.steps()}
-    assert used == set(ACTION_PARAMS), f"actions no shipped playbook uses: {set(ACTION_PARAMS) - used}"
+    assert used == set(ACTION_PARAMS), (
+        f"actions no shipped playbook uses: {set(ACTION_PARAMS) - used}"
+    )
 
 
 def test_file_names_are_the_ids() -> None:
@@ -36,45 +38,83 @@ def test_file_names_are_the_ids() -> None:
 
 
 def test_spec_example_validates() -> None:
-    playbook = parse_playbook({
-        "id": "avoid-closed-chokepoint",
-        "description": "Re-route sea freight round a closed or unsafe chokepoint.",
-        "match": {"dimension": ["security", "weather"], "target_kind": "chokepoint", "severity": "critical"},
-        "actions": [
-            {"avoid": {"target": "{{ alert.target }}", "until": "clear"}},
-            {"replan": {"scope": "exposed", "max_cost_increase_pct": 40}},
-            {"notify": {"channel": "oncall"}},
-        ],
-        "approval": "auto", "cooldown": "12h", "rollback": "on_clear",
-    }, "x.yaml")
+    playbook = parse_playbook(
+        {
+            "id": "avoid-closed-chokepoint",
+            "description": "Re-route sea freight round a closed or unsafe chokepoint.",
+            "match": {
+                "dimension": ["security", "weather"],
+                "target_kind": "chokepoint",
+                "severity": "critical",
+            },
+            "actions": [
+                {"avoid": {"target": "{{ alert.target }}", "until": "clear"}},
+                {"replan": {"scope": "exposed", "max_cost_increase_pct": 40}},
+                {"notify": {"channel": "oncall"}},
+            ],
+            "approval": "auto",
+            "cooldown": "12h",
+            "rollback": "on_clear",
+        },
+        "x.yaml",
+    )
     assert [name for name, _ in playbook.steps()] == ["avoid", "replan", "notify"]
     assert playbook.max_cost_increase_pct() == 40
     assert playbook.cooldown_td.total_seconds() == 12 * 3600
 
 
-@pytest.mark.parametrize(("change", "field", "message"), [
-    ({"colour": "red"}, "colour", "Extra inputs"),
-    ({"match": {"dimension": "customs", "sky": 1}}, "match.sky", "Extra inputs"),
-    ({"actions": [{"teleport": {}}]}, "actions.0", "each action is one of"),
-    ({"actions": [{"avoid": {}, "hold": {}}]}, "actions.0", "each action is one of"),
-    ({"actions": [{"avoid": {"target": "X", "speed": 3}}]}, "actions.0.avoid.speed", "Extra inputs"),
-    ({"actions": [{"avoid": {"target": "{{ alert.nope }}"}}]}, "actions.0.avoid.target", "alert.nope"),
-    ({"actions": [{"notify": {"channel": "x", "message": "{{ config.secret }}"}}]},
-     "actions.0.notify.message", "unknown variable 'config'"),
-    ({"actions": [{"avoid": {"target": "{{ alert.target.__class__ }}"}}]},
-     "actions.0.avoid.target", "only {{ alert.field }}"),
-    ({"actions": [{"avoid": {"target": "{% for x in y %}"}}]}, "actions.0.avoid.target", "only"),
-    ({"actions": [{"derate": {"by_pct": 140}}]}, "actions.0.derate.by_pct", "less than or equal"),
-    ({"actions": [{"shift_mode": {"from": "sea", "to": "sea"}}]}, "actions.0.shift_mode", "both sea"),
-    ({"actions": [{"hold": {"until": "soon"}}]}, "actions.0.hold.until", "not a duration"),
-    ({"actions": []}, "actions", "at least 1"),
-    ({"approval": "maybe"}, "approval", "auto"),
-    ({"cooldown": "forever"}, "cooldown", "not a duration"),
-    ({"match": {"severity": "fatal"}}, "match.severity.0", "warn"),
-    ({"match": {"target_kind": "moon"}}, "match.target_kind.0", "chokepoint"),
-    ({"match": {"targets": []}}, "match", "empty list"),
-    ({"actions": [{"replan": {}}, {"replan": {}}]}, "", "at most one replan"),
-])
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"colour": "red"}, "colour", "Extra inputs"),
+        ({"match": {"dimension": "customs", "sky": 1}}, "match.sky", "Extra inputs"),
+        ({"actions": [{"teleport": {}}]}, "actions.0", "each action is one of"),
+        ({"actions": [{"avoid": {}, "hold": {}}]}, "actions.0", "each action is one of"),
+        (
+            {"actions": [{"avoid": {"target": "X", "speed": 3}}]},
+            "actions.0.avoid.speed",
+            "Extra inputs",
+        ),
+        (
+            {"actions": [{"avoid": {"target": "{{ alert.nope }}"}}]},
+            "actions.0.avoid.target",
+            "alert.nope",
+        ),
+        (
+            {"actions": [{"notify": {"channel": "x", "message": "{{ config.secret }}"}}]},
+            "actions.0.notify.message",
+            "unknown variable 'config'",
+        ),
+        (
+            {"actions": [{"avoid": {"target": "{{ alert.target.__class__ }}"}}]},
+            "actions.0.avoid.target",
+            "only {{ alert.field }}",
+        ),
+        (
+            {"actions": [{"avoid": {"target": "{% for x in y %}"}}]},
+            "actions.0.avoid.target",
+            "only",
+        ),
+        (
+            {"actions": [{"derate": {"by_pct": 140}}]},
+            "actions.0.derate.by_pct",
+            "less than or equal",
+        ),
+        (
+            {"actions": [{"shift_mode": {"from": "sea", "to": "sea"}}]},
+            "actions.0.shift_mode",
+            "both sea",
+        ),
+        ({"actions": [{"hold": {"until": "soon"}}]}, "actions.0.hold.until", "not a duration"),
+        ({"actions": []}, "actions", "at least 1"),
+        ({"approval": "maybe"}, "approval", "auto"),
+        ({"cooldown": "forever"}, "cooldown", "not a duration"),
+        ({"match": {"severity": "fatal"}}, "match.severity.0", "warn"),
+        ({"match": {"target_kind": "moon"}}, "match.target_kind.0", "chokepoint"),
+        ({"match": {"targets": []}}, "match", "empty list"),
+        ({"actions": [{"replan": {}}, {"replan": {}}]}, "", "at most one replan"),
+    ],
+)
 def test_bad_playbook_names_the_field(change: dict[str, object], field: str, message: str) -> None:
     with pytest.raises(InputError) as info:
         make_playbook(**change)
@@ -83,30 +123,54 @@ def test_bad_playbook_names_the_field(change: dict[str, object], field: str, mes
 
 
 def test_every_problem_of_every_file_at_once(tmp_path: Path) -> None:
-    (tmp_path / "a.yaml").write_text("id: a\ndescription: short\nmatch: {x: 1}\nactions: [{fly: {}}]\n")
+    (tmp_path / "a.yaml").write_text(
+        "id: a\ndescription: short\nmatch: {x: 1}\nactions: [{fly: {}}]\n"
+    )
     (tmp_path / "b.yaml").write_text("id: [unclosed\n")
     (tmp_path / "c.yaml").write_text((LIBRARY / "avoid-closed-chokepoint.yaml").read_text())
     (tmp_path / "d.yml").write_text((LIBRARY / "avoid-closed-chokepoint.yaml").read_text())
     with pytest.raises(InputError) as info:
         load_playbooks(tmp_path)
     by_file = {(Path(p.file).name, p.field) for p in info.value.problems}
-    assert {("a.yaml", "description"), ("a.yaml", "match.x"), ("a.yaml", "actions.0"),
-            ("b.yaml", None), ("d.yml", "id")} <= by_file
+    assert {
+        ("a.yaml", "description"),
+        ("a.yaml", "match.x"),
+        ("a.yaml", "actions.0"),
+        ("b.yaml", None),
+        ("d.yml", "id"),
+    } <= by_file
 
 
 def test_cli_validate_exit_codes(tmp_path: Path) -> None:
-    ok = subprocess.run([*TWIN, "playbooks", "validate", str(LIBRARY), "--json"],
-                        capture_output=True, text=True, timeout=60, check=False)
+    ok = subprocess.run(
+        [*TWIN, "playbooks", "validate", str(LIBRARY), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stderr
     assert '"valid": true' in ok.stdout
-    (tmp_path / "bad.yaml").write_text("id: bad\ndescription: a bad one here\nmatch: {}\nactions: [{avoid: {target: '{{ alert.secret }}'}}]\n")
-    bad = subprocess.run([*TWIN, "playbooks", "validate", str(tmp_path)],
-                         capture_output=True, text=True, timeout=60, check=False)
+    (tmp_path / "bad.yaml").write_text(
+        "id: bad\ndescription: a bad one here\nmatch: {}\nactions: [{avoid: {target: '{{ alert.secret }}'}}]\n"
+    )
+    bad = subprocess.run(
+        [*TWIN, "playbooks", "validate", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert bad.returncode == 2
     assert "bad.yaml" in bad.stderr and "actions.0.avoid.target" in bad.stderr
     assert "Traceback" not in bad.stderr
-    missing = subprocess.run([*TWIN, "playbooks", "validate", str(tmp_path / "nope")],
-                             capture_output=True, text=True, timeout=60, check=False)
+    missing = subprocess.run(
+        [*TWIN, "playbooks", "validate", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert missing.returncode == 2 and "no such folder" in missing.stderr
 
 

@@ -16,8 +16,14 @@ ALL = list(IncidentState)
 
 def incident(state: IncidentState = S.proposed, **changes: object) -> Incident:
     fields: dict[str, object] = {
-        "id": incident_id("AL-1", "pb"), "alert_id": "AL-1", "playbook_id": "pb",
-        "alert": make_alert(), "why": "test", "state": state, "created_at": T0, "updated_at": T0,
+        "id": incident_id("AL-1", "pb"),
+        "alert_id": "AL-1",
+        "playbook_id": "pb",
+        "alert": make_alert(),
+        "why": "test",
+        "state": state,
+        "created_at": T0,
+        "updated_at": T0,
         "diff": PlanDiff(status="optimal"),
     }
     fields.update(changes)
@@ -35,14 +41,25 @@ def test_every_pair(start: IncidentState, to: IncidentState) -> None:
     if to in TRANSITIONS[start]:
         moved, entry = transition(incident(start), to, at=later, by=actor_for(to), why="because")
         assert moved.state is to and moved.updated_at == later
-        assert (entry.from_state, entry.to_state, entry.actor, entry.why) == (start, to, actor_for(to), "because")
+        assert (entry.from_state, entry.to_state, entry.actor, entry.why) == (
+            start,
+            to,
+            actor_for(to),
+            "because",
+        )
     else:
         with pytest.raises(IllegalTransition, match=f"from {start.value} to {to.value}"):
             transition(incident(start), to, at=later, by=actor_for(to))
 
 
 def test_the_documented_paths() -> None:
-    assert TRANSITIONS[S.proposed] == {S.approved, S.auto_approved, S.rejected, S.expired, S.shadowed}
+    assert TRANSITIONS[S.proposed] == {
+        S.approved,
+        S.auto_approved,
+        S.rejected,
+        S.expired,
+        S.shadowed,
+    }
     assert TRANSITIONS[S.applied] == {S.rolled_back}
     for final in (S.rolled_back, S.rejected, S.expired, S.shadowed):
         assert TRANSITIONS[final] == frozenset() and final.terminal
@@ -75,7 +92,12 @@ def test_shadow_and_unusable_plans_are_never_applied() -> None:
 
 def test_first_audit_entry() -> None:
     entry = created(incident())
-    assert (entry.from_state, entry.to_state, entry.actor, entry.action) == (None, S.proposed, SYSTEM, "propose")
+    assert (entry.from_state, entry.to_state, entry.actor, entry.action) == (
+        None,
+        S.proposed,
+        SYSTEM,
+        "propose",
+    )
 
 
 def test_incident_id_is_stable_per_pair() -> None:

@@ -30,14 +30,24 @@ def tiny_case() -> Case:
         # muted: counted as an alert, nothing else
         {"opened_at": stamp(1), "target": "L1", "dimension": "weather", "muted": True},
     ]
-    return Case(alerts, effects, end=day(30), days=30.0,
-                touches={"L1": ("L1", "A", "B", "CHK")},
-                kinds={"L1": "lane", "A": "port", "B": "port", "C": "port", "CHK": "chokepoint"})
+    return Case(
+        alerts,
+        effects,
+        end=day(30),
+        days=30.0,
+        touches={"L1": ("L1", "A", "B", "CHK")},
+        kinds={"L1": "lane", "A": "port", "B": "port", "C": "port", "CHK": "chokepoint"},
+    )
 
 
 def test_rule_metrics_by_hand() -> None:
     rows = {(r["dimension"], r["kind"]): r for r in rule_metrics([tiny_case()])}
-    assert set(rows) == {("weather", "lane"), ("weather", "port"), ("security", "port"), ("all", "all")}
+    assert set(rows) == {
+        ("weather", "lane"),
+        ("weather", "port"),
+        ("security", "port"),
+        ("all", "all"),
+    }
     lane = rows["weather", "lane"]
     assert (lane["alerts"], lane["unmuted"], lane["mean_lead_h"]) == (2, 1, 24.0)
     assert (lane["precision"], lane["recall"], lane["false_alarms"]) == (1.0, 0.5, 0)
@@ -55,15 +65,21 @@ def test_rule_metrics_by_hand() -> None:
 def test_late_and_early_alerts_miss_recall() -> None:
     case = tiny_case()
     # Opened 3 days after C's effect began (past the 2-day grace) and 20 days before CHK's:
-    case.alerts = [{"opened_at": stamp(23), "target": "C", "dimension": "security", "muted": False},
-                   {"opened_at": stamp(-10), "target": "CHK", "dimension": "security", "muted": False}]
+    case.alerts = [
+        {"opened_at": stamp(23), "target": "C", "dimension": "security", "muted": False},
+        {"opened_at": stamp(-10), "target": "CHK", "dimension": "security", "muted": False},
+    ]
     total = next(r for r in rule_metrics([case]) if r["dimension"] == "all")
     assert total["recall"] == 0.0 and total["precision"] == 0.0 and total["false_alarms"] == 2
 
 
 def test_two_cases_add_up_simulated_days() -> None:
     total = next(r for r in rule_metrics([tiny_case(), tiny_case()]) if r["dimension"] == "all")
-    assert total["false_alarms"] == 2 and total["false_alarms_per_30d"] == 1.0 and total["recall"] == 1.0
+    assert (
+        total["false_alarms"] == 2
+        and total["false_alarms_per_30d"] == 1.0
+        and total["recall"] == 1.0
+    )
 
 
 def test_twin_backtest_json() -> None:
@@ -75,8 +91,16 @@ def test_twin_backtest_json() -> None:
     from twin.cli.app import app
 
     root = Path(__file__).resolve().parents[2]
-    result = CliRunner().invoke(app, ["backtest", str(root / "scenarios" / "typhoon-prd.yaml"), "--json",
-                                      "--playbooks", str(root / "playbooks")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "backtest",
+            str(root / "scenarios" / "typhoon-prd.yaml"),
+            "--json",
+            "--playbooks",
+            str(root / "playbooks"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     total = next(r for r in doc["rules"] if r["dimension"] == "all")

@@ -20,10 +20,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def short_typhoon(folder: Path, name: str, seed: int) -> Path:
     """The typhoon over ten days with 10 shipments a day: a couple of seconds per engine run."""
     text = (ROOT / "scenarios" / "typhoon-prd.yaml").read_text()
-    text = (text.replace("name: typhoon-prd", f"name: {name}")
-            .replace("start: 2023-07-05T00:00:00Z", "start: 2023-07-12T00:00:00Z")
-            .replace("end: 2023-08-05T00:00:00Z", "end: 2023-07-24T00:00:00Z")
-            .replace("{per_day: 30, seed: 2307}", f"{{per_day: 10, seed: {seed}}}"))
+    text = (
+        text.replace("name: typhoon-prd", f"name: {name}")
+        .replace("start: 2023-07-05T00:00:00Z", "start: 2023-07-12T00:00:00Z")
+        .replace("end: 2023-08-05T00:00:00Z", "end: 2023-07-24T00:00:00Z")
+        .replace("{per_day: 30, seed: 2307}", f"{{per_day: 10, seed: {seed}}}")
+    )
     path = folder / f"{name}.yaml"
     path.write_text(text)
     return path
@@ -37,7 +39,11 @@ def test_search_is_seeded_and_stays_in_the_space() -> None:
     for point in points[1:]:
         for dim, rule in point["alerts"]["dimensions"].items():
             default = base["alerts"]["dimensions"][dim]
-            assert default["warn"] * 0.8 - 1e-9 <= rule["warn"] <= min(1.0, default["warn"] * 1.2) + 1e-9
+            assert (
+                default["warn"] * 0.8 - 1e-9
+                <= rule["warn"]
+                <= min(1.0, default["warn"] * 1.2) + 1e-9
+            )
             assert rule["warn"] <= rule["critical"] <= 1.0 and rule["clear_below"] <= rule["warn"]
             assert rule["for_passes"] in (1, 2, 3)
         for dim, value in point["scoring"]["delay_days_full"].items():
@@ -55,7 +61,11 @@ def test_tuned_toml_loads_back(tmp_path: Path) -> None:
     for dim, rule in tables["alerts"]["dimensions"].items():
         loaded = rules.for_dimension(dim)
         assert (loaded.warn, loaded.critical, loaded.clear_below, loaded.for_passes) == (
-            rule["warn"], rule["critical"], rule["clear_below"], rule["for_passes"])
+            rule["warn"],
+            rule["critical"],
+            rule["clear_below"],
+            rule["for_passes"],
+        )
         assert scoring.delay_days_full[dim] == tables["scoring"]["delay_days_full"][dim]
     # and the daemon's own reader takes it as a twin.toml
     config = parse_config(text, environ={})
@@ -69,7 +79,9 @@ def test_calibrate_budget_two(tmp_path: Path) -> None:
     assert doc["budget"] == 2 and len(doc["evaluations"]) == 2
     best = doc["train"]["best"]
     assert best["objective"] <= doc["train"]["defaults"]["objective"]
-    assert best["objective"] == pytest.approx(best["engine_total_cost"] + 1000 * best["false_alarms"])
+    assert best["objective"] == pytest.approx(
+        best["engine_total_cost"] + 1000 * best["false_alarms"]
+    )
     assert doc["holdout"]["scenarios"] == ["hold"]
     assert {"defaults", "best"} <= set(doc["holdout"])
     assert doc["tuned"] == candidates(2, 0)[doc["best_index"]]
@@ -85,10 +97,24 @@ def test_twin_calibrate_writes_a_tuned_file(tmp_path: Path) -> None:
     train = short_typhoon(tmp_path, "train", 1)
     hold = short_typhoon(tmp_path, "hold", 2)
     out = tmp_path / "tuned.toml"
-    result = CliRunner().invoke(app, ["calibrate", str(train), "--holdout", str(hold), "--budget", "1",
-                                      "--out", str(out), "--json", "--playbooks", str(ROOT / "playbooks")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "calibrate",
+            str(train),
+            "--holdout",
+            str(hold),
+            "--budget",
+            "1",
+            "--out",
+            str(out),
+            "--json",
+            "--playbooks",
+            str(ROOT / "playbooks"),
+        ],
+    )
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout[result.stdout.index("{"):])
+    doc = json.loads(result.stdout[result.stdout.index("{") :])
     assert doc["best_index"] == 0 and doc["tuned"] == default_tables()
     config = parse_config(out.read_text(), environ={})
     assert alert_rules(config).for_dimension("cost").for_passes == 3

@@ -32,15 +32,21 @@ RUNS = ("baseline", "engine", "foresight")
 
 @cache
 def _doc(name: str) -> dict[str, Any]:
-    doc = replay(load_scenario(ROOT / "scenarios" / f"{name}.yaml"), load_playbooks(ROOT / "playbooks"))
+    doc = replay(
+        load_scenario(ROOT / "scenarios" / f"{name}.yaml"), load_playbooks(ROOT / "playbooks")
+    )
     doc.pop("_runs")
     return doc
 
 
 def _kpis(name: str) -> dict[str, Any]:
     doc = _doc(name)
-    return {"scenario": doc["scenario"], "seed": doc["seed"], "shipments": doc["shipments"],
-            **{run: doc[run] for run in RUNS}}
+    return {
+        "scenario": doc["scenario"],
+        "seed": doc["seed"],
+        "shipments": doc["shipments"],
+        **{run: doc[run] for run in RUNS},
+    }
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -50,7 +56,11 @@ def test_kpis_match_the_golden_file(name: str) -> None:
     if os.environ.get("TWIN_REGEN_GOLDEN") == "1":
         path.write_text(json.dumps(got, indent=2, sort_keys=True) + "\n")
     want = json.loads(path.read_text())
-    assert (got["scenario"], got["seed"], got["shipments"]) == (want["scenario"], want["seed"], want["shipments"])
+    assert (got["scenario"], got["seed"], got["shipments"]) == (
+        want["scenario"],
+        want["seed"],
+        want["shipments"],
+    )
     for run in RUNS:
         assert set(got[run]) == set(want[run]), run
         for kpi, value in want[run].items():
@@ -72,17 +82,19 @@ def test_engine_is_never_worse_than_the_baseline(name: str) -> None:
         assert engine <= baseline * (1 + 1e-9)
 
 
-def test_same_seed_same_document(short_scenario: LoadedScenario, playbooks: list,
-                                 short_replay: dict[str, Any]) -> None:
+def test_same_seed_same_document(
+    short_scenario: LoadedScenario, playbooks: list, short_replay: dict[str, Any]
+) -> None:
     again = replay(short_scenario, playbooks)
     first = {k: v for k, v in short_replay.items() if k not in ("_runs", "timing")}
     second = {k: v for k, v in again.items() if k not in ("_runs", "timing")}
     assert first == second
-    assert [o for o in short_replay["_runs"]["engine"].outcomes] == again["_runs"]["engine"].outcomes
+    assert [o for o in short_replay["_runs"]["engine"].outcomes] == again["_runs"][
+        "engine"
+    ].outcomes
     assert short_replay["_runs"]["engine"].reroute_log == again["_runs"]["engine"].reroute_log
     other = replay(short_scenario, playbooks, seed=short_scenario.scenario.seed + 1)
     assert other["baseline"] != first["baseline"]  # the seed does drive the world
-
 
 
 def test_disruption_cost_is_the_baseline_against_the_same_plans_without_effects() -> None:
@@ -90,7 +102,9 @@ def test_disruption_cost_is_the_baseline_against_the_same_plans_without_effects(
 
     loaded = load_scenario(ROOT / "scenarios" / "red-sea-2024.yaml")
     doc = _doc("red-sea-2024")
-    calm = LoadedScenario(loaded.path, loaded.scenario.model_copy(update={"effects": []}), loaded.network)
+    calm = LoadedScenario(
+        loaded.path, loaded.scenario.model_copy(update={"effects": []}), loaded.network
+    )
     undisturbed = run_baseline(calm, scenario_shipments(calm), seed=doc["seed"])
     want = doc["baseline"]["total_cost"] - undisturbed.kpis()["total_cost"]
     assert want > 100_000  # the Red Sea closure costs the blind baseline dearly

@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def typhoon():
-    return load_scenario(ROOT / "scenarios" / "typhoon-prd.yaml"), load_playbooks(ROOT / "playbooks")
+    return load_scenario(ROOT / "scenarios" / "typhoon-prd.yaml"), load_playbooks(
+        ROOT / "playbooks"
+    )
 
 
 def test_seeds_are_derived_from_the_scenario_seed() -> None:
@@ -89,12 +91,28 @@ def test_runs_on_an_existing_dask_cluster_give_what_local_runs_give(tmp_path: Pa
 
     distributed = pytest.importorskip("dask.distributed")
     short = ROOT / "tests" / "replay" / "data" / "short-closure.yaml"
-    twin = [sys.executable, "-m", "twin.cli.app", "replay", str(short), "--runs", "2",
-            "--playbooks", str(ROOT / "playbooks"), "--json"]
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
-        remote = subprocess.run([*twin, "--executor", "dask", "--scheduler", cluster.scheduler_address],
-                                capture_output=True, text=True, timeout=300, check=False)
+    twin = [
+        sys.executable,
+        "-m",
+        "twin.cli.app",
+        "replay",
+        str(short),
+        "--runs",
+        "2",
+        "--playbooks",
+        str(ROOT / "playbooks"),
+        "--json",
+    ]
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        remote = subprocess.run(
+            [*twin, "--executor", "dask", "--scheduler", cluster.scheduler_address],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
     assert remote.returncode == 0, remote.stderr
     local = subprocess.run(twin, capture_output=True, text=True, timeout=300, check=False)
     assert local.returncode == 0, local.stderr

@@ -15,8 +15,18 @@ DAY = timedelta(days=1)
 def delivered(day: int, late: bool, n: int = 1) -> list[Outcome]:
     """n parts delivered at noon on day `day` after T0, late or on time."""
     at = T0 + day * DAY + timedelta(hours=12)
-    return [Outcome(shipment=f"S{day}-{i}", units=1, delivered_at=at, late_days=2.0 if late else 0.0,
-                    transport_cost=1, lateness_cost=0, lanes=()) for i in range(n)]
+    return [
+        Outcome(
+            shipment=f"S{day}-{i}",
+            units=1,
+            delivered_at=at,
+            late_days=2.0 if late else 0.0,
+            transport_cost=1,
+            lateness_cost=0,
+            lanes=(),
+        )
+        for i in range(n)
+    ]
 
 
 def test_daily_rate_is_the_trailing_window_share_on_time() -> None:
@@ -33,8 +43,13 @@ def test_recovery_is_measured_against_the_undisturbed_world_day_by_day() -> None
     # Undisturbed: 4 parts a day, one of them late every day (a 0.75 level from day 0).
     calm = [o for d in range(40) for o in delivered(d, False, 3) + delivered(d, True)]
     # Disturbed from day 10: days 10-14 deliver everything late, then back to normal.
-    run = [o for d in range(40) for o in
-           (delivered(d, True, 4) if 10 <= d <= 14 else delivered(d, False, 3) + delivered(d, True))]
+    run = [
+        o
+        for d in range(40)
+        for o in (
+            delivered(d, True, 4) if 10 <= d <= 14 else delivered(d, False, 3) + delivered(d, True)
+        )
+    ]
     effect = T0 + 10 * DAY
     got = time_to_recover(run, effect, T0, T0 + 30 * DAY, reference_outcomes=calm)
     # The 7-day window holds a fully-late day until day 21 (it covers days 15-21 from then on).
@@ -48,7 +63,9 @@ def test_recovery_is_measured_against_the_undisturbed_world_day_by_day() -> None
 
 def test_no_dip_is_zero_and_no_recovery_is_none() -> None:
     calm = [o for d in range(30) for o in delivered(d, False, 2)]
-    assert time_to_recover(calm, T0 + 5 * DAY, T0, T0 + 30 * DAY, reference_outcomes=calm).days == 0.0
+    assert (
+        time_to_recover(calm, T0 + 5 * DAY, T0, T0 + 30 * DAY, reference_outcomes=calm).days == 0.0
+    )
     broken = [o for d in range(30) for o in delivered(d, d >= 5, 2)]
     never = time_to_recover(broken, T0 + 5 * DAY, T0, T0 + 30 * DAY, reference_outcomes=calm)
     assert never.days is None and never.dipped_on == (T0 + 5 * DAY).date()

@@ -10,16 +10,18 @@ from twin.replay.report import fmt, report_data, write_report
 from twin.replay.scenario import LoadedScenario
 
 
-def test_report_files_are_written(tmp_path: Path, short_replay: dict[str, Any],
-                                  short_scenario: LoadedScenario) -> None:
+def test_report_files_are_written(
+    tmp_path: Path, short_replay: dict[str, Any], short_scenario: LoadedScenario
+) -> None:
     paths = write_report(short_replay, None, short_scenario, tmp_path / "out")
     names = {p.name for p in paths}
     assert {"report.html", "report.md", "scores.png", "cost.png", "on_time.png"} <= names
     assert all(p.exists() and p.stat().st_size > 0 for p in paths)
 
 
-def test_html_is_self_contained_and_shows_the_kpis(tmp_path: Path, short_replay: dict[str, Any],
-                                                   short_scenario: LoadedScenario) -> None:
+def test_html_is_self_contained_and_shows_the_kpis(
+    tmp_path: Path, short_replay: dict[str, Any], short_scenario: LoadedScenario
+) -> None:
     write_report(short_replay, short_replay["_runs"], short_scenario, tmp_path)
     html = (tmp_path / "report.html").read_text()
     # No external stylesheet, script or image: every src/href is inline data.
@@ -37,8 +39,9 @@ def test_html_is_self_contained_and_shows_the_kpis(tmp_path: Path, short_replay:
     assert "![scores per dimension](charts/scores.png)" in md
 
 
-def test_report_lists_every_reroute_and_signal(short_replay: dict[str, Any],
-                                                short_scenario: LoadedScenario) -> None:
+def test_report_lists_every_reroute_and_signal(
+    short_replay: dict[str, Any], short_scenario: LoadedScenario
+) -> None:
     data = report_data(short_replay, short_replay["_runs"], short_scenario)
     log = short_replay["_runs"]["engine"].reroute_log
     assert short_replay["engine"]["reroutes"] == len({r["shipment"] for r in log}) > 0

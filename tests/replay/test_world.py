@@ -35,17 +35,22 @@ def _route(network, shipment: Shipment, lanes: list[str]) -> Assignment:
     for lane_id in lanes:
         lane = network.lane_by_id[lane_id]
         arrive = t + DAY * lane.transit_days
-        legs.append(Leg(lane=lane_id, from_node=lane.from_, to_node=lane.to, depart_at=t, arrive_at=arrive))
+        legs.append(
+            Leg(lane=lane_id, from_node=lane.from_, to_node=lane.to, depart_at=t, arrive_at=arrive)
+        )
         node = network.node_by_id[lane.to]
         t = arrive + DAY * (node.handling_days + node.clearance_days)
-    return Assignment(shipment=shipment.id, units=shipment.units, legs=tuple(legs), eta=t, cost=0, late_days=0)
+    return Assignment(
+        shipment=shipment.id, units=shipment.units, legs=tuple(legs), eta=t, cost=0, late_days=0
+    )
 
 
 @pytest.fixture
 def setup(mini_network_file: Path):
     network, _ = load_network(mini_network_file)
-    shipment = Shipment(id="S1", origin="CN-SZ", destination="NL-VENLO", units=10,
-                        ready_at=T0, due_at=T0 + 35 * DAY)
+    shipment = Shipment(
+        id="S1", origin="CN-SZ", destination="NL-VENLO", units=10, ready_at=T0, due_at=T0 + 35 * DAY
+    )
     route = _route(network, shipment, ["SZ-YTN-ROAD", "YTN-RTM-SUEZ", "RTM-VENLO-ROAD"])
     return network, shipment, route
 
@@ -68,7 +73,10 @@ def test_undisturbed_route_arrives_as_planned(setup) -> None:
 
 def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
     (la1, lo1), (la2, lo2) = [(math.radians(x), math.radians(y)) for x, y in (a, b)]
-    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    h = (
+        math.sin((la2 - la1) / 2) ** 2
+        + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    )
     return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
@@ -76,24 +84,35 @@ def test_closed_chokepoint_holds_freight_when_it_gets_there(setup) -> None:
     network, shipment, route = setup
     # Yantian -> Suez -> Rotterdam: the ship reaches Suez this share of the way along.
     share = _km((22.57, 114.28), (30.58, 32.27)) / (
-        _km((22.57, 114.28), (30.58, 32.27)) + _km((30.58, 32.27), (51.95, 4.14)))
+        _km((22.57, 114.28), (30.58, 32.27)) + _km((30.58, 32.27), (51.95, 4.14))
+    )
     at_suez = 0.5 + 30 * share
     reopen = at_suez + 4.0
-    (done,) = _run(network, shipment, route,
-                   [FakeEffect(at=T0, until=T0 + reopen * DAY, target="SUEZ", close=True)])
+    (done,) = _run(
+        network,
+        shipment,
+        route,
+        [FakeEffect(at=T0, until=T0 + reopen * DAY, target="SUEZ", close=True)],
+    )
     assert (done.delivered_at - T0) / DAY == pytest.approx(32.5 + 4.0, abs=1e-6)
     assert done.late_days == pytest.approx(1.5, abs=1e-6)
     assert done.lateness_cost == pytest.approx(1.5 * 10 * shipment.penalty_per_unit_day, abs=1e-4)
     # A closure that ends before the ship gets there costs nothing.
-    (early,) = _run(network, shipment, route,
-                    [FakeEffect(at=T0, until=T0 + (at_suez - 1) * DAY, target="SUEZ", close=True)])
+    (early,) = _run(
+        network,
+        shipment,
+        route,
+        [FakeEffect(at=T0, until=T0 + (at_suez - 1) * DAY, target="SUEZ", close=True)],
+    )
     assert early.delivered_at == T0 + 32.5 * DAY
 
 
 def test_closed_port_holds_departure_until_reopening(setup) -> None:
     network, shipment, route = setup
     reopen = T0 + 10 * DAY
-    (done,) = _run(network, shipment, route, [FakeEffect(at=T0, until=reopen, target="CNYTN", close=True)])
+    (done,) = _run(
+        network, shipment, route, [FakeEffect(at=T0, until=reopen, target="CNYTN", close=True)]
+    )
     # Yantian is shut: the truck does not leave Shenzhen for it until it reopens on day 10.
     assert done.delivered_at == reopen + 32.5 * DAY
 
@@ -120,13 +139,21 @@ def test_closure_to_the_end_leaves_freight_undelivered_and_late(setup) -> None:
 
 def test_reroute_from_current_position(setup) -> None:
     network, shipment, route = setup
-    world = World(network, EffectBook.of([FakeEffect(at=T0, target="YTN-RTM-SUEZ", close=True)], END), seed=1)
+    world = World(
+        network, EffectBook.of([FakeEffect(at=T0, target="YTN-RTM-SUEZ", close=True)], END), seed=1
+    )
     world.dispatch(shipment, [route])
     world.advance(T0 + 2 * DAY)
     progress = world.journeys["S1"][0]
     assert progress.node == "CNYTN" and progress.legs_done == 1
-    detour = Shipment(id="S1", origin="CNYTN", destination="NL-VENLO", units=10,
-                      ready_at=progress.available_at, due_at=shipment.due_at)
+    detour = Shipment(
+        id="S1",
+        origin="CNYTN",
+        destination="NL-VENLO",
+        units=10,
+        ready_at=progress.available_at,
+        due_at=shipment.due_at,
+    )
     known = world.as_known("S1", T0 + 2 * DAY)[0]
     assert [leg.lane for leg in known.legs] == ["SZ-YTN-ROAD", "YTN-RTM-SUEZ", "RTM-VENLO-ROAD"]
     assert known.legs[0].arrive_at == T0 + 0.5 * DAY  # travelled: as it happened
@@ -144,7 +171,10 @@ def test_transit_variability_is_seeded_and_bounded(mini_network_file: Path) -> N
     lane = network.lane_by_id["YTN-RTM-SUEZ"].model_copy(update={"transit_days_p90": 36.0})
     world = World(network, EffectBook.of([], END), seed=3)
     draws = [world._transit_days(f"S{i}", 1, lane) for i in range(2000)]
-    assert draws == [World(network, EffectBook.of([], END), seed=3)._transit_days(f"S{i}", 1, lane) for i in range(2000)]
+    assert draws == [
+        World(network, EffectBook.of([], END), seed=3)._transit_days(f"S{i}", 1, lane)
+        for i in range(2000)
+    ]
     assert all(d >= 30 for d in draws)
     share_within_p90 = sum(d <= 36 for d in draws) / len(draws)
     assert 0.86 < share_within_p90 < 0.94
@@ -160,8 +190,9 @@ def test_foresight_sees_a_chokepoint_closure_when_the_world_makes_freight_wait(s
     undisturbed = _run(network, shipment, route, [])[0].delivered_at
     # Suez lies ~70% of the way from Yantian to Rotterdam: closed from day 60% to day 80%.
     span = sea.arrive_at - sea.depart_at
-    closure = FakeEffect(at=sea.depart_at + span * 0.6, until=sea.depart_at + span * 0.8,
-                         target="SUEZ", close=True)
+    closure = FakeEffect(
+        at=sea.depart_at + span * 0.6, until=sea.depart_at + span * 0.8, target="SUEZ", close=True
+    )
     waited = _run(network, shipment, route, [closure])[0].delivered_at
     world_delay = (waited - undisturbed) / DAY
     assert world_delay > 1
@@ -179,8 +210,13 @@ def _diverted(world, network, now):
     known = world.as_known("S1", now)[0]
     turned = diverted_leg(known.legs[1], network.lane_by_id["YTN-RTM-CAPE"], network)
     road = network.lane_by_id["RTM-VENLO-ROAD"]
-    last = Leg(lane=road.id, from_node=road.from_, to_node=road.to, depart_at=turned.arrive_at,
-               arrive_at=turned.arrive_at + DAY * road.transit_days)
+    last = Leg(
+        lane=road.id,
+        from_node=road.from_,
+        to_node=road.to,
+        depart_at=turned.arrive_at,
+        arrive_at=turned.arrive_at + DAY * road.transit_days,
+    )
     return known.model_copy(update={"legs": (known.legs[0], turned, last)})
 
 
@@ -193,7 +229,9 @@ def test_freight_under_way_is_diverted_until_the_courses_part(setup) -> None:
     world.dispatch(shipment, [route])
     now = T0 + 2 * DAY  # sailing since day 0.5
     world.advance(now)
-    deadline = divert_by(world.journeys["S1"][0].sailing, network.lane_by_id["YTN-RTM-CAPE"], network)
+    deadline = divert_by(
+        world.journeys["S1"][0].sailing, network.lane_by_id["YTN-RTM-CAPE"], network
+    )
     assert deadline is not None and now < deadline < T0 + 10 * DAY
     assert world.reroute("S1", [_diverted(world, network, now)], now=now) == 0
     world.advance(END)
@@ -221,8 +259,13 @@ def test_past_the_parting_point_a_diversion_is_refused(setup) -> None:
 def test_a_leg_under_way_is_known_by_its_schedule_not_its_future(setup) -> None:
     network, shipment, route = setup
     # Suez shuts on day 10 for a month: the world already knows the ship will wait there.
-    world = World(network, EffectBook.of([FakeEffect(at=T0 + 10 * DAY, until=T0 + 40 * DAY, target="SUEZ",
-                                                    close=True)], END), seed=1)
+    world = World(
+        network,
+        EffectBook.of(
+            [FakeEffect(at=T0 + 10 * DAY, until=T0 + 40 * DAY, target="SUEZ", close=True)], END
+        ),
+        seed=1,
+    )
     world.dispatch(shipment, [route])
     now = T0 + 2 * DAY
     world.advance(now)

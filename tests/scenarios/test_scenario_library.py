@@ -19,13 +19,24 @@ NAMES = [p.stem for p in FILES]
 # Events the world announced or forecast before freight suffered: the first signal must come
 # no later than the first effect. (Ever Given and Yantian gave no warning.)
 WARNED = {
-    "red-sea-2024", "panama-drought-2023", "us-east-gulf-strike-2024", "us-de-minimis-2025",
-    "typhoon-prd", "whatif-malacca-closure", "whatif-la-lb-closure-week",
+    "red-sea-2024",
+    "panama-drought-2023",
+    "us-east-gulf-strike-2024",
+    "us-de-minimis-2025",
+    "typhoon-prd",
+    "whatif-malacca-closure",
+    "whatif-la-lb-closure-week",
 }
 REQUIRED = {
-    "ever-given-2021", "yantian-covid-2021", "red-sea-2024", "panama-drought-2023",
-    "us-east-gulf-strike-2024", "us-de-minimis-2025", "typhoon-prd",
-    "whatif-malacca-closure", "whatif-la-lb-closure-week",
+    "ever-given-2021",
+    "yantian-covid-2021",
+    "red-sea-2024",
+    "panama-drought-2023",
+    "us-east-gulf-strike-2024",
+    "us-de-minimis-2025",
+    "typhoon-prd",
+    "whatif-malacca-closure",
+    "whatif-la-lb-closure-week",
 }
 
 needs_demo = pytest.mark.skipif(
@@ -72,6 +83,7 @@ def test_warning_comes_before_the_damage(path: Path) -> None:
 
 def test_published_figures_are_encoded() -> None:
     """Spot checks of figures from docs/scenarios.md against the files."""
+
     def load(name: str):  # type: ignore[no-untyped-def]
         path = LIBRARY / f"{name}.yaml"
         return parse_scenario(read_scenario_document(path), str(path))[0]
@@ -95,6 +107,8 @@ def test_published_figures_are_encoded() -> None:
 
     de_minimis = load("us-de-minimis-2025")
     rules = [s for s in de_minimis.signals if s.metric == "rule_change" and s.value > 0]
-    assert any(s.effective_at is not None and s.effective_at.month == 5 and s.effective_at.day == 2
-               for s in rules)
+    assert any(
+        s.effective_at is not None and s.effective_at.month == 5 and s.effective_at.day == 2
+        for s in rules
+    )
     assert {e.clearance_days for e in de_minimis.effects if e.target == "JFK"} >= {7}

@@ -24,11 +24,21 @@ GOOD: dict[str, Any] = {
     "tick": "6h",
     "seed": 3,
     "signals": [
-        {"at": "2024-01-04T00:00:00Z", "dimension": "security", "target": "SUEZ",
-         "metric": "advisory_level", "value": 3},
+        {
+            "at": "2024-01-04T00:00:00Z",
+            "dimension": "security",
+            "target": "SUEZ",
+            "metric": "advisory_level",
+            "value": 3,
+        },
     ],
     "effects": [
-        {"at": "2024-01-05T00:00:00Z", "until": "2024-01-12T00:00:00Z", "target": "SUEZ", "close": True},
+        {
+            "at": "2024-01-05T00:00:00Z",
+            "until": "2024-01-12T00:00:00Z",
+            "target": "SUEZ",
+            "close": True,
+        },
         {"at": "2024-01-05T00:00:00Z", "target": "NLRTM", "clearance_days": 2},
     ],
     "sources": [{"title": "example", "url": "https://example.org/"}],
@@ -85,30 +95,71 @@ def test_signal_ts_is_read_as_at(folder: Path) -> None:
 @pytest.mark.parametrize(
     ("effect", "where", "field", "words"),
     [
-        ({"at": "2024-01-05T00:00:00Z", "target": "USLAX", "close": True},
-         "effects[1]", "target", "not a node or lane"),
-        ({"at": "2024-01-05T00:00:00Z", "until": "2024-01-04T00:00:00Z", "target": "SUEZ", "close": True},
-         "effects[1]", "until", "not after at"),
-        ({"at": "2024-01-05T00:00:00Z", "target": "SUEZ", "close": True, "delay_days": 2},
-         "effects[1]", "close, delay_days", "exactly one of"),
-        ({"at": "2024-01-05T00:00:00Z", "target": "SUEZ"},
-         "effects[1]", None, "exactly one of"),
-        ({"at": "2024-01-05T00:00:00Z", "target": "SUEZ", "capacity_pct": 150},
-         "effects[1]", "capacity_pct", "less than or equal to 100"),
-        ({"at": "2024-01-05T00:00:00Z", "target": "SUEZ", "delay_days": 0},
-         "effects[1]", "delay_days", "greater than 0"),
-        ({"at": "2024-01-05T00:00:00Z", "target": "SUEZ", "close": False},
-         "effects[1]", "close", "must be true"),
-        ({"at": "2024-01-05T00:00:00Z", "target": "SUEZ", "close": True, "reason": "x"},
-         "effects[1]", "reason", "Extra inputs"),
-        ({"at": "2023-11-01T00:00:00Z", "target": "SUEZ", "close": True},
-         "effects[1]", "at", "outside"),
-        ({"at": "2024-01-05T00:00:00", "target": "SUEZ", "close": True},
-         "effects[1]", "at", "no zone"),
+        (
+            {"at": "2024-01-05T00:00:00Z", "target": "USLAX", "close": True},
+            "effects[1]",
+            "target",
+            "not a node or lane",
+        ),
+        (
+            {
+                "at": "2024-01-05T00:00:00Z",
+                "until": "2024-01-04T00:00:00Z",
+                "target": "SUEZ",
+                "close": True,
+            },
+            "effects[1]",
+            "until",
+            "not after at",
+        ),
+        (
+            {"at": "2024-01-05T00:00:00Z", "target": "SUEZ", "close": True, "delay_days": 2},
+            "effects[1]",
+            "close, delay_days",
+            "exactly one of",
+        ),
+        ({"at": "2024-01-05T00:00:00Z", "target": "SUEZ"}, "effects[1]", None, "exactly one of"),
+        (
+            {"at": "2024-01-05T00:00:00Z", "target": "SUEZ", "capacity_pct": 150},
+            "effects[1]",
+            "capacity_pct",
+            "less than or equal to 100",
+        ),
+        (
+            {"at": "2024-01-05T00:00:00Z", "target": "SUEZ", "delay_days": 0},
+            "effects[1]",
+            "delay_days",
+            "greater than 0",
+        ),
+        (
+            {"at": "2024-01-05T00:00:00Z", "target": "SUEZ", "close": False},
+            "effects[1]",
+            "close",
+            "must be true",
+        ),
+        (
+            {"at": "2024-01-05T00:00:00Z", "target": "SUEZ", "close": True, "reason": "x"},
+            "effects[1]",
+            "reason",
+            "Extra inputs",
+        ),
+        (
+            {"at": "2023-11-01T00:00:00Z", "target": "SUEZ", "close": True},
+            "effects[1]",
+            "at",
+            "outside",
+        ),
+        (
+            {"at": "2024-01-05T00:00:00", "target": "SUEZ", "close": True},
+            "effects[1]",
+            "at",
+            "no zone",
+        ),
     ],
 )
-def test_bad_effect_is_named(folder: Path, effect: dict[str, Any], where: str, field: str | None,
-                             words: str) -> None:
+def test_bad_effect_is_named(
+    folder: Path, effect: dict[str, Any], where: str, field: str | None, words: str
+) -> None:
     path = write(folder, with_effect(effect))
     problems = problems_of(path)
     match = [p for p in problems if (p.where, p.field) == (where, field)]
@@ -129,7 +180,11 @@ def test_bad_effect_is_named(folder: Path, effect: dict[str, Any], where: str, f
         ({"network": "no-such-network"}, "network", "does not load"),
         ({"network": "nope/missing.yaml"}, "network", "no network file"),
         ({"shipments": "missing.csv"}, "shipments", "no shipment file"),
-        ({"shipments": {"generate": {"per_day": 0}}}, "shipments.generate.per_day", "greater than 0"),
+        (
+            {"shipments": {"generate": {"per_day": 0}}},
+            "shipments.generate.per_day",
+            "greater than 0",
+        ),
         ({"name": "has space"}, "name", "pattern"),
         ({"colour": "red"}, "colour", "Extra inputs"),
         ({"noise": {"signal_jitter_h": -1}}, "noise.signal_jitter_h", "greater than or equal"),
@@ -148,14 +203,29 @@ def test_every_error_at_once(folder: Path) -> None:
         **GOOD,
         "start": "2024-03-01T00:00:00Z",  # after end
         "signals": [
-            {"at": "2024-01-04T00:00:00Z", "dimension": "security", "target": "NOWHERE",
-             "metric": "advisory_level", "value": 3},
-            {"at": "2024-01-04T00:00:00Z", "dimension": "security", "metric": "advisory_level", "value": 3},
+            {
+                "at": "2024-01-04T00:00:00Z",
+                "dimension": "security",
+                "target": "NOWHERE",
+                "metric": "advisory_level",
+                "value": 3,
+            },
+            {
+                "at": "2024-01-04T00:00:00Z",
+                "dimension": "security",
+                "metric": "advisory_level",
+                "value": 3,
+            },
             "not a mapping",
         ],
         "effects": [
             {"at": "2024-01-05T00:00:00Z", "target": "SUEZ", "capacity_pct": 150},
-            {"at": "2024-01-05T00:00:00Z", "until": "2024-01-01T00:00:00Z", "target": "GHOST", "delay_days": 1},
+            {
+                "at": "2024-01-05T00:00:00Z",
+                "until": "2024-01-01T00:00:00Z",
+                "target": "GHOST",
+                "delay_days": 1,
+            },
         ],
         "sources": [{"title": "x", "url": "ftp://example.org"}],
     }
@@ -173,19 +243,38 @@ def test_every_error_at_once(folder: Path) -> None:
 
 
 def test_unknown_metric_is_a_warning_not_an_error(folder: Path) -> None:
-    signals = [{"at": "2024-01-04T00:00:00Z", "dimension": "capacity", "target": "CNYTN",
-                "metric": "berth_wait_days", "value": 16},
-               {"at": "2024-01-04T00:00:00Z", "dimension": "mood", "target": "CNYTN",
-                "metric": "gloom", "value": 1}]
+    signals = [
+        {
+            "at": "2024-01-04T00:00:00Z",
+            "dimension": "capacity",
+            "target": "CNYTN",
+            "metric": "berth_wait_days",
+            "value": 16,
+        },
+        {
+            "at": "2024-01-04T00:00:00Z",
+            "dimension": "mood",
+            "target": "CNYTN",
+            "metric": "gloom",
+            "value": 1,
+        },
+    ]
     loaded = load_scenario(write(folder, {**GOOD, "signals": signals}))
-    assert {(w.where, w.field) for w in loaded.warnings} == {("signals[0]", "metric"),
-                                                             ("signals[1]", "dimension")}
+    assert {(w.where, w.field) for w in loaded.warnings} == {
+        ("signals[0]", "metric"),
+        ("signals[1]", "dimension"),
+    }
     assert all(w.severity == "warning" for w in loaded.warnings)
 
 
 def test_area_signals_resolve_on_the_network(folder: Path) -> None:
-    inside = {"at": "2024-01-04T00:00:00Z", "dimension": "weather", "metric": "cap_alert",
-              "value": 0.6, "area": {"circle": [22.5, 114.2, 50]}}
+    inside = {
+        "at": "2024-01-04T00:00:00Z",
+        "dimension": "weather",
+        "metric": "cap_alert",
+        "value": 0.6,
+        "area": {"circle": [22.5, 114.2, 50]},
+    }
     empty = {**inside, "area": {"circle": [-60.0, 0.0, 10]}}
     both = {**inside, "target": "CNYTN"}
     bad = {**inside, "area": {"polygon": [[0, 0], [1, 1]]}}
@@ -204,7 +293,8 @@ def test_name_differs_from_file_is_a_warning(folder: Path) -> None:
 def test_shipments_file_is_loaded_relative_to_the_scenario(folder: Path) -> None:
     (folder / "ships.csv").write_text(
         "id,origin,destination,units,ready_at,due_at\n"
-        "S1,CN-SZ,NL-VENLO,10,2024-01-02T00:00:00Z,2024-02-20T00:00:00Z\n")
+        "S1,CN-SZ,NL-VENLO,10,2024-01-02T00:00:00Z,2024-02-20T00:00:00Z\n"
+    )
     loaded = load_scenario(write(folder, {**GOOD, "shipments": "ships.csv"}))
     assert loaded.shipments_path == folder / "ships.csv"
     assert loaded.scenario.shipments.path == "ships.csv"
@@ -217,7 +307,9 @@ def test_not_a_scenario_document(folder: Path, text: str) -> None:
 
 
 @given(st.text(max_size=200))
-def test_garbage_yaml_is_an_input_error(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
+def test_garbage_yaml_is_an_input_error(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
     path = tmp_path_factory.mktemp("garbage") / "x.yaml"
     path.write_text(text, encoding="utf-8")
     try:
@@ -231,15 +323,35 @@ def test_garbage_yaml_is_an_input_error(tmp_path_factory: pytest.TempPathFactory
 _scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
 _values = st.recursive(
     _scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
 
-@given(st.dictionaries(
-    st.sampled_from(["name", "start", "end", "tick", "seed", "signals", "effects", "noise",
-                     "sources", "shipments", "network", "other"]),
-    _values, max_size=8))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "name",
+                "start",
+                "end",
+                "tick",
+                "seed",
+                "signals",
+                "effects",
+                "noise",
+                "sources",
+                "shipments",
+                "network",
+                "other",
+            ]
+        ),
+        _values,
+        max_size=8,
+    )
+)
 @example({"tick": 86400000000000.0})  # a tick of 2.7 million years once overflowed timedelta
 def test_garbage_documents_fail_cleanly(doc: dict[str, Any]) -> None:
     try:
@@ -252,5 +364,11 @@ def test_models_refuse_unknown_fields() -> None:
     with pytest.raises(ValueError):
         Effect.model_validate({"at": "2024-01-01T00:00:00Z", "target": "A", "close": True, "x": 1})
     with pytest.raises(ValueError):
-        Scenario.model_validate({"name": "a", "start": "2024-01-01T00:00:00Z",
-                                 "end": "2024-01-02T00:00:00Z", "extra": 1})
+        Scenario.model_validate(
+            {
+                "name": "a",
+                "start": "2024-01-01T00:00:00Z",
+                "end": "2024-01-02T00:00:00Z",
+                "extra": 1,
+            }
+        )

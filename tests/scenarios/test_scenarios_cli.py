@@ -37,8 +37,9 @@ effects:
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*TWIN, *args], check=False, capture_output=True, text=True, timeout=120,
-                          cwd=cwd)
+    return subprocess.run(
+        [*TWIN, *args], check=False, capture_output=True, text=True, timeout=120, cwd=cwd
+    )
 
 
 @pytest.fixture
@@ -69,7 +70,10 @@ def test_validate_bad_file_exits_2_listing_every_error(folder: Path) -> None:
     doc = json.loads(proc.stdout)
     assert doc["valid"] == ["good"]
     assert {(e["where"], e["field"]) for e in doc["errors"]} >= {
-        ("scenario", "start"), ("effects[0]", "target"), ("effects[1]", "capacity_pct")}
+        ("scenario", "start"),
+        ("effects[0]", "target"),
+        ("effects[1]", "capacity_pct"),
+    }
     assert all(e["file"] == str(bad) for e in doc["errors"])
 
 
@@ -84,7 +88,9 @@ def test_validate_default_folder_and_missing_paths(folder: Path, tmp_path: Path)
 
 def test_duplicate_names_are_an_error(folder: Path) -> None:
     (folder / "copy.yaml").write_text(GOOD)
-    proc = run("scenarios", "validate", str(folder / "good.yaml"), str(folder / "copy.yaml"), "--json")
+    proc = run(
+        "scenarios", "validate", str(folder / "good.yaml"), str(folder / "copy.yaml"), "--json"
+    )
     assert proc.returncode == 2
     errors = json.loads(proc.stdout)["errors"]
     assert [(e["field"], "also used by" in e["message"]) for e in errors] == [("name", True)]
@@ -102,8 +108,13 @@ def test_show_json_summary(folder: Path) -> None:
     proc = run("scenarios", "show", str(folder / "good.yaml"), "--json")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
-    assert summary["window"] == {"start": "2024-01-01T00:00:00Z", "end": "2024-01-31T00:00:00Z",
-                                 "days": 30.0, "tick": "6h", "ticks": 120}
+    assert summary["window"] == {
+        "start": "2024-01-01T00:00:00Z",
+        "end": "2024-01-31T00:00:00Z",
+        "days": 30.0,
+        "tick": "6h",
+        "ticks": 120,
+    }
     assert summary["effects"]["by_target"] == {"SUEZ": {"close": 1}}
     assert summary["signals"]["count"] == 1 and summary["first_warning_lead_h"] == 48.0
     assert run("scenarios", "show", str(folder / "good.yaml")).returncode == 0
@@ -114,12 +125,15 @@ def test_network_override(folder: Path, mini_network_file: Path) -> None:
     doc["network"] = "somewhere/else.yaml"
     (folder / "good.yaml").write_text(yaml.safe_dump(doc))
     assert run("scenarios", "validate", str(folder / "good.yaml")).returncode == 2
-    proc = run("scenarios", "validate", str(folder / "good.yaml"), "--network", str(mini_network_file))
+    proc = run(
+        "scenarios", "validate", str(folder / "good.yaml"), "--network", str(mini_network_file)
+    )
     assert proc.returncode == 0, proc.stderr
 
 
-@pytest.mark.skipif("demo" not in bundled_networks(),
-                    reason="the bundled demo network is not built yet")
+@pytest.mark.skipif(
+    "demo" not in bundled_networks(), reason="the bundled demo network is not built yet"
+)
 def test_library_validates_from_the_command_line() -> None:
     proc = run("scenarios", "validate", str(LIBRARY), "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -129,7 +143,11 @@ def test_library_validates_from_the_command_line() -> None:
 def test_unknown_market_is_named(folder: Path) -> None:
     text = (folder / "good.yaml").read_text()
     bad = folder / "bad.yaml"
-    bad.write_text(text.replace("tick: 6h\n", "tick: 6h\nshipments: {generate: {per_day: 5, markets: [US, MARS]}}\n"))
+    bad.write_text(
+        text.replace(
+            "tick: 6h\n", "tick: 6h\nshipments: {generate: {per_day: 5, markets: [US, MARS]}}\n"
+        )
+    )
     assert "markets: [US, MARS]" in bad.read_text()
     proc = run("scenarios", "validate", str(bad), "--json")
     assert proc.returncode == 2
@@ -142,4 +160,7 @@ def test_replay_outside_the_repository_names_the_missing_playbook_folder(tmp_pat
     proc = run("replay", str(short), "--json", cwd=tmp_path)
     assert proc.returncode == 2 and proc.stdout == ""
     assert "Traceback" not in proc.stderr
-    assert "playbooks: field '--playbooks': no such folder: give the playbook folder with --playbooks DIR" in proc.stderr
+    assert (
+        "playbooks: field '--playbooks': no such folder: give the playbook folder with --playbooks DIR"
+        in proc.stderr
+    )

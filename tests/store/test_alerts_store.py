@@ -27,8 +27,16 @@ RULES = AlertRules(trend=TrendRule(enabled=False))
 
 
 def score(value: float, i: int, target: str = "BAB_EL_MANDEB") -> RiskScore:
-    return RiskScore(target=target, dimension="security", score=value, at=T0 + i * STEP, kind="chokepoint",
-                     explain=f"security {value:.2f}", sources=(target,), until=T0 + 9 * STEP)
+    return RiskScore(
+        target=target,
+        dimension="security",
+        score=value,
+        at=T0 + i * STEP,
+        kind="chokepoint",
+        explain=f"security {value:.2f}",
+        sources=(target,),
+        until=T0 + 9 * STEP,
+    )
 
 
 def test_latest_score_per_target(engine):
@@ -49,8 +57,14 @@ def test_state_and_episodes_survive_a_restart(engine):
     alert_id = state.open_alerts[0].id
     ack = Acknowledgement(alert_id=alert_id, by="ana", at=T0 + STEP)
     state = acknowledge(state, ack)
-    silence = Silence(id="s1", matchers={"via": "SUEZ"}, starts_at=T0, ends_at=T0 + 9 * STEP,
-                      created_by="bo", comment="rerouting")
+    silence = Silence(
+        id="s1",
+        matchers={"via": "SUEZ"},
+        starts_at=T0,
+        ends_at=T0 + 9 * STEP,
+        created_by="bo",
+        comment="rerouting",
+    )
     state = add_silence(state, silence)
     with session_scope(engine) as session:
         save_alerts(session, alerts=state.open_alerts)
@@ -70,6 +84,10 @@ def test_state_and_episodes_survive_a_restart(engine):
         save_state(session, state=restored, at=T0 + 2 * STEP)
     with session_scope(engine) as session:
         (episode,) = list_alerts(session)
-        assert episode.cleared_at == T0 + 2 * STEP and episode.acked_by == "ana" and episode.peak == 0.9
+        assert (
+            episode.cleared_at == T0 + 2 * STEP
+            and episode.acked_by == "ana"
+            and episode.peak == 0.9
+        )
         assert list_alerts(session, open_only=True) == []
         assert load_state(session).alerts == {}

@@ -29,8 +29,12 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     key = frame["target"].fillna("")
-    return (frame.assign(_t=key).sort_values(["ts", "source", "ref", "_t"], kind="stable")
-            .drop(columns="_t").reset_index(drop=True))
+    return (
+        frame.assign(_t=key)
+        .sort_values(["ts", "source", "ref", "_t"], kind="stable")
+        .drop(columns="_t")
+        .reset_index(drop=True)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +114,13 @@ def test_quarantine_round_trip_and_idempotent(engine, samples):
         assert save_quarantine(session, rows=rows) == len(set(rows))
     with session_scope(engine) as session:
         assert save_quarantine(session, rows=rows) == 0
-        changed = Quarantined(file=rows[0].file, where=rows[0].where, field=rows[0].field,
-                              reason=rows[0].reason, raw=rows[0].raw + " (edited)")
+        changed = Quarantined(
+            file=rows[0].file,
+            where=rows[0].where,
+            field=rows[0].field,
+            reason=rows[0].reason,
+            raw=rows[0].raw + " (edited)",
+        )
         assert save_quarantine(session, rows=[changed]) == 1
     with session_scope(engine) as session:
         stored = list_quarantine(session)
@@ -125,11 +134,20 @@ def test_checkpoint_round_trip(engine):
         assert get_checkpoint(session, feed="drop", key="feeds/a.jsonl") is None
         set_checkpoint(session, feed="drop", key="feeds/a.jsonl", sha256="a" * 64, at=T0)
         set_checkpoint(session, feed="drop", key="feeds/b.jsonl", offset=1234, at=T0)
-        set_checkpoint(session, feed="cap", key="https://example.org/cap", etag='"xyz"',
-                       last_modified="Mon, 01 Jan 2024 00:00:00 GMT", last_event_id="e-9", at=T0)
+        set_checkpoint(
+            session,
+            feed="cap",
+            key="https://example.org/cap",
+            etag='"xyz"',
+            last_modified="Mon, 01 Jan 2024 00:00:00 GMT",
+            last_event_id="e-9",
+            at=T0,
+        )
     with session_scope(engine) as session:
         later = T0 + timedelta(minutes=5)
-        set_checkpoint(session, feed="drop", key="feeds/a.jsonl", sha256="b" * 64, offset=99, at=later)
+        set_checkpoint(
+            session, feed="drop", key="feeds/a.jsonl", sha256="b" * 64, offset=99, at=later
+        )
     with session_scope(engine) as session:
         a = get_checkpoint(session, feed="drop", key="feeds/a.jsonl")
         web = get_checkpoint(session, feed="cap", key="https://example.org/cap")
@@ -137,28 +155,32 @@ def test_checkpoint_round_trip(engine):
     assert a is not None and (a.sha256, a.offset, a.updated_at) == ("b" * 64, 99, later)
     assert web is not None and (web.etag, web.last_event_id) == ('"xyz"', "e-9")
     assert web.last_modified == "Mon, 01 Jan 2024 00:00:00 GMT"
-    assert sorted(drop) == ["feeds/a.jsonl", "feeds/b.jsonl"] and drop["feeds/b.jsonl"].offset == 1234
+    assert (
+        sorted(drop) == ["feeds/a.jsonl", "feeds/b.jsonl"] and drop["feeds/b.jsonl"].offset == 1234
+    )
 
 
 def _big_frame(n: int) -> pd.DataFrame:
     rng = np.random.default_rng(7)
     targets = np.array([f"N{i:04d}" for i in range(500)], dtype=object)
     ts = pd.Series(pd.date_range(T0, periods=n, freq="min", tz="UTC")).dt.as_unit("us")
-    return pd.DataFrame({
-        "ts": ts,
-        "source": pd.Series(["bench"] * n, dtype=object),
-        "dimension": pd.Series(["customs"] * n, dtype=object),
-        "target": pd.Series(targets[rng.integers(0, len(targets), n)], dtype=object),
-        "metric": pd.Series(["clearance_hours"] * n, dtype=object),
-        "value": rng.uniform(0, 100, n),
-        "effective_at": pd.Series([pd.NaT] * n, dtype="datetime64[us, UTC]"),
-        "expected_until": pd.Series([pd.NaT] * n, dtype="datetime64[us, UTC]"),
-        "ref": pd.Series([f"r{i}" for i in range(n)], dtype=object),
-        "shipment": pd.Series([None] * n, dtype=object),
-        "area": pd.Series([None] * n, dtype=object),
-        "supersedes": pd.Series([None] * n, dtype=object),
-        "extras": pd.Series([None] * n, dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "ts": ts,
+            "source": pd.Series(["bench"] * n, dtype=object),
+            "dimension": pd.Series(["customs"] * n, dtype=object),
+            "target": pd.Series(targets[rng.integers(0, len(targets), n)], dtype=object),
+            "metric": pd.Series(["clearance_hours"] * n, dtype=object),
+            "value": rng.uniform(0, 100, n),
+            "effective_at": pd.Series([pd.NaT] * n, dtype="datetime64[us, UTC]"),
+            "expected_until": pd.Series([pd.NaT] * n, dtype="datetime64[us, UTC]"),
+            "ref": pd.Series([f"r{i}" for i in range(n)], dtype=object),
+            "shipment": pd.Series([None] * n, dtype=object),
+            "area": pd.Series([None] * n, dtype=object),
+            "supersedes": pd.Series([None] * n, dtype=object),
+            "extras": pd.Series([None] * n, dtype=object),
+        }
+    )
 
 
 @pytest.mark.slow
@@ -177,8 +199,10 @@ def test_save_100k_rows_timing(engine):
     with session_scope(engine) as session:
         loaded = signals_between(session, start=None, end=None)
     load = time.perf_counter() - started
-    print(f"\n{engine.dialect.name}: save {n} rows {first:.2f}s ({n / first:,.0f} rows/s), "
-          f"again {second:.2f}s, signals_between {load:.2f}s")
+    print(
+        f"\n{engine.dialect.name}: save {n} rows {first:.2f}s ({n / first:,.0f} rows/s), "
+        f"again {second:.2f}s, signals_between {load:.2f}s"
+    )
     assert inserted == n and again == 0 and len(loaded) == n
 
 
@@ -196,7 +220,12 @@ def test_carrier_events_round_trip_once(engine, samples) -> None:
     kept = [p.model_copy(update={"equipment": None, "transport_call": None}) for p in positions]
     assert back == sorted(kept, key=lambda p: p.at)
     with session_scope(engine) as session:
-        assert shipment_events_since(session, since=max(p.at for p in positions) + timedelta(seconds=1)) == []
+        assert (
+            shipment_events_since(
+                session, since=max(p.at for p in positions) + timedelta(seconds=1)
+            )
+            == []
+        )
 
 
 def test_carrier_events_keep_long_carrier_text(engine) -> None:
@@ -205,8 +234,16 @@ def test_carrier_events_keep_long_carrier_text(engine) -> None:
     from twin.domain.signals import ShipmentPosition
     from twin.store.tracking import save_shipment_events, shipment_events_since
 
-    odd = ShipmentPosition(source="dcsa", event_id="E" * 600, at=T0, event="ARRI", locode="XXLONGLOCATIONCODE",
-                           shipment="S" * 300, references=("S" * 300,), vessel="V" * 300)
+    odd = ShipmentPosition(
+        source="dcsa",
+        event_id="E" * 600,
+        at=T0,
+        event="ARRI",
+        locode="XXLONGLOCATIONCODE",
+        shipment="S" * 300,
+        references=("S" * 300,),
+        vessel="V" * 300,
+    )
     with session_scope(engine) as session:
         assert save_shipment_events(session, positions=[odd]) == 1
     with session_scope(engine) as session:

@@ -77,8 +77,9 @@ def episode_id(target: str, dimension: str, opened_at: datetime) -> str:
     return f"{target}/{dimension}/{format_timestamp(opened_at)}"
 
 
-def forecast_crossing(history: Iterable[tuple[datetime, float]], level: float, now: datetime,
-                      trend: TrendRule) -> datetime | None:
+def forecast_crossing(
+    history: Iterable[tuple[datetime, float]], level: float, now: datetime, trend: TrendRule
+) -> datetime | None:
     """When a least-squares line through the history reaches `level`, if it rises, fits well
     (r^2 >= min_r2) and gets there within the horizon; None otherwise. A line already above the
     level gives `now`."""
@@ -103,24 +104,46 @@ def forecast_crossing(history: Iterable[tuple[datetime, float]], level: float, n
     return now + timedelta(hours=float(hours))
 
 
-def _scores_by_key(scores: Iterable[RiskScore] | pd.DataFrame, now: datetime) -> dict[str, RiskScore]:
+def _scores_by_key(
+    scores: Iterable[RiskScore] | pd.DataFrame, now: datetime
+) -> dict[str, RiskScore]:
     records = to_risk_scores(scores, now) if isinstance(scores, pd.DataFrame) else scores
     return {key_of(s.target, s.dimension): s for s in records}
 
 
-def _new_alert(score: RiskScore, severity: Severity, now: datetime, *, early: bool = False,
-               forecast: datetime | None = None) -> Alert:
+def _new_alert(
+    score: RiskScore,
+    severity: Severity,
+    now: datetime,
+    *,
+    early: bool = False,
+    forecast: datetime | None = None,
+) -> Alert:
     return Alert(
-        id=episode_id(score.target, score.dimension, now), target=score.target,
-        dimension=score.dimension, severity=severity, score=score.score, peak=score.score,
-        opened_at=now, updated_at=now, explain=score.explain, kind=score.kind,
-        country=score.country, via=score.via, sources=score.sources, early=early,
+        id=episode_id(score.target, score.dimension, now),
+        target=score.target,
+        dimension=score.dimension,
+        severity=severity,
+        score=score.score,
+        peak=score.score,
+        opened_at=now,
+        updated_at=now,
+        explain=score.explain,
+        kind=score.kind,
+        country=score.country,
+        via=score.via,
+        sources=score.sources,
+        early=early,
         forecast_cross_at=forecast,
     )
 
 
-def evaluate(state: AlertState, scores: Iterable[RiskScore] | pd.DataFrame, now: datetime,
-             rules: AlertRules | None = None) -> tuple[AlertState, list[AlertEvent]]:
+def evaluate(
+    state: AlertState,
+    scores: Iterable[RiskScore] | pd.DataFrame,
+    now: datetime,
+    rules: AlertRules | None = None,
+) -> tuple[AlertState, list[AlertEvent]]:
     """One alerting pass at `now` over this pass's scores; returns the new state and events.
 
     A key with no score this pass counts as 0 (its readings went stale or stopped): open
@@ -141,12 +164,19 @@ def evaluate(state: AlertState, scores: Iterable[RiskScore] | pd.DataFrame, now:
         item = by_key.get(key)
         if item is None:
             assert remembered is not None
-            item = RiskScore(target=remembered.target, dimension=remembered.dimension, score=0.0,
-                             at=now, explain=f"{remembered.dimension} 0.00: no current readings")
+            item = RiskScore(
+                target=remembered.target,
+                dimension=remembered.dimension,
+                score=0.0,
+                at=now,
+                explain=f"{remembered.dimension} 0.00: no current readings",
+            )
         value = item.score
         rule = rules.for_dimension(item.dimension)
         memory = remembered or KeyState(target=item.target, dimension=item.dimension)
-        history = tuple((t, s) for t, s in memory.history if t > now - trend.window) + ((now, value),)
+        history = tuple((t, s) for t, s in memory.history if t > now - trend.window) + (
+            (now, value),
+        )
         breaches = memory.breaches + 1 if value >= rule.warn else 0
         open_id, last_cleared = memory.open_id, memory.last_cleared_at
         current = alerts.get(open_id) if open_id else None
@@ -157,24 +187,34 @@ def evaluate(state: AlertState, scores: Iterable[RiskScore] | pd.DataFrame, now:
             forecast = current.forecast_cross_at
             if severity is Severity.warn and trend.enabled:
                 forecast = forecast_crossing(history, rule.critical, now, trend) or (
-                    current.forecast_cross_at if current.early else None)
+                    current.forecast_cross_at if current.early else None
+                )
             still_predicted = (
-                current.early and trend.enabled and value >= trend.min_score
+                current.early
+                and trend.enabled
+                and value >= trend.min_score
                 and forecast_crossing(history, rule.warn, now, trend) is not None
             )
             if value < rule.clear_below and not still_predicted:
-                cleared = current.model_copy(update={
-                    "score": value, "updated_at": now, "cleared_at": now})
+                cleared = current.model_copy(
+                    update={"score": value, "updated_at": now, "cleared_at": now}
+                )
                 del alerts[current.id]
                 events.append(AlertEvent(kind="cleared", at=now, alert=cleared))
                 open_id, last_cleared, breaches = None, now, 0
             else:
-                updated = current.model_copy(update={
-                    "severity": severity, "score": value, "peak": max(current.peak, value),
-                    "updated_at": now, "explain": item.explain if value > 0 else current.explain,
-                    "forecast_cross_at": forecast, "via": item.via or current.via,
-                    "sources": tuple(dict.fromkeys(current.sources + item.sources)),
-                })
+                updated = current.model_copy(
+                    update={
+                        "severity": severity,
+                        "score": value,
+                        "peak": max(current.peak, value),
+                        "updated_at": now,
+                        "explain": item.explain if value > 0 else current.explain,
+                        "forecast_cross_at": forecast,
+                        "via": item.via or current.via,
+                        "sources": tuple(dict.fromkeys(current.sources + item.sources)),
+                    }
+                )
                 alerts[current.id] = updated
                 if severity is not current.severity:
                     events.append(AlertEvent(kind="escalated", at=now, alert=updated))
@@ -183,8 +223,11 @@ def evaluate(state: AlertState, scores: Iterable[RiskScore] | pd.DataFrame, now:
             opened: Alert | None = None
             if not cooling and breaches >= rule.for_passes:
                 severity = Severity.critical if value >= rule.critical else Severity.warn
-                forecast = (forecast_crossing(history, rule.critical, now, trend)
-                            if severity is Severity.warn and trend.enabled else None)
+                forecast = (
+                    forecast_crossing(history, rule.critical, now, trend)
+                    if severity is Severity.warn and trend.enabled
+                    else None
+                )
                 opened = _new_alert(item, severity, now, forecast=forecast)
             elif not cooling and trend.enabled and trend.min_score <= value < rule.warn:
                 cross = forecast_crossing(history, rule.warn, now, trend)
@@ -197,22 +240,38 @@ def evaluate(state: AlertState, scores: Iterable[RiskScore] | pd.DataFrame, now:
         cooling = last_cleared is not None and now < last_cleared + rule.cooldown
         # Forget keys gone quiet (no score now, all-zero history, nothing open, no cooldown) to
         # keep the state small; scored zeros are kept: a trend needs them.
-        if key not in by_key and open_id is None and not cooling and not any(s > 0 for _, s in history):
+        if (
+            key not in by_key
+            and open_id is None
+            and not cooling
+            and not any(s > 0 for _, s in history)
+        ):
             keys.pop(key, None)
             continue
-        keys[key] = KeyState(target=item.target, dimension=item.dimension, breaches=breaches,
-                             history=history, open_id=open_id, last_cleared_at=last_cleared)
+        keys[key] = KeyState(
+            target=item.target,
+            dimension=item.dimension,
+            breaches=breaches,
+            history=history,
+            open_id=open_id,
+            last_cleared_at=last_cleared,
+        )
     silences = tuple(s for s in state.silences if s.ends_at > now)
     alerts = _apply_mutes(alerts, silences, rules, now)
     # Events report the mute status the alert has after this pass.
-    events = [e if e.alert.id not in alerts else e.model_copy(update={"alert": alerts[e.alert.id]})
-              for e in events]
-    new_state = AlertState(keys=keys, alerts=alerts, silences=silences, acks=state.acks, last_at=now)
+    events = [
+        e if e.alert.id not in alerts else e.model_copy(update={"alert": alerts[e.alert.id]})
+        for e in events
+    ]
+    new_state = AlertState(
+        keys=keys, alerts=alerts, silences=silences, acks=state.acks, last_at=now
+    )
     return new_state, events
 
 
-def _apply_mutes(alerts: Mapping[str, Alert], silences: Iterable[Silence], rules: AlertRules,
-                 now: datetime) -> dict[str, Alert]:
+def _apply_mutes(
+    alerts: Mapping[str, Alert], silences: Iterable[Silence], rules: AlertRules, now: datetime
+) -> dict[str, Alert]:
     inhibitor = Inhibitor(rules.inhibit, alerts.values())
     silencer = Silencer(silences)
     out = {}
@@ -224,8 +283,12 @@ def _apply_mutes(alerts: Mapping[str, Alert], silences: Iterable[Silence], rules
     return out
 
 
-def add_silence(state: AlertState, silence: Silence, rules: AlertRules | None = None,
-                now: datetime | None = None) -> AlertState:
+def add_silence(
+    state: AlertState,
+    silence: Silence,
+    rules: AlertRules | None = None,
+    now: datetime | None = None,
+) -> AlertState:
     """The state with `silence` added (replacing one of the same id); open alerts re-muted at
     `now` when given."""
     silences = tuple(s for s in state.silences if s.id != silence.id) + (silence,)
@@ -236,7 +299,9 @@ def add_silence(state: AlertState, silence: Silence, rules: AlertRules | None = 
 
 
 def expire_silence(state: AlertState, silence_id: str) -> AlertState:
-    return state.model_copy(update={"silences": tuple(s for s in state.silences if s.id != silence_id)})
+    return state.model_copy(
+        update={"silences": tuple(s for s in state.silences if s.id != silence_id)}
+    )
 
 
 def acknowledge(state: AlertState, ack: Acknowledgement) -> AlertState:
@@ -244,14 +309,18 @@ def acknowledge(state: AlertState, ack: Acknowledgement) -> AlertState:
     if ack.alert_id not in state.alerts:
         raise KeyError(f"no open alert {ack.alert_id!r}")
     alerts = dict(state.alerts)
-    alerts[ack.alert_id] = alerts[ack.alert_id].model_copy(update={"acked_by": ack.by, "acked_at": ack.at})
+    alerts[ack.alert_id] = alerts[ack.alert_id].model_copy(
+        update={"acked_by": ack.by, "acked_at": ack.at}
+    )
     return state.model_copy(update={"alerts": alerts, "acks": state.acks + (ack,)})
 
 
 def set_lead_time(alert: Alert, impact_at: datetime) -> Alert:
     """The alert with its warning lead time: hours from opened_at to the real impact (negative
     when the alert came after the impact)."""
-    return alert.model_copy(update={"warning_lead_h": round((impact_at - alert.opened_at).total_seconds() / 3600.0, 3)})
+    return alert.model_copy(
+        update={"warning_lead_h": round((impact_at - alert.opened_at).total_seconds() / 3600.0, 3)}
+    )
 
 
 def set_lead_times(alerts: Iterable[Alert], impacts: Mapping[str, datetime]) -> list[Alert]:

@@ -93,8 +93,13 @@ class Inhibitor:
             if not by_target or not matches(labels, rule.target):
                 continue
             candidates = sorted(
-                {entry[0]: entry for t in _related_targets(alert, rule.relation) for entry in by_target.get(t, ())}
-                .values(), key=lambda entry: entry[0])
+                {
+                    entry[0]: entry
+                    for t in _related_targets(alert, rule.relation)
+                    for entry in by_target.get(t, ())
+                }.values(),
+                key=lambda entry: entry[0],
+            )
             for _, source, source_labels in candidates:
                 if source.id == alert.id:
                     continue
@@ -103,6 +108,8 @@ class Inhibitor:
         return None
 
 
-def muted_by(alert: Alert, now: datetime, inhibitor: Muter, silencer: Muter) -> tuple[str | None, str | None]:
+def muted_by(
+    alert: Alert, now: datetime, inhibitor: Muter, silencer: Muter
+) -> tuple[str | None, str | None]:
     """(inhibited_by, silenced_by) of an alert at `now`."""
     return inhibitor.mutes(alert, now), silencer.mutes(alert, now)

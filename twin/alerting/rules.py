@@ -95,8 +95,11 @@ def _default_inhibitions() -> list[InhibitRule]:
     return [
         InhibitRule(
             name="closed-passage-explains-lanes",
-            source={"severity": "critical", "kind": ["chokepoint", "border"],
-                    "dimension": ["security", "weather", "capacity"]},
+            source={
+                "severity": "critical",
+                "kind": ["chokepoint", "border"],
+                "dimension": ["security", "weather", "capacity"],
+            },
             target={},
             relation="explains",
         ),

@@ -42,7 +42,8 @@ def _serve_api_docs(app: FastAPI) -> None:
     @app.get("/api/docs", include_in_schema=False)
     async def _docs() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url="/api/openapi.json", title=f"{app.title} - docs",
+            openapi_url="/api/openapi.json",
+            title=f"{app.title} - docs",
             swagger_js_url="/api/docs-static/swagger-ui-bundle.js",
             swagger_css_url="/api/docs-static/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg",
@@ -50,9 +51,13 @@ def _serve_api_docs(app: FastAPI) -> None:
 
 
 def create_app(
-    database_url: str | None = None, *, secret_key: str | None = None,
-    session_hours: float = SESSION_HOURS, poll_seconds: float = 3.0,
-    alert_rules: AlertRules | None = None, network: str | None = None,
+    database_url: str | None = None,
+    *,
+    secret_key: str | None = None,
+    session_hours: float = SESSION_HOURS,
+    poll_seconds: float = 3.0,
+    alert_rules: AlertRules | None = None,
+    network: str | None = None,
 ) -> FastAPI:
     """The console app on the store at `database_url` (default: TWIN_DATABASE_URL or ./twin.db).
 
@@ -70,25 +75,34 @@ def create_app(
         title="twin on-call console API",
         version="1",
         description="Review, approve, reject and roll back incidents; read the network, scores, "
-                    "alerts, silences and the audit log. Authenticate with `Authorization: Bearer "
-                    "TOKEN` (`twin users token NAME`) or the console's session cookie.",
-        openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
+        "alerts, silences and the audit log. Authenticate with `Authorization: Bearer "
+        "TOKEN` (`twin users token NAME`) or the console's session cookie.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.engine = engine
-    app.state.sessions = Sessions(secret_key or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32),
-                                  int(session_hours * 3600))
+    app.state.sessions = Sessions(
+        secret_key or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32),
+        int(session_hours * 3600),
+    )
     app.state.poll_seconds = poll_seconds
     app.state.alert_rules = alert_rules or AlertRules()
     app.state.network = network
-    app.state.templates = Jinja2Templates(directory=str(Path(str(files("twin.api").joinpath("templates")))))
-    app.mount("/static", StaticFiles(directory=str(files("twin.api").joinpath("static"))), name="static")
+    app.state.templates = Jinja2Templates(
+        directory=str(Path(str(files("twin.api").joinpath("templates"))))
+    )
+    app.mount(
+        "/static", StaticFiles(directory=str(files("twin.api").joinpath("static"))), name="static"
+    )
     _serve_api_docs(app)
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
         if _is_api(request):
-            return JSONResponse({"detail": exc.message}, status_code=401,
-                                headers={"WWW-Authenticate": "Bearer"})
+            return JSONResponse(
+                {"detail": exc.message}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={target}", status_code=303)
 

@@ -48,7 +48,11 @@ class Sessions:
             raw = self._signer.loads(cookie, max_age=self.max_age_s)
         except (SignatureExpired, BadSignature):
             return None
-        if not isinstance(raw, dict) or not isinstance(raw.get("u"), str) or not isinstance(raw.get("c"), str):
+        if (
+            not isinstance(raw, dict)
+            or not isinstance(raw.get("u"), str)
+            or not isinstance(raw.get("c"), str)
+        ):
             return None
         return SessionData(user=raw["u"], csrf=raw["c"])
 

@@ -28,20 +28,33 @@ def risk_colour(score: float, warn: float = 0.5, critical: float = 0.8) -> str:
 
 
 def score_chart(
-    series: Mapping[str, Sequence[tuple[datetime, float]]], *, thresholds: Mapping[str, float],
-    focus: str | None = None, marks: Sequence[tuple[datetime, str]] = (),
-    width: int = 760, height: int = 260, title: str = "",
+    series: Mapping[str, Sequence[tuple[datetime, float]]],
+    *,
+    thresholds: Mapping[str, float],
+    focus: str | None = None,
+    marks: Sequence[tuple[datetime, str]] = (),
+    width: int = 760,
+    height: int = 260,
+    title: str = "",
 ) -> Markup:
     """Lines of score (0-1) against time, one per dimension, with the threshold levels dashed
     across and vertical marks (alert opened, decisions) labelled."""
     left, right, top, bottom = 44, 110, 16, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     times = [t for points in series.values() for t, _ in points] + [t for t, _ in marks]
-    out = [(f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" '
-           f'height="{height}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>')]
-    out.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fafafa" stroke="#ccc"/>')
+    out = [
+        (
+            f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" '
+            f'height="{height}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+        )
+    ]
+    out.append(
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fafafa" stroke="#ccc"/>'
+    )
     if not times:
-        out.append(f'<text x="{left + 10}" y="{top + 24}" fill="#666">no scores stored for this target</text></svg>')
+        out.append(
+            f'<text x="{left + 10}" y="{top + 24}" fill="#666">no scores stored for this target</text></svg>'
+        )
         return Markup("".join(out))
     t0, t1 = min(times), max(times)
     span = max((t1 - t0).total_seconds(), 3600.0)
@@ -53,29 +66,45 @@ def score_chart(
         return top + plot_h * (1.0 - max(0.0, min(1.0, v)))
 
     for v in (0.0, 0.25, 0.5, 0.75, 1.0):
-        out.append(f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="11" fill="#666">{v:g}</text>')
+        out.append(
+            f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="11" fill="#666">{v:g}</text>'
+        )
     for name, level in thresholds.items():
         colour = "#dc2626" if name == "critical" else "#f59e0b" if name == "warn" else "#16a34a"
-        out.append(f'<line class="threshold" data-threshold="{escape(name)}" x1="{left}" x2="{left + plot_w}" '
-                   f'y1="{y(level):.1f}" y2="{y(level):.1f}" stroke="{colour}" stroke-dasharray="6 4"/>')
-        out.append(f'<text x="{left + plot_w + 4}" y="{y(level) + 4:.1f}" font-size="11" fill="{colour}">'
-                   f'{escape(name)} {level:g}</text>')
+        out.append(
+            f'<line class="threshold" data-threshold="{escape(name)}" x1="{left}" x2="{left + plot_w}" '
+            f'y1="{y(level):.1f}" y2="{y(level):.1f}" stroke="{colour}" stroke-dasharray="6 4"/>'
+        )
+        out.append(
+            f'<text x="{left + plot_w + 4}" y="{y(level) + 4:.1f}" font-size="11" fill="{colour}">'
+            f"{escape(name)} {level:g}</text>"
+        )
     for t, label in marks:
-        out.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{top + plot_h}" stroke="#444" stroke-width="1"/>'
-                   f'<text x="{x(t) + 3:.1f}" y="{top + 12}" font-size="10" fill="#444">{escape(label)}</text>')
+        out.append(
+            f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{top + plot_h}" stroke="#444" stroke-width="1"/>'
+            f'<text x="{x(t) + 3:.1f}" y="{top + 12}" font-size="10" fill="#444">{escape(label)}</text>'
+        )
     for i, (name, points) in enumerate(sorted(series.items(), key=lambda kv: kv[0] == focus)):
         if not points:
             continue
         colour = PALETTE[i % len(PALETTE)] if name != focus else "#111"
         width_px = 2.5 if name == focus else 1.2
         path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points)
-        out.append(f'<polyline class="series" data-dimension="{escape(name)}" fill="none" stroke="{colour}" '
-                   f'stroke-width="{width_px}" points="{path}"/>')
+        out.append(
+            f'<polyline class="series" data-dimension="{escape(name)}" fill="none" stroke="{colour}" '
+            f'stroke-width="{width_px}" points="{path}"/>'
+        )
         lt, lv = points[-1]
-        out.append(f'<text x="{x(lt) + 4:.1f}" y="{y(lv) - 4:.1f}" font-size="11" fill="{colour}">{escape(name)}</text>')
-    out.append(f'<text x="{left}" y="{height - 10}" font-size="11" fill="#666">{t0:%Y-%m-%d %H:%M}Z</text>')
-    out.append(f'<text x="{left + plot_w}" y="{height - 10}" font-size="11" text-anchor="end" fill="#666">'
-               f'{t1:%Y-%m-%d %H:%M}Z</text></svg>')
+        out.append(
+            f'<text x="{x(lt) + 4:.1f}" y="{y(lv) - 4:.1f}" font-size="11" fill="{colour}">{escape(name)}</text>'
+        )
+    out.append(
+        f'<text x="{left}" y="{height - 10}" font-size="11" fill="#666">{t0:%Y-%m-%d %H:%M}Z</text>'
+    )
+    out.append(
+        f'<text x="{left + plot_w}" y="{height - 10}" font-size="11" text-anchor="end" fill="#666">'
+        f"{t1:%Y-%m-%d %H:%M}Z</text></svg>"
+    )
     return Markup("".join(out))
 
 
@@ -99,8 +128,13 @@ def _unwrap(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
 
 
 def network_map(
-    network: Network, lane_risk: Mapping[str, float], *, node_risk: Mapping[str, float] | None = None,
-    width: int = 1000, warn: float = 0.5, critical: float = 0.8,
+    network: Network,
+    lane_risk: Mapping[str, float],
+    *,
+    node_risk: Mapping[str, float] | None = None,
+    width: int = 1000,
+    warn: float = 0.5,
+    critical: float = 0.8,
 ) -> Markup:
     """The network on an equirectangular world map: land, a 30-degree graticule, lanes (through
     their `via` chokepoints) coloured by risk, nodes by kind. The view is cropped to the nodes."""
@@ -116,17 +150,23 @@ def network_map(
     else:
         x0, x1, y0, y1 = 0.0, 360.0, 0.0, 180.0
     height = int(width * (y1 - y0) / (x1 - x0))
-    out = [(f'<svg class="map" role="img" viewBox="{x0:.1f} {y0:.1f} {x1 - x0:.1f} {y1 - y0:.1f}" '
-           f'width="{width}" height="{height}" preserveAspectRatio="xMidYMid meet" '
-           'xmlns="http://www.w3.org/2000/svg"><title>network map</title>'
-           f'<rect x="0" y="0" width="360" height="180" fill="#eef5fb"/>'
-           f'<path class="land" d="{land_path()}" fill="#e2e2d8" stroke="#b9b9a8" stroke-width="0.15"/>')]
+    out = [
+        (
+            f'<svg class="map" role="img" viewBox="{x0:.1f} {y0:.1f} {x1 - x0:.1f} {y1 - y0:.1f}" '
+            f'width="{width}" height="{height}" preserveAspectRatio="xMidYMid meet" '
+            'xmlns="http://www.w3.org/2000/svg"><title>network map</title>'
+            f'<rect x="0" y="0" width="360" height="180" fill="#eef5fb"/>'
+            f'<path class="land" d="{land_path()}" fill="#e2e2d8" stroke="#b9b9a8" stroke-width="0.15"/>'
+        )
+    ]
     grid = []
     for lon in range(-180, 181, 30):
         grid.append(f"M{lon + 180},0V180")
     for lat in range(-60, 61, 30):
         grid.append(f"M0,{90 - lat}H360")
-    out.append(f'<path class="graticule" d="{" ".join(grid)}" stroke="#9bb" stroke-width="0.1" fill="none"/>')
+    out.append(
+        f'<path class="graticule" d="{" ".join(grid)}" stroke="#9bb" stroke-width="0.1" fill="none"/>'
+    )
     lanes = sorted(network.lanes, key=lambda lane: lane_risk.get(lane.id, 0.0))
     for lane in lanes:
         ids = [lane.from_, *lane.via, lane.to]
@@ -140,19 +180,26 @@ def network_map(
             coords = " ".join(f"{lon + 180 + shift:.2f},{90 - lat:.2f}" for lon, lat in pts)
             if all(not (0 <= lon + 180 + shift <= 360) for lon, _ in pts):
                 continue
-            out.append(f'<polyline class="lane" data-lane="{escape(lane.id)}" data-risk="{risk:.2f}" points="{coords}" '
-                       f'fill="none" stroke="{colour}" stroke-width="{0.35 + 0.6 * risk:.2f}" opacity="0.85"{dash}>'
-                       f'<title>{escape(lane.id)} ({lane.mode.value}): risk {risk:.2f}</title></polyline>')
+            out.append(
+                f'<polyline class="lane" data-lane="{escape(lane.id)}" data-risk="{risk:.2f}" points="{coords}" '
+                f'fill="none" stroke="{colour}" stroke-width="{0.35 + 0.6 * risk:.2f}" opacity="0.85"{dash}>'
+                f"<title>{escape(lane.id)} ({lane.mode.value}): risk {risk:.2f}</title></polyline>"
+            )
     for node in placed.values():
         cx, cy = node.lon + 180, 90 - node.lat  # type: ignore[operator]
         risk = node_risk.get(node.id, 0.0)
         fill = risk_colour(risk, warn, critical) if risk else "#334155"
         r = 0.9 if node.kind.value == "chokepoint" else 0.6
-        shape = (f'<rect x="{cx - r:.2f}" y="{cy - r:.2f}" width="{2 * r:.2f}" height="{2 * r:.2f}" '
-                 if node.kind.value == "chokepoint" else f'<circle cx="{cx:.2f}" cy="{cy:.2f}" r="{r:.2f}" ')
-        out.append(f'<g class="node" data-node="{escape(node.id)}">{shape}fill="{fill}" stroke="#fff" stroke-width="0.15">'
-                   f'<title>{escape(node.id)} {escape(node.name)} ({node.kind.value}) risk {risk:.2f}</title>'
-                   f'</{"rect" if node.kind.value == "chokepoint" else "circle"}>'
-                   f'<text x="{cx + 1.1:.2f}" y="{cy + 0.5:.2f}" font-size="1.6" fill="#1e293b">{escape(node.id)}</text></g>')
+        shape = (
+            f'<rect x="{cx - r:.2f}" y="{cy - r:.2f}" width="{2 * r:.2f}" height="{2 * r:.2f}" '
+            if node.kind.value == "chokepoint"
+            else f'<circle cx="{cx:.2f}" cy="{cy:.2f}" r="{r:.2f}" '
+        )
+        out.append(
+            f'<g class="node" data-node="{escape(node.id)}">{shape}fill="{fill}" stroke="#fff" stroke-width="0.15">'
+            f"<title>{escape(node.id)} {escape(node.name)} ({node.kind.value}) risk {risk:.2f}</title>"
+            f"</{'rect' if node.kind.value == 'chokepoint' else 'circle'}>"
+            f'<text x="{cx + 1.1:.2f}" y="{cy + 0.5:.2f}" font-size="1.6" fill="#1e293b">{escape(node.id)}</text></g>'
+        )
     out.append("</svg>")
     return Markup("".join(out))

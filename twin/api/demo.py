@@ -46,13 +46,24 @@ lanes:
 PLAYBOOK = {
     "id": "avoid-closed-chokepoint",
     "description": "Re-route sea freight round a closed or unsafe chokepoint.",
-    "match": {"dimension": ["security", "weather"], "target_kind": "chokepoint", "severity": "critical"},
+    "match": {
+        "dimension": ["security", "weather"],
+        "target_kind": "chokepoint",
+        "severity": "critical",
+    },
     "actions": [
         {"avoid": {"target": "{{ alert.target }}", "until": "clear"}},
         {"replan": {"scope": "exposed", "max_cost_increase_pct": 40}},
-        {"notify": {"channel": "oncall", "message": "{{ alert.target }} closed or unsafe: exposed freight re-planned round it"}},
+        {
+            "notify": {
+                "channel": "oncall",
+                "message": "{{ alert.target }} closed or unsafe: exposed freight re-planned round it",
+            }
+        },
     ],
-    "approval": "auto", "cooldown": "12h", "rollback": "on_clear",
+    "approval": "auto",
+    "cooldown": "12h",
+    "rollback": "on_clear",
 }
 
 
@@ -71,10 +82,22 @@ def demo_network() -> Network:
 def demo_signals(start: datetime) -> list[dict[str, object]]:
     """Suez security worsening over a day: advisories 1 → 3 → 4, incidents 1 → 4 → 8."""
     return [
-        {"ts": (start + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ"), "source": "demo-feed",
-         "dimension": "security", "target": "SUEZ", "metric": metric, "value": value}
-        for h, metric, value in ((0, "advisory_level", 1), (0, "incidents_7d", 1), (12, "advisory_level", 3),
-                                 (12, "incidents_7d", 4), (24, "advisory_level", 4), (24, "incidents_7d", 8))
+        {
+            "ts": (start + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "source": "demo-feed",
+            "dimension": "security",
+            "target": "SUEZ",
+            "metric": metric,
+            "value": value,
+        }
+        for h, metric, value in (
+            (0, "advisory_level", 1),
+            (0, "incidents_7d", 1),
+            (12, "advisory_level", 3),
+            (12, "incidents_7d", 4),
+            (24, "advisory_level", 4),
+            (24, "incidents_7d", 8),
+        )
     ]
 
 
@@ -84,21 +107,50 @@ def write_demo(folder: Path, database_url: str, *, start: datetime) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "network.yaml").write_text(NETWORK, encoding="utf-8")
     (folder / "playbooks").mkdir(exist_ok=True)
-    (folder / "playbooks" / "avoid-closed-chokepoint.yaml").write_text(yaml.safe_dump(PLAYBOOK, sort_keys=False),
-                                                                      encoding="utf-8")
+    (folder / "playbooks" / "avoid-closed-chokepoint.yaml").write_text(
+        yaml.safe_dump(PLAYBOOK, sort_keys=False), encoding="utf-8"
+    )
     (folder / "feeds").mkdir(exist_ok=True)
     day = timedelta(days=1)
-    write_shipments([
-        Shipment(id="S1", origin="CN-SZ", destination="NL-VENLO", units=40, ready_at=start + 3 * day,
-                 due_at=start + 45 * day),
-        Shipment(id="S2", origin="CN-SZ", destination="NL-VENLO", units=20, priority="express",
-                 ready_at=start + 4 * day, due_at=start + 40 * day),
-    ], folder / "shipments.csv")
+    write_shipments(
+        [
+            Shipment(
+                id="S1",
+                origin="CN-SZ",
+                destination="NL-VENLO",
+                units=40,
+                ready_at=start + 3 * day,
+                due_at=start + 45 * day,
+            ),
+            Shipment(
+                id="S2",
+                origin="CN-SZ",
+                destination="NL-VENLO",
+                units=20,
+                priority="express",
+                ready_at=start + 4 * day,
+                due_at=start + 40 * day,
+            ),
+        ],
+        folder / "shipments.csv",
+    )
     config = folder / "twin.toml"
-    config.write_text("\n".join([
-        f"database_url = {json.dumps(database_url)}", 'network = "network.yaml"', 'playbooks = "playbooks"',
-        'shipments = "shipments.csv"', "", "[[feeds]]", 'name = "demo-feed"', 'path = "feeds/*"', "",
-    ]), encoding="utf-8")
+    config.write_text(
+        "\n".join(
+            [
+                f"database_url = {json.dumps(database_url)}",
+                'network = "network.yaml"',
+                'playbooks = "playbooks"',
+                'shipments = "shipments.csv"',
+                "",
+                "[[feeds]]",
+                'name = "demo-feed"',
+                'path = "feeds/*"',
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
     return config
 
 
@@ -111,7 +163,9 @@ def drop_feed_file(folder: Path, name: str, rows: list[dict[str, object]]) -> Pa
     return target
 
 
-def seed_demo(database_url: str, folder: Path, *, now: datetime, extra_incidents: int = 0) -> Seeded:
+def seed_demo(
+    database_url: str, folder: Path, *, now: datetime, extra_incidents: int = 0
+) -> Seeded:
     """Run the real chain on the demo: write the files (write_demo), drop the Suez signals in
     the feed folder and run `run_once` every 6 h of the two days before `now` until the Suez
     incident is proposed (waiting for approval: the Cape detour trips its cost guardrail).
@@ -139,11 +193,21 @@ def seed_demo(database_url: str, folder: Path, *, now: datetime, extra_incidents
                 incident = next(i for i in list_incidents(session) if i.id == incident_id)
                 entries = audit_log(session, incident_id=incident_id)
                 for k in range(extra_incidents):
-                    alert = incident.alert.model_copy(update={"id": f"{incident.alert.id}#bench{k}"})
-                    copy = incident.model_copy(update={"id": f"{incident.id[:20]}-B{k:04d}", "alert_id": alert.id,
-                                                       "alert": alert})
-                    save_incident(session, incident=copy,
-                                  audit=[e.model_copy(update={"incident_id": copy.id}) for e in entries])
+                    alert = incident.alert.model_copy(
+                        update={"id": f"{incident.alert.id}#bench{k}"}
+                    )
+                    copy = incident.model_copy(
+                        update={
+                            "id": f"{incident.id[:20]}-B{k:04d}",
+                            "alert_id": alert.id,
+                            "alert": alert,
+                        }
+                    )
+                    save_incident(
+                        session,
+                        incident=copy,
+                        audit=[e.model_copy(update={"incident_id": copy.id}) for e in entries],
+                    )
         finally:
             db.dispose()
     return Seeded(network=demo_network(), config=config, incident_id=incident_id, now=now)

@@ -97,5 +97,8 @@ def check_csrf(request: Request, submitted: str | None) -> None:
         return
     token = submitted or request.headers.get(CSRF_HEADER)
     if not same(getattr(request.state, "csrf", None), token):
-        raise ConsoleError(403, "the form's security token is missing or out of date "
-                                "(the page is older than your session): reload the page and try again")
+        raise ConsoleError(
+            403,
+            "the form's security token is missing or out of date "
+            "(the page is older than your session): reload the page and try again",
+        )

@@ -168,7 +168,8 @@ class PlanDiffOut(_Out):
 class DecisionIn(_Out):
     comment: str = Field(default="", max_length=2000)
     expected_state: str | None = Field(
-        default=None, description="refuse (409) unless the incident is still in this state")
+        default=None, description="refuse (409) unless the incident is still in this state"
+    )
 
 
 class DecisionOut(_Out):
@@ -187,10 +188,15 @@ class SilenceIn(_Out):
     """A new silence: which alerts (label → value or values; `~REGEX` for a regex on target),
     for how long from now, and why."""
 
-    matchers: dict[str, str | list[str]] = Field(min_length=1, examples=[{"target": "SUEZ", "dimension": "security"}])
-    duration: str = Field(min_length=1, max_length=20, description="30m, 6h, 2d … (at most 30 days)",
-                          examples=["6h"])
-    comment: str = Field(min_length=1, max_length=2000, description="why: the next on-call reads it")
+    matchers: dict[str, str | list[str]] = Field(
+        min_length=1, examples=[{"target": "SUEZ", "dimension": "security"}]
+    )
+    duration: str = Field(
+        min_length=1, max_length=20, description="30m, 6h, 2d … (at most 30 days)", examples=["6h"]
+    )
+    comment: str = Field(
+        min_length=1, max_length=2000, description="why: the next on-call reads it"
+    )
 
     @field_validator("matchers")
     @classmethod
@@ -199,7 +205,9 @@ class SilenceIn(_Out):
         for name, wanted in matchers.items():
             values = wanted if isinstance(wanted, list) else [wanted]
             if not values or any(not str(v).strip() or len(str(v)) > 200 for v in values):
-                raise ValueError(f"matchers: {name!r} needs one or more non-empty values (at most 200 characters)")
+                raise ValueError(
+                    f"matchers: {name!r} needs one or more non-empty values (at most 200 characters)"
+                )
         return matchers
 
     @field_validator("duration")

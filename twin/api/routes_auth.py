@@ -22,12 +22,24 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _form(request: Request, *, next_: str, error: str = "", status: int = 200, name: str = "") -> Response:
+def _form(
+    request: Request, *, next_: str, error: str = "", status: int = 200, name: str = ""
+) -> Response:
     cookie, token = request.app.state.sessions.login_token()
     response = request.app.state.templates.TemplateResponse(
-        request, "login.html", {"next": _safe_next(next_), "error": error, "csrf_token": token,
-                                "user": None, "name": name, "now": datetime.now(UTC),
-                                "path": "/login"}, status_code=status)
+        request,
+        "login.html",
+        {
+            "next": _safe_next(next_),
+            "error": error,
+            "csrf_token": token,
+            "user": None,
+            "name": name,
+            "now": datetime.now(UTC),
+            "path": "/login",
+        },
+        status_code=status,
+    )
     response.set_cookie(LOGIN_COOKIE, cookie, httponly=True, samesite="lax", max_age=3600)
     return response
 
@@ -39,20 +51,32 @@ def login_form(request: Request, next: str = "/") -> Response:
 
 @router.post("/login")
 def login(
-    request: Request, session: SessionDep,
-    username: Annotated[str, Form(max_length=120)], password: Annotated[str, Form(max_length=1000)],
-    csrf_token: Annotated[str, Form(max_length=200)] = "", next: Annotated[str, Form(max_length=2000)] = "/",
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=120)],
+    password: Annotated[str, Form(max_length=1000)],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     sessions = request.app.state.sessions
     if not sessions.login_token_ok(request.cookies.get(LOGIN_COOKIE), csrf_token):
-        return _form(request, next_=next, status=403, name=username,
-                     error="The sign-in form expired or was not sent from this site: try again.")
+        return _form(
+            request,
+            next_=next,
+            status=403,
+            name=username,
+            error="The sign-in form expired or was not sent from this site: try again.",
+        )
     user = check_password(session, name=username, password=password)
     if user is None:
-        return _form(request, next_=next, status=401, name=username, error="Wrong name or password.")
+        return _form(
+            request, next_=next, status=401, name=username, error="Wrong name or password."
+        )
     cookie, _ = sessions.issue(user.name)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="lax", max_age=sessions.max_age_s)
+    response.set_cookie(
+        SESSION_COOKIE, cookie, httponly=True, samesite="lax", max_age=sessions.max_age_s
+    )
     response.delete_cookie(LOGIN_COOKIE)
     return response
 

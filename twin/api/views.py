@@ -33,7 +33,11 @@ from twin.store.users import Role, User
 
 S = IncidentState
 # The console's verbs, the state each moves to, and the role each needs.
-DECISIONS: dict[str, IncidentState] = {"approve": S.approved, "reject": S.rejected, "rollback": S.rolled_back}
+DECISIONS: dict[str, IncidentState] = {
+    "approve": S.approved,
+    "reject": S.rejected,
+    "rollback": S.rolled_back,
+}
 DECIDER = Role.approver
 
 
@@ -48,14 +52,24 @@ class ConsoleError(Exception):
 def summary(incident: Incident) -> IncidentSummary:
     s = incident.diff.summary()
     return IncidentSummary(
-        id=incident.id, alert=incident.alert_id, playbook=incident.playbook_id,
-        state=incident.state.value, target=incident.alert.target,
-        dimension=incident.alert.dimension, severity=incident.alert.severity.value,
-        shadow=incident.shadow, needs_approval=list(incident.needs_approval),
-        created_at=incident.created_at, updated_at=incident.updated_at,
-        decided_by=incident.decided_by, plan_status=s["status"], plan_shipments=s["shipments"],
-        plan_cost_delta=s["cost_delta"], plan_cost_increase_pct=s["cost_increase_pct"],
-        plan_late_unit_days_avoided=s["late_unit_days_avoided"], plan_unserved=s["unserved"],
+        id=incident.id,
+        alert=incident.alert_id,
+        playbook=incident.playbook_id,
+        state=incident.state.value,
+        target=incident.alert.target,
+        dimension=incident.alert.dimension,
+        severity=incident.alert.severity.value,
+        shadow=incident.shadow,
+        needs_approval=list(incident.needs_approval),
+        created_at=incident.created_at,
+        updated_at=incident.updated_at,
+        decided_by=incident.decided_by,
+        plan_status=s["status"],
+        plan_shipments=s["shipments"],
+        plan_cost_delta=s["cost_delta"],
+        plan_cost_increase_pct=s["cost_increase_pct"],
+        plan_late_unit_days_avoided=s["late_unit_days_avoided"],
+        plan_unserved=s["unserved"],
     )
 
 
@@ -64,30 +78,56 @@ def summary_row(row: Mapping[str, Any]) -> IncidentSummary:
     old, delta = float(row["old_cost"]), float(row["cost_delta"])
     pct: float | None = (100.0 * delta / old) if old > 0 else (0.0 if delta <= 0 else None)
     return IncidentSummary(
-        id=row["id"], alert=row["alert_id"], playbook=row["playbook_id"], state=row["state"],
-        target=row["target"], dimension=row["dimension"], severity=row["severity"],
-        shadow=bool(row["shadow"]), needs_approval=list(row["needs_approval"] or ()),
-        created_at=row["created_at"], updated_at=row["updated_at"], decided_by=row["decided_by"],
-        plan_status=row["plan_status"], plan_shipments=int(row["shipments"]),
-        plan_cost_delta=round(delta, 2), plan_cost_increase_pct=None if pct is None else round(pct, 2),
-        plan_late_unit_days_avoided=round(float(row["late"]), 2), plan_unserved=list(row["unserved"] or ()),
+        id=row["id"],
+        alert=row["alert_id"],
+        playbook=row["playbook_id"],
+        state=row["state"],
+        target=row["target"],
+        dimension=row["dimension"],
+        severity=row["severity"],
+        shadow=bool(row["shadow"]),
+        needs_approval=list(row["needs_approval"] or ()),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        decided_by=row["decided_by"],
+        plan_status=row["plan_status"],
+        plan_shipments=int(row["shipments"]),
+        plan_cost_delta=round(delta, 2),
+        plan_cost_increase_pct=None if pct is None else round(pct, 2),
+        plan_late_unit_days_avoided=round(float(row["late"]), 2),
+        plan_unserved=list(row["unserved"] or ()),
     )
 
 
 def change(c: ShipmentChange) -> ChangeOut:
     return ChangeOut(
-        shipment=c.shipment, units=c.units, action=c.action, old_path=list(c.old_path),
-        new_path=list(c.new_path), held=c.held, old_cost=round(c.old_cost, 2),
-        new_cost=round(c.new_cost, 2), cost_delta=round(c.cost_delta, 2), old_eta=c.old_eta,
-        new_eta=c.new_eta, eta_delta_days=round(c.eta_delta_days, 2),
-        late_days_avoided=round(c.late_days_avoided, 2), no_return_at=c.no_return_at,
+        shipment=c.shipment,
+        units=c.units,
+        action=c.action,
+        old_path=list(c.old_path),
+        new_path=list(c.new_path),
+        held=c.held,
+        old_cost=round(c.old_cost, 2),
+        new_cost=round(c.new_cost, 2),
+        cost_delta=round(c.cost_delta, 2),
+        old_eta=c.old_eta,
+        new_eta=c.new_eta,
+        eta_delta_days=round(c.eta_delta_days, 2),
+        late_days_avoided=round(c.late_days_avoided, 2),
+        no_return_at=c.no_return_at,
     )
 
 
 def audit(e: AuditEntry) -> AuditOut:
-    return AuditOut(incident_id=e.incident_id, at=e.at, actor=e.actor, action=e.action,
-                    from_state=e.from_state.value if e.from_state else None,
-                    to_state=e.to_state.value, why=e.why)
+    return AuditOut(
+        incident_id=e.incident_id,
+        at=e.at,
+        actor=e.actor,
+        action=e.action,
+        from_state=e.from_state.value if e.from_state else None,
+        to_state=e.to_state.value,
+        why=e.why,
+    )
 
 
 def possible(incident: Incident) -> list[str]:
@@ -99,36 +139,71 @@ def possible(incident: Incident) -> list[str]:
 
 def detail(incident: Incident, log: list[AuditEntry]) -> IncidentDetail:
     return IncidentDetail(
-        **summary(incident).model_dump(), why=incident.why, comment=incident.comment,
-        approval=incident.approval, rollback=incident.rollback, actions=list(incident.actions),
-        constraints=incident.constraints, changes=[change(c) for c in incident.diff.changes],
-        audit=[audit(e) for e in log], can=possible(incident),
+        **summary(incident).model_dump(),
+        why=incident.why,
+        comment=incident.comment,
+        approval=incident.approval,
+        rollback=incident.rollback,
+        actions=list(incident.actions),
+        constraints=incident.constraints,
+        changes=[change(c) for c in incident.diff.changes],
+        audit=[audit(e) for e in log],
+        can=possible(incident),
     )
 
 
 def plan_diff(incident: Incident) -> PlanDiffOut:
     s = incident.diff.summary()
-    return PlanDiffOut(incident=incident.id, status=s["status"], cost_delta=s["cost_delta"],
-                       cost_increase_pct=s["cost_increase_pct"],
-                       late_unit_days_avoided=s["late_unit_days_avoided"], unserved=s["unserved"],
-                       changes=[change(c) for c in incident.diff.changes])
+    return PlanDiffOut(
+        incident=incident.id,
+        status=s["status"],
+        cost_delta=s["cost_delta"],
+        cost_increase_pct=s["cost_increase_pct"],
+        late_unit_days_avoided=s["late_unit_days_avoided"],
+        unserved=s["unserved"],
+        changes=[change(c) for c in incident.diff.changes],
+    )
 
 
 def alert(a: Alert) -> AlertOut:
-    return AlertOut(id=a.id, target=a.target, dimension=a.dimension, severity=a.severity.value,
-                    score=a.score, peak=a.peak, opened_at=a.opened_at, updated_at=a.updated_at,
-                    cleared_at=a.cleared_at, explain=a.explain, kind=a.kind,
-                    silenced_by=a.silenced_by, inhibited_by=a.inhibited_by, acked_by=a.acked_by)
+    return AlertOut(
+        id=a.id,
+        target=a.target,
+        dimension=a.dimension,
+        severity=a.severity.value,
+        score=a.score,
+        peak=a.peak,
+        opened_at=a.opened_at,
+        updated_at=a.updated_at,
+        cleared_at=a.cleared_at,
+        explain=a.explain,
+        kind=a.kind,
+        silenced_by=a.silenced_by,
+        inhibited_by=a.inhibited_by,
+        acked_by=a.acked_by,
+    )
 
 
 def score(s: RiskScore) -> ScoreOut:
-    return ScoreOut(target=s.target, dimension=s.dimension, score=s.score, at=s.at, kind=s.kind,
-                    explain=s.explain)
+    return ScoreOut(
+        target=s.target,
+        dimension=s.dimension,
+        score=s.score,
+        at=s.at,
+        kind=s.kind,
+        explain=s.explain,
+    )
 
 
 def silence(s: Silence) -> SilenceOut:
-    return SilenceOut(id=s.id, matchers=dict(s.matchers), starts_at=s.starts_at, ends_at=s.ends_at,
-                      created_by=s.created_by, comment=s.comment)
+    return SilenceOut(
+        id=s.id,
+        matchers=dict(s.matchers),
+        starts_at=s.starts_at,
+        ends_at=s.ends_at,
+        created_by=s.created_by,
+        comment=s.comment,
+    )
 
 
 def ack(a: Acknowledgement) -> AckOut:
@@ -149,7 +224,13 @@ class Decided:
 
 
 def decide(
-    session: Session, *, ident: str, verb: str, user: User, comment: str, at: datetime,
+    session: Session,
+    *,
+    ident: str,
+    verb: str,
+    user: User,
+    comment: str,
+    at: datetime,
     expected_state: str | None = None,
 ) -> Decided:
     """Approve, reject or roll back incident `ident` as `user`, audited under the user's name.
@@ -160,12 +241,17 @@ def decide(
     if verb not in DECISIONS:
         raise ConsoleError(404, f"unknown decision {verb!r}: use one of {sorted(DECISIONS)}")
     if not user.role.allows(DECIDER):
-        raise ConsoleError(403, f"{user.name} is a {user.role.value}: only approvers and admins may {verb}")
+        raise ConsoleError(
+            403, f"{user.name} is a {user.role.value}: only approvers and admins may {verb}"
+        )
     incident = load_incident(session, ident)
     if expected_state is not None and incident.state.value != expected_state:
         by = f" by {incident.decided_by}" if incident.decided_by else ""
-        raise ConsoleError(409, f"incident {incident.id} changed since this page was opened: it is now "
-                                f"{incident.state.value}{by}. Reload the page and decide again.")
+        raise ConsoleError(
+            409,
+            f"incident {incident.id} changed since this page was opened: it is now "
+            f"{incident.state.value}{by}. Reload the page and decide again.",
+        )
     if incident.shadow:
         raise ConsoleError(409, f"incident {incident.id} is a shadow incident: it is never applied")
     to = DECISIONS[verb]
@@ -190,45 +276,80 @@ def decide(
     return Decided(moved, message)
 
 
-def acknowledge(session: Session, *, alert_id: str, user: User, comment: str, at: datetime) -> Acknowledgement:
+def acknowledge(
+    session: Session, *, alert_id: str, user: User, comment: str, at: datetime
+) -> Acknowledgement:
     """Record that `user` is on alert `alert_id` (approvers and admins)."""
     if not user.role.allows(DECIDER):
-        raise ConsoleError(403, f"{user.name} is a {user.role.value}: only approvers and admins may acknowledge")
+        raise ConsoleError(
+            403, f"{user.name} is a {user.role.value}: only approvers and admins may acknowledge"
+        )
     found = next((a for a in list_alerts(session) if a.id == alert_id), None)
     if found is None:
         raise ConsoleError(404, f"no alert {alert_id!r}")
     if found.cleared_at is not None:
-        raise ConsoleError(409, f"alert {alert_id} cleared at {found.cleared_at:%Y-%m-%d %H:%M}Z: nothing to acknowledge")
+        raise ConsoleError(
+            409,
+            f"alert {alert_id} cleared at {found.cleared_at:%Y-%m-%d %H:%M}Z: nothing to acknowledge",
+        )
     made = Acknowledgement(alert_id=alert_id, by=user.name, at=at, comment=comment.strip())
     save_ack(session, ack=made)
     if found.acked_by is None:
-        save_alerts(session, alerts=[found.model_copy(update={"acked_by": user.name, "acked_at": at})])
+        save_alerts(
+            session, alerts=[found.model_copy(update={"acked_by": user.name, "acked_at": at})]
+        )
     return made
 
 
-def add_silence(session: Session, *, user: User, matchers: dict[str, str | list[str]], length: timedelta,
-                comment: str, at: datetime) -> Silence:
+def add_silence(
+    session: Session,
+    *,
+    user: User,
+    matchers: dict[str, str | list[str]],
+    length: timedelta,
+    comment: str,
+    at: datetime,
+) -> Silence:
     """Mute alerts matching `matchers` from `at` for `length`, recorded under `user` (approvers, admins)."""
     if not user.role.allows(DECIDER):
-        raise ConsoleError(403, f"{user.name} is a {user.role.value}: only approvers and admins may silence alerts")
-    made = Silence(id=f"s-{uuid.uuid4().hex[:12]}", matchers=matchers, starts_at=at, ends_at=at + length,
-                   created_by=user.name, comment=comment.strip())
+        raise ConsoleError(
+            403, f"{user.name} is a {user.role.value}: only approvers and admins may silence alerts"
+        )
+    made = Silence(
+        id=f"s-{uuid.uuid4().hex[:12]}",
+        matchers=matchers,
+        starts_at=at,
+        ends_at=at + length,
+        created_by=user.name,
+        comment=comment.strip(),
+    )
     save_silence(session, silence=made)
     return made
 
 
-def expire_silence(session: Session, *, ident: str, user: User, comment: str, at: datetime) -> Silence:
+def expire_silence(
+    session: Session, *, ident: str, user: User, comment: str, at: datetime
+) -> Silence:
     """End a silence now (it stays on record, with who ended it in its comment)."""
     if not user.role.allows(DECIDER):
-        raise ConsoleError(403, f"{user.name} is a {user.role.value}: only approvers and admins may expire silences")
+        raise ConsoleError(
+            403,
+            f"{user.name} is a {user.role.value}: only approvers and admins may expire silences",
+        )
     found = next((s for s in list_silences(session) if s.id == ident), None)
     if found is None:
         raise ConsoleError(404, f"no silence {ident!r}")
     if found.ends_at <= at:
         raise ConsoleError(409, f"silence {ident} already ended at {found.ends_at:%Y-%m-%d %H:%M}Z")
-    note = f"expired by {user.name} at {at:%Y-%m-%d %H:%M}Z" + (f": {comment.strip()}" if comment.strip() else "")
-    ended = found.model_copy(update={"ends_at": max(at, found.starts_at),
-                                     "comment": f"{found.comment}; {note}" if found.comment else note})
+    note = f"expired by {user.name} at {at:%Y-%m-%d %H:%M}Z" + (
+        f": {comment.strip()}" if comment.strip() else ""
+    )
+    ended = found.model_copy(
+        update={
+            "ends_at": max(at, found.starts_at),
+            "comment": f"{found.comment}; {note}" if found.comment else note,
+        }
+    )
     save_silence(session, silence=ended)
     return ended
 

@@ -45,8 +45,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _load(base: str, token: str, paths: list[str], rps: int, seconds: float,
-                connections: int = 64) -> dict[str, Any]:
+async def _load(
+    base: str, token: str, paths: list[str], rps: int, seconds: float, connections: int = 64
+) -> dict[str, Any]:
     """Open-loop load at `rps` for `seconds`: request i is due at t0 + i/rps and goes out on
     the first idle keep-alive connection (a new one is opened, up to `connections`, when none is
     idle), so a slow server shows as latency, not as fewer requests. Raw HTTP/1.1 on asyncio
@@ -55,15 +56,22 @@ async def _load(base: str, token: str, paths: list[str], rps: int, seconds: floa
 
     parts = urlsplit(base)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    requests = [(f"GET {p} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
-                 "Accept: application/json\r\n\r\n").encode() for p in paths]
+    requests = [
+        (
+            f"GET {p} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+            "Accept: application/json\r\n\r\n"
+        ).encode()
+        for p in paths
+    ]
     latencies: list[float] = []
     errors: dict[str, int] = {}
     idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
     opened = 0
     slots = asyncio.Semaphore(connections)
 
-    async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> int:
+    async def exchange(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
+    ) -> int:
         writer.write(raw)
         head = await reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
@@ -84,7 +92,12 @@ async def _load(base: str, token: str, paths: list[str], rps: int, seconds: floa
                 opened += 1
             try:
                 status = await asyncio.wait_for(exchange(reader, writer, raw), 10.0)
-            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError) as exc:
+            except (
+                OSError,
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                TimeoutError,
+            ) as exc:
                 errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
                 writer.close()
                 return
@@ -109,11 +122,19 @@ async def _load(base: str, token: str, paths: list[str], rps: int, seconds: floa
     elapsed = time.perf_counter() - t0
     while not idle.empty():
         idle.get_nowait()[1].close()
-    return {"requests": total, "ok": len(latencies), "errors": sum(errors.values()), "error_kinds": errors,
-            "p50_ms": round(_percentile(latencies, 0.50), 2), "p99_ms": round(_percentile(latencies, 0.99), 2),
-            "max_ms": round(max(latencies, default=float("nan")), 2),
-            "offered_rps": round(total / sent_in, 1), "achieved_rps": round(len(latencies) / elapsed, 1),
-            "connections_opened": opened, "generator": "python-asyncio (open loop, raw HTTP/1.1 keep-alive)"}
+    return {
+        "requests": total,
+        "ok": len(latencies),
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
+        "p50_ms": round(_percentile(latencies, 0.50), 2),
+        "p99_ms": round(_percentile(latencies, 0.99), 2),
+        "max_ms": round(max(latencies, default=float("nan")), 2),
+        "offered_rps": round(total / sent_in, 1),
+        "achieved_rps": round(len(latencies) / elapsed, 1),
+        "connections_opened": opened,
+        "generator": "python-asyncio (open loop, raw HTTP/1.1 keep-alive)",
+    }
 
 
 def _serve_options() -> list[str]:
@@ -152,18 +173,27 @@ def run(size: str) -> dict[str, dict]:
     from twin.store.db import make_engine, session_scope
     from twin.store.users import Role, add_token, add_user
 
-    server = (os.environ.get("TWIN_BENCH_POSTGRES_URL") or os.environ.get("TWIN_TEST_POSTGRES_URL")
-              or DEFAULT_SERVER)
+    server = (
+        os.environ.get("TWIN_BENCH_POSTGRES_URL")
+        or os.environ.get("TWIN_TEST_POSTGRES_URL")
+        or DEFAULT_SERVER
+    )
     name = f"twin_bench_api_{uuid.uuid4().hex[:10]}"
     admin = make_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    url = (
+        make_url(server)
+        .set(drivername="postgresql+psycopg", database=name)
+        .render_as_string(hide_password=False)
+    )
     proc: subprocess.Popen[bytes] | None = None
     try:
         now = datetime.now(UTC)
         with tempfile.TemporaryDirectory(prefix="twin-bench-api-") as folder:
-            seeded = seed_demo(url, Path(folder), now=now, extra_incidents=EXTRA_INCIDENTS.get(size.upper(), 20))
+            seeded = seed_demo(
+                url, Path(folder), now=now, extra_incidents=EXTRA_INCIDENTS.get(size.upper(), 20)
+            )
             forget_services()
         db = make_engine(url)
         with session_scope(db) as session:
@@ -173,15 +203,45 @@ def run(size: str) -> dict[str, dict]:
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "twin.api.app:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(WORKERS), *_serve_options()],
-            env={**os.environ, "TWIN_DATABASE_URL": url}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "twin.api.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--workers",
+                str(WORKERS),
+                *_serve_options(),
+            ],
+            env={**os.environ, "TWIN_DATABASE_URL": url},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         _wait_up(base, proc)
         paths = ["/api/incidents?limit=50", f"/api/incidents/{seeded.incident_id}"]
         load = subprocess.run(
-            [sys.executable, "-m", "twin.bench.api", "load", base, token, str(RPS), str(SECONDS), *paths],
-            capture_output=True, text=True, timeout=SECONDS * 4 + 60, check=True,
+            [
+                sys.executable,
+                "-m",
+                "twin.bench.api",
+                "load",
+                base,
+                token,
+                str(RPS),
+                str(SECONDS),
+                *paths,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=SECONDS * 4 + 60,
+            check=True,
         )
         figures = json.loads(load.stdout)
     finally:
@@ -194,8 +254,18 @@ def run(size: str) -> dict[str, dict]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-    return {"api": {"rps_target": RPS, "seconds": SECONDS, **figures, "backend": "postgresql", "workers": WORKERS, "server": " ".join(["uvicorn", *_serve_options()]),
-                    "paths": paths, "incidents": 1 + EXTRA_INCIDENTS.get(size.upper(), 20)}}
+    return {
+        "api": {
+            "rps_target": RPS,
+            "seconds": SECONDS,
+            **figures,
+            "backend": "postgresql",
+            "workers": WORKERS,
+            "server": " ".join(["uvicorn", *_serve_options()]),
+            "paths": paths,
+            "incidents": 1 + EXTRA_INCIDENTS.get(size.upper(), 20),
+        }
+    }
 
 
 if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "load":
@@ -206,4 +276,6 @@ if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "load":
         uvloop.install()
     except ImportError:
         pass
-    sys.stdout.write(json.dumps(asyncio.run(_load(base_url, bearer, routes, int(rate), float(duration)))) + "\n")
+    sys.stdout.write(
+        json.dumps(asyncio.run(_load(base_url, bearer, routes, int(rate), float(duration)))) + "\n"
+    )

@@ -30,13 +30,16 @@ SIZES = {"S": (200, 2_000, 500), "M": (1_000, 10_000, 2_000), "L": (2_000, 20_00
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 EXPOSED = 1_000
 
-_MIX = [(Priority.standard, 0.70, math.log(12.0), 0.8, 1.0, 60.0, 0.85),
-        (Priority.express, 0.22, math.log(1.5), 0.7, 0.2, 6.0, 0.6),
-        (Priority.critical, 0.08, math.log(0.6), 0.6, 0.1, 2.5, 0.4)]
+_MIX = [
+    (Priority.standard, 0.70, math.log(12.0), 0.8, 1.0, 60.0, 0.85),
+    (Priority.express, 0.22, math.log(1.5), 0.7, 0.2, 6.0, 0.6),
+    (Priority.critical, 0.08, math.log(0.6), 0.6, 0.1, 2.5, 0.4),
+]
 
 
-def bench_shipments(network: Network, count: int, now: datetime, seed: int = 0,
-                    ready_days: int = 5) -> list[Shipment]:
+def bench_shipments(
+    network: Network, count: int, now: datetime, seed: int = 0, ready_days: int = 5
+) -> list[Shipment]:
     """`count` seeded shipments from origin nodes to reachable warehouses, ready over
     `ready_days` days; due after the cheapest route's time with a buffer (standard) or the
     fastest route's (express, critical). Route times here are lane transit + handling."""
@@ -81,12 +84,18 @@ def bench_shipments(network: Network, count: int, now: datetime, seed: int = 0,
         else:
             lead = float(fast_days[o, w]) + float(rng.uniform(1, 5))
         ready = now + timedelta(hours=int(rng.integers(0, 24 * ready_days)))
-        out.append(Shipment(
-            id=f"B{len(out) + 1:06d}", origin=ids[origins[o]], destination=ids[w],
-            units=round(float(np.clip(rng.lognormal(mu, sigma), low, high)), 2),
-            ready_at=ready, due_at=ready + timedelta(days=math.ceil(lead)), priority=priority,
-            split=bool(rng.random() < split),
-        ))
+        out.append(
+            Shipment(
+                id=f"B{len(out) + 1:06d}",
+                origin=ids[origins[o]],
+                destination=ids[w],
+                units=round(float(np.clip(rng.lognormal(mu, sigma), low, high)), 2),
+                ready_at=ready,
+                due_at=ready + timedelta(days=math.ceil(lead)),
+                priority=priority,
+                split=bool(rng.random() < split),
+            )
+        )
     return out
 
 
@@ -97,16 +106,23 @@ def _peak_mib() -> float:
 def _figures(result: Plan) -> dict[str, object]:
     t = result.timing
     return {
-        "build_s": round(t["build_s"], 3), "solve_s": round(t["solve_s"], 3),
-        "extract_s": round(t["extract_s"], 3), "highs_s": round(t["highs_s"], 3),
+        "build_s": round(t["build_s"], 3),
+        "solve_s": round(t["solve_s"], 3),
+        "extract_s": round(t["extract_s"], 3),
+        "highs_s": round(t["highs_s"], 3),
         "total_s": round(t["total_s"], 3),
         "total_over_highs": round(t["total_s"] / t["highs_s"], 1) if t["highs_s"] > 0 else None,
         # Where the time went: compile the instance, price the initial routes (DP), build the
         # Pyomo model, compile it to standard form and pass it to HiGHS, later pricing rounds.
-        "parts_s": {k: round(t[k], 3) for k in ("compile_s", "columns_s", "pyomo_s", "pass_s",
-                                                 "pricing_s") if k in t},
-        "rounds": int(t.get("rounds", 0)), "columns": int(t.get("columns", 0)),
-        "status": result.status.value, "objective": result.objective,
+        "parts_s": {
+            k: round(t[k], 3)
+            for k in ("compile_s", "columns_s", "pyomo_s", "pass_s", "pricing_s")
+            if k in t
+        },
+        "rounds": int(t.get("rounds", 0)),
+        "columns": int(t.get("columns", 0)),
+        "status": result.status.value,
+        "objective": result.objective,
         "unserved_units": round(sum(u.units for u in result.unserved), 3),
         "peak_mib": _peak_mib(),
     }
@@ -122,8 +138,15 @@ def run(size: str) -> dict[str, dict]:  # type: ignore[type-arg]
     options = SolveOptions(time_limit_s=600)
     request = PlanRequest(now=NOW, shipments=shipments)
     full = plan(NetworkView(network), request, options)
-    figures = {"plan": {"size": size, "nodes": n_nodes, "lanes": n_lanes, "shipments": n_ships,
-                        **_figures(full)}}
+    figures = {
+        "plan": {
+            "size": size,
+            "nodes": n_nodes,
+            "lanes": n_lanes,
+            "shipments": n_ships,
+            **_figures(full),
+        }
+    }
 
     # The chokepoint most planned units pass; shipments through it are exposed (topped up with
     # others, in id order, to EXPOSED).
@@ -134,8 +157,11 @@ def run(size: str) -> dict[str, dict]:  # type: ignore[type-arg]
             for member in lanes[leg.lane].via:
                 load[member] += a.units
     choke = load.most_common(1)[0][0] if load else None
-    through = [a.shipment for a in full.assignments
-               if choke and any(choke in lanes[leg.lane].via for leg in a.legs)]
+    through = [
+        a.shipment
+        for a in full.assignments
+        if choke and any(choke in lanes[leg.lane].via for leg in a.legs)
+    ]
     exposed = list(dict.fromkeys(through))[:EXPOSED]
     for s in shipments:
         if len(exposed) >= min(EXPOSED, len(shipments)):
@@ -144,8 +170,13 @@ def run(size: str) -> dict[str, dict]:  # type: ignore[type-arg]
             exposed.append(s.id)
     view = NetworkView(network, WhatIf(avoid=frozenset({choke}) if choke else frozenset()))
     new, diff = replan(view, request, full, exposed, options)
-    figures["replan"] = {"size": size, "exposed": len(exposed), "avoided": choke,
-                         "rerouted": len(diff.rerouted), **_figures(new)}
+    figures["replan"] = {
+        "size": size,
+        "exposed": len(exposed),
+        "avoided": choke,
+        "rerouted": len(diff.rerouted),
+        **_figures(new),
+    }
     return figures
 
 
@@ -158,8 +189,16 @@ def run_congested(size: str, capacity_pct: float = 3.0) -> dict[str, dict]:  # t
     derate = {x.id: capacity_pct for x in (*network.lanes, *network.nodes)}
     view = NetworkView(network, WhatIf(capacity_pct=derate))
     result = plan(view, PlanRequest(now=NOW, shipments=shipments), SolveOptions(time_limit_s=600))
-    return {"plan_congested": {"size": size, "capacity_pct": capacity_pct, "nodes": n_nodes,
-                               "lanes": n_lanes, "shipments": n_ships, **_figures(result)}}
+    return {
+        "plan_congested": {
+            "size": size,
+            "capacity_pct": capacity_pct,
+            "nodes": n_nodes,
+            "lanes": n_lanes,
+            "shipments": n_ships,
+            **_figures(result),
+        }
+    }
 
 
 if __name__ == "__main__":

@@ -51,6 +51,6 @@ def run(size: str) -> dict[str, dict[str, Any]]:
             "reroutes": doc["engine"]["reroutes"],
             "engine_vs_baseline": doc["saving"]["engine_vs_baseline"],
             "note": "engine parts: score, alerts, respond (exposure, playbooks, re-plans), plan "
-                    "(new bookings), world; with signal ingestion they make up the engine's time",
+            "(new bookings), world; with signal ingestion they make up the engine's time",
         }
     }

@@ -41,7 +41,8 @@ def run_part(part: str, size: str, timeout_s: float = 1800) -> dict[str, Any]:
     """Run one part in a child process; a failure is reported as that part's `error`."""
     proc = subprocess.run(
         [sys.executable, "-m", "twin.bench.runner", part, size],
-        capture_output=True, check=False,
+        capture_output=True,
+        check=False,
         text=True,
         timeout=timeout_s,
     )

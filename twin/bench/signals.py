@@ -12,7 +12,14 @@ import orjson
 from twin.domain.problems import InputError
 from twin.domain.records import Network
 
-ROWS = {"S": 10_000, "small": 10_000, "M": 100_000, "medium": 100_000, "L": 100_000, "large": 100_000}
+ROWS = {
+    "S": 10_000,
+    "small": 10_000,
+    "M": 100_000,
+    "medium": 100_000,
+    "L": 100_000,
+    "large": 100_000,
+}
 # (dimension, metric, low, high): realistic value ranges, so every scorer does real work.
 METRICS = [
     ("customs", "clearance_hours", 12.0, 120.0),
@@ -41,7 +48,9 @@ def bench_network() -> Network:
         return generate_network(150, 500, 0)
 
 
-def write_rows(path: Path, rows: int, network: Network, seed: int = 0, *, areas: bool = False) -> None:
+def write_rows(
+    path: Path, rows: int, network: Network, seed: int = 0, *, areas: bool = False
+) -> None:
     """`rows` JSON Lines readings over the 30 days before END on nodes and lanes: every 20th a
     chokepoint's transits; with `areas`, every 100th an area circle round a node (which ingest
     resolves to the nodes inside it); a `ref` on every row but every third, which gets a content
@@ -63,8 +72,13 @@ def write_rows(path: Path, rows: int, network: Network, seed: int = 0, *, areas:
         else:
             dim, metric, low, high = METRICS[i % len(METRICS)]
             value, target = low + (high - low) * shares[i], targets[picks[i]]
-        row: dict[str, object] = {"ts": ts, "source": "bench", "dimension": dim, "metric": metric,
-                                  "value": round(float(value), 3)}
+        row: dict[str, object] = {
+            "ts": ts,
+            "source": "bench",
+            "dimension": dim,
+            "metric": metric,
+            "value": round(float(value), 3),
+        }
         if areas and placed and i % 100 == 1:
             node = placed[picks[i] % len(placed)]
             row["area"] = {"circle": [node.lat, node.lon, 150]}

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
     from twin.domain.alerts import Silence
 
-app = typer.Typer(help="Alert episodes, silences and acknowledgements kept in the store.", no_args_is_help=True)
+app = typer.Typer(
+    help="Alert episodes, silences and acknowledgements kept in the store.", no_args_is_help=True
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
@@ -26,7 +28,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document."
 @app.command("list")
 @handles_errors
 def list_(
-    open_: Annotated[bool, typer.Option("--open", help="Only episodes that have not cleared.")] = False,
+    open_: Annotated[
+        bool, typer.Option("--open", help="Only episodes that have not cleared.")
+    ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Alert episodes, newest first (TWIN_DATABASE_URL chooses the store)."""
@@ -39,12 +43,23 @@ def list_(
     with session_scope(engine) as session:
         alerts = list_alerts(session, open_only=open_)
     rows = [
-        {"id": a.id, "target": a.target, "dimension": a.dimension, "severity": a.severity.value,
-         "opened_at": format_timestamp(a.opened_at),
-         "cleared_at": format_timestamp(a.cleared_at) if a.cleared_at else None,
-         "score": round(a.score, 4), "peak": round(a.peak, 4), "early": a.early,
-         "forecast_cross_at": format_timestamp(a.forecast_cross_at) if a.forecast_cross_at else None,
-         "inhibited_by": a.inhibited_by, "silenced_by": a.silenced_by, "acked_by": a.acked_by}
+        {
+            "id": a.id,
+            "target": a.target,
+            "dimension": a.dimension,
+            "severity": a.severity.value,
+            "opened_at": format_timestamp(a.opened_at),
+            "cleared_at": format_timestamp(a.cleared_at) if a.cleared_at else None,
+            "score": round(a.score, 4),
+            "peak": round(a.peak, 4),
+            "early": a.early,
+            "forecast_cross_at": format_timestamp(a.forecast_cross_at)
+            if a.forecast_cross_at
+            else None,
+            "inhibited_by": a.inhibited_by,
+            "silenced_by": a.silenced_by,
+            "acked_by": a.acked_by,
+        }
         for a in alerts
     ]
     if json:
@@ -54,8 +69,15 @@ def list_(
     for column in ("severity", "target", "dimension", "peak", "opened", "cleared", "muted by"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(r["severity"], r["target"], r["dimension"], f"{r['peak']:.2f}", r["opened_at"],
-                      r["cleared_at"] or "", r["inhibited_by"] or r["silenced_by"] or "")
+        table.add_row(
+            r["severity"],
+            r["target"],
+            r["dimension"],
+            f"{r['peak']:.2f}",
+            r["opened_at"],
+            r["cleared_at"] or "",
+            r["inhibited_by"] or r["silenced_by"] or "",
+        )
     console.print(table)
 
 
@@ -73,10 +95,18 @@ def _now() -> datetime:
 
 
 def _silence_doc(silence: Silence, now: datetime) -> dict[str, Any]:
-    state = "expired" if silence.ends_at <= now else "active" if silence.starts_at <= now else "pending"
-    return {"id": silence.id, "matchers": silence.matchers, "starts_at": format_timestamp(silence.starts_at),
-            "ends_at": format_timestamp(silence.ends_at), "created_by": silence.created_by,
-            "comment": silence.comment, "state": state}
+    state = (
+        "expired" if silence.ends_at <= now else "active" if silence.starts_at <= now else "pending"
+    )
+    return {
+        "id": silence.id,
+        "matchers": silence.matchers,
+        "starts_at": format_timestamp(silence.starts_at),
+        "ends_at": format_timestamp(silence.ends_at),
+        "created_by": silence.created_by,
+        "comment": silence.comment,
+        "state": state,
+    }
 
 
 def _matcher(values: list[str]) -> str | list[str]:
@@ -86,14 +116,27 @@ def _matcher(values: list[str]) -> str | list[str]:
 @app.command()
 @handles_errors
 def silence(
-    target: Annotated[list[str], typer.Option("--target", help="Target (node or lane id) to mute; "
-                                              "repeat for several, ~REGEX for a full regex match.")],
+    target: Annotated[
+        list[str],
+        typer.Option(
+            "--target",
+            help="Target (node or lane id) to mute; "
+            "repeat for several, ~REGEX for a full regex match.",
+        ),
+    ],
     for_: Annotated[str, typer.Option("--for", help="How long, e.g. 30m, 6h, 2d.")],
     by: Annotated[str, typer.Option("--by", help="Who is silencing.")],
     comment: Annotated[str, typer.Option("--comment", help="Why (shown to the next on-call).")],
-    dimension: Annotated[list[str] | None, typer.Option("--dimension", help="Only this dimension (repeatable).")] = None,
-    kind: Annotated[list[str] | None, typer.Option("--kind", help="Only targets of this kind (repeatable).")] = None,
-    starts_at: Annotated[str | None, typer.Option("--starts-at", help="Start later (ISO 8601 with a zone); default now.")] = None,
+    dimension: Annotated[
+        list[str] | None, typer.Option("--dimension", help="Only this dimension (repeatable).")
+    ] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="Only targets of this kind (repeatable).")
+    ] = None,
+    starts_at: Annotated[
+        str | None,
+        typer.Option("--starts-at", help="Start later (ISO 8601 with a zone); default now."),
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
     """Mute alerts on TARGET for a while (kept in the store; the daemon applies it each pass)."""
@@ -124,16 +167,26 @@ def silence(
         matchers["dimension"] = _matcher(dimension)
     if kind:
         matchers["kind"] = _matcher(kind)
-    made = Silence(id=f"s-{uuid.uuid4().hex[:12]}", matchers=matchers, starts_at=start,
-                   ends_at=start + length, created_by=by, comment=comment)
+    made = Silence(
+        id=f"s-{uuid.uuid4().hex[:12]}",
+        matchers=matchers,
+        starts_at=start,
+        ends_at=start + length,
+        created_by=by,
+        comment=comment,
+    )
     with session_scope(_engine()) as session:
         save_silence(session, silence=made)
     doc = _silence_doc(made, _now())
     if json:
         emit_json(doc)
         return
-    console.print(f"silence {made.id}: {matchers} until {doc['ends_at']} ({by}: {comment})",
-                  highlight=False, markup=False, soft_wrap=True)
+    console.print(
+        f"silence {made.id}: {matchers} until {doc['ends_at']} ({by}: {comment})",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -165,7 +218,9 @@ def silences(
 @app.command("expire-silence")
 @handles_errors
 def expire_silence(
-    silence_id: Annotated[str, typer.Argument(help="The silence's id (see `twin alerts silences`).")],
+    silence_id: Annotated[
+        str, typer.Argument(help="The silence's id (see `twin alerts silences`).")
+    ],
     json: JsonOpt = False,
 ) -> None:
     """End a silence now; it stays on record (`twin alerts silences --all`)."""
@@ -185,14 +240,18 @@ def expire_silence(
     if json:
         emit_json(doc)
         return
-    console.print(f"silence {silence_id}: {'already expired' if expired else 'expired'} at {doc['ends_at']}",
-                  highlight=False)
+    console.print(
+        f"silence {silence_id}: {'already expired' if expired else 'expired'} at {doc['ends_at']}",
+        highlight=False,
+    )
 
 
 @app.command()
 @handles_errors
 def ack(
-    alert_id: Annotated[str, typer.Argument(help="The alert episode's id (see `twin alerts list`).")],
+    alert_id: Annotated[
+        str, typer.Argument(help="The alert episode's id (see `twin alerts list`).")
+    ],
     by: Annotated[str, typer.Option("--by", help="Who is on it.")],
     comment: Annotated[str, typer.Option("--comment", help="A note.")] = "",
     json: JsonOpt = False,
@@ -206,10 +265,20 @@ def ack(
     with session_scope(_engine()) as session:
         alert = next((a for a in list_alerts(session) if a.id == alert_id), None)
         if alert is None:
-            raise InputError([Problem(alert_id, "", None, "no such alert episode (`twin alerts list`)")])
+            raise InputError(
+                [Problem(alert_id, "", None, "no such alert episode (`twin alerts list`)")]
+            )
         if alert.cleared_at is not None:
-            raise InputError([Problem(alert_id, "", None,
-                                      f"cleared at {format_timestamp(alert.cleared_at)}: nothing to acknowledge")])
+            raise InputError(
+                [
+                    Problem(
+                        alert_id,
+                        "",
+                        None,
+                        f"cleared at {format_timestamp(alert.cleared_at)}: nothing to acknowledge",
+                    )
+                ]
+            )
         record = Acknowledgement(alert_id=alert_id, by=by, at=now, comment=comment)
         save_ack(session, ack=record)
         save_alerts(session, alerts=[alert.model_copy(update={"acked_by": by, "acked_at": now})])

@@ -37,18 +37,25 @@ def backtest(
     for column in columns:
         table.add_column(column, justify="right")
     for row in doc["rules"]:
-        table.add_row(f"{row['dimension']} / {row['kind']}",
-                      *("-" if row[c] is None else f"{row[c]:g}" for c in columns))
+        table.add_row(
+            f"{row['dimension']} / {row['kind']}",
+            *("-" if row[c] is None else f"{row[c]:g}" for c in columns),
+        )
     console.print(table)
 
 
 @handles_errors
 def calibrate(
     scenarios: Annotated[list[Path], typer.Argument(help="Training scenario files.")],
-    holdout: Annotated[list[Path], typer.Option("--holdout", help="A holdout scenario (repeat for more).")],
+    holdout: Annotated[
+        list[Path], typer.Option("--holdout", help="A holdout scenario (repeat for more).")
+    ],
     budget: Annotated[int, typer.Option(help="Evaluations, the defaults included.", min=1)] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the random search.")] = 0,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the tuned [scoring] and [alerts] tables here.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the tuned [scoring] and [alerts] tables here."),
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     playbooks: Annotated[Path, typer.Option(help="The playbook folder.")] = Path("playbooks"),
     workers: Annotated[int, typer.Option(help="Parallel evaluations.", min=1)] = 2,
@@ -57,8 +64,14 @@ def calibrate(
     from twin.replay.calibrate import calibrate as run_calibrate
     from twin.replay.calibrate import tuned_toml
 
-    doc = run_calibrate(_load(scenarios), _load(holdout), playbook_library(playbooks),
-                        budget=budget, seed=seed, workers=workers)
+    doc = run_calibrate(
+        _load(scenarios),
+        _load(holdout),
+        playbook_library(playbooks),
+        budget=budget,
+        seed=seed,
+        workers=workers,
+    )
     if out is not None:
         out.write_text(tuned_toml(doc["tuned"]))
         doc["written"] = str(out)
@@ -67,12 +80,25 @@ def calibrate(
         emit_json(doc)
         return
     table = Table(title=f"calibrate: {budget} evaluations, best #{doc['best_index']}")
-    for column in ("set", "settings", "objective", "engine_total_cost", "false_alarms", "saving_vs_baseline"):
+    for column in (
+        "set",
+        "settings",
+        "objective",
+        "engine_total_cost",
+        "false_alarms",
+        "saving_vs_baseline",
+    ):
         table.add_column(column, justify="right" if column not in ("set", "settings") else "left")
     for part in ("train", "holdout"):
         for which in ("defaults", "best"):
             row = doc.get(part, {}).get(which)
             if row:
-                table.add_row(part, which, f"{row['objective']:,.0f}", f"{row['engine_total_cost']:,.0f}",
-                              str(row["false_alarms"]), f"{row['saving_vs_baseline']:,.0f}")
+                table.add_row(
+                    part,
+                    which,
+                    f"{row['objective']:,.0f}",
+                    f"{row['engine_total_cost']:,.0f}",
+                    str(row["false_alarms"]),
+                    f"{row['saving_vs_baseline']:,.0f}",
+                )
     console.print(table)

@@ -14,7 +14,9 @@ from twin.cli.common import console, emit_json, err_console, handles_errors
 @handles_errors
 def bench(
     size: Annotated[str, typer.Option(help="Problem size: S, M or L.")] = "L",
-    part: Annotated[list[str] | None, typer.Option("--part", help="Only these parts (repeatable).")] = None,
+    part: Annotated[
+        list[str] | None, typer.Option("--part", help="Only these parts (repeatable).")
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Measure load, ingest, scoring, planning and replay; each part runs in a fresh process."""
@@ -28,7 +30,9 @@ def bench(
     if part:
         unknown = sorted(set(part) - set(parts))
         if unknown:
-            raise InputError([Problem("--part", "", "part", f"unknown part(s) {unknown}; have {parts}")])
+            raise InputError(
+                [Problem("--part", "", "part", f"unknown part(s) {unknown}; have {parts}")]
+            )
         parts = [p for p in parts if p in part]
     figures: dict[str, dict] = {}
     with Progress(console=err_console, transient=True) as progress:

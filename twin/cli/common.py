@@ -87,7 +87,15 @@ def playbook_library(folder: Path) -> list[Any]:
     from twin.files.playbooks import load_playbooks
 
     if not folder.is_dir():
-        raise InputError([Problem(str(folder), "", "--playbooks",
-                                  "no such folder: give the playbook folder with --playbooks DIR "
-                                  "(the library is playbooks/ in the twin repository)")])
+        raise InputError(
+            [
+                Problem(
+                    str(folder),
+                    "",
+                    "--playbooks",
+                    "no such folder: give the playbook folder with --playbooks DIR "
+                    "(the library is playbooks/ in the twin repository)",
+                )
+            ]
+        )
     return load_playbooks(folder)

@@ -24,9 +24,13 @@ def _warnings(doc: dict[str, Any], file: str) -> list[Problem]:
     except InputError as exc:
         found.append(Problem(file, "", "network", exc.problems[0].message, "warning"))
     if not Path(doc["playbooks"]).is_dir():
-        found.append(Problem(file, "", "playbooks", f"no folder {doc['playbooks']!r} here", "warning"))
+        found.append(
+            Problem(file, "", "playbooks", f"no folder {doc['playbooks']!r} here", "warning")
+        )
     if doc["shipments"] and not Path(doc["shipments"]).exists():
-        found.append(Problem(file, "", "shipments", f"no file {doc['shipments']!r} here", "warning"))
+        found.append(
+            Problem(file, "", "shipments", f"no file {doc['shipments']!r} here", "warning")
+        )
     return found
 
 
@@ -48,7 +52,9 @@ def check(
     if json:
         emit_json(doc)
         return
-    console.print(f"# {file}: valid; every default filled in", highlight=False, markup=False, soft_wrap=True)
+    console.print(
+        f"# {file}: valid; every default filled in", highlight=False, markup=False, soft_wrap=True
+    )
     console.print(_toml(doc), highlight=False, markup=False, soft_wrap=True)
 
 
@@ -57,7 +63,9 @@ def _toml(doc: dict[str, Any]) -> str:
     lines: list[str] = []
     tables: list[tuple[str, Any]] = []
     for key, value in doc.items():
-        if isinstance(value, dict) or (isinstance(value, list) and value and isinstance(value[0], dict)):
+        if isinstance(value, dict) or (
+            isinstance(value, list) and value and isinstance(value[0], dict)
+        ):
             tables.append((key, value))
         elif value is not None:
             lines.append(f"{_key(key)} = {_value(value)}")
@@ -71,13 +79,19 @@ def _table(name: str, value: Any, lines: list[str]) -> None:
         for entry in value:
             lines += ["", f"[[{name}]]"]
             nested = [(k, v) for k, v in entry.items() if isinstance(v, dict) and v]
-            lines += [f"{_key(k)} = {_value(v)}" for k, v in entry.items()
-                      if v is not None and not (isinstance(v, dict) and v)]
+            lines += [
+                f"{_key(k)} = {_value(v)}"
+                for k, v in entry.items()
+                if v is not None and not (isinstance(v, dict) and v)
+            ]
             for key, sub in nested:
                 lines.append(f"{_key(key)} = {_value(sub)}")
         return
-    scalars = {k: v for k, v in value.items()
-               if not isinstance(v, dict) and not (isinstance(v, list) and v and isinstance(v[0], dict))}
+    scalars = {
+        k: v
+        for k, v in value.items()
+        if not isinstance(v, dict) and not (isinstance(v, list) and v and isinstance(v[0], dict))
+    }
     lines += ["", f"[{name}]"]
     lines += [f"{_key(k)} = {_value(v)}" for k, v in scalars.items() if v is not None]
     for key, sub in value.items():
@@ -101,5 +115,9 @@ def _value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items() if v is not None) + "}"
+        return (
+            "{"
+            + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items() if v is not None)
+            + "}"
+        )
     return _json.dumps(value)

@@ -23,10 +23,16 @@ class JsonLines(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage(),
+            "ts": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
         }
-        doc.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
+        doc.update(
+            {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+        )
         if record.exc_info:
             doc["exc"] = self.formatException(record.exc_info)
         return json.dumps(doc, default=str)
@@ -34,8 +40,11 @@ class JsonLines(logging.Formatter):
 
 def setup_logging(json_lines: bool, level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLines() if json_lines else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonLines()
+        if json_lines
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -75,7 +84,9 @@ def _serve(host: str, port: int, console: bool, database_url: str, network: str)
                 return Response(body, media_type=kind)
 
             outer.mount("/", create_app(database_url, network=network))
-            server = uvicorn.Server(uvicorn.Config(outer, host=host, port=port, log_level="warning"))
+            server = uvicorn.Server(
+                uvicorn.Config(outer, host=host, port=port, log_level="warning")
+            )
             thread = threading.Thread(target=server.run, name="twin-console", daemon=True)
             thread.start()
 
@@ -85,18 +96,35 @@ def _serve(host: str, port: int, console: bool, database_url: str, network: str)
                     thread.join(timeout=5)
 
             return _Stop()
-        logging.getLogger("twin.daemon").warning("--serve: twin.api is not installed; serving /healthz and /metrics only")
+        logging.getLogger("twin.daemon").warning(
+            "--serve: twin.api is not installed; serving /healthz and /metrics only"
+        )
     return serve_in_thread(HEALTH, host, port)
 
 
 def daemon(
-    config: Annotated[Path, typer.Option("--config", help="The daemon configuration (SPEC 1.6).")] = Path("twin.toml"),
-    serve: Annotated[bool, typer.Option("--serve", help="Also serve the on-call console (twin.api) on [serve] host:port.")] = False,
+    config: Annotated[
+        Path, typer.Option("--config", help="The daemon configuration (SPEC 1.6).")
+    ] = Path("twin.toml"),
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve", help="Also serve the on-call console (twin.api) on [serve] host:port."
+        ),
+    ] = False,
     log_json: Annotated[bool, typer.Option("--log-json", help="Log JSON lines on stderr.")] = False,
     host: Annotated[str | None, typer.Option("--host", help="Override [serve] host.")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Override [serve] port (0: no HTTP server).")] = None,
-    clock: Annotated[str, typer.Option("--clock", help="`wall`, or a simulated clock file "
-                                       "({start, wall_start, speed}) as `twin demo` writes.")] = "wall",
+    port: Annotated[
+        int | None, typer.Option("--port", help="Override [serve] port (0: no HTTP server).")
+    ] = None,
+    clock: Annotated[
+        str,
+        typer.Option(
+            "--clock",
+            help="`wall`, or a simulated clock file "
+            "({start, wall_start, speed}) as `twin demo` writes.",
+        ),
+    ] = "wall",
 ) -> None:
     """Run the scheduled daemon: feeds, monitor passes, re-planning; one leader per database.
 
@@ -133,9 +161,13 @@ def daemon(
     server = None
     if bind_port:
         try:
-            server = _serve(bind_host, bind_port, serve, database_url(loaded.database_url), loaded.network)
+            server = _serve(
+                bind_host, bind_port, serve, database_url(loaded.database_url), loaded.network
+            )
         except OSError as exc:
-            err_console.print(f"cannot listen on {bind_host}:{bind_port}: {exc.strerror or exc}", style="red")
+            err_console.print(
+                f"cannot listen on {bind_host}:{bind_port}: {exc.strerror or exc}", style="red"
+            )
             raise typer.Exit(EXIT_FAILURE) from None
         log.info("health and metrics on http://%s:%d/healthz and /metrics", bind_host, bind_port)
     try:

@@ -45,8 +45,11 @@ def _feed(scenario: Path, folder: Path, clock_path: Path, stop: threading.Event)
         tmp = folder / f".{name}.tmp"
         tmp.write_text(json.dumps(row) + "\n")
         tmp.replace(folder / name)
-        console.print(f"[dim]feed[/] {sig.ts:%Y-%m-%d %H:%M} {sig.dimension} {sig.target} "
-                      f"{sig.metric}={sig.value:g}", highlight=False)
+        console.print(
+            f"[dim]feed[/] {sig.ts:%Y-%m-%d %H:%M} {sig.dimension} {sig.target} "
+            f"{sig.metric}={sig.value:g}",
+            highlight=False,
+        )
 
 
 def _watch(db_url: str, stop: threading.Event) -> None:
@@ -58,33 +61,56 @@ def _watch(db_url: str, stop: threading.Event) -> None:
     while not stop.wait(1.0):
         try:
             with engine.connect() as c:
-                alerts = c.execute(sa.text("SELECT target, dimension, severity, opened_at FROM alert_episodes "
-                                           "WHERE cleared_at IS NULL ORDER BY opened_at")).all()
-                incidents = c.execute(sa.text("SELECT id, playbook_id, target, state FROM incidents")).all()
+                alerts = c.execute(
+                    sa.text(
+                        "SELECT target, dimension, severity, opened_at FROM alert_episodes "
+                        "WHERE cleared_at IS NULL ORDER BY opened_at"
+                    )
+                ).all()
+                incidents = c.execute(
+                    sa.text("SELECT id, playbook_id, target, state FROM incidents")
+                ).all()
         except sa.exc.SQLAlchemyError:
             continue
         chokepoints = [a for a in alerts if "-" not in a.target]
         key = f"alerts:{len(chokepoints)}:{','.join(sorted({a.severity for a in chokepoints}))}"
         if chokepoints and key not in seen:
             seen.add(key)
-            tops = ", ".join(sorted({f"{a.severity} {a.dimension} {a.target}" for a in chokepoints}))
-            console.print(f"[bold yellow]alerts open[/] ({len(alerts)} incl. lanes): {tops}", highlight=False)
+            tops = ", ".join(
+                sorted({f"{a.severity} {a.dimension} {a.target}" for a in chokepoints})
+            )
+            console.print(
+                f"[bold yellow]alerts open[/] ({len(alerts)} incl. lanes): {tops}", highlight=False
+            )
         for i in incidents:
             if f"{i.id}:{i.state}" not in seen:
                 seen.add(f"{i.id}:{i.state}")
-                console.print(f"[bold magenta]incident[/] {i.id} {i.playbook_id} on {i.target}: [bold]{i.state}[/]",
-                              highlight=False)
+                console.print(
+                    f"[bold magenta]incident[/] {i.id} {i.playbook_id} on {i.target}: [bold]{i.state}[/]",
+                    highlight=False,
+                )
     engine.dispose()
 
 
 def demo(
-    port: Annotated[int, typer.Option("--port", help="Where the console (or /healthz, /metrics) listens.")] = 8080,
-    folder: Annotated[Path, typer.Option("--dir", help="The working folder (made if missing).")] = Path("demo-run"),
-    scenario: Annotated[Path, typer.Option("--scenario", help="Whose signals the demo feed plays.")] =
-        Path("scenarios/red-sea-2024.yaml"),
-    speed: Annotated[float, typer.Option("--speed", help="Simulated seconds per wall second.")] = 14400.0,
-    fresh: Annotated[bool, typer.Option("--fresh/--resume", help="Start over (default) or carry on.")] = True,
-    console_app: Annotated[bool, typer.Option("--console/--no-console", help="Serve the on-call console.")] = True,
+    port: Annotated[
+        int, typer.Option("--port", help="Where the console (or /healthz, /metrics) listens.")
+    ] = 8080,
+    folder: Annotated[
+        Path, typer.Option("--dir", help="The working folder (made if missing).")
+    ] = Path("demo-run"),
+    scenario: Annotated[
+        Path, typer.Option("--scenario", help="Whose signals the demo feed plays.")
+    ] = Path("scenarios/red-sea-2024.yaml"),
+    speed: Annotated[
+        float, typer.Option("--speed", help="Simulated seconds per wall second.")
+    ] = 14400.0,
+    fresh: Annotated[
+        bool, typer.Option("--fresh/--resume", help="Start over (default) or carry on.")
+    ] = True,
+    console_app: Annotated[
+        bool, typer.Option("--console/--no-console", help="Serve the on-call console.")
+    ] = True,
 ) -> None:
     """Run the daemon on the demo network with a feed playing SCENARIO's signals, fast.
 
@@ -96,7 +122,10 @@ def demo(
     from twin.replay.scenario import load_scenario
 
     if not scenario.exists():
-        err_console.print(f"{scenario}: no such scenario (run from the repository, or pass --scenario)", style="red")
+        err_console.print(
+            f"{scenario}: no such scenario (run from the repository, or pass --scenario)",
+            style="red",
+        )
         raise typer.Exit(2)
     loaded = load_scenario(scenario)
     signals = loaded.scenario.signal_records()
@@ -113,44 +142,83 @@ def demo(
         SimClock(start=start, wall_start=datetime.now(UTC), speed=speed).dump(clock_path)
     from twin.shipments.generate import generate_shipments
 
-    shipments = generate_shipments(loaded.network, start=start.replace(hour=0, minute=0), days=20, per_day=10,
-                                   seed=loaded.scenario.seed)
+    shipments = generate_shipments(
+        loaded.network,
+        start=start.replace(hour=0, minute=0),
+        days=20,
+        per_day=10,
+        seed=loaded.scenario.seed,
+    )
     write_shipments(shipments, folder / "shipments.csv")
     playbooks = REPO_PLAYBOOKS if REPO_PLAYBOOKS.exists() else Path("playbooks").resolve()
     db_url = f"sqlite:///{folder / 'twin.db'}"
     (folder / "twin.toml").write_text(
-        f'# Written by `twin demo`: the daemon on the demo network, fed {scenario.name} at {speed:g}x.\n'
+        f"# Written by `twin demo`: the daemon on the demo network, fed {scenario.name} at {speed:g}x.\n"
         f'database_url = "{db_url}"\nnetwork = "{loaded.scenario.network}"\nshipments = "shipments.csv"\n'
         f'playbooks = "{playbooks}"\n\n[monitor]\nevery = "2s"\n\n[[feeds]]\nname = "demo-feed"\n'
         f'path = "feeds/*.jsonl"\nevery = "1s"\n\n[replan]\nevery = "5s"\n\n[serve]\nhost = "127.0.0.1"\n'
-        f"port = {port}\n")
+        f"port = {port}\n"
+    )
     env = {**os.environ, "TWIN_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "twin.cli.app"]
     serve = False
     if console_app:
         try:
             import twin.api.app  # noqa: F401
+
             serve = True
         except ImportError:
             serve = False
     if serve:
-        subprocess.run([*cmd, "db", "upgrade"], cwd=folder, env=env, check=True, capture_output=True)
-        subprocess.run([*cmd, "users", "add", "demo", "--role", "approver", "--password-stdin", "--replace"],
-                       cwd=folder, env=env, input="demo-demo-demo\n", text=True, capture_output=True, check=False)
+        subprocess.run(
+            [*cmd, "db", "upgrade"], cwd=folder, env=env, check=True, capture_output=True
+        )
+        subprocess.run(
+            [*cmd, "users", "add", "demo", "--role", "approver", "--password-stdin", "--replace"],
+            cwd=folder,
+            env=env,
+            input="demo-demo-demo\n",
+            text=True,
+            capture_output=True,
+            check=False,
+        )
     log = (folder / "daemon.log").open("a")
-    daemon = subprocess.Popen([*cmd, "daemon", "--config", "twin.toml", "--clock", str(clock_path),
-                               "--log-json", *(["--serve"] if serve else [])],
-                              cwd=folder, env=env, stdout=log, stderr=log)
-    console.print(f"[bold]twin demo[/]: {len(signals)} signals of {loaded.scenario.name} played at {speed:g}x "
-                  f"from {start:%Y-%m-%d %H:%M}Z into {folder / 'feeds'}; {len(shipments)} shipments")
+    daemon = subprocess.Popen(
+        [
+            *cmd,
+            "daemon",
+            "--config",
+            "twin.toml",
+            "--clock",
+            str(clock_path),
+            "--log-json",
+            *(["--serve"] if serve else []),
+        ],
+        cwd=folder,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    console.print(
+        f"[bold]twin demo[/]: {len(signals)} signals of {loaded.scenario.name} played at {speed:g}x "
+        f"from {start:%Y-%m-%d %H:%M}Z into {folder / 'feeds'}; {len(shipments)} shipments"
+    )
     if serve:
-        console.print(f"console: [bold]http://127.0.0.1:{port}/[/] (sign in as demo / demo-demo-demo)")
-    console.print(f"health: http://127.0.0.1:{port}/healthz   metrics: http://127.0.0.1:{port}/metrics")
+        console.print(
+            f"console: [bold]http://127.0.0.1:{port}/[/] (sign in as demo / demo-demo-demo)"
+        )
+    console.print(
+        f"health: http://127.0.0.1:{port}/healthz   metrics: http://127.0.0.1:{port}/metrics"
+    )
     console.print(f"daemon log: {folder / 'daemon.log'}   store: TWIN_DATABASE_URL={db_url}")
     console.print("Ctrl-C stops it.\n")
     stop = threading.Event()
-    threads = [threading.Thread(target=_feed, args=(scenario, folder / "feeds", clock_path, stop), daemon=True),
-               threading.Thread(target=_watch, args=(db_url, stop), daemon=True)]
+    threads = [
+        threading.Thread(
+            target=_feed, args=(scenario, folder / "feeds", clock_path, stop), daemon=True
+        ),
+        threading.Thread(target=_watch, args=(db_url, stop), daemon=True),
+    ]
     for thread in threads:
         thread.start()
 

@@ -16,8 +16,10 @@ from twin.domain.problems import InputError, Problem
 # The store and the playbook machinery are imported where used: `twin --help` and every other
 # command stay quick to start.
 
-app = typer.Typer(help="Review incidents: what playbooks propose, approve, reject, roll back.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Review incidents: what playbooks propose, approve, reject, roll back.",
+    no_args_is_help=True,
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 IdArg = Annotated[str, typer.Argument(help="The incident id (or a unique prefix of it).")]
@@ -40,20 +42,29 @@ def _bad(ident: str, message: str) -> InputError:
 
 def _summary(incident: Incident) -> dict[str, Any]:
     return {
-        "id": incident.id, "alert": incident.alert_id, "playbook": incident.playbook_id,
-        "state": incident.state.value, "target": incident.alert.target,
-        "dimension": incident.alert.dimension, "severity": incident.alert.severity.value,
-        "shadow": incident.shadow, "needs_approval": list(incident.needs_approval),
+        "id": incident.id,
+        "alert": incident.alert_id,
+        "playbook": incident.playbook_id,
+        "state": incident.state.value,
+        "target": incident.alert.target,
+        "dimension": incident.alert.dimension,
+        "severity": incident.alert.severity.value,
+        "shadow": incident.shadow,
+        "needs_approval": list(incident.needs_approval),
         "created_at": format_timestamp(incident.created_at),
         "updated_at": format_timestamp(incident.updated_at),
-        "decided_by": incident.decided_by, **{f"plan_{k}": v for k, v in incident.diff.summary().items()},
+        "decided_by": incident.decided_by,
+        **{f"plan_{k}": v for k, v in incident.diff.summary().items()},
     }
 
 
 def _detail(incident: Incident, audit: list[Any]) -> dict[str, Any]:
     return {
-        **_summary(incident), "why": incident.why, "comment": incident.comment,
-        "actions": list(incident.actions), "constraints": incident.constraints,
+        **_summary(incident),
+        "why": incident.why,
+        "comment": incident.comment,
+        "actions": list(incident.actions),
+        "constraints": incident.constraints,
         "changes": [
             {**c.model_dump(mode="json"), "cost_delta": round(c.cost_delta, 2)}
             for c in incident.diff.changes
@@ -66,8 +77,12 @@ def _detail(incident: Incident, audit: list[Any]) -> dict[str, Any]:
 @app.command("list")
 @handles_errors
 def list_(
-    state: Annotated[list[IncidentState] | None, typer.Option("--state", help="Only these states.")] = None,
-    open_: Annotated[bool, typer.Option("--open", help="Only incidents waiting or active.")] = False,
+    state: Annotated[
+        list[IncidentState] | None, typer.Option("--state", help="Only these states.")
+    ] = None,
+    open_: Annotated[
+        bool, typer.Option("--open", help="Only incidents waiting or active.")
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
     """List incidents, newest first."""
@@ -76,21 +91,43 @@ def list_(
 
     states = list(state or [])
     if open_:
-        states += [IncidentState.proposed, IncidentState.approved, IncidentState.auto_approved,
-                   IncidentState.applied]
+        states += [
+            IncidentState.proposed,
+            IncidentState.approved,
+            IncidentState.auto_approved,
+            IncidentState.applied,
+        ]
     with session_scope(_engine()) as session:
         incidents = list_incidents(session, states=states or None)
     if json:
         emit_json([_summary(i) for i in incidents])
         return
     table = Table(title=f"{len(incidents)} incidents")
-    for column in ("id", "state", "playbook", "target", "dimension", "severity", "shipments", "cost Δ", "waits for"):
+    for column in (
+        "id",
+        "state",
+        "playbook",
+        "target",
+        "dimension",
+        "severity",
+        "shipments",
+        "cost Δ",
+        "waits for",
+    ):
         table.add_column(column)
     for i in incidents:
         s = i.diff.summary()
-        table.add_row(i.id, i.state.value + (" (shadow)" if i.shadow else ""), i.playbook_id,
-                      i.alert.target, i.alert.dimension, i.alert.severity.value,
-                      str(s["shipments"]), f"{s['cost_delta']:+.0f}", "; ".join(i.needs_approval))
+        table.add_row(
+            i.id,
+            i.state.value + (" (shadow)" if i.shadow else ""),
+            i.playbook_id,
+            i.alert.target,
+            i.alert.dimension,
+            i.alert.severity.value,
+            str(s["shipments"]),
+            f"{s['cost_delta']:+.0f}",
+            "; ".join(i.needs_approval),
+        )
     console.print(table)
 
 
@@ -111,29 +148,51 @@ def show(ident: IdArg, json: JsonOpt = False) -> None:
     if json:
         emit_json(_detail(incident, audit))
         return
-    console.print(f"[bold]{incident.id}[/] [cyan]{incident.state.value}[/]"
-                  f"{' (shadow)' if incident.shadow else ''}: playbook {incident.playbook_id}")
+    console.print(
+        f"[bold]{incident.id}[/] [cyan]{incident.state.value}[/]"
+        f"{' (shadow)' if incident.shadow else ''}: playbook {incident.playbook_id}"
+    )
     console.print(f"why: {incident.why}", markup=False)
     if incident.needs_approval:
         console.print(f"waits for approval: {'; '.join(incident.needs_approval)}", markup=False)
     console.print("actions: " + ", ".join(next(iter(a)) for a in incident.actions))
     table = Table(title="proposed plan")
-    for column in ("shipment", "units", "action", "old path", "new path", "cost Δ", "ETA Δ d", "late d avoided"):
+    for column in (
+        "shipment",
+        "units",
+        "action",
+        "old path",
+        "new path",
+        "cost Δ",
+        "ETA Δ d",
+        "late d avoided",
+    ):
         table.add_column(column)
     for c in incident.diff.changes:
-        table.add_row(c.shipment, f"{c.units:g}", c.action, " → ".join(c.old_path),
-                      "held" if c.held else " → ".join(c.new_path), f"{c.cost_delta:+.0f}",
-                      f"{c.eta_delta_days:+.1f}", f"{c.late_days_avoided:.1f}")
+        table.add_row(
+            c.shipment,
+            f"{c.units:g}",
+            c.action,
+            " → ".join(c.old_path),
+            "held" if c.held else " → ".join(c.new_path),
+            f"{c.cost_delta:+.0f}",
+            f"{c.eta_delta_days:+.1f}",
+            f"{c.late_days_avoided:.1f}",
+        )
     console.print(table)
     log = Table(title="audit")
     for column in ("at", "who", "what", "from", "to", "why"):
         log.add_column(column)
     for e in audit:
-        log.add_row(format_timestamp(e.at), e.actor, e.action, e.from_state or "", e.to_state, e.why)
+        log.add_row(
+            format_timestamp(e.at), e.actor, e.action, e.from_state or "", e.to_state, e.why
+        )
     console.print(log)
 
 
-def _move(ident: str, to: IncidentState, by: str, comment: str, json: bool, quiet: bool = False) -> Incident:
+def _move(
+    ident: str, to: IncidentState, by: str, comment: str, json: bool, quiet: bool = False
+) -> Incident:
     from twin.playbook.incidents import IllegalTransition, transition
     from twin.store.common import NotFound
     from twin.store.db import session_scope
@@ -186,10 +245,13 @@ def rollback(ident: IdArg, by: ByOpt, comment: CommentOpt = "", json: JsonOpt = 
             raise _bad(ident, str(exc)) from None
     plan = plan_rollback(incident, now)
     why = (comment + "; " if comment else "") + (
-        f"restore {len(plan.restore)}, keep {len(plan.kept)} past the point of no return")
+        f"restore {len(plan.restore)}, keep {len(plan.kept)} past the point of no return"
+    )
     moved = _move(ident, IncidentState.rolled_back, by, why, json=False, quiet=json)
     if json:
         emit_json({**_summary(moved), "restored": sorted(plan.restore), "kept": list(plan.kept)})
     else:
-        console.print(f"restored: {', '.join(sorted(plan.restore)) or 'none'}; "
-                      f"kept (past the point of no return): {', '.join(plan.kept) or 'none'}")
+        console.print(
+            f"restored: {', '.join(sorted(plan.restore)) or 'none'}; "
+            f"kept (past the point of no return): {', '.join(plan.kept) or 'none'}"
+        )

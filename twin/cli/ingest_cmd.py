@@ -16,20 +16,38 @@ DEFAULT_FEED = "manual"
 def _files(root: Path) -> list[Path]:
     # The same walk as ingest_path: recursive, hidden files and folders skipped, sorted.
     if root.is_dir():
-        return sorted(p for p in root.rglob("*") if p.is_file()
-                      and not any(part.startswith(".") for part in p.relative_to(root).parts))
+        return sorted(
+            p
+            for p in root.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        )
     return [root]
 
 
 @handles_errors
 def ingest(
-    path: Annotated[Path, typer.Argument(help="A feed file or a folder of them (any SPEC 1.3 format).")],
-    feed: Annotated[str, typer.Option("--feed", help="The feed name its checkpoints are kept under "
-                                      "(the daemon's [[feeds]] name to share them).")] = DEFAULT_FEED,
-    network: Annotated[str, typer.Option("--network", help="Network file or bundled name: resolves "
-                                         "areas to nodes, flags unknown targets.")] = "demo",
-    format: Annotated[str | None, typer.Option("--format", help="Force cap | dcsa | jsonl | csv "
-                                               "instead of detecting.")] = None,
+    path: Annotated[
+        Path, typer.Argument(help="A feed file or a folder of them (any SPEC 1.3 format).")
+    ],
+    feed: Annotated[
+        str,
+        typer.Option(
+            "--feed",
+            help="The feed name its checkpoints are kept under "
+            "(the daemon's [[feeds]] name to share them).",
+        ),
+    ] = DEFAULT_FEED,
+    network: Annotated[
+        str,
+        typer.Option(
+            "--network",
+            help="Network file or bundled name: resolves areas to nodes, flags unknown targets.",
+        ),
+    ] = "demo",
+    format: Annotated[
+        str | None,
+        typer.Option("--format", help="Force cap | dcsa | jsonl | csv instead of detecting."),
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Store the signals of PATH (TWIN_DATABASE_URL chooses the store).
@@ -59,17 +77,28 @@ def ingest(
     engine = make_engine()
     require_current(engine)
     with session_scope(engine) as session:
-        known = {key: cp.sha256 for key, cp in list_checkpoints(session, feed=feed).items() if cp.sha256}
+        known = {
+            key: cp.sha256 for key, cp in list_checkpoints(session, feed=feed).items() if cp.sha256
+        }
 
-    totals: dict[str, Any] = {"feed": feed, "files": 0, "skipped": 0, "rows": 0, "inserted": 0,
-                              "duplicates": 0, "quarantined": 0, "positions": 0}
+    totals: dict[str, Any] = {
+        "feed": feed,
+        "files": 0,
+        "skipped": 0,
+        "rows": 0,
+        "inserted": 0,
+        "duplicates": 0,
+        "quarantined": 0,
+        "positions": 0,
+    }
     by_file: list[dict[str, Any]] = []
     problems: list[Problem] = list(net_warnings)
     readable = 0
     for file in _files(path):
         key = str(file.resolve())
-        result = ingest_path(file, net, format=format,
-                             known={str(file): known[key]} if key in known else None)
+        result = ingest_path(
+            file, net, format=format, known={str(file): known[key]} if key in known else None
+        )
         report = result.files[0] if result.files else None
         totals["files"] += 1
         if report is not None and report.skipped:
@@ -78,7 +107,9 @@ def ingest(
             continue
         frame, too_long = oversized_quarantine(result.frame, str(file))
         quarantine = result.quarantine + too_long
-        problems += result.problems + [Problem(q.file, q.where, q.field, q.reason) for q in too_long]
+        problems += result.problems + [
+            Problem(q.file, q.where, q.field, q.reason) for q in too_long
+        ]
         with session_scope(engine) as session:
             inserted = save_signals(session, frame=frame)
             save_quarantine(session, rows=quarantine)
@@ -87,9 +118,15 @@ def ingest(
                 set_checkpoint(session, feed=feed, key=key, sha256=report.sha256)
         if len(frame) or result.positions or not result.errors:
             readable += 1
-        entry = {"path": str(file), "format": report.format if report else "", "skipped": False,
-                 "rows": len(frame), "inserted": inserted, "quarantined": len(quarantine),
-                 "positions": len(result.positions)}
+        entry = {
+            "path": str(file),
+            "format": report.format if report else "",
+            "skipped": False,
+            "rows": len(frame),
+            "inserted": inserted,
+            "quarantined": len(quarantine),
+            "positions": len(result.positions),
+        }
         by_file.append(entry)
         totals["rows"] += len(frame)
         totals["inserted"] += inserted
@@ -104,15 +141,23 @@ def ingest(
     for problem in errors:
         err_console.print(str(problem), style="red", markup=False, highlight=False)
     read_nothing = totals["files"] > totals["skipped"] and readable == 0
-    doc = {**totals, "problems": len(errors), "warnings": len(warnings), "by_file": by_file,
-           "errors": [p.as_dict() for p in errors]}
+    doc = {
+        **totals,
+        "problems": len(errors),
+        "warnings": len(warnings),
+        "by_file": by_file,
+        "errors": [p.as_dict() for p in errors],
+    }
     if json:
         emit_json(doc)
     else:
         console.print(
             f"{feed}: {totals['files']} files ({totals['skipped']} unchanged), {totals['rows']} signals, "
             f"{totals['inserted']} new, {totals['duplicates']} already stored, "
-            f"{totals['quarantined']} quarantined, {len(errors)} problems", highlight=False, soft_wrap=True)
+            f"{totals['quarantined']} quarantined, {len(errors)} problems",
+            highlight=False,
+            soft_wrap=True,
+        )
     if read_nothing:
         err_console.print("nothing could be read", style="bold red")
         raise typer.Exit(EXIT_BAD_INPUT)

@@ -16,7 +16,9 @@ from twin.files.networks import load_network
 
 
 def _print(doc: dict[str, Any]) -> None:
-    console.print(f"[bold]monitor[/] at {doc['at']} ({doc['passes']} passes over the signal history)")
+    console.print(
+        f"[bold]monitor[/] at {doc['at']} ({doc['passes']} passes over the signal history)"
+    )
     table = Table(title="risk scores (>= 0.2)")
     for column in ("target", "dimension", "score", "why"):
         table.add_column(column, overflow="fold")
@@ -29,26 +31,54 @@ def _print(doc: dict[str, Any]) -> None:
         table.add_column(column, overflow="fold")
     for a in doc["alerts"]:
         style = "red" if a["severity"] == "critical" else "yellow"
-        table.add_row(f"[{style}]{a['severity']}[/]", a["target"], a["dimension"], f"{a['score']:.2f}",
-                      a["opened_at"], a["forecast_cross_at"] or "", a["inhibited_by"] or a["silenced_by"] or "")
+        table.add_row(
+            f"[{style}]{a['severity']}[/]",
+            a["target"],
+            a["dimension"],
+            f"{a['score']:.2f}",
+            a["opened_at"],
+            a["forecast_cross_at"] or "",
+            a["inhibited_by"] or a["silenced_by"] or "",
+        )
     console.print(table)
     table = Table(title="exposed shipments")
     for column in ("shipment", "target", "dimension", "units", "at", "delay d"):
         table.add_column(column)
     for e in doc["exposed"]:
-        table.add_row(e["shipment"], e["target"], e["dimension"], f"{e['units']:g}", e["at"],
-                      f"{e['expected_delay_days']:.1f}")
+        table.add_row(
+            e["shipment"],
+            e["target"],
+            e["dimension"],
+            f"{e['units']:g}",
+            e["at"],
+            f"{e['expected_delay_days']:.1f}",
+        )
     console.print(table)
 
 
 @handles_errors
 def monitor(
-    network: Annotated[str, typer.Option(help="A network file, CSV folder or bundled name (demo).")],
-    signals: Annotated[Path, typer.Option(help="A signal file or folder (JSON Lines, CSV, CAP XML, DCSA JSON).")],
-    shipments: Annotated[Path | None, typer.Option(help="Active shipments (CSV or YAML) to check for exposure.")] = None,
-    at: Annotated[str | None, typer.Option(help="Time of the pass (ISO 8601 with zone); default: the latest reading.")] = None,
+    network: Annotated[
+        str, typer.Option(help="A network file, CSV folder or bundled name (demo).")
+    ],
+    signals: Annotated[
+        Path, typer.Option(help="A signal file or folder (JSON Lines, CSV, CAP XML, DCSA JSON).")
+    ],
+    shipments: Annotated[
+        Path | None, typer.Option(help="Active shipments (CSV or YAML) to check for exposure.")
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(help="Time of the pass (ISO 8601 with zone); default: the latest reading."),
+    ] = None,
     horizon: Annotated[str, typer.Option(help="How far ahead exposure looks (e.g. 30d).")] = "30d",
-    save: Annotated[bool, typer.Option("--save", help="Keep scores, episodes and the alert state in the store (TWIN_DATABASE_URL).")] = False,
+    save: Annotated[
+        bool,
+        typer.Option(
+            "--save",
+            help="Keep scores, episodes and the alert state in the store (TWIN_DATABASE_URL).",
+        ),
+    ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """One scoring pass: risk scores, open alerts and exposed shipments at --at.
@@ -74,9 +104,13 @@ def monitor(
         except ValueError as exc:
             raise InputError([Problem("--at", "", None, str(exc))]) from None
     else:
-        stamps = pd.to_datetime(frame["ts"], utc=True, errors="coerce").dropna() if len(frame) else []
+        stamps = (
+            pd.to_datetime(frame["ts"], utc=True, errors="coerce").dropna() if len(frame) else []
+        )
         if not len(stamps):
-            raise InputError([Problem(str(signals), "", None, "no readable signals; give --at to score anyway")])
+            raise InputError(
+                [Problem(str(signals), "", None, "no readable signals; give --at to score anyway")]
+            )
         when = stamps.max().to_pydatetime()
     ships: list[Shipment] = []
     if shipments is not None:
@@ -84,15 +118,24 @@ def monitor(
 
         ships, ship_problems = load_shipments(shipments, loaded)
         warnings += ship_problems
-    run = run_monitor(loaded, frame, when, ships, span, ScoringConfig(), AlertRules(), positions=positions)
+    run = run_monitor(
+        loaded, frame, when, ships, span, ScoringConfig(), AlertRules(), positions=positions
+    )
     doc = document(run, when)
     if save:
         save_run(run, when)
-    report_problems([], [p if p.severity != "error" else Problem(p.file, p.where, p.field, p.message, "warning")
-                         for p in warnings + problems])
+    report_problems(
+        [],
+        [
+            p if p.severity != "error" else Problem(p.file, p.where, p.field, p.message, "warning")
+            for p in warnings + problems
+        ],
+    )
     if json:
         emit_json(doc)
     else:
         _print(doc)
     if run.scores.unknown_metrics:
-        err_console.print(f"not scored (unknown metrics): {', '.join(run.scores.unknown_metrics)}", style="yellow")
+        err_console.print(
+            f"not scored (unknown metrics): {', '.join(run.scores.unknown_metrics)}", style="yellow"
+        )

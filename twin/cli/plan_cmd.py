@@ -22,11 +22,23 @@ from twin.domain.problems import InputError, Problem
 
 @handles_errors
 def plan(
-    network: Annotated[str, typer.Option(help="A network file, CSV folder or bundled name (demo).")],
+    network: Annotated[
+        str, typer.Option(help="A network file, CSV folder or bundled name (demo).")
+    ],
     shipments: Annotated[Path, typer.Option(help="Shipments (CSV or YAML).")],
-    avoid: Annotated[list[str] | None, typer.Option(help="A node or lane id to keep out of every route; repeat for more.")] = None,
-    signals: Annotated[Path | None, typer.Option(help="Signals to score into expected delays, priced as risk.")] = None,
-    at: Annotated[str | None, typer.Option(help="The plan's `now` (ISO 8601 with zone); default: the earliest ready time.")] = None,
+    avoid: Annotated[
+        list[str] | None,
+        typer.Option(help="A node or lane id to keep out of every route; repeat for more."),
+    ] = None,
+    signals: Annotated[
+        Path | None, typer.Option(help="Signals to score into expected delays, priced as risk.")
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            help="The plan's `now` (ISO 8601 with zone); default: the earliest ready time."
+        ),
+    ] = None,
     time_limit: Annotated[float, typer.Option(help="Seconds the solver may take.")] = 120.0,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
@@ -67,8 +79,11 @@ def plan(
     if signals is not None:
         risk = _risk_from_signals(signals, loaded, now)
     view = NetworkView(loaded, WhatIf(avoid=frozenset(avoid or ())))
-    result = make_plan(view, PlanRequest(now=now, shipments=tuple(ships), risk_days=risk),
-                       SolveOptions(time_limit_s=time_limit))
+    result = make_plan(
+        view,
+        PlanRequest(now=now, shipments=tuple(ships), risk_days=risk),
+        SolveOptions(time_limit_s=time_limit),
+    )
     doc = result.to_document()
     doc["timing"] = {k: round(float(v), 6) for k, v in doc["timing"].items()}
     report_problems([], warnings)
@@ -78,8 +93,12 @@ def plan(
         _print(doc, loaded.currency, loaded.unit)
     if result.status.value != "optimal":
         # The document is printed either way; only a proven optimum is a plan to act on.
-        err_console.print(f"error: the plan is {result.status.value}, not optimal"
-                          + (f": {result.message}" if result.message else ""), style="red", markup=False)
+        err_console.print(
+            f"error: the plan is {result.status.value}, not optimal"
+            + (f": {result.message}" if result.message else ""),
+            style="red",
+            markup=False,
+        )
         raise typer.Exit(EXIT_FAILURE)
 
 
@@ -103,12 +122,24 @@ def _risk_from_signals(path: Path, network, now) -> dict[str, float]:  # type: i
 
 def _print(doc: dict, currency: str, unit: str) -> None:  # type: ignore[type-arg]
     table = Table(title=f"plan: {doc['status']}")
-    for name, justify in (("shipment", "left"), (f"units ({unit})", "right"), ("path", "left"),
-                          ("eta", "left"), (f"cost ({currency})", "right"), ("late days", "right")):
+    for name, justify in (
+        ("shipment", "left"),
+        (f"units ({unit})", "right"),
+        ("path", "left"),
+        ("eta", "left"),
+        (f"cost ({currency})", "right"),
+        ("late days", "right"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for a in doc["assignments"]:
-        table.add_row(a["shipment"], f"{a['units']:g}", " > ".join(a["path"]) or "(there)", a["eta"],
-                      f"{a['cost']:,.2f}", str(a["late_days"]))
+        table.add_row(
+            a["shipment"],
+            f"{a['units']:g}",
+            " > ".join(a["path"]) or "(there)",
+            a["eta"],
+            f"{a['cost']:,.2f}",
+            str(a["late_days"]),
+        )
     console.print(table)
     if doc["unserved"]:
         miss = Table(title="unserved")
@@ -123,8 +154,11 @@ def _print(doc: dict, currency: str, unit: str) -> None:  # type: ignore[type-ar
     console.print(
         f"total {objective:,.2f} {currency}: transport {cost['transport']:,.2f}, lateness "
         f"{cost['lateness']:,.2f}, risk {cost['risk']:,.2f}, unserved {cost['unserved']:,.2f}"
-        if objective is not None else "no usable solution"
+        if objective is not None
+        else "no usable solution"
     )
     t = doc["timing"]
-    console.print(f"build {t.get('build_s', 0):.3f}s, solve {t.get('solve_s', 0):.3f}s "
-                  f"(HiGHS {t.get('highs_s', 0):.3f}s), total {t.get('total_s', 0):.3f}s")
+    console.print(
+        f"build {t.get('build_s', 0):.3f}s, solve {t.get('solve_s', 0):.3f}s "
+        f"(HiGHS {t.get('highs_s', 0):.3f}s), total {t.get('total_s', 0):.3f}s"
+    )

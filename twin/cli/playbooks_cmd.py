@@ -24,23 +24,35 @@ def validate(
     """Validate playbooks; exit 2 listing every error with file and field."""
     playbooks = load_playbooks(folder)
     if json:
-        emit_json({
-            "valid": True,
-            "playbooks": [
-                {"id": p.id, "approval": p.approval, "shadow": p.shadow,
-                 "actions": [name for name, _ in p.steps()],
-                 "match": p.match.model_dump(exclude_none=True, mode="json")}
-                for p in playbooks
-            ],
-        })
+        emit_json(
+            {
+                "valid": True,
+                "playbooks": [
+                    {
+                        "id": p.id,
+                        "approval": p.approval,
+                        "shadow": p.shadow,
+                        "actions": [name for name, _ in p.steps()],
+                        "match": p.match.model_dump(exclude_none=True, mode="json"),
+                    }
+                    for p in playbooks
+                ],
+            }
+        )
         return
     table = Table(title=f"{len(playbooks)} playbooks in {folder}")
     for column in ("id", "match", "actions", "approval"):
         table.add_column(column)
     for p in playbooks:
-        match = ", ".join(f"{k}={'|'.join(map(str, v))}"
-                          for k, v in p.match.model_dump(exclude_none=True, mode="json").items())
-        table.add_row(p.id, match, ", ".join(name for name, _ in p.steps()),
-                      p.approval + (" (shadow)" if p.shadow else ""))
+        match = ", ".join(
+            f"{k}={'|'.join(map(str, v))}"
+            for k, v in p.match.model_dump(exclude_none=True, mode="json").items()
+        )
+        table.add_row(
+            p.id,
+            match,
+            ", ".join(name for name, _ in p.steps()),
+            p.approval + (" (shadow)" if p.shadow else ""),
+        )
     console.print(table)
     console.print(f"[green]ok[/]: {len(playbooks)} playbooks valid")

@@ -16,11 +16,18 @@ from twin.cli.common import console, emit_json, err_console, handles_errors, pla
 def replay(
     scenario: Annotated[Path, typer.Argument(help="A scenario file (SPEC 1.5).")],
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-    report: Annotated[Path | None, typer.Option("--report", help="Write an HTML and Markdown report here.")] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write an HTML and Markdown report here.")
+    ] = None,
     playbooks: Annotated[Path, typer.Option(help="The playbook folder.")] = Path("playbooks"),
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
-    no_approve: Annotated[bool, typer.Option("--no-approve", help="Approval-required playbooks count as not applied.")] = False,
-    runs: Annotated[int, typer.Option(help="Monte Carlo: replay N sampled worlds and report distributions.", min=1)] = 1,
+    no_approve: Annotated[
+        bool, typer.Option("--no-approve", help="Approval-required playbooks count as not applied.")
+    ] = False,
+    runs: Annotated[
+        int,
+        typer.Option(help="Monte Carlo: replay N sampled worlds and report distributions.", min=1),
+    ] = 1,
     workers: Annotated[int | None, typer.Option(help="Parallel local workers for --runs.")] = None,
     executor: Annotated[str, typer.Option(help="local, dask or ray (for --runs).")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Cluster address for dask or ray.")] = None,
@@ -34,11 +41,19 @@ def replay(
     if runs > 1:
         from twin.replay.montecarlo import monte_carlo
 
-        doc = monte_carlo(loaded, library, runs, workers=workers, executor=executor, scheduler=scheduler)
+        doc = monte_carlo(
+            loaded, library, runs, workers=workers, executor=executor, scheduler=scheduler
+        )
         _finish(doc, json)
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
         tasks: dict[str, Any] = {}
 
         def progress(name: str, step: int, steps: int) -> None:
@@ -67,8 +82,14 @@ def _finish(doc: dict[str, Any], as_json: bool) -> None:
         for run in ("baseline", "engine", "foresight"):
             for kpi, dist in (doc.get(run) or {}).items():
                 if isinstance(dist, dict) and "mean" in dist:
-                    table.add_row(run, kpi, *(f"{dist.get(k):,.4g}" if isinstance(dist.get(k), (int, float))
-                                              else "–" for k in ("mean", "p5", "p95")))
+                    table.add_row(
+                        run,
+                        kpi,
+                        *(
+                            f"{dist.get(k):,.4g}" if isinstance(dist.get(k), (int, float)) else "–"
+                            for k in ("mean", "p5", "p95")
+                        ),
+                    )
         console.print(table)
         return
     table = Table(title=f"replay {doc.get('scenario')}")
@@ -78,15 +99,31 @@ def _finish(doc: dict[str, Any], as_json: bool) -> None:
     for run in ("baseline", "engine", "foresight"):
         kpis = doc.get(run)
         if isinstance(kpis, dict) and "total_cost" in kpis:
-            table.add_row(run, *(f"{kpis[k]:,.4g}" if isinstance(kpis[k], float) and k == "on_time_rate"
-                                 else f"{kpis[k]:,.0f}" for k in
-                                 ("on_time_rate", "late_units", "transport_cost", "lateness_cost", "total_cost")))
+            table.add_row(
+                run,
+                *(
+                    f"{kpis[k]:,.4g}"
+                    if isinstance(kpis[k], float) and k == "on_time_rate"
+                    else f"{kpis[k]:,.0f}"
+                    for k in (
+                        "on_time_rate",
+                        "late_units",
+                        "transport_cost",
+                        "lateness_cost",
+                        "total_cost",
+                    )
+                ),
+            )
     console.print(table)
     engine = doc.get("engine", {})
     if "reroutes" in engine:
-        console.print(f"engine: {engine['reroutes']} shipments re-routed, mean warning lead "
-                      f"{engine.get('mean_warning_lead_h')} h, {len(doc.get('playbook_runs', []))} playbook runs")
+        console.print(
+            f"engine: {engine['reroutes']} shipments re-routed, mean warning lead "
+            f"{engine.get('mean_warning_lead_h')} h, {len(doc.get('playbook_runs', []))} playbook runs"
+        )
     saving = doc.get("saving") or {}
     if saving.get("disruption_cost") is not None:
-        console.print(f"the disruption costs {saving['disruption_cost']:,.0f} if nobody acts; the engine saves "
-                      f"{saving['engine_vs_baseline']:,.0f}, foresight {saving['foresight_vs_baseline']:,.0f}")
+        console.print(
+            f"the disruption costs {saving['disruption_cost']:,.0f} if nobody acts; the engine saves "
+            f"{saving['engine_vs_baseline']:,.0f}, foresight {saving['foresight_vs_baseline']:,.0f}"
+        )

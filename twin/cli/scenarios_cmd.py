@@ -18,8 +18,11 @@ app = typer.Typer(help="Check and preview replay scenarios.", no_args_is_help=Tr
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 NetworkOpt = Annotated[
     str | None,
-    typer.Option("--network", help="Check targets against this network (path or bundled name) "
-                                   "instead of each scenario's own."),
+    typer.Option(
+        "--network",
+        help="Check targets against this network (path or bundled name) "
+        "instead of each scenario's own.",
+    ),
 ]
 
 
@@ -54,18 +57,31 @@ def validate(
         name = loaded.scenario.name
         if name in first_file:
             # Replays, golden files and reports are keyed by name: two files may not share one.
-            errors.append(Problem(str(path), "scenario", "name",
-                                  f"name '{name}' is also used by {first_file[name]}"))
+            errors.append(
+                Problem(
+                    str(path),
+                    "scenario",
+                    "name",
+                    f"name '{name}' is also used by {first_file[name]}",
+                )
+            )
             continue
         first_file[name] = path
         valid.append(name)
     if json:
-        emit_json({"valid": valid, "errors": [p.as_dict() for p in errors],
-                   "warnings": [p.as_dict() for p in warnings]})
+        emit_json(
+            {
+                "valid": valid,
+                "errors": [p.as_dict() for p in errors],
+                "warnings": [p.as_dict() for p in warnings],
+            }
+        )
     else:
         report_problems(errors, warnings)
         if valid:
-            console.print(f"[green]ok[/]: {len(valid)} of {len(files)} scenarios valid: {', '.join(valid)}")
+            console.print(
+                f"[green]ok[/]: {len(valid)} of {len(files)} scenarios valid: {', '.join(valid)}"
+            )
     if errors:
         raise typer.Exit(EXIT_BAD_INPUT)
 
@@ -85,8 +101,10 @@ def show(
         return
     report_problems([], loaded.warnings)
     window = summary["window"]
-    console.print(f"[bold]{summary['name']}[/] on {summary['network']}: {window['start']} .. "
-                  f"{window['end']} ({window['days']} d, tick {window['tick']}, {window['ticks']} steps)")
+    console.print(
+        f"[bold]{summary['name']}[/] on {summary['network']}: {window['start']} .. "
+        f"{window['end']} ({window['days']} d, tick {window['tick']}, {window['ticks']} steps)"
+    )
     lead = summary["first_warning_lead_h"]
     if lead is not None:
         when = "before" if lead >= 0 else "after"

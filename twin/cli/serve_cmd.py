@@ -13,7 +13,10 @@ from twin.cli.common import err_console, handles_errors
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8080,
-    network: Annotated[str | None, typer.Option("--network", help="Stored network the map shows (default: the newest).")] = None,
+    network: Annotated[
+        str | None,
+        typer.Option("--network", help="Stored network the map shows (default: the newest)."),
+    ] = None,
 ) -> None:
     """Serve the on-call console (pages at /, JSON API at /api, its docs at /api/docs).
 
@@ -24,5 +27,7 @@ def serve(
     from twin.api.app import create_app
 
     app = create_app(network=network)
-    err_console.print(f"twin console on http://{host}:{port}/ (API docs at /api/docs)", markup=False)
+    err_console.print(
+        f"twin console on http://{host}:{port}/ (API docs at /api/docs)", markup=False
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)

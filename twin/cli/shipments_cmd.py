@@ -24,8 +24,12 @@ def generate(
     days: Annotated[int, typer.Option(help="Days of ready dates.", min=1)] = 30,
     per_day: Annotated[int, typer.Option("--per-day", help="Shipments per day.", min=1)] = 40,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same file.")] = 0,
-    start: Annotated[str | None, typer.Option(help="First ready day (ISO 8601); default today 00:00Z.")] = None,
-    out: Annotated[Path, typer.Option("-o", "--out", help="Output .csv or .yaml file.")] = Path("shipments.csv"),
+    start: Annotated[
+        str | None, typer.Option(help="First ready day (ISO 8601); default today 00:00Z.")
+    ] = None,
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output .csv or .yaml file.")] = Path(
+        "shipments.csv"
+    ),
 ) -> None:
     """Draw a realistic shipment mix (markets, modes, priorities, due dates) on a network."""
     from twin.shipments.generate import generate_shipments
@@ -53,15 +57,25 @@ def generate(
 @handles_errors
 def validate(
     shipments: Annotated[Path, typer.Argument(help="A .csv or .yaml shipment file.")],
-    network: Annotated[str | None, typer.Option(help="Check origins and destinations against it.")] = None,
+    network: Annotated[
+        str | None, typer.Option(help="Check origins and destinations against it.")
+    ] = None,
     json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Validate a shipment file; exit 2 listing every error."""
     net = load_network(network)[0] if network else None
     loaded, warnings = load_shipments(shipments, net)
     if json:
-        emit_json({"valid": True, "shipments": len(loaded), "units": sum(s.units for s in loaded),
-                   "warnings": [w.as_dict() for w in warnings]})
+        emit_json(
+            {
+                "valid": True,
+                "shipments": len(loaded),
+                "units": sum(s.units for s in loaded),
+                "warnings": [w.as_dict() for w in warnings],
+            }
+        )
         return
     report_problems([], warnings)
-    console.print(f"[green]ok[/]: {len(loaded)} shipments, {sum(s.units for s in loaded):,.1f} units")
+    console.print(
+        f"[green]ok[/]: {len(loaded)} shipments, {sum(s.units for s in loaded):,.1f} units"
+    )

@@ -12,8 +12,10 @@ from twin.cli.common import console, emit_json, handles_errors
 from twin.domain.problems import InputError, Problem
 from twin.domain.users import Role
 
-app = typer.Typer(help="Console users: who may sign in to `twin serve`, and with which role.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Console users: who may sign in to `twin serve`, and with which role.",
+    no_args_is_help=True,
+)
 MIN_PASSWORD = 8
 
 
@@ -31,10 +33,22 @@ def _engine():  # type: ignore[no-untyped-def]
 @handles_errors
 def add(
     name: Annotated[str, typer.Argument(help="The user's sign-in name.")],
-    role: Annotated[Role, typer.Option("--role", help="viewer (reads), approver (also decides incidents), admin.")],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input (first line).")] = False,
-    token: Annotated[bool, typer.Option("--token", help="Also make an API token (printed once).")] = False,
-    replace: Annotated[bool, typer.Option("--replace", help="Change an existing user's role and password.")] = False,
+    role: Annotated[
+        Role,
+        typer.Option("--role", help="viewer (reads), approver (also decides incidents), admin."),
+    ],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="Read the password from standard input (first line)."
+        ),
+    ] = False,
+    token: Annotated[
+        bool, typer.Option("--token", help="Also make an API token (printed once).")
+    ] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Change an existing user's role and password.")
+    ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Create a console user. Without --password-stdin the user has no password (API tokens only)."""
@@ -42,8 +56,16 @@ def add(
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if len(password) < MIN_PASSWORD:
-            raise InputError([Problem("--password-stdin", name, "password",
-                                      f"must be at least {MIN_PASSWORD} characters")])
+            raise InputError(
+                [
+                    Problem(
+                        "--password-stdin",
+                        name,
+                        "password",
+                        f"must be at least {MIN_PASSWORD} characters",
+                    )
+                ]
+            )
     if not name.strip() or len(name) > 120:
         raise InputError([Problem("NAME", name, None, "must be 1 to 120 characters")])
     from twin.store.db import session_scope
@@ -53,12 +75,19 @@ def add(
     made_token = None
     with session_scope(_engine()) as session:
         try:
-            user = add_user(session, name=name, role=role, password=password, at=now, replace=replace)
+            user = add_user(
+                session, name=name, role=role, password=password, at=now, replace=replace
+            )
         except UserExists as exc:
             raise InputError([Problem("NAME", name, None, str(exc))]) from None
         if token:
             made_token = add_token(session, name=name, at=now, label="cli")
-    doc = {"name": user.name, "role": user.role.value, "password": password is not None, "token": made_token}
+    doc = {
+        "name": user.name,
+        "role": user.role.value,
+        "password": password is not None,
+        "token": made_token,
+    }
     if json:
         emit_json(doc)
         return
@@ -92,7 +121,9 @@ def token(
 
 @app.command("list")
 @handles_errors
-def list_(json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False) -> None:
+def list_(
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
     """List console users and their roles."""
     from twin.store.db import session_scope
     from twin.store.users import list_users
@@ -103,4 +134,6 @@ def list_(json: Annotated[bool, typer.Option("--json", help="Print one JSON docu
         emit_json([{"name": u.name, "role": u.role.value, "disabled": u.disabled} for u in users])
         return
     for u in users:
-        console.print(f"{u.name}\t{u.role.value}{' (disabled)' if u.disabled else ''}", markup=False)
+        console.print(
+            f"{u.name}\t{u.role.value}{' (disabled)' if u.disabled else ''}", markup=False
+        )

@@ -47,7 +47,6 @@ class RiskScore(BaseModel):
     starts_at: Zoned | None = None
     until: Zoned | None = None
 
-
     @property
     def key(self) -> tuple[str, str]:
         return (self.target, self.dimension)
@@ -96,7 +95,6 @@ class Alert(BaseModel):
     acked_by: str | None = None
     acked_at: Zoned | None = None
 
-
     @property
     def key(self) -> tuple[str, str]:
         return (self.target, self.dimension)
@@ -137,7 +135,6 @@ class Silence(BaseModel):
     created_by: str = Field(min_length=1)
     comment: str = ""
 
-
     def active(self, now: datetime) -> bool:
         return self.starts_at <= now < self.ends_at
 
@@ -151,7 +148,6 @@ class Acknowledgement(BaseModel):
     by: str = Field(min_length=1)
     at: Zoned
     comment: str = ""
-
 
 
 class Exposure(BaseModel):

@@ -157,7 +157,9 @@ class Incident(BaseModel):
     shadow: bool = False
     rollback: str = "on_clear"
     notifications: tuple[Notification, ...] = ()
-    old_routes: tuple[Assignment, ...] = ()  # the plan of record of the changed shipments, for rollback
+    old_routes: tuple[
+        Assignment, ...
+    ] = ()  # the plan of record of the changed shipments, for rollback
     new_routes: tuple[Assignment, ...] = ()  # what apply sets (held shipments have none)
     constraints: dict[str, Any] = Field(default_factory=dict)  # the WhatIf the actions set, as data
     created_at: Zoned
@@ -194,4 +196,3 @@ class NotificationAttempt(BaseModel):
     ok: bool
     status_code: int | None = None
     error: str = ""
-

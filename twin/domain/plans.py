@@ -110,12 +110,15 @@ class Plan(BaseModel):
                     "path": a.path,
                     "eta": format_timestamp(a.eta),
                     "cost": a.cost,
-                    "late_days": int(a.late_days) if float(a.late_days).is_integer() else a.late_days,
+                    "late_days": int(a.late_days)
+                    if float(a.late_days).is_integer()
+                    else a.late_days,
                 }
                 for a in self.assignments
             ],
             "unserved": [
-                {"shipment": u.shipment, "units": u.units, "reason": u.reason} for u in self.unserved
+                {"shipment": u.shipment, "units": u.units, "reason": u.reason}
+                for u in self.unserved
             ],
             "timing": dict(self.timing),
         }

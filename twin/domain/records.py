@@ -43,7 +43,9 @@ class Priority(StrEnum):
 
 
 # Kinds where import clearance happens by default when outside the shipment's origin country.
-CUSTOMS_KINDS = frozenset({NodeKind.port, NodeKind.airport, NodeKind.rail_terminal, NodeKind.border})
+CUSTOMS_KINDS = frozenset(
+    {NodeKind.port, NodeKind.airport, NodeKind.rail_terminal, NodeKind.border}
+)
 # Kinds that may appear in a lane's `via`.
 VIA_KINDS = frozenset({NodeKind.chokepoint, NodeKind.border})
 
@@ -136,7 +138,9 @@ class Lane(_Record):
         if value is None:
             return ()
         if isinstance(value, str):
-            return tuple(part.strip() for part in value.replace("|", ";").split(";") if part.strip())
+            return tuple(
+                part.strip() for part in value.replace("|", ";").split(";") if part.strip()
+            )
         return value
 
     @model_validator(mode="after")

@@ -175,7 +175,9 @@ def _cross_problems(data: dict[str, Any], file: str) -> list[Problem]:
     notify = data.get("notify")
     channels = notify.get("channels") if isinstance(notify, dict) else None
     if isinstance(channels, list):
-        problem = _repeats([c["name"] for c in channels if isinstance(c, dict) and "name" in c], "channel")
+        problem = _repeats(
+            [c["name"] for c in channels if isinstance(c, dict) and "name" in c], "channel"
+        )
         if problem:
             out.append(Problem(file, "[notify]", None, problem))
     return out
@@ -210,8 +212,10 @@ class TwinConfig(_Table):
             return None
         scheme = url.split(":", 1)[0].split("+", 1)[0]
         if "://" not in url or scheme not in DATABASE_SCHEMES:
-            raise ValueError(f"not a database URL twin can use: {url!r} "
-                             "(sqlite:///FILE or postgresql+psycopg://USER@HOST/DB)")
+            raise ValueError(
+                f"not a database URL twin can use: {url!r} "
+                "(sqlite:///FILE or postgresql+psycopg://USER@HOST/DB)"
+            )
         return url
 
     @model_validator(mode="after")
@@ -250,7 +254,11 @@ def _model_at(root: type[BaseModel], path: tuple[str, ...]) -> type[BaseModel] |
     for key in path:
         field = model.model_fields.get(key) if model is not None else None
         annotation = field.annotation if field is not None else None
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
     return model
 
 
@@ -265,8 +273,12 @@ def table_name(loc: tuple[str | int, ...]) -> str:
     return f"[[{name}]][{index + 1}]" if index is not None else f"[{name}]"
 
 
-def config_problems(exc: ValidationError, file: str, root: type[BaseModel] = TwinConfig,
-                    prefix: tuple[str | int, ...] = ()) -> list[Problem]:
+def config_problems(
+    exc: ValidationError,
+    file: str,
+    root: type[BaseModel] = TwinConfig,
+    prefix: tuple[str | int, ...] = (),
+) -> list[Problem]:
     """Problems from a ValidationError of (a table of) the configuration, each naming its table
     and key; unknown keys say so and suggest the nearest known one."""
     out: list[Problem] = []
@@ -278,7 +290,8 @@ def config_problems(exc: ValidationError, file: str, root: type[BaseModel] = Twi
         # check of a whole table (or [[array]] entry) names the table and no key.
         names = [i for i, part in enumerate(loc) if not isinstance(part, int)]
         whole = err.get("type") == "value_error" and (
-            _model_at(root, keys) is not None or (bool(inner) and isinstance(inner[-1], int)))
+            _model_at(root, keys) is not None or (bool(inner) and isinstance(inner[-1], int))
+        )
         if whole or not names or err.get("type") in ("model_type", "dict_type", "list_type"):
             table, key = loc, None
         else:

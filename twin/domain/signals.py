@@ -95,8 +95,21 @@ class Signal(BaseModel):
 # Metrics scored out of the box, by dimension (SPEC 1.3 plus the ones the DCSA adapter
 # derives). An unknown metric is still stored; ingestion reports it once.
 STANDARD_METRICS: dict[str, tuple[str, ...]] = {
-    "customs": ("clearance_hours", "inspection_rate", "hold_rate", "rule_change", "hold", "inspections"),
-    "capacity": ("utilization", "capacity_pct", "vessels_waiting", "dwell_days", "transits_per_day"),
+    "customs": (
+        "clearance_hours",
+        "inspection_rate",
+        "hold_rate",
+        "rule_change",
+        "hold",
+        "inspections",
+    ),
+    "capacity": (
+        "utilization",
+        "capacity_pct",
+        "vessels_waiting",
+        "dwell_days",
+        "transits_per_day",
+    ),
     "weather": ("wind_kt", "wave_m", "cap_alert"),
     "security": ("incidents_7d", "advisory_level", "cap_alert"),
     "cost": ("rate_change_pct",),
@@ -105,8 +118,19 @@ STANDARD_METRICS: dict[str, tuple[str, ...]] = {
 
 # Columns of the signal frame ingestion returns to the scorer, in order (see twin.feeds.ingest).
 SIGNAL_COLUMNS = (
-    "ts", "source", "dimension", "target", "metric", "value", "effective_at", "expected_until",
-    "ref", "shipment", "area", "supersedes", "extras",
+    "ts",
+    "source",
+    "dimension",
+    "target",
+    "metric",
+    "value",
+    "effective_at",
+    "expected_until",
+    "ref",
+    "shipment",
+    "area",
+    "supersedes",
+    "extras",
 )
 
 

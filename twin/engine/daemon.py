@@ -45,9 +45,15 @@ class DaemonOptions:
 
 def job_specs(options: DaemonOptions) -> list[JobSpec]:
     config = options.config
-    args: tuple[Any, ...] = (str(options.config_path.resolve()), str(options.base.resolve()), options.clock)
-    jobs = [JobSpec(f"feed:{feed.name}", "twin.engine.jobs:feed_job", (*args, feed.name), feed.every)
-            for feed in config.feeds]
+    args: tuple[Any, ...] = (
+        str(options.config_path.resolve()),
+        str(options.base.resolve()),
+        options.clock,
+    )
+    jobs = [
+        JobSpec(f"feed:{feed.name}", "twin.engine.jobs:feed_job", (*args, feed.name), feed.every)
+        for feed in config.feeds
+    ]
     jobs.append(JobSpec("replan", "twin.engine.jobs:replan_job", args, config.replan.every))
     jobs.append(JobSpec("monitor", "twin.engine.jobs:monitor_job", args, config.monitor.every))
     return jobs
@@ -71,14 +77,19 @@ class Daemon:
 
     def request_stop(self, signum: int | None = None, _frame: Any = None) -> None:
         if not self.stop.is_set():
-            log.info("stopping (%s): finishing the job in hand", signal.Signals(signum).name if signum else "asked")
+            log.info(
+                "stopping (%s): finishing the job in hand",
+                signal.Signals(signum).name if signum else "asked",
+            )
             self.stop.set()
             watchdog = threading.Timer(STOP_DEADLINE_S, self._force_exit)
             watchdog.daemon = True
             watchdog.start()
 
     def _force_exit(self) -> None:
-        log.error("a job did not finish within %.0fs of the stop signal: exiting anyway", STOP_DEADLINE_S)
+        log.error(
+            "a job did not finish within %.0fs of the stop signal: exiting anyway", STOP_DEADLINE_S
+        )
         os._exit(1)
 
     def run(self) -> int:
@@ -91,7 +102,8 @@ class Daemon:
                     holder = getattr(self.leader, "holder", lambda: "?")()
                     raise AlreadyRunning(
                         f"another twin daemon (pid {holder}) is running on this database "
-                        f"({self.leader.describe}); stop it first, or use PostgreSQL for a standby")
+                        f"({self.leader.describe}); stop it first, or use PostgreSQL for a standby"
+                    )
                 self.stop.wait(self.options.retry_s)
                 continue
             try:

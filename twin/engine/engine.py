@@ -90,8 +90,13 @@ class Engine:
     replanner : what re-plans exposed shipments (default: twin.optimise with HiGHS).
     """
 
-    def __init__(self, network: Network, playbooks: Sequence[Playbook],
-                 settings: EngineSettings | None = None, replanner: Replanner | None = None):
+    def __init__(
+        self,
+        network: Network,
+        playbooks: Sequence[Playbook],
+        settings: EngineSettings | None = None,
+        replanner: Replanner | None = None,
+    ):
         self.network = network
         self.playbooks = list(playbooks)
         self.playbook_by_id = {p.id: p for p in self.playbooks}
@@ -162,20 +167,26 @@ class Engine:
         if rows.empty:
             return {}
         keep = []
-        for target, sources, starts, until in zip(rows["target"], rows["sources"], rows["starts_at"],
-                                                  rows["until"]):
+        for target, sources, starts, until in zip(
+            rows["target"], rows["sources"], rows["starts_at"], rows["until"]
+        ):
             lane = lanes[target]
             offset = self._offsets.get(lane.from_)
             if offset is None:
                 keep.append(True)
                 continue
             leave = now + timedelta(days=offset)
-            leg = Leg(lane=lane.id, from_node=lane.from_, to_node=lane.to, depart_at=leave,
-                      arrive_at=leave + timedelta(days=lane.transit_days))
+            leg = Leg(
+                lane=lane.id,
+                from_node=lane.from_,
+                to_node=lane.to,
+                depart_at=leave,
+                arrive_at=leave + timedelta(days=lane.transit_days),
+            )
             # When freight booked now meets each source of the lane's risk: leaving (the lane,
             # its start), passing (a chokepoint or border of its `via`), arriving (its end).
             times = []
-            for source in (sources if isinstance(sources, tuple) and sources else (target,)):
+            for source in sources if isinstance(sources, tuple) and sources else (target,):
                 if source in lane.via:
                     times.append(passage_time(leg, source, self.network))
                 elif source == lane.to:
@@ -187,9 +198,15 @@ class Engine:
             keep.append(any((lo is None or lo <= t) and (hi is None or t <= hi) for t in times))
         return self._worst_delays(rows[keep])
 
-    def plan_shipments(self, shipments: Iterable[Shipment], now: datetime, *,
-                       positions: Mapping[str, Position] | None = None,
-                       use_risk: bool = True, extra: WhatIf | None = None) -> Plan:
+    def plan_shipments(
+        self,
+        shipments: Iterable[Shipment],
+        now: datetime,
+        *,
+        positions: Mapping[str, Position] | None = None,
+        use_risk: bool = True,
+        extra: WhatIf | None = None,
+    ) -> Plan:
         """Plan new shipments under the constraints in force (and the risk, unless told not
         to), against the capacity the plan of record already uses; record their routes."""
         started = time.perf_counter()
@@ -200,7 +217,9 @@ class Engine:
         if extra is not None:
             whatif = whatif.merged(extra)
         request = PlanRequest(
-            now=now, shipments=batch, positions=dict(positions or {}),
+            now=now,
+            shipments=batch,
+            positions=dict(positions or {}),
             risk_days=self.risk_days(now) if use_risk else {},
             reserved_lane=reserved_lane_capacity(self.routes, now, exclude={s.id for s in batch}),
         )
@@ -226,13 +245,18 @@ class Engine:
         roll back what cleared, expire what nobody decided. Returns what happened."""
         self._rerouted = {}
         clock = time.perf_counter()
-        if (self._fresh_signals or self._scored_at is None
-                or now - self._scored_at >= self.settings.rescore_every):
+        if (
+            self._fresh_signals
+            or self._scored_at is None
+            or now - self._scored_at >= self.settings.rescore_every
+        ):
             self._trim_history(now)
             self.scores = assess(self.history, self.network, now, self.settings.scoring).frame
             self._scored_at, self._fresh_signals = now, False
         clock = self._lap("score", clock)
-        self.alert_state, events = evaluate(self.alert_state, self.scores, now, self.settings.alerts)
+        self.alert_state, events = evaluate(
+            self.alert_state, self.scores, now, self.settings.alerts
+        )
         clock = self._lap("alerts", clock)
         report = TickReport(at=now, scores=self.scores, events=events)
         paging = [e for e in events if e.pages]
@@ -240,8 +264,12 @@ class Engine:
             self.refresh_routes(now)
         if paging:
             report.exposures = exposure(
-                self.scores, [a for routes in self.routes.values() for a in routes], self.network,
-                now, self.settings.exposure_horizon, self.settings.scoring,
+                self.scores,
+                [a for routes in self.routes.values() for a in routes],
+                self.network,
+                now,
+                self.settings.exposure_horizon,
+                self.settings.scoring,
             )
         for event in events:
             if event.kind == "cleared":
@@ -284,23 +312,37 @@ class Engine:
         playbook = matched.playbook
         # One incident per (alert episode, playbook, severity), however often it re-fires: an
         # escalation is answered again, since it can expose freight the warning did not.
-        if any(i.alert_id == alert.id and i.playbook_id == playbook.id
-               and i.alert.severity.rank >= alert.severity.rank for i in self.incidents.values()):
+        if any(
+            i.alert_id == alert.id
+            and i.playbook_id == playbook.id
+            and i.alert.severity.rank >= alert.severity.rank
+            for i in self.incidents.values()
+        ):
             return
         last = self.fired_at.get((playbook.id, alert.target))
         if last is not None and now - last < playbook.cooldown_td:
             return
         ctx = ActionContext(
-            alert=alert, network=self.network, shipments=self.shipments,
+            alert=alert,
+            network=self.network,
+            shipments=self.shipments,
             current={sid: routes for sid, routes in self.routes.items() if sid not in self.holds},
-            now=now, exposures=tuple(report.exposures), replanner=self.replanner,
-            constraints=self.active_constraints(), risk_days=self._delays(),
+            now=now,
+            exposures=tuple(report.exposures),
+            replanner=self.replanner,
+            constraints=self.active_constraints(),
+            risk_days=self._delays(),
         )
         incident = propose(matched, ctx, shadow=self.settings.shadow)
         incident, log = opening_moves(incident, at=now)
         if incident.state is S.proposed and self.settings.approve_all and incident.diff.applicable:
-            incident, entry = transition(incident, S.approved, at=now, by=self.settings.approver,
-                                         why="approved by the replay's approval policy")
+            incident, entry = transition(
+                incident,
+                S.approved,
+                at=now,
+                by=self.settings.approver,
+                why="approved by the replay's approval policy",
+            )
             log.append(entry)
         self.incidents[incident.id] = incident
         report.incidents.append(incident)
@@ -333,8 +375,12 @@ class Engine:
         for incident in list(self.incidents.values()):
             playbook = self.playbook_by_id.get(incident.playbook_id)
             if playbook is not None and stale(incident, now=now, playbook=playbook):
-                moved, entry = transition(incident, S.expired, at=now,
-                                          why=f"nobody decided within {playbook.expire_after}")
+                moved, entry = transition(
+                    incident,
+                    S.expired,
+                    at=now,
+                    why=f"nobody decided within {playbook.expire_after}",
+                )
                 self.incidents[moved.id] = moved
                 report.incidents.append(moved)
                 report.audit.append(entry)
@@ -355,8 +401,9 @@ def empty_signal_frame() -> pd.DataFrame:
     return signals_frame([])
 
 
-def reserved_lane_capacity(routes: Mapping[str, Routes], now: datetime,
-                           exclude: set[str] | frozenset[str] = frozenset()) -> dict[tuple[str, int], float]:
+def reserved_lane_capacity(
+    routes: Mapping[str, Routes], now: datetime, exclude: set[str] | frozenset[str] = frozenset()
+) -> dict[tuple[str, int], float]:
     """Units each (lane, departure day) already carries in the plan of record, in the planner's
     day buckets from `now` (departures before `now` no longer take capacity)."""
     taken: dict[tuple[str, int], float] = {}

@@ -41,7 +41,11 @@ class SimClock:
         return self.wall_start + (simulated - self.start) / self.speed
 
     def dump(self, path: Path) -> None:
-        doc = {"start": self.start.isoformat(), "wall_start": self.wall_start.isoformat(), "speed": self.speed}
+        doc = {
+            "start": self.start.isoformat(),
+            "wall_start": self.wall_start.isoformat(),
+            "speed": self.speed,
+        }
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(json.dumps(doc))
         tmp.replace(path)
@@ -49,7 +53,9 @@ class SimClock:
     @classmethod
     def load(cls, path: Path) -> SimClock:
         doc = json.loads(path.read_text())
-        return cls(parse_timestamp(doc["start"]), parse_timestamp(doc["wall_start"]), float(doc["speed"]))
+        return cls(
+            parse_timestamp(doc["start"]), parse_timestamp(doc["wall_start"]), float(doc["speed"])
+        )
 
 
 def clock_now(clock: str) -> datetime:

@@ -36,7 +36,9 @@ log = logging.getLogger(__name__)
 MAX_PASSES = 120
 
 
-def read_signals(path: Path, network: Network) -> tuple[pd.DataFrame, list[Problem], list[ShipmentPosition]]:
+def read_signals(
+    path: Path, network: Network
+) -> tuple[pd.DataFrame, list[Problem], list[ShipmentPosition]]:
     """The signal frame of a file or folder, by the feeds adapters (any SPEC 1.3 format), its
     problems, and the shipment positions of its DCSA actual events."""
     if not path.exists():
@@ -51,7 +53,11 @@ def pass_times(frame: pd.DataFrame, at: datetime, max_passes: int = MAX_PASSES) 
     """When to evaluate so that `for` counts and trends see the history: at each distinct
     reading time up to `at` (and at `at`), or on a regular tick from the first reading when
     there are more than `max_passes` of them."""
-    stamps = pd.to_datetime(frame["ts"], utc=True, errors="coerce").dropna() if len(frame) else pd.Series([], dtype="datetime64[ns, UTC]")
+    stamps = (
+        pd.to_datetime(frame["ts"], utc=True, errors="coerce").dropna()
+        if len(frame)
+        else pd.Series([], dtype="datetime64[ns, UTC]")
+    )
     stamps = stamps[stamps <= pd.Timestamp(at)]
     distinct = sorted({s.to_pydatetime() for s in stamps.unique()})
     if len(distinct) >= max_passes:
@@ -70,9 +76,17 @@ class MonitorRun:
     passes: int
 
 
-def run_monitor(network: Network, frame: pd.DataFrame, at: datetime, shipments: list[Shipment],
-                horizon: timedelta, config: ScoringConfig, rules: AlertRules,
-                max_passes: int = MAX_PASSES, positions: Sequence[ShipmentPosition] = ()) -> MonitorRun:
+def run_monitor(
+    network: Network,
+    frame: pd.DataFrame,
+    at: datetime,
+    shipments: list[Shipment],
+    horizon: timedelta,
+    config: ScoringConfig,
+    rules: AlertRules,
+    max_passes: int = MAX_PASSES,
+    positions: Sequence[ShipmentPosition] = (),
+) -> MonitorRun:
     """Walk the alert rules over the signal history up to `at`; score, alert, expose at `at`
     (the shipments' plans re-timed by the carriers' actual events in `positions`)."""
     state = AlertState()
@@ -89,7 +103,9 @@ def run_monitor(network: Network, frame: pd.DataFrame, at: datetime, shipments: 
         by_shipment: dict[str, list[Assignment]] = {}
         for assignment in assignments:
             by_shipment.setdefault(assignment.shipment, []).append(assignment)
-        by_shipment.update({sid: list(r) for sid, r in follow_events(by_shipment, positions, at).items()})
+        by_shipment.update(
+            {sid: list(r) for sid, r in follow_events(by_shipment, positions, at).items()}
+        )
         assignments = [a for routes in by_shipment.values() for a in routes]
     active = [a for a in assignments if a.eta >= at]
     exposed = exposure(result.frame, active, network, at, horizon, config)
@@ -105,7 +121,9 @@ def plan_paths(network: Network, shipments: list[Shipment], at: datetime) -> lis
     result = plan(NetworkView(network), PlanRequest(now=at, shipments=tuple(shipments)))
     if result.status.applicable:
         return list(result.assignments)
-    log.warning("plan %s (%s): exposure uses the cheapest paths", result.status.value, result.message)
+    log.warning(
+        "plan %s (%s): exposure uses the cheapest paths", result.status.value, result.message
+    )
     return cheapest_assignments(network, shipments)
 
 
@@ -116,33 +134,66 @@ def _ts(value: Any) -> str | None:
 
 
 def document(run: MonitorRun, at: datetime) -> dict[str, Any]:
-    frame = run.scores.frame.sort_values(["score", "target", "dimension"], ascending=[False, True, True])
+    frame = run.scores.frame.sort_values(
+        ["score", "target", "dimension"], ascending=[False, True, True]
+    )
     return {
         "at": format_timestamp(at),
         "passes": run.passes,
         "scores": [
-            {"target": r.target, "dimension": r.dimension, "score": round(float(r.score), 4),
-             "explain": r.explain, "kind": r.kind, "sources": list(r.sources),
-             "starts_at": _ts(r.starts_at), "until": _ts(r.until)}
+            {
+                "target": r.target,
+                "dimension": r.dimension,
+                "score": round(float(r.score), 4),
+                "explain": r.explain,
+                "kind": r.kind,
+                "sources": list(r.sources),
+                "starts_at": _ts(r.starts_at),
+                "until": _ts(r.until),
+            }
             for r in frame.itertuples()
         ],
         "alerts": [
-            {"id": a.id, "target": a.target, "dimension": a.dimension, "severity": a.severity.value,
-             "score": round(a.score, 4), "peak": round(a.peak, 4), "opened_at": _ts(a.opened_at),
-             "forecast_cross_at": _ts(a.forecast_cross_at), "early": a.early,
-             "inhibited_by": a.inhibited_by, "silenced_by": a.silenced_by, "explain": a.explain}
+            {
+                "id": a.id,
+                "target": a.target,
+                "dimension": a.dimension,
+                "severity": a.severity.value,
+                "score": round(a.score, 4),
+                "peak": round(a.peak, 4),
+                "opened_at": _ts(a.opened_at),
+                "forecast_cross_at": _ts(a.forecast_cross_at),
+                "early": a.early,
+                "inhibited_by": a.inhibited_by,
+                "silenced_by": a.silenced_by,
+                "explain": a.explain,
+            }
             for a in run.state.open_alerts
         ],
         "episodes": [
-            {"id": a.id, "target": a.target, "dimension": a.dimension, "severity": a.severity.value,
-             "peak": round(a.peak, 4), "opened_at": _ts(a.opened_at), "cleared_at": _ts(a.cleared_at),
-             "early": a.early}
+            {
+                "id": a.id,
+                "target": a.target,
+                "dimension": a.dimension,
+                "severity": a.severity.value,
+                "peak": round(a.peak, 4),
+                "opened_at": _ts(a.opened_at),
+                "cleared_at": _ts(a.cleared_at),
+                "early": a.early,
+            }
             for a in run.episodes
         ],
         "exposed": [
-            {"shipment": e.shipment, "target": e.target, "dimension": e.dimension, "units": e.units,
-             "at": _ts(e.at), "lane": e.lane, "score": round(e.score, 4),
-             "expected_delay_days": e.expected_delay_days}
+            {
+                "shipment": e.shipment,
+                "target": e.target,
+                "dimension": e.dimension,
+                "units": e.units,
+                "at": _ts(e.at),
+                "lane": e.lane,
+                "score": round(e.score, 4),
+                "expected_delay_days": e.expected_delay_days,
+            }
             for e in run.exposed
         ],
         "unknown_metrics": list(run.scores.unknown_metrics),
@@ -163,5 +214,3 @@ def save_run(run: MonitorRun, at: datetime) -> None:
         save_scores(session, scores=run.scores.risk_scores())
         save_alerts(session, alerts=run.episodes)
         save_state(session, state=run.state, at=at)
-
-

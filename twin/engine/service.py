@@ -156,7 +156,7 @@ def writing(service: Service) -> Iterator[Session]:
     transaction that reads and then writes fails at once, not after the busy timeout, when
     someone else wrote in between) and steps of this process take turns."""
     sqlite = service.db.dialect.name == "sqlite"
-    with (service.lock if sqlite else nullcontext()), session_scope(service.db) as session:
+    with service.lock if sqlite else nullcontext(), session_scope(service.db) as session:
         if sqlite:
             session.execute(text("DELETE FROM alert_state WHERE 0 = 1"))
         yield session
@@ -167,8 +167,13 @@ def _path(base: Path, ref: str) -> Path:
     return path if path.is_absolute() else base / path
 
 
-def open_service(config: TwinConfig, *, base: Path | None = None, migrate: bool = True,
-                 health: metrics.Health | None = None) -> Service:
+def open_service(
+    config: TwinConfig,
+    *,
+    base: Path | None = None,
+    migrate: bool = True,
+    health: metrics.Health | None = None,
+) -> Service:
     """Connect to the store (migrating it to head with `migrate`), store the configured network
     and shipments (idempotent), and load the playbooks. Raises InputError for bad files."""
     root = base or Path.cwd()
@@ -183,12 +188,30 @@ def open_service(config: TwinConfig, *, base: Path | None = None, migrate: bool 
     playbooks = load_playbooks(_path(root, config.playbooks))
     with session_scope(db) as session:
         save_network(session, network=network)
-    channels = {c.name: Channel(name=c.name, url=c.url, format=c.kind, attempts=c.attempts,
-                                timeout_s=c.timeout.total_seconds(), headers=tuple(c.headers.items()))
-                for c in config.notify.channels}
-    settings = EngineSettings(scoring=scoring_config(config), alerts=alert_rules(config), shadow=config.shadow)
-    service = Service(config=config, db=db, network=network, playbooks=playbooks, settings=settings,
-                      channels=channels, base=root, health=health or metrics.HEALTH)
+    channels = {
+        c.name: Channel(
+            name=c.name,
+            url=c.url,
+            format=c.kind,
+            attempts=c.attempts,
+            timeout_s=c.timeout.total_seconds(),
+            headers=tuple(c.headers.items()),
+        )
+        for c in config.notify.channels
+    }
+    settings = EngineSettings(
+        scoring=scoring_config(config), alerts=alert_rules(config), shadow=config.shadow
+    )
+    service = Service(
+        config=config,
+        db=db,
+        network=network,
+        playbooks=playbooks,
+        settings=settings,
+        channels=channels,
+        base=root,
+        health=health or metrics.HEALTH,
+    )
     load_shipment_file(service)
     return service
 
@@ -228,22 +251,42 @@ class FeedOutcome:
     not_modified: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"feed": self.feed, "files": self.files, "skipped": self.skipped, "rows": self.rows,
-                "inserted": self.inserted, "quarantined": self.quarantined,
-                "problems": len(self.problems), "not_modified": self.not_modified}
+        return {
+            "feed": self.feed,
+            "files": self.files,
+            "skipped": self.skipped,
+            "rows": self.rows,
+            "inserted": self.inserted,
+            "quarantined": self.quarantined,
+            "problems": len(self.problems),
+            "not_modified": self.not_modified,
+        }
 
 
 def _feed_files(base: Path, pattern: str) -> list[Path]:
     full = str(_path(base, pattern))
     found = sorted(Path(p) for p in glob.glob(full, recursive=True))
     # Hidden files are work in progress (write to .name.tmp, then rename): never read them.
-    return [p for p in found if p.is_file() and not p.name.startswith(".")
-            and not p.name.endswith((".tmp", ".part", ".partial"))]
+    return [
+        p
+        for p in found
+        if p.is_file()
+        and not p.name.startswith(".")
+        and not p.name.endswith((".tmp", ".part", ".partial"))
+    ]
 
 
-def _store_read(service: Service, feed: str, key: str, result: IngestResult, *,
-                sha256: str, offset: int | None = None, etag: str | None = None,
-                last_modified: str | None = None) -> tuple[int, int, int]:
+def _store_read(
+    service: Service,
+    feed: str,
+    key: str,
+    result: IngestResult,
+    *,
+    sha256: str,
+    offset: int | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> tuple[int, int, int]:
     """Signals, quarantine and checkpoint of one read, in one transaction."""
     frame, too_long = oversized_quarantine(result.frame, key)
     quarantine = result.quarantine + too_long
@@ -251,14 +294,23 @@ def _store_read(service: Service, feed: str, key: str, result: IngestResult, *,
         inserted = save_signals(session, frame=frame)
         save_quarantine(session, rows=quarantine)
         save_shipment_events(session, positions=result.positions)
-        set_checkpoint(session, feed=feed, key=key, sha256=sha256, offset=offset, etag=etag,
-                       last_modified=last_modified)
+        set_checkpoint(
+            session,
+            feed=feed,
+            key=key,
+            sha256=sha256,
+            offset=offset,
+            etag=etag,
+            last_modified=last_modified,
+        )
     metrics.SIGNALS_INGESTED.labels(feed).inc(inserted)
     metrics.SIGNALS_QUARANTINED.labels(feed).inc(len(quarantine))
     return inserted, len(frame), len(quarantine)
 
 
-def ingest_feed(service: Service, feed: FeedSettings, *, client: httpx.Client | None = None) -> FeedOutcome:
+def ingest_feed(
+    service: Service, feed: FeedSettings, *, client: httpx.Client | None = None
+) -> FeedOutcome:
     """Poll one feed once: every changed file of its glob, or its URL (conditional GET).
 
     Raises for a feed that cannot be read at all (an unreachable URL, an HTTP error); bad rows
@@ -278,7 +330,9 @@ def ingest_feed(service: Service, feed: FeedSettings, *, client: httpx.Client | 
                 outcome.skipped += 1
                 continue
             result = ingest_bytes(data, str(file), service.network, format=forced)
-            inserted, rows, bad = _store_read(service, feed.name, key, result, sha256=digest, offset=len(data))
+            inserted, rows, bad = _store_read(
+                service, feed.name, key, result, sha256=digest, offset=len(data)
+            )
             outcome.inserted += inserted
             outcome.rows += rows
             outcome.quarantined += bad
@@ -310,9 +364,15 @@ def ingest_feed(service: Service, feed: FeedSettings, *, client: httpx.Client | 
         outcome.skipped = 1
         return outcome
     result = ingest_bytes(data, feed.url, service.network, format=forced)
-    inserted, rows, bad = _store_read(service, feed.name, feed.url, result, sha256=digest,
-                                      etag=response.headers.get("etag"),
-                                      last_modified=response.headers.get("last-modified"))
+    inserted, rows, bad = _store_read(
+        service,
+        feed.name,
+        feed.url,
+        result,
+        sha256=digest,
+        etag=response.headers.get("etag"),
+        last_modified=response.headers.get("last-modified"),
+    )
     outcome.inserted, outcome.rows, outcome.quarantined = inserted, rows, bad
     outcome.problems += result.errors
     return outcome
@@ -328,17 +388,28 @@ def poll_feed(service: Service, feed: FeedSettings) -> FeedOutcome | None:
         outcome = ingest_feed(service, feed)
     except Exception as exc:
         failures += 1
-        wait = min(feed.every.total_seconds() * 2 ** failures, 600.0)
+        wait = min(feed.every.total_seconds() * 2**failures, 600.0)
         service.backoff[feed.name] = (failures, time.monotonic() + wait)
         metrics.FEED_ERRORS.labels(feed.name).inc()
-        log.warning("feed %s failed (%d in a row; next try in %.0fs): %s: %s",
-                    feed.name, failures, wait, type(exc).__name__, exc,
-                    extra={"feed": feed.name, "failures": failures})
+        log.warning(
+            "feed %s failed (%d in a row; next try in %.0fs): %s: %s",
+            feed.name,
+            failures,
+            wait,
+            type(exc).__name__,
+            exc,
+            extra={"feed": feed.name, "failures": failures},
+        )
         raise
     service.backoff.pop(feed.name, None)
     if outcome.inserted or outcome.quarantined:
-        log.info("feed %s: %d new signals, %d quarantined", feed.name, outcome.inserted,
-                 outcome.quarantined, extra=outcome.as_dict())
+        log.info(
+            "feed %s: %d new signals, %d quarantined",
+            feed.name,
+            outcome.inserted,
+            outcome.quarantined,
+            extra=outcome.as_dict(),
+        )
     for problem in outcome.problems[:20]:
         log.warning("feed %s: %s", feed.name, problem, extra={"feed": feed.name})
     return outcome
@@ -387,9 +458,14 @@ def load_engine(service: Service, session: Session, now: datetime) -> Loaded:
     engine = Engine(service.network, service.playbooks, service.settings)
     name = service.network_name
     engine.shipments = {s.id: s for s in get_shipments(session, network_name=name, status=ACTIVE)}
-    engine.routes = {sid: r for sid, r in get_routes(session, network_name=name).items()
-                     if sid in engine.shipments}
-    followed = follow_events(engine.routes, shipment_events_since(session, since=now - service.settings.history), now)
+    engine.routes = {
+        sid: r
+        for sid, r in get_routes(session, network_name=name).items()
+        if sid in engine.shipments
+    }
+    followed = follow_events(
+        engine.routes, shipment_events_since(session, since=now - service.settings.history), now
+    )
     engine.routes.update(followed)
     state = load_state(session)
     silences = tuple(s for s in list_silences(session) if s.ends_at > now)
@@ -398,8 +474,11 @@ def load_engine(service: Service, session: Session, now: datetime) -> Loaded:
     open_ids = set(state.alerts)
     states: dict[str, IncidentState] = {}
     for incident in list_incidents(session):
-        keep = (not incident.state.terminal or incident.alert_id in open_ids
-                or incident.updated_at >= now - COOLDOWN_MEMORY)
+        keep = (
+            not incident.state.terminal
+            or incident.alert_id in open_ids
+            or incident.updated_at >= now - COOLDOWN_MEMORY
+        )
         if not keep:
             continue
         engine.incidents[incident.id] = incident
@@ -413,7 +492,7 @@ def load_engine(service: Service, session: Session, now: datetime) -> Loaded:
     for incident in engine.incidents.values():
         if incident.state is S.applied:
             for action in incident.actions:
-                (action_name, raw), = action.items()
+                ((action_name, raw),) = action.items()
                 step = REGISTRY[action_name]
                 if action_name in ("avoid", "derate", "hold"):
                     step.apply(step.params.model_validate(raw), incident, recorder)
@@ -422,7 +501,9 @@ def load_engine(service: Service, session: Session, now: datetime) -> Loaded:
     engine.constraints = recorder.constraints
     loaded = Loaded(engine, states, followed=followed)
     _restore_rolled_back(service, session, loaded)
-    history = signals_between(session, start=now - service.settings.history, end=now + timedelta(seconds=1))
+    history = signals_between(
+        session, start=now - service.settings.history, end=now + timedelta(seconds=1)
+    )
     engine.ingest(history)
     return loaded
 
@@ -453,7 +534,9 @@ def _score_rows(report: TickReport, now: datetime) -> list[Any]:
     return to_risk_scores(report.scores, now) if not report.scores.empty else []
 
 
-def persist(service: Service, session: Session, loaded: Loaded, report: TickReport, now: datetime) -> None:
+def persist(
+    service: Service, session: Session, loaded: Loaded, report: TickReport, now: datetime
+) -> None:
     """Write what one tick did, in the caller's transaction (see the module docstring)."""
     engine = loaded.engine
     scores = _score_rows(report, now)
@@ -465,7 +548,9 @@ def persist(service: Service, session: Session, loaded: Loaded, report: TickRepo
     alerts = {e.alert.id: e.alert for e in report.events}
     alerts.update({a.id: a for a in engine.alert_state.alerts.values() if a.id not in alerts})
     save_alerts(session, alerts=list(alerts.values()))
-    save_state(session, state=engine.alert_state.model_copy(update={"silences": (), "acks": ()}), at=now)
+    save_state(
+        session, state=engine.alert_state.model_copy(update={"silences": (), "acks": ()}), at=now
+    )
     order: list[str] = []
     for incident in report.incidents:
         if incident.id not in order:
@@ -480,13 +565,19 @@ def persist(service: Service, session: Session, loaded: Loaded, report: TickRepo
             continue
         for entry in entries:
             try:
-                save_transition(session, incident=final.model_copy(update={"state": entry.to_state}), entry=entry)
+                save_transition(
+                    session,
+                    incident=final.model_copy(update={"state": entry.to_state}),
+                    entry=entry,
+                )
             except StaleState as exc:
                 raise PassConflict(str(exc)) from exc
     changed = {**loaded.restored, **report.rerouted}
     if loaded.followed:
         followed = {sid: routes for sid, routes in loaded.followed.items() if sid not in changed}
-        save_routes(session, network_name=service.network_name, routes=followed, at=now, by="carrier events")
+        save_routes(
+            session, network_name=service.network_name, routes=followed, at=now, by="carrier events"
+        )
     if changed:
         save_routes(session, network_name=service.network_name, routes=changed, at=now)
     if engine.sent:
@@ -496,7 +587,9 @@ def persist(service: Service, session: Session, loaded: Loaded, report: TickRepo
 def _gauges(engine: Engine) -> None:
     open_alerts = [a for a in engine.alert_state.alerts.values() if a.cleared_at is None]
     for severity in ("warn", "critical"):
-        metrics.ALERTS_OPEN.labels(severity).set(sum(1 for a in open_alerts if a.severity.value == severity))
+        metrics.ALERTS_OPEN.labels(severity).set(
+            sum(1 for a in open_alerts if a.severity.value == severity)
+        )
     counts = {s.value: 0 for s in S}
     for incident in engine.incidents.values():
         counts[incident.state.value] += 1
@@ -504,7 +597,9 @@ def _gauges(engine: Engine) -> None:
         metrics.INCIDENTS.labels(state).set(count)
 
 
-def monitor_pass(service: Service, now: datetime, *, deliver_notifications: bool = True) -> TickReport:
+def monitor_pass(
+    service: Service, now: datetime, *, deliver_notifications: bool = True
+) -> TickReport:
     """Rebuild the engine from the store, tick once at `now`, write what it did: one transaction.
     Then deliver queued notifications. Raises PassConflict if people moved an incident meanwhile
     (nothing of the pass is kept; the next pass sees their decision)."""
@@ -515,13 +610,25 @@ def monitor_pass(service: Service, now: datetime, *, deliver_notifications: bool
         persist(service, session, loaded, report, now)
     _gauges(loaded.engine)
     for event in report.events:
-        log.info("alert %s: %s %s %s (score %.2f)", event.kind, event.alert.severity.value,
-                 event.alert.dimension, event.alert.target, event.alert.score,
-                 extra={"alert": event.alert.id, "kind": event.kind})
+        log.info(
+            "alert %s: %s %s %s (score %.2f)",
+            event.kind,
+            event.alert.severity.value,
+            event.alert.dimension,
+            event.alert.target,
+            event.alert.score,
+            extra={"alert": event.alert.id, "kind": event.kind},
+        )
     for incident in {i.id: i for i in report.incidents}.values():
         final = loaded.engine.incidents[incident.id]
-        log.info("incident %s (%s on %s): %s", final.id, final.playbook_id, final.alert.target,
-                 final.state.value, extra={"incident": final.id, "state": final.state.value})
+        log.info(
+            "incident %s (%s on %s): %s",
+            final.id,
+            final.playbook_id,
+            final.alert.target,
+            final.state.value,
+            extra={"incident": final.id, "state": final.state.value},
+        )
     if deliver_notifications:
         deliver_pending(service, now)
     return report
@@ -539,8 +646,10 @@ def replan_pass(service: Service, now: datetime, *, batch: int = REPLAN_BATCH) -
         loaded = load_engine(service, session, now)
         engine = loaded.engine
         _advance(service, session, engine, now)
-        todo = sorted((s for sid, s in engine.shipments.items() if sid not in engine.routes),
-                      key=lambda s: (s.ready_at, s.id))[:batch]
+        todo = sorted(
+            (s for sid, s in engine.shipments.items() if sid not in engine.routes),
+            key=lambda s: (s.ready_at, s.id),
+        )[:batch]
         if not todo:
             return 0
         engine.scores = assess(engine.history, service.network, now, service.settings.scoring).frame
@@ -548,11 +657,19 @@ def replan_pass(service: Service, now: datetime, *, batch: int = REPLAN_BATCH) -
         plan = engine.plan_shipments(todo, now)
         metrics.SOLVER_SECONDS.observe(time.perf_counter() - started)
         if not plan.status.applicable:
-            log.warning("re-plan of %d shipments: plan %s, nothing recorded (retried next pass)",
-                        len(todo), plan.status.value)
+            log.warning(
+                "re-plan of %d shipments: plan %s, nothing recorded (retried next pass)",
+                len(todo),
+                plan.status.value,
+            )
             return 0
-        save_routes(session, network_name=service.network_name,
-                    routes={s.id: engine.routes.get(s.id, ()) for s in todo}, at=now, by="planner")
+        save_routes(
+            session,
+            network_name=service.network_name,
+            routes={s.id: engine.routes.get(s.id, ()) for s in todo},
+            at=now,
+            by="planner",
+        )
     log.info("planned %d new shipments", len(todo), extra={"planned": len(todo)})
     return len(todo)
 
@@ -566,21 +683,33 @@ def _advance(service: Service, session: Session, engine: Engine, now: datetime) 
         if not legs or state is None:
             continue
         if max(leg.arrive_at for leg in legs) <= now:
-            status, node, at = ShipmentStatus.delivered, legs[-1].to_node, max(leg.arrive_at for leg in legs)
+            status, node, at = (
+                ShipmentStatus.delivered,
+                legs[-1].to_node,
+                max(leg.arrive_at for leg in legs),
+            )
         elif min(leg.depart_at for leg in legs) <= now:
             moving = [leg for leg in legs if leg.depart_at <= now < leg.arrive_at]
             if moving:  # on its way from the node it last left
                 current = max(moving, key=lambda leg: leg.depart_at)
                 node, at = current.from_node, current.depart_at
             else:  # waiting at the node it last reached
-                current = max((leg for leg in legs if leg.arrive_at <= now), key=lambda leg: leg.arrive_at)
+                current = max(
+                    (leg for leg in legs if leg.arrive_at <= now), key=lambda leg: leg.arrive_at
+                )
                 node, at = current.to_node, current.arrive_at
             status = ShipmentStatus.in_transit
         else:
             continue
         if state.status is not status or state.at_node != node:
-            set_shipment_state(session, network_name=service.network_name, shipment_id=sid,
-                               status=status, at_node=node, at_time=at)
+            set_shipment_state(
+                session,
+                network_name=service.network_name,
+                shipment_id=sid,
+                status=status,
+                at_node=node,
+                at_time=at,
+            )
 
 
 # --- notifications -------------------------------------------------------------------------
@@ -596,23 +725,37 @@ def deliver_pending(service: Service, now: datetime | None = None) -> int:
         channel = service.channels.get(item.channel)
         if channel is None:
             with writing(service) as session:
-                mark_notification(session, id=item.id, attempts=0, at=_utcnow(),
-                                  outcome=f"no channel named {item.channel!r} in [notify]: not sent")
+                mark_notification(
+                    session,
+                    id=item.id,
+                    attempts=0,
+                    at=_utcnow(),
+                    outcome=f"no channel named {item.channel!r} in [notify]: not sent",
+                )
             metrics.NOTIFICATIONS.labels("no_channel").inc()
             log.warning("notification %s: no channel %r configured", item.id, item.channel)
             continue
         with session_scope(service.db) as session:
             incident = get_incident(session, id=item.incident_id)
-        keyed = Channel(**{**channel.__dict__, "headers": (*channel.headers, ("Idempotency-Key", item.id))})
+        keyed = Channel(
+            **{**channel.__dict__, "headers": (*channel.headers, ("Idempotency-Key", item.id))}
+        )
         attempts = deliver(incident, item.notification, keyed)
         ok = bool(attempts) and attempts[-1].ok
         done = ok or item.attempts + len(attempts) >= GIVE_UP_AFTER
         outcome = "delivered" if ok else (attempts[-1].error if attempts else "not sent")
         with writing(service) as session:
             record_attempts(session, attempts=attempts)
-            mark_notification(session, id=item.id, attempts=len(attempts), at=_utcnow() if done else None,
-                              outcome=outcome)
-        metrics.NOTIFICATIONS.labels("delivered" if ok else ("given_up" if done else "failed")).inc()
+            mark_notification(
+                session,
+                id=item.id,
+                attempts=len(attempts),
+                at=_utcnow() if done else None,
+                outcome=outcome,
+            )
+        metrics.NOTIFICATIONS.labels(
+            "delivered" if ok else ("given_up" if done else "failed")
+        ).inc()
         sent += ok
     return sent
 
@@ -644,8 +787,9 @@ def forget_services() -> None:
         _SERVICES.clear()
 
 
-def run_once(config: TwinConfig | str | Path, now: datetime | None = None, *,
-             base: Path | None = None) -> TickReport:
+def run_once(
+    config: TwinConfig | str | Path, now: datetime | None = None, *, base: Path | None = None
+) -> TickReport:
     """One full pass at `now` (default: the wall clock): every feed polled once, new shipments
     planned, one monitor pass (scores, alerts, incidents: approved ones applied), notifications
     delivered. Each step commits on its own; the returned report is the monitor pass's."""
@@ -677,7 +821,22 @@ def shipments_of(service: Service) -> list[Shipment]:
 
 
 __all__ = [
-    "FeedOutcome", "Loaded", "PassConflict", "Service", "deliver_pending", "forget_services",
-    "incidents_of", "ingest_feed", "load_engine", "monitor_pass", "open_service", "persist",
-    "poll_feed", "replan_pass", "routes_of", "run_once", "service_for", "shipments_of",
+    "FeedOutcome",
+    "Loaded",
+    "PassConflict",
+    "Service",
+    "deliver_pending",
+    "forget_services",
+    "incidents_of",
+    "ingest_feed",
+    "load_engine",
+    "monitor_pass",
+    "open_service",
+    "persist",
+    "poll_feed",
+    "replan_pass",
+    "routes_of",
+    "run_once",
+    "service_for",
+    "shipments_of",
 ]

@@ -113,14 +113,26 @@ def read_cap(data: bytes, file: str) -> CapRead:
         root = SafeET.fromstring(data, forbid_dtd=True)
     except (ParseError, DefusedXmlException, ValueError, SyntaxError) as exc:
         out.problems.append(Problem(file, "", None, f"not valid XML: {exc}"))
-        out.quarantine.append(Quarantined(file=file, where="", field=None,
-                                          reason=f"not valid XML: {exc}", raw=_text(data)))
+        out.quarantine.append(
+            Quarantined(
+                file=file, where="", field=None, reason=f"not valid XML: {exc}", raw=_text(data)
+            )
+        )
         return out
-    alerts = [el for el in root.iter() if _local(el.tag) == "alert" and _ns(el.tag) in CAP_NAMESPACES]
+    alerts = [
+        el for el in root.iter() if _local(el.tag) == "alert" and _ns(el.tag) in CAP_NAMESPACES
+    ]
     if not alerts:
         out.problems.append(Problem(file, "", None, "XML but not a CAP 1.2 alert"))
-        out.quarantine.append(Quarantined(file=file, where="", field=None,
-                                          reason="XML but not a CAP 1.2 alert", raw=_text(data)))
+        out.quarantine.append(
+            Quarantined(
+                file=file,
+                where="",
+                field=None,
+                reason="XML but not a CAP 1.2 alert",
+                raw=_text(data),
+            )
+        )
         return out
     for index, element in enumerate(alerts):
         out.rows += 1
@@ -132,22 +144,35 @@ def read_cap(data: bytes, file: str) -> CapRead:
             label = f"alert {ident}" if ident else where
             for name, message in errors:
                 out.problems.append(Problem(file, label, name, message))
-            out.quarantine.append(Quarantined(
-                file=file, where=label, field=errors[0][0],
-                reason="; ".join(f"{n}: {m}" if n else m for n, m in errors),
-                raw=_text(tostring(element, encoding="utf-8"))))
+            out.quarantine.append(
+                Quarantined(
+                    file=file,
+                    where=label,
+                    field=errors[0][0],
+                    reason="; ".join(f"{n}: {m}" if n else m for n, m in errors),
+                    raw=_text(tostring(element, encoding="utf-8")),
+                )
+            )
             continue
         if alert is not None:
             if alert.status != "Actual":
-                out.problems.append(Problem(file, f"alert {alert.identifier}", "status",
-                                            f"status {alert.status}: not an actual alert, ignored",
-                                            "warning"))
+                out.problems.append(
+                    Problem(
+                        file,
+                        f"alert {alert.identifier}",
+                        "status",
+                        f"status {alert.status}: not an actual alert, ignored",
+                        "warning",
+                    )
+                )
                 continue
             out.alerts.append(alert)
     return out
 
 
-def _alert(el: Element, file: str, where: str, errors: list[tuple[str | None, str]]) -> CapAlert | None:
+def _alert(
+    el: Element, file: str, where: str, errors: list[tuple[str | None, str]]
+) -> CapAlert | None:
     def required(name: str) -> str:
         value = _child_text(el, name)
         if not value:
@@ -172,9 +197,18 @@ def _alert(el: Element, file: str, where: str, errors: list[tuple[str | None, st
             infos.append(parsed)
     if errors or sent is None:
         return None
-    return CapAlert(file=file, where=where, sender=sender, identifier=identifier, sent=sent,
-                    sent_text=sent_text, status=status, msg_type=msg_type, references=references,
-                    infos=tuple(infos))
+    return CapAlert(
+        file=file,
+        where=where,
+        sender=sender,
+        identifier=identifier,
+        sent=sent,
+        sent_text=sent_text,
+        status=status,
+        msg_type=msg_type,
+        references=references,
+        infos=tuple(infos),
+    )
 
 
 def _info(el: Element, label: str, errors: list[tuple[str | None, str]]) -> CapInfo | None:
@@ -203,10 +237,16 @@ def _info(el: Element, label: str, errors: list[tuple[str | None, str]]) -> CapI
     if len(errors) > before:
         return None
     return CapInfo(
-        category=_child_text(el, "category"), event=_child_text(el, "event"),
-        urgency=picked["urgency"], severity=picked["severity"], certainty=picked["certainty"],
-        effective=times["effective"], onset=times["onset"], expires=times["expires"],
-        headline=_child_text(el, "headline"), areas=tuple(areas),
+        category=_child_text(el, "category"),
+        event=_child_text(el, "event"),
+        urgency=picked["urgency"],
+        severity=picked["severity"],
+        certainty=picked["certainty"],
+        effective=times["effective"],
+        onset=times["onset"],
+        expires=times["expires"],
+        headline=_child_text(el, "headline"),
+        areas=tuple(areas),
     )
 
 
@@ -251,7 +291,9 @@ def _time(text: str, name: str, errors: list[tuple[str | None, str]]) -> datetim
 Locate = Callable[[Area], list[str]]
 
 
-def cap_rows(alerts: list[CapAlert], locate: Locate | None) -> tuple[list[dict[str, Any]], list[Problem]]:
+def cap_rows(
+    alerts: list[CapAlert], locate: Locate | None
+) -> tuple[list[dict[str, Any]], list[Problem]]:
     """Frame rows for CAP alerts, applying Updates and Cancels in `sent` order.
 
     With `locate` (area -> node ids) rows are per node (`target` set); without a network they
@@ -283,10 +325,16 @@ def cap_rows(alerts: list[CapAlert], locate: Locate | None) -> tuple[list[dict[s
                 for key, (info, desc, area) in found.items():
                     rows.append(_row(alert, info, desc, key, area, 0.0))
                 if not found:
-                    problems.append(Problem(alert.file, f"alert {alert.identifier}", "references",
-                                            f"cancels {ref}, which this ingest has not seen and "
-                                            "the Cancel has no area: the store must end it",
-                                            "warning"))
+                    problems.append(
+                        Problem(
+                            alert.file,
+                            f"alert {alert.identifier}",
+                            "references",
+                            f"cancels {ref}, which this ingest has not seen and "
+                            "the Cancel has no area: the store must end it",
+                            "warning",
+                        )
+                    )
         if alert.msg_type != "Cancel":
             live[alert.ref] = own
     return rows, problems
@@ -308,20 +356,33 @@ def _places(alert: CapAlert, locate: Locate | None) -> dict[str, tuple[CapInfo, 
     return best
 
 
-def _row(alert: CapAlert, info: CapInfo, desc: str, key: str, area: Area | None,
-         value: float) -> dict[str, Any]:
+def _row(
+    alert: CapAlert, info: CapInfo, desc: str, key: str, area: Area | None, value: float
+) -> dict[str, Any]:
     extras = {
-        "severity": info.severity, "urgency": info.urgency, "certainty": info.certainty,
-        "event": info.event, "category": info.category, "headline": info.headline,
-        "area_desc": desc, "msg_type": alert.msg_type, "identifier": alert.identifier,
+        "severity": info.severity,
+        "urgency": info.urgency,
+        "certainty": info.certainty,
+        "event": info.event,
+        "category": info.category,
+        "headline": info.headline,
+        "area_desc": desc,
+        "msg_type": alert.msg_type,
+        "identifier": alert.identifier,
         "onset": info.onset.isoformat() if info.onset else None,
         "expires": info.expires.isoformat() if info.expires else None,
     }
     return {
-        "ts": alert.sent, "source": alert.sender, "dimension": info.dimension,
-        "target": None if area is not None else key, "_area": area, "metric": "cap_alert",
-        "value": value, "effective_at": info.onset or info.effective,
-        "expected_until": info.expires, "ref": alert.ref,
+        "ts": alert.sent,
+        "source": alert.sender,
+        "dimension": info.dimension,
+        "target": None if area is not None else key,
+        "_area": area,
+        "metric": "cap_alert",
+        "value": value,
+        "effective_at": info.onset or info.effective,
+        "expected_until": info.expires,
+        "ref": alert.ref,
         "supersedes": " ".join(alert.references) or None,
         "extras": {k: v for k, v in extras.items() if v not in (None, "")},
     }
@@ -331,8 +392,14 @@ def _ended(alert: CapAlert, old: dict[str, Any], key: str) -> dict[str, Any]:
     extras = dict(old["extras"] or {})
     extras.update(msg_type=alert.msg_type, identifier=alert.identifier, ends=old["ref"])
     return {
-        **old, "ts": alert.sent, "value": 0.0, "ref": alert.ref, "effective_at": alert.sent,
-        "expected_until": None, "supersedes": " ".join(alert.references), "extras": extras,
+        **old,
+        "ts": alert.sent,
+        "value": 0.0,
+        "ref": alert.ref,
+        "effective_at": alert.sent,
+        "expected_until": None,
+        "supersedes": " ".join(alert.references),
+        "extras": extras,
     }
 
 

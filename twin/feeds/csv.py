@@ -28,8 +28,11 @@ def read_signal_csv(text: str, file: str) -> Batch:
     batch = Batch(file=file, format="csv", frame=empty_frame())
     if "\x00" in text:
         batch.problems.append(Problem(file, "", None, "contains NUL bytes; not a CSV text file"))
-        batch.quarantine.append(Quarantined(file=file, where="", field=None,
-                                            reason="contains NUL bytes", raw=text[:2000]))
+        batch.quarantine.append(
+            Quarantined(
+                file=file, where="", field=None, reason="contains NUL bytes", raw=text[:2000]
+            )
+        )
         return batch
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
@@ -59,8 +62,13 @@ def read_signal_csv(text: str, file: str) -> Batch:
             continue
         batch.rows += 1
         if len(cells) != len(header):
-            _reject(batch, f"row {number}", None,
-                    f"has {len(cells)} cells, the header has {len(header)}", _join(cells))
+            _reject(
+                batch,
+                f"row {number}",
+                None,
+                f"has {len(cells)} cells, the header has {len(header)}",
+                _join(cells),
+            )
             continue
         rows.append(cells)
         wheres.append(f"row {number}")
@@ -72,15 +80,23 @@ def read_signal_csv(text: str, file: str) -> Batch:
             batch.problems.append(Problem(file, "row 1", name, message))
         reason = "; ".join(m for _, m in header_errors)
         for where, cells in zip(wheres, rows):
-            batch.quarantine.append(Quarantined(file=file, where=where, field=header_errors[0][0],
-                                                reason=f"header: {reason}", raw=_join(cells)))
+            batch.quarantine.append(
+                Quarantined(
+                    file=file,
+                    where=where,
+                    field=header_errors[0][0],
+                    reason=f"header: {reason}",
+                    raw=_join(cells),
+                )
+            )
         return batch
     table = pd.DataFrame(rows, columns=header, dtype=object)
     for name in header:
         stripped = table[name].str.strip()
         table[name] = stripped.where(stripped != "", None)
-    found = validate_rows(table, file=file, fmt="csv", wheres=wheres,
-                          raw=lambda i: _join(rows[i]), csv_areas=True)
+    found = validate_rows(
+        table, file=file, fmt="csv", wheres=wheres, raw=lambda i: _join(rows[i]), csv_areas=True
+    )
     found.rows = batch.rows
     found.problems[:0] = batch.problems
     found.quarantine[:0] = batch.quarantine
@@ -103,8 +119,9 @@ def _check_header(header: list[str]) -> list[tuple[str | None, str]]:
 
 def _reject(batch: Batch, where: str, name: str | None, message: str, raw: str) -> None:
     batch.problems.append(Problem(batch.file, where, name, message))
-    batch.quarantine.append(Quarantined(file=batch.file, where=where, field=name, reason=message,
-                                        raw=raw))
+    batch.quarantine.append(
+        Quarantined(file=batch.file, where=where, field=name, reason=message, raw=raw)
+    )
 
 
 def _join(cells: list[str]) -> str:

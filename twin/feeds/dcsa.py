@@ -101,15 +101,23 @@ def read_dcsa(items: list[Any], file: str, wheres: list[str] | None = None) -> D
                 label = f"event {item['eventID']} ({where})"
             for name, message in errors:
                 out.problems.append(Problem(file, label, name, message))
-            out.quarantine.append(Quarantined(
-                file=file, where=label, field=errors[0][0] if errors else None,
-                reason="; ".join(f"{n}: {m}" if n else m for n, m in errors), raw=_dump(item)))
+            out.quarantine.append(
+                Quarantined(
+                    file=file,
+                    where=label,
+                    field=errors[0][0] if errors else None,
+                    reason="; ".join(f"{n}: {m}" if n else m for n, m in errors),
+                    raw=_dump(item),
+                )
+            )
             continue
         out.events.append(event)
     return out
 
 
-def _event(item: Any, file: str, where: str, errors: list[tuple[str | None, str]]) -> DcsaEvent | None:
+def _event(
+    item: Any, file: str, where: str, errors: list[tuple[str | None, str]]
+) -> DcsaEvent | None:
     if isinstance(item, Unreadable):
         errors.append((None, item.reason))
         return None
@@ -144,7 +152,12 @@ def _event(item: Any, file: str, where: str, errors: list[tuple[str | None, str]
                     references.append(value.strip())
     for key in ("carrierBookingReference", "transportDocumentReference", "equipmentReference"):
         value = item.get(key)
-        if key != "equipmentReference" and isinstance(value, str) and value and value not in references:
+        if (
+            key != "equipmentReference"
+            and isinstance(value, str)
+            and value
+            and value not in references
+        ):
             references.append(value)
     document_type = item.get("documentTypeCode")
     document_id = item.get("documentID")
@@ -158,19 +171,32 @@ def _event(item: Any, file: str, where: str, errors: list[tuple[str | None, str]
     vessel = call.get("vessel") if isinstance(call.get("vessel"), dict) else {}
     call_key = call.get("transportCallID")
     if not isinstance(call_key, str) or not call_key:
-        parts = [locode, vessel.get("vesselIMONumber"), call.get("exportVoyageNumber")
-                 or call.get("carrierVoyageNumber"), call.get("transportCallSequenceNumber")]
+        parts = [
+            locode,
+            vessel.get("vesselIMONumber"),
+            call.get("exportVoyageNumber") or call.get("carrierVoyageNumber"),
+            call.get("transportCallSequenceNumber"),
+        ]
         call_key = "|".join(str(p) for p in parts if p not in (None, "")) or None
     equipment = item.get("equipmentReference")
     return DcsaEvent(
-        file=file, where=where, event_id=event_id, event_type=event_type, classifier=classifier,
-        code=code, at=at, created=created, locode=locode, call=call_key,
+        file=file,
+        where=where,
+        event_id=event_id,
+        event_type=event_type,
+        classifier=classifier,
+        code=code,
+        at=at,
+        created=created,
+        locode=locode,
+        call=call_key,
         references=tuple(references),
         document_type=document_type if isinstance(document_type, str) else None,
         document_id=document_id.strip() if isinstance(document_id, str) else None,
         vessel=_opt_str(vessel.get("vesselIMONumber") or vessel.get("vesselName")),
         mode=_opt_str(call.get("modeOfTransport") or item.get("modeOfTransportCode")),
-        equipment=_opt_str(equipment), delay_reason=_opt_str(item.get("delayReasonCode")),
+        equipment=_opt_str(equipment),
+        delay_reason=_opt_str(item.get("delayReasonCode")),
     )  # type: ignore[arg-type]
 
 
@@ -190,11 +216,22 @@ def dcsa_outputs(
         if e.classifier == "ACT" and e.code in POSITION_CODES.get(e.event_type, ()):
             assert e.locode is not None or e.event_type == "EQUIPMENT"
             if e.locode:
-                positions.append(ShipmentPosition(
-                    source=SOURCE, event_id=e.event_id, at=e.at, event=e.code, locode=e.locode,
-                    shipment=e.shipment, references=e.references,
-                    node=e.locode if node_ids is not None and e.locode in node_ids else None,
-                    mode=e.mode, vessel=e.vessel, equipment=e.equipment, transport_call=e.call))
+                positions.append(
+                    ShipmentPosition(
+                        source=SOURCE,
+                        event_id=e.event_id,
+                        at=e.at,
+                        event=e.code,
+                        locode=e.locode,
+                        shipment=e.shipment,
+                        references=e.references,
+                        node=e.locode if node_ids is not None and e.locode in node_ids else None,
+                        mode=e.mode,
+                        vessel=e.vessel,
+                        equipment=e.equipment,
+                        transport_call=e.call,
+                    )
+                )
 
     # Planned arrivals per transport call: the most recently issued plan counts.
     planned: dict[str, DcsaEvent] = {}
@@ -208,16 +245,36 @@ def dcsa_outputs(
             continue
         plan = planned.get(e.call or "")
         if plan is None:
-            problems.append(Problem(e.file, f"event {e.event_id}", "eventClassifierCode",
-                                    "estimated arrival without a planned (PLN) arrival for the "
-                                    "same transport call in this ingest: no ETA drift", "warning"))
+            problems.append(
+                Problem(
+                    e.file,
+                    f"event {e.event_id}",
+                    "eventClassifierCode",
+                    "estimated arrival without a planned (PLN) arrival for the "
+                    "same transport call in this ingest: no ETA drift",
+                    "warning",
+                )
+            )
             continue
         drift = (e.at - plan.at).total_seconds() / 3600.0
-        rows.append(_row(e, "transit", "eta_drift_hours", drift, node_of(e.locode),
-                         ts=e.created or e.at, shipment=e.shipment or plan.shipment,
-                         extras={"transport_call": e.call, "planned": plan.at.isoformat(),
-                                 "estimated": e.at.isoformat(), "vessel": e.vessel,
-                                 "delay_reason": e.delay_reason}))
+        rows.append(
+            _row(
+                e,
+                "transit",
+                "eta_drift_hours",
+                drift,
+                node_of(e.locode),
+                ts=e.created or e.at,
+                shipment=e.shipment or plan.shipment,
+                extras={
+                    "transport_call": e.call,
+                    "planned": plan.at.isoformat(),
+                    "estimated": e.at.isoformat(),
+                    "vessel": e.vessel,
+                    "delay_reason": e.delay_reason,
+                },
+            )
+        )
 
     last_seen: dict[str, str] = {}  # document reference -> UN/LOCODE of its latest position
     for e in ordered:
@@ -227,43 +284,95 @@ def dcsa_outputs(
         if e.event_type == "SHIPMENT" and e.document_type == "CUS" and e.code in ("HOLD", "RELS"):
             place = e.locode or last_seen.get(e.document_id or "")
             if place is None:
-                problems.append(Problem(e.file, f"event {e.event_id}", "documentID",
-                                        f"customs {e.code} for {e.document_id}: no location and "
-                                        "no earlier position; kept without a target", "warning"))
-            rows.append(_row(e, "customs", "hold", 1.0 if e.code == "HOLD" else 0.0,
-                             node_of(place), ts=e.at, shipment=e.document_id,
-                             extras={"reason": None}))
+                problems.append(
+                    Problem(
+                        e.file,
+                        f"event {e.event_id}",
+                        "documentID",
+                        f"customs {e.code} for {e.document_id}: no location and "
+                        "no earlier position; kept without a target",
+                        "warning",
+                    )
+                )
+            rows.append(
+                _row(
+                    e,
+                    "customs",
+                    "hold",
+                    1.0 if e.code == "HOLD" else 0.0,
+                    node_of(place),
+                    ts=e.at,
+                    shipment=e.document_id,
+                    extras={"reason": None},
+                )
+            )
         elif e.event_type == "EQUIPMENT" and e.code == "INSP" and e.classifier == "ACT":
             if e.locode is None:
-                problems.append(Problem(e.file, f"event {e.event_id}", "transportCall",
-                                        "inspection without a location; kept without a target",
-                                        "warning"))
-            rows.append(_row(e, "customs", "inspections", 1.0, node_of(e.locode), ts=e.at,
-                             shipment=e.shipment, extras={"equipment": e.equipment}))
+                problems.append(
+                    Problem(
+                        e.file,
+                        f"event {e.event_id}",
+                        "transportCall",
+                        "inspection without a location; kept without a target",
+                        "warning",
+                    )
+                )
+            rows.append(
+                _row(
+                    e,
+                    "customs",
+                    "inspections",
+                    1.0,
+                    node_of(e.locode),
+                    ts=e.at,
+                    shipment=e.shipment,
+                    extras={"equipment": e.equipment},
+                )
+            )
     return rows, positions, problems
 
 
-def _row(e: DcsaEvent, dimension: str, metric: str, value: float, target: str | None, *,
-         ts: datetime, shipment: str | None, extras: dict[str, Any]) -> dict[str, Any]:
+def _row(
+    e: DcsaEvent,
+    dimension: str,
+    metric: str,
+    value: float,
+    target: str | None,
+    *,
+    ts: datetime,
+    shipment: str | None,
+    extras: dict[str, Any],
+) -> dict[str, Any]:
     kept = {k: v for k, v in extras.items() if v is not None}
     kept["event"] = f"{e.event_type} {e.classifier} {e.code}"
     return {
-        "ts": ts, "source": SOURCE, "dimension": dimension, "target": target, "metric": metric,
-        "value": value, "effective_at": e.at if ts != e.at else None, "expected_until": None,
-        "ref": e.event_id, "shipment": shipment, "extras": kept,
+        "ts": ts,
+        "source": SOURCE,
+        "dimension": dimension,
+        "target": target,
+        "metric": metric,
+        "value": value,
+        "effective_at": e.at if ts != e.at else None,
+        "expected_until": None,
+        "ref": e.event_id,
+        "shipment": shipment,
+        "extras": kept,
     }
 
 
 def _text(item: dict[str, Any], name: str, errors: list[tuple[str | None, str]]) -> str:
     value = item.get(name)
     if not isinstance(value, str) or not value.strip():
-        errors.append((name, "missing" if value is None else f"must be non-empty text (got {value!r})"[:120]))
+        errors.append(
+            (name, "missing" if value is None else f"must be non-empty text (got {value!r})"[:120])
+        )
         return ""
     return value.strip()
 
 
-def _choice(item: dict[str, Any], name: str, allowed: tuple[str, ...],
-            errors: list[tuple[str | None, str]]) -> str:
+def _choice(
+    item: dict[str, Any], name: str, allowed: tuple[str, ...], errors: list[tuple[str | None, str]]
+) -> str:
     value = item.get(name)
     if value not in allowed:
         errors.append((name, f"must be one of {', '.join(allowed)} (got {value!r})"[:160]))
@@ -271,8 +380,9 @@ def _choice(item: dict[str, Any], name: str, allowed: tuple[str, ...],
     return str(value)
 
 
-def _when(item: dict[str, Any], name: str, errors: list[tuple[str | None, str]], *,
-          required: bool) -> Any:
+def _when(
+    item: dict[str, Any], name: str, errors: list[tuple[str | None, str]], *, required: bool
+) -> Any:
     value = item.get(name)
     if value is None and not required:
         return None

@@ -93,7 +93,9 @@ class IngestResult:
         """The frame as Signal records, one per row (meant for small inputs and tests)."""
         out = []
         for row in self.frame.to_dict("records"):
-            data = {k: _plain(v) for k, v in row.items() if k not in ("area", "extras", "supersedes")}
+            data = {
+                k: _plain(v) for k, v in row.items() if k not in ("area", "extras", "supersedes")
+            }
             data.update(row["extras"] or {})
             if row["area"] is not None:
                 data["area_text"] = row["area"]
@@ -133,13 +135,16 @@ def ingest_path(
     files: list[Path]
     if root.is_dir():
         files = sorted(
-            p for p in root.rglob("*")
+            p
+            for p in root.rglob("*")
             if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
         )
     elif root.exists():
         files = [root]
     else:
-        return IngestResult(frame=empty_frame(), problems=[Problem(str(root), "", None, "no such file or folder")])
+        return IngestResult(
+            frame=empty_frame(), problems=[Problem(str(root), "", None, "no such file or folder")]
+        )
     blobs: list[tuple[str, bytes | None, str | None]] = []
     for file in files:
         try:
@@ -156,8 +161,9 @@ def ingest_bytes(
     return _ingest([(name, data, None)], network, format, None)
 
 
-def ingest_signals(signals: Iterable[Signal], network: Network | None = None,
-                   name: str = "signals") -> IngestResult:
+def ingest_signals(
+    signals: Iterable[Signal], network: Network | None = None, name: str = "signals"
+) -> IngestResult:
     """Turn Signal records (e.g. a scenario's `signals:`) into the same frame ingestion makes."""
     batch = Batch(file=name, format="signals", frame=empty_frame())
     rows = []
@@ -185,8 +191,9 @@ def _ingest(
     reports: list[FileReport] = []
     extra_problems: list[Problem] = []
     if forced is not None and forced not in FORMATS:
-        extra_problems.append(Problem("", "", "format", f"unknown format {forced!r}; "
-                                      f"use one of {', '.join(FORMATS)}"))
+        extra_problems.append(
+            Problem("", "", "format", f"unknown format {forced!r}; use one of {', '.join(FORMATS)}")
+        )
         forced = None
     for name, data, failure in blobs:
         if data is None:
@@ -215,8 +222,10 @@ def _ingest(
                 else:
                     batch = _read_json_list(data, name)
         elif fmt != "empty":
-            reason = {"xml": "XML but not a CAP 1.2 alert", "binary": "binary data, not a feed"}.get(
-                fmt, f"unsupported format {fmt}")
+            reason = {
+                "xml": "XML but not a CAP 1.2 alert",
+                "binary": "binary data, not a feed",
+            }.get(fmt, f"unsupported format {fmt}")
             _reject_file(batch, reason, data)
         batches.append(batch)
         reports.append(FileReport(name, batch.format, digest, batch.rows, len(batch.quarantine)))
@@ -262,8 +271,14 @@ def _finish(
     dupes = frame.duplicated(subset=["source", "ref", "target"]).to_numpy()
     if dupes.any():
         frame = frame[~dupes].reset_index(drop=True)
-    return IngestResult(frame=frame, positions=positions, problems=problems,
-                        quarantine=quarantine, files=reports, duplicates=int(dupes.sum()))
+    return IngestResult(
+        frame=frame,
+        positions=positions,
+        problems=problems,
+        quarantine=quarantine,
+        files=reports,
+        duplicates=int(dupes.sum()),
+    )
 
 
 def _derived(name: str, fmt: str, rows: list[dict[str, Any]]) -> Batch:
@@ -293,19 +308,25 @@ def _with_refs(frame: pd.DataFrame) -> pd.DataFrame:
         # UTC microseconds as integers; NaT becomes the smallest int64, a fine sentinel
         return part[name].to_numpy(dtype="datetime64[us]").view("int64")
 
-    content = pd.DataFrame({
-        **{c: pd.Series(text(c), dtype=object) for c in ("source", "dimension", "target", "area", "metric")},
-        "value": part["value"].to_numpy(dtype=float),
-        **{c: stamp(c) for c in ("ts", "effective_at", "expected_until")},
-    })
+    content = pd.DataFrame(
+        {
+            **{
+                c: pd.Series(text(c), dtype=object)
+                for c in ("source", "dimension", "target", "area", "metric")
+            },
+            "value": part["value"].to_numpy(dtype=float),
+            **{c: stamp(c) for c in ("ts", "effective_at", "expected_until")},
+        }
+    )
     hashes = pd.util.hash_pandas_object(content, index=False).to_numpy(dtype=np.uint64)
     frame = frame.copy()
     frame.loc[missing, "ref"] = [f"h{h:016x}" for h in hashes.tolist()]
     return frame
 
 
-def _fan_out(frame: pd.DataFrame, batch: Batch, locator: NodeLocator | None
-             ) -> tuple[pd.DataFrame, list[Problem]]:
+def _fan_out(
+    frame: pd.DataFrame, batch: Batch, locator: NodeLocator | None
+) -> tuple[pd.DataFrame, list[Problem]]:
     """One row per node inside each area signal's area."""
     has = (frame["area"].notna() & frame["target"].isna()).to_numpy()
     if locator is None or not has.any():
@@ -313,9 +334,15 @@ def _fan_out(frame: pd.DataFrame, batch: Batch, locator: NodeLocator | None
     keys = frame["area"][has]
     nodes = {k: locator.within(batch.areas[k]) for k in keys.unique()}
     problems = [
-        Problem(batch.file, "", "area", f"area {k[:80]} holds no node of the network; "
-                "its signals are not scored", "warning")
-        for k, found in nodes.items() if not found
+        Problem(
+            batch.file,
+            "",
+            "area",
+            f"area {k[:80]} holds no node of the network; its signals are not scored",
+            "warning",
+        )
+        for k, found in nodes.items()
+        if not found
     ]
     spread = frame[has].copy()
     spread["target"] = keys.map(nodes)
@@ -332,8 +359,15 @@ def _unknown_targets(frame: pd.DataFrame, network: Network, file: str) -> list[P
         return []
     shown = ", ".join(unknown[:_LIST_AT_MOST])
     more = f" and {len(unknown) - _LIST_AT_MOST} more" if len(unknown) > _LIST_AT_MOST else ""
-    return [Problem(file, "", "target", f"not a node or lane of network {network.name}: "
-                    f"{shown}{more}; kept, not scored", "warning")]
+    return [
+        Problem(
+            file,
+            "",
+            "target",
+            f"not a node or lane of network {network.name}: {shown}{more}; kept, not scored",
+            "warning",
+        )
+    ]
 
 
 def _unknown_metrics(frame: pd.DataFrame) -> list[Problem]:
@@ -342,7 +376,8 @@ def _unknown_metrics(frame: pd.DataFrame) -> list[Problem]:
     pairs = frame[["dimension", "metric"]].drop_duplicates().itertuples(index=False)
     return [
         Problem("", "", "metric", f"unknown metric {d}/{m}: stored, not scored", "warning")
-        for d, m in pairs if m not in STANDARD_METRICS.get(d, ())
+        for d, m in pairs
+        if m not in STANDARD_METRICS.get(d, ())
     ]
 
 
@@ -403,8 +438,15 @@ def _decode(data: bytes, name: str, batch: Batch) -> str | None:
 
 def _reject_file(batch: Batch, reason: str, data: bytes) -> None:
     batch.problems.append(Problem(batch.file, "", None, reason))
-    batch.quarantine.append(Quarantined(file=batch.file, where="", field=None, reason=reason,
-                                        raw=data[:20_000].decode("utf-8", errors="replace")))
+    batch.quarantine.append(
+        Quarantined(
+            file=batch.file,
+            where="",
+            field=None,
+            reason=reason,
+            raw=data[:20_000].decode("utf-8", errors="replace"),
+        )
+    )
 
 
 def _plain(value: Any) -> Any:

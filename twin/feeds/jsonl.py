@@ -51,4 +51,3 @@ def _validate(
         objects=[o if i not in bad else Unreadable(bad[i]) for i, o in enumerate(objects)],
     )
     return batch
-

@@ -93,9 +93,7 @@ def validate_rows(
     values = _numbers(table.get("value"), n)
     ok &= np.isfinite(values)
 
-    keys, areas, area_ok = (
-        _csv_areas(table) if csv_areas else _json_areas(table.get("area"), n)
-    )
+    keys, areas, area_ok = _csv_areas(table) if csv_areas else _json_areas(table.get("area"), n)
     ok &= area_ok
     has_target = table["target"].notna().to_numpy() if "target" in table else np.zeros(n, bool)
     has_area = keys.notna().to_numpy()
@@ -309,8 +307,9 @@ def _times(col: pd.Series | None, n: int, *, required: bool) -> pd.Series:
     values = col.to_numpy(dtype=object)
     good = np.fromiter((type(v) is str and match(v) is not None for v in values), bool, n)
     text = np.where(good, values, None)
-    parsed = pd.to_datetime(pd.Series(text, dtype=object), utc=True, format="ISO8601",
-                            errors="coerce")
+    parsed = pd.to_datetime(
+        pd.Series(text, dtype=object), utc=True, format="ISO8601", errors="coerce"
+    )
     return pd.Series(parsed).dt.as_unit("us")
 
 

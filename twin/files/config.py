@@ -36,8 +36,9 @@ def demo_config_path() -> Path:
     return Path(str(resources.files("twin").joinpath(DEMO_CONFIG)))
 
 
-def parse_config(text: str, file: str = "twin.toml",
-                 environ: Mapping[str, str] | None = None) -> TwinConfig:
+def parse_config(
+    text: str, file: str = "twin.toml", environ: Mapping[str, str] | None = None
+) -> TwinConfig:
     """Validate the text of a twin.toml; raises InputError listing every problem at once
     (TOML syntax; unknown keys; bad values of any table, [scoring] and [alerts] included).
 

@@ -45,7 +45,10 @@ class OfflineGeoData:
         return _airports().get(iata.upper())
 
     def sea_route(
-        self, origin: tuple[float, float], destination: tuple[float, float], restrictions: Sequence[str]
+        self,
+        origin: tuple[float, float],
+        destination: tuple[float, float],
+        restrictions: Sequence[str],
     ) -> SeaRoute | None:
         """The shortest sea route between two (lat, lon) points avoiding `restrictions`
         (searoute passage names), or None when the restrictions leave no route."""
@@ -89,8 +92,12 @@ def _ports() -> dict[str, Place]:
             continue
         lon, lat = feature["geometry"]["coordinates"][:2]
         # A UN/LOCODE starts with the ISO 3166 country code; searoute's `cty` is a country name.
-        table[code] = Place(name=str(props.get("name") or code), country=code[:2],
-                            lat=round(float(lat), 5), lon=round(float(lon), 5))
+        table[code] = Place(
+            name=str(props.get("name") or code),
+            country=code[:2],
+            lat=round(float(lat), 5),
+            lon=round(float(lon), 5),
+        )
     return table
 
 
@@ -99,8 +106,12 @@ def _airports() -> dict[str, Place]:
     import airportsdata
 
     return {
-        code: Place(name=str(row["name"]), country=str(row["country"]),
-                    lat=round(float(row["lat"]), 5), lon=round(float(row["lon"]), 5))
+        code: Place(
+            name=str(row["name"]),
+            country=str(row["country"]),
+            lat=round(float(row["lat"]), 5),
+            lon=round(float(row["lon"]), 5),
+        )
         for code, row in airportsdata.load("IATA").items()
     }
 

@@ -34,7 +34,11 @@ def resolve_network_path(ref: str | Path) -> Path:
             return Path(str(bundled))
         names = ", ".join(bundled_networks()) or "none"
         raise InputError(
-            [Problem(text, "", None, f"no such file, and no bundled network of that name ({names})")]
+            [
+                Problem(
+                    text, "", None, f"no such file, and no bundled network of that name ({names})"
+                )
+            ]
         )
     raise InputError([Problem(text, "", None, "no such file or folder")])
 
@@ -47,7 +51,9 @@ def load_network(ref: str | Path) -> tuple[Network, list[Problem]]:
     doc = read_yaml(path)
     file = str(path)
     if not isinstance(doc, dict):
-        raise InputError([Problem(file, "", None, "a network file must be a mapping with nodes and lanes")])
+        raise InputError(
+            [Problem(file, "", None, "a network file must be a mapping with nodes and lanes")]
+        )
     problems: list[Problem] = []
     nodes, found = entries_from_list(doc.get("nodes"), file, "nodes")
     problems += found
@@ -55,7 +61,9 @@ def load_network(ref: str | Path) -> tuple[Network, list[Problem]]:
     problems += found
     if "nodes" not in doc:
         problems.append(Problem(file, "network", "nodes", "missing 'nodes' list"))
-    for key in sorted(set(map(str, doc)) - {"name", "unit", "currency", "nodes", "lanes", "description"}):
+    for key in sorted(
+        set(map(str, doc)) - {"name", "unit", "currency", "nodes", "lanes", "description"}
+    ):
         problems.append(Problem(file, "network", key, "unknown top-level key, ignored", "warning"))
     try:
         network, warnings = parse_network(doc, nodes, lanes, file)
@@ -72,7 +80,9 @@ def _load_folder(path: Path) -> tuple[Network, list[Problem]]:
     if meta.exists():
         doc = read_yaml(meta)
         if not isinstance(doc, dict):
-            raise InputError([Problem(str(meta), "", None, "must be a mapping (name, unit, currency)")])
+            raise InputError(
+                [Problem(str(meta), "", None, "must be a mapping (name, unit, currency)")]
+            )
         header.update(doc)
     problems: list[Problem] = []
     tables = {}

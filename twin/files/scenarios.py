@@ -17,7 +17,11 @@ def read_scenario_document(path: Path) -> dict[str, Any]:
     if not isinstance(doc, dict):
         kind = "empty" if doc is None else type(doc).__name__
         raise InputError(
-            [Problem(str(path), "scenario", None, f"a scenario file must be a mapping (got {kind})")]
+            [
+                Problem(
+                    str(path), "scenario", None, f"a scenario file must be a mapping (got {kind})"
+                )
+            ]
         )
     return doc
 
@@ -29,7 +33,9 @@ def scenario_files(refs: list[Path]) -> list[Path]:
     problems: list[Problem] = []
     for ref in refs:
         if ref.is_dir():
-            files += sorted(p for p in ref.iterdir() if p.suffix in SCENARIO_SUFFIXES and p.is_file())
+            files += sorted(
+                p for p in ref.iterdir() if p.suffix in SCENARIO_SUFFIXES and p.is_file()
+            )
         elif ref.exists():
             files.append(ref)
         else:

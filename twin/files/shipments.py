@@ -13,11 +13,22 @@ from twin.domain.records import Network, Shipment
 from twin.files.tables import entries_from_list, read_csv_entries, read_yaml
 from twin.shipments.schema import parse_shipments
 
-COLUMNS = ["id", "origin", "destination", "units", "ready_at", "due_at", "priority",
-           "late_penalty_per_unit_day", "split"]
+COLUMNS = [
+    "id",
+    "origin",
+    "destination",
+    "units",
+    "ready_at",
+    "due_at",
+    "priority",
+    "late_penalty_per_unit_day",
+    "split",
+]
 
 
-def load_shipments(path: str | Path, network: Network | None = None) -> tuple[list[Shipment], list[Problem]]:
+def load_shipments(
+    path: str | Path, network: Network | None = None
+) -> tuple[list[Shipment], list[Problem]]:
     path = Path(path)
     if path.suffix.lower() == ".csv":
         entries = read_csv_entries(path)

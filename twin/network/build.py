@@ -59,7 +59,10 @@ class GeoData(Protocol):
     def airport(self, iata: str) -> Place | None: ...
 
     def sea_route(
-        self, origin: tuple[float, float], destination: tuple[float, float], restrictions: Sequence[str]
+        self,
+        origin: tuple[float, float],
+        destination: tuple[float, float],
+        restrictions: Sequence[str],
     ) -> SeaRoute | None: ...
 
 
@@ -130,12 +133,18 @@ def parse_facilities(doc: Any, file: str) -> FacilityFile:
     problem with the file, the entry (`facilities[3]` and its id) and the field."""
     problems: list[Problem] = []
     if not isinstance(doc, dict):
-        raise InputError([Problem(file, "", None, "a facility file must be a mapping with 'facilities'")])
-    for key in sorted(set(map(str, doc)) - {"name", "unit", "currency", "description", "facilities", "links"}):
+        raise InputError(
+            [Problem(file, "", None, "a facility file must be a mapping with 'facilities'")]
+        )
+    for key in sorted(
+        set(map(str, doc)) - {"name", "unit", "currency", "description", "facilities", "links"}
+    ):
         problems.append(Problem(file, "file", key, "unknown top-level key"))
     name = doc.get("name")
     if not isinstance(name, str) or not name.strip():
-        problems.append(Problem(file, "file", "name", "a facility file needs a non-empty network name"))
+        problems.append(
+            Problem(file, "file", "name", "a facility file needs a non-empty network name")
+        )
         name = "unnamed"
     raw = doc.get("facilities")
     if not isinstance(raw, list) or not raw:
@@ -156,7 +165,9 @@ def parse_facilities(doc: Any, file: str) -> FacilityFile:
     seen: dict[str, str] = {}
     for facility, where in zip(facilities, positions):
         if facility.id in seen:
-            problems.append(Problem(file, where, "id", f"duplicate id, first at {seen[facility.id]}"))
+            problems.append(
+                Problem(file, where, "id", f"duplicate id, first at {seen[facility.id]}")
+            )
         seen.setdefault(facility.id, where)
     links: list[Link] = []
     raw_links = doc.get("links") or []
@@ -304,7 +315,10 @@ def sea_services(
             on_route()
         if route is None or route.nautical_miles <= 0:
             continue
-        name = next((svc for p, svc in sea.service_names.items() if p in route.passages), sea.default_service)
+        name = next(
+            (svc for p, svc in sea.service_names.items() if p in route.passages),
+            sea.default_service,
+        )
         if name not in best or route.nautical_miles < best[name].route.nautical_miles:
             best[name] = SeaService(name, route)
     if not best:
@@ -317,9 +331,13 @@ def sea_services(
 
     slack = 1.0 + sea.canal_dominance_pct / 100.0
     kept = [
-        s for s in kept
-        if not any(canals(o) < canals(s) and o.route.nautical_miles <= slack * s.route.nautical_miles
-                   for o in kept if o is not s)
+        s
+        for s in kept
+        if not any(
+            canals(o) < canals(s) and o.route.nautical_miles <= slack * s.route.nautical_miles
+            for o in kept
+            if o is not s
+        )
     ]
     return sorted(kept, key=lambda s: s.route.nautical_miles)
 
@@ -366,23 +384,35 @@ def build_network(
     seen: set[str] = {lane.id for lane in lanes}
     for lane in linked:
         if lane.id in seen:
-            problems.append(Problem(facilities.file, "links", "from", f"lane {lane.id} is made twice"))
+            problems.append(
+                Problem(facilities.file, "links", "from", f"lane {lane.id} is made twice")
+            )
         seen.add(lane.id)
     lanes += linked
     # A road lane the file links explicitly is not made again by the road rules.
-    lanes += [lane for lane in _road_lanes(nodes, export, imports, parameters, facilities, problems)
-              if lane.id not in seen]
+    lanes += [
+        lane
+        for lane in _road_lanes(nodes, export, imports, parameters, facilities, problems)
+        if lane.id not in seen
+    ]
     if problems:
         raise InputError(problems)
-    return Network(name=facilities.name, unit=facilities.unit, currency=facilities.currency,
-                   nodes=tuple(nodes), lanes=tuple(lanes))
+    return Network(
+        name=facilities.name,
+        unit=facilities.unit,
+        currency=facilities.currency,
+        nodes=tuple(nodes),
+        lanes=tuple(lanes),
+    )
 
 
 def _origin_areas(items: Sequence[Facility | Node], parameters: Parameters) -> set[str | None]:
     return {parameters.area(f.country) for f in items if f.kind is NodeKind.origin}
 
 
-def _nodes(facilities: FacilityFile, parameters: Parameters, geo: GeoData, problems: list[Problem]) -> list[Node]:
+def _nodes(
+    facilities: FacilityFile, parameters: Parameters, geo: GeoData, problems: list[Problem]
+) -> list[Node]:
     file = facilities.file
     out: list[Node] = []
     for f, where in zip(facilities.facilities, facilities.positions):
@@ -391,11 +421,26 @@ def _nodes(facilities: FacilityFile, parameters: Parameters, geo: GeoData, probl
             code = f.lookup or f.id
             place = geo.port(code) if f.kind is NodeKind.port else geo.airport(code)
             if place is None:
-                table = "UN/LOCODE in searoute's port table" if f.kind is NodeKind.port else "IATA code in airportsdata"
-                problems.append(Problem(file, where, "lookup" if f.lookup else "id",
-                                        f"unknown {table}: '{code}'; give lat and lon instead"))
+                table = (
+                    "UN/LOCODE in searoute's port table"
+                    if f.kind is NodeKind.port
+                    else "IATA code in airportsdata"
+                )
+                problems.append(
+                    Problem(
+                        file,
+                        where,
+                        "lookup" if f.lookup else "id",
+                        f"unknown {table}: '{code}'; give lat and lon instead",
+                    )
+                )
                 continue
-            name, country, lat, lon = name or place.name, country or place.country, place.lat, place.lon
+            name, country, lat, lon = (
+                name or place.name,
+                country or place.country,
+                place.lat,
+                place.lon,
+            )
         missing = [k for k, v in (("lat", lat), ("lon", lon)) if v is None]
         if f.kind is not NodeKind.chokepoint and country is None:
             missing.append("country")
@@ -404,30 +449,57 @@ def _nodes(facilities: FacilityFile, parameters: Parameters, geo: GeoData, probl
         for key in missing:
             problems.append(Problem(file, where, key, f"required for a {f.kind.value}"))
         if f.passage is not None and f.kind is not NodeKind.chokepoint:
-            problems.append(Problem(file, where, "passage", "only chokepoints stand for a sea passage"))
+            problems.append(
+                Problem(file, where, "passage", "only chokepoints stand for a sea passage")
+            )
         if missing:
             continue
         defaults = parameters.node_defaults.get(f.kind, NodeDefaults())
         if f.kind is NodeKind.warehouse and f.tier in parameters.tier_defaults:
             defaults = parameters.tier_defaults[f.tier]
-        out.append(Node(
-            id=f.id, kind=f.kind, name=name or f.id, country=country, lat=lat, lon=lon,
-            capacity=f.capacity if f.capacity is not None else defaults.capacity,
-            tier=f.tier, customs_entry=f.customs_entry,
-            handling_days=f.handling_days if f.handling_days is not None else defaults.handling_days,
-            clearance_days=f.clearance_days if f.clearance_days is not None else defaults.clearance_days,
-        ))
+        out.append(
+            Node(
+                id=f.id,
+                kind=f.kind,
+                name=name or f.id,
+                country=country,
+                lat=lat,
+                lon=lon,
+                capacity=f.capacity if f.capacity is not None else defaults.capacity,
+                tier=f.tier,
+                customs_entry=f.customs_entry,
+                handling_days=f.handling_days
+                if f.handling_days is not None
+                else defaults.handling_days,
+                clearance_days=f.clearance_days
+                if f.clearance_days is not None
+                else defaults.clearance_days,
+            )
+        )
     if not any(f.kind is NodeKind.origin for f in facilities.facilities):
         problems.append(Problem(file, "file", "facilities", "no origin: nothing to ship from"))
     return out
 
 
-def _sea_lanes(nodes: list[Node], passage_of: dict[str, str], export: list[Node], imports: list[Node],
-               parameters: Parameters, geo: GeoData, progress: Progress | None) -> list[Lane]:
+def _sea_lanes(
+    nodes: list[Node],
+    passage_of: dict[str, str],
+    export: list[Node],
+    imports: list[Node],
+    parameters: Parameters,
+    geo: GeoData,
+    progress: Progress | None,
+) -> list[Lane]:
     sea = parameters.sea
     # Chokepoints in facility order; a lane's `via` lists those whose passage its route takes.
     chokepoints = [n for n in nodes if n.id in passage_of]
-    pairs = [(a, b) for a in export if a.kind is NodeKind.port for b in imports if b.kind is NodeKind.port]
+    pairs = [
+        (a, b)
+        for a in export
+        if a.kind is NodeKind.port
+        for b in imports
+        if b.kind is NodeKind.port
+    ]
     total = len(pairs) * len(sea.restriction_sets)
     done = 0
 
@@ -442,11 +514,26 @@ def _sea_lanes(nodes: list[Node], passage_of: dict[str, str], export: list[Node]
         for service in sea_services(_latlon(a), _latlon(b), sea, geo, tick):
             nm = service.route.nautical_miles
             days = nm / (sea.speed_knots * 24.0) + sea.port_days
-            fees = sum(fee for p, fee in sea.canal_fee_per_unit.items() if p in service.route.passages)
-            via = _along(service.route, [c for c in chokepoints if passage_of[c.id] in service.route.passages])
-            lanes.append(_lane(f"{a.id}-{b.id}-{service.name}", a, b, Mode.sea, days,
-                               sea.fixed_per_unit + sea.per_1000nm_per_unit * nm / 1000.0 + fees,
-                               sea.capacity, sea.p90_factor, via))
+            fees = sum(
+                fee for p, fee in sea.canal_fee_per_unit.items() if p in service.route.passages
+            )
+            via = _along(
+                service.route,
+                [c for c in chokepoints if passage_of[c.id] in service.route.passages],
+            )
+            lanes.append(
+                _lane(
+                    f"{a.id}-{b.id}-{service.name}",
+                    a,
+                    b,
+                    Mode.sea,
+                    days,
+                    sea.fixed_per_unit + sea.per_1000nm_per_unit * nm / 1000.0 + fees,
+                    sea.capacity,
+                    sea.p90_factor,
+                    via,
+                )
+            )
     return lanes
 
 
@@ -457,8 +544,10 @@ def _along(route: SeaRoute, places: list[Node]) -> list[str]:
 
     def position(place: Node) -> int:
         lat, lon = _latlon(place)
-        return min(range(len(route.path)),
-                   key=lambda i: (route.path[i][0] - lat) ** 2 + (route.path[i][1] - lon) ** 2)
+        return min(
+            range(len(route.path)),
+            key=lambda i: (route.path[i][0] - lat) ** 2 + (route.path[i][1] - lon) ** 2,
+        )
 
     return [p.id for p in sorted(places, key=position)]
 
@@ -469,13 +558,23 @@ def _air_lanes(export: list[Node], imports: list[Node], air: AirParams) -> list[
         for b in (n for n in imports if n.kind is NodeKind.airport):
             km = great_circle_km(a, b) * air.circuity
             days = max(air.min_days, air.fixed_days + km / air.km_per_day)
-            cost = air.chargeable_kg_per_unit * (air.fixed_per_kg + air.per_1000km_per_kg * km / 1000.0)
-            lanes.append(_lane(f"{a.id}-{b.id}-AIR", a, b, Mode.air, days, cost, air.capacity, air.p90_factor))
+            cost = air.chargeable_kg_per_unit * (
+                air.fixed_per_kg + air.per_1000km_per_kg * km / 1000.0
+            )
+            lanes.append(
+                _lane(
+                    f"{a.id}-{b.id}-AIR", a, b, Mode.air, days, cost, air.capacity, air.p90_factor
+                )
+            )
     return lanes
 
 
-def _link_lanes(facilities: FacilityFile, by_id: dict[str, Node], parameters: Parameters,
-                problems: list[Problem]) -> list[Lane]:
+def _link_lanes(
+    facilities: FacilityFile,
+    by_id: dict[str, Node],
+    parameters: Parameters,
+    problems: list[Problem],
+) -> list[Lane]:
     lanes = []
     for i, link in enumerate(facilities.links):
         where = f"links[{i}]"
@@ -483,16 +582,31 @@ def _link_lanes(facilities: FacilityFile, by_id: dict[str, Node], parameters: Pa
         for key, ids in (("from", link.from_), ("to", link.to), ("via", link.via)):
             for ident in ids:
                 if ident not in by_id:
-                    problems.append(Problem(facilities.file, where, key, f"unknown facility '{ident}'"))
+                    problems.append(
+                        Problem(facilities.file, where, key, f"unknown facility '{ident}'")
+                    )
                     bad = True
                 elif key == "via" and by_id[ident].kind not in VIA_KINDS:
-                    problems.append(Problem(facilities.file, where, key,
-                                            f"'{ident}' is a {by_id[ident].kind.value}, not a chokepoint or border"))
+                    problems.append(
+                        Problem(
+                            facilities.file,
+                            where,
+                            key,
+                            f"'{ident}' is a {by_id[ident].kind.value}, not a chokepoint or border",
+                        )
+                    )
                     bad = True
         if bad:
             continue
         if link.mode is Mode.sea:
-            problems.append(Problem(facilities.file, where, "mode", "sea lanes come from sea routes; link air, rail or road"))
+            problems.append(
+                Problem(
+                    facilities.file,
+                    where,
+                    "mode",
+                    "sea lanes come from sea routes; link air, rail or road",
+                )
+            )
             continue
         params = _mode_params(link.mode, parameters)
         for a_id in link.from_:
@@ -506,16 +620,27 @@ def _mode_params(mode: Mode, parameters: Parameters) -> CostTime:
     return {Mode.air: parameters.air, Mode.rail: parameters.rail, Mode.road: parameters.road}[mode]
 
 
-def _road_lanes(nodes: list[Node], export: list[Node], imports: list[Node], parameters: Parameters,
-                facilities: FacilityFile, problems: list[Problem]) -> list[Lane]:
+def _road_lanes(
+    nodes: list[Node],
+    export: list[Node],
+    imports: list[Node],
+    parameters: Parameters,
+    facilities: FacilityFile,
+    problems: list[Problem],
+) -> list[Lane]:
     rules, road = parameters.road_rules, parameters.road
     area = parameters.area
     warehouses = [n for n in nodes if n.kind is NodeKind.warehouse]
     distribution = [w for w in warehouses if w.tier is Tier.distribution]
     pairs: dict[tuple[str, str], tuple[Node, Node]] = {}
 
-    def join(sources: list[Node], targets: list[Node], radius: float, each_target_nearest: bool,
-             each_source_nearest: bool) -> None:
+    def join(
+        sources: list[Node],
+        targets: list[Node],
+        radius: float,
+        each_target_nearest: bool,
+        each_source_nearest: bool,
+    ) -> None:
         # Within the radius, plus the nearest in the same road area so nothing is stranded.
         for t in targets:
             near = [s for s in sources if s.id != t.id and area(s.country) == area(t.country)]
@@ -538,8 +663,13 @@ def _road_lanes(nodes: list[Node], export: list[Node], imports: list[Node], para
             # Each origin reaches its nearest port, airport and rail terminal, however far.
             join([o], [h for h in export if h.kind is kind], rules.origin_radius_km, False, True)
     join(imports, warehouses, rules.import_radius_km, False, True)
-    join(distribution, [w for w in warehouses if w.tier is not Tier.distribution],
-         rules.distribution_radius_km, True, False)
+    join(
+        distribution,
+        [w for w in warehouses if w.tier is not Tier.distribution],
+        rules.distribution_radius_km,
+        True,
+        False,
+    )
     # Warehouses nothing reaches yet get their nearest import hub.
     reached = {t for _, t in pairs}
     join(imports, [w for w in warehouses if w.id not in reached], math.inf, True, False)
@@ -547,8 +677,14 @@ def _road_lanes(nodes: list[Node], export: list[Node], imports: list[Node], para
     where = dict(zip((f.id for f in facilities.facilities), facilities.positions))
     for w in warehouses:
         if w.id not in reached:
-            problems.append(Problem(facilities.file, where.get(w.id, w.id), "country",
-                                    "no import port, airport or rail terminal in this warehouse's road area"))
+            problems.append(
+                Problem(
+                    facilities.file,
+                    where.get(w.id, w.id),
+                    "country",
+                    "no import port, airport or rail terminal in this warehouse's road area",
+                )
+            )
     return [_costed(a, b, Mode.road, road) for a, b in pairs.values()]
 
 
@@ -556,15 +692,39 @@ def _costed(a: Node, b: Node, mode: Mode, params: CostTime, via: Sequence[str] =
     km = great_circle_km(a, b) * params.circuity
     days = max(params.min_days, params.fixed_days + km / params.km_per_day)
     cost = params.fixed_per_unit + params.per_1000km_per_unit * km / 1000.0
-    return _lane(f"{a.id}-{b.id}-{mode.value.upper()}", a, b, mode, days, cost, params.capacity,
-                 params.p90_factor, via)
+    return _lane(
+        f"{a.id}-{b.id}-{mode.value.upper()}",
+        a,
+        b,
+        mode,
+        days,
+        cost,
+        params.capacity,
+        params.p90_factor,
+        via,
+    )
 
 
-def _lane(ident: str, a: Node, b: Node, mode: Mode, days: float, cost: float, capacity: float | None,
-          p90_factor: float, via: Sequence[str] = ()) -> Lane:
+def _lane(
+    ident: str,
+    a: Node,
+    b: Node,
+    mode: Mode,
+    days: float,
+    cost: float,
+    capacity: float | None,
+    p90_factor: float,
+    via: Sequence[str] = (),
+) -> Lane:
     transit = round(days, 1)
-    data: dict[str, Any] = {"id": ident, "from": a.id, "to": b.id, "mode": mode,
-                            "transit_days": transit, "cost_per_unit": round(cost, 2)}
+    data: dict[str, Any] = {
+        "id": ident,
+        "from": a.id,
+        "to": b.id,
+        "mode": mode,
+        "transit_days": transit,
+        "cost_per_unit": round(cost, 2),
+    }
     if capacity is not None:
         data["capacity"] = capacity
     if via:
@@ -580,6 +740,11 @@ def _latlon(node: Node) -> tuple[float, float]:
 
 def great_circle_km(a: Node, b: Node) -> float:
     """Great-circle distance between two nodes' coordinates, in kilometres."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (a.lat or 0.0, a.lon or 0.0, b.lat or 0.0, b.lon or 0.0))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    lat1, lon1, lat2, lon2 = map(
+        math.radians, (a.lat or 0.0, a.lon or 0.0, b.lat or 0.0, b.lon or 0.0)
+    )
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))

@@ -109,7 +109,9 @@ def check_references(
             if len(places) > 1 and ident not in ("None", ""):
                 file, where = places[-1]
                 problems.append(
-                    Problem(file, where, "id", f"duplicate {kind} id '{ident}' ({len(places)} times)")
+                    Problem(
+                        file, where, "id", f"duplicate {kind} id '{ident}' ({len(places)} times)"
+                    )
                 )
 
     kinds = {n.id: n.kind for n in nodes}

@@ -37,8 +37,14 @@ def generate_network(nodes: int, lanes: int, seed: int = 0, name: str | None = N
 
     node_list: list[Node] = []
 
-    def place(prefix: str, count: int, kinds: list[NodeKind], lat: tuple[float, float],
-              lon: tuple[float, float], country: str) -> list[Node]:
+    def place(
+        prefix: str,
+        count: int,
+        kinds: list[NodeKind],
+        lat: tuple[float, float],
+        lon: tuple[float, float],
+        country: str,
+    ) -> list[Node]:
         lats = rng.uniform(*lat, size=count)
         lons = rng.uniform(*lon, size=count)
         made = []
@@ -52,24 +58,45 @@ def generate_network(nodes: int, lanes: int, seed: int = 0, name: str | None = N
                     country=country,
                     lat=round(float(lats[i]), 4),
                     lon=round(float(lons[i]), 4),
-                    capacity=None if kind is NodeKind.origin else float(rng.integers(2_000, 20_000)),
+                    capacity=None
+                    if kind is NodeKind.origin
+                    else float(rng.integers(2_000, 20_000)),
                     tier=(Tier.distribution if i % 3 == 0 else Tier.fulfillment)
                     if kind is NodeKind.warehouse
                     else None,
-                    handling_days=0.5 if kind in (NodeKind.port, NodeKind.airport, NodeKind.rail_terminal) else 0.0,
+                    handling_days=0.5
+                    if kind in (NodeKind.port, NodeKind.airport, NodeKind.rail_terminal)
+                    else 0.0,
                 )
             )
         return made
 
     origins = place("O", n_origin, [NodeKind.origin], (20, 40), (100, 122), "CN")
-    exports = place("E", n_export, [NodeKind.port, NodeKind.port, NodeKind.airport, NodeKind.rail_terminal],
-                    (20, 40), (100, 122), "CN")
-    imports = place("I", n_import, [NodeKind.port, NodeKind.port, NodeKind.airport, NodeKind.rail_terminal],
-                    (25, 55), (-120, 15), "US")
+    exports = place(
+        "E",
+        n_export,
+        [NodeKind.port, NodeKind.port, NodeKind.airport, NodeKind.rail_terminal],
+        (20, 40),
+        (100, 122),
+        "CN",
+    )
+    imports = place(
+        "I",
+        n_import,
+        [NodeKind.port, NodeKind.port, NodeKind.airport, NodeKind.rail_terminal],
+        (25, 55),
+        (-120, 15),
+        "US",
+    )
     warehouses = place("W", n_wh, [NodeKind.warehouse], (25, 55), (-120, 15), "US")
     chokepoints = [
-        Node(id=f"C{i}", kind=NodeKind.chokepoint, name=f"chokepoint C{i}",
-             lat=round(float(rng.uniform(-10, 30)), 4), lon=round(float(rng.uniform(30, 100)), 4))
+        Node(
+            id=f"C{i}",
+            kind=NodeKind.chokepoint,
+            name=f"chokepoint C{i}",
+            lat=round(float(rng.uniform(-10, 30)), 4),
+            lon=round(float(rng.uniform(30, 100)), 4),
+        )
         for i in range(n_choke)
     ]
     node_list = origins + exports + imports + warehouses + chokepoints
@@ -83,8 +110,12 @@ def generate_network(nodes: int, lanes: int, seed: int = 0, name: str | None = N
     if lanes < len(pairs):
         raise ValueError(f"{nodes} nodes need at least {len(pairs)} lanes to be connected")
 
-    layers = [(origins, exports, 0.25), (exports, imports, 0.45), (imports, imports, 0.1),
-              (imports, warehouses, 0.2)]
+    layers = [
+        (origins, exports, 0.25),
+        (exports, imports, 0.45),
+        (imports, imports, 0.1),
+        (imports, warehouses, 0.2),
+    ]
     weights = np.array([w for _, _, w in layers])
     extra = lanes - len(pairs)
     picks = rng.choice(len(layers), size=extra, p=weights / weights.sum())
@@ -97,8 +128,11 @@ def generate_network(nodes: int, lanes: int, seed: int = 0, name: str | None = N
         pairs.append((a, b))
 
     lane_list = [_lane(i, a, b, chokepoints, rng) for i, (a, b) in enumerate(pairs)]
-    return Network(name=name or f"synthetic-{nodes}-{lanes}-{seed}", nodes=tuple(node_list),
-                   lanes=tuple(lane_list))
+    return Network(
+        name=name or f"synthetic-{nodes}-{lanes}-{seed}",
+        nodes=tuple(node_list),
+        lanes=tuple(lane_list),
+    )
 
 
 def _lane(index: int, a: Node, b: Node, chokepoints: list[Node], rng: np.random.Generator) -> Lane:
@@ -121,7 +155,9 @@ def _lane(index: int, a: Node, b: Node, chokepoints: list[Node], rng: np.random.
             "to": b.id,
             "mode": mode,
             "transit_days": transit,
-            "cost_per_unit": round(_COST_PER_1000KM[mode] * km / 1000.0 * float(rng.uniform(0.8, 1.2)), 2),
+            "cost_per_unit": round(
+                _COST_PER_1000KM[mode] * km / 1000.0 * float(rng.uniform(0.8, 1.2)), 2
+            ),
             "capacity": capacity,
             "via": via,
         }
@@ -129,6 +165,11 @@ def _lane(index: int, a: Node, b: Node, chokepoints: list[Node], rng: np.random.
 
 
 def _great_circle_km(a: Node, b: Node) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (a.lat or 0.0, a.lon or 0.0, b.lat or 0.0, b.lon or 0.0))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    lat1, lon1, lat2, lon2 = map(
+        math.radians, (a.lat or 0.0, a.lon or 0.0, b.lat or 0.0, b.lon or 0.0)
+    )
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(h)))

@@ -34,5 +34,7 @@ def earliest_offsets(network: Network) -> dict[str, float]:
         best[node] = days
         for lane in out_lanes[node]:
             if lane.to not in best:
-                heapq.heappush(queue, (days + lane.transit_days + nodes[lane.to].handling_days, lane.to))
+                heapq.heappush(
+                    queue, (days + lane.transit_days + nodes[lane.to].handling_days, lane.to)
+                )
     return best

@@ -56,21 +56,30 @@ def webhook_payload(incident: Incident, note: Notification, channel: Channel) ->
         "severity": note.severity,
         "labels": note.labels,
         "incident": {
-            "id": incident.id, "state": incident.state.value, "playbook": incident.playbook_id,
-            "why": incident.why, "needs_approval": list(incident.needs_approval),
-            "shadow": incident.shadow, "plan": incident.diff.summary(),
+            "id": incident.id,
+            "state": incident.state.value,
+            "playbook": incident.playbook_id,
+            "why": incident.why,
+            "needs_approval": list(incident.needs_approval),
+            "shadow": incident.shadow,
+            "plan": incident.diff.summary(),
             "url": f"{channel.console_url.rstrip('/')}/incidents/{incident.id}",
         },
         "alert": {
-            "id": alert.id, "target": alert.target, "dimension": alert.dimension,
-            "severity": alert.severity.value, "score": alert.score,
+            "id": alert.id,
+            "target": alert.target,
+            "dimension": alert.dimension,
+            "severity": alert.severity.value,
+            "score": alert.score,
             "opened_at": format_timestamp(alert.opened_at),
             "cleared_at": format_timestamp(alert.cleared_at) if alert.cleared_at else None,
         },
     }
 
 
-def alertmanager_payload(incident: Incident, note: Notification, channel: Channel) -> list[dict[str, Any]]:
+def alertmanager_payload(
+    incident: Incident, note: Notification, channel: Channel
+) -> list[dict[str, Any]]:
     """The body of Alertmanager's `POST /api/v2/alerts`: a list of postable alerts.
 
     Labels identify the alert (Alertmanager groups and deduplicates on them); annotations carry
@@ -121,7 +130,8 @@ def deliver(
     Never raises: a notifier that is down must not stop the engine's tick.
     """
     body: Any = (
-        alertmanager_payload(incident, note, channel) if channel.format == "alertmanager"
+        alertmanager_payload(incident, note, channel)
+        if channel.format == "alertmanager"
         else webhook_payload(incident, note, channel)
     )
     own = client is None
@@ -139,21 +149,36 @@ def deliver(
                     error = f"HTTP {status}: {response.text[:200]}"
             except httpx.HTTPError as exc:
                 ok, error = False, f"{type(exc).__name__}: {exc}"
-            attempts.append(NotificationAttempt(
-                incident_id=incident.id, channel=channel.name, url=channel.endpoint,
-                format=channel.format, attempt=number, at=clock(), ok=ok,
-                status_code=status, error=error,
-            ))
+            attempts.append(
+                NotificationAttempt(
+                    incident_id=incident.id,
+                    channel=channel.name,
+                    url=channel.endpoint,
+                    format=channel.format,
+                    attempt=number,
+                    at=clock(),
+                    ok=ok,
+                    status_code=status,
+                    error=error,
+                )
+            )
             if ok or (status is not None and status not in RETRY_STATUS):
                 break
             if number < channel.attempts:
                 sleep(channel.backoff_s * 2 ** (number - 1))
     except Exception as exc:  # noqa: BLE001 - whatever goes wrong, the pipeline goes on
-        attempts.append(NotificationAttempt(
-            incident_id=incident.id, channel=channel.name, url=channel.endpoint,
-            format=channel.format, attempt=len(attempts) + 1, at=clock(), ok=False,
-            error=f"{type(exc).__name__}: {exc}",
-        ))
+        attempts.append(
+            NotificationAttempt(
+                incident_id=incident.id,
+                channel=channel.name,
+                url=channel.endpoint,
+                format=channel.format,
+                attempt=len(attempts) + 1,
+                at=clock(),
+                ok=False,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        )
     finally:
         if own:
             http.close()

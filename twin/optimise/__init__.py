@@ -11,8 +11,18 @@ from twin.optimise.extract import extract
 from twin.optimise.request import PlanRequest, Position, SolveOptions
 from twin.optimise.solve import SolveResult, solve
 
-__all__ = ["Plan", "PlanModel", "PlanRequest", "Position", "SolveOptions", "SolveResult",
-           "build", "extract", "plan", "solve"]
+__all__ = [
+    "Plan",
+    "PlanModel",
+    "PlanRequest",
+    "Position",
+    "SolveOptions",
+    "SolveResult",
+    "build",
+    "extract",
+    "plan",
+    "solve",
+]
 
 
 def plan(view: NetworkView, request: PlanRequest, options: SolveOptions | None = None) -> Plan:
@@ -35,8 +45,13 @@ def plan(view: NetworkView, request: PlanRequest, options: SolveOptions | None =
     t1 = time.perf_counter()
     result = solve(model, options)
     t2 = time.perf_counter()
-    timing = {"build_s": t1 - t0, "solve_s": t2 - t1, "highs_s": result.highs_s,
-              **model.parts_s, **result.parts_s}
+    timing = {
+        "build_s": t1 - t0,
+        "solve_s": t2 - t1,
+        "highs_s": result.highs_s,
+        **model.parts_s,
+        **result.parts_s,
+    }
     out = extract(model, result, timing)
     t3 = time.perf_counter()
     out.timing["extract_s"] = t3 - t2

@@ -100,9 +100,13 @@ def define_variables(m: pyo.ConcreteModel, instance: Instance, pool: ColumnPool)
     m.K = pyo.RangeSet(0, len(instance.commodities) - 1)
     m.f = pyo.Var(
         m.P,
-        domain=lambda m, p: pyo.NonNegativeReals if split[pool.columns[p].commodity] else pyo.NonNegativeIntegers,
+        domain=lambda m, p: (
+            pyo.NonNegativeReals if split[pool.columns[p].commodity] else pyo.NonNegativeIntegers
+        ),
     )
-    m.u = pyo.Var(m.K, domain=lambda m, k: pyo.NonNegativeReals if split[k] else pyo.NonNegativeIntegers)
+    m.u = pyo.Var(
+        m.K, domain=lambda m, k: pyo.NonNegativeReals if split[k] else pyo.NonNegativeIntegers
+    )
 
 
 def _linear(terms: list[tuple[float, pyo.Var]]) -> LinearExpression:
@@ -120,8 +124,13 @@ def define_demand(m: pyo.ConcreteModel, instance: Instance, pool: ColumnPool) ->
     m.demand = pyo.Constraint(m.K, rule=rule)
 
 
-def _row_terms(m: pyo.ConcreteModel, instance: Instance, pool: ColumnPool, col_rows: list[list[int]],
-               n_rows: int) -> list[list[tuple[float, pyo.Var]]]:
+def _row_terms(
+    m: pyo.ConcreteModel,
+    instance: Instance,
+    pool: ColumnPool,
+    col_rows: list[list[int]],
+    n_rows: int,
+) -> list[list[tuple[float, pyo.Var]]]:
     terms: list[list[tuple[float, pyo.Var]]] = [[] for _ in range(n_rows)]
     for p, rows in enumerate(col_rows):
         units = instance.commodities[pool.columns[p].commodity].units

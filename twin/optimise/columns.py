@@ -36,7 +36,9 @@ class Column:
         return self.transport_pu + self.risk_pu + self.lateness_pu
 
 
-def make_column(instance: Instance, commodity: Commodity, legs: tuple[tuple[int, int], ...]) -> Column:
+def make_column(
+    instance: Instance, commodity: Commodity, legs: tuple[tuple[int, int], ...]
+) -> Column:
     """A column with its costs computed from the instance (never from DP values)."""
     batch = instance.batches[commodity.batch]
     if legs:
@@ -51,7 +53,9 @@ def make_column(instance: Instance, commodity: Commodity, legs: tuple[tuple[int,
     return Column(commodity.index, legs, arrival, transport, risk, commodity.penalty * late, late)
 
 
-def column_rows(instance: Instance, commodity: Commodity, column: Column) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+def column_rows(
+    instance: Instance, commodity: Commodity, column: Column
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """The capacity rows a column uses: (lane, day) for bounded lanes, (node, day) for
     bounded nodes (the day the freight is available at the node it enters)."""
     batch = instance.batches[commodity.batch]
@@ -66,8 +70,13 @@ def column_rows(instance: Instance, commodity: Commodity, column: Column) -> tup
 
 
 def time_expanded_costs(
-    instance: Instance, batch: Batch, sources: np.ndarray, starts: np.ndarray,
-    adjust: np.ndarray | None = None, need: np.ndarray | None = None, static: bool = False,
+    instance: Instance,
+    batch: Batch,
+    sources: np.ndarray,
+    starts: np.ndarray,
+    adjust: np.ndarray | None = None,
+    need: np.ndarray | None = None,
+    static: bool = False,
     buffer: np.ndarray | None = None,
 ) -> np.ndarray:
     """Least cost to be at each node by each day, from each (source, start day).
@@ -165,8 +174,16 @@ def time_expanded_costs(
 
 
 def trace_route(
-    instance: Instance, batch: Batch, dist: np.ndarray, key: int, source: int, dest: int,
-    arrival: int, adjust: np.ndarray | None = None, need: float = 0.0, static: bool = False,
+    instance: Instance,
+    batch: Batch,
+    dist: np.ndarray,
+    key: int,
+    source: int,
+    dest: int,
+    arrival: int,
+    adjust: np.ndarray | None = None,
+    need: float = 0.0,
+    static: bool = False,
 ) -> tuple[tuple[int, int], ...]:
     """Walk back from (dest, arrival) to the source along arcs whose costs explain `dist`."""
     legs: list[tuple[int, int]] = []
@@ -182,7 +199,10 @@ def trace_route(
             d = int(batch.dur[lane])
             if t - d < 0:
                 continue
-            if need > 0.0 and instance.arc_room(batch, np.array([lane]), t - d, static)[0] < need - 1e-9:
+            if (
+                need > 0.0
+                and instance.arc_room(batch, np.array([lane]), t - d, static)[0] < need - 1e-9
+            ):
                 continue
             step = batch.cost[lane] if adjust is None else batch.cost[lane] + adjust[lane, t - d]
             cand = dist[t - d, instance.frm[lane], key] + step
@@ -198,7 +218,9 @@ def trace_route(
     return tuple(legs)
 
 
-def best_arrival(dist_k: np.ndarray, commodity: Commodity, offset: int, horizon: int) -> tuple[float, int]:
+def best_arrival(
+    dist_k: np.ndarray, commodity: Commodity, offset: int, horizon: int
+) -> tuple[float, int]:
     """(least cost incl. lateness per unit, arrival day) over arrivals on days offset..horizon,
     reading `dist_k[t - offset]` (offset shifts a DP run from day 0 to the ready day)."""
     last = horizon - offset
@@ -241,8 +263,12 @@ class ColumnPool:
             return None
         commodity = self.instance.commodities[column.commodity]
         lanes, nodes = column_rows(self.instance, commodity, column)
-        self.col_lane_rows.append([self.lane_rows.setdefault(r, len(self.lane_rows)) for r in lanes])
-        self.col_node_rows.append([self.node_rows.setdefault(r, len(self.node_rows)) for r in nodes])
+        self.col_lane_rows.append(
+            [self.lane_rows.setdefault(r, len(self.lane_rows)) for r in lanes]
+        )
+        self.col_node_rows.append(
+            [self.node_rows.setdefault(r, len(self.node_rows)) for r in nodes]
+        )
         self.seen[key] = len(self.columns)
         self.columns.append(column)
         return self.seen[key]
@@ -267,7 +293,9 @@ def need_class(rooms: np.ndarray, units: float) -> float:
 
 def _dist_buffer(instance: Instance, keys: int) -> np.ndarray:
     """One flat array that every DP run of a call reuses (see `time_expanded_costs`)."""
-    return np.empty((instance.horizon + 1) * len(instance.node_ids) * min(max(keys, 1), KEYS_PER_RUN))
+    return np.empty(
+        (instance.horizon + 1) * len(instance.node_ids) * min(max(keys, 1), KEYS_PER_RUN)
+    )
 
 
 def _chunks(items: list, size: int) -> list[list]:  # type: ignore[type-arg]
@@ -304,8 +332,13 @@ def initial_columns(instance: Instance) -> ColumnPool:
         for chunk in _chunks(keys, KEYS_PER_RUN):
             need = np.array([u for _, u in chunk])
             dist = time_expanded_costs(
-                instance, batch, np.array([s for s, _ in chunk], dtype=np.int64),
-                np.zeros(len(chunk), dtype=np.int64), need=need, static=True, buffer=buffer,
+                instance,
+                batch,
+                np.array([s for s, _ in chunk], dtype=np.int64),
+                np.zeros(len(chunk), dtype=np.int64),
+                need=need,
+                static=True,
+                buffer=buffer,
             )
             for key, (source, units) in enumerate(chunk):
                 for c in by_key[(b, source, units)]:
@@ -313,8 +346,17 @@ def initial_columns(instance: Instance) -> ColumnPool:
                     if not np.isfinite(value):
                         c.blocked = f"no route arrives within the planning horizon (day {horizon})"
                         continue
-                    legs = trace_route(instance, batch, dist, key, source, c.dest, arrival - c.ready,
-                                       need=units, static=True)
+                    legs = trace_route(
+                        instance,
+                        batch,
+                        dist,
+                        key,
+                        source,
+                        c.dest,
+                        arrival - c.ready,
+                        need=units,
+                        static=True,
+                    )
                     legs = tuple((lane, day + c.ready) for lane, day in legs)
                     column = make_column(instance, c, legs)
                     pool.lower_bound_pu[c.index] = column.cost_pu
@@ -322,15 +364,24 @@ def initial_columns(instance: Instance) -> ColumnPool:
     return pool
 
 
-def _nonzero_duals(pool: ColumnPool, lane_dual: np.ndarray, node_dual: np.ndarray
-                   ) -> tuple[list[tuple[tuple[int, int], float]], list[tuple[tuple[int, int], float]]]:
-    lanes = [(key, -float(lane_dual[r])) for key, r in pool.lane_rows.items() if lane_dual[r] != 0.0]
-    nodes = [(key, -float(node_dual[r])) for key, r in pool.node_rows.items() if node_dual[r] != 0.0]
+def _nonzero_duals(
+    pool: ColumnPool, lane_dual: np.ndarray, node_dual: np.ndarray
+) -> tuple[list[tuple[tuple[int, int], float]], list[tuple[tuple[int, int], float]]]:
+    lanes = [
+        (key, -float(lane_dual[r])) for key, r in pool.lane_rows.items() if lane_dual[r] != 0.0
+    ]
+    nodes = [
+        (key, -float(node_dual[r])) for key, r in pool.node_rows.items() if node_dual[r] != 0.0
+    ]
     return lanes, nodes
 
 
-def dual_costs(instance: Instance, batch: Batch, lane_items: list[tuple[tuple[int, int], float]],
-               node_items: list[tuple[tuple[int, int], float]]) -> np.ndarray:
+def dual_costs(
+    instance: Instance,
+    batch: Batch,
+    lane_items: list[tuple[tuple[int, int], float]],
+    node_items: list[tuple[tuple[int, int], float]],
+) -> np.ndarray:
     """(lanes, H+1) extra cost per unit of departing lane l on day t: the capacity prices of
     its (l, t) row and of the (far node, arrival day) row."""
     adjust = np.zeros((len(instance.lane_ids), instance.horizon + 1))
@@ -386,6 +437,7 @@ def price(
     for b, members in sorted(by_batch.items()):
         batch = instance.batches[b]
         adjust = dual_costs(instance, batch, *duals)
+
         def key_of(c: Commodity) -> tuple[int, int, float]:
             return (c.source, c.ready, 0.0 if c.split else need_class(rooms, c.units))
 
@@ -394,9 +446,13 @@ def price(
         for chunk_start in range(0, len(keys), KEYS_PER_RUN):
             chunk = keys[chunk_start : chunk_start + KEYS_PER_RUN]
             dist = time_expanded_costs(
-                instance, batch, np.array([s for s, _, _ in chunk], dtype=np.int64),
-                np.array([r for _, r, _ in chunk], dtype=np.int64), adjust,
-                need=np.array([u for _, _, u in chunk]), buffer=buffer,
+                instance,
+                batch,
+                np.array([s for s, _, _ in chunk], dtype=np.int64),
+                np.array([r for _, r, _ in chunk], dtype=np.int64),
+                adjust,
+                need=np.array([u for _, _, u in chunk]),
+                buffer=buffer,
             )
             for c in members:
                 key = slot[key_of(c)] - chunk_start
@@ -405,8 +461,9 @@ def price(
                 value, arrival = best_arrival(dist[:, c.dest, key], c, 0, horizon)
                 if not np.isfinite(value) or c.units * value - demand_dual[c.index] >= -tol:
                     continue
-                legs = trace_route(instance, batch, dist, key, c.source, c.dest, arrival, adjust,
-                                   need=key_of(c)[2])
+                legs = trace_route(
+                    instance, batch, dist, key, c.source, c.dest, arrival, adjust, need=key_of(c)[2]
+                )
                 column = make_column(instance, c, legs)
                 if (column.commodity, column.legs) in pool.seen:
                     continue
@@ -431,8 +488,13 @@ def _cost_to_go(instance: Instance, batch: Batch, adjust: np.ndarray, c: Commodi
 
 
 def routes_within(
-    pool: ColumnPool, demand_dual: np.ndarray, lane_dual: np.ndarray, node_dual: np.ndarray,
-    delta: float, commodities: list[Commodity], cap: int,
+    pool: ColumnPool,
+    demand_dual: np.ndarray,
+    lane_dual: np.ndarray,
+    node_dual: np.ndarray,
+    delta: float,
+    commodities: list[Commodity],
+    cap: int,
 ) -> tuple[list[Column], bool]:
     """Every route of the given commodities whose reduced cost is at most `delta`.
 
@@ -456,9 +518,13 @@ def routes_within(
             adjust_of[c.batch] = dual_costs(instance, batch, *duals)
         adjust = adjust_of[c.batch]
         g = _cost_to_go(instance, batch, adjust, c)
-        limit = (float(demand_dual[c.index]) + delta) / c.units + 1e-9 * max(1.0, abs(float(demand_dual[c.index])))
+        limit = (float(demand_dual[c.index]) + delta) / c.units + 1e-9 * max(
+            1.0, abs(float(demand_dual[c.index]))
+        )
         found: set[tuple[tuple[int, int], ...]] = set()
-        stack: list[tuple[int, int, tuple[tuple[int, int], ...], float]] = [(c.source, c.ready, (), 0.0)]
+        stack: list[tuple[int, int, tuple[tuple[int, int], ...], float]] = [
+            (c.source, c.ready, (), 0.0)
+        ]
         while stack:
             v, t, legs, partial = stack.pop()
             if v == c.dest and legs and partial + c.penalty * timeline.late_days(t, c.due) <= limit:

@@ -11,7 +11,9 @@ from twin.optimise.solve import SolveResult
 _NOISE = 1e-7
 
 
-def extract(plan_model: PlanModel, result: SolveResult, timing: dict[str, float] | None = None) -> Plan:
+def extract(
+    plan_model: PlanModel, result: SolveResult, timing: dict[str, float] | None = None
+) -> Plan:
     """The Plan a solve result describes; a failed solve gives an empty plan with its status.
 
     Parameters
@@ -38,8 +40,13 @@ def extract(plan_model: PlanModel, result: SolveResult, timing: dict[str, float]
     times.setdefault("rounds", result.rounds)
     times.setdefault("columns", result.columns)
     if result.flow is None or result.unserved is None or result.objective is None:
-        return Plan(status=result.status, objective=None, cost=CostBreakdown(), timing=times,
-                    message=result.message)
+        return Plan(
+            status=result.status,
+            objective=None,
+            cost=CostBreakdown(),
+            timing=times,
+            message=result.message,
+        )
 
     now = inst.request.now
     penalty = inst.request.unserved_penalty_per_unit
@@ -59,7 +66,9 @@ def extract(plan_model: PlanModel, result: SolveResult, timing: dict[str, float]
         members = list(zip(c.shipments, c.member_units))
         for shipment, amount, p in _share_out(members, pieces):
             if p is None:
-                unserved.append(Unserved(shipment=shipment, units=amount, reason=_reason(plan_model, c)))
+                unserved.append(
+                    Unserved(shipment=shipment, units=amount, reason=_reason(plan_model, c))
+                )
                 unserved_cost += amount * penalty
                 continue
             column = pool.columns[p]
@@ -75,9 +84,14 @@ def extract(plan_model: PlanModel, result: SolveResult, timing: dict[str, float]
                 for lane, day in column.legs
             )
             assignments.append(
-                Assignment(shipment=shipment, units=amount, legs=legs,
-                           eta=timeline.at_day(now, column.arrival),
-                           cost=amount * column.cost_pu, late_days=column.late_days)
+                Assignment(
+                    shipment=shipment,
+                    units=amount,
+                    legs=legs,
+                    eta=timeline.at_day(now, column.arrival),
+                    cost=amount * column.cost_pu,
+                    late_days=column.late_days,
+                )
             )
             transport += amount * column.transport_pu
             lateness += amount * column.lateness_pu
@@ -85,7 +99,9 @@ def extract(plan_model: PlanModel, result: SolveResult, timing: dict[str, float]
     return Plan(
         status=result.status,
         objective=result.objective,
-        cost=CostBreakdown(transport=transport, lateness=lateness, risk=risk, unserved=unserved_cost),
+        cost=CostBreakdown(
+            transport=transport, lateness=lateness, risk=risk, unserved=unserved_cost
+        ),
         assignments=tuple(assignments),
         unserved=tuple(unserved),
         timing=times,
@@ -93,8 +109,9 @@ def extract(plan_model: PlanModel, result: SolveResult, timing: dict[str, float]
     )
 
 
-def _share_out(members: list[tuple[str, float]], pieces: list[tuple[int | None, float]]
-               ) -> list[tuple[str, float, int | None]]:
+def _share_out(
+    members: list[tuple[str, float]], pieces: list[tuple[int | None, float]]
+) -> list[tuple[str, float, int | None]]:
     """Fill member shipments in order from the commodity's pieces (routes, then unserved)."""
     out: list[tuple[str, float, int | None]] = []
     i, room = 0, members[0][1] if members else 0.0

@@ -78,8 +78,9 @@ class Instance:
     def node_residual(self, node: int, day: int) -> float:
         return float(self.node_room[node, day])
 
-    def arc_room(self, batch: Batch, lanes: np.ndarray, day: int | np.ndarray,
-                 static: bool = False) -> np.ndarray:
+    def arc_room(
+        self, batch: Batch, lanes: np.ndarray, day: int | np.ndarray, static: bool = False
+    ) -> np.ndarray:
         """Units an unsplittable shipment can take on these lanes departing `day`: the lesser
         of the lane's room that day and its far node's room on arrival (static: capacities)."""
         arrive = np.minimum(day + batch.dur[lanes], self.horizon)
@@ -121,7 +122,9 @@ def compile_instance(view: NetworkView, request: PlanRequest) -> Instance:
     transit = np.array([view.lane_transit_days(lane) for lane in lanes], dtype=float)
     risk_days = np.array(
         [
-            risk.get(lane.id, 0.0) + sum(risk.get(v, 0.0) for v in lane.via) + risk.get(lane.to, 0.0)
+            risk.get(lane.id, 0.0)
+            + sum(risk.get(v, 0.0) for v in lane.via)
+            + risk.get(lane.to, 0.0)
             for lane in lanes
         ],
         dtype=float,
@@ -165,9 +168,18 @@ def compile_instance(view: NetworkView, request: PlanRequest) -> Instance:
         elif not node_open[dst] or node_cap[dst] <= 0:
             blocked = f"its destination {shipment.destination} is closed"
         commodity = Commodity(
-            index=len(commodities), shipments=(shipment.id,), member_units=(shipment.units,),
-            units=shipment.units, source=src, dest=dst, country=country, ready=ready, due=due,
-            penalty=pen, split=shipment.split, blocked=blocked,
+            index=len(commodities),
+            shipments=(shipment.id,),
+            member_units=(shipment.units,),
+            units=shipment.units,
+            source=src,
+            dest=dst,
+            country=country,
+            ready=ready,
+            due=due,
+            penalty=pen,
+            split=shipment.split,
+            blocked=blocked,
         )
         if shipment.split:
             groups[key] = commodity.index
@@ -204,10 +216,21 @@ def compile_instance(view: NetworkView, request: PlanRequest) -> Instance:
         c.batch = batch_of[bkey]
 
     instance = Instance(
-        view=view, request=request, horizon=horizon, node_ids=node_ids, node_index=node_index,
-        lane_ids=[lane.id for lane in lanes], frm=frm, to=to, transport=transport,
-        risk_days=risk_days, lane_cap=lane_cap, node_cap=node_cap, in_lanes=in_lanes,
-        batches=batches, commodities=commodities,
+        view=view,
+        request=request,
+        horizon=horizon,
+        node_ids=node_ids,
+        node_index=node_index,
+        lane_ids=[lane.id for lane in lanes],
+        frm=frm,
+        to=to,
+        transport=transport,
+        risk_days=risk_days,
+        lane_cap=lane_cap,
+        node_cap=node_cap,
+        in_lanes=in_lanes,
+        batches=batches,
+        commodities=commodities,
     )
     instance.lane_room, instance.node_room = _rooms(instance)
     _mark_unreachable(instance)
@@ -233,15 +256,15 @@ def _rooms(instance: Instance) -> tuple[np.ndarray, np.ndarray]:
 def _mark_unreachable(instance: Instance) -> None:
     """Give commodities with no open route at all (ignoring time and capacity) their reason."""
     n = len(instance.node_ids)
-    graph = csr_matrix(
-        (np.ones(len(instance.frm)), (instance.frm, instance.to)), shape=(n, n)
-    )
+    graph = csr_matrix((np.ones(len(instance.frm)), (instance.frm, instance.to)), shape=(n, n))
     reach: dict[int, set[int]] = {}
     for c in instance.commodities:
         if c.blocked is not None or c.source == c.dest:
             continue
         if c.source not in reach:
-            reach[c.source] = set(breadth_first_order(graph, c.source, return_predecessors=False).tolist())
+            reach[c.source] = set(
+                breadth_first_order(graph, c.source, return_predecessors=False).tolist()
+            )
         if c.dest not in reach[c.source]:
             c.blocked = (
                 f"no open route from {instance.node_ids[c.source]} to {instance.node_ids[c.dest]}"

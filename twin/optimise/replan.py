@@ -14,8 +14,9 @@ from twin.optimise import timeline
 from twin.optimise.request import PlanRequest, SolveOptions
 
 
-def reserved_by(current: Plan, now: datetime, exclude: set[str]
-                ) -> tuple[dict[tuple[str, int], float], dict[tuple[str, int], float]]:
+def reserved_by(
+    current: Plan, now: datetime, exclude: set[str]
+) -> tuple[dict[tuple[str, int], float], dict[tuple[str, int], float]]:
     """Units each (lane, departure day) and (node, day) carries in `current` for shipments
     not in `exclude`, on the day grid of `now` (a leg counts in the bucket its time falls in;
     legs before `now` no longer take capacity)."""
@@ -35,7 +36,10 @@ def reserved_by(current: Plan, now: datetime, exclude: set[str]
 
 
 def replan(
-    view: NetworkView, request: PlanRequest, current: Plan, exposed: Iterable[str],
+    view: NetworkView,
+    request: PlanRequest,
+    current: Plan,
+    exposed: Iterable[str],
     options: SolveOptions | None = None,
 ) -> tuple[Plan, PlanDiff]:
     """Re-route the exposed shipments only; everyone else keeps the capacity they hold.
@@ -100,18 +104,29 @@ def diff_plans(old: Plan, new: Plan, shipments: Iterable[str], unserved_penalty:
         new_eta = max((a.eta for a in n[0]), default=None)
         old_late = max((a.late_days for a in o[0]), default=0.0)
         new_late = max((a.late_days for a in n[0]), default=0.0)
-        changes.append(RouteChange(
-            shipment=sid,
-            old_paths=tuple(tuple(a.path) for a in o[0]),
-            new_paths=tuple(tuple(a.path) for a in n[0]),
-            old_cost=old_cost, new_cost=new_cost, cost_delta=new_cost - old_cost,
-            old_eta=old_eta, new_eta=new_eta,
-            eta_delta_days=(new_eta - old_eta) / timeline.DAY if old_eta and new_eta else None,
-            old_late_days=old_late, new_late_days=new_late, late_days_avoided=old_late - new_late,
-            old_unserved=o[1], new_unserved=n[1],
-        ))
-    return PlanDiff(changes=tuple(changes), cost_delta=sum(c.cost_delta for c in changes),
-                    late_days_avoided=sum(c.late_days_avoided for c in changes))
+        changes.append(
+            RouteChange(
+                shipment=sid,
+                old_paths=tuple(tuple(a.path) for a in o[0]),
+                new_paths=tuple(tuple(a.path) for a in n[0]),
+                old_cost=old_cost,
+                new_cost=new_cost,
+                cost_delta=new_cost - old_cost,
+                old_eta=old_eta,
+                new_eta=new_eta,
+                eta_delta_days=(new_eta - old_eta) / timeline.DAY if old_eta and new_eta else None,
+                old_late_days=old_late,
+                new_late_days=new_late,
+                late_days_avoided=old_late - new_late,
+                old_unserved=o[1],
+                new_unserved=n[1],
+            )
+        )
+    return PlanDiff(
+        changes=tuple(changes),
+        cost_delta=sum(c.cost_delta for c in changes),
+        late_days_avoided=sum(c.late_days_avoided for c in changes),
+    )
 
 
 def _by_shipment(p: Plan) -> dict[str, tuple[list, float]]:  # type: ignore[type-arg]

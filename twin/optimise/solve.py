@@ -75,9 +75,15 @@ class _Master:
         lp = highspy.HighsLp()
         lp.num_col_ = len(info.columns)
         lp.num_row_ = len(info.rows)
-        lp.col_cost_ = np.asarray(info.c.todense()).ravel().astype(float) if info.c.shape[0] else np.zeros(lp.num_col_)
+        lp.col_cost_ = (
+            np.asarray(info.c.todense()).ravel().astype(float)
+            if info.c.shape[0]
+            else np.zeros(lp.num_col_)
+        )
         lp.col_lower_ = np.array([v.lb for v in info.columns], dtype=float)
-        lp.col_upper_ = np.array([_INF if v.ub is None else v.ub for v in info.columns], dtype=float)
+        lp.col_upper_ = np.array(
+            [_INF if v.ub is None else v.ub for v in info.columns], dtype=float
+        )
         rhs = np.asarray(info.rhs, dtype=float)
         kind = np.array([row.bound_type for row in info.rows], dtype=int)
         lp.row_lower_ = np.where(kind == 1, -_INF, rhs)
@@ -137,30 +143,49 @@ class _Master:
                 self.integer_cols.append(self.flow_col[-1])
         if starts:
             n = len(starts)
-            h.addCols(n, np.array(cost), np.zeros(n), np.full(n, _INF), len(index),
-                      np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32),
-                      np.array(value, dtype=float))
+            h.addCols(
+                n,
+                np.array(cost),
+                np.zeros(n),
+                np.full(n, _INF),
+                len(index),
+                np.array(starts, dtype=np.int32),
+                np.array(index, dtype=np.int32),
+                np.array(value, dtype=float),
+            )
         del n_com
 
     def _add_new_rows(self) -> None:
         inst, pool, h = self.pm.instance, self.pm.pool, self.h
-        lane_keys = list(pool.lane_rows)[len(self.lane_row):]
-        node_keys = list(pool.node_rows)[len(self.node_row):]
+        lane_keys = list(pool.lane_rows)[len(self.lane_row) :]
+        node_keys = list(pool.node_rows)[len(self.node_row) :]
         if not lane_keys and not node_keys:
             return
-        upper = [inst.lane_residual(*k) for k in lane_keys] + [inst.node_residual(*k) for k in node_keys]
+        upper = [inst.lane_residual(*k) for k in lane_keys] + [
+            inst.node_residual(*k) for k in node_keys
+        ]
         first = h.getNumRow()
         n = len(upper)
-        h.addRows(n, np.full(n, -_INF), np.array(upper, dtype=float), 0,
-                  np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
+        h.addRows(
+            n,
+            np.full(n, -_INF),
+            np.array(upper, dtype=float),
+            0,
+            np.zeros(0, dtype=np.int32),
+            np.zeros(0, dtype=np.int32),
+            np.zeros(0),
+        )
         self.lane_row += list(range(first, first + len(lane_keys)))
         self.node_row += list(range(first + len(lane_keys), first + n))
 
     def duals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         row_dual = np.asarray(self.h.getSolution().row_dual)
         n_com = len(self.pm.instance.commodities)
-        return (row_dual[:n_com], row_dual[np.array(self.lane_row, dtype=np.int64)],
-                row_dual[np.array(self.node_row, dtype=np.int64)])
+        return (
+            row_dual[:n_com],
+            row_dual[np.array(self.lane_row, dtype=np.int64)],
+            row_dual[np.array(self.node_row, dtype=np.int64)],
+        )
 
 
 def solve(plan_model: PlanModel, options: SolveOptions | None = None) -> SolveResult:
@@ -225,17 +250,29 @@ def solve(plan_model: PlanModel, options: SolveOptions | None = None) -> SolveRe
     values = np.asarray(master.h.getSolution().col_value)
     objective = float(master.h.getInfo().objective_function_value)
     return SolveResult(
-        status=plan_status, objective=objective, lp_bound=lp_bound, highs_s=master.highs_s,
-        solve_s=time.perf_counter() - start, rounds=rounds, columns=len(plan_model.pool.columns),
-        rows=master.h.getNumRow(), mip=mip, message=message,
+        status=plan_status,
+        objective=objective,
+        lp_bound=lp_bound,
+        highs_s=master.highs_s,
+        solve_s=time.perf_counter() - start,
+        rounds=rounds,
+        columns=len(plan_model.pool.columns),
+        rows=master.h.getNumRow(),
+        mip=mip,
+        message=message,
         flow=values[np.array(master.flow_col, dtype=np.int64)],
-        unserved=values[np.array(master.unserved_col, dtype=np.int64)], parts_s=parts,
+        unserved=values[np.array(master.unserved_col, dtype=np.int64)],
+        parts_s=parts,
     )
 
 
 def _price_and_branch(
-    master: _Master, lp_duals: tuple[np.ndarray, np.ndarray, np.ndarray], lp_bound: float | None,
-    converged: bool, deadline: float, options: SolveOptions,
+    master: _Master,
+    lp_duals: tuple[np.ndarray, np.ndarray, np.ndarray],
+    lp_bound: float | None,
+    converged: bool,
+    deadline: float,
+    options: SolveOptions,
 ) -> tuple[PlanStatus, str] | SolveResult:
     """The MIP over the generated columns; then, if it is above the LP bound, every route of
     the unsplittable shipments within that gap of reduced cost and the MIP again; then the
@@ -251,8 +288,10 @@ def _price_and_branch(
         status = master.run(deadline - time.perf_counter())
         has_solution = master.h.getInfo().primal_solution_status == 2
         if status != ok:
-            if has_solution and status in (highspy.HighsModelStatus.kTimeLimit,
-                                           highspy.HighsModelStatus.kInterrupt):
+            if has_solution and status in (
+                highspy.HighsModelStatus.kTimeLimit,
+                highspy.HighsModelStatus.kInterrupt,
+            ):
                 return PlanStatus.feasible, "the MIP stopped at its time limit with a gap"
             return _failed(master, status, start, 0, {})
         upper = float(master.h.getInfo().objective_function_value)
@@ -262,11 +301,14 @@ def _price_and_branch(
         if gap <= max(options.mip_rel_gap * abs(upper), 1e-9):
             break
         fixed = [c for c in inst.commodities if not c.split]
-        extra, complete = routes_within(pool, *lp_duals, delta=gap, commodities=fixed,
-                                        cap=options.gap_routes_cap)
+        extra, complete = routes_within(
+            pool, *lp_duals, delta=gap, commodities=fixed, cap=options.gap_routes_cap
+        )
         proven = proven and complete
         if not complete:
-            note = "the MIP is exact over the generated routes only (too many routes within the gap)"
+            note = (
+                "the MIP is exact over the generated routes only (too many routes within the gap)"
+            )
         if not extra:
             break
         _set_integrality(master, False)
@@ -307,8 +349,13 @@ def _fractional(master: _Master) -> bool:
     return bool(np.any(np.abs(x - np.round(x)) > 1e-9))
 
 
-def _failed(master: _Master, status: highspy.HighsModelStatus, start: float, rounds: int,
-            parts: dict[str, float]) -> SolveResult:
+def _failed(
+    master: _Master,
+    status: highspy.HighsModelStatus,
+    start: float,
+    rounds: int,
+    parts: dict[str, float],
+) -> SolveResult:
     mapping = {
         highspy.HighsModelStatus.kInfeasible: PlanStatus.infeasible,
         highspy.HighsModelStatus.kTimeLimit: PlanStatus.time_limit,
@@ -316,8 +363,15 @@ def _failed(master: _Master, status: highspy.HighsModelStatus, start: float, rou
     }
     plan_status = mapping.get(status, PlanStatus.error)
     return SolveResult(
-        status=plan_status, objective=None, lp_bound=None, highs_s=master.highs_s,
-        solve_s=time.perf_counter() - start, rounds=rounds, columns=len(master.pm.pool.columns),
-        rows=master.h.getNumRow(), mip=bool(master.integer_cols),
-        message=f"HiGHS: {master.h.modelStatusToString(status)}", parts_s=parts,
+        status=plan_status,
+        objective=None,
+        lp_bound=None,
+        highs_s=master.highs_s,
+        solve_s=time.perf_counter() - start,
+        rounds=rounds,
+        columns=len(master.pm.pool.columns),
+        rows=master.h.getNumRow(),
+        mip=bool(master.integer_cols),
+        message=f"HiGHS: {master.h.modelStatusToString(status)}",
+        parts_s=parts,
     )

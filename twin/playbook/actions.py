@@ -42,8 +42,13 @@ class Replanner(Protocol):
     """Re-plans some shipments on a network view; twin.optimise is the real one (OptimiseReplanner)."""
 
     def replan(
-        self, view: NetworkView, shipments: Sequence[Shipment], *, now: datetime,
-        positions: Mapping[str, tuple[str, datetime]], risk_days: Mapping[str, float],
+        self,
+        view: NetworkView,
+        shipments: Sequence[Shipment],
+        *,
+        now: datetime,
+        positions: Mapping[str, tuple[str, datetime]],
+        risk_days: Mapping[str, float],
     ) -> Plan: ...
 
 
@@ -51,13 +56,19 @@ class OptimiseReplanner:
     """The production re-planner: twin.optimise's model solved by HiGHS (only `optimal` applies)."""
 
     def replan(
-        self, view: NetworkView, shipments: Sequence[Shipment], *, now: datetime,
-        positions: Mapping[str, tuple[str, datetime]], risk_days: Mapping[str, float],
+        self,
+        view: NetworkView,
+        shipments: Sequence[Shipment],
+        *,
+        now: datetime,
+        positions: Mapping[str, tuple[str, datetime]],
+        risk_days: Mapping[str, float],
     ) -> Plan:
         from twin.optimise import PlanRequest, Position, plan
 
         request = PlanRequest(
-            now=now, shipments=tuple(shipments),
+            now=now,
+            shipments=tuple(shipments),
             positions={sid: Position(node, at) for sid, (node, at) in positions.items()},
             risk_days=dict(risk_days),
         )
@@ -137,7 +148,11 @@ def exposed_shipments(ctx: ActionContext) -> list[str]:
         for route in routes:
             for leg in route.legs:
                 lane = lanes.get(leg.lane)
-                if lane is not None and leg.arrive_at > ctx.now and any(touches(lane, t) for t in targets):
+                if (
+                    lane is not None
+                    and leg.arrive_at > ctx.now
+                    and any(touches(lane, t) for t in targets)
+                ):
                     found.add(sid)
     return sorted(s for s in found if s in ctx.shipments)
 
@@ -156,8 +171,11 @@ def worth_changing(ctx: ActionContext, change: ShipmentChange, whatif: WhatIf) -
 
 def expected_delay(ctx: ActionContext, shipment: str) -> float:
     """Days the risk is expected to add to the shipment's current route (from the exposures)."""
-    delays = [e.expected_delay_days for e in ctx.exposures or ()
-              if e.shipment == shipment and e.target == ctx.alert.target]
+    delays = [
+        e.expected_delay_days
+        for e in ctx.exposures or ()
+        if e.shipment == shipment and e.target == ctx.alert.target
+    ]
     return max(delays, default=0.0)
 
 
@@ -178,8 +196,10 @@ def no_return_at(old: Routes, new: Routes) -> datetime | None:
         return None
     new_lanes = [leg.lane for leg in new_main.legs] if new_main else []
     for index, leg in enumerate(old_main.legs):
-        if index >= len(new_lanes) or new_lanes[index] != leg.lane or (
-            new_main is not None and new_main.legs[index].depart_at != leg.depart_at
+        if (
+            index >= len(new_lanes)
+            or new_lanes[index] != leg.lane
+            or (new_main is not None and new_main.legs[index].depart_at != leg.depart_at)
         ):
             return leg.depart_at
     return old_main.legs[-1].depart_at if old_main.legs else None
@@ -192,8 +212,14 @@ def _late(eta: datetime | None, due: datetime) -> float:
 
 
 def make_change(
-    ctx: ActionContext, action: str, sid: str, new: Routes, *, held: bool = False,
-    extra_cost: float = 0.0, eta_shift_days: float = 0.0,
+    ctx: ActionContext,
+    action: str,
+    sid: str,
+    new: Routes,
+    *,
+    held: bool = False,
+    extra_cost: float = 0.0,
+    eta_shift_days: float = 0.0,
 ) -> ShipmentChange:
     """One shipment's change: paths, cost and ETA deltas, late days the change avoids."""
     shipment = ctx.shipments[sid]
@@ -215,11 +241,17 @@ def make_change(
     avoided = _late(old_risky_eta, shipment.due_at) - _late(new_eta, shipment.due_at)
     eta_delta = ((new_eta - old_eta).total_seconds() / 86400.0) if (old_eta and new_eta) else 0.0
     return ShipmentChange(
-        shipment=sid, units=shipment.units, action=action,
+        shipment=sid,
+        units=shipment.units,
+        action=action,
         old_path=tuple(old_main.path) if old_main else (),
         new_path=() if held else (tuple(new_main.path) if new_main else ()),
-        held=held, old_cost=round(old_cost, 6), new_cost=round(new_cost, 6),
-        old_eta=old_eta, new_eta=new_eta, eta_delta_days=round(eta_delta, 6),
+        held=held,
+        old_cost=round(old_cost, 6),
+        new_cost=round(new_cost, 6),
+        old_eta=old_eta,
+        new_eta=new_eta,
+        eta_delta_days=round(eta_delta, 6),
         late_days_avoided=round(avoided, 6),
         no_return_at=first_departure(old, ctx.now) if held else no_return_at(old, new),
     )
@@ -267,32 +299,50 @@ def _diversions(ctx: ActionContext, started: tuple[Leg, ...], view: NetworkView)
             continue
         turned = diversion.diverted_leg(leg, other, ctx.network)
         wait = timedelta(days=ctx.risk_days.get(other.id, 0.0))
-        options.append(_Option(
-            kept=started[:-1] + (turned,), position=(other.to, max(turned.arrive_at, ctx.now) + wait),
-            extra_pu=other.cost_per_unit - lane.cost_per_unit + diversion.FEE_PER_UNIT,
-        ))
+        options.append(
+            _Option(
+                kept=started[:-1] + (turned,),
+                position=(other.to, max(turned.arrive_at, ctx.now) + wait),
+                extra_pu=other.cost_per_unit - lane.cost_per_unit + diversion.FEE_PER_UNIT,
+            )
+        )
     return options
 
 
 def _total(plan: Plan, sid: str) -> float:
-    return (sum(a.cost for a in plan.for_shipment(sid))
-            + sum(u.units for u in plan.unserved if u.shipment == sid) * UNSERVED_PENALTY)
+    return (
+        sum(a.cost for a in plan.for_shipment(sid))
+        + sum(u.units for u in plan.unserved if u.shipment == sid) * UNSERVED_PENALTY
+    )
 
 
-Chosen = tuple[tuple[Assignment, ...], tuple[Leg, ...], float]  # onward routes, kept legs, fee per unit
+Chosen = tuple[
+    tuple[Assignment, ...], tuple[Leg, ...], float
+]  # onward routes, kept legs, fee per unit
 
 
-def _choose_diversions(ctx: ActionContext, replanner: Replanner, view: NetworkView,
-                       ships: Mapping[str, Shipment], turns: Mapping[str, list[_Option]],
-                       staying: Plan, risk: Mapping[str, float]) -> dict[str, Chosen]:
+def _choose_diversions(
+    ctx: ActionContext,
+    replanner: Replanner,
+    view: NetworkView,
+    ships: Mapping[str, Shipment],
+    turns: Mapping[str, list[_Option]],
+    staying: Plan,
+    risk: Mapping[str, float],
+) -> dict[str, Chosen]:
     """Re-plan each diversion (one planning call per option rank) and keep, per shipment, the
     one whose whole cost beats staying on course (`staying`) and every other diversion."""
     best = {sid: _total(staying, sid) for sid in turns}
     chosen: dict[str, Chosen] = {}
     for rank in range(max((len(options) for options in turns.values()), default=0)):
         moving = {sid: options[rank] for sid, options in turns.items() if rank < len(options)}
-        tried = replanner.replan(view, [ships[s] for s in moving], now=ctx.now,
-                                 positions={s: o.position for s, o in moving.items()}, risk_days=risk)
+        tried = replanner.replan(
+            view,
+            [ships[s] for s in moving],
+            now=ctx.now,
+            positions={s: o.position for s, o in moving.items()},
+            risk_days=risk,
+        )
         if not tried.status.applicable:
             continue
         for sid, option in moving.items():
@@ -304,7 +354,11 @@ def _choose_diversions(ctx: ActionContext, replanner: Replanner, view: NetworkVi
 
 
 def _replan(
-    ctx: ActionContext, proposal: Proposal, action: str, sids: list[str], whatif: WhatIf,
+    ctx: ActionContext,
+    proposal: Proposal,
+    action: str,
+    sids: list[str],
+    whatif: WhatIf,
 ) -> Proposal:
     """Run the replanner on `sids` under `whatif`; fold its routes into the proposal.
 
@@ -315,7 +369,9 @@ def _replan(
     if not sids:
         return replace(proposal, notes=proposal.notes + (f"{action}: no shipments in scope",))
     if ctx.replanner is None:
-        return replace(proposal, status="error", notes=proposal.notes + (f"{action}: no re-planner",))
+        return replace(
+            proposal, status="error", notes=proposal.notes + (f"{action}: no re-planner",)
+        )
     view = NetworkView(ctx.network, ctx.constraints.merged(whatif))
     positions: dict[str, tuple[str, datetime]] = {}
     kept: dict[str, tuple[Leg, ...]] = {}
@@ -335,20 +391,36 @@ def _replan(
     risk = {ctx.alert.target: max((expected_delay(ctx, s) for s in sids), default=0.0)}
     risk = {k: v for k, v in risk.items() if v > 0}
     ships = {s: ctx.shipments[s] for s in sids}
-    plan = ctx.replanner.replan(view, list(ships.values()), now=ctx.now, positions=positions, risk_days=risk)
+    plan = ctx.replanner.replan(
+        view, list(ships.values()), now=ctx.now, positions=positions, risk_days=risk
+    )
     # The worst status of any planning call is the proposal's: one bad solve blocks applying.
     order = ["none", "optimal", "feasible", "time_limit", "infeasible", "error"]
-    status = max(proposal.status, plan.status.value, key=lambda s: order.index(s) if s in order else 99)
+    status = max(
+        proposal.status, plan.status.value, key=lambda s: order.index(s) if s in order else 99
+    )
     changes, routes = dict(proposal.changes), dict(proposal.new_routes)
     if plan.status.applicable:
-        chosen = _choose_diversions(ctx, ctx.replanner, view, ships, turns, plan, risk) if turns else {}
+        chosen = (
+            _choose_diversions(ctx, ctx.replanner, view, ships, turns, plan, risk) if turns else {}
+        )
         for sid in sids:
-            onward, legs, fee_pu = chosen.get(sid, (tuple(plan.for_shipment(sid)), kept.get(sid, ()), 0.0))
+            onward, legs, fee_pu = chosen.get(
+                sid, (tuple(plan.for_shipment(sid)), kept.get(sid, ()), 0.0)
+            )
             # The whole route's cost, as the plan of record's: the legs kept (or turned) too.
-            kept_pu = sum(ctx.network.lane_by_id[leg.lane].cost_per_unit for leg in legs
-                          if leg.lane in ctx.network.lane_by_id) + fee_pu
-            new = tuple(a.model_copy(update={"legs": legs + a.legs, "cost": a.cost + a.units * kept_pu})
-                        for a in onward)
+            kept_pu = (
+                sum(
+                    ctx.network.lane_by_id[leg.lane].cost_per_unit
+                    for leg in legs
+                    if leg.lane in ctx.network.lane_by_id
+                )
+                + fee_pu
+            )
+            new = tuple(
+                a.model_copy(update={"legs": legs + a.legs, "cost": a.cost + a.units * kept_pu})
+                for a in onward
+            )
             old_main, new_main = main_route(tuple(ctx.current.get(sid, ()))), main_route(new)
             if new_main is not None and (old_main is None or old_main.path != new_main.path):
                 change = make_change(ctx, action, sid, new)
@@ -390,7 +462,9 @@ class Avoid(Action):
     name, params = "avoid", AvoidParams
 
     def preview(self, params: AvoidParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
-        return replace(proposal, whatif=proposal.whatif.merged(WhatIf(avoid=frozenset({params.target}))))
+        return replace(
+            proposal, whatif=proposal.whatif.merged(WhatIf(avoid=frozenset({params.target})))
+        )
 
     def apply(self, params: AvoidParams, incident: Incident, effector: Effector) -> None:
         effector.constrain(incident.id, WhatIf(avoid=frozenset({params.target})), params.until)
@@ -404,8 +478,9 @@ class Derate(Action):
         return replace(proposal, whatif=proposal.whatif.merged(cut))
 
     def apply(self, params: DerateParams, incident: Incident, effector: Effector) -> None:
-        effector.constrain(incident.id, WhatIf(capacity_pct={params.target: 100.0 - params.by_pct}),
-                           params.until)
+        effector.constrain(
+            incident.id, WhatIf(capacity_pct={params.target: 100.0 - params.by_pct}), params.until
+        )
 
 
 class Replan(Action):
@@ -430,10 +505,15 @@ class ShiftMode(Action):
     def preview(self, params: ShiftModeParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
         lanes = ctx.lanes
         sids = [
-            s for s in _free(proposal, exposed_shipments(ctx))
+            s
+            for s in _free(proposal, exposed_shipments(ctx))
             if ctx.shipments[s].priority in params.priorities
-            and any(lanes[leg.lane].mode == params.from_ for a in ctx.current.get(s, ()) for leg in a.legs
-                    if leg.lane in lanes and leg.depart_at > ctx.now)
+            and any(
+                lanes[leg.lane].mode == params.from_
+                for a in ctx.current.get(s, ())
+                for leg in a.legs
+                if leg.lane in lanes and leg.depart_at > ctx.now
+            )
         ]
         # Off the old mode for these shipments only: every lane of it is hidden in their re-plan.
         off = frozenset(lane.id for lane in ctx.network.lanes if lane.mode == params.from_)
@@ -444,8 +524,11 @@ class Hold(Action):
     name, params = "hold", HoldParams
 
     def preview(self, params: HoldParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
-        sids = [s for s in _free(proposal, exposed_shipments(ctx))
-                if ctx.shipments[s].priority in params.priorities and _not_departed(ctx, s)]
+        sids = [
+            s
+            for s in _free(proposal, exposed_shipments(ctx))
+            if ctx.shipments[s].priority in params.priorities and _not_departed(ctx, s)
+        ]
         changes = dict(proposal.changes)
         for sid in sids:
             changes[sid] = make_change(ctx, self.name, sid, (), held=True)
@@ -460,23 +543,35 @@ class Hold(Action):
 class ExpediteCustoms(Action):
     name, params = "expedite_customs", ExpediteCustomsParams
 
-    def preview(self, params: ExpediteCustomsParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
+    def preview(
+        self, params: ExpediteCustomsParams, ctx: ActionContext, proposal: Proposal
+    ) -> Proposal:
         lanes = ctx.lanes
         changes, routes = dict(proposal.changes), dict(proposal.new_routes)
         for sid in _free(proposal, exposed_shipments(ctx)):
             old = tuple(ctx.current.get(sid, ()))
-            enters = any(lanes[leg.lane].to == params.target for a in old for leg in a.legs if leg.lane in lanes)
+            enters = any(
+                lanes[leg.lane].to == params.target
+                for a in old
+                for leg in a.legs
+                if leg.lane in lanes
+            )
             if not enters:
                 continue
             fee = params.cost_per_unit * ctx.shipments[sid].units
             new = tuple(
-                a.model_copy(update={"eta": a.eta - timedelta(days=params.saves_days),
-                                     "cost": a.cost + params.cost_per_unit * a.units})
+                a.model_copy(
+                    update={
+                        "eta": a.eta - timedelta(days=params.saves_days),
+                        "cost": a.cost + params.cost_per_unit * a.units,
+                    }
+                )
                 for a in old
             )
             routes[sid] = new
-            changes[sid] = make_change(ctx, self.name, sid, old, extra_cost=fee,
-                                       eta_shift_days=-params.saves_days)
+            changes[sid] = make_change(
+                ctx, self.name, sid, old, extra_cost=fee, eta_shift_days=-params.saves_days
+            )
         return replace(proposal, changes=changes, new_routes=routes)
 
 
@@ -485,7 +580,9 @@ class Notify(Action):
 
     def preview(self, params: NotifyParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
         note = Notification(
-            channel=params.channel, summary=params.message, severity=ctx.alert.severity.value,
+            channel=params.channel,
+            summary=params.message,
+            severity=ctx.alert.severity.value,
             labels={"target": ctx.alert.target, "dimension": ctx.alert.dimension},
         )
         return replace(proposal, notifications=proposal.notifications + (note,))
@@ -503,7 +600,9 @@ REGISTRY: dict[str, Action] = {
 assert set(REGISTRY) == set(ACTION_PARAMS), "every action in the schema has a registry entry"
 
 
-def render_steps(steps: Sequence[tuple[str, BaseModel]], alert: Alert) -> list[tuple[str, BaseModel]]:
+def render_steps(
+    steps: Sequence[tuple[str, BaseModel]], alert: Alert
+) -> list[tuple[str, BaseModel]]:
     """Each step with its templated parameters filled from the alert, re-validated."""
     out: list[tuple[str, BaseModel]] = []
     for name, params in steps:

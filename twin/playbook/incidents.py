@@ -21,8 +21,13 @@ TRANSITIONS: dict[IncidentState, frozenset[IncidentState]] = {
 }
 # The verb an audit entry records for a move into each state.
 VERBS: dict[IncidentState, str] = {
-    S.proposed: "propose", S.approved: "approve", S.auto_approved: "auto-approve",
-    S.applied: "apply", S.rolled_back: "roll back", S.rejected: "reject", S.expired: "expire",
+    S.proposed: "propose",
+    S.approved: "approve",
+    S.auto_approved: "auto-approve",
+    S.applied: "apply",
+    S.rolled_back: "roll back",
+    S.rejected: "reject",
+    S.expired: "expire",
     S.shadowed: "shadow",
 }
 SYSTEM = "system"
@@ -34,11 +39,15 @@ SYSTEM_ONLY = frozenset({S.auto_approved, S.shadowed})
 class IllegalTransition(ValueError):
     """Raised when an incident is asked to move where its state machine does not allow."""
 
-    def __init__(self, incident_id: str, current: IncidentState, wanted: IncidentState, why: str = ""):
+    def __init__(
+        self, incident_id: str, current: IncidentState, wanted: IncidentState, why: str = ""
+    ):
         self.incident_id, self.current, self.wanted = incident_id, current, wanted
         allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (final state)"
         reason = why or f"allowed from {current.value}: {allowed}"
-        super().__init__(f"incident {incident_id} cannot go from {current.value} to {wanted.value}: {reason}")
+        super().__init__(
+            f"incident {incident_id} cannot go from {current.value} to {wanted.value}: {reason}"
+        )
 
 
 def allowed(current: IncidentState, wanted: IncidentState) -> bool:
@@ -46,7 +55,12 @@ def allowed(current: IncidentState, wanted: IncidentState) -> bool:
 
 
 def transition(
-    incident: Incident, to: IncidentState, *, at: datetime, by: str = SYSTEM, why: str = "",
+    incident: Incident,
+    to: IncidentState,
+    *,
+    at: datetime,
+    by: str = SYSTEM,
+    why: str = "",
 ) -> tuple[Incident, AuditEntry]:
     """Move `incident` to state `to`: the new incident and the audit entry that records the move.
 
@@ -57,18 +71,24 @@ def transition(
     if not allowed(incident.state, to):
         raise IllegalTransition(incident.id, incident.state, to)
     if to in HUMAN_ONLY and by == SYSTEM:
-        raise IllegalTransition(incident.id, incident.state, to, "only a person may do that (--by NAME)")
+        raise IllegalTransition(
+            incident.id, incident.state, to, "only a person may do that (--by NAME)"
+        )
     if to in SYSTEM_ONLY and by != SYSTEM:
         raise IllegalTransition(incident.id, incident.state, to, "only the engine does that")
     if incident.shadow and to in (S.approved, S.auto_approved, S.applied):
-        raise IllegalTransition(incident.id, incident.state, to, "a shadow incident is never applied")
+        raise IllegalTransition(
+            incident.id, incident.state, to, "a shadow incident is never applied"
+        )
     if to is S.auto_approved and incident.needs_approval:
         raise IllegalTransition(
             incident.id, incident.state, to, "needs approval: " + "; ".join(incident.needs_approval)
         )
     if to in (S.approved, S.auto_approved, S.applied) and not incident.diff.applicable:
         raise IllegalTransition(
-            incident.id, incident.state, to,
+            incident.id,
+            incident.state,
+            to,
             f"its plan is {incident.diff.status} with unserved {list(incident.diff.unserved)}: never applied",
         )
     changes: dict[str, object] = {"state": to, "updated_at": at}
@@ -77,8 +97,13 @@ def transition(
         changes["comment"] = why
     moved = incident.model_copy(update=changes)
     entry = AuditEntry(
-        incident_id=incident.id, at=at, actor=by, action=VERBS[to],
-        from_state=incident.state, to_state=to, why=why,
+        incident_id=incident.id,
+        at=at,
+        actor=by,
+        action=VERBS[to],
+        from_state=incident.state,
+        to_state=to,
+        why=why,
     )
     return moved, entry
 
@@ -86,6 +111,11 @@ def transition(
 def created(incident: Incident) -> AuditEntry:
     """The first audit entry of an incident: it was proposed, and why."""
     return AuditEntry(
-        incident_id=incident.id, at=incident.created_at, actor=SYSTEM, action=VERBS[S.proposed],
-        from_state=None, to_state=S.proposed, why=incident.why,
+        incident_id=incident.id,
+        at=incident.created_at,
+        actor=SYSTEM,
+        action=VERBS[S.proposed],
+        from_state=None,
+        to_state=S.proposed,
+        why=incident.why,
     )

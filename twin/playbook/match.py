@@ -60,7 +60,11 @@ def criteria_hold(alert: Alert, match: Match) -> list[str] | None:
         actual = extract(alert)
         if not OPERATORS[operator](actual, wanted):
             return None
-        shown = ",".join(sorted(map(str, actual))) if isinstance(actual, (tuple, frozenset)) else str(actual)
+        shown = (
+            ",".join(sorted(map(str, actual)))
+            if isinstance(actual, (tuple, frozenset))
+            else str(actual)
+        )
         reasons.append(f"{name}={shown}")
     return reasons
 

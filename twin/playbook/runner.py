@@ -28,15 +28,22 @@ def guardrail_reasons(playbook: Playbook, diff: PlanDiff) -> tuple[str, ...]:
         reasons.append(f"cost +{pct:.1f}% exceeds max_cost_increase_pct {limit:g}")
     rails = playbook.guardrails
     if rails.max_cost_delta is not None and diff.cost_delta > rails.max_cost_delta:
-        reasons.append(f"cost +{diff.cost_delta:.0f} exceeds max_cost_delta {rails.max_cost_delta:g}")
+        reasons.append(
+            f"cost +{diff.cost_delta:.0f} exceeds max_cost_delta {rails.max_cost_delta:g}"
+        )
     if rails.max_shipments is not None and len(diff.changes) > rails.max_shipments:
         reasons.append(f"{len(diff.changes)} shipments exceed max_shipments {rails.max_shipments}")
     if rails.max_eta_increase_days is not None:
         worst = max((c.eta_delta_days for c in diff.changes), default=0.0)
         if worst > rails.max_eta_increase_days:
-            reasons.append(f"an ETA slips {worst:.1f} d, over max_eta_increase_days {rails.max_eta_increase_days:g}")
+            reasons.append(
+                f"an ETA slips {worst:.1f} d, over max_eta_increase_days {rails.max_eta_increase_days:g}"
+            )
     if not diff.applicable:
-        reasons.append(f"plan status {diff.status}" + (f", unserved {list(diff.unserved)}" if diff.unserved else ""))
+        reasons.append(
+            f"plan status {diff.status}"
+            + (f", unserved {list(diff.unserved)}" if diff.unserved else "")
+        )
     return tuple(reasons)
 
 
@@ -52,7 +59,8 @@ def propose(matched: Matched, ctx: ActionContext, *, shadow: bool = False) -> In
     proposal = preview(steps, ctx)
     diff = PlanDiff(
         changes=tuple(proposal.changes[s] for s in sorted(proposal.changes)),
-        status=proposal.status, unserved=proposal.unserved,
+        status=proposal.status,
+        unserved=proposal.unserved,
     )
     changed = set(proposal.changes)
     old_routes = tuple(a for sid in sorted(changed) for a in ctx.current.get(sid, ()))
@@ -62,17 +70,30 @@ def propose(matched: Matched, ctx: ActionContext, *, shadow: bool = False) -> In
     why += f" ({alert.explain})" if alert.explain else ""
     why += f"; {matched.why}"
     return Incident(
-        id=incident_id(alert.id, playbook.id, alert.severity.value), alert_id=alert.id, playbook_id=playbook.id,
-        alert=alert, why=why,
-        actions=tuple({name: params.model_dump(by_alias=True, mode="json")} for name, params in steps),
-        diff=diff, approval=playbook.approval, needs_approval=guardrail_reasons(playbook, diff),
-        shadow=shadow or playbook.shadow, rollback=playbook.rollback,
-        notifications=proposal.notifications, old_routes=old_routes, new_routes=new_routes,
+        id=incident_id(alert.id, playbook.id, alert.severity.value),
+        alert_id=alert.id,
+        playbook_id=playbook.id,
+        alert=alert,
+        why=why,
+        actions=tuple(
+            {name: params.model_dump(by_alias=True, mode="json")} for name, params in steps
+        ),
+        diff=diff,
+        approval=playbook.approval,
+        needs_approval=guardrail_reasons(playbook, diff),
+        shadow=shadow or playbook.shadow,
+        rollback=playbook.rollback,
+        notifications=proposal.notifications,
+        old_routes=old_routes,
+        new_routes=new_routes,
         constraints={
-            "avoid": sorted(whatif.avoid), "capacity_pct": dict(whatif.capacity_pct),
-            "delay_days": dict(whatif.delay_days), "clearance_days": dict(whatif.clearance_days),
+            "avoid": sorted(whatif.avoid),
+            "capacity_pct": dict(whatif.capacity_pct),
+            "delay_days": dict(whatif.delay_days),
+            "clearance_days": dict(whatif.clearance_days),
         },
-        created_at=ctx.now, updated_at=ctx.now,
+        created_at=ctx.now,
+        updated_at=ctx.now,
     )
 
 
@@ -84,25 +105,36 @@ def opening_moves(incident: Incident, *, at: datetime) -> tuple[Incident, list[A
     """
     log = [created(incident)]
     if incident.shadow:
-        incident, entry = transition(incident, S.shadowed, at=at, why="shadow mode: recorded, not applied")
+        incident, entry = transition(
+            incident, S.shadowed, at=at, why="shadow mode: recorded, not applied"
+        )
         log.append(entry)
     elif incident.approval == "auto" and not incident.needs_approval:
-        incident, entry = transition(incident, S.auto_approved, at=at, why="approval: auto, within guardrails")
+        incident, entry = transition(
+            incident, S.auto_approved, at=at, why="approval: auto, within guardrails"
+        )
         log.append(entry)
     return incident, log
 
 
-def apply(incident: Incident, effector: Effector, *, at: datetime, by: str = SYSTEM) -> tuple[Incident, AuditEntry]:
+def apply(
+    incident: Incident, effector: Effector, *, at: datetime, by: str = SYSTEM
+) -> tuple[Incident, AuditEntry]:
     """Carry out an approved incident's actions, in playbook order, and mark it applied. The
     engine applies (`by` is normally `system`); the audit names who approved it.
 
     Raises IllegalTransition (before touching anything) unless it is approved or auto-approved.
     """
     approval = f", approved by {incident.decided_by}" if incident.decided_by else ""
-    moved, entry = transition(incident, S.applied, at=at, by=by,
-                              why=f"{len(incident.diff.changes)} shipments re-routed or held{approval}")
+    moved, entry = transition(
+        incident,
+        S.applied,
+        at=at,
+        by=by,
+        why=f"{len(incident.diff.changes)} shipments re-routed or held{approval}",
+    )
     for action in incident.actions:
-        (name, raw), = action.items()
+        ((name, raw),) = action.items()
         step = REGISTRY[name]
         step.apply(step.params.model_validate(raw), incident, effector)
     return moved, entry
@@ -137,7 +169,12 @@ def plan_rollback(incident: Incident, now: datetime) -> RollbackPlan:
 
 
 def rollback(
-    incident: Incident, effector: Effector, *, at: datetime, by: str = SYSTEM, why: str = "",
+    incident: Incident,
+    effector: Effector,
+    *,
+    at: datetime,
+    by: str = SYSTEM,
+    why: str = "",
 ) -> tuple[Incident, AuditEntry, RollbackPlan]:
     """Restore the earlier routes an applied incident may still restore, and lift its constraints."""
     plan = plan_rollback(incident, at)
@@ -156,7 +193,10 @@ def stale(incident: Incident, *, now: datetime, playbook: Playbook) -> bool:
 
 
 def after_clear(
-    incident: Incident, effector: Effector, *, at: datetime,
+    incident: Incident,
+    effector: Effector,
+    *,
+    at: datetime,
 ) -> tuple[Incident, list[AuditEntry]]:
     """What the engine does to an incident when its alert clears.
 
@@ -164,7 +204,9 @@ def after_clear(
     rolled back (see `rollback`). Otherwise (final, or `rollback: never`): unchanged.
     """
     if incident.state in (S.proposed, S.approved, S.auto_approved):
-        moved, entry = transition(incident, S.expired, at=at, why="alert cleared before it was applied")
+        moved, entry = transition(
+            incident, S.expired, at=at, why="alert cleared before it was applied"
+        )
         return moved, [entry]
     if incident.state is S.applied and incident.rollback == "on_clear":
         moved, entry, _ = rollback(incident, effector, at=at, why="alert cleared")

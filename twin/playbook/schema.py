@@ -122,7 +122,9 @@ class ShiftModeParams(_Strict):
 
     from_: Mode = Field(alias="from")
     to: Mode
-    priorities: list[Priority] = Field(default_factory=lambda: [Priority.express, Priority.critical])
+    priorities: list[Priority] = Field(
+        default_factory=lambda: [Priority.express, Priority.critical]
+    )
     max_cost_increase_pct: float | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
@@ -170,10 +172,14 @@ ACTION_PARAMS: dict[str, type[_Strict]] = {
 
 def _step(name: str, params: type[_Strict]) -> Any:
     # One wrapper model per action, so `- avoid: {...}` validates its own keys only.
-    model = type(f"{params.__name__[:-6]}Step", (_Strict,), {
-        "__annotations__": {name: params},
-        "__module__": __name__,
-    })
+    model = type(
+        f"{params.__name__[:-6]}Step",
+        (_Strict,),
+        {
+            "__annotations__": {name: params},
+            "__module__": __name__,
+        },
+    )
     return Annotated[model, Tag(name)]
 
 
@@ -272,7 +278,9 @@ def parse_playbook(document: Any, file: str) -> Playbook:
     """Validate one parsed playbook document; raises InputError naming every bad field."""
     where = str(document.get("id", "")) if isinstance(document, dict) else ""
     if not isinstance(document, dict):
-        raise InputError([Problem(file, "", None, "a playbook is a mapping (id, match, actions, ...)")])
+        raise InputError(
+            [Problem(file, "", None, "a playbook is a mapping (id, match, actions, ...)")]
+        )
     try:
         return Playbook.model_validate(document)
     except ValidationError as exc:
@@ -302,7 +310,9 @@ def check_playbooks(playbooks: list[tuple[str, Playbook]]) -> list[Problem]:
     for file, playbook in playbooks:
         if playbook.id in seen:
             problems.append(
-                Problem(file, playbook.id, "id", f"duplicate playbook id (also in {seen[playbook.id]})")
+                Problem(
+                    file, playbook.id, "id", f"duplicate playbook id (also in {seen[playbook.id]})"
+                )
             )
         seen.setdefault(playbook.id, file)
     return problems

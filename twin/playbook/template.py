@@ -19,8 +19,17 @@ SUSPICIOUS = re.compile(r"\{\{|\}\}|\{%|%\}|\{#")
 
 # What a template may name; each value is taken from the alert when the playbook fires.
 ALERT_FIELDS: tuple[str, ...] = (
-    "id", "target", "dimension", "severity", "score", "peak", "kind", "country",
-    "opened_at", "explain", "via",
+    "id",
+    "target",
+    "dimension",
+    "severity",
+    "score",
+    "peak",
+    "kind",
+    "country",
+    "opened_at",
+    "explain",
+    "via",
 )
 VARIABLES: Mapping[str, tuple[str, ...]] = {"alert": ALERT_FIELDS}
 

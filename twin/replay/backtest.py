@@ -62,8 +62,13 @@ class Case:
     kinds: Mapping[str, str] = field(default_factory=dict)
 
 
-def case_of(alerts: list[dict[str, Any]], effects: Iterable[Any], network: Network,
-            start: datetime, end: datetime) -> Case:
+def case_of(
+    alerts: list[dict[str, Any]],
+    effects: Iterable[Any],
+    network: Network,
+    start: datetime,
+    end: datetime,
+) -> Case:
     """A Case from an engine run's alerts, the scenario's effects and its network."""
     touches: dict[str, tuple[str, ...]] = {}
     kinds: dict[str, str] = {}
@@ -113,8 +118,10 @@ def rule_metrics(cases: Sequence[Case]) -> list[dict[str, Any]]:
             opened = _when(alert["opened_at"])
             touched = set(case.touches.get(target, (target,))) | {target}
             matching = [e for e in case.effects if e.target in touched]
-            hit = any(e.at <= opened + PRECISION_DAYS * DAY and (e.until or case.end) > opened
-                      for e in matching)
+            hit = any(
+                e.at <= opened + PRECISION_DAYS * DAY and (e.until or case.end) > opened
+                for e in matching
+            )
             for key in (rule, ALL):
                 unmuted[key] += 1
                 precise[key] += hit
@@ -126,33 +133,54 @@ def rule_metrics(cases: Sequence[Case]) -> list[dict[str, Any]]:
             for effect in case.effects:
                 low = effect.at - RECALL_LOOKBACK_DAYS * DAY
                 high = effect.at + RECALL_GRACE_DAYS * DAY
-                if any(effect.target in touched and low <= opened <= high
-                       for opened, touched in opened_list):
+                if any(
+                    effect.target in touched and low <= opened <= high
+                    for opened, touched in opened_list
+                ):
                     caught[key] += 1
     rows = []
     for key in sorted(alerts_n, key=lambda k: (k == ALL, k)):
         false = unmuted[key] - precise[key]
-        rows.append({
-            "dimension": key[0], "kind": key[1], "alerts": alerts_n[key], "unmuted": unmuted[key],
-            "mean_lead_h": _mean(leads[key]),
-            "precision": _ratio(precise[key], unmuted[key]),
-            "recall": _ratio(caught[key], effects_total),
-            "false_alarms": false,
-            "false_alarms_per_30d": round(false / days * 30, 3) if days > 0 else None,
-        })
+        rows.append(
+            {
+                "dimension": key[0],
+                "kind": key[1],
+                "alerts": alerts_n[key],
+                "unmuted": unmuted[key],
+                "mean_lead_h": _mean(leads[key]),
+                "precision": _ratio(precise[key], unmuted[key]),
+                "recall": _ratio(caught[key], effects_total),
+                "false_alarms": false,
+                "false_alarms_per_30d": round(false / days * 30, 3) if days > 0 else None,
+            }
+        )
     if not alerts_n:
-        rows.append({"dimension": "all", "kind": "all", "alerts": 0, "unmuted": 0, "mean_lead_h": None,
-                     "precision": None, "recall": 0.0 if effects_total else None, "false_alarms": 0,
-                     "false_alarms_per_30d": 0.0 if days > 0 else None})
+        rows.append(
+            {
+                "dimension": "all",
+                "kind": "all",
+                "alerts": 0,
+                "unmuted": 0,
+                "mean_lead_h": None,
+                "precision": None,
+                "recall": 0.0 if effects_total else None,
+                "false_alarms": 0,
+                "false_alarms_per_30d": 0.0 if days > 0 else None,
+            }
+        )
     return rows
 
 
 def false_alarms(case: Case) -> int:
     """Unmuted alerts of one case with no matching effect in force within PRECISION_DAYS."""
-    return next(r["false_alarms"] for r in rule_metrics([case]) if (r["dimension"], r["kind"]) == ALL)
+    return next(
+        r["false_alarms"] for r in rule_metrics([case]) if (r["dimension"], r["kind"]) == ALL
+    )
 
 
-def backtest(loaded_list: Sequence[Any], playbooks: Sequence[Any], settings: Any = None) -> dict[str, Any]:
+def backtest(
+    loaded_list: Sequence[Any], playbooks: Sequence[Any], settings: Any = None
+) -> dict[str, Any]:
     """Run the engine (only) on each scenario and score its alert rules."""
     from twin.engine.engine import EngineSettings
     from twin.replay.run import DAY as RUN_DAY
@@ -162,13 +190,30 @@ def backtest(loaded_list: Sequence[Any], playbooks: Sequence[Any], settings: Any
     per_scenario = []
     for loaded in loaded_list:
         scenario = loaded.scenario
-        run = run_engine(loaded, scenario_shipments(loaded), playbooks, seed=scenario.seed,
-                         settings=settings or EngineSettings(approve_all=True, rescore_every=RUN_DAY))
+        run = run_engine(
+            loaded,
+            scenario_shipments(loaded),
+            playbooks,
+            seed=scenario.seed,
+            settings=settings or EngineSettings(approve_all=True, rescore_every=RUN_DAY),
+        )
         case = case_of(run.alerts, scenario.effects, loaded.network, scenario.start, scenario.end)
         cases.append(case)
-        per_scenario.append({"scenario": scenario.name, "alerts": len(run.alerts),
-                             "effects": len(scenario.effects), "days": round(case.days, 2),
-                             "engine_s": round(run.seconds, 2)})
-    return {"scenarios": per_scenario, "rules": rule_metrics(cases),
-            "definitions": {"precision_days": PRECISION_DAYS, "recall_lookback_days": RECALL_LOOKBACK_DAYS,
-                            "recall_grace_days": RECALL_GRACE_DAYS}}
+        per_scenario.append(
+            {
+                "scenario": scenario.name,
+                "alerts": len(run.alerts),
+                "effects": len(scenario.effects),
+                "days": round(case.days, 2),
+                "engine_s": round(run.seconds, 2),
+            }
+        )
+    return {
+        "scenarios": per_scenario,
+        "rules": rule_metrics(cases),
+        "definitions": {
+            "precision_days": PRECISION_DAYS,
+            "recall_lookback_days": RECALL_LOOKBACK_DAYS,
+            "recall_grace_days": RECALL_GRACE_DAYS,
+        },
+    }

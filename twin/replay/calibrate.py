@@ -49,10 +49,18 @@ def default_tables() -> dict[str, Any]:
     dims = {}
     for d in DIMENSIONS:
         rule = rules.for_dimension(d)
-        dims[d] = {"warn": rule.warn, "critical": rule.critical, "clear_below": rule.clear_below,
-                   "for_passes": rule.for_passes}
-    return {"scoring": {"delay_days_full": {d: scoring.delay_days_full.get(d, 0.0) for d in DIMENSIONS}},
-            "alerts": {"dimensions": dims}}
+        dims[d] = {
+            "warn": rule.warn,
+            "critical": rule.critical,
+            "clear_below": rule.clear_below,
+            "for_passes": rule.for_passes,
+        }
+    return {
+        "scoring": {
+            "delay_days_full": {d: scoring.delay_days_full.get(d, 0.0) for d in DIMENSIONS}
+        },
+        "alerts": {"dimensions": dims},
+    }
 
 
 def sample_tables(rng: random.Random) -> dict[str, Any]:
@@ -60,12 +68,23 @@ def sample_tables(rng: random.Random) -> dict[str, Any]:
     base = default_tables()
     dims = {}
     for d, rule in base["alerts"]["dimensions"].items():
-        warn = min(1.0, round(rule["warn"] * rng.uniform(1 - THRESHOLD_SPREAD, 1 + THRESHOLD_SPREAD), 3))
-        critical = min(1.0, round(rule["critical"] * rng.uniform(1 - THRESHOLD_SPREAD, 1 + THRESHOLD_SPREAD), 3))
-        dims[d] = {"warn": warn, "critical": max(warn, critical),
-                   "clear_below": min(rule["clear_below"], warn), "for_passes": rng.choice(FOR_PASSES)}
-    delays = {d: round(v * rng.uniform(1 - DELAY_SPREAD, 1 + DELAY_SPREAD), 3)
-              for d, v in base["scoring"]["delay_days_full"].items()}
+        warn = min(
+            1.0, round(rule["warn"] * rng.uniform(1 - THRESHOLD_SPREAD, 1 + THRESHOLD_SPREAD), 3)
+        )
+        critical = min(
+            1.0,
+            round(rule["critical"] * rng.uniform(1 - THRESHOLD_SPREAD, 1 + THRESHOLD_SPREAD), 3),
+        )
+        dims[d] = {
+            "warn": warn,
+            "critical": max(warn, critical),
+            "clear_below": min(rule["clear_below"], warn),
+            "for_passes": rng.choice(FOR_PASSES),
+        }
+    delays = {
+        d: round(v * rng.uniform(1 - DELAY_SPREAD, 1 + DELAY_SPREAD), 3)
+        for d, v in base["scoring"]["delay_days_full"].items()
+    }
     return {"scoring": {"delay_days_full": delays}, "alerts": {"dimensions": dims}}
 
 
@@ -78,12 +97,17 @@ def settings_of(tables: dict[str, Any]) -> Any:
     from twin.engine.engine import EngineSettings
     from twin.replay.run import DAY
 
-    return EngineSettings(scoring=ScoringConfig.from_mapping(tables["scoring"]),
-                          alerts=AlertRules.from_mapping(tables["alerts"]),
-                          approve_all=True, rescore_every=DAY)
+    return EngineSettings(
+        scoring=ScoringConfig.from_mapping(tables["scoring"]),
+        alerts=AlertRules.from_mapping(tables["alerts"]),
+        approve_all=True,
+        rescore_every=DAY,
+    )
 
 
-def _evaluate(args: tuple[dict[str, Any], Sequence[LoadedScenario], tuple[dict[str, Any], ...]]) -> dict[str, Any]:
+def _evaluate(
+    args: tuple[dict[str, Any], Sequence[LoadedScenario], tuple[dict[str, Any], ...]],
+) -> dict[str, Any]:
     from twin.replay.run import run_engine, scenario_shipments
 
     tables, scenarios, plain = args
@@ -94,14 +118,20 @@ def _evaluate(args: tuple[dict[str, Any], Sequence[LoadedScenario], tuple[dict[s
     per = {}
     for loaded in scenarios:
         s = loaded.scenario
-        run = run_engine(loaded, scenario_shipments(loaded), playbooks, seed=s.seed, settings=settings)
+        run = run_engine(
+            loaded, scenario_shipments(loaded), playbooks, seed=s.seed, settings=settings
+        )
         cost = run.kpis()["total_cost"]
         wrong = false_alarms(case_of(run.alerts, s.effects, loaded.network, s.start, s.end))
         per[s.name] = {"engine_total_cost": cost, "false_alarms": wrong, "alerts": len(run.alerts)}
         total += cost
         alarms += wrong
-    return {"engine_total_cost": round(total, 2), "false_alarms": alarms,
-            "objective": round(total + FALSE_ALARM_COST * alarms, 2), "scenarios": per}
+    return {
+        "engine_total_cost": round(total, 2),
+        "false_alarms": alarms,
+        "objective": round(total + FALSE_ALARM_COST * alarms, 2),
+        "scenarios": per,
+    }
 
 
 def _baseline(loaded: LoadedScenario) -> float:
@@ -118,46 +148,82 @@ def _pool_map(fn: Any, jobs: list[Any], workers: int) -> list[Any]:
         return list(pool.map(fn, jobs))
 
 
-def calibrate(training: Sequence[LoadedScenario], holdout: Sequence[LoadedScenario],
-              playbooks: Sequence[Playbook], *, budget: int = DEFAULT_BUDGET, seed: int = 0,
-              workers: int = DEFAULT_WORKERS) -> dict[str, Any]:
+def calibrate(
+    training: Sequence[LoadedScenario],
+    holdout: Sequence[LoadedScenario],
+    playbooks: Sequence[Playbook],
+    *,
+    budget: int = DEFAULT_BUDGET,
+    seed: int = 0,
+    workers: int = DEFAULT_WORKERS,
+) -> dict[str, Any]:
     """Search `budget` candidates on `training`; report defaults vs best there and on `holdout`."""
     plain = tuple(p.model_dump(mode="json", by_alias=True) for p in playbooks)
     points = candidates(max(1, budget), seed)
     everything = [*training, *holdout]
-    baselines = dict(zip([x.scenario.name for x in everything], _pool_map(_baseline, everything, workers)))
+    baselines = dict(
+        zip([x.scenario.name for x in everything], _pool_map(_baseline, everything, workers))
+    )
     results = _pool_map(_evaluate, [(t, tuple(training), plain) for t in points], workers)
     best = min(range(len(points)), key=lambda i: (results[i]["objective"], i))
 
     def with_saving(result: dict[str, Any], scenarios: Sequence[LoadedScenario]) -> dict[str, Any]:
         base = sum(baselines[x.scenario.name] for x in scenarios)
-        return {**result, "baseline_total_cost": round(base, 2),
-                "saving_vs_baseline": round(base - result["engine_total_cost"], 2)}
+        return {
+            **result,
+            "baseline_total_cost": round(base, 2),
+            "saving_vs_baseline": round(base - result["engine_total_cost"], 2),
+        }
 
     doc: dict[str, Any] = {
-        "budget": len(points), "seed": seed, "false_alarm_cost": FALSE_ALARM_COST,
+        "budget": len(points),
+        "seed": seed,
+        "false_alarm_cost": FALSE_ALARM_COST,
         "best_index": best,
-        "evaluations": [{"index": i, "objective": r["objective"], "engine_total_cost": r["engine_total_cost"],
-                         "false_alarms": r["false_alarms"]} for i, r in enumerate(results)],
-        "train": {"scenarios": [x.scenario.name for x in training],
-                  "defaults": with_saving(results[0], training), "best": with_saving(results[best], training)},
+        "evaluations": [
+            {
+                "index": i,
+                "objective": r["objective"],
+                "engine_total_cost": r["engine_total_cost"],
+                "false_alarms": r["false_alarms"],
+            }
+            for i, r in enumerate(results)
+        ],
+        "train": {
+            "scenarios": [x.scenario.name for x in training],
+            "defaults": with_saving(results[0], training),
+            "best": with_saving(results[best], training),
+        },
         "tuned": points[best],
     }
     if holdout:
-        held = _pool_map(_evaluate, [(points[0], tuple(holdout), plain), (points[best], tuple(holdout), plain)],
-                         workers)
-        doc["holdout"] = {"scenarios": [x.scenario.name for x in holdout],
-                          "defaults": with_saving(held[0], holdout), "best": with_saving(held[1], holdout)}
+        held = _pool_map(
+            _evaluate,
+            [(points[0], tuple(holdout), plain), (points[best], tuple(holdout), plain)],
+            workers,
+        )
+        doc["holdout"] = {
+            "scenarios": [x.scenario.name for x in holdout],
+            "defaults": with_saving(held[0], holdout),
+            "best": with_saving(held[1], holdout),
+        }
     return doc
 
 
 def tuned_toml(tables: dict[str, Any]) -> str:
     """`[scoring]` and `[alerts]` tables for twin.toml holding the tuned values."""
-    lines = ["# Tuned by `twin calibrate` (docs/replay.md): merge into twin.toml.", "",
-             "[scoring.delay_days_full]"]
+    lines = [
+        "# Tuned by `twin calibrate` (docs/replay.md): merge into twin.toml.",
+        "",
+        "[scoring.delay_days_full]",
+    ]
     lines += [f"{d} = {float(v)!r}" for d, v in tables["scoring"]["delay_days_full"].items()]
     for d, rule in tables["alerts"]["dimensions"].items():
         lines += ["", f"[alerts.dimensions.{d}]"]
-        lines += [f"warn = {float(rule['warn'])!r}", f"critical = {float(rule['critical'])!r}",
-                  f"clear_below = {float(rule['clear_below'])!r}", f"for_passes = {int(rule['for_passes'])}"]
+        lines += [
+            f"warn = {float(rule['warn'])!r}",
+            f"critical = {float(rule['critical'])!r}",
+            f"clear_below = {float(rule['clear_below'])!r}",
+            f"for_passes = {int(rule['for_passes'])}",
+        ]
     return "\n".join(lines) + "\n"

@@ -32,8 +32,9 @@ from twin.playbook.schema import Playbook
 from twin.replay.recovery import time_to_recover
 from twin.replay.scenario import LoadedScenario, Noise, Scenario
 
-DEFAULT_NOISE = Noise(signal_jitter_h=6.0, effect_jitter_h=6.0, value_jitter_pct=10.0,
-                      signal_drop_rate=0.05)
+DEFAULT_NOISE = Noise(
+    signal_jitter_h=6.0, effect_jitter_h=6.0, value_jitter_pct=10.0, signal_drop_rate=0.05
+)
 KPIS = ("total_cost", "on_time_rate", "late_units")
 RUNS = ("baseline", "engine", "foresight")
 DEFAULT_WORKERS = 2
@@ -47,8 +48,10 @@ def _hours(value: float) -> timedelta:
 
 def run_seeds(base: int, runs: int) -> list[int]:
     """The seed of each run: a hash of the scenario's seed and the run's index (31 bits)."""
-    return [int.from_bytes(hashlib.sha256(f"twin-mc:{base}:{i}".encode()).digest()[:4], "big") >> 1
-            for i in range(runs)]
+    return [
+        int.from_bytes(hashlib.sha256(f"twin-mc:{base}:{i}".encode()).digest()[:4], "big") >> 1
+        for i in range(runs)
+    ]
 
 
 def noise_of(scenario: Scenario) -> Noise:
@@ -67,14 +70,20 @@ def jittered(scenario: Scenario, seed: int, noise: Noise | None = None) -> Scena
         scale = 1.0 + rng.uniform(-noise.value_jitter_pct, noise.value_jitter_pct) / 100.0
         dropped = rng.random() < noise.signal_drop_rate
         if not dropped:
-            signals.append(signal.model_copy(update={"at": signal.at + _hours(shift),
-                                                     "value": signal.value * scale}))
+            signals.append(
+                signal.model_copy(
+                    update={"at": signal.at + _hours(shift), "value": signal.value * scale}
+                )
+            )
     effects = []
     for effect in scenario.effects:
         at = effect.at + _hours(rng.uniform(-noise.effect_jitter_h, noise.effect_jitter_h))
         until = effect.until
         if until is not None:
-            until = max(at + HOUR, until + _hours(rng.uniform(-noise.effect_jitter_h, noise.effect_jitter_h)))
+            until = max(
+                at + HOUR,
+                until + _hours(rng.uniform(-noise.effect_jitter_h, noise.effect_jitter_h)),
+            )
         effects.append(effect.model_copy(update={"at": at, "until": until}))
     return scenario.model_copy(update={"signals": tuple(signals), "effects": tuple(effects)})
 
@@ -93,8 +102,13 @@ def one_run(loaded: LoadedScenario, playbooks: Sequence[Playbook], seed: int) ->
         kpis = {k: doc[name][k] for k in KPIS}
         if name != "foresight":
             calm = runs["baseline"].undisturbed
-            recovery = time_to_recover(runs[name].outcomes, first, scenario.start, scenario.end,
-                                       reference_outcomes=calm.outcomes if calm else None)
+            recovery = time_to_recover(
+                runs[name].outcomes,
+                first,
+                scenario.start,
+                scenario.end,
+                reference_outcomes=calm.outcomes if calm else None,
+            )
             kpis["time_to_recover_days"] = recovery.days
         out[name] = kpis
     return out
@@ -120,21 +134,28 @@ def summarise(values: list[float | None]) -> dict[str, Any]:
     present = [float(v) for v in values if v is not None]
     stats: dict[str, Any] = {"mean": None, "p5": None, "p95": None}
     if present:
-        stats = {"mean": round(sum(present) / len(present), 4),
-                 "p5": round(_percentile(present, 0.05), 4),
-                 "p95": round(_percentile(present, 0.95), 4)}
+        stats = {
+            "mean": round(sum(present) / len(present), 4),
+            "p5": round(_percentile(present, 0.05), 4),
+            "p95": round(_percentile(present, 0.95), 4),
+        }
     if len(present) < len(values):
         stats["missing"] = len(values) - len(present)
     return stats
 
 
 def _missing(package: str, extra: str) -> InputError:
-    return InputError([Problem("executor", package, None,
-                               f"{package} is not installed: pip install '{extra}'")])
+    return InputError(
+        [Problem("executor", package, None, f"{package} is not installed: pip install '{extra}'")]
+    )
 
 
-def _map(jobs: list[tuple[LoadedScenario, tuple[dict[str, Any], ...], int]], workers: int | None,
-         executor: str, scheduler: str | None) -> list[dict[str, Any]]:
+def _map(
+    jobs: list[tuple[LoadedScenario, tuple[dict[str, Any], ...], int]],
+    workers: int | None,
+    executor: str,
+    scheduler: str | None,
+) -> list[dict[str, Any]]:
     if executor == "local":
         count = max(1, min(workers or DEFAULT_WORKERS, len(jobs)))
         if count == 1:
@@ -162,9 +183,15 @@ def _map(jobs: list[tuple[LoadedScenario, tuple[dict[str, Any], ...], int]], wor
     raise InputError([Problem("executor", executor, None, "use local, dask or ray")])
 
 
-def monte_carlo(loaded: LoadedScenario, playbooks: Sequence[Playbook], runs: int, *,
-                workers: int | None = None, executor: str = "local",
-                scheduler: str | None = None) -> dict[str, Any]:
+def monte_carlo(
+    loaded: LoadedScenario,
+    playbooks: Sequence[Playbook],
+    runs: int,
+    *,
+    workers: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+) -> dict[str, Any]:
     """Replay `loaded` in `runs` sampled worlds; KPI distributions of baseline, engine, foresight.
 
     {"scenario", "runs", "noise", "baseline"/"engine"/"foresight": {kpi: {"mean", "p5", "p95"}},
@@ -176,8 +203,11 @@ def monte_carlo(loaded: LoadedScenario, playbooks: Sequence[Playbook], runs: int
     seeds = run_seeds(scenario.seed, runs)
     plain = tuple(p.model_dump(mode="json", by_alias=True) for p in playbooks)
     results = _map([(loaded, plain, s) for s in seeds], workers, executor, scheduler)
-    doc: dict[str, Any] = {"scenario": scenario.name, "runs": runs,
-                           "noise": noise_of(scenario).model_dump()}
+    doc: dict[str, Any] = {
+        "scenario": scenario.name,
+        "runs": runs,
+        "noise": noise_of(scenario).model_dump(),
+    }
     for name in RUNS:
         keys = [*KPIS, *(("time_to_recover_days",) if name != "foresight" else ())]
         doc[name] = {k: summarise([r[name][k] for r in results]) for k in keys}

@@ -53,14 +53,22 @@ def _day(at: datetime) -> date:
     return at.astimezone(UTC).date()
 
 
-def daily_on_time(outcomes: Iterable[Outcome], start: datetime, end: datetime,
-                  window_days: int = 7, *, by: str = "delivery") -> list[tuple[date, float | None, int]]:
+def daily_on_time(
+    outcomes: Iterable[Outcome],
+    start: datetime,
+    end: datetime,
+    window_days: int = 7,
+    *,
+    by: str = "delivery",
+) -> list[tuple[date, float | None, int]]:
     """(day, trailing on-time rate or None when no part counts, parts counted) for every UTC
     day from `start` to `end`; parts count on their delivery day (`by="delivery"`) or on their
     due day (`by="due"`, delivery day where a part has no due time)."""
     delivered: dict[date, list[bool]] = {}
     for outcome in outcomes:
-        when = outcome.due_at if by == "due" and outcome.due_at is not None else outcome.delivered_at
+        when = (
+            outcome.due_at if by == "due" and outcome.due_at is not None else outcome.delivered_at
+        )
         if when is None:
             continue
         delivered.setdefault(_day(when), []).append(outcome.late_days <= 1e-9)
@@ -73,27 +81,53 @@ def daily_on_time(outcomes: Iterable[Outcome], start: datetime, end: datetime,
     return out
 
 
-def time_to_recover(outcomes: Sequence[Outcome], first_effect: datetime | None, start: datetime,
-                    end: datetime, *, reference_outcomes: Sequence[Outcome] | None = None,
-                    window_days: int = 7, tolerance: float = 0.02, min_reference: int = 20) -> Recovery:
+def time_to_recover(
+    outcomes: Sequence[Outcome],
+    first_effect: datetime | None,
+    start: datetime,
+    end: datetime,
+    *,
+    reference_outcomes: Sequence[Outcome] | None = None,
+    window_days: int = 7,
+    tolerance: float = 0.02,
+    min_reference: int = 20,
+) -> Recovery:
     """Days from the first effect until the run's daily on-time rate is back at the level it
     would have had without the disruption (see the module docstring for the exact definition).
     Days run from `start` to the last delivery or due time of either run (at least `end`)."""
     if first_effect is None:
         return Recovery(None, None, None, None, None, "no effects")
-    stamps = [t for o in (*outcomes, *(reference_outcomes or ())) for t in (o.delivered_at, o.due_at) if t is not None]
+    stamps = [
+        t
+        for o in (*outcomes, *(reference_outcomes or ()))
+        for t in (o.delivered_at, o.due_at)
+        if t is not None
+    ]
     last = max([end, *stamps])
     curve = daily_on_time(outcomes, start, last, window_days, by="due")
     if reference_outcomes is not None:
-        reference_by_day = {day: rate for day, rate, _ in
-                            daily_on_time(reference_outcomes, start, last, window_days, by="due")}
+        reference_by_day = {
+            day: rate
+            for day, rate, _ in daily_on_time(
+                reference_outcomes, start, last, window_days, by="due"
+            )
+        }
         level = None
     else:
-        before = [o.late_days <= 1e-9 for o in outcomes
-                  if o.delivered_at is not None and o.delivered_at < first_effect]
+        before = [
+            o.late_days <= 1e-9
+            for o in outcomes
+            if o.delivered_at is not None and o.delivered_at < first_effect
+        ]
         if len(before) < min_reference:
-            return Recovery(None, first_effect, None, None, None,
-                            f"only {len(before)} parts delivered before the first effect")
+            return Recovery(
+                None,
+                first_effect,
+                None,
+                None,
+                None,
+                f"only {len(before)} parts delivered before the first effect",
+            )
         level = sum(before) / len(before)
         reference_by_day = {day: level for day, _, _ in curve}
     dipped: date | None = None

@@ -52,9 +52,15 @@ def _pyplot() -> Any:
 
 # --- charts -------------------------------------------------------------------------------
 
-def scores_chart(timeline: list[dict[str, Any]], alerts: list[dict[str, Any]],
-                 rules: AlertRules, signals: list[datetime], effects: list[tuple[datetime, datetime]],
-                 window: tuple[datetime, datetime] | None = None) -> bytes:
+
+def scores_chart(
+    timeline: list[dict[str, Any]],
+    alerts: list[dict[str, Any]],
+    rules: AlertRules,
+    signals: list[datetime],
+    effects: list[tuple[datetime, datetime]],
+    window: tuple[datetime, datetime] | None = None,
+) -> bytes:
     """Per dimension, the highest score each tick, its warn (dashed) and critical (dotted)
     thresholds, alert openings (dots), signal times (ticks below) and effect spans (shaded)."""
     plt = _pyplot()
@@ -72,16 +78,24 @@ def scores_chart(timeline: list[dict[str, Any]], alerts: list[dict[str, Any]],
         ax.axhline(rule.warn, color=colour, ls="--", lw=0.7, alpha=0.7)
         ax.axhline(rule.critical, color=colour, ls=":", lw=0.9, alpha=0.7)
         opened = [a for a in alerts if a["dimension"] == dim]
-        ax.scatter([_ts(a["opened_at"]) for a in opened], [a["score"] for a in opened],
-                   color=colour, s=14, zorder=3)
+        ax.scatter(
+            [_ts(a["opened_at"]) for a in opened],
+            [a["score"] for a in opened],
+            color=colour,
+            s=14,
+            zorder=3,
+        )
     if signals:
         ax.plot(signals, [-0.03] * len(signals), "|", color="black", ms=8, label="signal")
     ax.set_ylim(-0.06, 1.05)
     if window is not None:
         ax.set_xlim(*window)
     ax.set_ylabel("highest score")
-    ax.set_title("Scores per dimension (dashed: warn, dotted: critical; dots: alerts opened; "
-                 "shaded: effects)", fontsize=9)
+    ax.set_title(
+        "Scores per dimension (dashed: warn, dotted: critical; dots: alerts opened; "
+        "shaded: effects)",
+        fontsize=9,
+    )
     if dims or signals:
         ax.legend(fontsize=7, loc="upper left", ncol=4)
     fig.autofmt_xdate()
@@ -98,8 +112,14 @@ def cost_chart(kpis: Mapping[str, Mapping[str, Any]]) -> bytes:
     ax.bar(names, transport, color=[COLOURS[n] for n in names], label="transport")
     ax.bar(names, lateness, bottom=transport, color="#d62728", alpha=0.7, label="lateness")
     for i, n in enumerate(names):
-        ax.text(i, transport[i] + lateness[i], f"{transport[i] + lateness[i]:,.0f}",
-                ha="center", va="bottom", fontsize=8)
+        ax.text(
+            i,
+            transport[i] + lateness[i],
+            f"{transport[i] + lateness[i]:,.0f}",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
     low = min(transport) * 0.95 if transport and min(transport) > 0 else 0
     ax.set_ylim(bottom=low)
     ax.set_ylabel("cost")
@@ -108,8 +128,12 @@ def cost_chart(kpis: Mapping[str, Mapping[str, Any]]) -> bytes:
     return _png(fig)
 
 
-def on_time_chart(runs: Mapping[str, Any], start: datetime, end: datetime,
-                  effects: list[tuple[datetime, datetime]]) -> bytes:
+def on_time_chart(
+    runs: Mapping[str, Any],
+    start: datetime,
+    end: datetime,
+    effects: list[tuple[datetime, datetime]],
+) -> bytes:
     """Each run's on-time rate of the parts delivered in the trailing 7 days, per day."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 3.2))
@@ -120,9 +144,13 @@ def on_time_chart(runs: Mapping[str, Any], start: datetime, end: datetime,
         if run is None:
             continue
         series = daily_on_time(run.outcomes, start, end)
-        ax.plot([datetime(d.year, d.month, d.day) for d, rate, _ in series if rate is not None],
-                [rate for _, rate, _ in series if rate is not None],
-                color=COLOURS[name], lw=1.3, label=name)
+        ax.plot(
+            [datetime(d.year, d.month, d.day) for d, rate, _ in series if rate is not None],
+            [rate for _, rate, _ in series if rate is not None],
+            color=COLOURS[name],
+            lw=1.3,
+            label=name,
+        )
     ax.set_ylim(0, 1.02)
     ax.set_xlim(start, end)
     ax.set_ylabel("on-time rate (7-day)")
@@ -134,33 +162,72 @@ def on_time_chart(runs: Mapping[str, Any], start: datetime, end: datetime,
 
 # --- the report's data ----------------------------------------------------------------------
 
-def report_data(doc: Mapping[str, Any], runs: Mapping[str, Any], loaded: LoadedScenario,
-                settings: EngineSettings | None = None) -> dict[str, Any]:
+
+def report_data(
+    doc: Mapping[str, Any],
+    runs: Mapping[str, Any],
+    loaded: LoadedScenario,
+    settings: EngineSettings | None = None,
+) -> dict[str, Any]:
     """Everything the templates show, as plain data (tested without rendering)."""
     scenario = loaded.scenario
     settings = settings or EngineSettings()
     engine = runs.get("engine")
-    signals = [{"at": format_timestamp(s.at), "target": s.target or "(area)",
-                "dimension": s.dimension, "metric": s.metric, "value": s.value,
-                "note": s.note or ""} for s in sorted(scenario.signals, key=lambda s: s.at)]
-    effects = [{"at": format_timestamp(e.at), "until": format_timestamp(e.until) if e.until else "",
-                "target": e.target, "kind": e.kind, "amount": e.amount}
-               for e in sorted(scenario.effects, key=lambda e: e.at)]
-    reroutes = [{"at": r["at"], "shipment": r["shipment"],
-                 "old": " | ".join(" → ".join(p) for p in r["old"]),
-                 "new": " | ".join(" → ".join(p) for p in r["new"])}
-                for r in (getattr(engine, "reroute_log", None) or [])]
-    dims = sorted({d for row in (engine.timeline if engine else []) for d in row.get("max_by_dimension", {})}
-                  | {a["dimension"] for a in doc.get("alerts", [])})
-    thresholds = [{"dimension": d, "warn": settings.alerts.for_dimension(d).warn,
-                   "critical": settings.alerts.for_dimension(d).critical,
-                   "for_passes": settings.alerts.for_dimension(d).for_passes} for d in dims]
+    signals = [
+        {
+            "at": format_timestamp(s.at),
+            "target": s.target or "(area)",
+            "dimension": s.dimension,
+            "metric": s.metric,
+            "value": s.value,
+            "note": s.note or "",
+        }
+        for s in sorted(scenario.signals, key=lambda s: s.at)
+    ]
+    effects = [
+        {
+            "at": format_timestamp(e.at),
+            "until": format_timestamp(e.until) if e.until else "",
+            "target": e.target,
+            "kind": e.kind,
+            "amount": e.amount,
+        }
+        for e in sorted(scenario.effects, key=lambda e: e.at)
+    ]
+    reroutes = [
+        {
+            "at": r["at"],
+            "shipment": r["shipment"],
+            "old": " | ".join(" → ".join(p) for p in r["old"]),
+            "new": " | ".join(" → ".join(p) for p in r["new"]),
+        }
+        for r in (getattr(engine, "reroute_log", None) or [])
+    ]
+    dims = sorted(
+        {d for row in (engine.timeline if engine else []) for d in row.get("max_by_dimension", {})}
+        | {a["dimension"] for a in doc.get("alerts", [])}
+    )
+    thresholds = [
+        {
+            "dimension": d,
+            "warn": settings.alerts.for_dimension(d).warn,
+            "critical": settings.alerts.for_dimension(d).critical,
+            "for_passes": settings.alerts.for_dimension(d).for_passes,
+        }
+        for d in dims
+    ]
     kpi_rows = []
     for key in KPI_ROWS:
         kpi_rows.append({"kpi": key, **{n: doc.get(n, {}).get(key) for n in RUNS}})
     for key in ("reroutes", "mean_warning_lead_h"):
-        kpi_rows.append({"kpi": key, "baseline": None, "engine": doc.get("engine", {}).get(key),
-                         "foresight": None})
+        kpi_rows.append(
+            {
+                "kpi": key,
+                "baseline": None,
+                "engine": doc.get("engine", {}).get(key),
+                "foresight": None,
+            }
+        )
     return {
         "name": doc.get("scenario", scenario.name),
         "description": scenario.description,
@@ -302,8 +369,14 @@ Cost of the disruption if nobody acts: {{ fmt(d.saving.disruption_cost) }}. Engi
 {% endfor %}{% endif %}"""
 
 
-def write_report(doc: Mapping[str, Any], runs: Mapping[str, Any] | None, loaded: LoadedScenario,
-                 out_dir: str | Path, *, settings: EngineSettings | None = None) -> list[Path]:
+def write_report(
+    doc: Mapping[str, Any],
+    runs: Mapping[str, Any] | None,
+    loaded: LoadedScenario,
+    out_dir: str | Path,
+    *,
+    settings: EngineSettings | None = None,
+) -> list[Path]:
     """Write `report.html` (self-contained) and `report.md` (with `charts/*.png`) to `out_dir`.
 
     Parameters: `doc` is `replay()`'s document; `runs` its `_runs` (the RunResults; taken from
@@ -321,9 +394,14 @@ def write_report(doc: Mapping[str, Any], runs: Mapping[str, Any] | None, loaded:
     effects = [(e.at, e.until or scenario.end) for e in scenario.effects]
     engine = runs.get("engine")
     charts = {
-        "scores": scores_chart(engine.timeline if engine else [], data["alerts"], settings.alerts,
-                               [s.at for s in scenario.signals], effects,
-                               (scenario.start, scenario.end)),
+        "scores": scores_chart(
+            engine.timeline if engine else [],
+            data["alerts"],
+            settings.alerts,
+            [s.at for s in scenario.signals],
+            effects,
+            (scenario.start, scenario.end),
+        ),
         "cost": cost_chart({n: doc[n] for n in RUNS if n in doc}),
         "on_time": on_time_chart(runs, scenario.start, scenario.end, effects),
     }
@@ -332,7 +410,9 @@ def write_report(doc: Mapping[str, Any], runs: Mapping[str, Any] | None, loaded:
         path = out / "charts" / f"{name}.png"
         path.write_bytes(png)
         written.append(path)
-    env = Environment(autoescape=select_autoescape(default_for_string=True), keep_trailing_newline=True)
+    env = Environment(
+        autoescape=select_autoescape(default_for_string=True), keep_trailing_newline=True
+    )
     env.globals["fmt"] = fmt
     inline = {k: base64.b64encode(v).decode("ascii") for k, v in charts.items()}
     html = out / "report.html"

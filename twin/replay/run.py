@@ -88,8 +88,12 @@ def scenario_shipments(loaded: LoadedScenario) -> list[Shipment]:
     spec = scenario.shipments.generate
     assert spec is not None
     return generate_shipments(
-        loaded.network, start=scenario.start, days=scenario.shipment_days,
-        per_day=spec.per_day, seed=scenario.shipment_seed, markets=spec.markets,
+        loaded.network,
+        start=scenario.start,
+        days=scenario.shipment_days,
+        per_day=spec.per_day,
+        seed=scenario.shipment_seed,
+        markets=spec.markets,
     )
 
 
@@ -98,8 +102,9 @@ def tick_times(scenario: Scenario) -> list[datetime]:
     return [scenario.start + i * scenario.tick for i in range(steps + 1)]
 
 
-def _batches(shipments: Sequence[Shipment], ticks: list[datetime],
-             every: timedelta = DAY) -> list[list[Shipment]]:
+def _batches(
+    shipments: Sequence[Shipment], ticks: list[datetime], every: timedelta = DAY
+) -> list[list[Shipment]]:
     """Shipments booked at each tick: once a day (`every`), those ready before the next
     booking; ticks in between book nothing."""
     out: list[list[Shipment]] = [[] for _ in ticks]
@@ -117,8 +122,9 @@ def _batches(shipments: Sequence[Shipment], ticks: list[datetime],
     return out
 
 
-def foresight_whatif(book: EffectBook, network: Network, booked: datetime,
-                     offsets: dict[str, float]) -> WhatIf:
+def foresight_whatif(
+    book: EffectBook, network: Network, booked: datetime, offsets: dict[str, float]
+) -> WhatIf:
     """What the effects will do to freight booked at `booked`, lane by lane, as a planner
     what-if: each lane is checked when such freight would be on it (leaving its start, passing
     its `via`, reaching its end), by the world's own rules. A closure still in force at the
@@ -134,7 +140,9 @@ def foresight_whatif(book: EffectBook, network: Network, booked: datetime,
         arrive = leave + DAY * lane.transit_days
         checks = [((lane.id, lane.from_), leave), ((lane.to,), arrive)]
         # Each chokepoint or border when the freight reaches it, as the world times it.
-        leg = Leg(lane=lane.id, from_node=lane.from_, to_node=lane.to, depart_at=leave, arrive_at=arrive)
+        leg = Leg(
+            lane=lane.id, from_node=lane.from_, to_node=lane.to, depart_at=leave, arrive_at=arrive
+        )
         checks += [((member,), passage_time(leg, member, network)) for member in lane.via]
         for targets, when in checks:
             reopen = book.reopens_at(targets, when)
@@ -156,8 +164,14 @@ def _world(loaded: LoadedScenario, seed: int) -> tuple[World, EffectBook]:
     return World(loaded.network, book, seed=seed), book
 
 
-def run_baseline(loaded: LoadedScenario, shipments: Sequence[Shipment], *, seed: int,
-                 foresight: bool = False, progress: Progress | None = None) -> RunResult:
+def run_baseline(
+    loaded: LoadedScenario,
+    shipments: Sequence[Shipment],
+    *,
+    seed: int,
+    foresight: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
     """Plan each booking as it comes (blind, or knowing the effects) and let the world play out."""
     scenario = loaded.scenario
     started = time.perf_counter()
@@ -181,22 +195,31 @@ def run_baseline(loaded: LoadedScenario, shipments: Sequence[Shipment], *, seed:
         if progress:
             progress(name, step + 1, len(ticks))
     world.advance(scenario.end + SETTLE)
-    result = RunResult(name, outcomes(world), {s.id: s for s in shipments},
-                       seconds=time.perf_counter() - started)
+    result = RunResult(
+        name, outcomes(world), {s.id: s for s in shipments}, seconds=time.perf_counter() - started
+    )
     if calm is not None:
         calm.advance(scenario.end + SETTLE)
         result.undisturbed = RunResult("undisturbed", outcomes(calm), result.shipments)
     return result
 
 
-def run_engine(loaded: LoadedScenario, shipments: Sequence[Shipment], playbooks: Sequence[Playbook],
-               *, seed: int, settings: EngineSettings | None = None,
-               progress: Progress | None = None) -> RunResult:
+def run_engine(
+    loaded: LoadedScenario,
+    shipments: Sequence[Shipment],
+    playbooks: Sequence[Playbook],
+    *,
+    seed: int,
+    settings: EngineSettings | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
     """The engine on the scenario's signals, re-routing freight in the world as it decides."""
     scenario = loaded.scenario
     started = time.perf_counter()
     world, book = _world(loaded, seed)
-    engine = Engine(loaded.network, playbooks, settings or EngineSettings(approve_all=True, rescore_every=DAY))
+    engine = Engine(
+        loaded.network, playbooks, settings or EngineSettings(approve_all=True, rescore_every=DAY)
+    )
     signals = sorted(scenario.signal_records(), key=lambda s: s.ts)
     ticks = tick_times(scenario)
     result = RunResult("engine", [], {s.id: s for s in shipments})
@@ -224,38 +247,68 @@ def run_engine(loaded: LoadedScenario, shipments: Sequence[Shipment], playbooks:
         report = engine.tick(tick)
         for sid, routes in report.rerouted.items():
             if sid in world.journeys and routes:
-                old = [[*p.lanes_taken, *(leg.lane for leg in p.remaining)] for p in world.journeys[sid]]
+                old = [
+                    [*p.lanes_taken, *(leg.lane for leg in p.remaining)]
+                    for p in world.journeys[sid]
+                ]
                 world.reroute(sid, routes, now=tick)
-                result.reroute_log.append({"at": format_timestamp(tick), "shipment": sid, "old": old,
-                                           "new": [list(r.path) for r in routes]})
+                result.reroute_log.append(
+                    {
+                        "at": format_timestamp(tick),
+                        "shipment": sid,
+                        "old": old,
+                        "new": [list(r.path) for r in routes],
+                    }
+                )
                 rerouted.add(sid)
         for event in report.events:
             if event.kind == "opened":
                 alert = event.alert
-                result.alerts.append({
-                    "opened_at": format_timestamp(alert.opened_at), "target": alert.target,
-                    "dimension": alert.dimension, "severity": alert.severity.value,
-                    "score": round(alert.score, 4), "muted": alert.muted,
-                })
+                result.alerts.append(
+                    {
+                        "opened_at": format_timestamp(alert.opened_at),
+                        "target": alert.target,
+                        "dimension": alert.dimension,
+                        "severity": alert.severity.value,
+                        "score": round(alert.score, 4),
+                        "muted": alert.muted,
+                    }
+                )
         for incident in report.incidents:
             if incident.state.value == "applied":
-                result.playbook_runs.append({
-                    "at": format_timestamp(tick), "playbook": incident.playbook_id,
-                    "alert_target": incident.alert.target, "shipments": len(incident.diff.changes),
-                    "cost_delta": round(incident.diff.cost_delta, 2),
-                    "approved_by": incident.decided_by or "system",
-                })
+                result.playbook_runs.append(
+                    {
+                        "at": format_timestamp(tick),
+                        "playbook": incident.playbook_id,
+                        "alert_target": incident.alert.target,
+                        "shipments": len(incident.diff.changes),
+                        "cost_delta": round(incident.diff.cost_delta, 2),
+                        "approved_by": incident.decided_by or "system",
+                    }
+                )
         if batch:
             engine.plan_shipments(batch, tick, use_risk=True)
             for shipment in batch:
                 world.dispatch(shipment, engine.routes.get(shipment.id, ()))
         if not report.scores.empty:
             top = report.scores.sort_values("score", ascending=False).head(5)
-            result.timeline.append({"at": format_timestamp(tick), "top": [
-                {"target": r.target, "dimension": r.dimension, "score": round(float(r.score), 3)}
-                for r in top.itertuples()],
-                "max_by_dimension": {str(k): round(float(v), 3) for k, v in
-                                     report.scores.groupby("dimension")["score"].max().items()}})
+            result.timeline.append(
+                {
+                    "at": format_timestamp(tick),
+                    "top": [
+                        {
+                            "target": r.target,
+                            "dimension": r.dimension,
+                            "score": round(float(r.score), 3),
+                        }
+                        for r in top.itertuples()
+                    ],
+                    "max_by_dimension": {
+                        str(k): round(float(v), 3)
+                        for k, v in report.scores.groupby("dimension")["score"].max().items()
+                    },
+                }
+            )
         if progress:
             progress("engine", step + 1, len(ticks))
     clock = time.perf_counter()
@@ -263,7 +316,10 @@ def run_engine(loaded: LoadedScenario, shipments: Sequence[Shipment], playbooks:
     world_s += time.perf_counter() - clock
     result.outcomes = outcomes(world)
     result.reroutes = len(rerouted)
-    result.stage_seconds = {**{k: round(v, 2) for k, v in engine.seconds.items()}, "world": round(world_s, 2)}
+    result.stage_seconds = {
+        **{k: round(v, 2) for k, v in engine.seconds.items()},
+        "world": round(world_s, 2),
+    }
     result.lead_hours = warning_leads(result.alerts, book, loaded.network)
     result.seconds = time.perf_counter() - started
     return result
@@ -290,15 +346,27 @@ def warning_leads(alerts: list[dict[str, Any]], book: EffectBook, network: Netwo
     return leads
 
 
-def replay(loaded: LoadedScenario, playbooks: Sequence[Playbook], *, approve: bool = True,
-           seed: int | None = None, progress: Progress | None = None) -> dict[str, Any]:
+def replay(
+    loaded: LoadedScenario,
+    playbooks: Sequence[Playbook],
+    *,
+    approve: bool = True,
+    seed: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Run baseline, engine and foresight on one scenario; the SPEC's `twin replay` document."""
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
     shipments = scenario_shipments(loaded)
     baseline = run_baseline(loaded, shipments, seed=seed, progress=progress)
-    engine = run_engine(loaded, shipments, playbooks, seed=seed, progress=progress,
-                        settings=EngineSettings(approve_all=approve, rescore_every=DAY))
+    engine = run_engine(
+        loaded,
+        shipments,
+        playbooks,
+        seed=seed,
+        progress=progress,
+        settings=EngineSettings(approve_all=approve, rescore_every=DAY),
+    )
     foresight = run_baseline(loaded, shipments, seed=seed, foresight=True, progress=progress)
     engine_kpis = engine.kpis()
     engine_kpis["reroutes"] = engine.reroutes
@@ -316,16 +384,24 @@ def replay(loaded: LoadedScenario, playbooks: Sequence[Playbook], *, approve: bo
         "foresight": {k: v for k, v in foresight.kpis().items()},
         "saving": {
             "disruption_cost": round(base_total - baseline.undisturbed.kpis()["total_cost"], 2)
-            if baseline.undisturbed else None,
+            if baseline.undisturbed
+            else None,
             "engine_vs_baseline": round(base_total - engine_kpis["total_cost"], 2),
             "foresight_vs_baseline": round(achievable, 2),
             "captured_share": round((base_total - engine_kpis["total_cost"]) / achievable, 4)
-            if achievable > 1e-9 else None,
+            if achievable > 1e-9
+            else None,
         },
-        "alerts": [{k: v for k, v in a.items() if k != "muted"} for a in engine.alerts if not a["muted"]],
+        "alerts": [
+            {k: v for k, v in a.items() if k != "muted"} for a in engine.alerts if not a["muted"]
+        ],
         "muted_alerts": sum(1 for a in engine.alerts if a["muted"]),
         "playbook_runs": engine.playbook_runs,
-        "timing": {"baseline_s": round(baseline.seconds, 2), "engine_s": round(engine.seconds, 2),
-                   "foresight_s": round(foresight.seconds, 2), "engine_stages_s": engine.stage_seconds},
+        "timing": {
+            "baseline_s": round(baseline.seconds, 2),
+            "engine_s": round(engine.seconds, 2),
+            "foresight_s": round(foresight.seconds, 2),
+            "engine_stages_s": engine.stage_seconds,
+        },
         "_runs": {"baseline": baseline, "engine": engine, "foresight": foresight},
     }

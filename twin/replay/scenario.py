@@ -266,9 +266,14 @@ class Scenario(BaseModel):
         signal_targets = Counter(s.target if s.target else "(area)" for s in self.signals)
         shipments: dict[str, Any]
         if self.shipments.generate is not None:
-            shipments = {"generate": {"per_day": self.shipments.generate.per_day,
-                                      "seed": self.shipment_seed, "days": self.shipment_days,
-                                      "markets": list(self.shipments.generate.markets or [])}}
+            shipments = {
+                "generate": {
+                    "per_day": self.shipments.generate.per_day,
+                    "seed": self.shipment_seed,
+                    "days": self.shipment_days,
+                    "markets": list(self.shipments.generate.markets or []),
+                }
+            }
         else:
             shipments = {"path": self.shipments.path}
         first_signal = min((s.at for s in self.signals), default=None)
@@ -361,8 +366,10 @@ def parse_scenario(
     scenario = header.model_copy(
         update={
             "signals": tuple(s for _, s in signals),
-            "effects": tuple(e if e.until is not None else e.model_copy(update={"until": end})
-                             for _, e in effects),
+            "effects": tuple(
+                e if e.until is not None else e.model_copy(update={"until": end})
+                for _, e in effects
+            ),
             "sources": tuple(s for _, s in entries["sources"]),
         }
     )
@@ -391,8 +398,9 @@ def _parse_entries(
     for index, item in enumerate(value):
         where = f"{key}[{index}]"
         if not isinstance(item, dict):
-            problems.append(Problem(file, where, None,
-                                    f"must be a mapping (got {type(item).__name__})"))
+            problems.append(
+                Problem(file, where, None, f"must be a mapping (got {type(item).__name__})")
+            )
             continue
         try:
             parsed.append((where, model.model_validate(item)))
@@ -402,6 +410,7 @@ def _parse_entries(
 
 
 # --- checks: each collects every problem it finds ---------------------------------------------
+
 
 def check_window(scenario: Scenario, file: str) -> list[Problem]:
     """start before end; a tick that is positive, fits the window and gives a sane step count."""
@@ -413,18 +422,35 @@ def check_window(scenario: Scenario, file: str) -> list[Problem]:
         problems.append(Problem(file, "scenario", "tick", "tick must be longer than zero"))
         return problems
     if scenario.tick > scenario.window:
-        problems.append(Problem(file, "scenario", "tick",
-                                f"tick {format_duration(scenario.tick)} is longer than the window"))
+        problems.append(
+            Problem(
+                file,
+                "scenario",
+                "tick",
+                f"tick {format_duration(scenario.tick)} is longer than the window",
+            )
+        )
     elif scenario.ticks > MAX_TICKS:
-        problems.append(Problem(
-            file, "scenario", "tick",
-            f"tick {format_duration(scenario.tick)} gives {scenario.ticks} steps (at most "
-            f"{MAX_TICKS}); use a longer tick or a shorter window"))
+        problems.append(
+            Problem(
+                file,
+                "scenario",
+                "tick",
+                f"tick {format_duration(scenario.tick)} gives {scenario.ticks} steps (at most "
+                f"{MAX_TICKS}); use a longer tick or a shorter window",
+            )
+        )
     elif scenario.window % scenario.tick:
-        problems.append(Problem(
-            file, "scenario", "tick",
-            f"the window is not a whole number of {format_duration(scenario.tick)} ticks; "
-            "the last step is short", "warning"))
+        problems.append(
+            Problem(
+                file,
+                "scenario",
+                "tick",
+                f"the window is not a whole number of {format_duration(scenario.tick)} ticks; "
+                "the last step is short",
+                "warning",
+            )
+        )
     return problems
 
 
@@ -444,13 +470,18 @@ def check_times(
 
     for where, signal in signals:
         if outside(signal.at):
-            problems.append(Problem(file, where, "at", f"{format_timestamp(signal.at)} is outside {span}"))
+            problems.append(
+                Problem(file, where, "at", f"{format_timestamp(signal.at)} is outside {span}")
+            )
     for where, effect in effects:
         if outside(effect.at):
-            problems.append(Problem(file, where, "at", f"{format_timestamp(effect.at)} is outside {span}"))
+            problems.append(
+                Problem(file, where, "at", f"{format_timestamp(effect.at)} is outside {span}")
+            )
         if effect.until is not None and outside(effect.until):
             problems.append(
-                Problem(file, where, "until", f"{format_timestamp(effect.until)} is outside {span}"))
+                Problem(file, where, "until", f"{format_timestamp(effect.until)} is outside {span}")
+            )
     return problems
 
 
@@ -465,21 +496,42 @@ def check_signals(signals: list[tuple[str, ScenarioSignal]], file: str) -> list[
             problems.append(Problem(file, where, "area", "give a target or an area, not both"))
         known = STANDARD_METRICS.get(signal.dimension)
         if known is None:
-            problems.append(Problem(
-                file, where, "dimension",
-                f"unknown dimension '{signal.dimension}' (standard: {', '.join(STANDARD_METRICS)}); "
-                "stored but not scored", "warning"))
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "dimension",
+                    f"unknown dimension '{signal.dimension}' (standard: {', '.join(STANDARD_METRICS)}); "
+                    "stored but not scored",
+                    "warning",
+                )
+            )
         elif signal.metric not in known:
-            problems.append(Problem(
-                file, where, "metric",
-                f"unknown {signal.dimension} metric '{signal.metric}' (standard: {', '.join(known)}); "
-                "stored but not scored", "warning"))
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "metric",
+                    f"unknown {signal.dimension} metric '{signal.metric}' (standard: {', '.join(known)}); "
+                    "stored but not scored",
+                    "warning",
+                )
+            )
         if signal.metric == "rule_change" and signal.effective_at is None:
-            problems.append(Problem(file, where, "effective_at",
-                                    "a rule_change signal should say when the rule takes effect",
-                                    "warning"))
-        if (signal.effective_at and signal.expected_until
-                and signal.expected_until <= signal.effective_at):
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "effective_at",
+                    "a rule_change signal should say when the rule takes effect",
+                    "warning",
+                )
+            )
+        if (
+            signal.effective_at
+            and signal.expected_until
+            and signal.expected_until <= signal.effective_at
+        ):
             problems.append(Problem(file, where, "expected_until", "must be after effective_at"))
     return problems
 
@@ -490,18 +542,30 @@ def check_effects(effects: list[tuple[str, Effect]], file: str) -> list[Problem]
     for where, effect in effects:
         given = [k for k in EFFECT_KINDS if getattr(effect, k) is not None]
         if effect.close is False:
-            problems.append(Problem(file, where, "close",
-                                    "close must be true (leave it out for no closure)"))
+            problems.append(
+                Problem(file, where, "close", "close must be true (leave it out for no closure)")
+            )
         elif len(given) != 1:
             what = "none" if not given else ", ".join(given)
-            problems.append(Problem(
-                file, where, ", ".join(given) or None,
-                "an effect needs exactly one of close: true, capacity_pct, delay_days, "
-                f"clearance_days (got {what})"))
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    ", ".join(given) or None,
+                    "an effect needs exactly one of close: true, capacity_pct, delay_days, "
+                    f"clearance_days (got {what})",
+                )
+            )
         if effect.until is not None and effect.until <= effect.at:
-            problems.append(Problem(file, where, "until",
-                                    f"until {format_timestamp(effect.until)} is not after at "
-                                    f"{format_timestamp(effect.at)}"))
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "until",
+                    f"until {format_timestamp(effect.until)} is not after at "
+                    f"{format_timestamp(effect.at)}",
+                )
+            )
     return problems
 
 
@@ -517,16 +581,30 @@ def check_targets(
     for where, item in [*signals, *effects]:
         target = item.target
         if target is not None and target not in known:
-            problems.append(Problem(file, where, "target",
-                                    f"'{target}' is not a node or lane of network '{network.name}'"))
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "target",
+                    f"'{target}' is not a node or lane of network '{network.name}'",
+                )
+            )
     for where, signal in signals:
         if signal.area is not None and not resolve_area(signal.area, network):
-            problems.append(Problem(file, where, "area",
-                                    f"the area holds no node of network '{network.name}'", "warning"))
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "area",
+                    f"the area holds no node of network '{network.name}'",
+                    "warning",
+                )
+            )
     return problems
 
 
 # --- loading from files ----------------------------------------------------------------------
+
 
 @dataclass
 class LoadedScenario:
@@ -584,9 +662,15 @@ def load_scenario(
     if isinstance(raw_shipments, str) and raw_shipments.strip():
         shipments_path = resolve_relative(raw_shipments, path.parent)
         if shipments_path is None:
-            problems.append(Problem(file, "scenario", "shipments",
-                                    f"no shipment file '{raw_shipments}' (read relative to "
-                                    f"{path.parent} and the working directory)"))
+            problems.append(
+                Problem(
+                    file,
+                    "scenario",
+                    "shipments",
+                    f"no shipment file '{raw_shipments}' (read relative to "
+                    f"{path.parent} and the working directory)",
+                )
+            )
         elif loaded is not None:
             try:
                 _, found = load_shipments(shipments_path, loaded)
@@ -595,9 +679,15 @@ def load_scenario(
                 problems += exc.problems + exc.warnings
 
     if isinstance(doc.get("name"), str) and doc["name"] != path.stem:
-        problems.append(Problem(file, "scenario", "name",
-                                f"name '{doc['name']}' differs from the file name '{path.stem}'",
-                                "warning"))
+        problems.append(
+            Problem(
+                file,
+                "scenario",
+                "name",
+                f"name '{doc['name']}' differs from the file name '{path.stem}'",
+                "warning",
+            )
+        )
     if scenario is None or loaded is None or any(p.severity == "error" for p in problems):
         raise InputError(problems)
     return LoadedScenario(path, scenario, loaded, problems, shipments_path)
@@ -610,9 +700,14 @@ def _load_network(
     if looks_like_path(ref):
         found = resolve_relative(ref, base)
         if found is None:
-            problems.append(Problem(file, "scenario", "network",
-                                    f"no network file '{ref}' (read relative to {base} and the "
-                                    "working directory)"))
+            problems.append(
+                Problem(
+                    file,
+                    "scenario",
+                    "network",
+                    f"no network file '{ref}' (read relative to {base} and the working directory)",
+                )
+            )
             return None
         target = found
     key = str(Path(target).resolve()) if isinstance(target, Path) else target
@@ -623,8 +718,9 @@ def _load_network(
     except InputError as exc:
         reasons = "; ".join(str(p) for p in exc.problems[:3]) or "invalid network"
         more = f" (and {len(exc.problems) - 3} more)" if len(exc.problems) > 3 else ""
-        problems.append(Problem(file, "scenario", "network",
-                                f"network '{ref}' does not load: {reasons}{more}"))
+        problems.append(
+            Problem(file, "scenario", "network", f"network '{ref}' does not load: {reasons}{more}")
+        )
         return None
     if cache is not None:
         cache[key] = (network, warnings)

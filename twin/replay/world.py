@@ -125,8 +125,13 @@ class Progress:
 class World:
     """Shipments on their routes under ground-truth effects, advanced on a simulated clock."""
 
-    def __init__(self, network: Network, effects: EffectBook, seed: int,
-                 congestion_scale_days: float = CONGESTION_SCALE_DAYS):
+    def __init__(
+        self,
+        network: Network,
+        effects: EffectBook,
+        seed: int,
+        congestion_scale_days: float = CONGESTION_SCALE_DAYS,
+    ):
         self.network = network
         self.effects = effects
         self.seed = seed
@@ -139,7 +144,9 @@ class World:
             Progress(shipment, route, shipment.origin, shipment.ready_at) for route in routes
         ]
 
-    def reroute(self, shipment_id: str, routes: Sequence[Assignment], now: datetime | None = None) -> int:
+    def reroute(
+        self, shipment_id: str, routes: Sequence[Assignment], now: datetime | None = None
+    ) -> int:
         """Send a shipment's parts on new routes from where each part really is.
 
         A new route goes to the part whose travelled legs it starts with (the engine re-plans
@@ -168,9 +175,14 @@ class World:
             base = parts[index]
             # Units stay with the freight that is really there, whatever the plan split.
             moved[index] = Progress(
-                base.shipment, route.model_copy(update={"units": base.route.units}), base.node, base.available_at,
-                legs_done=len(base.lanes_taken), lanes_taken=list(base.lanes_taken),
-                legs_taken=list(base.legs_taken), departed=base.departed,
+                base.shipment,
+                route.model_copy(update={"units": base.route.units}),
+                base.node,
+                base.available_at,
+                legs_done=len(base.lanes_taken),
+                lanes_taken=list(base.lanes_taken),
+                legs_taken=list(base.legs_taken),
+                departed=base.departed,
                 delivered_at=base.delivered_at,
             )
         self.journeys[shipment_id] = [moved.get(i, part) for i, part in enumerate(parts)]
@@ -190,7 +202,10 @@ class World:
         deadline = diversion.divert_by(part.sailing, other, self.network)
         if deadline is None or now >= deadline:
             return False
-        return self.effects.reopens_at((other.id, other.from_, other.to), part.sailing.depart_at) is None
+        return (
+            self.effects.reopens_at((other.id, other.from_, other.to), part.sailing.depart_at)
+            is None
+        )
 
     def _divert(self, part: Progress, route: Assignment, now: datetime) -> Progress:
         """The part sent back to the start of the leg it is sailing, on `route` (whose leg there
@@ -199,12 +214,19 @@ class World:
         left = part.legs_taken[-1].depart_at
         legs = list(route.legs)
         shift = left - legs[done].depart_at
-        legs[done] = legs[done].model_copy(update={"depart_at": left, "arrive_at": legs[done].arrive_at + shift})
+        legs[done] = legs[done].model_copy(
+            update={"depart_at": left, "arrive_at": legs[done].arrive_at + shift}
+        )
         units = part.route.units
         diverted = Progress(
-            part.shipment, route.model_copy(update={"units": units, "legs": tuple(legs)}),
-            part.legs_taken[-1].from_node, left, legs_done=done, lanes_taken=part.lanes_taken[:done],
-            legs_taken=part.legs_taken[:done], departed=True,
+            part.shipment,
+            route.model_copy(update={"units": units, "legs": tuple(legs)}),
+            part.legs_taken[-1].from_node,
+            left,
+            legs_done=done,
+            lanes_taken=part.lanes_taken[:done],
+            legs_taken=part.legs_taken[:done],
+            departed=True,
             fees=part.fees + diversion.FEE_PER_UNIT * units,
         )
         self._advance(diverted, now)
@@ -224,15 +246,27 @@ class World:
                 planned = progress.route.legs[progress.legs_done - 1]
                 late = taken[-1].depart_at - planned.depart_at
                 taken[-1] = taken[-1].model_copy(
-                    update={"arrive_at": taken[-1].depart_at + (planned.arrive_at - planned.depart_at)})
-                ready = max(now + timedelta(minutes=1), (ahead[0].depart_at if ahead else taken[-1].arrive_at) + late)
+                    update={
+                        "arrive_at": taken[-1].depart_at + (planned.arrive_at - planned.depart_at)
+                    }
+                )
+                ready = max(
+                    now + timedelta(minutes=1),
+                    (ahead[0].depart_at if ahead else taken[-1].arrive_at) + late,
+                )
             shift = max(timedelta(0), ready - ahead[0].depart_at) if ahead else timedelta(0)
             legs = tuple(taken) + tuple(
-                leg.model_copy(update={"depart_at": leg.depart_at + shift, "arrive_at": leg.arrive_at + shift})
+                leg.model_copy(
+                    update={"depart_at": leg.depart_at + shift, "arrive_at": leg.arrive_at + shift}
+                )
                 for leg in ahead
             )
             eta = legs[-1].arrive_at if legs else progress.available_at
-            known.append(progress.route.model_copy(update={"legs": legs, "eta": max(eta, progress.route.eta + shift)}))
+            known.append(
+                progress.route.model_copy(
+                    update={"legs": legs, "eta": max(eta, progress.route.eta + shift)}
+                )
+            )
         return tuple(known)
 
     def advance(self, until: datetime) -> None:
@@ -260,7 +294,13 @@ class World:
             transit = self._transit_days(progress.shipment.id, progress.legs_done, lane)
             transit += self.effects.delay_days((lane.id,), depart)
             arrive = depart + DAY * transit
-            sailing = Leg(lane=lane.id, from_node=lane.from_, to_node=lane.to, depart_at=depart, arrive_at=arrive)
+            sailing = Leg(
+                lane=lane.id,
+                from_node=lane.from_,
+                to_node=lane.to,
+                depart_at=depart,
+                arrive_at=arrive,
+            )
             # Chokepoints and borders act when the freight reaches them, not when it leaves.
             for member, passing in self._passages(lane, sailing):
                 passing += arrive - depart - DAY * transit  # waits earlier on this leg
@@ -290,13 +330,17 @@ class World:
 
     def _passages(self, lane: Lane, sailing: Leg) -> list[tuple[str, datetime]]:
         """When a leg reaches each node of its `via`, in sailing order."""
-        return sorted(((m, passage_time(sailing, m, self.network)) for m in lane.via), key=lambda p: p[1])
+        return sorted(
+            ((m, passage_time(sailing, m, self.network)) for m in lane.via), key=lambda p: p[1]
+        )
 
     def _transit_days(self, shipment_id: str, leg: int, lane: Lane) -> float:
         if lane.transit_days_p90 is None or lane.transit_days_p90 <= lane.transit_days:
             return lane.transit_days
         # A seeded draw per (seed, shipment, leg): the same replay gives the same world.
-        digest = hashlib.blake2b(f"{self.seed}|{shipment_id}|{leg}".encode(), digest_size=8).digest()
+        digest = hashlib.blake2b(
+            f"{self.seed}|{shipment_id}|{leg}".encode(), digest_size=8
+        ).digest()
         u = int.from_bytes(digest, "big") / 2**64
         # Exponential tail fitted so that 90% of draws fall within transit_days_p90.
         spread = (lane.transit_days_p90 - lane.transit_days) / math.log(10.0)

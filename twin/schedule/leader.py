@@ -49,19 +49,31 @@ class PostgresLeader:
         if parsed.drivername in ("postgresql", "postgresql+psycopg2"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         self.key = lock_key(url)
-        self.describe = f"PostgreSQL advisory lock {self.key} on {parsed.render_as_string(hide_password=True)}"
-        self._engine = sa.create_engine(parsed, poolclass=NullPool, isolation_level="AUTOCOMMIT",
-                                        connect_args={"connect_timeout": 5, "keepalives": 1,
-                                                      "keepalives_idle": 5, "keepalives_interval": 2,
-                                                      "keepalives_count": 3,
-                                                      "application_name": "twin-daemon"})
+        self.describe = (
+            f"PostgreSQL advisory lock {self.key} on {parsed.render_as_string(hide_password=True)}"
+        )
+        self._engine = sa.create_engine(
+            parsed,
+            poolclass=NullPool,
+            isolation_level="AUTOCOMMIT",
+            connect_args={
+                "connect_timeout": 5,
+                "keepalives": 1,
+                "keepalives_idle": 5,
+                "keepalives_interval": 2,
+                "keepalives_count": 3,
+                "application_name": "twin-daemon",
+            },
+        )
         self._conn: sa.Connection | None = None
 
     def try_acquire(self) -> bool:
         try:
             if self._conn is None:
                 self._conn = self._engine.connect()
-            got = self._conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
+            got = self._conn.execute(
+                sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}
+            ).scalar()
         except sa.exc.SQLAlchemyError:
             self._drop()
             return False
@@ -72,11 +84,14 @@ class PostgresLeader:
             return False
         try:
             unsigned = self.key & 0xFFFFFFFFFFFFFFFF
-            held = self._conn.execute(sa.text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND pid = pg_backend_pid() AND objsubid = 1 "
-                "AND classid::bigint = :hi AND objid::bigint = :lo"),
-                {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF}).scalar()
+            held = self._conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND pid = pg_backend_pid() AND objsubid = 1 "
+                    "AND classid::bigint = :hi AND objid::bigint = :lo"
+                ),
+                {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF},
+            ).scalar()
         except sa.exc.SQLAlchemyError:
             self._drop()
             return False
@@ -152,4 +167,11 @@ def leadership_for(url: str) -> Any:
     return FileLeader(Path(database + ".daemon.lock").resolve())
 
 
-__all__ = ["AlreadyRunning", "FileLeader", "Leadership", "PostgresLeader", "leadership_for", "lock_key"]
+__all__ = [
+    "AlreadyRunning",
+    "FileLeader",
+    "Leadership",
+    "PostgresLeader",
+    "leadership_for",
+    "lock_key",
+]

@@ -25,20 +25,39 @@ from prometheus_client import (
 REGISTRY = CollectorRegistry()
 """twin's own registry (not the global one): tests and several daemons in one process stay apart."""
 
-SIGNALS_INGESTED = Counter("twin_signals_ingested", "Signals newly stored, by feed", ["feed"], registry=REGISTRY)
-SIGNALS_QUARANTINED = Counter("twin_signals_quarantined", "Feed rows quarantined, by feed", ["feed"],
-                              registry=REGISTRY)
-FEED_ERRORS = Counter("twin_feed_errors", "Feed polls that failed, by feed", ["feed"], registry=REGISTRY)
-SCORES_COMPUTED = Counter("twin_scores_computed", "Risk scores computed by monitor passes", registry=REGISTRY)
-ALERTS_OPEN = Gauge("twin_alerts_open", "Open alert episodes, by severity", ["severity"], registry=REGISTRY)
+SIGNALS_INGESTED = Counter(
+    "twin_signals_ingested", "Signals newly stored, by feed", ["feed"], registry=REGISTRY
+)
+SIGNALS_QUARANTINED = Counter(
+    "twin_signals_quarantined", "Feed rows quarantined, by feed", ["feed"], registry=REGISTRY
+)
+FEED_ERRORS = Counter(
+    "twin_feed_errors", "Feed polls that failed, by feed", ["feed"], registry=REGISTRY
+)
+SCORES_COMPUTED = Counter(
+    "twin_scores_computed", "Risk scores computed by monitor passes", registry=REGISTRY
+)
+ALERTS_OPEN = Gauge(
+    "twin_alerts_open", "Open alert episodes, by severity", ["severity"], registry=REGISTRY
+)
 INCIDENTS = Gauge("twin_incidents", "Incidents, by state", ["state"], registry=REGISTRY)
-NOTIFICATIONS = Counter("twin_notifications", "Notification deliveries, by outcome", ["outcome"],
-                        registry=REGISTRY)
-JOB_SECONDS = Histogram("twin_job_duration_seconds", "Wall time of each daemon job", ["job"],
-                        buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120), registry=REGISTRY)
+NOTIFICATIONS = Counter(
+    "twin_notifications", "Notification deliveries, by outcome", ["outcome"], registry=REGISTRY
+)
+JOB_SECONDS = Histogram(
+    "twin_job_duration_seconds",
+    "Wall time of each daemon job",
+    ["job"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+    registry=REGISTRY,
+)
 JOB_FAILURES = Counter("twin_job_failures", "Jobs that raised, by job", ["job"], registry=REGISTRY)
-SOLVER_SECONDS = Histogram("twin_solver_seconds", "Planner time per re-plan (build + solve)",
-                           buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60), registry=REGISTRY)
+SOLVER_SECONDS = Histogram(
+    "twin_solver_seconds",
+    "Planner time per re-plan (build + solve)",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+    registry=REGISTRY,
+)
 LEADER = Gauge("twin_leader", "1 while this daemon holds the leadership, else 0", registry=REGISTRY)
 
 
@@ -88,11 +107,21 @@ class Health:
 
         with self.lock:
             return {
-                "status": "ok", "role": self.role, "pid": self.pid, "started_at": stamp(self.started_at),
-                "jobs": {name: {"last_success": stamp(j.last_success), "last_failure": stamp(j.last_failure),
-                                "last_error": j.last_error or None, "failures_in_a_row": j.failures_in_a_row,
-                                "runs": j.runs, "last_seconds": j.last_seconds}
-                         for name, j in sorted(self.jobs.items())},
+                "status": "ok",
+                "role": self.role,
+                "pid": self.pid,
+                "started_at": stamp(self.started_at),
+                "jobs": {
+                    name: {
+                        "last_success": stamp(j.last_success),
+                        "last_failure": stamp(j.last_failure),
+                        "last_error": j.last_error or None,
+                        "failures_in_a_row": j.failures_in_a_row,
+                        "runs": j.runs,
+                        "last_seconds": j.last_seconds,
+                    }
+                    for name, j in sorted(self.jobs.items())
+                },
             }
 
 
@@ -128,7 +157,9 @@ def wsgi_app(health: Health) -> Callable[..., Any]:
         path = environ.get("PATH_INFO", "/")
         if path in ("/healthz", "/health"):
             body = json.dumps(health.document()).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            start_response(
+                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            )
             return [body]
         if path == "/metrics":
             body, kind = metrics_text()
@@ -154,13 +185,30 @@ def serve_in_thread(health: Health, host: str, port: int) -> WSGIServer:
     from socketserver import ThreadingMixIn
 
     server_class = type("ThreadingWSGIServer", (ThreadingMixIn, _ThreadedServer), {})
-    server = make_server(host, port, wsgi_app(health), server_class=server_class, handler_class=_Quiet)
+    server = make_server(
+        host, port, wsgi_app(health), server_class=server_class, handler_class=_Quiet
+    )
     threading.Thread(target=server.serve_forever, name="twin-http", daemon=True).start()
     return server
 
 
 __all__ = [
-    "ALERTS_OPEN", "FEED_ERRORS", "INCIDENTS", "JOB_FAILURES", "JOB_SECONDS", "LEADER", "NOTIFICATIONS",
-    "REGISTRY", "SCORES_COMPUTED", "SIGNALS_INGESTED", "SIGNALS_QUARANTINED", "SOLVER_SECONDS",
-    "Health", "JobHealth", "metrics_text", "serve_in_thread", "timed", "wsgi_app",
+    "ALERTS_OPEN",
+    "FEED_ERRORS",
+    "INCIDENTS",
+    "JOB_FAILURES",
+    "JOB_SECONDS",
+    "LEADER",
+    "NOTIFICATIONS",
+    "REGISTRY",
+    "SCORES_COMPUTED",
+    "SIGNALS_INGESTED",
+    "SIGNALS_QUARANTINED",
+    "SOLVER_SECONDS",
+    "Health",
+    "JobHealth",
+    "metrics_text",
+    "serve_in_thread",
+    "timed",
+    "wsgi_app",
 ]

@@ -52,11 +52,14 @@ def job_store(url: str, table: str = JOB_TABLE) -> SQLAlchemyJobStore:
         options["pool_pre_ping"] = True
     else:
         options["connect_args"] = {"timeout": 30}  # SQLite: wait for the engine's writes
-    return SQLAlchemyJobStore(url=parsed.render_as_string(hide_password=False), tablename=table,
-                              engine_options=options)
+    return SQLAlchemyJobStore(
+        url=parsed.render_as_string(hide_password=False), tablename=table, engine_options=options
+    )
 
 
-def install(scheduler: BackgroundScheduler, jobs: Sequence[JobSpec], now: datetime | None = None) -> None:
+def install(
+    scheduler: BackgroundScheduler, jobs: Sequence[JobSpec], now: datetime | None = None
+) -> None:
     """Put `jobs` in the scheduler's store: a job already stored with the same function,
     arguments and interval keeps its next run time (a missed run fires once, coalesced);
     others are (re)placed to run now; stored jobs no longer configured are removed."""
@@ -68,17 +71,31 @@ def install(scheduler: BackgroundScheduler, jobs: Sequence[JobSpec], now: dateti
     for spec in jobs:
         trigger = IntervalTrigger(seconds=max(spec.every.total_seconds(), 0.1), timezone=UTC)
         old = scheduler.get_job(spec.id)
-        same = (old is not None and old.func_ref == spec.func and tuple(old.args) == tuple(spec.args)
-                and getattr(old.trigger, "interval", None) == trigger.interval)
+        same = (
+            old is not None
+            and old.func_ref == spec.func
+            and tuple(old.args) == tuple(spec.args)
+            and getattr(old.trigger, "interval", None) == trigger.interval
+        )
         if same:
             continue
-        scheduler.add_job(spec.func, trigger=trigger, args=list(spec.args), id=spec.id, name=spec.id,
-                          replace_existing=True, coalesce=True, max_instances=1,
-                          misfire_grace_time=spec.grace_seconds, next_run_time=start)
+        scheduler.add_job(
+            spec.func,
+            trigger=trigger,
+            args=list(spec.args),
+            id=spec.id,
+            name=spec.id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=spec.grace_seconds,
+            next_run_time=start,
+        )
 
 
-def build_scheduler(url: str, jobs: Sequence[JobSpec], *, workers: int = 4,
-                    start: bool = True) -> BackgroundScheduler:
+def build_scheduler(
+    url: str, jobs: Sequence[JobSpec], *, workers: int = 4, start: bool = True
+) -> BackgroundScheduler:
     """A BackgroundScheduler on a persistent job store at `url` with `jobs` installed."""
     scheduler = BackgroundScheduler(
         jobstores={"default": job_store(url)},

@@ -37,8 +37,9 @@ def delay_days(dimension: str, score: float, config: ScoringConfig | None = None
     return full * min(max(share, 0.0), 1.0)
 
 
-def expected_delay_days(scores: Scores, config: ScoringConfig | None = None,
-                        now: datetime | None = None) -> dict[str, float]:
+def expected_delay_days(
+    scores: Scores, config: ScoringConfig | None = None, now: datetime | None = None
+) -> dict[str, float]:
     """Expected extra days per target id, summed over dimensions (a customs hold and congestion
     add up). Lane entries already include the risk propagated from their `via` members and ends
     (see twin.scoring.propagate), so a planner pricing a route should add its lanes' values and
@@ -52,7 +53,9 @@ def expected_delay_days(scores: Scores, config: ScoringConfig | None = None,
         return out
     result: dict[str, float] = {}
     for item in scores:
-        result[item.target] = result.get(item.target, 0.0) + delay_days(item.dimension, item.score, config)
+        result[item.target] = result.get(item.target, 0.0) + delay_days(
+            item.dimension, item.score, config
+        )
     return result
 
 
@@ -84,8 +87,14 @@ def _in_force(score: RiskScore, when: datetime) -> bool:
     return score.until is None or when <= score.until
 
 
-def exposure(scores: Scores, assignments: Sequence[Assignment], network: Network, now: datetime,
-             horizon: timedelta, config: ScoringConfig | None = None) -> list[Exposure]:
+def exposure(
+    scores: Scores,
+    assignments: Sequence[Assignment],
+    network: Network,
+    now: datetime,
+    horizon: timedelta,
+    config: ScoringConfig | None = None,
+) -> list[Exposure]:
     """Exposures of the remaining planned paths to risks scored at or above the threshold.
 
     Each assignment is checked at the points its freight will reach between `now` and
@@ -109,14 +118,20 @@ def exposure(scores: Scores, assignments: Sequence[Assignment], network: Network
     nodes = network.node_by_id
     found: dict[tuple[str, str, str, str], Exposure] = {}
 
-    def check(assignment: Assignment, target: str, when: datetime, lane: str, origin_country: str | None) -> None:
+    def check(
+        assignment: Assignment, target: str, when: datetime, lane: str, origin_country: str | None
+    ) -> None:
         if not (now <= when <= end):
             return
         node = nodes.get(target)
         for item in by_target.get(target, ()):
             if item.kind == "lane" and target not in item.sources:
                 continue  # propagated onto the lane: its node is checked on its own
-            if item.dimension == "customs" and node is not None and not node.is_customs_entry_for(origin_country):
+            if (
+                item.dimension == "customs"
+                and node is not None
+                and not node.is_customs_entry_for(origin_country)
+            ):
                 continue
             if not _in_force(item, when):
                 continue
@@ -124,11 +139,18 @@ def exposure(scores: Scores, assignments: Sequence[Assignment], network: Network
             if key in found:
                 # Split routes of one shipment meeting the same risk: add their units.
                 prev = found[key]
-                found[key] = prev.model_copy(update={"units": prev.units + assignment.units, "at": min(prev.at, when)})
+                found[key] = prev.model_copy(
+                    update={"units": prev.units + assignment.units, "at": min(prev.at, when)}
+                )
                 continue
             found[key] = Exposure(
-                shipment=assignment.shipment, target=target, dimension=item.dimension,
-                score=item.score, units=assignment.units, at=when, lane=lane,
+                shipment=assignment.shipment,
+                target=target,
+                dimension=item.dimension,
+                score=item.score,
+                units=assignment.units,
+                at=when,
+                lane=lane,
                 expected_delay_days=round(delay_days(item.dimension, item.score, config), 3),
                 explain=item.explain,
             )
@@ -174,14 +196,28 @@ def cheapest_assignments(network: Network, shipments: Sequence[Shipment]) -> lis
         origin = network.node_by_id[shipment.origin]
         clock, legs, money = shipment.ready_at, [], 0.0
         for a, b in pairwise(path):
-            lane = min((d["lane"] for d in graph[a][b].values()), key=lambda x: (x.cost_per_unit, x.id))
+            lane = min(
+                (d["lane"] for d in graph[a][b].values()), key=lambda x: (x.cost_per_unit, x.id)
+            )
             arrive = clock + timedelta(days=lane.transit_days)
-            legs.append(Leg(lane=lane.id, from_node=a, to_node=b, depart_at=clock, arrive_at=arrive))
+            legs.append(
+                Leg(lane=lane.id, from_node=a, to_node=b, depart_at=clock, arrive_at=arrive)
+            )
             money += lane.cost_per_unit * shipment.units
             node = network.node_by_id[b]
-            stop = node.handling_days + (node.clearance_days if node.is_customs_entry_for(origin.country) else 0.0)
+            stop = node.handling_days + (
+                node.clearance_days if node.is_customs_entry_for(origin.country) else 0.0
+            )
             clock = arrive + timedelta(days=stop)
         late = max(0.0, (clock - shipment.due_at).total_seconds() / 86400.0)
-        out.append(Assignment(shipment=shipment.id, units=shipment.units, legs=tuple(legs), eta=clock,
-                              cost=money, late_days=late))
+        out.append(
+            Assignment(
+                shipment=shipment.id,
+                units=shipment.units,
+                legs=tuple(legs),
+                eta=clock,
+                cost=money,
+                late_days=late,
+            )
+        )
     return out

@@ -41,7 +41,9 @@ def _factors(roles: pd.Series, dimensions: pd.Series, config: ScoringConfig) -> 
     return np.where(role == "via", via, np.where(role == "arrive", arrive, depart))
 
 
-def propagate(scores: pd.DataFrame, network: Network, config: ScoringConfig | None = None) -> pd.DataFrame:
+def propagate(
+    scores: pd.DataFrame, network: Network, config: ScoringConfig | None = None
+) -> pd.DataFrame:
     """Node scores plus lane scores = max(own, propagated from via members and lane ends).
 
     `scores` is a score frame (SCORE_COLUMNS) of own readings, as made by `score_signals`.
@@ -66,25 +68,36 @@ def propagate(scores: pd.DataFrame, network: Network, config: ScoringConfig | No
     detail = [text.split(": ", 1)[-1] for text in reach["explain"]]
     reach["line"] = [
         f"from {n} ({r}{'' if f == 1 else f' x{f:g}'}) {c:.2f}: {d}"
-        for n, r, f, c, d in zip(reach["node"], reach["role"], reach["factor"], reach["carried"], detail)
+        for n, r, f, c, d in zip(
+            reach["node"], reach["role"], reach["factor"], reach["carried"], detail
+        )
     ]
     # Strongest first, so the first row of each (lane, dimension) is the one that counts.
-    best = reach.drop_duplicates(["lane", "dimension"], keep="first").sort_values(["lane", "dimension"])
+    best = reach.drop_duplicates(["lane", "dimension"], keep="first").sort_values(
+        ["lane", "dimension"]
+    )
     lines: dict[tuple[str, str], list[str]] = {}
     sources: dict[tuple[str, str], dict[str, None]] = {}
-    for key, node, line in zip(zip(reach["lane"], reach["dimension"]), reach["node"], reach["line"]):
+    for key, node, line in zip(
+        zip(reach["lane"], reach["dimension"]), reach["node"], reach["line"]
+    ):
         lines.setdefault(key, []).append(line)
         sources.setdefault(key, {})[node] = None
     keys = list(zip(best["lane"], best["dimension"]))
-    carried = pd.DataFrame({
-        "target": best["lane"].to_numpy(),
-        "dimension": best["dimension"].to_numpy(),
-        "p_score": best["carried"].to_numpy(),
-        "p_starts": best["starts_at"].to_numpy(),
-        "p_until": best["until"].to_numpy(),
-    })
-    carried["p_explain"] = ["; ".join(lines[k][:_MAX_NAMED]) + (
-        f"; and {len(lines[k]) - _MAX_NAMED} more" if len(lines[k]) > _MAX_NAMED else "") for k in keys]
+    carried = pd.DataFrame(
+        {
+            "target": best["lane"].to_numpy(),
+            "dimension": best["dimension"].to_numpy(),
+            "p_score": best["carried"].to_numpy(),
+            "p_starts": best["starts_at"].to_numpy(),
+            "p_until": best["until"].to_numpy(),
+        }
+    )
+    carried["p_explain"] = [
+        "; ".join(lines[k][:_MAX_NAMED])
+        + (f"; and {len(lines[k]) - _MAX_NAMED} more" if len(lines[k]) > _MAX_NAMED else "")
+        for k in keys
+    ]
     carried["p_sources"] = [tuple(sources[k]) for k in keys]
     merged = own_lanes.merge(carried, on=["target", "dimension"], how="outer")
     own = merged["score"].fillna(-1.0).to_numpy(dtype=float)
@@ -94,15 +107,26 @@ def propagate(scores: pd.DataFrame, network: Network, config: ScoringConfig | No
     out["score"] = np.clip(np.maximum(own, prop), 0.0, 1.0)
     own_text = [t.split(": ", 1)[-1] if isinstance(t, str) else "" for t in merged["explain"]]
     out["explain"] = [
-        f"{d} {s:.2f}: " + " | ".join(x for x in (
-            f"own: {o}" if isinstance(o, str) and o else "", p if isinstance(p, str) else "") if x)
+        f"{d} {s:.2f}: "
+        + " | ".join(
+            x
+            for x in (
+                f"own: {o}" if isinstance(o, str) and o else "",
+                p if isinstance(p, str) else "",
+            )
+            if x
+        )
         for d, s, o, p in zip(out["dimension"], out["score"], own_text, merged["p_explain"])
     ]
     out["sources"] = [
-        tuple(dict.fromkeys(((t,) if o >= 0 else ()) + (tuple(ps) if isinstance(ps, tuple) else ())))
+        tuple(
+            dict.fromkeys(((t,) if o >= 0 else ()) + (tuple(ps) if isinstance(ps, tuple) else ()))
+        )
         for t, o, ps in zip(merged["target"], own, merged["p_sources"])
     ]
-    out["starts_at"] = pd.to_datetime(merged["p_starts"].where(use_prop, merged["starts_at"]), utc=True)
+    out["starts_at"] = pd.to_datetime(
+        merged["p_starts"].where(use_prop, merged["starts_at"]), utc=True
+    )
     out["until"] = pd.to_datetime(merged["p_until"].where(use_prop, merged["until"]), utc=True)
     lanes = annotate(out, network)
     nodes = scores[is_node]
@@ -111,8 +135,9 @@ def propagate(scores: pd.DataFrame, network: Network, config: ScoringConfig | No
     return pd.concat([nodes[list(SCORE_COLUMNS)], lanes], ignore_index=True)
 
 
-def assess(frame: pd.DataFrame, network: Network, now: datetime,
-           config: ScoringConfig | None = None) -> ScoreResult:
+def assess(
+    frame: pd.DataFrame, network: Network, now: datetime, config: ScoringConfig | None = None
+) -> ScoreResult:
     """Score every node and lane at `now`, then propagate: the monitors' one pass.
 
     The result's frame holds nodes with their own scores and lanes with max(own, propagated).

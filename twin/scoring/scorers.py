@@ -22,11 +22,28 @@ from twin.domain.signals import Signal
 from twin.scoring.config import ScoringConfig
 
 FRAME_COLUMNS = (
-    "ts", "source", "dimension", "target", "metric", "value", "effective_at", "expected_until", "ref",
+    "ts",
+    "source",
+    "dimension",
+    "target",
+    "metric",
+    "value",
+    "effective_at",
+    "expected_until",
+    "ref",
     "shipment",
 )
 SCORE_COLUMNS = (
-    "target", "dimension", "score", "explain", "kind", "country", "via", "sources", "starts_at", "until",
+    "target",
+    "dimension",
+    "score",
+    "explain",
+    "kind",
+    "country",
+    "via",
+    "sources",
+    "starts_at",
+    "until",
 )
 _TIME_COLUMNS = ("ts", "effective_at", "expected_until")
 
@@ -97,15 +114,22 @@ def _times(column: pd.Series) -> pd.Series:
         return column.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
     if pd.api.types.is_datetime64_dtype(column.dtype):
         return pd.Series(pd.NaT, index=column.index, dtype="datetime64[ns, UTC]")
-    zoned_text = column.map(lambda v: isinstance(v, str) and len(v) > 10 and (
-        v.endswith(("Z", "z")) or "+" in v[10:] or "-" in v[10:]))
+    zoned_text = column.map(
+        lambda v: (
+            isinstance(v, str)
+            and len(v) > 10
+            and (v.endswith(("Z", "z")) or "+" in v[10:] or "-" in v[10:])
+        )
+    )
     if len(column) and zoned_text.all():
         try:  # fast path: a whole column of zoned ISO text
             return pd.to_datetime(column, utc=True, format="ISO8601").astype("datetime64[ns, UTC]")
         except (ValueError, TypeError, OverflowError):
             pass
     values = [_one_time(v) for v in column]
-    return pd.Series(pd.to_datetime(values, utc=True), index=column.index).astype("datetime64[ns, UTC]")
+    return pd.Series(pd.to_datetime(values, utc=True), index=column.index).astype(
+        "datetime64[ns, UTC]"
+    )
 
 
 def _is_text(column: pd.Series) -> pd.Series:
@@ -115,7 +139,9 @@ def _is_text(column: pd.Series) -> pd.Series:
     return column.isin(good)
 
 
-def clean_readings(frame: pd.DataFrame, now: datetime, network: Network) -> tuple[pd.DataFrame, dict[str, int], tuple[str, ...]]:
+def clean_readings(
+    frame: pd.DataFrame, now: datetime, network: Network
+) -> tuple[pd.DataFrame, dict[str, int], tuple[str, ...]]:
     """Rows that can be scored at `now`: well-formed, on a known node or lane, not after now.
 
     Malformed rows are counted and dropped, never raised on: a bad feed must not stop a pass.
@@ -160,7 +186,9 @@ def _latest(history: pd.DataFrame) -> pd.DataFrame:
     return history.iloc[np.sort(order[last])]
 
 
-def _shipment_event_counts(history: pd.DataFrame, at: pd.Timestamp, config: ScoringConfig) -> pd.DataFrame:
+def _shipment_event_counts(
+    history: pd.DataFrame, at: pd.Timestamp, config: ScoringConfig
+) -> pd.DataFrame:
     """DCSA customs events are about single shipments; score them as counts per entry, as of
     `at`: `hold` = shipments whose latest hold event there (within holds_window) is a HOLD,
     `inspections` = inspections there within inspections_window. One reading per entry at `at`."""
@@ -168,22 +196,39 @@ def _shipment_event_counts(history: pd.DataFrame, at: pd.Timestamp, config: Scor
     if not events.any():
         return history
     rows, counted = history[events], []
-    for metric, window in (("hold", config.holds_window), ("inspections", config.inspections_window)):
+    for metric, window in (
+        ("hold", config.holds_window),
+        ("inspections", config.inspections_window),
+    ):
         part = rows[(rows["metric"] == metric) & (rows["ts"] >= at - window)]
         if part.empty:
             continue
         if metric == "hold":
             # The latest event of each shipment at the entry (input order breaks equal stamps).
             who = part["shipment"].where(part["shipment"].notna(), part["ref"]).astype(str)
-            part = (part.assign(_who=who).sort_values("ts", kind="stable")
-                    .groupby(["target", "_who"], sort=False).tail(1).drop(columns="_who"))
-        totals = part.groupby("target", sort=True).agg(value=("value", "sum"), dimension=("dimension", "first"),
-                                                        source=("source", "first"))
-        counted.append(pd.DataFrame({
-            "target": totals.index, "dimension": totals["dimension"].to_numpy(), "metric": metric,
-            "value": totals["value"].to_numpy(dtype=float), "ts": at, "source": totals["source"].to_numpy(),
-            "ref": [f"{metric}-count:{t}" for t in totals.index],
-        }))
+            part = (
+                part.assign(_who=who)
+                .sort_values("ts", kind="stable")
+                .groupby(["target", "_who"], sort=False)
+                .tail(1)
+                .drop(columns="_who")
+            )
+        totals = part.groupby("target", sort=True).agg(
+            value=("value", "sum"), dimension=("dimension", "first"), source=("source", "first")
+        )
+        counted.append(
+            pd.DataFrame(
+                {
+                    "target": totals.index,
+                    "dimension": totals["dimension"].to_numpy(),
+                    "metric": metric,
+                    "value": totals["value"].to_numpy(dtype=float),
+                    "ts": at,
+                    "source": totals["source"].to_numpy(),
+                    "ref": [f"{metric}-count:{t}" for t in totals.index],
+                }
+            )
+        )
     kept = history[~events]
     if not counted:
         return kept
@@ -199,12 +244,16 @@ def _ramp(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.clip((values - low) / (high - low), 0.0, 1.0)
 
 
-def _baseline(history: pd.DataFrame, latest: pd.DataFrame, metric: str, config: ScoringConfig) -> tuple[pd.Series, pd.Series]:
+def _baseline(
+    history: pd.DataFrame, latest: pd.DataFrame, metric: str, config: ScoringConfig
+) -> tuple[pd.Series, pd.Series]:
     """Median and count per target of the readings in the window before each target's latest."""
     rows = history[history["metric"] == metric][["target", "ts", "value"]]
     last = latest[["target", "ts"]].rename(columns={"ts": "last_ts"})
     rows = rows.merge(last, on="target")
-    rows = rows[(rows["ts"] < rows["last_ts"]) & (rows["ts"] >= rows["last_ts"] - config.baseline_window)]
+    rows = rows[
+        (rows["ts"] < rows["last_ts"]) & (rows["ts"] >= rows["last_ts"] - config.baseline_window)
+    ]
     grouped = rows.groupby("target")["value"]
     return grouped.median(), grouped.count()
 
@@ -213,8 +262,14 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _score_metric(metric: str, part: pd.DataFrame, history: pd.DataFrame, network: Network,
-                  at: pd.Timestamp, config: ScoringConfig) -> tuple[np.ndarray, list[str]]:
+def _score_metric(
+    metric: str,
+    part: pd.DataFrame,
+    history: pd.DataFrame,
+    network: Network,
+    at: pd.Timestamp,
+    config: ScoringConfig,
+) -> tuple[np.ndarray, list[str]]:
     """Raw scores (before the lead factor) and explanations for the latest rows of one metric."""
     values = part["value"].to_numpy(dtype=float)
     if metric in ("clearance_hours", "transits_per_day"):
@@ -224,10 +279,19 @@ def _score_metric(metric: str, part: pd.DataFrame, history: pd.DataFrame, networ
         hist = targets.map(median).to_numpy(dtype=float)
         has_history = n >= config.baseline_min_readings
         if metric == "clearance_hours":
-            stated = np.array([network.node_by_id[t].clearance_days * 24.0 if t in network.node_by_id else 0.0
-                               for t in targets], dtype=float)
+            stated = np.array(
+                [
+                    network.node_by_id[t].clearance_days * 24.0 if t in network.node_by_id else 0.0
+                    for t in targets
+                ],
+                dtype=float,
+            )
             fallback = np.where(stated > 0, stated, config.clearance_hours_default)
-            basis = np.where(has_history, "median of previous readings", np.where(stated > 0, "node's clearance_days", "default"))
+            basis = np.where(
+                has_history,
+                "median of previous readings",
+                np.where(stated > 0, "node's clearance_days", "default"),
+            )
             base = np.maximum(np.where(has_history, hist, fallback), 1e-6)
             ratio = values / base
             scores = _ramp(ratio, config.clearance_ratio.low, config.clearance_ratio.high)
@@ -240,7 +304,11 @@ def _score_metric(metric: str, part: pd.DataFrame, history: pd.DataFrame, networ
         listed = ~np.isnan(configured)
         normal = np.where(listed, configured, np.where(has_history, hist, config.transits_default))
         normal = np.maximum(normal, 1e-6)
-        basis = np.where(listed, "configured normal", np.where(has_history, "median of previous readings", "default normal"))
+        basis = np.where(
+            listed,
+            "configured normal",
+            np.where(has_history, "median of previous readings", "default normal"),
+        )
         drop = 1.0 - values / normal
         scores = _ramp(drop, config.transits_drop.low, config.transits_drop.high)
         explain = [
@@ -268,20 +336,27 @@ def _score_metric(metric: str, part: pd.DataFrame, history: pd.DataFrame, networ
         ramp = config.ramps[metric]
         scores = _ramp(values, ramp.low, ramp.high)
         if metric == "hold":
-            explain = [f"{_fmt(v)} shipment(s) held by customs (DCSA HOLD without RELS, last "
-                       f"{config.holds_window.days} d) (0 at {_fmt(ramp.low)}, 1 at {_fmt(ramp.high)}) -> {s:.2f}"
-                       for v, s in zip(values, scores)]
+            explain = [
+                f"{_fmt(v)} shipment(s) held by customs (DCSA HOLD without RELS, last "
+                f"{config.holds_window.days} d) (0 at {_fmt(ramp.low)}, 1 at {_fmt(ramp.high)}) -> {s:.2f}"
+                for v, s in zip(values, scores)
+            ]
         else:
-            explain = [f"{_fmt(v)} inspection(s) in {config.inspections_window.days} d (DCSA INSP) "
-                       f"(0 at {_fmt(ramp.low)}, 1 at {_fmt(ramp.high)}) -> {s:.2f}" for v, s in zip(values, scores)]
+            explain = [
+                f"{_fmt(v)} inspection(s) in {config.inspections_window.days} d (DCSA INSP) "
+                f"(0 at {_fmt(ramp.low)}, 1 at {_fmt(ramp.high)}) -> {s:.2f}"
+                for v, s in zip(values, scores)
+            ]
         return scores, explain
     if metric == "advisory_level":
         scores = np.interp(values, [0, 1, 2, 3, 4], list(config.advisory_scores))
         return scores, [f"advisory_level={_fmt(v)} -> {s:.2f}" for v, s in zip(values, scores)]
     ramp = config.ramps[metric]
     scores = _ramp(values, ramp.low, ramp.high)
-    explain = [f"{metric}={_fmt(v)} (0 at {_fmt(ramp.low)}, 1 at {_fmt(ramp.high)}) -> {s:.2f}"
-               for v, s in zip(values, scores)]
+    explain = [
+        f"{metric}={_fmt(v)} (0 at {_fmt(ramp.low)}, 1 at {_fmt(ramp.high)}) -> {s:.2f}"
+        for v, s in zip(values, scores)
+    ]
     return scores, explain
 
 
@@ -299,15 +374,17 @@ def _hours(delta: pd.Series) -> np.ndarray:
     return (delta.dt.total_seconds() / 3600.0).to_numpy(dtype=float)
 
 
-def score_readings(frame: pd.DataFrame, network: Network, now: datetime,
-                   config: ScoringConfig | None = None) -> pd.DataFrame:
+def score_readings(
+    frame: pd.DataFrame, network: Network, now: datetime, config: ScoringConfig | None = None
+) -> pd.DataFrame:
     """One scored row per latest (target, metric): columns target, dimension, metric, score,
     explain, starts_at, until. Used by `score_signals`; exposed for inspection and tests."""
     return _score_rows(frame, network, now, config or ScoringConfig())[0]
 
 
-def _score_rows(frame: pd.DataFrame, network: Network, now: datetime,
-                config: ScoringConfig) -> tuple[pd.DataFrame, dict[str, int], tuple[str, ...], tuple[str, ...]]:
+def _score_rows(
+    frame: pd.DataFrame, network: Network, now: datetime, config: ScoringConfig
+) -> tuple[pd.DataFrame, dict[str, int], tuple[str, ...], tuple[str, ...]]:
     at = _utc(now)
     history, ignored, unknown_targets = clean_readings(frame, now, network)
     known = config.known_metrics
@@ -336,8 +413,9 @@ def _score_rows(frame: pd.DataFrame, network: Network, now: datetime,
     # stale: it is not assumed to last for ever. Security situations are: attacks and
     # advisories persist until a reading says otherwise.
     persists = latest["dimension"] == "security"
-    until = until.where(until.notna() | persists,
-                        latest["ts"] + pd.to_timedelta(stale_s[fresh], unit="s"))
+    until = until.where(
+        until.notna() | persists, latest["ts"] + pd.to_timedelta(stale_s[fresh], unit="s")
+    )
     ended = until.notna() & (until <= at)
     ignored["ended"] = int(ended.sum())
     latest = latest[~ended]
@@ -350,25 +428,41 @@ def _score_rows(frame: pd.DataFrame, network: Network, now: datetime,
         # A known future change warns ahead: value x (1 - time to effect / lead), 0 before.
         lead_h = config.lead_for(str(metric)).total_seconds() / 3600.0
         to_effect = np.nan_to_num(_hours(part["effective_at"] - at), nan=0.0)
-        factor = np.clip(1.0 - np.maximum(to_effect, 0.0) / lead_h, 0.0, 1.0) if lead_h > 0 else (to_effect <= 0).astype(float)
+        factor = (
+            np.clip(1.0 - np.maximum(to_effect, 0.0) / lead_h, 0.0, 1.0)
+            if lead_h > 0
+            else (to_effect <= 0).astype(float)
+        )
         scores = np.clip(raw * factor, 0.0, 1.0)
         notes = [
             e if t <= 0 else f"{e}; takes effect in {t:.0f} h (lead {lead_h:.0f} h) -> {s:.2f}"
             for e, t, s in zip(explain, to_effect, scores)
         ]
-        parts.append(pd.DataFrame({
-            "target": part["target"].to_numpy(),
-            "dimension": part["dimension"].to_numpy(),
-            "metric": str(metric),
-            "score": scores,
-            "explain": notes,
-            "starts_at": starts[part.index].where(starts[part.index] > at).to_numpy(),
-            "until": until[part.index].to_numpy(),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "target": part["target"].to_numpy(),
+                    "dimension": part["dimension"].to_numpy(),
+                    "metric": str(metric),
+                    "score": scores,
+                    "explain": notes,
+                    "starts_at": starts[part.index].where(starts[part.index] > at).to_numpy(),
+                    "until": until[part.index].to_numpy(),
+                }
+            )
+        )
     if not parts:
-        rows = pd.DataFrame({"target": [], "dimension": [], "metric": [], "score": [], "explain": [],
-                             "starts_at": pd.Series(dtype="datetime64[ns, UTC]"),
-                             "until": pd.Series(dtype="datetime64[ns, UTC]")})
+        rows = pd.DataFrame(
+            {
+                "target": [],
+                "dimension": [],
+                "metric": [],
+                "score": [],
+                "explain": [],
+                "starts_at": pd.Series(dtype="datetime64[ns, UTC]"),
+                "until": pd.Series(dtype="datetime64[ns, UTC]"),
+            }
+        )
     else:
         rows = pd.concat(parts, ignore_index=True)
     return rows, ignored, unknown_metrics, unknown_targets
@@ -399,8 +493,14 @@ def combine_rows(rows: pd.DataFrame, at: pd.Timestamp, how: str) -> pd.DataFrame
     begin = np.where(begin == nat, at.value, begin)
     end = _ns(rows["until"])
     end = np.where(end == nat, np.iinfo(np.int64).max, end)
-    windows = pd.DataFrame({"target": rows["target"].to_numpy(), "dimension": rows["dimension"].to_numpy(),
-                            "begin": begin, "end": end})[active]
+    windows = pd.DataFrame(
+        {
+            "target": rows["target"].to_numpy(),
+            "dimension": rows["dimension"].to_numpy(),
+            "begin": begin,
+            "end": end,
+        }
+    )[active]
     spans = windows.groupby(keys, sort=True).agg(begin=("begin", "min"), end=("end", "max"))
     out = pd.DataFrame({"score": score.clip(0.0, 1.0), "explain": explain})
     out = out.join(spans)
@@ -411,8 +511,9 @@ def combine_rows(rows: pd.DataFrame, at: pd.Timestamp, how: str) -> pd.DataFrame
     return out
 
 
-def score_signals(frame: pd.DataFrame, network: Network, now: datetime,
-                  config: ScoringConfig | None = None) -> ScoreResult:
+def score_signals(
+    frame: pd.DataFrame, network: Network, now: datetime, config: ScoringConfig | None = None
+) -> ScoreResult:
     """Score every node and lane with readings, per dimension, at `now` (own readings only;
     `twin.scoring.propagate.propagate` then carries node risk onto lanes).
 
@@ -438,7 +539,10 @@ def score_signals(frame: pd.DataFrame, network: Network, now: datetime,
     at = _utc(now)
     rows, ignored, unknown_metrics, unknown_targets = _score_rows(frame, network, now, config)
     combined = combine_rows(rows, at, config.combine)
-    combined["explain"] = [f"{d} {s:.2f}: {e}" for d, s, e in zip(combined["dimension"], combined["score"], combined["explain"])]
+    combined["explain"] = [
+        f"{d} {s:.2f}: {e}"
+        for d, s, e in zip(combined["dimension"], combined["score"], combined["explain"])
+    ]
     combined["sources"] = [(t,) for t in combined["target"]]
     return ScoreResult(
         frame=annotate(combined, network),
@@ -462,7 +566,9 @@ def annotate(scores: pd.DataFrame, network: Network) -> pd.DataFrame:
         else:
             lane = lanes.get(target)
             kinds.append("lane")
-            countries.append(nodes[lane.to].country if lane is not None and lane.to in nodes else None)
+            countries.append(
+                nodes[lane.to].country if lane is not None and lane.to in nodes else None
+            )
             vias.append(tuple(lane.via) if lane is not None else ())
     out = scores.copy()
     out["kind"], out["country"], out["via"] = kinds, countries, vias
@@ -479,9 +585,19 @@ def to_risk_scores(frame: pd.DataFrame, at: datetime) -> list[RiskScore]:
     """Typed records of a score frame, sorted by target then dimension."""
     out = []
     for row in frame.sort_values(["target", "dimension"]).itertuples(index=False):
-        out.append(RiskScore(
-            target=row.target, dimension=row.dimension, score=float(row.score), explain=row.explain,
-            at=at, kind=row.kind, country=row.country if isinstance(row.country, str) else None, via=tuple(row.via), sources=tuple(row.sources),
-            starts_at=_maybe_time(row.starts_at), until=_maybe_time(row.until),
-        ))
+        out.append(
+            RiskScore(
+                target=row.target,
+                dimension=row.dimension,
+                score=float(row.score),
+                explain=row.explain,
+                at=at,
+                kind=row.kind,
+                country=row.country if isinstance(row.country, str) else None,
+                via=tuple(row.via),
+                sources=tuple(row.sources),
+                starts_at=_maybe_time(row.starts_at),
+                until=_maybe_time(row.until),
+            )
+        )
     return out

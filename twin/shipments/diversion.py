@@ -43,7 +43,12 @@ NEAR_PORT_KM = 2000.0
 
 def is_sister(lane: Lane, other: Lane, network: Network) -> bool:
     """Whether freight under way on `lane` could be sent on `other` from the same departure."""
-    if lane.mode != Mode.sea or other.mode != Mode.sea or other.id == lane.id or other.from_ != lane.from_:
+    if (
+        lane.mode != Mode.sea
+        or other.mode != Mode.sea
+        or other.id == lane.id
+        or other.from_ != lane.from_
+    ):
         return False
     if other.to == lane.to:
         return True
@@ -72,7 +77,12 @@ def divert_by(leg: Leg, other: Lane, network: Network) -> datetime | None:
     last = nodes.get(lane.from_ if differ == 0 else ours[differ - 1])
     a, b = nodes.get(ours[differ]), nodes.get(theirs[differ])
     share = 0.0
-    if last is not None and a is not None and b is not None and None not in (last.lat, a.lat, b.lat):
+    if (
+        last is not None
+        and a is not None
+        and b is not None
+        and None not in (last.lat, a.lat, b.lat)
+    ):
         ahead = great_circle_km(last, a)
         share = max(0.0, 1.0 - great_circle_km(a, b) / ahead) if ahead > 0 else 0.0
     start, end = reached(differ - 1), reached(differ)
@@ -100,5 +110,10 @@ def diverted_leg(leg: Leg, other: Lane, network: Network) -> Leg:
         return (node.handling_days + node.clearance_days) if node is not None else 0.0
 
     days = other.transit_days - lane.transit_days + stop(other.to) - stop(lane.to)
-    return Leg(lane=other.id, from_node=other.from_, to_node=other.to, depart_at=leg.depart_at,
-               arrive_at=leg.arrive_at + timedelta(days=days))
+    return Leg(
+        lane=other.id,
+        from_node=other.from_,
+        to_node=other.to,
+        depart_at=leg.depart_at,
+        arrive_at=leg.arrive_at + timedelta(days=days),
+    )

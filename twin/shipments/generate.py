@@ -22,8 +22,35 @@ from twin.domain.records import Network, NodeKind, Priority, Shipment
 # Share of shipments by destination market; countries of the EU share the "EU" weight.
 MARKET_WEIGHTS = {"US": 0.45, "EU": 0.25, "GB": 0.10, "JP": 0.10, "AE": 0.10}
 EU_COUNTRIES = frozenset(
-    ["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
-     "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"]
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    ]
 )
 PRIORITY_MIX = {Priority.standard: 0.70, Priority.express: 0.22, Priority.critical: 0.08}
 # Units (cbm) drawn log-normally, clipped: LCL/FCL sea lots, smaller express and critical lots.
@@ -67,7 +94,8 @@ class RouteTimes:
             _, cheap_paths = nx.single_source_dijkstra(self.graph, origin, weight=cost)
             cheap_days = {
                 target: sum(
-                    self._edge_days(self.graph[a][b], b, country) for a, b in itertools.pairwise(path)
+                    self._edge_days(self.graph[a][b], b, country)
+                    for a, b in itertools.pairwise(path)
                 )
                 for target, path in cheap_paths.items()
             }
@@ -83,8 +111,14 @@ def market_of(country: str | None) -> str | None:
 
 
 def generate_shipments(
-    network: Network, *, start: datetime, days: int, per_day: int, seed: int = 0,
-    id_prefix: str = "S", markets: Sequence[str] | None = None,
+    network: Network,
+    *,
+    start: datetime,
+    days: int,
+    per_day: int,
+    seed: int = 0,
+    id_prefix: str = "S",
+    markets: Sequence[str] | None = None,
 ) -> list[Shipment]:
     """`days` x `per_day` shipments from the network's origins to its warehouses.
 
@@ -107,7 +141,9 @@ def generate_shipments(
         if markets is None or market in markets:
             by_market[market].append(node.id)
     if not by_market:
-        raise ValueError(f"network '{network.name}' has no warehouse in markets {', '.join(markets or [])}")
+        raise ValueError(
+            f"network '{network.name}' has no warehouse in markets {', '.join(markets or [])}"
+        )
     markets = sorted(by_market)
     weights = np.array([MARKET_WEIGHTS.get(m, 0.05) for m in markets])
     weights = weights / weights.sum()

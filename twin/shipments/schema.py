@@ -29,7 +29,9 @@ def parse_shipments(
     for entry in entries:
         where = entry.where("shipment")
         if not isinstance(entry.data, dict):
-            problems.append(Problem(entry.file, where, None, "a shipment must be a mapping of fields"))
+            problems.append(
+                Problem(entry.file, where, None, "a shipment must be a mapping of fields")
+            )
             continue
         data = {str(k): v for k, v in entry.data.items() if v is not None and v != ""}
         for key in sorted(set(data) - SHIPMENT_FIELDS):
@@ -45,7 +47,9 @@ def parse_shipments(
     for ident, count in Counter(s.id for s in shipments).items():
         if count > 1:
             file, where = where_of[ident]
-            problems.append(Problem(file, where, "id", f"duplicate shipment id '{ident}' ({count} times)"))
+            problems.append(
+                Problem(file, where, "id", f"duplicate shipment id '{ident}' ({count} times)")
+            )
     if network is not None:
         nodes = network.node_by_id
         for shipment in shipments:
@@ -57,11 +61,18 @@ def parse_shipments(
                 node = nodes.get(ref)
                 if node is None:
                     problems.append(
-                        Problem(file, where, field, f"unknown node '{ref}' in network '{network.name}'")
+                        Problem(
+                            file, where, field, f"unknown node '{ref}' in network '{network.name}'"
+                        )
                     )
                 elif node.kind not in kinds:
                     problems.append(
-                        Problem(file, where, field, f"'{ref}' is a {node.kind.value}; freight cannot {'start' if field == 'origin' else 'end'} there")
+                        Problem(
+                            file,
+                            where,
+                            field,
+                            f"'{ref}' is a {node.kind.value}; freight cannot {'start' if field == 'origin' else 'end'} there",
+                        )
                     )
     if any(p.severity == "error" for p in problems):
         raise InputError(problems)

@@ -26,9 +26,17 @@ DEPARTURE_EVENTS = frozenset({"DEPA", "LOAD", "GTOT"})
 
 def _pick(legs: Sequence[Leg], node: str, event: str, at: datetime) -> int | None:
     if event in ARRIVAL_EVENTS:
-        found = [(abs((leg.arrive_at - at).total_seconds()), i) for i, leg in enumerate(legs) if leg.to_node == node]
+        found = [
+            (abs((leg.arrive_at - at).total_seconds()), i)
+            for i, leg in enumerate(legs)
+            if leg.to_node == node
+        ]
     elif event in DEPARTURE_EVENTS:
-        found = [(abs((leg.depart_at - at).total_seconds()), i) for i, leg in enumerate(legs) if leg.from_node == node]
+        found = [
+            (abs((leg.depart_at - at).total_seconds()), i)
+            for i, leg in enumerate(legs)
+            if leg.from_node == node
+        ]
     else:
         return None
     return min(found)[1] if found else None
@@ -40,22 +48,33 @@ def _retimed(route: Assignment, k: int, event: str, at: datetime) -> Assignment:
     if event in ARRIVAL_EVENTS:
         legs[k] = leg.model_copy(update={"arrive_at": at, "depart_at": min(leg.depart_at, at)})
     else:
-        legs[k] = leg.model_copy(update={"depart_at": at, "arrive_at": at + (leg.arrive_at - leg.depart_at)})
+        legs[k] = leg.model_copy(
+            update={"depart_at": at, "arrive_at": at + (leg.arrive_at - leg.depart_at)}
+        )
     for j in range(k - 1, -1, -1):
         later = legs[j + 1].depart_at
         if legs[j].arrive_at > later:
-            legs[j] = legs[j].model_copy(update={"arrive_at": later, "depart_at": min(legs[j].depart_at, later)})
+            legs[j] = legs[j].model_copy(
+                update={"arrive_at": later, "depart_at": min(legs[j].depart_at, later)}
+            )
     for j in range(k + 1, len(legs)):
         planned, before = route.legs[j], route.legs[j - 1]
-        depart = max(planned.depart_at, legs[j - 1].arrive_at + (planned.depart_at - before.arrive_at))
-        legs[j] = planned.model_copy(update={"depart_at": depart,
-                                             "arrive_at": depart + (planned.arrive_at - planned.depart_at)})
+        depart = max(
+            planned.depart_at, legs[j - 1].arrive_at + (planned.depart_at - before.arrive_at)
+        )
+        legs[j] = planned.model_copy(
+            update={
+                "depart_at": depart,
+                "arrive_at": depart + (planned.arrive_at - planned.depart_at),
+            }
+        )
     shift = legs[-1].arrive_at - route.legs[-1].arrive_at
     return route.model_copy(update={"legs": tuple(legs), "eta": route.eta + shift})
 
 
-def follow_event(routes: Sequence[Assignment], node: str, event: str,
-                 at: datetime) -> tuple[Assignment, ...] | None:
+def follow_event(
+    routes: Sequence[Assignment], node: str, event: str, at: datetime
+) -> tuple[Assignment, ...] | None:
     """`routes` re-timed by one actual event at `node`; None when no route passes there that
     way (the freight is off its plan, or the event is not a movement)."""
     out: list[Assignment] = []
@@ -70,8 +89,9 @@ def follow_event(routes: Sequence[Assignment], node: str, event: str,
     return tuple(out) if moved else None
 
 
-def follow_events(routes: Mapping[str, Sequence[Assignment]], events: Iterable[ShipmentPosition],
-                  now: datetime) -> dict[str, tuple[Assignment, ...]]:
+def follow_events(
+    routes: Mapping[str, Sequence[Assignment]], events: Iterable[ShipmentPosition], now: datetime
+) -> dict[str, tuple[Assignment, ...]]:
     """The routes that events moved, by shipment id. Events (oldest first) name a shipment by
     their primary document reference or any other they carry; events after `now`, at a place
     that is no node of the network, or off every route of the shipment move nothing."""

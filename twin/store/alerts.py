@@ -24,9 +24,19 @@ from twin.store.tables.alerts import (
 def save_scores(session: Session, *, scores: Iterable[RiskScore]) -> int:
     """Append a pass's scores (one executemany); returns how many were written."""
     rows = [
-        {"at": s.at, "target": s.target, "dimension": s.dimension, "score": s.score,
-         "explain": s.explain, "kind": s.kind, "country": s.country, "via": list(s.via),
-         "sources": list(s.sources), "starts_at": s.starts_at, "until": s.until}
+        {
+            "at": s.at,
+            "target": s.target,
+            "dimension": s.dimension,
+            "score": s.score,
+            "explain": s.explain,
+            "kind": s.kind,
+            "country": s.country,
+            "via": list(s.via),
+            "sources": list(s.sources),
+            "starts_at": s.starts_at,
+            "until": s.until,
+        }
         for s in scores
     ]
     if rows:
@@ -35,12 +45,24 @@ def save_scores(session: Session, *, scores: Iterable[RiskScore]) -> int:
 
 
 def _score(row: Any) -> RiskScore:
-    return RiskScore(target=row.target, dimension=row.dimension, score=row.score, explain=row.explain,
-                     at=row.at, kind=row.kind, country=row.country, via=tuple(row.via or ()),
-                     sources=tuple(row.sources or ()), starts_at=row.starts_at, until=row.until)
+    return RiskScore(
+        target=row.target,
+        dimension=row.dimension,
+        score=row.score,
+        explain=row.explain,
+        at=row.at,
+        kind=row.kind,
+        country=row.country,
+        via=tuple(row.via or ()),
+        sources=tuple(row.sources or ()),
+        starts_at=row.starts_at,
+        until=row.until,
+    )
 
 
-def latest_scores(session: Session, *, target: str | None = None, at: datetime | None = None) -> list[RiskScore]:
+def latest_scores(
+    session: Session, *, target: str | None = None, at: datetime | None = None
+) -> list[RiskScore]:
     """The latest score of each (target, dimension), at or before `at` when given."""
     table = RiskScoreRow.__table__
     inner = select(table.c.target, table.c.dimension, sa.func.max(table.c.at).label("at"))
@@ -49,9 +71,18 @@ def latest_scores(session: Session, *, target: str | None = None, at: datetime |
     if at is not None:
         inner = inner.where(table.c.at <= at)
     newest = inner.group_by(table.c.target, table.c.dimension).subquery()
-    query = select(table).join(newest, sa.and_(
-        table.c.target == newest.c.target, table.c.dimension == newest.c.dimension,
-        table.c.at == newest.c.at)).order_by(table.c.target, table.c.dimension, table.c.id.desc())
+    query = (
+        select(table)
+        .join(
+            newest,
+            sa.and_(
+                table.c.target == newest.c.target,
+                table.c.dimension == newest.c.dimension,
+                table.c.at == newest.c.at,
+            ),
+        )
+        .order_by(table.c.target, table.c.dimension, table.c.id.desc())
+    )
     seen: dict[tuple[str, str], RiskScore] = {}
     for row in session.execute(query):
         seen.setdefault((row.target, row.dimension), _score(row))
@@ -62,11 +93,23 @@ def save_alerts(session: Session, *, alerts: Iterable[Alert]) -> int:
     """Insert or update alert episodes by id (an episode is written again as it changes)."""
     table = AlertEpisodeRow.__table__
     rows = [
-        {"id": a.id, "target": a.target, "dimension": a.dimension, "severity": a.severity.value,
-         "score": a.score, "peak": a.peak, "opened_at": a.opened_at, "updated_at": a.updated_at,
-         "cleared_at": a.cleared_at, "forecast_cross_at": a.forecast_cross_at,
-         "warning_lead_h": a.warning_lead_h, "inhibited_by": a.inhibited_by,
-         "silenced_by": a.silenced_by, "acked_by": a.acked_by, "record": a.model_dump(mode="json")}
+        {
+            "id": a.id,
+            "target": a.target,
+            "dimension": a.dimension,
+            "severity": a.severity.value,
+            "score": a.score,
+            "peak": a.peak,
+            "opened_at": a.opened_at,
+            "updated_at": a.updated_at,
+            "cleared_at": a.cleared_at,
+            "forecast_cross_at": a.forecast_cross_at,
+            "warning_lead_h": a.warning_lead_h,
+            "inhibited_by": a.inhibited_by,
+            "silenced_by": a.silenced_by,
+            "acked_by": a.acked_by,
+            "record": a.model_dump(mode="json"),
+        }
         for a in alerts
     ]
     if not rows:
@@ -103,8 +146,17 @@ def list_silences(session: Session, *, active_at: datetime | None = None) -> lis
     query = select(table).order_by(table.c.starts_at, table.c.id)
     if active_at is not None:
         query = query.where(table.c.starts_at <= active_at, table.c.ends_at > active_at)
-    return [Silence(id=r.id, matchers=r.matchers, starts_at=r.starts_at, ends_at=r.ends_at,
-                    created_by=r.created_by, comment=r.comment) for r in session.execute(query)]
+    return [
+        Silence(
+            id=r.id,
+            matchers=r.matchers,
+            starts_at=r.starts_at,
+            ends_at=r.ends_at,
+            created_by=r.created_by,
+            comment=r.comment,
+        )
+        for r in session.execute(query)
+    ]
 
 
 def save_ack(session: Session, *, ack: Acknowledgement) -> None:
@@ -116,15 +168,19 @@ def list_acks(session: Session, *, alert_id: str | None = None) -> list[Acknowle
     query = select(table).order_by(table.c.seq)
     if alert_id is not None:
         query = query.where(table.c.alert_id == alert_id)
-    return [Acknowledgement(alert_id=r.alert_id, by=r.by, at=r.at, comment=r.comment)
-            for r in session.execute(query)]
+    return [
+        Acknowledgement(alert_id=r.alert_id, by=r.by, at=r.at, comment=r.comment)
+        for r in session.execute(query)
+    ]
 
 
 def save_state(session: Session, *, state: AlertState, at: datetime, name: str = "default") -> None:
     """Keep the alerting state machine's memory (one row per name), replacing the last one."""
     table = AlertStateRow.__table__
     session.execute(table.delete().where(table.c.name == name))
-    session.execute(insert(table), [{"name": name, "state": state.model_dump(mode="json"), "updated_at": at}])
+    session.execute(
+        insert(table), [{"name": name, "state": state.model_dump(mode="json"), "updated_at": at}]
+    )
 
 
 def load_state(session: Session, *, name: str = "default") -> AlertState:

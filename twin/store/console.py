@@ -27,8 +27,12 @@ CHANGES = PlanChangeRow.__table__  # type: ignore[attr-defined]
 
 
 def score_history(
-    session: Session, *, target: str, dimension: str | None = None,
-    since: datetime | None = None, limit: int = 2000,
+    session: Session,
+    *,
+    target: str,
+    dimension: str | None = None,
+    since: datetime | None = None,
+    limit: int = 2000,
 ) -> list[RiskScore]:
     """Scores of one target (one dimension when given) in time order, the newest `limit`."""
     query = select(SCORES).where(SCORES.c.target == target)
@@ -36,12 +40,17 @@ def score_history(
         query = query.where(SCORES.c.dimension == dimension)
     if since is not None:
         query = query.where(SCORES.c.at >= since)
-    rows = session.execute(query.order_by(SCORES.c.at.desc(), SCORES.c.id.desc()).limit(limit)).all()
+    rows = session.execute(
+        query.order_by(SCORES.c.at.desc(), SCORES.c.id.desc()).limit(limit)
+    ).all()
     return [_score(r) for r in reversed(rows)]
 
 
 def recent_audit(
-    session: Session, *, since: datetime | None = None, limit: int = 500,
+    session: Session,
+    *,
+    since: datetime | None = None,
+    limit: int = 500,
 ) -> list[AuditEntry]:
     """Audit entries of every incident, newest first."""
     query = select(AUDIT).order_by(AUDIT.c.seq.desc()).limit(limit)
@@ -71,7 +80,10 @@ def change_marker(session: Session) -> str:
 
 
 def incident_summaries(
-    session: Session, *, states: Sequence[str] | None = None, limit: int = 200,
+    session: Session,
+    *,
+    states: Sequence[str] | None = None,
+    limit: int = 200,
 ) -> list[dict[str, Any]]:
     """The incident list in one query (no per-incident reads): each incident's columns and its
     plan's totals (shipments, old cost, cost delta, late unit-days avoided), newest first."""
@@ -80,21 +92,40 @@ def incident_summaries(
             CHANGES.c.incident_id,
             sa.func.count().label("shipments"),
             sa.func.coalesce(sa.func.sum(CHANGES.c.old_cost), 0.0).label("old_cost"),
-            sa.func.coalesce(sa.func.sum(CHANGES.c.new_cost - CHANGES.c.old_cost), 0.0).label("cost_delta"),
-            sa.func.coalesce(sa.func.sum(CHANGES.c.late_days_avoided * CHANGES.c.units), 0.0).label("late"),
-        ).group_by(CHANGES.c.incident_id).subquery()
+            sa.func.coalesce(sa.func.sum(CHANGES.c.new_cost - CHANGES.c.old_cost), 0.0).label(
+                "cost_delta"
+            ),
+            sa.func.coalesce(sa.func.sum(CHANGES.c.late_days_avoided * CHANGES.c.units), 0.0).label(
+                "late"
+            ),
+        )
+        .group_by(CHANGES.c.incident_id)
+        .subquery()
     )
     query = (
-        select(INCIDENTS.c.id, INCIDENTS.c.alert_id, INCIDENTS.c.playbook_id, INCIDENTS.c.state,
-               INCIDENTS.c.target, INCIDENTS.c.dimension, INCIDENTS.c.severity, INCIDENTS.c.shadow,
-               INCIDENTS.c.needs_approval, INCIDENTS.c.created_at, INCIDENTS.c.updated_at,
-               INCIDENTS.c.decided_by, INCIDENTS.c.plan_status, INCIDENTS.c.unserved,
-               sa.func.coalesce(changes.c.shipments, 0).label("shipments"),
-               sa.func.coalesce(changes.c.old_cost, 0.0).label("old_cost"),
-               sa.func.coalesce(changes.c.cost_delta, 0.0).label("cost_delta"),
-               sa.func.coalesce(changes.c.late, 0.0).label("late"))
+        select(
+            INCIDENTS.c.id,
+            INCIDENTS.c.alert_id,
+            INCIDENTS.c.playbook_id,
+            INCIDENTS.c.state,
+            INCIDENTS.c.target,
+            INCIDENTS.c.dimension,
+            INCIDENTS.c.severity,
+            INCIDENTS.c.shadow,
+            INCIDENTS.c.needs_approval,
+            INCIDENTS.c.created_at,
+            INCIDENTS.c.updated_at,
+            INCIDENTS.c.decided_by,
+            INCIDENTS.c.plan_status,
+            INCIDENTS.c.unserved,
+            sa.func.coalesce(changes.c.shipments, 0).label("shipments"),
+            sa.func.coalesce(changes.c.old_cost, 0.0).label("old_cost"),
+            sa.func.coalesce(changes.c.cost_delta, 0.0).label("cost_delta"),
+            sa.func.coalesce(changes.c.late, 0.0).label("late"),
+        )
         .select_from(INCIDENTS.outerjoin(changes, changes.c.incident_id == INCIDENTS.c.id))
-        .order_by(INCIDENTS.c.created_at.desc(), INCIDENTS.c.id).limit(limit)
+        .order_by(INCIDENTS.c.created_at.desc(), INCIDENTS.c.id)
+        .limit(limit)
     )
     if states:
         query = query.where(INCIDENTS.c.state.in_(list(states)))

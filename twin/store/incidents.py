@@ -38,19 +38,30 @@ class StaleState(RuntimeError):
 
 def _incident_row(incident: Incident) -> dict[str, Any]:
     return {
-        "id": incident.id, "alert_id": incident.alert_id, "playbook_id": incident.playbook_id,
-        "state": incident.state.value, "target": incident.alert.target,
-        "dimension": incident.alert.dimension, "severity": incident.alert.severity.value,
-        "why": incident.why, "approval": incident.approval, "shadow": incident.shadow,
-        "rollback": incident.rollback, "plan_status": incident.diff.status,
-        "cost_delta": incident.diff.cost_delta, "needs_approval": list(incident.needs_approval),
-        "alert": incident.alert.model_dump(mode="json"), "actions": list(incident.actions),
+        "id": incident.id,
+        "alert_id": incident.alert_id,
+        "playbook_id": incident.playbook_id,
+        "state": incident.state.value,
+        "target": incident.alert.target,
+        "dimension": incident.alert.dimension,
+        "severity": incident.alert.severity.value,
+        "why": incident.why,
+        "approval": incident.approval,
+        "shadow": incident.shadow,
+        "rollback": incident.rollback,
+        "plan_status": incident.diff.status,
+        "cost_delta": incident.diff.cost_delta,
+        "needs_approval": list(incident.needs_approval),
+        "alert": incident.alert.model_dump(mode="json"),
+        "actions": list(incident.actions),
         "notifications": [n.model_dump(mode="json") for n in incident.notifications],
         "constraints": incident.constraints,
         "old_routes": [a.model_dump(mode="json") for a in incident.old_routes],
         "new_routes": [a.model_dump(mode="json") for a in incident.new_routes],
-        "unserved": list(incident.diff.unserved), "decided_by": incident.decided_by,
-        "comment": incident.comment, "created_at": incident.created_at,
+        "unserved": list(incident.diff.unserved),
+        "decided_by": incident.decided_by,
+        "comment": incident.comment,
+        "created_at": incident.created_at,
         "updated_at": incident.updated_at,
     }
 
@@ -67,38 +78,59 @@ def _incident(row: Any, changes: Sequence[Any]) -> Incident:
             ShipmentChange.model_validate({k: v for k, v in dict(c).items() if k != "incident_id"})
             for c in changes
         ),
-        status=row.plan_status, unserved=tuple(row.unserved),
+        status=row.plan_status,
+        unserved=tuple(row.unserved),
     )
     return Incident(
-        id=row.id, alert_id=row.alert_id, playbook_id=row.playbook_id, alert=row.alert,
-        why=row.why, state=IncidentState(row.state), actions=tuple(row.actions), diff=diff,
-        approval=row.approval, needs_approval=tuple(row.needs_approval), shadow=row.shadow,
+        id=row.id,
+        alert_id=row.alert_id,
+        playbook_id=row.playbook_id,
+        alert=row.alert,
+        why=row.why,
+        state=IncidentState(row.state),
+        actions=tuple(row.actions),
+        diff=diff,
+        approval=row.approval,
+        needs_approval=tuple(row.needs_approval),
+        shadow=row.shadow,
         rollback=row.rollback,
         notifications=tuple(Notification.model_validate(n) for n in row.notifications),
         old_routes=tuple(Assignment.model_validate(a) for a in row.old_routes),
         new_routes=tuple(Assignment.model_validate(a) for a in row.new_routes),
-        constraints=row.constraints, created_at=row.created_at, updated_at=row.updated_at,
-        decided_by=row.decided_by, comment=row.comment,
+        constraints=row.constraints,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        decided_by=row.decided_by,
+        comment=row.comment,
     )
 
 
 def save_incident(
-    session: Session, *, incident: Incident, audit: Sequence[AuditEntry] = (),
+    session: Session,
+    *,
+    incident: Incident,
+    audit: Sequence[AuditEntry] = (),
 ) -> tuple[Incident, bool]:
     """Store a new incident with its plan changes and opening audit entries, once.
 
     Idempotent: if the (alert, playbook, severity) key is already stored (this run or before a
     restart), nothing is written and the stored incident comes back with `created` False.
     """
-    key = (INCIDENTS.c.alert_id == incident.alert_id, INCIDENTS.c.playbook_id == incident.playbook_id,
-           INCIDENTS.c.severity == incident.alert.severity.value)
+    key = (
+        INCIDENTS.c.alert_id == incident.alert_id,
+        INCIDENTS.c.playbook_id == incident.playbook_id,
+        INCIDENTS.c.severity == incident.alert.severity.value,
+    )
     existing = session.execute(select(INCIDENTS.c.id).where(*key)).scalar_one_or_none()
     if existing is None:
         try:
             with session.begin_nested():  # a racing writer's insert fails only this savepoint
                 session.execute(insert(INCIDENTS), [_incident_row(incident)])
                 if incident.diff.changes:
-                    session.execute(insert(CHANGES), [_change_row(incident.id, c) for c in incident.diff.changes])
+                    session.execute(
+                        insert(CHANGES),
+                        [_change_row(incident.id, c) for c in incident.diff.changes],
+                    )
                 for entry in audit:
                     append_audit(session, entry=entry)
             return incident, True
@@ -124,7 +156,9 @@ def _changes_of(session: Session, ids: Sequence[str]) -> dict[str, list[Any]]:
     changes: dict[str, list[Any]] = {ident: [] for ident in ids}
     for part in chunks(list(changes)):
         found = session.execute(
-            select(CHANGES).where(CHANGES.c.incident_id.in_(part)).order_by(CHANGES.c.incident_id, CHANGES.c.shipment)
+            select(CHANGES)
+            .where(CHANGES.c.incident_id.in_(part))
+            .order_by(CHANGES.c.incident_id, CHANGES.c.shipment)
         ).mappings()
         for change in found:
             changes[change["incident_id"]].append(change)
@@ -132,7 +166,10 @@ def _changes_of(session: Session, ids: Sequence[str]) -> dict[str, list[Any]]:
 
 
 def list_incidents(
-    session: Session, *, states: Sequence[IncidentState] | None = None, limit: int | None = None,
+    session: Session,
+    *,
+    states: Sequence[IncidentState] | None = None,
+    limit: int | None = None,
 ) -> list[Incident]:
     """Stored incidents, newest first, optionally only those in `states`: two queries however
     many there are (the daemon loads them every pass)."""
@@ -154,12 +191,21 @@ def save_transition(session: Session, *, incident: Incident, entry: AuditEntry) 
     """
     result = session.execute(
         update(INCIDENTS)
-        .where(INCIDENTS.c.id == incident.id, INCIDENTS.c.state == (entry.from_state.value if entry.from_state else ""))
-        .values(state=incident.state.value, updated_at=incident.updated_at,
-                decided_by=incident.decided_by, comment=incident.comment)
+        .where(
+            INCIDENTS.c.id == incident.id,
+            INCIDENTS.c.state == (entry.from_state.value if entry.from_state else ""),
+        )
+        .values(
+            state=incident.state.value,
+            updated_at=incident.updated_at,
+            decided_by=incident.decided_by,
+            comment=incident.comment,
+        )
     )
     if result.rowcount != 1:
-        raise StaleState(f"incident {incident.id} is no longer {entry.from_state}: reload and retry")
+        raise StaleState(
+            f"incident {incident.id} is no longer {entry.from_state}: reload and retry"
+        )
     append_audit(session, entry=entry)
     return incident
 
@@ -189,7 +235,9 @@ def record_attempts(session: Session, *, attempts: Sequence[NotificationAttempt]
         session.execute(insert(ATTEMPTS), [a.model_dump() for a in attempts])
 
 
-def notification_attempts(session: Session, *, incident_id: str | None = None) -> list[NotificationAttempt]:
+def notification_attempts(
+    session: Session, *, incident_id: str | None = None
+) -> list[NotificationAttempt]:
     query = select(ATTEMPTS).order_by(ATTEMPTS.c.id)
     if incident_id is not None:
         query = query.where(ATTEMPTS.c.incident_id == incident_id)

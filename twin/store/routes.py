@@ -28,20 +28,35 @@ ROUTES = PlanRouteRow.__table__  # type: ignore[attr-defined]
 OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 
 
-def save_routes(session: Session, *, network_name: str, routes: Mapping[str, Sequence[Assignment]],
-                at: datetime, by: str = "engine") -> int:
+def save_routes(
+    session: Session,
+    *,
+    network_name: str,
+    routes: Mapping[str, Sequence[Assignment]],
+    at: datetime,
+    by: str = "engine",
+) -> int:
     """Replace the plan of record of each shipment in `routes` (insert or update); returns how
     many shipments were written."""
     if not routes:
         return 0
     ident = network_id(session, name=network_name)
-    rows = [{"network_id": ident, "shipment": sid,
-             "assignments": [a.model_dump(mode="json") for a in assignments],
-             "updated_at": at, "updated_by": by} for sid, assignments in sorted(routes.items())]
+    rows = [
+        {
+            "network_id": ident,
+            "shipment": sid,
+            "assignments": [a.model_dump(mode="json") for a in assignments],
+            "updated_at": at,
+            "updated_by": by,
+        }
+        for sid, assignments in sorted(routes.items())
+    ]
     statement = _insert(session, ROUTES)
     statement = statement.on_conflict_do_update(
         index_elements=["network_id", "shipment"],
-        set_={name: statement.excluded[name] for name in ("assignments", "updated_at", "updated_by")},
+        set_={
+            name: statement.excluded[name] for name in ("assignments", "updated_at", "updated_by")
+        },
     )
     session.execute(statement, rows)
     return len(rows)
@@ -50,15 +65,22 @@ def save_routes(session: Session, *, network_name: str, routes: Mapping[str, Seq
 def get_routes(session: Session, *, network_name: str) -> dict[str, tuple[Assignment, ...]]:
     """The plan of record of every shipment of the network that has one."""
     ident = network_id(session, name=network_name)
-    rows = session.execute(sa.select(ROUTES.c.shipment, ROUTES.c.assignments)
-                           .where(ROUTES.c.network_id == ident).order_by(ROUTES.c.shipment))
-    return {r.shipment: tuple(Assignment.model_validate(a) for a in r.assignments or ()) for r in rows}
+    rows = session.execute(
+        sa.select(ROUTES.c.shipment, ROUTES.c.assignments)
+        .where(ROUTES.c.network_id == ident)
+        .order_by(ROUTES.c.shipment)
+    )
+    return {
+        r.shipment: tuple(Assignment.model_validate(a) for a in r.assignments or ()) for r in rows
+    }
 
 
 def route_times(session: Session, *, network_name: str) -> dict[str, datetime]:
     """When each shipment's plan of record was last written."""
     ident = network_id(session, name=network_name)
-    rows = session.execute(sa.select(ROUTES.c.shipment, ROUTES.c.updated_at).where(ROUTES.c.network_id == ident))
+    rows = session.execute(
+        sa.select(ROUTES.c.shipment, ROUTES.c.updated_at).where(ROUTES.c.network_id == ident)
+    )
     return {r.shipment: r.updated_at for r in rows}
 
 
@@ -81,8 +103,9 @@ def outbox_id(incident_id: str, index: int, note: Notification) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def enqueue_notifications(session: Session, *, items: Sequence[tuple[str, Notification]],
-                          at: datetime) -> int:
+def enqueue_notifications(
+    session: Session, *, items: Sequence[tuple[str, Notification]], at: datetime
+) -> int:
     """Queue (incident id, notification) pairs once each; returns how many were new."""
     if not items:
         return 0
@@ -91,35 +114,65 @@ def enqueue_notifications(session: Session, *, items: Sequence[tuple[str, Notifi
     for incident_id, note in items:
         index = counters.get(incident_id, 0)
         counters[incident_id] = index + 1
-        rows.append({"id": outbox_id(incident_id, index, note), "incident_id": incident_id,
-                     "channel": note.channel, "notification": note.model_dump(mode="json"),
-                     "created_at": at, "attempts": 0, "delivered_at": None, "outcome": ""})
-    statement = _insert(session, OUTBOX).on_conflict_do_nothing(index_elements=["id"]).returning(OUTBOX.c.id)
+        rows.append(
+            {
+                "id": outbox_id(incident_id, index, note),
+                "incident_id": incident_id,
+                "channel": note.channel,
+                "notification": note.model_dump(mode="json"),
+                "created_at": at,
+                "attempts": 0,
+                "delivered_at": None,
+                "outcome": "",
+            }
+        )
+    statement = (
+        _insert(session, OUTBOX)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(OUTBOX.c.id)
+    )
     return len(session.execute(statement, rows).all())
 
 
 def _item(row: Any) -> OutboxItem:
-    return OutboxItem(id=row.id, incident_id=row.incident_id, channel=row.channel,
-                      notification=Notification.model_validate(row.notification),
-                      attempts=row.attempts, delivered_at=row.delivered_at, outcome=row.outcome)
+    return OutboxItem(
+        id=row.id,
+        incident_id=row.incident_id,
+        channel=row.channel,
+        notification=Notification.model_validate(row.notification),
+        attempts=row.attempts,
+        delivered_at=row.delivered_at,
+        outcome=row.outcome,
+    )
 
 
 def pending_notifications(session: Session, *, limit: int = 100) -> list[OutboxItem]:
     """Notifications not yet delivered (or given up on), oldest first."""
-    query = (sa.select(OUTBOX).where(OUTBOX.c.delivered_at.is_(None))
-             .order_by(OUTBOX.c.created_at, OUTBOX.c.id).limit(limit))
+    query = (
+        sa.select(OUTBOX)
+        .where(OUTBOX.c.delivered_at.is_(None))
+        .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
+        .limit(limit)
+    )
     return [_item(r) for r in session.execute(query)]
 
 
 def list_outbox(session: Session) -> list[OutboxItem]:
-    return [_item(r) for r in session.execute(sa.select(OUTBOX).order_by(OUTBOX.c.created_at, OUTBOX.c.id))]
+    return [
+        _item(r)
+        for r in session.execute(sa.select(OUTBOX).order_by(OUTBOX.c.created_at, OUTBOX.c.id))
+    ]
 
 
-def mark_notification(session: Session, *, id: str, attempts: int, at: datetime | None,
-                      outcome: str) -> None:
+def mark_notification(
+    session: Session, *, id: str, attempts: int, at: datetime | None, outcome: str
+) -> None:
     """Record a delivery round: `at` set when done (delivered, or given up), None to retry later."""
-    session.execute(OUTBOX.update().where(OUTBOX.c.id == id)
-                    .values(attempts=OUTBOX.c.attempts + attempts, delivered_at=at, outcome=outcome[:2000]))
+    session.execute(
+        OUTBOX.update()
+        .where(OUTBOX.c.id == id)
+        .values(attempts=OUTBOX.c.attempts + attempts, delivered_at=at, outcome=outcome[:2000])
+    )
 
 
 __all__ = [

@@ -86,7 +86,9 @@ def oversized(frame: pd.DataFrame) -> pd.Series:
     mask = pd.Series(False, index=frame.index)
     for name, limit in _LIMITS.items():
         if name in frame.columns:
-            mask |= frame[name].map(lambda v, n=limit: isinstance(v, str) and len(v) > n).astype(bool)
+            mask |= (
+                frame[name].map(lambda v, n=limit: isinstance(v, str) and len(v) > n).astype(bool)
+            )
     return mask
 
 
@@ -97,10 +99,18 @@ def oversized_quarantine(frame: pd.DataFrame, file: str) -> tuple[pd.DataFrame, 
         return frame, []
     bad: list[Quarantined] = []
     for _, row in frame[mask].iterrows():
-        field = next(n for n, lim in _LIMITS.items() if isinstance(row[n], str) and len(row[n]) > lim)
-        bad.append(Quarantined(file=file, where=f"ref {row['ref']}", field=field,
-                               reason=f"longer than {_LIMITS[field]} characters",
-                               raw=str(row[field])[:2000]))
+        field = next(
+            n for n, lim in _LIMITS.items() if isinstance(row[n], str) and len(row[n]) > lim
+        )
+        bad.append(
+            Quarantined(
+                file=file,
+                where=f"ref {row['ref']}",
+                field=field,
+                reason=f"longer than {_LIMITS[field]} characters",
+                raw=str(row[field])[:2000],
+            )
+        )
     return frame[~mask].reset_index(drop=True), bad
 
 
@@ -118,7 +128,9 @@ def _column(values: pd.Series, *, time: bool = False) -> list[Any]:
     return array.tolist()
 
 
-def save_signals(session: Session, *, frame: pd.DataFrame, ingested_at: datetime | None = None) -> int:
+def save_signals(
+    session: Session, *, frame: pd.DataFrame, ingested_at: datetime | None = None
+) -> int:
     """Insert the rows of an ingest frame (SIGNAL_COLUMNS); returns how many were new.
 
     Rows already stored (same source, ref, target) are left as they are: saving the same frame
@@ -130,7 +142,9 @@ def save_signals(session: Session, *, frame: pd.DataFrame, ingested_at: datetime
     if frame["ref"].isna().any():
         raise ValueError("every signal needs a ref (ingest fills it with a content hash)")
     if oversized(frame).any():
-        raise ValueError("text longer than the store's columns: split it off with oversized_quarantine()")
+        raise ValueError(
+            "text longer than the store's columns: split it off with oversized_quarantine()"
+        )
     at = ingested_at or utcnow()
     columns: dict[str, list[Any]] = {}
     for name in SIGNAL_COLUMNS:
@@ -138,7 +152,10 @@ def save_signals(session: Session, *, frame: pd.DataFrame, ingested_at: datetime
     columns["value"] = frame["value"].astype(float).tolist()
     columns["target"] = ["" if t is None else t for t in columns["target"]]
     names = list(SIGNAL_COLUMNS)
-    rows = [dict(zip(names, values, strict=True), ingested_at=at) for values in zip(*(columns[n] for n in names), strict=True)]
+    rows = [
+        dict(zip(names, values, strict=True), ingested_at=at)
+        for values in zip(*(columns[n] for n in names), strict=True)
+    ]
     if session.get_bind().dialect.name == "postgresql":
         return _save_postgres(session, rows)
     return _save_sqlite(session, rows)
@@ -148,19 +165,26 @@ def _save_sqlite(session: Session, rows: list[dict[str, Any]]) -> int:
     # One executemany (no RETURNING: that would go row batch by row batch); total_changes()
     # counts the rows the connection really inserted, conflicts excluded.
     statement = sqlite.insert(SignalRow.__table__).on_conflict_do_nothing(
-        index_elements=["source", "ref", "target"])
+        index_elements=["source", "ref", "target"]
+    )
     changes = sa.text("SELECT total_changes()")
     before = session.execute(changes).scalar_one()
     for start in range(0, len(rows), _BATCH):
-        session.execute(statement, rows[start:start + _BATCH])
+        session.execute(statement, rows[start : start + _BATCH])
     return int(session.execute(changes).scalar_one() - before)
 
 
 # One INSERT ... SELECT FROM unnest(arrays): 14 parameters however many rows, so psycopg does
 # not parse a statement of thousands of VALUES tuples (6k rows/s that way, ~10x this).
 _PG_COLUMNS = (*SIGNAL_COLUMNS, "ingested_at")
-_PG_TYPES = {"ts": "timestamptz", "effective_at": "timestamptz", "expected_until": "timestamptz",
-             "ingested_at": "timestamptz", "value": "float8", "extras": "text"}
+_PG_TYPES = {
+    "ts": "timestamptz",
+    "effective_at": "timestamptz",
+    "expected_until": "timestamptz",
+    "ingested_at": "timestamptz",
+    "value": "float8",
+    "extras": "text",
+}
 _PG_INSERT = (
     f"INSERT INTO signals ({', '.join(_PG_COLUMNS)}) "
     f"SELECT {', '.join('u.extras::json' if c == 'extras' else 'u.' + c for c in _PG_COLUMNS)} "
@@ -174,7 +198,7 @@ def _save_postgres(session: Session, rows: list[dict[str, Any]]) -> int:
     connection = session.connection()
     inserted = 0
     for start in range(0, len(rows), _BATCH):
-        part = rows[start:start + _BATCH]
+        part = rows[start : start + _BATCH]
         arrays = []
         for name in _PG_COLUMNS:
             values = [row[name] for row in part]
@@ -185,8 +209,9 @@ def _save_postgres(session: Session, rows: list[dict[str, Any]]) -> int:
     return inserted
 
 
-def signals_between(session: Session, *, start: datetime | None, end: datetime | None,
-                    target: str | None = None) -> pd.DataFrame:
+def signals_between(
+    session: Session, *, start: datetime | None, end: datetime | None, target: str | None = None
+) -> pd.DataFrame:
     """Stored signals with `start <= ts < end` (either bound may be None: open), of one target
     when given, as a frame shaped like an ingest's (SIGNAL_COLUMNS, same dtypes), ordered by
     ts then insertion."""
@@ -203,7 +228,9 @@ def signals_between(session: Session, *, start: datetime | None, end: datetime |
     out: dict[str, Any] = {}
     for name, values in zip(SIGNAL_COLUMNS, data, strict=True):
         if name in _TIME_COLUMNS:
-            out[name] = pd.Series(pd.to_datetime(pd.Series(values, dtype=object), utc=True)).dt.as_unit("us")
+            out[name] = pd.Series(
+                pd.to_datetime(pd.Series(values, dtype=object), utc=True)
+            ).dt.as_unit("us")
         elif name == "value":
             out[name] = pd.Series(values, dtype=float)
         elif name == "target":
@@ -218,20 +245,38 @@ def _digest(row: Quarantined) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8", errors="replace")).hexdigest()
 
 
-def save_quarantine(session: Session, *, rows: Iterable[Quarantined], at: datetime | None = None) -> int:
+def save_quarantine(
+    session: Session, *, rows: Iterable[Quarantined], at: datetime | None = None
+) -> int:
     """Keep bad feed rows; the same row (file, where, field, reason, raw) is kept once.
     Returns how many were new."""
     when = at or utcnow()
-    values = [{"digest": _digest(r), "file": r.file, "where": r.where[:80], "field": r.field,
-               "reason": r.reason, "raw": r.raw, "at": when} for r in rows]
+    values = [
+        {
+            "digest": _digest(r),
+            "file": r.file,
+            "where": r.where[:80],
+            "field": r.field,
+            "reason": r.reason,
+            "raw": r.raw,
+            "at": when,
+        }
+        for r in rows
+    ]
     if not values:
         return 0
     table = QuarantineRow.__table__
-    statement = _insert(session, table).on_conflict_do_nothing(index_elements=["digest"]).returning(table.c.id)
+    statement = (
+        _insert(session, table)
+        .on_conflict_do_nothing(index_elements=["digest"])
+        .returning(table.c.id)
+    )
     return len(session.execute(statement, values).all())
 
 
-def list_quarantine(session: Session, *, file: str | None = None, limit: int | None = None) -> list[Quarantined]:
+def list_quarantine(
+    session: Session, *, file: str | None = None, limit: int | None = None
+) -> list[Quarantined]:
     """Quarantined rows, oldest first (of one file when given)."""
     table = QuarantineRow.__table__
     query = sa.select(table).order_by(table.c.id)
@@ -239,20 +284,31 @@ def list_quarantine(session: Session, *, file: str | None = None, limit: int | N
         query = query.where(table.c.file == file)
     if limit is not None:
         query = query.limit(limit)
-    return [Quarantined(file=r.file, where=r.where, field=r.field, reason=r.reason, raw=r.raw)
-            for r in session.execute(query)]
+    return [
+        Quarantined(file=r.file, where=r.where, field=r.field, reason=r.reason, raw=r.raw)
+        for r in session.execute(query)
+    ]
 
 
 def _checkpoint(row: Any) -> FeedCheckpoint:
-    return FeedCheckpoint(feed=row.feed, key=row.key, sha256=row.sha256, offset=row.offset,
-                          last_event_id=row.last_event_id, etag=row.etag,
-                          last_modified=row.last_modified, updated_at=row.updated_at)
+    return FeedCheckpoint(
+        feed=row.feed,
+        key=row.key,
+        sha256=row.sha256,
+        offset=row.offset,
+        last_event_id=row.last_event_id,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        updated_at=row.updated_at,
+    )
 
 
 def get_checkpoint(session: Session, *, feed: str, key: str) -> FeedCheckpoint | None:
     """Where `feed` left off on `key` (a file path or URL), or None if it never read it."""
     table = FeedCheckpointRow.__table__
-    row = session.execute(sa.select(table).where(table.c.feed == feed, table.c.key == key)).one_or_none()
+    row = session.execute(
+        sa.select(table).where(table.c.feed == feed, table.c.key == key)
+    ).one_or_none()
     return None if row is None else _checkpoint(row)
 
 
@@ -280,9 +336,16 @@ def set_checkpoint(
 ) -> FeedCheckpoint:
     """Record where `feed` left off on `key` (insert or replace: fields not given become unset,
     so a checkpoint always describes one read). Returns the checkpoint stored."""
-    values = {"feed": feed, "key": key, "sha256": sha256, "offset": offset,
-              "last_event_id": last_event_id, "etag": etag, "last_modified": last_modified,
-              "updated_at": at or utcnow()}
+    values = {
+        "feed": feed,
+        "key": key,
+        "sha256": sha256,
+        "offset": offset,
+        "last_event_id": last_event_id,
+        "etag": etag,
+        "last_modified": last_modified,
+        "updated_at": at or utcnow(),
+    }
     table = FeedCheckpointRow.__table__
     statement = _insert(session, table).values(**values)
     statement = statement.on_conflict_do_update(

@@ -51,7 +51,12 @@ def _user(row: object) -> User:
 
 
 def add_user(
-    session: Session, *, name: str, role: Role, password: str | None, at: datetime,
+    session: Session,
+    *,
+    name: str,
+    role: Role,
+    password: str | None,
+    at: datetime,
     replace: bool = False,
 ) -> User:
     """Create user `name` (or, with `replace`, set its role and password). Raises UserExists."""
@@ -62,7 +67,9 @@ def add_user(
             raise UserExists(f"user {name!r} exists (use --replace to change its role or password)")
         session.execute(update(USERS).where(USERS.c.name == name).values(**values))
     else:
-        session.execute(insert(USERS), [{"name": name, "created_at": at, "disabled": False, **values}])
+        session.execute(
+            insert(USERS), [{"name": name, "created_at": at, "disabled": False, **values}]
+        )
     return User(name=name, role=role)
 
 
@@ -94,15 +101,25 @@ def add_token(session: Session, *, name: str, at: datetime, label: str = "") -> 
     """A new API token for user `name` (returned once; only its digest is stored)."""
     get_user(session, name=name)
     token = "twin_" + secrets.token_urlsafe(32)
-    session.execute(insert(TOKENS), [{"token_sha256": token_digest(token), "user_name": name,
-                                      "label": label, "created_at": at}])
+    session.execute(
+        insert(TOKENS),
+        [
+            {
+                "token_sha256": token_digest(token),
+                "user_name": name,
+                "label": label,
+                "created_at": at,
+            }
+        ],
+    )
     return token
 
 
 def check_token(session: Session, *, token: str) -> User | None:
     """The enabled user whose API token this is, else None."""
     row = session.execute(
-        select(USERS).join(TOKENS, TOKENS.c.user_name == USERS.c.name)
+        select(USERS)
+        .join(TOKENS, TOKENS.c.user_name == USERS.c.name)
         .where(TOKENS.c.token_sha256 == token_digest(token))
     ).first()
     if row is None or row.disabled:

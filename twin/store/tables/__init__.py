@@ -6,7 +6,11 @@ from twin.store.tables.network import LaneRow, LaneViaRow, NetworkRow, NodeRow
 from twin.store.tables.shipments import ShipmentRow, ShipmentStatus
 from twin.store.tables.incidents import AuditRow, IncidentRow, NotificationAttemptRow, PlanChangeRow
 from twin.store.tables.alerts import (
-    AcknowledgementRow, AlertEpisodeRow, AlertStateRow, RiskScoreRow, SilenceRow,
+    AcknowledgementRow,
+    AlertEpisodeRow,
+    AlertStateRow,
+    RiskScoreRow,
+    SilenceRow,
 )
 from twin.store.tables.signals import FeedCheckpointRow, QuarantineRow, ShipmentEventRow, SignalRow
 from twin.store.tables.routes import OutboxRow, PlanRouteRow

@@ -59,7 +59,8 @@ class PlanChangeRow(SQLModel, table=True):
 
     incident_id: str = Field(
         sa_type=sa.String(40),
-        sa_column_args=[sa.ForeignKey("incidents.id", ondelete="CASCADE")], primary_key=True,
+        sa_column_args=[sa.ForeignKey("incidents.id", ondelete="CASCADE")],
+        primary_key=True,
     )
     shipment: str = Field(sa_type=sa.String(ID_LENGTH), primary_key=True)
     units: float
@@ -100,7 +101,9 @@ class AuditIsAppendOnly(RuntimeError):
 @event.listens_for(AuditRow, "before_update")
 @event.listens_for(AuditRow, "before_delete")
 def _refuse(_mapper: Mapper[Any], _connection: Any, target: AuditRow) -> None:
-    raise AuditIsAppendOnly(f"audit entry {target.seq} is append-only: it cannot be changed or removed")
+    raise AuditIsAppendOnly(
+        f"audit entry {target.seq} is append-only: it cannot be changed or removed"
+    )
 
 
 class NotificationAttemptRow(SQLModel, table=True):

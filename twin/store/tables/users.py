@@ -33,7 +33,8 @@ class ApiTokenRow(SQLModel, table=True):
     token_sha256: str = Field(sa_type=sa.String(64), primary_key=True)
     user_name: str = Field(
         sa_type=sa.String(NAME_LENGTH),
-        sa_column_args=[sa.ForeignKey("users.name", ondelete="CASCADE")], index=True,
+        sa_column_args=[sa.ForeignKey("users.name", ondelete="CASCADE")],
+        index=True,
     )
     label: str = Field(default="", sa_type=sa.String(NAME_LENGTH))
     created_at: datetime = Field(sa_type=UTCDateTime)
