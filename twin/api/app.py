@@ -19,6 +19,8 @@ from fastapi.templating import Jinja2Templates
 
 from twin.alerting.rules import AlertRules
 from twin.api.auth import Sessions
+from twin.api.clock import ConsoleClock
+from twin.api.present import money
 from twin.api.deps import NotSignedIn
 from twin.api.views import ConsoleError
 from twin.store.db import make_engine
@@ -58,12 +60,15 @@ def create_app(
     poll_seconds: float = 3.0,
     alert_rules: AlertRules | None = None,
     network: str | None = None,
+    clock: str = "wall",
 ) -> FastAPI:
     """The console app on the store at `database_url` (default: TWIN_DATABASE_URL or ./twin.db).
 
     secret_key signs session cookies (default: TWIN_SECRET_KEY, else a random one: sessions
     then end when the process does). poll_seconds: how often /api/events looks for changes.
     network: the stored network the map shows (default: the most recently updated one).
+    clock: the daemon's clock ("wall", or the path of the demo's simulated clock file): pages,
+    counts and decisions use its time, and say so when it is simulated.
     Raises SchemaOutdated if the database is not migrated (`twin db upgrade`).
     """
     from twin.api import routes_api, routes_auth, routes_pages
@@ -89,9 +94,11 @@ def create_app(
     app.state.poll_seconds = poll_seconds
     app.state.alert_rules = alert_rules or AlertRules()
     app.state.network = network
+    app.state.clock = ConsoleClock(clock)
     app.state.templates = Jinja2Templates(
         directory=str(Path(str(files("twin.api").joinpath("templates"))))
     )
+    app.state.templates.env.filters["money"] = money
     app.mount(
         "/static", StaticFiles(directory=str(files("twin.api").joinpath("static"))), name="static"
     )

@@ -4,7 +4,7 @@ network map, alerts with silences and acks, audit log."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -12,8 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from twin.api import views
+from twin.api import present, views
 from twin.api.charts import network_map, score_chart
+from twin.api.clock import console_now
 from twin.api.deps import CurrentUser, SessionDep, check_csrf
 from twin.api.models import SilenceIn
 from twin.api.routes_api import lane_risk, stored_network
@@ -22,15 +23,18 @@ from twin.domain.incidents import IncidentState
 from twin.store.alerts import list_acks, list_alerts, list_silences
 from twin.store.console import recent_audit, score_history
 from twin.store.incidents import audit_log, list_incidents
+from twin.store.shipments import get_shipments
 from twin.store.signals import signals_between
 from twin.store.users import Role
 
 router = APIRouter(include_in_schema=False)
+ALERTS_SHOWN = 2000  # the alert history page shows the newest this many episodes
 S = IncidentState
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
+def now(request: Request) -> datetime:
+    """Now by the console's clock (the daemon's: simulated in the demo)."""
+    return console_now(request)
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -39,7 +43,8 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
         "user": user,
         "csrf_token": getattr(request.state, "csrf", None) or "",
         "can_decide": bool(user and user.role.allows(Role.approver)),
-        "now": now(),
+        "now": now(request),
+        "simulated": request.app.state.clock.simulated,
         "path": request.url.path,
     }
     return request.app.state.templates.TemplateResponse(
@@ -58,15 +63,12 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
 
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
-    open_alerts = list_alerts(session, open_only=True)
-    by_severity: dict[str, list[Any]] = {"critical": [], "warn": []}
-    for a in open_alerts:
-        by_severity.setdefault(a.severity.value, []).append(a)
+    causes = present.causes_by_severity(present.group_alerts(list_alerts(session, open_only=True)))
     incidents = list_incidents(session, limit=500)
     by_id = {i.id: i for i in incidents}
     waiting = [i for i in incidents if i.state is S.proposed and not i.shadow]
     to_apply = [i for i in incidents if i.state in (S.approved, S.auto_approved)]
-    since = now() - timedelta(hours=24)
+    since = now(request) - timedelta(hours=24)
     applied = [
         (e, by_id.get(e.incident_id))
         for e in recent_audit(session, since=since)
@@ -76,7 +78,11 @@ def overview(request: Request, session: SessionDep, user: CurrentUser) -> HTMLRe
         request,
         "overview.html",
         {
-            "by_severity": by_severity,
+            "causes": causes,
+            "affected": {
+                k: present.affected_text([a for g in v for a in g.affected])
+                for k, v in causes.items()
+            },
             "waiting": waiting,
             "to_apply": to_apply,
             "applied": applied,
@@ -129,6 +135,28 @@ def incident_page(
         session, start=alert.opened_at - timedelta(days=14), end=None, target=alert.target
     )
     signals = frame.tail(40).iloc[::-1].to_dict("records") if not frame.empty else []
+    network = stored_network(session, request.app.state.network)
+    shipments = (
+        {
+            s.id: s
+            for s in get_shipments(
+                session,
+                network_name=network.name,
+                ids=[c.shipment for c in incident.diff.changes],
+            )
+        }
+        if network
+        else {}
+    )
+    avoid = [str(t) for t in incident.constraints.get("avoid") or ()]
+    routes = {
+        c.shipment: {
+            "old": present.route_hops(network, c.old_path),
+            "new": present.route_hops(network, c.new_path),
+            "through_avoided": present.avoided_on(network, c.old_path, avoid),
+        }
+        for c in incident.diff.changes
+    }
     return render(
         request,
         "incident.html",
@@ -139,6 +167,16 @@ def incident_page(
             "signals": signals,
             "summary": incident.diff.summary(),
             "can": views.possible(incident),
+            "decision": present.decision(
+                incident, shipments, network.currency if network else "USD"
+            ),
+            "routes": routes,
+            "place": lambda ident: present.place_name(network, ident),
+            "done": views.done_message(
+                incident, log, request.query_params.get("done", ""), user.name
+            ),
+            "avoided": [present.place_name(network, t) for t in avoid],
+            "blocked": sum(1 for r in routes.values() if r["through_avoided"]),
         },
     )
 
@@ -164,7 +202,7 @@ def decide(
         verb=action,
         user=user,
         comment=comment,
-        at=now(),
+        at=now(request),
         expected_state=state or None,
     )
     session.commit()
@@ -199,12 +237,18 @@ def alerts_page(request: Request, session: SessionDep, user: CurrentUser) -> HTM
     acks: dict[str, list[Any]] = defaultdict(list)
     for a in list_acks(session):
         acks[a.alert_id].append(a)
-    at = now()
+    at = now(request)
+    alerts = list_alerts(session)
+    shown = alerts[:ALERTS_SHOWN]
+    causes = present.group_alerts(shown)
     return render(
         request,
         "alerts.html",
         {
-            "alerts": list_alerts(session)[:500],
+            "causes": causes,
+            "folded": len(shown) - len(causes),
+            "shown": len(shown),
+            "truncated": len(alerts) > len(shown),
             "acks": acks,
             "silences": list_silences(session),
             "active": {s.id for s in list_silences(session, active_at=at)},
@@ -222,7 +266,7 @@ def ack(
     comment: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    views.acknowledge(session, alert_id=alert_id, user=user, comment=comment, at=now())
+    views.acknowledge(session, alert_id=alert_id, user=user, comment=comment, at=now(request))
     session.commit()
     return RedirectResponse("/alerts", status_code=303)
 
@@ -256,7 +300,7 @@ def silence_form(
         matchers=wanted.matchers,
         length=wanted.length,
         comment=wanted.comment,
-        at=now(),
+        at=now(request),
     )
     session.commit()
     return RedirectResponse("/alerts", status_code=303)
@@ -271,7 +315,7 @@ def expire_form(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    views.expire_silence(session, ident=silence_id, user=user, comment="", at=now())
+    views.expire_silence(session, ident=silence_id, user=user, comment="", at=now(request))
     session.commit()
     return RedirectResponse("/alerts", status_code=303)
 

@@ -52,7 +52,9 @@ def setup_logging(json_lines: bool, level: int = logging.INFO) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _serve(host: str, port: int, console: bool, database_url: str, network: str) -> Any:
+def _serve(
+    host: str, port: int, console: bool, database_url: str, network: str, clock: str = "wall"
+) -> Any:
     """/healthz and /metrics on host:port: the console app with them added (`--serve` and
     twin.api present), else a small built-in server. Returns something with `.shutdown()`."""
     from twin.schedule.metrics import HEALTH, serve_in_thread
@@ -83,7 +85,7 @@ def _serve(host: str, port: int, console: bool, database_url: str, network: str)
                 body, kind = metrics_text()
                 return Response(body, media_type=kind)
 
-            outer.mount("/", create_app(database_url, network=network))
+            outer.mount("/", create_app(database_url, network=network, clock=clock))
             server = uvicorn.Server(
                 uvicorn.Config(outer, host=host, port=port, log_level="warning")
             )
@@ -162,7 +164,12 @@ def daemon(
     if bind_port:
         try:
             server = _serve(
-                bind_host, bind_port, serve, database_url(loaded.database_url), loaded.network
+                bind_host,
+                bind_port,
+                serve,
+                database_url(loaded.database_url),
+                loaded.network,
+                clock_spec,
             )
         except OSError as exc:
             err_console.print(
