@@ -20,8 +20,8 @@ from fastapi.templating import Jinja2Templates
 from twin.alerting.rules import AlertRules
 from twin.api.auth import Sessions
 from twin.api.clock import ConsoleClock
-from twin.api.present import money
 from twin.api.deps import NotSignedIn
+from twin.api.present import money
 from twin.api.views import ConsoleError
 from twin.store.db import make_engine
 from twin.store.migrate import require_current

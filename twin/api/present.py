@@ -117,7 +117,7 @@ def route_hops(network: Network | None, lanes: Sequence[str]) -> list[Hop]:
 
 
 def route_text(network: Network | None, lanes: Sequence[str]) -> str:
-    """"Yantian → Cape of Good Hope → Rotterdam, sea 40 d; Rotterdam → Venlo FC, road 1 d"."""
+    """ "Yantian → Cape of Good Hope → Rotterdam, sea 40 d; Rotterdam → Venlo FC, road 1 d"."""
     return "; ".join(h.text for h in route_hops(network, lanes))
 
 
@@ -180,7 +180,7 @@ def decision(
 
 
 def money(value: float, currency: str, *, sign: bool = False) -> str:
-    """"USD 1,234" ("+USD 1,234" with sign), whole units: the console's way to show money."""
+    """ "USD 1,234" ("+USD 1,234" with sign), whole units: the console's way to show money."""
     text = f"{currency} {abs(value):,.0f}"
     if value < 0 and round(abs(value)) > 0:
         return f"−{text}"
