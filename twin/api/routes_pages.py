@@ -94,7 +94,7 @@ def overview(request: Request, session: SessionDep, user: CurrentUser) -> HTMLRe
 def incidents_page(
     request: Request, session: SessionDep, user: CurrentUser, state: str | None = None
 ) -> HTMLResponse:
-    states = [S(state)] if state in S.__members__ else None
+    states = [S(state)] if state is not None and state in S.__members__ else None
     return render(
         request,
         "incidents.html",
