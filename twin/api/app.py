@@ -52,6 +52,16 @@ def _serve_api_docs(app: FastAPI) -> None:
         )
 
 
+def network_name(ref: str | None) -> str | None:
+    """The stored name of the network `ref` names: a network file or folder given by path is
+    stored under the name inside it (the daemon's twin.toml may name its network by path)."""
+    if ref is None or not Path(ref).exists():
+        return ref
+    from twin.files.networks import load_network
+
+    return load_network(ref)[0].name
+
+
 def create_app(
     database_url: str | None = None,
     *,
@@ -93,7 +103,7 @@ def create_app(
     )
     app.state.poll_seconds = poll_seconds
     app.state.alert_rules = alert_rules or AlertRules()
-    app.state.network = network
+    app.state.network = network_name(network)
     app.state.clock = ConsoleClock(clock)
     app.state.templates = Jinja2Templates(
         directory=str(Path(str(files("twin.api").joinpath("templates"))))

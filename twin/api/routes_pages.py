@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from twin.api import present, views
-from twin.api.charts import network_map, score_chart
+from twin.api import geometry, present, views
+from twin.api.charts import score_chart
 from twin.api.clock import console_now
 from twin.api.deps import CurrentUser, SessionDep, check_csrf
 from twin.api.models import SilenceIn
@@ -171,6 +171,9 @@ def incident_page(
                 incident, shipments, network.currency if network else "USD"
             ),
             "routes": routes,
+            "network": network,
+            "old_lanes": sorted({lane for c in incident.diff.changes for lane in c.old_path}),
+            "new_lanes": sorted({lane for c in incident.diff.changes for lane in c.new_path}),
             "place": lambda ident: present.place_name(network, ident),
             "done": views.done_message(
                 incident, log, request.query_params.get("done", ""), user.name
@@ -216,20 +219,41 @@ def map_page(
     network = stored_network(session, name or request.app.state.network)
     risk, _ = lane_risk(session)
     rule = request.app.state.alert_rules.default
-    svg = (
-        network_map(network, risk, node_risk=risk, warn=rule.warn, critical=rule.critical)
-        if network
-        else None
-    )
     top = sorted(
-        ((lid, risk.get(lid, 0.0)) for lid in (network.lane_by_id if network else {})),
+        ((lane, risk.get(lane.id, 0.0)) for lane in (network.lanes if network else [])),
         key=lambda kv: -kv[1],
     )[:12]
     return render(
         request,
         "map.html",
-        {"network": network, "svg": svg, "top": top, "warn": rule.warn, "critical": rule.critical},
+        {
+            "network": network,
+            "top": [(lane, r, present.route_text(network, [lane.id])) for lane, r in top],
+            "warn": rule.warn,
+            "critical": rule.critical,
+        },
     )
+
+
+@router.get("/map/network.geojson")
+def map_network(
+    request: Request, session: SessionDep, user: CurrentUser, name: str | None = None
+) -> JSONResponse:
+    """The map's lanes (along their sea paths or great circles) and places, as GeoJSON."""
+    network = stored_network(session, name or request.app.state.network)
+    if network is None:
+        raise ConsoleError(404, "no network is stored yet (`twin db load-network demo`)")
+    risk, _ = lane_risk(session)
+    rule = request.app.state.alert_rules.default
+    return JSONResponse(
+        geometry.network_features(network, risk, warn=rule.warn, critical=rule.critical)
+    )
+
+
+@router.get("/map/land.geojson")
+def map_land(user: CurrentUser) -> JSONResponse:
+    """The land outline the map draws (bundled Natural Earth, simplified)."""
+    return JSONResponse(geometry.land_features(), headers={"Cache-Control": "max-age=86400"})
 
 
 @router.get("/alerts", response_class=HTMLResponse)

@@ -52,6 +52,13 @@ def setup_logging(json_lines: bool, level: int = logging.INFO) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _network_ref(network: str, config: Path) -> str:
+    """The config's network as the console can find it: a path relative to the config file's
+    folder made absolute, a bundled name as it is."""
+    beside = config.parent / network
+    return str(beside.resolve()) if not Path(network).is_absolute() and beside.exists() else network
+
+
 def _serve(
     host: str, port: int, console: bool, database_url: str, network: str, clock: str = "wall"
 ) -> Any:
@@ -168,7 +175,7 @@ def daemon(
                 bind_port,
                 serve,
                 database_url(loaded.database_url),
-                loaded.network,
+                _network_ref(loaded.network, config),
                 clock_spec,
             )
         except OSError as exc:

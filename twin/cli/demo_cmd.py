@@ -118,10 +118,17 @@ def _watch(
         key = "alerts:" + ",".join(sorted(f"{a.severity}/{a.dimension}/{a.target}" for a in causes))
         if causes and key not in seen:
             seen.add(key)
-            tops = ", ".join(sorted({f"{a.severity} {a.dimension} {a.target}" for a in causes}))
+            ranked = sorted(
+                {(a.severity != "critical", a.target, a.dimension, a.severity) for a in causes}
+            )
+            tops = ", ".join(f"{sev} {dim} {target}" for _, target, dim, sev in ranked[:4])
+            if len(ranked) > 4:
+                tops += f" and {len(ranked) - 4} more"
             echoes = len(alerts) - len(causes)
-            more = f" (+{echoes} lane alerts they explain, folded under them)" if echoes else ""
-            console.print(f"[bold yellow]alerts open[/]: {tops}{more}", highlight=False)
+            more = f" (+{echoes} alerts they explain, folded under them)" if echoes else ""
+            console.print(
+                f"[bold yellow]{len(ranked)} alert causes open[/]: {tops}{more}", highlight=False
+            )
         for i in incidents:
             if f"{i.id}:{i.state}" in seen:
                 continue
