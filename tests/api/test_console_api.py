@@ -242,7 +242,14 @@ def test_pages_render_for_a_viewer(console: Console, browser_client) -> None:  #
     assert "avoid-closed-chokepoint" in incident and "YTN-RTM-CAPE" in incident
     assert 'data-threshold="critical"' in incident and 'class="series"' in incident
     network_map = vic.get("/map").text
-    assert 'class="land"' in network_map and 'data-lane="YTN-RTM-SUEZ"' in network_map
+    assert 'class="livemap"' in network_map and "/map/network.geojson" in network_map
+    lanes = {
+        f["properties"]["id"]: f
+        for f in vic.get("/map/network.geojson").json()["features"]
+        if f["properties"]["kind"] == "lane"
+    }
+    assert lanes["YTN-RTM-SUEZ"]["properties"]["places"].endswith("Suez Canal → Rotterdam")
+    assert vic.get("/map/land.geojson").json()["geometry"]["type"] == "MultiPolygon"
     assert "SUEZ" in vic.get("/alerts").text
     assert "propose" in vic.get("/audit").text
 

@@ -86,6 +86,8 @@ class Hop:
 
     @property
     def text(self) -> str:
+        if not self.mode:
+            return f"{self.lane} (not in the network)"
         return f"{' → '.join(self.places)}, {self.mode} {self.days:g} d"
 
 
