@@ -118,7 +118,7 @@ def score_chart(
         rows[row].append(extent)
         out.append(
             f'<line class="mark" x1="{mx:.1f}" x2="{mx:.1f}" y1="{top}" y2="{top + plot_h}" stroke="#444" stroke-width="1"/>'
-            f'<text x="{x0:.1f}" y="{top + 11 + 12 * row}" font-size="10" fill="#444" '
+            f'<text x="{x0:.1f}" y="{top + 11 + 13 * row}" font-size="10" fill="#444" '
             f'text-anchor="{anchor}">{escape(label)}</text>'
         )
     for i, (name, points) in enumerate(sorted(series.items(), key=lambda kv: kv[0] == focus)):
@@ -132,7 +132,7 @@ def score_chart(
             f'stroke-width="{width_px}" points="{path}"/>'
         )
         margin.append((y(points[-1][1]) + 4, name, colour))
-    placed = _spread([m[0] for m in margin], 12.0, top + 8, top + plot_h + 4)
+    placed = _spread([m[0] for m in margin], 14.0, top + 8, top + plot_h + 4)
     for (_, text, colour), ty in zip(margin, placed, strict=True):
         out.append(
             f'<text x="{left + plot_w + 4}" y="{ty:.1f}" font-size="11" fill="{colour}">'
