@@ -24,6 +24,20 @@ from twin.cli.common import console, err_console
 
 REPO_PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 DECIDE_MINUTES = 10.0  # wall minutes an incident waits for a person before it expires
+DECIDE_SPEED = 60.0  # the demo clock's speed while an incident waits for a person
+
+
+def set_speed(clock_path: Path, speed: float) -> bool:
+    """Run the simulated clock at `speed` from now on, carrying on from the simulated time it
+    shows (the daemon and the feeder read the file on every use). False if already so."""
+    from twin.engine.jobs import SimClock
+
+    clock = SimClock.load(clock_path)
+    if clock.speed == speed:
+        return False
+    wall = datetime.now(UTC)
+    SimClock(start=clock.now(wall), wall_start=wall, speed=speed).dump(clock_path)
+    return True
 
 
 def scaled_expiry(speed: float, minutes: float) -> str:
@@ -67,15 +81,17 @@ def _feed(scenario: Path, folder: Path, clock_path: Path, stop: threading.Event)
     from twin.replay.scenario import load_scenario
 
     signals = load_scenario(scenario).scenario.signal_records()
-    clock = SimClock.load(clock_path)
     done = {p.name for p in folder.glob("*.jsonl")}
     for index, sig in enumerate(signals):
         name = f"{index:03d}-{sig.ts:%Y%m%dT%H%M}.jsonl"
         if name in done:
             continue
-        wait = (clock.wall_at(sig.ts) - datetime.now(UTC)).total_seconds()
-        if wait > 0 and stop.wait(wait):
-            return
+        while True:  # the clock file may change speed meanwhile (slowed for a decision)
+            wait = (SimClock.load(clock_path).wall_at(sig.ts) - datetime.now(UTC)).total_seconds()
+            if wait <= 0:
+                break
+            if stop.wait(min(wait, 1.0)):
+                return
         row = {k: v for k, v in sig.model_dump(mode="json").items() if v not in (None, {}, [])}
         row.setdefault("source", "demo-feed")
         tmp = folder / f".{name}.tmp"
@@ -89,7 +105,12 @@ def _feed(scenario: Path, folder: Path, clock_path: Path, stop: threading.Event)
 
 
 def _watch(
-    db_url: str, stop: threading.Event, console_url: str | None, decide_minutes: float
+    db_url: str,
+    stop: threading.Event,
+    console_url: str | None,
+    decide_minutes: float,
+    clock_path: Path,
+    speed: float,
 ) -> None:
     """Print alerts and incidents as they appear in the store, and what to click when one
     waits for a person."""
@@ -153,7 +174,25 @@ def _watch(
                     "Roll back on the incident page restores what has not left yet",
                     highlight=False,
                 )
+        # Slow the world down while a person has a decision to make, then speed it up again.
+        waiting = [i.id for i in incidents if i.state == "proposed" and not i.shadow]
+        if waiting and console_url and set_speed(clock_path, DECIDE_SPEED):
+            console.print(
+                f"  [bold]demo clock slowed to {DECIDE_SPEED:g}x[/] (one simulated minute per "
+                f"second) while {', '.join(waiting)} waits for you; back to {speed:g}x after",
+                highlight=False,
+            )
+        elif not waiting and set_speed(clock_path, speed):
+            console.print(f"  demo clock back to {speed:g}x", highlight=False)
     engine.dispose()
+
+
+def _console_installed() -> bool:
+    try:
+        import twin.api.app  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def demo(
@@ -224,10 +263,8 @@ def demo(
         seed=loaded.scenario.seed,
     )
     write_shipments(shipments, folder / "shipments.csv")
-    source = REPO_PLAYBOOKS if REPO_PLAYBOOKS.exists() else Path("playbooks").resolve()
+    serve = console_app and _console_installed()
     playbooks = folder / "playbooks"
-    expiry = scaled_expiry(speed, decide_minutes)
-    required = copy_playbooks(source, playbooks, expire_after=expiry)
     db_url = f"sqlite:///{folder / 'twin.db'}"
     (folder / "twin.toml").write_text(
         f"# Written by `twin demo`: the daemon on the demo network, fed {scenario.name} at {speed:g}x.\n"
@@ -238,14 +275,11 @@ def demo(
     )
     env = {**os.environ, "TWIN_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "twin.cli.app"]
-    serve = False
-    if console_app:
-        try:
-            import twin.api.app  # noqa: F401
-
-            serve = True
-        except ImportError:
-            serve = False
+    source = REPO_PLAYBOOKS if REPO_PLAYBOOKS.exists() else Path("playbooks").resolve()
+    # Expiry is simulated time: worth `decide_minutes` of the viewer's time at the speed the
+    # clock runs while a decision waits (the console slows it), else at the demo's speed.
+    expiry = scaled_expiry(DECIDE_SPEED if serve else speed, decide_minutes)
+    required = copy_playbooks(source, playbooks, expire_after=expiry)
     if serve:
         subprocess.run(
             [*cmd, "db", "upgrade"], cwd=folder, env=env, check=True, capture_output=True
@@ -287,10 +321,10 @@ def demo(
             "the demo's simulated one"
         )
         console.print(
-            f"Incidents wait {decide_minutes:g} min for a decision (expire_after {expiry} "
-            f"simulated); {', '.join(required) or 'no playbook'} always "
-            "asks a person, others when a guardrail trips. This terminal says when and where "
-            "to click."
+            f"When an incident waits for a person ({', '.join(required) or 'no playbook'} "
+            "always ask; the others when a guardrail trips), the clock slows to "
+            f"{DECIDE_SPEED:g}x and you have about {decide_minutes:g} minutes (expire_after "
+            f"{expiry} simulated) to decide. This terminal says when and where to click."
         )
     console.print(
         f"health: http://127.0.0.1:{port}/healthz   metrics: http://127.0.0.1:{port}/metrics"
@@ -303,7 +337,9 @@ def demo(
             target=_feed, args=(scenario, folder / "feeds", clock_path, stop), daemon=True
         ),
         threading.Thread(
-            target=_watch, args=(db_url, stop, console_url, decide_minutes), daemon=True
+            target=_watch,
+            args=(db_url, stop, console_url, decide_minutes, clock_path, speed),
+            daemon=True,
         ),
     ]
     for thread in threads:
