@@ -1,5 +1,5 @@
-"""Inline SVG drawn on the server: score-over-time charts with thresholds, and the network map
-(equirectangular projection over a bundled Natural Earth land outline). No JavaScript, no tiles."""
+"""Inline SVG drawn on the server: score-over-time charts with thresholds; the risk colours and
+the bundled Natural Earth land outline the map (twin.api.geometry, static/map.js) uses."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from html import escape
 from importlib.resources import files
 
 from markupsafe import Markup
-
-from twin.domain.records import Network
 
 PALETTE = ("#2563eb", "#7c3aed", "#0891b2", "#65a30d", "#db2777", "#ea580c")
 
@@ -152,94 +150,3 @@ def score_chart(
 def land_path() -> str:
     """The land outline as one SVG path in (lon + 180, 90 - lat) degrees (see docs/console.md)."""
     return " ".join(files("twin.api").joinpath("static/land.path").read_text().split("\n"))
-
-
-def _unwrap(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    # Take the short way round: crossing the antimeridian continues past x = 360 (or below 0).
-    out = [points[0]]
-    for lon, lat in points[1:]:
-        prev = out[-1][0]
-        while lon - prev > 180:
-            lon -= 360
-        while lon - prev < -180:
-            lon += 360
-        out.append((lon, lat))
-    return out
-
-
-def network_map(
-    network: Network,
-    lane_risk: Mapping[str, float],
-    *,
-    node_risk: Mapping[str, float] | None = None,
-    width: int = 1000,
-    warn: float = 0.5,
-    critical: float = 0.8,
-) -> Markup:
-    """The network on an equirectangular world map: land, a 30-degree graticule, lanes (through
-    their `via` chokepoints) coloured by risk, nodes by kind. The view is cropped to the nodes."""
-    node_risk = node_risk or {}
-    placed = {n.id: n for n in network.nodes if n.lat is not None and n.lon is not None}
-    if placed:
-        xs = [n.lon + 180 for n in placed.values()]  # type: ignore[operator]
-        ys = [90 - n.lat for n in placed.values()]  # type: ignore[operator]
-        x0, x1 = max(0.0, min(xs) - 15), min(360.0, max(xs) + 15)
-        y0, y1 = max(0.0, min(ys) - 12), min(180.0, max(ys) + 12)
-        if x1 - x0 > 240:  # a network spanning most longitudes: show the whole world
-            x0, x1 = 0.0, 360.0
-    else:
-        x0, x1, y0, y1 = 0.0, 360.0, 0.0, 180.0
-    height = int(width * (y1 - y0) / (x1 - x0))
-    out = [
-        (
-            f'<svg class="map" role="img" viewBox="{x0:.1f} {y0:.1f} {x1 - x0:.1f} {y1 - y0:.1f}" '
-            f'width="{width}" height="{height}" preserveAspectRatio="xMidYMid meet" '
-            'xmlns="http://www.w3.org/2000/svg"><title>network map</title>'
-            f'<rect x="0" y="0" width="360" height="180" fill="#eef5fb"/>'
-            f'<path class="land" d="{land_path()}" fill="#e2e2d8" stroke="#b9b9a8" stroke-width="0.15"/>'
-        )
-    ]
-    grid = []
-    for lon in range(-180, 181, 30):
-        grid.append(f"M{lon + 180},0V180")
-    for lat in range(-60, 61, 30):
-        grid.append(f"M0,{90 - lat}H360")
-    out.append(
-        f'<path class="graticule" d="{" ".join(grid)}" stroke="#9bb" stroke-width="0.1" fill="none"/>'
-    )
-    lanes = sorted(network.lanes, key=lambda lane: lane_risk.get(lane.id, 0.0))
-    for lane in lanes:
-        ids = [lane.from_, *lane.via, lane.to]
-        if not all(i in placed for i in ids):
-            continue
-        pts = _unwrap([(placed[i].lon, placed[i].lat) for i in ids])  # type: ignore[misc]
-        risk = lane_risk.get(lane.id, 0.0)
-        colour = risk_colour(risk, warn, critical)
-        dash = ' stroke-dasharray="0.8 0.5"' if lane.mode.value == "air" else ""
-        for shift in (-360, 0, 360):
-            coords = " ".join(f"{lon + 180 + shift:.2f},{90 - lat:.2f}" for lon, lat in pts)
-            if all(not (0 <= lon + 180 + shift <= 360) for lon, _ in pts):
-                continue
-            out.append(
-                f'<polyline class="lane" data-lane="{escape(lane.id)}" data-risk="{risk:.2f}" points="{coords}" '
-                f'fill="none" stroke="{colour}" stroke-width="{0.35 + 0.6 * risk:.2f}" opacity="0.85"{dash}>'
-                f"<title>{escape(lane.id)} ({lane.mode.value}): risk {risk:.2f}</title></polyline>"
-            )
-    for node in placed.values():
-        cx, cy = node.lon + 180, 90 - node.lat  # type: ignore[operator]
-        risk = node_risk.get(node.id, 0.0)
-        fill = risk_colour(risk, warn, critical) if risk else "#334155"
-        r = 0.9 if node.kind.value == "chokepoint" else 0.6
-        shape = (
-            f'<rect x="{cx - r:.2f}" y="{cy - r:.2f}" width="{2 * r:.2f}" height="{2 * r:.2f}" '
-            if node.kind.value == "chokepoint"
-            else f'<circle cx="{cx:.2f}" cy="{cy:.2f}" r="{r:.2f}" '
-        )
-        out.append(
-            f'<g class="node" data-node="{escape(node.id)}">{shape}fill="{fill}" stroke="#fff" stroke-width="0.15">'
-            f"<title>{escape(node.id)} {escape(node.name)} ({node.kind.value}) risk {risk:.2f}</title>"
-            f"</{'rect' if node.kind.value == 'chokepoint' else 'circle'}>"
-            f'<text x="{cx + 1.1:.2f}" y="{cy + 0.5:.2f}" font-size="1.6" fill="#1e293b">{escape(node.id)}</text></g>'
-        )
-    out.append("</svg>")
-    return Markup("".join(out))

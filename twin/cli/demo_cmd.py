@@ -163,7 +163,7 @@ def _watch(
                     f"  [bold green]your decision:[/] open {console_url}/incidents/{i.id} "
                     "(sign in as demo / demo-demo-demo), read what doing nothing and the plan "
                     'cost, tick "I have read the plan diff" and click [bold]Approve[/] or '
-                    f"[bold]Reject[/]; it expires after about {decide_minutes:g} minutes.",
+                    f"[bold]Reject[/]; you have at least {decide_minutes:g} minutes.",
                     highlight=False,
                 )
             elif i.state == "approved":
@@ -323,7 +323,7 @@ def demo(
         console.print(
             f"When an incident waits for a person ({', '.join(required) or 'no playbook'} "
             "always ask; the others when a guardrail trips), the clock slows to "
-            f"{DECIDE_SPEED:g}x and you have about {decide_minutes:g} minutes (expire_after "
+            f"{DECIDE_SPEED:g}x and you have at least {decide_minutes:g} minutes (expire_after "
             f"{expiry} simulated) to decide. This terminal says when and where to click."
         )
     console.print(
