@@ -16,6 +16,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import OperationalError
 
 from twin.alerting.rules import AlertRules
 from twin.api.auth import Sessions
@@ -122,6 +123,18 @@ def create_app(
             )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(OperationalError)
+    async def _store_busy(request: Request, exc: OperationalError) -> Response:
+        if "locked" not in str(exc):
+            raise exc
+        message = (
+            "the store is busy (the daemon is writing to it) and nothing was changed: "
+            "try again in a few seconds"
+        )
+        if _is_api(request):
+            return JSONResponse({"detail": message}, status_code=503)
+        return routes_pages.error_page(request, 503, message)
 
     @app.exception_handler(ConsoleError)
     async def _refused(request: Request, exc: ConsoleError) -> Response:

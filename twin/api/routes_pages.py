@@ -3,6 +3,7 @@ network map, alerts with silences and acks, audit log."""
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from twin.api import geometry, present, views
@@ -28,6 +30,7 @@ from twin.store.signals import signals_between
 from twin.store.users import Role
 
 router = APIRouter(include_in_schema=False)
+BUSY_ATTEMPTS = 5  # a decision retried when the store is locked by a daemon pass
 ALERTS_SHOWN = 2000  # the alert history page shows the newest this many episodes
 S = IncidentState
 
@@ -199,16 +202,28 @@ def decide(
     check_csrf(request, csrf_token)
     if confirm != "yes":
         raise views.ConsoleError(400, "tick the confirmation box to confirm the decision")
-    done = views.decide(
-        session,
-        ident=incident_id,
-        verb=action,
-        user=user,
-        comment=comment,
-        at=now(request),
-        expected_state=state or None,
-    )
-    session.commit()
+    for attempt in range(1, BUSY_ATTEMPTS + 1):
+        try:
+            done = views.decide(
+                session,
+                ident=incident_id,
+                verb=action,
+                user=user,
+                comment=comment,
+                at=now(request),
+                expected_state=state or None,
+            )
+            session.commit()
+            break
+        except OperationalError as exc:
+            # SQLite allows one writer: a read that turns into a write after a daemon pass
+            # committed is refused at once ("database is locked"), and a long pass can hold the
+            # store past its busy timeout. The decision is small: try again in a fresh
+            # transaction rather than fail the person.
+            session.rollback()
+            if "locked" not in str(exc) or attempt == BUSY_ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)
     return RedirectResponse(f"/incidents/{done.incident.id}?done={action}", status_code=303)
 
 
