@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from twin.domain.plans import Leg
-from twin.domain.records import Network, Node
+from twin.domain.records import Network, Node, NodeKind
 from twin.network.geo import (
     EARTH_RADIUS_KM,
     great_circle_km,
@@ -101,7 +101,7 @@ def test_a_metric_on_the_sphere(
 
 
 def _node(ident: str, lat: float | None, lon: float | None) -> Node:
-    return Node(id=ident, kind="port", lat=lat, lon=lon)
+    return Node(id=ident, kind=NodeKind.port, lat=lat, lon=lon)
 
 
 def test_node_distance_names_a_node_without_coordinates() -> None:

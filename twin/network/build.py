@@ -66,7 +66,7 @@ class GeoData(Protocol):
     ) -> SeaRoute | None: ...
 
 
-Progress = Callable[[int, int], None]  # (sea routes done, sea routes to do)
+SeaRouteProgress = Callable[[int, int], None]  # (sea routes done, sea routes to do)
 
 
 # --- the facility file ----------------------------------------------------------------------
@@ -358,7 +358,7 @@ def build_network(
     facilities: FacilityFile,
     parameters: Parameters,
     geo: GeoData,
-    progress: Progress | None = None,
+    progress: SeaRouteProgress | None = None,
 ) -> Network:
     """The network the facility list describes, with lanes from real distances.
 
@@ -488,7 +488,7 @@ def _sea_lanes(
     imports: list[Node],
     parameters: Parameters,
     geo: GeoData,
-    progress: Progress | None,
+    progress: SeaRouteProgress | None,
 ) -> list[Lane]:
     sea = parameters.sea
     # Chokepoints in facility order; a lane's `via` lists those whose passage its route takes.

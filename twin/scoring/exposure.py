@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from itertools import pairwise
+from typing import TypeAlias
 
 import networkx as nx
 import pandas as pd
@@ -17,7 +18,7 @@ from twin.network.geo import passage_time
 from twin.scoring.config import ScoringConfig
 from twin.scoring.scorers import to_risk_scores
 
-Scores = Iterable[RiskScore] | pd.DataFrame
+Scores: TypeAlias = Iterable[RiskScore] | pd.DataFrame
 
 
 def _as_records(scores: Scores, now: datetime) -> list[RiskScore]:
