@@ -31,7 +31,7 @@ from typing import Protocol
 
 from twin.domain.plans import Assignment, Leg
 from twin.domain.records import Lane, Network, Shipment
-from twin.scoring.exposure import passage_time
+from twin.network.geo import passage_time
 from twin.shipments import diversion
 
 DAY = timedelta(days=1)
