@@ -8,6 +8,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -187,6 +188,18 @@ def incident_page(
     )
 
 
+def claim_write(session: Session) -> None:
+    """Start a fresh transaction that holds SQLite's write lock from its first statement.
+
+    SQLite has one writer. A transaction that reads and then writes is refused at once
+    ("database is locked") if the daemon committed in between, which a busy daemon does every
+    second or two; one that writes first waits its turn (busy_timeout) and then reads the
+    current state. A no-op UPDATE takes the lock. Other databases need nothing."""
+    session.rollback()  # end the read transaction the sign-in check began
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(sa.text("UPDATE incidents SET id = id WHERE 1 = 0"))
+
+
 @router.post("/incidents/{incident_id}/decide")
 def decide(
     incident_id: str,
@@ -204,6 +217,7 @@ def decide(
         raise views.ConsoleError(400, "tick the confirmation box to confirm the decision")
     for attempt in range(1, BUSY_ATTEMPTS + 1):
         try:
+            claim_write(session)
             done = views.decide(
                 session,
                 ident=incident_id,
