@@ -279,8 +279,36 @@ def report_data(
         "thresholds": thresholds,
         "kpis": kpi_rows,
         "saving": doc.get("saving", {}),
+        "saving_sentence": saving_sentence(doc.get("saving", {})),
         "sources": [s.model_dump() for s in scenario.sources],
     }
+
+
+def saving_sentence(saving: Mapping[str, Any]) -> str:
+    """The savings in words, signs read out ("costs 17,386 more", not "saves -17,386")."""
+
+    def against(value: Any, subject: str, verb: str) -> str:
+        if value is None:
+            return f"{subject}: –"
+        amount = f"{abs(float(value)):,.0f}"
+        if float(value) >= 0:
+            return f"{subject} {verb}save{'' if verb else 's'} {amount} against the baseline"
+        return f"{subject} {verb}cost{'' if verb else 's'} {amount} more than the baseline"
+
+    disruption = saving.get("disruption_cost")
+    share = saving.get("captured_share")
+    cost = "–" if disruption is None else f"{float(disruption):,.0f}"
+    parts = [
+        (
+            "What the disruption costs if nobody acts (the baseline against the same plans "
+            f"without the disruption): {cost}"
+        ),
+        against(saving.get("engine_vs_baseline"), "the engine", ""),
+        against(saving.get("foresight_vs_baseline"), "foresight", "would "),
+    ]
+    if share is not None:
+        parts.append(f"the engine captured {100 * float(share):.0f} % of what foresight saves")
+    return "; ".join(parts) + "."
 
 
 def kpi_value(key: str, value: Any) -> str:
@@ -338,8 +366,7 @@ table{display:block;overflow-x:auto;max-width:100%}
 <td class="n">{{ kv(r.kpi, r.engine) }}</td><td class="n">{{ kv(r.kpi, r.foresight) }}</td></tr>
 {% endfor %}</table>
 <p class="muted">A shipment is on time when every part of it is delivered by its due date.</p>
-<p>What the disruption costs if nobody acts (baseline against the same plans without it): {{ fmt(d.saving.disruption_cost) }}. The engine saves <b>{{ fmt(d.saving.engine_vs_baseline) }}</b> against the baseline; foresight would save
-{{ fmt(d.saving.foresight_vs_baseline) }}; share of that the engine captured: {{ fmt(d.saving.captured_share) }}.</p>
+<p>{{ d.saving_sentence }}</p>
 <img alt="cost per run" src="data:image/png;base64,{{ charts.cost }}">
 <img alt="on-time rate by due date" src="data:image/png;base64,{{ charts.on_time }}">
 <h2>Scores and alerts</h2>
@@ -393,7 +420,7 @@ The same shipments go through the same disruption three times:
 {% endfor %}
 A shipment is on time when every part of it is delivered by its due date.
 
-What the disruption costs if nobody acts (baseline against the same plans without it): {{ fmt(d.saving.disruption_cost)|md }}. The engine saves **{{ fmt(d.saving.engine_vs_baseline)|md }}** against the baseline; foresight would save {{ fmt(d.saving.foresight_vs_baseline)|md }}; share of that the engine captured: {{ fmt(d.saving.captured_share)|md }}.
+{{ d.saving_sentence|md }}
 
 ![cost per run](charts/cost.png)
 ![on-time rate by due date](charts/on_time.png)
