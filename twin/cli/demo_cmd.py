@@ -342,6 +342,12 @@ def demo(
             daemon=True,
         ),
     ]
+    if serve:
+        # Draw the map's sea paths now, while the first alert is still to come: the console
+        # reads them from the cache file instead of making the first visitor wait.
+        from twin.api.geometry import lane_paths
+
+        threads.append(threading.Thread(target=lane_paths, args=(loaded.network,), daemon=True))
     for thread in threads:
         thread.start()
 
