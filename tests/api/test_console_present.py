@@ -20,9 +20,9 @@ from twin.api.present import (
     route_text,
 )
 from twin.api.views import rollback_note
-from twin.domain.alerts import Alert
+from twin.domain.alerts import Alert, Severity
 from twin.domain.incidents import Incident, PlanDiff, ShipmentChange
-from twin.domain.records import Shipment
+from twin.domain.records import Priority, Shipment
 from twin.playbook.runner import RollbackPlan
 
 NOW = datetime(2024, 1, 10, tzinfo=UTC)
@@ -33,7 +33,7 @@ def alert(ident: str, target: str, kind: str, inhibited_by: str | None = None) -
         id=ident,
         target=target,
         dimension="security",
-        severity="critical",
+        severity=Severity.critical,
         score=0.9,
         peak=0.9,
         opened_at=NOW,
@@ -114,7 +114,7 @@ def test_the_decision_prices_lateness_at_each_shipments_penalty() -> None:
             units=20,
             ready_at=NOW,
             due_at=NOW,
-            priority="express",  # 40 per unit-day
+            priority=Priority.express,  # 40 per unit-day
         ),
     }
     d = decision(found, ships, "EUR")
