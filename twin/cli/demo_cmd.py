@@ -148,7 +148,9 @@ def _watch(
             echoes = len(alerts) - len(causes)
             more = f" (+{echoes} alerts they explain, folded under them)" if echoes else ""
             console.print(
-                f"[bold yellow]{len(ranked)} alert causes open[/]: {tops}{more}", highlight=False
+                f"[bold yellow]{len(ranked)} alert {'cause' if len(ranked) == 1 else 'causes'} "
+                f"open[/]: {tops}{more}",
+                highlight=False,
             )
         for i in incidents:
             if f"{i.id}:{i.state}" in seen:
