@@ -305,8 +305,10 @@ LAYOUT = """() => {
 WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}
 
 
-def replay_report(folder: Path) -> Path:
-    """A real replay report (the short test scenario, three runs) written to `folder`."""
+@pytest.fixture(scope="module")
+def replay_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real replay report (the short test scenario, three runs), written once for both
+    database backends."""
     from twin.files.playbooks import load_playbooks
     from twin.replay.report import write_report
     from twin.replay.run import replay
@@ -315,12 +317,15 @@ def replay_report(folder: Path) -> Path:
     root = Path(__file__).resolve().parents[2]
     loaded = load_scenario(root / "tests/replay/data/short-closure.yaml")
     doc = replay(loaded, load_playbooks(root / "playbooks"))
+    folder = tmp_path_factory.mktemp("report")
     write_report(doc, None, loaded, folder)
     return folder / "report.html"
 
 
-def test_every_page_fits_desktop_and_phone(console: Console, server: str, tmp_path: Path) -> None:
-    report = replay_report(tmp_path / "report")
+def test_every_page_fits_desktop_and_phone(
+    console: Console, server: str, replay_report: Path
+) -> None:
+    report = replay_report
     pages = [
         ("/", "#count-critical"),
         ("/incidents", "main h1"),
@@ -351,8 +356,9 @@ def test_every_page_fits_desktop_and_phone(console: Console, server: str, tmp_pa
                 page.goto(path if path.startswith("file:") else server + path)
                 page.wait_for_selector(ready)
                 problems = page.evaluate(LAYOUT)
-                name = "report" if path.startswith("file:") else path.strip("/") or "overview"
-                shot(page, f"layout-{label}-{name.replace('/', '-')[:40]}")
+                if problems or errors:  # the screenshot shows what went wrong
+                    name = "report" if path.startswith("file:") else path.strip("/") or "overview"
+                    shot(page, f"layout-{label}-{name.replace('/', '-')[:40]}")
                 assert problems == [], f"{path} at {label} width ({width}px): {problems}"
                 assert errors == [], f"{path} at {label} width: console errors {errors}"
             # The API docs render the OpenAPI 3.1 document (Swagger UI 5), not an error.
