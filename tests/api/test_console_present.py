@@ -56,6 +56,9 @@ def test_lane_echoes_fold_under_the_alert_that_inhibits_them() -> None:
     assert len(groups[0].affected) == 137
     assert groups[0].affected_text == "136 lanes and 1 port affected"
     assert affected_text(echoes[:1]) == "1 lane affected" and affected_text([]) == ""
+    # A lane with two echoes (security and capacity) is one lane affected.
+    twice = [e.model_copy(update={"dimension": "capacity", "id": e.id + "c"}) for e in echoes]
+    assert affected_text([*echoes, *twice]) == "136 lanes affected (272 alerts)"
     counts = causes_by_severity(groups)
     assert len(counts["critical"]) == 3 and counts["warn"] == []
 

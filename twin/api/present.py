@@ -29,13 +29,16 @@ def affected_text(alerts: Sequence[Alert]) -> str:
     """ "136 lanes affected", "2 lanes and 1 port affected" (by the alerts' kinds), "" if none."""
     if not alerts:
         return ""
-    kinds = Counter(a.kind or "alert" for a in alerts)
+    # Places, not alerts: a lane with a security and a capacity echo is one lane affected.
+    kinds = Counter(kind for kind, _ in {(a.kind or "alert", a.target) for a in alerts})
     parts = [
         f"{n} {kind}{'' if n == 1 else 's'}"
         for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
     words = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"{words} affected"
+    places = sum(kinds.values())
+    more = f" ({len(alerts)} alerts)" if len(alerts) > places else ""
+    return f"{words} affected{more}"
 
 
 def _root_of(alert: Alert, by_id: Mapping[str, Alert]) -> Alert:
