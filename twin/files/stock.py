@@ -10,6 +10,7 @@ SKUs of the stock table and, for lines, the shipments they belong to.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -337,3 +338,76 @@ def _check_lines(
                 )
             )
     return out
+
+
+def plan_etas(path: Path) -> dict[str, datetime]:
+    """Shipment ETAs from a `twin plan --json` document. A shipment split over several routes
+    counts at its last part's ETA; unserved shipments have none."""
+    import json
+
+    from twin.domain.durations import parse_timestamp
+
+    text = read_text(path)
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            [Problem(str(path), f"line {exc.lineno}", None, f"not JSON: {exc.msg}")]
+        ) from None
+    items = doc.get("assignments") if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        raise InputError(
+            [Problem(str(path), "", "assignments", "not a `twin plan --json` document")]
+        )
+    etas: dict[str, datetime] = {}
+    problems: list[Problem] = []
+    for i, item in enumerate(items):
+        try:
+            ident, eta = str(item["shipment"]), parse_timestamp(item["eta"])
+        except (KeyError, TypeError, ValueError) as exc:
+            problems.append(
+                Problem(str(path), f"assignments[{i}]", "eta", f"bad assignment: {exc}")
+            )
+            continue
+        etas[ident] = max(eta, etas.get(ident, eta))
+    if problems:
+        raise InputError(problems)
+    return etas
+
+
+def write_stock_folder(
+    folder: Path,
+    stock: pd.DataFrame,
+    history: pd.DataFrame | None = None,
+    lines: pd.DataFrame | None = None,
+) -> list[Path]:
+    """Write the CSV files of a stock folder; each file is written whole or not at all."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    tables = {"stock": stock, "demand": history, "lines": lines}
+    for name, frame in tables.items():
+        if frame is None:
+            continue
+        out = folder / FILES[name]
+        frame = frame.copy()
+        if "date" in frame:
+            frame["date"] = pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")
+        tmp = out.with_name(out.name + ".tmp")
+        frame.to_csv(tmp, index=False, float_format="%.6g")
+        tmp.replace(out)
+        written.append(out)
+    return written
+
+
+def write_table(frame: pd.DataFrame, out: Path) -> None:
+    """A result table as CSV or Parquet, by the file's extension."""
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise InputError([Problem(str(out), "", "-o", "write to a .csv or .parquet file")])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    if suffix == ".csv":
+        frame.to_csv(tmp, index=False)
+    else:
+        frame.to_parquet(tmp, index=False)
+    tmp.replace(out)
