@@ -103,3 +103,21 @@ def test_conservation_and_the_day_by_day_loop(case: tuple[np.ndarray, ...]) -> N
         sold, ends = _loop(on_hand[k], demand[k], inbound[k])
         assert np.allclose(p.sold[k], sold, atol=scale * 10)
         assert np.allclose(p.stock[k], ends, atol=scale * 10)
+
+
+def test_blocks_of_pairs_give_the_same_projection(monkeypatch: pytest.MonkeyPatch) -> None:
+    import twin.stock.projection as projection
+
+    rng = np.random.default_rng(3)
+    on_hand = rng.integers(0, 50, 11).astype(float)
+    demand = rng.gamma(1.0, 3.0, (11, 20))
+    inbound = np.where(rng.random((11, 20)) < 0.1, 30.0, 0.0)
+    whole = project(on_hand, demand, inbound, np.ones(11), NOW)
+    monkeypatch.setattr(projection, "BLOCK", 3)
+    blocked = project(on_hand, demand, inbound, np.ones(11), NOW)
+    assert np.array_equal(whole.stock, blocked.stock)
+    assert np.array_equal(whole.lost, blocked.lost)
+    assert np.array_equal(whole.cover_days, blocked.cover_days)
+    for k in range(11):
+        sold, ends = _loop(on_hand[k], demand[k], inbound[k])
+        assert np.allclose(blocked.stock[k], ends)

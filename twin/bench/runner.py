@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 # Order matters only for reading the output; each part is independent.
-PARTS = ("network", "ingest", "monitor", "plan", "replay", "api")
+PARTS = ("network", "ingest", "monitor", "plan", "replay", "api", "stock")
 
 
 def available_parts() -> list[str]:
