@@ -22,6 +22,7 @@ IntArray = npt.NDArray[np.int64]
 
 NO_STOCKOUT = -1
 BLOCK = 4096  # pairs projected at a time
+SHORT_UNITS = 1e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +85,6 @@ def _project_block(
     on_shelf += inbound
     np.minimum(on_shelf, demand, out=on_shelf)  # sold
     np.subtract(demand, on_shelf, out=lost)
-    # Rounding in the running sums leaves dust; a shortfall under a millionth of a unit is none.
-    lost[lost < 1e-6] = 0.0
     needed = np.cumsum(demand, axis=1, out=on_shelf)
     beyond = needed > start[:, None] + 1e-9
     # Cover ends on the first day on-hand stock alone falls short (all of the horizon if never).
@@ -126,7 +125,8 @@ def project(
         _project_block(
             start[rows], demand_m[rows], inbound_m[rows], stock[rows], lost[rows], cover_days[rows]
         )
-    short = lost > 0.0
+    # Rounding in the running sums leaves dust: a day short is one losing a millionth of a unit.
+    short = lost > SHORT_UNITS
     stockout_day = np.where(short.any(axis=1), short.argmax(axis=1), NO_STOCKOUT).astype(np.int64)
     units_lost = lost.sum(axis=1)
     return Projection(
