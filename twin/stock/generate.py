@@ -40,8 +40,8 @@ class DemoStock:
 
 def season_profile(days: pd.DatetimeIndex) -> np.ndarray:
     """The demand multiplier of each day: weekly x annual x summer event."""
-    weekly = WEEKLY[days.dayofweek.to_numpy()]
-    distance = np.abs(days.dayofyear.to_numpy() - Q4_PEAK_DAY)
+    weekly = WEEKLY[days.day_of_week.to_numpy()]
+    distance = np.abs(days.day_of_year.to_numpy() - Q4_PEAK_DAY)
     annual = 1.0 + Q4_PEAK_LIFT * np.exp(-0.5 * (distance / Q4_PEAK_WIDTH) ** 2)
     month, day = SUMMER_EVENT
     event = np.ones(len(days))
