@@ -62,8 +62,8 @@ def test_q4_peak_and_summer_event(daily: pd.Series) -> None:
 
 def test_long_tail(demo) -> None:  # type: ignore[no-untyped-def]
     _, data = demo
-    per_sku = data.history.groupby("sku")["units"].sum().reindex(
-        data.stock["sku"].unique(), fill_value=0
+    per_sku = (
+        data.history.groupby("sku")["units"].sum().reindex(data.stock["sku"].unique(), fill_value=0)
     )
     ranked = np.sort(per_sku.to_numpy())[::-1]
     top_fifth = ranked[: len(ranked) // 5].sum() / ranked.sum()

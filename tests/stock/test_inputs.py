@@ -84,8 +84,13 @@ def test_yaml_gives_the_same_inputs(tmp_path: Path, network) -> None:  # type: i
 
 
 def test_every_bad_row_is_named(tmp_path: Path, network) -> None:  # type: ignore[no-untyped-def]
-    bad_stock = STOCK + "XX-NOWHERE,MUG,5,12.5,4,0.01,\nUS-ONT8,CUP,-3,1,1,0.01,\nUS-ONT8,MUG,1,12.5,4,0.02,\n"
-    bad_demand = DEMAND + "US-ONT1,KITE,2026-11-30,2\nUS-SEA1,MUG,30/11/2026,2\nUS-SEA1,MUG,2026-11-28,-1\n"
+    bad_stock = (
+        STOCK
+        + "XX-NOWHERE,MUG,5,12.5,4,0.01,\nUS-ONT8,CUP,-3,1,1,0.01,\nUS-ONT8,MUG,1,12.5,4,0.02,\n"
+    )
+    bad_demand = (
+        DEMAND + "US-ONT1,KITE,2026-11-30,2\nUS-SEA1,MUG,30/11/2026,2\nUS-SEA1,MUG,2026-11-28,-1\n"
+    )
     bad_lines = "shipment,sku,units\nS1,MUG,500\nS9,MUG,1\n"
     folder = _folder(
         tmp_path,

@@ -106,7 +106,7 @@ def test_conservation_and_the_day_by_day_loop(case: tuple[np.ndarray, ...]) -> N
 
 
 def test_blocks_of_pairs_give_the_same_projection(monkeypatch: pytest.MonkeyPatch) -> None:
-    import twin.stock.projection as projection
+    from twin.stock import projection
 
     rng = np.random.default_rng(3)
     on_hand = rng.integers(0, 50, 11).astype(float)
@@ -119,5 +119,5 @@ def test_blocks_of_pairs_give_the_same_projection(monkeypatch: pytest.MonkeyPatc
     assert np.array_equal(whole.lost, blocked.lost)
     assert np.array_equal(whole.cover_days, blocked.cover_days)
     for k in range(11):
-        sold, ends = _loop(on_hand[k], demand[k], inbound[k])
+        _, ends = _loop(on_hand[k], demand[k], inbound[k])
         assert np.allclose(blocked.stock[k], ends)

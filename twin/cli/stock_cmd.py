@@ -14,6 +14,7 @@ from rich.table import Table
 from twin.cli.common import console, emit_json, err_console, handles_errors, report_problems
 from twin.domain.durations import format_timestamp, parse_timestamp
 from twin.domain.problems import InputError, Problem
+from twin.domain.records import Shipment
 
 app = typer.Typer(
     help="Stock on hand, demand and inbound freight: cover and projected stock-outs.",
@@ -68,7 +69,7 @@ def show(
     from twin.stock.position import stock_position
 
     loaded, warnings = load_network(network)
-    ships = []
+    ships: list[Shipment] = []
     if shipments is not None:
         ships, more = load_shipments(shipments, loaded)
         warnings = list(warnings) + list(more)

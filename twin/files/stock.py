@@ -208,7 +208,7 @@ def _check_stock(
     frame["safety_days"] = frame["safety_days"].astype(float)
     where = [table.where[i] for i in keep]
     duplicated = frame.duplicated(["warehouse", "sku"]).to_numpy()
-    for i in np.flatnonzero(duplicated):
+    for i in np.flatnonzero(duplicated).tolist():
         problems.append(
             Problem(
                 table.file,
@@ -218,7 +218,7 @@ def _check_stock(
             )
         )
     first_cbm = frame.groupby("sku")["cbm_per_unit"].transform("first")
-    for i in np.flatnonzero(~np.isclose(frame["cbm_per_unit"], first_cbm)):
+    for i in np.flatnonzero(~np.isclose(frame["cbm_per_unit"], first_cbm)).tolist():
         problems.append(
             Problem(
                 table.file,
@@ -322,8 +322,8 @@ def _check_lines(
     cbm = units * frame["sku"].map(cbm_of).astype(float)
     valid = known & cbm.notna().to_numpy()
     totals = cbm[valid].groupby(frame["shipment"][valid]).sum()
-    first_row = {}
-    for i in np.flatnonzero(valid):
+    first_row: dict[str, int] = {}
+    for i in np.flatnonzero(valid).tolist():
         first_row.setdefault(frame["shipment"].iat[i], i)
     for ident, lines_cbm in totals.items():
         shipment = by_id[str(ident)]

@@ -131,7 +131,7 @@ def shipment_lines(
             out.append(shipment)
             continue
         weights = group["on_hand"].to_numpy(float) + 1.0
-        count = int(min(len(group), rng.integers(1, max_lines + 1)))
+        count = min(len(group), int(rng.integers(1, max_lines + 1)))
         picked = rng.choice(len(group), size=count, replace=False, p=weights / weights.sum())
         split = rng.dirichlet(np.ones(count)) * shipment.units
         total = 0.0
