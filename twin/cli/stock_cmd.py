@@ -211,9 +211,8 @@ def _print(
     console.print(head)
     risky = table[table["units_lost"] > 0].sort_values("margin_lost", ascending=False).head(top)
     if len(risky):
-        pairs = Table(
-            title=f"projected stock-outs, {len(risky)} of {int((table['units_lost'] > 0).sum())} by margin lost"
-        )
+        short = int((table["units_lost"] > 0).sum())
+        pairs = Table(title=f"projected stock-outs, {len(risky)} of {short} by margin lost")
         for name in (
             "warehouse",
             "sku",

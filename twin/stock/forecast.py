@@ -4,9 +4,10 @@ Top-down: each warehouse's total daily demand is forecast with Holt-Winters expo
 smoothing (statsmodels: additive damped trend, additive weekly season, fit on the last 16
 weeks), then split between its SKUs by each SKU's share of the warehouse's recent demand. A
 few dozen smooth warehouse series fit quickly and well where thousands of sparse, noisy SKU
-series would not; the shares carry the long tail. The accuracy is measured the same way on a held-out tail: fit on history without its
-last `holdout_days`, forecast them, compare per warehouse x SKU (WAPE and MASE against the
-seasonal-naive in-sample error), next to the seasonal-naive forecast's own WAPE as a baseline.
+series would not; the shares carry the long tail. The accuracy is measured the same way on a
+held-out tail: fit on the history without its last `holdout_days`, forecast them, compare per
+warehouse x SKU (WAPE, and MASE against the seasonal-naive in-sample error), next to the
+seasonal-naive forecast's own WAPE as a baseline.
 """
 
 from __future__ import annotations

@@ -39,8 +39,9 @@ def inbound_matrix(
     now: datetime,
     horizon: int,
 ) -> FloatArray:
-    """Units arriving per pair and day: day = whole days from now's midnight to the ETA (freight
-    already due arrives on day 0); lines of shipments without an ETA or past the horizon are left out."""
+    """Units arriving per pair and day: day = whole days from now's midnight to the ETA
+    (freight already due arrives on day 0). Lines of shipments without an ETA, or arriving
+    after the horizon, are left out."""
     out = np.zeros((len(pairs), horizon))
     if lines.empty:
         return out
