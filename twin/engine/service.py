@@ -51,7 +51,7 @@ from twin.engine.engine import Engine, EngineSettings, Routes, TickReport
 from twin.feeds.ingest import IngestResult, ingest_bytes
 from twin.files.config import alert_rules, load_config, scoring_config
 from twin.files.networks import bundled_networks, load_network
-from twin.files.playbooks import load_playbooks
+from twin.files.playbooks import playbooks_for
 from twin.files.shipments import load_shipments
 from twin.network.graph import WhatIf
 from twin.notify.send import Channel, deliver
@@ -185,7 +185,7 @@ def open_service(
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise InputError(errors)
-    playbooks = load_playbooks(_path(root, config.playbooks))
+    playbooks, _ = playbooks_for(config, network, _path(root, config.playbooks))
     with session_scope(db) as session:
         save_network(session, network=network)
     channels = {
@@ -329,7 +329,13 @@ def ingest_feed(
             if known.get(key) == digest:
                 outcome.skipped += 1
                 continue
-            result = ingest_bytes(data, str(file), service.network, format=forced)
+            result = ingest_bytes(
+                data,
+                str(file),
+                service.network,
+                format=forced,
+                metrics=service.settings.scoring.known_metrics,
+            )
             inserted, rows, bad = _store_read(
                 service, feed.name, key, result, sha256=digest, offset=len(data)
             )
@@ -363,7 +369,13 @@ def ingest_feed(
     if checkpoint is not None and checkpoint.sha256 == digest:
         outcome.skipped = 1
         return outcome
-    result = ingest_bytes(data, feed.url, service.network, format=forced)
+    result = ingest_bytes(
+        data,
+        feed.url,
+        service.network,
+        format=forced,
+        metrics=service.settings.scoring.known_metrics,
+    )
     inserted, rows, bad = _store_read(
         service,
         feed.name,
