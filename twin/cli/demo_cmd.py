@@ -159,6 +159,23 @@ def demo(
         f'path = "feeds/*.jsonl"\nevery = "1s"\n\n[replan]\nevery = "5s"\n\n[serve]\nhost = "127.0.0.1"\n'
         f"port = {port}\n"
     )
+    # The playbooks' notify channels go to a local inbox: pages show in this terminal and in
+    # pages.jsonl, and their links use the console's address.
+    from twin.files.playbooks import load_playbooks
+    from twin.notify.inbox import Inbox, channels_toml, page_line
+
+    inbox = Inbox(
+        folder / "pages.jsonl",
+        lambda channel, body: console.print(page_line(channel, body), markup=False),
+    ).start()
+    named = sorted(
+        {getattr(p, "channel", "") for pb in load_playbooks(playbooks) for n, p in pb.steps()}
+        - {""}
+    )
+    with (folder / "twin.toml").open("a") as config:
+        config.write(
+            f'external_url = "http://127.0.0.1:{port}"\n' + channels_toml(named, inbox.url)
+        )
     env = {**os.environ, "TWIN_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "twin.cli.app"]
     serve = False
@@ -232,5 +249,6 @@ def demo(
     if daemon.poll() is None:
         daemon.send_signal(signal.SIGTERM)
     code = daemon.wait(40)
+    inbox.stop()
     console.print(f"\nstopped (daemon exit {code})")
     raise typer.Exit(0 if code == 0 else 1)
