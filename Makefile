@@ -15,14 +15,15 @@ TWIN_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 venv: $(STAMP)
 
+# --no-compile: Python compiles what the demo imports on first use, not every module of every
+# dependency up front (a large share of a fresh install's time).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --no-compile -e .
 	touch $(STAMP)
 
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,parquet]'
 	touch $(TEST_STAMP)
 
 run: $(STAMP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,17 @@ def write_plan(frame: pd.DataFrame, out: Path) -> Path:
     if suffix not in TABLE_SUFFIXES:
         raise InputError(
             [Problem(str(out), "", None, f"write a plan to a {', '.join(TABLE_SUFFIXES)} file")]
+        )
+    if suffix == ".parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise InputError(
+            [
+                Problem(
+                    str(out),
+                    "",
+                    None,
+                    "writing Parquet needs pyarrow: pip install 'twin[parquet]' (or use .csv, .xlsx)",
+                )
+            ]
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
