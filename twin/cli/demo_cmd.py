@@ -187,18 +187,24 @@ def demo(
         except ImportError:
             serve = False
     if serve:
-        subprocess.run(
-            [*cmd, "db", "upgrade"], cwd=folder, env=env, check=True, capture_output=True
-        )
-        subprocess.run(
-            [*cmd, "users", "add", "demo", "--role", "approver", "--password-stdin", "--replace"],
-            cwd=folder,
-            env=env,
-            input="demo-demo-demo\n",
-            text=True,
-            capture_output=True,
-            check=False,
-        )
+        # In this process, not two more interpreters: a fresh clone's first run is timed.
+        from twin.domain.users import Role
+        from twin.store.db import make_engine, session_scope
+        from twin.store.migrate import upgrade
+        from twin.store.users import add_user
+
+        store = make_engine(db_url)
+        upgrade(store)
+        with session_scope(store) as session:
+            add_user(
+                session,
+                name="demo",
+                role=Role.approver,
+                password="demo-demo-demo",
+                at=datetime.now(UTC),
+                replace=True,
+            )
+        store.dispose()
     log = (folder / "daemon.log").open("a")
     daemon = subprocess.Popen(
         [

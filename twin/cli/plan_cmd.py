@@ -20,8 +20,6 @@ from twin.cli.common import (
 from twin.domain.durations import parse_timestamp
 from twin.domain.problems import InputError, Problem, errors_only
 from twin.domain.records import Network, Shipment
-from twin.files.plans import TABLE_SUFFIXES, plan_frame, write_plan
-from twin.files.shipments import read_mapping
 
 
 @handles_errors
@@ -80,7 +78,8 @@ def plan(
     feasible only, infeasible, out of time or in error; exit 2 on bad input.
     """
     from twin.files.networks import load_network
-    from twin.files.shipments import load_shipments
+    from twin.files.plans import TABLE_SUFFIXES, plan_frame, write_plan
+    from twin.files.shipments import load_shipments, read_mapping
     from twin.network.graph import NetworkView, WhatIf
     from twin.optimise import PlanRequest, SolveOptions
     from twin.optimise import plan as make_plan
@@ -223,6 +222,8 @@ def _print(doc: dict, currency: str, unit: str) -> None:  # type: ignore[type-ar
 
 def _summary(doc: dict[str, Any], ships: list[Shipment], network: Network) -> None:
     """A plan in a dozen lines: what it costs, how much is late, by which modes, the main routes."""
+    from twin.files.plans import plan_frame
+
     currency, unit = network.currency, network.unit
     frame = plan_frame(doc, ships, network)
     routed = frame[frame["status"] == "routed"]
