@@ -129,7 +129,11 @@ def monitor(
         except ValueError as exc:
             raise InputError([Problem("--at", "", None, str(exc))]) from None
     else:
-        stamps = pd.to_datetime(frame["ts"], utc=True, errors="coerce").dropna()
+        stamps = (
+            pd.to_datetime(frame["ts"], utc=True, errors="coerce").dropna()
+            if len(frame)
+            else pd.Series(dtype="datetime64[ns, UTC]")
+        )
         if not len(stamps):
             raise InputError(
                 [Problem(str(signals), "", None, "no readable signals; give --at to score anyway")]
