@@ -189,7 +189,9 @@ def open_service(
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise InputError(errors)
-    playbooks, _ = playbooks_for(config, network, _path(root, config.playbooks))
+    playbooks, warnings = playbooks_for(config, network, _path(root, config.playbooks))
+    for warning in warnings:
+        log.warning("%s", warning)
     with session_scope(db) as session:
         save_network(session, network=network)
     channels = {
