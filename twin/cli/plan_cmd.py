@@ -47,6 +47,7 @@ def plan(
         typer.Option(
             "-o",
             "--out",
+            metavar="FILE",
             help="Also write the plan, one row per shipment and route: .csv, .xlsx or .parquet.",
         ),
     ] = None,
@@ -57,12 +58,15 @@ def plan(
         list[str] | None,
         typer.Option(
             "--map",
+            metavar="COLUMN=FIELD",
             help="Read a column of the shipment file as a field: THEIR_COLUMN=field; repeat.",
         ),
     ] = None,
     mapping: Annotated[
         Path | None,
-        typer.Option(help="A YAML file of `THEIR_COLUMN: field` lines (--map wins)."),
+        typer.Option(
+            metavar="FILE", help="A YAML file of `THEIR_COLUMN: field` lines (--map wins)."
+        ),
     ] = None,
     skip_invalid: Annotated[
         bool,

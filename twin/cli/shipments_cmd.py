@@ -71,12 +71,15 @@ def validate(
         list[str] | None,
         typer.Option(
             "--map",
+            metavar="COLUMN=FIELD",
             help="Read a column of the file as a field: THEIR_COLUMN=field; repeat.",
         ),
     ] = None,
     mapping: Annotated[
         Path | None,
-        typer.Option(help="A YAML file of `THEIR_COLUMN: field` lines (--map wins)."),
+        typer.Option(
+            metavar="FILE", help="A YAML file of `THEIR_COLUMN: field` lines (--map wins)."
+        ),
     ] = None,
     json: JsonOpt = False,
 ) -> None:
