@@ -94,6 +94,7 @@ class Facility(_Strict):
     customs_entry: bool | None = None
     lookup: str | None = None
     passage: str | None = None
+    geocodes: dict[str, str | list[str]] | None = None  # as Node.geocodes: {SAME: "048201"}
 
     @field_validator("country")
     @classmethod
@@ -474,6 +475,7 @@ def _nodes(
                 clearance_days=f.clearance_days
                 if f.clearance_days is not None
                 else defaults.clearance_days,
+                geocodes=f.geocodes or (),
             )
         )
     if not any(f.kind is NodeKind.origin for f in facilities.facilities):

@@ -1,0 +1,93 @@
+"""Limits on the files twin reads (network, facilities, shipments, playbooks, scenarios,
+twin.toml): size, nesting, and YAML alias expansion, so a hostile file is refused with exit 2
+in bounded time and memory instead of a traceback or a runaway process.
+
+The limits in force are twin.toml's `[limits]` once a configuration is loaded
+(`load_config` calls `use_limits`), the defaults of LimitSettings before that (so a twin.toml
+itself is read under the defaults).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from twin.domain.settings import LimitSettings
+
+_current = LimitSettings()
+
+
+def use_limits(limits: LimitSettings) -> None:
+    """Make `limits` the ones every later file read in this process obeys."""
+    global _current
+    _current = limits
+
+
+def current_limits() -> LimitSettings:
+    return _current
+
+
+def max_file_bytes() -> int:
+    return int(_current.file_mb * 1024 * 1024)
+
+
+def yaml_size_problem(node: yaml.Node, max_nodes: int, max_depth: int) -> str | None:
+    """Why a composed YAML document is refused, or None: more than `max_nodes` values once its
+    aliases are expanded, collections nested deeper than `max_depth`, or an alias that
+    contains itself. Counts each shared node once (memoised), so it costs what the text does."""
+    sizes: dict[int, int] = {}
+    depths: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        current, done = stack.pop()
+        key = id(current)
+        children = _children(current)
+        if done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            depths[key] = (1 + max((depths[id(c)] for c in children), default=0)) if isinstance(
+                current, (yaml.SequenceNode, yaml.MappingNode)
+            ) else 0
+            if sizes[key] > max_nodes:
+                return f"more than {max_nodes} values once its aliases are expanded"
+            if depths[key] > max_depth:
+                return f"nested deeper than {max_depth} levels"
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            return "an alias refers to a collection that contains it"
+        on_path.add(key)
+        stack.append((current, True))
+        for child in children:
+            child_key = id(child)
+            if child_key in on_path:
+                return "an alias refers to a collection that contains it"
+            if child_key not in sizes:
+                stack.append((child, False))
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def nesting_deeper_than(value: Any, limit: int) -> bool:
+    """Whether parsed data (dicts and lists, e.g. from TOML) nests deeper than `limit`."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        if depth + 1 > limit:
+            return True
+        stack.extend((inner, depth + 1) for inner in item)
+    return False
