@@ -105,8 +105,11 @@ class Node(_Record):
             pairs = []
             for scheme, codes in value.items():
                 for code in codes if isinstance(codes, (list, tuple)) else [codes]:
-                    if not isinstance(code, (str, int)) or isinstance(code, bool):
-                        raise ValueError(f"geocode {scheme} must be text, not {code!r}")
+                    if not isinstance(code, str):
+                        # YAML reads 012086 as the octal number 5190: quoting keeps the code
+                        raise ValueError(
+                            f"geocode {scheme} must be text (quote it), not {code!r}"
+                        )
                     pairs.append((str(scheme).strip(), str(code).strip()))
             value = pairs
         if isinstance(value, (list, tuple)):
