@@ -136,3 +136,110 @@ def test_yaml_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
     path = tmp_path / "bomb.yaml"
     path.write_text(bomb)
     _expect_clean(load_network, path)
+
+
+BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+    f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
+    for p, c in zip("abcdefgh", "bcdefghi")
+)
+
+
+def _loaders():
+    from twin.files.playbooks import load_playbooks
+    from twin.files.scenarios import read_scenario_document
+
+    return {
+        "network.yaml": load_network,
+        "shipments.yaml": load_shipments,
+        "playbook.yaml": load_playbooks,
+        "scenario.yaml": read_scenario_document,
+    }
+
+
+def test_yaml_alias_bomb_is_refused_by_every_loader_before_it_expands(tmp_path: Path) -> None:
+    import time
+
+    for name, load in _loaders().items():
+        path = tmp_path / name
+        path.write_text(BOMB)
+        started = time.perf_counter()
+        try:
+            load(path)
+        except InputError as exc:
+            assert "once its aliases are expanded" in str(exc), name
+        else:
+            raise AssertionError(f"{name}: an alias bomb must be refused")
+        assert time.perf_counter() - started < 1.0, name
+
+
+def test_self_referring_alias_and_deep_yaml_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "loop.yaml"
+    path.write_text("a: &a [1, *a]\n")
+    try:
+        load_network(path)
+    except InputError as exc:
+        assert "contains it" in str(exc) or "not valid YAML" in str(exc)
+    else:
+        raise AssertionError("a self-referring alias must be refused")
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("name: " + "[" * 40 + "]" * 40 + "\n")
+    try:
+        load_network(deep)
+    except InputError as exc:
+        assert "nested deeper than 32 levels" in str(exc)
+    else:
+        raise AssertionError("YAML nested 40 deep must be refused")
+
+
+def test_deep_toml_is_an_input_error_not_a_recursion_error(tmp_path: Path) -> None:
+    from twin.files.config import load_config
+
+    for depth in (40, 100_000):
+        path = tmp_path / "twin.toml"
+        path.write_text("a = " + "[" * depth + "]" * depth + "\n")
+        try:
+            load_config(path)
+        except InputError as exc:
+            assert "nested" in str(exc)
+        else:
+            raise AssertionError("deeply nested TOML must be refused")
+
+
+def test_oversized_input_files_are_refused_without_reading(tmp_path: Path) -> None:
+    from twin.domain.settings import LimitSettings
+    from twin.files.limits import current_limits, use_limits
+
+    saved = current_limits()
+    use_limits(LimitSettings(file_mb=0.001))
+    try:
+        path = tmp_path / "network.yaml"
+        path.write_text("name: x\n" + "# padding\n" * 200)
+        try:
+            load_network(path)
+        except InputError as exc:
+            assert "larger than 0.001 MiB" in str(exc)
+        else:
+            raise AssertionError("a file over [limits] file_mb must be refused")
+    finally:
+        use_limits(saved)
+
+
+def test_limits_from_twin_toml_apply_to_later_files(tmp_path: Path) -> None:
+    from twin.files.config import load_config
+    from twin.files.limits import current_limits, use_limits
+
+    saved = current_limits()
+    config = tmp_path / "twin.toml"
+    config.write_text("[limits]\nyaml_nodes = 50\n")
+    try:
+        load_config(config)
+        path = tmp_path / "network.yaml"
+        path.write_text("name: x\nnodes: [" + ", ".join(["1"] * 60) + "]\n")
+        try:
+            load_network(path)
+        except InputError as exc:
+            assert "more than 50 values" in str(exc)
+        else:
+            raise AssertionError("[limits] yaml_nodes must apply")
+    finally:
+        use_limits(saved)

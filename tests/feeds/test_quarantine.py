@@ -205,3 +205,17 @@ def test_refusal_is_quick_for_deep_json(tmp_path: Path) -> None:
     assert result.frame["target"].tolist() == ["USLAX"]
     assert "nested deeper" in result.quarantine[0].reason or "not valid JSON" in result.quarantine[0].reason
     assert time.perf_counter() - started < 10
+
+
+def test_csv_row_with_nul_is_quarantined_alone() -> None:
+    # Before: any NUL made the whole CSV "not a text file".
+    text = (
+        "ts,source,dimension,target,metric,value\n"
+        "2024-01-02T06:00:00Z,broker,customs,USLAX,clearance_hours,96\n"
+        "2024-01-02T06:00:00Z,bro\x00ker,customs,CNYTN,clearance_hours,96\n"
+    )
+    result = ingest_bytes(text.encode(), "nul.csv", NETWORK)
+    assert result.files[0].refused is None
+    assert result.frame["target"].tolist() == ["USLAX"]
+    (bad,) = result.quarantine
+    assert bad.field == "source" and "NUL" in bad.reason and bad.where == "target CNYTN"

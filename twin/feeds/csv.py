@@ -26,14 +26,6 @@ def read_signal_csv(text: str, file: str) -> Batch:
     """Signals from CSV text. A row with the wrong number of cells or a bad value is
     quarantined (`row N` counts the header as row 1); the other rows load."""
     batch = Batch(file=file, format="csv", frame=empty_frame())
-    if "\x00" in text:
-        batch.problems.append(Problem(file, "", None, "contains NUL bytes; not a CSV text file"))
-        batch.quarantine.append(
-            Quarantined(
-                file=file, where="", field=None, reason="contains NUL bytes", raw=text[:2000]
-            )
-        )
-        return batch
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     rows: list[list[str]] = []
@@ -78,17 +70,7 @@ def read_signal_csv(text: str, file: str) -> Batch:
     if header_errors:
         for name, message in header_errors:
             batch.problems.append(Problem(file, "row 1", name, message))
-        reason = "; ".join(m for _, m in header_errors)
-        for where, cells in zip(wheres, rows):
-            batch.quarantine.append(
-                Quarantined(
-                    file=file,
-                    where=where,
-                    field=header_errors[0][0],
-                    reason=f"header: {reason}",
-                    raw=_join(cells),
-                )
-            )
+        # every row would fail the same way: the file is quarantined whole (twin.feeds.ingest)
         return batch
     table = pd.DataFrame(rows, columns=header, dtype=object)
     for name in header:

@@ -353,7 +353,7 @@ def _read_file(name: str, data: bytes, forced: str | None, limits: FeedLimits) -
         first_error = errors[0]
         where = f"{first_error.where}: " if first_error.where else ""
         field_name = f"{first_error.field}: " if first_error.field else ""
-        if batch.rows:
+        if batch.rows and any(q.where not in ("", "file") for q in batch.quarantine):
             reason = f"no row could be read ({batch.rows} bad); the first: "
         else:
             reason = ""
@@ -512,8 +512,12 @@ def _storable_rows(
     out = []
     for position, (name, reason) in sorted(why.items()):
         row = frame.iloc[position]
-        ref = row["ref"] if isinstance(row["ref"], str) else None
-        where = f"ref {ref[:60]}" if ref and "\x00" not in ref else f"row {position + 1}"
+        where = ""
+        for label in ("ref", "target"):  # the row's own id, or at least where it points
+            value = row[label]
+            if isinstance(value, str) and "\x00" not in value and len(value) <= 60:
+                where = f"{label} {value}"
+                break
         out.append(
             Quarantined(
                 file=file, where=where, field=name, reason=reason, raw=_row_text(row.to_dict())
@@ -547,7 +551,8 @@ def _storable_positions(
 def _row_text(row: Mapping[str, Any]) -> str:
     """A row as JSON for the quarantine, cut short (the store keeps it with NULs escaped)."""
     try:
-        text = orjson.dumps(row, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        plain = {k: _plain(v) for k, v in row.items()}
+        text = orjson.dumps(plain, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
     except (TypeError, orjson.JSONEncodeError):
         text = repr(row)
     return text[:2_000]
