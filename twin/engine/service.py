@@ -53,6 +53,7 @@ from twin.domain.signals import Quarantined
 from twin.feeds.ingest import FileRead, IngestResult, ingest_bytes, ingest_file
 from twin.feeds.limits import FeedLimits, feed_limits
 from twin.files.config import alert_rules, load_config, scoring_config
+from twin.files.limits import use_limits
 from twin.files.networks import bundled_networks, load_network
 from twin.files.playbooks import load_playbooks
 from twin.files.shipments import load_shipments
@@ -186,6 +187,7 @@ def open_service(
     """Connect to the store (migrating it to head with `migrate`), store the configured network
     and shipments (idempotent), and load the playbooks. Raises InputError for bad files."""
     root = base or Path.cwd()
+    use_limits(config.limits)  # the network, shipments and playbooks below obey [limits]
     db = make_engine(database_url(config.database_url))
     if migrate:
         upgrade(db)

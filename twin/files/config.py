@@ -24,7 +24,7 @@ from twin.alerting.rules import AlertRules
 from twin.domain.durations import format_duration
 from twin.domain.problems import InputError, Problem
 from twin.domain.settings import TwinConfig, config_problems
-from twin.files.limits import current_limits, nesting_deeper_than, use_limits
+from twin.files.limits import current_limits, nesting_deeper_than
 from twin.files.tables import read_text
 from twin.scoring.config import ScoringConfig
 
@@ -80,9 +80,7 @@ def parse_config(
 def load_config(path: str | Path) -> TwinConfig:
     """Read and validate a twin.toml file (see `parse_config`)."""
     file = Path(path)
-    config = parse_config(read_text(file), str(file))
-    use_limits(config.limits)
-    return config
+    return parse_config(read_text(file), str(file))
 
 
 def _table_problems(data: dict[str, Any], name: str, model: Any, file: str) -> list[Problem]:

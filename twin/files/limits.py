@@ -2,9 +2,10 @@
 twin.toml): size, nesting, and YAML alias expansion, so a hostile file is refused with exit 2
 in bounded time and memory instead of a traceback or a runaway process.
 
-The limits in force are twin.toml's `[limits]` once a configuration is loaded
-(`load_config` calls `use_limits`), the defaults of LimitSettings before that (so a twin.toml
-itself is read under the defaults).
+The limits in force are twin.toml's `[limits]` once the daemon (or `run_once`) has opened its
+configuration (`use_limits`), the defaults of LimitSettings otherwise (so a twin.toml itself,
+and the files of one-off commands such as `twin network validate`, are read under the
+defaults).
 """
 
 from __future__ import annotations
