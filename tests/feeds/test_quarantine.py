@@ -105,7 +105,7 @@ def test_too_many_bad_rows_quarantines_the_file_whole_in_bounded_memory() -> Non
     # rows bad one by one: beyond the limit, the file goes whole and keeps none of them
     rows = [{**GOOD, "value": "x"}] * 30 + [GOOD]
     limited = ingest_bytes(_lines(*rows), "many.jsonl", NETWORK, limits=FeedLimits(quarantined_rows=20))
-    assert limited.files[0].refused.startswith("more than 20 bad rows (30)")
+    assert limited.files[0].refused.startswith("more than 20 bad rows; the first: line 1")
     assert limited.frame.empty and len(limited.quarantine) == 1
 
 

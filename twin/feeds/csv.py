@@ -22,9 +22,10 @@ REQUIRED_COLUMNS = ("ts", "source", "dimension", "metric", "value")
 PLACE_COLUMNS = ("target", "area_circle", "area_polygon")
 
 
-def read_signal_csv(text: str, file: str) -> Batch:
+def read_signal_csv(text: str, file: str, max_bad: int | None = None) -> Batch:
     """Signals from CSV text. A row with the wrong number of cells or a bad value is
-    quarantined (`row N` counts the header as row 1); the other rows load."""
+    quarantined (`row N` counts the header as row 1); the other rows load. Reading stops once
+    more than `max_bad` rows are bad (the caller then sets the whole file aside)."""
     batch = Batch(file=file, format="csv", frame=empty_frame())
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
@@ -40,6 +41,8 @@ def read_signal_csv(text: str, file: str) -> Batch:
         except csv.Error as exc:
             number += 1
             _reject(batch, f"row {number}", None, f"bad CSV: {exc}", "")
+            if max_bad is not None and len(batch.quarantine) > max_bad:
+                return batch
             if reader.line_num == line_before:
                 break  # the reader cannot move on: nothing more to read
             continue
@@ -61,6 +64,8 @@ def read_signal_csv(text: str, file: str) -> Batch:
                 f"has {len(cells)} cells, the header has {len(header)}",
                 _join(cells),
             )
+            if max_bad is not None and len(batch.quarantine) > max_bad:
+                return batch
             continue
         rows.append(cells)
         wheres.append(f"row {number}")
@@ -77,7 +82,13 @@ def read_signal_csv(text: str, file: str) -> Batch:
         stripped = table[name].str.strip()
         table[name] = stripped.where(stripped != "", None)
     found = validate_rows(
-        table, file=file, fmt="csv", wheres=wheres, raw=lambda i: _join(rows[i]), csv_areas=True
+        table,
+        file=file,
+        fmt="csv",
+        wheres=wheres,
+        raw=lambda i: _join(rows[i]),
+        csv_areas=True,
+        max_bad=None if max_bad is None else max_bad - len(batch.quarantine),
     )
     found.rows = batch.rows
     found.problems[:0] = batch.problems

@@ -345,8 +345,7 @@ def _read_file(name: str, data: bytes, forced: str | None, limits: FeedLimits) -
         first = batch.quarantine[0]
         where = f"{first.where}: " if first.where else ""
         reason = (
-            f"more than {limits.quarantined_rows} bad rows ({len(batch.quarantine)}); "
-            f"the first: {where}{first.reason[:200]}"
+            f"more than {limits.quarantined_rows} bad rows; the first: {where}{first.reason[:200]}"
         )
         return _refuse(batch, reason, data, keep_rows=False)
     if good == 0 and errors:
@@ -375,9 +374,11 @@ def _parse(name: str, data: bytes, fmt: str, batch: Batch, limits: FeedLimits) -
         text = _decode(data, name, batch)
         if text is not None:
             if fmt == "csv":
-                batch = read_signal_csv(text, name)
+                batch = read_signal_csv(text, name, max_bad=limits.quarantined_rows)
             elif fmt == "jsonl":
-                batch = read_jsonl(text, name, max_depth=limits.depth)
+                batch = read_jsonl(
+                    text, name, max_depth=limits.depth, max_bad=limits.quarantined_rows
+                )
             else:
                 batch = _read_json_list(data, name, limits.depth)
         return _FileRead(batch)

@@ -12,7 +12,9 @@ from twin.feeds.limits import DEFAULT_LIMITS, deeper_than
 from twin.feeds.rows import Unreadable, validate_rows
 
 
-def read_jsonl(text: str, file: str, max_depth: int = DEFAULT_LIMITS.depth) -> Batch:
+def read_jsonl(
+    text: str, file: str, max_depth: int = DEFAULT_LIMITS.depth, max_bad: int | None = None
+) -> Batch:
     """Signals from JSON Lines text; a line that is not a JSON object, or nests deeper than
     `max_depth`, is quarantined."""
     numbered = [(n, line) for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
@@ -28,13 +30,17 @@ def read_jsonl(text: str, file: str, max_depth: int = DEFAULT_LIMITS.depth) -> B
             except orjson.JSONDecodeError as exc:
                 objects.append(None)
                 bad[i] = f"not valid JSON: {exc}"
+                if max_bad is not None and len(bad) > max_bad:
+                    # past the limit the file goes whole: stop parsing what will not load
+                    lines, numbered = lines[: i + 1], numbered[: i + 1]
+                    break
     for i, line in enumerate(lines):
         # counting brackets is C-fast; only a line that could be too deep is walked
         if i not in bad and line.count("[") + line.count("{") > max_depth:
             if deeper_than(objects[i], max_depth):
                 bad[i] = f"nested deeper than {max_depth} levels"
     wheres = [f"line {n}" for n, _ in numbered]
-    return _validate(objects, bad, wheres, lines, file, "jsonl")
+    return _validate(objects, bad, wheres, lines, file, "jsonl", max_bad)
 
 
 def read_json_items(items: list[Any], file: str) -> Batch:
@@ -55,7 +61,13 @@ def _dump(item: Any) -> str:
 
 
 def _validate(
-    objects: list[Any], bad: dict[int, str], wheres: list[str], raws: list[str], file: str, fmt: str
+    objects: list[Any],
+    bad: dict[int, str],
+    wheres: list[str],
+    raws: list[str],
+    file: str,
+    fmt: str,
+    max_bad: int | None = None,
 ) -> Batch:
     # not-an-object rows still take a (blank) table row so positions line up
     dicts = [o if type(o) is dict else {} for o in objects]
@@ -71,5 +83,6 @@ def _validate(
         wheres=wheres,
         raw=lambda i: raws[i],
         objects=[o if i not in bad else Unreadable(bad[i]) for i, o in enumerate(objects)],
+        max_bad=max_bad,
     )
     return batch
