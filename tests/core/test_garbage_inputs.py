@@ -247,24 +247,94 @@ def test_limits_from_twin_toml_apply_to_later_files(tmp_path: Path) -> None:
 
 # --- every file-reading command, fuzzed: exit 0 or 2, never a traceback ------------------------
 
-from hypothesis import HealthCheck, settings  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
+from hypothesis import HealthCheck, settings
+from typer.testing import CliRunner
 
 CLI_FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-PLAYBOOK_KEYS = ["id", "match", "actions", "approval", "shadow", "severity", "target", "avoid",
-                 "notify", "replan", "cooldown", "channel", "dimension", "min_severity"]
-SCENARIO_KEYS = ["name", "network", "start", "end", "seed", "signals", "effects", "shipments",
-                 "ts", "target", "metric", "value", "source", "dimension", "kind", "at"]
+PLAYBOOK_KEYS = [
+    "id",
+    "match",
+    "actions",
+    "approval",
+    "shadow",
+    "severity",
+    "target",
+    "avoid",
+    "notify",
+    "replan",
+    "cooldown",
+    "channel",
+    "dimension",
+    "min_severity",
+]
+SCENARIO_KEYS = [
+    "name",
+    "network",
+    "start",
+    "end",
+    "seed",
+    "signals",
+    "effects",
+    "shipments",
+    "ts",
+    "target",
+    "metric",
+    "value",
+    "source",
+    "dimension",
+    "kind",
+    "at",
+]
 FACILITY_KEYS = ["id", "kind", "lat", "lon", "country", "tier", "passage", "geocodes", "lookup"]
-TOML_KEYS = ["database_url", "network", "playbooks", "shadow", "every", "name", "path", "url",
-             "format", "lease_seconds", "port", "host", "csv_mb", "depth", "rows_per_file"]
-TOML_TABLES = ["", "[monitor]", "[[feeds]]", "[replan]", "[serve]", "[leader]", "[limits]",
-               "[[notify.channels]]", "[scoring]", "[alerts]", "[nope]"]
+TOML_KEYS = [
+    "database_url",
+    "network",
+    "playbooks",
+    "shadow",
+    "every",
+    "name",
+    "path",
+    "url",
+    "format",
+    "lease_seconds",
+    "port",
+    "host",
+    "csv_mb",
+    "depth",
+    "rows_per_file",
+]
+TOML_TABLES = [
+    "",
+    "[monitor]",
+    "[[feeds]]",
+    "[replan]",
+    "[serve]",
+    "[leader]",
+    "[limits]",
+    "[[notify.channels]]",
+    "[scoring]",
+    "[alerts]",
+    "[nope]",
+]
 toml_values = st.one_of(
     st.integers(-5, 10**6).map(str),
     st.floats(allow_nan=False, allow_infinity=False).map(repr),
-    st.sampled_from(['"30s"', '"demo"', '"feeds/*"', '"http://x"', "true", '"cap"', "[1, 2]",
-                     '{a = 1}', '"sqlite:///x.db"', '"5x"', "-1", "0"]),
+    st.sampled_from(
+        [
+            '"30s"',
+            '"demo"',
+            '"feeds/*"',
+            '"http://x"',
+            "true",
+            '"cap"',
+            "[1, 2]",
+            "{a = 1}",
+            '"sqlite:///x.db"',
+            '"5x"',
+            "-1",
+            "0",
+        ]
+    ),
     st.text(alphabet=string.ascii_letters + ' "[]{}=.,', max_size=12),
 )
 toml_docs = st.lists(
@@ -277,8 +347,9 @@ def _docs(keys: list[str]) -> st.SearchStrategy[str]:
     structured = st.one_of(
         values,
         st.lists(entry, max_size=4),
-        st.dictionaries(st.sampled_from(keys), st.one_of(values, st.lists(entry, max_size=3)),
-                        max_size=6),
+        st.dictionaries(
+            st.sampled_from(keys), st.one_of(values, st.lists(entry, max_size=3)), max_size=6
+        ),
     ).map(lambda doc: yaml.safe_dump(doc, allow_unicode=True))
     raw = st.text(alphabet=string.printable + "{}[]:-,'\"&*!|>%@`\x00é", max_size=200)
     return st.one_of(structured, raw)

@@ -113,8 +113,10 @@ CAP_HEAD = b'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">'
                 b"<area><polygon>22,113 23,113 23,114 22,113</polygon></area>",
                 b"<area><circle>22.4,114.1 50</circle></area>",
                 b"<area><circle>x</circle></area>",
-                b"<area><areaDesc>Inland Harris</areaDesc><geocode><valueName>UGC</valueName>"
-                b"<value>TXZ213</value></geocode></area>",
+                (
+                    b"<area><areaDesc>Inland Harris</areaDesc><geocode><valueName>UGC</valueName>"
+                    b"<value>TXZ213</value></geocode></area>"
+                ),
                 b"<area><geocode><valueName>SAME</valueName></geocode></area>",
                 b"<area><geocode><valueName>ISO3166</valueName><value>CN</value></geocode></area>",
                 b"<area></area>",
@@ -207,8 +209,18 @@ def test_dcsa_events(events, as_lines):
 )
 def test_deep_and_poisoned_values(rows, depth, text):
     deep = json.loads("[" * min(depth, 900) + "]" * min(depth, 900))
-    rows = [*rows, {"ts": "2024-01-02T06:00:00Z", "source": text, "dimension": "customs",
-                    "target": "USLAX", "metric": "clearance_hours", "value": 1, "x": deep}]
+    rows = [
+        *rows,
+        {
+            "ts": "2024-01-02T06:00:00Z",
+            "source": text,
+            "dimension": "customs",
+            "target": "USLAX",
+            "metric": "clearance_hours",
+            "value": 1,
+            "x": deep,
+        },
+    ]
     _check("\n".join(json.dumps(r) for r in rows).encode())
     _check(json.dumps(rows).encode())
 

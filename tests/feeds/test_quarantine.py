@@ -104,7 +104,9 @@ def test_too_many_bad_rows_quarantines_the_file_whole_in_bounded_memory() -> Non
     assert len(result.quarantine) == 1
     # rows bad one by one: beyond the limit, the file goes whole and keeps none of them
     rows = [{**GOOD, "value": "x"}] * 30 + [GOOD]
-    limited = ingest_bytes(_lines(*rows), "many.jsonl", NETWORK, limits=FeedLimits(quarantined_rows=20))
+    limited = ingest_bytes(
+        _lines(*rows), "many.jsonl", NETWORK, limits=FeedLimits(quarantined_rows=20)
+    )
     assert limited.files[0].refused.startswith("more than 20 bad rows; the first: line 1")
     assert limited.frame.empty and len(limited.quarantine) == 1
 
@@ -135,7 +137,9 @@ def test_rows_per_file_limit() -> None:
 
 
 def test_a_folder_keeps_reading_after_a_bad_file(tmp_path: Path) -> None:
-    (tmp_path / "a.xml").write_text(f'<alert xmlns="{CAP_NS}">' + "<a>" * 5000 + "</a>" * 5000 + "</alert>")
+    (tmp_path / "a.xml").write_text(
+        f'<alert xmlns="{CAP_NS}">' + "<a>" * 5000 + "</a>" * 5000 + "</alert>"
+    )
     (tmp_path / "b.jsonl").write_bytes(_lines(GOOD))
     result = ingest_path(tmp_path, NETWORK)
     assert [r.refused is not None for r in result.files] == [True, False]
@@ -203,7 +207,10 @@ def test_refusal_is_quick_for_deep_json(tmp_path: Path) -> None:
     line = b'{"ts": "2024-01-02T06:00:00Z", "a": ' + b"[" * 600 + b"]" * 600 + b"}\n"
     result = ingest_bytes(line + _lines(GOOD), "deep.jsonl", NETWORK)
     assert result.frame["target"].tolist() == ["USLAX"]
-    assert "nested deeper" in result.quarantine[0].reason or "not valid JSON" in result.quarantine[0].reason
+    assert (
+        "nested deeper" in result.quarantine[0].reason
+        or "not valid JSON" in result.quarantine[0].reason
+    )
     assert time.perf_counter() - started < 10
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from twin.feeds.csv import read_signal_csv
-from twin.feeds.ingest import ingest_bytes
-from twin.feeds.ingest import ingest_path
+from twin.feeds.ingest import ingest_bytes, ingest_path
 from twin.feeds.jsonl import read_jsonl
 
 from .conftest import PRD, SAMPLES

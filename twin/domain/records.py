@@ -107,7 +107,8 @@ class Node(_Record):
                 for code in codes if isinstance(codes, (list, tuple)) else [codes]:
                     if not isinstance(code, str):
                         # YAML reads 012086 as the octal number 5190: quoting keeps the code
-                        raise ValueError(
+                        # ValueError, not TypeError: pydantic reports only the former as a problem
+                        raise ValueError(  # noqa: TRY004
                             f"geocode {scheme} must be text (quote it), not {code!r}"
                         )
                     pairs.append((str(scheme).strip(), str(code).strip()))

@@ -39,8 +39,8 @@ from typing import Any
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.engine import Engine as Database
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 
 from twin.domain.incidents import Incident, IncidentState, Notification
@@ -48,8 +48,8 @@ from twin.domain.plans import Assignment
 from twin.domain.problems import InputError, Problem
 from twin.domain.records import Network, Shipment
 from twin.domain.settings import FeedSettings, TwinConfig
-from twin.engine.engine import Engine, EngineSettings, Routes, TickReport
 from twin.domain.signals import Quarantined
+from twin.engine.engine import Engine, EngineSettings, Routes, TickReport
 from twin.feeds.ingest import FileRead, IngestResult, ingest_bytes, ingest_file
 from twin.feeds.limits import FeedLimits, feed_limits
 from twin.files.config import alert_rules, load_config, scoring_config
@@ -76,6 +76,7 @@ from twin.store.alerts import (
     save_state,
 )
 from twin.store.db import database_url, make_engine, session_scope
+from twin.store.feed_files import held_files, hold_file
 from twin.store.incidents import (
     StaleState,
     get_incident,
@@ -84,7 +85,6 @@ from twin.store.incidents import (
     save_incident,
     save_transition,
 )
-from twin.store.feed_files import hold_file, held_files
 from twin.store.migrate import upgrade
 from twin.store.networks import save_network
 from twin.store.routes import (
@@ -148,6 +148,7 @@ class Service:
     def limits(self) -> FeedLimits:
         """The `[limits]` of twin.toml, as the feeds take them."""
         return feed_limits(self.config.limits)
+
     lock: threading.Lock = field(default_factory=threading.Lock)  # SQLite: one writer at a time
     step: threading.Lock = field(default_factory=threading.Lock)  # monitor and replan take turns
 
@@ -416,7 +417,9 @@ def _store_file(
                 last_modified=last_modified,
             )
         except _REFUSED_BY_STORE as exc:
-            refused = f"the store refused it: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+            refused = (
+                f"the store refused it: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+            )
         else:
             outcome.inserted += inserted
             outcome.rows += rows
@@ -437,8 +440,15 @@ def _store_file(
             size=read.size,
         )
         save_quarantine(session, rows=read.result.quarantine if read.refused else quarantine)
-        set_checkpoint(session, feed=feed, key=key, sha256=read.sha256, offset=offset, etag=etag,
-                       last_modified=last_modified)
+        set_checkpoint(
+            session,
+            feed=feed,
+            key=key,
+            sha256=read.sha256,
+            offset=offset,
+            etag=etag,
+            last_modified=last_modified,
+        )
     metrics.FILES_QUARANTINED.labels(feed).inc()
     metrics.SIGNALS_QUARANTINED.labels(feed).inc(len(read.result.quarantine))
     service.health.file_quarantined(feed)

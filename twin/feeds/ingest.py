@@ -659,9 +659,7 @@ def _unknown_metrics(frame: pd.DataFrame) -> list[Problem]:
     ]
 
 
-def _read_dcsa(
-    data: bytes, name: str, fmt: str, events: list[DcsaEvent], max_depth: int
-) -> Batch:
+def _read_dcsa(data: bytes, name: str, fmt: str, events: list[DcsaEvent], max_depth: int) -> Batch:
     batch = Batch(file=name, format="dcsa", frame=empty_frame())
     if fmt == "dcsa":
         try:
@@ -750,9 +748,9 @@ def _plain(value: Any) -> Any:
 __all__ = [
     "SIGNAL_COLUMNS",
     "Area",
+    "FileRead",
     "FileReport",
     "IngestResult",
-    "FileRead",
     "ingest_bytes",
     "ingest_file",
     "ingest_path",

@@ -36,9 +36,12 @@ def read_jsonl(
                     break
     for i, line in enumerate(lines):
         # counting brackets is C-fast; only a line that could be too deep is walked
-        if i not in bad and line.count("[") + line.count("{") > max_depth:
-            if deeper_than(objects[i], max_depth):
-                bad[i] = f"nested deeper than {max_depth} levels"
+        if (
+            i not in bad
+            and line.count("[") + line.count("{") > max_depth
+            and deeper_than(objects[i], max_depth)
+        ):
+            bad[i] = f"nested deeper than {max_depth} levels"
     wheres = [f"line {n}" for n, _ in numbered]
     return _validate(objects, bad, wheres, lines, file, "jsonl", max_bad)
 

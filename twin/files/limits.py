@@ -48,9 +48,11 @@ def yaml_size_problem(node: yaml.Node, max_nodes: int, max_depth: int) -> str | 
         if done:
             on_path.discard(key)
             sizes[key] = 1 + sum(sizes[id(c)] for c in children)
-            depths[key] = (1 + max((depths[id(c)] for c in children), default=0)) if isinstance(
-                current, (yaml.SequenceNode, yaml.MappingNode)
-            ) else 0
+            depths[key] = (
+                (1 + max((depths[id(c)] for c in children), default=0))
+                if isinstance(current, (yaml.SequenceNode, yaml.MappingNode))
+                else 0
+            )
             if sizes[key] > max_nodes:
                 return f"more than {max_nodes} values once its aliases are expanded"
             if depths[key] > max_depth:

@@ -55,7 +55,11 @@ def read_text(path: Path) -> str:
         if size > max_file_bytes() and path.is_file():
             limit = current_limits().file_mb
             raise InputError(
-                [Problem(str(path), "", None, f"larger than {limit:g} MiB ({size} bytes), not read")]
+                [
+                    Problem(
+                        str(path), "", None, f"larger than {limit:g} MiB ({size} bytes), not read"
+                    )
+                ]
             )
         data = path.read_bytes()
     except FileNotFoundError:

@@ -475,7 +475,11 @@ def _nodes(
                 clearance_days=f.clearance_days
                 if f.clearance_days is not None
                 else defaults.clearance_days,
-                geocodes=f.geocodes or (),
+                geocodes=tuple(
+                    (scheme, code)
+                    for scheme, codes in (f.geocodes or {}).items()
+                    for code in ([codes] if isinstance(codes, str) else codes)
+                ),
             )
         )
     if not any(f.kind is NodeKind.origin for f in facilities.facilities):

@@ -75,7 +75,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Deferred(Exception):  # noqa: N818 - a run that was put off, not an error
+class Deferred(Exception):
     """Raised inside `timed` by a job that did not run because it is backing off after a
     failure: the run counts neither as a success nor as another failure."""
 
@@ -279,11 +279,11 @@ __all__ = [
     "SIGNALS_INGESTED",
     "SIGNALS_QUARANTINED",
     "SOLVER_SECONDS",
+    "Deferred",
     "Health",
     "JobHealth",
     "metrics_text",
     "serve_in_thread",
-    "Deferred",
     "timed",
     "wsgi_app",
 ]

@@ -24,6 +24,9 @@ from twin.store.signals import _insert
 from twin.store.tables.base import utcnow
 from twin.store.tables.signals import FeedCheckpointRow, QuarantinedFileRow
 
+_HELD: sa.Table = QuarantinedFileRow.__table__  # type: ignore[attr-defined]
+_CHECKPOINTS: sa.Table = FeedCheckpointRow.__table__  # type: ignore[attr-defined]
+
 
 @dataclass(frozen=True)
 class HeldFile:
@@ -70,18 +73,20 @@ def hold_file(
         "reason": reason.replace("\x00", "\\x00"),
         "at": at or utcnow(),
     }
-    table = QuarantinedFileRow.__table__
+    table = _HELD
     statement = _insert(session, table).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=["feed", "key"],
-        set_={name: statement.excluded[name] for name in ("sha256", "format", "size", "reason", "at")},
+        set_={
+            name: statement.excluded[name] for name in ("sha256", "format", "size", "reason", "at")
+        },
     )
     session.execute(statement)
 
 
 def held_files(session: Session, *, feed: str) -> dict[str, str]:
     """The files `feed` holds out, as {key: sha256 of the content held}."""
-    table = QuarantinedFileRow.__table__
+    table = _HELD
     rows = session.execute(sa.select(table.c.key, table.c.sha256).where(table.c.feed == feed))
     return {row.key: row.sha256 for row in rows}
 
@@ -90,7 +95,7 @@ def list_held_files(
     session: Session, *, feed: str | None = None, since: datetime | None = None
 ) -> list[HeldFile]:
     """Quarantined feed files, newest first (of one feed, or held since a time, when given)."""
-    table = QuarantinedFileRow.__table__
+    table = _HELD
     query = sa.select(table).order_by(table.c.at.desc(), table.c.id.desc())
     if feed is not None:
         query = query.where(table.c.feed == feed)
@@ -113,12 +118,12 @@ def list_held_files(
 def requeue_file(session: Session, *, key: str, feed: str | None = None) -> list[tuple[str, str]]:
     """Put a held file back (of every feed holding `key`, or of `feed`): its held entry and its
     checkpoint are deleted, so the next pass reads it. Returns the (feed, key) pairs put back."""
-    table = QuarantinedFileRow.__table__
+    table = _HELD
     query = sa.select(table.c.feed, table.c.key).where(table.c.key == key)
     if feed is not None:
         query = query.where(table.c.feed == feed)
     found = [(row.feed, row.key) for row in session.execute(query)]
-    checkpoints = FeedCheckpointRow.__table__
+    checkpoints = _CHECKPOINTS
     for held_feed, held_key in found:
         session.execute(table.delete().where(table.c.feed == held_feed, table.c.key == held_key))
         session.execute(
@@ -129,4 +134,4 @@ def requeue_file(session: Session, *, key: str, feed: str | None = None) -> list
     return found
 
 
-__all__ = ["HeldFile", "hold_file", "held_files", "list_held_files", "requeue_file"]
+__all__ = ["HeldFile", "held_files", "hold_file", "list_held_files", "requeue_file"]
