@@ -490,12 +490,13 @@ def _storable_rows(
     why: dict[int, tuple[str, str]] = {}
     for name in _ROW_TEXT:
         values = frame[name]
-        is_text = values.map(lambda v: type(v) is str).to_numpy(dtype=bool)
-        if not is_text.any():
+        if values.isna().all():
             continue
-        text = values[is_text].astype(str)
-        over = (text.str.len() > limits.text_chars) | text.str.contains("\x00", regex=False)
-        for position in np.flatnonzero(is_text)[over.to_numpy(dtype=bool)]:
+        # .str gives NaN for what is not text, so the comparisons below are False there
+        over = (values.str.len() > limits.text_chars).to_numpy(dtype=bool) | values.str.contains(
+            "\x00", regex=False, na=False
+        ).to_numpy(dtype=bool)
+        for position in np.flatnonzero(over):
             if not bad[position]:
                 reason = text_problem(values.iat[position], limits.text_chars, limits.depth)
                 why[int(position)] = (name, reason or "cannot be stored")

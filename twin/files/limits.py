@@ -36,8 +36,11 @@ def max_file_bytes() -> int:
 def yaml_size_problem(node: yaml.Node, max_nodes: int, max_depth: int) -> str | None:
     """Why a composed YAML document is refused, or None: more than `max_nodes` values once its
     aliases are expanded, collections nested deeper than `max_depth`, or an alias that
-    contains itself. Counts each shared node once (memoised), so it costs what the text does."""
-    sizes: dict[int, int] = {}
+    contains itself. Counts each shared node once (memoised), so it costs what the text does;
+    scalars are counted in place, only collections are walked."""
+    if isinstance(node, yaml.ScalarNode):
+        return None
+    sizes: dict[int, int] = {}  # expanded values under each collection (itself included)
     depths: dict[int, int] = {}
     on_path: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(node, False)]
@@ -47,29 +50,29 @@ def yaml_size_problem(node: yaml.Node, max_nodes: int, max_depth: int) -> str | 
         children = _children(current)
         if done:
             on_path.discard(key)
-            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
-            depths[key] = (
-                (1 + max((depths[id(c)] for c in children), default=0))
-                if isinstance(current, (yaml.SequenceNode, yaml.MappingNode))
-                else 0
-            )
-            if sizes[key] > max_nodes:
+            size, depth = 1, 0
+            for child in children:
+                if isinstance(child, yaml.ScalarNode):
+                    size += 1
+                else:
+                    size += sizes[id(child)]
+                    depth = max(depth, depths[id(child)])
+            sizes[key], depths[key] = size, depth + 1
+            if size > max_nodes:
                 return f"more than {max_nodes} values once its aliases are expanded"
-            if depths[key] > max_depth:
+            if depth + 1 > max_depth:
                 return f"nested deeper than {max_depth} levels"
             continue
         if key in sizes:
             continue
-        if key in on_path:
-            return "an alias refers to a collection that contains it"
         on_path.add(key)
         stack.append((current, True))
         for child in children:
-            child_key = id(child)
-            if child_key in on_path:
+            if isinstance(child, yaml.ScalarNode) or id(child) in sizes:
+                continue
+            if id(child) in on_path:
                 return "an alias refers to a collection that contains it"
-            if child_key not in sizes:
-                stack.append((child, False))
+            stack.append((child, False))
     return None
 
 
