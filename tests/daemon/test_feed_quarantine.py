@@ -112,3 +112,36 @@ def test_a_file_the_store_refuses_is_held_not_retried(service, tmp_path: Path, m
         (held,) = list_held_files(session)
     assert held.reason.startswith("the store refused it: DataError")
     assert ingest_feed(service, service.config.feed("drop")).skipped == 2
+
+
+def test_an_oversized_response_is_cut_off_and_held(tmp_path: Path) -> None:
+    import httpx
+
+    from twin.domain.settings import LimitSettings
+
+    config = load_config(
+        write_config(tmp_path, f"sqlite:///{tmp_path / 'twin.db'}", feed_url="http://feed.test/x")
+    )
+    tiny = LimitSettings(csv_mb=0.001, jsonl_mb=0.001, json_mb=0.001, cap_mb=0.001)
+    service = open_service(
+        config.model_copy(update={"limits": tiny}), base=tmp_path, health=metrics.Health()
+    )
+    sent: list[int] = []
+    body = (json.dumps({**ROW, "target": "USLAX"}) + "\n").encode() * 200  # ~25 KB
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(1)
+        return httpx.Response(200, content=body)
+
+    feed = service.config.feed("remote")
+    try:
+        with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+            first = ingest_feed(service, feed, client=client)
+            again = ingest_feed(service, feed, client=client)
+    finally:
+        service.db.dispose()
+        forget_services()
+    assert (first.files_quarantined, first.inserted) == (1, 0)
+    assert "a response larger than 1048 bytes" in first.problems[-1].message
+    assert (again.skipped, again.files_quarantined) == (1, 0)  # held: not read again
+    assert len(sent) == 2

@@ -50,7 +50,7 @@ from twin.domain.records import Network, Shipment
 from twin.domain.settings import FeedSettings, TwinConfig
 from twin.domain.signals import Quarantined
 from twin.engine.engine import Engine, EngineSettings, Routes, TickReport
-from twin.feeds.ingest import FileRead, IngestResult, ingest_bytes, ingest_file
+from twin.feeds.ingest import FileRead, IngestResult, ingest_bytes, ingest_file, refused_read
 from twin.feeds.limits import FeedLimits, feed_limits
 from twin.files.config import alert_rules, load_config, scoring_config
 from twin.files.limits import use_limits
@@ -357,8 +357,19 @@ def ingest_feed(
         headers["If-Modified-Since"] = checkpoint.last_modified
     own = client is None
     http = client or httpx.Client(timeout=15.0, follow_redirects=True)
+    largest = service.limits.largest
     try:
-        response = http.get(feed.url, headers=headers)
+        # Streamed, so a response over the size limit is cut off there, never held whole.
+        with http.stream("GET", feed.url, headers=headers) as response:
+            if response.status_code != 304:
+                response.raise_for_status()
+                chunks, size = [], 0
+                for chunk in response.iter_bytes():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > largest:
+                        break
+                data = b"".join(chunks)
     finally:
         if own:
             http.close()
@@ -366,18 +377,25 @@ def ingest_feed(
     if response.status_code == 304:
         outcome.not_modified, outcome.skipped = True, 1
         return outcome
-    response.raise_for_status()
-    data = response.content
     digest = hashlib.sha256(data).hexdigest()
     if checkpoint is not None and checkpoint.sha256 == digest:
         outcome.skipped = 1
         return outcome
-    result = ingest_bytes(data, feed.url, service.network, format=forced, limits=service.limits)
+    with session_scope(service.db) as session:
+        if held_files(session, feed=feed.name).get(feed.url) == digest:
+            outcome.skipped = 1
+            return outcome
+    if len(data) > largest:
+        reason = f"a response larger than {largest} bytes, not read"
+        read = refused_read(feed.url, reason, data[:2_000], digest, len(data))
+    else:
+        result = ingest_bytes(data, feed.url, service.network, format=forced, limits=service.limits)
+        read = FileRead(result, digest, len(data))
     _store_file(
         service,
         feed.name,
         feed.url,
-        FileRead(result, digest, len(data)),
+        read,
         outcome,
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),

@@ -209,21 +209,21 @@ def ingest_file(
                 digest.update(head)
                 for chunk in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(chunk)
-            batch = Batch(file=label, format="unread", frame=empty_frame())
             reason = f"larger than {_size(limits.largest)} ({_size(size)}), not read"
-            read = _refuse(batch, reason, head)
-            report = FileReport(label, "unread", digest.hexdigest(), refused=reason)
-            result = _finish([read.batch], [], [], network, [report], [], limits)
-            return FileRead(result, digest.hexdigest(), size)
+            return refused_read(label, reason, head, digest.hexdigest(), size)
         data = file.read_bytes()
     except OSError as exc:
-        reason = f"cannot read: {exc.strerror or exc}"
-        batch = Batch(file=label, format="unread", frame=empty_frame())
-        read = _refuse(batch, reason, b"")
-        report = FileReport(label, "unread", "", refused=reason)
-        return FileRead(_finish([read.batch], [], [], network, [report], [], limits), "", 0)
+        return refused_read(label, f"cannot read: {exc.strerror or exc}", b"", "", 0)
     result = _ingest([(label, data, None)], network, format, None, limits)
     return FileRead(result, result.files[0].sha256, len(data))
+
+
+def refused_read(name: str, reason: str, head: bytes, sha256: str, size: int) -> FileRead:
+    """A file set aside unread (too large, cannot be opened, a response cut off at the size
+    limit), kept with its reason and its first bytes."""
+    read = _refuse(Batch(file=name, format="unread", frame=empty_frame()), reason, head)
+    report = FileReport(name, "unread", sha256, refused=reason)
+    return FileRead(_finish([read.batch], [], [], None, [report], []), sha256, size)
 
 
 def ingest_bytes(
@@ -756,4 +756,5 @@ __all__ = [
     "ingest_file",
     "ingest_path",
     "ingest_signals",
+    "refused_read",
 ]
