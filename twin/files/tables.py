@@ -39,6 +39,8 @@ def read_yaml(path: Path) -> Any:
             return loader.construct_document(node)
         finally:
             loader.dispose()
+    except InputError:
+        raise
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
