@@ -12,7 +12,7 @@ from twin.feeds.ingest import ingest_bytes
 from twin.files.networks import load_network
 from twin.network.areas import NodeLocator, geocode_key
 
-SAMPLE = Path(__file__).parent / "samples" / "nws-hurricane-warning-harris.xml"
+SAMPLE = Path(__file__).parent / "cap" / "nws-hurricane-warning-harris.xml"
 
 
 @pytest.fixture(scope="module")
