@@ -145,3 +145,29 @@ def test_an_oversized_response_is_cut_off_and_held(tmp_path: Path) -> None:
     assert "a response larger than 1048 bytes" in first.problems[-1].message
     assert (again.skipped, again.files_quarantined) == (1, 0)  # held: not read again
     assert len(sent) == 2
+
+
+def test_twin_feeds_quarantine_and_requeue(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from twin.cli.app import app
+
+    monkeypatch.setenv("TWIN_DATABASE_URL", f"sqlite:///{tmp_path / 'twin.db'}")
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    deep = tmp_path / "deep.xml"
+    deep.write_text(f'<alert xmlns="{CAP_NS}">' + "<a>" * 100_000 + "</a>" * 100_000 + "</alert>")
+    # Before: RecursionError, exit 1. Now: quarantined whole, nothing else to read: exit 2.
+    first = runner.invoke(app, ["ingest", str(deep), "--feed", "nws", "--json"])
+    assert first.exit_code == 2 and "file quarantined: XML nested deeper" in first.stderr
+    listed = json.loads(runner.invoke(app, ["feeds", "quarantine", "--json"]).stdout)
+    assert [(f["feed"], f["key"], f["format"]) for f in listed["files"]] == [
+        ("nws", str(deep.resolve()), "cap")
+    ]
+    # held: the same file is skipped, not read again
+    again = json.loads(runner.invoke(app, ["ingest", str(deep), "--feed", "nws", "--json"]).stdout)
+    assert again["skipped"] == 1 and again["files_quarantined"] == 0
+    requeued = runner.invoke(app, ["feeds", "requeue", str(deep)])
+    assert requeued.exit_code == 0 and "nws:" in requeued.stdout
+    assert runner.invoke(app, ["feeds", "requeue", str(deep)]).exit_code == 2  # not held now
+    assert runner.invoke(app, ["ingest", str(deep), "--feed", "nws"]).exit_code == 2  # read again

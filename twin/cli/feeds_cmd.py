@@ -12,13 +12,13 @@ from twin.cli.common import EXIT_BAD_INPUT, console, emit_json, err_console, han
 
 app = typer.Typer(help="Feed files set aside whole, and re-queueing them.", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-FeedOpt = Annotated[str | None, typer.Option("--feed", help="Only this feed.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+OneFeed = Annotated[str | None, typer.Option("--feed", help="Only this feed.")]
 
 
 @app.command()
 @handles_errors
-def quarantine(feed: FeedOpt = None, json: JsonOpt = False) -> None:
+def quarantine(feed: OneFeed = None, json: AsJson = False) -> None:
     """List feed files quarantined whole (newest first) with their reason. A feed does not
     read such a file again until it is re-queued (`twin feeds requeue FILE`) or changes."""
     from twin.store.db import make_engine, session_scope
@@ -47,8 +47,8 @@ def quarantine(feed: FeedOpt = None, json: JsonOpt = False) -> None:
 @handles_errors
 def requeue(
     file: Annotated[str, typer.Argument(help="The quarantined file (its path or URL).")],
-    feed: FeedOpt = None,
-    json: JsonOpt = False,
+    feed: OneFeed = None,
+    json: AsJson = False,
 ) -> None:
     """Put a quarantined file back: the next pass of its feed reads it again (its checkpoint
     is forgotten too). Exit 2 when no feed holds it."""
