@@ -109,6 +109,7 @@ class IngestResult:
     def summary(self) -> dict[str, Any]:
         return {
             "files": len(self.files),
+            "files_quarantined": sum(1 for f in self.files if f.refused is not None),
             "signals": len(self.frame),
             "positions": len(self.positions),
             "quarantined": len(self.quarantine),
