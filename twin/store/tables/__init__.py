@@ -14,7 +14,7 @@ from twin.store.tables.alerts import (
 )
 from twin.store.tables.signals import FeedCheckpointRow, QuarantineRow, ShipmentEventRow, SignalRow
 from twin.store.tables.routes import OutboxRow, PlanRouteRow
-from twin.store.tables.users import ApiTokenRow, UserRow
+from twin.store.tables.users import ApiTokenRow, SessionRow, UserRow
 
 # Later concepts (signals, scores, alerts, incidents, plans) add one import line here.
 
@@ -37,6 +37,7 @@ __all__ = [
     "QuarantineRow",
     "RiskScoreRow",
     "ShipmentEventRow",
+    "SessionRow",
     "ShipmentRow",
     "ShipmentStatus",
     "SignalRow",
