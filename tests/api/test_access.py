@@ -251,7 +251,14 @@ def test_pages_carry_no_inline_script(console: Console) -> None:
 
     with TestClient(console.app()) as client:
         sign_in(client, "alice")
-        pages = ("/", "/incidents", f"/incidents/{console.incident_id}", "/map", "/alerts", "/audit")
+        pages = (
+            "/",
+            "/incidents",
+            f"/incidents/{console.incident_id}",
+            "/map",
+            "/alerts",
+            "/audit",
+        )
         for path in pages:
             html = client.get(path).text
             assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path

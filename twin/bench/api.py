@@ -216,6 +216,7 @@ def run(size: str) -> dict[str, dict]:
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                "--no-server-header",
                 "--workers",
                 str(WORKERS),
                 *_serve_options(),

@@ -14,6 +14,7 @@ import typer
 
 from twin.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, err_console
 from twin.domain.problems import InputError
+from twin.domain.settings import ServeSettings
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -52,7 +53,14 @@ def setup_logging(json_lines: bool, level: int = logging.INFO) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _serve(host: str, port: int, console: bool, database_url: str, network: str) -> Any:
+def _serve(
+    host: str,
+    port: int,
+    console: bool,
+    database_url: str,
+    network: str,
+    settings: ServeSettings | None = None,
+) -> Any:
     """/healthz and /metrics on host:port: the console app with them added (`--serve` and
     twin.api present), else a small built-in server. Returns something with `.shutdown()`."""
     from twin.schedule.metrics import HEALTH, serve_in_thread
@@ -83,9 +91,11 @@ def _serve(host: str, port: int, console: bool, database_url: str, network: str)
                 body, kind = metrics_text()
                 return Response(body, media_type=kind)
 
-            outer.mount("/", create_app(database_url, network=network))
+            outer.mount("/", create_app(database_url, network=network, serve=settings))
             server = uvicorn.Server(
-                uvicorn.Config(outer, host=host, port=port, log_level="warning")
+                uvicorn.Config(
+                    outer, host=host, port=port, log_level="warning", server_header=False
+                )
             )
             thread = threading.Thread(target=server.run, name="twin-console", daemon=True)
             thread.start()
@@ -162,7 +172,12 @@ def daemon(
     if bind_port:
         try:
             server = _serve(
-                bind_host, bind_port, serve, database_url(loaded.database_url), loaded.network
+                bind_host,
+                bind_port,
+                serve,
+                database_url(loaded.database_url),
+                loaded.network,
+                loaded.serve,
             )
         except OSError as exc:
             err_console.print(

@@ -144,7 +144,6 @@ def list_(
         )
 
 
-
 def _take_back(name: str, action: str, json: bool) -> None:
     """Disable, enable, delete or revoke user `name`; exit 2 naming it if there is none.
 
