@@ -246,9 +246,19 @@ def test_check_json_has_every_default(tmp_path: Path) -> None:
     doc = json.loads(result.stdout)
     assert result.exit_code == 0
     assert doc["monitor"] == {"every": "5m"} and doc["replan"] == {"every": "15m"}
-    assert doc["serve"] == {"host": "127.0.0.1", "port": 8080} and doc["leader"] == {
-        "lease_seconds": 15.0
+    assert doc["serve"] == {
+        "host": "127.0.0.1",
+        "port": 8080,
+        "external_url": None,
+        "cookie_secure": None,
+        "api_docs_public": False,
+        "sign_in_per_minute": 10,
+        "sign_in_failures": 5,
+        "sign_in_window": "15m",
+        "sign_in_concurrency": 2,
+        "sign_in_queue": 8,
     }
+    assert doc["leader"] == {"lease_seconds": 15.0}
     assert doc["scoring"]["staleness"] == "3d" and doc["alerts"]["default"]["warn"] == 0.5
 
 
