@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import anyio
 import anyio.to_thread
-from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
+from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
@@ -54,7 +54,7 @@ class SignInGuard:
         self._slots: anyio.CapacityLimiter | None = None
         self._pending = 0
 
-    def _wait_s(self, item: RateLimitItemPerSecond, *key: str) -> int:
+    def _wait_s(self, item: RateLimitItem, *key: str) -> int:
         reset = self._counts.get_window_stats(item, *key).reset_time
         return math.ceil(reset - time.time())
 

@@ -163,8 +163,8 @@ def delete_user(session: Session, *, name: str) -> User:
 
 def revoke(session: Session, *, name: str) -> tuple[int, int]:
     """End every API token and session of user `name`: (tokens revoked, sessions ended)."""
-    tokens = session.execute(delete(TOKENS).where(TOKENS.c.user_name == name)).rowcount
-    return int(tokens or 0), end_sessions(session, name=name)
+    tokens = _deleted(session.execute(delete(TOKENS).where(TOKENS.c.user_name == name)))
+    return tokens, end_sessions(session, name=name)
 
 
 def add_session(
