@@ -204,4 +204,8 @@ def end_session(session: Session, *, session_id: str) -> None:
 
 def end_sessions(session: Session, *, name: str) -> int:
     """End every session of user `name`; how many there were."""
-    return int(session.execute(delete(SESSIONS).where(SESSIONS.c.user_name == name)).rowcount or 0)
+    return _deleted(session.execute(delete(SESSIONS).where(SESSIONS.c.user_name == name)))
+
+
+def _deleted(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
