@@ -2,22 +2,25 @@
 of password checks at once.
 
 An Argon2id check costs ~50 ms of CPU and 64 MiB, so unbounded sign-ins starve everyone signed
-in. Checks run on their own few worker threads (`concurrency`); at most `queue` more sign-ins
-wait for one, and beyond that a sign-in is refused at once (429) without any hashing. Counts are
-kept per process in moving windows (the `limits` library); with several worker processes each
-counts its own share.
+in. Checks run on their own few threads (`concurrency`), at the lowest CPU priority (nice 19,
+where the OS allows it: a thread's niceness is its own on Linux), so requests of people signed
+in are served first when the CPU is short; at most `queue` more sign-ins wait for a thread, and
+beyond that a sign-in is refused at once (429) without any hashing. Counts are kept per process
+in moving windows (the `limits` library); with several worker processes each counts its own share.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
+import os
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
-import anyio
-import anyio.to_thread
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -43,6 +46,13 @@ class SignInLimits:
     queue: int = 8
 
 
+def _lowest_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):  # not Linux, or not allowed: checks keep normal priority
+        pass
+
+
 class SignInGuard:
     """Admit, run and count sign-in attempts (one per app; used from the event loop)."""
 
@@ -51,7 +61,11 @@ class SignInGuard:
         self._counts = MovingWindowRateLimiter(MemoryStorage())
         self._per_address = RateLimitItemPerMinute(limits.per_address_per_minute)
         self._failures = RateLimitItemPerSecond(limits.failures, limits.window_s)
-        self._slots: anyio.CapacityLimiter | None = None
+        self._checks = ThreadPoolExecutor(
+            max_workers=limits.concurrency,
+            thread_name_prefix="twin-sign-in",
+            initializer=_lowest_priority,
+        )
         self._pending = 0
 
     def _wait_s(self, item: RateLimitItem, *key: str) -> int:
@@ -77,11 +91,9 @@ class SignInGuard:
         limits = self.limits
         if self._pending >= limits.concurrency + limits.queue:
             raise SignInRefused("The server is busy with other sign-ins: try again shortly.", 2)
-        if self._slots is None:
-            self._slots = anyio.CapacityLimiter(limits.concurrency)
         self._pending += 1
         try:
-            return await anyio.to_thread.run_sync(verify, limiter=self._slots)
+            return await asyncio.get_running_loop().run_in_executor(self._checks, verify)
         finally:
             self._pending -= 1
 
