@@ -105,6 +105,11 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
         page.set_default_timeout(15_000)
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+        refused: list[str] = []  # what the Content-Security-Policy blocked (must stay empty)
+        page.on(
+            "console",
+            lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+        )
 
         page.goto(server + "/")
         assert "/login" in page.url
@@ -204,9 +209,9 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
                     )
                 ],
             )
-        page.wait_for_function(
-            f"document.getElementById('count-critical').textContent === '{before + 1}'"
-        )
+        # A locator assertion, not wait_for_function: that evaluates a string in the page,
+        # which the console's CSP (no unsafe-eval) rightly refuses.
+        playwright_api.expect(page.locator("#count-critical")).to_have_text(str(before + 1))
         assert page.url.rstrip("/") == server  # still the same page: no navigation happened
 
         for path, name in (("/map", "map"), ("/alerts", "alerts"), ("/audit", "audit")):
@@ -217,4 +222,10 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
             page.locator("#audit td.actor:text-is('alice')").count() == 2
         )  # approved, rolled back
         assert page.locator("#audit td.actor:text-is('system')").count() >= 2  # proposed, applied
+        page.goto(server + "/incidents")
+        page.select_option("select[name=state]", "applied")  # data-autosubmit, no inline handler
+        page.wait_for_url("**/incidents?state=applied")
+        page.goto(server + "/api/docs")  # Swagger UI, signed in, under the same CSP
+        page.wait_for_selector(".swagger-ui .info .title")
+        assert refused == [], refused
         browser.close()
