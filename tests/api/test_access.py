@@ -16,10 +16,12 @@ import anyio
 import pytest
 from console_world import PASSWORD, Console, csrf_of, sign_in
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 import twin.api.deps
 from twin.api.auth import SESSION_COOKIE
-from twin.api.throttle import SignInGuard, SignInLimits, SignInRefused
+from twin.api.throttle import MovingWindow, SignInGuard, SignInLimits, SignInRefused
 from twin.domain.settings import ServeSettings
 from twin.domain.users import Role
 from twin.store.db import session_scope
@@ -263,3 +265,27 @@ def test_pages_carry_no_inline_script(console: Console) -> None:
             html = client.get(path).text
             assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
             assert not re.search(r"\son[a-z]+\s*=", html), path
+
+
+@given(
+    times=st.lists(st.floats(min_value=0, max_value=100, allow_nan=False), max_size=60),
+    limit=st.integers(min_value=1, max_value=5),
+    window=st.floats(min_value=0.5, max_value=30),
+)
+def test_moving_window_agrees_with_counting_by_hand(
+    times: list[float], limit: int, window: float
+) -> None:
+    counter = MovingWindow(limit, window, max_keys=10)
+    accepted: list[float] = []
+    for at in sorted(times):
+        expected = sum(1 for t in accepted if t > at - window) < limit
+        assert counter.hit("k", at) == expected
+        if expected:
+            accepted.append(at)
+
+
+def test_moving_window_keeps_a_bounded_number_of_keys() -> None:
+    counter = MovingWindow(1, 60.0, max_keys=100)
+    for n in range(10_000):
+        counter.hit(f"address-{n}", float(n) / 1000)
+    assert len(counter._events) == 100

@@ -3,11 +3,12 @@ signed, expiring cookie). Sign-in is throttled (twin.api.throttle) before any pa
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
@@ -25,6 +26,11 @@ from twin.store.users import (
 )
 
 router = APIRouter(include_in_schema=False)
+REFUSED_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in: wait</title>'
+    '<link rel="stylesheet" href="/static/console.css"></head><body><main>'
+    '<p class="error">{message}</p><p><a href="/login">Back to sign in</a></p></main></body></html>'
+)
 
 
 def _safe_next(target: str | None) -> str:
@@ -111,9 +117,12 @@ async def login(
         guard.admit(request.client.host if request.client else "unknown", username)
         user = await guard.check(lambda: _verify(engine, username, password))
     except SignInRefused as refused:
-        response = _form(request, next_=next, status=429, name=username, error=refused.message)
-        response.headers["Retry-After"] = str(refused.retry_after_s)
-        return response
+        # A short fixed page: refusing must cost the server next to nothing during a flood.
+        return HTMLResponse(
+            REFUSED_PAGE.format(message=html.escape(refused.message)),
+            status_code=429,
+            headers={"Retry-After": str(refused.retry_after_s)},
+        )
     if user is None:
         guard.failed(username)
         return _form(

@@ -6,7 +6,9 @@ in. Checks run on their own few threads (`concurrency`), at the lowest CPU prior
 where the OS allows it: a thread's niceness is its own on Linux), so requests of people signed
 in are served first when the CPU is short; at most `queue` more sign-ins wait for a thread, and
 beyond that a sign-in is refused at once (429) without any hashing. Counts are kept per process
-in moving windows (the `limits` library); with several worker processes each counts its own share.
+in moving windows; with several worker processes each counts its own share. (The `limits`
+library's in-memory store was tried first: under a flood it starts a timer thread every 10 ms,
+which cost more than the refusals themselves.)
 """
 
 from __future__ import annotations
@@ -16,14 +18,11 @@ import math
 import os
 import threading
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
-
-from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 T = TypeVar("T")
 
@@ -46,6 +45,54 @@ class SignInLimits:
     queue: int = 8
 
 
+class MovingWindow:
+    """At most `limit` accepted events per key in any `window_s` seconds. Keys are kept while
+    they have events in the window, at most `max_keys` (the oldest dropped first), so a flood
+    from ever new addresses or names cannot grow memory without bound. Not thread-safe: used
+    from the event loop only."""
+
+    def __init__(self, limit: int, window_s: float, max_keys: int = 100_000):
+        self.limit, self.window_s, self.max_keys = limit, window_s, max_keys
+        self._events: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def _recent(self, key: str, now: float) -> deque[float] | None:
+        events = self._events.get(key)
+        if events is None:
+            return None
+        while events and events[0] <= now - self.window_s:
+            events.popleft()
+        if not events:
+            del self._events[key]
+            return None
+        return events
+
+    def allows(self, key: str, now: float) -> bool:
+        events = self._recent(key, now)
+        return events is None or len(events) < self.limit
+
+    def hit(self, key: str, now: float) -> bool:
+        """Count an event if the window allows it; whether it did."""
+        if not self.allows(key, now):
+            return False
+        events = self._events.get(key)
+        if events is None:
+            events = self._events[key] = deque()
+            if len(self._events) > self.max_keys:
+                self._events.popitem(last=False)
+        events.append(now)
+        return True
+
+    def wait_s(self, key: str, now: float) -> int:
+        """Seconds until the window allows `key` again (0 if it does now)."""
+        events = self._recent(key, now)
+        if events is None or len(events) < self.limit:
+            return 0
+        return math.ceil(events[0] + self.window_s - now)
+
+    def clear(self, key: str) -> None:
+        self._events.pop(key, None)
+
+
 def _lowest_priority() -> None:
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
@@ -58,9 +105,8 @@ class SignInGuard:
 
     def __init__(self, limits: SignInLimits):
         self.limits = limits
-        self._counts = MovingWindowRateLimiter(MemoryStorage())
-        self._per_address = RateLimitItemPerMinute(limits.per_address_per_minute)
-        self._failures = RateLimitItemPerSecond(limits.failures, limits.window_s)
+        self._per_address = MovingWindow(limits.per_address_per_minute, 60.0)
+        self._failures = MovingWindow(limits.failures, float(limits.window_s))
         self._checks = ThreadPoolExecutor(
             max_workers=limits.concurrency,
             thread_name_prefix="twin-sign-in",
@@ -68,19 +114,16 @@ class SignInGuard:
         )
         self._pending = 0
 
-    def _wait_s(self, item: RateLimitItem, *key: str) -> int:
-        reset = self._counts.get_window_stats(item, *key).reset_time
-        return math.ceil(reset - time.time())
-
     def admit(self, address: str, name: str) -> None:
         """Count an attempt from `address` for `name`; raise SignInRefused if over a limit."""
-        if not self._counts.hit(self._per_address, "address", address):
-            wait = self._wait_s(self._per_address, "address", address)
+        now = time.monotonic()
+        if not self._per_address.hit(address, now):
+            wait = self._per_address.wait_s(address, now)
             raise SignInRefused(
                 f"Too many sign-in attempts from your address: try again in {wait} s.", wait
             )
-        if not self._counts.test(self._failures, "user", name):
-            wait = self._wait_s(self._failures, "user", name)
+        if not self._failures.allows(name, now):
+            wait = self._failures.wait_s(name, now)
             raise SignInRefused(
                 f"Too many failed sign-ins for this name: try again in {math.ceil(wait / 60)} min.",
                 wait,
@@ -98,7 +141,7 @@ class SignInGuard:
             self._pending -= 1
 
     def failed(self, name: str) -> None:
-        self._counts.hit(self._failures, "user", name)
+        self._failures.hit(name, time.monotonic())
 
     def succeeded(self, name: str) -> None:
-        self._counts.clear(self._failures, "user", name)
+        self._failures.clear(name)

@@ -148,35 +148,64 @@ async def _load(
 
 async def _flood(base: str, seconds: float, connections: int) -> dict[str, Any]:
     """`connections` clients each signing in with a wrong password, back to back, for `seconds`
-    (each first fetches the sign-in form for its CSRF cookie and token)."""
+    (each first fetches the sign-in form, then re-reads the CSRF token and cookie from every
+    answer that carries new ones, as a script would). Raw HTTP/1.1 keep-alive on asyncio
+    streams, like the load generator: the attacker's own CPU is not the server's to lose on a
+    shared machine."""
     import re
     import secrets as random_names
+    from urllib.parse import urlencode, urlsplit
 
-    import httpx
-
+    parts = urlsplit(base)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
     counts: dict[str, int] = {}
     stop_at = time.monotonic() + seconds
+    token_in = re.compile(rb'name="csrf_token" value="([^"]*)"')
+    cookie_in = re.compile(rb"set-cookie: (twin_login=[^;]*)", re.IGNORECASE)
+
+    async def exchange(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
+    ) -> tuple[int, bytes, bytes]:
+        writer.write(raw)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        body = await reader.readexactly(length)
+        return int(head[9:12]), head, body
 
     async def attacker() -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=30.0) as client:
-            form = await client.get("/login")
-            token = re.search(r'name="csrf_token" value="([^"]*)"', form.text)
-            while time.monotonic() < stop_at:
-                try:
-                    answer = await client.post(
-                        "/login",
-                        data={
-                            "username": "flood-" + random_names.token_hex(4),
-                            "password": "wrong-password",
-                            "csrf_token": token.group(1) if token else "",
-                        },
-                    )
-                    key = str(answer.status_code)
-                    # Each answer's form carries a new CSRF token (and cookie): use it next.
-                    token = re.search(r'name="csrf_token" value="([^"]*)"', answer.text) or token
-                except httpx.HTTPError as exc:
-                    key = type(exc).__name__
-                counts[key] = counts.get(key, 0) + 1
+        reader, writer = await asyncio.open_connection(host, port)
+        form = f"GET /login HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+        _, head, body = await exchange(reader, writer, form)
+        cookie = cookie_in.search(head)
+        token = token_in.search(body)
+        while time.monotonic() < stop_at:
+            fields = urlencode(
+                {
+                    "username": "flood-" + random_names.token_hex(4),
+                    "password": "wrong-password",
+                    "csrf_token": token.group(1).decode() if token else "",
+                }
+            ).encode()
+            raw = (
+                f"POST /login HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                f"Content-Length: {len(fields)}\r\n"
+                f"Cookie: {cookie.group(1).decode() if cookie else ''}\r\n\r\n"
+            ).encode() + fields
+            try:
+                status, head, body = await exchange(reader, writer, raw)
+                key = str(status)
+                cookie = cookie_in.search(head) or cookie
+                token = token_in.search(body) or token
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                key = type(exc).__name__
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+            counts[key] = counts.get(key, 0) + 1
+        writer.close()
 
     await asyncio.gather(*(attacker() for _ in range(connections)))
     return counts
