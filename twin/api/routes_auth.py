@@ -3,6 +3,7 @@ signed, expiring cookie). Sign-in is throttled (twin.api.throttle) before any pa
 
 from __future__ import annotations
 
+import asyncio
 import html
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -26,6 +27,7 @@ from twin.store.users import (
 )
 
 router = APIRouter(include_in_schema=False)
+REFUSAL_PAUSE_S = 1.0
 REFUSED_PAGE = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in: wait</title>'
     '<link rel="stylesheet" href="/static/console.css"></head><body><main>'
@@ -117,7 +119,9 @@ async def login(
         guard.admit(request.client.host if request.client else "unknown", username)
         user = await guard.check(lambda: _verify(engine, username, password))
     except SignInRefused as refused:
-        # A short fixed page: refusing must cost the server next to nothing during a flood.
+        # A short fixed page, sent after a pause: refusing costs the server next to nothing,
+        # and a script that waits for answers is slowed to one try a second per connection.
+        await asyncio.sleep(REFUSAL_PAUSE_S)
         return HTMLResponse(
             REFUSED_PAGE.format(message=html.escape(refused.message)),
             status_code=429,
