@@ -173,7 +173,7 @@ def test_demo_config_is_valid() -> None:
         ),
         (
             '[[notify.channels]]\nname = "o"\nkind = "sms"\nurl = "http://x"',
-            "twin.toml: [[notify.channels]][1]: field 'kind': Input should be 'webhook' or 'alertmanager' (got 'sms')",
+            "twin.toml: [[notify.channels]][1]: field 'kind': Input should be 'webhook', 'alertmanager', 'slack' or 'pagerduty' (got 'sms')",
         ),
         (
             "[serve]\nport = 0",

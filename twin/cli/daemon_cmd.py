@@ -53,12 +53,20 @@ def setup_logging(json_lines: bool, level: int = logging.INFO) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _network_ref(network: str, config: Path) -> str:
+    """The config's network as the console can find it: a path relative to the config file's
+    folder made absolute, a bundled name as it is."""
+    beside = config.parent / network
+    return str(beside.resolve()) if not Path(network).is_absolute() and beside.exists() else network
+
+
 def _serve(
     host: str,
     port: int,
     console: bool,
     database_url: str,
     network: str,
+    clock: str = "wall",
     settings: ServeSettings | None = None,
 ) -> Any:
     """/healthz and /metrics on host:port: the console app with them added (`--serve` and
@@ -91,7 +99,7 @@ def _serve(
                 body, kind = metrics_text()
                 return Response(body, media_type=kind)
 
-            outer.mount("/", create_app(database_url, network=network, serve=settings))
+            outer.mount("/", create_app(database_url, network=network, clock=clock, serve=settings))
             server = uvicorn.Server(
                 uvicorn.Config(
                     outer, host=host, port=port, log_level="warning", server_header=False
@@ -176,7 +184,8 @@ def daemon(
                 bind_port,
                 serve,
                 database_url(loaded.database_url),
-                loaded.network,
+                _network_ref(loaded.network, config),
+                clock_spec,
                 loaded.serve,
             )
         except OSError as exc:

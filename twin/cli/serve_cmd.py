@@ -26,6 +26,14 @@ def serve(
             "cookie_secure, api_docs_public, sign-in limits).",
         ),
     ] = None,
+    clock: Annotated[
+        str,
+        typer.Option(
+            "--clock",
+            help="The daemon's clock: `wall`, or the simulated clock file it runs on (the demo's "
+            "clock.json); pages and decisions use its time.",
+        ),
+    ] = "wall",
 ) -> None:
     """Serve the on-call console (pages at /, JSON API at /api, its docs at /api/docs).
 
@@ -35,6 +43,9 @@ def serve(
 
     from twin.api.app import create_app
 
+    if clock != "wall" and not Path(clock).exists():
+        err_console.print(f"--clock {clock}: no such clock file", style="red", markup=False)
+        raise typer.Exit(2)
     loaded = None
     if config is not None:
         from twin.files.config import load_config
@@ -43,6 +54,7 @@ def serve(
     app = create_app(
         loaded.database_url if loaded else None,
         network=network,
+        clock=clock if clock == "wall" else str(Path(clock).resolve()),
         serve=loaded.serve if loaded else None,
     )
     err_console.print(
