@@ -259,9 +259,8 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
                     for k in range(3)
                 ],
             )
-        page.wait_for_function(
-            "(document.getElementById('affected-critical') || {}).textContent"
-            f" === '{lanes_before + 3} lanes affected'"
+        playwright_api.expect(page.locator("#affected-critical")).to_have_text(
+            f"{lanes_before + 3} lanes affected"
         )
         assert page.text_content("#count-critical") == str(before + 1)
 
