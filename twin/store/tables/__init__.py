@@ -20,7 +20,7 @@ from twin.store.tables.signals import (
     SignalRow,
 )
 from twin.store.tables.routes import OutboxRow, PlanRouteRow
-from twin.store.tables.users import ApiTokenRow, UserRow
+from twin.store.tables.users import ApiTokenRow, SessionRow, UserRow
 
 # Later concepts (signals, scores, alerts, incidents, plans) add one import line here.
 
@@ -43,6 +43,7 @@ __all__ = [
     "QuarantineRow",
     "QuarantinedFileRow",
     "RiskScoreRow",
+    "SessionRow",
     "ShipmentEventRow",
     "ShipmentRow",
     "ShipmentStatus",
