@@ -275,6 +275,23 @@ def demo(
         f'path = "feeds/*.jsonl"\nevery = "1s"\n\n[replan]\nevery = "5s"\n\n[serve]\nhost = "127.0.0.1"\n'
         f"port = {port}\n"
     )
+    # The playbooks' notify channels go to a local inbox: pages show in this terminal and in
+    # pages.jsonl, and their links use the console's address.
+    from twin.files.playbooks import load_playbooks
+    from twin.notify.inbox import Inbox, channels_toml, page_line
+
+    inbox = Inbox(
+        folder / "pages.jsonl",
+        lambda channel, body: console.print(page_line(channel, body), markup=False),
+    ).start()
+    named = sorted(
+        {getattr(p, "channel", "") for pb in load_playbooks(playbooks) for n, p in pb.steps()}
+        - {""}
+    )
+    with (folder / "twin.toml").open("a") as config:
+        config.write(
+            f'external_url = "http://127.0.0.1:{port}"\n' + channels_toml(named, inbox.url)
+        )
     env = {**os.environ, "TWIN_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "twin.cli.app"]
     source = REPO_PLAYBOOKS if REPO_PLAYBOOKS.exists() else Path("playbooks").resolve()
@@ -283,18 +300,24 @@ def demo(
     expiry = scaled_expiry(DECIDE_SPEED if serve else speed, decide_minutes)
     required = copy_playbooks(source, playbooks, expire_after=expiry)
     if serve:
-        subprocess.run(
-            [*cmd, "db", "upgrade"], cwd=folder, env=env, check=True, capture_output=True
-        )
-        subprocess.run(
-            [*cmd, "users", "add", "demo", "--role", "approver", "--password-stdin", "--replace"],
-            cwd=folder,
-            env=env,
-            input="demo-demo-demo\n",
-            text=True,
-            capture_output=True,
-            check=False,
-        )
+        # In this process, not two more interpreters: a fresh clone's first run is timed.
+        from twin.domain.users import Role
+        from twin.store.db import make_engine, session_scope
+        from twin.store.migrate import upgrade
+        from twin.store.users import add_user
+
+        store = make_engine(db_url)
+        upgrade(store)
+        with session_scope(store) as session:
+            add_user(
+                session,
+                name="demo",
+                role=Role.approver,
+                password="demo-demo-demo",
+                at=datetime.now(UTC),
+                replace=True,
+            )
+        store.dispose()
     log = (folder / "daemon.log").open("a")
     daemon = subprocess.Popen(
         [
@@ -363,5 +386,6 @@ def demo(
     if daemon.poll() is None:
         daemon.send_signal(signal.SIGTERM)
     code = daemon.wait(40)
+    inbox.stop()
     console.print(f"\nstopped (daemon exit {code})")
     raise typer.Exit(0 if code == 0 else 1)

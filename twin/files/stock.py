@@ -9,6 +9,7 @@ SKUs of the stock table and, for lines, the shipments they belong to.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -404,10 +405,13 @@ def write_table(frame: pd.DataFrame, out: Path) -> None:
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise InputError([Problem(str(out), "", "-o", "write to a .csv or .parquet file")])
+    if suffix == ".parquet" and importlib.util.find_spec("pyarrow") is None:
+        message = "writing Parquet needs pyarrow: pip install 'twin[parquet]' (or use .csv)"
+        raise InputError([Problem(str(out), "", "-o", message)])
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     if suffix == ".csv":
         frame.to_csv(tmp, index=False)
     else:
-        frame.to_parquet(tmp, index=False)
+        frame.to_parquet(tmp, index=False, engine="pyarrow")
     tmp.replace(out)

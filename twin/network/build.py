@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from twin.domain.problems import InputError, Problem, pydantic_problems
+from twin.domain.problems import InputError, Problem, did_you_mean, pydantic_problems
 from twin.domain.records import VIA_KINDS, Lane, Mode, Network, Node, NodeKind, Tier
 from twin.network.geo import node_distance_km
 
@@ -65,6 +65,10 @@ class GeoData(Protocol):
         restrictions: Sequence[str],
     ) -> SeaRoute | None: ...
 
+    def passages(self) -> frozenset[str]:
+        """The passage names sea routes may report (what a chokepoint's `passage` may be)."""
+        ...
+
 
 SeaRouteProgress = Callable[[int, int], None]  # (sea routes done, sea routes to do)
 
@@ -94,6 +98,7 @@ class Facility(_Strict):
     customs_entry: bool | None = None
     lookup: str | None = None
     passage: str | None = None
+    geocodes: dict[str, str | list[str]] | None = None  # as Node.geocodes: {SAME: "048201"}
 
     @field_validator("country")
     @classmethod
@@ -452,6 +457,16 @@ def _nodes(
             problems.append(
                 Problem(file, where, "passage", "only chokepoints stand for a sea passage")
             )
+        elif f.passage is not None and f.passage not in (known := geo.passages()):
+            # An unknown name would match no route: the chokepoint silently leaves every lane.
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "passage",
+                    f"unknown sea passage {f.passage!r} ({did_you_mean(f.passage, known)})",
+                )
+            )
         if missing:
             continue
         defaults = parameters.node_defaults.get(f.kind, NodeDefaults())
@@ -474,6 +489,11 @@ def _nodes(
                 clearance_days=f.clearance_days
                 if f.clearance_days is not None
                 else defaults.clearance_days,
+                geocodes=tuple(
+                    (scheme, code)
+                    for scheme, codes in (f.geocodes or {}).items()
+                    for code in ([codes] if isinstance(codes, str) else codes)
+                ),
             )
         )
     if not any(f.kind is NodeKind.origin for f in facilities.facilities):
