@@ -141,3 +141,40 @@ def test_twin_stock_json_and_output_file(tmp_path: Path) -> None:
     assert all(abs(by_wh[w]["units_lost"] - sums[w]) < 0.01 for w in sums.index)
     text = runner.invoke(app, ["stock", "--stock", str(folder), "--shipments", shipments])
     assert text.exit_code == 0 and "projected stock-outs" in text.output
+
+
+def test_expected_etas_add_lane_delays_and_wait_for_the_last_part() -> None:
+    from twin.stock.etas import expected_etas
+
+    eta = datetime(2026, 12, 10, tzinfo=UTC)
+    parts = [
+        ("S1", eta, ("SEA-1", "ROAD-1")),
+        ("S2", eta, ("SEA-2",)),  # split: a sea part and an earlier air part
+        ("S2", eta - pd.Timedelta(days=8), ("AIR-1",)),
+    ]
+    etas = expected_etas(parts, {"SEA-1": 3.5, "ROAD-1": 0.5, "AIR-1": 10.0})
+    assert etas["S1"] == eta + pd.Timedelta(days=4)
+    assert etas["S2"] == eta + pd.Timedelta(days=2)  # the air part, 8 early + 10 late
+    assert expected_etas(parts)["S2"] == eta
+
+
+def test_twin_stock_takes_the_plan_of_record(tmp_path: Path) -> None:
+    runner = CliRunner()
+    folder = tmp_path / "demo"
+    args = ["--skus", "20", "--days", "40", "--end", "2026-12-01", "--shipment-days", "2"]
+    made = runner.invoke(app, ["stock", "generate", *args, "--per-day", "3", "-o", str(folder)])
+    assert made.exit_code == 0, made.output
+    shipments = str(folder / "shipments.csv")
+    planned = runner.invoke(app, ["plan", "--network", "demo", "--shipments", shipments, "--json"])
+    assert planned.exit_code == 0, planned.output
+    plan = tmp_path / "plan.json"
+    plan.write_text(planned.stdout)
+    common = ["stock", "--stock", str(folder), "--shipments", shipments, "--json"]
+    from_file = runner.invoke(app, [*common, "--plan", str(plan), "--holdout", "0"])
+    solved = runner.invoke(app, [*common, "--solve", "--holdout", "0"])
+    assert from_file.exit_code == 0 and solved.exit_code == 0, from_file.output + solved.output
+    by_file, by_solve = json.loads(from_file.stdout), json.loads(solved.stdout)
+    assert by_file["etas"] == "plan" and by_file["pairs"] == by_solve["pairs"]
+    assert sum(p["inbound_units"] for p in by_file["pairs"]) > 0
+    both = runner.invoke(app, [*common, "--solve", "--plan", str(plan)])
+    assert both.exit_code == 2 and "not both" in both.output

@@ -42,6 +42,14 @@ def show(
         Path | None,
         typer.Option(help="The plan of record (`twin plan --json` output) for ETAs."),
     ] = None,
+    solve: Annotated[
+        bool,
+        typer.Option("--solve", help="Plan the shipments now, as `twin plan` does, for ETAs."),
+    ] = False,
+    signals: Annotated[
+        Path | None,
+        typer.Option(help="Signals scored into expected delays, added to the plan's ETAs."),
+    ] = None,
     at: Annotated[
         str | None,
         typer.Option(help="The projection's `now` (ISO 8601); default: the day after the history."),
@@ -65,7 +73,8 @@ def show(
         raise InputError([Problem("--stock", "", "--stock", "give the stock folder or file")])
     from twin.files.networks import load_network
     from twin.files.shipments import load_shipments
-    from twin.files.stock import load_stock, plan_etas, write_table
+    from twin.files.stock import load_stock, plan_routes, write_table
+    from twin.stock.etas import expected_etas
     from twin.stock.position import stock_position
 
     loaded, warnings = load_network(network)
@@ -79,11 +88,22 @@ def show(
         raise InputError(
             [Problem(str(stock), "", "--shipments", "SKU lines need the shipments they belong to")]
         )
-    if plan is not None:
-        etas, source = plan_etas(plan), "plan"
-    else:
-        etas, source = {s.id: s.due_at for s in ships}, "due_at"
+    if plan is not None and solve:
+        raise InputError([Problem("--plan", "", "--solve", "give --plan or --solve, not both")])
     now = _now(at, inputs.history, ships)
+    if plan is not None:
+        parts, source = plan_routes(plan), "plan"
+    elif solve:
+        parts, source = _solve(loaded, ships), "plan"
+    else:
+        parts, source = [(s.id, s.due_at, ()) for s in ships], "due_at"
+    delays: dict[str, float] = {}
+    if signals is not None:
+        from twin.cli.plan_cmd import _risk_from_signals  # the scoring `twin plan` prices
+
+        delays = _risk_from_signals(signals, loaded, now)
+        source += " + expected delays"
+    etas = expected_etas(parts, delays)
     position = stock_position(
         inputs,
         destinations={s.id: s.destination for s in ships},
@@ -112,6 +132,25 @@ def show(
         )
         return
     _print(summary, table, top, now, horizon, source, accuracy, loaded.currency)
+
+
+def _solve(network: Any, ships: list[Shipment]) -> list[tuple[str, datetime, tuple[str, ...]]]:
+    """The plan of record as `twin plan` makes it: every shipment routed at least cost from
+    the earliest ready time."""
+    from twin.network.graph import NetworkView, WhatIf
+    from twin.optimise import PlanRequest, SolveOptions
+    from twin.optimise import plan as make_plan
+
+    if not ships:
+        raise InputError([Problem("--solve", "", "--shipments", "no shipments to plan")])
+    result = make_plan(
+        NetworkView(network, WhatIf()),
+        PlanRequest(now=min(s.ready_at for s in ships), shipments=tuple(ships)),
+        SolveOptions(),
+    )
+    if result.status.value not in ("optimal", "feasible"):
+        raise RuntimeError(f"the plan is {result.status.value}: {result.message}")
+    return [(a.shipment, a.eta, tuple(a.path)) for a in result.assignments]
 
 
 def _now(at: str | None, history: Any, ships: list[Any]) -> datetime:

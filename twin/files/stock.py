@@ -341,9 +341,9 @@ def _check_lines(
     return out
 
 
-def plan_etas(path: Path) -> dict[str, datetime]:
-    """Shipment ETAs from a `twin plan --json` document. A shipment split over several routes
-    counts at its last part's ETA; unserved shipments have none."""
+def plan_routes(path: Path) -> list[tuple[str, datetime, tuple[str, ...]]]:
+    """The route parts of a `twin plan --json` document: (shipment, eta, lane ids) for each
+    assignment; unserved shipments have none."""
     import json
 
     from twin.domain.durations import parse_timestamp
@@ -352,28 +352,24 @@ def plan_etas(path: Path) -> dict[str, datetime]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(
-            [Problem(str(path), f"line {exc.lineno}", None, f"not JSON: {exc.msg}")]
-        ) from None
+        problem = Problem(str(path), f"line {exc.lineno}", None, f"not JSON: {exc.msg}")
+        raise InputError([problem]) from None
     items = doc.get("assignments") if isinstance(doc, dict) else None
     if not isinstance(items, list):
-        raise InputError(
-            [Problem(str(path), "", "assignments", "not a `twin plan --json` document")]
-        )
-    etas: dict[str, datetime] = {}
+        problem = Problem(str(path), "", "assignments", "not a `twin plan --json` document")
+        raise InputError([problem])
+    parts: list[tuple[str, datetime, tuple[str, ...]]] = []
     problems: list[Problem] = []
     for i, item in enumerate(items):
         try:
-            ident, eta = str(item["shipment"]), parse_timestamp(item["eta"])
-        except (KeyError, TypeError, ValueError) as exc:
-            problems.append(
-                Problem(str(path), f"assignments[{i}]", "eta", f"bad assignment: {exc}")
-            )
-            continue
-        etas[ident] = max(eta, etas.get(ident, eta))
+            lanes = tuple(str(lane) for lane in item.get("path") or ())
+            parts.append((str(item["shipment"]), parse_timestamp(item["eta"]), lanes))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            where = f"assignments[{i}]"
+            problems.append(Problem(str(path), where, "eta", f"bad assignment: {exc}"))
     if problems:
         raise InputError(problems)
-    return etas
+    return parts
 
 
 def write_stock_folder(
