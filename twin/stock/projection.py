@@ -58,9 +58,13 @@ def _as_matrix(name: str, value: npt.ArrayLike, shape: tuple[int, int]) -> Float
     array = np.asarray(value, dtype=np.float64)
     if array.shape != shape:
         raise ValueError(f"{name} has shape {array.shape}, expected {shape}")
-    if not np.all(np.isfinite(array)) or np.any(array < 0):
-        raise ValueError(f"{name} must be finite and non-negative")
     return array
+
+
+def _check(name: str, block: FloatArray) -> None:
+    # NaN fails `>= 0` too, so one comparison finds NaN and negatives; inf is caught by its sum.
+    if not (block >= 0).all() or not np.isfinite(block.sum()):
+        raise ValueError(f"{name} must be finite and non-negative")
 
 
 def _project_block(
@@ -69,9 +73,13 @@ def _project_block(
     inbound: FloatArray,
     stock: FloatArray,
     lost: FloatArray,
-    cover_days: IntArray,
+    summary: IntArray,
+    units_lost: FloatArray,
 ) -> None:
-    """Project a block of pairs into the given output views."""
+    """Project a block of pairs into the given output views; `summary` columns are cover
+    days, stock-out day and days short."""
+    _check("demand", demand)
+    _check("inbound", inbound)
     np.subtract(inbound, demand, out=stock)
     np.cumsum(stock, axis=1, out=stock)  # A_t
     floor = np.negative(stock)
@@ -85,10 +93,15 @@ def _project_block(
     on_shelf += inbound
     np.minimum(on_shelf, demand, out=on_shelf)  # sold
     np.subtract(demand, on_shelf, out=lost)
+    units_lost[:] = lost.sum(axis=1)
+    # Rounding in the running sums leaves dust: a day short is one losing a millionth of a unit.
+    short = lost > SHORT_UNITS
+    summary[:, 1] = np.where(short.any(axis=1), short.argmax(axis=1), NO_STOCKOUT)
+    summary[:, 2] = short.sum(axis=1)
     needed = np.cumsum(demand, axis=1, out=on_shelf)
     beyond = needed > start[:, None] + 1e-9
     # Cover ends on the first day on-hand stock alone falls short (all of the horizon if never).
-    cover_days[:] = np.where(beyond.any(axis=1), beyond.argmax(axis=1), demand.shape[1])
+    summary[:, 0] = np.where(beyond.any(axis=1), beyond.argmax(axis=1), demand.shape[1])
 
 
 def project(
@@ -117,26 +130,29 @@ def project(
     pairs = shape[0]
     stock = np.empty(shape)
     lost = np.empty(shape)
-    cover_days = np.empty(pairs, dtype=np.int64)
+    summary = np.empty((pairs, 3), dtype=np.int64)
+    units_lost = np.empty(pairs)
     # Blocks of pairs keep the temporaries small and in cache: at 62,000 pairs x 120 days a
     # whole matrix is 60 MB, and the work is memory-bound.
     for first in range(0, pairs, BLOCK):
         rows = slice(first, min(first + BLOCK, pairs))
         _project_block(
-            start[rows], demand_m[rows], inbound_m[rows], stock[rows], lost[rows], cover_days[rows]
+            start[rows],
+            demand_m[rows],
+            inbound_m[rows],
+            stock[rows],
+            lost[rows],
+            summary[rows],
+            units_lost[rows],
         )
-    # Rounding in the running sums leaves dust: a day short is one losing a millionth of a unit.
-    short = lost > SHORT_UNITS
-    stockout_day = np.where(short.any(axis=1), short.argmax(axis=1), NO_STOCKOUT).astype(np.int64)
-    units_lost = lost.sum(axis=1)
     return Projection(
         now=now,
         stock=stock,
         demand=demand_m,
         lost=lost,
-        stockout_day=stockout_day,
-        days_short=short.sum(axis=1).astype(np.int64),
+        stockout_day=summary[:, 1].copy(),
+        days_short=summary[:, 2].copy(),
         units_lost=units_lost,
         margin_lost=units_lost * margin,
-        cover_days=cover_days,
+        cover_days=summary[:, 0].copy(),
     )
