@@ -147,3 +147,21 @@ def test_stock_validate_exits_2_naming_rows(tmp_path: Path) -> None:
     )
     assert good.exit_code == 0, good.output
     assert "valid" in good.output
+
+
+def test_yaml_bad_items_are_named_by_position(tmp_path: Path, network) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "stock.yaml"
+    path.write_text(
+        "stock:\n"
+        "  - {warehouse: US-ONT1, sku: MUG, on_hand: 1, unit_value: 1, unit_margin: 1,"
+        " cbm_per_unit: 0.01}\n"
+        "  - {warehouse: CNSHA, sku: MUG, on_hand: 1, unit_value: 1, unit_margin: 1,"
+        " cbm_per_unit: 0.01}\n"
+        "demand:\n"
+        "  - {warehouse: US-ONT1, sku: MUG, date: '2026-11-30', units: lots}\n"
+    )
+    with pytest.raises(InputError) as caught:
+        load_stock(path, network)
+    found = {(p.where, p.field) for p in caught.value.problems}
+    # CNSHA is a port of the demo network, not a warehouse.
+    assert found == {("stock[1]", "warehouse"), ("demand[0]", "units")}
