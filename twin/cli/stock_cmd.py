@@ -56,7 +56,7 @@ def show(
     ] = None,
     horizon: Annotated[int, typer.Option(help="Days to project.", min=1, max=730)] = 120,
     holdout: Annotated[
-        int, typer.Option(help="Days of history held out to measure the forecast (0: none).")
+        int, typer.Option(help="Days of history held out to measure the forecast (0: none).", min=0)
     ] = 28,
     top: Annotated[int, typer.Option(help="Pairs at risk to list.", min=0)] = 20,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
