@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.optimise import timeline
 from twin.optimise.instance import Batch, Commodity, Instance
+from twin.optimise.timeline import late_days
 
 INF = np.inf
 
@@ -49,7 +49,7 @@ def make_column(
     lanes = [lane for lane, _ in legs]
     transport = float(sum(instance.transport[lanes].tolist())) if lanes else 0.0
     risk = commodity.penalty * float(sum(instance.risk_days[lanes].tolist())) if lanes else 0.0
-    late = timeline.late_days(arrival, commodity.due)
+    late = late_days(arrival, commodity.due)
     return Column(commodity.index, legs, arrival, transport, risk, commodity.penalty * late, late)
 
 
@@ -483,7 +483,7 @@ def _cost_to_go(instance: Instance, batch: Batch, adjust: np.ndarray, c: Commodi
         if ok.any():
             cand = batch.cost[ok] + adjust[ok, t] + g[t + dur[ok], to[ok]]
             np.minimum.at(g[t], frm[ok], cand)
-        g[t, c.dest] = min(g[t, c.dest], c.penalty * timeline.late_days(t, c.due))
+        g[t, c.dest] = min(g[t, c.dest], c.penalty * late_days(t, c.due))
     return g
 
 
@@ -527,7 +527,7 @@ def routes_within(
         ]
         while stack:
             v, t, legs, partial = stack.pop()
-            if v == c.dest and legs and partial + c.penalty * timeline.late_days(t, c.due) <= limit:
+            if v == c.dest and legs and partial + c.penalty * late_days(t, c.due) <= limit:
                 found.add(legs)
                 if len(found) > cap:
                     complete = False

@@ -15,8 +15,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order
 
 from twin.network.graph import NetworkView
-from twin.optimise import timeline
 from twin.optimise.request import PlanRequest
+from twin.optimise.timeline import arc_days, due_day, ready_day
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Batch:
 
     country: str | None
     penalty: float | None  # None: no risk anywhere, so arc costs do not depend on the penalty
-    dur: np.ndarray  # int days per lane (timeline.arc_days)
+    dur: np.ndarray  # int days per lane (arc_days)
     cost: np.ndarray  # money per unit per lane: transport + penalty x risk days
 
 
@@ -147,8 +147,8 @@ def compile_instance(view: NetworkView, request: PlanRequest) -> Instance:
         country = origin_node.country if origin_node is not None else None
         src = node_index.get(position.node, -1)
         dst = node_index.get(shipment.destination, -1)
-        ready = timeline.ready_day(now, position.available_at)
-        due = timeline.due_day(now, shipment.due_at)
+        ready = ready_day(now, position.available_at)
+        due = due_day(now, shipment.due_at)
         due_days.append(due)
         pen = shipment.penalty_per_unit_day
         key = (src, dst, country, ready, due, pen)
@@ -206,7 +206,7 @@ def compile_instance(view: NetworkView, request: PlanRequest) -> Instance:
             customs = customs_cache[c.country]
             stop = handling[to] + np.where(customs[to], clearance[to], 0.0)
             dur = np.array(
-                [timeline.arc_days(t, s) for t, s in zip(transit.tolist(), stop.tolist())],
+                [arc_days(t, s) for t, s in zip(transit.tolist(), stop.tolist())],
                 dtype=np.int64,
             )
             cost = transport + (c.penalty * risk_days if has_risk else 0.0)
