@@ -395,6 +395,11 @@ def dual_costs(
     return adjust
 
 
+def close_arcs(adjust: np.ndarray, closed: np.ndarray | None) -> np.ndarray:
+    """Arc costs with the closed (lane, day) arcs priced out of every route."""
+    return adjust if closed is None else np.where(closed, INF, adjust)
+
+
 def price(
     pool: ColumnPool,
     demand_dual: np.ndarray,
@@ -402,6 +407,8 @@ def price(
     node_dual: np.ndarray,
     tol: float,
     only_split: bool = False,
+    allowed: np.ndarray | None = None,
+    closed: np.ndarray | None = None,
 ) -> list[Column]:
     """New columns with negative reduced cost, at most one per commodity.
 
@@ -411,6 +418,8 @@ def price(
     lane_dual, node_dual : duals of the pool's lane and node rows (<= 0 when binding).
     tol : reduced costs above -tol count as zero.
     only_split : price splittable commodities only (unsplittable ones are fixed).
+    allowed : optional bool per commodity: price only these (the others are fixed).
+    closed : optional bool (lanes, H+1): (lane, departure day) arcs no route may take.
 
     Only commodities whose capacity-free lower bound could beat their dual are priced: duals
     of capacity rows only ever add cost, so the others cannot have an improving column.
@@ -423,6 +432,7 @@ def price(
         if c.blocked is None
         and c.source != c.dest
         and (c.split or not only_split)
+        and (allowed is None or allowed[c.index])
         and c.units * pool.lower_bound_pu[c.index] - demand_dual[c.index] < -tol
     ]
     if not todo:
@@ -436,7 +446,7 @@ def price(
     buffer = _dist_buffer(instance, len(todo))
     for b, members in sorted(by_batch.items()):
         batch = instance.batches[b]
-        adjust = dual_costs(instance, batch, *duals)
+        adjust = close_arcs(dual_costs(instance, batch, *duals), closed)
 
         def key_of(c: Commodity) -> tuple[int, int, float]:
             return (c.source, c.ready, 0.0 if c.split else need_class(rooms, c.units))
@@ -495,6 +505,7 @@ def routes_within(
     delta: float,
     commodities: list[Commodity],
     cap: int,
+    closed: np.ndarray | None = None,
 ) -> tuple[list[Column], bool]:
     """Every route of the given commodities whose reduced cost is at most `delta`.
 
@@ -515,7 +526,7 @@ def routes_within(
             continue
         batch = instance.batches[c.batch]
         if c.batch not in adjust_of:
-            adjust_of[c.batch] = dual_costs(instance, batch, *duals)
+            adjust_of[c.batch] = close_arcs(dual_costs(instance, batch, *duals), closed)
         adjust = adjust_of[c.batch]
         g = _cost_to_go(instance, batch, adjust, c)
         limit = (float(demand_dual[c.index]) + delta) / c.units + 1e-9 * max(

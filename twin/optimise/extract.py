@@ -56,8 +56,9 @@ def extract(
     transport = lateness = risk = unserved_cost = 0.0
     for c in inst.commodities:
         pieces: list[tuple[int | None, float]] = []
+        # A live model's pool may have grown since `result` (stress scenarios add routes).
         for p in columns_of[c.index]:
-            share = float(result.flow[p])
+            share = float(result.flow[p]) if p < len(result.flow) else 0.0
             if share > _NOISE:
                 pieces.append((p, share * c.units))
         left = float(result.unserved[c.index]) * c.units

@@ -118,6 +118,10 @@ class _Master:
         self.lane_row: list[int] = []
         self.node_row: list[int] = []
         self.highs_s = 0.0
+        # Bounds every column returns to between branch-and-price nodes (a stress scenario
+        # fixes some columns here; see Persistent).
+        self.lower = np.zeros(n_com)
+        self.upper = np.full(n_com, _INF)
         self._append(list(range(len(plan_model.pool.columns))))
 
     def run(self, time_left: float) -> highspy.HighsModelStatus:
@@ -156,6 +160,8 @@ class _Master:
             if not commodity.split:
                 self.integer_cols.append(first + i)
         n = len(starts)
+        self.lower = np.concatenate([self.lower, np.zeros(n)])
+        self.upper = np.concatenate([self.upper, np.full(n, _INF)])
         h.addCols(
             n,
             np.array(cost, dtype=float),
@@ -213,10 +219,16 @@ class _Master:
         kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
         self.h.changeColsIntegrality(len(idx), idx, np.full(len(idx), kind))
 
+    def set_base_bounds(self, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Bounds of every column outside branching (e.g. a scenario's fixed freight)."""
+        self.lower, self.upper = lower.astype(float), upper.astype(float)
+        idx = np.arange(len(lower), dtype=np.int32)
+        self.h.changeColsBounds(len(idx), idx, self.lower, self.upper)
+
     def bound_integer_columns(self, fixes: dict[int, float]) -> None:
-        """Free every integer column to [0, inf) except `fixes` (column -> fixed value)."""
+        """Return every integer column to its base bounds except `fixes` (column -> value)."""
         idx = self.integer_index()
-        lower, upper = np.zeros(len(idx)), np.full(len(idx), _INF)
+        lower, upper = self.lower[idx].copy(), self.upper[idx].copy()
         where = {int(j): i for i, j in enumerate(idx)}
         for col, v in fixes.items():
             lower[where[col]] = upper[where[col]] = v
@@ -229,10 +241,10 @@ class _Budget:
 
     def __init__(self, limit_s: float, clock: Clock | None, master: _Master):
         self.limit_s, self.clock, self.master = limit_s, clock, master
-        self.start = clock() if clock else 0.0
+        self.start = clock() if clock else master.highs_s
 
     def used(self) -> float:
-        return self.clock() - self.start if self.clock else self.master.highs_s
+        return self.clock() - self.start if self.clock else self.master.highs_s - self.start
 
     def left(self) -> float:
         return self.limit_s - self.used()
@@ -276,9 +288,16 @@ def solve(
     tick = clock or (lambda: 0.0)
     start = tick()
     master = _Master(plan_model, options)
-    budget = _Budget(options.time_limit_s, clock, master)
     parts = {"pass_s": tick() - start, "pricing_s": 0.0} if clock else {}
     pricer = _Pricer(master, options, parts, clock)
+    return _solve_master(master, pricer, start)
+
+
+def _solve_master(master: _Master, pricer: _Pricer, start: float) -> SolveResult:
+    """Column generation, then branch-and-price if needed, on a live master (see `solve`)."""
+    options, clock, parts = pricer.options, pricer.clock, pricer.parts
+    tick = clock or (lambda: 0.0)
+    budget = _Budget(options.time_limit_s, clock, master)
     status, rounds, converged = pricer.generate(budget, only_split=False)
     if status != _OK:
         return _failed(master, status, tick() - start, rounds, parts)
@@ -307,7 +326,7 @@ def solve(
         highs_s=master.highs_s,
         solve_s=tick() - start,
         rounds=rounds,
-        columns=len(plan_model.pool.columns),
+        columns=len(master.pm.pool.columns),
         rows=master.h.getNumRow(),
         mip=mip,
         message=message,
@@ -319,6 +338,89 @@ def solve(
     )
 
 
+class Persistent:
+    """One plan's live HiGHS model, re-solved under closures: a stress sweep changes bounds
+    and re-solves warm instead of rebuilding the model for every scenario.
+
+    `baseline` is the plan of all the request's freight. `resolve(closed)` closes a set of
+    (lane, departure day) arcs: commodities whose baseline routes use a closed arc are
+    re-planned (routes through closed arcs bounded to 0, pricing kept off them), every other
+    commodity keeps its baseline routes and the capacity they hold (bounds fixed to the
+    baseline). Each result is exact (same proof as `solve`) and its objective minus the
+    baseline's is the cost the closure adds.
+    """
+
+    def __init__(
+        self, plan_model: PlanModel, options: SolveOptions | None = None, clock: Clock | None = None
+    ):
+        self.model = plan_model
+        self.options = options or SolveOptions()
+        self.clock = clock
+        tick = clock or (lambda: 0.0)
+        start = tick()
+        self.master = _Master(plan_model, self.options)
+        self.pricer = _Pricer(self.master, self.options, {}, clock)
+        self.baseline = _solve_master(self.master, self.pricer, start)
+        self._base_values = self._full_values(self.baseline)
+
+    def _full_values(self, result: SolveResult) -> np.ndarray:
+        values = np.zeros(self.master.h.getNumCol())
+        if result.flow is not None and result.unserved is not None:
+            values[np.array(self.master.flow_col, dtype=np.int64)] = result.flow
+            values[np.array(self.master.unserved_col, dtype=np.int64)] = result.unserved
+        return values
+
+    def _baseline_values(self) -> np.ndarray:
+        """The baseline's value of every column of the live model (0 for routes added since)."""
+        values = np.zeros(self.master.h.getNumCol())
+        values[: len(self._base_values)] = self._base_values
+        return values
+
+    def arcs_used(self, closed: np.ndarray) -> np.ndarray:
+        """Bool per pool column: whether its route takes a closed (lane, day) arc."""
+        pool = self.model.pool
+        return np.array(
+            [any(closed[lane, day] for lane, day in col.legs) for col in pool.columns], dtype=bool
+        )
+
+    def affected(self, closed: np.ndarray) -> np.ndarray:
+        """Bool per commodity: whether its baseline plan takes a closed arc."""
+        n_com = len(self.model.instance.commodities)
+        uses = self.arcs_used(closed)
+        flow = self._baseline_values()[np.array(self.master.flow_col, dtype=np.int64)]
+        hit = np.zeros(n_com, dtype=bool)
+        commodity = np.array([c.commodity for c in self.model.pool.columns], dtype=np.int64)
+        moving = uses[: len(flow)] & (flow > 1e-9)
+        hit[commodity[: len(flow)][moving]] = True
+        return hit
+
+    def resolve(self, closed: np.ndarray) -> tuple[SolveResult, np.ndarray]:
+        """(result with the closed arcs, bool per commodity: re-planned)."""
+        master = self.master
+        tick = self.clock or (lambda: 0.0)
+        start = tick()
+        hit = self.affected(closed)
+        n_cols = master.h.getNumCol()
+        values = self._baseline_values()
+        commodity_of = np.zeros(n_cols, dtype=np.int64)
+        commodity_of[master.unserved_col] = np.arange(len(master.unserved_col))
+        commodity_of[master.flow_col] = [c.commodity for c in self.model.pool.columns]
+        free = hit[commodity_of]
+        lower = np.where(free, 0.0, values)
+        upper = np.where(free, _INF, values)
+        blocked = np.zeros(n_cols, dtype=bool)
+        blocked[master.flow_col] = self.arcs_used(closed)
+        upper[blocked] = 0.0
+        lower[blocked] = 0.0
+        master.set_base_bounds(lower, upper)
+        self.pricer.allowed, self.pricer.closed = hit, closed
+        try:
+            result = _solve_master(master, self.pricer, start)
+        finally:
+            self.pricer.allowed = self.pricer.closed = None
+        return result, hit
+
+
 class _Pricer:
     """Column generation on the live master: re-solve, price, add, until nothing prices out."""
 
@@ -326,6 +428,9 @@ class _Pricer:
         self, master: _Master, options: SolveOptions, parts: dict[str, float], clock: Clock | None
     ):
         self.master, self.options, self.parts, self.clock = master, options, parts, clock
+        # A scenario's restriction: the commodities that may move, the arcs that are closed.
+        self.allowed: np.ndarray | None = None
+        self.closed: np.ndarray | None = None
 
     def generate(
         self, budget: _Budget, only_split: bool
@@ -340,9 +445,16 @@ class _Pricer:
             if rounds > self.options.max_rounds or budget.left() <= 0:
                 return status, rounds, False
             t = self.clock() if self.clock else 0.0
-            new = price(master.pm.pool, *master.duals(), self.options.reduced_cost_tol, only_split)
+            new = price(
+                master.pm.pool,
+                *master.duals(),
+                self.options.reduced_cost_tol,
+                only_split,
+                self.allowed,
+                self.closed,
+            )
             if self.clock:
-                self.parts["pricing_s"] += self.clock() - t
+                self.parts["pricing_s"] = self.parts.get("pricing_s", 0.0) + self.clock() - t
             if not new:
                 return status, rounds, True
             master.add_columns(new)
@@ -370,13 +482,18 @@ def _price_and_branch(
     if _closed(incumbent.value, lp_bound, options):
         return incumbent, lp_bound, 0, ""
     inst = master.pm.instance
-    fixed = [c for c in inst.commodities if not c.split]
+    fixed = [
+        c
+        for c in inst.commodities
+        if not c.split and (pricer.allowed is None or pricer.allowed[c.index])
+    ]
     extra, complete = routes_within(
         master.pm.pool,
         *root_duals,
         delta=incumbent.value - lp_bound,
         commodities=fixed,
         cap=options.gap_routes_cap,
+        closed=pricer.closed,
     )
     if extra:
         master.add_columns(extra)
