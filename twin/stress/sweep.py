@@ -102,7 +102,7 @@ def elements_of(network: Network, kinds: Iterable[str] = KINDS) -> list[tuple[st
     wanted = set(kinds)
     unknown = wanted - set(KINDS)
     if unknown:
-        raise ValueError(f"unknown element kind {sorted(unknown)[0]!r}; use {', '.join(KINDS)}")
+        raise ValueError(f"unknown element kind {min(unknown)!r}; use {', '.join(KINDS)}")
     out: list[tuple[str, str]] = []
     for node in network.nodes:
         kind = "chokepoint" if node.kind is NodeKind.chokepoint else "node"
