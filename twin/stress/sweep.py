@@ -92,7 +92,13 @@ class StressReport:
                 "status": self.baseline_status,
                 "shipments": self.shipments,
             },
-            "elements": [asdict(i) | {"elements": list(i.elements)} for i in self.impacts],
+            "elements": [
+                {
+                    k: None if isinstance(v, float) and not np.isfinite(v) else v
+                    for k, v in (asdict(i) | {"elements": list(i.elements)}).items()
+                }
+                for i in self.impacts
+            ],
             "timing": dict(self.timing),
         }
 
