@@ -9,6 +9,7 @@ extra arc costs on the (lane, day) they belong to.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -506,13 +507,15 @@ def routes_within(
     commodities: list[Commodity],
     cap: int,
     closed: np.ndarray | None = None,
+    out_of_time: Callable[[], bool] | None = None,
 ) -> tuple[list[Column], bool]:
     """Every route of the given commodities whose reduced cost is at most `delta`.
 
     With LP duals at the optimum and `delta` = (best integer plan) - (LP bound), no route with
     a larger reduced cost can be part of a better integer plan, so adding these closes the
     gap that price-and-branch leaves for unsplittable shipments. Returns (columns, complete);
-    `complete` is False when some commodity had more than `cap` such routes.
+    `complete` is False when some commodity had more than `cap` such routes, or when
+    `out_of_time` (the caller's budget, checked per commodity) said stop.
     """
     instance = pool.instance
     horizon = instance.horizon
@@ -524,6 +527,8 @@ def routes_within(
     for c in commodities:
         if c.blocked is not None or c.source == c.dest:
             continue
+        if out_of_time is not None and out_of_time():
+            return out, False
         batch = instance.batches[c.batch]
         if c.batch not in adjust_of:
             adjust_of[c.batch] = close_arcs(dual_costs(instance, batch, *duals), closed)

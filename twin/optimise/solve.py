@@ -487,13 +487,22 @@ def _price_and_branch(
         for c in inst.commodities
         if not c.split and (pricer.allowed is None or pricer.allowed[c.index])
     ]
+    # Rows added since the root LP (by the incumbent's re-optimisation) had no route at the
+    # root, so their dual there is 0 — what the root's proof of optimality assumed.
+    demand_dual, lane_dual, node_dual = root_duals
+    pool = master.pm.pool
+    lane_dual = np.pad(lane_dual, (0, len(pool.lane_rows) - len(lane_dual)))
+    node_dual = np.pad(node_dual, (0, len(pool.node_rows) - len(node_dual)))
     extra, complete = routes_within(
-        master.pm.pool,
-        *root_duals,
+        pool,
+        demand_dual,
+        lane_dual,
+        node_dual,
         delta=incumbent.value - lp_bound,
         commodities=fixed,
         cap=options.gap_routes_cap,
         closed=pricer.closed,
+        out_of_time=lambda: budget.left() <= 0,
     )
     if extra:
         master.add_columns(extra)
@@ -504,8 +513,8 @@ def _price_and_branch(
             return incumbent, lp_bound, 0, ""
     if not complete:
         note = (
-            "not proven optimal: more than gap_routes_cap routes of an unsplittable shipment "
-            "lie within the gap"
+            "not proven optimal: the routes within the gap could not all be listed (more "
+            "than gap_routes_cap for a shipment, or out of time)"
         )
         return incumbent, lp_bound, 0, note
     return _branch(master, pricer, incumbent, lp_bound, budget, options)
