@@ -65,7 +65,7 @@ def peak_season(
     sources = sorted({index[s.origin] for s in shipments})
     row = {v: i for i, v in enumerate(sources)}
     _, pred = dijkstra(graph, indices=sources, return_predecessors=True)
-    load: Counter[str] = Counter()
+    load: dict[str, float] = defaultdict(float)
     for s in shipments:
         i, v = row[index[s.origin]], index[s.destination]
         while v != index[s.origin] and pred[i, v] >= 0:
