@@ -29,7 +29,16 @@ def test_plan_json_document(tmp_path: Path) -> None:
     )
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
-    assert list(doc) == ["status", "objective", "cost", "assignments", "unserved", "timing"]
+    assert list(doc) == [
+        "status",
+        "objective",
+        "lower_bound",
+        "gap",
+        "cost",
+        "assignments",
+        "unserved",
+        "timing",
+    ]
     assert doc["status"] == "optimal"
     assert set(doc["cost"]) == {"transport", "lateness", "risk", "unserved"}
     for a in doc["assignments"]:
@@ -86,8 +95,8 @@ def test_plan_status_exit_codes(tmp_path: Path, monkeypatch) -> None:  # type: i
     real = optimise.plan
     for status in PlanStatus:
 
-        def fake(view, request, options=None, status=status):  # type: ignore[no-untyped-def]
-            out = real(view, request, options)
+        def fake(view, request, options=None, clock=None, status=status):  # type: ignore[no-untyped-def]
+            out = real(view, request, options, clock)
             return (
                 out
                 if status is PlanStatus.optimal

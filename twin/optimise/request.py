@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -12,6 +12,11 @@ from twin.domain.records import Shipment
 
 def _empty() -> Mapping:  # type: ignore[type-arg]
     return MappingProxyType({})
+
+
+Clock = Callable[
+    [], float
+]  # seconds, for a caller that times the planner (the core reads no clock)
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,8 @@ class SolveOptions:
 
     presolve_rule_off: HiGHS presolve rules to switch off; 1024 drops the dependent-equations
         search, measured 8-30x faster on flow models (docs/planner.md).
+    time_limit_s: the caller's time budget, measured by the clock the caller passes to
+        `solve` (without one, by HiGHS's own run time).
     max_rounds: column-generation rounds before giving up proving the LP optimum.
     """
 
@@ -72,4 +79,7 @@ class SolveOptions:
     # Routes per unsplittable shipment listed when closing the price-and-branch gap; beyond
     # it the plan is exact over the generated routes only and reported `feasible`.
     gap_routes_cap: int = 200
+    # Branch-and-price nodes before giving up the proof (the plan is then `feasible`, with
+    # its proven gap).
+    node_limit: int = 2_000
     log: bool = False
