@@ -21,7 +21,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 NO_STOCKOUT = -1
-BLOCK = 4096  # pairs projected at a time
+BLOCK = 1024  # pairs projected at a time (measured: 1,024 a little faster than 4,096 or 16,384)
 SHORT_UNITS = 1e-6
 
 
