@@ -96,7 +96,7 @@ def generate_stock(
         }
     )
     history = history[history["units"] > 0].reset_index(drop=True)
-    recent = units[:, -28:].mean(axis=1) if days >= 1 else rate
+    recent = units[:, -28:].mean(axis=1)
     cover = rng.uniform(10, 75, len(sku_i))
     on_hand = np.floor(np.maximum(recent, rate) * cover)
     safety = np.where(rng.random(len(sku_i)) < 0.5, 14.0, np.nan)
