@@ -16,7 +16,7 @@ from twin.domain.records import Mode
 Scope = Literal["wtw", "ttw"]
 
 
-class Source(BaseModel):
+class IntensitySource(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(min_length=1)
@@ -80,7 +80,7 @@ class EmissionTable(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    sources: tuple[Source, ...]
+    sources: tuple[IntensitySource, ...]
     default_kg_per_cbm: float = Field(gt=0)
     circuity: dict[Mode, float]
     modes: dict[Mode, ModeIntensities]
@@ -100,5 +100,5 @@ class EmissionTable(BaseModel):
                     )
         return self
 
-    def source(self, ident: str | None) -> Source | None:
+    def source(self, ident: str | None) -> IntensitySource | None:
         return next((s for s in self.sources if s.id == ident), None)
