@@ -26,6 +26,7 @@ LAYERS = {
     "alerting": 1,
     "playbook": 1,
     "optimise": 1,
+    "emissions": 1,
     "files": 2,
     "feeds": 2,
     "store": 2,

@@ -25,7 +25,14 @@ from twin.replay.scenario import LoadedScenario
 
 RUNS = ("baseline", "engine", "foresight")
 COLOURS = {"baseline": "#8c8c8c", "engine": "#1f77b4", "foresight": "#2ca02c"}
-KPI_ROWS = ("total_cost", "transport_cost", "lateness_cost", "on_time_rate", "late_units")
+KPI_ROWS = (
+    "total_cost",
+    "transport_cost",
+    "lateness_cost",
+    "on_time_rate",
+    "late_units",
+    "co2e_kg",
+)
 
 
 def _ts(text: str) -> datetime:
