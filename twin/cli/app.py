@@ -68,6 +68,9 @@ def _register() -> None:
 
     app.command("backtest")(backtest_cmd.backtest)
     app.command("calibrate")(backtest_cmd.calibrate)
+    from twin.cli import emissions_cmd
+
+    app.command("emissions")(emissions_cmd.emissions)
 
 
 @app.command()
