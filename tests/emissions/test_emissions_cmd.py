@@ -64,7 +64,7 @@ def test_report_from_a_plan_file_adds_up_to_the_plan(planned) -> None:  # type: 
 
 
 def test_csv_rows_and_an_empty_window(planned, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    ships, path, _ = planned
+    _, path, _ = planned
     out = CliRunner().invoke(app, ["emissions", *WINDOW, "--plan", str(path), "--csv"])
     assert out.exit_code == 0, out.output
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
