@@ -127,3 +127,20 @@ def test_report_from_the_stored_plan_of_record(planned, tmp_path: Path, monkeypa
     # The store keeps no lane distances: the report falls back to great circle x 1.0 and says so.
     assert sea["distance_estimated"] and sea["tonnes"] == pytest.approx(tonnes)
     assert sea["co2e_kg"] == pytest.approx(tonnes * sea["distance_km"] * 12.66 / 1000, rel=1e-3)
+
+
+def test_plan_with_a_carbon_price_reports_the_carbon_money(planned) -> None:  # type: ignore[no-untyped-def]
+    ships, _, free = planned
+    out = CliRunner().invoke(
+        app,
+        ["plan", "--network", "demo", "--shipments", str(ships), "--carbon-price", "200", "--json"],
+    )
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    cost = doc["cost"]
+    money = sum(v for k, v in cost.items() if k != "co2e_kg")
+    assert money == pytest.approx(doc["objective"], abs=1e-6)
+    assert cost["carbon"] > 0
+    # A price never makes the optimal plan emit more, nor cost less than the free plan.
+    assert cost["co2e_kg"] <= free["cost"]["co2e_kg"] + 1e-6
+    assert doc["objective"] >= free["objective"] - 1e-6
