@@ -173,3 +173,14 @@ def test_demo_lanes_all_carry_their_distance() -> None:
         or abs(lanes["CNSHA-NLRTM-SUEZ"].distance_km - 10589 * 1.852) < 2
     )
     assert lanes["CNSHA-NLRTM-CAPE"].distance_km > lanes["CNSHA-NLRTM-SUEZ"].distance_km
+
+
+def test_twin_toml_emissions_settings_are_validated() -> None:
+    from twin.domain.settings import TwinConfig
+
+    config = TwinConfig.from_mapping({"emissions": {"carbon_price_per_t": 80}})
+    assert config.emissions.carbon_price_per_t == 80 and config.emissions.table is None
+    assert TwinConfig.from_mapping({}).emissions.carbon_price_per_t == 0
+    with pytest.raises(InputError) as err:
+        TwinConfig.from_mapping({"emissions": {"carbon_price_per_t": -1}})
+    assert "carbon_price_per_t" in str(err.value)
