@@ -280,6 +280,26 @@ def test_api_docs_page_loads_nothing_from_the_internet(console: Console) -> None
         assert client.get(re.search(r"url: '([^']+)'", page.text).group(1)).status_code == 200
 
 
+def test_quarantined_feed_files_page(console: Console, browser_client) -> None:  # type: ignore[no-untyped-def]
+    from twin.store.feed_files import hold_file
+
+    vic = browser_client("vic")
+    assert 'class="empty">none<' in vic.get("/feeds").text
+    with session_scope(console.db) as session:
+        hold_file(
+            session,
+            feed="nws",
+            key="/feeds/<deep>.xml",
+            sha256="0" * 64,
+            reason="XML nested deeper than 32 elements",
+            format="cap",
+            size=700060,
+        )
+    page = vic.get("/feeds").text
+    assert "XML nested deeper than 32 elements" in page and "700060" in page
+    assert "/feeds/&lt;deep&gt;.xml" in page  # escaped, as everything shown
+
+
 def test_the_map_works_for_a_network_given_by_path(console: Console) -> None:
     path = console.seeded.config.parent / "network.yaml"  # as the daemon's twin.toml names it
     app = create_app(console.url, secret_key="test-secret", network=str(path))

@@ -196,6 +196,28 @@ class ServeSettings(_Table):
         return f"http://{host}:{self.port}"
 
 
+class LimitSettings(_Table):
+    """`[limits]`: how much one input may hold (docs/signals.md, "Limits"). A feed file over a
+    file-wide limit is quarantined whole; a row over a row limit is quarantined alone; a
+    network, facility, shipments, playbook, scenario or config file over them is refused
+    (exit 2)."""
+
+    csv_mb: float = Field(default=64, gt=0)
+    jsonl_mb: float = Field(default=64, gt=0)
+    json_mb: float = Field(default=32, gt=0)
+    """A JSON list of signals, DCSA JSON."""
+    cap_mb: float = Field(default=16, gt=0)
+    rows_per_file: int = Field(default=200_000, ge=1)
+    text_chars: int = Field(default=10_000, ge=1)
+    quarantined_rows_per_file: int = Field(default=1_000, ge=0)
+    depth: int = Field(default=32, ge=2, le=500)
+    """Nesting of JSON values, XML elements, TOML and YAML collections."""
+    file_mb: float = Field(default=64, gt=0)
+    """Network, facility, shipments, playbook, scenario and config files."""
+    yaml_nodes: int = Field(default=2_000_000, ge=1)
+    """Values of one YAML document once its aliases are expanded (an alias bomb is refused)."""
+
+
 class LeaderSettings(_Table):
     """`[leader]`: with several daemons on one database, one holds a lease and does the work."""
 
@@ -260,6 +282,7 @@ class TwinConfig(_Table):
     notify: NotifySettings = NotifySettings()
     serve: ServeSettings = ServeSettings()
     leader: LeaderSettings = LeaderSettings()
+    limits: LimitSettings = LimitSettings()
 
     @field_validator("database_url")
     @classmethod
@@ -377,6 +400,7 @@ __all__ = [
     "ChannelSettings",
     "FeedSettings",
     "LeaderSettings",
+    "LimitSettings",
     "MonitorSettings",
     "NotifySettings",
     "ReplanSettings",

@@ -123,11 +123,13 @@ class Daemon:
         scheduler = build_scheduler(self.url, job_specs(options))
         log.info("jobs: %s", ", ".join(j.id for j in scheduler.get_jobs()))
         beat = max(0.5, min(self.options.config.leader.lease_seconds / 3, 5.0))
+        HEALTH.lease_held(self.options.config.leader.lease_seconds)
         try:
             while not self.stop.wait(beat):
                 if not self.leader.still_held():
                     log.error("lost the leadership (%s): stopping the jobs", self.leader.describe)
                     break
+                HEALTH.lease_held(self.options.config.leader.lease_seconds)
         finally:
             started = time.monotonic()
             scheduler.shutdown(wait=True)

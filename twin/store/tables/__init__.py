@@ -12,7 +12,13 @@ from twin.store.tables.alerts import (
     RiskScoreRow,
     SilenceRow,
 )
-from twin.store.tables.signals import FeedCheckpointRow, QuarantineRow, ShipmentEventRow, SignalRow
+from twin.store.tables.signals import (
+    FeedCheckpointRow,
+    QuarantinedFileRow,
+    QuarantineRow,
+    ShipmentEventRow,
+    SignalRow,
+)
 from twin.store.tables.routes import OutboxRow, PlanRouteRow
 from twin.store.tables.users import ApiTokenRow, UserRow
 
@@ -35,6 +41,7 @@ __all__ = [
     "PlanChangeRow",
     "PlanRouteRow",
     "QuarantineRow",
+    "QuarantinedFileRow",
     "RiskScoreRow",
     "ShipmentEventRow",
     "ShipmentRow",
