@@ -27,6 +27,7 @@ LAYERS = {
     "playbook": 1,
     "optimise": 1,
     "stress": 1,
+    "emissions": 1,
     "files": 2,
     "feeds": 2,
     "store": 2,
