@@ -28,6 +28,7 @@ LAYERS = {
     "optimise": 1,
     "stock": 1,
     "stress": 1,
+    "emissions": 1,
     "files": 2,
     "feeds": 2,
     "store": 2,

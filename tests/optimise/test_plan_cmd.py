@@ -38,13 +38,17 @@ def test_plan_json_document(tmp_path: Path) -> None:
         "assignments",
         "unserved",
         "timing",
+        "emissions",
     ]
     assert doc["status"] == "optimal"
-    assert set(doc["cost"]) == {"transport", "lateness", "risk", "unserved"}
+    assert set(doc["cost"]) == {"transport", "lateness", "risk", "unserved", "co2e_kg"}
     for a in doc["assignments"]:
-        assert set(a) == {"shipment", "units", "path", "eta", "cost", "late_days"}
+        assert set(a) == {"shipment", "units", "path", "eta", "cost", "late_days", "co2e_kg"}
     assert {"build_s", "solve_s", "highs_s"} <= set(doc["timing"])
-    assert abs(sum(doc["cost"].values()) - doc["objective"]) < 1e-6
+    money = sum(v for k, v in doc["cost"].items() if k != "co2e_kg")
+    assert abs(money - doc["objective"]) < 1e-6
+    assert doc["cost"]["co2e_kg"] > 0
+    assert abs(sum(a["co2e_kg"] for a in doc["assignments"]) - doc["cost"]["co2e_kg"]) < 1e-2
 
 
 def test_plan_bad_input_exits_2(tmp_path: Path) -> None:

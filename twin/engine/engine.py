@@ -23,6 +23,8 @@ from twin.domain.alerts import Alert, Exposure
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, Notification
 from twin.domain.plans import Leg, Plan, Routes
 from twin.domain.records import Network, Shipment
+from twin.emissions import Emissions
+from twin.files.emissions import load_emission_table
 from twin.network.geo import passage_time
 from twin.network.graph import NetworkView, WhatIf
 from twin.network.timing import earliest_offsets
@@ -102,6 +104,7 @@ class Engine:
         self.playbook_by_id = {p.id: p for p in self.playbooks}
         self.settings = settings or EngineSettings()
         self.replanner = replanner or OptimiseReplanner()
+        self.emissions = Emissions(network, load_emission_table())  # CO2e in incident diffs
         self.shipments: dict[str, Shipment] = {}
         self.routes: dict[str, Routes] = {}
         self.constraints: dict[str, WhatIf] = {}
@@ -332,6 +335,7 @@ class Engine:
             replanner=self.replanner,
             constraints=self.active_constraints(),
             risk_days=self._delays(),
+            emissions=self.emissions,
         )
         incident = propose(matched, ctx, shadow=self.settings.shadow)
         incident, log = opening_moves(incident, at=now)

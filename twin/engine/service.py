@@ -60,7 +60,7 @@ from twin.files.shipments import load_shipments
 from twin.network.graph import WhatIf
 from twin.notify.paging import incident_pages, resend_firing
 from twin.notify.send import Channel, deliver
-from twin.playbook.actions import REGISTRY
+from twin.playbook.actions import REGISTRY, OptimiseReplanner
 from twin.playbook.runner import plan_rollback
 from twin.playbook.schema import Playbook
 from twin.schedule import metrics
@@ -571,9 +571,27 @@ class Loaded:
     followed: dict[str, Routes] = field(default_factory=dict)
 
 
+def carbon_replanner(service: Service) -> OptimiseReplanner:
+    """The re-planner with `[emissions] carbon_price_per_t` as a per-lane cost (docs/emissions.md)."""
+    from twin.emissions import Emissions
+    from twin.files.emissions import load_emission_table
+
+    settings = service.config.emissions
+    if settings.carbon_price_per_t <= 0:
+        return OptimiseReplanner()
+    table = load_emission_table(_path(service.base, settings.table) if settings.table else None)
+    adder = Emissions(service.network, table).carbon_cost_per_unit(settings.carbon_price_per_t)
+    return OptimiseReplanner(adder)
+
+
 def load_engine(service: Service, session: Session, now: datetime) -> Loaded:
     """The Engine as the store has it at `now` (see the module docstring)."""
-    engine = Engine(service.network, service.playbooks, service.settings)
+    engine = Engine(
+        service.network,
+        service.playbooks,
+        service.settings,
+        replanner=carbon_replanner(service),
+    )
     name = service.network_name
     engine.shipments = {s.id: s for s in get_shipments(session, network_name=name, status=ACTIVE)}
     engine.routes = {

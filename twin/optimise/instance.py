@@ -115,7 +115,8 @@ def compile_instance(view: NetworkView, request: PlanRequest) -> Instance:
     ]
     frm = np.array([node_index[lane.from_] for lane in lanes], dtype=np.int64)
     to = np.array([node_index[lane.to] for lane in lanes], dtype=np.int64)
-    transport = np.array([lane.cost_per_unit for lane in lanes], dtype=float)
+    adder = request.lane_cost_adder
+    transport = np.array([lane.cost_per_unit + adder.get(lane.id, 0.0) for lane in lanes], float)
     lane_cap = np.array(
         [math.inf if (c := view.lane_capacity(lane)) is None else c for lane in lanes], dtype=float
     )

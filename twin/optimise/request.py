@@ -43,6 +43,8 @@ class PlanRequest:
         `late_window_days`. Units that cannot arrive by then are unserved.
     unserved_penalty_per_unit: money per unit left unrouted; it must exceed any route's cost
         for the plan to route everything it can.
+    lane_cost_adder: lane id -> money per unit added to the lane's transport cost (a carbon
+        price: twin.emissions.Emissions.carbon_cost_per_unit); linear, so the model stays one.
     """
 
     now: datetime
@@ -54,6 +56,7 @@ class PlanRequest:
     horizon_days: int | None = None
     late_window_days: int = 14
     unserved_penalty_per_unit: float = 10_000.0
+    lane_cost_adder: Mapping[str, float] = field(default_factory=_empty)
 
     def position_of(self, shipment: Shipment) -> Position:
         return self.positions.get(shipment.id) or Position(shipment.origin, shipment.ready_at)
