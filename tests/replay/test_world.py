@@ -28,6 +28,7 @@ class FakeEffect:
     capacity_pct: float | None = None
     delay_days: float | None = None
     clearance_days: float | None = None
+    carriers_divert: str | None = None
 
 
 def _route(network, shipment: Shipment, lanes: list[str]) -> Assignment:

@@ -21,10 +21,10 @@ from twin.alerting.episodes import AlertEvent, AlertState, evaluate
 from twin.alerting.rules import AlertRules
 from twin.domain.alerts import Alert, Exposure
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, Notification
-from twin.domain.plans import Assignment, Leg, Plan
+from twin.domain.plans import Assignment, Plan
 from twin.domain.records import Network, Shipment
 from twin.network.graph import NetworkView, WhatIf
-from twin.network.timing import earliest_offsets
+from twin.network.timing import booked_lane_points, earliest_offsets
 from twin.optimise import PlanRequest, Position, SolveOptions, plan
 from twin.playbook.actions import ActionContext, OptimiseReplanner, Replanner
 from twin.playbook.incidents import transition
@@ -32,7 +32,7 @@ from twin.playbook.match import match_alert
 from twin.playbook.runner import after_clear, apply, opening_moves, propose, stale
 from twin.playbook.schema import Playbook
 from twin.scoring.config import ScoringConfig
-from twin.scoring.exposure import delay_days, exposure, passage_time
+from twin.scoring.exposure import delay_days, exposure
 from twin.scoring.propagate import assess
 from twin.scoring.scorers import empty_scores, signals_frame
 
@@ -170,29 +170,15 @@ class Engine:
         for target, sources, starts, until in zip(
             rows["target"], rows["sources"], rows["starts_at"], rows["until"]
         ):
-            lane = lanes[target]
-            offset = self._offsets.get(lane.from_)
-            if offset is None:
-                keep.append(True)
-                continue
-            leave = now + timedelta(days=offset)
-            leg = Leg(
-                lane=lane.id,
-                from_node=lane.from_,
-                to_node=lane.to,
-                depart_at=leave,
-                arrive_at=leave + timedelta(days=lane.transit_days),
-            )
             # When freight booked now meets each source of the lane's risk: leaving (the lane,
             # its start), passing (a chokepoint or border of its `via`), arriving (its end).
-            times = []
-            for source in sources if isinstance(sources, tuple) and sources else (target,):
-                if source in lane.via:
-                    times.append(passage_time(leg, source, self.network))
-                elif source == lane.to:
-                    times.append(leg.arrive_at)
-                else:
-                    times.append(leg.depart_at)
+            points = booked_lane_points(lanes[target], now, self._offsets, self.network)
+            if points is None:
+                keep.append(True)
+                continue
+            meets = dict(points)
+            wanted = sources if isinstance(sources, tuple) and sources else (target,)
+            times = [meets.get(source, meets[target]) for source in wanted]
             lo = None if pd.isna(starts) else starts.to_pydatetime()
             hi = None if pd.isna(until) else until.to_pydatetime()
             keep.append(any((lo is None or lo <= t) and (hi is None or t <= hi) for t in times))

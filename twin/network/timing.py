@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from datetime import datetime, timedelta
 
+from twin.domain.plans import Leg
 from twin.domain.records import Lane, Network, NodeKind
+from twin.scoring.exposure import passage_time
+
+Point = tuple[str, datetime]  # a node, lane or via id and when freight meets it
 
 
 def earliest_offsets(network: Network) -> dict[str, float]:
@@ -38,3 +43,32 @@ def earliest_offsets(network: Network) -> dict[str, float]:
                     queue, (days + lane.transit_days + nodes[lane.to].handling_days, lane.to)
                 )
     return best
+
+
+def lane_points(lane: Lane, depart: datetime, arrive: datetime, network: Network) -> list[Point]:
+    """When freight sailing `lane` from `depart` to `arrive` meets each point of it: its start
+    and the lane itself on leaving, each chokepoint or border of its `via` on passing it (along
+    the leg in proportion of great-circle distance, in sailing order), its end on arriving.
+
+    The one rule the engine (pricing a risk for freight booked now), the replay world (when an
+    effect acts on freight) and the replay's hindsight all use.
+    """
+    leg = Leg(
+        lane=lane.id, from_node=lane.from_, to_node=lane.to, depart_at=depart, arrive_at=arrive
+    )
+    passing = sorted(
+        ((member, passage_time(leg, member, network)) for member in lane.via), key=lambda p: p[1]
+    )
+    return [(lane.from_, depart), (lane.id, depart), *passing, (lane.to, arrive)]
+
+
+def booked_lane_points(
+    lane: Lane, booked: datetime, offsets: dict[str, float], network: Network
+) -> list[Point] | None:
+    """`lane_points` for freight booked at `booked` on its fastest way to the lane's start
+    (`earliest_offsets`) and the lane's planned transit; None where no origin reaches the lane."""
+    offset = offsets.get(lane.from_)
+    if offset is None:
+        return None
+    leave = booked + timedelta(days=offset)
+    return lane_points(lane, leave, leave + timedelta(days=lane.transit_days), network)
