@@ -213,6 +213,21 @@ class Engine:
         if made.status.applicable:
             for shipment in batch:
                 self.routes[shipment.id] = tuple(made.for_shipment(shipment.id))
+            # Freight the constraints leave with no route is still booked, as if they were
+            # not there: an avoided place is a preference, and unbooked freight is lost.
+            stranded = {u.shipment for u in made.unserved}
+            if stranded and (whatif.avoid or whatif.capacity_pct):
+                again = PlanRequest(
+                    now=now,
+                    shipments=tuple(s for s in batch if s.id in stranded),
+                    positions=request.positions,
+                    risk_days=request.risk_days,
+                    reserved_lane=reserved_lane_capacity(self.routes, now, exclude=stranded),
+                )
+                rescue = plan(NetworkView(self.network), again, self.settings.solve)
+                if rescue.status.applicable:
+                    for sid in stranded:
+                        self.routes[sid] = tuple(rescue.for_shipment(sid))
         self.seconds["plan"] += time.perf_counter() - started
         return made
 

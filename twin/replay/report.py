@@ -1,8 +1,8 @@
 """Replay reports: one self-contained `report.html` (charts inline as PNG) and a `report.md`.
 
 The report shows the scenario's signals, the engine's scores with the alert thresholds drawn,
-the alerts, the playbook runs, the re-routes (old lanes → new lanes), the KPIs of baseline,
-engine and foresight side by side, and cost and on-time charts. It needs no network: no
+the alerts, the playbook runs, the re-routes (old lanes → new lanes), the KPIs of blind, news,
+engine and hindsight side by side (each comparator defined in a sentence), and cost and on-time charts. It needs no network: no
 external CSS, script or image; the only addresses in it are the scenario's cited sources.
 """
 
@@ -23,9 +23,29 @@ from twin.engine.engine import EngineSettings
 from twin.replay.recovery import daily_on_time
 from twin.replay.scenario import LoadedScenario
 
-RUNS = ("baseline", "engine", "foresight")
-COLOURS = {"baseline": "#8c8c8c", "engine": "#1f77b4", "foresight": "#2ca02c"}
-KPI_ROWS = ("total_cost", "transport_cost", "lateness_cost", "on_time_rate", "late_units")
+RUNS = ("blind", "news", "engine", "hindsight")
+COLOURS = {"blind": "#8c8c8c", "news": "#ff7f0e", "engine": "#1f77b4", "hindsight": "#2ca02c"}
+# One sentence per comparator, shown in the report beside the KPIs.
+DEFINITIONS = {
+    "blind": "books each shipment when it is ready, knowing nothing of any risk, and never "
+    "changes a booking: what happens when nobody acts.",
+    "news": "the planner who reads the news: at each booking avoids every port, lane or "
+    "chokepoint with an open alert (warn or above, the engine's own scorers and rules on the "
+    "same signals), and never re-plans freight already booked.",
+    "engine": "the twin's engine on the same signals with its playbooks: it prices risk into "
+    "bookings and re-plans, holds, expedites and diverts freight under way.",
+    "hindsight": "each shipment's cheapest journey in the same world with every effect and "
+    "transit time known in advance: a bound no policy can beat.",
+}
+KPI_ROWS = (
+    "total_cost",
+    "transport_cost",
+    "lateness_cost",
+    "unserved_cost",
+    "on_time_rate",
+    "late_units",
+    "unserved_units",
+)
 
 
 def _ts(text: str) -> datetime:
@@ -219,14 +239,16 @@ def report_data(
     kpi_rows = []
     for key in KPI_ROWS:
         kpi_rows.append({"kpi": key, **{n: doc.get(n, {}).get(key) for n in RUNS}})
-    for key in ("reroutes", "mean_warning_lead_h"):
+    for key in (
+        "reroutes",
+        "holds",
+        "expedites",
+        "diversions",
+        "mean_event_lead_h",
+        "mean_alert_lead_h",
+    ):
         kpi_rows.append(
-            {
-                "kpi": key,
-                "baseline": None,
-                "engine": doc.get("engine", {}).get(key),
-                "foresight": None,
-            }
+            {"kpi": key, **{n: None for n in RUNS}, "engine": doc.get("engine", {}).get(key)}
         )
     return {
         "name": doc.get("scenario", scenario.name),
@@ -243,6 +265,8 @@ def report_data(
         "thresholds": thresholds,
         "kpis": kpi_rows,
         "saving": doc.get("saving", {}),
+        "events": list(doc.get("events", [])),
+        "definitions": DEFINITIONS,
         "sources": [s.model_dump() for s in scenario.sources],
     }
 
@@ -270,12 +294,18 @@ img{max-width:100%} .muted{color:#777}
 <p>{{ d.description }}</p>
 <p class="muted">Window {{ d.window }} · seed {{ d.seed }} · {{ d.shipments }} shipments</p>
 <h2>KPIs</h2>
-<table><tr><th>KPI</th><th>baseline</th><th>engine</th><th>foresight</th></tr>
-{% for r in d.kpis %}<tr><td>{{ r.kpi }}</td><td class="n">{{ fmt(r.baseline) }}</td>
-<td class="n">{{ fmt(r.engine) }}</td><td class="n">{{ fmt(r.foresight) }}</td></tr>
+<ul>{% for name, text in d.definitions.items() %}<li><b>{{ name }}</b>: {{ text }}</li>{% endfor %}</ul>
+<table><tr><th>KPI</th><th>blind</th><th>news</th><th>engine</th><th>hindsight</th></tr>
+{% for r in d.kpis %}<tr><td>{{ r.kpi }}</td><td class="n">{{ fmt(r.blind) }}</td><td class="n">{{ fmt(r.news) }}</td>
+<td class="n">{{ fmt(r.engine) }}</td><td class="n">{{ fmt(r.hindsight) }}</td></tr>
 {% endfor %}</table>
-<p>Cost of the disruption if nobody acts: {{ fmt(d.saving.disruption_cost) }}. Engine saving vs baseline: <b>{{ fmt(d.saving.engine_vs_baseline) }}</b>; foresight saving:
-{{ fmt(d.saving.foresight_vs_baseline) }}; captured share: {{ fmt(d.saving.captured_share) }}</p>
+<p>Cost of the disruption if nobody acts: {{ fmt(d.saving.disruption_cost) }}. Engine saving vs blind: <b>{{ fmt(d.saving.engine_vs_blind) }}</b>, vs news:
+{{ fmt(d.saving.engine_vs_news) }}; hindsight saving: {{ fmt(d.saving.hindsight_vs_blind) }} (of which knowing transit times alone:
+{{ fmt(d.saving.hindsight_vs_blind_undisturbed) }}); captured share: {{ fmt(d.saving.captured_share) }}</p>
+<h3>Warning lead per event</h3>
+<table><tr><th>target</th><th>from</th><th>until</th><th>lead (h)</th></tr>
+{% for e in d.events %}<tr><td>{{ e.target }}</td><td>{{ e.at }}</td><td>{{ e.until }}</td><td class="n">{{ fmt(e.lead_h) }}</td></tr>
+{% else %}<tr><td colspan="4">no effects</td></tr>{% endfor %}</table>
 <img alt="cost per run" src="data:image/png;base64,{{ charts.cost }}">
 <img alt="on-time rate per day" src="data:image/png;base64,{{ charts.on_time }}">
 <h2>Scores and alerts</h2>
@@ -316,11 +346,15 @@ Window {{ d.window }} · seed {{ d.seed }} · {{ d.shipments }} shipments
 
 ## KPIs
 
-| KPI | baseline | engine | foresight |
-|---|---:|---:|---:|
-{% for r in d.kpis %}| {{ r.kpi }} | {{ fmt(r.baseline) }} | {{ fmt(r.engine) }} | {{ fmt(r.foresight) }} |
+{% for name, text in d.definitions.items() %}- **{{ name }}**: {{ text }}
 {% endfor %}
-Cost of the disruption if nobody acts: {{ fmt(d.saving.disruption_cost) }}. Engine saving vs baseline: **{{ fmt(d.saving.engine_vs_baseline) }}**; foresight saving: {{ fmt(d.saving.foresight_vs_baseline) }}; captured share: {{ fmt(d.saving.captured_share) }}
+| KPI | blind | news | engine | hindsight |
+|---|---:|---:|---:|---:|
+{% for r in d.kpis %}| {{ r.kpi }} | {{ fmt(r.blind) }} | {{ fmt(r.news) }} | {{ fmt(r.engine) }} | {{ fmt(r.hindsight) }} |
+{% endfor %}
+Cost of the disruption if nobody acts: {{ fmt(d.saving.disruption_cost) }}. Engine saving vs blind: **{{ fmt(d.saving.engine_vs_blind) }}**, vs news: {{ fmt(d.saving.engine_vs_news) }}; hindsight saving: {{ fmt(d.saving.hindsight_vs_blind) }} (of which knowing transit times alone: {{ fmt(d.saving.hindsight_vs_blind_undisturbed) }}); captured share: {{ fmt(d.saving.captured_share) }}
+
+Warning lead per event: {% for e in d.events %}{{ e.target }} {{ fmt(e.lead_h) }} h{% if not loop.last %}, {% endif %}{% else %}no effects{% endfor %}
 
 ![cost per run](charts/cost.png)
 ![on-time rate per day](charts/on_time.png)
