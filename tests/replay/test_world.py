@@ -173,7 +173,7 @@ def test_transit_variability_is_seeded_and_bounded(mini_network_file: Path) -> N
     world = World(network, EffectBook.of([], END), seed=3)
     draws = [world.transit_days(f"S{i}", 1, lane) for i in range(2000)]
     assert draws == [
-        World(network, EffectBook.of([], END), seed=3)._transit_days(f"S{i}", 1, lane)
+        World(network, EffectBook.of([], END), seed=3).transit_days(f"S{i}", 1, lane)
         for i in range(2000)
     ]
     assert all(d >= 30 for d in draws)
