@@ -4,12 +4,13 @@ time window (or a disruption's) into a yes/no for the freight being booked."""
 from __future__ import annotations
 
 import heapq
+import math
 from collections import defaultdict
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from twin.domain.plans import Leg
-from twin.domain.records import Lane, Network, NodeKind
-from twin.scoring.exposure import passage_time
+from twin.domain.records import Lane, Network, Node, NodeKind
 
 Point = tuple[str, datetime]  # a node, lane or via id and when freight meets it
 
@@ -45,6 +46,41 @@ def earliest_offsets(network: Network) -> dict[str, float]:
     return best
 
 
+Coordinates = tuple[float, float] | None
+
+
+@lru_cache(maxsize=65536)
+def _km(a: Coordinates, b: Coordinates) -> float | None:
+    if a is None or b is None:
+        return None
+    p1, p2 = math.radians(a[0]), math.radians(b[0])
+    dp, dl = p2 - p1, math.radians(b[1] - a[1])
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, h)))
+
+
+def _at(node: Node) -> Coordinates:
+    return None if node.lat is None or node.lon is None else (node.lat, node.lon)
+
+
+@lru_cache(maxsize=65536)
+def _share(start: Coordinates, member: Coordinates, end: Coordinates) -> float:
+    first, second = _km(start, member), _km(member, end)
+    if first is not None and second is not None and first + second > 0:
+        return first / (first + second)
+    return 0.5
+
+
+def passage_time(leg: Leg, member: str, network: Network) -> datetime:
+    """When a leg passes a `via` node: along the leg in proportion of great-circle distance
+    (from -> via over from -> via -> to); halfway when a coordinate is missing."""
+    nodes = network.node_by_id
+    share = 0.5
+    if leg.from_node in nodes and leg.to_node in nodes and member in nodes:
+        share = _share(_at(nodes[leg.from_node]), _at(nodes[member]), _at(nodes[leg.to_node]))
+    return leg.depart_at + (leg.arrive_at - leg.depart_at) * share
+
+
 def lane_points(lane: Lane, depart: datetime, arrive: datetime, network: Network) -> list[Point]:
     """When freight sailing `lane` from `depart` to `arrive` meets each point of it: its start
     and the lane itself on leaving, each chokepoint or border of its `via` on passing it (along
@@ -53,12 +89,18 @@ def lane_points(lane: Lane, depart: datetime, arrive: datetime, network: Network
     The one rule the engine (pricing a risk for freight booked now), the replay world (when an
     effect acts on freight) and the replay's hindsight all use.
     """
-    leg = Leg(
-        lane=lane.id, from_node=lane.from_, to_node=lane.to, depart_at=depart, arrive_at=arrive
-    )
-    passing = sorted(
-        ((member, passage_time(leg, member, network)) for member in lane.via), key=lambda p: p[1]
-    )
+    if not lane.via:
+        return [(lane.from_, depart), (lane.id, depart), (lane.to, arrive)]
+    nodes = network.node_by_id
+    start, end = nodes.get(lane.from_), nodes.get(lane.to)
+    passing = []
+    for member in lane.via:
+        node = nodes.get(member)
+        share = 0.5
+        if start is not None and end is not None and node is not None:
+            share = _share(_at(start), _at(node), _at(end))
+        passing.append((member, depart + (arrive - depart) * share))
+    passing.sort(key=lambda p: p[1])
     return [(lane.from_, depart), (lane.id, depart), *passing, (lane.to, arrive)]
 
 

@@ -97,6 +97,22 @@ def _departures(world: World, lane: Lane, transit: float, ready: datetime) -> li
     return sorted(times)
 
 
+Label = tuple[str, int, datetime, float, tuple[str, ...]]  # node, legs done, ready, cost, lanes
+
+
+def _hops(network: Network) -> dict[tuple[str, str], tuple[float, float]]:
+    """Per pair of nodes a lane joins: the cheapest price and the fewest days (transit and the
+    stop's handling) over the lanes between them."""
+    nodes = network.node_by_id
+    found: dict[tuple[str, str], tuple[float, float]] = {}
+    for lane in network.lanes:
+        days = lane.transit_days + nodes[lane.to].handling_days
+        key = (lane.from_, lane.to)
+        cost, fast = found.get(key, (lane.cost_per_unit, days))
+        found[key] = (min(cost, lane.cost_per_unit), min(fast, days))
+    return found
+
+
 @dataclass(frozen=True)
 class Journey:
     lanes: tuple[str, ...]
@@ -111,11 +127,14 @@ def best_journey(
     penalty_per_unit: float,
     expedites: Sequence[Expedite] = (),
     bounds: tuple[Mapping[str, float], Mapping[str, float]] | None = None,
+    hops: Mapping[tuple[str, str], tuple[float, float]] | None = None,
 ) -> Journey | None:
     """The cheapest journey per unit for `shipment` in `world` (None: leaving it unserved at
     `penalty_per_unit` is cheaper, or it cannot be delivered)."""
     network = world.network
+    nodes = network.node_by_id
     cost_lb, days_lb = bounds or _bounds(network, shipment.destination)
+    hop = hops if hops is not None else _hops(network)
     if shipment.origin not in cost_lb:
         return None
     country = network.node_by_id[shipment.origin].country
@@ -126,14 +145,39 @@ def best_journey(
         late = (ready + DAY * days_lb[node] - shipment.due_at) / DAY
         return cost + cost_lb[node] + late_rate * max(0.0, late)
 
+    # Entries are labels (freight ready at a node) or lanes not yet sailed from a label: a lane
+    # is sailed only when its optimistic estimate comes up, so most never are.
     order = itertools.count()
-    start = (shipment.origin, 0, shipment.ready_at, 0.0, ())
-    queue = [(estimate(shipment.origin, shipment.ready_at, 0.0), next(order), start)]
+    queue: list[tuple[float, int, Label, Lane | None]] = [
+        (
+            estimate(shipment.origin, shipment.ready_at, 0.0),
+            next(order),
+            (shipment.origin, 0, shipment.ready_at, 0.0, ()),
+            None,
+        )
+    ]
     settled: dict[tuple[str, int], list[tuple[datetime, float]]] = defaultdict(list)
     while queue:
-        f, _, (node, legs, ready, cost, path) = heapq.heappop(queue)
+        f, _, (node, legs, ready, cost, path), lane = heapq.heappop(queue)
         if f >= penalty_per_unit:
             return None
+        if lane is not None:
+            transit = world.transit_days(shipment.id, legs, lane)
+            for leave in _departures(world, lane, transit, ready):
+                held = world.held_until(lane, leave)
+                depart = held if held is not None else leave
+                for option in options:
+                    if option.saves_days and not nodes[lane.to].is_customs_entry_for(country):
+                        continue
+                    passage = world.sail(
+                        shipment.id, legs, lane, depart, country, option.saves_days
+                    )
+                    spent = cost + passage.lane.cost_per_unit + option.cost_per_unit
+                    label = (lane.to, legs + 1, passage.ready, spent, (*path, passage.lane.id))
+                    heapq.heappush(
+                        queue, (estimate(lane.to, passage.ready, spent), next(order), label, None)
+                    )
+            continue
         if node == shipment.destination:
             late = max(0.0, (ready - shipment.due_at) / DAY)
             return Journey(path, ready, cost, late)
@@ -143,26 +187,16 @@ def best_journey(
         seen.append((ready, cost))
         if legs >= MAX_LEGS:
             continue
-        for lane in network.lanes_from.get(node, ()):
-            if lane.to not in cost_lb:
+        for out in network.lanes_from.get(node, ()):
+            if out.to not in cost_lb:
                 continue
-            transit = world.transit_days(shipment.id, legs, lane)
-            for leave in _departures(world, lane, transit, ready):
-                held = world.held_until(lane, leave)
-                depart = held if held is not None else leave
-                for option in options:
-                    if option.saves_days and not network.node_by_id[lane.to].is_customs_entry_for(
-                        country
-                    ):
-                        continue
-                    passage = world.sail(
-                        shipment.id, legs, lane, depart, country, option.saves_days
-                    )
-                    spent = cost + passage.lane.cost_per_unit + option.cost_per_unit
-                    label = (lane.to, legs + 1, passage.ready, spent, (*path, passage.lane.id))
-                    heapq.heappush(
-                        queue, (estimate(lane.to, passage.ready, spent), next(order), label)
-                    )
+            # Optimistic over the services between the same ends (a carriers' detour sails
+            # one of them): the cheapest price and the fastest time.
+            cheapest, fastest = hop[(out.from_, out.to)]
+            reach = ready + DAY * (fastest + days_lb[out.to])
+            bound = cost + cheapest + cost_lb[out.to]
+            bound += late_rate * max(0.0, (reach - shipment.due_at) / DAY)
+            heapq.heappush(queue, (bound, next(order), (node, legs, ready, cost, path), out))
     return None
 
 
@@ -175,11 +209,12 @@ def hindsight_outcomes(
     """Each shipment on its best journey in `world` (or unserved at the penalty), as outcomes."""
     found: list[Outcome] = []
     bounds: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
+    hops = _hops(world.network)
     for shipment in shipments:
         if shipment.destination not in bounds:
             bounds[shipment.destination] = _bounds(world.network, shipment.destination)
         journey = best_journey(
-            world, shipment, penalty_per_unit, expedites, bounds[shipment.destination]
+            world, shipment, penalty_per_unit, expedites, bounds[shipment.destination], hops
         )
         if journey is None:
             found.append(

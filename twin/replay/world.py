@@ -174,6 +174,7 @@ class World:
         self.journeys: dict[str, list[Progress]] = {}
         self.shipments: dict[str, Shipment] = {}
         self.diverted: set[str] = set()  # shipments a re-plan diverted under way
+        self._draws: dict[tuple[str, int], float] = {}  # the uniform draw per (shipment, leg)
 
     def dispatch(self, shipment: Shipment, routes: Sequence[Assignment]) -> None:
         """Start a shipment on its routes (one Progress per split part)."""
@@ -450,10 +451,13 @@ class World:
         if lane.transit_days_p90 is None or lane.transit_days_p90 <= lane.transit_days:
             return lane.transit_days
         # A seeded draw per (seed, shipment, leg): the same replay gives the same world.
-        digest = hashlib.blake2b(
-            f"{self.seed}|{shipment_id}|{leg}".encode(), digest_size=8
-        ).digest()
-        u = int.from_bytes(digest, "big") / 2**64
+        key = (shipment_id, leg)
+        u = self._draws.get(key)
+        if u is None:
+            digest = hashlib.blake2b(
+                f"{self.seed}|{shipment_id}|{leg}".encode(), digest_size=8
+            ).digest()
+            u = self._draws[key] = int.from_bytes(digest, "big") / 2**64
         # Exponential tail fitted so that 90% of draws fall within transit_days_p90.
         spread = (lane.transit_days_p90 - lane.transit_days) / math.log(10.0)
         return lane.transit_days + min(-spread * math.log(1.0 - u), 4 * spread * math.log(10.0))

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from twin.domain.plans import Leg
 from twin.domain.records import Lane, Mode, Network
 from twin.network.build import great_circle_km
-from twin.scoring.exposure import passage_time
+from twin.network.timing import passage_time
 
 # Carriers take change-of-destination requests until a few days before arrival; two days is
 # the shortest usual cut-off (an assumption: no published figure in our facts).
