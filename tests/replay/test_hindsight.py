@@ -181,3 +181,31 @@ def test_unrouted_units_are_charged_at_the_unserved_penalty(network) -> None:
     world.advance(END + 400 * DAY)
     unserved = {o.shipment: o.unserved_cost for o in outcomes(world) if o.unserved_cost}
     assert unserved == {"S1": 6 * 10_000.0, "S2": 10 * 10_000.0}
+
+
+def test_warning_lead_is_one_figure_per_effect_episode(network) -> None:
+    from twin.domain.durations import format_timestamp
+    from twin.replay.run import event_leads
+
+    def alert(target: str, opened: datetime, cleared=None, muted=False) -> dict:
+        found = {"opened_at": format_timestamp(opened), "target": target, "muted": muted}
+        if cleared is not None:
+            found["cleared_at"] = format_timestamp(cleared)
+        return found
+
+    effects = [
+        # A closure and the backlog after it: one episode.
+        FakeEffect(T0 + 10 * DAY, "SUEZ", until=T0 + 12 * DAY, close=True),
+        FakeEffect(T0 + 12 * DAY, "SUEZ", until=T0 + 14 * DAY, delay_days=2),
+        FakeEffect(T0 + 20 * DAY, "NLRTM", until=T0 + 21 * DAY, delay_days=1),
+    ]
+    alerts = [
+        alert("SUEZ", T0, cleared=T0 + 2 * DAY),  # an early false alarm, cleared: not a warning
+        alert("SUEZ", T0 + DAY, muted=True),  # paged nobody
+        alert("YTN-RTM-SUEZ", T0 + 8 * DAY),  # a lane through Suez, still open at the impact
+        alert("YTN-RTM-SUEZ", T0 + 9 * DAY),  # echoed: the episode keeps its first
+        alert("NLRTM", T0 + 20 * DAY + timedelta(hours=12)),  # late
+    ]
+    leads = event_leads(alerts, EffectBook.of(effects, END), network)
+    assert [(e["target"], e["lead_h"]) for e in leads] == [("SUEZ", 48.0), ("NLRTM", -12.0)]
+    assert leads[0]["until"] == format_timestamp(T0 + 14 * DAY)

@@ -332,6 +332,7 @@ def run_engine(
     rerouted: set[str] = set()
     held: set[str] = set()
     expedited: set[str] = set()
+    open_at: dict[str, int] = {}  # alert id -> its entry in result.alerts while it is open
     next_signal = 0
     world_s = 0.0
     for step, (tick, batch) in enumerate(zip(ticks, _batches(shipments, ticks))):
@@ -387,6 +388,11 @@ def run_engine(
                         "score": round(alert.score, 4),
                         "muted": alert.muted,
                     }
+                )
+                open_at[event.alert.id] = len(result.alerts) - 1
+            elif event.kind == "cleared" and event.alert.id in open_at:
+                result.alerts[open_at.pop(event.alert.id)]["cleared_at"] = format_timestamp(
+                    event.at
                 )
         for sid in list(engine.holds):
             if sid in world.journeys:
@@ -473,10 +479,6 @@ def warning_leads(alerts: list[dict[str, Any]], book: EffectBook, network: Netwo
     return leads
 
 
-# Alerts opened up to this long before an effect episode count as its warning (as the backtest).
-WARNING_WINDOW = timedelta(days=14)
-
-
 def effect_episodes(book: EffectBook) -> list[dict[str, Any]]:
     """Effects on the same target that touch or overlap in time, merged: one disruption each
     (a closure and the backlog after it are one event)."""
@@ -496,8 +498,9 @@ def event_leads(
     alerts: list[dict[str, Any]], book: EffectBook, network: Network
 ) -> list[dict[str, Any]]:
     """Per effect episode: the first unmuted (paging) alert on its target, or on a lane through
-    it, opened from `WARNING_WINDOW` before the episode to its end, and its lead in hours
-    (negative: it came after the impact; None: no alert)."""
+    it, that was open at the impact or opened during the episode, and its lead in hours
+    (negative: it came after the impact; None: no alert). An alert that cleared before the
+    impact (a false alarm, or a warning dropped too soon) does not count, however early."""
     out: list[dict[str, Any]] = []
     for episode in effect_episodes(book):
         target = episode["target"]
@@ -506,9 +509,14 @@ def event_leads(
             if alert["muted"]:
                 continue
             lane = network.lane_by_id.get(alert["target"])
-            touched = {alert["target"], *((lane.from_, lane.to, *lane.via) if lane else ())}
+            # The target itself, or a chokepoint or border the alerted lane passes through (a
+            # lane's ends are ports with alerts of their own; an alert on the lane for trouble
+            # at Suez is no warning for Rotterdam).
+            touched = {alert["target"], *(lane.via if lane else ())}
             when = datetime.fromisoformat(alert["opened_at"])
-            if target in touched and episode["at"] - WARNING_WINDOW <= when <= episode["until"]:
+            cleared = alert.get("cleared_at")
+            still_open = cleared is None or datetime.fromisoformat(cleared) > episode["at"]
+            if target in touched and when <= episode["until"] and still_open:
                 opened.append(when)
         first = min(opened, default=None)
         out.append(
@@ -611,7 +619,9 @@ def replay(
             else None,
         },
         "alerts": [
-            {k: v for k, v in a.items() if k != "muted"} for a in engine.alerts if not a["muted"]
+            {k: v for k, v in a.items() if k not in ("muted", "cleared_at")}
+            for a in engine.alerts
+            if not a["muted"]
         ],
         "muted_alerts": sum(1 for a in engine.alerts if a["muted"]),
         "playbook_runs": engine.playbook_runs,

@@ -478,8 +478,8 @@ class Outcome:
 
 
 # The planner's price of a unit left unrouted (twin.optimise.request).
-UNSERVED_PENALTY: float = next(
-    f.default for f in fields(PlanRequest) if f.name == "unserved_penalty_per_unit"
+UNSERVED_PENALTY = float(
+    next(f.default for f in fields(PlanRequest) if f.name == "unserved_penalty_per_unit")  # type: ignore[arg-type]
 )
 
 
