@@ -21,7 +21,7 @@ from twin.alerting.episodes import AlertEvent, AlertState, evaluate
 from twin.alerting.rules import AlertRules
 from twin.domain.alerts import Alert, Exposure
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, Notification
-from twin.domain.plans import Assignment, Plan
+from twin.domain.plans import Plan, Routes
 from twin.domain.records import Network, Shipment
 from twin.network.graph import NetworkView, WhatIf
 from twin.network.timing import booked_lane_points, earliest_offsets
@@ -36,7 +36,6 @@ from twin.scoring.exposure import delay_days, exposure
 from twin.scoring.propagate import assess
 from twin.scoring.scorers import empty_scores, signals_frame
 
-Routes = tuple[Assignment, ...]
 S = IncidentState
 
 

@@ -4,13 +4,12 @@ time window (or a disruption's) into a yes/no for the freight being booked."""
 from __future__ import annotations
 
 import heapq
-import math
 from collections import defaultdict
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from twin.domain.plans import Leg
 from twin.domain.records import Lane, Network, Node, NodeKind
+from twin.network.geo import great_circle_km, has_coordinates
 
 Point = tuple[str, datetime]  # a node, lane or via id and when freight meets it
 
@@ -49,36 +48,18 @@ def earliest_offsets(network: Network) -> dict[str, float]:
 Coordinates = tuple[float, float] | None
 
 
-@lru_cache(maxsize=65536)
-def _km(a: Coordinates, b: Coordinates) -> float | None:
-    if a is None or b is None:
-        return None
-    p1, p2 = math.radians(a[0]), math.radians(b[0])
-    dp, dl = p2 - p1, math.radians(b[1] - a[1])
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, h)))
-
-
 def _at(node: Node) -> Coordinates:
-    return None if node.lat is None or node.lon is None else (node.lat, node.lon)
+    return (node.lat, node.lon) if has_coordinates(node) else None  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=65536)
 def _share(start: Coordinates, member: Coordinates, end: Coordinates) -> float:
-    first, second = _km(start, member), _km(member, end)
-    if first is not None and second is not None and first + second > 0:
-        return first / (first + second)
-    return 0.5
-
-
-def passage_time(leg: Leg, member: str, network: Network) -> datetime:
-    """When a leg passes a `via` node: along the leg in proportion of great-circle distance
-    (from -> via over from -> via -> to); halfway when a coordinate is missing."""
-    nodes = network.node_by_id
-    share = 0.5
-    if leg.from_node in nodes and leg.to_node in nodes and member in nodes:
-        share = _share(_at(nodes[leg.from_node]), _at(nodes[member]), _at(nodes[leg.to_node]))
-    return leg.depart_at + (leg.arrive_at - leg.depart_at) * share
+    """How far along a leg from `start` to `end` it passes `member` (twin.network.geo's rule,
+    cached: a replay asks it for the same few lanes hundreds of thousands of times)."""
+    if start is None or member is None or end is None:
+        return 0.5
+    first, second = great_circle_km(*start, *member), great_circle_km(*member, *end)
+    return first / (first + second) if first + second > 0 else 0.5
 
 
 def lane_points(lane: Lane, depart: datetime, arrive: datetime, network: Network) -> list[Point]:

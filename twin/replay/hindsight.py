@@ -114,7 +114,7 @@ def _hops(network: Network) -> dict[tuple[str, str], tuple[float, float]]:
 
 
 @dataclass(frozen=True)
-class Journey:
+class Best:
     lanes: tuple[str, ...]
     delivered_at: datetime
     per_unit: float  # transport and fees
@@ -128,7 +128,7 @@ def best_journey(
     expedites: Sequence[Expedite] = (),
     bounds: tuple[Mapping[str, float], Mapping[str, float]] | None = None,
     hops: Mapping[tuple[str, str], tuple[float, float]] | None = None,
-) -> Journey | None:
+) -> Best | None:
     """The cheapest journey per unit for `shipment` in `world` (None: leaving it unserved at
     `penalty_per_unit` is cheaper, or it cannot be delivered)."""
     network = world.network
@@ -180,7 +180,7 @@ def best_journey(
             continue
         if node == shipment.destination:
             late = max(0.0, (ready - shipment.due_at) / DAY)
-            return Journey(path, ready, cost, late)
+            return Best(path, ready, cost, late)
         seen = settled[(node, legs)]
         if any(t <= ready and c <= cost + 1e-12 for t, c in seen):
             continue

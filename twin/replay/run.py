@@ -41,7 +41,7 @@ DAY = timedelta(days=1)
 # After the scenario's window the world runs on (effects over) until all freight has arrived,
 # so lateness caused inside the window counts in full, even for freight due after it.
 SETTLE = timedelta(days=400)
-Progress = Callable[[str, int, int], None]  # (run name, step, steps)
+RunProgress = Callable[[str, int, int], None]  # (run name, step, steps)
 
 
 @dataclass
@@ -157,7 +157,7 @@ def run_blind(
     shipments: Sequence[Shipment],
     *,
     seed: int,
-    progress: Progress | None = None,
+    progress: RunProgress | None = None,
 ) -> RunResult:
     """Plan each booking as it comes, knowing nothing of the risks, and let the world play out;
     the same plans also run in a world without the effects (`undisturbed`)."""
@@ -200,7 +200,7 @@ def run_news(
     seed: int,
     settings: EngineSettings | None = None,
     alerts: dict[datetime, frozenset[str]] | None = None,
-    progress: Progress | None = None,
+    progress: RunProgress | None = None,
 ) -> RunResult:
     """The planner who reads the news: the engine's scorers and alert rules on the same signals,
     no playbooks; each booking avoids every node, lane or chokepoint with an open (unmuted)
@@ -270,7 +270,7 @@ def run_hindsight(
     playbooks: Sequence[Playbook],
     *,
     seed: int,
-    progress: Progress | None = None,
+    progress: RunProgress | None = None,
 ) -> RunResult:
     """Each shipment's cheapest journey in the same world, every effect and transit draw known
     in advance (twin.replay.hindsight): no policy in this world can cost less."""
@@ -317,7 +317,7 @@ def run_engine(
     *,
     seed: int,
     settings: EngineSettings | None = None,
-    progress: Progress | None = None,
+    progress: RunProgress | None = None,
 ) -> RunResult:
     """The engine on the scenario's signals, re-routing freight in the world as it decides."""
     scenario = loaded.scenario
@@ -542,7 +542,7 @@ def replay(
     *,
     approve: bool = True,
     seed: int | None = None,
-    progress: Progress | None = None,
+    progress: RunProgress | None = None,
 ) -> dict[str, Any]:
     """Run blind, news, engine and hindsight on one scenario; the SPEC's `twin replay` document."""
     scenario = loaded.scenario

@@ -131,7 +131,7 @@ class EffectBook:
 
 
 @dataclass
-class Progress:
+class Journey:
     """One shipment's journey so far: legs done, where it is, and when it can move on."""
 
     shipment: Shipment
@@ -171,16 +171,16 @@ class World:
         self.effects = effects
         self.seed = seed
         self.scale = congestion_scale_days
-        self.journeys: dict[str, list[Progress]] = {}
+        self.journeys: dict[str, list[Journey]] = {}
         self.shipments: dict[str, Shipment] = {}
         self.diverted: set[str] = set()  # shipments a re-plan diverted under way
         self._draws: dict[tuple[str, int], float] = {}  # the uniform draw per (shipment, leg)
 
     def dispatch(self, shipment: Shipment, routes: Sequence[Assignment]) -> None:
-        """Start a shipment on its routes (one Progress per split part)."""
+        """Start a shipment on its routes (one journey per split part)."""
         self.shipments[shipment.id] = shipment
         self.journeys[shipment.id] = [
-            Progress(shipment, route, shipment.origin, shipment.ready_at) for route in routes
+            Journey(shipment, route, shipment.origin, shipment.ready_at) for route in routes
         ]
 
     def reroute(
@@ -196,7 +196,7 @@ class World:
         """
         parts = self.journeys[shipment_id]
         free = list(range(len(parts)))
-        moved: dict[int, Progress] = {}
+        moved: dict[int, Journey] = {}
         refused = 0
         for route in routes:
             lanes = [leg.lane for leg in route.legs]
@@ -245,7 +245,7 @@ class World:
                 bought = True
         return bought
 
-    def _can_divert(self, part: Progress, lanes: list[str], now: datetime) -> bool:
+    def _can_divert(self, part: Journey, lanes: list[str], now: datetime) -> bool:
         """Whether `lanes` keeps the part's travelled legs but the one it is sailing, changed
         for a sister service it can still switch to, open at the departure."""
         if part.sailing is None or not part.legs_taken or part.legs_taken[-1].arrive_at <= now:
@@ -264,7 +264,7 @@ class World:
             is None
         )
 
-    def _divert(self, part: Progress, route: Assignment, now: datetime) -> Progress:
+    def _divert(self, part: Journey, route: Assignment, now: datetime) -> Journey:
         """The part sent back to the start of the leg it is sailing, on `route` (whose leg there
         keeps the real departure), then moved on to `now` again."""
         done = len(part.lanes_taken) - 1
@@ -275,7 +275,7 @@ class World:
             update={"depart_at": left, "arrive_at": legs[done].arrive_at + shift}
         )
         units = part.route.units
-        diverted = Progress(
+        diverted = Journey(
             part.shipment,
             route.model_copy(update={"units": units, "legs": tuple(legs)}),
             part.legs_taken[-1].from_node,
@@ -332,7 +332,7 @@ class World:
             for progress in parts:
                 self._advance(progress, until)
 
-    def _advance(self, progress: Progress, until: datetime) -> None:
+    def _advance(self, progress: Journey, until: datetime) -> None:
         origin_country = self.network.node_by_id[progress.shipment.origin].country
         while progress.delivered_at is None and progress.legs_done < len(progress.route.legs):
             leg = progress.route.legs[progress.legs_done]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from itertools import pairwise
+from typing import TypeAlias
 
 import networkx as nx
 import pandas as pd
@@ -13,11 +14,11 @@ import pandas as pd
 from twin.domain.alerts import Exposure, RiskScore
 from twin.domain.plans import Assignment, Leg
 from twin.domain.records import Network, Shipment
-from twin.network.timing import passage_time
+from twin.network.geo import passage_time
 from twin.scoring.config import ScoringConfig
 from twin.scoring.scorers import to_risk_scores
 
-Scores = Iterable[RiskScore] | pd.DataFrame
+Scores: TypeAlias = Iterable[RiskScore] | pd.DataFrame
 
 
 def _as_records(scores: Scores, now: datetime) -> list[RiskScore]:
