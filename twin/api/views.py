@@ -25,7 +25,7 @@ from twin.api.models import (
 from twin.domain.alerts import Acknowledgement, Alert, RiskScore, Silence
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, ShipmentChange
 from twin.playbook.incidents import IllegalTransition, allowed, transition
-from twin.playbook.runner import plan_rollback
+from twin.playbook.runner import RollbackPlan, plan_rollback
 from twin.store.alerts import list_alerts, list_silences, save_ack, save_alerts, save_silence
 from twin.store.common import NotFound
 from twin.store.incidents import StaleState, audit_log, get_incident, save_transition
@@ -217,6 +217,33 @@ def load_incident(session: Session, ident: str) -> Incident:
         raise ConsoleError(404, f"no incident {ident!r}") from None
 
 
+def _ids(ids: list[str], most: int = 6) -> str:
+    return ", ".join(ids[:most]) + (f" and {len(ids) - most} more" if len(ids) > most else "")
+
+
+def rollback_note(incident: Incident, plan: RollbackPlan) -> str:
+    """What a roll back does, in words: how many shipments get their earlier routes back, how
+    many stay on the new route because they are past their point of no return, and which."""
+    restored = sorted(plan.restore)
+    departed = {c.shipment: c.no_return_at for c in incident.diff.changes}
+    parts = [
+        f"restores {len(restored)} shipment{'' if len(restored) == 1 else 's'} to "
+        f"{'its' if len(restored) == 1 else 'their'} earlier route"
+        + (f" ({_ids(restored)})" if restored else "")
+    ]
+    kept = list(plan.kept)
+    if kept:
+        first = min(t for t in (departed.get(k) for k in kept) if t is not None)
+        parts.append(
+            f"keeps {len(kept)} on the new route ({_ids(kept)}): past "
+            f"{'its' if len(kept) == 1 else 'their'} point of no return, the freight left on it "
+            f"from {first:%Y-%m-%d %H:%M}Z"
+        )
+    else:
+        parts.append("keeps 0 on the new route (none is past its point of no return)")
+    return "; ".join(parts)
+
+
 @dataclass(frozen=True)
 class Decided:
     incident: Incident
@@ -258,8 +285,7 @@ def decide(
     why = comment.strip()
     note = ""
     if to is S.rolled_back and incident.state is S.applied:
-        plan = plan_rollback(incident, at)
-        note = f"restore {len(plan.restore)}, keep {len(plan.kept)} past the point of no return"
+        note = rollback_note(incident, plan_rollback(incident, at))
         why = f"{why}; {note}" if why else note
     try:
         moved, entry = transition(incident, to, at=at, by=user.name, why=why)
@@ -272,7 +298,7 @@ def decide(
     if to is S.approved:
         message += " (the engine applies it on its next pass)"
     if note:
-        message += f" ({note})"
+        message += f": {note} (the engine restores the routes on its next pass)"
     return Decided(moved, message)
 
 
@@ -352,6 +378,33 @@ def expire_silence(
     )
     save_silence(session, silence=ended)
     return ended
+
+
+DONE = {"approve": "Approved", "reject": "Rejected", "rollback": "Rolled back"}
+
+
+def done_message(incident: Incident, log: list[AuditEntry], verb: str, user: str) -> str:
+    """What the decision `verb` by `user` did, from the audit log, for the page it returns to."""
+    if verb not in DONE:
+        return ""
+    target = DECISIONS[verb]
+    entry = next(
+        (e for e in reversed(log) if e.to_state is target and e.actor == user),
+        None,
+    )
+    if entry is None:
+        return ""
+    text = f"{DONE[verb]} by {user} at {entry.at:%Y-%m-%d %H:%M}Z"
+    if target is S.approved:
+        if incident.state is S.approved:
+            return text + ". The engine applies the plan on its next pass; this page shows it."
+        return text + f"; now {incident.state.value.replace('_', ' ')}."
+    if target is S.rejected:
+        return text + ": nothing of the plan is applied."
+    at = entry.why.find("restores ")
+    if at >= 0:
+        return f"{text}: {entry.why[at:]}. The engine restores the routes on its next pass."
+    return text + "."
 
 
 def incident_audit(session: Session, incident: Incident) -> list[AuditEntry]:

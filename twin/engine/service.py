@@ -30,7 +30,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -51,9 +51,10 @@ from twin.engine.engine import Engine, EngineSettings, Routes, TickReport
 from twin.feeds.ingest import IngestResult, ingest_bytes
 from twin.files.config import alert_rules, load_config, scoring_config
 from twin.files.networks import bundled_networks, load_network
-from twin.files.playbooks import load_playbooks
+from twin.files.playbooks import playbooks_for
 from twin.files.shipments import load_shipments
 from twin.network.graph import WhatIf
+from twin.notify.paging import incident_pages, resend_firing
 from twin.notify.send import Channel, deliver
 from twin.playbook.actions import REGISTRY
 from twin.playbook.runner import plan_rollback
@@ -111,6 +112,9 @@ from twin.store.tracking import save_shipment_events, shipment_events_since
 log = logging.getLogger("twin.daemon")
 S = IncidentState
 ACTIVE = (ShipmentStatus.planned, ShipmentStatus.in_transit)
+# Incidents that changed this recently are paged (each event once): wider than any pass, so
+# none is missed, and bounded, so the first pass after an upgrade does not page old history.
+PAGE_WINDOW = timedelta(days=1)
 # A notification that failed this many delivery attempts in all is given up (and reported).
 GIVE_UP_AFTER = 20
 # Shipments planned per replan pass: bounds one pass's solve time (the rest wait for the next).
@@ -185,7 +189,9 @@ def open_service(
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise InputError(errors)
-    playbooks = load_playbooks(_path(root, config.playbooks))
+    playbooks, warnings = playbooks_for(config, network, _path(root, config.playbooks))
+    for warning in warnings:
+        log.warning("%s", warning)
     with session_scope(db) as session:
         save_network(session, network=network)
     channels = {
@@ -196,6 +202,8 @@ def open_service(
             attempts=c.attempts,
             timeout_s=c.timeout.total_seconds(),
             headers=tuple(c.headers.items()),
+            routing_key=c.routing_key,
+            console_url=config.serve.base_url,
         )
         for c in config.notify.channels
     }
@@ -329,7 +337,13 @@ def ingest_feed(
             if known.get(key) == digest:
                 outcome.skipped += 1
                 continue
-            result = ingest_bytes(data, str(file), service.network, format=forced)
+            result = ingest_bytes(
+                data,
+                str(file),
+                service.network,
+                format=forced,
+                metrics=service.settings.scoring.known_metrics,
+            )
             inserted, rows, bad = _store_read(
                 service, feed.name, key, result, sha256=digest, offset=len(data)
             )
@@ -363,7 +377,13 @@ def ingest_feed(
     if checkpoint is not None and checkpoint.sha256 == digest:
         outcome.skipped = 1
         return outcome
-    result = ingest_bytes(data, feed.url, service.network, format=forced)
+    result = ingest_bytes(
+        data,
+        feed.url,
+        service.network,
+        format=forced,
+        metrics=service.settings.scoring.known_metrics,
+    )
     inserted, rows, bad = _store_read(
         service,
         feed.name,
@@ -580,8 +600,10 @@ def persist(
         )
     if changed:
         save_routes(session, network_name=service.network_name, routes=changed, at=now)
-    if engine.sent:
-        enqueue_notifications(session, items=engine.sent, at=now)
+    # Paging follows the incidents' states (twin.notify.paging): each event once per incident.
+    kinds = {name: channel.format for name, channel in service.channels.items()}
+    for item in incident_pages(engine.incidents.values(), kinds, since=now - PAGE_WINDOW):
+        enqueue_notifications(session, items=[item], at=now)
 
 
 def _gauges(engine: Engine) -> None:
@@ -631,6 +653,7 @@ def monitor_pass(
         )
     if deliver_notifications:
         deliver_pending(service, now)
+        resend_firing_alerts(service, loaded.engine.incidents.values(), now)
     return report
 
 
@@ -758,6 +781,18 @@ def deliver_pending(service: Service, now: datetime | None = None) -> int:
         ).inc()
         sent += ok
     return sent
+
+
+def resend_firing_alerts(service: Service, incidents: Iterable[Incident], now: datetime) -> None:
+    """Re-send the open incidents to Alertmanager channels, `endsAt` a few passes ahead; only
+    failures are recorded (a success every pass would flood the attempt log)."""
+    attempts = resend_firing(incidents, service.channels, now, service.config.monitor.every)
+    failed = [a for a in attempts if not a.ok]
+    if failed:
+        with writing(service) as session:
+            record_attempts(session, attempts=failed)
+    for attempt in attempts:
+        metrics.NOTIFICATIONS.labels("refreshed" if attempt.ok else "failed").inc()
 
 
 # --- one full pass -------------------------------------------------------------------------
