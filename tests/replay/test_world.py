@@ -251,3 +251,21 @@ def test_a_leg_under_way_is_known_by_its_schedule_not_its_future(setup) -> None:
     known = world.as_known("S1", now)[0]
     assert known.legs[1].arrive_at == route.legs[1].arrive_at  # departed on time: as planned
     assert known.legs[2].depart_at == route.legs[2].depart_at
+
+
+def test_as_known_does_not_foretell_an_effect_dwell(setup) -> None:
+    """Track and trace reports freight arrived at Rotterdam, not that a customs backlog will
+    keep it there five more days: the next leg is shown leaving after the usual stop."""
+    network, shipment, route = setup
+    backlog = FakeEffect(at=T0, target="NLRTM", clearance_days=5)
+    world = World(network, EffectBook.of([backlog], END), seed=1)
+    world.dispatch(shipment, [route])
+    arrived = T0 + (0.5 + 30) * DAY  # road, then Suez (no variability on the mini network)
+    now = arrived + DAY
+    world.advance(now)
+    (part,) = world.journeys["S1"]
+    assert part.node == "NLRTM" and part.legs_done == 2
+    assert part.available_at == arrived + (1 + 5) * DAY  # really: clearance 1 day + 5 more
+    known = world.as_known("S1", now)[0]
+    usual = arrived + 1 * DAY  # Rotterdam's usual stop: clearance 1 day, no handling
+    assert known.legs[2].depart_at == max(usual, now + timedelta(minutes=1))

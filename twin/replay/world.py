@@ -291,14 +291,15 @@ class World:
 
     def as_known(self, shipment_id: str, now: datetime) -> tuple[Assignment, ...]:
         """The routes as an operator would know them at `now` (carriers report actual
-        departures and arrivals): travelled legs with their real times, the rest shifted to
-        leave no earlier than the freight can. A leg still under way shows the carrier's
+        departures and arrivals, nothing more): travelled legs with their real times, the rest
+        shifted to leave no earlier than the freight usually could (`_reported_ready`: an
+        effect's extra dwell is not foretold). A leg still under way shows the carrier's
         schedule (its real departure plus its planned duration): its real arrival is to come."""
         known: list[Assignment] = []
         for progress in self.journeys[shipment_id]:
             ahead = progress.route.legs[progress.legs_done :]
             taken = list(progress.legs_taken)
-            ready = max(progress.available_at, now + timedelta(minutes=1))
+            ready = max(self._reported_ready(progress), now + timedelta(minutes=1))
             if taken and taken[-1].arrive_at > now:
                 planned = progress.route.legs[progress.legs_done - 1]
                 late = taken[-1].depart_at - planned.depart_at
@@ -325,6 +326,20 @@ class World:
                 )
             )
         return tuple(known)
+
+    def _reported_ready(self, journey: Journey) -> datetime:
+        """When freight at a node can leave as track and trace tells it: its real arrival plus
+        the node's usual stop (handling, and clearance where it enters customs). A wait the
+        scenario's effects add there (a berth queue, a customs backlog) shows only as the
+        freight not having left yet, never as a departure time known in advance."""
+        if not journey.legs_taken:
+            return journey.available_at  # at its origin: ready when the shipment is
+        node = self.network.node_by_id[journey.node]
+        origin = self.network.node_by_id[journey.shipment.origin].country
+        stop = node.handling_days + (
+            node.clearance_days if node.is_customs_entry_for(origin) else 0.0
+        )
+        return journey.legs_taken[-1].arrive_at + DAY * stop
 
     def advance(self, until: datetime) -> None:
         """Move every journey through the legs it starts before `until`."""
