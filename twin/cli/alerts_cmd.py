@@ -140,6 +140,7 @@ def silence(
     json: JsonOpt = False,
 ) -> None:
     """Mute alerts on TARGET for a while (kept in the store; the daemon applies it each pass)."""
+    from twin.alerting.rules import check_matchers
     from twin.domain.alerts import Silence
     from twin.domain.durations import parse_timestamp
     from twin.store.alerts import save_silence
@@ -167,6 +168,10 @@ def silence(
         matchers["dimension"] = _matcher(dimension)
     if kind:
         matchers["kind"] = _matcher(kind)
+    try:
+        check_matchers(matchers, "silence")
+    except ValueError as exc:
+        raise InputError([Problem("--target", ", ".join(target), None, str(exc))]) from None
     made = Silence(
         id=f"s-{uuid.uuid4().hex[:12]}",
         matchers=matchers,

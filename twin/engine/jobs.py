@@ -15,7 +15,7 @@ from pathlib import Path
 
 from twin.domain.durations import parse_timestamp
 from twin.engine.service import PassConflict, monitor_pass, poll_feed, replan_pass, service_for
-from twin.schedule.metrics import timed
+from twin.schedule.metrics import Deferred, timed
 
 log = logging.getLogger("twin.daemon")
 WALL = "wall"
@@ -71,7 +71,8 @@ def feed_job(config: str, base: str, clock: str, feed: str) -> None:
     if settings is None:
         return
     with timed(service.health, f"feed:{feed}"):
-        poll_feed(service, settings)
+        if poll_feed(service, settings) is None:
+            raise Deferred(f"feed {feed} is backing off after a failure")
 
 
 def monitor_job(config: str, base: str, clock: str) -> None:

@@ -40,6 +40,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 from sqlalchemy.engine import Engine as Database
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 
 from twin.domain.incidents import Incident, IncidentState, Notification
@@ -47,9 +48,12 @@ from twin.domain.plans import Assignment
 from twin.domain.problems import InputError, Problem
 from twin.domain.records import Network, Shipment
 from twin.domain.settings import FeedSettings, TwinConfig
+from twin.domain.signals import Quarantined
 from twin.engine.engine import Engine, EngineSettings, Routes, TickReport
-from twin.feeds.ingest import IngestResult, ingest_bytes
+from twin.feeds.ingest import FileRead, IngestResult, ingest_bytes, ingest_file, refused_read
+from twin.feeds.limits import FeedLimits, feed_limits
 from twin.files.config import alert_rules, load_config, scoring_config
+from twin.files.limits import use_limits
 from twin.files.networks import bundled_networks, load_network
 from twin.files.playbooks import playbooks_for
 from twin.files.shipments import load_shipments
@@ -73,6 +77,7 @@ from twin.store.alerts import (
     save_state,
 )
 from twin.store.db import database_url, make_engine, session_scope
+from twin.store.feed_files import held_files, hold_file
 from twin.store.incidents import (
     StaleState,
     get_incident,
@@ -142,6 +147,12 @@ class Service:
     health: metrics.Health = field(default_factory=lambda: metrics.HEALTH)
     # Per-process politeness for failing feeds: {feed: (failures in a row, next try at)}.
     backoff: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    @property
+    def limits(self) -> FeedLimits:
+        """The `[limits]` of twin.toml, as the feeds take them."""
+        return feed_limits(self.config.limits)
+
     lock: threading.Lock = field(default_factory=threading.Lock)  # SQLite: one writer at a time
     step: threading.Lock = field(default_factory=threading.Lock)  # monitor and replan take turns
 
@@ -181,6 +192,7 @@ def open_service(
     """Connect to the store (migrating it to head with `migrate`), store the configured network
     and shipments (idempotent), and load the playbooks. Raises InputError for bad files."""
     root = base or Path.cwd()
+    use_limits(config.limits)  # the network, shipments and playbooks below obey [limits]
     db = make_engine(database_url(config.database_url))
     if migrate:
         upgrade(db)
@@ -255,6 +267,7 @@ class FeedOutcome:
     inserted: int = 0
     rows: int = 0
     quarantined: int = 0
+    files_quarantined: int = 0
     problems: list[Problem] = field(default_factory=list)
     not_modified: bool = False
 
@@ -266,6 +279,7 @@ class FeedOutcome:
             "rows": self.rows,
             "inserted": self.inserted,
             "quarantined": self.quarantined,
+            "files_quarantined": self.files_quarantined,
             "problems": len(self.problems),
             "not_modified": self.not_modified,
         }
@@ -329,28 +343,23 @@ def ingest_feed(
     if feed.path is not None:
         with session_scope(service.db) as session:
             known = {k: cp.sha256 for k, cp in list_checkpoints(session, feed=feed.name).items()}
+            held = held_files(session, feed=feed.name)
         for file in _feed_files(service.base, feed.path):
             key = str(file.resolve())
-            data = file.read_bytes()
-            digest = hashlib.sha256(data).hexdigest()
             outcome.files += 1
-            if known.get(key) == digest:
-                outcome.skipped += 1
-                continue
-            result = ingest_bytes(
-                data,
-                str(file),
+            # Each file on its own: one that cannot be read is held out (quarantined whole)
+            # and the pass moves on to the next; it is not read again until re-queued.
+            read = ingest_file(
+                file,
                 service.network,
                 format=forced,
+                limits=service.limits,
                 metrics=service.settings.scoring.known_metrics,
             )
-            inserted, rows, bad = _store_read(
-                service, feed.name, key, result, sha256=digest, offset=len(data)
-            )
-            outcome.inserted += inserted
-            outcome.rows += rows
-            outcome.quarantined += bad
-            outcome.problems += result.errors
+            if read.sha256 and read.sha256 in (known.get(key), held.get(key)):
+                outcome.skipped += 1
+                continue
+            _store_file(service, feed.name, key, read, outcome, offset=read.size)
         return outcome
     assert feed.url is not None
     with session_scope(service.db) as session:
@@ -362,8 +371,19 @@ def ingest_feed(
         headers["If-Modified-Since"] = checkpoint.last_modified
     own = client is None
     http = client or httpx.Client(timeout=15.0, follow_redirects=True)
+    largest = service.limits.largest
     try:
-        response = http.get(feed.url, headers=headers)
+        # Streamed, so a response over the size limit is cut off there, never held whole.
+        with http.stream("GET", feed.url, headers=headers) as response:
+            if response.status_code != 304:
+                response.raise_for_status()
+                chunks, size = [], 0
+                for chunk in response.iter_bytes():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > largest:
+                        break
+                data = b"".join(chunks)
     finally:
         if own:
             http.close()
@@ -371,31 +391,109 @@ def ingest_feed(
     if response.status_code == 304:
         outcome.not_modified, outcome.skipped = True, 1
         return outcome
-    response.raise_for_status()
-    data = response.content
     digest = hashlib.sha256(data).hexdigest()
     if checkpoint is not None and checkpoint.sha256 == digest:
         outcome.skipped = 1
         return outcome
-    result = ingest_bytes(
-        data,
-        feed.url,
-        service.network,
-        format=forced,
-        metrics=service.settings.scoring.known_metrics,
-    )
-    inserted, rows, bad = _store_read(
+    with session_scope(service.db) as session:
+        if held_files(session, feed=feed.name).get(feed.url) == digest:
+            outcome.skipped = 1
+            return outcome
+    if len(data) > largest:
+        reason = f"a response larger than {largest} bytes, not read"
+        read = refused_read(feed.url, reason, data[:2_000], digest, len(data))
+    else:
+        result = ingest_bytes(
+            data,
+            feed.url,
+            service.network,
+            format=forced,
+            limits=service.limits,
+            metrics=service.settings.scoring.known_metrics,
+        )
+        read = FileRead(result, digest, len(data))
+    _store_file(
         service,
         feed.name,
         feed.url,
-        result,
-        sha256=digest,
+        read,
+        outcome,
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
     )
-    outcome.inserted, outcome.rows, outcome.quarantined = inserted, rows, bad
-    outcome.problems += result.errors
     return outcome
+
+
+# What the store may refuse in a file's rows (text, types, keys): the file is held out whole
+# and the feed moves on. Other errors (the database unreachable) fail the feed's poll.
+_REFUSED_BY_STORE = (DataError, IntegrityError, ValueError, TypeError, RecursionError)
+
+
+def _store_file(
+    service: Service,
+    feed: str,
+    key: str,
+    read: FileRead,
+    outcome: FeedOutcome,
+    *,
+    offset: int | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> None:
+    """Store one read file (signals, quarantine, checkpoint in one transaction), or hold it out
+    with its reason when it could not be read (or the store refused it)."""
+    refused = read.refused
+    if refused is None:
+        try:
+            inserted, rows, bad = _store_read(
+                service,
+                feed,
+                key,
+                read.result,
+                sha256=read.sha256,
+                offset=offset,
+                etag=etag,
+                last_modified=last_modified,
+            )
+        except _REFUSED_BY_STORE as exc:
+            refused = (
+                f"the store refused it: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+            )
+        else:
+            outcome.inserted += inserted
+            outcome.rows += rows
+            outcome.quarantined += bad
+            outcome.problems += read.result.errors
+            return
+    quarantine = [q for q in read.result.quarantine if q.where == "file"] or [
+        Quarantined(file=key, where="file", field=None, reason=refused, raw="")
+    ]
+    with writing(service) as session:
+        hold_file(
+            session,
+            feed=feed,
+            key=key,
+            sha256=read.sha256,
+            reason=refused,
+            format=read.report.format,
+            size=read.size,
+        )
+        save_quarantine(session, rows=read.result.quarantine if read.refused else quarantine)
+        set_checkpoint(
+            session,
+            feed=feed,
+            key=key,
+            sha256=read.sha256,
+            offset=offset,
+            etag=etag,
+            last_modified=last_modified,
+        )
+    metrics.FILES_QUARANTINED.labels(feed).inc()
+    metrics.SIGNALS_QUARANTINED.labels(feed).inc(len(read.result.quarantine))
+    service.health.file_quarantined(feed)
+    outcome.quarantined += len(read.result.quarantine)
+    outcome.files_quarantined += 1
+    outcome.problems.append(Problem(key, "", None, f"file quarantined: {refused}"))
 
 
 def poll_feed(service: Service, feed: FeedSettings) -> FeedOutcome | None:
