@@ -206,7 +206,12 @@ def hindsight_outcomes(
     penalty_per_unit: float,
     expedites: Sequence[Expedite] = (),
 ) -> list[Outcome]:
-    """Each shipment on its best journey in `world` (or unserved at the penalty), as outcomes."""
+    """Each shipment on its best journey in `world` (or unserved at the penalty), as outcomes,
+    with the CO2e of the journey as the world's outcomes count it."""
+    from twin.emissions import Emissions
+    from twin.files.emissions import load_emission_table
+
+    emissions = Emissions(world.network, load_emission_table())
     found: list[Outcome] = []
     bounds: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
     hops = _hops(world.network)
@@ -241,6 +246,10 @@ def hindsight_outcomes(
                 lateness_cost=journey.late_days * shipment.units * shipment.penalty_per_unit_day,
                 lanes=journey.lanes,
                 due_at=shipment.due_at,
+                co2e_kg=sum(
+                    leg.co2e_kg or 0.0
+                    for leg in emissions.path(journey.lanes, shipment.units, shipment)
+                ),
             )
         )
     return found
