@@ -14,6 +14,7 @@ import math
 import resource
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -126,7 +127,7 @@ def _figures(result: Plan) -> dict[str, object]:
     }
 
 
-def run(size: str) -> dict[str, dict]:  # type: ignore[type-arg]
+def run(size: str) -> dict[str, dict[str, Any]]:
     """Plan and re-plan figures for size S, M or L (see SIZES)."""
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; use one of {', '.join(SIZES)}")
@@ -178,7 +179,7 @@ def run(size: str) -> dict[str, dict]:  # type: ignore[type-arg]
     return figures
 
 
-def run_congested(size: str, capacity_pct: float = 3.0) -> dict[str, dict]:  # type: ignore[type-arg]
+def run_congested(size: str, capacity_pct: float = 3.0) -> dict[str, dict[str, Any]]:
     """A full plan with every lane and node derated to `capacity_pct`% so capacity binds and
     column generation has work to do (the default networks rarely bind)."""
     n_nodes, n_lanes, n_ships = SIZES[size]

@@ -215,7 +215,7 @@ def step_name(step: BaseModel) -> str:
 
 
 def step_params(step: BaseModel) -> BaseModel:
-    return getattr(step, step_name(step))  # type: ignore[no-any-return]
+    return getattr(step, step_name(step))
 
 
 # --- the playbook --------------------------------------------------------------------------
