@@ -49,13 +49,17 @@ test-fast: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(BIN)/twin bench --json
 
+# The lint extra (ruff, mypy, stubs) is installed on first use, when either tool is missing.
+LINT_TOOLS := $(BIN)/python -m ruff --version >/dev/null 2>&1 && $(BIN)/python -m mypy --version >/dev/null 2>&1
+
 lint: $(STAMP)
-	@$(BIN)/python -m ruff --version >/dev/null 2>&1 || $(BIN)/pip install --quiet -e '.[lint]'
+	@$(LINT_TOOLS) || $(BIN)/pip install --quiet -e '.[lint]'
 	$(BIN)/python -m ruff check twin tests
 	$(BIN)/python -m ruff format --check twin tests
+	$(BIN)/python -m mypy twin
 
 typecheck: $(STAMP)
-	@$(BIN)/python -m mypy --version >/dev/null 2>&1 || $(BIN)/pip install --quiet -e '.[lint]'
+	@$(LINT_TOOLS) || $(BIN)/pip install --quiet -e '.[lint]'
 	$(BIN)/python -m mypy twin
 
 clean:

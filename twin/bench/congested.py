@@ -208,7 +208,7 @@ def _timed(view: NetworkView, request: PlanRequest, options: SolveOptions) -> di
     }
 
 
-def run(size: str, factor: float = PEAK_FACTOR) -> dict[str, dict]:  # type: ignore[type-arg]
+def run(size: str, factor: float = PEAK_FACTOR) -> dict[str, dict[str, Any]]:
     """Congested full plan and re-plan figures for size S, M, L or XL."""
     if size not in SIZES_CONGESTED:
         raise ValueError(f"unknown size {size!r}; use one of {', '.join(SIZES_CONGESTED)}")
@@ -232,7 +232,7 @@ def run(size: str, factor: float = PEAK_FACTOR) -> dict[str, dict]:  # type: ign
         "peak_mib": _peak_mib(),
     }
     figures |= floor(full["model"], full["result"].mip)
-    out: dict[str, dict] = {"plan_congested": figures}  # type: ignore[type-arg]
+    out: dict[str, dict[str, Any]] = {"plan_congested": figures}
 
     # Re-plan: avoid the chokepoint most planned units pass; its shipments are exposed, topped
     # up with others in id order to EXPOSED[size].

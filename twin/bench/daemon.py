@@ -45,10 +45,12 @@ def _peak_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
 
 
-def _signals(count: int, at: datetime, chokepoints: list[str], ports: list[str]) -> list[dict]:  # type: ignore[type-arg]
+def _signals(
+    count: int, at: datetime, chokepoints: list[str], ports: list[str]
+) -> list[dict[str, Any]]:
     """Distinct rows, a minute apart: security incidents and advisories on chokepoints (which
     raise alerts and open incidents on the demo playbooks) and ETA drift at ports."""
-    rows: list[dict] = []  # type: ignore[type-arg]
+    rows: list[dict[str, Any]] = []
     for i in range(count):
         stamp = (at - timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
         if i % 2 == 0:
@@ -154,7 +156,7 @@ def _pass(url: str, size: str, folder: Path) -> dict[str, Any]:
     }
 
 
-def run(size: str) -> dict[str, dict]:  # type: ignore[type-arg]
+def run(size: str) -> dict[str, dict[str, Any]]:
     """One daemon pass on SQLite (and PostgreSQL when TWIN_BENCH_POSTGRES_URL is set)."""
     if size not in SHIPMENTS:
         raise ValueError(f"unknown size {size!r}; use one of {', '.join(SHIPMENTS)}")

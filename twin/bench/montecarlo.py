@@ -36,7 +36,7 @@ def _dask(loaded: Any, playbooks: Any, runs: int, workers: int) -> tuple[float, 
         return time.perf_counter() - t0, doc
 
 
-def run(size: str) -> dict[str, dict]:  # type: ignore[type-arg]
+def run(size: str) -> dict[str, dict[str, Any]]:
     if size not in RUNS:
         raise ValueError(f"unknown size {size!r}; use one of {', '.join(RUNS)}")
     runs = RUNS[size]

@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 import resource
 import time
-from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -127,7 +127,7 @@ def _figures(result: Plan) -> dict[str, object]:
     }
 
 
-def run(size: str) -> dict[str, dict]:  # type: ignore[type-arg]
+def run(size: str) -> dict[str, dict[str, Any]]:
     """Plan and re-plan figures for size S, M or L (see SIZES)."""
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; use one of {', '.join(SIZES)}")
@@ -150,12 +150,12 @@ def run(size: str) -> dict[str, dict]:  # type: ignore[type-arg]
     # The chokepoint most planned units pass; shipments through it are exposed (topped up with
     # others, in id order, to EXPOSED).
     lanes = network.lane_by_id
-    load: Counter[str] = Counter()
+    load: dict[str, float] = {}
     for a in full.assignments:
         for leg in a.legs:
             for member in lanes[leg.lane].via:
-                load[member] += a.units
-    choke = load.most_common(1)[0][0] if load else None
+                load[member] = load.get(member, 0.0) + a.units
+    choke = max(load, key=load.__getitem__) if load else None  # the first met among equals
     through = [
         a.shipment
         for a in full.assignments
@@ -179,13 +179,14 @@ def run(size: str) -> dict[str, dict]:  # type: ignore[type-arg]
     return figures
 
 
-def run_congested(size: str, capacity_pct: float = 3.0) -> dict[str, dict]:  # type: ignore[type-arg]
+def run_congested(size: str, capacity_pct: float = 3.0) -> dict[str, dict[str, Any]]:
     """A full plan with every lane and node derated to `capacity_pct`% so capacity binds and
     column generation has work to do (the default networks rarely bind)."""
     n_nodes, n_lanes, n_ships = SIZES[size]
     network = generate_network(n_nodes, n_lanes, seed=7)
     shipments = tuple(bench_shipments(network, n_ships, NOW, seed=7))
-    derate = {x.id: capacity_pct for x in (*network.lanes, *network.nodes)}
+    ids = [lane.id for lane in network.lanes] + [node.id for node in network.nodes]
+    derate = dict.fromkeys(ids, capacity_pct)
     view = NetworkView(network, WhatIf(capacity_pct=derate))
     result = plan(
         view,

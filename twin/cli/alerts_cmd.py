@@ -40,7 +40,7 @@ def list_(
     require_current(engine)
     with session_scope(engine) as session:
         alerts = list_alerts(session, open_only=open_)
-    rows = [
+    rows: list[dict[str, Any]] = [  # JSON documents, also shown as a table
         {
             "id": a.id,
             "target": a.target,

@@ -7,7 +7,7 @@ import io
 import json as jsonlib
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -15,6 +15,11 @@ from rich.table import Table
 from twin.cli.common import console, emit_json, handles_errors
 from twin.domain.durations import format_timestamp, parse_timestamp
 from twin.domain.problems import InputError, Problem
+
+if TYPE_CHECKING:
+    from twin.domain.plans import Assignment
+    from twin.domain.records import Network, Shipment
+    from twin.emissions.report import Shipped
 
 
 @handles_errors
@@ -103,7 +108,9 @@ def _window(start: str, end: str) -> tuple[datetime, datetime]:
     return parsed[0], parsed[1]
 
 
-def _from_plan_file(path: Path, network: str, shipments: Path | None):  # type: ignore[no-untyped-def]
+def _from_plan_file(
+    path: Path, network: str, shipments: Path | None
+) -> tuple[Network, dict[str, Shipment], list[Shipped]]:
     from twin.emissions.report import Shipped
     from twin.files.networks import load_network
     from twin.files.shipments import load_shipments
@@ -146,7 +153,7 @@ def _from_plan_file(path: Path, network: str, shipments: Path | None):  # type: 
     return loaded, ships, shipped
 
 
-def _from_store(network: str):  # type: ignore[no-untyped-def]
+def _from_store(network: str) -> tuple[Network, dict[str, Shipment], list[Assignment]]:
     from twin.store.common import NotFound
     from twin.store.db import make_engine, session_scope
     from twin.store.migrate import require_current

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -16,6 +16,9 @@ from twin.domain.problems import InputError, Problem
 # The store and the playbook machinery are imported where used: `twin --help` and every other
 # command stay quick to start.
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
 app = typer.Typer(
     help="Review incidents: what playbooks propose, approve, reject, roll back.",
     no_args_is_help=True,
@@ -26,7 +29,7 @@ ByOpt = Annotated[str, typer.Option("--by", help="Who decides (recorded in the a
 CommentOpt = Annotated[str, typer.Option("--comment", help="Why (recorded in the audit log).")]
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     from twin.store.db import make_engine
     from twin.store.migrate import require_current
 

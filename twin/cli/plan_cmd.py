@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from twin.cli.common import (
@@ -181,7 +183,7 @@ def plan(
         raise typer.Exit(EXIT_FAILURE)
 
 
-def _risk_from_signals(path: Path, network, now) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _risk_from_signals(path: Path, network: Network, now: datetime) -> dict[str, float]:
     """Expected delay days per lane from scored signals (lanes already carry the risk of the
     nodes and chokepoints they touch, so only lane entries are priced)."""
     try:
@@ -199,9 +201,9 @@ def _risk_from_signals(path: Path, network, now) -> dict[str, float]:  # type: i
     return {target: days for target, days in delays.items() if target in lanes and days > 0}
 
 
-def _print(doc: dict, currency: str, unit: str) -> None:  # type: ignore[type-arg]
+def _print(doc: dict[str, Any], currency: str, unit: str) -> None:
     table = Table(title=f"plan: {doc['status']}")
-    for name, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("shipment", "left"),
         (f"units ({unit})", "right"),
         ("path", "left"),
@@ -209,8 +211,9 @@ def _print(doc: dict, currency: str, unit: str) -> None:  # type: ignore[type-ar
         (f"cost ({currency})", "right"),
         ("late days", "right"),
         ("CO2e kg", "right"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    )
+    for name, justify in columns:
+        table.add_column(name, justify=justify)
     for a in doc["assignments"]:
         table.add_row(
             a["shipment"],
@@ -278,8 +281,10 @@ def _summary(doc: dict[str, Any], ships: list[Shipment], network: Network) -> No
     if not routed.empty:
         modes = routed.groupby("modes")["units"].agg(["sum", "count"]).sort_values("sum")[::-1]
         table = Table(title="by mode")
-        for column, justify in (("modes", "left"), (unit, "right"), ("routes", "right")):
-            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        columns: tuple[tuple[str, JustifyMethod], ...]
+        columns = (("modes", "left"), (unit, "right"), ("routes", "right"))
+        for column, justify in columns:
+            table.add_column(column, justify=justify)
         for name, row in modes.head(6).iterrows():
             table.add_row(str(name), f"{row['sum']:,.1f}", str(int(row["count"])))
         console.print(table)
@@ -287,8 +292,9 @@ def _summary(doc: dict[str, Any], ships: list[Shipment], network: Network) -> No
             routed.groupby("route")["units"].agg(["sum", "count"]).sort_values("sum")[::-1].head(5)
         )
         table = Table(title=f"busiest of {routed['route'].nunique()} routes")
-        for column, justify in (("route", "left"), (unit, "right"), ("shipments", "right")):
-            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        columns = (("route", "left"), (unit, "right"), ("shipments", "right"))
+        for column, justify in columns:
+            table.add_column(column, justify=justify)
         for name, row in routes.iterrows():
             table.add_row(str(name), f"{row['sum']:,.1f}", str(int(row["count"])))
         console.print(table)

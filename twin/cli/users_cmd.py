@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from twin.cli.common import console, emit_json, handles_errors
 from twin.domain.problems import InputError, Problem
 from twin.domain.users import Role
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 app = typer.Typer(
     help="Console users: who may sign in to `twin serve`, and with which role.",
@@ -20,7 +23,7 @@ app = typer.Typer(
 MIN_PASSWORD = 8
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     # The store is imported when a command runs, so `twin --help` and every other command start fast.
     from twin.store.db import make_engine
     from twin.store.migrate import require_current

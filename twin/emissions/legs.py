@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from twin.domain.plans import Assignment, Plan
 from twin.domain.records import Lane, Network, Shipment
@@ -184,10 +185,10 @@ def routes_co2e_kg(
 
 
 def annotate_plan_document(
-    doc: dict,  # type: ignore[type-arg]
+    doc: dict[str, Any],
     emissions: PlanEmissions,
     carbon_cost_per_unit: Mapping[str, float] | None = None,
-) -> dict:  # type: ignore[type-arg]
+) -> dict[str, Any]:
     """Add CO2e to a `twin plan --json` document: `cost.co2e_kg`, each assignment's `co2e_kg`,
     and `emissions` (scopes, lanes with estimated distance, lanes with unknown CO2e).
 

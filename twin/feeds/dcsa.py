@@ -130,11 +130,12 @@ def _event(
     at = _when(item, "eventDateTime", errors, required=True)
     created = _when(item, "eventCreatedDateTime", errors, required=False)
     code = _text(item, CODE_FIELD[event_type], errors) if event_type else ""
-    call = item.get("transportCall")
-    if call is not None and not isinstance(call, dict):
+    call: dict[str, Any] = {}
+    given_call = item.get("transportCall")
+    if isinstance(given_call, dict):
+        call = given_call
+    elif given_call is not None:
         errors.append(("transportCall", "must be an object"))
-        call = None
-    call = call or {}
     locode = _locode(call) or _locode(item.get("eventLocation")) or _locode(item.get("location"))
     if event_type == "TRANSPORT" and code in ("ARRI", "DEPA") and not locode:
         errors.append(("transportCall.UNLocationCode", "a transport event needs its UN/LOCODE"))
@@ -168,7 +169,8 @@ def _event(
             errors.append(("documentID", "a shipment event needs its documentID"))
     if errors:
         return None
-    vessel = call.get("vessel") if isinstance(call.get("vessel"), dict) else {}
+    given_vessel = call.get("vessel")
+    vessel: dict[str, Any] = given_vessel if isinstance(given_vessel, dict) else {}
     call_key = call.get("transportCallID")
     if not isinstance(call_key, str) or not call_key:
         parts = [
@@ -197,7 +199,7 @@ def _event(
         mode=_opt_str(call.get("modeOfTransport") or item.get("modeOfTransportCode")),
         equipment=_opt_str(equipment),
         delay_reason=_opt_str(item.get("delayReasonCode")),
-    )  # type: ignore[arg-type]
+    )
 
 
 def dcsa_outputs(

@@ -527,8 +527,8 @@ def _storable_rows(
     if not bad.any():
         return frame, []
     out = []
-    for position, (name, reason) in sorted(why.items()):
-        row = frame.iloc[position]
+    for row_position, (name, reason) in sorted(why.items()):
+        row = frame.iloc[row_position]
         where = ""
         for label in ("ref", "target"):  # the row's own id, or at least where it points
             value = row[label]

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from twin.optimise.instance import ArcBatch, Commodity, Instance
 from twin.optimise.timeline import late_days
+
+T = TypeVar("T")
 
 INF = np.inf
 
@@ -164,7 +167,7 @@ def time_expanded_costs(
             continue
         arrive = t + dur[lanes]
         ok = arrive <= horizon
-        if room is not None:
+        if room is not None and need is not None:  # room is set only when need is given
             ok &= room[lanes] >= need[keys] - 1e-9
         if not ok.all():
             lanes, keys, arrive = lanes[ok], keys[ok], arrive[ok]
@@ -299,7 +302,7 @@ def _dist_buffer(instance: Instance, keys: int) -> np.ndarray:
     )
 
 
-def _chunks(items: list, size: int) -> list[list]:  # type: ignore[type-arg]
+def _chunks(items: list[T], size: int) -> list[list[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
@@ -331,13 +334,13 @@ def initial_columns(instance: Instance) -> ColumnPool:
     for b, batch in enumerate(instance.batches):
         keys = sorted((s, u) for (bb, s, u) in by_key if bb == b)
         for chunk in _chunks(keys, KEYS_PER_RUN):
-            need = np.array([u for _, u in chunk])
+            needs = np.array([u for _, u in chunk])
             dist = time_expanded_costs(
                 instance,
                 batch,
                 np.array([s for s, _ in chunk], dtype=np.int64),
                 np.zeros(len(chunk), dtype=np.int64),
-                need=need,
+                need=needs,
                 static=True,
                 buffer=buffer,
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from twin.domain.plans import Assignment, CostBreakdown, Leg, Plan, Unserved
 from twin.optimise.build import PlanModel
+from twin.optimise.instance import Commodity
 from twin.optimise.solve import SolveResult
 from twin.optimise.timeline import at_day
 
@@ -130,7 +131,7 @@ def _share_out(
     return out
 
 
-def _reason(plan_model: PlanModel, commodity) -> str:  # type: ignore[no-untyped-def]
+def _reason(plan_model: PlanModel, commodity: Commodity) -> str:
     if commodity.blocked is not None:
         return commodity.blocked
     inst = plan_model.instance

@@ -100,9 +100,7 @@ def compile_instance(view: NetworkView, request: PlanRequest) -> Instance:
     nodes = network.nodes
     node_ids = [n.id for n in nodes]
     node_index = {nid: i for i, nid in enumerate(node_ids)}
-    node_cap = np.array(
-        [math.inf if (c := view.node_capacity(n)) is None else c for n in nodes], dtype=float
-    )
+    node_cap = np.array([_unbounded(view.node_capacity(n)) for n in nodes], dtype=float)
     node_open = np.array([view.node_open(n.id) for n in nodes], dtype=bool)
     risk = request.risk_days
 
@@ -117,9 +115,7 @@ def compile_instance(view: NetworkView, request: PlanRequest) -> Instance:
     to = np.array([node_index[lane.to] for lane in lanes], dtype=np.int64)
     adder = request.lane_cost_adder
     transport = np.array([lane.cost_per_unit + adder.get(lane.id, 0.0) for lane in lanes], float)
-    lane_cap = np.array(
-        [math.inf if (c := view.lane_capacity(lane)) is None else c for lane in lanes], dtype=float
-    )
+    lane_cap = np.array([_unbounded(view.lane_capacity(lane)) for lane in lanes], dtype=float)
     transit = np.array([view.lane_transit_days(lane) for lane in lanes], dtype=float)
     risk_days = np.array(
         [
@@ -236,6 +232,11 @@ def compile_instance(view: NetworkView, request: PlanRequest) -> Instance:
     instance.lane_room, instance.node_room = _rooms(instance)
     _mark_unreachable(instance)
     return instance
+
+
+def _unbounded(capacity: float | None) -> float:
+    """A capacity, with none given read as unbounded."""
+    return math.inf if capacity is None else capacity
 
 
 def _rooms(instance: Instance) -> tuple[np.ndarray, np.ndarray]:

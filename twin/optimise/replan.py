@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from twin.domain.plans import Plan, ReplanDiff, RouteChange
+from twin.domain.plans import Assignment, Plan, ReplanDiff, RouteChange
 from twin.network.graph import NetworkView
 from twin.optimise.pipeline import Clock, plan
 from twin.optimise.request import PlanRequest, SolveOptions
@@ -132,8 +132,8 @@ def diff_plans(
     )
 
 
-def _by_shipment(p: Plan) -> dict[str, tuple[list, float]]:  # type: ignore[type-arg]
-    out: dict[str, tuple[list, float]] = {}  # type: ignore[type-arg]
+def _by_shipment(p: Plan) -> dict[str, tuple[list[Assignment], float]]:
+    out: dict[str, tuple[list[Assignment], float]] = {}
     for a in p.assignments:
         out.setdefault(a.shipment, ([], 0.0))[0].append(a)
     for u in p.unserved:

@@ -6,11 +6,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 from twin.domain.records import Shipment
 
 
-def _empty() -> Mapping:  # type: ignore[type-arg]
+def _empty() -> Mapping[Any, Any]:
     return MappingProxyType({})
 
 

@@ -93,5 +93,5 @@ def ranked(alert: Alert, playbooks: Sequence[Playbook]) -> list[Playbook]:
     """Every matching playbook, best first (for `twin playbooks test`-style previews)."""
     hits = [(p, criteria_hold(alert, p.match)) for p in playbooks]
     ok = [(p, r) for p, r in hits if r is not None]
-    ok.sort(key=lambda pr: (-len(pr[1]), -pr[0].priority, pr[0].id))  # type: ignore[arg-type]
+    ok.sort(key=lambda pr: (-len(pr[1]), -pr[0].priority, pr[0].id))
     return [p for p, _ in ok]

@@ -320,7 +320,11 @@ class Scenario(BaseModel):
 
 # --- parsing ---------------------------------------------------------------------------------
 
-_LIST_KEYS = {"signals": ScenarioSignal, "effects": ScenarioEffect, "sources": Source}
+_LIST_KEYS: dict[str, type[BaseModel]] = {
+    "signals": ScenarioSignal,
+    "effects": ScenarioEffect,
+    "sources": Source,
+}
 
 
 def parse_scenario(
@@ -585,7 +589,8 @@ def check_targets(
     """Every target a node or lane of the network; an area holding no node is a warning."""
     problems: list[Problem] = []
     known = network.node_by_id.keys() | network.lane_by_id.keys()
-    for where, item in [*signals, *effects]:
+    items: list[tuple[str, ScenarioSignal | ScenarioEffect]] = [*signals, *effects]
+    for where, item in items:
         target = item.target
         if target is not None and target not in known:
             problems.append(

@@ -19,6 +19,7 @@ from twin.store.tables.alerts import (
     RiskScoreRow,
     SilenceRow,
 )
+from twin.store.tables.base import table_of
 
 
 def save_scores(session: Session, *, scores: Iterable[RiskScore]) -> int:
@@ -40,7 +41,7 @@ def save_scores(session: Session, *, scores: Iterable[RiskScore]) -> int:
         for s in scores
     ]
     if rows:
-        session.execute(insert(RiskScoreRow.__table__), rows)  # type: ignore[arg-type]
+        session.execute(insert(table_of(RiskScoreRow)), rows)
     return len(rows)
 
 
@@ -64,7 +65,7 @@ def latest_scores(
     session: Session, *, target: str | None = None, at: datetime | None = None
 ) -> list[RiskScore]:
     """The latest score of each (target, dimension), at or before `at` when given."""
-    table = RiskScoreRow.__table__
+    table = table_of(RiskScoreRow)
     inner = select(table.c.target, table.c.dimension, sa.func.max(table.c.at).label("at"))
     if target is not None:
         inner = inner.where(table.c.target == target)
@@ -91,7 +92,7 @@ def latest_scores(
 
 def save_alerts(session: Session, *, alerts: Iterable[Alert]) -> int:
     """Insert or update alert episodes by id (an episode is written again as it changes)."""
-    table = AlertEpisodeRow.__table__
+    table = table_of(AlertEpisodeRow)
     rows = [
         {
             "id": a.id,
@@ -127,7 +128,7 @@ def save_alerts(session: Session, *, alerts: Iterable[Alert]) -> int:
 
 def list_alerts(session: Session, *, open_only: bool = False) -> list[Alert]:
     """Alert episodes, newest first; only open ones with `open_only`."""
-    table = AlertEpisodeRow.__table__
+    table = table_of(AlertEpisodeRow)
     query = select(table.c.record)
     if open_only:
         query = query.where(table.c.cleared_at.is_(None))
@@ -136,13 +137,13 @@ def list_alerts(session: Session, *, open_only: bool = False) -> list[Alert]:
 
 
 def save_silence(session: Session, *, silence: Silence) -> None:
-    table = SilenceRow.__table__
+    table = table_of(SilenceRow)
     session.execute(table.delete().where(table.c.id == silence.id))
     session.execute(insert(table), [silence.model_dump()])
 
 
 def list_silences(session: Session, *, active_at: datetime | None = None) -> list[Silence]:
-    table = SilenceRow.__table__
+    table = table_of(SilenceRow)
     query = select(table).order_by(table.c.starts_at, table.c.id)
     if active_at is not None:
         query = query.where(table.c.starts_at <= active_at, table.c.ends_at > active_at)
@@ -160,11 +161,11 @@ def list_silences(session: Session, *, active_at: datetime | None = None) -> lis
 
 
 def save_ack(session: Session, *, ack: Acknowledgement) -> None:
-    session.execute(insert(AcknowledgementRow.__table__), [ack.model_dump()])
+    session.execute(insert(table_of(AcknowledgementRow)), [ack.model_dump()])
 
 
 def list_acks(session: Session, *, alert_id: str | None = None) -> list[Acknowledgement]:
-    table = AcknowledgementRow.__table__
+    table = table_of(AcknowledgementRow)
     query = select(table).order_by(table.c.seq)
     if alert_id is not None:
         query = query.where(table.c.alert_id == alert_id)
@@ -176,7 +177,7 @@ def list_acks(session: Session, *, alert_id: str | None = None) -> list[Acknowle
 
 def save_state(session: Session, *, state: AlertState, at: datetime, name: str = "default") -> None:
     """Keep the alerting state machine's memory (one row per name), replacing the last one."""
-    table = AlertStateRow.__table__
+    table = table_of(AlertStateRow)
     session.execute(table.delete().where(table.c.name == name))
     session.execute(
         insert(table), [{"name": name, "state": state.model_dump(mode="json"), "updated_at": at}]
@@ -185,6 +186,6 @@ def save_state(session: Session, *, state: AlertState, at: datetime, name: str =
 
 def load_state(session: Session, *, name: str = "default") -> AlertState:
     """The stored alerting state, or a fresh one."""
-    table = AlertStateRow.__table__
+    table = table_of(AlertStateRow)
     found = session.execute(select(table.c.state).where(table.c.name == name)).scalar_one_or_none()
     return AlertState() if found is None else AlertState.model_validate(found)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from twin.store.tables.network import NetworkRow
 
@@ -52,7 +52,7 @@ class SaveReport:
 
 def network_id(session: Session, *, name: str, for_update: bool = False) -> int:
     """The id of the stored network `name`; raises NotFound if there is none."""
-    query = select(NetworkRow.id).where(NetworkRow.name == name)  # type: ignore[arg-type]
+    query = select(col(NetworkRow.id)).where(col(NetworkRow.name) == name)
     if for_update:
         query = query.with_for_update()
     found = session.execute(query).scalar_one_or_none()

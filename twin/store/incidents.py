@@ -7,9 +7,9 @@ updates or deletes an entry (and the table refuses ORM updates and deletes).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -202,7 +202,8 @@ def save_transition(session: Session, *, incident: Incident, entry: AuditEntry) 
             comment=incident.comment,
         )
     )
-    if result.rowcount != 1:
+    # An UPDATE's result is a CursorResult; Session.execute is typed as returning any Result.
+    if cast(CursorResult[Any], result).rowcount != 1:
         raise StaleState(
             f"incident {incident.id} is no longer {entry.from_state}: reload and retry"
         )

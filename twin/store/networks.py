@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from twin.domain.records import Lane, Network, Node
 from twin.store.common import NotFound, SaveReport, chunks, network_id
@@ -119,7 +119,7 @@ def save_network(session: Session, *, network: Network) -> SaveReport:
             report = save_network(session, network=load_network("demo")[0])
     """
     found = session.execute(
-        select(NetworkRow.id).where(NetworkRow.name == network.name).with_for_update()  # type: ignore[arg-type]
+        select(col(NetworkRow.id)).where(col(NetworkRow.name) == network.name).with_for_update()
     ).scalar_one_or_none()
     if found is None:
         return _insert_network(session, network)

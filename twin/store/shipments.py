@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlmodel import Session
 
 from twin.domain.problems import InputError, Problem
@@ -209,5 +209,6 @@ def set_shipment_state(
             updated_at=utcnow(),
         )
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    # An UPDATE's result is a CursorResult; Session.execute is typed as returning any Result.
+    if cast(CursorResult[Any], result).rowcount == 0:
         raise NotFound(f"no shipment {shipment_id!r} in stored network {network_name!r}")

@@ -21,9 +21,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from twin.domain.signals import SIGNAL_COLUMNS, Quarantined
-from twin.store.tables.base import _jsonable, utcnow
+from twin.store.tables.base import _jsonable, table_of, utcnow
 from twin.store.tables.signals import (
     DIMENSION_LENGTH,
     METRIC_LENGTH,
@@ -164,7 +164,7 @@ def save_signals(
 def _save_sqlite(session: Session, rows: list[dict[str, Any]]) -> int:
     # One executemany (no RETURNING: that would go row batch by row batch); total_changes()
     # counts the rows the connection really inserted, conflicts excluded.
-    statement = sqlite.insert(SignalRow.__table__).on_conflict_do_nothing(
+    statement = sqlite.insert(table_of(SignalRow)).on_conflict_do_nothing(
         index_elements=["source", "ref", "target"]
     )
     changes = sa.text("SELECT total_changes()")
@@ -215,7 +215,7 @@ def signals_between(
     """Stored signals with `start <= ts < end` (either bound may be None: open), of one target
     when given, as a frame shaped like an ingest's (SIGNAL_COLUMNS, same dtypes), ordered by
     ts then insertion."""
-    table = SignalRow.__table__
+    table = table_of(SignalRow)
     query = sa.select(*(table.c[name] for name in SIGNAL_COLUMNS))
     if start is not None:
         query = query.where(table.c.ts >= start)
@@ -277,7 +277,7 @@ def save_quarantine(
     ]
     if not values:
         return 0
-    table = QuarantineRow.__table__
+    table = table_of(QuarantineRow)
     statement = (
         _insert(session, table)
         .on_conflict_do_nothing(index_elements=["digest"])
@@ -290,7 +290,7 @@ def list_quarantine(
     session: Session, *, file: str | None = None, limit: int | None = None
 ) -> list[Quarantined]:
     """Quarantined rows, oldest first (of one file when given)."""
-    table = QuarantineRow.__table__
+    table = table_of(QuarantineRow)
     query = sa.select(table).order_by(table.c.id)
     if file is not None:
         query = query.where(table.c.file == file)
@@ -317,7 +317,7 @@ def _checkpoint(row: Any) -> FeedCheckpoint:
 
 def get_checkpoint(session: Session, *, feed: str, key: str) -> FeedCheckpoint | None:
     """Where `feed` left off on `key` (a file path or URL), or None if it never read it."""
-    table = FeedCheckpointRow.__table__
+    table = table_of(FeedCheckpointRow)
     row = session.execute(
         sa.select(table).where(table.c.feed == feed, table.c.key == key)
     ).one_or_none()
@@ -326,7 +326,7 @@ def get_checkpoint(session: Session, *, feed: str, key: str) -> FeedCheckpoint |
 
 def list_checkpoints(session: Session, *, feed: str) -> dict[str, FeedCheckpoint]:
     """Every checkpoint of `feed`, by key (e.g. to pass `{key: sha256}` as ingest's `known`)."""
-    table = FeedCheckpointRow.__table__
+    table = table_of(FeedCheckpointRow)
     rows = session.execute(sa.select(table).where(table.c.feed == feed).order_by(table.c.key))
     return {row.key: _checkpoint(row) for row in rows}
 
@@ -348,33 +348,35 @@ def set_checkpoint(
 ) -> FeedCheckpoint:
     """Record where `feed` left off on `key` (insert or replace: fields not given become unset,
     so a checkpoint always describes one read). Returns the checkpoint stored."""
-    values = {
-        "feed": feed,
-        "key": key,
-        "sha256": sha256,
-        "offset": offset,
-        "last_event_id": last_event_id,
-        "etag": etag,
-        "last_modified": last_modified,
-        "updated_at": at or utcnow(),
-    }
-    table = FeedCheckpointRow.__table__
-    statement = _insert(session, table).values(**values)
+    checkpoint = FeedCheckpoint(
+        feed=feed,
+        key=key,
+        sha256=sha256,
+        offset=offset,
+        last_event_id=last_event_id,
+        etag=etag,
+        last_modified=last_modified,
+        updated_at=at or utcnow(),
+    )
+    table = table_of(FeedCheckpointRow)
+    statement = _insert(session, table).values(**asdict(checkpoint))
     statement = statement.on_conflict_do_update(
         index_elements=["feed", "key"],
         set_={name: statement.excluded[name] for name in (*_CHECKPOINT_FIELDS, "updated_at")},
     )
     session.execute(statement)
-    return FeedCheckpoint(**values)
+    return checkpoint
 
 
 def delete_checkpoints(session: Session, *, feed: str, keys: Sequence[str] | None = None) -> int:
     """Forget where `feed` left off (on `keys` only, when given), so it is read again."""
-    table = FeedCheckpointRow.__table__
+    table = table_of(FeedCheckpointRow)
     statement = table.delete().where(table.c.feed == feed)
     if keys is not None:
         statement = statement.where(table.c.key.in_(list(keys)))
-    return int(session.execute(statement).rowcount or 0)
+    # A DELETE's result is a CursorResult; Session.execute is typed as returning any Result.
+    result = cast(sa.CursorResult[Any], session.execute(statement))
+    return int(result.rowcount or 0)
 
 
 __all__ = [

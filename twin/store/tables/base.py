@@ -6,7 +6,7 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy import JSON, DateTime, MetaData, Table, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -25,6 +25,14 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 metadata: MetaData = SQLModel.metadata
 """All store tables, whichever module defines them (import `twin.store.tables` to fill it)."""
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The table a table model is mapped to (SQLModel does not declare `__table__` for typing)."""
+    table = inspect(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
 
 
 def utcnow() -> datetime:
