@@ -68,7 +68,13 @@ def lane_row(lane: Lane, *, network_id: int, position: int) -> dict[str, Any]:
         "cost_per_unit": lane.cost_per_unit,
         "capacity": lane.capacity,
         "transit_days_p90": lane.transit_days_p90,
-        "extras": lane.extras,
+        # distance and emission fields ride in extras (a JSON column): no migration needed
+        "extras": {
+            **lane.extras,
+            **lane.model_dump(
+                include={"distance_km", "co2e_g_per_tkm", "emission_class"}, exclude_none=True
+            ),
+        },
     }
 
 
