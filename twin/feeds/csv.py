@@ -16,7 +16,7 @@ import pandas as pd
 from twin.domain.problems import Problem
 from twin.domain.signals import Quarantined
 from twin.feeds.batch import Batch, empty_frame
-from twin.feeds.columnar import csv_batch
+import twin.feeds.columnar as fast_path
 from twin.feeds.rows import validate_rows
 
 REQUIRED_COLUMNS = ("ts", "source", "dimension", "metric", "value")
@@ -31,8 +31,8 @@ def read_signal_csv(
     more than `max_bad` rows are bad (the caller then sets the whole file aside). With
     `columnar` a well-formed file is parsed in one vectorised pass (twin.feeds.columnar); the
     result is the same either way."""
-    if columnar:
-        fast = csv_batch(text.encode(), file, max_bad)
+    if columnar and fast_path.ENABLED:
+        fast = fast_path.csv_batch(text.encode(), file, max_bad)
         if fast is not None:
             return fast
     batch = Batch(file=file, format="csv", frame=empty_frame())
