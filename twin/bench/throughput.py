@@ -96,7 +96,7 @@ def measure(folder: Path, stage: str, columnar: bool) -> dict[str, Any]:
 
     fast_path.ENABLED = columnar
     network = bench_network()
-    warm = ingest_path(sorted(folder.iterdir())[0], network).frame
+    warm = ingest_path(min(folder.iterdir()), network).frame
     if stage == "monitor":
         assess(warm.iloc[:1_000], network, END)
     del warm

@@ -96,7 +96,7 @@ def jsonl_batch(
     areas: dict[str, Area] = {}
     if "area" in table.column_names:
         present = ~_null(table.column("area"))
-        ok &= _json_areas(np.flatnonzero(present & ok), row_object, area_keys, areas)
+        ok &= _json_areas(np.flatnonzero(present), row_object, area_keys, areas)
     frame, ok = _bulk(table, text, table.column("value"), area_keys, ok)
     batch = Batch(file=file, format="jsonl", frame=frame_from_records([]), rows=n)
     batch.areas.update(areas)
@@ -258,9 +258,7 @@ def _times(col: pa.ChunkedArray) -> pd.Series:
 
 def _visible(col: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(
-        pc.fill_null(pc.match_substring_regex(col, _VISIBLE), False).to_numpy(
-            zero_copy_only=False
-        ),
+        pc.fill_null(pc.match_substring_regex(col, _VISIBLE), False).to_numpy(zero_copy_only=False),
         dtype=bool,
     )
 

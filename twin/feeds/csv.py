@@ -13,10 +13,10 @@ import io
 
 import pandas as pd
 
+import twin.feeds.columnar as fast_path
 from twin.domain.problems import Problem
 from twin.domain.signals import Quarantined
 from twin.feeds.batch import Batch, empty_frame
-import twin.feeds.columnar as fast_path
 from twin.feeds.rows import validate_rows
 
 REQUIRED_COLUMNS = ("ts", "source", "dimension", "metric", "value")

@@ -506,7 +506,8 @@ def _storable_rows(
     bad = np.zeros(len(frame), dtype=bool)
     why: dict[int, tuple[str, str]] = {}
     for name in _ROW_TEXT:
-        over = _over_limits(frame[name], limits.text_chars)
+        values = frame[name]
+        over = _over_limits(values, limits.text_chars)
         for position in np.flatnonzero(over):
             if not bad[position]:
                 reason = text_problem(values.iat[position], limits.text_chars, limits.depth)
@@ -523,8 +524,8 @@ def _storable_rows(
     if not bad.any():
         return frame, []
     out = []
-    for position, (name, reason) in sorted(why.items()):
-        row = frame.iloc[position]
+    for at, (name, reason) in sorted(why.items()):
+        row = frame.iloc[at]
         where = ""
         for label in ("ref", "target"):  # the row's own id, or at least where it points
             value = row[label]

@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 import pandas as pd
 
-from twin.feeds.batch import Batch
 import twin.feeds.columnar as fast_path
+from twin.feeds.batch import Batch
 from twin.feeds.limits import DEFAULT_LIMITS, deeper_than
 from twin.feeds.rows import RowNames, Unreadable, validate_rows
 

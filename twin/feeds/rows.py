@@ -148,7 +148,14 @@ def validate_rows(
         listed = objects
         return check_rest(batch, frame, ok, lambda i: listed[i], wheres, raw, csv_areas, max_bad)
     return check_rest(
-        batch, frame, ok, lambda i: _row_object(table, i, csv_areas), wheres, raw, csv_areas, max_bad
+        batch,
+        frame,
+        ok,
+        lambda i: _row_object(table, i, csv_areas),
+        wheres,
+        raw,
+        csv_areas,
+        max_bad,
     )
 
 
@@ -171,7 +178,7 @@ def check_rest(
     for i in np.flatnonzero(~ok):
         row, errors = check_row(row_object(int(i)), csv_areas)
         if row is None:
-            _reject(batch, wheres[i], raw(int(i)), errors)
+            _reject(batch, wheres[int(i)], raw(int(i)), errors)
             if max_bad is not None and len(batch.quarantine) > max_bad:
                 return batch
             continue
@@ -388,18 +395,20 @@ def _json_areas(col: pd.Series | None, n: int) -> tuple[pd.Series, dict[str, Are
     seen: dict[str, str | None] = {}
     for i in np.flatnonzero(present):
         value = col.iat[i]
+        if not isinstance(value, dict):
+            ok[i] = False
+            continue
         try:
-            raw = repr(value) if isinstance(value, dict) else None
-            if raw is None:
-                ok[i] = False
-                continue
+            raw = repr(value)
             if raw not in seen:
+                seen[raw] = None
                 area = Area.model_validate(value)
-                seen[raw] = area_key(area)
-                areas[seen[raw]] = area
+                seen[raw] = found = area_key(area)
+                areas[found] = area
         except (ValidationError, TypeError, ValueError, RecursionError):
-            seen[raw] = None
-        key = seen.get(raw)  # type: ignore[arg-type]
+            ok[i] = False
+            continue
+        key = seen[raw]
         if key is None:
             ok[i] = False
         keys.iat[i] = key
@@ -424,8 +433,8 @@ def _csv_areas(table: pd.DataFrame) -> tuple[pd.Series, dict[str, Area], np.ndar
             if text not in cache:
                 try:
                     area = parse_csv_area(name, text)
-                    cache[text] = area_key(area)
-                    areas[cache[text]] = area
+                    cache[text] = found = area_key(area)
+                    areas[found] = area
                 except ValueError:
                     cache[text] = None
             if cache[text] is None:
