@@ -144,11 +144,15 @@ def csv_batch(data: bytes, file: str, max_bad: int | None) -> Batch | None:
     if n == 0 or n != data.count(b"\n") + (0 if data.endswith(b"\n") else 1) - 1:
         return None
     edged = np.zeros(n, dtype=bool)
-    visible = np.zeros(n, dtype=bool)
     for name in header:
-        col = table.column(name)
-        edged |= pc.match_substring_regex(col, _EDGE).to_numpy(zero_copy_only=False)
-        visible |= pc.match_substring_regex(col, _VISIBLE).to_numpy(zero_copy_only=False)
+        edged |= pc.match_substring_regex(table.column(name), _EDGE).to_numpy(zero_copy_only=False)
+    visible = np.zeros(n, dtype=bool)
+    for name in ("ts", *(c for c in header if c != "ts")):
+        unseen = np.flatnonzero(~visible)
+        if not len(unseen):
+            break
+        col = table.column(name).take(pa.array(unseen, type=pa.int64()))
+        visible[unseen] = _visible(col)
     if not visible.all():
         return None  # a blank row: the careful reader skips it and keeps counting
     cells = {name: _empty_as_null(table.column(name)) for name in header}

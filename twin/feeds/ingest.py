@@ -623,9 +623,9 @@ def _with_refs(frame: pd.DataFrame) -> pd.DataFrame:
         }
     )
     hashes = pd.util.hash_pandas_object(content, index=False).to_numpy(dtype=np.uint64)
-    frame = frame.copy()
-    frame.loc[missing, "ref"] = [f"h{h:016x}" for h in hashes.tolist()]
-    return frame
+    refs = frame["ref"].to_numpy(dtype=object).copy()
+    refs[missing] = [f"h{h:016x}" for h in hashes.tolist()]
+    return frame.assign(ref=pd.Series(refs, dtype=object, index=frame.index))
 
 
 def _fan_out(
