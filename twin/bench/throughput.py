@@ -65,7 +65,7 @@ def write_feeds(root: Path, rows: int, network: Any) -> None:
     for number, start in enumerate(range(0, rows, FILE_ROWS)):
         count = min(FILE_ROWS, rows - start)
         jsonl = root / "jsonl" / f"signals-{number:03d}.jsonl"
-        write_rows(jsonl, count, network, seed=number, areas=True)
+        write_rows(jsonl, count, network, seed=number, areas=True, ref_prefix=f"f{number}r")
         with (root / "csv" / f"signals-{number:03d}.csv").open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(CSV_COLUMNS)

@@ -250,6 +250,8 @@ def _bulk(
 
 def _times(col: pa.ChunkedArray) -> pd.Series:
     """Zoned ISO 8601 text as UTC microseconds; NaT for anything else (left to the model)."""
+    if col.null_count == len(col):  # an optional time no row gives: all NaT, built directly
+        return pd.Series(np.full(len(col), np.datetime64("NaT", "us"))).dt.tz_localize("UTC")
     matched = pc.fill_null(pc.match_substring_regex(col, _ISO_FULL), False)
     if not pc.any(matched).as_py():
         return to_utc([None] * len(col))
