@@ -26,6 +26,7 @@ LAYERS = {
     "alerting": 1,
     "playbook": 1,
     "optimise": 1,
+    "stock": 1,
     "stress": 1,
     "emissions": 1,
     "files": 2,

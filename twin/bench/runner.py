@@ -26,6 +26,7 @@ PARTS = (
     "replay",
     "montecarlo",
     "api",
+    "stock",
 )
 # Parts that know the XL size (5,000 nodes, 50,000 lanes, 50,000 shipments).
 XL_PARTS = ("congested",)

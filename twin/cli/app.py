@@ -99,6 +99,9 @@ def _register() -> None:
     from twin.cli import emissions_cmd
 
     app.command("emissions")(emissions_cmd.emissions)
+    from twin.cli import stock_cmd
+
+    app.add_typer(stock_cmd.app, name="stock")
 
 
 @app.command()
