@@ -19,6 +19,7 @@ PARTS = (
     "network",
     "ingest",
     "monitor",
+    "throughput",
     "plan",
     "congested",
     "daemon",

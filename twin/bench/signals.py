@@ -49,12 +49,18 @@ def bench_network() -> Network:
 
 
 def write_rows(
-    path: Path, rows: int, network: Network, seed: int = 0, *, areas: bool = False
+    path: Path,
+    rows: int,
+    network: Network,
+    seed: int = 0,
+    *,
+    areas: bool = False,
+    ref_prefix: str = "r",
 ) -> None:
     """`rows` JSON Lines readings over the 30 days before END on nodes and lanes: every 20th a
     chokepoint's transits; with `areas`, every 100th an area circle round a node (which ingest
     resolves to the nodes inside it); a `ref` on every row but every third, which gets a content
-    hash instead."""
+    hash instead (refs are `ref_prefix` + the row's number: give each file its own)."""
     rng = np.random.default_rng(seed)
     targets = [n.id for n in network.nodes] + [lane.id for lane in network.lanes]
     chokepoints = [n.id for n in network.nodes if n.kind.value == "chokepoint"]
@@ -85,6 +91,6 @@ def write_rows(
         else:
             row["target"] = target
         if i % 3:
-            row["ref"] = f"r{i}"
+            row["ref"] = f"{ref_prefix}{i}"
         lines.append(orjson.dumps(row))
     path.write_bytes(b"\n".join(lines) + b"\n")

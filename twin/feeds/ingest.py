@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from twin.domain.problems import Problem
 from twin.domain.records import Network
@@ -505,12 +507,7 @@ def _storable_rows(
     why: dict[int, tuple[str, str]] = {}
     for name in _ROW_TEXT:
         values = frame[name]
-        if values.isna().all():
-            continue
-        # .str gives NaN for what is not text, so the comparisons below are False there
-        over = (values.str.len() > limits.text_chars).to_numpy(dtype=bool) | values.str.contains(
-            "\x00", regex=False, na=False
-        ).to_numpy(dtype=bool)
+        over = _over_limits(values, limits.text_chars)
         for position in np.flatnonzero(over):
             if not bad[position]:
                 reason = text_problem(values.iat[position], limits.text_chars, limits.depth)
@@ -541,6 +538,19 @@ def _storable_rows(
             )
         )
     return frame[~bad].reset_index(drop=True), out
+
+
+def _over_limits(values: pd.Series, max_chars: int) -> np.ndarray:
+    """Which values are text holding NUL or longer than `max_chars` (vectorised in Arrow)."""
+    try:
+        text = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: pandas skips what is not
+        over = (values.str.len() > max_chars).to_numpy(dtype=bool)
+        return over | values.str.contains("\x00", regex=False, na=False).to_numpy(dtype=bool)
+    if text.null_count == len(text):
+        return np.zeros(len(text), dtype=bool)
+    over = pc.or_(pc.greater(pc.utf8_length(text), max_chars), pc.match_substring(text, "\x00"))
+    return np.asarray(pc.fill_null(over, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _storable_positions(
@@ -613,9 +623,9 @@ def _with_refs(frame: pd.DataFrame) -> pd.DataFrame:
         }
     )
     hashes = pd.util.hash_pandas_object(content, index=False).to_numpy(dtype=np.uint64)
-    frame = frame.copy()
-    frame.loc[missing, "ref"] = [f"h{h:016x}" for h in hashes.tolist()]
-    return frame
+    refs = frame["ref"].to_numpy(dtype=object).copy()
+    refs[missing] = [f"h{h:016x}" for h in hashes.tolist()]
+    return frame.assign(ref=pd.Series(refs, dtype=object, index=frame.index))
 
 
 def _fan_out(

@@ -7,16 +7,31 @@ from typing import Any
 import orjson
 import pandas as pd
 
+import twin.feeds.columnar as fast_path
 from twin.feeds.batch import Batch
 from twin.feeds.limits import DEFAULT_LIMITS, deeper_than
-from twin.feeds.rows import Unreadable, validate_rows
+from twin.feeds.rows import RowNames, Unreadable, validate_rows
 
 
 def read_jsonl(
-    text: str, file: str, max_depth: int = DEFAULT_LIMITS.depth, max_bad: int | None = None
+    text: str,
+    file: str,
+    max_depth: int = DEFAULT_LIMITS.depth,
+    max_bad: int | None = None,
+    *,
+    columnar: bool = True,
 ) -> Batch:
     """Signals from JSON Lines text; a line that is not a JSON object, or nests deeper than
-    `max_depth`, is quarantined."""
+    `max_depth`, is quarantined. With `columnar` a well-formed file is parsed in one
+    vectorised pass (twin.feeds.columnar); the result is the same either way."""
+    if columnar and fast_path.ENABLED:
+        lines = text.removesuffix("\n").split("\n")
+        if all(map(str.strip, lines)):
+            # no blank line: row i is line i + 1, and its name is made only if it is reported
+            names = RowNames("line", 1, len(lines))
+            fast = fast_path.jsonl_batch(lines, names, file, max_depth, max_bad)
+            if fast is not None:
+                return fast
     numbered = [(n, line) for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
     lines = [line for _, line in numbered]
     try:  # one C call per line; only a file with a bad line pays for the careful loop

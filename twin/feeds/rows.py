@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,28 @@ class Unreadable:
     """Stands in for a row that could not even be parsed, so the per-row path says why."""
 
     reason: str
+
+
+class RowNames(Sequence[str]):
+    """`line 1`, `line 2`, ... (or `row 2`, ...): the names of a file's rows, made only for the
+    rows that are reported."""
+
+    def __init__(self, word: str, first: int, count: int) -> None:
+        self._word, self._first, self._count = word, first, count
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(self._count)[index]]
+        if not -self._count <= index < self._count:
+            raise IndexError(index)
+        return f"{self._word} {index % self._count + self._first}"
 
 
 def validate_rows(
@@ -122,13 +144,41 @@ def validate_rows(
         }
     )
     batch.areas.update(areas)
+    if objects is not None:
+        listed = objects
+        return check_rest(batch, frame, ok, lambda i: listed[i], wheres, raw, csv_areas, max_bad)
+    return check_rest(
+        batch,
+        frame,
+        ok,
+        lambda i: _row_object(table, i, csv_areas),
+        wheres,
+        raw,
+        csv_areas,
+        max_bad,
+    )
 
+
+def check_rest(
+    batch: Batch,
+    frame: pd.DataFrame,
+    ok: np.ndarray,
+    row_object: Callable[[int], Any],
+    wheres: Sequence[str],
+    raw: Callable[[int], str],
+    csv_areas: bool,
+    max_bad: int | None,
+) -> Batch:
+    """Run the rows the bulk checks did not pass (`ok` False) through the per-row path one by
+    one and merge them, in file order, with `frame` (the passed rows, with a `_pos` column).
+
+    `row_object(i)` gives row i as parsed (a dict, or Unreadable saying why it is not one).
+    """
     slow_rows: list[dict[str, Any]] = []
     for i in np.flatnonzero(~ok):
-        obj = objects[i] if objects is not None else _row_object(table, int(i), csv_areas)
-        row, errors = check_row(obj, csv_areas)
+        row, errors = check_row(row_object(int(i)), csv_areas)
         if row is None:
-            _reject(batch, wheres[i], raw(int(i)), errors)
+            _reject(batch, wheres[int(i)], raw(int(i)), errors)
             if max_bad is not None and len(batch.quarantine) > max_bad:
                 return batch
             continue
@@ -345,18 +395,20 @@ def _json_areas(col: pd.Series | None, n: int) -> tuple[pd.Series, dict[str, Are
     seen: dict[str, str | None] = {}
     for i in np.flatnonzero(present):
         value = col.iat[i]
+        if not isinstance(value, dict):
+            ok[i] = False
+            continue
         try:
-            raw = repr(value) if isinstance(value, dict) else None
-            if raw is None:
-                ok[i] = False
-                continue
+            raw = repr(value)
             if raw not in seen:
+                seen[raw] = None
                 area = Area.model_validate(value)
-                seen[raw] = area_key(area)
-                areas[seen[raw]] = area
+                seen[raw] = found = area_key(area)
+                areas[found] = area
         except (ValidationError, TypeError, ValueError, RecursionError):
-            seen[raw] = None
-        key = seen.get(raw)  # type: ignore[arg-type]
+            ok[i] = False
+            continue
+        key = seen[raw]
         if key is None:
             ok[i] = False
         keys.iat[i] = key
@@ -381,8 +433,8 @@ def _csv_areas(table: pd.DataFrame) -> tuple[pd.Series, dict[str, Area], np.ndar
             if text not in cache:
                 try:
                     area = parse_csv_area(name, text)
-                    cache[text] = area_key(area)
-                    areas[cache[text]] = area
+                    cache[text] = found = area_key(area)
+                    areas[found] = area
                 except ValueError:
                     cache[text] = None
             if cache[text] is None:
