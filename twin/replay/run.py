@@ -25,6 +25,7 @@ from twin.domain.durations import format_timestamp
 from twin.domain.plans import Leg
 from twin.domain.records import Network, Shipment
 from twin.engine.engine import Engine, EngineSettings
+from twin.engine.state import EngineState, Routes
 from twin.feeds.ingest import ingest_signals
 from twin.network.graph import WhatIf
 from twin.network.timing import earliest_offsets
@@ -176,7 +177,7 @@ def run_baseline(
     scenario = loaded.scenario
     started = time.perf_counter()
     world, book = _world(loaded, seed)
-    planner = Engine(loaded.network, [], EngineSettings())
+    planner = Engine.from_state(loaded.network, [], EngineState(), EngineSettings())
     offsets = earliest_offsets(loaded.network)
     ticks = tick_times(scenario)
     name = "foresight" if foresight else "baseline"
@@ -217,8 +218,21 @@ def run_engine(
     scenario = loaded.scenario
     started = time.perf_counter()
     world, book = _world(loaded, seed)
-    engine = Engine(
-        loaded.network, playbooks, settings or EngineSettings(approve_all=True, rescore_every=DAY)
+
+    def tracking(now: datetime) -> dict[str, Routes]:
+        # What carriers' track-and-trace would tell the engine: where freight really is.
+        return {
+            sid: world.as_known(sid, now)
+            for sid, parts in world.journeys.items()
+            if any(p.delivered_at is None for p in parts)
+        }
+
+    engine = Engine.from_state(
+        loaded.network,
+        playbooks,
+        EngineState(),
+        settings or EngineSettings(approve_all=True, rescore_every=DAY),
+        tracking=tracking,
     )
     signals = sorted(scenario.signal_records(), key=lambda s: s.ts)
     ticks = tick_times(scenario)
@@ -236,14 +250,6 @@ def run_engine(
         clock = time.perf_counter()
         world.advance(tick)
         world_s += time.perf_counter() - clock
-
-        def refresh(now: datetime) -> None:
-            # What carriers' track-and-trace would tell the engine: where freight really is.
-            for sid, parts in world.journeys.items():
-                if any(p.delivered_at is None for p in parts):
-                    engine.routes[sid] = world.as_known(sid, now)
-
-        engine.refresh_routes = refresh
         report = engine.tick(tick)
         for sid, routes in report.rerouted.items():
             if sid in world.journeys and routes:
