@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from twin.domain.records import Network, Shipment
+from twin.domain.records import Network, Priority, Shipment
 from twin.files.shipments import write_shipments
 from twin.store.db import make_engine, session_scope
 from twin.store.incidents import audit_log, list_incidents, save_incident
@@ -105,7 +105,7 @@ def write_demo(folder: Path, database_url: str, *, start: datetime) -> Path:
                 origin="CN-SZ",
                 destination="NL-VENLO",
                 units=20,
-                priority="express",
+                priority=Priority.express,
                 ready_at=start + 4 * day,
                 due_at=start + 40 * day,
             ),

@@ -41,7 +41,7 @@ def list_(
     require_current(engine)
     with session_scope(engine) as session:
         alerts = list_alerts(session, open_only=open_)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": a.id,
             "target": a.target,
