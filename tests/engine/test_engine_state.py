@@ -61,7 +61,9 @@ def test_the_probe_finds_an_assignment(tmp_path: Path) -> None:
 
 def test_state_round_trip_gives_the_same_engine() -> None:
     """An engine rebuilt from another's state decides as that engine would."""
-    engine = _engine()
+    # Scored once, then new signals: a state taken now must say they are not scored yet.
+    engine = _engine(rescore_every=timedelta(days=1))
+    engine.tick(NOW - timedelta(hours=1))
     engine.ingest(ingest_signals(_closure_signals(NOW), engine.network).frame)
     twin = Engine.from_state(engine.network, engine.playbooks, engine.state(), engine.settings)
     state = engine.state()

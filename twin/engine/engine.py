@@ -125,7 +125,7 @@ class Engine:
         self._outbox = list(given.outbox)
         self._rerouted: dict[str, Routes] = {}
         self._offsets = earliest_offsets(network)
-        self._fresh_signals = False
+        self._fresh_signals = given.fresh_signals
         # Seconds spent per stage (score, alerts, respond, plan): where a replay's time goes.
         self.seconds: dict[str, float] = defaultdict(float)
         self._delay_cache: tuple[datetime | None, dict[str, float]] | None = None
@@ -156,6 +156,7 @@ class Engine:
             history=self._history,
             scores=self._scores,
             scored_at=self._scored_at,
+            fresh_signals=self._fresh_signals,
             outbox=tuple(self._outbox),
         )
 

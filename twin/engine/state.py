@@ -40,7 +40,8 @@ class EngineState:
     in_force: what applied incidents keep in force: avoided and derated nodes and lanes, held
         shipments (twin.playbook.actions.InForce), in the order they were applied.
     history: the signal rows the scorer reads (trimmed to the configured history).
-    scores: the risk scores of the last scoring, made at `scored_at` (None: not yet scored).
+    scores: the risk scores of the last scoring, made at `scored_at` (None: not yet scored);
+        `fresh_signals`: signals arrived since (the next tick scores again).
     outbox: notifications the engine's playbooks sent, (incident id, notification), in order.
     """
 
@@ -53,6 +54,7 @@ class EngineState:
     history: pd.DataFrame = field(default_factory=empty_signal_frame)
     scores: pd.DataFrame = field(default_factory=empty_scores)
     scored_at: datetime | None = None
+    fresh_signals: bool = False
     outbox: tuple[tuple[str, Notification], ...] = ()
 
     @property
