@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # The test suite also runs its store tests against this PostgreSQL (see .ci/run).
 TWIN_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: venv run test test-fast bench lint clean browser
+.PHONY: venv run test test-fast bench lint typecheck clean browser
 
 venv: $(STAMP)
 
@@ -39,6 +39,10 @@ lint: $(STAMP)
 	@$(BIN)/python -m ruff --version >/dev/null 2>&1 || $(BIN)/pip install --quiet -e '.[lint]'
 	$(BIN)/python -m ruff check twin tests
 	$(BIN)/python -m ruff format --check twin tests
+
+typecheck: $(STAMP)
+	@$(BIN)/python -m mypy --version >/dev/null 2>&1 || $(BIN)/pip install --quiet -e '.[lint]'
+	$(BIN)/python -m mypy twin
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from twin.domain.plans import Leg
 from twin.domain.records import Network
 from twin.files.networks import load_network
-from twin.scoring.exposure import passage_time
+from twin.network.geo import passage_time
 from twin.shipments.diversion import NOTICE, divert_by, diverted_leg, is_sister, sisters
 
 DEMO = Path(__file__).resolve().parents[2] / "twin" / "data" / "networks" / "demo.yaml"

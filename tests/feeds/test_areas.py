@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from twin.domain.signals import Area
-from twin.network.areas import haversine_km, points_in_polygon, resolve_area
+from twin.network.areas import points_in_polygon, resolve_area
+from twin.network.geo import great_circle_km
 
 from .conftest import PRD
 
@@ -30,7 +31,7 @@ def test_circle_round_hong_kong(network):
 
 def test_haversine_known_distance():
     # London Heathrow to New York JFK: about 5,540 km
-    d = haversine_km(51.471, -0.462, np.array([40.640]), np.array([-73.779]))[0]
+    d = great_circle_km(51.471, -0.462, np.array([40.640]), np.array([-73.779]))[0]
     assert d == pytest.approx(5540, rel=0.01)
 
 

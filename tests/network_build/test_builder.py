@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from twin.files.geodata import OfflineGeoData, read_facilities
-from twin.network.build import Parameters, build_network, great_circle_km, sea_services
+from twin.network.build import Parameters, build_network, sea_services
+from twin.network.geo import node_distance_km
 
 # Searoute distances in /work/shared/facts/disruptions-and-data.md (nautical miles).
 SHA_RTM_SUEZ_NM = 10_589
@@ -101,7 +102,7 @@ def test_build_small_network(
     assert network.node_by_id["NLRTM"].country == "NL"
     # Air: great circle PVG-LAX ~10,450 km; priced per kg at 167 kg per cbm within USD 3-5/kg.
     air = lanes["PVG-LAX-AIR"]
-    assert 9_800 < great_circle_km(pvg, network.node_by_id["LAX"]) < 11_000
+    assert 9_800 < node_distance_km(pvg, network.node_by_id["LAX"]) < 11_000
     assert 3.0 <= air.cost_per_unit / 167 <= 5.0 and 1.5 <= air.transit_days <= 4.0
     # Road lanes reach the import side and stay inside a road area.
     assert "USLAX-US-ONT8-ROAD" in lanes and "CN-SHANGHAI-ORIGIN-CNSHA-ROAD" in lanes

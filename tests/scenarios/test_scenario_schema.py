@@ -12,7 +12,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from twin.domain.problems import InputError, Problem
-from twin.replay.scenario import Effect, Scenario, load_scenario, parse_scenario
+from twin.replay.scenario import Scenario, ScenarioEffect, load_scenario, parse_scenario
 
 GOOD: dict[str, Any] = {
     "name": "mini-closure",
@@ -362,7 +362,9 @@ def test_garbage_documents_fail_cleanly(doc: dict[str, Any]) -> None:
 
 def test_models_refuse_unknown_fields() -> None:
     with pytest.raises(ValueError):
-        Effect.model_validate({"at": "2024-01-01T00:00:00Z", "target": "A", "close": True, "x": 1})
+        ScenarioEffect.model_validate(
+            {"at": "2024-01-01T00:00:00Z", "target": "A", "close": True, "x": 1}
+        )
     with pytest.raises(ValueError):
         Scenario.model_validate(
             {

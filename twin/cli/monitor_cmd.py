@@ -105,7 +105,9 @@ def monitor(
             raise InputError([Problem("--at", "", None, str(exc))]) from None
     else:
         stamps = (
-            pd.to_datetime(frame["ts"], utc=True, errors="coerce").dropna() if len(frame) else []
+            pd.to_datetime(frame["ts"], utc=True, errors="coerce").dropna()
+            if len(frame)
+            else pd.Series(dtype="datetime64[ns, UTC]")
         )
         if not len(stamps):
             raise InputError(

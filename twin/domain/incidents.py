@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from twin.domain.alerts import Alert, Zoned
-from twin.domain.plans import Assignment
+from twin.domain.plans import Assignment, ProposalStatus
 
 
 class IncidentState(StrEnum):
@@ -75,7 +75,7 @@ class PlanDiff(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     changes: tuple[ShipmentChange, ...] = ()
-    status: str = "none"
+    status: ProposalStatus = "none"
     unserved: tuple[str, ...] = ()
 
     @property

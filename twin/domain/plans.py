@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,6 +20,19 @@ class PlanStatus(StrEnum):
     def applicable(self) -> bool:
         """Only a proven optimum is ever applied to live freight."""
         return self is PlanStatus.optimal
+
+
+# A re-plan's outcome as a playbook proposal or incident carries it: the worst status of its
+# planning calls, or "none" when no action planned. Best first.
+ProposalStatus = Literal["none", "optimal", "feasible", "time_limit", "infeasible", "error"]
+PROPOSAL_STATUSES: tuple[ProposalStatus, ...] = get_args(ProposalStatus)
+
+
+def worse_status(current: ProposalStatus, planned: PlanStatus) -> ProposalStatus:
+    """The worse of a proposal's status so far and one more planning call's: one bad solve
+    blocks applying the whole proposal."""
+    outcome = next(s for s in PROPOSAL_STATUSES if s == planned.value)
+    return max(current, outcome, key=PROPOSAL_STATUSES.index)
 
 
 class Leg(BaseModel):
@@ -48,6 +62,10 @@ class Assignment(BaseModel):
     @property
     def path(self) -> list[str]:
         return [leg.lane for leg in self.legs]
+
+
+# One shipment's routes: an assignment per part it is split into (usually one).
+Routes = tuple[Assignment, ...]
 
 
 class Unserved(BaseModel):
@@ -154,7 +172,7 @@ class RouteChange(BaseModel):
         return self.old_paths != self.new_paths
 
 
-class PlanDiff(BaseModel):
+class ReplanDiff(BaseModel):
     """Per-shipment changes from a current plan to a re-plan, and their totals."""
 
     model_config = ConfigDict(frozen=True)

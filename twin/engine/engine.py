@@ -22,9 +22,10 @@ from twin.alerting.episodes import AlertEvent, AlertState, evaluate
 from twin.alerting.rules import AlertRules
 from twin.domain.alerts import Alert, Exposure
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, Notification
-from twin.domain.plans import Leg, Plan
+from twin.domain.plans import Leg, Plan, Routes
 from twin.domain.records import Network, Shipment
-from twin.engine.state import EngineState, Routes, empty_signal_frame
+from twin.engine.state import EngineState, empty_signal_frame
+from twin.network.geo import passage_time
 from twin.network.graph import NetworkView, WhatIf
 from twin.network.timing import earliest_offsets
 from twin.optimise import PlanRequest, Position, SolveOptions, plan
@@ -34,7 +35,7 @@ from twin.playbook.match import match_alert
 from twin.playbook.runner import after_clear, apply, opening_moves, propose, stale
 from twin.playbook.schema import Playbook
 from twin.scoring.config import ScoringConfig
-from twin.scoring.exposure import delay_days, exposure, passage_time
+from twin.scoring.exposure import delay_days, exposure
 from twin.scoring.propagate import assess
 from twin.shipments.capacity import reserved_lane_capacity
 

@@ -14,13 +14,12 @@ import pandas as pd
 
 from twin.alerting.episodes import AlertState
 from twin.domain.incidents import Incident, Notification
-from twin.domain.plans import Assignment
+from twin.domain.plans import Routes
 from twin.domain.records import Shipment
 from twin.network.graph import WhatIf
 from twin.playbook.actions import InForce
 from twin.scoring.scorers import empty_scores, signals_frame
 
-Routes = tuple[Assignment, ...]
 Cooldown = tuple[str, str]  # (playbook id, alert target)
 
 

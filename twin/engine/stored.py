@@ -19,9 +19,10 @@ from typing import Any
 from sqlmodel import Session
 
 from twin.domain.incidents import IncidentState
+from twin.domain.plans import Routes
 from twin.engine.context import Service
 from twin.engine.engine import TickReport
-from twin.engine.state import EngineState, Routes
+from twin.engine.state import EngineState
 from twin.playbook.actions import in_force
 from twin.playbook.runner import plan_rollback
 from twin.scoring.scorers import to_risk_scores

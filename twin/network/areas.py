@@ -6,17 +6,7 @@ import numpy as np
 
 from twin.domain.records import Network
 from twin.domain.signals import Area
-
-EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
-
-
-def haversine_km(lat1: float, lon1: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
-    """Great-circle distances in km from one point to many (degrees in, km out)."""
-    p1, l1 = np.radians(lat1), np.radians(lon1)
-    p2, l2 = np.radians(lats), np.radians(lons)
-    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((l2 - l1) / 2) ** 2
-    # clip: rounding can push `a` a hair past 1 for antipodal points
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+from twin.network.geo import great_circle_km
 
 
 def points_in_polygon(
@@ -70,7 +60,7 @@ class NodeLocator:
             return []
         if area.circle is not None:
             lat, lon, radius_km = area.circle
-            mask = haversine_km(lat, lon, self.lats, self.lons) <= radius_km
+            mask = great_circle_km(lat, lon, self.lats, self.lons) <= radius_km
         else:
             assert area.polygon is not None  # Area guarantees one shape
             mask = points_in_polygon(self.lats, self.lons, area.polygon)

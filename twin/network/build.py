@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from twin.domain.problems import InputError, Problem, pydantic_problems
 from twin.domain.records import VIA_KINDS, Lane, Mode, Network, Node, NodeKind, Tier
+from twin.network.geo import node_distance_km
 
-EARTH_RADIUS_KM = 6371.0088
 HUB_KINDS = (NodeKind.port, NodeKind.airport, NodeKind.rail_terminal)
 
 
@@ -66,7 +66,7 @@ class GeoData(Protocol):
     ) -> SeaRoute | None: ...
 
 
-Progress = Callable[[int, int], None]  # (sea routes done, sea routes to do)
+SeaRouteProgress = Callable[[int, int], None]  # (sea routes done, sea routes to do)
 
 
 # --- the facility file ----------------------------------------------------------------------
@@ -358,7 +358,7 @@ def build_network(
     facilities: FacilityFile,
     parameters: Parameters,
     geo: GeoData,
-    progress: Progress | None = None,
+    progress: SeaRouteProgress | None = None,
 ) -> Network:
     """The network the facility list describes, with lanes from real distances.
 
@@ -488,7 +488,7 @@ def _sea_lanes(
     imports: list[Node],
     parameters: Parameters,
     geo: GeoData,
-    progress: Progress | None,
+    progress: SeaRouteProgress | None,
 ) -> list[Lane]:
     sea = parameters.sea
     # Chokepoints in facility order; a lane's `via` lists those whose passage its route takes.
@@ -556,7 +556,7 @@ def _air_lanes(export: list[Node], imports: list[Node], air: AirParams) -> list[
     lanes = []
     for a in (n for n in export if n.kind is NodeKind.airport):
         for b in (n for n in imports if n.kind is NodeKind.airport):
-            km = great_circle_km(a, b) * air.circuity
+            km = node_distance_km(a, b) * air.circuity
             days = max(air.min_days, air.fixed_days + km / air.km_per_day)
             cost = air.chargeable_kg_per_unit * (
                 air.fixed_per_kg + air.per_1000km_per_kg * km / 1000.0
@@ -645,16 +645,16 @@ def _road_lanes(
         for t in targets:
             near = [s for s in sources if s.id != t.id and area(s.country) == area(t.country)]
             for s in near:
-                if great_circle_km(s, t) <= radius:
+                if node_distance_km(s, t) <= radius:
                     pairs.setdefault((s.id, t.id), (s, t))
             if each_target_nearest and near:
-                s = min(near, key=lambda s: great_circle_km(s, t))
+                s = min(near, key=lambda s: node_distance_km(s, t))
                 pairs.setdefault((s.id, t.id), (s, t))
         if each_source_nearest:
             for s in sources:
                 near = [t for t in targets if t.id != s.id and area(s.country) == area(t.country)]
                 if near:
-                    t = min(near, key=lambda t: great_circle_km(s, t))
+                    t = min(near, key=lambda t: node_distance_km(s, t))
                     pairs.setdefault((s.id, t.id), (s, t))
 
     origins = [n for n in nodes if n.kind is NodeKind.origin]
@@ -689,7 +689,7 @@ def _road_lanes(
 
 
 def _costed(a: Node, b: Node, mode: Mode, params: CostTime, via: Sequence[str] = ()) -> Lane:
-    km = great_circle_km(a, b) * params.circuity
+    km = node_distance_km(a, b) * params.circuity
     days = max(params.min_days, params.fixed_days + km / params.km_per_day)
     cost = params.fixed_per_unit + params.per_1000km_per_unit * km / 1000.0
     return _lane(
@@ -736,15 +736,3 @@ def _lane(
 
 def _latlon(node: Node) -> tuple[float, float]:
     return (node.lat or 0.0, node.lon or 0.0)
-
-
-def great_circle_km(a: Node, b: Node) -> float:
-    """Great-circle distance between two nodes' coordinates, in kilometres."""
-    lat1, lon1, lat2, lon2 = map(
-        math.radians, (a.lat or 0.0, a.lon or 0.0, b.lat or 0.0, b.lon or 0.0)
-    )
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))

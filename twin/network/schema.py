@@ -7,9 +7,9 @@ it came from so a problem names the file, the entry and the field.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from twin.domain.problems import InputError, Problem, pydantic_problems
 from twin.domain.records import VIA_KINDS, Lane, Network, Node, NodeKind
@@ -75,7 +75,12 @@ def parse_network(
     return network, problems
 
 
-def _parse(entry: RawEntry, model: type, kind: str, known: frozenset[str], problems: list[Problem]):
+Record = TypeVar("Record", bound=BaseModel)
+
+
+def _parse(
+    entry: RawEntry, model: type[Record], kind: str, known: frozenset[str], problems: list[Problem]
+) -> Record | None:
     where = entry.where(kind)
     if not isinstance(entry.data, dict):
         problems.append(Problem(entry.file, where, None, f"a {kind} must be a mapping of fields"))

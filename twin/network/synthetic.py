@@ -7,11 +7,10 @@ feed warehouses by road. Every warehouse is therefore reachable from every origi
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from twin.domain.records import Lane, Mode, Network, Node, NodeKind, Tier
+from twin.network.geo import node_distance_km
 
 # Cost per unit per 1,000 km, and speed in km per day, by mode: broad figures for benchmarks
 # only (the demo network uses the documented parameter table instead).
@@ -142,7 +141,7 @@ def _lane(index: int, a: Node, b: Node, chokepoints: list[Node], rng: np.random.
         mode = {NodeKind.airport: Mode.air, NodeKind.rail_terminal: Mode.rail}.get(a.kind, Mode.sea)
     else:
         mode = Mode.rail if rng.random() < 0.5 else Mode.road
-    km = max(30.0, _great_circle_km(a, b) * (1.3 if mode in (Mode.sea, Mode.rail) else 1.1))
+    km = max(30.0, node_distance_km(a, b) * (1.3 if mode in (Mode.sea, Mode.rail) else 1.1))
     transit = round(max(0.25, km / _KM_PER_DAY[mode]), 2)
     via: tuple[str, ...] = ()
     if mode is Mode.sea and chokepoints and rng.random() < 0.6:
@@ -162,14 +161,3 @@ def _lane(index: int, a: Node, b: Node, chokepoints: list[Node], rng: np.random.
             "via": via,
         }
     )
-
-
-def _great_circle_km(a: Node, b: Node) -> float:
-    lat1, lon1, lat2, lon2 = map(
-        math.radians, (a.lat or 0.0, a.lon or 0.0, b.lat or 0.0, b.lon or 0.0)
-    )
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(h)))

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from twin.domain.plans import Plan, PlanDiff, RouteChange
+from twin.domain.plans import Plan, ReplanDiff, RouteChange
 from twin.network.graph import NetworkView
 from twin.optimise import timeline
 from twin.optimise.request import PlanRequest, SolveOptions
@@ -41,7 +41,7 @@ def replan(
     current: Plan,
     exposed: Iterable[str],
     options: SolveOptions | None = None,
-) -> tuple[Plan, PlanDiff]:
+) -> tuple[Plan, ReplanDiff]:
     """Re-route the exposed shipments only; everyone else keeps the capacity they hold.
 
     Parameters
@@ -58,7 +58,7 @@ def replan(
 
     Returns
     -------
-    (Plan, PlanDiff)
+    (Plan, ReplanDiff)
         The plan for the exposed shipments and, per exposed shipment, old route -> new route,
         cost delta, ETA delta and late days avoided. Check `Plan.status.applicable` before
         acting on it.
@@ -91,7 +91,9 @@ def replan(
     return new, diff_plans(current, new, wanted, request.unserved_penalty_per_unit)
 
 
-def diff_plans(old: Plan, new: Plan, shipments: Iterable[str], unserved_penalty: float) -> PlanDiff:
+def diff_plans(
+    old: Plan, new: Plan, shipments: Iterable[str], unserved_penalty: float
+) -> ReplanDiff:
     """Per shipment, how `new` routes it compared with `old` (costs include the unserved
     penalty of units left unrouted, so a plan that drops freight does not look cheap)."""
     old_by, new_by = _by_shipment(old), _by_shipment(new)
@@ -122,7 +124,7 @@ def diff_plans(old: Plan, new: Plan, shipments: Iterable[str], unserved_penalty:
                 new_unserved=n[1],
             )
         )
-    return PlanDiff(
+    return ReplanDiff(
         changes=tuple(changes),
         cost_delta=sum(c.cost_delta for c in changes),
         late_days_avoided=sum(c.late_days_avoided for c in changes),

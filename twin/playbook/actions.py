@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from twin.domain.alerts import Alert, Exposure
 from twin.domain.durations import parse_duration
 from twin.domain.incidents import Incident, Notification, ShipmentChange
-from twin.domain.plans import Assignment, Leg, Plan
+from twin.domain.plans import Assignment, Leg, Plan, ProposalStatus, Routes, worse_status
 from twin.domain.records import Lane, Network, Shipment
 from twin.network.graph import NetworkView, WhatIf
 from twin.playbook import template
@@ -38,7 +38,6 @@ from twin.playbook.schema import (
 from twin.shipments import diversion
 from twin.shipments.capacity import reserved_lane_capacity
 
-Routes = tuple[Assignment, ...]
 # Money per unit a re-plan leaves unrouted when options are compared (the planner's default).
 UNSERVED_PENALTY = 10_000.0
 
@@ -160,7 +159,7 @@ class Proposal:
     changes: Mapping[str, ShipmentChange] = field(default_factory=dict)
     new_routes: Mapping[str, Routes] = field(default_factory=dict)
     notifications: tuple[Notification, ...] = ()
-    status: str = "none"
+    status: ProposalStatus = "none"
     unserved: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
@@ -444,11 +443,7 @@ def _replan(
         risk_days=risk,
         reserved=reserved,
     )
-    # The worst status of any planning call is the proposal's: one bad solve blocks applying.
-    order = ["none", "optimal", "feasible", "time_limit", "infeasible", "error"]
-    status = max(
-        proposal.status, plan.status.value, key=lambda s: order.index(s) if s in order else 99
-    )
+    status = worse_status(proposal.status, plan.status)
     changes, routes = dict(proposal.changes), dict(proposal.new_routes)
     if plan.status.applicable:
         chosen = (

@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from twin.domain.durations import format_timestamp
-from twin.domain.plans import Leg
+from twin.domain.plans import Leg, Routes
 from twin.domain.records import Network, Shipment
 from twin.engine.engine import Engine, EngineSettings
-from twin.engine.state import EngineState, Routes
+from twin.engine.state import EngineState
 from twin.feeds.ingest import ingest_signals
 from twin.network.graph import WhatIf
 from twin.network.timing import earliest_offsets
@@ -39,7 +39,7 @@ DAY = timedelta(days=1)
 # After the scenario's window the world runs on (effects over) until all freight has arrived,
 # so lateness caused inside the window counts in full, even for freight due after it.
 SETTLE = timedelta(days=400)
-Progress = Callable[[str, int, int], None]  # (run name, step, steps)
+RunProgress = Callable[[str, int, int], None]  # (run name, step, steps)
 
 
 @dataclass
@@ -171,7 +171,7 @@ def run_baseline(
     *,
     seed: int,
     foresight: bool = False,
-    progress: Progress | None = None,
+    progress: RunProgress | None = None,
 ) -> RunResult:
     """Plan each booking as it comes (blind, or knowing the effects) and let the world play out."""
     scenario = loaded.scenario
@@ -212,7 +212,7 @@ def run_engine(
     *,
     seed: int,
     settings: EngineSettings | None = None,
-    progress: Progress | None = None,
+    progress: RunProgress | None = None,
 ) -> RunResult:
     """The engine on the scenario's signals, re-routing freight in the world as it decides."""
     scenario = loaded.scenario
@@ -358,7 +358,7 @@ def replay(
     *,
     approve: bool = True,
     seed: int | None = None,
-    progress: Progress | None = None,
+    progress: RunProgress | None = None,
 ) -> dict[str, Any]:
     """Run baseline, engine and foresight on one scenario; the SPEC's `twin replay` document."""
     scenario = loaded.scenario

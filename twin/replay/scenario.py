@@ -98,7 +98,7 @@ class ScenarioSignal(BaseModel):
         )
 
 
-class Effect(BaseModel):
+class ScenarioEffect(BaseModel):
     """Ground truth on a node or lane from `at` until `until` (the scenario's end when left
     out): exactly one of `close: true`, `capacity_pct` (0-100 % of normal), `delay_days` (> 0,
     extra time to pass) or `clearance_days` (> 0, extra customs time). A chokepoint's effect
@@ -207,7 +207,7 @@ class Scenario(BaseModel):
     tick: timedelta = timedelta(hours=6)
     seed: int = 0
     signals: tuple[ScenarioSignal, ...] = ()
-    effects: tuple[Effect, ...] = ()
+    effects: tuple[ScenarioEffect, ...] = ()
     noise: Noise = Noise()
     sources: tuple[Source, ...] = ()
 
@@ -253,7 +253,7 @@ class Scenario(BaseModel):
         """The signals as the engine ingests them, in time order (file order breaks ties)."""
         return [s.to_signal() for s in sorted(self.signals, key=lambda s: s.at)]
 
-    def effects_at(self, at: datetime) -> list[Effect]:
+    def effects_at(self, at: datetime) -> list[ScenarioEffect]:
         """The effects in force at `at`."""
         return [e for e in self.effects if e.active(at)]
 
@@ -313,7 +313,7 @@ class Scenario(BaseModel):
 
 # --- parsing ---------------------------------------------------------------------------------
 
-_LIST_KEYS = {"signals": ScenarioSignal, "effects": Effect, "sources": Source}
+_LIST_KEYS = {"signals": ScenarioSignal, "effects": ScenarioEffect, "sources": Source}
 
 
 def parse_scenario(
@@ -457,7 +457,7 @@ def check_window(scenario: Scenario, file: str) -> list[Problem]:
 def check_times(
     scenario: Scenario,
     signals: list[tuple[str, ScenarioSignal]],
-    effects: list[tuple[str, Effect]],
+    effects: list[tuple[str, ScenarioEffect]],
     file: str,
 ) -> list[Problem]:
     """Every signal and effect time within [start - 30 d, end]."""
@@ -536,7 +536,7 @@ def check_signals(signals: list[tuple[str, ScenarioSignal]], file: str) -> list[
     return problems
 
 
-def check_effects(effects: list[tuple[str, Effect]], file: str) -> list[Problem]:
+def check_effects(effects: list[tuple[str, ScenarioEffect]], file: str) -> list[Problem]:
     """Exactly one kind per effect, `close` only as true, `until` after `at`."""
     problems: list[Problem] = []
     for where, effect in effects:
@@ -571,7 +571,7 @@ def check_effects(effects: list[tuple[str, Effect]], file: str) -> list[Problem]
 
 def check_targets(
     signals: list[tuple[str, ScenarioSignal]],
-    effects: list[tuple[str, Effect]],
+    effects: list[tuple[str, ScenarioEffect]],
     network: Network,
     file: str,
 ) -> list[Problem]:

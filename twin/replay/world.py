@@ -31,7 +31,7 @@ from typing import Protocol
 
 from twin.domain.plans import Assignment, Leg
 from twin.domain.records import Lane, Network, Shipment
-from twin.scoring.exposure import passage_time
+from twin.network.geo import passage_time
 from twin.shipments import diversion
 
 DAY = timedelta(days=1)
@@ -100,7 +100,7 @@ class EffectBook:
 
 
 @dataclass
-class Progress:
+class Journey:
     """One shipment's journey so far: legs done, where it is, and when it can move on."""
 
     shipment: Shipment
@@ -136,12 +136,12 @@ class World:
         self.effects = effects
         self.seed = seed
         self.scale = congestion_scale_days
-        self.journeys: dict[str, list[Progress]] = {}
+        self.journeys: dict[str, list[Journey]] = {}
 
     def dispatch(self, shipment: Shipment, routes: Sequence[Assignment]) -> None:
-        """Start a shipment on its routes (one Progress per split part)."""
+        """Start a shipment on its routes (one journey per split part)."""
         self.journeys[shipment.id] = [
-            Progress(shipment, route, shipment.origin, shipment.ready_at) for route in routes
+            Journey(shipment, route, shipment.origin, shipment.ready_at) for route in routes
         ]
 
     def reroute(
@@ -157,7 +157,7 @@ class World:
         """
         parts = self.journeys[shipment_id]
         free = list(range(len(parts)))
-        moved: dict[int, Progress] = {}
+        moved: dict[int, Journey] = {}
         refused = 0
         for route in routes:
             lanes = [leg.lane for leg in route.legs]
@@ -174,7 +174,7 @@ class World:
             free.remove(index)
             base = parts[index]
             # Units stay with the freight that is really there, whatever the plan split.
-            moved[index] = Progress(
+            moved[index] = Journey(
                 base.shipment,
                 route.model_copy(update={"units": base.route.units}),
                 base.node,
@@ -188,7 +188,7 @@ class World:
         self.journeys[shipment_id] = [moved.get(i, part) for i, part in enumerate(parts)]
         return refused
 
-    def _can_divert(self, part: Progress, lanes: list[str], now: datetime) -> bool:
+    def _can_divert(self, part: Journey, lanes: list[str], now: datetime) -> bool:
         """Whether `lanes` keeps the part's travelled legs but the one it is sailing, changed
         for a sister service it can still switch to, open at the departure."""
         if part.sailing is None or not part.legs_taken or part.legs_taken[-1].arrive_at <= now:
@@ -207,7 +207,7 @@ class World:
             is None
         )
 
-    def _divert(self, part: Progress, route: Assignment, now: datetime) -> Progress:
+    def _divert(self, part: Journey, route: Assignment, now: datetime) -> Journey:
         """The part sent back to the start of the leg it is sailing, on `route` (whose leg there
         keeps the real departure), then moved on to `now` again."""
         done = len(part.lanes_taken) - 1
@@ -218,7 +218,7 @@ class World:
             update={"depart_at": left, "arrive_at": legs[done].arrive_at + shift}
         )
         units = part.route.units
-        diverted = Progress(
+        diverted = Journey(
             part.shipment,
             route.model_copy(update={"units": units, "legs": tuple(legs)}),
             part.legs_taken[-1].from_node,
@@ -275,7 +275,7 @@ class World:
             for progress in parts:
                 self._advance(progress, until)
 
-    def _advance(self, progress: Progress, until: datetime) -> None:
+    def _advance(self, progress: Journey, until: datetime) -> None:
         origin_country = self.network.node_by_id[progress.shipment.origin].country
         while progress.delivered_at is None and progress.legs_done < len(progress.route.legs):
             leg = progress.route.legs[progress.legs_done]

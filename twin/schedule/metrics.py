@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -176,17 +177,14 @@ class _Quiet(WSGIRequestHandler):
         pass
 
 
-class _ThreadedServer(WSGIServer):
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
 def serve_in_thread(health: Health, host: str, port: int) -> WSGIServer:
     """Serve `/healthz` and `/metrics` on host:port from a daemon thread; `.shutdown()` stops it."""
-    from socketserver import ThreadingMixIn
-
-    server_class = type("ThreadingWSGIServer", (ThreadingMixIn, _ThreadedServer), {})
     server = make_server(
-        host, port, wsgi_app(health), server_class=server_class, handler_class=_Quiet
+        host, port, wsgi_app(health), server_class=_ThreadingServer, handler_class=_Quiet
     )
     threading.Thread(target=server.serve_forever, name="twin-http", daemon=True).start()
     return server

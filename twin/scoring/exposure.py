@@ -3,21 +3,22 @@ how many days of delay a score means (the planner's risk cost)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from itertools import pairwise
+from typing import TypeAlias
 
 import networkx as nx
 import pandas as pd
 
 from twin.domain.alerts import Exposure, RiskScore
 from twin.domain.plans import Assignment, Leg
-from twin.domain.records import Network, Node, Shipment
+from twin.domain.records import Network, Shipment
+from twin.network.geo import passage_time
 from twin.scoring.config import ScoringConfig
 from twin.scoring.scorers import to_risk_scores
 
-Scores = Iterable[RiskScore] | pd.DataFrame
+Scores: TypeAlias = Iterable[RiskScore] | pd.DataFrame
 
 
 def _as_records(scores: Scores, now: datetime) -> list[RiskScore]:
@@ -57,28 +58,6 @@ def expected_delay_days(
             item.dimension, item.score, config
         )
     return result
-
-
-def _km(a: Node, b: Node) -> float | None:
-    if None in (a.lat, a.lon, b.lat, b.lon):
-        return None
-    p1, p2 = math.radians(a.lat), math.radians(b.lat)  # type: ignore[arg-type]
-    dp, dl = p2 - p1, math.radians(b.lon - a.lon)  # type: ignore[operator]
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, h)))
-
-
-def passage_time(leg: Leg, member: str, network: Network) -> datetime:
-    """When a leg passes a `via` node: along the leg in proportion of great-circle distance
-    (from -> via over from -> via -> to); halfway when a coordinate is missing."""
-    nodes = network.node_by_id
-    share = 0.5
-    if {leg.from_node, leg.to_node, member} <= nodes.keys():
-        first = _km(nodes[leg.from_node], nodes[member])
-        second = _km(nodes[member], nodes[leg.to_node])
-        if first is not None and second is not None and first + second > 0:
-            share = first / (first + second)
-    return leg.depart_at + (leg.arrive_at - leg.depart_at) * share
 
 
 def _in_force(score: RiskScore, when: datetime) -> bool:

@@ -24,12 +24,16 @@ _MAX_NAMED = 3
 
 def lane_links(network: Network) -> pd.DataFrame:
     """One row per (lane, node, role) with role `via`, `arrive` or `depart`."""
-    lanes, nodes, roles = [], [], []
+    lanes: list[str] = []
+    nodes: list[str] = []
+    roles: list[str] = []
     for lane in network.lanes:
-        for member in lane.via:
-            lanes.append(lane.id), nodes.append(member), roles.append("via")
-        lanes.append(lane.id), nodes.append(lane.to), roles.append("arrive")
-        lanes.append(lane.id), nodes.append(lane.from_), roles.append("depart")
+        links = [(member, "via") for member in lane.via]
+        links += [(lane.to, "arrive"), (lane.from_, "depart")]
+        for node, role in links:
+            lanes.append(lane.id)
+            nodes.append(node)
+            roles.append(role)
     return pd.DataFrame({"lane": lanes, "node": nodes, "role": roles})
 
 

@@ -556,7 +556,9 @@ def score_signals(
 def annotate(scores: pd.DataFrame, network: Network) -> pd.DataFrame:
     """Add kind, country and via of each target (labels that alert matchers use)."""
     nodes, lanes = network.node_by_id, network.lane_by_id
-    kinds, countries, vias = [], [], []
+    kinds: list[str] = []
+    countries: list[str | None] = []
+    vias: list[tuple[str, ...]] = []
     for target in scores["target"]:
         if target in nodes:
             node = nodes[target]

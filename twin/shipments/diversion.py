@@ -27,8 +27,7 @@ from datetime import datetime, timedelta
 
 from twin.domain.plans import Leg
 from twin.domain.records import Lane, Mode, Network
-from twin.network.build import great_circle_km
-from twin.scoring.exposure import passage_time
+from twin.network.geo import has_coordinates, node_distance_km, passage_time
 
 # Carriers take change-of-destination requests until a few days before arrival; two days is
 # the shortest usual cut-off (an assumption: no published figure in our facts).
@@ -53,9 +52,11 @@ def is_sister(lane: Lane, other: Lane, network: Network) -> bool:
     if other.to == lane.to:
         return True
     a, b = network.node_by_id.get(lane.to), network.node_by_id.get(other.to)
-    if tuple(other.via) != tuple(lane.via) or a is None or b is None or None in (a.lat, b.lat):
+    if tuple(other.via) != tuple(lane.via) or a is None or b is None:
         return False
-    return great_circle_km(a, b) <= NEAR_PORT_KM
+    if not (has_coordinates(a) and has_coordinates(b)):
+        return False
+    return node_distance_km(a, b) <= NEAR_PORT_KM
 
 
 def divert_by(leg: Leg, other: Lane, network: Network) -> datetime | None:
@@ -81,10 +82,10 @@ def divert_by(leg: Leg, other: Lane, network: Network) -> datetime | None:
         last is not None
         and a is not None
         and b is not None
-        and None not in (last.lat, a.lat, b.lat)
+        and all(has_coordinates(n) for n in (last, a, b))
     ):
-        ahead = great_circle_km(last, a)
-        share = max(0.0, 1.0 - great_circle_km(a, b) / ahead) if ahead > 0 else 0.0
+        ahead = node_distance_km(last, a)
+        share = max(0.0, 1.0 - node_distance_km(a, b) / ahead) if ahead > 0 else 0.0
     start, end = reached(differ - 1), reached(differ)
     return min(start + (end - start) * share, leg.arrive_at - NOTICE)
 

@@ -99,7 +99,9 @@ def follow_events(
     for event in events:
         if event.node is None or event.at > now:
             continue
-        for sid in dict.fromkeys(r for r in (event.shipment, *event.references) if r in routes):
+        for sid in dict.fromkeys(
+            r for r in (event.shipment, *event.references) if r is not None and r in routes
+        ):
             current = moved.get(sid, tuple(routes[sid]))
             followed = follow_event(current, event.node, event.event, event.at)
             if followed is not None and followed != current:

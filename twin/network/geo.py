@@ -1,0 +1,80 @@
+"""Distances on the globe, and when a leg passes a point on its way.
+
+The one great-circle formula of the twin: the network builder and generator price lanes by it,
+areas find the nodes inside a circle by it, diversions find where two courses part by it, and
+the engine, the exposure check and the replay world time a leg's passage of its `via` by it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import overload
+
+import numpy as np
+from numpy.typing import NDArray
+
+from twin.domain.plans import Leg
+from twin.domain.records import Network, Node
+
+EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
+
+FloatArray = NDArray[np.float64]
+
+
+@overload
+def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float: ...
+
+
+@overload
+def great_circle_km(lat1: float, lon1: float, lat2: FloatArray, lon2: FloatArray) -> FloatArray: ...
+
+
+def great_circle_km(
+    lat1: float, lon1: float, lat2: float | FloatArray, lon2: float | FloatArray
+) -> float | FloatArray:
+    """Great-circle (haversine) distance in km on a sphere of the Earth's mean radius, from one
+    point to another or to many (degrees in; arrays for the second point give an array back).
+
+    >>> round(great_circle_km(51.471, -0.462, 40.640, -73.779))  # LHR - JFK
+    5540
+    """
+    p1, l1 = np.radians(lat1), np.radians(lon1)
+    p2, l2 = np.radians(lat2), np.radians(lon2)
+    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((l2 - l1) / 2) ** 2
+    # clip: rounding can push `h` a hair past 1 for antipodal points
+    km = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    return float(km) if np.ndim(km) == 0 else km
+
+
+def has_coordinates(node: Node) -> bool:
+    return node.lat is not None and node.lon is not None
+
+
+def coordinates(node: Node) -> tuple[float, float]:
+    """A node's (lat, lon); raises ValueError naming the node when it has none."""
+    if node.lat is None or node.lon is None:
+        raise ValueError(f"node {node.id} has no coordinates (lat, lon)")
+    return node.lat, node.lon
+
+
+def node_distance_km(a: Node, b: Node) -> float:
+    """Great-circle distance between two nodes, in km (ValueError if one has no coordinates)."""
+    return great_circle_km(*coordinates(a), *coordinates(b))
+
+
+def passage_time(leg: Leg, member: str, network: Network) -> datetime:
+    """When a leg passes a node of its lane's `via`: along the leg in proportion of great-circle
+    distance (from -> member over from -> member -> to); halfway when a coordinate is missing."""
+    nodes = network.node_by_id
+    share = 0.5
+    start, middle, end = (nodes.get(n) for n in (leg.from_node, member, leg.to_node))
+    if (
+        start is not None
+        and middle is not None
+        and end is not None
+        and all(has_coordinates(n) for n in (start, middle, end))
+    ):
+        first, second = node_distance_km(start, middle), node_distance_km(middle, end)
+        if first + second > 0:
+            share = first / (first + second)
+    return leg.depart_at + (leg.arrive_at - leg.depart_at) * share
