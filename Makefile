@@ -4,19 +4,27 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Two stamps: what the demo needs (the runtime) and, on top, what tests and benchmarks need
+# (pytest, hypothesis, playwright, dask…), so `make run` on a fresh clone installs only the first.
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 # The test suite also runs its store tests against this PostgreSQL (see .ci/run).
 TWIN_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: venv run test test-fast bench lint typecheck clean browser
+.PHONY: venv run test test-fast bench lint typecheck clean browser alertmanager
 
 venv: $(STAMP)
 
+# --no-compile: Python compiles what the demo imports on first use, not every module of every
+# dependency up front (a large share of a fresh install's time).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --no-compile -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,parquet]'
+	touch $(TEST_STAMP)
 
 run: $(STAMP)
 	$(BIN)/twin demo
@@ -26,13 +34,19 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 		|| echo "chromium could not be installed: the browser tests will be skipped"
 
-test: $(STAMP) browser
+# Paging is tested against Debian's Alertmanager as well as fake receivers: install it if missing.
+alertmanager:
+	@command -v prometheus-alertmanager >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq prometheus-alertmanager >/dev/null) \
+		|| echo "prometheus-alertmanager could not be installed: its test will be skipped"
+
+test: $(TEST_STAMP) browser alertmanager
 	TWIN_TEST_POSTGRES_URL=$(TWIN_TEST_POSTGRES_URL) $(BIN)/python -m pytest -q -p no:cacheprovider
 
-test-fast: $(STAMP)
+test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -x -p no:cacheprovider -m "not slow and not postgres"
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/twin bench --json
 
 lint: $(STAMP)

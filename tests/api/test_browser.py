@@ -121,8 +121,26 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
         page.wait_for_selector("#plan-diff")
         assert page.text_content("#playbook") == "avoid-closed-chokepoint"
         assert page.locator("svg.chart line.threshold").count() >= 2
-        diff = page.text_content("#plan-diff") or ""
-        assert "YTN-RTM-SUEZ" in diff and "YTN-RTM-CAPE" in diff
+        # The decision leads, in the network's currency; routes read as places with mode and
+        # days, the lane id on hover.
+        with session_scope(console.db) as session:
+            proposed = get_incident(session, id=console.incident_id)
+        extra = sum(c.new_cost - c.old_cost for c in proposed.diff.changes)
+        assert f"+USD {extra:,.0f}" in (page.text_content("#cost-plan") or "")
+        assert page.text_content("#cost-nothing") and page.text_content("#cost-net")
+        cape = page.locator("#plan-diff .hop[data-lane='YTN-RTM-CAPE']").first
+        assert cape.get_attribute("title") == "lane YTN-RTM-CAPE"
+        assert cape.text_content() == (
+            "Yantian → Strait of Malacca → Cape of Good Hope → Rotterdam, sea 40 d"
+        )
+        # The map highlights the old route (red, dashed) and the new one (green).
+        page.wait_for_selector("#incident-map[data-ready=yes]")
+        assert page.get_attribute("#incident-map path[data-lane='YTN-RTM-CAPE']", "stroke") == (
+            "#15803d"
+        )
+        assert page.get_attribute("#incident-map path[data-lane='YTN-RTM-SUEZ']", "stroke") == (
+            "#b91c1c"
+        )
         shot(page, "incident-proposed")
 
         # Approve, with a comment and the confirmations.
@@ -131,7 +149,8 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
         page.click("button[value=approve]")
         page.wait_for_selector("#flash")
         assert dialogs and dialogs[-1].startswith("APPROVE " + console.incident_id)
-        assert "approved" in (page.text_content("h1") or "")
+        assert page.text_content("#incident-state") == "approved"
+        assert (page.text_content("#flash") or "").startswith("Approved by alice at ")
         with session_scope(console.db) as session:
             assert get_incident(session, id=console.incident_id).state is S.approved
 
@@ -157,6 +176,8 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
             assert "YTN-RTM-CAPE" in applied[shipment] and "YTN-RTM-SUEZ" not in applied[shipment]
         page.wait_for_selector("#audit-live td:text-is('apply')")
         page.wait_for_selector("button[value=rollback]")
+        # The header's state moved with the audit log: no "approved" over an "apply" entry.
+        page.wait_for_selector("#incident-state .state-applied")
         shot(page, "incident-applied")
 
         # Roll it back from the console.
@@ -164,7 +185,10 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
         page.check("input[name=confirm]")
         page.click("button[value=rollback]")
         page.wait_for_selector("#flash")
-        assert "rolled back" in (page.text_content("h1") or "")
+        assert page.text_content("#incident-state") == "rolled back"
+        flash = page.text_content("#flash") or ""
+        assert "restores 2 shipments to their earlier route (S1, S2)" in flash, flash
+        assert "keeps 0 on the new route" in flash
 
         # The next pass restores the earlier routes in the plan of record.
         engine_pass(console)
@@ -179,13 +203,15 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
             ("alice", S.rolled_back),
         ]
         assert log[1].why == "Cape detour accepted" and log[3].why.startswith(
-            "Suez reopened early; restore"
+            "Suez reopened early; restores 2 shipments"
         )
         assert final.state is S.rolled_back and final.decided_by == "alice"
 
         # A new alert arrives while the overview is open: the counts move without a reload.
         page.goto(server + "/")
         before = int(page.text_content("#count-critical") or "0")
+        echoes = page.locator("#affected-critical")
+        lanes_before = int((echoes.text_content() or "0").split()[0]) if echoes.count() else 0
         now = datetime.now(UTC)
         with session_scope(console.db) as session:
             save_alerts(
@@ -208,8 +234,33 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
             f"document.getElementById('count-critical').textContent === '{before + 1}'"
         )
         assert page.url.rstrip("/") == server  # still the same page: no navigation happened
+        # Its lane echoes, inhibited by it, are folded under it: the count counts causes.
+        with session_scope(console.db) as session:
+            save_alerts(
+                session,
+                alerts=[
+                    Alert(
+                        id=f"USLAX-{k}/customs/live",
+                        target=f"USLAX-{k}",
+                        dimension="customs",
+                        severity="critical",
+                        score=0.9,
+                        peak=0.9,
+                        opened_at=now,
+                        updated_at=now,
+                        kind="lane",
+                        inhibited_by="USLAX/customs/live",
+                    )
+                    for k in range(3)
+                ],
+            )
+        page.wait_for_function(
+            "(document.getElementById('affected-critical') || {}).textContent"
+            f" === '{lanes_before + 3} lanes affected'"
+        )
+        assert page.text_content("#count-critical") == str(before + 1)
 
-        for path, name in (("/map", "map"), ("/alerts", "alerts"), ("/audit", "audit")):
+        for path, name in (("/alerts", "alerts"), ("/audit", "audit")):
             page.goto(server + path)
             page.wait_for_selector("main h1")
             shot(page, name)
@@ -217,4 +268,104 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
             page.locator("#audit td.actor:text-is('alice')").count() == 2
         )  # approved, rolled back
         assert page.locator("#audit td.actor:text-is('system')").count() >= 2  # proposed, applied
+        browser.close()
+
+
+# Checks run in the page: the page must not scroll sideways, and no two visible labels (chart
+# text, map place names) may overlap. Returns what is wrong, in words.
+LAYOUT = """() => {
+  const problems = [];
+  const width = window.innerWidth;
+  const page = document.documentElement.scrollWidth;
+  if (page > width + 1) {
+    const wide = [...document.querySelectorAll("body *")]
+      .filter(e => e.getBoundingClientRect().right > width + 1 && !e.closest(".scroll, table, .leaflet-container, pre"))
+      .slice(0, 3).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className && e.className.baseVal === undefined ? "." + e.className : ""));
+    problems.push(`scrolls sideways: ${page}px wide in a ${width}px window (${wide.join(", ")})`);
+  }
+  const groups = new Map();
+  const add = (el, group, what) => {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height || getComputedStyle(el).visibility === "hidden") return;
+    if (!groups.has(group)) groups.set(group, []);
+    groups.get(group).push({ r, what });
+  };
+  document.querySelectorAll("svg text").forEach(t => add(t, t.ownerSVGElement, t.textContent));
+  document.querySelectorAll(".leaflet-tooltip.maplabel").forEach(t => add(t, t.closest(".livemap"), t.textContent));
+  for (const boxes of groups.values()) {
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i].r, b = boxes[j].r;
+      const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+      const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      if (w > 1 && h > 1) problems.push(`labels overlap: "${boxes[i].what}" and "${boxes[j].what}"`);
+    }
+  }
+  return problems;
+}"""
+WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}
+
+
+@pytest.fixture(scope="module")
+def replay_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real replay report (the short test scenario, three runs), written once for both
+    database backends."""
+    from twin.files.playbooks import load_playbooks
+    from twin.replay.report import write_report
+    from twin.replay.run import replay
+    from twin.replay.scenario import load_scenario
+
+    root = Path(__file__).resolve().parents[2]
+    loaded = load_scenario(root / "tests/replay/data/short-closure.yaml")
+    doc = replay(loaded, load_playbooks(root / "playbooks"))
+    folder = tmp_path_factory.mktemp("report")
+    write_report(doc, None, loaded, folder)
+    return folder / "report.html"
+
+
+def test_every_page_fits_desktop_and_phone(
+    console: Console, server: str, replay_report: Path
+) -> None:
+    report = replay_report
+    pages = [
+        ("/", "#count-critical"),
+        ("/incidents", "main h1"),
+        (f"/incidents/{console.incident_id}", "#incident-map[data-ready=yes]"),
+        ("/map", "#network-map[data-ready=yes]"),
+        ("/alerts", "#alerts"),
+        ("/audit", "#audit"),
+        ("/api/docs", ".swagger-ui .info .title"),
+    ]
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        for label, (width, height) in WIDTHS.items():
+            context = browser.new_context(viewport={"width": width, "height": height})
+            page = context.new_page()
+            page.set_default_timeout(20_000)
+            errors: list[str] = []
+            page.on(
+                "console", lambda m, seen=errors: seen.append(m.text) if m.type == "error" else None
+            )
+            page.on("pageerror", lambda e, seen=errors: seen.append(str(e)))
+            page.goto(server + "/login")
+            assert page.evaluate(LAYOUT) == [], f"/login at {label} width"
+            page.fill("input[name=username]", "alice")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_selector("#count-waiting")
+            for path, ready in [*pages, (report.as_uri(), "h1")]:
+                page.goto(path if path.startswith("file:") else server + path)
+                page.wait_for_selector(ready)
+                problems = page.evaluate(LAYOUT)
+                if problems or errors:  # the screenshot shows what went wrong
+                    name = "report" if path.startswith("file:") else path.strip("/") or "overview"
+                    shot(page, f"layout-{label}-{name.replace('/', '-')[:40]}")
+                assert problems == [], f"{path} at {label} width ({width}px): {problems}"
+                assert errors == [], f"{path} at {label} width: console errors {errors}"
+            # The API docs render the OpenAPI 3.1 document (Swagger UI 5), not an error.
+            page.goto(server + "/api/docs")
+            page.wait_for_selector(".swagger-ui .opblock")
+            assert "twin on-call console API" in (page.text_content(".swagger-ui .info") or "")
+            assert "Unable to render" not in (page.text_content("body") or "")
+            assert page.locator(".swagger-ui .opblock").count() >= 15
+            context.close()
         browser.close()

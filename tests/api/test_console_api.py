@@ -8,6 +8,7 @@ import itsdangerous.timed
 from console_world import PASSWORD, Console, csrf_of, sign_in
 from fastapi.testclient import TestClient
 
+from twin.api.app import create_app
 from twin.api.auth import SESSION_COOKIE, Sessions
 from twin.domain.incidents import IncidentState
 from twin.store.db import session_scope
@@ -242,7 +243,14 @@ def test_pages_render_for_a_viewer(console: Console, browser_client) -> None:  #
     assert "avoid-closed-chokepoint" in incident and "YTN-RTM-CAPE" in incident
     assert 'data-threshold="critical"' in incident and 'class="series"' in incident
     network_map = vic.get("/map").text
-    assert 'class="land"' in network_map and 'data-lane="YTN-RTM-SUEZ"' in network_map
+    assert 'class="livemap"' in network_map and "/map/network.geojson" in network_map
+    lanes = {
+        f["properties"]["id"]: f
+        for f in vic.get("/map/network.geojson").json()["features"]
+        if f["properties"]["kind"] == "lane"
+    }
+    assert lanes["YTN-RTM-SUEZ"]["properties"]["places"].endswith("Suez Canal → Rotterdam")
+    assert vic.get("/map/land.geojson").json()["geometry"]["type"] == "MultiPolygon"
     assert "SUEZ" in vic.get("/alerts").text
     assert "propose" in vic.get("/audit").text
 
@@ -270,3 +278,19 @@ def test_api_docs_page_loads_nothing_from_the_internet(console: Console) -> None
         for asset in assets:
             assert client.get(asset).status_code == 200, asset
         assert client.get(re.search(r"url: '([^']+)'", page.text).group(1)).status_code == 200
+
+
+def test_the_map_works_for_a_network_given_by_path(console: Console) -> None:
+    path = console.seeded.config.parent / "network.yaml"  # as the daemon's twin.toml names it
+    app = create_app(console.url, secret_key="test-secret", network=str(path))
+    with TestClient(app) as client:
+        client.cookies.clear()
+        headers = bearer(console, "vic")
+        assert client.get("/api/network", headers=headers).json()["name"] == "console-demo"
+        sign_in(client, "vic")
+        page = client.get("/map")
+        assert page.status_code == 200 and "Network map: console-demo" in page.text
+        features = client.get("/map/network.geojson").json()["features"]
+        assert {f["properties"]["id"] for f in features if f["properties"]["kind"] == "lane"} == {
+            lane.id for lane in console.seeded.network.lanes
+        }

@@ -171,7 +171,7 @@ def test_demo_config_is_valid() -> None:
         ),
         (
             '[[notify.channels]]\nname = "o"\nkind = "sms"\nurl = "http://x"',
-            "twin.toml: [[notify.channels]][1]: field 'kind': Input should be 'webhook' or 'alertmanager' (got 'sms')",
+            "twin.toml: [[notify.channels]][1]: field 'kind': Input should be 'webhook', 'alertmanager', 'slack' or 'pagerduty' (got 'sms')",
         ),
         (
             "[serve]\nport = 0",
@@ -245,9 +245,9 @@ def test_check_json_has_every_default(tmp_path: Path) -> None:
     doc = json.loads(result.stdout)
     assert result.exit_code == 0
     assert doc["monitor"] == {"every": "5m"} and doc["replan"] == {"every": "15m"}
-    assert doc["serve"] == {"host": "127.0.0.1", "port": 8080} and doc["leader"] == {
-        "lease_seconds": 15.0
-    }
+    assert doc["serve"] == {"host": "127.0.0.1", "port": 8080, "external_url": None} and doc[
+        "leader"
+    ] == {"lease_seconds": 15.0}
     assert doc["scoring"]["staleness"] == "3d" and doc["alerts"]["default"]["warn"] == 0.5
 
 

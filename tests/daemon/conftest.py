@@ -138,13 +138,16 @@ def write_config(
         lines += ["[[feeds]]", 'name = "remote"', f'url = "{feed_url}"', 'every = "1s"', ""]
     lines += ["[replan]", f'every = "{every}"', "", "[leader]", f"lease_seconds = {lease}", ""]
     if hook:
-        lines += [
-            "[[notify.channels]]",
-            'name = "oncall"',
-            f'url = "{hook}"',
-            "attempts = 2",
-            'timeout = "2s"',
-        ]
+        # Every channel the shipped playbooks notify (an unknown one stops the daemon).
+        for channel in ("oncall", "planning", "customs-brokers", "fulfilment"):
+            lines += [
+                "[[notify.channels]]",
+                f'name = "{channel}"',
+                f'url = "{hook}"',
+                "attempts = 2",
+                'timeout = "2s"',
+                "",
+            ]
     path = folder / "twin.toml"
     path.write_text("\n".join(lines) + "\n")
     if not (folder / "shipments.csv").exists():

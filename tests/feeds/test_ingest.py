@@ -53,8 +53,40 @@ def test_unknown_target_and_metric_warn_once(network, tmp_path):
     ]
     (tmp_path / "x.jsonl").write_text("\n".join(lines))
     result = ingest_path(tmp_path, network)
-    assert len(result.frame) == 3
-    assert sorted(p.field for p in result.warnings) == ["metric", "target"]
+    # Never scored, so never stored as signals: quarantined with the reason, one warning.
+    assert len(result.frame) == 0 and len(result.quarantine) == 3
+    assert [p.field for p in result.warnings] == ["target"]
+    reason = result.quarantine[0].reason
+    assert reason.startswith(f"target 'MARS' is not a node or lane of network {network.name}")
+    assert "metric 'gloom' is not scored" in reason
+
+
+def test_mistyped_target_and_metric_are_quarantined_with_the_nearest_name(network, tmp_path):
+    rows = [
+        ("SEUZ", "incidents_7d"),  # target mistyped
+        ("SUEZ", "incidnets_7d"),  # metric mistyped
+        ("SUEZ", "incidents_7d"),  # fine
+    ]
+    (tmp_path / "x.jsonl").write_text(
+        "\n".join(
+            f'{{"ts": "2024-01-02T06:00:00Z", "source": "s", "dimension": "security", '
+            f'"target": "{target}", "metric": "{metric}", "value": 2}}'
+            for target, metric in rows
+        )
+    )
+    result = ingest_path(tmp_path, network)
+    assert list(result.frame["target"]) == ["SUEZ"] and list(result.frame["metric"]) == [
+        "incidents_7d"
+    ]
+    reasons = sorted((q.field, q.reason) for q in result.quarantine)
+    assert reasons == [
+        ("metric", "metric 'incidnets_7d' is not scored (did you mean 'incidents_7d'?)"),
+        (
+            "target",
+            f"target 'SEUZ' is not a node or lane of network {network.name} (did you mean 'SUEZ'?)",
+        ),
+    ]
+    assert all('"value": 2' in q.raw.replace(":2", ": 2") for q in result.quarantine)
 
 
 def test_signals_round_trip(network):

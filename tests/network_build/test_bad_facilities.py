@@ -142,3 +142,33 @@ def test_linked_road_lane_is_not_duplicated_by_the_road_rules(
     assert [p[3] for p in _problems(_write(tmp_path, twice), parameters)] == [
         "lane CNYTN-USLAX-RAIL is made twice"
     ]
+
+
+def test_unknown_passage_is_refused_with_the_nearest_name(
+    tmp_path: Path, parameters: Parameters
+) -> None:
+    # `sues` matches no searoute passage: built anyway, SUEZ would sit on no lane at all.
+    path = _write(
+        tmp_path,
+        GOOD_TAIL + "  - {id: SUEZ, kind: chokepoint, lat: 30.58, lon: 32.27, passage: sues}\n",
+    )
+    problems = _problems(path, parameters)
+    assert problems == [
+        (
+            str(path),
+            problems[0][1],
+            "passage",
+            "unknown sea passage 'sues' (did you mean 'suez'?)",
+        )
+    ]
+    assert "SUEZ" in problems[0][1]
+
+
+def test_every_passage_of_the_demo_facilities_is_known() -> None:
+    # The bundled facility list names real searoute passages (the check cannot be vacuous).
+    facilities = read_facilities(
+        Path(__file__).resolve().parents[2] / "twin" / "data" / "facilities" / "demo.yaml"
+    )
+    named = {f.passage for f in facilities.facilities if f.passage}
+    assert {"suez", "babalmandab", "south_africa"} <= named
+    assert named <= OfflineGeoData().passages()

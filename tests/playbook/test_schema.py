@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -66,14 +67,22 @@ def test_spec_example_validates() -> None:
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        ({"colour": "red"}, "colour", "Extra inputs"),
-        ({"match": {"dimension": "customs", "sky": 1}}, "match.sky", "Extra inputs"),
-        ({"actions": [{"teleport": {}}]}, "actions.0", "each action is one of"),
+        ({"colour": "red"}, "colour", "unknown key (known: "),
+        ({"aproval": "auto"}, "aproval", "unknown key (did you mean 'approval'?)"),
+        ({"match": {"dimension": "customs", "sky": 1}}, "match.sky", "unknown key"),
+        ({"match": {"dimenson": "customs"}}, "match.dimenson", "did you mean 'dimension'?"),
+        ({"actions": [{"avoidd": {}}]}, "actions.0", "unknown action 'avoidd' (did you mean"),
+        ({"actions": [{"teleport": {}}]}, "actions.0", "unknown action 'teleport' (known: avoid"),
         ({"actions": [{"avoid": {}, "hold": {}}]}, "actions.0", "each action is one of"),
         (
             {"actions": [{"avoid": {"target": "X", "speed": 3}}]},
             "actions.0.avoid.speed",
-            "Extra inputs",
+            "unknown key",
+        ),
+        (
+            {"actions": [{"avoid": {"target": "X", "untill": "clear"}}]},
+            "actions.0.avoid.untill",
+            "did you mean 'until'?",
         ),
         (
             {"actions": [{"avoid": {"target": "{{ alert.nope }}"}}]},
@@ -193,3 +202,62 @@ def test_render_never_runs_code_and_never_crashes(text: str) -> None:
         # Text without placeholders comes back unchanged.
         if "{{" not in text:
             assert rendered == text
+
+
+TYPO = """\
+id: typo
+description: Typos that would each switch this playbook off without a word.
+match: {dimension: [secruity], ids: [SEUZ, SUEZ]}
+actions:
+  - avoid: {target: SEUZ}
+  - replan: {}
+  - notify: {channel: oncal}
+"""
+
+
+def test_names_the_world_does_not_know_are_errors_with_the_nearest_name(tmp_path: Path) -> None:
+    from twin.files.networks import load_network
+    from twin.files.playbooks import read_playbooks
+
+    (tmp_path / "typo.yaml").write_text(TYPO)
+    network, _ = load_network("demo")
+    ids = set(network.node_by_id) | set(network.lane_by_id)
+    with pytest.raises(InputError) as info:
+        read_playbooks(tmp_path, ids=ids, channels=["oncall", "planning"])
+    assert [(p.field, p.message) for p in info.value.problems] == [
+        ("match.dimension", "unknown dimension 'secruity' (did you mean 'security'?)"),
+        ("match.targets", "'SEUZ' is not in the network (did you mean 'SUEZ'?)"),
+        ("actions.0.avoid.target", "'SEUZ' is not in the network (did you mean 'SUEZ'?)"),
+        ("actions.2.notify.channel", "unknown channel 'oncal' (did you mean 'oncall'?)"),
+    ]
+    # Without channels configured at all the channel is a warning (nothing pages), not an error.
+    (tmp_path / "typo.yaml").write_text(
+        TYPO.replace("secruity", "security").replace("SEUZ", "SUEZ")
+    )
+    playbooks, warnings = read_playbooks(tmp_path, ids=ids, channels=[])
+    assert [p.id for p in playbooks] == ["typo"]
+    assert [(w.field, w.severity) for w in warnings] == [("actions.2.notify.channel", "warning")]
+
+
+def test_validate_cli_checks_against_the_config_and_prints_json_failures(tmp_path: Path) -> None:
+    (tmp_path / "typo.yaml").write_text(TYPO)
+    (tmp_path / "twin.toml").write_text(
+        '[[notify.channels]]\nname = "oncall"\nurl = "http://127.0.0.1:9/hook"\n'
+    )
+    done = subprocess.run(
+        [*TWIN, "playbooks", "validate", str(tmp_path), "--config", str(tmp_path / "twin.toml")]
+        + ["--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    doc = json.loads(done.stdout)
+    assert doc["ok"] is False
+    assert [p["field"] for p in doc["problems"]] == [
+        "match.dimension",
+        "match.targets",
+        "actions.0.avoid.target",
+        "actions.2.notify.channel",
+    ]
+    assert "did you mean 'security'?" in done.stderr

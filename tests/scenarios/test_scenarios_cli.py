@@ -158,7 +158,10 @@ def test_unknown_market_is_named(folder: Path) -> None:
 def test_replay_outside_the_repository_names_the_missing_playbook_folder(tmp_path: Path) -> None:
     short = Path(__file__).resolve().parents[1] / "replay" / "data" / "short-closure.yaml"
     proc = run("replay", str(short), "--json", cwd=tmp_path)
-    assert proc.returncode == 2 and proc.stdout == ""
+    # Under --json the failure is a document on stdout too (same problems as stderr).
+    assert proc.returncode == 2
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] is False and doc["problems"][0]["field"] == "--playbooks"
     assert "Traceback" not in proc.stderr
     assert (
         "playbooks: field '--playbooks': no such folder: give the playbook folder with --playbooks DIR"

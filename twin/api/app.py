@@ -16,10 +16,13 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import OperationalError
 
 from twin.alerting.rules import AlertRules
 from twin.api.auth import Sessions
+from twin.api.clock import ConsoleClock
 from twin.api.deps import NotSignedIn
+from twin.api.present import money
 from twin.api.views import ConsoleError
 from twin.store.db import make_engine
 from twin.store.migrate import require_current
@@ -50,6 +53,16 @@ def _serve_api_docs(app: FastAPI) -> None:
         )
 
 
+def network_name(ref: str | None) -> str | None:
+    """The stored name of the network `ref` names: a network file or folder given by path is
+    stored under the name inside it (the daemon's twin.toml may name its network by path)."""
+    if ref is None or not Path(ref).exists():
+        return ref
+    from twin.files.networks import load_network
+
+    return load_network(ref)[0].name
+
+
 def create_app(
     database_url: str | None = None,
     *,
@@ -58,12 +71,15 @@ def create_app(
     poll_seconds: float = 3.0,
     alert_rules: AlertRules | None = None,
     network: str | None = None,
+    clock: str = "wall",
 ) -> FastAPI:
     """The console app on the store at `database_url` (default: TWIN_DATABASE_URL or ./twin.db).
 
     secret_key signs session cookies (default: TWIN_SECRET_KEY, else a random one: sessions
     then end when the process does). poll_seconds: how often /api/events looks for changes.
     network: the stored network the map shows (default: the most recently updated one).
+    clock: the daemon's clock ("wall", or the path of the demo's simulated clock file): pages,
+    counts and decisions use its time, and say so when it is simulated.
     Raises SchemaOutdated if the database is not migrated (`twin db upgrade`).
     """
     from twin.api import routes_api, routes_auth, routes_pages
@@ -88,10 +104,12 @@ def create_app(
     )
     app.state.poll_seconds = poll_seconds
     app.state.alert_rules = alert_rules or AlertRules()
-    app.state.network = network
+    app.state.network = network_name(network)
+    app.state.clock = ConsoleClock(clock)
     app.state.templates = Jinja2Templates(
         directory=str(Path(str(files("twin.api").joinpath("templates"))))
     )
+    app.state.templates.env.filters["money"] = money
     app.mount(
         "/static", StaticFiles(directory=str(files("twin.api").joinpath("static"))), name="static"
     )
@@ -105,6 +123,18 @@ def create_app(
             )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(OperationalError)
+    async def _store_busy(request: Request, exc: OperationalError) -> Response:
+        if "locked" not in str(exc):
+            raise exc
+        message = (
+            "the store is busy (the daemon is writing to it) and nothing was changed: "
+            "try again in a few seconds"
+        )
+        if _is_api(request):
+            return JSONResponse({"detail": message}, status_code=503)
+        return routes_pages.error_page(request, 503, message)
 
     @app.exception_handler(ConsoleError)
     async def _refused(request: Request, exc: ConsoleError) -> Response:

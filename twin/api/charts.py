@@ -1,17 +1,15 @@
-"""Inline SVG drawn on the server: score-over-time charts with thresholds, and the network map
-(equirectangular projection over a bundled Natural Earth land outline). No JavaScript, no tiles."""
+"""Inline SVG drawn on the server: score-over-time charts with thresholds; the risk colours and
+the bundled Natural Earth land outline the map (twin.api.geometry, static/map.js) uses."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from html import escape
 from importlib.resources import files
 
 from markupsafe import Markup
-
-from twin.domain.records import Network
 
 PALETTE = ("#2563eb", "#7c3aed", "#0891b2", "#65a30d", "#db2777", "#ea580c")
 
@@ -27,6 +25,22 @@ def risk_colour(score: float, warn: float = 0.5, critical: float = 0.8) -> str:
     return "#16a34a"
 
 
+def _spread(wanted: list[float], gap: float, low: float, high: float) -> list[float]:
+    """Positions as close to `wanted` as possible, at least `gap` apart, within [low, high]
+    (labels down a margin that must not overlap). Order is kept."""
+    order = sorted(range(len(wanted)), key=lambda i: wanted[i])
+    placed = [0.0] * len(wanted)
+    last = low - gap
+    for i in order:
+        placed[i] = max(wanted[i], last + gap)
+        last = placed[i]
+    overflow = last - high
+    if overflow > 0:  # pushed past the bottom: shift the run up, keeping the gaps
+        for i in order:
+            placed[i] = max(low, placed[i] - overflow)
+    return placed
+
+
 def score_chart(
     series: Mapping[str, Sequence[tuple[datetime, float]]],
     *,
@@ -38,10 +52,12 @@ def score_chart(
     title: str = "",
 ) -> Markup:
     """Lines of score (0-1) against time, one per dimension, with the threshold levels dashed
-    across and vertical marks (alert opened, decisions) labelled."""
-    left, right, top, bottom = 44, 110, 16, 34
+    across and vertical marks (alert opened, decisions) labelled. The time axis spans the
+    scores (and marks shortly after them: a decision taken later does not stretch it); labels
+    down the right margin and along the top are spread so that none overlaps another."""
+    left, right, top, bottom = 44, 118, 16, 34
     plot_w, plot_h = width - left - right, height - top - bottom
-    times = [t for points in series.values() for t, _ in points] + [t for t, _ in marks]
+    score_times = [t for points in series.values() for t, _ in points]
     out = [
         (
             f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" '
@@ -51,12 +67,16 @@ def score_chart(
     out.append(
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fafafa" stroke="#ccc"/>'
     )
+    times = score_times or [t for t, _ in marks]
     if not times:
         out.append(
             f'<text x="{left + 10}" y="{top + 24}" fill="#666">no scores stored for this target</text></svg>'
         )
         return Markup("".join(out))
     t0, t1 = min(times), max(times)
+    reach = max((t1 - t0) * 0.5, timedelta(days=1))
+    marks = [(t, label) for t, label in marks if t0 <= t <= t1 + reach]
+    t1 = max([t1, *(t for t, _ in marks)])
     span = max((t1 - t0).total_seconds(), 3600.0)
 
     def x(t: datetime) -> float:
@@ -69,20 +89,35 @@ def score_chart(
         out.append(
             f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="11" fill="#666">{v:g}</text>'
         )
+    margin: list[tuple[float, str, str]] = []  # (y wanted, text, colour) down the right margin
     for name, level in thresholds.items():
         colour = "#dc2626" if name == "critical" else "#f59e0b" if name == "warn" else "#16a34a"
         out.append(
             f'<line class="threshold" data-threshold="{escape(name)}" x1="{left}" x2="{left + plot_w}" '
             f'y1="{y(level):.1f}" y2="{y(level):.1f}" stroke="{colour}" stroke-dasharray="6 4"/>'
         )
-        out.append(
-            f'<text x="{left + plot_w + 4}" y="{y(level) + 4:.1f}" font-size="11" fill="{colour}">'
-            f"{escape(name)} {level:g}</text>"
+        margin.append((y(level) + 4, f"{name} {level:g}", colour))
+    rows: list[list[tuple[float, float]]] = []  # x extents of the mark labels in each row
+    for t, label in sorted(marks):
+        mx = x(t)
+        w = 6.0 * len(label) + 4
+        x0, anchor = (mx + 3, "start") if mx + 3 + w <= left + plot_w else (mx - 3, "end")
+        extent = (x0, x0 + w) if anchor == "start" else (x0 - w, x0)
+        row = next(
+            (
+                k
+                for k, taken in enumerate(rows)
+                if all(extent[1] < a or extent[0] > b for a, b in taken)
+            ),
+            len(rows),
         )
-    for t, label in marks:
+        if row == len(rows):
+            rows.append([])
+        rows[row].append(extent)
         out.append(
-            f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{top + plot_h}" stroke="#444" stroke-width="1"/>'
-            f'<text x="{x(t) + 3:.1f}" y="{top + 12}" font-size="10" fill="#444">{escape(label)}</text>'
+            f'<line class="mark" x1="{mx:.1f}" x2="{mx:.1f}" y1="{top}" y2="{top + plot_h}" stroke="#444" stroke-width="1"/>'
+            f'<text x="{x0:.1f}" y="{top + 11 + 13 * row}" font-size="10" fill="#444" '
+            f'text-anchor="{anchor}">{escape(label)}</text>'
         )
     for i, (name, points) in enumerate(sorted(series.items(), key=lambda kv: kv[0] == focus)):
         if not points:
@@ -94,9 +129,12 @@ def score_chart(
             f'<polyline class="series" data-dimension="{escape(name)}" fill="none" stroke="{colour}" '
             f'stroke-width="{width_px}" points="{path}"/>'
         )
-        lt, lv = points[-1]
+        margin.append((y(points[-1][1]) + 4, name, colour))
+    placed = _spread([m[0] for m in margin], 14.0, top + 8, top + plot_h + 4)
+    for (_, text, colour), ty in zip(margin, placed, strict=True):
         out.append(
-            f'<text x="{x(lt) + 4:.1f}" y="{y(lv) - 4:.1f}" font-size="11" fill="{colour}">{escape(name)}</text>'
+            f'<text x="{left + plot_w + 4}" y="{ty:.1f}" font-size="11" fill="{colour}">'
+            f"{escape(text)}</text>"
         )
     out.append(
         f'<text x="{left}" y="{height - 10}" font-size="11" fill="#666">{t0:%Y-%m-%d %H:%M}Z</text>'
@@ -112,94 +150,3 @@ def score_chart(
 def land_path() -> str:
     """The land outline as one SVG path in (lon + 180, 90 - lat) degrees (see docs/console.md)."""
     return " ".join(files("twin.api").joinpath("static/land.path").read_text().split("\n"))
-
-
-def _unwrap(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    # Take the short way round: crossing the antimeridian continues past x = 360 (or below 0).
-    out = [points[0]]
-    for lon, lat in points[1:]:
-        prev = out[-1][0]
-        while lon - prev > 180:
-            lon -= 360
-        while lon - prev < -180:
-            lon += 360
-        out.append((lon, lat))
-    return out
-
-
-def network_map(
-    network: Network,
-    lane_risk: Mapping[str, float],
-    *,
-    node_risk: Mapping[str, float] | None = None,
-    width: int = 1000,
-    warn: float = 0.5,
-    critical: float = 0.8,
-) -> Markup:
-    """The network on an equirectangular world map: land, a 30-degree graticule, lanes (through
-    their `via` chokepoints) coloured by risk, nodes by kind. The view is cropped to the nodes."""
-    node_risk = node_risk or {}
-    placed = {n.id: n for n in network.nodes if n.lat is not None and n.lon is not None}
-    if placed:
-        xs = [n.lon + 180 for n in placed.values()]  # type: ignore[operator]
-        ys = [90 - n.lat for n in placed.values()]  # type: ignore[operator]
-        x0, x1 = max(0.0, min(xs) - 15), min(360.0, max(xs) + 15)
-        y0, y1 = max(0.0, min(ys) - 12), min(180.0, max(ys) + 12)
-        if x1 - x0 > 240:  # a network spanning most longitudes: show the whole world
-            x0, x1 = 0.0, 360.0
-    else:
-        x0, x1, y0, y1 = 0.0, 360.0, 0.0, 180.0
-    height = int(width * (y1 - y0) / (x1 - x0))
-    out = [
-        (
-            f'<svg class="map" role="img" viewBox="{x0:.1f} {y0:.1f} {x1 - x0:.1f} {y1 - y0:.1f}" '
-            f'width="{width}" height="{height}" preserveAspectRatio="xMidYMid meet" '
-            'xmlns="http://www.w3.org/2000/svg"><title>network map</title>'
-            f'<rect x="0" y="0" width="360" height="180" fill="#eef5fb"/>'
-            f'<path class="land" d="{land_path()}" fill="#e2e2d8" stroke="#b9b9a8" stroke-width="0.15"/>'
-        )
-    ]
-    grid = []
-    for lon in range(-180, 181, 30):
-        grid.append(f"M{lon + 180},0V180")
-    for lat in range(-60, 61, 30):
-        grid.append(f"M0,{90 - lat}H360")
-    out.append(
-        f'<path class="graticule" d="{" ".join(grid)}" stroke="#9bb" stroke-width="0.1" fill="none"/>'
-    )
-    lanes = sorted(network.lanes, key=lambda lane: lane_risk.get(lane.id, 0.0))
-    for lane in lanes:
-        ids = [lane.from_, *lane.via, lane.to]
-        if not all(i in placed for i in ids):
-            continue
-        pts = _unwrap([(placed[i].lon, placed[i].lat) for i in ids])  # type: ignore[misc]
-        risk = lane_risk.get(lane.id, 0.0)
-        colour = risk_colour(risk, warn, critical)
-        dash = ' stroke-dasharray="0.8 0.5"' if lane.mode.value == "air" else ""
-        for shift in (-360, 0, 360):
-            coords = " ".join(f"{lon + 180 + shift:.2f},{90 - lat:.2f}" for lon, lat in pts)
-            if all(not (0 <= lon + 180 + shift <= 360) for lon, _ in pts):
-                continue
-            out.append(
-                f'<polyline class="lane" data-lane="{escape(lane.id)}" data-risk="{risk:.2f}" points="{coords}" '
-                f'fill="none" stroke="{colour}" stroke-width="{0.35 + 0.6 * risk:.2f}" opacity="0.85"{dash}>'
-                f"<title>{escape(lane.id)} ({lane.mode.value}): risk {risk:.2f}</title></polyline>"
-            )
-    for node in placed.values():
-        cx, cy = node.lon + 180, 90 - node.lat  # type: ignore[operator]
-        risk = node_risk.get(node.id, 0.0)
-        fill = risk_colour(risk, warn, critical) if risk else "#334155"
-        r = 0.9 if node.kind.value == "chokepoint" else 0.6
-        shape = (
-            f'<rect x="{cx - r:.2f}" y="{cy - r:.2f}" width="{2 * r:.2f}" height="{2 * r:.2f}" '
-            if node.kind.value == "chokepoint"
-            else f'<circle cx="{cx:.2f}" cy="{cy:.2f}" r="{r:.2f}" '
-        )
-        out.append(
-            f'<g class="node" data-node="{escape(node.id)}">{shape}fill="{fill}" stroke="#fff" stroke-width="0.15">'
-            f"<title>{escape(node.id)} {escape(node.name)} ({node.kind.value}) risk {risk:.2f}</title>"
-            f"</{'rect' if node.kind.value == 'chokepoint' else 'circle'}>"
-            f'<text x="{cx + 1.1:.2f}" y="{cy + 0.5:.2f}" font-size="1.6" fill="#1e293b">{escape(node.id)}</text></g>'
-        )
-    out.append("</svg>")
-    return Markup("".join(out))

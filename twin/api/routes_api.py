@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
 from twin.api import views
+from twin.api.clock import console_now
 from twin.api.deps import CurrentUser, SessionDep, check_csrf
 from twin.api.models import (
     AckIn,
@@ -60,8 +61,9 @@ ACTS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
+def now(request: Request) -> datetime:
+    """Now by the console's clock (the daemon's: simulated in the demo)."""
+    return console_now(request)
 
 
 def stored_network(session: Session, name: str | None) -> Network | None:
@@ -174,15 +176,21 @@ def acknowledge(
 ) -> AckOut:
     """Say "I'm on it" for an open alert (approvers and admins)."""
     check_csrf(request, None)
-    made = views.acknowledge(session, alert_id=alert_id, user=user, comment=body.comment, at=now())
+    made = views.acknowledge(
+        session, alert_id=alert_id, user=user, comment=body.comment, at=now(request)
+    )
     session.commit()
     return views.ack(made)
 
 
 @router.get("/silences", response_model=list[SilenceOut])
-def silences(session: SessionDep, user: CurrentUser, active: bool = False) -> list[SilenceOut]:
+def silences(
+    request: Request, session: SessionDep, user: CurrentUser, active: bool = False
+) -> list[SilenceOut]:
     """Silences (only those in force now with `active=true`)."""
-    return [views.silence(s) for s in list_silences(session, active_at=now() if active else None)]
+    return [
+        views.silence(s) for s in list_silences(session, active_at=now(request) if active else None)
+    ]
 
 
 SILENCING: dict[int | str, dict[str, Any]] = {
@@ -204,7 +212,7 @@ def add_silence(
         matchers=body.matchers,
         length=body.length,
         comment=body.comment,
-        at=now(),
+        at=now(request),
     )
     session.commit()
     return views.silence(made)
@@ -229,7 +237,7 @@ def expire_silence(
     """End a silence now (approvers and admins); it stays on record with who ended it."""
     check_csrf(request, None)
     ended = views.expire_silence(
-        session, ident=silence_id, user=user, comment=body.comment if body else "", at=now()
+        session, ident=silence_id, user=user, comment=body.comment if body else "", at=now(request)
     )
     session.commit()
     return views.silence(ended)
@@ -276,7 +284,7 @@ def _decide(
         verb=verb,
         user=user,
         comment=body.comment,
-        at=now(),
+        at=now(request),
         expected_state=body.expected_state,
     )
     session.commit()

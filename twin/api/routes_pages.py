@@ -3,17 +3,21 @@ network map, alerts with silences and acks, audit log."""
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from twin.api import views
-from twin.api.charts import network_map, score_chart
+from twin.api import geometry, present, views
+from twin.api.charts import score_chart
+from twin.api.clock import console_now
 from twin.api.deps import CurrentUser, SessionDep, check_csrf
 from twin.api.models import SilenceIn
 from twin.api.routes_api import lane_risk, stored_network
@@ -22,15 +26,19 @@ from twin.domain.incidents import IncidentState
 from twin.store.alerts import list_acks, list_alerts, list_silences
 from twin.store.console import recent_audit, score_history
 from twin.store.incidents import audit_log, list_incidents
+from twin.store.shipments import get_shipments
 from twin.store.signals import signals_between
 from twin.store.users import Role
 
 router = APIRouter(include_in_schema=False)
+BUSY_ATTEMPTS = 5  # a decision retried when the store is locked by a daemon pass
+ALERTS_SHOWN = 2000  # the alert history page shows the newest this many episodes
 S = IncidentState
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
+def now(request: Request) -> datetime:
+    """Now by the console's clock (the daemon's: simulated in the demo)."""
+    return console_now(request)
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -39,7 +47,8 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
         "user": user,
         "csrf_token": getattr(request.state, "csrf", None) or "",
         "can_decide": bool(user and user.role.allows(Role.approver)),
-        "now": now(),
+        "now": now(request),
+        "simulated": request.app.state.clock.simulated,
         "path": request.url.path,
     }
     return request.app.state.templates.TemplateResponse(
@@ -58,15 +67,12 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
 
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
-    open_alerts = list_alerts(session, open_only=True)
-    by_severity: dict[str, list[Any]] = {"critical": [], "warn": []}
-    for a in open_alerts:
-        by_severity.setdefault(a.severity.value, []).append(a)
+    causes = present.causes_by_severity(present.group_alerts(list_alerts(session, open_only=True)))
     incidents = list_incidents(session, limit=500)
     by_id = {i.id: i for i in incidents}
     waiting = [i for i in incidents if i.state is S.proposed and not i.shadow]
     to_apply = [i for i in incidents if i.state in (S.approved, S.auto_approved)]
-    since = now() - timedelta(hours=24)
+    since = now(request) - timedelta(hours=24)
     applied = [
         (e, by_id.get(e.incident_id))
         for e in recent_audit(session, since=since)
@@ -76,7 +82,11 @@ def overview(request: Request, session: SessionDep, user: CurrentUser) -> HTMLRe
         request,
         "overview.html",
         {
-            "by_severity": by_severity,
+            "causes": causes,
+            "affected": {
+                k: present.affected_text([a for g in v for a in g.affected])
+                for k, v in causes.items()
+            },
             "waiting": waiting,
             "to_apply": to_apply,
             "applied": applied,
@@ -88,7 +98,7 @@ def overview(request: Request, session: SessionDep, user: CurrentUser) -> HTMLRe
 def incidents_page(
     request: Request, session: SessionDep, user: CurrentUser, state: str | None = None
 ) -> HTMLResponse:
-    states = [S(state)] if state in S.__members__ else None
+    states = [S(state)] if state is not None and state in S.__members__ else None
     return render(
         request,
         "incidents.html",
@@ -129,6 +139,28 @@ def incident_page(
         session, start=alert.opened_at - timedelta(days=14), end=None, target=alert.target
     )
     signals = frame.tail(40).iloc[::-1].to_dict("records") if not frame.empty else []
+    network = stored_network(session, request.app.state.network)
+    shipments = (
+        {
+            s.id: s
+            for s in get_shipments(
+                session,
+                network_name=network.name,
+                ids=[c.shipment for c in incident.diff.changes],
+            )
+        }
+        if network
+        else {}
+    )
+    avoid = [str(t) for t in incident.constraints.get("avoid") or ()]
+    routes = {
+        c.shipment: {
+            "old": present.route_hops(network, c.old_path),
+            "new": present.route_hops(network, c.new_path),
+            "through_avoided": present.avoided_on(network, c.old_path, avoid),
+        }
+        for c in incident.diff.changes
+    }
     return render(
         request,
         "incident.html",
@@ -139,8 +171,33 @@ def incident_page(
             "signals": signals,
             "summary": incident.diff.summary(),
             "can": views.possible(incident),
+            "decision": present.decision(
+                incident, shipments, network.currency if network else "USD"
+            ),
+            "routes": routes,
+            "network": network,
+            "old_lanes": sorted({lane for c in incident.diff.changes for lane in c.old_path}),
+            "new_lanes": sorted({lane for c in incident.diff.changes for lane in c.new_path}),
+            "place": lambda ident: present.place_name(network, ident),
+            "done": views.done_message(
+                incident, log, request.query_params.get("done", ""), user.name
+            ),
+            "avoided": [present.place_name(network, t) for t in avoid],
+            "blocked": sum(1 for r in routes.values() if r["through_avoided"]),
         },
     )
+
+
+def claim_write(session: Session) -> None:
+    """Start a fresh transaction that holds SQLite's write lock from its first statement.
+
+    SQLite has one writer. A transaction that reads and then writes is refused at once
+    ("database is locked") if the daemon committed in between, which a busy daemon does every
+    second or two; one that writes first waits its turn (busy_timeout) and then reads the
+    current state. A no-op UPDATE takes the lock. Other databases need nothing."""
+    session.rollback()  # end the read transaction the sign-in check began
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(sa.text("UPDATE incidents SET id = id WHERE 1 = 0"))
 
 
 @router.post("/incidents/{incident_id}/decide")
@@ -158,16 +215,29 @@ def decide(
     check_csrf(request, csrf_token)
     if confirm != "yes":
         raise views.ConsoleError(400, "tick the confirmation box to confirm the decision")
-    done = views.decide(
-        session,
-        ident=incident_id,
-        verb=action,
-        user=user,
-        comment=comment,
-        at=now(),
-        expected_state=state or None,
-    )
-    session.commit()
+    for attempt in range(1, BUSY_ATTEMPTS + 1):
+        try:
+            claim_write(session)
+            done = views.decide(
+                session,
+                ident=incident_id,
+                verb=action,
+                user=user,
+                comment=comment,
+                at=now(request),
+                expected_state=state or None,
+            )
+            session.commit()
+            break
+        except OperationalError as exc:
+            # SQLite allows one writer: a read that turns into a write after a daemon pass
+            # committed is refused at once ("database is locked"), and a long pass can hold the
+            # store past its busy timeout. The decision is small: try again in a fresh
+            # transaction rather than fail the person.
+            session.rollback()
+            if "locked" not in str(exc) or attempt == BUSY_ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)
     return RedirectResponse(f"/incidents/{done.incident.id}?done={action}", status_code=303)
 
 
@@ -178,20 +248,41 @@ def map_page(
     network = stored_network(session, name or request.app.state.network)
     risk, _ = lane_risk(session)
     rule = request.app.state.alert_rules.default
-    svg = (
-        network_map(network, risk, node_risk=risk, warn=rule.warn, critical=rule.critical)
-        if network
-        else None
-    )
     top = sorted(
-        ((lid, risk.get(lid, 0.0)) for lid in (network.lane_by_id if network else {})),
+        ((lane, risk.get(lane.id, 0.0)) for lane in (network.lanes if network else [])),
         key=lambda kv: -kv[1],
     )[:12]
     return render(
         request,
         "map.html",
-        {"network": network, "svg": svg, "top": top, "warn": rule.warn, "critical": rule.critical},
+        {
+            "network": network,
+            "top": [(lane, r, present.route_text(network, [lane.id])) for lane, r in top],
+            "warn": rule.warn,
+            "critical": rule.critical,
+        },
     )
+
+
+@router.get("/map/network.geojson")
+def map_network(
+    request: Request, session: SessionDep, user: CurrentUser, name: str | None = None
+) -> JSONResponse:
+    """The map's lanes (along their sea paths or great circles) and places, as GeoJSON."""
+    network = stored_network(session, name or request.app.state.network)
+    if network is None:
+        raise ConsoleError(404, "no network is stored yet (`twin db load-network demo`)")
+    risk, _ = lane_risk(session)
+    rule = request.app.state.alert_rules.default
+    return JSONResponse(
+        geometry.network_features(network, risk, warn=rule.warn, critical=rule.critical)
+    )
+
+
+@router.get("/map/land.geojson")
+def map_land(user: CurrentUser) -> JSONResponse:
+    """The land outline the map draws (bundled Natural Earth, simplified)."""
+    return JSONResponse(geometry.land_features(), headers={"Cache-Control": "max-age=86400"})
 
 
 @router.get("/alerts", response_class=HTMLResponse)
@@ -199,12 +290,18 @@ def alerts_page(request: Request, session: SessionDep, user: CurrentUser) -> HTM
     acks: dict[str, list[Any]] = defaultdict(list)
     for a in list_acks(session):
         acks[a.alert_id].append(a)
-    at = now()
+    at = now(request)
+    alerts = list_alerts(session)
+    shown = alerts[:ALERTS_SHOWN]
+    causes = present.group_alerts(shown)
     return render(
         request,
         "alerts.html",
         {
-            "alerts": list_alerts(session)[:500],
+            "causes": causes,
+            "folded": len(shown) - len(causes),
+            "shown": len(shown),
+            "truncated": len(alerts) > len(shown),
             "acks": acks,
             "silences": list_silences(session),
             "active": {s.id for s in list_silences(session, active_at=at)},
@@ -222,7 +319,7 @@ def ack(
     comment: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    views.acknowledge(session, alert_id=alert_id, user=user, comment=comment, at=now())
+    views.acknowledge(session, alert_id=alert_id, user=user, comment=comment, at=now(request))
     session.commit()
     return RedirectResponse("/alerts", status_code=303)
 
@@ -256,7 +353,7 @@ def silence_form(
         matchers=wanted.matchers,
         length=wanted.length,
         comment=wanted.comment,
-        at=now(),
+        at=now(request),
     )
     session.commit()
     return RedirectResponse("/alerts", status_code=303)
@@ -271,7 +368,7 @@ def expire_form(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    views.expire_silence(session, ident=silence_id, user=user, comment="", at=now())
+    views.expire_silence(session, ident=silence_id, user=user, comment="", at=now(request))
     session.commit()
     return RedirectResponse("/alerts", status_code=303)
 

@@ -268,7 +268,7 @@ def decide(
     if moved.state is S.approved:
         message += " (the engine applies it on its next pass)"
     if done.note:
-        message += f" ({done.note})"
+        message += f": {done.note} (the engine restores the routes on its next pass)"
     return Decided(moved, message)
 
 
@@ -310,6 +310,33 @@ def expire_silence(
         return decisions.expire_silence(session, ident=ident, by=user.name, comment=comment, at=at)
     except decisions.Refused as exc:
         raise _refused(exc) from None
+
+
+DONE = {"approve": "Approved", "reject": "Rejected", "rollback": "Rolled back"}
+
+
+def done_message(incident: Incident, log: list[AuditEntry], verb: str, user: str) -> str:
+    """What the decision `verb` by `user` did, from the audit log, for the page it returns to."""
+    if verb not in DONE:
+        return ""
+    target = DECISIONS[verb]
+    entry = next(
+        (e for e in reversed(log) if e.to_state is target and e.actor == user),
+        None,
+    )
+    if entry is None:
+        return ""
+    text = f"{DONE[verb]} by {user} at {entry.at:%Y-%m-%d %H:%M}Z"
+    if target is S.approved:
+        if incident.state is S.approved:
+            return text + ". The engine applies the plan on its next pass; this page shows it."
+        return text + f"; now {incident.state.value.replace('_', ' ')}."
+    if target is S.rejected:
+        return text + ": nothing of the plan is applied."
+    at = entry.why.find("restores ")
+    if at >= 0:
+        return f"{text}: {entry.why[at:]}. The engine restores the routes on its next pass."
+    return text + "."
 
 
 def incident_audit(session: Session, incident: Incident) -> list[AuditEntry]:

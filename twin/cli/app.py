@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from twin import __version__
@@ -12,7 +14,27 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: flags read `--json`, not `--json <bool>` as the rich help of typer 0.2x shows.
+    rich_markup_mode=None,
 )
+
+
+def _print_version(given: bool) -> None:
+    if given:
+        typer.echo(f"twin {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print twin's version."
+        ),
+    ] = False,
+) -> None:
+    """A digital-twin risk early-warning engine for cross-border e-commerce freight."""
 
 
 def _register() -> None:
@@ -73,7 +95,7 @@ def _register() -> None:
 @app.command()
 def version() -> None:
     """Print twin's version."""
-    typer.echo(__version__)
+    typer.echo(f"twin {__version__}")
 
 
 _register()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -59,26 +59,42 @@ def report_problems(problems: list[Problem], warnings: list[Problem] | None = No
         err_console.print(f"{len(problems)} {noun}", style="bold red", highlight=False)
 
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
 def handles_errors(func: F) -> F:
     """Turn bad input into exit 2 with every problem on stderr, other failures into exit 1 with
-    one clear line; a traceback only when TWIN_DEBUG is set."""
+    one clear line; a traceback only when TWIN_DEBUG is set. Under `--json` the failure is also
+    one JSON document on stdout, `{"ok": false, "problems": [...]}`, so a script reading stdout
+    always gets an answer."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = kwargs.get("json") is True
         try:
             return func(*args, **kwargs)
         except InputError as exc:
             report_problems(exc.problems, exc.warnings)
+            if as_json:
+                emit_failure([*exc.problems, *exc.warnings])
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:  # the last line of defence: a message, never a traceback
             if os.environ.get("TWIN_DEBUG"):
                 raise
-            err_console.print(f"error: {type(exc).__name__}: {exc}", style="red", markup=False)
+            message = f"{type(exc).__name__}: {exc}"
+            err_console.print(f"error: {message}", style="red", markup=False)
+            if as_json:
+                emit_failure([Problem("", "", None, message)])
             raise typer.Exit(EXIT_FAILURE) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def emit_failure(problems: list[Problem]) -> None:
+    """The JSON document of a command that failed: every problem with file, entry and field."""
+    emit_json({"ok": False, "problems": [p.as_dict() for p in problems]})
 
 
 def playbook_library(folder: Path) -> list[Any]:

@@ -52,7 +52,16 @@ def setup_logging(json_lines: bool, level: int = logging.INFO) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _serve(host: str, port: int, console: bool, database_url: str, network: str) -> Any:
+def _network_ref(network: str, config: Path) -> str:
+    """The config's network as the console can find it: a path relative to the config file's
+    folder made absolute, a bundled name as it is."""
+    beside = config.parent / network
+    return str(beside.resolve()) if not Path(network).is_absolute() and beside.exists() else network
+
+
+def _serve(
+    host: str, port: int, console: bool, database_url: str, network: str, clock: str = "wall"
+) -> Any:
     """/healthz and /metrics on host:port: the console app with them added (`--serve` and
     twin.api present), else a small built-in server. Returns something with `.shutdown()`."""
     from twin.schedule.metrics import HEALTH, serve_in_thread
@@ -83,7 +92,7 @@ def _serve(host: str, port: int, console: bool, database_url: str, network: str)
                 body, kind = metrics_text()
                 return Response(body, media_type=kind)
 
-            outer.mount("/", create_app(database_url, network=network))
+            outer.mount("/", create_app(database_url, network=network, clock=clock))
             server = uvicorn.Server(
                 uvicorn.Config(outer, host=host, port=port, log_level="warning")
             )
@@ -162,7 +171,12 @@ def daemon(
     if bind_port:
         try:
             server = _serve(
-                bind_host, bind_port, serve, database_url(loaded.database_url), loaded.network
+                bind_host,
+                bind_port,
+                serve,
+                database_url(loaded.database_url),
+                _network_ref(loaded.network, config),
+                clock_spec,
             )
         except OSError as exc:
             err_console.print(

@@ -16,44 +16,69 @@ from twin.files.networks import load_network
 
 
 def _print(doc: dict[str, Any]) -> None:
+    """The pass for a person: causes first (scores a lane only inherits are counted, not
+    listed; alerts muted by their root alert likewise), exposure summed per cause."""
     console.print(
         f"[bold]monitor[/] at {doc['at']} ({doc['passes']} passes over the signal history)"
     )
-    table = Table(title="risk scores (>= 0.2)")
-    for column in ("target", "dimension", "score", "why"):
-        table.add_column(column, overflow="fold")
-    for s in doc["scores"]:
-        if s["score"] >= 0.2:
+    own = [s for s in doc["scores"] if s["score"] >= 0.2 and s["target"] in s["sources"]]
+    inherited = sum(1 for s in doc["scores"] if s["score"] >= 0.2 and s not in own)
+    if own:
+        table = Table(title="risk scores (>= 0.2) where signals report them")
+        for column in ("target", "dimension", "score", "why"):
+            table.add_column(column, overflow="fold")
+        for s in own:
             table.add_row(s["target"], s["dimension"], f"{s['score']:.2f}", s["explain"])
-    console.print(table)
-    table = Table(title="open alerts")
-    for column in ("severity", "target", "dimension", "score", "opened", "forecast", "muted by"):
-        table.add_column(column, overflow="fold")
-    for a in doc["alerts"]:
-        style = "red" if a["severity"] == "critical" else "yellow"
-        table.add_row(
-            f"[{style}]{a['severity']}[/]",
-            a["target"],
-            a["dimension"],
-            f"{a['score']:.2f}",
-            a["opened_at"],
-            a["forecast_cross_at"] or "",
-            a["inhibited_by"] or a["silenced_by"] or "",
-        )
-    console.print(table)
-    table = Table(title="exposed shipments")
-    for column in ("shipment", "target", "dimension", "units", "at", "delay d"):
-        table.add_column(column)
-    for e in doc["exposed"]:
-        table.add_row(
-            e["shipment"],
-            e["target"],
-            e["dimension"],
-            f"{e['units']:g}",
-            e["at"],
-            f"{e['expected_delay_days']:.1f}",
-        )
-    console.print(table)
+        console.print(table)
+    else:
+        console.print("risk scores: none >= 0.2 (the signals report nothing worrying)")
+    if inherited:
+        console.print(f"  + {inherited} lanes through them carry the same risk (--json lists them)")
+    roots = [a for a in doc["alerts"] if not a["inhibited_by"]]
+    muted = len(doc["alerts"]) - len(roots)
+    if roots:
+        table = Table(title="open alerts")
+        for column in ("severity", "target", "dimension", "score", "opened", "lanes", "silenced"):
+            table.add_column(column, overflow="fold")
+        for a in roots:
+            style = "red" if a["severity"] == "critical" else "yellow"
+            echoes = sum(1 for other in doc["alerts"] if other["inhibited_by"] == a["id"])
+            table.add_row(
+                f"[{style}]{a['severity']}[/]",
+                a["target"],
+                a["dimension"],
+                f"{a['score']:.2f}",
+                a["opened_at"]
+                + (f" (forecast {a['forecast_cross_at']})" if a["forecast_cross_at"] else ""),
+                str(echoes) if echoes else "",
+                a["silenced_by"] or "",
+            )
+        console.print(table)
+        if muted:
+            console.print(f"  {muted} lane alerts are muted by the alert on what they pass")
+    else:
+        console.print("open alerts: none")
+    if doc["exposed"]:
+        by_cause: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for e in doc["exposed"]:
+            by_cause.setdefault((e["target"], e["dimension"]), []).append(e)
+        table = Table(title="exposed shipments, by cause")
+        for column in ("target", "dimension", "shipments", "units", "first met", "delay d (mean)"):
+            table.add_column(column)
+        for (target, dimension), hits in sorted(by_cause.items(), key=lambda kv: -len(kv[1])):
+            table.add_row(
+                target,
+                dimension,
+                str(len({e["shipment"] for e in hits})),
+                f"{sum(e['units'] for e in hits):,.1f}",
+                min(e["at"] for e in hits),
+                f"{sum(e['expected_delay_days'] for e in hits) / len(hits):.1f}",
+            )
+        console.print(table)
+    elif doc.get("shipments_checked"):
+        console.print("exposed shipments: none")
+    else:
+        console.print("exposed shipments: give --shipments FILE to check a shipment file")
 
 
 @handles_errors
@@ -124,6 +149,7 @@ def monitor(
         loaded, frame, when, ships, span, ScoringConfig(), AlertRules(), positions=positions
     )
     doc = document(run, when)
+    doc["shipments_checked"] = len(ships)
     if save:
         save_run(run, when)
     report_problems(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from twin.cli.common import (
     EXIT_FAILURE,
+    JsonOpt,
     console,
     emit_json,
     err_console,
@@ -17,7 +18,8 @@ from twin.cli.common import (
     report_problems,
 )
 from twin.domain.durations import parse_timestamp
-from twin.domain.problems import InputError, Problem
+from twin.domain.problems import InputError, Problem, errors_only
+from twin.domain.records import Network, Shipment
 
 
 @handles_errors
@@ -40,7 +42,39 @@ def plan(
         ),
     ] = None,
     time_limit: Annotated[float, typer.Option(help="Seconds the solver may take.")] = 120.0,
-    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--out",
+            metavar="FILE",
+            help="Also write the plan, one row per shipment and route: .csv, .xlsx or .parquet.",
+        ),
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Print every shipment's route, not a summary.")
+    ] = False,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            metavar="COLUMN=FIELD",
+            help="Read a column of the shipment file as a field: THEIR_COLUMN=field; repeat.",
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE", help="A YAML file of `THEIR_COLUMN: field` lines (--map wins)."
+        ),
+    ] = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid", help="Plan the valid shipments; list the rows left out and why."
+        ),
+    ] = False,
+    json: JsonOpt = False,
 ) -> None:
     """Route every shipment at least cost: transport + lateness + risk + unserved penalty.
 
@@ -48,14 +82,29 @@ def plan(
     feasible only, infeasible, out of time or in error; exit 2 on bad input.
     """
     from twin.files.networks import load_network
-    from twin.files.shipments import load_shipments
+    from twin.files.plans import TABLE_SUFFIXES, plan_frame, write_plan
+    from twin.files.shipments import load_shipments, read_mapping
     from twin.network.graph import NetworkView, WhatIf
     from twin.optimise import PlanRequest, SolveOptions
     from twin.optimise import plan as make_plan
 
     loaded, warnings = load_network(network)
-    ships, ship_warnings = load_shipments(shipments, loaded)
-    warnings = list(warnings) + list(ship_warnings)
+    ships, ship_problems = load_shipments(
+        shipments,
+        loaded,
+        mapping=read_mapping(map_ or [], mapping),
+        skip_invalid=skip_invalid,
+    )
+    skipped = errors_only(ship_problems)
+    warnings = list(warnings) + [p for p in ship_problems if p.severity != "error"]
+    if out is not None and out.suffix.lower() not in TABLE_SUFFIXES:
+        raise InputError(
+            [
+                Problem(
+                    str(out), "", "--out", f"write the plan to a {', '.join(TABLE_SUFFIXES)} file"
+                )
+            ]
+        )
     problems = []
     known = set(loaded.node_by_id) | set(loaded.lane_by_id)
     for item in avoid or []:
@@ -84,13 +133,24 @@ def plan(
         PlanRequest(now=now, shipments=tuple(ships), risk_days=risk),
         SolveOptions(time_limit_s=time_limit),
     )
-    doc = result.to_document()
+    doc: dict[str, Any] = result.to_document()
     doc["timing"] = {k: round(float(v), 6) for k, v in doc["timing"].items()}
     report_problems([], warnings)
+    if skipped:
+        doc["skipped"] = [p.as_dict() for p in skipped]
+        for problem in skipped:
+            err_console.print(f"skipped: {problem}", style="yellow", markup=False, highlight=False)
+        rows = len({(p.file, p.where) for p in skipped})
+        err_console.print(f"{rows} rows left out, {len(ships)} shipments planned", style="yellow")
+    if out is not None:
+        written = write_plan(plan_frame(doc, ships, loaded), out)
+        err_console.print(f"wrote {written}", highlight=False)
     if json:
         emit_json(doc)
-    else:
+    elif show_all:
         _print(doc, loaded.currency, loaded.unit)
+    else:
+        _summary(doc, ships, loaded)
     if result.status.value != "optimal":
         # The document is printed either way; only a proven optimum is a plan to act on.
         err_console.print(
@@ -161,4 +221,51 @@ def _print(doc: dict, currency: str, unit: str) -> None:  # type: ignore[type-ar
     console.print(
         f"build {t.get('build_s', 0):.3f}s, solve {t.get('solve_s', 0):.3f}s "
         f"(HiGHS {t.get('highs_s', 0):.3f}s), total {t.get('total_s', 0):.3f}s"
+    )
+
+
+def _summary(doc: dict[str, Any], ships: list[Shipment], network: Network) -> None:
+    """A plan in a dozen lines: what it costs, how much is late, by which modes, the main routes."""
+    from twin.files.plans import plan_frame
+
+    currency, unit = network.currency, network.unit
+    frame = plan_frame(doc, ships, network)
+    routed = frame[frame["status"] == "routed"]
+    console.print(
+        f"plan: {doc['status']}: {routed['shipment'].nunique()} of {len(ships)} shipments "
+        f"routed ({routed['units'].sum():,.1f} {unit}), {len(doc['unserved'])} unserved"
+    )
+    cost, objective = doc["cost"], doc["objective"]
+    if objective is not None:
+        console.print(
+            f"cost {objective:,.2f} {currency}: transport {cost['transport']:,.2f}, lateness "
+            f"{cost['lateness']:,.2f}, risk {cost['risk']:,.2f}, unserved {cost['unserved']:,.2f}"
+        )
+    late = routed[routed["late_days"] > 0]
+    console.print(
+        f"on time {routed['shipment'].nunique() - late['shipment'].nunique()}, late "
+        f"{late['shipment'].nunique()} ({(late['units'] * late['late_days']).sum():,.1f} "
+        f"{unit}-days late)"
+    )
+    if not routed.empty:
+        modes = routed.groupby("modes")["units"].agg(["sum", "count"]).sort_values("sum")[::-1]
+        table = Table(title="by mode")
+        for column, justify in (("modes", "left"), (unit, "right"), ("routes", "right")):
+            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        for name, row in modes.head(6).iterrows():
+            table.add_row(str(name), f"{row['sum']:,.1f}", str(int(row["count"])))
+        console.print(table)
+        routes = (
+            routed.groupby("route")["units"].agg(["sum", "count"]).sort_values("sum")[::-1].head(5)
+        )
+        table = Table(title=f"busiest of {routed['route'].nunique()} routes")
+        for column, justify in (("route", "left"), (unit, "right"), ("shipments", "right")):
+            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        for name, row in routes.iterrows():
+            table.add_row(str(name), f"{row['sum']:,.1f}", str(int(row["count"])))
+        console.print(table)
+    t = doc["timing"]
+    console.print(
+        f"solved in {t.get('total_s', 0):.2f}s. --all prints every shipment; "
+        "-o plan.csv / .xlsx / .parquet writes them."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,6 +18,14 @@ def serve(
         str | None,
         typer.Option("--network", help="Stored network the map shows (default: the newest)."),
     ] = None,
+    clock: Annotated[
+        str,
+        typer.Option(
+            "--clock",
+            help="The daemon's clock: `wall`, or the simulated clock file it runs on (the demo's "
+            "clock.json); pages and decisions use its time.",
+        ),
+    ] = "wall",
 ) -> None:
     """Serve the on-call console (pages at /, JSON API at /api, its docs at /api/docs).
 
@@ -26,7 +35,12 @@ def serve(
 
     from twin.api.app import create_app
 
-    app = create_app(network=network)
+    if clock != "wall" and not Path(clock).exists():
+        err_console.print(f"--clock {clock}: no such clock file", style="red", markup=False)
+        raise typer.Exit(2)
+    app = create_app(
+        network=network, clock=clock if clock == "wall" else str(Path(clock).resolve())
+    )
     err_console.print(
         f"twin console on http://{host}:{port}/ (API docs at /api/docs)", markup=False
     )

@@ -8,11 +8,18 @@ from typing import Annotated
 
 import typer
 
-from twin.cli.common import console, emit_json, err_console, handles_errors, report_problems
+from twin.cli.common import (
+    JsonOpt,
+    console,
+    emit_json,
+    err_console,
+    handles_errors,
+    report_problems,
+)
 from twin.domain.durations import format_timestamp, parse_timestamp
 from twin.domain.problems import InputError, Problem
 from twin.files.networks import load_network
-from twin.files.shipments import load_shipments, write_shipments
+from twin.files.shipments import load_shipments, read_mapping, write_shipments
 
 app = typer.Typer(help="Generate and check shipment files.", no_args_is_help=True)
 
@@ -60,14 +67,32 @@ def validate(
     network: Annotated[
         str | None, typer.Option(help="Check origins and destinations against it.")
     ] = None,
-    json: Annotated[bool, typer.Option("--json")] = False,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            metavar="COLUMN=FIELD",
+            help="Read a column of the file as a field: THEIR_COLUMN=field; repeat.",
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE", help="A YAML file of `THEIR_COLUMN: field` lines (--map wins)."
+        ),
+    ] = None,
+    json: JsonOpt = False,
 ) -> None:
-    """Validate a shipment file; exit 2 listing every error."""
+    """Validate a shipment file; exit 2 listing every error.
+
+    An ERP or TMS export is read as it is with a column mapping (--map ORDER_NO=id ...);
+    `ready_at` and `due_at` may be dates alone (ready from 00:00Z, due by 23:59:59Z)."""
     net = load_network(network)[0] if network else None
-    loaded, warnings = load_shipments(shipments, net)
+    loaded, warnings = load_shipments(shipments, net, mapping=read_mapping(map_ or [], mapping))
     if json:
         emit_json(
             {
+                "ok": True,
                 "valid": True,
                 "shipments": len(loaded),
                 "units": sum(s.units for s in loaded),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -63,3 +65,15 @@ def pydantic_problems(exc: object, file: str, where: str) -> list[Problem]:
             message = f"{message} (got {shown})"
         out.append(Problem(file, where, field, message))
     return out
+
+
+def did_you_mean(word: str, known: Iterable[str], *, listed: int = 12) -> str:
+    """A hint for an unknown name: the nearest known one, else (a few of) the known names."""
+    names = sorted(set(known))
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    if not names:
+        return "none is known"
+    more = f", … ({len(names)} in all)" if len(names) > listed else ""
+    return f"known: {', '.join(names[:listed])}{more}"

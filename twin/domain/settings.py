@@ -49,7 +49,7 @@ Every = Annotated[
 ]
 
 FEED_FORMATS = ("auto", "cap", "dcsa", "jsonl", "csv")
-CHANNEL_KINDS = ("webhook", "alertmanager")
+CHANNEL_KINDS = ("webhook", "alertmanager", "slack", "pagerduty")
 DATABASE_SCHEMES = ("sqlite", "postgresql")
 
 
@@ -102,12 +102,21 @@ class ReplanSettings(_Table):
     every: Every = timedelta(minutes=15)
 
 
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+
+
 class ChannelSettings(_Table):
-    """`[[notify.channels]]`: where a playbook's `notify: {channel: NAME}` is delivered."""
+    """`[[notify.channels]]`: where a playbook's `notify: {channel: NAME}` is delivered.
+
+    kind: `webhook` (twin's JSON), `alertmanager` (its v2 API under `url`), `slack` (an incoming
+    webhook URL), `pagerduty` (Events API v2: `url` defaults to PagerDuty's, `routing_key`
+    is the integration key of the service).
+    """
 
     name: str = Field(min_length=1, max_length=120)
-    kind: Literal["webhook", "alertmanager"] = "webhook"
-    url: str = Field(min_length=1)
+    kind: Literal["webhook", "alertmanager", "slack", "pagerduty"] = "webhook"
+    url: str = Field(default="", description="required except for pagerduty")
+    routing_key: str | None = Field(default=None, min_length=1)
     timeout: Every = timedelta(seconds=5)
     attempts: int = Field(default=4, ge=1, le=20)
     headers: dict[str, str] = Field(default_factory=dict)
@@ -115,9 +124,27 @@ class ChannelSettings(_Table):
     @field_validator("url")
     @classmethod
     def _http(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
+        if url and not url.startswith(("http://", "https://")):
             raise ValueError(f"must be an http:// or https:// URL: {url!r}")
         return url
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pagerduty_url(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("kind") == "pagerduty" and not data.get("url"):
+            return {**data, "url": PAGERDUTY_EVENTS_URL}
+        return data
+
+    @model_validator(mode="after")
+    def _complete(self) -> ChannelSettings:
+        if self.kind == "pagerduty":
+            if self.routing_key is None:
+                raise ValueError("a pagerduty channel needs `routing_key` (the integration key)")
+        elif not self.url:
+            raise ValueError(f"a {self.kind} channel needs `url`")
+        elif self.routing_key is not None:
+            raise ValueError("`routing_key` is for pagerduty channels only")
+        return self
 
 
 class NotifySettings(_Table):
@@ -139,6 +166,25 @@ class ServeSettings(_Table):
 
     host: str = Field(default="127.0.0.1", min_length=1)
     port: int = Field(default=8080, ge=1, le=65535)
+    external_url: str | None = None
+    """The console's address as people reach it (behind a proxy: `https://twin.example.org`).
+    Every link twin sends (notifications, generatorURL) starts with it; `https://` also marks
+    the session cookie secure. Default: `http://HOST:PORT`."""
+
+    @field_validator("external_url")
+    @classmethod
+    def _http(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http:// or https:// URL: {url!r}")
+        return url.rstrip("/") if url is not None else None
+
+    @property
+    def base_url(self) -> str:
+        """Where links point: `external_url`, else the address twin serve listens on."""
+        if self.external_url:
+            return self.external_url
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
 
 
 class LeaderSettings(_Table):
@@ -317,6 +363,7 @@ def config_problems(
 __all__ = [
     "CHANNEL_KINDS",
     "FEED_FORMATS",
+    "PAGERDUTY_EVENTS_URL",
     "ChannelSettings",
     "FeedSettings",
     "LeaderSettings",

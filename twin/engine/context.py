@@ -21,7 +21,7 @@ from twin.domain.settings import TwinConfig
 from twin.engine.engine import EngineSettings
 from twin.files.config import alert_rules, scoring_config
 from twin.files.networks import bundled_networks, load_network
-from twin.files.playbooks import load_playbooks
+from twin.files.playbooks import playbooks_for
 from twin.files.shipments import load_shipments
 from twin.notify.send import Channel
 from twin.playbook.schema import Playbook
@@ -95,7 +95,9 @@ def open_service(
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise InputError(errors)
-    playbooks = load_playbooks(resolve(root, config.playbooks))
+    playbooks, warnings = playbooks_for(config, network, resolve(root, config.playbooks))
+    for warning in warnings:
+        log.warning("%s", warning)
     with session_scope(db) as session:
         save_network(session, network=network)
     channels = {
@@ -106,6 +108,8 @@ def open_service(
             attempts=c.attempts,
             timeout_s=c.timeout.total_seconds(),
             headers=tuple(c.headers.items()),
+            routing_key=c.routing_key,
+            console_url=config.serve.base_url,
         )
         for c in config.notify.channels
     }

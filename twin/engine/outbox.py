@@ -4,9 +4,12 @@ round (delivered, failed for now, or given up)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from twin.domain.incidents import Incident
 from twin.engine.context import Service
+from twin.notify.paging import resend_firing
 from twin.notify.send import Channel, deliver
 from twin.schedule import metrics
 from twin.store.db import session_scope, write_scope
@@ -63,3 +66,15 @@ def deliver_pending(service: Service, now: datetime | None = None) -> int:
         ).inc()
         sent += ok
     return sent
+
+
+def resend_firing_alerts(service: Service, incidents: Iterable[Incident], now: datetime) -> None:
+    """Re-send the open incidents to Alertmanager channels, `endsAt` a few passes ahead; only
+    failures are recorded (a success every pass would flood the attempt log)."""
+    attempts = resend_firing(incidents, service.channels, now, service.config.monitor.every)
+    failed = [a for a in attempts if not a.ok]
+    if failed:
+        with write_scope(service.db) as session:
+            record_attempts(session, attempts=failed)
+    for attempt in attempts:
+        metrics.NOTIFICATIONS.labels("refreshed" if attempt.ok else "failed").inc()

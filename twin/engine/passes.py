@@ -23,7 +23,7 @@ from sqlmodel import Session
 from twin.domain.incidents import IncidentState
 from twin.engine.context import Service, load_shipment_file
 from twin.engine.engine import Engine, TickReport
-from twin.engine.outbox import deliver_pending
+from twin.engine.outbox import deliver_pending, resend_firing_alerts
 from twin.engine.stored import ACTIVE, load_engine_state, save_engine_state
 from twin.schedule import metrics
 from twin.store.db import write_scope
@@ -86,6 +86,7 @@ def monitor_pass(
         )
     if deliver_notifications:
         deliver_pending(service, now)
+        resend_firing_alerts(service, engine.incidents.values(), now)
     return report
 
 

@@ -129,7 +129,13 @@ def ingest_feed(
             if known.get(key) == digest:
                 outcome.skipped += 1
                 continue
-            result = ingest_bytes(data, str(file), service.network, format=forced)
+            result = ingest_bytes(
+                data,
+                str(file),
+                service.network,
+                format=forced,
+                metrics=service.settings.scoring.known_metrics,
+            )
             inserted, rows, bad = _store_read(
                 service, feed.name, key, result, sha256=digest, offset=len(data)
             )
@@ -156,7 +162,13 @@ def ingest_feed(
     if checkpoint is not None and checkpoint.sha256 == digest:
         outcome.skipped = 1
         return outcome
-    result = ingest_bytes(fetched.content, feed.url, service.network, format=forced)
+    result = ingest_bytes(
+        fetched.content,
+        feed.url,
+        service.network,
+        format=forced,
+        metrics=service.settings.scoring.known_metrics,
+    )
     inserted, rows, bad = _store_read(
         service,
         feed.name,

@@ -7,7 +7,7 @@ people's silences and acks, the incidents the engine still acts on or remembers 
 what applied incidents keep in force (asked of the action registry, as apply would set it), and
 the signal history. Saving writes the difference a tick made: scores (when they moved), alert
 episodes and state, new incidents and transitions with their audit entries, changed routes,
-and queued notifications.
+and the pages the incidents' states call for (twin.notify.paging), queued in the outbox.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from twin.domain.plans import Routes
 from twin.engine.context import Service
 from twin.engine.engine import TickReport
 from twin.engine.state import EngineState
+from twin.notify.paging import incident_pages
 from twin.playbook.actions import in_force
 from twin.playbook.runner import plan_rollback
 from twin.scoring.scorers import to_risk_scores
@@ -46,6 +47,9 @@ S = IncidentState
 ACTIVE = (ShipmentStatus.planned, ShipmentStatus.in_transit)
 # How far back incidents count for playbook cooldowns after a restart.
 COOLDOWN_MEMORY = timedelta(days=14)
+# Incidents that changed this recently are paged (each event once): wider than any pass, so
+# none is missed, and bounded, so the first pass after an upgrade does not page old history.
+PAGE_WINDOW = timedelta(days=1)
 
 
 class PassConflict(RuntimeError):
@@ -189,6 +193,7 @@ def save_engine_state(
         )
     if changed:
         save_routes(session, network_name=service.network_name, routes=changed, at=now)
-    sent = after.outbox[len(loaded.state.outbox) :]
-    if sent:
-        enqueue_notifications(session, items=list(sent), at=now)
+    # Paging follows the incidents' states (twin.notify.paging): each event once per incident.
+    kinds = {name: channel.format for name, channel in service.channels.items()}
+    for item in incident_pages(after.incidents.values(), kinds, since=now - PAGE_WINDOW):
+        enqueue_notifications(session, items=[item], at=now)

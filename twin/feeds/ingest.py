@@ -26,7 +26,7 @@ read without a network or a DCSA customs event that could not be placed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ from twin.feeds.detect import FORMATS, detect_format
 from twin.feeds.jsonl import read_json_items, read_jsonl
 from twin.feeds.rows import Unreadable, signal_row
 from twin.network.areas import NodeLocator
+from twin.scoring.known import scored_metrics, unscorable
 
 # A warning listing unknown targets names this many, then counts the rest.
 _LIST_AT_MOST = 10
@@ -122,6 +123,7 @@ def ingest_path(
     *,
     format: str | None = None,
     known: Mapping[str, str] | None = None,
+    metrics: Collection[str] | None = None,
 ) -> IngestResult:
     """Read every signal in a file or a folder (recursively, hidden files skipped).
 
@@ -151,14 +153,19 @@ def ingest_path(
             blobs.append((str(file), file.read_bytes(), None))
         except OSError as exc:
             blobs.append((str(file), None, f"cannot read: {exc.strerror}"))
-    return _ingest(blobs, network, format, known)
+    return _ingest(blobs, network, format, known, metrics)
 
 
 def ingest_bytes(
-    data: bytes, name: str, network: Network | None = None, *, format: str | None = None
+    data: bytes,
+    name: str,
+    network: Network | None = None,
+    *,
+    format: str | None = None,
+    metrics: Collection[str] | None = None,
 ) -> IngestResult:
     """Read signals from the content of one file (e.g. an HTTP feed's body) named `name`."""
-    return _ingest([(name, data, None)], network, format, None)
+    return _ingest([(name, data, None)], network, format, None, metrics)
 
 
 def ingest_signals(
@@ -184,6 +191,7 @@ def _ingest(
     network: Network | None,
     forced: str | None,
     known: Mapping[str, str] | None,
+    metrics: Collection[str] | None = None,
 ) -> IngestResult:
     batches: list[Batch] = []
     alerts: list[CapAlert] = []
@@ -229,7 +237,8 @@ def _ingest(
             _reject_file(batch, reason, data)
         batches.append(batch)
         reports.append(FileReport(name, batch.format, digest, batch.rows, len(batch.quarantine)))
-    return _finish(batches, alerts, events, network, reports, extra_problems)
+    scored = scored_metrics() if metrics is None else metrics
+    return _finish(batches, alerts, events, network, reports, extra_problems, scored)
 
 
 def _finish(
@@ -239,7 +248,10 @@ def _finish(
     network: Network | None,
     reports: list[FileReport],
     extra_problems: list[Problem] | None = None,
+    metrics: Collection[str] | None = None,
 ) -> IngestResult:
+    """`metrics`: the metrics scored; rows of others, or on targets not in `network`, go to
+    quarantine with the reason (None: kept, as for a scenario's own signals)."""
     locator = NodeLocator(network) if network is not None else None
     problems = list(extra_problems or [])
     quarantine: list[Quarantined] = []
@@ -263,11 +275,16 @@ def _finish(
         frame = _with_refs(batch.frame)
         frame, found = _fan_out(frame, batch, locator)
         problems += found
-        if network is not None:
+        if metrics is not None:
+            frame, found, kept_aside = _set_aside_unscorable(frame, batch.file, network, metrics)
+            problems += found
+            quarantine += kept_aside
+        elif network is not None:
             problems += _unknown_targets(frame, network, batch.file)
         frames.append(frame)
     frame = pd.concat(frames, ignore_index=True) if frames else empty_frame()
-    problems += _unknown_metrics(frame)
+    if metrics is None:
+        problems += _unknown_metrics(frame)
     dupes = frame.duplicated(subset=["source", "ref", "target"]).to_numpy()
     if dupes.any():
         frame = frame[~dupes].reset_index(drop=True)
@@ -350,6 +367,34 @@ def _fan_out(
     spread = spread[spread["target"].notna()]
     out = pd.concat([frame[~has], spread]).sort_index(kind="stable").reset_index(drop=True)
     return out, problems
+
+
+def _set_aside_unscorable(
+    frame: pd.DataFrame, file: str, network: Network | None, metrics: Collection[str]
+) -> tuple[pd.DataFrame, list[Problem], list[Quarantined]]:
+    """Rows no scorer would use (twin.scoring.known.unscorable), quarantined with the reason."""
+    reasons = unscorable(frame, network, metrics)
+    bad = reasons.notna().to_numpy()
+    if not bad.any():
+        return frame, [], []
+    shown = ["ts", "source", "dimension", "target", "metric", "value", "ref"]
+    quarantined = [
+        Quarantined(
+            file=file,
+            where=f"ref {row['ref']}",
+            field="metric" if reason.startswith("metric") else "target",
+            reason=reason,
+            raw=orjson.dumps({k: _plain(row[k]) for k in shown}, default=str).decode(),
+        )
+        for row, reason in zip(frame[bad].to_dict("records"), reasons[bad], strict=True)
+    ]
+    problems = [
+        Problem(file, "", field, f"{count} row(s) quarantined: {reason}", "warning")
+        for (field, reason), count in pd.Series([(q.field, q.reason) for q in quarantined])
+        .value_counts(sort=False)
+        .items()
+    ]
+    return frame[~bad].reset_index(drop=True), problems, quarantined
 
 
 def _unknown_targets(frame: pd.DataFrame, network: Network, file: str) -> list[Problem]:

@@ -75,6 +75,25 @@ class OfflineGeoData:
         path = tuple((float(lat), float(lon)) for lon, lat in coords)
         return SeaRoute(nautical_miles=length, passages=frozenset(passages), path=path)
 
+    def passages(self) -> frozenset[str]:
+        return _passages()
+
+
+@cache
+def _passages() -> frozenset[str]:
+    # The passages searoute's maritime network marks on its edges (its own restriction names).
+    text = (
+        resources.files("searoute")
+        .joinpath("data", "marnet_searoute.geojson")
+        .read_text(encoding="utf-8")
+    )
+    names = {
+        str(feature["properties"]["passage"])
+        for feature in json.loads(text)["features"]
+        if (feature.get("properties") or {}).get("passage")
+    }
+    return frozenset(names | {CAPE_PASSAGE})
+
 
 def _rounds_the_cape(coords: Sequence[Sequence[float]]) -> bool:
     # South of 30°S between 10°E and 35°E a ship is rounding southern Africa.

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from twin.domain.problems import InputError, Problem, pydantic_problems
+from twin.domain.problems import InputError, Problem, did_you_mean, pydantic_problems
 from twin.domain.records import VIA_KINDS, Lane, Mode, Network, Node, NodeKind, Tier
 from twin.network.geo import node_distance_km
 
@@ -64,6 +64,10 @@ class GeoData(Protocol):
         destination: tuple[float, float],
         restrictions: Sequence[str],
     ) -> SeaRoute | None: ...
+
+    def passages(self) -> frozenset[str]:
+        """The passage names sea routes may report (what a chokepoint's `passage` may be)."""
+        ...
 
 
 SeaRouteProgress = Callable[[int, int], None]  # (sea routes done, sea routes to do)
@@ -451,6 +455,16 @@ def _nodes(
         if f.passage is not None and f.kind is not NodeKind.chokepoint:
             problems.append(
                 Problem(file, where, "passage", "only chokepoints stand for a sea passage")
+            )
+        elif f.passage is not None and f.passage not in (known := geo.passages()):
+            # An unknown name would match no route: the chokepoint silently leaves every lane.
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "passage",
+                    f"unknown sea passage {f.passage!r} ({did_you_mean(f.passage, known)})",
+                )
             )
         if missing:
             continue

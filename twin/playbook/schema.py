@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Annotated, Any, Literal, Union
 
@@ -18,8 +19,9 @@ from pydantic import (
 
 from twin.domain.alerts import Severity
 from twin.domain.durations import parse_duration
-from twin.domain.problems import InputError, Problem, pydantic_problems
+from twin.domain.problems import InputError, Problem, did_you_mean, pydantic_problems
 from twin.domain.records import Mode, NodeKind, Priority
+from twin.domain.signals import STANDARD_DIMENSIONS
 from twin.playbook import template
 
 
@@ -288,19 +290,53 @@ def parse_playbook(document: Any, file: str) -> Playbook:
 
 
 class _Located:
-    """A ValidationError whose locations drop the discriminator tag (`actions.1.avoid.target`)."""
+    """A ValidationError whose locations drop the discriminator tag (`actions.1.avoid.target`)
+    and whose unknown keys and actions suggest the nearest known name."""
 
     def __init__(self, exc: ValidationError):
         self.exc = exc
 
     def errors(self) -> list[dict[str, Any]]:
-        out = []
-        for err in self.exc.errors():
-            loc = list(err.get("loc", ()))
+        out: list[dict[str, Any]] = []
+        for raw in self.exc.errors():
+            loc = list(raw.get("loc", ()))
             if len(loc) >= 4 and loc[0] == "actions" and loc[2] == loc[3]:
                 del loc[2]
-            out.append({**err, "loc": tuple(loc)})
+            err: dict[str, Any] = {**raw, "loc": tuple(loc)}
+            if err.get("type") == "extra_forbidden" and loc:
+                known = _keys_at(tuple(str(part) for part in loc[:-1]))
+                if known:
+                    hint = did_you_mean(str(loc[-1]), known)
+                    err = {**err, "msg": f"unknown key ({hint})", "type": "unknown_key"}
+                    err.pop("input", None)
+            elif err.get("type") == "unknown_action":
+                given = err.get("input")
+                if isinstance(given, dict) and len(given) == 1:
+                    name = str(next(iter(given)))
+                    err = {
+                        **err,
+                        "msg": f"unknown action {name!r} ({did_you_mean(name, ACTION_PARAMS)})",
+                    }
+                    err.pop("input", None)
+            out.append(err)
         return out
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _keys_at(path: tuple[str, ...]) -> list[str]:
+    """The keys a playbook allows in the mapping at `path` (`()`, `match`, `actions.0.avoid`)."""
+    if not path:
+        return _field_names(Playbook) + ["ids"]
+    if path == ("match",):
+        return _field_names(Match) + ["targets"]
+    if path == ("guardrails",):
+        return _field_names(Guardrails)
+    if len(path) == 3 and path[0] == "actions" and path[2] in ACTION_PARAMS:
+        return _field_names(ACTION_PARAMS[path[2]])
+    return []
 
 
 def check_playbooks(playbooks: list[tuple[str, Playbook]]) -> list[Problem]:
@@ -315,4 +351,62 @@ def check_playbooks(playbooks: list[tuple[str, Playbook]]) -> list[Problem]:
                 )
             )
         seen.setdefault(playbook.id, file)
+    return problems
+
+
+def _literal(value: str) -> bool:
+    return "{{" not in value
+
+
+def check_references(
+    playbook: Playbook,
+    file: str,
+    *,
+    ids: Collection[str] | None = None,
+    channels: Collection[str] | None = None,
+    dimensions: Collection[str] = STANDARD_DIMENSIONS,
+) -> list[Problem]:
+    """Names a playbook uses that the world it runs in does not know: a dimension no signal has,
+    a target not in the network (`ids`: its node and lane ids), a channel the daemon does not
+    configure. Each would switch the playbook off silently, so each is an error with the nearest
+    known name (with no channel configured at all, a warning). None (no network, no
+    configuration at hand) skips that check."""
+    problems: list[Problem] = []
+
+    def unknown(field: str, message: str, name: str, known: Collection[str]) -> None:
+        problems.append(
+            Problem(file, playbook.id, field, f"{message} ({did_you_mean(name, known)})")
+        )
+
+    for name in playbook.match.dimension or []:
+        if name not in dimensions:
+            unknown("match.dimension", f"unknown dimension {name!r}", name, dimensions)
+    if ids is not None:
+        for name in playbook.match.targets or []:
+            if name not in ids:
+                unknown("match.targets", f"{name!r} is not in the network", name, ids)
+    for index, (action, params) in enumerate(playbook.steps()):
+        target = getattr(params, "target", None)
+        if ids is not None and isinstance(target, str) and _literal(target) and target not in ids:
+            field = f"actions.{index}.{action}.target"
+            unknown(field, f"{target!r} is not in the network", target, ids)
+        if not isinstance(params, NotifyParams) or channels is None:
+            continue
+        if params.channel in channels:
+            continue
+        field = f"actions.{index}.notify.channel"
+        if channels:
+            unknown(field, f"unknown channel {params.channel!r}", params.channel, channels)
+        else:
+            # No channel at all is a choice (nothing is paged), not a typo: say so.
+            problems.append(
+                Problem(
+                    file,
+                    playbook.id,
+                    field,
+                    f"channel {params.channel!r} is not configured (no "
+                    "[[notify.channels]]): its notifications are recorded, not sent",
+                    "warning",
+                )
+            )
     return problems

@@ -26,6 +26,24 @@ from twin.replay.scenario import LoadedScenario
 RUNS = ("baseline", "engine", "foresight")
 COLOURS = {"baseline": "#8c8c8c", "engine": "#1f77b4", "foresight": "#2ca02c"}
 KPI_ROWS = ("total_cost", "transport_cost", "lateness_cost", "on_time_rate", "late_units")
+# Each run in one sentence, as the report's reader needs it before any number.
+RUN_SENTENCES = {
+    "baseline": "nobody watches: every shipment keeps the plan made when it was booked, "
+    "knowing nothing of the risks, and the disruption happens to it.",
+    "engine": "twin as the daemon runs it: it sees only the scenario's signals as they arrive, "
+    "opens alerts, and the re-routes its playbooks apply change where the freight goes.",
+    "foresight": "shipments are planned knowing the disruption's effects in advance: a bound "
+    "on what any engine could achieve, not something a real system can do.",
+}
+KPI_NAMES = {
+    "total_cost": "Total cost (transport + late penalties)",
+    "transport_cost": "Transport cost",
+    "lateness_cost": "Late penalties",
+    "on_time_rate": "Shipments on time (every part delivered by its due date)",
+    "late_units": "Units delivered after their due date",
+    "reroutes": "Shipments the engine re-routed",
+    "mean_warning_lead_h": "Mean warning lead (hours from an alert to the first effect it foresaw)",
+}
 
 
 def _ts(text: str) -> datetime:
@@ -134,7 +152,7 @@ def on_time_chart(
     end: datetime,
     effects: list[tuple[datetime, datetime]],
 ) -> bytes:
-    """Each run's on-time rate of the parts delivered in the trailing 7 days, per day."""
+    """Each run's on-time rate of the parts due in the trailing 7 days, per day."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 3.2))
     for s, u in effects:
@@ -143,7 +161,9 @@ def on_time_chart(
         run = runs.get(name)
         if run is None:
             continue
-        series = daily_on_time(run.outcomes, start, end)
+        # Counted on the day each part was due, so a late part lowers the day it should have
+        # arrived, not the day it finally did.
+        series = daily_on_time(run.outcomes, start, end, by="due")
         ax.plot(
             [datetime(d.year, d.month, d.day) for d, rate, _ in series if rate is not None],
             [rate for _, rate, _ in series if rate is not None],
@@ -153,8 +173,12 @@ def on_time_chart(
         )
     ax.set_ylim(0, 1.02)
     ax.set_xlim(start, end)
-    ax.set_ylabel("on-time rate (7-day)")
-    ax.set_title("On-time rate of deliveries, trailing 7 days (shaded: effects)", fontsize=9)
+    ax.set_ylabel("on time (parts due, 7-day)")
+    ax.set_title(
+        "Share of the parts due in the last 7 days that arrived by their due date "
+        "(shaded: effects)",
+        fontsize=9,
+    )
     ax.legend(fontsize=7, loc="lower left")
     fig.autofmt_xdate()
     return _png(fig)
@@ -216,13 +240,23 @@ def report_data(
         }
         for d in dims
     ]
+    # The alerts table lists the alerts that paged; muted ones (inhibited echoes, silenced) are
+    # only counted, whatever the document carries, so the heading's numbers match the rows.
+    listed = list(doc.get("alerts", []))
+    paged = [a for a in listed if not a.get("muted")]
+    muted = int(doc.get("muted_alerts", 0) or 0)
+    if any("muted" in a for a in listed):
+        muted = len(listed) - len(paged)
     kpi_rows = []
     for key in KPI_ROWS:
-        kpi_rows.append({"kpi": key, **{n: doc.get(n, {}).get(key) for n in RUNS}})
+        kpi_rows.append(
+            {"kpi": key, "name": KPI_NAMES[key], **{n: doc.get(n, {}).get(key) for n in RUNS}}
+        )
     for key in ("reroutes", "mean_warning_lead_h"):
         kpi_rows.append(
             {
                 "kpi": key,
+                "name": KPI_NAMES[key],
                 "baseline": None,
                 "engine": doc.get("engine", {}).get(key),
                 "foresight": None,
@@ -236,15 +270,67 @@ def report_data(
         "shipments": doc.get("shipments"),
         "signals": signals,
         "effects": effects,
-        "alerts": list(doc.get("alerts", [])),
-        "muted_alerts": doc.get("muted_alerts", 0),
+        "alerts": paged,
+        "muted_alerts": muted,
+        "opened_alerts": len(paged) + muted,
+        "runs": [{"name": n, "sentence": RUN_SENTENCES[n]} for n in RUNS],
         "playbook_runs": list(doc.get("playbook_runs", [])),
         "reroutes": reroutes,
         "thresholds": thresholds,
         "kpis": kpi_rows,
         "saving": doc.get("saving", {}),
+        "saving_sentence": saving_sentence(doc.get("saving", {})),
         "sources": [s.model_dump() for s in scenario.sources],
     }
+
+
+def saving_sentence(saving: Mapping[str, Any]) -> str:
+    """The savings in words, signs read out ("costs 17,386 more", not "saves -17,386")."""
+
+    def against(value: Any, subject: str, verb: str) -> str:
+        if value is None:
+            return f"{subject}: –"
+        amount = f"{abs(float(value)):,.0f}"
+        if float(value) >= 0:
+            return f"{subject} {verb}save{'' if verb else 's'} {amount} against the baseline"
+        return f"{subject} {verb}cost{'' if verb else 's'} {amount} more than the baseline"
+
+    disruption = saving.get("disruption_cost")
+    share = saving.get("captured_share")
+    cost = "–" if disruption is None else f"{float(disruption):,.0f}"
+    parts = [
+        (
+            "What the disruption costs if nobody acts (the baseline against the same plans "
+            f"without the disruption): {cost}"
+        ),
+        against(saving.get("engine_vs_baseline"), "the engine", ""),
+        against(saving.get("foresight_vs_baseline"), "foresight", "would "),
+    ]
+    if share is not None:
+        parts.append(f"the engine captured {100 * float(share):.0f} % of what foresight saves")
+    return "; ".join(parts) + "."
+
+
+def kpi_value(key: str, value: Any) -> str:
+    """A KPI as a person reads it: rates in per cent, money in whole units."""
+    if value is None:
+        return "–"
+    if key == "on_time_rate":
+        return f"{100 * float(value):.1f} %"
+    if key.endswith("_cost") and isinstance(value, (int, float)):
+        return f"{value:,.0f}"
+    return fmt(value)
+
+
+MARKDOWN_SPECIAL = str.maketrans(
+    {c: f"\\{c}" for c in "\\`*_{}[]<>()#+!|~"} | {"\n": " ", "\r": " "}
+)
+
+
+def md(value: Any) -> str:
+    """Text made literal in Markdown (a table cell or a line): special characters escaped,
+    line breaks turned into spaces, so a scenario's note cannot break the table or add links."""
+    return str(value).translate(MARKDOWN_SPECIAL)
 
 
 def fmt(value: Any) -> str:
@@ -258,32 +344,38 @@ def fmt(value: Any) -> str:
 
 
 HTML = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>twin replay: {{ d.name }}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>twin replay: {{ d.name }}</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f3f3f3} td.n{text-align:right;font-variant-numeric:tabular-nums}
 img{max-width:100%} .muted{color:#777}
+table{display:block;overflow-x:auto;max-width:100%}
+@media (max-width:700px){body{margin:1em .6em}}
 </style></head><body>
 <h1>Replay: {{ d.name }}</h1>
 <p>{{ d.description }}</p>
 <p class="muted">Window {{ d.window }} · seed {{ d.seed }} · {{ d.shipments }} shipments</p>
-<h2>KPIs</h2>
-<table><tr><th>KPI</th><th>baseline</th><th>engine</th><th>foresight</th></tr>
-{% for r in d.kpis %}<tr><td>{{ r.kpi }}</td><td class="n">{{ fmt(r.baseline) }}</td>
-<td class="n">{{ fmt(r.engine) }}</td><td class="n">{{ fmt(r.foresight) }}</td></tr>
+<h2>The three runs</h2>
+<p>The same shipments go through the same disruption three times:</p>
+<ul>{% for r in d.runs %}<li><b>{{ r.name }}</b>: {{ r.sentence }}</li>{% endfor %}</ul>
+<h2>Results</h2>
+<table><tr><th>measure</th><th>baseline</th><th>engine</th><th>foresight</th></tr>
+{% for r in d.kpis %}<tr><td title="{{ r.kpi }}">{{ r.name }}</td><td class="n">{{ kv(r.kpi, r.baseline) }}</td>
+<td class="n">{{ kv(r.kpi, r.engine) }}</td><td class="n">{{ kv(r.kpi, r.foresight) }}</td></tr>
 {% endfor %}</table>
-<p>Cost of the disruption if nobody acts: {{ fmt(d.saving.disruption_cost) }}. Engine saving vs baseline: <b>{{ fmt(d.saving.engine_vs_baseline) }}</b>; foresight saving:
-{{ fmt(d.saving.foresight_vs_baseline) }}; captured share: {{ fmt(d.saving.captured_share) }}</p>
+<p class="muted">A shipment is on time when every part of it is delivered by its due date.</p>
+<p>{{ d.saving_sentence }}</p>
 <img alt="cost per run" src="data:image/png;base64,{{ charts.cost }}">
-<img alt="on-time rate per day" src="data:image/png;base64,{{ charts.on_time }}">
+<img alt="on-time rate by due date" src="data:image/png;base64,{{ charts.on_time }}">
 <h2>Scores and alerts</h2>
 <img alt="scores per dimension" src="data:image/png;base64,{{ charts.scores }}">
 <table><tr><th>dimension</th><th>warn</th><th>critical</th><th>for (passes)</th></tr>
 {% for t in d.thresholds %}<tr><td>{{ t.dimension }}</td><td class="n">{{ t.warn }}</td>
 <td class="n">{{ t.critical }}</td><td class="n">{{ t.for_passes }}</td></tr>{% endfor %}</table>
-<h3>Alerts opened ({{ d.alerts|length }}; {{ d.muted_alerts }} muted not shown)</h3>
+<h3>Alerts that paged: {{ d.alerts|length }}</h3>
+<p class="muted">{{ d.opened_alerts }} alerts opened; the {{ d.muted_alerts }} muted ones (echoes inhibited by the alert that explains them, or silenced) are counted here and not listed.</p>
 <table><tr><th>opened</th><th>target</th><th>dimension</th><th>severity</th><th>score</th></tr>
 {% for a in d.alerts %}<tr><td>{{ a.opened_at }}</td><td>{{ a.target }}</td><td>{{ a.dimension }}</td>
 <td>{{ a.severity }}</td><td class="n">{{ a.score }}</td></tr>{% endfor %}</table>
@@ -292,7 +384,7 @@ img{max-width:100%} .muted{color:#777}
 {% for p in d.playbook_runs %}<tr><td>{{ p.at }}</td><td>{{ p.playbook }}</td><td>{{ p.alert_target }}</td>
 <td class="n">{{ p.shipments }}</td><td class="n">{{ fmt(p.cost_delta) }}</td><td>{{ p.approved_by }}</td></tr>
 {% else %}<tr><td colspan="6">none</td></tr>{% endfor %}</table>
-<h2>Re-routes</h2>
+<h2>Re-routes the engine applied</h2>
 <table><tr><th>at</th><th>shipment</th><th>old lanes</th><th>new lanes</th></tr>
 {% for r in d.reroutes %}<tr><td>{{ r.at }}</td><td>{{ r.shipment }}</td><td>{{ r.old }}</td><td>{{ r.new }}</td></tr>
 {% else %}<tr><td colspan="4">none</td></tr>{% endfor %}</table>
@@ -308,22 +400,30 @@ img{max-width:100%} .muted{color:#777}
 </body></html>
 """
 
-MARKDOWN = """# Replay: {{ d.name }}
+MARKDOWN = """# Replay: {{ d.name|md }}
 
-{{ d.description }}
+{{ d.description|md }}
 
-Window {{ d.window }} · seed {{ d.seed }} · {{ d.shipments }} shipments
+Window {{ d.window|md }} · seed {{ d.seed|md }} · {{ d.shipments|md }} shipments
 
-## KPIs
+## The three runs
 
-| KPI | baseline | engine | foresight |
-|---|---:|---:|---:|
-{% for r in d.kpis %}| {{ r.kpi }} | {{ fmt(r.baseline) }} | {{ fmt(r.engine) }} | {{ fmt(r.foresight) }} |
+The same shipments go through the same disruption three times:
+
+{% for r in d.runs %}- **{{ r.name }}**: {{ r.sentence|md }}
 {% endfor %}
-Cost of the disruption if nobody acts: {{ fmt(d.saving.disruption_cost) }}. Engine saving vs baseline: **{{ fmt(d.saving.engine_vs_baseline) }}**; foresight saving: {{ fmt(d.saving.foresight_vs_baseline) }}; captured share: {{ fmt(d.saving.captured_share) }}
+## Results
+
+| measure | baseline | engine | foresight |
+|---|---:|---:|---:|
+{% for r in d.kpis %}| {{ r.name|md }} | {{ kv(r.kpi, r.baseline)|md }} | {{ kv(r.kpi, r.engine)|md }} | {{ kv(r.kpi, r.foresight)|md }} |
+{% endfor %}
+A shipment is on time when every part of it is delivered by its due date.
+
+{{ d.saving_sentence|md }}
 
 ![cost per run](charts/cost.png)
-![on-time rate per day](charts/on_time.png)
+![on-time rate by due date](charts/on_time.png)
 
 ## Scores and alerts
 
@@ -331,41 +431,43 @@ Cost of the disruption if nobody acts: {{ fmt(d.saving.disruption_cost) }}. Engi
 
 | dimension | warn | critical | for (passes) |
 |---|---:|---:|---:|
-{% for t in d.thresholds %}| {{ t.dimension }} | {{ t.warn }} | {{ t.critical }} | {{ t.for_passes }} |
+{% for t in d.thresholds %}| {{ t.dimension|md }} | {{ t.warn }} | {{ t.critical }} | {{ t.for_passes }} |
 {% endfor %}
-### Alerts opened ({{ d.alerts|length }}; {{ d.muted_alerts }} muted not shown)
+### Alerts that paged: {{ d.alerts|length }}
+
+{{ d.opened_alerts }} alerts opened; the {{ d.muted_alerts }} muted ones (echoes inhibited by the alert that explains them, or silenced) are counted here and not listed.
 
 | opened | target | dimension | severity | score |
 |---|---|---|---|---:|
-{% for a in d.alerts %}| {{ a.opened_at }} | {{ a.target }} | {{ a.dimension }} | {{ a.severity }} | {{ a.score }} |
+{% for a in d.alerts %}| {{ a.opened_at|md }} | {{ a.target|md }} | {{ a.dimension|md }} | {{ a.severity|md }} | {{ a.score|md }} |
 {% endfor %}
 ## Playbook runs
 
 | at | playbook | alert target | shipments | cost delta | approved by |
 |---|---|---|---:|---:|---|
-{% for p in d.playbook_runs %}| {{ p.at }} | {{ p.playbook }} | {{ p.alert_target }} | {{ p.shipments }} | {{ fmt(p.cost_delta) }} | {{ p.approved_by }} |
+{% for p in d.playbook_runs %}| {{ p.at|md }} | {{ p.playbook|md }} | {{ p.alert_target|md }} | {{ p.shipments|md }} | {{ fmt(p.cost_delta)|md }} | {{ p.approved_by|md }} |
 {% endfor %}
-## Re-routes
+## Re-routes the engine applied
 
 | at | shipment | old lanes | new lanes |
 |---|---|---|---|
-{% for r in d.reroutes %}| {{ r.at }} | {{ r.shipment }} | {{ r.old }} | {{ r.new }} |
+{% for r in d.reroutes %}| {{ r.at|md }} | {{ r.shipment|md }} | {{ r.old|md }} | {{ r.new|md }} |
 {% endfor %}
 ## Signals (what the engine saw)
 
-| time | target | dimension | metric | value |
-|---|---|---|---|---:|
-{% for s in d.signals %}| {{ s.at }} | {{ s.target }} | {{ s.dimension }} | {{ s.metric }} | {{ s.value }} |
+| time | target | dimension | metric | value | note |
+|---|---|---|---|---:|---|
+{% for s in d.signals %}| {{ s.at|md }} | {{ s.target|md }} | {{ s.dimension|md }} | {{ s.metric|md }} | {{ s.value|md }} | {{ s.note|md }} |
 {% endfor %}
 ## Effects (ground truth, never read by the engine)
 
 | at | until | target | kind | amount |
 |---|---|---|---|---:|
-{% for e in d.effects %}| {{ e.at }} | {{ e.until }} | {{ e.target }} | {{ e.kind }} | {{ e.amount }} |
+{% for e in d.effects %}| {{ e.at|md }} | {{ e.until|md }} | {{ e.target|md }} | {{ e.kind|md }} | {{ e.amount|md }} |
 {% endfor %}
 {% if d.sources %}## Sources
 
-{% for s in d.sources %}- {{ s.title }}: <{{ s.url }}>
+{% for s in d.sources %}- {{ s.title|md }}: <{{ s.url }}>
 {% endfor %}{% endif %}"""
 
 
@@ -414,11 +516,14 @@ def write_report(
         autoescape=select_autoescape(default_for_string=True), keep_trailing_newline=True
     )
     env.globals["fmt"] = fmt
+    env.globals["kv"] = kpi_value
     inline = {k: base64.b64encode(v).decode("ascii") for k, v in charts.items()}
     html = out / "report.html"
     html.write_text(env.from_string(HTML).render(d=data, charts=inline), encoding="utf-8")
     plain = Environment(autoescape=False, keep_trailing_newline=True)
     plain.globals["fmt"] = fmt
-    md = out / "report.md"
-    md.write_text(plain.from_string(MARKDOWN).render(d=data), encoding="utf-8")
-    return [html, md, *written]
+    plain.globals["kv"] = kpi_value
+    plain.filters["md"] = md
+    markdown = out / "report.md"
+    markdown.write_text(plain.from_string(MARKDOWN).render(d=data), encoding="utf-8")
+    return [html, markdown, *written]

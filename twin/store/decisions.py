@@ -22,7 +22,7 @@ from twin.domain.alerts import Acknowledgement, Silence
 from twin.domain.durations import format_timestamp
 from twin.domain.incidents import Incident, IncidentState
 from twin.playbook.incidents import IllegalTransition, transition
-from twin.playbook.runner import plan_rollback
+from twin.playbook.runner import RollbackPlan, plan_rollback
 from twin.store.alerts import list_alerts, list_silences, save_ack, save_alerts, save_silence
 from twin.store.common import NotFound
 from twin.store.incidents import StaleState, get_incident, save_transition
@@ -45,18 +45,41 @@ class Refused(Exception):
 @dataclass(frozen=True)
 class Decision:
     """An incident moved by a person: before and after, and for a rollback which shipments
-    get their earlier routes back and which stay (past the point of no return)."""
+    get their earlier routes back and which stay (past the point of no return), in words
+    (`note`, also in the audit entry)."""
 
     before: Incident
     incident: Incident
     restored: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
+    note: str = ""
 
-    @property
-    def note(self) -> str:
-        if self.incident.state is not S.rolled_back or self.before.state is not S.applied:
-            return ""
-        return f"restore {len(self.restored)}, keep {len(self.kept)} past the point of no return"
+
+def _ids(ids: list[str], most: int = 6) -> str:
+    return ", ".join(ids[:most]) + (f" and {len(ids) - most} more" if len(ids) > most else "")
+
+
+def rollback_note(incident: Incident, plan: RollbackPlan) -> str:
+    """What a roll back does, in words: how many shipments get their earlier routes back, how
+    many stay on the new route because they are past their point of no return, and which."""
+    restored = sorted(plan.restore)
+    departed = {c.shipment: c.no_return_at for c in incident.diff.changes}
+    parts = [
+        f"restores {len(restored)} shipment{'' if len(restored) == 1 else 's'} to "
+        f"{'its' if len(restored) == 1 else 'their'} earlier route"
+        + (f" ({_ids(restored)})" if restored else "")
+    ]
+    kept = list(plan.kept)
+    if kept:
+        first = min(t for t in (departed.get(k) for k in kept) if t is not None)
+        parts.append(
+            f"keeps {len(kept)} on the new route ({_ids(kept)}): past "
+            f"{'its' if len(kept) == 1 else 'their'} point of no return, the freight left on it "
+            f"from {first:%Y-%m-%d %H:%M}Z"
+        )
+    else:
+        parts.append("keeps 0 on the new route (none is past its point of no return)")
+    return "; ".join(parts)
 
 
 def decide(
@@ -92,18 +115,19 @@ def decide(
         )
     restored: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
+    note = ""
     why = comment.strip()
     if to is S.rolled_back and incident.state is S.applied:
         plan = plan_rollback(incident, at)
         restored, kept = tuple(sorted(plan.restore)), plan.kept
-        note = f"restore {len(restored)}, keep {len(kept)} past the point of no return"
+        note = rollback_note(incident, plan)
         why = f"{why}; {note}" if why else note
     try:
         moved, entry = transition(incident, to, at=at, by=by, why=why)
         save_transition(session, incident=moved, entry=entry)
     except (IllegalTransition, StaleState) as exc:
         raise Refused("conflict", incident.id, str(exc)) from None
-    return Decision(incident, moved, restored, kept)
+    return Decision(incident, moved, restored, kept, note)
 
 
 def acknowledge(
@@ -181,4 +205,5 @@ __all__ = [
     "add_silence",
     "decide",
     "expire_silence",
+    "rollback_note",
 ]

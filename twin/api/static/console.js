@@ -14,8 +14,11 @@
       var fresh = doc.getElementById(region.id);
       if (fresh) region.replaceWith(fresh);
     });
-    var stamp = document.getElementById("live-stamp");
-    if (stamp) stamp.textContent = "updated " + new Date().toISOString().slice(0, 19).replace("T", " ") + "Z";
+    // Times come from the server's clock (the daemon's, simulated in the demo), never the browser's.
+    ["live-stamp", "clock"].forEach(function (id) {
+      var mine = document.getElementById(id), fresh = doc.getElementById(id);
+      if (mine && fresh) mine.textContent = fresh.textContent;
+    });
     document.dispatchEvent(new CustomEvent("twin:refreshed"));
   }
 
