@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from twin.cli.common import console, emit_json, handles_errors
+from twin.cli.common import JsonOpt, console, emit_json, handles_errors
 from twin.domain.durations import format_timestamp, parse_duration
 from twin.domain.problems import InputError, Problem
 
@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Alert episodes, silences and acknowledgements kept in the store.", no_args_is_help=True
 )
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 @app.command("list")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from twin.cli.common import console, emit_json, handles_errors
+from twin.cli.common import JsonOpt, console, emit_json, handles_errors
 from twin.domain.durations import format_timestamp
 from twin.domain.incidents import Incident, IncidentState
 from twin.domain.problems import InputError, Problem
@@ -21,7 +21,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 IdArg = Annotated[str, typer.Argument(help="The incident id (or a unique prefix of it).")]
 ByOpt = Annotated[str, typer.Option("--by", help="Who decides (recorded in the audit log).")]
 CommentOpt = Annotated[str, typer.Option("--comment", help="Why (recorded in the audit log).")]

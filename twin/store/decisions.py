@@ -43,7 +43,7 @@ class Refused(Exception):
 
 
 @dataclass(frozen=True)
-class Decision:
+class IncidentDecision:
     """An incident moved by a person: before and after, and for a rollback which shipments
     get their earlier routes back and which stay (past the point of no return), in words
     (`note`, also in the audit entry)."""
@@ -91,7 +91,7 @@ def decide(
     comment: str,
     at: datetime,
     expected_state: str | None = None,
-) -> Decision:
+) -> IncidentDecision:
     """Move incident `ident` (or a unique prefix of its id) to `to` (approved, rejected,
     rolled_back) as `by`, audited with `comment`. `expected_state`: refuse if the incident
     is no longer in that state (a person decided on what they saw)."""
@@ -127,7 +127,7 @@ def decide(
         save_transition(session, incident=moved, entry=entry)
     except (IllegalTransition, StaleState) as exc:
         raise Refused("conflict", incident.id, str(exc)) from None
-    return Decision(incident, moved, restored, kept, note)
+    return IncidentDecision(incident, moved, restored, kept, note)
 
 
 def acknowledge(
@@ -199,7 +199,7 @@ def expire_silence(
 
 
 __all__ = [
-    "Decision",
+    "IncidentDecision",
     "Refused",
     "acknowledge",
     "add_silence",
