@@ -105,6 +105,11 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
         page.set_default_timeout(15_000)
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+        refused: list[str] = []  # what the Content-Security-Policy blocked (must stay empty)
+        page.on(
+            "console",
+            lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+        )
 
         page.goto(server + "/")
         assert "/login" in page.url
@@ -230,9 +235,9 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
                     )
                 ],
             )
-        page.wait_for_function(
-            f"document.getElementById('count-critical').textContent === '{before + 1}'"
-        )
+        # A locator assertion, not wait_for_function: that evaluates a string in the page,
+        # which the console's CSP (no unsafe-eval) rightly refuses.
+        playwright_api.expect(page.locator("#count-critical")).to_have_text(str(before + 1))
         assert page.url.rstrip("/") == server  # still the same page: no navigation happened
         # Its lane echoes, inhibited by it, are folded under it: the count counts causes.
         with session_scope(console.db) as session:
@@ -254,9 +259,8 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
                     for k in range(3)
                 ],
             )
-        page.wait_for_function(
-            "(document.getElementById('affected-critical') || {}).textContent"
-            f" === '{lanes_before + 3} lanes affected'"
+        playwright_api.expect(page.locator("#affected-critical")).to_have_text(
+            f"{lanes_before + 3} lanes affected"
         )
         assert page.text_content("#count-critical") == str(before + 1)
 
@@ -268,6 +272,12 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
             page.locator("#audit td.actor:text-is('alice')").count() == 2
         )  # approved, rolled back
         assert page.locator("#audit td.actor:text-is('system')").count() >= 2  # proposed, applied
+        page.goto(server + "/incidents")
+        page.select_option("select[name=state]", "applied")  # data-autosubmit, no inline handler
+        page.wait_for_url("**/incidents?state=applied")
+        page.goto(server + "/api/docs")  # Swagger UI, signed in, under the same CSP
+        page.wait_for_selector(".swagger-ui .info .title")
+        assert refused == [], refused
         browser.close()
 
 

@@ -271,13 +271,49 @@ def test_api_docs_page_loads_nothing_from_the_internet(console: Console) -> None
     import re
 
     with TestClient(console.app()) as client:
-        page = client.get("/api/docs")
-        assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+        page = client.get("/api/docs", headers=bearer(console, "vic"))
+        assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text
+        assert "<script>" not in page.text, "no inline script (the CSP forbids it)"
         assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
         assert assets and not [a for a in assets if "://" in a or a.startswith("//")]
         for asset in assets:
             assert client.get(asset).status_code == 200, asset
-        assert client.get(re.search(r"url: '([^']+)'", page.text).group(1)).status_code == 200
+        starter = client.get("/static/api-docs.js").text
+        assert "SwaggerUIBundle" in starter
+        spec = re.search(r'url: "([^"]+)"', starter).group(1)
+        assert client.get(spec, headers=bearer(console, "vic")).status_code == 200
+
+
+def test_api_docs_need_sign_in_unless_opened(console: Console) -> None:
+    from twin.domain.settings import ServeSettings
+
+    with TestClient(console.app()) as client:
+        assert client.get("/api/openapi.json").status_code == 401
+        docs = client.get("/api/docs", follow_redirects=False)
+        assert docs.status_code == 303 and docs.headers["location"] == "/login?next=/api/docs"
+    with TestClient(console.app(serve=ServeSettings(api_docs_public=True))) as client:
+        assert client.get("/api/openapi.json").json()["info"]["title"]
+        assert client.get("/api/docs").status_code == 200
+
+
+def test_quarantined_feed_files_page(console: Console, browser_client) -> None:  # type: ignore[no-untyped-def]
+    from twin.store.feed_files import hold_file
+
+    vic = browser_client("vic")
+    assert 'class="empty">none<' in vic.get("/feeds").text
+    with session_scope(console.db) as session:
+        hold_file(
+            session,
+            feed="nws",
+            key="/feeds/<deep>.xml",
+            sha256="0" * 64,
+            reason="XML nested deeper than 32 elements",
+            format="cap",
+            size=700060,
+        )
+    page = vic.get("/feeds").text
+    assert "XML nested deeper than 32 elements" in page and "700060" in page
+    assert "/feeds/&lt;deep&gt;.xml" in page  # escaped, as everything shown
 
 
 def test_the_map_works_for_a_network_given_by_path(console: Console) -> None:

@@ -208,3 +208,14 @@ def test_unmigrated_store_says_upgrade(tmp_path: Path) -> None:
     env = {**os.environ, "TWIN_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}"}
     done = _twin(env, "alerts", "silences")
     assert done.returncode == 1 and "twin db upgrade" in done.stderr
+
+
+def test_silence_with_a_bad_pattern_exits_2_naming_it(db: dict[str, str], tmp_path: Path) -> None:
+    args = ["alerts", "silence", "--for", "1h", "--by", "ana", "--comment", "x"]
+    bad = _twin(db, *args, "--target", "SUEZ", "--target", "~(")
+    assert bad.returncode == 2 and "~(" in bad.stderr and "not a regular expression" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    slow = _twin(db, *args, "--target", "~(.*)*(.*)*(.*)*z", "--json")
+    assert slow.returncode == 0, slow.stderr
+    with session_scope(make_engine(db["TWIN_DATABASE_URL"])) as session:
+        assert [s.matchers for s in list_silences(session)] == [{"target": "~(.*)*(.*)*(.*)*z"}]

@@ -118,6 +118,10 @@ def test_feed_failures_are_retried_and_never_stop_other_jobs(
     health = daemon.health()
     assert "ConnectError" in (health["jobs"]["feed:remote"]["last_error"] or "")
     assert health["jobs"]["feed:drop"]["failures_in_a_row"] == 0
+    # health tells the truth: a failing feed and a quarantined file degrade it
+    assert health["status"] == "degraded"
+    assert any(p.startswith("feed:remote: ") for p in health["problems"])
+    assert any(p.startswith("feed:drop: quarantined a file") for p in health["problems"])
     assert query(pg_url, "SELECT count(*) FROM quarantine")[0][0] >= 1
     assert re.search(
         r'^twin_feed_errors_total\{feed="remote"\} [1-9]', daemon.metrics(), re.MULTILINE

@@ -13,6 +13,7 @@ from .conftest import make_network
 
 NETWORK = make_network()
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FEWER = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
@@ -46,9 +47,19 @@ signalish = st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), json_va
 def _check(data: bytes, fmt: str | None = None) -> None:
     result = ingest_bytes(data, "fuzz", NETWORK, format=fmt)
     assert set(result.frame.columns) >= {"ts", "source", "target", "value", "ref"}
-    assert len(result.quarantine) <= max(1, sum(r.rows for r in result.files)) + 1
+    (report,) = result.files
+    assert len(result.quarantine) <= max(1, report.rows) + 1
     for problem in result.problems:
         assert isinstance(problem.message, str)
+    if report.refused is not None:  # set aside whole: nothing of it loads, and it says why
+        assert result.frame.empty and not result.positions
+        assert result.quarantine[0].where == "file" and result.errors
+    if report.rows and result.frame.empty and not result.positions:
+        assert result.problems, "rows read and none loaded must never be silent"
+    # what loads, the store can keep: no NUL, nothing over the text limit
+    for column in ("source", "dimension", "target", "metric", "ref", "shipment"):
+        for value in result.frame[column].dropna():
+            assert "\x00" not in value and len(value) <= 10_000
 
 
 @FAST
@@ -102,6 +113,13 @@ CAP_HEAD = b'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">'
                 b"<area><polygon>22,113 23,113 23,114 22,113</polygon></area>",
                 b"<area><circle>22.4,114.1 50</circle></area>",
                 b"<area><circle>x</circle></area>",
+                (
+                    b"<area><areaDesc>Inland Harris</areaDesc><geocode><valueName>UGC</valueName>"
+                    b"<value>TXZ213</value></geocode></area>"
+                ),
+                b"<area><geocode><valueName>SAME</valueName></geocode></area>",
+                b"<area><geocode><valueName>ISO3166</valueName><value>CN</value></geocode></area>",
+                b"<area></area>",
                 b"<area><polygon>1,2</polygon></area>",
                 b"&amp;",
                 b"<",
@@ -136,3 +154,105 @@ def test_billion_laughs_and_external_entities():
     for data in (laughs, external):
         result = ingest_bytes(data, "evil.xml", NETWORK)
         assert result.frame.empty and result.errors and "root:" not in str(result.quarantine)
+
+
+dcsa_events = st.fixed_dictionaries(
+    {
+        "eventID": st.one_of(st.text(max_size=10), st.integers(), st.none()),
+        "eventType": st.sampled_from(["SHIPMENT", "TRANSPORT", "EQUIPMENT", "X", ""]),
+        "eventClassifierCode": st.sampled_from(["PLN", "EST", "ACT", "?"]),
+        "eventDateTime": st.sampled_from(
+            ["2024-01-02T06:00:00Z", "2024-01-02T06:00:00", "soon", ""]
+        ),
+    },
+    optional={
+        "eventCreatedDateTime": st.sampled_from(["2024-01-01T00:00:00Z", "x"]),
+        "transportEventTypeCode": st.sampled_from(["ARRI", "DEPA", "??"]),
+        "equipmentEventTypeCode": st.sampled_from(["LOAD", "DISC", "GTIN", "INSP"]),
+        "shipmentEventTypeCode": st.sampled_from(["HOLD", "RELS"]),
+        "documentTypeCode": st.sampled_from(["CUS", "BKG"]),
+        "documentID": st.text(max_size=6),
+        "transportCall": st.one_of(
+            json_values,
+            st.fixed_dictionaries(
+                {"UNLocationCode": st.sampled_from(["CNYTN", "USLAX", "ZZZZZ", "\x00"])},
+                optional={"transportCallID": st.text(max_size=5), "location": json_values},
+            ),
+        ),
+        "documentReferences": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "documentReferenceType": st.sampled_from(["BKG", "TRD"]),
+                    "documentReferenceValue": st.text(max_size=6),
+                }
+            ),
+            max_size=2,
+        ),
+    },
+)
+
+
+@FEWER
+@given(st.lists(dcsa_events, min_size=1, max_size=6), st.booleans())
+def test_dcsa_events(events, as_lines):
+    if as_lines:
+        _check("\n".join(json.dumps(e) for e in events).encode())
+    else:
+        _check(json.dumps({"events": events}).encode())
+
+
+@FEWER
+@given(
+    st.lists(signalish, max_size=4),
+    st.integers(1, 3000),
+    st.sampled_from(["\x00", "x" * 20_000, "\ud7ff"]),
+)
+def test_deep_and_poisoned_values(rows, depth, text):
+    deep = json.loads("[" * min(depth, 900) + "]" * min(depth, 900))
+    rows = [
+        *rows,
+        {
+            "ts": "2024-01-02T06:00:00Z",
+            "source": text,
+            "dimension": "customs",
+            "target": "USLAX",
+            "metric": "clearance_hours",
+            "value": 1,
+            "x": deep,
+        },
+    ]
+    _check("\n".join(json.dumps(r) for r in rows).encode())
+    _check(json.dumps(rows).encode())
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.lists(signalish, max_size=4).map(lambda r: "\n".join(map(json.dumps, r)).encode()),
+    )
+)
+def test_twin_ingest_exits_0_or_2(tmp_path_factory, data):
+    import os
+
+    from typer.testing import CliRunner
+
+    from twin.cli.app import app
+
+    folder = tmp_path_factory.mktemp("ingest")
+    (folder / "feed.bin").write_bytes(data)
+    url = f"sqlite:///{folder / 'twin.db'}"
+    env = {"TWIN_DATABASE_URL": url, "TWIN_DEBUG": ""}
+    runner = CliRunner()
+    previous = os.environ.get("TWIN_DATABASE_URL")
+    os.environ["TWIN_DATABASE_URL"] = url
+    try:
+        assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+        result = runner.invoke(app, ["ingest", str(folder / "feed.bin")], env=env)
+    finally:
+        if previous is None:
+            os.environ.pop("TWIN_DATABASE_URL", None)
+        else:
+            os.environ["TWIN_DATABASE_URL"] = previous
+    assert result.exit_code in (0, 2), result.output[-500:]
+    assert "Traceback" not in result.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from twin.feeds.csv import read_signal_csv
-from twin.feeds.ingest import ingest_path
+from twin.feeds.ingest import ingest_bytes, ingest_path
 from twin.feeds.jsonl import read_jsonl
 
 from .conftest import PRD, SAMPLES
@@ -63,11 +63,14 @@ def test_bad_csv():
     assert batch.rows == 6
 
 
-def test_csv_missing_column_is_one_problem_and_rows_kept_in_quarantine():
+def test_csv_missing_column_quarantines_the_file_whole():
     text = "ts,source,metric,value,target\n2024-01-02T06:00:00Z,s,m,1,USLAX\n"
     batch = read_signal_csv(text, "x.csv")
     assert [(p.where, p.field) for p in batch.problems] == [("row 1", "dimension")]
-    assert len(batch.quarantine) == 1 and batch.frame.empty
+    assert batch.frame.empty and batch.rows == 1
+    result = ingest_bytes(text.encode(), "x.csv")
+    assert result.files[0].refused == "row 1: dimension: missing column 'dimension'"
+    assert [q.where for q in result.quarantine] == ["file"]
 
 
 def test_target_and_area_together_is_an_error():

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from twin.alerting.patterns import check_patterns
 from twin.scoring.config import Duration
 
 # Labels an alert carries (see Alert.labels); matchers may only name these.
@@ -20,9 +21,11 @@ Matchers = dict[str, str | list[str]]
 
 
 def check_matchers(matchers: Matchers, where: str) -> None:
+    """Matchers name only alert labels, and every `~REGEX` among them compiles (RE2)."""
     unknown = sorted(set(matchers) - LABELS)
     if unknown:
         raise ValueError(f"{where}: unknown label(s) {unknown}; use {sorted(LABELS)}")
+    check_patterns(matchers, where)
 
 
 class DimensionRule(BaseModel):

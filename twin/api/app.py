@@ -1,7 +1,9 @@
 """The console's FastAPI app: `create_app(database_url)` (the daemon may mount it).
 
 JSON API under /api (OpenAPI at /api/openapi.json, docs at /api/docs), server-rendered pages
-at /, static files at /static. Every page and API call needs a signed-in user or an API token.
+at /, static files at /static. Every page and API call needs a signed-in user or an API token
+(the API docs too, unless `[serve] api_docs_public`). Every response carries the security headers
+of twin.api.hardening; sign-in is throttled by twin.api.throttle.
 """
 
 from __future__ import annotations
@@ -11,19 +13,21 @@ import secrets
 from importlib.resources import files
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
 from twin.alerting.rules import AlertRules
 from twin.api.auth import Sessions
 from twin.api.clock import ConsoleClock
-from twin.api.deps import NotSignedIn
+from twin.api.deps import NotSignedIn, current_user, get_session
+from twin.api.hardening import RefuseNul, SecurityHeaders
 from twin.api.present import money
+from twin.api.throttle import SignInGuard, SignInLimits
 from twin.api.views import ConsoleError
+from twin.domain.settings import ServeSettings
 from twin.store.db import make_engine
 from twin.store.migrate import require_current
 
@@ -35,22 +39,39 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api")
 
 
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<link rel="stylesheet" href="/api/docs-static/swagger-ui.css">
+<link rel="icon" href="/static/favicon.svg"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs-static/swagger-ui-bundle.js"></script>
+<script src="/static/api-docs.js"></script></body></html>
+"""
+
+
+def _docs_reader(request: Request) -> None:
+    """Signed in (cookie or token) unless the API docs are public."""
+    if request.app.state.api_docs_public:
+        return
+    for session in get_session(request):
+        current_user(request, session)
+
+
 def _serve_api_docs(app: FastAPI) -> None:
-    """Swagger UI at /api/docs from a vendored copy (swagger-ui-bundle): FastAPI's default page
-    loads it from a CDN, and the console must work with no internet."""
+    """The OpenAPI document and Swagger UI at /api/docs from a vendored copy
+    (swagger-ui-bundle), its start-up script a static file (no inline script under the CSP):
+    FastAPI's default page loads it from a CDN, and the console must work with no internet."""
     from swagger_ui_bundle import swagger_ui_path
 
     app.mount("/api/docs-static", StaticFiles(directory=str(swagger_ui_path)), name="docs-static")
 
-    @app.get("/api/docs", include_in_schema=False)
+    @app.get("/api/openapi.json", include_in_schema=False, dependencies=[Depends(_docs_reader)])
+    async def _openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/api/docs", include_in_schema=False, dependencies=[Depends(_docs_reader)])
     async def _docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/api/openapi.json",
-            title=f"{app.title} - docs",
-            swagger_js_url="/api/docs-static/swagger-ui-bundle.js",
-            swagger_css_url="/api/docs-static/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg",
-        )
+        return HTMLResponse(DOCS_PAGE.format(title=f"{app.title} - docs"))
 
 
 def network_name(ref: str | None) -> str | None:
@@ -72,6 +93,7 @@ def create_app(
     alert_rules: AlertRules | None = None,
     network: str | None = None,
     clock: str = "wall",
+    serve: ServeSettings | None = None,
 ) -> FastAPI:
     """The console app on the store at `database_url` (default: TWIN_DATABASE_URL or ./twin.db).
 
@@ -80,6 +102,7 @@ def create_app(
     network: the stored network the map shows (default: the most recently updated one).
     clock: the daemon's clock ("wall", or the path of the demo's simulated clock file): pages,
     counts and decisions use its time, and say so when it is simulated.
+    serve: the `[serve]` settings (secure cookies, public API docs, sign-in limits).
     Raises SchemaOutdated if the database is not migrated (`twin db upgrade`).
     """
     from twin.api import routes_api, routes_auth, routes_pages
@@ -93,15 +116,27 @@ def create_app(
         description="Review, approve, reject and roll back incidents; read the network, scores, "
         "alerts, silences and the audit log. Authenticate with `Authorization: Bearer "
         "TOKEN` (`twin users token NAME`) or the console's session cookie.",
-        openapi_url="/api/openapi.json",
+        openapi_url=None,  # served by _serve_api_docs, behind sign-in
         docs_url=None,
         redoc_url=None,
     )
+    settings = serve or ServeSettings()
     app.state.engine = engine
     app.state.sessions = Sessions(
         secret_key or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32),
         int(session_hours * 3600),
+        secure=settings.secure,
     )
+    app.state.sign_in = SignInGuard(
+        SignInLimits(
+            per_address_per_minute=settings.sign_in_per_minute,
+            failures=settings.sign_in_failures,
+            window_s=int(settings.sign_in_window.total_seconds()),
+            concurrency=settings.sign_in_concurrency,
+            queue=settings.sign_in_queue,
+        )
+    )
+    app.state.api_docs_public = settings.api_docs_public
     app.state.poll_seconds = poll_seconds
     app.state.alert_rules = alert_rules or AlertRules()
     app.state.network = network_name(network)
@@ -117,7 +152,7 @@ def create_app(
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
-        if _is_api(request):
+        if _is_api(request) and request.url.path != "/api/docs":
             return JSONResponse(
                 {"detail": exc.message}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )
@@ -142,6 +177,13 @@ def create_app(
             return JSONResponse({"detail": exc.message}, status_code=exc.status)
         return routes_pages.error_page(request, exc.status, exc.message)
 
+    @app.exception_handler(DataError)
+    async def _refused_by_database(request: Request, exc: DataError) -> Response:
+        # Text the database will not store (the engines hide SQL parameters from logs and errors).
+        return JSONResponse({"detail": "the database refused a value in the request"}, 422)
+
+    app.add_middleware(RefuseNul)
+    app.add_middleware(SecurityHeaders, secure=settings.secure)
     app.include_router(routes_auth.router)
     app.include_router(routes_api.router)
     app.include_router(routes_pages.router)

@@ -1,10 +1,12 @@
-"""Who is asking: signed session cookies (with expiry and a per-session CSRF token) for people,
-`Authorization: Bearer` API tokens for scripts.
+"""Who is asking: server-side browser sessions (a signed cookie naming a session row) for
+people, `Authorization: Bearer` API tokens for scripts.
 
-The cookie holds the user name, a random CSRF token and when it was issued, signed with the
-app's secret (itsdangerous); it is refused once older than the session lifetime. Forms carry
-the CSRF token in a hidden field, JSON calls made with the cookie in an `X-CSRF-Token` header;
-both are compared with the cookie's before any POST acts. Bearer calls need no CSRF token: a
+The cookie holds a random session id, signed with the app's secret (itsdangerous) and refused
+once older than the session lifetime; the store keeps the id's SHA-256, the user, a random CSRF
+token and the expiry (twin.store.users). Signing out, a password change, disabling, deleting or
+revoking the user deletes the row, so a replayed cookie stops working at once. Forms carry the
+CSRF token in a hidden field, JSON calls made with the cookie in an `X-CSRF-Token` header; both
+are compared with the session's before any POST acts. Bearer calls need no CSRF token: a
 browser never adds that header by itself.
 """
 
@@ -23,38 +25,41 @@ CSRF_HEADER = "x-csrf-token"
 
 
 @dataclass(frozen=True, slots=True)
-class SessionData:
-    user: str
+class NewSession:
+    cookie: str
+    session_id: str
     csrf: str
 
 
 class Sessions:
     """Issue and read signed session cookies that expire after `max_age_s` seconds."""
 
-    def __init__(self, secret: str, max_age_s: int):
+    def __init__(self, secret: str, max_age_s: int, *, secure: bool = False):
         self._signer = URLSafeTimedSerializer(secret, salt="twin-console-session")
         self._login = URLSafeTimedSerializer(secret, salt="twin-console-login")
         self.max_age_s = max_age_s
+        self.secure = secure  # cookies only over HTTPS
 
-    def issue(self, user: str) -> tuple[str, SessionData]:
-        data = SessionData(user=user, csrf=secrets.token_urlsafe(24))
-        return self._signer.dumps({"u": data.user, "c": data.csrf}), data
+    def issue(self) -> NewSession:
+        session_id = secrets.token_urlsafe(32)
+        return NewSession(
+            cookie=self._signer.dumps({"s": session_id}),
+            session_id=session_id,
+            csrf=secrets.token_urlsafe(24),
+        )
 
-    def read(self, cookie: str | None) -> SessionData | None:
-        """The session in `cookie`, or None if it is missing, forged or expired."""
+    def read(self, cookie: str | None) -> str | None:
+        """The session id in `cookie`, or None if it is missing, forged or too old (the store
+        says whether the session is still open)."""
         if not cookie:
             return None
         try:
             raw = self._signer.loads(cookie, max_age=self.max_age_s)
         except (SignatureExpired, BadSignature):
             return None
-        if (
-            not isinstance(raw, dict)
-            or not isinstance(raw.get("u"), str)
-            or not isinstance(raw.get("c"), str)
-        ):
+        if not isinstance(raw, dict) or not isinstance(raw.get("s"), str):
             return None
-        return SessionData(user=raw["u"], csrf=raw["c"])
+        return str(raw["s"])
 
     def login_token(self) -> tuple[str, str]:
         """(cookie value, form value) for the sign-in form: the form value must match the cookie's."""

@@ -7,6 +7,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,9 +15,8 @@ from sqlmodel import Session
 
 from twin.api.auth import CSRF_HEADER, SESSION_COOKIE, same
 from twin.api.views import ConsoleError
-from twin.store.common import NotFound
 from twin.store.db import session_scope
-from twin.store.users import User, check_token, get_user
+from twin.store.users import User, check_token, session_user
 
 
 class NotSignedIn(Exception):
@@ -38,6 +38,12 @@ SessionDep = Annotated[Session, Depends(get_session)]
 TOKEN_CACHE_SECONDS = 5.0
 _tokens: dict[str, tuple[float, User]] = {}
 _tokens_lock = threading.Lock()
+
+
+def forget_tokens() -> None:
+    """Drop the remembered tokens (after a revoke in this process)."""
+    with _tokens_lock:
+        _tokens.clear()
 
 
 def _token_user(session: Session, token: str) -> User | None:
@@ -73,16 +79,14 @@ def current_user(request: Request, session: SessionDep) -> User:
         request.state.via_token = True
         request.state.user = user
         return user
-    data = request.app.state.sessions.read(request.cookies.get(SESSION_COOKIE))
-    if data is None:
+    session_id = request.app.state.sessions.read(request.cookies.get(SESSION_COOKIE))
+    if session_id is None:
         raise NotSignedIn("your session is missing or expired: sign in again")
-    try:
-        user = get_user(session, name=data.user)
-    except NotFound:
-        raise NotSignedIn(f"user {data.user!r} no longer exists") from None
-    if user.disabled:
-        raise NotSignedIn(f"user {user.name!r} is disabled")
-    request.state.csrf = data.csrf
+    found = session_user(session, session_id=session_id, at=datetime.now(UTC))
+    if found is None:
+        raise NotSignedIn("your session has ended (signed out, expired or revoked): sign in again")
+    user, csrf = found
+    request.state.csrf = csrf
     request.state.via_token = False
     request.state.user = user
     return user

@@ -8,7 +8,6 @@ import hashlib
 import itertools
 import json
 import logging
-import math
 import os
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -17,31 +16,12 @@ from typing import Any
 
 from twin.api.charts import land_path, risk_colour
 from twin.domain.records import Lane, Network
+from twin.network.geo import great_circle_points as great_circle
 
 log = logging.getLogger(__name__)
 Point = tuple[float, float]  # (lon, lat)
 CACHE_ENV = "TWIN_CACHE_DIR"
 GEOMETRY_VERSION = 1  # bump when the way paths are drawn changes: old cache files are ignored
-
-
-def great_circle(a: Point, b: Point, step_km: float = 400.0) -> list[Point]:
-    """Points along the shortest path on the sphere from a to b, about every `step_km`."""
-    (lon1, lat1), (lon2, lat2) = a, b
-    p1, p2 = (math.radians(lat1), math.radians(lon1)), (math.radians(lat2), math.radians(lon2))
-    v1 = (math.cos(p1[0]) * math.cos(p1[1]), math.cos(p1[0]) * math.sin(p1[1]), math.sin(p1[0]))
-    v2 = (math.cos(p2[0]) * math.cos(p2[1]), math.cos(p2[0]) * math.sin(p2[1]), math.sin(p2[0]))
-    dot = max(-1.0, min(1.0, sum(x * y for x, y in zip(v1, v2))))
-    angle = math.acos(dot)
-    steps = max(1, int(angle * 6371.0 / step_km))
-    if angle < 1e-9:
-        return [a, b]
-    out = []
-    for k in range(steps + 1):
-        t = k / steps
-        s1, s2 = math.sin((1 - t) * angle) / math.sin(angle), math.sin(t * angle) / math.sin(angle)
-        x, y, z = (s1 * p + s2 * q for p, q in zip(v1, v2))
-        out.append((math.degrees(math.atan2(y, x)), math.degrees(math.atan2(z, math.hypot(x, y)))))
-    return out
 
 
 @lru_cache(maxsize=8192)

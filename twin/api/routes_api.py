@@ -164,7 +164,11 @@ def alerts(session: SessionDep, user: CurrentUser, open: bool = False) -> list[A
     return [views.alert(a) for a in list_alerts(session, open_only=open)]
 
 
-@router.get("/alerts/{alert_id:path}/acks", response_model=list[AckOut])
+@router.get(
+    "/alerts/{alert_id:path}/acks",
+    response_model=list[AckOut],
+    responses={404: {"model": ErrorOut, "description": "not an alert id (ids are one line)"}},
+)
 def alert_acks(alert_id: str, session: SessionDep, user: CurrentUser) -> list[AckOut]:
     """Who acknowledged an alert episode, when, and what they said."""
     return [views.ack(a) for a in list_acks(session, alert_id=alert_id)]

@@ -376,3 +376,11 @@ def expire_form(
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
     return render(request, "audit.html", {"entries": recent_audit(session, limit=1000)})
+
+
+@router.get("/feeds", response_class=HTMLResponse)
+def feeds_page(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
+    """Feed files quarantined whole, newest first (re-queued with `twin feeds requeue`)."""
+    from twin.store.feed_files import list_held_files
+
+    return render(request, "feeds.html", {"files": list_held_files(session)[:1000]})

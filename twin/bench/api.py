@@ -1,5 +1,9 @@
 """Load on the console's JSON API: the incident list and an incident's page at a steady
-200 requests/s for 30 s, from a second process on loopback, against PostgreSQL.
+200 requests/s for 30 s, from a second process on loopback, against PostgreSQL. Then
+`api_signin_flood`: the same pages for a person signed in with a session cookie at 50
+requests/s for 15 s while 40 connections send sign-ins with wrong passwords as fast as the
+server answers (the per-address limit raised, as for an attacker with many addresses, so the
+bounded password checks are what is measured); target: signed-in p99 under 200 ms.
 
 A throwaway database is created (and dropped) on the server of TWIN_BENCH_POSTGRES_URL, else
 TWIN_TEST_POSTGRES_URL, else postgresql+psycopg://postgres@127.0.0.1:5432/test. The API runs in
@@ -25,6 +29,11 @@ from typing import Any
 
 RPS = 200
 SECONDS = 30
+FLOOD_CONNECTIONS = 40
+FLOOD_SECONDS = 15
+FLOOD_RPS = 50  # the signed-in person's pages during the flood
+FLOOD_TARGET_P99_MS = 200.0
+BENCH_PASSWORD = "bench-password-not-secret"
 EXTRA_INCIDENTS = {"S": 20, "M": 50, "L": 100}
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # One uvicorn worker per core (at most 4): a Python process serves about 120 requests/s of
@@ -46,20 +55,20 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def _load(
-    base: str, token: str, paths: list[str], rps: int, seconds: float, connections: int = 64
+    base: str, auth: str, paths: list[str], rps: int, seconds: float, connections: int = 64
 ) -> dict[str, Any]:
     """Open-loop load at `rps` for `seconds`: request i is due at t0 + i/rps and goes out on
     the first idle keep-alive connection (a new one is opened, up to `connections`, when none is
     idle), so a slow server shows as latency, not as fewer requests. Raw HTTP/1.1 on asyncio
-    streams: the generator costs little CPU next to the server it measures."""
+    streams: the generator costs little CPU next to the server it measures. `auth` is a header
+    line: `Authorization: Bearer …` or `Cookie: …`."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(base)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     requests = [
         (
-            f"GET {p} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
-            "Accept: application/json\r\n\r\n"
+            f"GET {p} HTTP/1.1\r\nHost: {host}:{port}\r\n{auth}\r\nAccept: application/json\r\n\r\n"
         ).encode()
         for p in paths
     ]
@@ -137,6 +146,105 @@ async def _load(
     }
 
 
+async def _flood(base: str, seconds: float, connections: int) -> dict[str, Any]:
+    """`connections` clients each signing in with a wrong password, back to back, for `seconds`
+    (each first fetches the sign-in form, then re-reads the CSRF token and cookie from every
+    answer that carries new ones, as a script would). Raw HTTP/1.1 keep-alive on asyncio
+    streams, like the load generator: the attacker's own CPU is not the server's to lose on a
+    shared machine."""
+    import re
+    import secrets as random_names
+    from urllib.parse import urlencode, urlsplit
+
+    parts = urlsplit(base)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    counts: dict[str, int] = {}
+    stop_at = time.monotonic() + seconds
+    token_in = re.compile(rb'name="csrf_token" value="([^"]*)"')
+    cookie_in = re.compile(rb"set-cookie: (twin_login=[^;]*)", re.IGNORECASE)
+
+    async def exchange(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
+    ) -> tuple[int, bytes, bytes]:
+        writer.write(raw)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        body = await reader.readexactly(length)
+        return int(head[9:12]), head, body
+
+    async def attacker() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        form = f"GET /login HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+        _, head, body = await exchange(reader, writer, form)
+        cookie = cookie_in.search(head)
+        token = token_in.search(body)
+        while time.monotonic() < stop_at:
+            fields = urlencode(
+                {
+                    "username": "flood-" + random_names.token_hex(4),
+                    "password": "wrong-password",
+                    "csrf_token": token.group(1).decode() if token else "",
+                }
+            ).encode()
+            raw = (
+                f"POST /login HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                f"Content-Length: {len(fields)}\r\n"
+                f"Cookie: {cookie.group(1).decode() if cookie else ''}\r\n\r\n"
+            ).encode() + fields
+            try:
+                status, head, body = await exchange(reader, writer, raw)
+                key = str(status)
+                cookie = cookie_in.search(head) or cookie
+                token = token_in.search(body) or token
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                key = type(exc).__name__
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+            counts[key] = counts.get(key, 0) + 1
+        writer.close()
+
+    await asyncio.gather(*(attacker() for _ in range(connections)))
+    return counts
+
+
+def bench_app() -> Any:
+    """The console with the per-address sign-in limit raised: the bench's flood comes from one
+    loopback address, a real one from many."""
+    from twin.api.app import create_app
+    from twin.domain.settings import ServeSettings
+
+    return create_app(serve=ServeSettings(sign_in_per_minute=1_000_000))
+
+
+def _sign_in(base: str, name: str, password: str) -> str:
+    """The `Cookie: twin_session=…` header line of a fresh session for `name`."""
+    import re
+
+    import httpx
+
+    from twin.api.auth import SESSION_COOKIE
+
+    with httpx.Client(base_url=base, timeout=30.0) as client:
+        form = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]*)"', form.text)
+        client.post(
+            "/login",
+            data={
+                "username": name,
+                "password": password,
+                "csrf_token": token.group(1) if token else "",
+            },
+        )
+        cookie = client.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise RuntimeError(f"the bench user {name!r} could not sign in")
+    return f"Cookie: {SESSION_COOKIE}={cookie}"
+
+
 def _serve_options() -> list[str]:
     """uvloop and httptools when installed (faster event loop and HTTP parser), else defaults."""
     import importlib.util
@@ -157,7 +265,7 @@ def _wait_up(base: str, proc: subprocess.Popen[bytes], timeout_s: float = 30.0) 
         if proc.poll() is not None:
             raise RuntimeError(f"the API server exited with {proc.returncode}")
         try:
-            httpx.get(base + "/api/openapi.json", timeout=1.0)
+            httpx.get(base + "/login", timeout=1.0)
             return
         except httpx.HTTPError:
             time.sleep(0.2)
@@ -197,7 +305,7 @@ def run(size: str) -> dict[str, dict]:
             forget_services()
         db = make_engine(url)
         with session_scope(db) as session:
-            add_user(session, name="bench", role=Role.viewer, password=None, at=now)
+            add_user(session, name="bench", role=Role.viewer, password=BENCH_PASSWORD, at=now)
             token = add_token(session, name="bench", at=now, label="bench")
         db.dispose()
         port = _free_port()
@@ -207,7 +315,7 @@ def run(size: str) -> dict[str, dict]:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "twin.api.app:create_app",
+                "twin.bench.api:bench_app",
                 "--factory",
                 "--host",
                 "127.0.0.1",
@@ -216,11 +324,13 @@ def run(size: str) -> dict[str, dict]:
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                "--no-server-header",
                 "--workers",
                 str(WORKERS),
                 *_serve_options(),
             ],
-            env={**os.environ, "TWIN_DATABASE_URL": url},
+            # One signing key for every worker: a cookie from one is good at the others.
+            env={**os.environ, "TWIN_DATABASE_URL": url, "TWIN_SECRET_KEY": uuid.uuid4().hex},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -233,7 +343,7 @@ def run(size: str) -> dict[str, dict]:
                 "twin.bench.api",
                 "load",
                 base,
-                token,
+                f"Authorization: Bearer {token}",
                 str(RPS),
                 str(SECONDS),
                 *paths,
@@ -244,6 +354,7 @@ def run(size: str) -> dict[str, dict]:
             check=True,
         )
         figures = json.loads(load.stdout)
+        flood = _flood_phase(base, _sign_in(base, "bench", BENCH_PASSWORD), paths)
     finally:
         if proc is not None:
             proc.terminate()
@@ -264,12 +375,71 @@ def run(size: str) -> dict[str, dict]:
             "server": " ".join(["uvicorn", *_serve_options()]),
             "paths": paths,
             "incidents": 1 + EXTRA_INCIDENTS.get(size.upper(), 20),
-        }
+        },
+        "api_signin_flood": {
+            **flood,
+            "backend": "postgresql",
+            "workers": WORKERS,
+            "paths": paths,
+            "signed_in_with": "session cookie",
+            "target_p99_ms": FLOOD_TARGET_P99_MS,
+            "met": bool(flood["p99_ms"] < FLOOD_TARGET_P99_MS and flood["errors"] == 0),
+        },
     }
 
 
+def _flood_phase(base: str, cookie: str, paths: list[str]) -> dict[str, Any]:
+    """The signed-in load alone (the baseline), then with the sign-in flood at once, each in
+    its own process."""
+    command = [sys.executable, "-m", "twin.bench.api"]
+    alone = subprocess.run(
+        [*command, "load", base, cookie, str(FLOOD_RPS), str(FLOOD_SECONDS - 2), *paths],
+        capture_output=True,
+        text=True,
+        timeout=FLOOD_SECONDS * 4 + 60,
+        check=True,
+    )
+    baseline = json.loads(alone.stdout)
+    flood = subprocess.Popen(
+        [*command, "flood", base, str(FLOOD_SECONDS), str(FLOOD_CONNECTIONS)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        time.sleep(1.0)  # the flood is under way before the first measured request
+        load = subprocess.run(
+            [*command, "load", base, cookie, str(FLOOD_RPS), str(FLOOD_SECONDS - 2), *paths],
+            capture_output=True,
+            text=True,
+            timeout=FLOOD_SECONDS * 4 + 60,
+            check=True,
+        )
+        sign_ins, _ = flood.communicate(timeout=FLOOD_SECONDS + 60)
+    finally:
+        if flood.poll() is None:
+            flood.kill()
+    figures = json.loads(load.stdout)
+    answers = json.loads(sign_ins)
+    return {
+        "rps_target": FLOOD_RPS,
+        "seconds": FLOOD_SECONDS - 2,
+        **figures,
+        "flood_connections": FLOOD_CONNECTIONS,
+        "flood_seconds": FLOOD_SECONDS,
+        "sign_ins": sum(answers.values()),
+        "sign_in_answers": answers,
+        "sign_ins_per_s": round(sum(answers.values()) / FLOOD_SECONDS, 1),
+        "without_flood": {k: baseline[k] for k in ("p50_ms", "p99_ms", "max_ms", "errors")},
+    }
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "flood":
+    _, _, base_url, duration, clients = sys.argv
+    sys.stdout.write(json.dumps(asyncio.run(_flood(base_url, float(duration), int(clients)))))
+
 if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "load":
-    _, _, base_url, bearer, rate, duration, *routes = sys.argv
+    _, _, base_url, auth_line, rate, duration, *routes = sys.argv
     try:
         import uvloop
 
@@ -277,5 +447,6 @@ if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "load":
     except ImportError:
         pass
     sys.stdout.write(
-        json.dumps(asyncio.run(_load(base_url, bearer, routes, int(rate), float(duration)))) + "\n"
+        json.dumps(asyncio.run(_load(base_url, auth_line, routes, int(rate), float(duration))))
+        + "\n"
     )

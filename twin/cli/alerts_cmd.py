@@ -137,6 +137,7 @@ def silence(
     json: JsonOpt = False,
 ) -> None:
     """Mute alerts on TARGET for a while (kept in the store; the daemon applies it each pass)."""
+    from twin.alerting.rules import check_matchers
     from twin.domain.durations import parse_timestamp
     from twin.store.db import session_scope
     from twin.store.decisions import add_silence
@@ -163,6 +164,10 @@ def silence(
         matchers["dimension"] = _matcher(dimension)
     if kind:
         matchers["kind"] = _matcher(kind)
+    try:
+        check_matchers(matchers, "silence")
+    except ValueError as exc:
+        raise InputError([Problem("--target", ", ".join(target), None, str(exc))]) from None
     with session_scope(_engine()) as session:
         made = add_silence(
             session, matchers=matchers, starts_at=start, length=length, by=by, comment=comment

@@ -73,6 +73,9 @@ def _register() -> None:
     from twin.cli import ingest_cmd
 
     app.command("ingest")(ingest_cmd.ingest)
+    from twin.cli import feeds_cmd
+
+    app.add_typer(feeds_cmd.app, name="feeds")
     from twin.cli import config_cmd
 
     app.add_typer(config_cmd.app, name="config")

@@ -42,11 +42,13 @@ def check(
 ) -> None:
     """Validate FILE: exit 0 printing the configuration with every default filled in, or exit 2
     listing every problem (file, table and key, why). Unknown keys are errors.
-    TWIN_DATABASE_URL, when set, replaces database_url (as in the daemon)."""
+    TWIN_DATABASE_URL, when set, replaces database_url (as in the daemon). Secrets are shown
+    as *** (passwords in URLs, credential headers, token-like query parameters)."""
     from twin.files.config import load_config, resolved
 
     doc = resolved(load_config(file))
     warnings = _warnings(doc, str(file))
+    doc = masked(doc)
     for problem in warnings:
         err_console.print(str(problem), style="yellow", markup=False, highlight=False)
     if json:
@@ -56,6 +58,72 @@ def check(
         f"# {file}: valid; every default filled in", highlight=False, markup=False, soft_wrap=True
     )
     console.print(_toml(doc), highlight=False, markup=False, soft_wrap=True)
+
+
+MASK = "***"
+# Header names whose values are credentials; any name containing one of these words too.
+SECRET_HEADERS = (
+    "authorization",
+    "cookie",
+    "token",
+    "secret",
+    "password",
+    "key",
+    "auth",
+    "signature",
+)
+SECRET_QUERY = ("token", "secret", "password", "key", "signature", "sig", "auth", "code")
+
+
+def _masked_url(url: str) -> str:
+    """`url` with its password and token-like query values replaced by ***."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return MASK
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{host}" if colon else f"{user}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(k, MASK if any(w in k.lower() for w in SECRET_QUERY) else v) for k, v in pairs],
+            safe="*",
+        )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _masked_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {
+        name: MASK if any(word in name.lower() for word in SECRET_HEADERS) else value
+        for name, value in headers.items()
+    }
+
+
+def masked(doc: dict[str, Any]) -> dict[str, Any]:
+    """The resolved configuration with its secrets replaced by *** (safe to print or paste)."""
+    out = dict(doc)
+    if out.get("database_url"):
+        out["database_url"] = _masked_url(out["database_url"])
+    out["feeds"] = [_masked_endpoint(f) for f in out.get("feeds", [])]
+    notify = dict(out.get("notify", {}))
+    notify["channels"] = [_masked_endpoint(c) for c in notify.get("channels", [])]
+    out["notify"] = notify
+    return out
+
+
+def _masked_endpoint(entry: dict[str, Any]) -> dict[str, Any]:
+    masked_entry = dict(entry)
+    if masked_entry.get("url"):
+        masked_entry["url"] = _masked_url(masked_entry["url"])
+    if masked_entry.get("headers"):
+        masked_entry["headers"] = _masked_headers(masked_entry["headers"])
+    return masked_entry
 
 
 def _toml(doc: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ import typer
 
 from twin.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, err_console
 from twin.domain.problems import InputError
+from twin.domain.settings import ServeSettings
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -60,7 +61,13 @@ def _network_ref(network: str, config: Path) -> str:
 
 
 def _serve(
-    host: str, port: int, console: bool, database_url: str, network: str, clock: str = "wall"
+    host: str,
+    port: int,
+    console: bool,
+    database_url: str,
+    network: str,
+    clock: str = "wall",
+    settings: ServeSettings | None = None,
 ) -> Any:
     """/healthz and /metrics on host:port: the console app with them added (`--serve` and
     twin.api present), else a small built-in server. Returns something with `.shutdown()`."""
@@ -92,9 +99,11 @@ def _serve(
                 body, kind = metrics_text()
                 return Response(body, media_type=kind)
 
-            outer.mount("/", create_app(database_url, network=network, clock=clock))
+            outer.mount("/", create_app(database_url, network=network, clock=clock, serve=settings))
             server = uvicorn.Server(
-                uvicorn.Config(outer, host=host, port=port, log_level="warning")
+                uvicorn.Config(
+                    outer, host=host, port=port, log_level="warning", server_header=False
+                )
             )
             thread = threading.Thread(target=server.run, name="twin-console", daemon=True)
             thread.start()
@@ -177,6 +186,7 @@ def daemon(
                 database_url(loaded.database_url),
                 _network_ref(loaded.network, config),
                 clock_spec,
+                loaded.serve,
             )
         except OSError as exc:
             err_console.print(

@@ -56,11 +56,14 @@ def ingest(
     other file is saved in its own transaction (its signals, its quarantined rows and its
     checkpoint together). Re-ingesting adds nothing: signals are keyed by (source, ref, target).
     Bad rows are listed on stderr (file, row, field) and kept in the quarantine table; they do
-    not fail the command. Exit 2 only when PATH is missing or nothing in it could be read.
+    not fail the command. A file that cannot be read as a whole is quarantined whole (`twin
+    feeds quarantine`) and not read again until re-queued. Exit 2 when PATH is missing or
+    nothing in it could be read.
     """
-    from twin.feeds.ingest import ingest_path
+    from twin.feeds.ingest import ingest_file
     from twin.files.networks import load_network
     from twin.store.db import make_engine, session_scope
+    from twin.store.feed_files import held_files, hold_file
     from twin.store.migrate import require_current
     from twin.store.signals import (
         list_checkpoints,
@@ -80,6 +83,7 @@ def ingest(
         known = {
             key: cp.sha256 for key, cp in list_checkpoints(session, feed=feed).items() if cp.sha256
         }
+        held = held_files(session, feed=feed)
 
     totals: dict[str, Any] = {
         "feed": feed,
@@ -89,6 +93,7 @@ def ingest(
         "inserted": 0,
         "duplicates": 0,
         "quarantined": 0,
+        "files_quarantined": 0,
         "positions": 0,
     }
     by_file: list[dict[str, Any]] = []
@@ -96,14 +101,38 @@ def ingest(
     readable = 0
     for file in _files(path):
         key = str(file.resolve())
-        result = ingest_path(
-            file, net, format=format, known={str(file): known[key]} if key in known else None
-        )
-        report = result.files[0] if result.files else None
+        read = ingest_file(file, net, format=format)
+        result, report = read.result, read.report
         totals["files"] += 1
-        if report is not None and report.skipped:
+        if read.sha256 and read.sha256 in (known.get(key), held.get(key)):
             totals["skipped"] += 1
-            by_file.append({"path": str(file), "skipped": True})
+            by_file.append({"path": str(file), "skipped": True, "held": key in held})
+            continue
+        if read.refused is not None:
+            # set aside whole: held (and not read again) until `twin feeds requeue`
+            with session_scope(engine) as session:
+                hold_file(
+                    session,
+                    feed=feed,
+                    key=key,
+                    sha256=read.sha256,
+                    reason=read.refused,
+                    format=report.format,
+                    size=read.size,
+                )
+                save_quarantine(session, rows=result.quarantine)
+            problems += result.problems
+            totals["files_quarantined"] += 1
+            totals["quarantined"] += len(result.quarantine)
+            by_file.append(
+                {
+                    "path": str(file),
+                    "format": report.format,
+                    "skipped": False,
+                    "refused": read.refused,
+                    "quarantined": len(result.quarantine),
+                }
+            )
             continue
         frame, too_long = oversized_quarantine(result.frame, str(file))
         quarantine = result.quarantine + too_long
@@ -114,13 +143,13 @@ def ingest(
             inserted = save_signals(session, frame=frame)
             save_quarantine(session, rows=quarantine)
             save_shipment_events(session, positions=result.positions)
-            if report is not None and report.sha256:
+            if report.sha256:
                 set_checkpoint(session, feed=feed, key=key, sha256=report.sha256)
         if len(frame) or result.positions or not result.errors:
             readable += 1
         entry = {
             "path": str(file),
-            "format": report.format if report else "",
+            "format": report.format,
             "skipped": False,
             "rows": len(frame),
             "inserted": inserted,

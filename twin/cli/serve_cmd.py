@@ -18,6 +18,14 @@ def serve(
         str | None,
         typer.Option("--network", help="Stored network the map shows (default: the newest)."),
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="A twin.toml: its database_url and [serve] settings (external_url, "
+            "cookie_secure, api_docs_public, sign-in limits).",
+        ),
+    ] = None,
     clock: Annotated[
         str,
         typer.Option(
@@ -29,7 +37,7 @@ def serve(
 ) -> None:
     """Serve the on-call console (pages at /, JSON API at /api, its docs at /api/docs).
 
-    Sign-in sessions are signed with TWIN_SECRET_KEY (set it to keep sessions across restarts).
+    Cookie sessions are signed with TWIN_SECRET_KEY (set it to keep sessions across restarts).
     """
     import uvicorn
 
@@ -38,10 +46,26 @@ def serve(
     if clock != "wall" and not Path(clock).exists():
         err_console.print(f"--clock {clock}: no such clock file", style="red", markup=False)
         raise typer.Exit(2)
+    loaded = None
+    if config is not None:
+        from twin.files.config import load_config
+
+        loaded = load_config(config)
     app = create_app(
-        network=network, clock=clock if clock == "wall" else str(Path(clock).resolve())
+        loaded.database_url if loaded else None,
+        network=network,
+        clock=clock if clock == "wall" else str(Path(clock).resolve()),
+        serve=loaded.serve if loaded else None,
     )
     err_console.print(
         f"twin console on http://{host}:{port}/ (API docs at /api/docs)", markup=False
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+    # server_header=False: no `server: uvicorn` banner.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+        server_header=False,
+    )

@@ -1,4 +1,5 @@
-"""`twin users …`: console users (viewer, approver, admin) and their API tokens."""
+"""`twin users …`: console users (viewer, approver, admin), their API tokens, and taking access
+back (disable, enable, delete, revoke: sessions end at once, API tokens within seconds)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,11 @@ def add(
         bool, typer.Option("--token", help="Also make an API token (printed once).")
     ] = False,
     replace: Annotated[
-        bool, typer.Option("--replace", help="Change an existing user's role and password.")
+        bool,
+        typer.Option(
+            "--replace",
+            help="Reset an existing user: new role and password; its sessions and API tokens end.",
+        ),
     ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
@@ -137,3 +142,79 @@ def list_(
         console.print(
             f"{u.name}\t{u.role.value}{' (disabled)' if u.disabled else ''}", markup=False
         )
+
+
+def _take_back(name: str, action: str, json: bool) -> None:
+    """Disable, enable, delete or revoke user `name`; exit 2 naming it if there is none.
+
+    Sessions end at once (every request checks its row); a server remembers an API token for
+    at most TOKEN_CACHE_SECONDS (5 s) after it was revoked."""
+    from twin.store.common import NotFound
+    from twin.store.db import session_scope
+    from twin.store.users import delete_user, end_sessions, get_user, set_disabled
+    from twin.store.users import revoke as revoke_access
+
+    tokens = sessions = 0
+    with session_scope(_engine()) as session:
+        try:
+            user = get_user(session, name=name)
+            if action == "disable":
+                sessions = end_sessions(session, name=name)
+                user = set_disabled(session, name=name, disabled=True)
+            elif action == "enable":
+                user = set_disabled(session, name=name, disabled=False)
+            else:
+                tokens, sessions = revoke_access(session, name=name)
+                if action == "delete":
+                    delete_user(session, name=name)
+        except NotFound as exc:
+            raise InputError([Problem("NAME", name, None, str(exc))]) from None
+    doc = {
+        "name": name,
+        "action": action,
+        "disabled": user.disabled,
+        "deleted": action == "delete",
+        "tokens_revoked": tokens,
+        "sessions_ended": sessions,
+    }
+    if json:
+        emit_json(doc)
+        return
+    done = {"disable": "disabled", "enable": "enabled", "delete": "deleted", "revoke": "revoked"}
+    console.print(
+        f"user {name} {done[action]}: {sessions} session(s) ended, {tokens} API token(s) revoked",
+        markup=False,
+        highlight=False,
+    )
+
+
+NameArg = Annotated[str, typer.Argument(help="The user's sign-in name.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+@app.command("disable")
+@handles_errors
+def disable(name: NameArg, json: JsonFlag = False) -> None:
+    """Stop NAME from signing in or using its API tokens (kept for `enable`); its sessions end."""
+    _take_back(name, "disable", json)
+
+
+@app.command("enable")
+@handles_errors
+def enable(name: NameArg, json: JsonFlag = False) -> None:
+    """Let a disabled user sign in again (its API tokens work again)."""
+    _take_back(name, "enable", json)
+
+
+@app.command("delete")
+@handles_errors
+def delete(name: NameArg, json: JsonFlag = False) -> None:
+    """Remove NAME with its API tokens and sessions (the audit log keeps the name)."""
+    _take_back(name, "delete", json)
+
+
+@app.command("revoke")
+@handles_errors
+def revoke(name: NameArg, json: JsonFlag = False) -> None:
+    """End every session and API token of NAME (it may sign in again with its password)."""
+    _take_back(name, "revoke", json)

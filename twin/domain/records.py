@@ -8,7 +8,14 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from twin.domain.durations import format_timestamp, parse_timestamp
 
@@ -86,6 +93,38 @@ class Node(_Record):
     customs_entry: bool | None = None
     handling_days: NonNegative = 0.0
     clearance_days: NonNegative = 0.0
+    geocodes: tuple[tuple[str, str], ...] = ()
+    """Codes of the areas the node lies in, as (scheme, value): e.g. SAME 048201 (a US county),
+    UGC TXZ213 (an NWS zone), ISO3166 US-TX. Written `{SAME: "048201", UGC: [TXZ213, TXC201]}`;
+    CAP alerts whose areas name one of them reach the node (docs/signals.md)."""
+
+    @field_validator("geocodes", mode="before")
+    @classmethod
+    def _geocode_pairs(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            pairs = []
+            for scheme, codes in value.items():
+                for code in codes if isinstance(codes, (list, tuple)) else [codes]:
+                    if not isinstance(code, str):
+                        # YAML reads 012086 as the octal number 5190: quoting keeps the code
+                        # ValueError, not TypeError: pydantic reports only the former as a problem
+                        raise ValueError(  # noqa: TRY004
+                            f"geocode {scheme} must be text (quote it), not {code!r}"
+                        )
+                    pairs.append((str(scheme).strip(), str(code).strip()))
+            value = pairs
+        if isinstance(value, (list, tuple)):
+            for pair in value:
+                if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(pair)):
+                    raise ValueError("geocodes map a scheme to a code or a list of codes")
+        return value
+
+    @field_serializer("geocodes")
+    def _geocode_mapping(self, value: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+        out: dict[str, list[str]] = {}
+        for scheme, code in value:
+            out.setdefault(scheme, []).append(code)
+        return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
 
     @field_validator("lat", "lon", "capacity", "handling_days", "clearance_days")
     @classmethod

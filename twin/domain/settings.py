@@ -162,7 +162,7 @@ class NotifySettings(_Table):
 
 
 class ServeSettings(_Table):
-    """`[serve]`: where the on-call console and JSON API listen."""
+    """`[serve]`: where the on-call console and JSON API listen, and how they guard sign-in."""
 
     host: str = Field(default="127.0.0.1", min_length=1)
     port: int = Field(default=8080, ge=1, le=65535)
@@ -170,6 +170,19 @@ class ServeSettings(_Table):
     """The console's address as people reach it (behind a proxy: `https://twin.example.org`).
     Every link twin sends (notifications, generatorURL) starts with it; `https://` also marks
     the session cookie secure. Default: `http://HOST:PORT`."""
+    cookie_secure: bool | None = None
+    """Session cookies only over HTTPS (and HSTS sent); None: on when external_url is https."""
+    api_docs_public: bool = False
+    """True: /api/docs and /api/openapi.json readable without signing in."""
+    sign_in_per_minute: int = Field(default=10, ge=1)
+    """Sign-in attempts per client address per minute."""
+    sign_in_failures: int = Field(default=5, ge=1)
+    """Failed sign-ins per user name within sign_in_window before that name is refused."""
+    sign_in_window: Every = timedelta(minutes=15)
+    sign_in_concurrency: int = Field(default=2, ge=1, le=64)
+    """Password checks (Argon2id, ~64 MiB each) run at once per process."""
+    sign_in_queue: int = Field(default=8, ge=0, le=1000)
+    """Sign-ins that may wait for a check; more are refused at once (429)."""
 
     @field_validator("external_url")
     @classmethod
@@ -185,6 +198,35 @@ class ServeSettings(_Table):
             return self.external_url
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def secure(self) -> bool:
+        """Whether cookies are marked Secure and HSTS is sent."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return bool(self.external_url and self.external_url.startswith("https://"))
+
+
+class LimitSettings(_Table):
+    """`[limits]`: how much one input may hold (docs/signals.md, "Limits"). A feed file over a
+    file-wide limit is quarantined whole; a row over a row limit is quarantined alone; a
+    network, facility, shipments, playbook, scenario or config file over them is refused
+    (exit 2)."""
+
+    csv_mb: float = Field(default=64, gt=0)
+    jsonl_mb: float = Field(default=64, gt=0)
+    json_mb: float = Field(default=32, gt=0)
+    """A JSON list of signals, DCSA JSON."""
+    cap_mb: float = Field(default=16, gt=0)
+    rows_per_file: int = Field(default=200_000, ge=1)
+    text_chars: int = Field(default=10_000, ge=1)
+    quarantined_rows_per_file: int = Field(default=1_000, ge=0)
+    depth: int = Field(default=32, ge=2, le=500)
+    """Nesting of JSON values, XML elements, TOML and YAML collections."""
+    file_mb: float = Field(default=64, gt=0)
+    """Network, facility, shipments, playbook, scenario and config files."""
+    yaml_nodes: int = Field(default=2_000_000, ge=1)
+    """Values of one YAML document once its aliases are expanded (an alias bomb is refused)."""
 
 
 class LeaderSettings(_Table):
@@ -250,6 +292,7 @@ class TwinConfig(_Table):
     notify: NotifySettings = NotifySettings()
     serve: ServeSettings = ServeSettings()
     leader: LeaderSettings = LeaderSettings()
+    limits: LimitSettings = LimitSettings()
 
     @field_validator("database_url")
     @classmethod
@@ -367,6 +410,7 @@ __all__ = [
     "ChannelSettings",
     "FeedSettings",
     "LeaderSettings",
+    "LimitSettings",
     "MonitorSettings",
     "NotifySettings",
     "ReplanSettings",

@@ -19,7 +19,9 @@ from twin.domain.problems import InputError
 from twin.domain.records import Network
 from twin.domain.settings import TwinConfig
 from twin.engine.engine import EngineSettings
+from twin.feeds.limits import FeedLimits, feed_limits
 from twin.files.config import alert_rules, scoring_config
+from twin.files.limits import use_limits
 from twin.files.networks import bundled_networks, load_network
 from twin.files.playbooks import playbooks_for
 from twin.files.shipments import load_shipments
@@ -67,6 +69,11 @@ class Service:
     def network_name(self) -> str:
         return self.network.name
 
+    @property
+    def limits(self) -> FeedLimits:
+        """The `[limits]` of twin.toml, as the feeds take them."""
+        return feed_limits(self.config.limits)
+
     def path(self, ref: str) -> Path:
         """A configured file, relative to the configuration's folder."""
         return resolve(self.base, ref)
@@ -87,6 +94,7 @@ def open_service(
     """Connect to the store (migrating it to head with `migrate`), store the configured network
     and shipments (idempotent), and load the playbooks. Raises InputError for bad files."""
     root = base or Path.cwd()
+    use_limits(config.limits)  # the network, shipments and playbooks below obey [limits]
     db = make_engine(database_url(config.database_url))
     if migrate:
         upgrade(db)

@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from twin.domain.settings import TwinConfig
 from twin.engine.jobs import WALL
 from twin.engine.service import forget_services, service_for
-from twin.schedule.leader import AlreadyRunning, leadership_for
+from twin.schedule.leader import AlreadyRunning, Fenced, fence, leadership_for
 from twin.schedule.metrics import HEALTH
 from twin.schedule.scheduler import JobSpec, build_scheduler
 from twin.store.db import database_url
@@ -67,7 +69,7 @@ class Daemon:
         self.url = database_url(options.config.database_url)
         self.stop = threading.Event()
         self.on_role = on_role
-        self.leader = leadership_for(self.url)
+        self.leader = leadership_for(self.url, options.config.leader.lease_seconds)
 
     def _role(self, role: str) -> None:
         HEALTH.set_role(role)
@@ -108,6 +110,11 @@ class Daemon:
                 continue
             try:
                 self._lead()
+            except (SQLAlchemyError, Fenced) as exc:
+                # Cut off while starting to lead (the store went away, or this daemon was frozen
+                # and another took over and ended its sessions): stand by and try again.
+                log.error("could not lead: %s", str(exc).splitlines()[0])
+                self.stop.wait(self.options.retry_s)
             finally:
                 self.leader.release()
             if not self.stop.is_set():
@@ -119,19 +126,46 @@ class Daemon:
     def _lead(self) -> None:
         self._role("leader")
         options = self.options
-        service_for(options.config, base=options.base)  # migrate, store network and shipments
-        scheduler = build_scheduler(self.url, job_specs(options))
-        log.info("jobs: %s", ", ".join(j.id for j in scheduler.get_jobs()))
-        beat = max(0.5, min(self.options.config.leader.lease_seconds / 3, 5.0))
+        lost = threading.Event()
+        # The lease is renewed from the moment it is won: preparing (migrations, the network)
+        # may take longer than the lease itself.
+        heartbeat = threading.Thread(
+            target=self._heartbeat, args=(lost,), name="twin-lease", daemon=True
+        )
+        heartbeat.start()
+        scheduler = None
+        unfence: Callable[[], None] = lambda: None
         try:
-            while not self.stop.wait(beat):
-                if not self.leader.still_held():
-                    log.error("lost the leadership (%s): stopping the jobs", self.leader.describe)
-                    break
+            service = service_for(options.config, base=options.base)  # migrate, network, shipments
+            # Every write of the jobs checks the lease before it commits (a fenced-out leader's
+            # write is refused).
+            unfence = fence(service.db, self.leader.check_fence)
+            if lost.is_set():
+                return
+            scheduler = build_scheduler(self.url, job_specs(options))
+            log.info("jobs: %s", ", ".join(j.id for j in scheduler.get_jobs()))
+            while not lost.wait(0.25) and not self.stop.is_set():
+                pass
         finally:
+            lost.set()
+            heartbeat.join()
             started = time.monotonic()
-            scheduler.shutdown(wait=True)
-            log.info("scheduler stopped in %.2fs", time.monotonic() - started)
+            if scheduler is not None:
+                scheduler.shutdown(wait=True)
+                log.info("scheduler stopped in %.2fs", time.monotonic() - started)
+            unfence()
+
+    def _heartbeat(self, lost: threading.Event) -> None:
+        """Renew the lease every min(lease / 3, 5) s until stopped or it is lost."""
+        lease = self.options.config.leader.lease_seconds
+        beat = max(0.5, min(lease / 3, 5.0))
+        HEALTH.lease_held(lease)
+        while not lost.wait(beat) and not self.stop.is_set():
+            if not self.leader.still_held():
+                log.error("lost the leadership (%s): stopping the jobs", self.leader.describe)
+                lost.set()
+            else:
+                HEALTH.lease_held(lease)
 
 
 def install_signal_handlers(daemon: Daemon) -> None:

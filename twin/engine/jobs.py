@@ -18,7 +18,7 @@ from twin.engine.passes import monitor_pass, replan_pass
 from twin.engine.polling import poll_feed
 from twin.engine.service import service_for
 from twin.engine.stored import PassConflict
-from twin.schedule.metrics import timed
+from twin.schedule.metrics import Deferred, timed
 
 log = logging.getLogger("twin.daemon")
 WALL = "wall"
@@ -74,7 +74,8 @@ def feed_job(config: str, base: str, clock: str, feed: str) -> None:
     if settings is None:
         return
     with timed(service.health, f"feed:{feed}"):
-        poll_feed(service, settings)
+        if poll_feed(service, settings) is None:
+            raise Deferred(f"feed {feed} is backing off after a failure")
 
 
 def monitor_job(config: str, base: str, clock: str) -> None:

@@ -15,7 +15,6 @@ alert is not in the same ingest, a Cancel zeroes the nodes of its own <area> blo
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +27,7 @@ from pydantic import ValidationError
 from twin.domain.durations import parse_timestamp
 from twin.domain.problems import Problem
 from twin.domain.signals import Area, Quarantined
+from twin.network.areas import NodeLocator
 
 CAP_NAMESPACES = ("urn:oasis:names:tc:emergency:cap:1.2", "urn:oasis:names:tc:emergency:cap:1.1")
 
@@ -48,6 +48,18 @@ SECURITY_CATEGORIES = frozenset({"Security"})
 
 
 @dataclass(frozen=True)
+class CapArea:
+    """One <area>: its description, its shapes and its geocodes ((scheme, value) pairs)."""
+
+    desc: str
+    shapes: tuple[Area, ...]
+    geocodes: tuple[tuple[str, str], ...]
+
+    def codes_text(self) -> str:
+        return ", ".join(f"{scheme} {value}" for scheme, value in self.geocodes)
+
+
+@dataclass(frozen=True)
 class CapInfo:
     category: str
     event: str
@@ -58,7 +70,7 @@ class CapInfo:
     onset: datetime | None
     expires: datetime | None
     headline: str
-    areas: tuple[tuple[str, Area], ...]
+    areas: tuple[CapArea, ...]
 
     @property
     def value(self) -> float:
@@ -102,11 +114,11 @@ def is_cap(data: bytes) -> bool:
     return any(ns.encode() in head for ns in CAP_NAMESPACES)
 
 
-def read_cap(data: bytes, file: str) -> CapRead:
+def read_cap(data: bytes, file: str, max_depth: int = 32) -> CapRead:
     """Parse CAP alerts from XML (a single <alert>, or any document holding <alert>s).
 
     DTDs' entities and external references are refused (defusedxml), so an entity bomb is a
-    reported problem, not a hang.
+    reported problem, not a hang; so is a document nesting elements deeper than `max_depth`.
     """
     out = CapRead()
     try:
@@ -117,6 +129,13 @@ def read_cap(data: bytes, file: str) -> CapRead:
             Quarantined(
                 file=file, where="", field=None, reason=f"not valid XML: {exc}", raw=_text(data)
             )
+        )
+        return out
+    if _deeper_than(root, max_depth):
+        reason = f"XML nested deeper than {max_depth} elements"
+        out.problems.append(Problem(file, "", None, reason))
+        out.quarantine.append(
+            Quarantined(file=file, where="", field=None, reason=reason, raw=_text(data, 2_000))
         )
         return out
     alerts = [
@@ -223,17 +242,27 @@ def _info(el: Element, label: str, errors: list[tuple[str | None, str]]) -> CapI
     for name in ("effective", "onset", "expires"):
         text = _child_text(el, name)
         times[name] = _time(text, f"{label}.{name}", errors) if text else None
-    areas: list[tuple[str, Area]] = []
+    areas: list[CapArea] = []
     for j, area in enumerate(_children(el, "area")):
-        desc = _child_text(area, "areaDesc")
+        shapes: list[Area] = []
         for k, poly in enumerate(_children(area, "polygon")):
             shape = _polygon(poly.text or "", f"{label}.area[{j}].polygon[{k}]", errors)
             if shape is not None:
-                areas.append((desc, shape))
+                shapes.append(shape)
         for k, circle in enumerate(_children(area, "circle")):
             shape = _circle(circle.text or "", f"{label}.area[{j}].circle[{k}]", errors)
             if shape is not None:
-                areas.append((desc, shape))
+                shapes.append(shape)
+        codes = []
+        for k, geocode in enumerate(_children(area, "geocode")):
+            scheme, value = _child_text(geocode, "valueName"), _child_text(geocode, "value")
+            if not scheme or not value:
+                errors.append(
+                    (f"{label}.area[{j}].geocode[{k}]", "a geocode needs <valueName> and <value>")
+                )
+                continue
+            codes.append((scheme, value))
+        areas.append(CapArea(_child_text(area, "areaDesc"), tuple(shapes), tuple(codes)))
     if len(errors) > before:
         return None
     return CapInfo(
@@ -288,17 +317,16 @@ def _time(text: str, name: str, errors: list[tuple[str | None, str]]) -> datetim
         return None
 
 
-Locate = Callable[[Area], list[str]]
-
-
 def cap_rows(
-    alerts: list[CapAlert], locate: Locate | None
+    alerts: list[CapAlert], locator: NodeLocator | None
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
     """Frame rows for CAP alerts, applying Updates and Cancels in `sent` order.
 
-    With `locate` (area -> node ids) rows are per node (`target` set); without a network they
-    keep the area (`area` set to the Area object) and supersession only ends referenced alerts'
-    windows and zeroes their areas.
+    With a `locator` (the network's nodes) rows are per node (`target` set): an <area>'s
+    polygons and circles hold the nodes inside them; an area given by geocodes alone holds the
+    nodes carrying one of its geocodes. An alert none of whose areas holds a node is a warning
+    naming its areas and geocodes. Without a network rows keep the shapes (`area` set to the
+    Area object) and supersession only ends referenced alerts' windows and zeroes their areas.
     """
     rows: list[dict[str, Any]] = []
     problems: list[Problem] = []
@@ -306,7 +334,9 @@ def cap_rows(
     for alert in sorted(alerts, key=lambda a: a.sent):
         if alert.msg_type not in ("Alert", "Update", "Cancel"):
             continue
-        places = {} if alert.msg_type == "Cancel" else _places(alert, locate)
+        places = {} if alert.msg_type == "Cancel" else _places(alert, locator)
+        if alert.msg_type != "Cancel" and not places:
+            problems.append(_unplaced(alert, locator))
         own: dict[str, dict[str, Any]] = {}
         for key, (info, desc, area) in places.items():
             row = _row(alert, info, desc, key, area, info.value)
@@ -321,7 +351,7 @@ def cap_rows(
                     if key not in places:
                         rows.append(_ended(alert, old, key))
             elif alert.msg_type == "Cancel":
-                found = _places(alert, locate)
+                found = _places(alert, locator)
                 for key, (info, desc, area) in found.items():
                     rows.append(_row(alert, info, desc, key, area, 0.0))
                 if not found:
@@ -340,20 +370,56 @@ def cap_rows(
     return rows, problems
 
 
-def _places(alert: CapAlert, locate: Locate | None) -> dict[str, tuple[CapInfo, str, Area | None]]:
-    """Each node (or, without a network, each area) with the strongest info covering it."""
+def _places(
+    alert: CapAlert, locator: NodeLocator | None
+) -> dict[str, tuple[CapInfo, str, Area | None]]:
+    """Each node (or, without a network, each area) with the strongest info covering it.
+
+    An area's shapes, when it has any, say where it is (they are more precise than the
+    counties or zones its geocodes name); an area without shapes is placed by its geocodes."""
     best: dict[str, tuple[CapInfo, str, Area | None]] = {}
     for info in alert.infos:
-        for desc, area in info.areas:
+        for area in info.areas:
             keys: list[tuple[str, Area | None]]
-            if locate is None:
-                keys = [(f"area:{area.model_dump_json()}", area)]
+            if locator is None:
+                keys = [(f"area:{shape.model_dump_json()}", shape) for shape in area.shapes]
+            elif area.shapes:
+                keys = [(node, None) for shape in area.shapes for node in locator.within(shape)]
             else:
-                keys = [(node, None) for node in locate(area)]
+                keys = [(node, None) for node in locator.with_geocodes(area.geocodes)]
             for key, kept in keys:
                 if key not in best or info.value > best[key][0].value:
-                    best[key] = (info, desc, kept)
+                    best[key] = (info, area.desc, kept)
     return best
+
+
+def _unplaced(alert: CapAlert, locator: NodeLocator | None) -> Problem:
+    areas = [area for info in alert.infos for area in info.areas]
+    codes = sorted({f"{s} {v}" for area in areas for s, v in area.geocodes})
+    shapes = sum(len(area.shapes) for area in areas)
+    if not areas:
+        what = "has no <area>"
+    elif locator is None:
+        what = "is given by geocodes only, which need a network to be placed"
+    else:
+        what = "holds no node of the network"
+    details = []
+    if codes:
+        shown = ", ".join(codes[:20]) + (f" and {len(codes) - 20} more" if len(codes) > 20 else "")
+        details.append(f"geocodes {shown}")
+    if shapes:
+        details.append(f"{shapes} polygon(s)/circle(s)")
+    descs = sorted({a.desc for a in areas if a.desc})
+    if descs:
+        details.append("areaDesc " + "; ".join(descs)[:200])
+    detail = f" ({'; '.join(details)})" if details else ""
+    return Problem(
+        alert.file,
+        f"alert {alert.identifier}",
+        "area",
+        f"{alert.msg_type.lower()} {what}{detail}: not scored",
+        "warning",
+    )
 
 
 def _row(
@@ -401,6 +467,16 @@ def _ended(alert: CapAlert, old: dict[str, Any], key: str) -> dict[str, Any]:
         "supersedes": " ".join(alert.references),
         "extras": extras,
     }
+
+
+def _deeper_than(root: Element, limit: int) -> bool:
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in element)
+    return False
 
 
 def _local(tag: Any) -> str:

@@ -22,18 +22,11 @@ REQUIRED_COLUMNS = ("ts", "source", "dimension", "metric", "value")
 PLACE_COLUMNS = ("target", "area_circle", "area_polygon")
 
 
-def read_signal_csv(text: str, file: str) -> Batch:
+def read_signal_csv(text: str, file: str, max_bad: int | None = None) -> Batch:
     """Signals from CSV text. A row with the wrong number of cells or a bad value is
-    quarantined (`row N` counts the header as row 1); the other rows load."""
+    quarantined (`row N` counts the header as row 1); the other rows load. Reading stops once
+    more than `max_bad` rows are bad (the caller then sets the whole file aside)."""
     batch = Batch(file=file, format="csv", frame=empty_frame())
-    if "\x00" in text:
-        batch.problems.append(Problem(file, "", None, "contains NUL bytes; not a CSV text file"))
-        batch.quarantine.append(
-            Quarantined(
-                file=file, where="", field=None, reason="contains NUL bytes", raw=text[:2000]
-            )
-        )
-        return batch
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     rows: list[list[str]] = []
@@ -48,6 +41,8 @@ def read_signal_csv(text: str, file: str) -> Batch:
         except csv.Error as exc:
             number += 1
             _reject(batch, f"row {number}", None, f"bad CSV: {exc}", "")
+            if max_bad is not None and len(batch.quarantine) > max_bad:
+                return batch
             if reader.line_num == line_before:
                 break  # the reader cannot move on: nothing more to read
             continue
@@ -69,6 +64,8 @@ def read_signal_csv(text: str, file: str) -> Batch:
                 f"has {len(cells)} cells, the header has {len(header)}",
                 _join(cells),
             )
+            if max_bad is not None and len(batch.quarantine) > max_bad:
+                return batch
             continue
         rows.append(cells)
         wheres.append(f"row {number}")
@@ -78,24 +75,20 @@ def read_signal_csv(text: str, file: str) -> Batch:
     if header_errors:
         for name, message in header_errors:
             batch.problems.append(Problem(file, "row 1", name, message))
-        reason = "; ".join(m for _, m in header_errors)
-        for where, cells in zip(wheres, rows):
-            batch.quarantine.append(
-                Quarantined(
-                    file=file,
-                    where=where,
-                    field=header_errors[0][0],
-                    reason=f"header: {reason}",
-                    raw=_join(cells),
-                )
-            )
+        # every row would fail the same way: the file is quarantined whole (twin.feeds.ingest)
         return batch
     table = pd.DataFrame(rows, columns=header, dtype=object)
     for name in header:
         stripped = table[name].str.strip()
         table[name] = stripped.where(stripped != "", None)
     found = validate_rows(
-        table, file=file, fmt="csv", wheres=wheres, raw=lambda i: _join(rows[i]), csv_areas=True
+        table,
+        file=file,
+        fmt="csv",
+        wheres=wheres,
+        raw=lambda i: _join(rows[i]),
+        csv_areas=True,
+        max_bad=None if max_bad is None else max_bad - len(batch.quarantine),
     )
     found.rows = batch.rows
     found.problems[:0] = batch.problems

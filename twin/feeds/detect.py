@@ -24,7 +24,10 @@ def detect_format(data: bytes) -> Format:
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not head:
         return "empty"
-    if b"\x00" in head[:4096]:
+    sample = head[:4096]
+    # A stray NUL in a text feed is a row problem (quarantined with its row); many of them
+    # mean binary data (or UTF-16, which feeds do not use).
+    if sample.count(b"\x00") * 100 > len(sample):
         return "binary"
     if head.startswith(b"<"):
         return "cap" if is_cap(head) else "xml"

@@ -51,6 +51,7 @@ from twin.feeds.csv import read_signal_csv
 from twin.feeds.dcsa import DcsaEvent, dcsa_outputs, event_list, read_dcsa
 from twin.feeds.detect import FORMATS, detect_format
 from twin.feeds.jsonl import read_json_items, read_jsonl
+from twin.feeds.limits import DEFAULT_LIMITS, FeedLimits, MiB, deeper_than, text_problem
 from twin.feeds.rows import Unreadable, signal_row
 from twin.network.areas import NodeLocator
 from twin.scoring.known import scored_metrics, unscorable
@@ -69,6 +70,7 @@ class FileReport:
     rows: int = 0
     quarantined: int = 0
     skipped: bool = False  # unchanged since the hash the caller already holds
+    refused: str | None = None  # why the whole file was quarantined (nothing of it loads)
 
 
 @dataclass
@@ -108,6 +110,7 @@ class IngestResult:
     def summary(self) -> dict[str, Any]:
         return {
             "files": len(self.files),
+            "files_quarantined": sum(1 for f in self.files if f.refused is not None),
             "signals": len(self.frame),
             "positions": len(self.positions),
             "quarantined": len(self.quarantine),
@@ -123,6 +126,7 @@ def ingest_path(
     *,
     format: str | None = None,
     known: Mapping[str, str] | None = None,
+    limits: FeedLimits | None = None,
     metrics: Collection[str] | None = None,
 ) -> IngestResult:
     """Read every signal in a file or a folder (recursively, hidden files skipped).
@@ -130,8 +134,10 @@ def ingest_path(
     `network` resolves areas to nodes and flags unknown targets (without it, area rows keep
     `target` None). `format` forces one of "cap", "dcsa", "jsonl", "csv" instead of detecting.
     `known` maps a file path to the sha256 it had when last ingested: such unchanged files are
-    skipped (FileReport.skipped). Never raises for bad content: every problem is in
-    `result.problems` and every bad row in `result.quarantine`.
+    skipped (FileReport.skipped). `limits` bound each file (twin.feeds.limits). Never raises
+    for bad content: every problem is in `result.problems` and every bad row in
+    `result.quarantine`; a file that cannot be read as a whole loads nothing and says why in
+    its FileReport's `refused` (and in one quarantine entry at `where` "file").
     """
     root = Path(path)
     files: list[Path]
@@ -147,13 +153,81 @@ def ingest_path(
         return IngestResult(
             frame=empty_frame(), problems=[Problem(str(root), "", None, "no such file or folder")]
         )
+    largest = (limits or DEFAULT_LIMITS).largest
     blobs: list[tuple[str, bytes | None, str | None]] = []
     for file in files:
         try:
-            blobs.append((str(file), file.read_bytes(), None))
+            size = file.stat().st_size
+            if size > largest:
+                reason = f"larger than {_size(largest)} ({_size(size)}), not read"
+                blobs.append((str(file), None, reason))
+            else:
+                blobs.append((str(file), file.read_bytes(), None))
         except OSError as exc:
             blobs.append((str(file), None, f"cannot read: {exc.strerror}"))
-    return _ingest(blobs, network, format, known, metrics)
+    return _ingest(blobs, network, format, known, limits, metrics)
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """One feed file read on its own: what it gave, and its content hash and size."""
+
+    result: IngestResult
+    sha256: str
+    size: int
+
+    @property
+    def report(self) -> FileReport:
+        return self.result.files[0]
+
+    @property
+    def refused(self) -> str | None:
+        """Why the whole file was quarantined, or None when its good rows loaded."""
+        return self.report.refused
+
+
+def ingest_file(
+    path: str | Path,
+    network: Network | None = None,
+    *,
+    format: str | None = None,
+    limits: FeedLimits | None = None,
+    name: str | None = None,
+    metrics: Collection[str] | None = None,
+) -> FileRead:
+    """Read one feed file in bounded memory; never raises.
+
+    A file over the largest size limit is not read at all (its hash is taken in chunks); one
+    that cannot be opened is refused with the reason. `name` (default: the path) names the
+    file in problems and the quarantine.
+    """
+    limits = limits or DEFAULT_LIMITS
+    file = Path(path)
+    label = name or str(file)
+    try:
+        size = file.stat().st_size
+        if size > limits.largest:
+            digest = hashlib.sha256()
+            with file.open("rb") as handle:
+                head = handle.read(2_000)
+                digest.update(head)
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            reason = f"larger than {_size(limits.largest)} ({_size(size)}), not read"
+            return refused_read(label, reason, head, digest.hexdigest(), size)
+        data = file.read_bytes()
+    except OSError as exc:
+        return refused_read(label, f"cannot read: {exc.strerror or exc}", b"", "", 0)
+    result = _ingest([(label, data, None)], network, format, None, limits, metrics)
+    return FileRead(result, result.files[0].sha256, len(data))
+
+
+def refused_read(name: str, reason: str, head: bytes, sha256: str, size: int) -> FileRead:
+    """A file set aside unread (too large, cannot be opened, a response cut off at the size
+    limit), kept with its reason and its first bytes."""
+    read = _refuse(Batch(file=name, format="unread", frame=empty_frame()), reason, head)
+    report = FileReport(name, "unread", sha256, refused=reason)
+    return FileRead(_finish([read.batch], [], [], None, [report], []), sha256, size)
 
 
 def ingest_bytes(
@@ -162,10 +236,12 @@ def ingest_bytes(
     network: Network | None = None,
     *,
     format: str | None = None,
+    limits: FeedLimits | None = None,
     metrics: Collection[str] | None = None,
 ) -> IngestResult:
-    """Read signals from the content of one file (e.g. an HTTP feed's body) named `name`."""
-    return _ingest([(name, data, None)], network, format, None, metrics)
+    """Read signals from the content of one file (e.g. an HTTP feed's body) named `name`.
+    Never raises for bad content (see `ingest_path`)."""
+    return _ingest([(name, data, None)], network, format, None, limits, metrics)
 
 
 def ingest_signals(
@@ -191,8 +267,10 @@ def _ingest(
     network: Network | None,
     forced: str | None,
     known: Mapping[str, str] | None,
+    limits: FeedLimits | None = None,
     metrics: Collection[str] | None = None,
 ) -> IngestResult:
+    limits = limits or DEFAULT_LIMITS
     batches: list[Batch] = []
     alerts: list[CapAlert] = []
     events: list[DcsaEvent] = []
@@ -205,40 +283,144 @@ def _ingest(
         forced = None
     for name, data, failure in blobs:
         if data is None:
-            extra_problems.append(Problem(name, "", None, failure or "cannot read"))
-            reports.append(FileReport(name, "unreadable", ""))
+            reason = failure or "cannot read"
+            refused = _refuse(Batch(file=name, format="unread", frame=empty_frame()), reason, b"")
+            batches.append(refused.batch)
+            reports.append(FileReport(name, "unread", "", refused=reason))
             continue
         digest = hashlib.sha256(data).hexdigest()
         if known is not None and known.get(name) == digest:
             reports.append(FileReport(name, "skipped", digest, skipped=True))
             continue
+        read = _read_file(name, data, forced, limits)
+        batch = read.batch
+        if read.refused is None:
+            alerts += read.alerts
+            events += read.events
+        batches.append(batch)
+        reports.append(
+            FileReport(
+                name,
+                batch.format,
+                digest,
+                batch.rows,
+                len(batch.quarantine),
+                refused=read.refused,
+            )
+        )
+    scored = scored_metrics() if metrics is None else metrics
+    return _finish(batches, alerts, events, network, reports, extra_problems, limits, scored)
+
+
+@dataclass
+class _FileRead:
+    """One file's batch and, for CAP and DCSA, the records applied across the whole ingest."""
+
+    batch: Batch
+    alerts: list[CapAlert] = field(default_factory=list)
+    events: list[DcsaEvent] = field(default_factory=list)
+    refused: str | None = None  # why the file as a whole is set aside
+
+
+def _read_file(name: str, data: bytes, forced: str | None, limits: FeedLimits) -> _FileRead:
+    """Read one file; never raises. A file that cannot be read as a whole (too large, not its
+    format, nested too deep, every row bad, too many bad rows, a parser failure) is refused."""
+    if len(data) > limits.largest:
+        reason = f"larger than {_size(limits.largest)} ({_size(len(data))}), not read"
+        return _refuse(Batch(file=name, format="unread", frame=empty_frame()), reason, data)
+    try:
         fmt = _forced_format(forced, data) if forced else detect_format(data)
         batch = Batch(file=name, format=fmt, frame=empty_frame())
-        if fmt == "cap":
-            read = read_cap(data, name)
-            alerts += read.alerts
-            batch.problems, batch.quarantine, batch.rows = read.problems, read.quarantine, read.rows
-        elif fmt in ("dcsa", "dcsa-lines"):
-            batch = _read_dcsa(data, name, fmt, events)
-        elif fmt in ("jsonl", "json", "csv"):
-            text = _decode(data, name, batch)
-            if text is not None:
-                if fmt == "csv":
-                    batch = read_signal_csv(text, name)
-                elif fmt == "jsonl":
-                    batch = read_jsonl(text, name)
-                else:
-                    batch = _read_json_list(data, name)
-        elif fmt != "empty":
-            reason = {
-                "xml": "XML but not a CAP 1.2 alert",
-                "binary": "binary data, not a feed",
-            }.get(fmt, f"unsupported format {fmt}")
-            _reject_file(batch, reason, data)
-        batches.append(batch)
-        reports.append(FileReport(name, batch.format, digest, batch.rows, len(batch.quarantine)))
-    scored = scored_metrics() if metrics is None else metrics
-    return _finish(batches, alerts, events, network, reports, extra_problems, scored)
+        if len(data) > limits.max_bytes(fmt):
+            reason = f"larger than {_size(limits.max_bytes(fmt))} for {fmt} ({_size(len(data))})"
+            return _refuse(batch, reason, data)
+        if fmt in ("csv", "jsonl", "dcsa-lines"):
+            lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+            if lines > limits.rows:
+                return _refuse(batch, f"more than {limits.rows} lines ({lines})", data)
+        read = _parse(name, data, fmt, batch, limits)
+    except Exception as exc:  # noqa: BLE001 - whatever a parser chokes on, the feed moves on
+        batch = Batch(file=name, format=forced or "unknown", frame=empty_frame())
+        message = str(exc).splitlines()[0][:200] if str(exc) else ""
+        return _refuse(batch, f"could not be read: {type(exc).__name__}: {message}", data)
+    batch = read.batch
+    good = len(batch.frame) + len(read.alerts) + len(read.events)
+    errors = [p for p in batch.problems if p.severity == "error"]
+    if batch.rows > limits.rows:
+        return _refuse(batch, f"more than {limits.rows} rows ({batch.rows})", data)
+    if len(batch.quarantine) > limits.quarantined_rows:
+        first = batch.quarantine[0]
+        where = f"{first.where}: " if first.where else ""
+        reason = (
+            f"more than {limits.quarantined_rows} bad rows; the first: {where}{first.reason[:200]}"
+        )
+        return _refuse(batch, reason, data, keep_rows=False)
+    if good == 0 and errors:
+        first_error = errors[0]
+        where = f"{first_error.where}: " if first_error.where else ""
+        field_name = f"{first_error.field}: " if first_error.field else ""
+        if batch.rows and any(q.where not in ("", "file") for q in batch.quarantine):
+            reason = f"no row could be read ({batch.rows} bad); the first: "
+        else:
+            reason = ""
+        return _refuse(batch, f"{reason}{where}{field_name}{first_error.message}"[:1000], data)
+    if batch.rows == 0:
+        batch.problems.append(Problem(name, "", None, "holds no rows", "warning"))
+    return read
+
+
+def _parse(name: str, data: bytes, fmt: str, batch: Batch, limits: FeedLimits) -> _FileRead:
+    if fmt == "cap":
+        cap = read_cap(data, name, max_depth=limits.depth)
+        batch.problems, batch.quarantine, batch.rows = cap.problems, cap.quarantine, cap.rows
+        return _FileRead(batch, alerts=cap.alerts)
+    if fmt in ("dcsa", "dcsa-lines"):
+        events: list[DcsaEvent] = []
+        return _FileRead(_read_dcsa(data, name, fmt, events, limits.depth), events=events)
+    if fmt in ("jsonl", "json", "csv"):
+        text = _decode(data, name, batch)
+        if text is not None:
+            if fmt == "csv":
+                batch = read_signal_csv(text, name, max_bad=limits.quarantined_rows)
+            elif fmt == "jsonl":
+                batch = read_jsonl(
+                    text, name, max_depth=limits.depth, max_bad=limits.quarantined_rows
+                )
+            else:
+                batch = _read_json_list(data, name, limits.depth)
+        return _FileRead(batch)
+    if fmt != "empty":
+        reason = {
+            "xml": "XML but not a CAP 1.2 alert",
+            "binary": "binary data, not a feed",
+        }.get(fmt, f"unsupported format {fmt}")
+        _reject_file(batch, reason, data)
+    return _FileRead(batch)
+
+
+def _refuse(batch: Batch, reason: str, data: bytes, *, keep_rows: bool = True) -> _FileRead:
+    """Set the whole file aside: nothing of it loads; its quarantine says why (and, when there
+    are few, keeps its bad rows too)."""
+    kept = batch.quarantine if keep_rows else []
+    problems = [p for p in batch.problems if p.severity == "error"] if keep_rows else []
+    out = Batch(file=batch.file, format=batch.format, frame=empty_frame(), rows=batch.rows)
+    out.problems = [Problem(batch.file, "", None, f"file quarantined: {reason}")]
+    out.problems += [p for p in problems if p.message != reason][:_LIST_AT_MOST]
+    out.quarantine = [
+        Quarantined(
+            file=batch.file,
+            where="file",
+            field=None,
+            reason=reason,
+            raw=data[:2_000].decode("utf-8", errors="replace"),
+        ),
+        *[q for q in kept if q.where not in ("", "file")],
+    ]
+    return _FileRead(out, refused=reason)
+
+
+def _size(n: int) -> str:
+    return f"{n / MiB:.1f} MiB" if n >= MiB else f"{n} bytes"
 
 
 def _finish(
@@ -248,23 +430,31 @@ def _finish(
     network: Network | None,
     reports: list[FileReport],
     extra_problems: list[Problem] | None = None,
+    limits: FeedLimits | None = None,
     metrics: Collection[str] | None = None,
 ) -> IngestResult:
     """`metrics`: the metrics scored; rows of others, or on targets not in `network`, go to
     quarantine with the reason (None: kept, as for a scenario's own signals)."""
+    limits = limits or DEFAULT_LIMITS
     locator = NodeLocator(network) if network is not None else None
     problems = list(extra_problems or [])
     quarantine: list[Quarantined] = []
     positions: list[ShipmentPosition] = []
+    read = [r.path for r in reports if not r.skipped]
+    # Rows derived from CAP alerts and DCSA events are named by their file when there is one.
+    single = read[0] if len(read) == 1 else None
     if alerts:
-        rows, found = cap_rows(alerts, locator.within if locator else None)
+        rows, found = cap_rows(alerts, locator)
         problems += found
-        batches.append(_derived("CAP alerts", "cap", rows))
+        batches.append(_derived(single or "CAP alerts", "cap", rows))
     if events:
         node_ids = {n.id for n in network.nodes} if network is not None else None
         rows, positions, found = dcsa_outputs(events, node_ids)
         problems += found
-        batches.append(_derived("DCSA events", "dcsa", rows))
+        positions, bad = _storable_positions(positions, single or "DCSA events", limits)
+        quarantine += bad
+        problems += [Problem(q.file, q.where, q.field, q.reason) for q in bad]
+        batches.append(_derived(single or "DCSA events", "dcsa", rows))
 
     frames = []
     for batch in batches:
@@ -272,7 +462,12 @@ def _finish(
         quarantine += batch.quarantine
         if batch.frame.empty:
             continue
-        frame = _with_refs(batch.frame)
+        frame, bad = _storable_rows(batch.frame, batch.file, limits)
+        quarantine += bad
+        problems += [Problem(q.file, q.where, q.field, q.reason) for q in bad]
+        if frame.empty:
+            continue
+        frame = _with_refs(frame)
         frame, found = _fan_out(frame, batch, locator)
         problems += found
         if metrics is not None:
@@ -296,6 +491,88 @@ def _finish(
         files=reports,
         duplicates=int(dupes.sum()),
     )
+
+
+_ROW_TEXT = ("source", "dimension", "target", "metric", "ref", "shipment", "supersedes")
+
+
+def _storable_rows(
+    frame: pd.DataFrame, file: str, limits: FeedLimits
+) -> tuple[pd.DataFrame, list[Quarantined]]:
+    """Split off rows holding text the store refuses (NUL) or over the limits (text length,
+    nesting): each is quarantined alone, naming its field; the file's other rows load."""
+    bad = np.zeros(len(frame), dtype=bool)
+    why: dict[int, tuple[str, str]] = {}
+    for name in _ROW_TEXT:
+        values = frame[name]
+        if values.isna().all():
+            continue
+        # .str gives NaN for what is not text, so the comparisons below are False there
+        over = (values.str.len() > limits.text_chars).to_numpy(dtype=bool) | values.str.contains(
+            "\x00", regex=False, na=False
+        ).to_numpy(dtype=bool)
+        for position in np.flatnonzero(over):
+            if not bad[position]:
+                reason = text_problem(values.iat[position], limits.text_chars, limits.depth)
+                why[int(position)] = (name, reason or "cannot be stored")
+            bad[position] = True
+    extras = frame["extras"].to_numpy(dtype=object)
+    for position in np.flatnonzero(pd.notna(extras)):
+        if bad[position]:
+            continue
+        reason = text_problem(extras[position], limits.text_chars, limits.depth)
+        if reason is not None:
+            bad[position] = True
+            why[int(position)] = ("extras", reason)
+    if not bad.any():
+        return frame, []
+    out = []
+    for position, (name, reason) in sorted(why.items()):
+        row = frame.iloc[position]
+        where = ""
+        for label in ("ref", "target"):  # the row's own id, or at least where it points
+            value = row[label]
+            if isinstance(value, str) and "\x00" not in value and len(value) <= 60:
+                where = f"{label} {value}"
+                break
+        out.append(
+            Quarantined(
+                file=file, where=where, field=name, reason=reason, raw=_row_text(row.to_dict())
+            )
+        )
+    return frame[~bad].reset_index(drop=True), out
+
+
+def _storable_positions(
+    positions: list[ShipmentPosition], file: str, limits: FeedLimits
+) -> tuple[list[ShipmentPosition], list[Quarantined]]:
+    kept, bad = [], []
+    for position in positions:
+        data = position.model_dump(mode="json")
+        reason = text_problem(data, limits.text_chars, limits.depth)
+        if reason is None:
+            kept.append(position)
+            continue
+        bad.append(
+            Quarantined(
+                file=file,
+                where=f"event {position.event_id[:60]!r}",
+                field=None,
+                reason=reason,
+                raw=_row_text(data),
+            )
+        )
+    return kept, bad
+
+
+def _row_text(row: Mapping[str, Any]) -> str:
+    """A row as JSON for the quarantine, cut short (the store keeps it with NULs escaped)."""
+    try:
+        plain = {k: _plain(v) for k, v in row.items()}
+        text = orjson.dumps(plain, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        text = repr(row)
+    return text[:2_000]
 
 
 def _derived(name: str, fmt: str, rows: list[dict[str, Any]]) -> Batch:
@@ -426,7 +703,7 @@ def _unknown_metrics(frame: pd.DataFrame) -> list[Problem]:
     ]
 
 
-def _read_dcsa(data: bytes, name: str, fmt: str, events: list[DcsaEvent]) -> Batch:
+def _read_dcsa(data: bytes, name: str, fmt: str, events: list[DcsaEvent], max_depth: int) -> Batch:
     batch = Batch(file=name, format="dcsa", frame=empty_frame())
     if fmt == "dcsa":
         try:
@@ -434,6 +711,7 @@ def _read_dcsa(data: bytes, name: str, fmt: str, events: list[DcsaEvent]) -> Bat
         except orjson.JSONDecodeError as exc:
             _reject_file(batch, f"not valid JSON: {exc}", data)
             return batch
+        items = [_shallow(item, max_depth) for item in items]
         read = read_dcsa(items, name)
     else:
         items, wheres = [], []
@@ -441,7 +719,7 @@ def _read_dcsa(data: bytes, name: str, fmt: str, events: list[DcsaEvent]) -> Bat
             if not line.strip():
                 continue
             try:
-                items.append(orjson.loads(line))
+                items.append(_shallow(orjson.loads(line), max_depth))
             except orjson.JSONDecodeError as exc:
                 items.append(Unreadable(f"not valid JSON: {exc}"))
             wheres.append(f"line {number}")
@@ -451,7 +729,14 @@ def _read_dcsa(data: bytes, name: str, fmt: str, events: list[DcsaEvent]) -> Bat
     return batch
 
 
-def _read_json_list(data: bytes, name: str) -> Batch:
+def _shallow(item: Any, max_depth: int) -> Any:
+    """The item, or an Unreadable saying it nests too deep (checked before anything recurses)."""
+    if deeper_than(item, max_depth):
+        return Unreadable(f"nested deeper than {max_depth} levels")
+    return item
+
+
+def _read_json_list(data: bytes, name: str, max_depth: int) -> Batch:
     batch = Batch(file=name, format="json", frame=empty_frame())
     try:
         doc = orjson.loads(data)
@@ -461,7 +746,7 @@ def _read_json_list(data: bytes, name: str) -> Batch:
     if not isinstance(doc, list):
         _reject_file(batch, "a JSON document of signals must be a list of objects", data)
         return batch
-    return read_json_items(doc, name)
+    return read_json_items([_shallow(item, max_depth) for item in doc], name)
 
 
 def _forced_format(forced: str, data: bytes) -> str:
@@ -507,9 +792,12 @@ def _plain(value: Any) -> Any:
 __all__ = [
     "SIGNAL_COLUMNS",
     "Area",
+    "FileRead",
     "FileReport",
     "IngestResult",
     "ingest_bytes",
+    "ingest_file",
     "ingest_path",
     "ingest_signals",
+    "refused_read",
 ]

@@ -54,6 +54,7 @@ def validate_rows(
     raw: Callable[[int], str],
     csv_areas: bool = False,
     objects: list[Any] | None = None,
+    max_bad: int | None = None,
 ) -> Batch:
     """Validate raw signal rows (one DataFrame row each) into a Batch.
 
@@ -61,7 +62,8 @@ def validate_rows(
     the quarantine. With `csv_areas`, areas come from the `area_circle` / `area_polygon` text
     columns; otherwise from an `area` column of mappings. `objects[i]`, when given, is row i
     as parsed (a JSON object), checked as is by the per-row path so a missing key reads as
-    missing rather than as the NaN a DataFrame fills in.
+    missing rather than as the NaN a DataFrame fills in. Once more than `max_bad` rows are
+    rejected the rest are not looked at (the caller sets the whole file aside).
     """
     n = len(table)
     batch = Batch(file=file, format=fmt, frame=frame_from_records([]), rows=n)
@@ -127,6 +129,8 @@ def validate_rows(
         row, errors = check_row(obj, csv_areas)
         if row is None:
             _reject(batch, wheres[i], raw(int(i)), errors)
+            if max_bad is not None and len(batch.quarantine) > max_bad:
+                return batch
             continue
         area = row.pop("_area", None)
         if area is not None:

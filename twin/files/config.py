@@ -24,6 +24,7 @@ from twin.alerting.rules import AlertRules
 from twin.domain.durations import format_duration
 from twin.domain.problems import InputError, Problem
 from twin.domain.settings import TwinConfig, config_problems
+from twin.files.limits import current_limits, nesting_deeper_than
 from twin.files.tables import read_text
 from twin.scoring.config import ScoringConfig
 
@@ -53,6 +54,11 @@ def parse_config(
         where = f"line {found.group(1)}, column {found.group(2)}" if found else ""
         reason = message[: found.start()].strip() if found else message
         raise InputError([Problem(file, where, None, f"not valid TOML: {reason}")]) from None
+    except RecursionError:
+        raise InputError([Problem(file, "", None, "not valid TOML: nested too deeply")]) from None
+    depth = current_limits().depth
+    if nesting_deeper_than(data, depth):
+        raise InputError([Problem(file, "", None, f"refused: nested deeper than {depth} levels")])
     env = os.environ if environ is None else environ
     override = env.get(DATABASE_ENV, "").strip()
     if override:

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from twin.domain.problems import InputError, Problem
+from twin.files.limits import current_limits, max_file_bytes, yaml_size_problem
 from twin.network.schema import RawEntry
 
 try:  # the C loader is several times faster on 20,000-lane files
@@ -19,10 +20,27 @@ except AttributeError:  # pragma: no cover - pure-Python PyYAML
 
 
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file safely; any failure becomes an InputError naming file, line and column."""
+    """Parse a YAML file safely; any failure becomes an InputError naming file, line and column.
+
+    The document is composed first and measured (twin.files.limits): one whose aliases expand
+    past `[limits] yaml_nodes` values or that nests deeper than `depth` is refused before any
+    Python object is built from it."""
     text = read_text(path)
+    limits = current_limits()
     try:
-        return yaml.load(text, Loader=_SafeLoader)  # a safe loader: no arbitrary Python objects
+        loader = _SafeLoader(text)  # a safe loader: no arbitrary Python objects
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            problem = yaml_size_problem(node, limits.yaml_nodes, limits.depth)
+            if problem is not None:
+                raise InputError([Problem(str(path), "", None, f"refused: {problem}")])
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except InputError:
+        raise
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -33,7 +51,18 @@ def read_yaml(path: Path) -> Any:
 
 
 def read_text(path: Path) -> str:
+    """A file's UTF-8 text; refused (InputError) over `[limits] file_mb` without reading it."""
     try:
+        size = path.stat().st_size
+        if size > max_file_bytes() and path.is_file():
+            limit = current_limits().file_mb
+            raise InputError(
+                [
+                    Problem(
+                        str(path), "", None, f"larger than {limit:g} MiB ({size} bytes), not read"
+                    )
+                ]
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError([Problem(str(path), "", None, "no such file")]) from None

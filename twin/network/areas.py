@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from twin.domain.records import Network
@@ -42,10 +44,24 @@ def _unwrap(lons: np.ndarray, ref: float) -> np.ndarray:
     return (lons - ref + 180.0) % 360.0 - 180.0 + ref
 
 
-class NodeLocator:
-    """The coordinates of a network's nodes as arrays, for resolving many areas quickly.
+def geocode_key(scheme: str, value: str) -> tuple[str, str]:
+    """A geocode in the form codes are compared in: schemes and values upper-cased, spaces
+    trimmed; `FIPS6` and `FIPS` read as `SAME` (the same county numbers: 048201 = 48201);
+    every `ISO 3166...` scheme as `ISO3166` (a country `US` or a subdivision `US-TX`)."""
+    name = "".join(ch for ch in scheme.upper() if ch.isalnum())
+    code = value.strip().upper()
+    if name in ("SAME", "FIPS", "FIPS6"):
+        return "SAME", code.zfill(6) if code.isdigit() else code
+    if name.startswith("ISO3166"):
+        return "ISO3166", code
+    return name, code
 
-    Nodes without coordinates are never inside an area.
+
+class NodeLocator:
+    """The coordinates and geocodes of a network's nodes, for resolving many areas quickly.
+
+    Nodes without coordinates are never inside a shape. A node's geocodes are its own
+    `geocodes` plus its country as ISO 3166.
     """
 
     def __init__(self, network: Network):
@@ -53,6 +69,19 @@ class NodeLocator:
         self.ids: list[str] = [n.id for n in placed]
         self.lats = np.array([n.lat for n in placed], dtype=float)
         self.lons = np.array([n.lon for n in placed], dtype=float)
+        self.order = {n.id: i for i, n in enumerate(network.nodes)}
+        self.by_code: dict[tuple[str, str], list[str]] = {}
+        for node in network.nodes:
+            codes = {geocode_key(s, v) for s, v in node.geocodes}
+            if node.country:
+                codes.add(("ISO3166", node.country))
+            for key in codes:
+                self.by_code.setdefault(key, []).append(node.id)
+
+    def with_geocodes(self, codes: Iterable[tuple[str, str]]) -> list[str]:
+        """Ids of the nodes carrying any of `codes` ((scheme, value) pairs), in network order."""
+        found = {n for s, v in codes for n in self.by_code.get(geocode_key(s, v), ())}
+        return sorted(found, key=self.order.__getitem__)
 
     def within(self, area: Area) -> list[str]:
         """Ids of the nodes inside `area`, in network order."""

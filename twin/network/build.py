@@ -98,6 +98,7 @@ class Facility(_Strict):
     customs_entry: bool | None = None
     lookup: str | None = None
     passage: str | None = None
+    geocodes: dict[str, str | list[str]] | None = None  # as Node.geocodes: {SAME: "048201"}
 
     @field_validator("country")
     @classmethod
@@ -488,6 +489,11 @@ def _nodes(
                 clearance_days=f.clearance_days
                 if f.clearance_days is not None
                 else defaults.clearance_days,
+                geocodes=tuple(
+                    (scheme, code)
+                    for scheme, codes in (f.geocodes or {}).items()
+                    for code in ([codes] if isinstance(codes, str) else codes)
+                ),
             )
         )
     if not any(f.kind is NodeKind.origin for f in facilities.facilities):

@@ -7,6 +7,7 @@ the engine, the exposure check and the replay world time a leg's passage of its 
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import overload
 
@@ -44,6 +45,29 @@ def great_circle_km(
     # clip: rounding can push `h` a hair past 1 for antipodal points
     km = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
     return float(km) if np.ndim(km) == 0 else km
+
+
+def great_circle_points(
+    a: tuple[float, float], b: tuple[float, float], step_km: float = 400.0
+) -> list[tuple[float, float]]:
+    """Points (lon, lat) along the shortest path on the sphere from a to b (lon, lat), about
+    every `step_km`: slerp between the two unit vectors."""
+    (lon1, lat1), (lon2, lat2) = a, b
+    p1, p2 = (math.radians(lat1), math.radians(lon1)), (math.radians(lat2), math.radians(lon2))
+    v1 = (math.cos(p1[0]) * math.cos(p1[1]), math.cos(p1[0]) * math.sin(p1[1]), math.sin(p1[0]))
+    v2 = (math.cos(p2[0]) * math.cos(p2[1]), math.cos(p2[0]) * math.sin(p2[1]), math.sin(p2[0]))
+    dot = max(-1.0, min(1.0, sum(x * y for x, y in zip(v1, v2))))
+    angle = math.acos(dot)
+    steps = max(1, int(angle * EARTH_RADIUS_KM / step_km))
+    if angle < 1e-9:
+        return [a, b]
+    out: list[tuple[float, float]] = []
+    for k in range(steps + 1):
+        t = k / steps
+        s1, s2 = math.sin((1 - t) * angle) / math.sin(angle), math.sin(t * angle) / math.sin(angle)
+        x, y, z = (s1 * p + s2 * q for p, q in zip(v1, v2))
+        out.append((math.degrees(math.atan2(y, x)), math.degrees(math.atan2(z, math.hypot(x, y)))))
+    return out
 
 
 def has_coordinates(node: Node) -> bool:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -31,6 +31,12 @@ SIGNALS_INGESTED = Counter(
 )
 SIGNALS_QUARANTINED = Counter(
     "twin_signals_quarantined", "Feed rows quarantined, by feed", ["feed"], registry=REGISTRY
+)
+FILES_QUARANTINED = Counter(
+    "twin_feed_files_quarantined",
+    "Feed files quarantined whole (held until re-queued), by feed",
+    ["feed"],
+    registry=REGISTRY,
 )
 FEED_ERRORS = Counter(
     "twin_feed_errors", "Feed polls that failed, by feed", ["feed"], registry=REGISTRY
@@ -62,8 +68,17 @@ SOLVER_SECONDS = Histogram(
 LEADER = Gauge("twin_leader", "1 while this daemon holds the leadership, else 0", registry=REGISTRY)
 
 
+# A feed that quarantined a file this recently makes the daemon `degraded`.
+QUARANTINE_WINDOW = timedelta(hours=1)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+class Deferred(Exception):
+    """Raised inside `timed` by a job that did not run because it is backing off after a
+    failure: the run counts neither as a success nor as another failure."""
 
 
 @dataclass
@@ -73,6 +88,7 @@ class JobHealth:
     last_error: str = ""
     failures_in_a_row: int = 0
     runs: int = 0
+    deferred: int = 0  # runs put off while backing off (neither success nor failure)
     last_seconds: float | None = None
 
 
@@ -85,11 +101,56 @@ class Health:
     pid: int = 0
     jobs: dict[str, JobHealth] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # When each feed last quarantined a file whole.
+    files_quarantined: dict[str, datetime] = field(default_factory=dict)
+    # The leader's lease: when it was last confirmed held, and for how long that holds.
+    lease_seconds: float = 15.0
+    lease_confirmed: datetime | None = None
 
     def set_role(self, role: str) -> None:
         with self.lock:
             self.role = role
+            if role == "leader":
+                self.lease_confirmed = _now()
         LEADER.set(1 if role == "leader" else 0)
+
+    def lease_held(self, lease_seconds: float | None = None) -> None:
+        """The leader confirmed it still holds its lease (each leadership check)."""
+        with self.lock:
+            self.lease_confirmed = _now()
+            if lease_seconds is not None:
+                self.lease_seconds = lease_seconds
+
+    def file_quarantined(self, feed: str) -> None:
+        with self.lock:
+            self.files_quarantined[feed] = _now()
+
+    def deferred(self, job: str) -> None:
+        """A run put off (backing off after a failure): the failure count stands."""
+        with self.lock:
+            self.jobs.setdefault(job, JobHealth()).deferred += 1
+
+    def problems(self, now: datetime | None = None) -> list[str]:
+        """Why the daemon is degraded (empty: it is ok)."""
+        at = now or _now()
+        out = []
+        with self.lock:
+            for name, job in sorted(self.jobs.items()):
+                if job.failures_in_a_row:
+                    out.append(
+                        f"{name}: {job.failures_in_a_row} failure(s) in a row: {job.last_error}"
+                    )
+            for feed, when in sorted(self.files_quarantined.items()):
+                if at - when <= QUARANTINE_WINDOW:
+                    out.append(f"feed:{feed}: quarantined a file at {_stamp(when)}")
+            if self.role == "leader" and self.lease_confirmed is not None:
+                age = (at - self.lease_confirmed).total_seconds()
+                if age > self.lease_seconds:
+                    out.append(
+                        f"leader: lease not confirmed for {age:.0f}s "
+                        f"(lease_seconds {self.lease_seconds:g})"
+                    )
+        return out
 
     def ran(self, job: str, seconds: float, error: str | None = None) -> None:
         with self.lock:
@@ -102,13 +163,13 @@ class Health:
                 entry.last_failure, entry.last_error = _now(), error[:500]
                 entry.failures_in_a_row += 1
 
-    def document(self) -> dict[str, Any]:
-        def stamp(value: datetime | None) -> str | None:
-            return value.isoformat().replace("+00:00", "Z") if value else None
-
+    def document(self, now: datetime | None = None) -> dict[str, Any]:
+        stamp = _stamp
+        problems = self.problems(now)
         with self.lock:
             return {
-                "status": "ok",
+                "status": "degraded" if problems else "ok",
+                "problems": problems,
                 "role": self.role,
                 "pid": self.pid,
                 "started_at": stamp(self.started_at),
@@ -119,11 +180,20 @@ class Health:
                         "last_error": j.last_error or None,
                         "failures_in_a_row": j.failures_in_a_row,
                         "runs": j.runs,
+                        "deferred": j.deferred,
                         "last_seconds": j.last_seconds,
                     }
                     for name, j in sorted(self.jobs.items())
                 },
+                "files_quarantined": {
+                    feed: stamp(when) for feed, when in sorted(self.files_quarantined.items())
+                },
+                "lease_confirmed": stamp(self.lease_confirmed),
             }
+
+
+def _stamp(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 @contextmanager
@@ -132,6 +202,9 @@ def timed(health: Health, job: str) -> Iterator[None]:
     started = time.perf_counter()
     try:
         yield
+    except Deferred:
+        health.deferred(job)
+        return
     except BaseException as exc:
         seconds = time.perf_counter() - started
         JOB_SECONDS.labels(job).observe(seconds)
@@ -193,6 +266,7 @@ def serve_in_thread(health: Health, host: str, port: int) -> WSGIServer:
 __all__ = [
     "ALERTS_OPEN",
     "FEED_ERRORS",
+    "FILES_QUARANTINED",
     "INCIDENTS",
     "JOB_FAILURES",
     "JOB_SECONDS",
@@ -203,6 +277,7 @@ __all__ = [
     "SIGNALS_INGESTED",
     "SIGNALS_QUARANTINED",
     "SOLVER_SECONDS",
+    "Deferred",
     "Health",
     "JobHealth",
     "metrics_text",

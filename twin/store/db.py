@@ -36,6 +36,8 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     Extra keyword arguments go to `sqlalchemy.create_engine`.
     """
     parsed = make_url(url if url is not None else database_url())
+    # Never SQL parameters (user input, password hashes) in error messages or logs.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
         kwargs.setdefault("pool_pre_ping", True)

@@ -50,7 +50,8 @@ def node_row(node: Node, *, network_id: int, position: int) -> dict[str, Any]:
         "customs_entry": node.customs_entry,
         "handling_days": node.handling_days,
         "clearance_days": node.clearance_days,
-        "extras": node.extras,
+        # geocodes ride in extras (a JSON column) so they need no column of their own
+        "extras": {**node.extras, **node.model_dump(include={"geocodes"}, exclude_defaults=True)},
     }
 
 

@@ -245,6 +245,18 @@ def _digest(row: Quarantined) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8", errors="replace")).hexdigest()
 
 
+def _storable(text: str) -> str:
+    """Text PostgreSQL takes: NUL written as `\\x00`, anything not UTF-8 replaced. A
+    quarantined row is kept to show what arrived, so its NULs are shown, not dropped."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", errors="replace").decode("utf-8")
+    return text
+
+
 def save_quarantine(
     session: Session, *, rows: Iterable[Quarantined], at: datetime | None = None
 ) -> int:
@@ -254,11 +266,11 @@ def save_quarantine(
     values = [
         {
             "digest": _digest(r),
-            "file": r.file,
-            "where": r.where[:80],
-            "field": r.field,
-            "reason": r.reason,
-            "raw": r.raw,
+            "file": _storable(r.file),
+            "where": _storable(r.where)[:80],
+            "field": None if r.field is None else _storable(r.field)[:120],
+            "reason": _storable(r.reason),
+            "raw": _storable(r.raw),
             "at": when,
         }
         for r in rows

@@ -29,6 +29,12 @@
     source.onerror = function () { if (status) status.classList.remove("on"); };
   }
 
+  // <select data-autosubmit> sends its form on change (no inline handlers: the CSP forbids them).
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (field.matches && field.matches("select[data-autosubmit]") && field.form) field.form.submit();
+  });
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.matches || !form.matches("form[data-confirm]")) return;

@@ -12,9 +12,15 @@ from twin.store.tables.alerts import (
     RiskScoreRow,
     SilenceRow,
 )
-from twin.store.tables.signals import FeedCheckpointRow, QuarantineRow, ShipmentEventRow, SignalRow
+from twin.store.tables.signals import (
+    FeedCheckpointRow,
+    QuarantinedFileRow,
+    QuarantineRow,
+    ShipmentEventRow,
+    SignalRow,
+)
 from twin.store.tables.routes import OutboxRow, PlanRouteRow
-from twin.store.tables.users import ApiTokenRow, UserRow
+from twin.store.tables.users import ApiTokenRow, SessionRow, UserRow
 
 # Later concepts (signals, scores, alerts, incidents, plans) add one import line here.
 
@@ -35,7 +41,9 @@ __all__ = [
     "PlanChangeRow",
     "PlanRouteRow",
     "QuarantineRow",
+    "QuarantinedFileRow",
     "RiskScoreRow",
+    "SessionRow",
     "ShipmentEventRow",
     "ShipmentRow",
     "ShipmentStatus",

@@ -117,3 +117,21 @@ class ShipmentEventRow(SQLModel, table=True):
     mode: str | None = Field(default=None, sa_type=sa.Text)
     vessel: str | None = Field(default=None, sa_type=sa.Text)
     ingested_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class QuarantinedFileRow(SQLModel, table=True):
+    """A feed file set aside whole (too large, not its format, nested too deep, every row bad):
+    its feed, its key (path or URL), the content hash it had, and why. While the row exists with
+    the same sha256 the feed does not read the file again; `twin feeds requeue` deletes it."""
+
+    __tablename__ = "quarantined_files"
+    __table_args__ = (sa.UniqueConstraint("feed", "key"), sa.Index(None, "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    feed: str = Field(sa_type=sa.String(120))
+    key: str = Field(sa_type=sa.Text)
+    sha256: str = Field(sa_type=sa.String(64))
+    format: str = Field(default="", sa_type=sa.String(20))
+    size: int = Field(default=0, sa_type=sa.BigInteger)
+    reason: str = Field(sa_type=sa.Text)
+    at: datetime = Field(sa_type=UTCDateTime)

@@ -38,3 +38,20 @@ class ApiTokenRow(SQLModel, table=True):
     )
     label: str = Field(default="", sa_type=sa.String(NAME_LENGTH))
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SessionRow(SQLModel, table=True):
+    """One signed-in browser session, kept so signing out, a password change or revoking a user
+    ends it on the server. The cookie carries the random session id; only its SHA-256 is kept."""
+
+    __tablename__ = "console_sessions"
+
+    id_sha256: str = Field(sa_type=sa.String(64), primary_key=True)
+    user_name: str = Field(
+        sa_type=sa.String(NAME_LENGTH),
+        sa_column_args=[sa.ForeignKey("users.name", ondelete="CASCADE")],
+        index=True,
+    )
+    csrf: str = Field(sa_type=sa.String(64))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
