@@ -26,6 +26,9 @@ LAYERS = {
     "alerting": 1,
     "playbook": 1,
     "optimise": 1,
+    "stock": 1,
+    "stress": 1,
+    "emissions": 1,
     "files": 2,
     "feeds": 2,
     "store": 2,
@@ -323,9 +326,6 @@ def check_tree(root: Path) -> list[Violation]:
 
 # -- the real tree ------------------------------------------------------------------------------
 
-# The optimiser still times its own solve; i18-planner passes its deadlines in.
-PENDING = ("twin/optimise/", "clock")
-
 
 @pytest.fixture(scope="module")
 def real_violations() -> list[Violation]:
@@ -337,13 +337,11 @@ def _listing(violations: list[Violation]) -> str:
 
 
 def test_real_tree_keeps_its_layers(real_violations: list[Violation]) -> None:
-    broken = [
-        v for v in real_violations if not (v.path.startswith(PENDING[0]) and v.kind == PENDING[1])
-    ]
-    assert not broken, f"{len(broken)} layer violation(s):\n{_listing(broken)}"
+    assert not real_violations, (
+        f"{len(real_violations)} layer violation(s):\n{_listing(real_violations)}"
+    )
 
 
-@pytest.mark.xfail(strict=True, reason="solver deadline read from a clock: i18-planner")
 def test_optimiser_takes_its_deadline_in(real_violations: list[Violation]) -> None:
     broken = [v for v in real_violations if v.path.startswith("twin/optimise/")]
     assert not broken, f"the optimiser reads the clock:\n{_listing(broken)}"

@@ -29,13 +29,26 @@ def test_plan_json_document(tmp_path: Path) -> None:
     )
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
-    assert list(doc) == ["status", "objective", "cost", "assignments", "unserved", "timing"]
+    assert list(doc) == [
+        "status",
+        "objective",
+        "lower_bound",
+        "gap",
+        "cost",
+        "assignments",
+        "unserved",
+        "timing",
+        "emissions",
+    ]
     assert doc["status"] == "optimal"
-    assert set(doc["cost"]) == {"transport", "lateness", "risk", "unserved"}
+    assert set(doc["cost"]) == {"transport", "lateness", "risk", "unserved", "co2e_kg"}
     for a in doc["assignments"]:
-        assert set(a) == {"shipment", "units", "path", "eta", "cost", "late_days"}
+        assert set(a) == {"shipment", "units", "path", "eta", "cost", "late_days", "co2e_kg"}
     assert {"build_s", "solve_s", "highs_s"} <= set(doc["timing"])
-    assert abs(sum(doc["cost"].values()) - doc["objective"]) < 1e-6
+    money = sum(v for k, v in doc["cost"].items() if k != "co2e_kg")
+    assert abs(money - doc["objective"]) < 1e-6
+    assert doc["cost"]["co2e_kg"] > 0
+    assert abs(sum(a["co2e_kg"] for a in doc["assignments"]) - doc["cost"]["co2e_kg"]) < 1e-2
 
 
 def test_plan_bad_input_exits_2(tmp_path: Path) -> None:
@@ -86,8 +99,8 @@ def test_plan_status_exit_codes(tmp_path: Path, monkeypatch) -> None:  # type: i
     real = optimise.plan
     for status in PlanStatus:
 
-        def fake(view, request, options=None, status=status):  # type: ignore[no-untyped-def]
-            out = real(view, request, options)
+        def fake(view, request, options=None, clock=None, status=status):  # type: ignore[no-untyped-def]
+            out = real(view, request, options, clock)
             return (
                 out
                 if status is PlanStatus.optimal

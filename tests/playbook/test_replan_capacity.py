@@ -84,8 +84,9 @@ def test_a_replan_does_not_overfill_a_lane_the_plan_of_record_uses() -> None:
     assert capacity == 3000
     overfull = {key: units for key, units in loads.items() if key[0] == CAPE and units > capacity}
     assert not overfull, f"re-plan overfills {CAPE}: {overfull}"
-    # X still goes round the Cape, all 1,000 units: 500 with BIG, the rest on a later sailing.
+    # X still goes round the Cape, all 1,000 units: at most the 500 left on BIG's sailing.
     on_big_day = sum(
         a.units for a in after["X"] for leg in a.legs if leg.lane == CAPE and leg.depart_at == day
     )
-    assert on_big_day == 500 and sum(a.units for a in after["X"]) == 1000
+    assert on_big_day <= 500 and sum(a.units for a in after["X"]) == 1000
+    assert any(leg.lane == CAPE for a in after["X"] for leg in a.legs)

@@ -15,7 +15,20 @@ import sys
 from typing import Any
 
 # Order matters only for reading the output; each part is independent.
-PARTS = ("network", "ingest", "monitor", "plan", "replay", "api")
+PARTS = (
+    "network",
+    "ingest",
+    "monitor",
+    "plan",
+    "congested",
+    "daemon",
+    "replay",
+    "montecarlo",
+    "api",
+    "stock",
+)
+# Parts that know the XL size (5,000 nodes, 50,000 lanes, 50,000 shipments).
+XL_PARTS = ("congested",)
 
 
 def available_parts() -> list[str]:

@@ -93,6 +93,15 @@ def _register() -> None:
 
     app.command("backtest")(backtest_cmd.backtest)
     app.command("calibrate")(backtest_cmd.calibrate)
+    from twin.cli import stress_cmd
+
+    app.command("stress")(stress_cmd.stress)
+    from twin.cli import emissions_cmd
+
+    app.command("emissions")(emissions_cmd.emissions)
+    from twin.cli import stock_cmd
+
+    app.add_typer(stock_cmd.app, name="stock")
 
 
 @app.command()

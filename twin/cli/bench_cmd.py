@@ -13,20 +13,24 @@ from twin.cli.common import console, emit_json, err_console, handles_errors
 
 @handles_errors
 def bench(
-    size: Annotated[str, typer.Option(help="Problem size: S, M or L.")] = "L",
+    size: Annotated[
+        str, typer.Option(help="Problem size: S, M or L; XL for the congested planner only.")
+    ] = "L",
     part: Annotated[
         list[str] | None, typer.Option("--part", help="Only these parts (repeatable).")
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Measure load, ingest, scoring, planning and replay; each part runs in a fresh process."""
-    from twin.bench.runner import available_parts, run_part
+    from twin.bench.runner import XL_PARTS, available_parts, run_part
     from twin.domain.problems import InputError, Problem
 
     size = size.upper()
-    if size not in ("S", "M", "L"):
-        raise InputError([Problem("--size", "", "size", f"must be S, M or L (got {size!r})")])
+    if size not in ("S", "M", "L", "XL"):
+        raise InputError([Problem("--size", "", "size", f"must be S, M, L or XL (got {size!r})")])
     parts = available_parts()
+    if size == "XL":
+        parts = [p for p in parts if p in XL_PARTS]
     if part:
         unknown = sorted(set(part) - set(parts))
         if unknown:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.engine import Engine, make_url
 
-from twin.cli.common import console, emit_json, handles_errors, report_problems
+from twin.cli.common import JsonOpt, console, emit_json, handles_errors, report_problems
 from twin.domain.problems import InputError, Problem
 
 app = typer.Typer(
@@ -16,8 +16,6 @@ app = typer.Typer(
     "(TWIN_DATABASE_URL, default sqlite:///twin.db in the current directory).",
     no_args_is_help=True,
 )
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def _engine() -> tuple[Engine, str]:

@@ -65,7 +65,11 @@ def _detail(incident: Incident, audit: list[Any]) -> dict[str, Any]:
         "actions": list(incident.actions),
         "constraints": incident.constraints,
         "changes": [
-            {**c.model_dump(mode="json"), "cost_delta": round(c.cost_delta, 2)}
+            {
+                **c.model_dump(mode="json"),
+                "cost_delta": round(c.cost_delta, 2),
+                "co2e_delta_kg": round(c.co2e_delta_kg, 3),
+            }
             for c in incident.diff.changes
         ],
         "notifications": [n.model_dump(mode="json") for n in incident.notifications],

@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from twin.cli.common import console, emit_json, err_console, handles_errors, report_problems
+from twin.cli.common import (
+    JsonOpt,
+    console,
+    emit_json,
+    err_console,
+    handles_errors,
+    report_problems,
+)
 from twin.files.networks import load_network, write_network
 
 app = typer.Typer(help="Load, check, export and build networks.", no_args_is_help=True)
@@ -16,7 +23,6 @@ app = typer.Typer(help="Load, check, export and build networks.", no_args_is_hel
 NetworkArg = Annotated[
     str, typer.Argument(help="A network file, CSV folder or bundled name (demo).")
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 @app.command()

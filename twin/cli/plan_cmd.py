@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,6 +43,17 @@ def plan(
         ),
     ] = None,
     time_limit: Annotated[float, typer.Option(help="Seconds the solver may take.")] = 120.0,
+    carbon_price: Annotated[
+        float,
+        typer.Option(
+            help="Money per tonne CO2e added to the objective (docs/emissions.md); 0: none.",
+            min=0.0,
+        ),
+    ] = 0.0,
+    emission_table: Annotated[
+        Path | None,
+        typer.Option(help="An emission intensity table (YAML); default: the bundled one."),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -81,6 +93,8 @@ def plan(
     Exit 0 with a proven optimum; exit 1 (the document still printed) when the plan is
     feasible only, infeasible, out of time or in error; exit 2 on bad input.
     """
+    from twin.emissions import Emissions, annotate_plan_document
+    from twin.files.emissions import load_emission_table
     from twin.files.networks import load_network
     from twin.files.plans import TABLE_SUFFIXES, plan_frame, write_plan
     from twin.files.shipments import load_shipments, read_mapping
@@ -128,12 +142,17 @@ def plan(
     if signals is not None:
         risk = _risk_from_signals(signals, loaded, now)
     view = NetworkView(loaded, WhatIf(avoid=frozenset(avoid or ())))
+    emissions = Emissions(loaded, load_emission_table(emission_table))
+    carbon = emissions.carbon_cost_per_unit(carbon_price)
     result = make_plan(
         view,
-        PlanRequest(now=now, shipments=tuple(ships), risk_days=risk),
+        PlanRequest(now=now, shipments=tuple(ships), risk_days=risk, lane_cost_adder=carbon),
         SolveOptions(time_limit_s=time_limit),
+        clock=time.perf_counter,
     )
-    doc: dict[str, Any] = result.to_document()
+    doc: dict[str, Any] = annotate_plan_document(
+        result.to_document(), emissions.plan(result, {s.id: s for s in ships}), carbon
+    )
     doc["timing"] = {k: round(float(v), 6) for k, v in doc["timing"].items()}
     report_problems([], warnings)
     if skipped:
@@ -189,6 +208,7 @@ def _print(doc: dict, currency: str, unit: str) -> None:  # type: ignore[type-ar
         ("eta", "left"),
         (f"cost ({currency})", "right"),
         ("late days", "right"),
+        ("CO2e kg", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for a in doc["assignments"]:
@@ -199,6 +219,7 @@ def _print(doc: dict, currency: str, unit: str) -> None:  # type: ignore[type-ar
             a["eta"],
             f"{a['cost']:,.2f}",
             str(a["late_days"]),
+            f"{a.get('co2e_kg', 0.0):,.1f}",
         )
     console.print(table)
     if doc["unserved"]:
@@ -214,9 +235,12 @@ def _print(doc: dict, currency: str, unit: str) -> None:  # type: ignore[type-ar
     console.print(
         f"total {objective:,.2f} {currency}: transport {cost['transport']:,.2f}, lateness "
         f"{cost['lateness']:,.2f}, risk {cost['risk']:,.2f}, unserved {cost['unserved']:,.2f}"
+        + (f", carbon {cost['carbon']:,.2f}" if "carbon" in cost else "")
         if objective is not None
         else "no usable solution"
     )
+    if "co2e_kg" in cost:
+        console.print(f"CO2e {cost['co2e_kg']:,.1f} kg ({', '.join(doc['emissions']['scopes'])})")
     t = doc["timing"]
     console.print(
         f"build {t.get('build_s', 0):.3f}s, solve {t.get('solve_s', 0):.3f}s "
@@ -240,7 +264,11 @@ def _summary(doc: dict[str, Any], ships: list[Shipment], network: Network) -> No
         console.print(
             f"cost {objective:,.2f} {currency}: transport {cost['transport']:,.2f}, lateness "
             f"{cost['lateness']:,.2f}, risk {cost['risk']:,.2f}, unserved {cost['unserved']:,.2f}"
+            + (f", carbon {cost['carbon']:,.2f}" if "carbon" in cost else "")
         )
+    if "co2e_kg" in cost:
+        scopes = ", ".join(doc.get("emissions", {}).get("scopes", []))
+        console.print(f"CO2e {cost['co2e_kg']:,.1f} kg ({scopes}; docs/emissions.md)")
     late = routed[routed["late_days"] > 0]
     console.print(
         f"on time {routed['shipment'].nunique() - late['shipment'].nunique()}, late "

@@ -96,6 +96,7 @@ def _finish(doc: dict[str, Any], as_json: bool) -> None:
     table.add_column("run")
     for key in ("on_time_rate", "late_units", "transport_cost", "lateness_cost", "total_cost"):
         table.add_column(key, justify="right")
+    table.add_column("co2e_kg", justify="right")
     for run in ("baseline", "engine", "foresight"):
         kpis = doc.get(run)
         if isinstance(kpis, dict) and "total_cost" in kpis:
@@ -113,6 +114,7 @@ def _finish(doc: dict[str, Any], as_json: bool) -> None:
                         "total_cost",
                     )
                 ),
+                f"{kpis.get('co2e_kg', 0):,.0f}",
             )
     console.print(table)
     engine = doc.get("engine", {})

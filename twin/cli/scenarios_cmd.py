@@ -8,14 +8,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from twin.cli.common import EXIT_BAD_INPUT, console, emit_json, handles_errors, report_problems
+from twin.cli.common import (
+    EXIT_BAD_INPUT,
+    JsonOpt,
+    console,
+    emit_json,
+    handles_errors,
+    report_problems,
+)
 from twin.domain.problems import InputError, Problem
 from twin.files.scenarios import scenario_files
 from twin.replay.scenario import NetworkCache, load_scenario
 
 app = typer.Typer(help="Check and preview replay scenarios.", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 NetworkOpt = Annotated[
     str | None,
     typer.Option(

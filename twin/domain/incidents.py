@@ -59,10 +59,17 @@ class ShipmentChange(BaseModel):
     eta_delta_days: float = 0.0
     late_days_avoided: float = 0.0
     no_return_at: Zoned | None = None
+    # Known CO2e (kg, docs/emissions.md) of the shipment's routes before and after.
+    old_co2e_kg: float = 0.0
+    new_co2e_kg: float = 0.0
 
     @property
     def cost_delta(self) -> float:
         return self.new_cost - self.old_cost
+
+    @property
+    def co2e_delta_kg(self) -> float:
+        return self.new_co2e_kg - self.old_co2e_kg
 
 
 class PlanDiff(BaseModel):
@@ -99,17 +106,36 @@ class PlanDiff(BaseModel):
         return sum(change.late_days_avoided * change.units for change in self.changes)
 
     @property
+    def old_co2e_kg(self) -> float:
+        return sum(change.old_co2e_kg for change in self.changes)
+
+    @property
+    def co2e_delta_kg(self) -> float:
+        return sum(change.co2e_delta_kg for change in self.changes)
+
+    @property
+    def co2e_increase_pct(self) -> float:
+        """CO2e delta as a percentage of the changed shipments' CO2e before (0 if nothing)."""
+        base = self.old_co2e_kg
+        if base <= 0:
+            return 0.0 if self.co2e_delta_kg <= 0 else float("inf")
+        return 100.0 * self.co2e_delta_kg / base
+
+    @property
     def applicable(self) -> bool:
         return self.status in ("optimal", "none") and not self.unserved
 
     def summary(self) -> dict[str, Any]:
         pct = self.cost_increase_pct
+        co2e = self.co2e_increase_pct
         return {
             "shipments": len(self.changes),
             "status": self.status,
             "cost_delta": round(self.cost_delta, 2),
             "cost_increase_pct": None if pct == float("inf") else round(pct, 2),
             "late_unit_days_avoided": round(self.late_days_avoided, 2),
+            "co2e_delta_kg": round(self.co2e_delta_kg, 2),
+            "co2e_increase_pct": None if co2e == float("inf") else round(co2e, 2),
             "unserved": list(self.unserved),
         }
 

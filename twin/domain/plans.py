@@ -100,10 +100,20 @@ class Plan(BaseModel):
     status: PlanStatus
     objective: float | None
     cost: CostBreakdown
+    # The best proven lower bound on any plan's cost; `objective - lower_bound` is the gap a
+    # `feasible` plan may still leave (None when no bound was proven).
+    lower_bound: float | None = None
     assignments: tuple[Assignment, ...] = ()
     unserved: tuple[Unserved, ...] = ()
     timing: dict[str, float] = {}
     message: str = ""
+
+    @property
+    def gap(self) -> float | None:
+        """Proven absolute gap: objective - lower bound (0 for a proven optimum)."""
+        if self.objective is None or self.lower_bound is None:
+            return None
+        return max(0.0, self.objective - self.lower_bound)
 
     def for_shipment(self, shipment: str) -> list[Assignment]:
         return [a for a in self.assignments if a.shipment == shipment]
@@ -115,6 +125,8 @@ class Plan(BaseModel):
         return {
             "status": self.status.value,
             "objective": self.objective,
+            "lower_bound": self.lower_bound,
+            "gap": self.gap,
             "cost": {
                 "transport": self.cost.transport,
                 "lateness": self.cost.lateness,

@@ -163,8 +163,20 @@ class Lane(_Record):
     capacity: NonNegative | None = None
     via: tuple[str, ...] = ()
     transit_days_p90: float | None = Field(default=None, gt=0)
+    # Carbon (docs/emissions.md): the distance sailed, flown or driven; an intensity that
+    # overrides the emission table's; the table's vessel/aircraft/vehicle class to use.
+    distance_km: float | None = Field(default=None, gt=0)
+    co2e_g_per_tkm: NonNegative | None = None
+    emission_class: str | None = None
 
-    @field_validator("transit_days", "cost_per_unit", "capacity", "transit_days_p90")
+    @field_validator(
+        "transit_days",
+        "cost_per_unit",
+        "capacity",
+        "transit_days_p90",
+        "distance_km",
+        "co2e_g_per_tkm",
+    )
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
@@ -263,13 +275,15 @@ class Shipment(_Record):
     priority: Priority = Priority.standard
     late_penalty_per_unit_day: NonNegative | None = None
     split: bool = True
+    # Shipment density for CO2e (docs/emissions.md); default: the emission table's.
+    kg_per_cbm: float | None = Field(default=None, gt=0)
 
     @field_validator("ready_at", "due_at", mode="before")
     @classmethod
     def _zoned(cls, value: Any) -> datetime:
         return parse_timestamp(value)
 
-    @field_validator("units", "late_penalty_per_unit_day")
+    @field_validator("units", "late_penalty_per_unit_day", "kg_per_cbm")
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
@@ -303,5 +317,7 @@ class Shipment(_Record):
         }
         if self.late_penalty_per_unit_day is not None:
             row["late_penalty_per_unit_day"] = self.late_penalty_per_unit_day
+        if self.kg_per_cbm is not None:
+            row["kg_per_cbm"] = self.kg_per_cbm
         row.update(self.extras)
         return row

@@ -105,6 +105,15 @@ class ReplanSettings(_Table):
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 
 
+class EmissionsSettings(_Table):
+    """`[emissions]`: CO2e accounting and the carbon price the planner weighs (docs/emissions.md)."""
+
+    carbon_price_per_t: float = Field(default=0.0, ge=0)
+    """Money (the network's currency) per tonne CO2e added to the plan objective; 0: none."""
+    table: str | None = Field(default=None, min_length=1)
+    """An emission intensity table (YAML); None: the bundled twin/data/emission_intensities.yaml."""
+
+
 class ChannelSettings(_Table):
     """`[[notify.channels]]`: where a playbook's `notify: {channel: NAME}` is delivered.
 
@@ -289,6 +298,7 @@ class TwinConfig(_Table):
     alerts: dict[str, Any] = Field(default_factory=dict)
     """Raw `[alerts]` table (twin.alerting.rules.AlertRules), validated by load_config."""
     replan: ReplanSettings = ReplanSettings()
+    emissions: EmissionsSettings = EmissionsSettings()
     notify: NotifySettings = NotifySettings()
     serve: ServeSettings = ServeSettings()
     leader: LeaderSettings = LeaderSettings()

@@ -26,6 +26,7 @@ from twin.files.networks import bundled_networks, load_network
 from twin.files.playbooks import playbooks_for
 from twin.files.shipments import load_shipments
 from twin.notify.send import Channel
+from twin.playbook.actions import OptimiseReplanner
 from twin.playbook.schema import Playbook
 from twin.schedule import metrics
 from twin.store.db import database_url, make_engine, session_scope, write_scope
@@ -82,6 +83,19 @@ class Service:
 def resolve(base: Path, ref: str) -> Path:
     path = Path(ref)
     return path if path.is_absolute() else base / path
+
+
+def carbon_replanner(service: Service) -> OptimiseReplanner:
+    """The re-planner with `[emissions] carbon_price_per_t` as a per-lane cost (docs/emissions.md)."""
+    from twin.emissions import Emissions
+    from twin.files.emissions import load_emission_table
+
+    settings = service.config.emissions
+    if settings.carbon_price_per_t <= 0:
+        return OptimiseReplanner()
+    table = load_emission_table(service.path(settings.table) if settings.table else None)
+    adder = Emissions(service.network, table).carbon_cost_per_unit(settings.carbon_price_per_t)
+    return OptimiseReplanner(adder)
 
 
 def open_service(

@@ -24,7 +24,9 @@ from twin.domain.alerts import Alert, Exposure
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, Notification
 from twin.domain.plans import Leg, Plan, Routes
 from twin.domain.records import Network, Shipment
+from twin.emissions import Emissions
 from twin.engine.state import EngineState, empty_signal_frame
+from twin.files.emissions import load_emission_table
 from twin.network.geo import passage_time
 from twin.network.graph import NetworkView, WhatIf
 from twin.network.timing import earliest_offsets
@@ -112,6 +114,7 @@ class Engine:
         self.playbook_by_id = {p.id: p for p in self.playbooks}
         self.settings = settings or EngineSettings()
         self.replanner = replanner or OptimiseReplanner()
+        self.emissions = Emissions(network, load_emission_table())  # CO2e in incident diffs
         self._tracking = tracking
         given = state or EngineState()
         self._shipments = dict(given.shipments)
@@ -419,6 +422,7 @@ class Engine:
             constraints=self.active_constraints(),
             risk_days=self._delays(),
             plan_of_record=self._routes,
+            emissions=self.emissions,
         )
         incident = propose(matched, ctx, shadow=self.settings.shadow)
         incident, log = opening_moves(incident, at=now)

@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from twin.domain.incidents import IncidentState
-from twin.engine.context import Service, load_shipment_file
+from twin.engine.context import Service, carbon_replanner, load_shipment_file
 from twin.engine.engine import Engine, TickReport
 from twin.engine.outbox import deliver_pending, resend_firing_alerts
 from twin.engine.stored import ACTIVE, load_engine_state, save_engine_state
@@ -58,7 +58,11 @@ def monitor_pass(
     with service.step, write_scope(service.db) as session:
         loaded = load_engine_state(service, session, now)
         engine = Engine.from_state(
-            service.network, service.playbooks, loaded.state, service.settings
+            service.network,
+            service.playbooks,
+            loaded.state,
+            service.settings,
+            replanner=carbon_replanner(service),
         )
         report = engine.tick(now)
         report.rerouted = {**loaded.restored, **report.rerouted}
@@ -98,7 +102,11 @@ def replan_pass(service: Service, now: datetime, *, batch: int = REPLAN_BATCH) -
     with service.step, write_scope(service.db) as session:
         loaded = load_engine_state(service, session, now)
         engine = Engine.from_state(
-            service.network, service.playbooks, loaded.state, service.settings
+            service.network,
+            service.playbooks,
+            loaded.state,
+            service.settings,
+            replanner=carbon_replanner(service),
         )
         _advance(service, session, engine, now)
         todo = sorted(

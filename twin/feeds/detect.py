@@ -9,11 +9,11 @@ import orjson
 from twin.feeds.cap import is_cap
 from twin.feeds.dcsa import event_list, is_dcsa_event
 
-Format = Literal["cap", "xml", "dcsa", "dcsa-lines", "json", "jsonl", "csv", "empty", "binary"]
+FeedFormat = Literal["cap", "xml", "dcsa", "dcsa-lines", "json", "jsonl", "csv", "empty", "binary"]
 FORMATS = ("cap", "dcsa", "jsonl", "csv")  # what a user may name (twin.toml `format`)
 
 
-def detect_format(data: bytes) -> Format:
+def detect_format(data: bytes) -> FeedFormat:
     """The format of a feed file, judged by content alone.
 
     XML declaring the CAP namespace -> `cap` (other XML -> `xml`, refused); a JSON document

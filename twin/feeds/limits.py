@@ -30,7 +30,7 @@ class FeedLimits:
     depth: int = 32  # nesting of JSON values and XML elements
 
     def max_bytes(self, fmt: str) -> int:
-        """The size limit of a detected format (twin.feeds.detect.Format)."""
+        """The size limit of a detected format (twin.feeds.detect.FeedFormat)."""
         return {
             "csv": self.csv_bytes,
             "jsonl": self.jsonl_bytes,

@@ -26,6 +26,7 @@ COLUMNS = [
     "due_at",
     "late_days",
     "cost",
+    "co2e_kg",
     "reason",
 ]
 
@@ -51,6 +52,7 @@ def plan_frame(doc: dict[str, Any], shipments: list[Shipment], network: Network)
                 "eta": part["eta"],
                 "late_days": float(part["late_days"]),
                 "cost": float(part["cost"]),
+                "co2e_kg": float(part.get("co2e_kg", 0.0)),
                 "reason": "",
                 **_about(ship),
             }
@@ -67,6 +69,7 @@ def plan_frame(doc: dict[str, Any], shipments: list[Shipment], network: Network)
                 "eta": None,
                 "late_days": 0.0,
                 "cost": 0.0,
+                "co2e_kg": 0.0,
                 "reason": part.get("reason", ""),
                 **_about(by_id.get(part["shipment"])),
             }

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from twin.domain.problems import InputError, Problem, did_you_mean, pydantic_problems
 from twin.domain.records import VIA_KINDS, Lane, Mode, Network, Node, NodeKind, Tier
-from twin.network.geo import node_distance_km
+from twin.network.geo import KM_PER_NM, node_distance_km
 
 HUB_KINDS = (NodeKind.port, NodeKind.airport, NodeKind.rail_terminal)
 
@@ -552,6 +552,7 @@ def _sea_lanes(
                     sea.capacity,
                     sea.p90_factor,
                     via,
+                    distance_km=nm * KM_PER_NM,  # the route sailed, via included
                 )
             )
     return lanes
@@ -583,7 +584,15 @@ def _air_lanes(export: list[Node], imports: list[Node], air: AirParams) -> list[
             )
             lanes.append(
                 _lane(
-                    f"{a.id}-{b.id}-AIR", a, b, Mode.air, days, cost, air.capacity, air.p90_factor
+                    f"{a.id}-{b.id}-AIR",
+                    a,
+                    b,
+                    Mode.air,
+                    days,
+                    cost,
+                    air.capacity,
+                    air.p90_factor,
+                    distance_km=km,
                 )
             )
     return lanes
@@ -722,6 +731,7 @@ def _costed(a: Node, b: Node, mode: Mode, params: CostTime, via: Sequence[str] =
         params.capacity,
         params.p90_factor,
         via,
+        distance_km=km,
     )
 
 
@@ -735,6 +745,7 @@ def _lane(
     capacity: float | None,
     p90_factor: float,
     via: Sequence[str] = (),
+    distance_km: float | None = None,
 ) -> Lane:
     transit = round(days, 1)
     data: dict[str, Any] = {
@@ -751,6 +762,8 @@ def _lane(
         data["via"] = list(via)
     if p90_factor > 1.0:
         data["transit_days_p90"] = round(transit * p90_factor, 1)
+    if distance_km is not None:
+        data["distance_km"] = round(distance_km)
     return Lane.model_validate(data)
 
 

@@ -18,6 +18,7 @@ from twin.domain.plans import Leg
 from twin.domain.records import Network, Node
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
+KM_PER_NM = 1.852  # the international nautical mile
 
 FloatArray = NDArray[np.float64]
 

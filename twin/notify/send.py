@@ -14,7 +14,7 @@ import httpx
 from twin.domain.durations import format_timestamp
 from twin.domain.incidents import Incident, Notification, NotificationAttempt
 
-Format = Literal["webhook", "alertmanager", "slack", "pagerduty"]
+ChannelKind = Literal["webhook", "alertmanager", "slack", "pagerduty"]
 # Worth another try: the receiver was down, overloaded or rate-limiting. A 4xx other than 408/429
 # says the request itself is wrong: repeating it would fail the same way.
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -32,7 +32,7 @@ class Channel:
 
     name: str
     url: str
-    format: Format = "webhook"
+    format: ChannelKind = "webhook"
     console_url: str = "http://127.0.0.1:8080"
     attempts: int = 4
     backoff_s: float = 0.5

@@ -9,12 +9,13 @@ extra arc costs on the (lane, day) they belong to.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from twin.optimise import timeline
-from twin.optimise.instance import Batch, Commodity, Instance
+from twin.optimise.instance import ArcBatch, Commodity, Instance
+from twin.optimise.timeline import late_days
 
 INF = np.inf
 
@@ -49,7 +50,7 @@ def make_column(
     lanes = [lane for lane, _ in legs]
     transport = float(sum(instance.transport[lanes].tolist())) if lanes else 0.0
     risk = commodity.penalty * float(sum(instance.risk_days[lanes].tolist())) if lanes else 0.0
-    late = timeline.late_days(arrival, commodity.due)
+    late = late_days(arrival, commodity.due)
     return Column(commodity.index, legs, arrival, transport, risk, commodity.penalty * late, late)
 
 
@@ -71,7 +72,7 @@ def column_rows(
 
 def time_expanded_costs(
     instance: Instance,
-    batch: Batch,
+    batch: ArcBatch,
     sources: np.ndarray,
     starts: np.ndarray,
     adjust: np.ndarray | None = None,
@@ -175,7 +176,7 @@ def time_expanded_costs(
 
 def trace_route(
     instance: Instance,
-    batch: Batch,
+    batch: ArcBatch,
     dist: np.ndarray,
     key: int,
     source: int,
@@ -378,7 +379,7 @@ def _nonzero_duals(
 
 def dual_costs(
     instance: Instance,
-    batch: Batch,
+    batch: ArcBatch,
     lane_items: list[tuple[tuple[int, int], float]],
     node_items: list[tuple[tuple[int, int], float]],
 ) -> np.ndarray:
@@ -395,6 +396,11 @@ def dual_costs(
     return adjust
 
 
+def close_arcs(adjust: np.ndarray, closed: np.ndarray | None) -> np.ndarray:
+    """Arc costs with the closed (lane, day) arcs priced out of every route."""
+    return adjust if closed is None else np.where(closed, INF, adjust)
+
+
 def price(
     pool: ColumnPool,
     demand_dual: np.ndarray,
@@ -402,6 +408,8 @@ def price(
     node_dual: np.ndarray,
     tol: float,
     only_split: bool = False,
+    allowed: np.ndarray | None = None,
+    closed: np.ndarray | None = None,
 ) -> list[Column]:
     """New columns with negative reduced cost, at most one per commodity.
 
@@ -411,6 +419,8 @@ def price(
     lane_dual, node_dual : duals of the pool's lane and node rows (<= 0 when binding).
     tol : reduced costs above -tol count as zero.
     only_split : price splittable commodities only (unsplittable ones are fixed).
+    allowed : optional bool per commodity: price only these (the others are fixed).
+    closed : optional bool (lanes, H+1): (lane, departure day) arcs no route may take.
 
     Only commodities whose capacity-free lower bound could beat their dual are priced: duals
     of capacity rows only ever add cost, so the others cannot have an improving column.
@@ -423,6 +433,7 @@ def price(
         if c.blocked is None
         and c.source != c.dest
         and (c.split or not only_split)
+        and (allowed is None or allowed[c.index])
         and c.units * pool.lower_bound_pu[c.index] - demand_dual[c.index] < -tol
     ]
     if not todo:
@@ -436,7 +447,7 @@ def price(
     buffer = _dist_buffer(instance, len(todo))
     for b, members in sorted(by_batch.items()):
         batch = instance.batches[b]
-        adjust = dual_costs(instance, batch, *duals)
+        adjust = close_arcs(dual_costs(instance, batch, *duals), closed)
 
         def key_of(c: Commodity) -> tuple[int, int, float]:
             return (c.source, c.ready, 0.0 if c.split else need_class(rooms, c.units))
@@ -471,7 +482,9 @@ def price(
     return new
 
 
-def _cost_to_go(instance: Instance, batch: Batch, adjust: np.ndarray, c: Commodity) -> np.ndarray:
+def _cost_to_go(
+    instance: Instance, batch: ArcBatch, adjust: np.ndarray, c: Commodity
+) -> np.ndarray:
     """g[t, v]: least dual-adjusted cost per unit from (v, day t) to the destination, lateness
     included (backward sweep over the days of the acyclic time-expanded graph)."""
     horizon, n_nodes = instance.horizon, len(instance.node_ids)
@@ -483,7 +496,7 @@ def _cost_to_go(instance: Instance, batch: Batch, adjust: np.ndarray, c: Commodi
         if ok.any():
             cand = batch.cost[ok] + adjust[ok, t] + g[t + dur[ok], to[ok]]
             np.minimum.at(g[t], frm[ok], cand)
-        g[t, c.dest] = min(g[t, c.dest], c.penalty * timeline.late_days(t, c.due))
+        g[t, c.dest] = min(g[t, c.dest], c.penalty * late_days(t, c.due))
     return g
 
 
@@ -495,13 +508,16 @@ def routes_within(
     delta: float,
     commodities: list[Commodity],
     cap: int,
+    closed: np.ndarray | None = None,
+    out_of_time: Callable[[], bool] | None = None,
 ) -> tuple[list[Column], bool]:
     """Every route of the given commodities whose reduced cost is at most `delta`.
 
     With LP duals at the optimum and `delta` = (best integer plan) - (LP bound), no route with
     a larger reduced cost can be part of a better integer plan, so adding these closes the
     gap that price-and-branch leaves for unsplittable shipments. Returns (columns, complete);
-    `complete` is False when some commodity had more than `cap` such routes.
+    `complete` is False when some commodity had more than `cap` such routes, or when
+    `out_of_time` (the caller's budget, checked per commodity) said stop.
     """
     instance = pool.instance
     horizon = instance.horizon
@@ -513,9 +529,11 @@ def routes_within(
     for c in commodities:
         if c.blocked is not None or c.source == c.dest:
             continue
+        if out_of_time is not None and out_of_time():
+            return out, False
         batch = instance.batches[c.batch]
         if c.batch not in adjust_of:
-            adjust_of[c.batch] = dual_costs(instance, batch, *duals)
+            adjust_of[c.batch] = close_arcs(dual_costs(instance, batch, *duals), closed)
         adjust = adjust_of[c.batch]
         g = _cost_to_go(instance, batch, adjust, c)
         limit = (float(demand_dual[c.index]) + delta) / c.units + 1e-9 * max(
@@ -527,7 +545,7 @@ def routes_within(
         ]
         while stack:
             v, t, legs, partial = stack.pop()
-            if v == c.dest and legs and partial + c.penalty * timeline.late_days(t, c.due) <= limit:
+            if v == c.dest and legs and partial + c.penalty * late_days(t, c.due) <= limit:
                 found.add(legs)
                 if len(found) > cap:
                     complete = False

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from twin.domain.plans import Assignment, CostBreakdown, Leg, Plan, Unserved
-from twin.optimise import timeline
 from twin.optimise.build import PlanModel
 from twin.optimise.solve import SolveResult
+from twin.optimise.timeline import at_day
 
 # Shares below this are solver noise, not freight.
 _NOISE = 1e-7
@@ -36,9 +36,9 @@ def extract(
     inst, pool = plan_model.instance, plan_model.pool
     times = dict(timing or {})
     times.setdefault("highs_s", result.highs_s)
-    times.setdefault("solve_s", result.solve_s)
     times.setdefault("rounds", result.rounds)
     times.setdefault("columns", result.columns)
+    times.setdefault("nodes", result.nodes)
     if result.flow is None or result.unserved is None or result.objective is None:
         return Plan(
             status=result.status,
@@ -56,30 +56,31 @@ def extract(
     transport = lateness = risk = unserved_cost = 0.0
     for c in inst.commodities:
         pieces: list[tuple[int | None, float]] = []
+        # A live model's pool may have grown since `result` (stress scenarios add routes).
         for p in columns_of[c.index]:
-            share = float(result.flow[p])
+            share = float(result.flow[p]) if p < len(result.flow) else 0.0
             if share > _NOISE:
                 pieces.append((p, share * c.units))
         left = float(result.unserved[c.index]) * c.units
         if left > _NOISE * c.units:
             pieces.append((None, left))
         members = list(zip(c.shipments, c.member_units))
-        for shipment, amount, p in _share_out(members, pieces):
-            if p is None:
+        for shipment, amount, route in _share_out(members, pieces):
+            if route is None:
                 unserved.append(
                     Unserved(shipment=shipment, units=amount, reason=_reason(plan_model, c))
                 )
                 unserved_cost += amount * penalty
                 continue
-            column = pool.columns[p]
+            column = pool.columns[route]
             batch = inst.batches[c.batch]
             legs = tuple(
                 Leg(
                     lane=inst.lane_ids[lane],
                     from_node=inst.node_ids[int(inst.frm[lane])],
                     to_node=inst.node_ids[int(inst.to[lane])],
-                    depart_at=timeline.at_day(now, day),
-                    arrive_at=timeline.at_day(now, day + int(batch.dur[lane])),
+                    depart_at=at_day(now, day),
+                    arrive_at=at_day(now, day + int(batch.dur[lane])),
                 )
                 for lane, day in column.legs
             )
@@ -88,7 +89,7 @@ def extract(
                     shipment=shipment,
                     units=amount,
                     legs=legs,
-                    eta=timeline.at_day(now, column.arrival),
+                    eta=at_day(now, column.arrival),
                     cost=amount * column.cost_pu,
                     late_days=column.late_days,
                 )
@@ -99,6 +100,7 @@ def extract(
     return Plan(
         status=result.status,
         objective=result.objective,
+        lower_bound=result.lower_bound,
         cost=CostBreakdown(
             transport=transport, lateness=lateness, risk=risk, unserved=unserved_cost
         ),

@@ -15,8 +15,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order
 
 from twin.network.graph import NetworkView
-from twin.optimise import timeline
 from twin.optimise.request import PlanRequest
+from twin.optimise.timeline import arc_days, due_day, ready_day
 
 
 @dataclass
@@ -39,12 +39,12 @@ class Commodity:
 
 
 @dataclass
-class Batch:
+class ArcBatch:
     """Arc data shared by commodities with the same origin country (and penalty, with risk)."""
 
     country: str | None
     penalty: float | None  # None: no risk anywhere, so arc costs do not depend on the penalty
-    dur: np.ndarray  # int days per lane (timeline.arc_days)
+    dur: np.ndarray  # int days per lane (arc_days)
     cost: np.ndarray  # money per unit per lane: transport + penalty x risk days
 
 
@@ -65,7 +65,7 @@ class Instance:
     lane_cap: np.ndarray  # units per departure day (inf: unbounded)
     node_cap: np.ndarray  # units per day (inf: unbounded)
     in_lanes: list[np.ndarray]  # lane indices arriving at each node
-    batches: list[Batch]
+    batches: list[ArcBatch]
     commodities: list[Commodity]
 
     # Capacity left per (lane, departure day) and (node, day) after what others reserved.
@@ -79,7 +79,7 @@ class Instance:
         return float(self.node_room[node, day])
 
     def arc_room(
-        self, batch: Batch, lanes: np.ndarray, day: int | np.ndarray, static: bool = False
+        self, batch: ArcBatch, lanes: np.ndarray, day: int | np.ndarray, static: bool = False
     ) -> np.ndarray:
         """Units an unsplittable shipment can take on these lanes departing `day`: the lesser
         of the lane's room that day and its far node's room on arrival (static: capacities)."""
@@ -115,7 +115,8 @@ def compile_instance(view: NetworkView, request: PlanRequest) -> Instance:
     ]
     frm = np.array([node_index[lane.from_] for lane in lanes], dtype=np.int64)
     to = np.array([node_index[lane.to] for lane in lanes], dtype=np.int64)
-    transport = np.array([lane.cost_per_unit for lane in lanes], dtype=float)
+    adder = request.lane_cost_adder
+    transport = np.array([lane.cost_per_unit + adder.get(lane.id, 0.0) for lane in lanes], float)
     lane_cap = np.array(
         [math.inf if (c := view.lane_capacity(lane)) is None else c for lane in lanes], dtype=float
     )
@@ -147,8 +148,8 @@ def compile_instance(view: NetworkView, request: PlanRequest) -> Instance:
         country = origin_node.country if origin_node is not None else None
         src = node_index.get(position.node, -1)
         dst = node_index.get(shipment.destination, -1)
-        ready = timeline.ready_day(now, position.available_at)
-        due = timeline.due_day(now, shipment.due_at)
+        ready = ready_day(now, position.available_at)
+        due = due_day(now, shipment.due_at)
         due_days.append(due)
         pen = shipment.penalty_per_unit_day
         key = (src, dst, country, ready, due, pen)
@@ -193,7 +194,7 @@ def compile_instance(view: NetworkView, request: PlanRequest) -> Instance:
 
     # Batches: arc durations depend on the origin country (clearance), costs on the penalty
     # only when some risk is priced.
-    batches: list[Batch] = []
+    batches: list[ArcBatch] = []
     batch_of: dict[tuple, int] = {}
     customs_cache: dict[str | None, np.ndarray] = {}
     for c in commodities:
@@ -206,11 +207,11 @@ def compile_instance(view: NetworkView, request: PlanRequest) -> Instance:
             customs = customs_cache[c.country]
             stop = handling[to] + np.where(customs[to], clearance[to], 0.0)
             dur = np.array(
-                [timeline.arc_days(t, s) for t, s in zip(transit.tolist(), stop.tolist())],
+                [arc_days(t, s) for t, s in zip(transit.tolist(), stop.tolist())],
                 dtype=np.int64,
             )
             cost = transport + (c.penalty * risk_days if has_risk else 0.0)
-            batch = Batch(country=c.country, penalty=bkey[1], dur=dur, cost=cost)
+            batch = ArcBatch(country=c.country, penalty=bkey[1], dur=dur, cost=cost)
             batch_of[bkey] = len(batches)
             batches.append(batch)
         c.batch = batch_of[bkey]

@@ -10,8 +10,9 @@ from datetime import datetime
 
 from twin.domain.plans import Plan, ReplanDiff, RouteChange
 from twin.network.graph import NetworkView
-from twin.optimise import timeline
+from twin.optimise.pipeline import Clock, plan
 from twin.optimise.request import PlanRequest, SolveOptions
+from twin.optimise.timeline import DAY, day_offset
 
 
 def reserved_by(
@@ -26,8 +27,8 @@ def reserved_by(
         if a.shipment in exclude:
             continue
         for leg in a.legs:
-            depart = math.floor(timeline.day_offset(now, leg.depart_at) + 1e-9)
-            arrive = math.floor(timeline.day_offset(now, leg.arrive_at) + 1e-9)
+            depart = math.floor(day_offset(now, leg.depart_at) + 1e-9)
+            arrive = math.floor(day_offset(now, leg.arrive_at) + 1e-9)
             if depart >= 0:
                 lanes[(leg.lane, depart)] += a.units
             if arrive >= 0:
@@ -41,6 +42,7 @@ def replan(
     current: Plan,
     exposed: Iterable[str],
     options: SolveOptions | None = None,
+    clock: Clock | None = None,
 ) -> tuple[Plan, ReplanDiff]:
     """Re-route the exposed shipments only; everyone else keeps the capacity they hold.
 
@@ -55,6 +57,7 @@ def replan(
         The plan in force; its other shipments' legs are reserved capacity.
     exposed : ids of the shipments to re-plan.
     options : SolveOptions, optional
+    clock : the caller's clock for the time budget and timings (see `plan`).
 
     Returns
     -------
@@ -68,8 +71,6 @@ def replan(
     ValueError
         If an exposed id is not a shipment of the request.
     """
-    from twin.optimise import plan
-
     wanted = list(dict.fromkeys(exposed))
     known = {s.id for s in request.shipments}
     missing = [s for s in wanted if s not in known]
@@ -87,7 +88,7 @@ def replan(
         reserved_lane=lanes,
         reserved_node=nodes,
     )
-    new = plan(view, sub, options)
+    new = plan(view, sub, options, clock)
     return new, diff_plans(current, new, wanted, request.unserved_penalty_per_unit)
 
 
@@ -116,7 +117,7 @@ def diff_plans(
                 cost_delta=new_cost - old_cost,
                 old_eta=old_eta,
                 new_eta=new_eta,
-                eta_delta_days=(new_eta - old_eta) / timeline.DAY if old_eta and new_eta else None,
+                eta_delta_days=(new_eta - old_eta) / DAY if old_eta and new_eta else None,
                 old_late_days=old_late,
                 new_late_days=new_late,
                 late_days_avoided=old_late - new_late,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -12,6 +12,11 @@ from twin.domain.records import Shipment
 
 def _empty() -> Mapping:  # type: ignore[type-arg]
     return MappingProxyType({})
+
+
+Clock = Callable[
+    [], float
+]  # seconds, for a caller that times the planner (the core reads no clock)
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,8 @@ class PlanRequest:
         `late_window_days`. Units that cannot arrive by then are unserved.
     unserved_penalty_per_unit: money per unit left unrouted; it must exceed any route's cost
         for the plan to route everything it can.
+    lane_cost_adder: lane id -> money per unit added to the lane's transport cost (a carbon
+        price: twin.emissions.Emissions.carbon_cost_per_unit); linear, so the model stays one.
     """
 
     now: datetime
@@ -49,6 +56,7 @@ class PlanRequest:
     horizon_days: int | None = None
     late_window_days: int = 14
     unserved_penalty_per_unit: float = 10_000.0
+    lane_cost_adder: Mapping[str, float] = field(default_factory=_empty)
 
     def position_of(self, shipment: Shipment) -> Position:
         return self.positions.get(shipment.id) or Position(shipment.origin, shipment.ready_at)
@@ -60,6 +68,8 @@ class SolveOptions:
 
     presolve_rule_off: HiGHS presolve rules to switch off; 1024 drops the dependent-equations
         search, measured 8-30x faster on flow models (docs/planner.md).
+    time_limit_s: the caller's time budget, measured by the clock the caller passes to
+        `solve` (without one, by HiGHS's own run time).
     max_rounds: column-generation rounds before giving up proving the LP optimum.
     """
 
@@ -72,4 +82,7 @@ class SolveOptions:
     # Routes per unsplittable shipment listed when closing the price-and-branch gap; beyond
     # it the plan is exact over the generated routes only and reported `feasible`.
     gap_routes_cap: int = 200
+    # Branch-and-price nodes before giving up the proof (the plan is then `feasible`, with
+    # its proven gap).
+    node_limit: int = 2_000
     log: bool = False

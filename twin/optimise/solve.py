@@ -1,26 +1,39 @@
-"""Solve a built plan model with HiGHS: column generation on the LP, then the MIP over the
-generated columns (price-and-branch), returning a typed result — never a bare number.
+"""Solve a built plan model with HiGHS: column generation on the LP, then, when the LP leaves
+an unsplittable shipment split, branch-and-price — returning a typed result, never a bare number.
 
-The Pyomo model is compiled once in bulk (LinearStandardFormCompiler) and passed to one
-persistent highspy instance; each pricing round adds its columns and rows to that instance
-and re-solves warm from the last basis, so a round costs about what HiGHS itself spends.
+The master problem is handed to one persistent highspy instance straight from the column pool's
+arrays; each pricing round appends its columns and rows and re-solves warm from the last basis.
+
+Exactness (`optimal` means proven, within `mip_rel_gap`):
+
+1. Column generation proves the LP optimum over every route: a lower bound LB.
+2. An incumbent: the MIP over the generated routes, then the splittable shipments re-optimised
+   by column generation with the integer choices fixed — a real plan, value UB.
+3. Every unsplittable route whose reduced cost at the LP duals is at most UB - LB is listed:
+   a route with a larger reduced cost cannot be in a plan better than UB (its shipment takes
+   it in full, so the plan costs at least LB + that reduced cost). The integer choices are
+   then over a complete, finite set.
+4. Branch-and-price over those choices (best bound first): each node fixes route choices by
+   bounds and prices the splittable shipments by column generation, so each node's bound is
+   exact over all their routes. A splittable route is never excluded, so pricing needs no
+   branching rules. The tree closes -> `optimal`; a limit -> `feasible` with the proven bound.
 """
 
 from __future__ import annotations
 
-import time
+import heapq
 from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from twin.domain.plans import PlanStatus
 from twin.optimise.build import PlanModel
 from twin.optimise.columns import Column, price, routes_within
-from twin.optimise.request import SolveOptions
+from twin.optimise.request import Clock, SolveOptions
 
 _INF = highspy.kHighsInf
+_OK = highspy.HighsModelStatus.kOptimal
 
 
 @dataclass
@@ -28,10 +41,12 @@ class SolveResult:
     """What a solve produced: status, objective, proof and where the time went.
 
     objective: the plan's total cost (None when there is no usable solution).
-    lp_bound: the LP optimum over all routes (a lower bound on any plan) when column
-        generation converged, else None.
+    lp_bound: the LP optimum over all routes when column generation converged, else None.
+    lower_bound: the best proven lower bound on any plan (the LP bound, or the branch-and-price
+        tree's); equal to the objective, within `mip_rel_gap`, when the status is optimal.
     highs_s: HiGHS's own run time summed over every LP and MIP run (highspy getRunTime).
-    solve_s: wall time of the whole solve (compile + pass + rounds + pricing + MIP).
+    solve_s: wall time of the whole solve by the caller's clock (0 when none was given).
+    nodes: branch-and-price nodes solved (0 when the LP optimum was integral).
     flow: share of each pool column's commodity on it; unserved: share of each commodity.
     """
 
@@ -48,70 +63,64 @@ class SolveResult:
     flow: np.ndarray | None = None
     unserved: np.ndarray | None = None
     parts_s: dict[str, float] = field(default_factory=dict)
+    lower_bound: float | None = None
+    nodes: int = 0
+
+    @property
+    def gap(self) -> float | None:
+        """Proven absolute gap: objective - lower bound (None without both)."""
+        if self.objective is None or self.lower_bound is None:
+            return None
+        return max(0.0, self.objective - self.lower_bound)
 
 
 class _Master:
-    """The persistent HiGHS master problem and the maps from pool rows/columns to its indices."""
+    """The persistent HiGHS master problem and the maps from pool rows/columns to its indices.
+
+    Column order: the unserved share of every commodity, then the pool's routes in pool order;
+    row order: demand rows, then capacity rows as routes first use them (lane and node rows
+    interleaved; `lane_row` / `node_row` map pool rows to HiGHS rows).
+    """
 
     def __init__(self, plan_model: PlanModel, options: SolveOptions):
         self.pm = plan_model
         self.options = options
-        inst, pool, m = plan_model.instance, plan_model.pool, plan_model.model
-        n_cols, n_com = len(pool.columns), len(inst.commodities)
-        column_order = [m.f[p] for p in range(n_cols)] + [m.u[k] for k in range(n_com)]
-        row_order = (
-            [m.demand[k] for k in range(n_com)]
-            + [m.lane_cap[r] for r in range(len(pool.lane_rows))]
-            + [m.node_cap[r] for r in range(len(pool.node_rows))]
-        )
-        info = LinearStandardFormCompiler().write(
-            m, mixed_form=True, column_order=column_order, row_order=row_order
-        )
-        # Deterministic, known order: columns f then u, rows demand, lane, node (checked).
-        if len(info.columns) != len(column_order) or len(info.rows) != len(row_order):
-            raise RuntimeError("the compiled model lost rows or columns")
-        self.integer_cols = [j for j, var in enumerate(info.columns) if var.is_integer()]
-
-        lp = highspy.HighsLp()
-        lp.num_col_ = len(info.columns)
-        lp.num_row_ = len(info.rows)
-        lp.col_cost_ = (
-            np.asarray(info.c.todense()).ravel().astype(float)
-            if info.c.shape[0]
-            else np.zeros(lp.num_col_)
-        )
-        lp.col_lower_ = np.array([v.lb for v in info.columns], dtype=float)
-        lp.col_upper_ = np.array(
-            [_INF if v.ub is None else v.ub for v in info.columns], dtype=float
-        )
-        rhs = np.asarray(info.rhs, dtype=float)
-        kind = np.array([row.bound_type for row in info.rows], dtype=int)
-        lp.row_lower_ = np.where(kind == 1, -_INF, rhs)
-        lp.row_upper_ = np.where(kind == -1, _INF, rhs)
-        a = info.A.tocsc()
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = a.indices.astype(np.int32)
-        lp.a_matrix_.value_ = a.data.astype(float)
-        lp.a_matrix_.num_col_ = lp.num_col_
-        lp.a_matrix_.num_row_ = lp.num_row_
-
+        inst = plan_model.instance
+        n_com = len(inst.commodities)
         # highspy.Highs's constructor enables its Python callbacks, and that prints HiGHS's
         # banner to file descriptor 1 before output_flag can be set, corrupting `--json`
         # output; the exported base class has the same solver methods without that.
-        h = highspy._Highs()
+        h = highspy._Highs()  # type: ignore[attr-defined]
         h.setOptionValue("output_flag", bool(options.log))
         h.setOptionValue("presolve_rule_off", int(options.presolve_rule_off))
         h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
         if options.threads is not None:
             h.setOptionValue("threads", int(options.threads))
-        h.passModel(lp)
         self.h = h
-        self.flow_col = list(range(n_cols))
-        self.unserved_col = list(range(n_cols, n_cols + n_com))
-        self.lane_row = list(range(n_com, n_com + len(pool.lane_rows)))
-        self.node_row = list(range(n_com + len(pool.lane_rows), len(info.rows)))
+        ones = np.ones(n_com)
+        h.addRows(n_com, ones, ones, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
+        penalty = inst.request.unserved_penalty_per_unit
+        h.addCols(
+            n_com,
+            np.array([c.units * penalty for c in inst.commodities], dtype=float),
+            np.zeros(n_com),
+            np.full(n_com, _INF),
+            n_com,
+            np.arange(n_com, dtype=np.int32),
+            np.arange(n_com, dtype=np.int32),
+            ones,
+        )
+        self.unserved_col = list(range(n_com))
+        self.integer_cols = [c.index for c in inst.commodities if not c.split]
+        self.flow_col: list[int] = []
+        self.lane_row: list[int] = []
+        self.node_row: list[int] = []
         self.highs_s = 0.0
+        # Bounds every column returns to between branch-and-price nodes (a stress scenario
+        # fixes some columns here; see Persistent).
+        self.lower = np.zeros(n_com)
+        self.upper = np.full(n_com, _INF)
+        self._append(list(range(len(plan_model.pool.columns))))
 
     def run(self, time_left: float) -> highspy.HighsModelStatus:
         self.h.setOptionValue("time_limit", max(0.001, time_left))
@@ -122,38 +131,45 @@ class _Master:
 
     def add_columns(self, columns: list[Column]) -> None:
         """Append columns (and any rows they are the first to use) to the live HiGHS model."""
+        added = [p for p in (self.pm.pool.add(c) for c in columns) if p is not None]
+        self._append(added)
+
+    def _append(self, pool_columns: list[int]) -> None:
+        if not pool_columns:
+            return
         inst, pool, h = self.pm.instance, self.pm.pool, self.h
-        n_com = len(inst.commodities)
-        starts, index, value, cost = [], [], [], []
-        for column in columns:
-            p = pool.add(column)
-            if p is None:
-                continue
-            self._add_new_rows()
-            units = inst.commodities[column.commodity].units
+        self._add_new_rows()
+        starts: list[int] = []
+        index: list[int] = []
+        value: list[float] = []
+        cost: list[float] = []
+        first = h.getNumCol()
+        for i, p in enumerate(pool_columns):
+            column = pool.columns[p]
+            commodity = inst.commodities[column.commodity]
             starts.append(len(index))
             rows = [column.commodity]
             rows += [self.lane_row[r] for r in pool.col_lane_rows[p]]
             rows += [self.node_row[r] for r in pool.col_node_rows[p]]
             index += rows
-            value += [1.0] + [units] * (len(rows) - 1)
-            cost.append(units * column.cost_pu)
-            self.flow_col.append(h.getNumCol() + len(starts) - 1)
-            if not inst.commodities[column.commodity].split:
-                self.integer_cols.append(self.flow_col[-1])
-        if starts:
-            n = len(starts)
-            h.addCols(
-                n,
-                np.array(cost),
-                np.zeros(n),
-                np.full(n, _INF),
-                len(index),
-                np.array(starts, dtype=np.int32),
-                np.array(index, dtype=np.int32),
-                np.array(value, dtype=float),
-            )
-        del n_com
+            value += [1.0] + [commodity.units] * (len(rows) - 1)
+            cost.append(commodity.units * column.cost_pu)
+            self.flow_col.append(first + i)
+            if not commodity.split:
+                self.integer_cols.append(first + i)
+        n = len(starts)
+        self.lower = np.concatenate([self.lower, np.zeros(n)])
+        self.upper = np.concatenate([self.upper, np.full(n, _INF)])
+        h.addCols(
+            n,
+            np.array(cost, dtype=float),
+            np.zeros(n),
+            np.full(n, _INF),
+            len(index),
+            np.array(starts, dtype=np.int32),
+            np.array(index, dtype=np.int32),
+            np.array(value, dtype=float),
+        )
 
     def _add_new_rows(self) -> None:
         inst, pool, h = self.pm.instance, self.pm.pool, self.h
@@ -187,172 +203,413 @@ class _Master:
             row_dual[np.array(self.node_row, dtype=np.int64)],
         )
 
+    def objective(self) -> float:
+        return float(self.h.getInfo().objective_function_value)
 
-def solve(plan_model: PlanModel, options: SolveOptions | None = None) -> SolveResult:
-    """Solve a built model: column generation to the LP optimum, then the MIP if needed.
+    def values(self) -> np.ndarray:
+        return np.asarray(self.h.getSolution().col_value, dtype=float)
+
+    def integer_index(self) -> np.ndarray:
+        return np.array(sorted(set(self.integer_cols)), dtype=np.int32)
+
+    def set_integrality(self, integer: bool) -> None:
+        idx = self.integer_index()
+        kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
+        self.h.changeColsIntegrality(len(idx), idx, np.full(len(idx), kind))
+
+    def set_base_bounds(self, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Bounds of every column outside branching (e.g. a scenario's fixed freight)."""
+        self.lower, self.upper = lower.astype(float), upper.astype(float)
+        idx = np.arange(len(lower), dtype=np.int32)
+        self.h.changeColsBounds(len(idx), idx, self.lower, self.upper)
+
+    def bound_integer_columns(self, fixes: dict[int, float]) -> None:
+        """Return every integer column to its base bounds except `fixes` (column -> value)."""
+        idx = self.integer_index()
+        lower, upper = self.lower[idx].copy(), self.upper[idx].copy()
+        where = {int(j): i for i, j in enumerate(idx)}
+        for col, v in fixes.items():
+            lower[where[col]] = upper[where[col]] = v
+        self.h.changeColsBounds(len(idx), idx, lower, upper)
+
+
+class _Budget:
+    """The caller's time budget: by the caller's clock when given one, else by HiGHS's own run
+    time (the pure core reads no clock; pricing time then goes uncounted)."""
+
+    def __init__(self, limit_s: float, clock: Clock | None, master: _Master):
+        self.limit_s, self.clock, self.master = limit_s, clock, master
+        self.start = clock() if clock else master.highs_s
+
+    def used(self) -> float:
+        return self.clock() - self.start if self.clock else self.master.highs_s - self.start
+
+    def left(self) -> float:
+        return self.limit_s - self.used()
+
+
+@dataclass
+class _Incumbent:
+    value: float
+    values: np.ndarray
+
+
+def solve(
+    plan_model: PlanModel, options: SolveOptions | None = None, clock: Clock | None = None
+) -> SolveResult:
+    """Solve a built model: column generation to the LP optimum, then branch-and-price if needed.
 
     Parameters
     ----------
     plan_model : PlanModel
         From `build`. Its column pool grows as pricing adds routes.
     options : SolveOptions, optional
-        Time limit, MIP gap, HiGHS options; defaults are the measured ones.
+        Time budget, MIP gap, node limit, HiGHS options; defaults are the measured ones.
+    clock : callable, optional
+        Seconds from some origin (e.g. `time.perf_counter`), passed in by the caller: the
+        budget `options.time_limit_s` and the timings are measured by it. Without one the
+        budget counts HiGHS's own run time only and no wall-clock timings are reported.
 
     Returns
     -------
     SolveResult
-        `status` is PlanStatus.optimal only when the LP was solved to optimality over all
-        routes (no column prices out) and the MIP over the generated columns, if any, closed
-        its gap. A time limit gives `feasible` (a solution, unproven) or `time_limit` (none);
-        neither is ever applied.
+        `status` is PlanStatus.optimal only with a proof: the LP optimum over all routes is
+        integral, or branch-and-price closed the gap to `mip_rel_gap`. A limit gives `feasible`
+        (a plan, with `lower_bound` and `gap` proven) or `time_limit` (none); neither is
+        ever applied.
 
     Notes
     -----
-    For unsplittable shipments this is price-and-branch: exact over the generated columns.
-    The oracle tests compare it with a time-expanded MILP solved independently.
+    The oracle tests compare it with a time-expanded arc MILP solved independently (scipy).
     """
     options = options or SolveOptions()
-    start = time.perf_counter()
-    deadline = start + options.time_limit_s
+    tick = clock or (lambda: 0.0)
+    start = tick()
     master = _Master(plan_model, options)
-    parts = {"pass_s": time.perf_counter() - start, "pricing_s": 0.0}
-    ok = highspy.HighsModelStatus.kOptimal
-    rounds, converged, lp_bound = 0, False, None
-    message = ""
-    while True:
-        status = master.run(deadline - time.perf_counter())
-        if status != ok:
-            return _failed(master, status, start, rounds, parts)
-        rounds += 1
-        if rounds > options.max_rounds or time.perf_counter() > deadline:
-            message = "column generation stopped before proving the LP optimum"
-            break
-        t = time.perf_counter()
-        demand_dual, lane_dual, node_dual = master.duals()
-        new = price(plan_model.pool, demand_dual, lane_dual, node_dual, options.reduced_cost_tol)
-        parts["pricing_s"] += time.perf_counter() - t
-        if not new:
-            converged = True
-            lp_bound = float(master.h.getInfo().objective_function_value)
-            break
-        master.add_columns(new)
+    parts = {"pass_s": tick() - start, "pricing_s": 0.0} if clock else {}
+    pricer = _Pricer(master, options, parts, clock)
+    return _solve_master(master, pricer, start)
 
+
+def _solve_master(master: _Master, pricer: _Pricer, start: float) -> SolveResult:
+    """Column generation, then branch-and-price if needed, on a live master (see `solve`)."""
+    options, clock, parts = pricer.options, pricer.clock, pricer.parts
+    tick = clock or (lambda: 0.0)
+    budget = _Budget(options.time_limit_s, clock, master)
+    status, rounds, converged = pricer.generate(budget, only_split=False)
+    if status != _OK:
+        return _failed(master, status, tick() - start, rounds, parts)
+    lp_bound = master.objective() if converged else None
+    message = "" if converged else "column generation stopped before proving the LP optimum"
     mip = bool(master.integer_cols) and _fractional(master)
-    if mip:
-        lp_duals = master.duals()
-        outcome = _price_and_branch(master, lp_duals, lp_bound, converged, deadline, options)
-        if isinstance(outcome, SolveResult):
-            return outcome
-        plan_status, note = outcome
-        message = message or note
-    else:
+    nodes = 0
+    if not mip:
         plan_status = PlanStatus.optimal if converged else PlanStatus.feasible
-    values = np.asarray(master.h.getSolution().col_value)
-    objective = float(master.h.getInfo().objective_function_value)
+        incumbent = _Incumbent(master.objective(), master.values())
+        lower = lp_bound
+    else:
+        outcome = _price_and_branch(master, pricer, lp_bound, budget, options)
+        if isinstance(outcome, highspy.HighsModelStatus):
+            return _failed(master, outcome, tick() - start, rounds, parts)
+        incumbent, lower, nodes, note = outcome
+        proven = lower is not None and _closed(incumbent.value, lower, options)
+        plan_status = PlanStatus.optimal if proven else PlanStatus.feasible
+        message = message or note
+    values = np.zeros(master.h.getNumCol())
+    values[: len(incumbent.values)] = incumbent.values
     return SolveResult(
         status=plan_status,
-        objective=objective,
+        objective=incumbent.value,
         lp_bound=lp_bound,
         highs_s=master.highs_s,
-        solve_s=time.perf_counter() - start,
+        solve_s=tick() - start,
         rounds=rounds,
-        columns=len(plan_model.pool.columns),
+        columns=len(master.pm.pool.columns),
         rows=master.h.getNumRow(),
         mip=mip,
         message=message,
         flow=values[np.array(master.flow_col, dtype=np.int64)],
         unserved=values[np.array(master.unserved_col, dtype=np.int64)],
         parts_s=parts,
+        lower_bound=lower,
+        nodes=nodes,
     )
+
+
+class Persistent:
+    """One plan's live HiGHS model, re-solved under closures: a stress sweep changes bounds
+    and re-solves warm instead of rebuilding the model for every scenario.
+
+    `baseline` is the plan of all the request's freight. `resolve(closed)` closes a set of
+    (lane, departure day) arcs: commodities whose baseline routes use a closed arc are
+    re-planned (routes through closed arcs bounded to 0, pricing kept off them), every other
+    commodity keeps its baseline routes and the capacity they hold (bounds fixed to the
+    baseline). Each result is exact (same proof as `solve`) and its objective minus the
+    baseline's is the cost the closure adds.
+    """
+
+    def __init__(
+        self, plan_model: PlanModel, options: SolveOptions | None = None, clock: Clock | None = None
+    ):
+        self.model = plan_model
+        self.options = options or SolveOptions()
+        self.clock = clock
+        tick = clock or (lambda: 0.0)
+        start = tick()
+        self.master = _Master(plan_model, self.options)
+        self.pricer = _Pricer(self.master, self.options, {}, clock)
+        self.baseline = _solve_master(self.master, self.pricer, start)
+        self._base_values = self._full_values(self.baseline)
+
+    def _full_values(self, result: SolveResult) -> np.ndarray:
+        values = np.zeros(self.master.h.getNumCol())
+        if result.flow is not None and result.unserved is not None:
+            values[np.array(self.master.flow_col, dtype=np.int64)] = result.flow
+            values[np.array(self.master.unserved_col, dtype=np.int64)] = result.unserved
+        return values
+
+    def _baseline_values(self) -> np.ndarray:
+        """The baseline's value of every column of the live model (0 for routes added since)."""
+        values = np.zeros(self.master.h.getNumCol())
+        values[: len(self._base_values)] = self._base_values
+        return values
+
+    def arcs_used(self, closed: np.ndarray) -> np.ndarray:
+        """Bool per pool column: whether its route takes a closed (lane, day) arc."""
+        pool = self.model.pool
+        return np.array(
+            [any(closed[lane, day] for lane, day in col.legs) for col in pool.columns], dtype=bool
+        )
+
+    def affected(self, closed: np.ndarray) -> np.ndarray:
+        """Bool per commodity: whether its baseline plan takes a closed arc."""
+        n_com = len(self.model.instance.commodities)
+        uses = self.arcs_used(closed)
+        flow = self._baseline_values()[np.array(self.master.flow_col, dtype=np.int64)]
+        hit = np.zeros(n_com, dtype=bool)
+        commodity = np.array([c.commodity for c in self.model.pool.columns], dtype=np.int64)
+        moving = uses[: len(flow)] & (flow > 1e-9)
+        hit[commodity[: len(flow)][moving]] = True
+        return hit
+
+    def resolve(self, closed: np.ndarray) -> tuple[SolveResult, np.ndarray]:
+        """(result with the closed arcs, bool per commodity: re-planned)."""
+        master = self.master
+        tick = self.clock or (lambda: 0.0)
+        start = tick()
+        hit = self.affected(closed)
+        n_cols = master.h.getNumCol()
+        values = self._baseline_values()
+        commodity_of = np.zeros(n_cols, dtype=np.int64)
+        commodity_of[master.unserved_col] = np.arange(len(master.unserved_col))
+        commodity_of[master.flow_col] = [c.commodity for c in self.model.pool.columns]
+        free = hit[commodity_of]
+        lower = np.where(free, 0.0, values)
+        upper = np.where(free, _INF, values)
+        blocked = np.zeros(n_cols, dtype=bool)
+        blocked[master.flow_col] = self.arcs_used(closed)
+        upper[blocked] = 0.0
+        lower[blocked] = 0.0
+        master.set_base_bounds(lower, upper)
+        self.pricer.allowed, self.pricer.closed = hit, closed
+        try:
+            result = _solve_master(master, self.pricer, start)
+        finally:
+            self.pricer.allowed = self.pricer.closed = None
+        return result, hit
+
+
+class _Pricer:
+    """Column generation on the live master: re-solve, price, add, until nothing prices out."""
+
+    def __init__(
+        self, master: _Master, options: SolveOptions, parts: dict[str, float], clock: Clock | None
+    ):
+        self.master, self.options, self.parts, self.clock = master, options, parts, clock
+        # A scenario's restriction: the commodities that may move, the arcs that are closed.
+        self.allowed: np.ndarray | None = None
+        self.closed: np.ndarray | None = None
+
+    def generate(
+        self, budget: _Budget, only_split: bool
+    ) -> tuple[highspy.HighsModelStatus, int, bool]:
+        """(HiGHS status of the last LP, rounds, whether no route prices out)."""
+        master, rounds = self.master, 0
+        while True:
+            status = master.run(budget.left())
+            if status != _OK:
+                return status, rounds, False
+            rounds += 1
+            if rounds > self.options.max_rounds or budget.left() <= 0:
+                return status, rounds, False
+            t = self.clock() if self.clock else 0.0
+            new = price(
+                master.pm.pool,
+                *master.duals(),
+                self.options.reduced_cost_tol,
+                only_split,
+                self.allowed,
+                self.closed,
+            )
+            if self.clock:
+                self.parts["pricing_s"] = self.parts.get("pricing_s", 0.0) + self.clock() - t
+            if not new:
+                return status, rounds, True
+            master.add_columns(new)
+
+
+def _closed(upper: float, lower: float, options: SolveOptions) -> bool:
+    return upper - lower <= max(options.mip_rel_gap * abs(upper), 1e-9)
 
 
 def _price_and_branch(
     master: _Master,
-    lp_duals: tuple[np.ndarray, np.ndarray, np.ndarray],
+    pricer: _Pricer,
     lp_bound: float | None,
-    converged: bool,
-    deadline: float,
+    budget: _Budget,
     options: SolveOptions,
-) -> tuple[PlanStatus, str] | SolveResult:
-    """The MIP over the generated columns; then, if it is above the LP bound, every route of
-    the unsplittable shipments within that gap of reduced cost and the MIP again; then the
-    splittable shipments re-optimised by column generation with the integer choices fixed."""
-    start = time.perf_counter()
-    pool = master.pm.pool
+) -> tuple[_Incumbent, float | None, int, str] | highspy.HighsModelStatus:
+    """Steps 2-4 of the module docstring: (incumbent, proven lower bound, nodes, note), or the
+    HiGHS status when no plan was found at all."""
+    root_duals = master.duals()
+    incumbent = _incumbent(master, pricer, budget)
+    if isinstance(incumbent, highspy.HighsModelStatus):
+        return incumbent
+    if lp_bound is None:
+        return incumbent, None, 0, ""
+    if _closed(incumbent.value, lp_bound, options):
+        return incumbent, lp_bound, 0, ""
     inst = master.pm.instance
-    ok = highspy.HighsModelStatus.kOptimal
-    proven = converged
-    note = ""
-    for attempt in range(2):
-        _set_integrality(master, True)
-        status = master.run(deadline - time.perf_counter())
-        has_solution = master.h.getInfo().primal_solution_status == 2
-        if status != ok:
-            if has_solution and status in (
-                highspy.HighsModelStatus.kTimeLimit,
-                highspy.HighsModelStatus.kInterrupt,
-            ):
-                return PlanStatus.feasible, "the MIP stopped at its time limit with a gap"
-            return _failed(master, status, start, 0, {})
-        upper = float(master.h.getInfo().objective_function_value)
-        if lp_bound is None or attempt == 1:
-            break
-        gap = upper - lp_bound
-        if gap <= max(options.mip_rel_gap * abs(upper), 1e-9):
-            break
-        fixed = [c for c in inst.commodities if not c.split]
-        extra, complete = routes_within(
-            pool, *lp_duals, delta=gap, commodities=fixed, cap=options.gap_routes_cap
-        )
-        proven = proven and complete
-        if not complete:
-            note = (
-                "the MIP is exact over the generated routes only (too many routes within the gap)"
-            )
-        if not extra:
-            break
-        _set_integrality(master, False)
+    fixed = [
+        c
+        for c in inst.commodities
+        if not c.split and (pricer.allowed is None or pricer.allowed[c.index])
+    ]
+    # Rows added since the root LP (by the incumbent's re-optimisation) had no route at the
+    # root, so their dual there is 0 — what the root's proof of optimality assumed.
+    demand_dual, lane_dual, node_dual = root_duals
+    pool = master.pm.pool
+    lane_dual = np.pad(lane_dual, (0, len(pool.lane_rows) - len(lane_dual)))
+    node_dual = np.pad(node_dual, (0, len(pool.node_rows) - len(node_dual)))
+    extra, complete = routes_within(
+        pool,
+        demand_dual,
+        lane_dual,
+        node_dual,
+        delta=incumbent.value - lp_bound,
+        commodities=fixed,
+        cap=options.gap_routes_cap,
+        closed=pricer.closed,
+        out_of_time=lambda: budget.left() <= 0,
+    )
+    if extra:
         master.add_columns(extra)
-    if any(c.split for c in inst.commodities):
-        _polish(master, deadline, options)
-    return (PlanStatus.optimal if proven else PlanStatus.feasible), note
+        better = _incumbent(master, pricer, budget)
+        if isinstance(better, _Incumbent) and better.value < incumbent.value:
+            incumbent = better
+        if _closed(incumbent.value, lp_bound, options):
+            return incumbent, lp_bound, 0, ""
+    if not complete:
+        note = (
+            "not proven optimal: the routes within the gap could not all be listed (more "
+            "than gap_routes_cap for a shipment, or out of time)"
+        )
+        return incumbent, lp_bound, 0, note
+    return _branch(master, pricer, incumbent, lp_bound, budget, options)
 
 
-def _set_integrality(master: _Master, integer: bool) -> None:
-    idx = np.array(sorted(set(master.integer_cols)), dtype=np.int32)
-    kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
-    master.h.changeColsIntegrality(len(idx), idx, np.full(len(idx), kind))
+def _incumbent(
+    master: _Master, pricer: _Pricer, budget: _Budget
+) -> _Incumbent | highspy.HighsModelStatus:
+    """The MIP over the generated routes, then the splittable shipments re-optimised by column
+    generation with the integer choices fixed: a real plan and its value."""
+    master.set_integrality(True)
+    status = master.run(budget.left())
+    has_solution = master.h.getInfo().primal_solution_status == 2
+    master.set_integrality(False)
+    if status != _OK and not has_solution:
+        return status
+    values, value = master.values(), master.objective()
+    idx = master.integer_index()
+    master.bound_integer_columns(
+        {int(j): float(v) for j, v in zip(idx, np.round(values[idx]), strict=True)}
+    )
+    polished, _, _ = pricer.generate(budget, only_split=True)
+    # If the re-optimisation stops early, the MIP's own plan stands.
+    found = (
+        _Incumbent(master.objective(), master.values())
+        if polished == _OK
+        else _Incumbent(value, values)
+    )
+    master.bound_integer_columns({})
+    return found
 
 
-def _polish(master: _Master, deadline: float, options: SolveOptions) -> None:
-    """Fix the unsplittable choices and re-run column generation for the splittable ones."""
-    h = master.h
-    values = np.asarray(h.getSolution().col_value)
-    idx = np.array(sorted(set(master.integer_cols)), dtype=np.int32)
-    fixed = np.round(values[idx])
-    _set_integrality(master, False)
-    h.changeColsBounds(len(idx), idx, fixed, fixed)
-    # integer_cols holds the unsplittable shipments' unserved shares too, so they are fixed.
-    for _ in range(options.max_rounds):
-        if master.run(deadline - time.perf_counter()) != highspy.HighsModelStatus.kOptimal:
+def _branch(
+    master: _Master,
+    pricer: _Pricer,
+    incumbent: _Incumbent,
+    lp_bound: float,
+    budget: _Budget,
+    options: SolveOptions,
+) -> tuple[_Incumbent, float, int, str]:
+    """Best-bound branch-and-price over the unsplittable route choices (a column fixed to 1 or
+    to 0); splittable shipments are priced at every node. Returns (incumbent, proven lower
+    bound, nodes solved, note)."""
+    # (bound, -depth, sequence, fixes): best bound first, deepest first among equal bounds.
+    open_nodes: list[tuple[float, int, int, tuple[tuple[int, float], ...]]] = []
+    heapq.heappush(open_nodes, (lp_bound, 0, 0, ()))
+    seq, nodes = 0, 0
+    note = ""
+    while open_nodes:
+        bound, depth_key, _, fixes = open_nodes[0]
+        if _closed(incumbent.value, bound, options):
+            open_nodes.clear()
             break
-        new = price(master.pm.pool, *master.duals(), options.reduced_cost_tol, only_split=True)
-        if not new:
+        if nodes >= options.node_limit or budget.left() <= 0:
+            note = "not proven optimal: branch-and-price stopped at its node or time limit"
             break
-        master.add_columns(new)
+        heapq.heappop(open_nodes)
+        nodes += 1
+        master.bound_integer_columns(dict(fixes))
+        status, _, converged = pricer.generate(budget, only_split=True)
+        if status == highspy.HighsModelStatus.kInfeasible:
+            continue
+        if status != _OK or not converged:
+            heapq.heappush(open_nodes, (bound, depth_key, seq, fixes))
+            note = "not proven optimal: a branch-and-price node hit the time or round limit"
+            break
+        value = master.objective()
+        if value >= incumbent.value or _closed(incumbent.value, value, options):
+            continue
+        values = master.values()
+        idx = master.integer_index()
+        x = values[idx]
+        frac = np.abs(x - np.round(x)) > 1e-6
+        if not frac.any():
+            incumbent = _Incumbent(value, values)
+            continue
+        # Branch on the fractional route choice closest to 1: fixing it to 1 first (a dive
+        # towards a plan), to 0 second.
+        j = int(idx[frac][np.argmax(x[frac])])
+        for fix in (1.0, 0.0):
+            seq += 1
+            heapq.heappush(open_nodes, (value, depth_key - 1, seq, fixes + ((j, fix),)))
+    master.bound_integer_columns({})
+    lower = min([incumbent.value] + [b for b, *_ in open_nodes])
+    return incumbent, max(lp_bound, lower), nodes, note
 
 
 def _fractional(master: _Master) -> bool:
     """Whether the LP optimum leaves an unsplittable shipment split (else it is the MIP's too)."""
-    values = np.asarray(master.h.getSolution().col_value)
-    x = values[np.array(sorted(set(master.integer_cols)), dtype=np.int64)]
+    x = master.values()[master.integer_index()]
     return bool(np.any(np.abs(x - np.round(x)) > 1e-9))
 
 
 def _failed(
     master: _Master,
     status: highspy.HighsModelStatus,
-    start: float,
+    solve_s: float,
     rounds: int,
     parts: dict[str, float],
 ) -> SolveResult:
@@ -367,7 +624,7 @@ def _failed(
         objective=None,
         lp_bound=None,
         highs_s=master.highs_s,
-        solve_s=time.perf_counter() - start,
+        solve_s=solve_s,
         rounds=rounds,
         columns=len(master.pm.pool.columns),
         rows=master.h.getNumRow(),

@@ -23,6 +23,7 @@ from twin.domain.durations import parse_duration
 from twin.domain.incidents import Incident, Notification, ShipmentChange
 from twin.domain.plans import Assignment, Leg, Plan, ProposalStatus, Routes, worse_status
 from twin.domain.records import Lane, Network, Shipment
+from twin.emissions import Emissions, routes_co2e_kg
 from twin.network.graph import NetworkView, WhatIf
 from twin.playbook import template
 from twin.playbook.schema import (
@@ -58,7 +59,13 @@ class Replanner(Protocol):
 
 
 class OptimiseReplanner:
-    """The production re-planner: twin.optimise's model solved by HiGHS (only `optimal` applies)."""
+    """The production re-planner: twin.optimise's model solved by HiGHS (only `optimal` applies).
+
+    lane_cost_adder: money per unit per lane added to transport (a carbon price, twin.emissions).
+    """
+
+    def __init__(self, lane_cost_adder: Mapping[str, float] | None = None):
+        self.lane_cost_adder = dict(lane_cost_adder or {})
 
     def replan(
         self,
@@ -78,6 +85,7 @@ class OptimiseReplanner:
             positions={sid: Position(node, at) for sid, (node, at) in positions.items()},
             risk_days=dict(risk_days),
             reserved_lane=dict(reserved),
+            lane_cost_adder=self.lane_cost_adder,
         )
         return plan(view, request)
 
@@ -145,6 +153,9 @@ class ActionContext:
         """Lane capacity the plan of record takes, but for the shipments being re-planned."""
         booked = self.current if self.plan_of_record is None else self.plan_of_record
         return reserved_lane_capacity(booked, self.now, exclude=frozenset(replanned))
+
+    # CO2e of routes (twin.emissions); None: incidents carry no CO2e.
+    emissions: Emissions | None = None
 
     @property
     def lanes(self) -> dict[str, Lane]:
@@ -295,7 +306,17 @@ def make_change(
         eta_delta_days=round(eta_delta, 6),
         late_days_avoided=round(avoided, 6),
         no_return_at=first_departure(old, ctx.now) if held else no_return_at(old, new),
+        **_co2e(ctx, shipment, old, new),
     )
+
+
+def _co2e(ctx: ActionContext, shipment: Shipment, old: Routes, new: Routes) -> dict[str, float]:
+    if ctx.emissions is None:
+        return {}
+    return {
+        "old_co2e_kg": round(routes_co2e_kg(ctx.emissions, old, shipment), 6),
+        "new_co2e_kg": round(routes_co2e_kg(ctx.emissions, new, shipment), 6),
+    }
 
 
 def _not_departed(ctx: ActionContext, sid: str) -> bool:

@@ -26,6 +26,10 @@ def guardrail_reasons(playbook: Playbook, diff: PlanDiff) -> tuple[str, ...]:
     pct = diff.cost_increase_pct
     if limit is not None and pct > limit:
         reasons.append(f"cost +{pct:.1f}% exceeds max_cost_increase_pct {limit:g}")
+    co2e_limit = playbook.max_co2e_increase_pct()
+    co2e_pct = diff.co2e_increase_pct
+    if co2e_limit is not None and co2e_pct > co2e_limit:
+        reasons.append(f"CO2e +{co2e_pct:.1f}% exceeds max_co2e_increase_pct {co2e_limit:g}")
     rails = playbook.guardrails
     if rails.max_cost_delta is not None and diff.cost_delta > rails.max_cost_delta:
         reasons.append(

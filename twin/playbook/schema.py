@@ -116,6 +116,7 @@ class ReplanParams(_Strict):
     scope: Literal["exposed", "all"] = "exposed"
     priorities: list[Priority] | None = None
     max_cost_increase_pct: float | None = Field(default=None, ge=0)
+    max_co2e_increase_pct: float | None = Field(default=None, ge=0)
     max_shipments: int | None = Field(default=None, ge=1)
 
 
@@ -220,6 +221,7 @@ class Guardrails(_Strict):
     """Limits past which an `auto` playbook waits for an on-call approval instead."""
 
     max_cost_increase_pct: float | None = Field(default=None, ge=0)
+    max_co2e_increase_pct: float | None = Field(default=None, ge=0)
     max_cost_delta: float | None = Field(default=None, ge=0)
     max_shipments: int | None = Field(default=None, ge=1)
     max_eta_increase_days: float | None = Field(default=None, ge=0)
@@ -271,6 +273,14 @@ class Playbook(_Strict):
         """The tightest cost guardrail, wherever it is written (guardrails or an action)."""
         limits = [self.guardrails.max_cost_increase_pct] + [
             getattr(params, "max_cost_increase_pct", None) for _, params in self.steps()
+        ]
+        given = [limit for limit in limits if limit is not None]
+        return min(given) if given else None
+
+    def max_co2e_increase_pct(self) -> float | None:
+        """The tightest CO2e guardrail (guardrails or the replan action), if any."""
+        limits = [self.guardrails.max_co2e_increase_pct] + [
+            getattr(params, "max_co2e_increase_pct", None) for _, params in self.steps()
         ]
         given = [limit for limit in limits if limit is not None]
         return min(given) if given else None

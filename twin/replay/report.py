@@ -25,7 +25,14 @@ from twin.replay.scenario import LoadedScenario
 
 RUNS = ("baseline", "engine", "foresight")
 COLOURS = {"baseline": "#8c8c8c", "engine": "#1f77b4", "foresight": "#2ca02c"}
-KPI_ROWS = ("total_cost", "transport_cost", "lateness_cost", "on_time_rate", "late_units")
+KPI_ROWS = (
+    "total_cost",
+    "transport_cost",
+    "lateness_cost",
+    "on_time_rate",
+    "late_units",
+    "co2e_kg",
+)
 # Each run in one sentence, as the report's reader needs it before any number.
 RUN_SENTENCES = {
     "baseline": "nobody watches: every shipment keeps the plan made when it was booked, "
@@ -41,6 +48,7 @@ KPI_NAMES = {
     "lateness_cost": "Late penalties",
     "on_time_rate": "Shipments on time (every part delivered by its due date)",
     "late_units": "Units delivered after their due date",
+    "co2e_kg": "CO2e, kg (tonne-km x intensity on every leg; docs/emissions.md)",
     "reroutes": "Shipments the engine re-routed",
     "mean_warning_lead_h": "Mean warning lead (hours from an alert to the first effect it foresaw)",
 }

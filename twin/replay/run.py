@@ -63,8 +63,9 @@ class RunResult:
 
     def kpis(self) -> dict[str, Any]:
         late_by_shipment: dict[str, bool] = defaultdict(bool)
-        late_units = transport = lateness = 0.0
+        late_units = transport = lateness = co2e = 0.0
         for outcome in self.outcomes:
+            co2e += outcome.co2e_kg
             late = outcome.late_days > 1e-9
             late_by_shipment[outcome.shipment] |= late
             late_units += outcome.units if late else 0.0
@@ -77,6 +78,7 @@ class RunResult:
             "transport_cost": round(transport, 2),
             "lateness_cost": round(lateness, 2),
             "total_cost": round(transport + lateness, 2),
+            "co2e_kg": round(co2e, 2),
         }
 
 

@@ -357,13 +357,18 @@ class Outcome:
     lateness_cost: float
     lanes: tuple[str, ...]
     due_at: datetime | None = None
+    co2e_kg: float = 0.0  # known CO2e of the part's whole route (docs/emissions.md)
 
 
 def outcomes(world: World) -> list[Outcome]:
-    """What really happened to each shipment part: arrival, lateness and what it cost.
+    """What really happened to each shipment part: arrival, lateness, what it cost and emitted.
 
     Freight not delivered by the world's end is counted late until the end.
     """
+    from twin.emissions import Emissions
+    from twin.files.emissions import load_emission_table
+
+    emissions = Emissions(world.network, load_emission_table())
     found: list[Outcome] = []
     for parts in world.journeys.values():
         for progress in parts:
@@ -384,6 +389,10 @@ def outcomes(world: World) -> list[Outcome]:
                     lateness_cost=late * progress.route.units * shipment.penalty_per_unit_day,
                     lanes=tuple(progress.lanes_taken),
                     due_at=shipment.due_at,
+                    co2e_kg=sum(
+                        leg.co2e_kg or 0.0
+                        for leg in emissions.path(lanes, progress.route.units, shipment)
+                    ),
                 )
             )
     return found

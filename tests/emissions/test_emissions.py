@@ -1,0 +1,186 @@
+"""CO2e on every leg: distances, intensities, densities, plan totals, the carbon price, the
+table's validation. Expected numbers are worked by hand from the cited table entries."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from twin.domain.plans import Assignment, Leg
+from twin.domain.problems import InputError
+from twin.domain.records import Lane, Network, Node, Shipment
+from twin.emissions import Emissions, lane_factor, tonnes_per_unit
+from twin.files.emissions import load_emission_table
+from twin.files.networks import load_network
+from twin.network.graph import NetworkView
+from twin.optimise import PlanRequest, plan
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+TABLE = load_emission_table()
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """An independent great circle (mean Earth radius 6371.0088 km), written out by hand."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(h))
+
+
+def net(*lanes: Lane, unit: str = "cbm") -> Network:
+    nodes = (
+        Node(id="A", kind="port", country="CN", lat=31.2, lon=121.5),
+        Node(id="B", kind="port", country="NL", lat=51.9, lon=4.1),
+        Node(id="C", kind="warehouse", country="NL", lat=51.4, lon=6.2),
+    )
+    return Network(name="t", unit=unit, nodes=nodes, lanes=lanes)
+
+
+def lane(ident: str, frm: str, to: str, mode: str, cost: float = 10.0, **extra: object) -> Lane:
+    return Lane.model_validate(
+        {"id": ident, "from": frm, "to": to, "mode": mode, "transit_days": 1,
+         "cost_per_unit": cost, **extra}
+    )  # fmt: skip
+
+
+def test_the_bundled_table_cites_every_intensity() -> None:
+    for mode, entry in TABLE.modes.items():
+        for name, cls in entry.classes.items():
+            if cls.intensity() is not None:
+                source = TABLE.source(cls.source)
+                assert source is not None, (mode, name)
+                assert source.year >= 2019 and (source.quoted_by or source.url)
+    # The values as the cited pages give them (g CO2e per tonne-km).
+    assert TABLE.modes["sea"].classes["container_large"].intensity() == (12.66, "ttw")
+    assert TABLE.modes["air"].classes["freighter_over_1500km"].intensity() == (498, "ttw")
+    assert TABLE.modes["rail"].classes["freight_train"].intensity() is None  # none readable
+
+
+def test_lane_distance_is_its_own_else_great_circle_times_circuity() -> None:
+    own = lane("AB-SEA", "A", "B", "sea", distance_km=19610)
+    bare = lane("BC-ROAD", "B", "C", "road")
+    network = net(own, bare)
+    f = lane_factor(own, network, TABLE)
+    assert (f.distance_km, f.distance_estimated) == (19610, False)
+    g = lane_factor(bare, network, TABLE)
+    assert g.distance_estimated
+    assert g.distance_km == pytest.approx(haversine_km(51.9, 4.1, 51.4, 6.2) * 1.25, rel=1e-9)
+
+
+def test_intensity_lane_override_then_class_then_mode_default() -> None:
+    a = lane("AB-AIR", "A", "B", "air", distance_km=9000)
+    b = lane("AB-RAIL", "A", "B", "rail", distance_km=11000, co2e_g_per_tkm=20)
+    c = lane("AB-SEA", "A", "B", "sea", distance_km=19000, emission_class="nope")
+    network = net(a, b, c)
+    assert lane_factor(a, network, TABLE).g_per_tkm == 498
+    assert lane_factor(b, network, TABLE).intensity_from == "lane"
+    assert lane_factor(b, network, TABLE).g_per_tkm == 20
+    assert lane_factor(c, network, TABLE).g_per_tkm is None  # an unknown class is not guessed
+
+
+def test_tonnes_from_cbm_by_density_and_from_mass_units() -> None:
+    assert tonnes_per_unit("cbm", 167) == pytest.approx(0.167)
+    assert tonnes_per_unit("t", 167) == 1.0
+    assert tonnes_per_unit("kg", 167) == 0.001
+    with pytest.raises(ValueError, match="pallets"):
+        tonnes_per_unit("pallets", 167)
+
+
+def test_assignment_co2e_by_hand_with_shipment_density() -> None:
+    sea = lane("AB-SEA", "A", "B", "sea", distance_km=19610)
+    road = lane("BC-ROAD", "B", "C", "road", distance_km=200)
+    rail = lane("AC-RAIL", "A", "C", "rail", distance_km=11000)
+    network = net(sea, road, rail)
+    em = Emissions(network, TABLE)
+    heavy = Shipment(
+        id="S", origin="A", destination="C", units=10, ready_at=T0, due_at=T0, kg_per_cbm=250
+    )
+    legs = em.path(["AB-SEA", "BC-ROAD"], 10, heavy)
+    # 10 cbm x 250 kg = 2.5 t; sea 2.5 x 19,610 x 12.66 g; road 2.5 x 200 x 73 g.
+    assert legs[0].co2e_kg == pytest.approx(2.5 * 19610 * 12.66 / 1000)
+    assert legs[1].co2e_kg == pytest.approx(2.5 * 200 * 73 / 1000)
+    assert legs[0].tonne_km == pytest.approx(2.5 * 19610)
+    default = em.path(["AB-SEA"], 10, None)[0]  # the table's 167 kg per cbm
+    assert default.co2e_kg == pytest.approx(1.67 * 19610 * 12.66 / 1000)
+    assert em.path(["AC-RAIL"], 10, heavy)[0].co2e_kg is None  # unknown, never guessed
+
+
+def test_plan_totals_and_unknown_lanes_are_listed() -> None:
+    sea = lane("AB-SEA", "A", "B", "sea", distance_km=1000)
+    rail = lane("BC-RAIL", "B", "C", "rail", distance_km=100)
+    network = net(sea, rail)
+    legs = (
+        Leg(lane="AB-SEA", from_node="A", to_node="B", depart_at=T0, arrive_at=T0),
+        Leg(lane="BC-RAIL", from_node="B", to_node="C", depart_at=T0, arrive_at=T0),
+    )
+    a = Assignment(shipment="S", units=2, legs=legs, eta=T0, cost=1.0, late_days=0)
+    from twin.domain.plans import CostBreakdown, Plan, PlanStatus
+
+    p = Plan(status=PlanStatus.optimal, objective=1.0, cost=CostBreakdown(), assignments=(a,))
+    pe = Emissions(network, TABLE).plan(p, {})
+    assert pe.total_kg == pytest.approx(2 * 0.167 * 1000 * 12.66 / 1000)
+    assert pe.unknown_lanes == ["BC-RAIL"]
+    assert pe.scopes() == ["ttw"]
+
+
+def test_a_carbon_price_moves_freight_to_the_cleaner_lane() -> None:
+    # Two parallel lanes A -> B: a cheap dirty one and a dearer clean one (lane intensities).
+    dirty = lane("AB-AIR", "A", "B", "air", cost=10.0, distance_km=9000, co2e_g_per_tkm=500)
+    clean = lane("AB-SEA", "A", "B", "sea", cost=30.0, distance_km=9000, co2e_g_per_tkm=10)
+    network = net(dirty, clean)
+    em = Emissions(network, TABLE)
+    due = datetime(2024, 1, 11, tzinfo=UTC)  # no lateness: the objective is transport + carbon
+    ship = Shipment(id="S", origin="A", destination="B", units=5, ready_at=T0, due_at=due)
+    # The adder by hand: 9,000 km x 500 g x 0.167 t per cbm = 751.5 kg per cbm; at USD 100/t
+    # that is USD 75.15 per cbm on the dirty lane, USD 1.503 on the clean one.
+    adder = em.carbon_cost_per_unit(100.0)
+    assert adder["AB-AIR"] == pytest.approx(9000 * 500 * 0.167 / 1e6 * 100)
+    assert adder["AB-SEA"] == pytest.approx(9000 * 10 * 0.167 / 1e6 * 100)
+
+    def route(price: float) -> tuple[str, float]:
+        req = PlanRequest(now=T0, shipments=(ship,), lane_cost_adder=em.carbon_cost_per_unit(price))
+        made = plan(NetworkView(network), req)
+        assert made.status.value == "optimal"
+        (assignment,) = made.assignments
+        return assignment.path[0], made.objective or 0.0
+
+    assert route(0.0)[0] == "AB-AIR"
+    path, objective = route(100.0)
+    assert path == "AB-SEA"  # 30 + 1.503 < 10 + 75.15
+    assert objective == pytest.approx(5 * (30 + adder["AB-SEA"]))
+    assert em.carbon_cost_per_unit(0.0) == {}
+
+
+def test_a_bad_table_names_the_file_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "t.yaml"
+    text = (Path(__file__).resolve().parents[2] / "twin/data/emission_intensities.yaml").read_text()
+    bad.write_text(text.replace("source: glec-v3.0-t1", "source: nowhere"))
+    with pytest.raises(InputError) as err:
+        load_emission_table(bad)
+    assert "nowhere" in str(err.value) and str(bad) in str(err.value)
+
+
+def test_demo_lanes_all_carry_their_distance() -> None:
+    network, _ = load_network("demo")
+    assert all(lane.distance_km for lane in network.lanes)
+    # The Suez service sails 10,589 nm (docs/networks.md); the Cape one is longer.
+    lanes = network.lane_by_id
+    assert (
+        lanes["CNSHA-NLRTM-SUEZ"].distance_km == round(10589 * 1.852)
+        or abs(lanes["CNSHA-NLRTM-SUEZ"].distance_km - 10589 * 1.852) < 2
+    )
+    assert lanes["CNSHA-NLRTM-CAPE"].distance_km > lanes["CNSHA-NLRTM-SUEZ"].distance_km
+
+
+def test_twin_toml_emissions_settings_are_validated() -> None:
+    from twin.domain.settings import TwinConfig
+
+    config = TwinConfig.from_mapping({"emissions": {"carbon_price_per_t": 80}})
+    assert config.emissions.carbon_price_per_t == 80 and config.emissions.table is None
+    assert TwinConfig.from_mapping({}).emissions.carbon_price_per_t == 0
+    with pytest.raises(InputError) as err:
+        TwinConfig.from_mapping({"emissions": {"carbon_price_per_t": -1}})
+    assert "carbon_price_per_t" in str(err.value)

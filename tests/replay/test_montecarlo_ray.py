@@ -1,0 +1,27 @@
+"""Monte Carlo on ray gives what local runs give (as the dask path is tested)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from twin.files.playbooks import load_playbooks
+from twin.replay.montecarlo import monte_carlo
+from twin.replay.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_runs_on_a_local_ray_instance_give_what_local_runs_give() -> None:
+    ray = pytest.importorskip("ray")
+    loaded = load_scenario(ROOT / "tests" / "replay" / "data" / "short-closure.yaml")
+    playbooks = load_playbooks(ROOT / "playbooks")
+    local = monte_carlo(loaded, playbooks, 2, executor="local", workers=1)
+    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
+    try:
+        remote = monte_carlo(loaded, playbooks, 2, executor="ray")
+    finally:
+        ray.shutdown()
+    assert remote == local
+    assert remote["runs"] == 2 and len(remote["seeds"]) == 2

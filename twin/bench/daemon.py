@@ -1,0 +1,188 @@
+"""Benchmark of the daemon at scale: one pass with many shipments in flight and new signals.
+
+Setup (not timed): a fresh store (a SQLite file, or a fresh PostgreSQL schema when
+TWIN_BENCH_POSTGRES_URL is set), the demo network, SHIPMENTS[size] generated shipments stored
+from the configured shipments file, and a plan of record for every one of them — each
+shipment's cheapest timed route from the planner's own initial-route DP (the routes a pass
+must read, advance and expose; their optimality is not what is measured). Then SIGNALS[size]
+new signal rows land in the feed folder.
+
+Timed: one pass through the engine's public entry point (`twin.engine.service.run_once`: poll
+the feed, plan anything unplanned, one monitor pass, deliver notifications), and the process's
+peak resident memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+
+from twin.domain.plans import PlanStatus
+from twin.files.networks import load_network
+from twin.files.shipments import write_shipments
+from twin.network.graph import NetworkView
+from twin.optimise import PlanRequest, build, extract
+from twin.optimise.solve import SolveResult
+from twin.shipments.generate import generate_shipments
+
+SHIPMENTS = {"S": 2_000, "M": 10_000, "L": 50_000}
+SIGNALS = {"S": 200, "M": 1_000, "L": 1_000}
+REPO = Path(__file__).resolve().parents[2]
+START = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def _peak_mib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+
+
+def _signals(count: int, at: datetime, chokepoints: list[str], ports: list[str]) -> list[dict]:  # type: ignore[type-arg]
+    """Distinct rows, a minute apart: security incidents and advisories on chokepoints (which
+    raise alerts and open incidents on the demo playbooks) and ETA drift at ports."""
+    rows: list[dict] = []  # type: ignore[type-arg]
+    for i in range(count):
+        stamp = (at - timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if i % 2 == 0:
+            row: dict[str, object] = {"dimension": "security"}
+            row["target"] = chokepoints[i % len(chokepoints)]
+            row |= {"metric": "incidents_7d", "value": float(3 + i % 7)}
+        else:
+            row = {"dimension": "transit", "target": ports[i % len(ports)]}
+            row |= {"metric": "eta_drift_hours", "value": float(i % 96)}
+        rows.append({"ts": stamp, "source": "bench", **row})
+    return rows
+
+
+def _seed_routes(service: Any, shipments: list[Any], now: datetime) -> int:
+    """Each shipment's cheapest timed route (the planner's initial columns) as its plan."""
+    from twin.store.db import session_scope
+    from twin.store.routes import save_routes
+
+    model = build(NetworkView(service.network), PlanRequest(now=now, shipments=tuple(shipments)))
+    first = np.zeros(len(model.pool.columns))
+    seen: set[int] = set()
+    for p, column in enumerate(model.pool.columns):
+        if column.commodity not in seen:
+            seen.add(column.commodity)
+            first[p] = 1.0
+    unserved = np.array([0.0 if c.index in seen else 1.0 for c in model.instance.commodities])
+    result = SolveResult(
+        status=PlanStatus.feasible,
+        objective=0.0,
+        lp_bound=None,
+        highs_s=0.0,
+        solve_s=0.0,
+        rounds=0,
+        columns=len(first),
+        rows=0,
+        mip=False,
+        flow=first,
+        unserved=unserved,
+    )
+    plan = extract(model, result)
+    routes: dict[str, list[Any]] = {}
+    for a in plan.assignments:
+        routes.setdefault(a.shipment, []).append(a)
+    with session_scope(service.db) as session:
+        save_routes(
+            session,
+            network_name=service.network_name,
+            routes={k: tuple(v) for k, v in routes.items()},
+            at=now,
+            by="planner",
+        )
+    return len(routes)
+
+
+def _pass(url: str, size: str, folder: Path) -> dict[str, Any]:
+    from twin.engine.service import forget_services, run_once, service_for
+
+    network, _ = load_network("demo")
+    count = SHIPMENTS[size]
+    days = 10
+    shipments = generate_shipments(network, start=START, days=days, per_day=count // days, seed=11)
+    write_shipments(shipments, folder / "shipments.csv")
+    (folder / "feeds").mkdir()
+    (folder / "twin.toml").write_text(
+        "\n".join(
+            [
+                f'database_url = "{url}"',
+                'network = "demo"',
+                f'playbooks = "{REPO / "playbooks"}"',
+                'shipments = "shipments.csv"',
+                "",
+                "[[feeds]]",
+                'name = "drop"',
+                'path = "feeds/*"',
+                "",
+            ]
+        )
+        + "\n"
+    )
+    t0 = time.perf_counter()
+    service = service_for(folder / "twin.toml", base=folder)
+    now = START + timedelta(days=2)
+    seeded = _seed_routes(service, shipments, START)
+    setup_s = time.perf_counter() - t0
+    chokepoints = [n.id for n in network.nodes if n.kind.value == "chokepoint"]
+    ports = [n.id for n in network.nodes if n.kind.value == "port"]
+    rows = _signals(SIGNALS[size], now, chokepoints, ports)
+    (folder / "feeds" / "signals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    t1 = time.perf_counter()
+    report = run_once(folder / "twin.toml", now, base=folder)
+    pass_s = time.perf_counter() - t1
+    forget_services()
+    return {
+        "size": size,
+        "shipments": count,
+        "in_flight": seeded,
+        "signal_rows": len(rows),
+        "setup_s": round(setup_s, 3),
+        "pass_s": round(pass_s, 3),
+        "alert_events": len(report.events),
+        "incidents": len(report.incidents),
+        "peak_mib": _peak_mib(),
+    }
+
+
+def run(size: str) -> dict[str, dict]:  # type: ignore[type-arg]
+    """One daemon pass on SQLite (and PostgreSQL when TWIN_BENCH_POSTGRES_URL is set)."""
+    if size not in SHIPMENTS:
+        raise ValueError(f"unknown size {size!r}; use one of {', '.join(SHIPMENTS)}")
+    backend = os.environ.get("TWIN_BENCH_BACKEND", "sqlite")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if backend == "postgres":
+            from sqlalchemy import create_engine, text
+
+            base = os.environ["TWIN_BENCH_POSTGRES_URL"]
+            schema = f"twin_bench_{uuid.uuid4().hex[:12]}"
+            admin = create_engine(base)
+            with admin.begin() as connection:
+                connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+            separator = "&" if "?" in base else "?"
+            url = f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+            try:
+                figures = _pass(url, size, folder)
+            finally:
+                with admin.begin() as connection:
+                    connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                admin.dispose()
+        else:
+            figures = _pass(f"sqlite:///{folder / 'twin.db'}", size, folder)
+    return {f"daemon_{backend}": figures}
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(json.dumps(run(sys.argv[1] if len(sys.argv) > 1 else "S"), indent=2))
