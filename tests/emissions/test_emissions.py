@@ -52,7 +52,12 @@ def test_the_bundled_table_cites_every_intensity() -> None:
             if cls.intensity() is not None:
                 source = TABLE.source(cls.source)
                 assert source is not None, (mode, name)
-                assert source.year >= 2019 and (source.quoted_by or source.url)
+                assert source.year >= 2019 and str(source.year) in source.title, source.id
+                page = source.url or source.quoted_by
+                assert page and page.startswith("https://"), source.id
+                # Where in the document: a table, or the named dataset when the page gives none.
+                where = ("Table", "Intensity Factors", "conversion factors")
+                assert any(w in source.title for w in where), source.id
     # The values as the cited pages give them (g CO2e per tonne-km).
     assert TABLE.modes["sea"].classes["container_large"].intensity() == (12.66, "ttw")
     assert TABLE.modes["air"].classes["freighter_over_1500km"].intensity() == (498, "ttw")

@@ -359,3 +359,22 @@ def test_the_indexed_inhibitor_agrees_with_the_rules_read_literally(rules, firin
     inhibitor = Inhibitor(rules, firing)
     for alert in firing:
         assert inhibitor.mutes(alert, T0) == _plain_inhibition(rules, firing, alert)
+
+
+def test_a_closure_announced_eleven_days_ahead_opens_a_critical_alert_at_once(net):
+    # The case: the alert opened at warn 36 h ahead; now the announcement itself pages.
+    from monitor_helpers import row
+
+    from twin.scoring.propagate import assess
+    from twin.scoring.scorers import signals_frame
+
+    frame = signals_frame([row("NLRTM", "capacity_pct", 0, effective_at=T0 + timedelta(days=11))])
+    rules = AlertRules()
+    state, opened = AlertState(), []
+    for i in range(rules.for_dimension("capacity").for_passes):
+        now = T0 + i * timedelta(minutes=15)
+        state, events = evaluate(state, assess(frame, net, now).frame, now, rules)
+        opened += [e.alert for e in events if e.kind == "opened" and e.alert.target == "NLRTM"]
+    (alert,) = opened
+    assert alert.severity is Severity.critical
+    assert alert.opened_at <= T0 + timedelta(hours=1)

@@ -138,3 +138,17 @@ def test_cheapest_assignment_times(net):
     assert assignment.cost == pytest.approx(5 * 75)
     assert math.isclose(assignment.late_days, 0.0)
     assert datetime(2024, 1, 21, tzinfo=UTC) == assignment.eta
+
+
+def test_an_announced_closure_exposes_freight_that_will_arrive_during_it(net):
+    # Closure of Rotterdam announced now, from day 7 (the plan arrives on day 8) for a week.
+    scored = assess(
+        signals_frame([row("NLRTM", "capacity_pct", 0, effective_at=T0 + 7 * D)]), net, T0
+    )
+    found = exposure(scored.frame, [plan()], net, T0, timedelta(days=30))
+    assert [(e.shipment, e.target, e.at) for e in found] == [("S1", "NLRTM", T0 + 8 * D)]
+    # Freight arriving before it starts is not exposed.
+    early = assess(
+        signals_frame([row("NLRTM", "capacity_pct", 0, effective_at=T0 + 9 * D)]), net, T0
+    )
+    assert exposure(early.frame, [plan()], net, T0, timedelta(days=30)) == []

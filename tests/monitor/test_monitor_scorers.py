@@ -105,7 +105,7 @@ def test_transits_against_chokepoint_normal(net):
     assert scores[("XCHOKE", "capacity")].score == pytest.approx((1 - 40 / 50 - 0.1) / 0.5)
 
 
-def test_rule_change_ramps_up_before_it_takes_effect(net):
+def test_an_announced_rule_change_scores_what_it_will_do_from_its_announcement(net):
     def at(effective_in):
         scores, _ = one(
             net,
@@ -113,11 +113,27 @@ def test_rule_change_ramps_up_before_it_takes_effect(net):
         )
         return scores.get(("USLAX", "customs"))
 
-    assert at(timedelta(hours=48)).score == pytest.approx(0.8 * (1 - 48 / 168))
-    assert at(-D).score == pytest.approx(0.8)
-    assert at(timedelta(days=8)).score == 0.0
+    # Severity follows the change, not how soon it starts; the risk starts when it does.
+    assert at(timedelta(hours=48)).score == pytest.approx(0.8)
+    assert at(timedelta(days=8)).score == pytest.approx(0.8)
     assert at(timedelta(hours=48)).starts_at == pd.Timestamp(T0 + timedelta(hours=48))
+    assert at(-D).score == pytest.approx(0.8)
+    assert at(timedelta(days=61)).score == 0.0  # beyond any journey (announce_horizon, 60 d)
     assert at(-timedelta(days=15)) is None  # settled after 14 days: the baseline has moved
+
+
+def test_a_port_closure_announced_eleven_days_ahead_is_critical_over_its_window(net):
+    # The case: `capacity_pct: 0` announced 11 days ahead scored 0 until 3 days before.
+    announced = row("NLRTM", "capacity_pct", 0, ago=H, effective_at=T0 + 11 * D)
+    scores, _ = one(net, [announced])
+    closure = scores[("NLRTM", "capacity")]
+    assert closure.score == pytest.approx(1.0)  # a full closure: critical at the defaults
+    assert closure.starts_at == pd.Timestamp(T0 + 11 * D)
+    # The reading goes stale from when it takes effect, so its window covers the closure.
+    assert closure.until > pd.Timestamp(T0 + 11 * D)
+    # It still counts nine days later, when it is about to start.
+    later, _ = one(net, [announced], now=T0 + 9 * D)
+    assert later[("NLRTM", "capacity")].score == pytest.approx(1.0)
 
 
 def test_cap_alert_window(net):

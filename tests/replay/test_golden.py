@@ -1,8 +1,10 @@
-"""Golden KPIs (STYLE 12): the replay document's baseline / engine / foresight KPIs for four
-library scenarios, the engine never worse than the baseline on them, and replays deterministic.
+"""Golden KPIs (STYLE 12): the replay document's blind / news / engine / hindsight KPIs for every
+bundled scenario, hindsight a true bound on all of them, and replays deterministic.
 
 A change that moves any KPI (rel. tolerance 1e-6) fails here; if the move is intended, regenerate
 with `TWIN_REGEN_GOLDEN=1 pytest tests/replay/test_golden.py` and commit the JSON with the change.
+No test gates a "must save" threshold: how the engine fares is measured and reported
+(docs/replay.md, README), never required.
 """
 
 from __future__ import annotations
@@ -16,18 +18,14 @@ from typing import Any
 import pytest
 
 from twin.files.playbooks import load_playbooks
-from twin.replay.run import replay
+from twin.replay.run import replay, run_news, scenario_shipments
 from twin.replay.scenario import LoadedScenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"
-SCENARIOS = ("typhoon-prd", "us-east-gulf-strike-2024", "red-sea-2024", "whatif-la-lb-closure-week")
-# Where the engine must save money, not merely not lose it, and the least share of the
-# foresight saving it must capture (the others barely touch freight the engine can move: the
-# typhoon closes ports for a day, the strike shuts every port ships could turn to). On the
-# LA/LB week the saving comes from ships diverted under way.
-MUST_SAVE = {"red-sea-2024": 0.5, "whatif-la-lb-closure-week": 0.3}
-RUNS = ("baseline", "engine", "foresight")
+SCENARIOS = tuple(sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml")))
+RUNS = ("blind", "news", "engine", "hindsight")
+BOUND_REL = 1e-6
 
 
 @cache
@@ -46,7 +44,23 @@ def _kpis(name: str) -> dict[str, Any]:
         "seed": doc["seed"],
         "shipments": doc["shipments"],
         **{run: doc[run] for run in RUNS},
+        "saving": doc["saving"],
     }
+
+
+def _same(got: Any, want: Any, where: tuple) -> None:
+    if isinstance(want, dict):
+        assert set(got) == set(want), where
+        for key, value in want.items():
+            _same(got[key], value, (*where, key))
+    elif isinstance(want, list):
+        assert len(got) == len(want), where
+        for i, (a, b) in enumerate(zip(got, want)):
+            _same(a, b, (*where, i))
+    elif want is None or isinstance(want, (bool, str)):
+        assert got == want, where
+    else:
+        assert got == pytest.approx(want, rel=1e-6, abs=1e-9), where
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -55,31 +69,31 @@ def test_kpis_match_the_golden_file(name: str) -> None:
     got = _kpis(name)
     if os.environ.get("TWIN_REGEN_GOLDEN") == "1":
         path.write_text(json.dumps(got, indent=2, sort_keys=True) + "\n")
-    want = json.loads(path.read_text())
-    assert (got["scenario"], got["seed"], got["shipments"]) == (
-        want["scenario"],
-        want["seed"],
-        want["shipments"],
-    )
-    for run in RUNS:
-        assert set(got[run]) == set(want[run]), run
-        for kpi, value in want[run].items():
-            if value is None or isinstance(value, bool):
-                assert got[run][kpi] == value, (run, kpi)
-            else:
-                assert got[run][kpi] == pytest.approx(value, rel=1e-6, abs=0.0), (run, kpi)
+    _same(got, json.loads(path.read_text()), (name,))
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_engine_is_never_worse_than_the_baseline(name: str) -> None:
+def test_hindsight_is_a_bound_on_every_policy(name: str) -> None:
+    """No policy in the world can cost less than hindsight (twin.replay.hindsight): if one
+    does, the bound has a bug."""
     doc = _doc(name)
-    engine, baseline = doc["engine"]["total_cost"], doc["baseline"]["total_cost"]
-    if name in MUST_SAVE:
-        assert engine < baseline
-        assert doc["engine"]["reroutes"] > 0 and doc["playbook_runs"]
-        assert doc["saving"]["captured_share"] > MUST_SAVE[name]
-    else:
-        assert engine <= baseline * (1 + 1e-9)
+    best = doc["hindsight"]["total_cost"]
+    for run in ("blind", "news", "engine"):
+        assert doc[run]["total_cost"] >= best * (1 - BOUND_REL), (run, doc[run], best)
+
+
+def test_news_reads_the_same_alerts_as_the_engine(
+    short_scenario: LoadedScenario, short_replay: dict[str, Any]
+) -> None:
+    # The replay's news run takes the open alerts from the engine run; scoring and alerting
+    # by itself on the same signals books the same freight the same way.
+    alone = run_news(
+        short_scenario,
+        scenario_shipments(short_scenario),
+        seed=short_replay["seed"],
+    )
+    assert alone.kpis() == short_replay["news"]
+    assert any(short_replay["_runs"]["engine"].open_alerts.values())
 
 
 def test_same_seed_same_document(
@@ -94,7 +108,7 @@ def test_same_seed_same_document(
     ].outcomes
     assert short_replay["_runs"]["engine"].reroute_log == again["_runs"]["engine"].reroute_log
     other = replay(short_scenario, playbooks, seed=short_scenario.scenario.seed + 1)
-    assert other["baseline"] != first["baseline"]  # the seed does drive the world
+    assert other["blind"] != first["blind"]  # the seed does drive the world
 
 
 def test_disruption_cost_is_the_baseline_against_the_same_plans_without_effects() -> None:
@@ -106,8 +120,8 @@ def test_disruption_cost_is_the_baseline_against_the_same_plans_without_effects(
         loaded.path, loaded.scenario.model_copy(update={"effects": []}), loaded.network
     )
     undisturbed = run_baseline(calm, scenario_shipments(calm), seed=doc["seed"])
-    want = doc["baseline"]["total_cost"] - undisturbed.kpis()["total_cost"]
-    assert want > 100_000  # the Red Sea closure costs the blind baseline dearly
+    want = doc["blind"]["total_cost"] - undisturbed.kpis()["total_cost"]
+    assert want > 100_000  # the Red Sea diversion costs the blind baseline dearly
     assert doc["saving"]["disruption_cost"] == pytest.approx(want, abs=0.01)
     assert undisturbed.undisturbed is not None
     assert undisturbed.undisturbed.kpis() == undisturbed.kpis()

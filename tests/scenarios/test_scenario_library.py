@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -37,6 +38,9 @@ REQUIRED = {
     "typhoon-prd",
     "whatif-malacca-closure",
     "whatif-la-lb-closure-week",
+    "felixstowe-strike-2022",
+    "shanghai-lockdown-2022",
+    "typhoon-muifa-2022",
 }
 
 needs_demo = pytest.mark.skipif(
@@ -48,6 +52,7 @@ needs_demo = pytest.mark.skipif(
 
 def test_library_holds_the_required_scenarios() -> None:
     assert REQUIRED <= set(NAMES)
+    assert len(NAMES) >= 12
 
 
 @pytest.mark.parametrize("path", FILES, ids=NAMES)
@@ -103,7 +108,25 @@ def test_published_figures_are_encoded() -> None:
 
     red_sea = load("red-sea-2024")
     (effect,) = red_sea.effects
-    assert effect.target == "BAB_EL_MANDEB" and effect.close and effect.until == red_sea.end
+    # The carriers' answer, not a strait closed to the end: services sail round the Cape.
+    assert (effect.target, effect.carriers_divert) == ("BAB_EL_MANDEB", "CAPE_OF_GOOD_HOPE")
+    assert effect.at.day == 16 and effect.until == red_sea.end
+
+    felixstowe = load("felixstowe-strike-2022")
+    (strike_days,) = felixstowe.effects
+    assert strike_days.target == "GBFXT" and strike_days.close
+    assert (strike_days.until - strike_days.at).days == 9  # 21-29 August, both days in full
+    announced = min(felixstowe.signals, key=lambda s: s.at)
+    assert (announced.at.month, announced.at.day, announced.value) == (8, 5, 0)
+
+    shanghai = load("shanghai-lockdown-2022")
+    assert {(e.target, e.kind, e.amount) for e in shanghai.effects} == {
+        ("CNSHA", "delay_days", 4.2),  # idle 8.3 d against about 4.1
+        ("PVG", "capacity_pct", 34),  # air capacity -66%
+    }
+
+    muifa = load("typhoon-muifa-2022")
+    assert {e.target for e in muifa.effects if e.close} == {"CNNGB", "CNSHA", "PVG"}
 
     de_minimis = load("us-de-minimis-2025")
     rules = [s for s in de_minimis.signals if s.metric == "rule_change" and s.value > 0]
@@ -112,3 +135,13 @@ def test_published_figures_are_encoded() -> None:
         for s in rules
     )
     assert {e.clearance_days for e in de_minimis.effects if e.target == "JFK"} >= {7}
+
+
+@pytest.mark.parametrize("path", sorted(LIBRARY.glob("*.yaml")), ids=lambda p: p.stem)
+def test_sources_name_their_article(path: Path) -> None:
+    """A real scenario's sources link the article itself, not a site's home page."""
+    scenario = parse_scenario(read_scenario_document(path), str(path))[0]
+    if scenario.name.startswith("whatif-"):
+        return  # synthetic: they cite data services
+    for source in scenario.sources:
+        assert urlsplit(source.url).path.strip("/"), (scenario.name, source.url)

@@ -155,6 +155,24 @@ def test_signal_ts_is_read_as_at(folder: Path) -> None:
             "at",
             "no zone",
         ),
+        (
+            {"at": "2024-01-05T00:00:00Z", "target": "YTN-RTM-SUEZ", "carriers_divert": "SUEZ"},
+            "effects[1]",
+            "target",
+            "chokepoint or border",
+        ),
+        (
+            {"at": "2024-01-05T00:00:00Z", "target": "SUEZ", "carriers_divert": "NLRTM"},
+            "effects[1]",
+            "carriers_divert",
+            "not another chokepoint",
+        ),
+        (
+            {"at": "2024-01-05T00:00:00Z", "target": "SUEZ", "carriers_divert": "SUEZ"},
+            "effects[1]",
+            "carriers_divert",
+            "not another chokepoint",
+        ),
     ],
 )
 def test_bad_effect_is_named(
@@ -374,3 +392,31 @@ def test_models_refuse_unknown_fields() -> None:
                 "extra": 1,
             }
         )
+
+
+def test_carriers_detour_validates_and_a_detour_no_service_sails_is_an_error(folder: Path) -> None:
+    detour = {
+        "at": "2024-01-05T00:00:00Z",
+        "target": "SUEZ",
+        "carriers_divert": "CAPE_OF_GOOD_HOPE",
+    }
+    loaded = load_scenario(write(folder, with_effect(detour)))
+    (effect,) = [e for e in loaded.scenario.effects if e.carriers_divert]
+    assert (effect.kind, effect.amount) == ("carriers_divert", 0.0)
+    assert not [w for w in loaded.warnings if w.field == "carriers_divert"]
+    # Without the Cape service the detour is no lane's via: an error naming the field.
+    cape_less = mini_network_file_text().replace(
+        "  - {id: YTN-RTM-CAPE, from: CNYTN, to: NLRTM, mode: sea, transit_days: 40, "
+        "cost_per_unit: 75, capacity: 3000, via: [CAPE_OF_GOOD_HOPE]}\n",
+        "",
+    )
+    (folder / "mini.yaml").write_text(cape_less)
+    with pytest.raises(InputError) as caught:  # the Cape is then no lane's via at all
+        load_scenario(write(folder, with_effect(detour)))
+    assert any(p.field == "carriers_divert" for p in caught.value.problems)
+
+
+def mini_network_file_text() -> str:
+    from tests.conftest import MINI_NETWORK
+
+    return MINI_NETWORK

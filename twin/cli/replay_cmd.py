@@ -1,4 +1,4 @@
-"""`twin replay SCENARIO`: baseline vs engine vs foresight on a simulated clock (SPEC 2)."""
+"""`twin replay SCENARIO`: blind vs news vs engine vs hindsight on a simulated clock (SPEC 2)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def replay(
     executor: Annotated[str, typer.Option(help="local, dask or ray (for --runs).")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Cluster address for dask or ray.")] = None,
 ) -> None:
-    """Replay a scenario: the same world with no engine, with the engine, and with foresight."""
+    """Replay a scenario: the same world planned blind, by the news, by the engine, in hindsight."""
     from twin.replay.run import replay as run_replay
     from twin.replay.scenario import load_scenario
 
@@ -79,7 +79,7 @@ def _finish(doc: dict[str, Any], as_json: bool) -> None:
         table = Table(title=f"replay {doc.get('scenario')}: {doc['runs']} sampled worlds")
         for column in ("run", "kpi", "mean", "p5", "p95"):
             table.add_column(column, justify="right" if column in ("mean", "p5", "p95") else "left")
-        for run in ("baseline", "engine", "foresight"):
+        for run in ("blind", "news", "engine", "hindsight"):
             for kpi, dist in (doc.get(run) or {}).items():
                 if isinstance(dist, dict) and "mean" in dist:
                     table.add_row(
@@ -97,7 +97,7 @@ def _finish(doc: dict[str, Any], as_json: bool) -> None:
     for key in ("on_time_rate", "late_units", "transport_cost", "lateness_cost", "total_cost"):
         table.add_column(key, justify="right")
     table.add_column("co2e_kg", justify="right")
-    for run in ("baseline", "engine", "foresight"):
+    for run in ("blind", "news", "engine", "hindsight"):
         kpis = doc.get(run)
         if isinstance(kpis, dict) and "total_cost" in kpis:
             table.add_row(
@@ -120,12 +120,16 @@ def _finish(doc: dict[str, Any], as_json: bool) -> None:
     engine = doc.get("engine", {})
     if "reroutes" in engine:
         console.print(
-            f"engine: {engine['reroutes']} shipments re-routed, mean warning lead "
-            f"{engine.get('mean_warning_lead_h')} h, {len(doc.get('playbook_runs', []))} playbook runs"
+            f"engine: {engine['reroutes']} shipments re-routed, {engine.get('holds', 0)} held, "
+            f"{engine.get('expedites', 0)} expedited, {engine.get('diversions', 0)} diverted; "
+            f"warning lead per event {engine.get('warning_lead_h_per_event')} h; "
+            f"{len(doc.get('playbook_runs', []))} playbook runs"
         )
     saving = doc.get("saving") or {}
     if saving.get("disruption_cost") is not None:
         console.print(
             f"the disruption costs {saving['disruption_cost']:,.0f} if nobody acts; the engine saves "
-            f"{saving['engine_vs_baseline']:,.0f}, foresight {saving['foresight_vs_baseline']:,.0f}"
+            f"{saving['engine_vs_blind']:,.0f} against blind and {saving['engine_vs_news']:,.0f} "
+            f"against news; hindsight {saving['hindsight_vs_blind']:,.0f} (captured share "
+            f"{saving['captured_share']})"
         )

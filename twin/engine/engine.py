@@ -22,14 +22,13 @@ from twin.alerting.episodes import AlertEvent, AlertState, evaluate
 from twin.alerting.rules import AlertRules
 from twin.domain.alerts import Alert, Exposure
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, Notification
-from twin.domain.plans import Leg, Plan, Routes
+from twin.domain.plans import Plan, Routes
 from twin.domain.records import Network, Shipment
 from twin.emissions import Emissions
 from twin.engine.state import EngineState, empty_signal_frame
 from twin.files.emissions import load_emission_table
-from twin.network.geo import passage_time
 from twin.network.graph import NetworkView, WhatIf
-from twin.network.timing import earliest_offsets
+from twin.network.timing import booked_lane_points, earliest_offsets
 from twin.optimise import PlanRequest, Position, SolveOptions, plan
 from twin.playbook.actions import ActionContext, InForce, OptimiseReplanner, Replanner
 from twin.playbook.incidents import transition
@@ -251,29 +250,15 @@ class Engine:
         for target, sources, starts, until in zip(
             rows["target"], rows["sources"], rows["starts_at"], rows["until"]
         ):
-            lane = lanes[target]
-            offset = self._offsets.get(lane.from_)
-            if offset is None:
-                keep.append(True)
-                continue
-            leave = now + timedelta(days=offset)
-            leg = Leg(
-                lane=lane.id,
-                from_node=lane.from_,
-                to_node=lane.to,
-                depart_at=leave,
-                arrive_at=leave + timedelta(days=lane.transit_days),
-            )
             # When freight booked now meets each source of the lane's risk: leaving (the lane,
             # its start), passing (a chokepoint or border of its `via`), arriving (its end).
-            times = []
-            for source in sources if isinstance(sources, tuple) and sources else (target,):
-                if source in lane.via:
-                    times.append(passage_time(leg, source, self.network))
-                elif source == lane.to:
-                    times.append(leg.arrive_at)
-                else:
-                    times.append(leg.depart_at)
+            points = booked_lane_points(lanes[target], now, self._offsets, self.network)
+            if points is None:
+                keep.append(True)
+                continue
+            meets = dict(points)
+            wanted = sources if isinstance(sources, tuple) and sources else (target,)
+            times = [meets.get(source, meets[target]) for source in wanted]
             lo = None if pd.isna(starts) else starts.to_pydatetime()
             hi = None if pd.isna(until) else until.to_pydatetime()
             keep.append(any((lo is None or lo <= t) and (hi is None or t <= hi) for t in times))
@@ -309,6 +294,21 @@ class Engine:
         if made.status.applicable:
             for shipment in batch:
                 self._routes[shipment.id] = tuple(made.for_shipment(shipment.id))
+            # Freight the constraints leave with no route is still booked, as if they were
+            # not there: an avoided place is a preference, and unbooked freight is lost.
+            stranded = {u.shipment for u in made.unserved}
+            if stranded and (whatif.avoid or whatif.capacity_pct):
+                again = PlanRequest(
+                    now=now,
+                    shipments=tuple(s for s in batch if s.id in stranded),
+                    positions=request.positions,
+                    risk_days=request.risk_days,
+                    reserved_lane=reserved_lane_capacity(self._routes, now, exclude=stranded),
+                )
+                rescue = plan(NetworkView(self.network), again, self.settings.solve)
+                if rescue.status.applicable:
+                    for sid in stranded:
+                        self._routes[sid] = tuple(rescue.for_shipment(sid))
         self.seconds["plan"] += time.perf_counter() - started
         return made
 

@@ -36,7 +36,7 @@ DEFAULT_NOISE = Noise(
     signal_jitter_h=6.0, effect_jitter_h=6.0, value_jitter_pct=10.0, signal_drop_rate=0.05
 )
 KPIS = ("total_cost", "on_time_rate", "late_units")
-RUNS = ("baseline", "engine", "foresight")
+RUNS = ("blind", "news", "engine", "hindsight")
 DEFAULT_WORKERS = 2
 HOUR = timedelta(hours=1)
 
@@ -89,7 +89,8 @@ def jittered(scenario: Scenario, seed: int, noise: Noise | None = None) -> Scena
 
 
 def one_run(loaded: LoadedScenario, playbooks: Sequence[Playbook], seed: int) -> dict[str, Any]:
-    """One sampled world: the KPIs of baseline, engine and foresight and their time to recover."""
+    """One sampled world: the KPIs of blind, news, engine and hindsight; the policies' time to
+    recover."""
     from twin.replay.run import replay
 
     scenario = jittered(loaded.scenario, seed)
@@ -100,8 +101,8 @@ def one_run(loaded: LoadedScenario, playbooks: Sequence[Playbook], seed: int) ->
     out: dict[str, Any] = {"seed": seed}
     for name in RUNS:
         kpis = {k: doc[name][k] for k in KPIS}
-        if name != "foresight":
-            calm = runs["baseline"].undisturbed
+        if name != "hindsight":
+            calm = runs["blind"].undisturbed
             recovery = time_to_recover(
                 runs[name].outcomes,
                 first,
@@ -192,10 +193,11 @@ def monte_carlo(
     executor: str = "local",
     scheduler: str | None = None,
 ) -> dict[str, Any]:
-    """Replay `loaded` in `runs` sampled worlds; KPI distributions of baseline, engine, foresight.
+    """Replay `loaded` in `runs` sampled worlds; KPI distributions of blind, news, engine and
+    hindsight.
 
-    {"scenario", "runs", "noise", "baseline"/"engine"/"foresight": {kpi: {"mean", "p5", "p95"}},
-    "seeds"}; baseline and engine also carry time_to_recover_days. Same runs, same output.
+    {"scenario", "runs", "noise", "blind"/"news"/"engine"/"hindsight": {kpi: {"mean", "p5",
+    "p95"}}, "seeds"}; all but hindsight also carry time_to_recover_days. Same runs, same output.
     """
     if runs < 1:
         raise InputError([Problem("runs", "", None, "runs must be at least 1")])
@@ -209,7 +211,7 @@ def monte_carlo(
         "noise": noise_of(scenario).model_dump(),
     }
     for name in RUNS:
-        keys = [*KPIS, *(("time_to_recover_days",) if name != "foresight" else ())]
+        keys = [*KPIS, *(("time_to_recover_days",) if name != "hindsight" else ())]
         doc[name] = {k: summarise([r[name][k] for r in results]) for k in keys}
     doc["seeds"] = seeds
     return doc

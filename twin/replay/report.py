@@ -1,8 +1,8 @@
 """Replay reports: one self-contained `report.html` (charts inline as PNG) and a `report.md`.
 
 The report shows the scenario's signals, the engine's scores with the alert thresholds drawn,
-the alerts, the playbook runs, the re-routes (old lanes → new lanes), the KPIs of baseline,
-engine and foresight side by side, and cost and on-time charts. It needs no network: no
+the alerts, the playbook runs, the re-routes (old lanes → new lanes), the KPIs of blind, news,
+engine and hindsight side by side (each defined in a sentence), the warning lead per event, and cost and on-time charts. It needs no network: no
 external CSS, script or image; the only addresses in it are the scenario's cited sources.
 """
 
@@ -23,24 +23,39 @@ from twin.engine.engine import EngineSettings
 from twin.replay.recovery import daily_on_time
 from twin.replay.scenario import LoadedScenario
 
-RUNS = ("baseline", "engine", "foresight")
-COLOURS = {"baseline": "#8c8c8c", "engine": "#1f77b4", "foresight": "#2ca02c"}
+RUNS = ("blind", "news", "engine", "hindsight")
+COLOURS = {"blind": "#8c8c8c", "news": "#ff7f0e", "engine": "#1f77b4", "hindsight": "#2ca02c"}
 KPI_ROWS = (
     "total_cost",
     "transport_cost",
     "lateness_cost",
+    "unserved_cost",
     "on_time_rate",
     "late_units",
+    "unserved_units",
     "co2e_kg",
+)
+ENGINE_ROWS = (
+    "reroutes",
+    "holds",
+    "expedites",
+    "diversions",
+    "mean_event_lead_h",
+    "mean_alert_lead_h",
 )
 # Each run in one sentence, as the report's reader needs it before any number.
 RUN_SENTENCES = {
-    "baseline": "nobody watches: every shipment keeps the plan made when it was booked, "
-    "knowing nothing of the risks, and the disruption happens to it.",
+    "blind": "nobody watches: every shipment keeps the plan made when it was booked, knowing "
+    "nothing of the risks, and the disruption happens to it.",
+    "news": "the planner who reads the news: at each booking it avoids every port, lane or "
+    "chokepoint with an open alert (warn or above, the engine's own scorers and rules on the "
+    "same signals), and never re-plans freight already booked.",
     "engine": "twin as the daemon runs it: it sees only the scenario's signals as they arrive, "
-    "opens alerts, and the re-routes its playbooks apply change where the freight goes.",
-    "foresight": "shipments are planned knowing the disruption's effects in advance: a bound "
-    "on what any engine could achieve, not something a real system can do.",
+    "prices the risk into bookings, and its playbooks re-route, hold, expedite and divert "
+    "freight under way.",
+    "hindsight": "each shipment's cheapest journey in the same world with every effect and "
+    "transit time known in advance: a bound no policy can beat, not something a real system "
+    "can do.",
 }
 KPI_NAMES = {
     "total_cost": "Total cost (transport + late penalties)",
@@ -49,8 +64,14 @@ KPI_NAMES = {
     "on_time_rate": "Shipments on time (every part delivered by its due date)",
     "late_units": "Units delivered after their due date",
     "co2e_kg": "CO2e, kg (tonne-km x intensity on every leg; docs/emissions.md)",
-    "reroutes": "Shipments the engine re-routed",
-    "mean_warning_lead_h": "Mean warning lead (hours from an alert to the first effect it foresaw)",
+    "unserved_cost": "Unserved penalty (units no route carried)",
+    "unserved_units": "Units no route carried",
+    "reroutes": "Shipments the engine re-routed (path changed)",
+    "holds": "Shipments the engine held",
+    "expedites": "Shipments whose customs clearance the engine expedited",
+    "diversions": "Shipments the engine diverted under way",
+    "mean_event_lead_h": "Mean warning lead per disruption (hours before its impact)",
+    "mean_alert_lead_h": "Mean warning lead per alert (hours; one event echoed counts often)",
 }
 
 
@@ -260,14 +281,13 @@ def report_data(
         kpi_rows.append(
             {"kpi": key, "name": KPI_NAMES[key], **{n: doc.get(n, {}).get(key) for n in RUNS}}
         )
-    for key in ("reroutes", "mean_warning_lead_h"):
+    for key in ENGINE_ROWS:
         kpi_rows.append(
             {
                 "kpi": key,
                 "name": KPI_NAMES[key],
-                "baseline": None,
+                **{n: None for n in RUNS},
                 "engine": doc.get("engine", {}).get(key),
-                "foresight": None,
             }
         )
     return {
@@ -288,6 +308,7 @@ def report_data(
         "kpis": kpi_rows,
         "saving": doc.get("saving", {}),
         "saving_sentence": saving_sentence(doc.get("saving", {})),
+        "events": list(doc.get("events", [])),
         "sources": [s.model_dump() for s in scenario.sources],
     }
 
@@ -295,27 +316,31 @@ def report_data(
 def saving_sentence(saving: Mapping[str, Any]) -> str:
     """The savings in words, signs read out ("costs 17,386 more", not "saves -17,386")."""
 
-    def against(value: Any, subject: str, verb: str) -> str:
+    def against(value: Any, subject: str, other: str, verb: str = "") -> str:
         if value is None:
             return f"{subject}: –"
         amount = f"{abs(float(value)):,.0f}"
         if float(value) >= 0:
-            return f"{subject} {verb}save{'' if verb else 's'} {amount} against the baseline"
-        return f"{subject} {verb}cost{'' if verb else 's'} {amount} more than the baseline"
+            return f"{subject} {verb}save{'' if verb else 's'} {amount} against {other}"
+        return f"{subject} {verb}cost{'' if verb else 's'} {amount} more than {other}"
 
     disruption = saving.get("disruption_cost")
     share = saving.get("captured_share")
+    calm = saving.get("hindsight_vs_blind_undisturbed")
     cost = "–" if disruption is None else f"{float(disruption):,.0f}"
     parts = [
         (
-            "What the disruption costs if nobody acts (the baseline against the same plans "
-            f"without the disruption): {cost}"
+            "What the disruption costs if nobody acts (blind against the same plans without "
+            f"the disruption): {cost}"
         ),
-        against(saving.get("engine_vs_baseline"), "the engine", ""),
-        against(saving.get("foresight_vs_baseline"), "foresight", "would "),
+        against(saving.get("engine_vs_blind"), "the engine", "blind"),
+        against(saving.get("engine_vs_news"), "the engine", "news"),
+        against(saving.get("hindsight_vs_blind"), "hindsight", "blind", "would "),
     ]
+    if calm is not None:
+        parts.append(f"{float(calm):,.0f} of that from knowing transit times alone")
     if share is not None:
-        parts.append(f"the engine captured {100 * float(share):.0f} % of what foresight saves")
+        parts.append(f"the engine captured {100 * float(share):.0f} % of what hindsight saves")
     return "; ".join(parts) + "."
 
 
@@ -365,16 +390,20 @@ table{display:block;overflow-x:auto;max-width:100%}
 <h1>Replay: {{ d.name }}</h1>
 <p>{{ d.description }}</p>
 <p class="muted">Window {{ d.window }} · seed {{ d.seed }} · {{ d.shipments }} shipments</p>
-<h2>The three runs</h2>
-<p>The same shipments go through the same disruption three times:</p>
+<h2>The four runs</h2>
+<p>The same shipments go through the same disruption four times:</p>
 <ul>{% for r in d.runs %}<li><b>{{ r.name }}</b>: {{ r.sentence }}</li>{% endfor %}</ul>
 <h2>Results</h2>
-<table><tr><th>measure</th><th>baseline</th><th>engine</th><th>foresight</th></tr>
-{% for r in d.kpis %}<tr><td title="{{ r.kpi }}">{{ r.name }}</td><td class="n">{{ kv(r.kpi, r.baseline) }}</td>
-<td class="n">{{ kv(r.kpi, r.engine) }}</td><td class="n">{{ kv(r.kpi, r.foresight) }}</td></tr>
+<table><tr><th>measure</th><th>blind</th><th>news</th><th>engine</th><th>hindsight</th></tr>
+{% for r in d.kpis %}<tr><td title="{{ r.kpi }}">{{ r.name }}</td><td class="n">{{ kv(r.kpi, r.blind) }}</td>
+<td class="n">{{ kv(r.kpi, r.news) }}</td><td class="n">{{ kv(r.kpi, r.engine) }}</td><td class="n">{{ kv(r.kpi, r.hindsight) }}</td></tr>
 {% endfor %}</table>
 <p class="muted">A shipment is on time when every part of it is delivered by its due date.</p>
 <p>{{ d.saving_sentence }}</p>
+<h3>Warning lead per disruption</h3>
+<table><tr><th>target</th><th>from</th><th>until</th><th>lead (h)</th></tr>
+{% for e in d.events %}<tr><td>{{ e.target }}</td><td>{{ e.at }}</td><td>{{ e.until }}</td><td class="n">{{ fmt(e.lead_h) }}</td></tr>
+{% else %}<tr><td colspan="4">no effects</td></tr>{% endfor %}</table>
 <img alt="cost per run" src="data:image/png;base64,{{ charts.cost }}">
 <img alt="on-time rate by due date" src="data:image/png;base64,{{ charts.on_time }}">
 <h2>Scores and alerts</h2>
@@ -414,21 +443,23 @@ MARKDOWN = """# Replay: {{ d.name|md }}
 
 Window {{ d.window|md }} · seed {{ d.seed|md }} · {{ d.shipments|md }} shipments
 
-## The three runs
+## The four runs
 
-The same shipments go through the same disruption three times:
+The same shipments go through the same disruption four times:
 
 {% for r in d.runs %}- **{{ r.name }}**: {{ r.sentence|md }}
 {% endfor %}
 ## Results
 
-| measure | baseline | engine | foresight |
-|---|---:|---:|---:|
-{% for r in d.kpis %}| {{ r.name|md }} | {{ kv(r.kpi, r.baseline)|md }} | {{ kv(r.kpi, r.engine)|md }} | {{ kv(r.kpi, r.foresight)|md }} |
+| measure | blind | news | engine | hindsight |
+|---|---:|---:|---:|---:|
+{% for r in d.kpis %}| {{ r.name|md }} | {{ kv(r.kpi, r.blind)|md }} | {{ kv(r.kpi, r.news)|md }} | {{ kv(r.kpi, r.engine)|md }} | {{ kv(r.kpi, r.hindsight)|md }} |
 {% endfor %}
 A shipment is on time when every part of it is delivered by its due date.
 
 {{ d.saving_sentence|md }}
+
+Warning lead per disruption: {% for e in d.events %}{{ e.target|md }} {{ fmt(e.lead_h) }} h{% if not loop.last %}, {% endif %}{% else %}no effects{% endfor %}
 
 ![cost per run](charts/cost.png)
 ![on-time rate by due date](charts/on_time.png)

@@ -26,13 +26,14 @@ from twin.files.networks import load_network
 from twin.files.scenarios import looks_like_path, read_scenario_document, resolve_relative
 from twin.files.shipments import load_shipments
 from twin.network.areas import resolve_area
+from twin.replay.world import detour_lane
 
 # Signals and effects may start up to this long before the window: a closure already in force,
 # an advisory issued weeks earlier. Anything earlier is almost surely a typo in the year.
 LEAD_ALLOWANCE = timedelta(days=30)
 # A replay steps once a tick; more steps than this is a typo (`6m` for `6h`), not a plan.
 MAX_TICKS = 20_000
-EFFECT_KINDS = ("close", "capacity_pct", "delay_days", "clearance_days")
+EFFECT_KINDS = ("close", "capacity_pct", "delay_days", "clearance_days", "carriers_divert")
 DEFAULT_SIGNAL_SOURCE = "scenario"
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -101,8 +102,9 @@ class ScenarioSignal(BaseModel):
 class ScenarioEffect(BaseModel):
     """Ground truth on a node or lane from `at` until `until` (the scenario's end when left
     out): exactly one of `close: true`, `capacity_pct` (0-100 % of normal), `delay_days` (> 0,
-    extra time to pass) or `clearance_days` (> 0, extra customs time). A chokepoint's effect
-    acts on every lane through it."""
+    extra time to pass), `clearance_days` (> 0, extra customs time) or `carriers_divert`
+    (a chokepoint carriers sail round `target` by). A chokepoint's effect acts on every lane
+    through it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -113,6 +115,9 @@ class ScenarioEffect(BaseModel):
     capacity_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
     delay_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     clearance_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    # The carriers' own answer to trouble at a chokepoint: their services through `target`
+    # sail round this other chokepoint instead (docs/scenarios.md, "Carriers' detours").
+    carriers_divert: str | None = Field(default=None, min_length=1)
     note: str | None = None
 
     @field_validator("at", "until", mode="before")
@@ -128,7 +133,9 @@ class ScenarioEffect(BaseModel):
     @property
     def amount(self) -> float:
         """The effect's size: 0 for a closure (0 % passes), else its number."""
-        return 0.0 if self.kind == "close" else float(getattr(self, self.kind))
+        if self.kind in ("close", "carriers_divert"):
+            return 0.0
+        return float(getattr(self, self.kind))
 
     def active(self, at: datetime) -> bool:
         return self.at <= at and (self.until is None or at < self.until)
@@ -553,7 +560,7 @@ def check_effects(effects: list[tuple[str, ScenarioEffect]], file: str) -> list[
                     where,
                     ", ".join(given) or None,
                     "an effect needs exactly one of close: true, capacity_pct, delay_days, "
-                    f"clearance_days (got {what})",
+                    f"clearance_days, carriers_divert (got {what})",
                 )
             )
         if effect.until is not None and effect.until <= effect.at:
@@ -589,6 +596,7 @@ def check_targets(
                     f"'{target}' is not a node or lane of network '{network.name}'",
                 )
             )
+    problems += check_detours(effects, network, file)
     for where, signal in signals:
         if signal.area is not None and not resolve_area(signal.area, network):
             problems.append(
@@ -597,6 +605,62 @@ def check_targets(
                     where,
                     "area",
                     f"the area holds no node of network '{network.name}'",
+                    "warning",
+                )
+            )
+    return problems
+
+
+def check_detours(
+    effects: list[tuple[str, ScenarioEffect]], network: Network, file: str
+) -> list[Problem]:
+    """A `carriers_divert` effect names a chokepoint or border other than its target that some
+    service sails; its target is a `via` node; every service through the target with no sister
+    service round the detour (same ports: twin.replay.world.detour_lane) is a warning: its
+    freight keeps the course booked."""
+    problems: list[Problem] = []
+    vias = {member for lane in network.lanes for member in lane.via}
+    for where, effect in effects:
+        detour = effect.carriers_divert
+        if detour is None:
+            continue
+        if effect.target in network.lane_by_id or (
+            effect.target in network.node_by_id and effect.target not in vias
+        ):
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "target",
+                    f"carriers divert round a chokepoint or border: '{effect.target}' is no "
+                    "lane's via",
+                )
+            )
+            continue
+        if detour == effect.target or detour not in vias:
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "carriers_divert",
+                    f"'{detour}' is not another chokepoint or border a lane of network "
+                    f"'{network.name}' sails by",
+                )
+            )
+            continue
+        through = [lane for lane in network.lanes if effect.target in lane.via]
+        stranded = [
+            lane.id for lane in through if detour_lane(lane, effect.target, detour, network) is None
+        ]
+        if stranded:
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "carriers_divert",
+                    f"{len(stranded)} of {len(through)} services through {effect.target} have "
+                    f"no sister service by {detour} (their freight keeps its course), e.g. "
+                    + ", ".join(stranded[:3]),
                     "warning",
                 )
             )

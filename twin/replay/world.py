@@ -25,13 +25,14 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from twin.domain.plans import Assignment, Leg
 from twin.domain.records import Lane, Network, Shipment
-from twin.network.geo import passage_time
+from twin.network.timing import lane_points
+from twin.optimise.request import PlanRequest
 from twin.shipments import diversion
 
 DAY = timedelta(days=1)
@@ -39,7 +40,7 @@ CONGESTION_SCALE_DAYS = 7.0
 
 
 class Effect(Protocol):
-    """Ground truth acting on a node or lane (SPEC 1.5): exactly one of the four kinds."""
+    """Ground truth acting on a node or lane (SPEC 1.5): exactly one of the five kinds."""
 
     at: datetime
     until: datetime | None
@@ -48,6 +49,36 @@ class Effect(Protocol):
     capacity_pct: float | None
     delay_days: float | None
     clearance_days: float | None
+    carriers_divert: str | None
+
+
+def detour_lane(lane: Lane, target: str, detour: str, network: Network) -> Lane | None:
+    """The service carriers sail instead of `lane` when they divert round `target` by `detour`:
+    the fastest lane of the same mode between the same ports passing `detour` and not `target`
+    (None: `lane` does not pass `target`, or no such sister service exists)."""
+    if target not in lane.via:
+        return None
+    options = [
+        other
+        for other in network.lanes_from.get(lane.from_, ())
+        if other.to == lane.to
+        and other.mode == lane.mode
+        and detour in other.via
+        and target not in other.via
+    ]
+    return min(options, key=lambda o: (o.transit_days, o.id), default=None)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One leg as the world sails it: the service taken (a carriers' detour may replace the one
+    booked), the leg as sailed before waits on the way, the arrival after them, and when the
+    freight can leave the node reached (its stop done)."""
+
+    lane: Lane
+    sailing: Leg
+    arrive: datetime
+    ready: datetime
 
 
 @dataclass(frozen=True)
@@ -115,7 +146,11 @@ class Journey:
     # The last leg as sailed, before waits at chokepoints and at its end: where a diversion's
     # courses part is judged on it.
     sailing: Leg | None = None
-    fees: float = 0.0  # diversion fees paid, in money
+    fees: float = 0.0  # diversion and expedite fees paid, in money
+    held_until: datetime | None = None  # a playbook's hold: no departure before
+    # Customs clearance bought shorter at a node ahead (days saved), and its fee, paid there.
+    expedite: dict[str, float] = field(default_factory=dict)
+    expedite_fees: dict[str, float] = field(default_factory=dict)
 
     @property
     def remaining(self) -> tuple:
@@ -137,9 +172,13 @@ class World:
         self.seed = seed
         self.scale = congestion_scale_days
         self.journeys: dict[str, list[Journey]] = {}
+        self.shipments: dict[str, Shipment] = {}
+        self.diverted: set[str] = set()  # shipments a re-plan diverted under way
+        self._draws: dict[tuple[str, int], float] = {}  # the uniform draw per (shipment, leg)
 
     def dispatch(self, shipment: Shipment, routes: Sequence[Assignment]) -> None:
         """Start a shipment on its routes (one journey per split part)."""
+        self.shipments[shipment.id] = shipment
         self.journeys[shipment.id] = [
             Journey(shipment, route, shipment.origin, shipment.ready_at) for route in routes
         ]
@@ -168,25 +207,43 @@ class World:
                     refused += 1
                     continue
                 free.remove(turning[0])
+                self.diverted.add(shipment_id)
                 moved[turning[0]] = self._divert(parts[turning[0]], route, now)  # type: ignore[arg-type]
                 continue
             index = max(fits, key=lambda i: len(parts[i].lanes_taken))
             free.remove(index)
             base = parts[index]
-            # Units stay with the freight that is really there, whatever the plan split.
-            moved[index] = Journey(
-                base.shipment,
-                route.model_copy(update={"units": base.route.units}),
-                base.node,
-                base.available_at,
+            # Units stay with the freight that is really there, whatever the plan split; what
+            # the part has paid, and any hold or expedite on it, stay too.
+            moved[index] = replace(
+                base,
+                route=route.model_copy(update={"units": base.route.units}),
                 legs_done=len(base.lanes_taken),
                 lanes_taken=list(base.lanes_taken),
                 legs_taken=list(base.legs_taken),
-                departed=base.departed,
-                delivered_at=base.delivered_at,
+                expedite=dict(base.expedite),
+                expedite_fees=dict(base.expedite_fees),
             )
         self.journeys[shipment_id] = [moved.get(i, part) for i, part in enumerate(parts)]
         return refused
+
+    def hold(self, shipment_id: str, until: datetime) -> None:
+        """Keep the shipment's freight where it is (not yet left, or at a node) until `until`."""
+        for part in self.journeys.get(shipment_id, ()):
+            if part.delivered_at is None:
+                part.held_until = max(part.held_until or until, until)
+
+    def expedite(self, shipment_id: str, node: str, saves_days: float, fee_per_unit: float) -> bool:
+        """Buy customs clearance `saves_days` shorter for the shipment's parts still to reach
+        `node` on their routes, at `fee_per_unit` (paid on arrival there). Whether any part was."""
+        bought = False
+        for part in self.journeys.get(shipment_id, ()):
+            ahead = {leg.to_node for leg in part.remaining}
+            if node in ahead and node not in part.expedite:
+                part.expedite[node] = saves_days
+                part.expedite_fees[node] = fee_per_unit * part.route.units
+                bought = True
+        return bought
 
     def _can_divert(self, part: Journey, lanes: list[str], now: datetime) -> bool:
         """Whether `lanes` keeps the part's travelled legs but the one it is sailing, changed
@@ -234,14 +291,15 @@ class World:
 
     def as_known(self, shipment_id: str, now: datetime) -> tuple[Assignment, ...]:
         """The routes as an operator would know them at `now` (carriers report actual
-        departures and arrivals): travelled legs with their real times, the rest shifted to
-        leave no earlier than the freight can. A leg still under way shows the carrier's
+        departures and arrivals, nothing more): travelled legs with their real times, the rest
+        shifted to leave no earlier than the freight usually could (`_reported_ready`: an
+        effect's extra dwell is not foretold). A leg still under way shows the carrier's
         schedule (its real departure plus its planned duration): its real arrival is to come."""
         known: list[Assignment] = []
         for progress in self.journeys[shipment_id]:
             ahead = progress.route.legs[progress.legs_done :]
             taken = list(progress.legs_taken)
-            ready = max(progress.available_at, now + timedelta(minutes=1))
+            ready = max(self._reported_ready(progress), now + timedelta(minutes=1))
             if taken and taken[-1].arrive_at > now:
                 planned = progress.route.legs[progress.legs_done - 1]
                 late = taken[-1].depart_at - planned.depart_at
@@ -269,6 +327,20 @@ class World:
             )
         return tuple(known)
 
+    def _reported_ready(self, journey: Journey) -> datetime:
+        """When freight at a node can leave as track and trace tells it: its real arrival plus
+        the node's usual stop (handling, and clearance where it enters customs). A wait the
+        scenario's effects add there (a berth queue, a customs backlog) shows only as the
+        freight not having left yet, never as a departure time known in advance."""
+        if not journey.legs_taken:
+            return journey.available_at  # at its origin: ready when the shipment is
+        node = self.network.node_by_id[journey.node]
+        origin = self.network.node_by_id[journey.shipment.origin].country
+        stop = node.handling_days + (
+            node.clearance_days if node.is_customs_entry_for(origin) else 0.0
+        )
+        return journey.legs_taken[-1].arrive_at + DAY * stop
+
     def advance(self, until: datetime) -> None:
         """Move every journey through the legs it starts before `until`."""
         for parts in self.journeys.values():
@@ -281,67 +353,126 @@ class World:
             leg = progress.route.legs[progress.legs_done]
             lane = self.network.lane_by_id[leg.lane]
             depart = max(progress.available_at, leg.depart_at)
+            if progress.held_until is not None:
+                depart = max(depart, progress.held_until)
             if depart >= until:
                 return
-            reopen = self.effects.reopens_at((lane.id, lane.from_, lane.to), depart)
+            reopen = self.held_until(lane, depart)
             if reopen is not None:
                 # Held at the node; `available_at` keeps when it got there, so a re-plan can
                 # still send it another way.
                 if reopen >= until:
                     return
                 depart = reopen
-            depart += DAY * self.effects.queue_days((lane.id,), depart, self.scale)
-            transit = self._transit_days(progress.shipment.id, progress.legs_done, lane)
-            transit += self.effects.delay_days((lane.id,), depart)
-            arrive = depart + DAY * transit
-            sailing = Leg(
-                lane=lane.id,
-                from_node=lane.from_,
-                to_node=lane.to,
-                depart_at=depart,
-                arrive_at=arrive,
+            passage = self.sail(
+                progress.shipment.id,
+                progress.legs_done,
+                lane,
+                depart,
+                origin_country,
+                progress.expedite.get(lane.to, 0.0),
             )
-            # Chokepoints and borders act when the freight reaches them, not when it leaves.
-            for member, passing in self._passages(lane, sailing):
-                passing += arrive - depart - DAY * transit  # waits earlier on this leg
-                reopen = self.effects.reopens_at((member,), passing)
-                if reopen is not None:
-                    arrive += min(reopen, self.effects.end) - passing
-                    passing = min(reopen, self.effects.end)
-                wait = self.effects.queue_days((member,), passing, self.scale)
-                arrive += DAY * (wait + self.effects.delay_days((member,), passing))
-            node = self.network.node_by_id[lane.to]
-            reopen = self.effects.reopens_at((node.id,), arrive)
-            if reopen is not None:
-                arrive = min(reopen, self.effects.end)
-            stop = node.handling_days + self.effects.delay_days((node.id,), arrive)
-            stop += self.effects.queue_days((node.id,), arrive, self.scale)
-            if node.is_customs_entry_for(origin_country):
-                stop += node.clearance_days + self.effects.clearance_days(node.id, arrive)
-            progress.available_at = arrive + DAY * stop
-            progress.node = node.id
+            progress.fees += progress.expedite_fees.pop(lane.to, 0.0)
+            progress.available_at = passage.ready
+            progress.node = lane.to
             progress.legs_done += 1
             progress.departed = True
-            progress.sailing = sailing
-            progress.lanes_taken.append(lane.id)
-            progress.legs_taken.append(sailing.model_copy(update={"arrive_at": arrive}))
-            if node.id == progress.shipment.destination:
+            progress.sailing = passage.sailing
+            progress.lanes_taken.append(passage.lane.id)
+            progress.legs_taken.append(
+                passage.sailing.model_copy(update={"arrive_at": passage.arrive})
+            )
+            if lane.to == progress.shipment.destination:
                 progress.delivered_at = progress.available_at
 
-    def _passages(self, lane: Lane, sailing: Leg) -> list[tuple[str, datetime]]:
-        """When a leg reaches each node of its `via`, in sailing order."""
-        return sorted(
-            ((m, passage_time(sailing, m, self.network)) for m in lane.via), key=lambda p: p[1]
-        )
+    def held_until(self, lane: Lane, depart: datetime) -> datetime | None:
+        """When freight ready to leave on `lane` at `depart` may leave, if a closure of the lane
+        or of a node at either end holds it (None: it leaves at once)."""
+        return self.effects.reopens_at((lane.id, lane.from_, lane.to), depart)
 
-    def _transit_days(self, shipment_id: str, leg: int, lane: Lane) -> float:
+    def sail(
+        self,
+        shipment_id: str,
+        index: int,
+        lane: Lane,
+        depart: datetime,
+        origin_country: str | None,
+        expedite_days: float = 0.0,
+    ) -> Passage:
+        """Leg `index` of a shipment's journey, leaving on `lane` at `depart` (after any hold):
+        the carriers' course, queues, the transit draw, waits at chokepoints and borders when
+        the freight reaches them, and the stop at the lane's end. The one function the world
+        moves freight with and the replay's hindsight searches over."""
+        lane = self.carriers_course(shipment_id, index, lane, depart)
+        depart += DAY * self.effects.queue_days((lane.id,), depart, self.scale)
+        transit = self.transit_days(shipment_id, index, lane)
+        transit += self.effects.delay_days((lane.id,), depart)
+        arrive = depart + DAY * transit
+        sailing = Leg(
+            lane=lane.id, from_node=lane.from_, to_node=lane.to, depart_at=depart, arrive_at=arrive
+        )
+        # Chokepoints and borders act when the freight reaches them, not when it leaves.
+        for member, passing in lane_points(lane, depart, arrive, self.network)[2:-1]:
+            passing += arrive - depart - DAY * transit  # waits earlier on this leg
+            reopen = self.effects.reopens_at((member,), passing)
+            if reopen is not None:
+                arrive += min(reopen, self.effects.end) - passing
+                passing = min(reopen, self.effects.end)
+            wait = self.effects.queue_days((member,), passing, self.scale)
+            arrive += DAY * (wait + self.effects.delay_days((member,), passing))
+        node = self.network.node_by_id[lane.to]
+        reopen = self.effects.reopens_at((node.id,), arrive)
+        if reopen is not None:
+            arrive = min(reopen, self.effects.end)
+        stop = node.handling_days + self.effects.delay_days((node.id,), arrive)
+        stop += self.effects.queue_days((node.id,), arrive, self.scale)
+        if node.is_customs_entry_for(origin_country):
+            clearance = node.clearance_days + self.effects.clearance_days(node.id, arrive)
+            stop += max(0.0, clearance - expedite_days)
+        return Passage(lane, sailing, arrive, arrive + DAY * stop)
+
+    def carriers_course(self, shipment_id: str, index: int, lane: Lane, depart: datetime) -> Lane:
+        """The service the carrier really sails for freight booked on `lane` leaving at
+        `depart`. Under a `carriers_divert` effect on a chokepoint of its course, in force when
+        the freight would pass it, that is the detour (`detour_lane`) if the freight leaves
+        after the carriers' decision or the decision comes before the courses part
+        (twin.shipments.diversion); freight past that point keeps its course."""
+        for member in lane.via:
+            for effect in self.effects.by_target.get(member, ()):
+                if effect.carriers_divert is None:
+                    continue
+                other = detour_lane(lane, member, effect.carriers_divert, self.network)
+                if other is None:
+                    continue
+                transit = self.transit_days(shipment_id, index, lane)
+                leg = Leg(
+                    lane=lane.id,
+                    from_node=lane.from_,
+                    to_node=lane.to,
+                    depart_at=depart,
+                    arrive_at=depart + DAY * transit,
+                )
+                passing = dict(lane_points(lane, leg.depart_at, leg.arrive_at, self.network))
+                if not effect.at <= passing[member] < (effect.until or self.effects.end):
+                    continue
+                if effect.at <= depart:
+                    return other
+                deadline = diversion.divert_by(leg, other, self.network)
+                if deadline is not None and effect.at < deadline:
+                    return other
+        return lane
+
+    def transit_days(self, shipment_id: str, leg: int, lane: Lane) -> float:
         if lane.transit_days_p90 is None or lane.transit_days_p90 <= lane.transit_days:
             return lane.transit_days
         # A seeded draw per (seed, shipment, leg): the same replay gives the same world.
-        digest = hashlib.blake2b(
-            f"{self.seed}|{shipment_id}|{leg}".encode(), digest_size=8
-        ).digest()
-        u = int.from_bytes(digest, "big") / 2**64
+        key = (shipment_id, leg)
+        u = self._draws.get(key)
+        if u is None:
+            digest = hashlib.blake2b(
+                f"{self.seed}|{shipment_id}|{leg}".encode(), digest_size=8
+            ).digest()
+            u = self._draws[key] = int.from_bytes(digest, "big") / 2**64
         # Exponential tail fitted so that 90% of draws fall within transit_days_p90.
         spread = (lane.transit_days_p90 - lane.transit_days) / math.log(10.0)
         return lane.transit_days + min(-spread * math.log(1.0 - u), 4 * spread * math.log(10.0))
@@ -357,20 +488,46 @@ class Outcome:
     lateness_cost: float
     lanes: tuple[str, ...]
     due_at: datetime | None = None
+    # Units no route carries, charged at the planner's unserved penalty (never dropped).
+    unserved_cost: float = 0.0
     co2e_kg: float = 0.0  # known CO2e of the part's whole route (docs/emissions.md)
 
 
-def outcomes(world: World) -> list[Outcome]:
+# The planner's price of a unit left unrouted (twin.optimise.request).
+UNSERVED_PENALTY = float(
+    next(f.default for f in fields(PlanRequest) if f.name == "unserved_penalty_per_unit")  # type: ignore[arg-type]
+)
+
+
+def outcomes(world: World, unserved_penalty: float = UNSERVED_PENALTY) -> list[Outcome]:
     """What really happened to each shipment part: arrival, lateness, what it cost and emitted.
 
-    Freight not delivered by the world's end is counted late until the end.
+    Freight not delivered by the world's end is counted late until the end. Units no route
+    carries (a shipment dispatched with no route, or a split short of its units) are an outcome
+    of their own, charged `unserved_penalty` per unit (the planner's).
     """
     from twin.emissions import Emissions
     from twin.files.emissions import load_emission_table
 
     emissions = Emissions(world.network, load_emission_table())
     found: list[Outcome] = []
-    for parts in world.journeys.values():
+    for sid, parts in world.journeys.items():
+        shipment = world.shipments[sid]
+        left = shipment.units - sum(p.route.units for p in parts)
+        if left > 1e-9:
+            found.append(
+                Outcome(
+                    shipment=sid,
+                    units=left,
+                    delivered_at=None,
+                    late_days=0.0,
+                    transport_cost=0.0,
+                    lateness_cost=0.0,
+                    lanes=(),
+                    due_at=shipment.due_at,
+                    unserved_cost=unserved_penalty * left,
+                )
+            )
         for progress in parts:
             shipment = progress.shipment
             arrived = progress.delivered_at

@@ -97,8 +97,16 @@ class ScoringConfig(BaseModel):
     """How a dimension's metrics combine: the worst one, or 1 - prod(1 - s) (independent evidence)."""
 
     # -- a known future change (effective_at later than now) ---------------------------------
+    announce_horizon: Duration = timedelta(days=60)
+    """An announced change (effective_at ahead) scores its full value, starting at effective_at,
+    once it is this close (longer than any journey, so freight booked now that will meet it is
+    warned of at once); further ahead it scores 0. Its severity is what it will do, not how
+    soon: a full closure announced eleven days ahead is critical from the announcement."""
+    forecast_metrics: frozenset[str] = frozenset({"cap_alert"})
+    """Forecasts firm up as they approach: these score value x (1 - time_to_effect / lead),
+    0 before the lead, instead."""
     lead_default: Duration = timedelta(days=3)
-    """A reading effective later scores value x (1 - time_to_effect / lead), 0 before the lead."""
+    """The lead of a forecast metric not in `lead_by_metric`."""
     lead_by_metric: dict[str, Duration] = Field(
         default_factory=lambda: {"rule_change": timedelta(days=7), "cap_alert": timedelta(hours=24)}
     )

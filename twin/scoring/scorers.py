@@ -396,7 +396,12 @@ def _score_rows(
     ignored["superseded"] = len(history) - len(latest)
     limits = {m: config.staleness_for(m).total_seconds() for m in pd.unique(latest["metric"])}
     stale_s = latest["metric"].map(limits).astype(float)
-    fresh = ((at - latest["ts"]).dt.total_seconds() <= stale_s).astype(bool)
+    # An announced change goes stale from when it takes effect, not from the announcement.
+    anchor = latest["ts"].where(
+        latest["effective_at"].isna() | (latest["effective_at"] <= latest["ts"]),
+        latest["effective_at"],
+    )
+    fresh = ((at - anchor).dt.total_seconds() <= stale_s).astype(bool)
     ignored["stale"] = int((~fresh).sum())
     latest = latest[fresh]
     # When the condition is in force: from effective_at (a rule change with none: from ts), until
@@ -414,7 +419,7 @@ def _score_rows(
     # advisories persist until a reading says otherwise.
     persists = latest["dimension"] == "security"
     until = until.where(
-        until.notna() | persists, latest["ts"] + pd.to_timedelta(stale_s[fresh], unit="s")
+        until.notna() | persists, anchor[fresh] + pd.to_timedelta(stale_s[fresh], unit="s")
     )
     ended = until.notna() & (until <= at)
     ignored["ended"] = int(ended.sum())
@@ -425,17 +430,25 @@ def _score_rows(
     parts: list[pd.DataFrame] = []
     for metric, part in latest.groupby("metric", sort=True):
         raw, explain = _score_metric(str(metric), part, history, network, at, config)
-        # A known future change warns ahead: value x (1 - time to effect / lead), 0 before.
-        lead_h = config.lead_for(str(metric)).total_seconds() / 3600.0
         to_effect = np.nan_to_num(_hours(part["effective_at"] - at), nan=0.0)
-        factor = (
-            np.clip(1.0 - np.maximum(to_effect, 0.0) / lead_h, 0.0, 1.0)
-            if lead_h > 0
-            else (to_effect <= 0).astype(float)
-        )
+        if str(metric) in config.forecast_metrics:
+            # A forecast firms up as it nears: value x (1 - time to effect / lead), 0 before.
+            lead_h = config.lead_for(str(metric)).total_seconds() / 3600.0
+            factor = (
+                np.clip(1.0 - np.maximum(to_effect, 0.0) / lead_h, 0.0, 1.0)
+                if lead_h > 0
+                else (to_effect <= 0).astype(float)
+            )
+            ahead = f"lead {lead_h:.0f} h"
+        else:
+            # An announced change scores what it will do, from when it starts (starts_at),
+            # as soon as freight could meet it.
+            horizon_h = config.announce_horizon.total_seconds() / 3600.0
+            factor = (to_effect <= horizon_h).astype(float)
+            ahead = "announced"
         scores = np.clip(raw * factor, 0.0, 1.0)
         notes = [
-            e if t <= 0 else f"{e}; takes effect in {t:.0f} h (lead {lead_h:.0f} h) -> {s:.2f}"
+            e if t <= 0 else f"{e}; takes effect in {t:.0f} h ({ahead}) -> {s:.2f}"
             for e, t, s in zip(explain, to_effect, scores)
         ]
         parts.append(

@@ -1,0 +1,255 @@
+"""The hindsight bound: the cheapest journey each shipment could have had in the replay's world,
+every effect and every transit draw known in advance.
+
+A replay's world is separable by shipment: what happens to one shipment's freight (its transit
+draws, the effects it meets, its costs) never depends on another's, and its cost is linear in
+units (transport and fees per unit, lateness per unit-day). So the least total cost any policy
+can reach is the sum over shipments of the least cost per unit of one journey, times the units,
+or the planner's unserved penalty where that is lower. Every decision a policy can make in the
+world is one of the journeys searched here:
+
+- a route at booking, and any re-plan at a node: any lane out of the node the freight is at;
+- a hold, or a planned departure later than the freight is ready: any departure time (searched
+  at the times waiting can change anything: when an effect on the lane ends, shifted by when
+  the freight would meet it);
+- a diversion under way: the sister service from the same departure, with the same transit
+  draw, plus a fee, which sailing the sister from the start reaches for less;
+- expediting customs: clearance shortened at the playbooks' fees.
+
+Each leg is sailed by the world's own `World.sail` (carriers' detours, queues, waits at
+chokepoints, stops), so the costs and timings are the world's by construction. The search is
+A* over (node, legs done, time ready, cost), with lower bounds from the network alone (cheapest
+lanes, fastest lanes: effects only add time, and a transit draw is never below a lane's
+`transit_days`), and drops a label another at the same node and leg beats on time and cost
+(waiting is free, so the earlier, cheaper label can do all the later one can).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from twin.domain.records import Lane, Network, Shipment
+from twin.network.timing import lane_points
+from twin.replay.world import DAY, Outcome, World
+
+MAX_LEGS = 8
+# How far ahead of the freight's ready time waiting is searched.
+WAIT_HORIZON = timedelta(days=120)
+
+
+@dataclass(frozen=True)
+class Expedite:
+    """A customs expedite a policy may buy: days of clearance saved at a fee per unit."""
+
+    saves_days: float
+    cost_per_unit: float
+
+
+def _bounds(network: Network, destination: str) -> tuple[dict[str, float], dict[str, float]]:
+    """Least transport cost per unit and least days from each node's ready time to delivery."""
+    into: dict[str, list[Lane]] = defaultdict(list)
+    for lane in network.lanes:
+        into[lane.to].append(lane)
+    nodes = network.node_by_id
+
+    def dijkstra(weight: str) -> dict[str, float]:
+        best: dict[str, float] = {}
+        queue = [(0.0, destination)]
+        while queue:
+            value, node = heapq.heappop(queue)
+            if node in best:
+                continue
+            best[node] = value
+            for lane in into[node]:
+                if lane.from_ in best:
+                    continue
+                step = (
+                    lane.cost_per_unit
+                    if weight == "cost"
+                    else lane.transit_days + nodes[lane.to].handling_days
+                )
+                heapq.heappush(queue, (value + step, lane.from_))
+        return best
+
+    return dijkstra("cost"), dijkstra("days")
+
+
+def _departures(world: World, lane: Lane, transit: float, ready: datetime) -> list[datetime]:
+    """When leaving on `lane` may be worth it: at once, or when an effect on the lane, its
+    ends or its via stops acting on freight that leaves then (the planned offsets of each
+    point along the leg)."""
+    book = world.effects
+    times = {ready}
+    depart = ready
+    offsets = dict(lane_points(lane, depart, depart + DAY * transit, world.network))
+    limit = ready + WAIT_HORIZON
+    for target, when in offsets.items():
+        offset = when - depart
+        for effect in book.by_target.get(target, ()):
+            ends = (effect.until or book.end) - offset
+            if ready < ends <= limit:
+                times.add(ends)
+    return sorted(times)
+
+
+Label = tuple[str, int, datetime, float, tuple[str, ...]]  # node, legs done, ready, cost, lanes
+
+
+def _hops(network: Network) -> dict[tuple[str, str], tuple[float, float]]:
+    """Per pair of nodes a lane joins: the cheapest price and the fewest days (transit and the
+    stop's handling) over the lanes between them."""
+    nodes = network.node_by_id
+    found: dict[tuple[str, str], tuple[float, float]] = {}
+    for lane in network.lanes:
+        days = lane.transit_days + nodes[lane.to].handling_days
+        key = (lane.from_, lane.to)
+        cost, fast = found.get(key, (lane.cost_per_unit, days))
+        found[key] = (min(cost, lane.cost_per_unit), min(fast, days))
+    return found
+
+
+@dataclass(frozen=True)
+class Best:
+    lanes: tuple[str, ...]
+    delivered_at: datetime
+    per_unit: float  # transport and fees
+    late_days: float
+
+
+def best_journey(
+    world: World,
+    shipment: Shipment,
+    penalty_per_unit: float,
+    expedites: Sequence[Expedite] = (),
+    bounds: tuple[Mapping[str, float], Mapping[str, float]] | None = None,
+    hops: Mapping[tuple[str, str], tuple[float, float]] | None = None,
+) -> Best | None:
+    """The cheapest journey per unit for `shipment` in `world` (None: leaving it unserved at
+    `penalty_per_unit` is cheaper, or it cannot be delivered)."""
+    network = world.network
+    nodes = network.node_by_id
+    cost_lb, days_lb = bounds or _bounds(network, shipment.destination)
+    hop = hops if hops is not None else _hops(network)
+    if shipment.origin not in cost_lb:
+        return None
+    country = network.node_by_id[shipment.origin].country
+    late_rate = shipment.penalty_per_unit_day
+    options = [Expedite(0.0, 0.0), *expedites]
+
+    def estimate(node: str, ready: datetime, cost: float) -> float:
+        late = (ready + DAY * days_lb[node] - shipment.due_at) / DAY
+        return cost + cost_lb[node] + late_rate * max(0.0, late)
+
+    # Entries are labels (freight ready at a node) or lanes not yet sailed from a label: a lane
+    # is sailed only when its optimistic estimate comes up, so most never are.
+    order = itertools.count()
+    queue: list[tuple[float, int, Label, Lane | None]] = [
+        (
+            estimate(shipment.origin, shipment.ready_at, 0.0),
+            next(order),
+            (shipment.origin, 0, shipment.ready_at, 0.0, ()),
+            None,
+        )
+    ]
+    settled: dict[tuple[str, int], list[tuple[datetime, float]]] = defaultdict(list)
+    while queue:
+        f, _, (node, legs, ready, cost, path), lane = heapq.heappop(queue)
+        if f >= penalty_per_unit:
+            return None
+        if lane is not None:
+            transit = world.transit_days(shipment.id, legs, lane)
+            for leave in _departures(world, lane, transit, ready):
+                held = world.held_until(lane, leave)
+                depart = held if held is not None else leave
+                for option in options:
+                    if option.saves_days and not nodes[lane.to].is_customs_entry_for(country):
+                        continue
+                    passage = world.sail(
+                        shipment.id, legs, lane, depart, country, option.saves_days
+                    )
+                    spent = cost + passage.lane.cost_per_unit + option.cost_per_unit
+                    label = (lane.to, legs + 1, passage.ready, spent, (*path, passage.lane.id))
+                    heapq.heappush(
+                        queue, (estimate(lane.to, passage.ready, spent), next(order), label, None)
+                    )
+            continue
+        if node == shipment.destination:
+            late = max(0.0, (ready - shipment.due_at) / DAY)
+            return Best(path, ready, cost, late)
+        seen = settled[(node, legs)]
+        if any(t <= ready and c <= cost + 1e-12 for t, c in seen):
+            continue
+        seen.append((ready, cost))
+        if legs >= MAX_LEGS:
+            continue
+        for out in network.lanes_from.get(node, ()):
+            if out.to not in cost_lb:
+                continue
+            # Optimistic over the services between the same ends (a carriers' detour sails
+            # one of them): the cheapest price and the fastest time.
+            cheapest, fastest = hop[(out.from_, out.to)]
+            reach = ready + DAY * (fastest + days_lb[out.to])
+            bound = cost + cheapest + cost_lb[out.to]
+            bound += late_rate * max(0.0, (reach - shipment.due_at) / DAY)
+            heapq.heappush(queue, (bound, next(order), (node, legs, ready, cost, path), out))
+    return None
+
+
+def hindsight_outcomes(
+    world: World,
+    shipments: Sequence[Shipment],
+    penalty_per_unit: float,
+    expedites: Sequence[Expedite] = (),
+) -> list[Outcome]:
+    """Each shipment on its best journey in `world` (or unserved at the penalty), as outcomes,
+    with the CO2e of the journey as the world's outcomes count it."""
+    from twin.emissions import Emissions
+    from twin.files.emissions import load_emission_table
+
+    emissions = Emissions(world.network, load_emission_table())
+    found: list[Outcome] = []
+    bounds: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
+    hops = _hops(world.network)
+    for shipment in shipments:
+        if shipment.destination not in bounds:
+            bounds[shipment.destination] = _bounds(world.network, shipment.destination)
+        journey = best_journey(
+            world, shipment, penalty_per_unit, expedites, bounds[shipment.destination], hops
+        )
+        if journey is None:
+            found.append(
+                Outcome(
+                    shipment=shipment.id,
+                    units=shipment.units,
+                    delivered_at=None,
+                    late_days=0.0,
+                    transport_cost=0.0,
+                    lateness_cost=0.0,
+                    lanes=(),
+                    due_at=shipment.due_at,
+                    unserved_cost=penalty_per_unit * shipment.units,
+                )
+            )
+            continue
+        found.append(
+            Outcome(
+                shipment=shipment.id,
+                units=shipment.units,
+                delivered_at=journey.delivered_at,
+                late_days=journey.late_days,
+                transport_cost=journey.per_unit * shipment.units,
+                lateness_cost=journey.late_days * shipment.units * shipment.penalty_per_unit_day,
+                lanes=journey.lanes,
+                due_at=shipment.due_at,
+                co2e_kg=sum(
+                    leg.co2e_kg or 0.0
+                    for leg in emissions.path(journey.lanes, shipment.units, shipment)
+                ),
+            )
+        )
+    return found
