@@ -18,13 +18,13 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from twin.domain.durations import format_timestamp
-from twin.domain.plans import Assignment, Routes
+from twin.domain.plans import Routes
 from twin.domain.records import Network, Shipment
 from twin.domain.signals import Signal
 from twin.engine.engine import Engine, EngineSettings
@@ -254,7 +254,7 @@ def _open_alert_targets(engine: Engine) -> frozenset[str]:
     return frozenset(a.target for a in engine.alert_state.open_alerts if not a.muted)
 
 
-def _routed_units(routes: dict[str, tuple[Assignment, ...]], shipment: Shipment) -> float:
+def _routed_units(routes: Mapping[str, Routes], shipment: Shipment) -> float:
     return sum(a.units for a in routes.get(shipment.id, ()))
 
 
