@@ -19,11 +19,11 @@ from twin.api.present import (
     money,
     route_text,
 )
-from twin.api.views import rollback_note
 from twin.domain.alerts import Alert, Severity
 from twin.domain.incidents import Incident, PlanDiff, ShipmentChange
 from twin.domain.records import Priority, Shipment
 from twin.playbook.runner import RollbackPlan
+from twin.store.decisions import rollback_note
 
 NOW = datetime(2024, 1, 10, tzinfo=UTC)
 

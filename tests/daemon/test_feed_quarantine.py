@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from twin.engine import service as service_module
-from twin.engine.service import forget_services, ingest_feed, open_service
+from twin.engine import polling
+from twin.engine.polling import ingest_feed
+from twin.engine.service import forget_services, open_service
 from twin.files.config import load_config
 from twin.schedule import metrics
 from twin.store.db import session_scope
@@ -97,14 +98,14 @@ def test_a_bad_file_is_held_and_the_feed_moves_on(service, tmp_path: Path) -> No
 def test_a_file_the_store_refuses_is_held_not_retried(service, tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "feeds" / "a.jsonl").write_text(json.dumps({**ROW, "target": "USLAX"}) + "\n")
     (tmp_path / "feeds" / "b.jsonl").write_text(json.dumps({**ROW, "target": "USOAK"}) + "\n")
-    real = service_module._store_read
+    real = polling._store_read
 
     def refuse_a(svc, feed, key, result, **kwargs):
         if key.endswith("a.jsonl"):
             raise sa.exc.DataError("INSERT", {}, ValueError("text the database refuses"))
         return real(svc, feed, key, result, **kwargs)
 
-    monkeypatch.setattr(service_module, "_store_read", refuse_a)
+    monkeypatch.setattr(polling, "_store_read", refuse_a)
     outcome = ingest_feed(service, service.config.feed("drop"))
     assert (outcome.files_quarantined, outcome.inserted) == (1, 1)
     assert _targets(service) == ["USOAK"]

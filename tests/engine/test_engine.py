@@ -12,6 +12,7 @@ from twin.domain.signals import Signal
 from twin.engine.engine import Engine, EngineSettings, reserved_lane_capacity
 from twin.feeds.ingest import ingest_signals
 from twin.files.playbooks import load_playbooks
+from twin.playbook.actions import InForce
 from twin.playbook.incidents import transition
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
@@ -83,7 +84,10 @@ def test_unsafe_chokepoint_fires_the_playbook_and_reroutes_round_the_cape() -> N
     approved, _ = transition(
         incident, IncidentState.approved, at=opened.at, by="ana", why="go round"
     )
-    engine.incidents[approved.id] = approved
+    # A person's decision reaches the engine through its state, as the daemon's store brings it.
+    state = engine.state()
+    state.incidents[approved.id] = approved
+    engine = Engine.from_state(engine.network, engine.playbooks, state, engine.settings)
     opened = engine.tick(opened.at + timedelta(hours=6))
     assert [i.state.value for i in opened.incidents] == ["applied"]
     assert set(opened.rerouted) == {"S1", "S2"}
@@ -106,7 +110,7 @@ def test_shadow_mode_records_but_changes_nothing() -> None:
     assert engine.incidents, "shadow mode still records the incident"
     assert {i.state.value for i in engine.incidents.values()} == {"shadowed"}
     assert engine.routes == before
-    assert not engine.constraints
+    assert not engine.in_force
 
 
 def test_reserved_capacity_counts_only_departures_ahead() -> None:
@@ -143,12 +147,10 @@ def test_risk_is_priced_only_when_the_freight_would_meet_it() -> None:
 
 def test_holds_are_lifted_when_their_incident_is_released() -> None:
     engine = _engine()
-    engine._applying = "INC-1"
-    engine.hold("S1", "clear")
-    engine._applying = None
-    engine.hold("S2", "clear")  # a hold set outside any incident keeps its own key
+    engine.keep(InForce("hold", "S1", "clear", "INC-1", NOW, holds=True))
+    engine.keep(InForce("hold", "S2", "clear", "INC-2", NOW, holds=True))
     engine.release("INC-1")
-    assert engine.holds == {"S2": "clear"}
+    assert engine.holds == {"S2": "INC-2"}
 
 
 def test_an_escalation_is_answered_again_once() -> None:

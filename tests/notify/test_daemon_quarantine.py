@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from twin.api.demo import drop_feed_file, write_demo
-from twin.engine.service import forget_services, ingest_feed, service_for
+from twin.engine.polling import ingest_feed
+from twin.engine.service import forget_services, service_for
 from twin.schedule import metrics
 from twin.store.db import session_scope
 from twin.store.signals import list_quarantine

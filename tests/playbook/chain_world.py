@@ -13,6 +13,7 @@ from twin.domain.plans import Assignment
 from twin.domain.records import Network, Shipment
 from twin.network.graph import NetworkView, WhatIf
 from twin.optimise import PlanRequest, plan
+from twin.playbook.actions import InForce
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -100,8 +101,12 @@ class MemoryEffector:
     holds: dict[str, str] = field(default_factory=dict)
     sent: list[tuple[str, Notification]] = field(default_factory=list)
 
-    def constrain(self, incident_id: str, whatif: WhatIf, until: str) -> None:
-        self.constraints[incident_id] = self.constraints.get(incident_id, WhatIf()).merged(whatif)
+    def keep(self, item: InForce) -> None:
+        if item.holds:
+            self.holds[item.target] = item.until
+        else:
+            merged = self.constraints.get(item.incident, WhatIf()).merged(item.whatif)
+            self.constraints[item.incident] = merged
 
     def release(self, incident_id: str) -> None:
         self.constraints.pop(incident_id, None)
@@ -109,9 +114,6 @@ class MemoryEffector:
 
     def set_routes(self, shipment: str, routes: tuple[Assignment, ...]) -> None:
         self.routes[shipment] = routes
-
-    def hold(self, shipment: str, until: str) -> None:
-        self.holds[shipment] = until
 
     def notify(self, incident_id: str, notification: Notification) -> None:
         self.sent.append((incident_id, notification))

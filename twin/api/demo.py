@@ -8,6 +8,7 @@ scores, alert state, the plan of record, the incident and its audit entry), so l
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,30 +42,9 @@ lanes:
   - {id: RTM-VENLO-ROAD, from: NLRTM, to: NL-VENLO, mode: road, transit_days: 1, cost_per_unit: 8}
   - {id: AMS-VENLO-ROAD, from: NLAMS, to: NL-VENLO, mode: road, transit_days: 1, cost_per_unit: 10}
 """
-# The library's playbooks/avoid-closed-chokepoint.yaml: an `auto` playbook whose 40% cost
-# guardrail the Cape detour trips, so its incident waits for a person.
-PLAYBOOK = {
-    "id": "avoid-closed-chokepoint",
-    "description": "Re-route sea freight round a closed or unsafe chokepoint.",
-    "match": {
-        "dimension": ["security", "weather"],
-        "target_kind": "chokepoint",
-        "severity": "critical",
-    },
-    "actions": [
-        {"avoid": {"target": "{{ alert.target }}", "until": "clear"}},
-        {"replan": {"scope": "exposed", "max_cost_increase_pct": 40}},
-        {
-            "notify": {
-                "channel": "oncall",
-                "message": "{{ alert.target }} closed or unsafe: exposed freight re-planned round it",
-            }
-        },
-    ],
-    "approval": "auto",
-    "cooldown": "12h",
-    "rollback": "on_clear",
-}
+# The library's own playbook, as shipped: an `auto` playbook whose 40% cost guardrail the Cape
+# detour trips, so its incident waits for a person.
+PLAYBOOK_FILE = Path(__file__).resolve().parents[2] / "playbooks" / "avoid-closed-chokepoint.yaml"
 
 
 @dataclass(frozen=True)
@@ -107,9 +87,7 @@ def write_demo(folder: Path, database_url: str, *, start: datetime) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "network.yaml").write_text(NETWORK, encoding="utf-8")
     (folder / "playbooks").mkdir(exist_ok=True)
-    (folder / "playbooks" / "avoid-closed-chokepoint.yaml").write_text(
-        yaml.safe_dump(PLAYBOOK, sort_keys=False), encoding="utf-8"
-    )
+    shutil.copyfile(PLAYBOOK_FILE, folder / "playbooks" / PLAYBOOK_FILE.name)
     (folder / "feeds").mkdir(exist_ok=True)
     day = timedelta(days=1)
     write_shipments(

@@ -3,7 +3,6 @@ with the HTTP status each refusal gets."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,11 +23,10 @@ from twin.api.models import (
 )
 from twin.domain.alerts import Acknowledgement, Alert, RiskScore, Silence
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, ShipmentChange
-from twin.playbook.incidents import IllegalTransition, allowed, transition
-from twin.playbook.runner import RollbackPlan, plan_rollback
-from twin.store.alerts import list_alerts, list_silences, save_ack, save_alerts, save_silence
+from twin.playbook.incidents import allowed
+from twin.store import decisions
 from twin.store.common import NotFound
-from twin.store.incidents import StaleState, audit_log, get_incident, save_transition
+from twin.store.incidents import audit_log, get_incident
 from twin.store.users import Role, User
 
 S = IncidentState
@@ -217,37 +215,21 @@ def load_incident(session: Session, ident: str) -> Incident:
         raise ConsoleError(404, f"no incident {ident!r}") from None
 
 
-def _ids(ids: list[str], most: int = 6) -> str:
-    return ", ".join(ids[:most]) + (f" and {len(ids) - most} more" if len(ids) > most else "")
-
-
-def rollback_note(incident: Incident, plan: RollbackPlan) -> str:
-    """What a roll back does, in words: how many shipments get their earlier routes back, how
-    many stay on the new route because they are past their point of no return, and which."""
-    restored = sorted(plan.restore)
-    departed = {c.shipment: c.no_return_at for c in incident.diff.changes}
-    parts = [
-        f"restores {len(restored)} shipment{'' if len(restored) == 1 else 's'} to "
-        f"{'its' if len(restored) == 1 else 'their'} earlier route"
-        + (f" ({_ids(restored)})" if restored else "")
-    ]
-    kept = list(plan.kept)
-    if kept:
-        first = min(t for t in (departed.get(k) for k in kept) if t is not None)
-        parts.append(
-            f"keeps {len(kept)} on the new route ({_ids(kept)}): past "
-            f"{'its' if len(kept) == 1 else 'their'} point of no return, the freight left on it "
-            f"from {first:%Y-%m-%d %H:%M}Z"
-        )
-    else:
-        parts.append("keeps 0 on the new route (none is past its point of no return)")
-    return "; ".join(parts)
-
-
 @dataclass(frozen=True)
 class Decided:
     incident: Incident
     message: str
+
+
+def _refused(exc: decisions.Refused) -> ConsoleError:
+    return ConsoleError(404 if exc.kind == "unknown" else 409, exc.message)
+
+
+def _may(user: User, doing: str) -> None:
+    if not user.role.allows(DECIDER):
+        raise ConsoleError(
+            403, f"{user.name} is a {user.role.value}: only approvers and admins may {doing}"
+        )
 
 
 def decide(
@@ -260,45 +242,33 @@ def decide(
     at: datetime,
     expected_state: str | None = None,
 ) -> Decided:
-    """Approve, reject or roll back incident `ident` as `user`, audited under the user's name.
+    """Approve, reject or roll back incident `ident` as `user`, audited under the user's name
+    (twin.store.decisions, as the CLI does).
 
     Refusals change nothing and raise ConsoleError: 403 (role), 404 (unknown incident), 409
     (not allowed from its state, already decided, or changed since the form was rendered).
     """
     if verb not in DECISIONS:
         raise ConsoleError(404, f"unknown decision {verb!r}: use one of {sorted(DECISIONS)}")
-    if not user.role.allows(DECIDER):
-        raise ConsoleError(
-            403, f"{user.name} is a {user.role.value}: only approvers and admins may {verb}"
-        )
-    incident = load_incident(session, ident)
-    if expected_state is not None and incident.state.value != expected_state:
-        by = f" by {incident.decided_by}" if incident.decided_by else ""
-        raise ConsoleError(
-            409,
-            f"incident {incident.id} changed since this page was opened: it is now "
-            f"{incident.state.value}{by}. Reload the page and decide again.",
-        )
-    if incident.shadow:
-        raise ConsoleError(409, f"incident {incident.id} is a shadow incident: it is never applied")
-    to = DECISIONS[verb]
-    why = comment.strip()
-    note = ""
-    if to is S.rolled_back and incident.state is S.applied:
-        note = rollback_note(incident, plan_rollback(incident, at))
-        why = f"{why}; {note}" if why else note
+    _may(user, verb)
     try:
-        moved, entry = transition(incident, to, at=at, by=user.name, why=why)
-        save_transition(session, incident=moved, entry=entry)
-    except IllegalTransition as exc:
-        raise ConsoleError(409, str(exc)) from None
-    except StaleState as exc:
-        raise ConsoleError(409, str(exc)) from None
-    message = f"{moved.id}: {incident.state.value} → {moved.state.value} by {user.name}"
-    if to is S.approved:
+        done = decisions.decide(
+            session,
+            ident=ident,
+            to=DECISIONS[verb],
+            by=user.name,
+            comment=comment,
+            at=at,
+            expected_state=expected_state,
+        )
+    except decisions.Refused as exc:
+        raise _refused(exc) from None
+    moved = done.incident
+    message = f"{moved.id}: {done.before.state.value} → {moved.state.value} by {user.name}"
+    if moved.state is S.approved:
         message += " (the engine applies it on its next pass)"
-    if note:
-        message += f": {note} (the engine restores the routes on its next pass)"
+    if done.note:
+        message += f": {done.note} (the engine restores the routes on its next pass)"
     return Decided(moved, message)
 
 
@@ -306,25 +276,13 @@ def acknowledge(
     session: Session, *, alert_id: str, user: User, comment: str, at: datetime
 ) -> Acknowledgement:
     """Record that `user` is on alert `alert_id` (approvers and admins)."""
-    if not user.role.allows(DECIDER):
-        raise ConsoleError(
-            403, f"{user.name} is a {user.role.value}: only approvers and admins may acknowledge"
+    _may(user, "acknowledge")
+    try:
+        return decisions.acknowledge(
+            session, alert_id=alert_id, by=user.name, comment=comment, at=at
         )
-    found = next((a for a in list_alerts(session) if a.id == alert_id), None)
-    if found is None:
-        raise ConsoleError(404, f"no alert {alert_id!r}")
-    if found.cleared_at is not None:
-        raise ConsoleError(
-            409,
-            f"alert {alert_id} cleared at {found.cleared_at:%Y-%m-%d %H:%M}Z: nothing to acknowledge",
-        )
-    made = Acknowledgement(alert_id=alert_id, by=user.name, at=at, comment=comment.strip())
-    save_ack(session, ack=made)
-    if found.acked_by is None:
-        save_alerts(
-            session, alerts=[found.model_copy(update={"acked_by": user.name, "acked_at": at})]
-        )
-    return made
+    except decisions.Refused as exc:
+        raise _refused(exc) from None
 
 
 def add_silence(
@@ -337,47 +295,21 @@ def add_silence(
     at: datetime,
 ) -> Silence:
     """Mute alerts matching `matchers` from `at` for `length`, recorded under `user` (approvers, admins)."""
-    if not user.role.allows(DECIDER):
-        raise ConsoleError(
-            403, f"{user.name} is a {user.role.value}: only approvers and admins may silence alerts"
-        )
-    made = Silence(
-        id=f"s-{uuid.uuid4().hex[:12]}",
-        matchers=matchers,
-        starts_at=at,
-        ends_at=at + length,
-        created_by=user.name,
-        comment=comment.strip(),
+    _may(user, "silence alerts")
+    return decisions.add_silence(
+        session, matchers=matchers, starts_at=at, length=length, by=user.name, comment=comment
     )
-    save_silence(session, silence=made)
-    return made
 
 
 def expire_silence(
     session: Session, *, ident: str, user: User, comment: str, at: datetime
 ) -> Silence:
     """End a silence now (it stays on record, with who ended it in its comment)."""
-    if not user.role.allows(DECIDER):
-        raise ConsoleError(
-            403,
-            f"{user.name} is a {user.role.value}: only approvers and admins may expire silences",
-        )
-    found = next((s for s in list_silences(session) if s.id == ident), None)
-    if found is None:
-        raise ConsoleError(404, f"no silence {ident!r}")
-    if found.ends_at <= at:
-        raise ConsoleError(409, f"silence {ident} already ended at {found.ends_at:%Y-%m-%d %H:%M}Z")
-    note = f"expired by {user.name} at {at:%Y-%m-%d %H:%M}Z" + (
-        f": {comment.strip()}" if comment.strip() else ""
-    )
-    ended = found.model_copy(
-        update={
-            "ends_at": max(at, found.starts_at),
-            "comment": f"{found.comment}; {note}" if found.comment else note,
-        }
-    )
-    save_silence(session, silence=ended)
-    return ended
+    _may(user, "expire silences")
+    try:
+        return decisions.expire_silence(session, ident=ident, by=user.name, comment=comment, at=at)
+    except decisions.Refused as exc:
+        raise _refused(exc) from None
 
 
 DONE = {"approve": "Approved", "reject": "Rejected", "rollback": "Rolled back"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -139,10 +138,9 @@ def silence(
 ) -> None:
     """Mute alerts on TARGET for a while (kept in the store; the daemon applies it each pass)."""
     from twin.alerting.rules import check_matchers
-    from twin.domain.alerts import Silence
     from twin.domain.durations import parse_timestamp
-    from twin.store.alerts import save_silence
     from twin.store.db import session_scope
+    from twin.store.decisions import add_silence
 
     problems: list[Problem] = []
     try:
@@ -170,16 +168,10 @@ def silence(
         check_matchers(matchers, "silence")
     except ValueError as exc:
         raise InputError([Problem("--target", ", ".join(target), None, str(exc))]) from None
-    made = Silence(
-        id=f"s-{uuid.uuid4().hex[:12]}",
-        matchers=matchers,
-        starts_at=start,
-        ends_at=start + length,
-        created_by=by,
-        comment=comment,
-    )
     with session_scope(_engine()) as session:
-        save_silence(session, silence=made)
+        made = add_silence(
+            session, matchers=matchers, starts_at=start, length=length, by=by, comment=comment
+        )
     doc = _silence_doc(made, _now())
     if json:
         emit_json(doc)
@@ -224,21 +216,30 @@ def expire_silence(
     silence_id: Annotated[
         str, typer.Argument(help="The silence's id (see `twin alerts silences`).")
     ],
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who ends it (noted on the silence).")
+    ] = None,
+    comment: Annotated[str, typer.Option("--comment", help="Why (noted on the silence).")] = "",
     json: JsonOpt = False,
 ) -> None:
     """End a silence now; it stays on record (`twin alerts silences --all`)."""
-    from twin.store.alerts import list_silences, save_silence
+    from twin.store.alerts import list_silences
     from twin.store.db import session_scope
+    from twin.store.decisions import Refused
+    from twin.store.decisions import expire_silence as expire
 
     now = _now()
     with session_scope(_engine()) as session:
-        found = next((s for s in list_silences(session) if s.id == silence_id), None)
-        if found is None:
-            raise InputError([Problem(silence_id, "", None, "no such silence")])
-        expired = found.ends_at <= now
-        if not expired:
-            found = found.model_copy(update={"ends_at": max(now, found.starts_at)})
-            save_silence(session, silence=found)
+        try:
+            found, expired = (
+                expire(session, ident=silence_id, by=by, comment=comment, at=now),
+                False,
+            )
+        except Refused as exc:
+            if exc.kind == "unknown":
+                raise InputError([Problem(silence_id, "", None, "no such silence")]) from None
+            found = next(s for s in list_silences(session) if s.id == silence_id)
+            expired = True
     doc = {**_silence_doc(found, now), "already_expired": expired}
     if json:
         emit_json(doc)
@@ -259,33 +260,24 @@ def ack(
     comment: Annotated[str, typer.Option("--comment", help="A note.")] = "",
     json: JsonOpt = False,
 ) -> None:
-    """Say "I'm on it" for an open alert episode (recorded, and shown on the episode)."""
-    from twin.domain.alerts import Acknowledgement
-    from twin.store.alerts import list_alerts, save_ack, save_alerts
+    """Say "I'm on it" for an open alert episode (recorded; the episode shows the first person
+    on it), as the console does (twin.store.decisions)."""
     from twin.store.db import session_scope
+    from twin.store.decisions import Refused, acknowledge
 
     now = _now()
     with session_scope(_engine()) as session:
-        alert = next((a for a in list_alerts(session) if a.id == alert_id), None)
-        if alert is None:
-            raise InputError(
-                [Problem(alert_id, "", None, "no such alert episode (`twin alerts list`)")]
-            )
-        if alert.cleared_at is not None:
-            raise InputError(
-                [
-                    Problem(
-                        alert_id,
-                        "",
-                        None,
-                        f"cleared at {format_timestamp(alert.cleared_at)}: nothing to acknowledge",
-                    )
-                ]
-            )
-        record = Acknowledgement(alert_id=alert_id, by=by, at=now, comment=comment)
-        save_ack(session, ack=record)
-        save_alerts(session, alerts=[alert.model_copy(update={"acked_by": by, "acked_at": now})])
-    doc = {"alert_id": alert_id, "by": by, "at": format_timestamp(now), "comment": comment}
+        try:
+            record = acknowledge(session, alert_id=alert_id, by=by, comment=comment, at=now)
+        except Refused as exc:
+            hint = " (`twin alerts list`)" if exc.kind == "unknown" else ""
+            raise InputError([Problem(alert_id, "", None, exc.message + hint)]) from None
+    doc = {
+        "alert_id": alert_id,
+        "by": by,
+        "at": format_timestamp(record.at),
+        "comment": record.comment,
+    }
     if json:
         emit_json(doc)
         return

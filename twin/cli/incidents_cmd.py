@@ -196,26 +196,27 @@ def show(ident: IdArg, json: JsonOpt = False) -> None:
     console.print(log)
 
 
-def _move(
-    ident: str, to: IncidentState, by: str, comment: str, json: bool, quiet: bool = False
-) -> Incident:
-    from twin.playbook.incidents import IllegalTransition, transition
-    from twin.store.common import NotFound
+def _decide(ident: str, to: IncidentState, by: str, comment: str) -> Any:
+    """The decision, as the console takes it too (twin.store.decisions)."""
     from twin.store.db import session_scope
-    from twin.store.incidents import StaleState, get_incident, save_transition
+    from twin.store.decisions import Refused, decide
 
-    now = datetime.now(UTC)
     with session_scope(_engine()) as session:
         try:
-            incident = get_incident(session, id=ident)
-            moved, entry = transition(incident, to, at=now, by=by, why=comment)
-            save_transition(session, incident=moved, entry=entry)
-        except (NotFound, IllegalTransition, StaleState) as exc:
-            raise _bad(ident, str(exc)) from None
+            return decide(session, ident=ident, to=to, by=by, comment=comment, at=datetime.now(UTC))
+        except Refused as exc:
+            raise _bad(ident, exc.message) from None
+
+
+def _move(ident: str, to: IncidentState, by: str, comment: str, json: bool) -> Incident:
+    done = _decide(ident, to, by, comment)
+    moved: Incident = done.incident
     if json:
         emit_json(_summary(moved))
-    elif not quiet:
-        console.print(f"{moved.id}: {incident.state.value} → [bold]{moved.state.value}[/] by {by}")
+    else:
+        console.print(
+            f"{moved.id}: {done.before.state.value} → [bold]{moved.state.value}[/] by {by}"
+        )
     return moved
 
 
@@ -238,26 +239,16 @@ def reject(ident: IdArg, by: ByOpt, comment: CommentOpt = "", json: JsonOpt = Fa
 def rollback(ident: IdArg, by: ByOpt, comment: CommentOpt = "", json: JsonOpt = False) -> None:
     """Roll back an applied incident: shipments not past the point of no return get their earlier
     routes back (the engine restores them); the rest keep the new route."""
-    from twin.playbook.runner import plan_rollback
-    from twin.store.common import NotFound
-    from twin.store.db import session_scope
-    from twin.store.incidents import get_incident
-
-    now = datetime.now(UTC)
-    with session_scope(_engine()) as session:
-        try:
-            incident = get_incident(session, id=ident)
-        except NotFound as exc:
-            raise _bad(ident, str(exc)) from None
-    plan = plan_rollback(incident, now)
-    why = (comment + "; " if comment else "") + (
-        f"restore {len(plan.restore)}, keep {len(plan.kept)} past the point of no return"
-    )
-    moved = _move(ident, IncidentState.rolled_back, by, why, json=False, quiet=json)
+    done = _decide(ident, IncidentState.rolled_back, by, comment)
+    moved = done.incident
+    if not json:
+        console.print(
+            f"{moved.id}: {done.before.state.value} → [bold]{moved.state.value}[/] by {by}"
+        )
     if json:
-        emit_json({**_summary(moved), "restored": sorted(plan.restore), "kept": list(plan.kept)})
+        emit_json({**_summary(moved), "restored": list(done.restored), "kept": list(done.kept)})
     else:
         console.print(
-            f"restored: {', '.join(sorted(plan.restore)) or 'none'}; "
-            f"kept (past the point of no return): {', '.join(plan.kept) or 'none'}"
+            f"restored: {', '.join(done.restored) or 'none'}; "
+            f"kept (past the point of no return): {', '.join(done.kept) or 'none'}"
         )

@@ -114,7 +114,7 @@ def monitor(
     import pandas as pd
 
     from twin.alerting.rules import AlertRules
-    from twin.engine.monitor_pass import document, read_signals, run_monitor, save_run
+    from twin.engine.history_monitor import document, read_signals, run_monitor, save_run
     from twin.scoring.config import ScoringConfig
 
     loaded, warnings = load_network(network)

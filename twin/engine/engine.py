@@ -3,17 +3,18 @@ playbook → plan. The daemon runs it on the wall clock with the store; replays 
 code on a simulated clock in memory.
 
 `now` is always passed in. The engine never reads scenario effects: it sees signals, and the
-positions its caller reports.
+positions its caller reports. Everything it keeps between ticks is one EngineState
+(twin/engine/state.py): `Engine.from_state(...)` builds it, `engine.state()` reads it back.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
 import pandas as pd
 
@@ -24,11 +25,12 @@ from twin.domain.incidents import AuditEntry, Incident, IncidentState, Notificat
 from twin.domain.plans import Plan, Routes
 from twin.domain.records import Network, Shipment
 from twin.emissions import Emissions
+from twin.engine.state import EngineState, empty_signal_frame
 from twin.files.emissions import load_emission_table
 from twin.network.graph import NetworkView, WhatIf
 from twin.network.timing import booked_lane_points, earliest_offsets
 from twin.optimise import PlanRequest, Position, SolveOptions, plan
-from twin.playbook.actions import ActionContext, OptimiseReplanner, Replanner
+from twin.playbook.actions import ActionContext, InForce, OptimiseReplanner, Replanner
 from twin.playbook.incidents import transition
 from twin.playbook.match import match_alert
 from twin.playbook.runner import after_clear, apply, opening_moves, propose, stale
@@ -36,9 +38,11 @@ from twin.playbook.schema import Playbook
 from twin.scoring.config import ScoringConfig
 from twin.scoring.exposure import delay_days, exposure
 from twin.scoring.propagate import assess
-from twin.scoring.scorers import empty_scores, signals_frame
+from twin.shipments.capacity import reserved_lane_capacity
 
 S = IncidentState
+# Where freight really is, as carriers report it: the plan of record's routes re-timed at `now`.
+Tracking = Callable[[datetime], Mapping[str, Routes]]
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,9 @@ class Engine:
     playbooks : the validated playbook library.
     settings : EngineSettings.
     replanner : what re-plans exposed shipments (default: twin.optimise with HiGHS).
+    state : what it starts from (default: nothing known, nothing decided); see `from_state`.
+    tracking : asked with `now` before the engine acts on routes, so a caller (a replay's
+        world, a feed of carrier events) can bring the plan of record up to date first.
     """
 
     def __init__(
@@ -97,6 +104,9 @@ class Engine:
         playbooks: Sequence[Playbook],
         settings: EngineSettings | None = None,
         replanner: Replanner | None = None,
+        *,
+        state: EngineState | None = None,
+        tracking: Tracking | None = None,
     ):
         self.network = network
         self.playbooks = list(playbooks)
@@ -104,56 +114,124 @@ class Engine:
         self.settings = settings or EngineSettings()
         self.replanner = replanner or OptimiseReplanner()
         self.emissions = Emissions(network, load_emission_table())  # CO2e in incident diffs
-        self.shipments: dict[str, Shipment] = {}
-        self.routes: dict[str, Routes] = {}
-        self.constraints: dict[str, WhatIf] = {}
-        self.holds: dict[str, str] = {}
-        self.incidents: dict[str, Incident] = {}
-        self.alert_state = AlertState()
-        self.history = empty_signal_frame()
-        self.scores = empty_scores()
-        self.sent: list[tuple[str, Notification]] = []
-        self.fired_at: dict[tuple[str, str], datetime] = {}  # (playbook, target) -> applied at
+        self._tracking = tracking
+        given = state or EngineState()
+        self._shipments = dict(given.shipments)
+        self._routes = dict(given.routes)
+        self._alert_state = given.alert_state
+        self._incidents = dict(given.incidents)
+        self._cooldowns = dict(given.cooldowns)
+        self._in_force = list(given.in_force)
+        self._history = given.history
+        self._scores = given.scores
+        self._scored_at = given.scored_at
+        self._outbox = list(given.outbox)
         self._rerouted: dict[str, Routes] = {}
-        self._applying: str | None = None
-        self._scored_at: datetime | None = None
         self._offsets = earliest_offsets(network)
-        self._fresh_signals = False
+        self._fresh_signals = given.fresh_signals
         # Seconds spent per stage (score, alerts, respond, plan): where a replay's time goes.
         self.seconds: dict[str, float] = defaultdict(float)
         self._delay_cache: tuple[datetime | None, dict[str, float]] | None = None
-        # Called with `now` before the engine acts on routes, so a caller (a replay's world, a
-        # feed of carrier events) can bring the plan of record up to date first.
-        self.refresh_routes: Callable[[datetime], None] | None = None
+
+    @classmethod
+    def from_state(
+        cls,
+        network: Network,
+        playbooks: Sequence[Playbook],
+        state: EngineState,
+        settings: EngineSettings | None = None,
+        *,
+        replanner: Replanner | None = None,
+        tracking: Tracking | None = None,
+    ) -> Engine:
+        """The engine as `state` has it (the daemon: as the store has it at the pass's `now`)."""
+        return cls(network, playbooks, settings, replanner, state=state, tracking=tracking)
+
+    def state(self) -> EngineState:
+        """What the engine knows and has decided now (a copy: changing it changes nothing)."""
+        return EngineState(
+            shipments=dict(self._shipments),
+            routes=dict(self._routes),
+            alert_state=self._alert_state,
+            incidents=dict(self._incidents),
+            cooldowns=dict(self._cooldowns),
+            in_force=tuple(self._in_force),
+            history=self._history,
+            scores=self._scores,
+            scored_at=self._scored_at,
+            fresh_signals=self._fresh_signals,
+            outbox=tuple(self._outbox),
+        )
+
+    # --- read-only views of the state -------------------------------------------------------
+
+    @property
+    def shipments(self) -> Mapping[str, Shipment]:
+        return MappingProxyType(self._shipments)
+
+    @property
+    def routes(self) -> Mapping[str, Routes]:
+        """The plan of record."""
+        return MappingProxyType(self._routes)
+
+    @property
+    def incidents(self) -> Mapping[str, Incident]:
+        return MappingProxyType(self._incidents)
+
+    @property
+    def alert_state(self) -> AlertState:
+        return self._alert_state
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        return self._scores
+
+    @property
+    def history(self) -> pd.DataFrame:
+        return self._history
+
+    @property
+    def in_force(self) -> tuple[InForce, ...]:
+        return tuple(self._in_force)
+
+    @property
+    def holds(self) -> dict[str, str]:
+        """Held shipments -> the incident that holds them."""
+        return {item.target: item.incident for item in self._in_force if item.holds}
+
+    @property
+    def sent(self) -> tuple[tuple[str, Notification], ...]:
+        """The outbox: (incident id, notification) the playbooks sent, in order."""
+        return tuple(self._outbox)
 
     # --- the Effector playbooks act through -------------------------------------------------
 
-    def constrain(self, incident_id: str, whatif: WhatIf, until: str) -> None:
-        self.constraints[incident_id] = self.constraints.get(incident_id, WhatIf()).merged(whatif)
+    def keep(self, item: InForce) -> None:
+        self._in_force.append(item)
 
     def release(self, incident_id: str) -> None:
-        self.constraints.pop(incident_id, None)
-        for sid in [s for s, owner in self.holds.items() if owner == incident_id]:
-            del self.holds[sid]
+        self._in_force = [item for item in self._in_force if item.incident != incident_id]
 
     def set_routes(self, shipment: str, routes: Routes) -> None:
-        self.routes[shipment] = tuple(routes)
+        self._routes[shipment] = tuple(routes)
         self._rerouted[shipment] = tuple(routes)
 
-    def hold(self, shipment: str, until: str) -> None:
-        # Keyed to the incident being applied, so releasing that incident lifts its holds.
-        self.holds[shipment] = self._applying or until
-
     def notify(self, incident_id: str, notification: Notification) -> None:
-        self.sent.append((incident_id, notification))
+        self._outbox.append((incident_id, notification))
 
     # --- planning ----------------------------------------------------------------------------
 
     def active_constraints(self) -> WhatIf:
+        """The constraints in force, merged: what every plan and re-plan is made under."""
         merged = WhatIf()
-        for whatif in self.constraints.values():
-            merged = merged.merged(whatif)
+        for item in self._in_force:
+            merged = merged.merged(item.whatif)
         return merged
+
+    def _lift_expired(self, now: datetime) -> None:
+        """Drop what was kept in force for a duration (`until: 12h`) that has run out."""
+        if any(item.lifted(now) for item in self._in_force):
+            self._in_force = [item for item in self._in_force if not item.lifted(now)]
 
     def risk_days(self, now: datetime) -> dict[str, float]:
         """Expected delay days per lane for freight booked at `now`: a lane's risk counts when
@@ -162,10 +240,10 @@ class Engine:
         Lane scores already carry the risk of their ends and `via` (twin.scoring.propagate);
         pricing nodes too would count it twice.
         """
-        if self.scores.empty:
+        if self._scores.empty:
             return {}
         lanes = self.network.lane_by_id
-        rows = self.scores[self.scores["target"].isin(lanes.keys())]
+        rows = self._scores[self._scores["target"].isin(lanes.keys())]
         if rows.empty:
             return {}
         keep = []
@@ -198,9 +276,10 @@ class Engine:
         """Plan new shipments under the constraints in force (and the risk, unless told not
         to), against the capacity the plan of record already uses; record their routes."""
         started = time.perf_counter()
+        self._lift_expired(now)
         batch = tuple(shipments)
         for shipment in batch:
-            self.shipments[shipment.id] = shipment
+            self._shipments[shipment.id] = shipment
         whatif = self.active_constraints()
         if extra is not None:
             whatif = whatif.merged(extra)
@@ -209,12 +288,12 @@ class Engine:
             shipments=batch,
             positions=dict(positions or {}),
             risk_days=self.risk_days(now) if use_risk else {},
-            reserved_lane=reserved_lane_capacity(self.routes, now, exclude={s.id for s in batch}),
+            reserved_lane=reserved_lane_capacity(self._routes, now, exclude={s.id for s in batch}),
         )
         made = plan(NetworkView(self.network, whatif), request, self.settings.solve)
         if made.status.applicable:
             for shipment in batch:
-                self.routes[shipment.id] = tuple(made.for_shipment(shipment.id))
+                self._routes[shipment.id] = tuple(made.for_shipment(shipment.id))
             # Freight the constraints leave with no route is still booked, as if they were
             # not there: an avoided place is a preference, and unbooked freight is lost.
             stranded = {u.shipment for u in made.unserved}
@@ -224,12 +303,12 @@ class Engine:
                     shipments=tuple(s for s in batch if s.id in stranded),
                     positions=request.positions,
                     risk_days=request.risk_days,
-                    reserved_lane=reserved_lane_capacity(self.routes, now, exclude=stranded),
+                    reserved_lane=reserved_lane_capacity(self._routes, now, exclude=stranded),
                 )
                 rescue = plan(NetworkView(self.network), again, self.settings.solve)
                 if rescue.status.applicable:
                     for sid in stranded:
-                        self.routes[sid] = tuple(rescue.for_shipment(sid))
+                        self._routes[sid] = tuple(rescue.for_shipment(sid))
         self.seconds["plan"] += time.perf_counter() - started
         return made
 
@@ -240,35 +319,41 @@ class Engine:
         if frame is None or frame.empty:
             return
         self._fresh_signals = True
-        parts = [f for f in (self.history, frame) if not f.empty]
-        self.history = pd.concat(parts, ignore_index=True) if len(parts) > 1 else frame.copy()
+        parts = [f for f in (self._history, frame) if not f.empty]
+        self._history = pd.concat(parts, ignore_index=True) if len(parts) > 1 else frame.copy()
+
+    def score(self, now: datetime) -> pd.DataFrame:
+        """Score the signal history at `now` (the risk new plans are priced with)."""
+        self._trim_history(now)
+        self._scores = assess(self._history, self.network, now, self.settings.scoring).frame
+        self._scored_at, self._fresh_signals = now, False
+        return self._scores
 
     def tick(self, now: datetime) -> TickReport:
         """Score, alert, and respond: match playbooks, propose, apply what may be applied,
         roll back what cleared, expire what nobody decided. Returns what happened."""
         self._rerouted = {}
+        self._lift_expired(now)
         clock = time.perf_counter()
         if (
             self._fresh_signals
             or self._scored_at is None
             or now - self._scored_at >= self.settings.rescore_every
         ):
-            self._trim_history(now)
-            self.scores = assess(self.history, self.network, now, self.settings.scoring).frame
-            self._scored_at, self._fresh_signals = now, False
+            self.score(now)
         clock = self._lap("score", clock)
-        self.alert_state, events = evaluate(
-            self.alert_state, self.scores, now, self.settings.alerts
+        self._alert_state, events = evaluate(
+            self._alert_state, self._scores, now, self.settings.alerts
         )
         clock = self._lap("alerts", clock)
-        report = TickReport(at=now, scores=self.scores, events=events)
+        report = TickReport(at=now, scores=self._scores, events=events)
         paging = [e for e in events if e.pages]
-        if paging and self.refresh_routes is not None:
-            self.refresh_routes(now)
+        if paging and self._tracking is not None:
+            self._routes.update(self._tracking(now))
         if paging:
             report.exposures = exposure(
-                self.scores,
-                [a for routes in self.routes.values() for a in routes],
+                self._scores,
+                [a for routes in self._routes.values() for a in routes],
                 self.network,
                 now,
                 self.settings.exposure_horizon,
@@ -288,7 +373,7 @@ class Engine:
     def _delays(self) -> dict[str, float]:
         """Expected delay days per target under the scores in force (the worst dimension)."""
         if self._delay_cache is None or self._delay_cache[0] != self._scored_at:
-            self._delay_cache = (self._scored_at, self._worst_delays(self.scores))
+            self._delay_cache = (self._scored_at, self._worst_delays(self._scores))
         return self._delay_cache[1]
 
     def _worst_delays(self, rows: pd.DataFrame) -> dict[str, float]:
@@ -319,22 +404,24 @@ class Engine:
             i.alert_id == alert.id
             and i.playbook_id == playbook.id
             and i.alert.severity.rank >= alert.severity.rank
-            for i in self.incidents.values()
+            for i in self._incidents.values()
         ):
             return
-        last = self.fired_at.get((playbook.id, alert.target))
+        last = self._cooldowns.get((playbook.id, alert.target))
         if last is not None and now - last < playbook.cooldown_td:
             return
+        holds = self.holds
         ctx = ActionContext(
             alert=alert,
             network=self.network,
-            shipments=self.shipments,
-            current={sid: routes for sid, routes in self.routes.items() if sid not in self.holds},
+            shipments=self._shipments,
+            current={sid: routes for sid, routes in self._routes.items() if sid not in holds},
             now=now,
             exposures=tuple(report.exposures),
             replanner=self.replanner,
             constraints=self.active_constraints(),
             risk_days=self._delays(),
+            plan_of_record=self._routes,
             emissions=self.emissions,
         )
         incident = propose(matched, ctx, shadow=self.settings.shadow)
@@ -348,35 +435,31 @@ class Engine:
                 why="approved by the replay's approval policy",
             )
             log.append(entry)
-        self.incidents[incident.id] = incident
+        self._incidents[incident.id] = incident
         report.incidents.append(incident)
         report.audit.extend(log)
 
     def _apply_decided(self, now: datetime, report: TickReport) -> None:
-        for incident in list(self.incidents.values()):
+        for incident in list(self._incidents.values()):
             if incident.state in (S.approved, S.auto_approved):
-                self._applying = incident.id
-                try:
-                    moved, entry = apply(incident, self, at=now)
-                finally:
-                    self._applying = None
-                self.incidents[moved.id] = moved
-                self.fired_at[(moved.playbook_id, moved.alert.target)] = now
+                moved, entry = apply(incident, self, at=now)
+                self._incidents[moved.id] = moved
+                self._cooldowns[(moved.playbook_id, moved.alert.target)] = now
                 report.incidents.append(moved)
                 report.audit.append(entry)
 
     def _on_clear(self, alert: Alert, now: datetime, report: TickReport) -> None:
-        for incident in list(self.incidents.values()):
+        for incident in list(self._incidents.values()):
             if incident.alert_id != alert.id:
                 continue
             moved, log = after_clear(incident, self, at=now)
             if log:
-                self.incidents[moved.id] = moved
+                self._incidents[moved.id] = moved
                 report.incidents.append(moved)
                 report.audit.extend(log)
 
     def _expire_stale(self, now: datetime, report: TickReport) -> None:
-        for incident in list(self.incidents.values()):
+        for incident in list(self._incidents.values()):
             playbook = self.playbook_by_id.get(incident.playbook_id)
             if playbook is not None and stale(incident, now=now, playbook=playbook):
                 moved, entry = transition(
@@ -385,42 +468,29 @@ class Engine:
                     at=now,
                     why=f"nobody decided within {playbook.expire_after}",
                 )
-                self.incidents[moved.id] = moved
+                self._incidents[moved.id] = moved
                 report.incidents.append(moved)
                 report.audit.append(entry)
 
     def _trim_history(self, now: datetime) -> None:
-        if self.history.empty:
+        if self._history.empty:
             return
         cutoff = pd.Timestamp(now - self.settings.history)
-        keep = self.history["ts"] >= cutoff
+        keep = self._history["ts"] >= cutoff
         # Announced changes and readings that still run keep their rows beyond the window.
-        if "expected_until" in self.history:
-            keep |= self.history["expected_until"].fillna(cutoff) > cutoff
+        if "expected_until" in self._history:
+            keep |= self._history["expected_until"].fillna(cutoff) > cutoff
         if not keep.all():
-            self.history = self.history[keep].reset_index(drop=True)
+            self._history = self._history[keep].reset_index(drop=True)
 
 
-def empty_signal_frame() -> pd.DataFrame:
-    return signals_frame([])
-
-
-def reserved_lane_capacity(
-    routes: Mapping[str, Routes], now: datetime, exclude: set[str] | frozenset[str] = frozenset()
-) -> dict[tuple[str, int], float]:
-    """Units each (lane, departure day) already carries in the plan of record, in the planner's
-    day buckets from `now` (departures before `now` no longer take capacity)."""
-    taken: dict[tuple[str, int], float] = {}
-    for sid, assignments in routes.items():
-        if sid in exclude:
-            continue
-        for assignment in assignments:
-            if assignment.legs and assignment.legs[-1].depart_at < now:
-                continue  # every leg has left: it no longer takes capacity ahead
-            for leg in assignment.legs:
-                offset = (leg.depart_at - now) / timedelta(days=1)
-                if offset < 0:
-                    continue
-                key = (leg.lane, math.floor(offset + 1e-9))
-                taken[key] = taken.get(key, 0.0) + assignment.units
-    return taken
+__all__ = [
+    "Engine",
+    "EngineSettings",
+    "EngineState",
+    "Routes",
+    "TickReport",
+    "Tracking",
+    "empty_signal_frame",
+    "reserved_lane_capacity",
+]

@@ -14,7 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from twin.domain.durations import parse_timestamp
-from twin.engine.service import PassConflict, monitor_pass, poll_feed, replan_pass, service_for
+from twin.engine.passes import monitor_pass, replan_pass
+from twin.engine.polling import poll_feed
+from twin.engine.service import service_for
+from twin.engine.stored import PassConflict
 from twin.schedule.metrics import Deferred, timed
 
 log = logging.getLogger("twin.daemon")

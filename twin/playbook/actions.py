@@ -1,9 +1,12 @@
-"""The action registry: each playbook action previews (a dry run, pure) and applies (through an Effector).
+"""The action registry: each playbook action previews (a dry run, pure), applies (through an
+Effector) and says what it leaves in force.
 
 Preview builds a Proposal step by step: constraints (a WhatIf), per-shipment changes with their
 new timed routes, holds and notifications. Nothing is changed by a preview. Apply hands the
 rendered actions of an approved incident to an Effector, the one object that touches the world
-(the store, the notifier); L1 never does.
+(the store, the notifier); L1 never does. `in_force` is what an applied action keeps in force
+(an avoided node, a derated lane, a held shipment) and until when: the engine keeps these, and
+rebuilds them from the stored incidents after a restart by asking the registry again.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from twin.domain.alerts import Alert, Exposure
+from twin.domain.durations import parse_duration
 from twin.domain.incidents import Incident, Notification, ShipmentChange
 from twin.domain.plans import Assignment, Leg, Plan, ProposalStatus, Routes, worse_status
 from twin.domain.records import Lane, Network, Shipment
@@ -33,6 +37,7 @@ from twin.playbook.schema import (
     ShiftModeParams,
 )
 from twin.shipments import diversion
+from twin.shipments.capacity import reserved_lane_capacity
 
 # Money per unit a re-plan leaves unrouted when options are compared (the planner's default).
 UNSERVED_PENALTY = 10_000.0
@@ -49,6 +54,7 @@ class Replanner(Protocol):
         now: datetime,
         positions: Mapping[str, tuple[str, datetime]],
         risk_days: Mapping[str, float],
+        reserved: Mapping[tuple[str, int], float],
     ) -> Plan: ...
 
 
@@ -69,6 +75,7 @@ class OptimiseReplanner:
         now: datetime,
         positions: Mapping[str, tuple[str, datetime]],
         risk_days: Mapping[str, float],
+        reserved: Mapping[tuple[str, int], float],
     ) -> Plan:
         from twin.optimise import PlanRequest, Position, plan
 
@@ -77,18 +84,45 @@ class OptimiseReplanner:
             shipments=tuple(shipments),
             positions={sid: Position(node, at) for sid, (node, at) in positions.items()},
             risk_days=dict(risk_days),
+            reserved_lane=dict(reserved),
             lane_cost_adder=self.lane_cost_adder,
         )
         return plan(view, request)
 
 
-class Effector(Protocol):
-    """What apply and rollback act through (the engine's store-backed one, or a test's in-memory one)."""
+@dataclass(frozen=True)
+class InForce:
+    """What an applied action leaves in force: a constraint on plans (`avoid`, `derate`: the
+    node or lane `target`, its `whatif`) or a held shipment (`hold`: `target` is the shipment).
 
-    def constrain(self, incident_id: str, whatif: WhatIf, until: str) -> None: ...
+    until: `clear` (lifted when the incident is rolled back, e.g. as its alert clears) or a
+    duration from `since`, when the incident was applied (lifted then, whatever the alert does).
+    """
+
+    kind: str
+    target: str
+    until: str
+    incident: str
+    since: datetime
+    whatif: WhatIf = field(default_factory=WhatIf)
+    holds: bool = False  # the shipment `target` stays where it is
+
+    @property
+    def ends_at(self) -> datetime | None:
+        return None if self.until == "clear" else self.since + parse_duration(self.until)
+
+    def lifted(self, now: datetime) -> bool:
+        """Whether its duration has run out at `now` (never, for `until: clear`)."""
+        ends = self.ends_at
+        return ends is not None and now >= ends
+
+
+class Effector(Protocol):
+    """What apply and rollback act through (the engine, or a test's in-memory one)."""
+
+    def keep(self, item: InForce) -> None: ...
     def release(self, incident_id: str) -> None: ...
     def set_routes(self, shipment: str, routes: Routes) -> None: ...
-    def hold(self, shipment: str, until: str) -> None: ...
     def notify(self, incident_id: str, notification: Notification) -> None: ...
 
 
@@ -111,6 +145,15 @@ class ActionContext:
     # Expected delay days per node or lane under the scores in force (lanes carry the risk of
     # their ends and `via`): what a diversion under way is weighed with.
     risk_days: Mapping[str, float] = field(default_factory=dict)
+    # The whole plan of record, held shipments too (default: `current`): the lane capacity it
+    # takes is not a re-plan's to give away.
+    plan_of_record: Mapping[str, Routes] | None = None
+
+    def reserved(self, replanned: Sequence[str]) -> dict[tuple[str, int], float]:
+        """Lane capacity the plan of record takes, but for the shipments being re-planned."""
+        booked = self.current if self.plan_of_record is None else self.plan_of_record
+        return reserved_lane_capacity(booked, self.now, exclude=frozenset(replanned))
+
     # CO2e of routes (twin.emissions); None: incidents carry no CO2e.
     emissions: Emissions | None = None
 
@@ -348,6 +391,7 @@ def _choose_diversions(
     turns: Mapping[str, list[_Option]],
     staying: Plan,
     risk: Mapping[str, float],
+    reserved: Mapping[tuple[str, int], float],
 ) -> dict[str, Chosen]:
     """Re-plan each diversion (one planning call per option rank) and keep, per shipment, the
     one whose whole cost beats staying on course (`staying`) and every other diversion."""
@@ -361,6 +405,7 @@ def _choose_diversions(
             now=ctx.now,
             positions={s: o.position for s, o in moving.items()},
             risk_days=risk,
+            reserved=reserved,
         )
         if not tried.status.applicable:
             continue
@@ -410,14 +455,22 @@ def _replan(
     risk = {ctx.alert.target: max((expected_delay(ctx, s) for s in sids), default=0.0)}
     risk = {k: v for k, v in risk.items() if v > 0}
     ships = {s: ctx.shipments[s] for s in sids}
+    reserved = ctx.reserved(sids)
     plan = ctx.replanner.replan(
-        view, list(ships.values()), now=ctx.now, positions=positions, risk_days=risk
+        view,
+        list(ships.values()),
+        now=ctx.now,
+        positions=positions,
+        risk_days=risk,
+        reserved=reserved,
     )
     status = worse_status(proposal.status, plan.status)
     changes, routes = dict(proposal.changes), dict(proposal.new_routes)
     if plan.status.applicable:
         chosen = (
-            _choose_diversions(ctx, ctx.replanner, view, ships, turns, plan, risk) if turns else {}
+            _choose_diversions(ctx, ctx.replanner, view, ships, turns, plan, risk, reserved)
+            if turns
+            else {}
         )
         for sid in sids:
             onward, legs, fee_pu = chosen.get(
@@ -455,7 +508,8 @@ def _free(proposal: Proposal, sids: list[str]) -> list[str]:
 
 
 class Action:
-    """One registry entry: a preview (pure) and an apply (through the Effector)."""
+    """One registry entry: a preview (pure), an apply (through the Effector), and what an
+    applied one leaves in force."""
 
     name: str = ""
     params: type[BaseModel] = BaseModel
@@ -463,39 +517,55 @@ class Action:
     def preview(self, params: Any, ctx: ActionContext, proposal: Proposal) -> Proposal:
         raise NotImplementedError
 
-    def apply(self, params: Any, incident: Incident, effector: Effector) -> None:
-        """Carry out this action's part of an approved incident (default: set its shipments' routes)."""
+    def in_force(self, params: Any, incident: Incident, since: datetime) -> tuple[InForce, ...]:
+        """What this action of `incident`, applied at `since`, keeps in force (default: nothing)."""
+        return ()
+
+    def apply(self, params: Any, incident: Incident, effector: Effector, at: datetime) -> None:
+        """Carry out this action's part of an approved incident at `at`: set its shipments'
+        routes, and keep what it leaves in force."""
         routes: dict[str, list[Assignment]] = {}
         for assignment in incident.new_routes:
             routes.setdefault(assignment.shipment, []).append(assignment)
         for change in incident.diff.changes:
             if change.action == self.name and not change.held:
                 effector.set_routes(change.shipment, tuple(routes.get(change.shipment, ())))
+        for item in self.in_force(params, incident, at):
+            effector.keep(item)
 
 
 class Avoid(Action):
     name, params = "avoid", AvoidParams
 
     def preview(self, params: AvoidParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
-        return replace(
-            proposal, whatif=proposal.whatif.merged(WhatIf(avoid=frozenset({params.target})))
-        )
+        return replace(proposal, whatif=proposal.whatif.merged(self._whatif(params)))
 
-    def apply(self, params: AvoidParams, incident: Incident, effector: Effector) -> None:
-        effector.constrain(incident.id, WhatIf(avoid=frozenset({params.target})), params.until)
+    def in_force(
+        self, params: AvoidParams, incident: Incident, since: datetime
+    ) -> tuple[InForce, ...]:
+        item = InForce(self.name, params.target, params.until, incident.id, since)
+        return (replace(item, whatif=self._whatif(params)),)
+
+    @staticmethod
+    def _whatif(params: AvoidParams) -> WhatIf:
+        return WhatIf(avoid=frozenset({params.target}))
 
 
 class Derate(Action):
     name, params = "derate", DerateParams
 
     def preview(self, params: DerateParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
-        cut = WhatIf(capacity_pct={params.target: 100.0 - params.by_pct})
-        return replace(proposal, whatif=proposal.whatif.merged(cut))
+        return replace(proposal, whatif=proposal.whatif.merged(self._whatif(params)))
 
-    def apply(self, params: DerateParams, incident: Incident, effector: Effector) -> None:
-        effector.constrain(
-            incident.id, WhatIf(capacity_pct={params.target: 100.0 - params.by_pct}), params.until
-        )
+    def in_force(
+        self, params: DerateParams, incident: Incident, since: datetime
+    ) -> tuple[InForce, ...]:
+        item = InForce(self.name, params.target, params.until, incident.id, since)
+        return (replace(item, whatif=self._whatif(params)),)
+
+    @staticmethod
+    def _whatif(params: DerateParams) -> WhatIf:
+        return WhatIf(capacity_pct={params.target: 100.0 - params.by_pct})
 
 
 class Replan(Action):
@@ -549,10 +619,14 @@ class Hold(Action):
             changes[sid] = make_change(ctx, self.name, sid, (), held=True)
         return replace(proposal, changes=changes)
 
-    def apply(self, params: HoldParams, incident: Incident, effector: Effector) -> None:
-        for change in incident.diff.changes:
-            if change.action == self.name:
-                effector.hold(change.shipment, params.until)
+    def in_force(
+        self, params: HoldParams, incident: Incident, since: datetime
+    ) -> tuple[InForce, ...]:
+        return tuple(
+            InForce(self.name, change.shipment, params.until, incident.id, since, holds=True)
+            for change in incident.diff.changes
+            if change.action == self.name
+        )
 
 
 class ExpediteCustoms(Action):
@@ -602,7 +676,9 @@ class Notify(Action):
         )
         return replace(proposal, notifications=proposal.notifications + (note,))
 
-    def apply(self, params: NotifyParams, incident: Incident, effector: Effector) -> None:
+    def apply(
+        self, params: NotifyParams, incident: Incident, effector: Effector, at: datetime
+    ) -> None:
         for note in incident.notifications:
             if note.channel == params.channel:
                 effector.notify(incident.id, note)
@@ -632,3 +708,13 @@ def preview(steps: Sequence[tuple[str, BaseModel]], ctx: ActionContext) -> Propo
     for name, params in steps:
         proposal = REGISTRY[name].preview(params, ctx, proposal)
     return proposal
+
+
+def in_force(incident: Incident, since: datetime) -> tuple[InForce, ...]:
+    """Everything `incident`'s actions, applied at `since`, keep in force (by the registry)."""
+    kept: list[InForce] = []
+    for action in incident.actions:
+        ((name, raw),) = action.items()
+        step = REGISTRY[name]
+        kept += step.in_force(step.params.model_validate(raw), incident, since)
+    return tuple(kept)

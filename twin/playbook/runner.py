@@ -140,7 +140,7 @@ def apply(
     for action in incident.actions:
         ((name, raw),) = action.items()
         step = REGISTRY[name]
-        step.apply(step.params.model_validate(raw), incident, effector)
+        step.apply(step.params.model_validate(raw), incident, effector, at)
     return moved, entry
 
 

@@ -18,16 +18,17 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from twin.domain.durations import format_timestamp
-from twin.domain.plans import Assignment
+from twin.domain.plans import Routes
 from twin.domain.records import Network, Shipment
 from twin.domain.signals import Signal
 from twin.engine.engine import Engine, EngineSettings
+from twin.engine.state import EngineState
 from twin.feeds.ingest import ingest_signals
 from twin.network.graph import WhatIf
 from twin.playbook.actions import render_steps
@@ -166,7 +167,7 @@ def run_blind(
     scenario = loaded.scenario
     started = time.perf_counter()
     world, _ = _world(loaded, seed)
-    planner = Engine(loaded.network, [], EngineSettings())
+    planner = Engine.from_state(loaded.network, [], EngineState(), EngineSettings())
     ticks = tick_times(scenario)
     # The blind plans also run in a world where nothing happens: the difference is what the
     # disruption costs when nobody acts (same seed, so the same transit draws).
@@ -215,7 +216,9 @@ def run_news(
     scenario = loaded.scenario
     started = time.perf_counter()
     world, _ = _world(loaded, seed)
-    engine = Engine(loaded.network, [], settings or EngineSettings(rescore_every=DAY))
+    engine = Engine.from_state(
+        loaded.network, [], EngineState(), settings or EngineSettings(rescore_every=DAY)
+    )
     signals = sorted(scenario.signal_records(), key=lambda s: s.ts)
     ticks = tick_times(scenario)
     result = RunResult("news", [], {s.id: s for s in shipments})
@@ -251,7 +254,7 @@ def _open_alert_targets(engine: Engine) -> frozenset[str]:
     return frozenset(a.target for a in engine.alert_state.open_alerts if not a.muted)
 
 
-def _routed_units(routes: dict[str, tuple[Assignment, ...]], shipment: Shipment) -> float:
+def _routed_units(routes: Mapping[str, Routes], shipment: Shipment) -> float:
     return sum(a.units for a in routes.get(shipment.id, ()))
 
 
@@ -325,8 +328,21 @@ def run_engine(
     scenario = loaded.scenario
     started = time.perf_counter()
     world, book = _world(loaded, seed)
-    engine = Engine(
-        loaded.network, playbooks, settings or EngineSettings(approve_all=True, rescore_every=DAY)
+
+    def tracking(now: datetime) -> dict[str, Routes]:
+        # What carriers' track-and-trace would tell the engine: where freight really is.
+        return {
+            sid: world.as_known(sid, now)
+            for sid, parts in world.journeys.items()
+            if any(p.delivered_at is None for p in parts)
+        }
+
+    engine = Engine.from_state(
+        loaded.network,
+        playbooks,
+        EngineState(),
+        settings or EngineSettings(approve_all=True, rescore_every=DAY),
+        tracking=tracking,
     )
     signals = sorted(scenario.signal_records(), key=lambda s: s.ts)
     ticks = tick_times(scenario)
@@ -347,14 +363,6 @@ def run_engine(
         clock = time.perf_counter()
         world.advance(tick)
         world_s += time.perf_counter() - clock
-
-        def refresh(now: datetime) -> None:
-            # What carriers' track-and-trace would tell the engine: where freight really is.
-            for sid, parts in world.journeys.items():
-                if any(p.delivered_at is None for p in parts):
-                    engine.routes[sid] = world.as_known(sid, now)
-
-        engine.refresh_routes = refresh
         report = engine.tick(tick)
         for sid, routes in report.rerouted.items():
             if sid in world.journeys and routes:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
@@ -84,3 +86,33 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+# One lock per SQLite database object: this process's writers take turns for its write lock.
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.Lock:
+    with _WRITERS_LOCK:
+        lock = _WRITERS.get(engine)
+        if lock is None:
+            lock = _WRITERS[engine] = threading.Lock()
+        return lock
+
+
+@contextmanager
+def write_scope(engine: Engine) -> Iterator[Session]:
+    """A session in one transaction that will write (committed when the block ends, rolled
+    back if it raises).
+
+    SQLite begins transactions deferred: one that reads and then writes fails at once (not
+    after the busy timeout) when another connection wrote in between. So on SQLite the write
+    lock is taken as the transaction begins (a write that changes nothing), and this process's
+    threads take turns for it. PostgreSQL needs neither.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    with _writer_lock(engine) if sqlite else nullcontext(), session_scope(engine) as session:
+        if sqlite:
+            session.execute(text("DELETE FROM alert_state WHERE 0 = 1"))
+        yield session

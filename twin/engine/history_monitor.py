@@ -1,6 +1,8 @@
-"""One monitoring pass over a signal history: scores, alert episodes over the history, exposure.
+"""`twin monitor`: the alert rules walked over a signal history (scores, alert episodes,
+exposure at the end), without the store or the daemon.
 
-Used by `twin monitor`; the engine's tick does the same work incrementally.
+The engine's tick does the same work incrementally; the daemon's `monitor_pass`
+(twin/engine/passes.py) is that tick on the store.
 """
 
 from __future__ import annotations
