@@ -19,13 +19,13 @@ from twin.domain.records import Lane, Network
 from twin.network.geo import great_circle_points as great_circle
 
 log = logging.getLogger(__name__)
-Point = tuple[float, float]  # (lon, lat)
+LonLat = tuple[float, float]  # (lon, lat)
 CACHE_ENV = "TWIN_CACHE_DIR"
 GEOMETRY_VERSION = 1  # bump when the way paths are drawn changes: old cache files are ignored
 
 
 @lru_cache(maxsize=8192)
-def sea_path(a: Point, b: Point) -> tuple[Point, ...]:
+def sea_path(a: LonLat, b: LonLat) -> tuple[LonLat, ...]:
     """The sea route from a to b on searoute's maritime network (ends snapped to a and b);
     a great circle where searoute finds none."""
     import searoute
@@ -39,7 +39,7 @@ def sea_path(a: Point, b: Point) -> tuple[Point, ...]:
     return tuple(coords) if len(coords) >= 2 else tuple(great_circle(a, b))
 
 
-def unwrap(points: Sequence[Point]) -> list[Point]:
+def unwrap(points: Sequence[LonLat]) -> list[LonLat]:
     """Longitudes made continuous (crossing the antimeridian goes on past ±180), so a line
     across the Pacific is drawn across it and not back round the world."""
     if not points:
@@ -55,7 +55,7 @@ def unwrap(points: Sequence[Point]) -> list[Point]:
     return out
 
 
-def lane_path(network: Network, lane: Lane) -> list[Point] | None:
+def lane_path(network: Network, lane: Lane) -> list[LonLat] | None:
     """The lane's line on the earth, through its `via` places (None if a place has no
     coordinates)."""
     nodes = network.node_by_id
@@ -63,7 +63,7 @@ def lane_path(network: Network, lane: Lane) -> list[Point] | None:
     if any(n is None or n.lat is None or n.lon is None for n in places):
         return None
     points = [(float(n.lon), float(n.lat)) for n in places]  # type: ignore[union-attr,arg-type]
-    line: list[Point] = [points[0]]
+    line: list[LonLat] = [points[0]]
     for a, b in itertools.pairwise(points):
         piece = sea_path(a, b) if lane.mode.value == "sea" else great_circle(a, b)
         line.extend(piece[1:])
@@ -87,17 +87,17 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "twin/lane-geometry"
 
 
-_memory: dict[str, dict[str, list[Point]]] = {}
+_memory: dict[str, dict[str, list[LonLat]]] = {}
 
 
-def lane_paths(network: Network) -> dict[str, list[Point]]:
+def lane_paths(network: Network) -> dict[str, list[LonLat]]:
     """Every lane's line, computed once per network (same lanes and coordinates) and kept in
     memory and in a cache file (TWIN_CACHE_DIR, else ~/.cache/twin/lane-geometry)."""
     key = _fingerprint(network)
     if key in _memory:
         return _memory[key]
     path = cache_dir() / f"{key}.json"
-    paths: dict[str, list[Point]] | None = None
+    paths: dict[str, list[LonLat]] | None = None
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
         paths = {k: [(p[0], p[1]) for p in v] for k, v in doc.items()}
@@ -162,7 +162,7 @@ def network_features(
         features.append(
             {
                 "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [node.lon, node.lat]},
+                "geometry": {"type": "LonLat", "coordinates": [node.lon, node.lat]},
                 "properties": {
                     "kind": "node",
                     "id": node.id,

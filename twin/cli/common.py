@@ -60,6 +60,19 @@ def report_problems(problems: list[Problem], warnings: list[Problem] | None = No
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+# A shipment file's own column names (an ERP or TMS export) read as twin's fields.
+ColumnMapOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        metavar="COLUMN=FIELD",
+        help="Read a column of the shipment file as a field: THEIR_COLUMN=field; repeat.",
+    ),
+]
+MappingFileOpt = Annotated[
+    Path | None,
+    typer.Option(metavar="FILE", help="A YAML file of `THEIR_COLUMN: field` lines (--map wins)."),
+]
 
 
 def handles_errors(func: F) -> F:

@@ -13,7 +13,9 @@ from rich.table import Table
 
 from twin.cli.common import (
     EXIT_FAILURE,
+    ColumnMapOpt,
     JsonOpt,
+    MappingFileOpt,
     console,
     emit_json,
     err_console,
@@ -68,20 +70,8 @@ def plan(
     show_all: Annotated[
         bool, typer.Option("--all", help="Print every shipment's route, not a summary.")
     ] = False,
-    map_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map",
-            metavar="COLUMN=FIELD",
-            help="Read a column of the shipment file as a field: THEIR_COLUMN=field; repeat.",
-        ),
-    ] = None,
-    mapping: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="FILE", help="A YAML file of `THEIR_COLUMN: field` lines (--map wins)."
-        ),
-    ] = None,
+    map_: ColumnMapOpt = None,
+    mapping: MappingFileOpt = None,
     skip_invalid: Annotated[
         bool,
         typer.Option(

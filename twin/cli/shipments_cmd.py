@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 
 from twin.cli.common import (
+    ColumnMapOpt,
     JsonOpt,
+    MappingFileOpt,
     console,
     emit_json,
     err_console,
@@ -67,20 +69,8 @@ def validate(
     network: Annotated[
         str | None, typer.Option(help="Check origins and destinations against it.")
     ] = None,
-    map_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map",
-            metavar="COLUMN=FIELD",
-            help="Read a column of the file as a field: THEIR_COLUMN=field; repeat.",
-        ),
-    ] = None,
-    mapping: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="FILE", help="A YAML file of `THEIR_COLUMN: field` lines (--map wins)."
-        ),
-    ] = None,
+    map_: ColumnMapOpt = None,
+    mapping: MappingFileOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Validate a shipment file; exit 2 listing every error.

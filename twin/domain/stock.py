@@ -9,9 +9,8 @@ from typing import Annotated
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from twin.domain.records import Identifier
+from twin.domain.records import Identifier, NonNegative
 
-NonNegative = Annotated[float, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
 
 # A shipment's SKU lines agree with its cbm when they differ by no more than this share of the

@@ -24,7 +24,7 @@ from twin.domain.incidents import IncidentState
 from twin.engine.context import Service, carbon_replanner, load_shipment_file
 from twin.engine.engine import Engine, TickReport
 from twin.engine.outbox import deliver_pending, resend_firing_alerts
-from twin.engine.stored import ACTIVE, load_engine_state, save_engine_state
+from twin.engine.stored import ACTIVE, Loaded, load_engine_state, save_engine_state
 from twin.schedule import metrics
 from twin.store.db import write_scope
 from twin.store.routes import save_routes
@@ -49,6 +49,19 @@ def _gauges(engine: Engine) -> None:
         metrics.INCIDENTS.labels(state).set(count)
 
 
+def _stored_engine(service: Service, session: Session, now: datetime) -> tuple[Loaded, Engine]:
+    """The engine as the store holds it at `now` (both passes start from it)."""
+    loaded = load_engine_state(service, session, now)
+    engine = Engine.from_state(
+        service.network,
+        service.playbooks,
+        loaded.state,
+        service.settings,
+        replanner=carbon_replanner(service),
+    )
+    return loaded, engine
+
+
 def monitor_pass(
     service: Service, now: datetime, *, deliver_notifications: bool = True
 ) -> TickReport:
@@ -56,14 +69,7 @@ def monitor_pass(
     Then deliver queued notifications. Raises PassConflict if people moved an incident meanwhile
     (nothing of the pass is kept; the next pass sees their decision)."""
     with service.step, write_scope(service.db) as session:
-        loaded = load_engine_state(service, session, now)
-        engine = Engine.from_state(
-            service.network,
-            service.playbooks,
-            loaded.state,
-            service.settings,
-            replanner=carbon_replanner(service),
-        )
+        loaded, engine = _stored_engine(service, session, now)
         report = engine.tick(now)
         report.rerouted = {**loaded.restored, **report.rerouted}
         save_engine_state(service, session, loaded, engine.state(), report, now)
@@ -100,14 +106,7 @@ def replan_pass(service: Service, now: datetime, *, batch: int = REPLAN_BATCH) -
     Returns how many shipments got a plan."""
     load_shipment_file(service)
     with service.step, write_scope(service.db) as session:
-        loaded = load_engine_state(service, session, now)
-        engine = Engine.from_state(
-            service.network,
-            service.playbooks,
-            loaded.state,
-            service.settings,
-            replanner=carbon_replanner(service),
-        )
+        _, engine = _stored_engine(service, session, now)
         _advance(service, session, engine, now)
         todo = sorted(
             (s for sid, s in engine.shipments.items() if sid not in engine.routes),

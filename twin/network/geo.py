@@ -12,15 +12,13 @@ from datetime import datetime
 from typing import overload
 
 import numpy as np
-from numpy.typing import NDArray
 
+from twin.domain.arrays import FloatArray
 from twin.domain.plans import Leg
 from twin.domain.records import Network, Node
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
 KM_PER_NM = 1.852  # the international nautical mile
-
-FloatArray = NDArray[np.float64]
 
 
 @overload

@@ -534,37 +534,32 @@ class Action:
             effector.keep(item)
 
 
-class Avoid(Action):
-    name, params = "avoid", AvoidParams
+class _Constraint(Action):
+    """An action that changes what the network offers (a what-if) for as long as it is in force:
+    its preview merges the what-if, and applied it keeps it in force until `until`."""
 
-    def preview(self, params: AvoidParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
+    def _whatif(self, params: Any) -> WhatIf:
+        raise NotImplementedError
+
+    def preview(self, params: Any, ctx: ActionContext, proposal: Proposal) -> Proposal:
         return replace(proposal, whatif=proposal.whatif.merged(self._whatif(params)))
 
-    def in_force(
-        self, params: AvoidParams, incident: Incident, since: datetime
-    ) -> tuple[InForce, ...]:
+    def in_force(self, params: Any, incident: Incident, since: datetime) -> tuple[InForce, ...]:
         item = InForce(self.name, params.target, params.until, incident.id, since)
         return (replace(item, whatif=self._whatif(params)),)
 
-    @staticmethod
-    def _whatif(params: AvoidParams) -> WhatIf:
+
+class Avoid(_Constraint):
+    name, params = "avoid", AvoidParams
+
+    def _whatif(self, params: AvoidParams) -> WhatIf:
         return WhatIf(avoid=frozenset({params.target}))
 
 
-class Derate(Action):
+class Derate(_Constraint):
     name, params = "derate", DerateParams
 
-    def preview(self, params: DerateParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
-        return replace(proposal, whatif=proposal.whatif.merged(self._whatif(params)))
-
-    def in_force(
-        self, params: DerateParams, incident: Incident, since: datetime
-    ) -> tuple[InForce, ...]:
-        item = InForce(self.name, params.target, params.until, incident.id, since)
-        return (replace(item, whatif=self._whatif(params)),)
-
-    @staticmethod
-    def _whatif(params: DerateParams) -> WhatIf:
+    def _whatif(self, params: DerateParams) -> WhatIf:
         return WhatIf(capacity_pct={params.target: 100.0 - params.by_pct})
 
 

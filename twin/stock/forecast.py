@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-FloatArray = npt.NDArray[np.float64]
+from twin.domain.arrays import FloatArray
 
 SEASON = 7  # days in the weekly cycle
 SHARE_DAYS = 56  # recent days whose demand splits a warehouse's forecast between its SKUs

@@ -17,7 +17,8 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from twin.domain.arrays import FloatArray
+
 IntArray = npt.NDArray[np.int64]
 
 NO_STOCKOUT = -1
