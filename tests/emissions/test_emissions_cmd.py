@@ -124,8 +124,9 @@ def test_report_from_the_stored_plan_of_record(planned, tmp_path: Path, monkeypa
     assert months == {path[0]: "2024-01", path[1]: "2024-02"}  # by departure month
     sea = next(r for r in doc["rows"] if r["lane"] == path[1])
     tonnes = 12 * 0.167
-    # The store keeps no lane distances: the report falls back to great circle x 1.0 and says so.
-    assert sea["distance_estimated"] and sea["tonnes"] == pytest.approx(tonnes)
+    # The store keeps the lanes' distances (in their extras): the report uses the built one.
+    assert not sea["distance_estimated"] and sea["tonnes"] == pytest.approx(tonnes)
+    assert sea["distance_km"] == pytest.approx(lanes[path[1]].distance_km)
     assert sea["co2e_kg"] == pytest.approx(tonnes * sea["distance_km"] * 12.66 / 1000, rel=1e-3)
 
 

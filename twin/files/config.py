@@ -123,6 +123,8 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):  # e.g. scoring's forecast_metrics: sorted, as TOML
+        return sorted(_plain(v) for v in value)
     return value
 
 
