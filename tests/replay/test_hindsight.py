@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.replay.effects import FakeEffect
 from twin.domain.plans import Assignment, Leg
 from twin.domain.records import Shipment
 from twin.files.networks import load_network
@@ -21,18 +21,6 @@ PATHS = (
     ("SZ-YTN-ROAD", "YTN-RTM-SUEZ", "RTM-VENLO-ROAD"),
     ("SZ-YTN-ROAD", "YTN-RTM-CAPE", "RTM-VENLO-ROAD"),
 )
-
-
-@dataclass
-class FakeEffect:
-    at: datetime
-    target: str
-    until: datetime | None = None
-    close: bool | None = None
-    capacity_pct: float | None = None
-    delay_days: float | None = None
-    clearance_days: float | None = None
-    carriers_divert: str | None = None
 
 
 def _shipment(due_days: float = 40, penalty: float = 20.0, sid: str = "S1") -> Shipment:

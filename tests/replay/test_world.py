@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.replay.effects import FakeEffect
 from twin.domain.plans import Assignment, Leg
 from twin.domain.records import Shipment
 from twin.files.networks import load_network
@@ -17,18 +17,6 @@ from twin.replay.world import EffectBook, World, outcomes
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 END = T0 + timedelta(days=120)
 DAY = timedelta(days=1)
-
-
-@dataclass
-class FakeEffect:
-    at: datetime
-    target: str
-    until: datetime | None = None
-    close: bool | None = None
-    capacity_pct: float | None = None
-    delay_days: float | None = None
-    clearance_days: float | None = None
-    carriers_divert: str | None = None
 
 
 def _route(network, shipment: Shipment, lanes: list[str]) -> Assignment:
