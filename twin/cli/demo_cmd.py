@@ -275,6 +275,13 @@ def demo(
         f'path = "feeds/*.jsonl"\nevery = "1s"\n\n[replan]\nevery = "5s"\n\n[serve]\nhost = "127.0.0.1"\n'
         f"port = {port}\n"
     )
+    env = {**os.environ, "TWIN_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "twin.cli.app"]
+    source = REPO_PLAYBOOKS if REPO_PLAYBOOKS.exists() else Path("playbooks").resolve()
+    # Expiry is simulated time: worth `decide_minutes` of the viewer's time at the speed the
+    # clock runs while a decision waits (the console slows it), else at the demo's speed.
+    expiry = scaled_expiry(DECIDE_SPEED if serve else speed, decide_minutes)
+    required = copy_playbooks(source, playbooks, expire_after=expiry)
     # The playbooks' notify channels go to a local inbox: pages show in this terminal and in
     # pages.jsonl, and their links use the console's address.
     from twin.files.playbooks import load_playbooks
@@ -292,13 +299,6 @@ def demo(
         config.write(
             f'external_url = "http://127.0.0.1:{port}"\n' + channels_toml(named, inbox.url)
         )
-    env = {**os.environ, "TWIN_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "twin.cli.app"]
-    source = REPO_PLAYBOOKS if REPO_PLAYBOOKS.exists() else Path("playbooks").resolve()
-    # Expiry is simulated time: worth `decide_minutes` of the viewer's time at the speed the
-    # clock runs while a decision waits (the console slows it), else at the demo's speed.
-    expiry = scaled_expiry(DECIDE_SPEED if serve else speed, decide_minutes)
-    required = copy_playbooks(source, playbooks, expire_after=expiry)
     if serve:
         # In this process, not two more interpreters: a fresh clone's first run is timed.
         from twin.domain.users import Role
