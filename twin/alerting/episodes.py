@@ -135,6 +135,8 @@ def _new_alert(
         sources=score.sources,
         early=early,
         forecast_cross_at=forecast,
+        starts_at=score.starts_at,
+        until=score.until,
     )
 
 
@@ -213,6 +215,8 @@ def evaluate(
                         "forecast_cross_at": forecast,
                         "via": item.via or current.via,
                         "sources": tuple(dict.fromkeys(current.sources + item.sources)),
+                        "starts_at": item.starts_at if value > 0 else current.starts_at,
+                        "until": item.until if value > 0 else current.until,
                     }
                 )
                 alerts[current.id] = updated

@@ -69,6 +69,9 @@ class Alert(BaseModel):
     forecast_cross_at: when the trend predicted the threshold crossing (early warnings).
     warning_lead_h: hours between opened_at and the real impact, set afterwards by
     `twin.alerting.episodes.set_lead_time`. inhibited_by / silenced_by: why it does not page.
+    starts_at / until: the latest score's window (when the risk bites, e.g. an announced change's
+    effective time; when it ends), None = from now / open-ended: a playbook's constraint on the
+    target keeps to it (twin.playbook.actions.InForce).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -94,6 +97,8 @@ class Alert(BaseModel):
     silenced_by: str | None = None
     acked_by: str | None = None
     acked_at: Zoned | None = None
+    starts_at: Zoned | None = None
+    until: Zoned | None = None
 
     @property
     def key(self) -> tuple[str, str]:

@@ -30,7 +30,13 @@ from twin.files.emissions import load_emission_table
 from twin.network.graph import NetworkView, WhatIf
 from twin.network.timing import booked_lane_points, earliest_offsets
 from twin.optimise import PlanRequest, Position, SolveOptions, plan
-from twin.playbook.actions import ActionContext, InForce, OptimiseReplanner, Replanner
+from twin.playbook.actions import (
+    ActionContext,
+    InForce,
+    OptimiseReplanner,
+    Replanner,
+    lanes_meeting_in_window,
+)
 from twin.playbook.incidents import transition
 from twin.playbook.match import match_alert
 from twin.playbook.runner import after_clear, apply, opening_moves, propose, stale
@@ -221,10 +227,20 @@ class Engine:
 
     # --- planning ----------------------------------------------------------------------------
 
-    def active_constraints(self) -> WhatIf:
-        """The constraints in force, merged: what every plan and re-plan is made under."""
+    def active_constraints(self, now: datetime | None = None) -> WhatIf:
+        """The constraints in force, merged: what every plan and re-plan is made under. Given
+        `now`, an avoid with a window (`InForce.window`: an announced change not yet biting)
+        keeps off only the lanes that would bring freight booked now to its target inside the
+        window; without `now` it avoids the target outright."""
         merged = WhatIf()
         for item in self._in_force:
+            window = item.window
+            if now is not None and window is not None and item.kind == "avoid":
+                lanes = lanes_meeting_in_window(
+                    item.target, window, now, self._offsets, self.network
+                )
+                merged = merged.merged(WhatIf(avoid=lanes))
+                continue
             merged = merged.merged(item.whatif)
         return merged
 
@@ -280,7 +296,7 @@ class Engine:
         batch = tuple(shipments)
         for shipment in batch:
             self._shipments[shipment.id] = shipment
-        whatif = self.active_constraints()
+        whatif = self.active_constraints(now)
         if extra is not None:
             whatif = whatif.merged(extra)
         request = PlanRequest(
@@ -419,7 +435,7 @@ class Engine:
             now=now,
             exposures=tuple(report.exposures),
             replanner=self.replanner,
-            constraints=self.active_constraints(),
+            constraints=self.active_constraints(now),
             risk_days=self._delays(),
             plan_of_record=self._routes,
             emissions=self.emissions,

@@ -97,6 +97,11 @@ class InForce:
 
     until: `clear` (lifted when the incident is rolled back, e.g. as its alert clears) or a
     duration from `since`, when the incident was applied (lifted then, whatever the alert does).
+
+    bites_at / risk_until: the window of what caused it (the alert's: an announced change's
+    effective time, the risk's end), None = from now / open-ended. A constraint with a window
+    keeps freight off its target only when the freight would meet the target inside it
+    (`Windowed`): booking before a rule change bites is not blocked.
     """
 
     kind: str
@@ -106,15 +111,59 @@ class InForce:
     since: datetime
     whatif: WhatIf = field(default_factory=WhatIf)
     holds: bool = False  # the shipment `target` stays where it is
+    bites_at: datetime | None = None
+    risk_until: datetime | None = None
 
     @property
     def ends_at(self) -> datetime | None:
         return None if self.until == "clear" else self.since + parse_duration(self.until)
 
+    @property
+    def window(self) -> tuple[datetime | None, datetime | None] | None:
+        """When freight meeting the target is kept off it (None: always, while in force): from
+        when the risk bites until it ends. (`until:` is how long the constraint stays in force
+        for new plans, `lifted`.)"""
+        if self.bites_at is None and self.risk_until is None:
+            return None
+        return (self.bites_at, self.risk_until)
+
     def lifted(self, now: datetime) -> bool:
         """Whether its duration has run out at `now` (never, for `until: clear`)."""
         ends = self.ends_at
         return ends is not None and now >= ends
+
+
+def lanes_meeting_in_window(
+    target: str,
+    window: tuple[datetime | None, datetime | None],
+    now: datetime,
+    offsets: Mapping[str, float],
+    network: Network,
+) -> frozenset[str]:
+    """The lanes that would bring freight booked at `now` to `target` inside `window`: the lane
+    `target` itself (judged at its departure), lanes into it (at their arrival) and lanes that
+    pass it (when they reach it), by the fastest way from any origin to the lane's start
+    (`booked_lane_points`). Lanes out of a node are left open: freight already there can leave,
+    and freight can only get there by a lane in. A lane no origin reaches is kept off."""
+    from twin.network.timing import booked_lane_points
+
+    lo, hi = window
+    found = set()
+    for lane in network.lanes:
+        if lane.id == target:
+            member = lane.from_
+        elif lane.to == target or target in lane.via:
+            member = target
+        else:
+            continue
+        points = booked_lane_points(lane, now, dict(offsets), network)
+        if points is None:
+            found.add(lane.id)
+            continue
+        meets = dict(points)[member]
+        if (lo is None or lo <= meets) and (hi is None or meets < hi):
+            found.add(lane.id)
+    return frozenset(found)
 
 
 class Effector(Protocol):
@@ -538,6 +587,8 @@ class _Constraint(Action):
     """An action that changes what the network offers (a what-if) for as long as it is in force:
     its preview merges the what-if, and applied it keeps it in force until `until`."""
 
+    windowed = False  # whether it keeps to its alert's window (InForce.window)
+
     def _whatif(self, params: Any) -> WhatIf:
         raise NotImplementedError
 
@@ -546,11 +597,17 @@ class _Constraint(Action):
 
     def in_force(self, params: Any, incident: Incident, since: datetime) -> tuple[InForce, ...]:
         item = InForce(self.name, params.target, params.until, incident.id, since)
-        return (replace(item, whatif=self._whatif(params)),)
+        alert = incident.alert
+        item = replace(item, whatif=self._whatif(params))
+        if self.windowed and params.target == alert.target:
+            # An avoid keeps the window of what caused it, when its target is the alert's.
+            item = replace(item, bites_at=alert.starts_at, risk_until=alert.until)
+        return (item,)
 
 
 class Avoid(_Constraint):
     name, params = "avoid", AvoidParams
+    windowed = True
 
     def _whatif(self, params: AvoidParams) -> WhatIf:
         return WhatIf(avoid=frozenset({params.target}))
