@@ -166,10 +166,15 @@ class World:
         effects: EffectBook,
         seed: int,
         congestion_scale_days: float = CONGESTION_SCALE_DAYS,
+        *,
+        draws: bool = True,
     ):
         self.network = network
         self.effects = effects
         self.seed = seed
+        # Without draws every leg takes its planned `transit_days`, as the planner every run
+        # books with expects: the world the fair hindsight plans in (twin.replay.hindsight).
+        self.draws = draws
         self.scale = congestion_scale_days
         self.journeys: dict[str, list[Journey]] = {}
         self.shipments: dict[str, Shipment] = {}
@@ -463,8 +468,11 @@ class World:
         return lane
 
     def transit_days(self, shipment_id: str, leg: int, lane: Lane) -> float:
-        if lane.transit_days_p90 is None or lane.transit_days_p90 <= lane.transit_days:
+        p90 = lane.transit_days_p90
+        if not self.draws or p90 is None or p90 <= lane.transit_days:
             return lane.transit_days
+        # Exponential tail fitted so that 90% of draws fall within transit_days_p90.
+        spread = (p90 - lane.transit_days) / math.log(10.0)
         # A seeded draw per (seed, shipment, leg): the same replay gives the same world.
         key = (shipment_id, leg)
         u = self._draws.get(key)
@@ -473,8 +481,6 @@ class World:
                 f"{self.seed}|{shipment_id}|{leg}".encode(), digest_size=8
             ).digest()
             u = self._draws[key] = int.from_bytes(digest, "big") / 2**64
-        # Exponential tail fitted so that 90% of draws fall within transit_days_p90.
-        spread = (lane.transit_days_p90 - lane.transit_days) / math.log(10.0)
         return lane.transit_days + min(-spread * math.log(1.0 - u), 4 * spread * math.log(10.0))
 
 
