@@ -13,14 +13,14 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 import pandas as pd
 
 from twin.alerting.episodes import AlertEvent, AlertState, evaluate
 from twin.alerting.rules import AlertRules
-from twin.domain.alerts import Alert, Exposure
+from twin.domain.alerts import Alert, Exposure, RiskScore
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, Notification
 from twin.domain.plans import Plan, Routes
 from twin.domain.records import Network, Shipment
@@ -44,6 +44,7 @@ from twin.playbook.schema import Playbook
 from twin.scoring.config import ScoringConfig
 from twin.scoring.exposure import delay_days, exposure
 from twin.scoring.propagate import assess
+from twin.scoring.scorers import to_risk_scores
 from twin.shipments.capacity import reserved_lane_capacity
 
 S = IncidentState
@@ -138,6 +139,7 @@ class Engine:
         # Seconds spent per stage (score, alerts, respond, plan): where a replay's time goes.
         self.seconds: dict[str, float] = defaultdict(float)
         self._delay_cache: tuple[datetime | None, dict[str, float]] | None = None
+        self._records_cache: tuple[pd.DataFrame, list[RiskScore]] | None = None
 
     @classmethod
     def from_state(
@@ -359,7 +361,7 @@ class Engine:
             self.score(now)
         clock = self._lap("score", clock)
         self._alert_state, events = evaluate(
-            self._alert_state, self._scores, now, self.settings.alerts
+            self._alert_state, self._score_records(), now, self.settings.alerts
         )
         clock = self._lap("alerts", clock)
         report = TickReport(at=now, scores=self._scores, events=events)
@@ -385,6 +387,14 @@ class Engine:
         report.rerouted = dict(self._rerouted)
         self._lap("respond", clock)
         return report
+
+    def _score_records(self) -> list[RiskScore]:
+        """The scores in force as records, converted once per scoring (alerting passes run
+        every tick, scoring every `rescore_every`)."""
+        if self._records_cache is None or self._records_cache[0] is not self._scores:
+            at = self._scored_at or datetime.min.replace(tzinfo=UTC)
+            self._records_cache = (self._scores, to_risk_scores(self._scores, at))
+        return self._records_cache[1]
 
     def _delays(self) -> dict[str, float]:
         """Expected delay days per target under the scores in force (the worst dimension)."""

@@ -179,11 +179,15 @@ class World:
         self.journeys: dict[str, list[Journey]] = {}
         self.shipments: dict[str, Shipment] = {}
         self.diverted: set[str] = set()  # shipments a re-plan diverted under way
+        # Shipments with every part delivered: `advance` passes them by (most of a long
+        # replay's freight, every tick).
+        self._settled: set[str] = set()
         self._draws: dict[tuple[str, int], float] = {}  # the uniform draw per (shipment, leg)
 
     def dispatch(self, shipment: Shipment, routes: Sequence[Assignment]) -> None:
         """Start a shipment on its routes (one journey per split part)."""
         self.shipments[shipment.id] = shipment
+        self._settled.discard(shipment.id)
         self.journeys[shipment.id] = [
             Journey(shipment, route, shipment.origin, shipment.ready_at) for route in routes
         ]
@@ -230,6 +234,7 @@ class World:
                 expedite_fees=dict(base.expedite_fees),
             )
         self.journeys[shipment_id] = [moved.get(i, part) for i, part in enumerate(parts)]
+        self._settled.discard(shipment_id)
         return refused
 
     def hold(self, shipment_id: str, until: datetime) -> None:
@@ -348,9 +353,14 @@ class World:
 
     def advance(self, until: datetime) -> None:
         """Move every journey through the legs it starts before `until`."""
-        for parts in self.journeys.values():
+        settled = self._settled
+        for sid, parts in self.journeys.items():
+            if sid in settled:
+                continue
             for progress in parts:
                 self._advance(progress, until)
+            if all(p.delivered_at is not None for p in parts):
+                settled.add(sid)
 
     def _advance(self, progress: Journey, until: datetime) -> None:
         origin_country = self.network.node_by_id[progress.shipment.origin].country
