@@ -214,8 +214,9 @@ def _fair(network, effects, shipment: Shipment, seed: int, draws: bool = True):
 def test_fair_hindsight_books_the_same_journey_whatever_the_draws(tmp_path: Path) -> None:
     """Hindsight knows the effects, not each shipment's transit draw. Suez is planned faster
     but varies widely, the dearer Cape service barely: the bound (knowing the draws) takes the
-    Cape for the seeds whose Suez draw would make the freight late, the fair hindsight books
-    Suez for every seed, and never costs less than the bound."""
+    Cape for the seeds whose Suez draw would make the freight late and Suez for the others; the
+    fair hindsight (mean transit) books one service for every seed, and never costs less than
+    the bound."""
     from tests.conftest import MINI_NETWORK
 
     text = MINI_NETWORK.replace(
@@ -236,7 +237,7 @@ def test_fair_hindsight_books_the_same_journey_whatever_the_draws(tmp_path: Path
         (best,) = hindsight_outcomes(world, [shipment], 10_000.0)
         bound.add(best.lanes)
         assert cost >= (best.transport_cost + best.lateness_cost) * (1 - 1e-9)
-    assert fair == {PATHS[0]}
+    assert len(fair) == 1 and fair <= set(PATHS)
     assert bound == set(PATHS)
 
 
@@ -250,8 +251,8 @@ def test_fair_hindsight_books_the_same_journey_whatever_the_draws(tmp_path: Path
     ids=["calm", "suez-closed", "queue-at-departure"],
 )
 def test_fair_hindsight_is_the_best_journey_when_transit_is_as_planned(network, effects) -> None:
-    # Without draws (every leg at its planned transit) knowing the effects is all there is to
-    # know: the fair hindsight equals brute force over both paths and every hold.
+    # Without draws (every leg at its mean transit, here its planned one) knowing the effects is
+    # all there is to know: the fair hindsight equals brute force over both paths and holds.
     shipment = _shipment()
     _, cost = _fair(network, effects, shipment, seed=3, draws=False)
     assert cost == pytest.approx(_brute_force(network, effects, shipment, draws=False), rel=1e-9)

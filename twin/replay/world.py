@@ -172,8 +172,8 @@ class World:
         self.network = network
         self.effects = effects
         self.seed = seed
-        # Without draws every leg takes its planned `transit_days`, as the planner every run
-        # books with expects: the world the fair hindsight plans in (twin.replay.hindsight).
+        # Without draws every leg takes its mean transit (`transit_days_p90` says how the tail
+        # runs): the world as anyone can expect it, which the fair hindsight plans in.
         self.draws = draws
         self.scale = congestion_scale_days
         self.journeys: dict[str, list[Journey]] = {}
@@ -479,10 +479,14 @@ class World:
 
     def transit_days(self, shipment_id: str, leg: int, lane: Lane) -> float:
         p90 = lane.transit_days_p90
-        if not self.draws or p90 is None or p90 <= lane.transit_days:
+        if p90 is None or p90 <= lane.transit_days:
             return lane.transit_days
         # Exponential tail fitted so that 90% of draws fall within transit_days_p90.
         spread = (p90 - lane.transit_days) / math.log(10.0)
+        if not self.draws:
+            # The tail's mean (capped below at 10^4 times the p90 odds): what the lane takes on
+            # average, known from the network file; no shipment's own draw.
+            return lane.transit_days + spread * (1.0 - 1e-4)
         # A seeded draw per (seed, shipment, leg): the same replay gives the same world.
         key = (shipment_id, leg)
         u = self._draws.get(key)
