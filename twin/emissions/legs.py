@@ -31,12 +31,20 @@ class LaneFactor:
     g_per_tkm: float | None  # None: no intensity for this lane
     scope: Scope | None
     intensity_from: str  # "lane", "class:<name>" or "none"
+    ttw_g_per_tkm: float | None = None  # the class's tank-to-wheel part, when published
 
     @property
     def kg_per_tonne(self) -> float | None:
         if self.distance_km is None or self.g_per_tkm is None:
             return None
         return self.distance_km * self.g_per_tkm / 1000.0
+
+    @property
+    def ttw_kg_per_tonne(self) -> float | None:
+        """Tank-to-wheel kg CO2e per tonne on this lane (None: no TTW figure or no distance)."""
+        if self.distance_km is None or self.ttw_g_per_tkm is None:
+            return None
+        return self.distance_km * self.ttw_g_per_tkm / 1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +92,9 @@ def lane_factor(lane: Lane, network: Network, table: EmissionTable) -> LaneFacto
     if found is None:
         return LaneFactor(lane.id, lane.mode.value, km, estimated, None, None, "none")
     g, scope = found
-    return LaneFactor(lane.id, lane.mode.value, km, estimated, g, scope, f"class:{name}")
+    return LaneFactor(
+        lane.id, lane.mode.value, km, estimated, g, scope, f"class:{name}", cls.ttw
+    )
 
 
 class Emissions:
