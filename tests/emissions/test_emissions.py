@@ -153,6 +153,24 @@ def test_plan_totals_and_unknown_lanes_are_listed() -> None:
     assert pe.scopes() == ["wtw"]
 
 
+def test_report_gives_the_tank_to_wheel_part_beside_each_figure() -> None:
+    from twin.emissions.report import Shipped, emissions_report
+
+    sea = lane("AB-SEA", "A", "B", "sea", distance_km=1000)
+    own = lane("BC-ROAD", "B", "C", "road", distance_km=100, co2e_g_per_tkm=60)
+    em = Emissions(net(sea, own), TABLE)
+    part = Shipped("S", 10, ("AB-SEA", "BC-ROAD"), (T0, T0), "C")
+    doc = emissions_report([part], em, {}, T0, datetime(2024, 2, 1, tzinfo=UTC))
+    rows = {r["lane"]: r for r in doc["rows"]}
+    # 10 cbm x 167 kg = 1.67 t; sea 1,670 t km x 15.53 g WTW, of which 12.66 g TTW.
+    assert rows["AB-SEA"]["co2e_kg"] == pytest.approx(1670 * 15.53 / 1000)
+    assert rows["AB-SEA"]["co2e_ttw_kg"] == pytest.approx(1670 * 12.66 / 1000)
+    # A lane's own intensity has no published TTW part: unknown, never split by guess.
+    assert rows["BC-ROAD"]["co2e_ttw_kg"] is None and rows["BC-ROAD"]["scope"] == "lane"
+    assert doc["total"]["co2e_ttw_kg"] == pytest.approx(1670 * 12.66 / 1000, abs=1e-3)
+    assert doc["total"]["ttw_unknown_lanes"] == ["BC-ROAD"]
+
+
 def test_a_carbon_price_moves_freight_to_the_cleaner_lane() -> None:
     # Two parallel lanes A -> B: a cheap dirty one and a dearer clean one (lane intensities).
     dirty = lane("AB-AIR", "A", "B", "air", cost=10.0, distance_km=9000, co2e_g_per_tkm=500)
