@@ -1,5 +1,10 @@
-"""The hindsight bound: the cheapest journey each shipment could have had in the replay's world,
-every effect and every transit draw known in advance.
+"""Hindsight in the replay's world: the cheapest journey per shipment, every effect known ahead.
+
+Two uses of one search. `fair_hindsight_world` is the replay's `hindsight`: journeys chosen
+with every effect known but each leg at its mean transit (no one can know a shipment's own
+draw), then sailed with the world's draws like every other run: what foreknowledge of the
+disruption is worth. `hindsight_outcomes` is the `bound`: the same search knowing every draw
+too, the least any policy in the world can cost, by the argument below.
 
 A replay's world is separable by shipment: what happens to one shipment's freight (its transit
 draws, the effects it meets, its costs) never depends on another's, and its cost is linear in

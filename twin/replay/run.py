@@ -6,8 +6,9 @@
   avoids every node, lane or chokepoint with an open alert; booked freight is never re-planned.
 - engine: the very engine the daemon runs (twin.engine), fed only the scenario's signals as
   they fall due, with its playbooks; re-routes, holds and expedites it applies act in the world.
-- hindsight: each shipment's cheapest journey in the same world with every effect known in
-  advance (twin.replay.hindsight): a bound no policy can beat.
+- hindsight: each shipment's cheapest journey with every effect known in advance, planned on
+  mean transit and sailed with the same draws (twin.replay.hindsight); beside it the `bound`,
+  the same search knowing the draws too, which no run can beat.
 
 The effects act on the freight in all four; the engine never reads them. A replay is
 deterministic for a given scenario and seed.
