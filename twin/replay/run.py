@@ -33,16 +33,20 @@ from twin.feeds.ingest import ingest_signals
 from twin.network.graph import WhatIf
 from twin.playbook.actions import render_steps
 from twin.playbook.schema import Playbook, step_name, step_params
+from twin.replay.demand import ScenarioStock, StockPricer, scenario_stock, stock_kpis
 from twin.replay.hindsight import Expedite, hindsight_outcomes
 from twin.replay.scenario import LoadedScenario, Scenario
 from twin.replay.world import UNSERVED_PENALTY, EffectBook, Outcome, World, outcomes
 from twin.shipments.generate import generate_shipments
+from twin.stock.pricing import FLOOR_PER_CBM_DAY
 
 DAY = timedelta(days=1)
 # After the scenario's window the world runs on (effects over) until all freight has arrived,
 # so lateness caused inside the window counts in full, even for freight due after it.
 SETTLE = timedelta(days=400)
 RunProgress = Callable[[str, int, int], None]  # (run name, step, steps)
+# Re-prices a day's bookings before the engine plans them: (batch, now, world) -> batch.
+Pricer = Callable[[Sequence[Shipment], datetime, World], list[Shipment]]
 
 
 @dataclass
@@ -323,8 +327,14 @@ def run_engine(
     seed: int,
     settings: EngineSettings | None = None,
     progress: RunProgress | None = None,
+    price: Pricer | None = None,
+    name: str = "engine",
 ) -> RunResult:
-    """The engine on the scenario's signals, re-routing freight in the world as it decides."""
+    """The engine on the scenario's signals, re-routing freight in the world as it decides.
+
+    `price`, given, re-prices each day's bookings before the engine plans them (the stock-aware
+    engine: twin.replay.demand.StockPricer); the world carries the shipments as they are, so
+    every run's outcomes are costed alike."""
     scenario = loaded.scenario
     started = time.perf_counter()
     world, book = _world(loaded, seed)
@@ -346,7 +356,7 @@ def run_engine(
     )
     signals = sorted(scenario.signal_records(), key=lambda s: s.ts)
     ticks = tick_times(scenario)
-    result = RunResult("engine", [], {s.id: s for s in shipments})
+    result = RunResult(name, [], {s.id: s for s in shipments})
     rerouted: set[str] = set()
     held: set[str] = set()
     expedited: set[str] = set()
@@ -426,7 +436,9 @@ def run_engine(
                 )
         if batch:
             result.open_alerts[tick] = _open_alert_targets(engine)
-            engine.plan_shipments(batch, tick, use_risk=True)
+            engine.plan_shipments(
+                price(batch, tick, world) if price else batch, tick, use_risk=True
+            )
             for shipment in batch:
                 world.dispatch(shipment, engine.routes.get(shipment.id, ()))
         if not report.scores.empty:
@@ -449,7 +461,7 @@ def run_engine(
                 }
             )
         if progress:
-            progress("engine", step + 1, len(ticks))
+            progress(name, step + 1, len(ticks))
     clock = time.perf_counter()
     world.advance(scenario.end + SETTLE)
     world_s += time.perf_counter() - clock
@@ -569,20 +581,19 @@ def replay(
     )
     news = run_news(loaded, shipments, seed=seed, alerts=engine.open_alerts, progress=progress)
     hindsight = run_hindsight(loaded, shipments, playbooks, seed=seed, progress=progress)
-    engine_kpis = engine.kpis()
-    leads = engine.lead_hours
-    per_event = [e["lead_h"] for e in engine.event_leads]
-    warned = [v for v in per_event if v is not None]
-    engine_kpis.update(
-        {
-            "reroutes": engine.reroutes,
-            "holds": engine.holds,
-            "expedites": engine.expedites,
-            "diversions": engine.diversions,
-            "warning_lead_h_per_event": per_event,
-            "mean_event_lead_h": round(sum(warned) / len(warned), 1) if warned else None,
-            "mean_alert_lead_h": round(sum(leads) / len(leads), 1) if leads else None,
-        }
+    engine_kpis = _engine_kpis(engine)
+    stock = scenario_stock(
+        loaded.network, scenario.stock, shipments, start=scenario.start, seed=scenario.seed
+    )
+    with_stock = _with_stock(
+        stock,
+        loaded,
+        shipments,
+        playbooks,
+        {"blind": blind, "news": news, "engine": engine, "hindsight": hindsight},
+        seed=seed,
+        approve=approve,
+        progress=progress,
     )
     totals = {
         name: run.kpis()["total_cost"]
@@ -596,15 +607,16 @@ def replay(
     # Hindsight knows each transit draw too, which is worth something with no disruption at
     # all; the rest of its saving is what the disruption made possible to save.
     noise_part = calm - calm_best if calm is not None and calm_best is not None else 0.0
-    return {
+    stock_part = with_stock["kpis"]
+    doc: dict[str, Any] = {
         "scenario": scenario.name,
         "seed": seed,
         "shipments": len(shipments),
-        "blind": blind.kpis(),
-        "baseline": blind.kpis(),
-        "news": news.kpis(),
-        "engine": engine_kpis,
-        "hindsight": hindsight.kpis(),
+        "blind": {**blind.kpis(), **stock_part.get("blind", {})},
+        "baseline": {**blind.kpis(), **stock_part.get("blind", {})},
+        "news": {**news.kpis(), **stock_part.get("news", {})},
+        "engine": {**engine_kpis, **stock_part.get("engine", {})},
+        "hindsight": {**hindsight.kpis(), **stock_part.get("hindsight", {})},
         "events": engine.event_leads,
         "saving": {
             "disruption_cost": round(base - calm, 2) if calm is not None else None,
@@ -648,5 +660,85 @@ def replay(
             "news": news,
             "engine": engine,
             "hindsight": hindsight,
+        },
+    }
+    if "engine_stock" in with_stock["runs"]:
+        stock_engine = with_stock["runs"]["engine_stock"]
+        doc["engine_stock"] = {**_engine_kpis(stock_engine), **stock_part["engine_stock"]}
+        doc["stock_saving"] = with_stock["saving"]
+        doc["stock_prices"] = with_stock["prices"]
+        doc["timing"]["engine_stock_s"] = round(stock_engine.seconds, 2)
+        doc["_runs"]["engine_stock"] = stock_engine
+    return doc
+
+
+def _engine_kpis(engine: RunResult) -> dict[str, Any]:
+    kpis = engine.kpis()
+    leads = engine.lead_hours
+    per_event = [e["lead_h"] for e in engine.event_leads]
+    warned = [v for v in per_event if v is not None]
+    kpis.update(
+        {
+            "reroutes": engine.reroutes,
+            "holds": engine.holds,
+            "expedites": engine.expedites,
+            "diversions": engine.diversions,
+            "warning_lead_h_per_event": per_event,
+            "mean_event_lead_h": round(sum(warned) / len(warned), 1) if warned else None,
+            "mean_alert_lead_h": round(sum(leads) / len(leads), 1) if leads else None,
+        }
+    )
+    return kpis
+
+
+def _with_stock(
+    stock: ScenarioStock | None,
+    loaded: LoadedScenario,
+    shipments: Sequence[Shipment],
+    playbooks: Sequence[Playbook],
+    runs: dict[str, RunResult],
+    *,
+    seed: int,
+    approve: bool,
+    progress: RunProgress | None,
+) -> dict[str, Any]:
+    """With stock data: the stock-aware engine's run, every run's sales KPIs (under `stock`)
+    and the stock-aware engine's saving over the lateness-priced one; empty without."""
+    if stock is None:
+        return {"kpis": {}, "runs": {}, "saving": {}, "prices": {}}
+    pricer = StockPricer(stock)
+    aware = run_engine(
+        loaded,
+        shipments,
+        playbooks,
+        seed=seed,
+        progress=progress,
+        settings=EngineSettings(approve_all=approve, rescore_every=DAY),
+        price=pricer,
+        name="engine_stock",
+    )
+    runs = {**runs, "engine_stock": aware}
+    kpis = {
+        name: {"stock": stock_kpis(stock, run.outcomes, run.shipments)}
+        for name, run in runs.items()
+    }
+    total = {name: k["stock"]["stock_total_cost"] for name, k in kpis.items()}
+    lost = {name: k["stock"]["lost_margin"] for name, k in kpis.items()}
+    priced = sorted(pricer.prices.values())
+    return {
+        "kpis": kpis,
+        "runs": {"engine_stock": aware},
+        "saving": {
+            "stock_total_cost": total,
+            "engine_stock_vs_engine": round(total["engine"] - total["engine_stock"], 2),
+            "engine_stock_vs_blind": round(total["blind"] - total["engine_stock"], 2),
+            "engine_vs_blind": round(total["blind"] - total["engine"], 2),
+            "lost_margin_engine_stock_vs_engine": round(lost["engine"] - lost["engine_stock"], 2),
+        },
+        "prices": {
+            "shipments": len(priced),
+            "at_floor": sum(1 for p in priced if p <= FLOOR_PER_CBM_DAY + 1e-9),
+            "median_per_cbm_day": round(priced[len(priced) // 2], 2) if priced else None,
+            "max_per_cbm_day": round(priced[-1], 2) if priced else None,
         },
     }

@@ -177,6 +177,33 @@ class ShipmentsSpec(BaseModel):
         return self
 
 
+class StockGenerateSpec(BaseModel):
+    """A seller's stock and demand drawn for the scenario's shipments
+    (twin.replay.demand.generate_scenario_stock): `skus` in the catalogue, `seed` (default:
+    the scenario's), `slack_days`: the range of days of cover past each pair's first due
+    freight."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    skus: int = Field(default=150, gt=0, le=100_000)
+    seed: int | None = None
+    slack_days: tuple[Finite, Finite] = (0.0, 21.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StockGenerateSpec:
+        if self.slack_days[0] > self.slack_days[1]:
+            raise ValueError("slack_days must be [low, high] with low <= high")
+        return self
+
+
+class StockSpec(BaseModel):
+    """Stock and demand for a replay with demand (docs/replay.md): `{generate: {...}}`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    generate: StockGenerateSpec
+
+
 class Noise(BaseModel):
     """Randomness a Monte Carlo replay adds round the written scenario (all default to none):
     signal and effect times shifted by up to ± the jitter in hours, signal values scaled by up to
@@ -217,6 +244,8 @@ class Scenario(BaseModel):
     effects: tuple[ScenarioEffect, ...] = ()
     noise: Noise = Noise()
     sources: tuple[Source, ...] = ()
+    # A seller's stock and demand: the world sells day by day (twin.replay.demand).
+    stock: StockSpec | None = None
 
     @field_validator("start", "end", mode="before")
     @classmethod

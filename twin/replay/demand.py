@@ -1,0 +1,346 @@
+"""Replays with demand: the world sells day by day, and what is not on the shelf is lost.
+
+A scenario with stock data (`stock: {generate: {...}}`, docs/replay.md "Replays with demand")
+gives each warehouse x SKU pair its stock on hand at the scenario's start, the demand that
+really comes each day (and the forecast the seller plans on) and the SKU lines of the
+scenario's shipments. A run's outcomes (when each shipment part really arrived) become the
+pairs' inbound; the lost-sales projection (twin.stock.projection) then sells the real demand
+day by day. Every comparator is scored on the same demand, so the differences come from when
+the freight arrived.
+
+`StockPricer` is the stock-aware engine's view: at each booking it projects the seller's
+stock (on hand now, freight in transit at its tracked ETA, the forecast) and prices each new
+shipment's late day by the margin its lines would lose (twin.stock.pricing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from twin.domain.arrays import FloatArray
+from twin.domain.records import Network, NodeKind, Shipment
+from twin.domain.stock import STOCK_COLUMNS
+from twin.replay.world import Outcome, World
+from twin.stock.generate import DISPERSION, season_profile
+from twin.stock.pricing import (
+    HOLDING_RATE_PER_YEAR,
+    PROBE_DAYS,
+    LineRequest,
+    PricedLine,
+    price_lateness,
+)
+from twin.stock.projection import Projection, project
+
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class ScenarioStock:
+    """A scenario's stock and demand, pairs in row order.
+
+    `stock`: STOCK_COLUMNS, one row per warehouse x SKU; `lines`: shipment, warehouse (where
+    it lands), sku, units;
+    `expected` (the seller's forecast) and `actual` (the demand that comes): P x H units a day
+    from `first_day` (the scenario start's midnight, UTC).
+    """
+
+    first_day: datetime
+    stock: pd.DataFrame
+    lines: pd.DataFrame
+    expected: FloatArray
+    actual: FloatArray
+    holding_rate_per_year: float = HOLDING_RATE_PER_YEAR
+    # shipment -> [(pair row, units)], filled from `lines`.
+    line_rows: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        pairs = pd.MultiIndex.from_frame(self.stock[["warehouse", "sku"]])
+        rows = pairs.get_indexer(pd.MultiIndex.from_frame(self.lines[["warehouse", "sku"]]))
+        if (rows < 0).any():
+            raise ValueError("a line lands in a warehouse x SKU with no stock row")
+        for shipment, row, units in zip(self.lines["shipment"], rows, self.lines["units"]):
+            self.line_rows.setdefault(str(shipment), []).append((int(row), float(units)))
+
+    @property
+    def horizon(self) -> int:
+        return int(self.actual.shape[1])
+
+    def day_of(self, when: datetime) -> int:
+        """Whole days from the first day (negative before it)."""
+        return int((when - self.first_day) // DAY)
+
+
+def generate_scenario_stock(
+    network: Network,
+    shipments: Sequence[Shipment],
+    *,
+    start: datetime,
+    skus: int = 150,
+    seed: int = 0,
+    slack_days: tuple[float, float] = (0.0, 21.0),
+    settle_days: int = PROBE_DAYS,
+) -> ScenarioStock:
+    """Seeded stock and demand for a scenario's shipments (docs/replay.md).
+
+    A catalogue of `skus` SKUs (popularity log-normal, size, value and margin as
+    twin.stock.generate draws them); each destination warehouse stocks 6-15 of them, drawn by
+    popularity; each shipment into it carries 1-3 of its SKUs, its cbm split between them.
+    Sales run from the start's day to `settle_days` after the last due day. A pair's demand
+    rate is what its inbound lines can sustain from their first due day on (90-100% of it); on
+    hand at the start is the least stock with which freight arriving on its due days never
+    runs short of the forecast, plus `slack_days` (drawn uniformly) of sales: pairs with little
+    slack run out when their freight is late, pairs with much do not. Daily demand is negative-binomial round the
+    weekly and annual season (twin.stock.generate.season_profile).
+    """
+    if skus < 1:
+        raise ValueError("skus must be at least 1")
+    rng = np.random.default_rng(seed)
+    width = max(3, len(str(skus)))
+    names = np.array([f"SKU{i + 1:0{width}d}" for i in range(skus)])
+    popularity = rng.lognormal(np.log(3.0), 1.0, skus)
+    cbm = np.round(rng.lognormal(np.log(0.012), 0.7, skus).clip(0.001, 0.25), 4)
+    value = np.round(rng.lognormal(np.log(25.0), 0.8, skus).clip(2, 900), 2)
+    margin = np.round(value * rng.uniform(0.15, 0.45, skus), 2)
+    warehouses = sorted(
+        {
+            s.destination
+            for s in shipments
+            if network.node_by_id[s.destination].kind is NodeKind.warehouse
+        }
+    )
+    weights = popularity / popularity.sum()
+    assortment = {
+        w: np.sort(
+            rng.choice(skus, size=min(skus, int(rng.integers(6, 16))), replace=False, p=weights)
+        )
+        for w in warehouses
+    }
+    first = pd.Timestamp(start).tz_convert("UTC").normalize().to_pydatetime()
+    rows: list[tuple[str, str, str, float, int]] = []
+    for shipment in sorted(shipments, key=lambda s: s.id):
+        held = assortment.get(shipment.destination)
+        if held is None:
+            continue
+        count = min(len(held), int(rng.integers(1, 4)))
+        p = popularity[held] / popularity[held].sum()
+        picked = rng.choice(held, size=count, replace=False, p=p)
+        split = rng.dirichlet(np.ones(count)) * shipment.units
+        due = int((shipment.due_at - first) // DAY)
+        for sku, share in zip(picked, split):
+            units = max(1.0, float(np.round(share / cbm[sku])))
+            rows.append((shipment.id, shipment.destination, str(names[sku]), units, due))
+    lines = pd.DataFrame(rows, columns=["shipment", "warehouse", "sku", "units", "due"])
+    horizon = int(lines["due"].max()) + settle_days + 1 if not lines.empty else settle_days + 1
+    per_pair = lines.groupby(["warehouse", "sku"], sort=True).agg(
+        inbound=("units", "sum"), first_due=("due", "min")
+    )
+    pair_count = len(per_pair)
+    first_due = per_pair["first_due"].to_numpy(float).clip(0, horizon - 1)
+    sku_index = {str(n): i for i, n in enumerate(names)}
+    sku_of = np.array([sku_index[s] for s in per_pair.index.get_level_values("sku")])
+    rate = (
+        per_pair["inbound"].to_numpy(float)
+        / np.maximum(horizon - first_due, 1.0)
+        * rng.uniform(0.9, 1.0, pair_count)
+    )
+    days = pd.date_range(first.replace(tzinfo=None), periods=horizon, freq="D")
+    profile = season_profile(days)
+    expected = rate[:, None] * (profile / profile.mean())[None, :]
+    # The least stock on hand that on-time freight and the forecast never run out of
+    # (S_0 >= max_t (demand to t - inbound to t)), plus the pair's slack in days of sales.
+    pair_index = pd.MultiIndex.from_frame(per_pair.index.to_frame(index=False))
+    due_inbound = np.zeros((pair_count, horizon))
+    line_rows = pair_index.get_indexer(pd.MultiIndex.from_frame(lines[["warehouse", "sku"]]))
+    np.add.at(
+        due_inbound, (line_rows, lines["due"].clip(0, horizon - 1).to_numpy()), lines["units"]
+    )
+    need = np.maximum(np.cumsum(expected - due_inbound, axis=1).max(axis=1), 0.0)
+    on_hand = np.floor(need + rate * np.maximum(rng.uniform(*slack_days, pair_count), 0.0))
+    actual = rng.negative_binomial(DISPERSION, DISPERSION / (DISPERSION + expected)).astype(float)
+    stock = pd.DataFrame(
+        {
+            "warehouse": per_pair.index.get_level_values("warehouse"),
+            "sku": per_pair.index.get_level_values("sku"),
+            "on_hand": on_hand,
+            "unit_value": value[sku_of],
+            "unit_margin": margin[sku_of],
+            "cbm_per_unit": cbm[sku_of],
+            "safety_days": np.nan,
+        },
+        columns=STOCK_COLUMNS,
+    )
+    return ScenarioStock(
+        first_day=first,
+        stock=stock,
+        lines=lines[["shipment", "warehouse", "sku", "units"]],
+        expected=expected,
+        actual=actual,
+    )
+
+
+def arrivals(
+    stock: ScenarioStock,
+    parts: Iterable[tuple[str, float, datetime | None]],
+    shipments: Mapping[str, Shipment],
+) -> FloatArray:
+    """Units landing per pair and day from shipment parts (shipment, cbm, delivered at): each
+    part carries its share of the shipment's lines. Parts never delivered, or after the
+    horizon, add nothing; parts delivered before the first day land on day 0."""
+    out = np.zeros((len(stock.stock), stock.horizon))
+    for shipment_id, units, delivered in parts:
+        lines = stock.line_rows.get(shipment_id)
+        if not lines or delivered is None or units <= 0:
+            continue
+        day = max(stock.day_of(delivered), 0)
+        if day >= stock.horizon:
+            continue
+        share = units / shipments[shipment_id].units
+        for row, line_units in lines:
+            out[row, day] += line_units * share
+    return out
+
+
+def sell(
+    stock: ScenarioStock, outcomes: Iterable[Outcome], shipments: Mapping[str, Shipment]
+) -> Projection:
+    """The real demand sold day by day from the stock on hand and the run's deliveries."""
+    inbound = arrivals(stock, ((o.shipment, o.units, o.delivered_at) for o in outcomes), shipments)
+    return project(
+        stock.stock["on_hand"].to_numpy(float),
+        stock.actual,
+        inbound,
+        stock.stock["unit_margin"].to_numpy(float),
+        stock.first_day,
+    )
+
+
+def stock_kpis(
+    stock: ScenarioStock,
+    outcomes: Sequence[Outcome],
+    shipments: Mapping[str, Shipment],
+) -> dict[str, Any]:
+    """Fill rate, lost units and margin, stock-out days, average cover and holding cost of a
+    run's deliveries; `stock_total_cost` is transport + unserved + lost margin + holding (what
+    the run cost the seller, lateness counted as the sales it lost)."""
+    sold = sell(stock, outcomes, shipments)
+    value = stock.stock["unit_value"].to_numpy(float)
+    demand = float(sold.demand.sum())
+    lost = float(sold.units_lost.sum())
+    holding = float((sold.stock.sum(axis=1) * value).sum() * stock.holding_rate_per_year / 365.0)
+    margin = float(sold.margin_lost.sum())
+    transport = sum(o.transport_cost for o in outcomes)
+    unserved = sum(o.unserved_cost for o in outcomes)
+    mean_demand = demand / max(sold.horizon, 1)
+    mean_stock = float(sold.stock.sum()) / max(sold.horizon, 1)
+    return {
+        "pairs": len(stock.stock),
+        "days": sold.horizon,
+        "demand_units": round(demand, 2),
+        "sold_units": round(demand - lost, 2),
+        "fill_rate": round((demand - lost) / demand, 4) if demand > 0 else None,
+        "lost_units": round(lost, 2),
+        "lost_margin": round(margin, 2),
+        "stockout_days": int(sold.days_short.sum()),
+        "pairs_out": int((sold.days_short > 0).sum()),
+        "avg_cover_days": round(mean_stock / mean_demand, 2) if mean_demand > 0 else None,
+        "holding_cost": round(holding, 2),
+        "stock_total_cost": round(transport + unserved + margin + holding, 2),
+    }
+
+
+class StockPricer:
+    """The stock-aware engine's pricing of new bookings (twin.stock.pricing).
+
+    At a booking at `now` the seller knows its stock on hand (its warehouses' own count: the
+    real demand sold until today against the freight delivered so far), the freight in
+    transit at the ETA track and trace gives (`World.as_known`), and its forecast. Each new
+    shipment with lines gets `late_penalty_per_unit_day` = the margin a late day of its lines
+    would lose there, less the holding it saves (floor: twin.stock.pricing.FLOOR_PER_CBM_DAY).
+    `prices` keeps every price set, for the report.
+    """
+
+    def __init__(self, stock: ScenarioStock):
+        self.stock = stock
+        self.prices: dict[str, float] = {}
+
+    def __call__(self, batch: Sequence[Shipment], now: datetime, world: World) -> list[Shipment]:
+        stock = self.stock
+        today = stock.day_of(now)
+        if today >= stock.horizon or not any(s.id in stock.line_rows for s in batch):
+            return list(batch)
+        today = max(today, 0)
+        delivered: list[tuple[str, float, datetime | None]] = []
+        coming: list[tuple[str, float, datetime | None]] = []
+        for sid, parts in world.journeys.items():
+            if sid not in stock.line_rows:
+                continue
+            known = None
+            for index, part in enumerate(parts):
+                if part.delivered_at is not None and stock.day_of(part.delivered_at) < today:
+                    delivered.append((sid, part.route.units, part.delivered_at))
+                    continue
+                if part.delivered_at is not None:
+                    coming.append((sid, part.route.units, part.delivered_at))
+                    continue
+                known = known or world.as_known(sid, now)
+                coming.append((sid, part.route.units, max(known[index].eta, now)))
+        shipments = world.shipments
+        on_hand = stock.stock["on_hand"].to_numpy(float)
+        if today > 0:
+            past = project(
+                on_hand,
+                stock.actual[:, :today],
+                arrivals(stock, delivered, shipments)[:, :today],
+                stock.stock["unit_margin"].to_numpy(float),
+                stock.first_day,
+            )
+            on_hand = past.stock[:, -1]
+        inbound = arrivals(stock, coming, shipments)[:, today:]
+        requests = [
+            LineRequest(
+                s.id,
+                s.units,
+                stock.day_of(s.due_at) - today,
+                tuple(PricedLine(row, units) for row, units in stock.line_rows[s.id]),
+            )
+            for s in batch
+            if s.id in stock.line_rows
+        ]
+        prices = price_lateness(
+            requests,
+            on_hand=on_hand,
+            demand=stock.expected[:, today:],
+            inbound=inbound,
+            unit_margin=stock.stock["unit_margin"].to_numpy(float),
+            unit_value=stock.stock["unit_value"].to_numpy(float),
+            holding_rate_per_year=stock.holding_rate_per_year,
+        )
+        by_id = {p.shipment: p.per_cbm_day for p in prices}
+        self.prices.update(by_id)
+        return [
+            s.model_copy(update={"late_penalty_per_unit_day": by_id[s.id]}) if s.id in by_id else s
+            for s in batch
+        ]
+
+
+def scenario_stock(
+    network: Network, spec: Any, shipments: Sequence[Shipment], *, start: datetime, seed: int
+) -> ScenarioStock | None:
+    """The stock data a scenario's `stock` entry describes (None: the scenario has none)."""
+    if spec is None:
+        return None
+    generate = spec.generate
+    return generate_scenario_stock(
+        network,
+        shipments,
+        start=start,
+        skus=generate.skus,
+        seed=seed if generate.seed is None else generate.seed,
+        slack_days=generate.slack_days,
+    )
