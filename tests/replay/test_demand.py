@@ -1,0 +1,227 @@
+"""Replays with demand: the world sells day by day, lost sales counted by hand on tiny cases,
+stock-priced lateness against hand-worked margins, and the generator's promises measured."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.replay.effects import FakeEffect
+from tests.replay.test_world import _route
+from twin.domain.problems import InputError
+from twin.domain.records import Shipment
+from twin.domain.stock import STOCK_COLUMNS
+from twin.files.networks import load_network
+from twin.replay.demand import ScenarioStock, generate_scenario_stock, stock_kpis
+from twin.replay.scenario import LoadedScenario, StockGenerateSpec, StockSpec, parse_scenario
+from twin.replay.world import EffectBook, World, outcomes
+from twin.stock.pricing import FLOOR_PER_CBM_DAY, LineRequest, PricedLine, price_lateness
+from twin.stock.projection import project
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+END = T0 + timedelta(days=120)
+DAY = timedelta(days=1)
+HORIZON = 40
+
+
+def _one_pair_stock(on_hand: float = 20.0) -> ScenarioStock:
+    """One warehouse, one SKU: `on_hand` units, 4 sold a day for 40 days, margin 3, value 10;
+    shipment S1 carries 100 units of it."""
+    stock = pd.DataFrame(
+        [["NL-VENLO", "MUG", on_hand, 10.0, 3.0, 0.1, np.nan]], columns=STOCK_COLUMNS
+    )
+    lines = pd.DataFrame(
+        [["S1", "NL-VENLO", "MUG", 100.0]], columns=["shipment", "warehouse", "sku", "units"]
+    )
+    demand = np.full((1, HORIZON), 4.0)
+    return ScenarioStock(T0, stock, lines, expected=demand, actual=demand)
+
+
+def _delivered(mini_network_file: Path, effects: list[Any]) -> tuple[list, dict]:
+    network, _ = load_network(mini_network_file)
+    shipment = Shipment(
+        id="S1", origin="CN-SZ", destination="NL-VENLO", units=10, ready_at=T0, due_at=T0 + 35 * DAY
+    )
+    world = World(network, EffectBook.of(effects, END), seed=1)
+    world.dispatch(
+        shipment, [_route(network, shipment, ["SZ-YTN-ROAD", "YTN-RTM-SUEZ", "RTM-VENLO-ROAD"])]
+    )
+    world.advance(END)
+    return outcomes(world), {"S1": shipment}
+
+
+def test_a_late_shipment_loses_exactly_the_sales_of_its_delay(mini_network_file: Path) -> None:
+    # On time the freight lands on day 32 (32.5 days: test_world); 20 units on hand last five
+    # days, so days 5..31 lose 4 a day = 108 units. Five days' delay on the sea lane lands it
+    # on day 37: days 5..36 lose 128, exactly 20 more (5 days x 4).
+    stock = _one_pair_stock()
+    on_time = stock_kpis(stock, *_delivered(mini_network_file, []))
+    delayed = FakeEffect(T0, "YTN-RTM-SUEZ", END, delay_days=5)
+    late = stock_kpis(stock, *_delivered(mini_network_file, [delayed]))
+    assert on_time["demand_units"] == 160
+    assert on_time["lost_units"] == 108
+    assert late["lost_units"] == 128
+    assert on_time["lost_margin"] == 324 and late["lost_margin"] == 384
+    assert on_time["stockout_days"] == 27 and late["stockout_days"] == 32
+    assert on_time["fill_rate"] == pytest.approx(52 / 160, abs=1e-4)
+    # Stock at each day's end: 16, 12, 8, 4, 0, then 96, 92, ... 68 from day 32 (8 days).
+    stock_days = 40 + sum(range(68, 97, 4))
+    assert on_time["holding_cost"] == pytest.approx(stock_days * 10 * 0.25 / 365, abs=0.01)
+    assert on_time["avg_cover_days"] == pytest.approx(stock_days / HORIZON / 4, abs=0.01)
+    # Lateness priced as lost sales: the stock total moves by the margin (and the holding).
+    transport = 10 * (4 + 60 + 8)
+    assert on_time["stock_total_cost"] == pytest.approx(
+        transport + 324 + on_time["holding_cost"], abs=0.01
+    )
+
+
+def test_freight_never_delivered_adds_no_stock(mini_network_file: Path) -> None:
+    closed = FakeEffect(T0, "YTN-RTM-SUEZ", END, close=True)
+    kpis = stock_kpis(_one_pair_stock(), *_delivered(mini_network_file, [closed]))
+    assert kpis["lost_units"] == 160 - 20
+
+
+def test_ample_cover_prices_a_late_day_at_the_floor() -> None:
+    # 200 on hand at 5 a day is 40 days of cover: arriving on day 10 or day 24 loses nothing.
+    (price,) = price_lateness(
+        [LineRequest("S1", 1.0, 10, (PricedLine(0, 50.0),))],
+        on_hand=[200.0],
+        demand=[[5.0] * 60],
+        inbound=[[0.0] * 60],
+        unit_margin=[2.0],
+        unit_value=[36.5],
+    )
+    assert price.units_lost == 0
+    assert price.per_cbm_day == FLOOR_PER_CBM_DAY
+
+
+def test_a_warehouse_about_to_run_out_prices_a_late_day_at_the_margin_lost() -> None:
+    # 20 on hand at 5 a day run out after day 3. Due on day 10, the 50 units sell on days
+    # 10..19; 14 days late (day 24) those ten days' sales are lost: 50 units x margin 2 = 100
+    # (days 20..23 are lost either way). On time the 50 units sit on the shelf 45, 40, ... 0
+    # at the ends of days 10..19 (225 unit-days) that the late case does not hold:
+    # 225 x 36.5 x 25% / 365 = 5.625 saved. Per cbm-day: (100 - 5.625) / 14.
+    (price,) = price_lateness(
+        [LineRequest("S1", 1.0, 10, (PricedLine(0, 50.0),))],
+        on_hand=[20.0],
+        demand=[[5.0] * 60],
+        inbound=[[0.0] * 60],
+        unit_margin=[2.0],
+        unit_value=[36.5],
+    )
+    assert price.units_lost == pytest.approx(50)
+    assert price.margin_lost == pytest.approx(100)
+    assert price.holding_saved == pytest.approx(5.625)
+    assert price.per_cbm_day == pytest.approx((100 - 5.625) / 14)
+
+
+def test_other_inbound_freight_that_covers_the_gap_makes_the_delay_free() -> None:
+    # The same tight pair, but 100 units of other freight land on day 3: no sale is lost.
+    inbound = np.zeros((1, 60))
+    inbound[0, 3] = 100.0
+    (price,) = price_lateness(
+        [LineRequest("S1", 1.0, 10, (PricedLine(0, 50.0),))],
+        on_hand=[20.0],
+        demand=[[5.0] * 60],
+        inbound=inbound,
+        unit_margin=[2.0],
+        unit_value=[0.0],
+    )
+    assert price.units_lost == 0
+    assert price.per_cbm_day == FLOOR_PER_CBM_DAY
+
+
+def _shipments(count: int = 300) -> list[Shipment]:
+    rng = np.random.default_rng(5)
+    warehouses = ["US-ONT1", "US-ONT8", "US-PHX1"]
+    out = []
+    for i in range(count):
+        ready = T0 + DAY * int(rng.integers(0, 30))
+        out.append(
+            Shipment(
+                id=f"S{i:04d}",
+                origin="CN-SHENZHEN-ORIGIN",
+                destination=warehouses[i % 3],
+                units=float(rng.uniform(5, 30)),
+                ready_at=ready,
+                due_at=ready + DAY * int(rng.integers(8, 40)),
+            )
+        )
+    return out
+
+
+def test_generated_stock_is_seeded_and_on_time_freight_keeps_shelves_stocked() -> None:
+    network, _ = load_network("demo")
+    shipments = _shipments()
+    one = generate_scenario_stock(network, shipments, start=T0, skus=60, seed=3)
+    two = generate_scenario_stock(network, shipments, start=T0, skus=60, seed=3)
+    pd.testing.assert_frame_equal(one.stock, two.stock)
+    pd.testing.assert_frame_equal(one.lines, two.lines)
+    assert np.array_equal(one.actual, two.actual)
+    assert set(one.stock["warehouse"]) == {"US-ONT1", "US-ONT8", "US-PHX1"}
+    assert set(one.lines["shipment"]) == {s.id for s in shipments}
+    # Freight landing on its due day against the forecast never runs short (on hand is
+    # rounded down to whole units: under one unit a pair).
+    due = np.zeros_like(one.expected)
+    by_id = {s.id: s for s in shipments}
+    for shipment, rows in one.line_rows.items():
+        day = min(one.day_of(by_id[shipment].due_at), one.horizon - 1)
+        for row, units in rows:
+            due[row, day] += units
+    calm = project(one.stock["on_hand"], one.expected, due, one.stock["unit_margin"], T0)
+    assert calm.units_lost.max() < 1.0
+    # ...and the real demand is the forecast's mean (negative-binomial round it).
+    assert one.actual.sum() == pytest.approx(one.expected.sum(), rel=0.05)
+
+
+def test_scenario_stock_entry_is_validated() -> None:
+    doc = {
+        "name": "x",
+        "start": "2024-01-01T00:00:00Z",
+        "end": "2024-01-10T00:00:00Z",
+        "stock": {"generate": {"skus": 0, "slack_days": [5, 1]}},
+    }
+    with pytest.raises(InputError) as raised:
+        parse_scenario(doc, "x.yaml")
+    text = " ".join(str(p) for p in raised.value.problems)
+    assert "stock" in text and "skus" in text
+
+
+def test_replay_with_stock_reports_sales_for_every_run(
+    short_scenario: LoadedScenario, playbooks: list
+) -> None:
+    from twin.replay.run import replay
+
+    spec = StockSpec(generate=StockGenerateSpec(skus=40, slack_days=(0, 7)))
+    loaded = LoadedScenario(
+        short_scenario.path,
+        short_scenario.scenario.model_copy(update={"stock": spec}),
+        short_scenario.network,
+    )
+    doc = replay(loaded, playbooks)
+    runs = ("blind", "news", "engine", "engine_stock", "hindsight")
+    for run in runs:
+        stock = doc[run]["stock"]
+        assert stock["demand_units"] == doc["blind"]["stock"]["demand_units"]
+        assert stock["sold_units"] + stock["lost_units"] == pytest.approx(stock["demand_units"])
+        assert stock["stock_total_cost"] == pytest.approx(
+            doc[run]["transport_cost"]
+            + doc[run]["unserved_cost"]
+            + stock["lost_margin"]
+            + stock["holding_cost"],
+            abs=0.05,
+        )
+    # The stock-aware engine is a policy in the same world: hindsight bounds it too.
+    assert doc["engine_stock"]["total_cost"] >= doc["hindsight"]["total_cost"] * (1 - 1e-6)
+    saving = doc["stock_saving"]
+    assert saving["engine_stock_vs_engine"] == pytest.approx(
+        doc["engine"]["stock"]["stock_total_cost"]
+        - doc["engine_stock"]["stock"]["stock_total_cost"],
+        abs=0.01,
+    )
+    assert "stock" not in replay(short_scenario, playbooks)["blind"]
