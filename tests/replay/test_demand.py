@@ -193,8 +193,9 @@ def test_scenario_stock_entry_is_validated() -> None:
 
 
 def test_replay_with_stock_reports_sales_for_every_run(
-    short_scenario: LoadedScenario, playbooks: list
+    short_scenario: LoadedScenario, playbooks: list, tmp_path: Path
 ) -> None:
+    from twin.replay.report import write_report
     from twin.replay.run import replay
 
     spec = StockSpec(generate=StockGenerateSpec(skus=40, slack_days=(0, 7)))
@@ -225,3 +226,11 @@ def test_replay_with_stock_reports_sales_for_every_run(
         abs=0.01,
     )
     assert "stock" not in replay(short_scenario, playbooks)["blind"]
+    # The report shows the sales of all five runs.
+    write_report(doc, None, loaded, tmp_path)
+    html = (tmp_path / "report.html").read_text()
+    table = html[html.index("<h3>Sales and stock</h3>") :]
+    assert "<th>engine_stock</th>" in table
+    lost = doc["engine_stock"]["stock"]["lost_margin"]
+    assert f"{lost:,.0f}" in table
+    assert "| engine_stock |" in (tmp_path / "report.md").read_text()
