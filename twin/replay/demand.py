@@ -265,8 +265,9 @@ class StockPricer:
     `prices` keeps every price set, for the report.
     """
 
-    def __init__(self, stock: ScenarioStock):
+    def __init__(self, stock: ScenarioStock, buffer_days: float = 0.0):
         self.stock = stock
+        self.buffer_days = buffer_days
         self.prices: dict[str, float] = {}
 
     def __call__(self, batch: Sequence[Shipment], now: datetime, world: World) -> list[Shipment]:
@@ -302,6 +303,11 @@ class StockPricer:
             )
             on_hand = past.stock[:, -1]
         inbound = arrivals(stock, coming, shipments)[:, today:]
+        if self.buffer_days > 0:
+            # Demand and transit times vary: stock within a buffer of the forecast is not
+            # counted on.
+            reserve = self.buffer_days * stock.expected[:, today:].mean(axis=1)
+            on_hand = np.maximum(on_hand - reserve, 0.0)
         requests = [
             LineRequest(
                 s.id,
