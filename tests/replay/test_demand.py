@@ -17,9 +17,15 @@ from twin.domain.problems import InputError
 from twin.domain.records import Shipment
 from twin.domain.stock import STOCK_COLUMNS
 from twin.files.networks import load_network
-from twin.replay.demand import ScenarioStock, generate_scenario_stock, stock_kpis
+from twin.replay.demand import (
+    URGENT_SUFFIX,
+    ScenarioStock,
+    StockPricer,
+    generate_scenario_stock,
+    stock_kpis,
+)
 from twin.replay.scenario import LoadedScenario, StockGenerateSpec, StockSpec, parse_scenario
-from twin.replay.world import EffectBook, World, outcomes
+from twin.replay.world import EffectBook, Outcome, World, outcomes
 from twin.stock.pricing import FLOOR_PER_CBM_DAY, LineRequest, PricedLine, price_lateness
 from twin.stock.projection import project
 
@@ -95,6 +101,7 @@ def test_ample_cover_prices_a_late_day_at_the_floor() -> None:
         inbound=[[0.0] * 60],
         unit_margin=[2.0],
         unit_value=[36.5],
+        probes=[14],
     )
     assert price.units_lost == 0
     assert price.per_cbm_day == FLOOR_PER_CBM_DAY
@@ -113,11 +120,30 @@ def test_a_warehouse_about_to_run_out_prices_a_late_day_at_the_margin_lost() -> 
         inbound=[[0.0] * 60],
         unit_margin=[2.0],
         unit_value=[36.5],
+        probes=[14],
     )
     assert price.units_lost == pytest.approx(50)
     assert price.margin_lost == pytest.approx(100)
     assert price.holding_saved == pytest.approx(5.625)
     assert price.per_cbm_day == pytest.approx((100 - 5.625) / 14)
+
+
+def test_the_rate_charges_every_probed_delay_at_least_its_loss() -> None:
+    # The tight pair again, probed at 7 and 14 days. Seven days late (day 17) loses days
+    # 10..16: 35 units x 2 = 70, less the 45+40+...+15 = 210 unit-days held on time (5.25):
+    # 64.75 / 7 = 9.25 a day, more than the 14-day probe's 6.74, so 9.25 is the rate.
+    (price,) = price_lateness(
+        [LineRequest("S1", 1.0, 10, (PricedLine(0, 50.0),))],
+        on_hand=[20.0],
+        demand=[[5.0] * 60],
+        inbound=[[0.0] * 60],
+        unit_margin=[2.0],
+        unit_value=[36.5],
+        probes=[7, 14],
+    )
+    assert price.probe_days == 7
+    assert price.per_cbm_day == pytest.approx((70 - 5.25) / 7)
+    assert price.line_net_per_day == pytest.approx(((70 - 5.25) / 7,))
 
 
 def test_other_inbound_freight_that_covers_the_gap_makes_the_delay_free() -> None:
@@ -131,6 +157,7 @@ def test_other_inbound_freight_that_covers_the_gap_makes_the_delay_free() -> Non
         inbound=inbound,
         unit_margin=[2.0],
         unit_value=[0.0],
+        probes=[14],
     )
     assert price.units_lost == 0
     assert price.per_cbm_day == FLOOR_PER_CBM_DAY
@@ -234,3 +261,57 @@ def test_replay_with_stock_reports_sales_for_every_run(
     lost = doc["engine_stock"]["stock"]["lost_margin"]
     assert f"{lost:,.0f}" in table
     assert "| engine_stock |" in (tmp_path / "report.md").read_text()
+
+
+def test_a_shipment_feeding_one_short_shelf_and_one_full_is_booked_in_two(
+    mini_network_file: Path,
+) -> None:
+    # MUG (margin 20): 20 on hand at 5 a day, out after day 3; TEA (margin 2): 10,000 on
+    # hand, all the sales it sees, and its 500 units cost holding. S1 (due day 10,
+    # 10 cbm) carries 50 MUG (0.1 cbm each: 5 cbm) and 500 TEA (0.01 cbm each: 5 cbm).
+    stock = pd.DataFrame(
+        [
+            ["NL-VENLO", "MUG", 20.0, 36.5, 20.0, 0.1, np.nan],
+            ["NL-VENLO", "TEA", 10_000.0, 36.5, 2.0, 0.01, np.nan],
+        ],
+        columns=STOCK_COLUMNS,
+    )
+    lines = pd.DataFrame(
+        [["S1", "NL-VENLO", "MUG", 50.0], ["S1", "NL-VENLO", "TEA", 500.0]],
+        columns=["shipment", "warehouse", "sku", "units"],
+    )
+    demand = np.full((2, 60), 5.0)
+    data = ScenarioStock(T0, stock, lines, expected=demand, actual=demand)
+    network, _ = load_network(mini_network_file)
+    shipment = Shipment(
+        id="S1", origin="CN-SZ", destination="NL-VENLO", units=10, ready_at=T0, due_at=T0 + 10 * DAY
+    )
+    pricer = StockPricer(data)
+    urgent, rest = pricer([shipment], T0, World(network, EffectBook.of((), END), seed=1))
+    assert (urgent.id, rest.id) == ("S1" + URGENT_SUFFIX, "S1")
+    assert urgent.units == pytest.approx(5.0) and rest.units == pytest.approx(5.0)
+    # The urgent part carries the MUG line alone; the rest, TEA, loses nothing when late.
+    assert pricer.part_lines[urgent.id] == (pytest.approx(5.0), [(0, 50.0)])
+    assert rest.late_penalty_per_unit_day == FLOOR_PER_CBM_DAY
+    # MUG's worst probed delay per day, per cbm of the part: the highest of the probes'
+    # net losses (checked on its own).
+    (alone,) = price_lateness(
+        [LineRequest("S1", 5.0, 10, (PricedLine(0, 50.0),))],
+        on_hand=[20.0],
+        demand=demand[:1],
+        inbound=np.zeros((1, 60)),
+        unit_margin=[20.0],
+        unit_value=[36.5],
+    )
+    assert urgent.late_penalty_per_unit_day == pytest.approx(alone.per_cbm_day)
+    assert urgent.late_penalty_per_unit_day > 4.0
+    # Sold from the parts' own lines: the urgent part delivered alone brings MUG only.
+    sold = stock_kpis(
+        data,
+        [Outcome("S1", 5.0, T0 + 10 * DAY, 0.0, 0.0, 0.0, (), part=urgent.id)],
+        {"S1": shipment},
+        pricer.part_lines,
+    )
+    # MUG: 300 demanded, 20 + 50 sold: 230 lost (half of each line, as a share of the
+    # shipment, would have lost 255); TEA: 300 demanded, all sold.
+    assert sold["lost_units"] == pytest.approx(230)

@@ -29,15 +29,22 @@ from twin.domain.stock import STOCK_COLUMNS
 from twin.replay.world import Outcome, World
 from twin.stock.generate import DISPERSION, season_profile
 from twin.stock.pricing import (
+    FLOOR_PER_CBM_DAY,
     HOLDING_RATE_PER_YEAR,
-    PROBE_DAYS,
     LineRequest,
     PricedLine,
+    StockPrice,
     price_lateness,
 )
 from twin.stock.projection import Projection, project
 
 DAY = timedelta(days=1)
+# The stock-aware engine books a shipment's urgent SKU lines apart under this id suffix.
+URGENT_SUFFIX = "~urgent"
+# Sales run this long past the last due day (the planner's late window), so late freight counts.
+SETTLE_DAYS = 14
+# A line is urgent when a late day of it costs at least a standard shipment's rate a cbm.
+SPLIT_AT = 4.0
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ def generate_scenario_stock(
     skus: int = 150,
     seed: int = 0,
     slack_days: tuple[float, float] = (0.0, 21.0),
-    settle_days: int = PROBE_DAYS,
+    settle_days: int = SETTLE_DAYS,
 ) -> ScenarioStock:
     """Seeded stock and demand for a scenario's shipments (docs/replay.md).
 
@@ -184,33 +191,53 @@ def generate_scenario_stock(
     )
 
 
+# A part of a shipment booked apart (the stock-aware engine's split): its planned id ->
+# (its cbm, its lines as (pair row, units)).
+PartLines = Mapping[str, tuple[float, list[tuple[int, float]]]]
+# Freight in a run: (shipment, planned part, cbm, delivered at).
+Delivery = tuple[str, str, float, datetime | None]
+
+
 def arrivals(
     stock: ScenarioStock,
-    parts: Iterable[tuple[str, float, datetime | None]],
+    parts: Iterable[Delivery],
     shipments: Mapping[str, Shipment],
+    part_lines: PartLines | None = None,
 ) -> FloatArray:
-    """Units landing per pair and day from shipment parts (shipment, cbm, delivered at): each
-    part carries its share of the shipment's lines. Parts never delivered, or after the
-    horizon, add nothing; parts delivered before the first day land on day 0."""
+    """Units landing per pair and day from shipment parts: a part booked apart carries its own
+    lines (`part_lines`), any other its share of the shipment's lines. Parts never delivered,
+    or after the horizon, add nothing; parts delivered before the first day land on day 0."""
     out = np.zeros((len(stock.stock), stock.horizon))
-    for shipment_id, units, delivered in parts:
-        lines = stock.line_rows.get(shipment_id)
+    booked_apart = part_lines or {}
+    for shipment_id, part, units, delivered in parts:
+        if part in booked_apart:
+            whole, lines = booked_apart[part]
+        else:
+            whole, lines = shipments[shipment_id].units, stock.line_rows.get(shipment_id, [])
         if not lines or delivered is None or units <= 0:
             continue
         day = max(stock.day_of(delivered), 0)
         if day >= stock.horizon:
             continue
-        share = units / shipments[shipment_id].units
+        share = units / whole
         for row, line_units in lines:
             out[row, day] += line_units * share
     return out
 
 
 def sell(
-    stock: ScenarioStock, outcomes: Iterable[Outcome], shipments: Mapping[str, Shipment]
+    stock: ScenarioStock,
+    outcomes: Iterable[Outcome],
+    shipments: Mapping[str, Shipment],
+    part_lines: PartLines | None = None,
 ) -> Projection:
     """The real demand sold day by day from the stock on hand and the run's deliveries."""
-    inbound = arrivals(stock, ((o.shipment, o.units, o.delivered_at) for o in outcomes), shipments)
+    inbound = arrivals(
+        stock,
+        ((o.shipment, o.part, o.units, o.delivered_at) for o in outcomes),
+        shipments,
+        part_lines,
+    )
     return project(
         stock.stock["on_hand"].to_numpy(float),
         stock.actual,
@@ -224,11 +251,12 @@ def stock_kpis(
     stock: ScenarioStock,
     outcomes: Sequence[Outcome],
     shipments: Mapping[str, Shipment],
+    part_lines: PartLines | None = None,
 ) -> dict[str, Any]:
     """Fill rate, lost units and margin, stock-out days, average cover and holding cost of a
     run's deliveries; `stock_total_cost` is transport + unserved + lost margin + holding (what
     the run cost the seller, lateness counted as the sales it lost)."""
-    sold = sell(stock, outcomes, shipments)
+    sold = sell(stock, outcomes, shipments, part_lines)
     value = stock.stock["unit_value"].to_numpy(float)
     demand = float(sold.demand.sum())
     lost = float(sold.units_lost.sum())
@@ -262,13 +290,29 @@ class StockPricer:
     transit at the ETA track and trace gives (`World.as_known`), and its forecast. Each new
     shipment with lines gets `late_penalty_per_unit_day` = the margin a late day of its lines
     would lose there, less the holding it saves (floor: twin.stock.pricing.FLOOR_PER_CBM_DAY).
-    `prices` keeps every price set, for the report.
+
+    Triage by split: a shipment that may be split, some of whose lines would lose sales when
+    late (at least `split_at` per cbm-day) and some not, is booked as two: the urgent lines
+    (id + URGENT_SUFFIX, priced by their own margin) and the rest (priced by theirs), so the
+    planner can send the part the shelf needs by a faster mode and the rest the cheap way.
+    `parent` maps a booked id back to the shipment; `part_lines` says what each part carries;
+    `prices` keeps every price set and `splits` the shipments split, for the report.
     """
 
-    def __init__(self, stock: ScenarioStock, buffer_days: float = 0.0):
+    def __init__(
+        self, stock: ScenarioStock, buffer_days: float = 0.0, split_at: float | None = SPLIT_AT
+    ):
         self.stock = stock
         self.buffer_days = buffer_days
+        self.split_at = split_at
         self.prices: dict[str, float] = {}
+        self.part_lines: dict[str, tuple[float, list[tuple[int, float]]]] = {}
+        self.splits: int = 0
+        self._cbm = stock.stock["cbm_per_unit"].to_numpy(float)
+
+    @staticmethod
+    def parent(booked: str) -> str:
+        return booked.removesuffix(URGENT_SUFFIX)
 
     def __call__(self, batch: Sequence[Shipment], now: datetime, world: World) -> list[Shipment]:
         stock = self.stock
@@ -276,38 +320,40 @@ class StockPricer:
         if today >= stock.horizon or not any(s.id in stock.line_rows for s in batch):
             return list(batch)
         today = max(today, 0)
-        delivered: list[tuple[str, float, datetime | None]] = []
-        coming: list[tuple[str, float, datetime | None]] = []
+        delivered: list[Delivery] = []
+        coming: list[Delivery] = []
         for sid, parts in world.journeys.items():
             if sid not in stock.line_rows:
                 continue
             known = None
             for index, part in enumerate(parts):
+                booked = part.route.shipment
                 if part.delivered_at is not None and stock.day_of(part.delivered_at) < today:
-                    delivered.append((sid, part.route.units, part.delivered_at))
+                    delivered.append((sid, booked, part.route.units, part.delivered_at))
                     continue
                 if part.delivered_at is not None:
-                    coming.append((sid, part.route.units, part.delivered_at))
+                    coming.append((sid, booked, part.route.units, part.delivered_at))
                     continue
                 known = known or world.as_known(sid, now)
-                coming.append((sid, part.route.units, max(known[index].eta, now)))
+                coming.append((sid, booked, part.route.units, max(known[index].eta, now)))
         shipments = world.shipments
         on_hand = stock.stock["on_hand"].to_numpy(float)
         if today > 0:
             past = project(
                 on_hand,
                 stock.actual[:, :today],
-                arrivals(stock, delivered, shipments)[:, :today],
+                arrivals(stock, delivered, shipments, self.part_lines)[:, :today],
                 stock.stock["unit_margin"].to_numpy(float),
                 stock.first_day,
             )
             on_hand = past.stock[:, -1]
-        inbound = arrivals(stock, coming, shipments)[:, today:]
+        inbound = arrivals(stock, coming, shipments, self.part_lines)[:, today:]
         if self.buffer_days > 0:
             # Demand and transit times vary: stock within a buffer of the forecast is not
             # counted on.
             reserve = self.buffer_days * stock.expected[:, today:].mean(axis=1)
             on_hand = np.maximum(on_hand - reserve, 0.0)
+        priced = [s for s in batch if s.id in stock.line_rows]
         requests = [
             LineRequest(
                 s.id,
@@ -315,8 +361,7 @@ class StockPricer:
                 stock.day_of(s.due_at) - today,
                 tuple(PricedLine(row, units) for row, units in stock.line_rows[s.id]),
             )
-            for s in batch
-            if s.id in stock.line_rows
+            for s in priced
         ]
         prices = price_lateness(
             requests,
@@ -327,12 +372,39 @@ class StockPricer:
             unit_value=stock.stock["unit_value"].to_numpy(float),
             holding_rate_per_year=stock.holding_rate_per_year,
         )
-        by_id = {p.shipment: p.per_cbm_day for p in prices}
-        self.prices.update(by_id)
-        return [
-            s.model_copy(update={"late_penalty_per_unit_day": by_id[s.id]}) if s.id in by_id else s
-            for s in batch
-        ]
+        out: list[Shipment] = [s for s in batch if s.id not in stock.line_rows]
+        for shipment, price in zip(priced, prices):
+            out += self._booked(shipment, price)
+        return out
+
+    def _booked(self, shipment: Shipment, price: StockPrice) -> list[Shipment]:
+        """The shipment as booked: re-priced, or split into its urgent lines and the rest."""
+        lines = self.stock.line_rows[shipment.id]
+        cbm = np.array([units * self._cbm[row] for row, units in lines])
+        # Each line's cbm in the shipment's own units (lines count whole units).
+        cbm *= shipment.units / max(cbm.sum(), 1e-9)
+        per_cbm_day = np.array(price.line_net_per_day) / np.maximum(cbm, 1e-9)
+        urgent = per_cbm_day >= (self.split_at if self.split_at is not None else np.inf)
+        if not shipment.split or urgent.all() or not urgent.any():
+            self.prices[shipment.id] = price.per_cbm_day
+            return [shipment.model_copy(update={"late_penalty_per_unit_day": price.per_cbm_day})]
+        self.splits += 1
+        booked = []
+        for chosen, booked_id in ((urgent, shipment.id + URGENT_SUFFIX), (~urgent, shipment.id)):
+            units = float(cbm[chosen].sum())
+            rate = float(np.dot(per_cbm_day[chosen], cbm[chosen]) / max(units, 1e-9))
+            rate = max(FLOOR_PER_CBM_DAY, rate)
+            self.prices[booked_id] = rate
+            self.part_lines[booked_id] = (
+                units,
+                [line for line, keep in zip(lines, chosen) if keep],
+            )
+            booked.append(
+                shipment.model_copy(
+                    update={"id": booked_id, "units": units, "late_penalty_per_unit_day": rate}
+                )
+            )
+        return booked
 
 
 def scenario_stock(

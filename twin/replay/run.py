@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from twin.domain.durations import format_timestamp
-from twin.domain.plans import Routes
+from twin.domain.plans import Assignment, Routes
 from twin.domain.records import Network, Shipment
 from twin.domain.signals import Signal
 from twin.engine.engine import Engine, EngineSettings
@@ -33,7 +33,13 @@ from twin.feeds.ingest import ingest_signals
 from twin.network.graph import WhatIf
 from twin.playbook.actions import render_steps
 from twin.playbook.schema import Playbook, step_name, step_params
-from twin.replay.demand import ScenarioStock, StockPricer, scenario_stock, stock_kpis
+from twin.replay.demand import (
+    URGENT_SUFFIX,
+    ScenarioStock,
+    StockPricer,
+    scenario_stock,
+    stock_kpis,
+)
 from twin.replay.hindsight import Expedite, hindsight_outcomes
 from twin.replay.scenario import LoadedScenario, Scenario
 from twin.replay.world import UNSERVED_PENALTY, EffectBook, Outcome, World, outcomes
@@ -339,13 +345,17 @@ def run_engine(
     started = time.perf_counter()
     world, book = _world(loaded, seed)
 
+    parent: Callable[[str], str] = getattr(price, "parent", lambda booked: booked)
+
     def tracking(now: datetime) -> dict[str, Routes]:
-        # What carriers' track-and-trace would tell the engine: where freight really is.
-        return {
-            sid: world.as_known(sid, now)
-            for sid, parts in world.journeys.items()
-            if any(p.delivered_at is None for p in parts)
-        }
+        # What carriers' track-and-trace would tell the engine: where freight really is, under
+        # the id each part was booked as (a shipment the planner booked in parts: its parts').
+        known: dict[str, list[Assignment]] = defaultdict(list)
+        for sid, parts in world.journeys.items():
+            if any(p.delivered_at is None for p in parts):
+                for route in world.as_known(sid, now):
+                    known[route.shipment].append(route)
+        return {sid: tuple(routes) for sid, routes in known.items()}
 
     engine = Engine.from_state(
         loaded.network,
@@ -374,7 +384,8 @@ def run_engine(
         world.advance(tick)
         world_s += time.perf_counter() - clock
         report = engine.tick(tick)
-        for sid, routes in report.rerouted.items():
+        for booked_as, routes in report.rerouted.items():
+            sid = parent(booked_as)
             if sid in world.journeys and routes:
                 old = [
                     [*p.lanes_taken, *(leg.lane for leg in p.remaining)]
@@ -414,14 +425,15 @@ def run_engine(
                 result.alerts[open_at.pop(event.alert.id)]["cleared_at"] = format_timestamp(
                     event.at
                 )
-        for sid in list(engine.holds):
+        for sid in map(parent, list(engine.holds)):
             if sid in world.journeys:
                 # Held a tick at a time, as long as the playbook's hold lasts.
                 world.hold(sid, tick + scenario.tick)
                 held.add(sid)
         for incident in report.incidents:
             if incident.state.value == "applied":
-                for sid, node, days, fee in _expedites(incident, engine):
+                for booked_as, node, days, fee in _expedites(incident, engine):
+                    sid = parent(booked_as)
                     if sid in world.journeys and world.expedite(sid, node, days, fee):
                         expedited.add(sid)
                 result.playbook_runs.append(
@@ -436,11 +448,13 @@ def run_engine(
                 )
         if batch:
             result.open_alerts[tick] = _open_alert_targets(engine)
-            engine.plan_shipments(
-                price(batch, tick, world) if price else batch, tick, use_risk=True
-            )
+            planned = price(batch, tick, world) if price else batch
+            engine.plan_shipments(planned, tick, use_risk=True)
+            by_shipment: dict[str, list[Assignment]] = defaultdict(list)
+            for shipment in planned:
+                by_shipment[parent(shipment.id)].extend(engine.routes.get(shipment.id, ()))
             for shipment in batch:
-                world.dispatch(shipment, engine.routes.get(shipment.id, ()))
+                world.dispatch(shipment, by_shipment[shipment.id])
         if not report.scores.empty:
             top = report.scores.sort_values("score", ascending=False).head(5)
             result.timeline.append(
@@ -719,8 +733,22 @@ def _with_stock(
     )
     runs = {**runs, "engine_stock": aware}
     kpis = {
-        name: {"stock": stock_kpis(stock, run.outcomes, run.shipments)}
+        name: {
+            "stock": stock_kpis(
+                stock,
+                run.outcomes,
+                run.shipments,
+                pricer.part_lines if name == "engine_stock" else None,
+            )
+        }
         for name, run in runs.items()
+    }
+    network = loaded.network
+    urgent_by_air = {
+        o.shipment
+        for o in aware.outcomes
+        if o.part.endswith(URGENT_SUFFIX)
+        and any(network.lane_by_id[lane].mode.value == "air" for lane in o.lanes)
     }
     total = {name: k["stock"]["stock_total_cost"] for name, k in kpis.items()}
     lost = {name: k["stock"]["lost_margin"] for name, k in kpis.items()}
@@ -740,5 +768,7 @@ def _with_stock(
             "at_floor": sum(1 for p in priced if p <= FLOOR_PER_CBM_DAY + 1e-9),
             "median_per_cbm_day": round(priced[len(priced) // 2], 2) if priced else None,
             "max_per_cbm_day": round(priced[-1], 2) if priced else None,
+            "split_shipments": pricer.splits,
+            "urgent_parts_by_air": len(urgent_by_air),
         },
     }

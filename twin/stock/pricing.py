@@ -2,13 +2,15 @@
 
 The planner prices a late day at one rate per unit (`Shipment.late_penalty_per_unit_day`). For
 a shipment with SKU lines that rate can say what the delay really costs the seller: each line
-is projected into its warehouse x SKU twice, arriving on its due day and `probe_days` later,
-against the stock on hand, the other inbound freight and the forecast demand
-(twin.stock.projection). The margin of the sales lost only in the late case until the late
-arrival (after it the same units are on the shelf in both cases), less the holding cost the
-later arrival saves, spread over the probe's days and the shipment's cbm, is the shipment's
-rate. Late freight into a warehouse with ample cover costs about nothing; late
-freight into one about to run out costs the margin of the sales it misses.
+is projected into its warehouse x SKU arriving on its due day and arriving d days later, against
+the stock on hand, the other inbound freight and the forecast demand (twin.stock.projection).
+The margin of the sales lost only in the late case until the late arrival (after it the same
+units are on the shelf in both cases), less the holding cost the later arrival saves, is what
+a delay of d days costs. The planner's price is linear in late days, and the loss is not (it
+is nothing while cover lasts, then the margin of each day's sales), so the rate is the least
+that charges every probed delay at least its loss: the highest loss(d) / d over `probes`,
+per cbm. Late freight into a warehouse with ample cover costs about nothing; late freight into
+one about to run out costs the margin of the sales it misses.
 
 Pure: arrays in, rates out; no clock, no files.
 """
@@ -24,9 +26,9 @@ import numpy.typing as npt
 
 from twin.stock.projection import project
 
-# How far past its due day a shipment is probed: the planner's own late window (14 days,
-# twin.optimise.request.PlanRequest.late_window_days), the delays it weighs.
-PROBE_DAYS = 14
+# The delays a shipment is probed at, in days past its due day: from a few days to the weeks a
+# sea booking in place of air, or a port's queue, can add.
+PROBE_DAYS = (3, 7, 14, 21, 28, 42, 56)
 # The least rate per cbm-day: late freight that costs no sale still ranks behind on-time
 # freight, so the planner never delays it for nothing (a tenth of a standard shipment's 4).
 FLOOR_PER_CBM_DAY = 0.4
@@ -57,13 +59,51 @@ class LineRequest:
 
 @dataclass(frozen=True, slots=True)
 class StockPrice:
-    """A shipment's rate per cbm-day, with what a `probe_days` delay would cost and save."""
+    """A shipment's rate per cbm-day, and what the delay that sets it (`probe_days`) would
+    cost in margin, save in holding and lose in units."""
 
     shipment: str
     per_cbm_day: float
+    probe_days: int
     margin_lost: float
     holding_saved: float
     units_lost: float
+    # Per line, in the request's order: the highest net loss per day of delay over the probes.
+    line_net_per_day: tuple[float, ...] = ()
+
+
+def _delay_losses(
+    rows: np.ndarray,
+    day: np.ndarray,
+    units: np.ndarray,
+    delay: int,
+    start: np.ndarray,
+    demand: np.ndarray,
+    inbound: np.ndarray,
+    margin: np.ndarray,
+    value: np.ndarray,
+    holding_per_day: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per line: units lost, margin lost and holding saved when it lands `delay` days after
+    `day` instead of on it, counted until the late arrival."""
+    count = len(rows)
+    horizon = demand.shape[1]
+    late = np.minimum(day + delay, horizon)  # == horizon: arrives after the horizon
+    arrival = np.tile(inbound[rows], (2, 1))
+    arrival[np.arange(count), day] += units
+    inside = late < horizon
+    arrival[count + np.arange(count)[inside], late[inside]] += units[inside]
+    both = project(
+        np.tile(start[rows], 2),
+        np.tile(demand[rows], (2, 1)),
+        arrival,
+        np.tile(margin[rows], 2),
+        now=_EPOCH,
+    )
+    before = np.arange(horizon)[None, :] < late[:, None]
+    lost = (both.lost[count:] * before).sum(axis=1) - (both.lost[:count] * before).sum(axis=1)
+    held = (both.stock[:count] * before).sum(axis=1) - (both.stock[count:] * before).sum(axis=1)
+    return lost, lost * margin[rows], held * value[rows] * holding_per_day
 
 
 def price_lateness(
@@ -74,7 +114,7 @@ def price_lateness(
     inbound: npt.ArrayLike,
     unit_margin: npt.ArrayLike,
     unit_value: npt.ArrayLike,
-    probe_days: int = PROBE_DAYS,
+    probes: Sequence[int] = PROBE_DAYS,
     holding_rate_per_year: float = HOLDING_RATE_PER_YEAR,
     floor_per_cbm_day: float = FLOOR_PER_CBM_DAY,
 ) -> list[StockPrice]:
@@ -86,7 +126,7 @@ def price_lateness(
 
     >>> price = price_lateness([LineRequest("S1", 1.0, 2, (PricedLine(0, 10.0),))],
     ...     on_hand=[0.0], demand=[[1.0] * 30], inbound=[[0.0] * 30],
-    ...     unit_margin=[5.0], unit_value=[0.0], probe_days=3)[0]
+    ...     unit_margin=[5.0], unit_value=[0.0], probes=[3])[0]
     >>> price.units_lost, price.margin_lost, price.per_cbm_day
     (3.0, 15.0, 5.0)
     """
@@ -95,8 +135,8 @@ def price_lateness(
     inbound_m = np.asarray(inbound, dtype=np.float64)
     margin = np.asarray(unit_margin, dtype=np.float64)
     value = np.asarray(unit_value, dtype=np.float64)
-    if probe_days < 1:
-        raise ValueError("probe_days must be at least 1")
+    if not probes or min(probes) < 1:
+        raise ValueError("probes must be delays of at least 1 day")
     horizon = demand_m.shape[1]
     rows: list[int] = []
     on_time: list[int] = []
@@ -109,50 +149,53 @@ def price_lateness(
             units.append(line.units)
             owner.append(index)
     if not rows:
-        return [StockPrice(r.shipment, floor_per_cbm_day, 0.0, 0.0, 0.0) for r in requests]
-    row_a = np.asarray(rows)
-    line_count = len(rows)
-    # Each line twice: the first copy arrives on time, the second probe_days later.
-    day = np.asarray(on_time)
-    late = np.minimum(day + probe_days, horizon)  # == horizon: arrives after the horizon
-    arrival = np.tile(inbound_m[row_a], (2, 1))
-    arrival[np.arange(line_count), day] += units
-    in_horizon = late < horizon
-    arrival[line_count + np.arange(line_count)[in_horizon], late[in_horizon]] += np.asarray(units)[
-        in_horizon
-    ]
-    both = project(
-        np.tile(start[row_a], 2),
-        np.tile(demand_m[row_a], (2, 1)),
-        arrival,
-        np.tile(margin[row_a], 2),
-        now=_EPOCH,
-    )
-    # Only the days until the late arrival count: after it the same units are on the shelf in
-    # both cases (the late case holds more of them, sold later, not lost).
-    before = np.arange(horizon)[None, :] < late[:, None]
-    lost = (both.lost[line_count:] * before).sum(axis=1) - (both.lost[:line_count] * before).sum(
-        axis=1
-    )
-    stock_days = (both.stock[:line_count] * before).sum(axis=1) - (
-        both.stock[line_count:] * before
-    ).sum(axis=1)
-    margin_lost = lost * margin[row_a]
-    holding_saved = stock_days * value[row_a] * holding_rate_per_year / 365.0
+        return [StockPrice(r.shipment, floor_per_cbm_day, 0, 0.0, 0.0, 0.0) for r in requests]
+    row_a, day_a, units_a = np.asarray(rows), np.asarray(on_time), np.asarray(units)
     owners = np.asarray(owner)
-    per_margin = np.bincount(owners, margin_lost, minlength=len(requests))
-    per_holding = np.bincount(owners, holding_saved, minlength=len(requests))
-    per_units = np.bincount(owners, lost, minlength=len(requests))
-    prices = []
-    for index, request in enumerate(requests):
-        net = (per_margin[index] - per_holding[index]) / probe_days / max(request.cbm, 1e-9)
-        prices.append(
-            StockPrice(
-                request.shipment,
-                max(floor_per_cbm_day, float(net)),
+    cbm = np.array([max(r.cbm, 1e-9) for r in requests])
+    best_rate = np.full(len(requests), -np.inf)
+    best: list[tuple[int, float, float, float]] = [(0, 0.0, 0.0, 0.0)] * len(requests)
+    line_rate = np.full(len(rows), -np.inf)
+    for delay in probes:
+        lost, margin_lost, holding_saved = _delay_losses(
+            row_a,
+            day_a,
+            units_a,
+            delay,
+            start,
+            demand_m,
+            inbound_m,
+            margin,
+            value,
+            holding_rate_per_year / 365.0,
+        )
+        line_rate = np.maximum(line_rate, (margin_lost - holding_saved) / delay)
+        per_margin = np.bincount(owners, margin_lost, minlength=len(requests))
+        per_holding = np.bincount(owners, holding_saved, minlength=len(requests))
+        per_units = np.bincount(owners, lost, minlength=len(requests))
+        rate = (per_margin - per_holding) / delay / cbm
+        for index in map(int, np.nonzero(rate > best_rate)[0]):
+            best_rate[index] = rate[index]
+            best[index] = (
+                delay,
                 float(per_margin[index]),
                 float(per_holding[index]),
                 float(per_units[index]),
             )
+    prices = []
+    first = 0
+    for index, request in enumerate(requests):
+        delay, margin_lost_at, holding_at, units_at = best[index]
+        prices.append(
+            StockPrice(
+                request.shipment,
+                max(floor_per_cbm_day, float(best_rate[index])),
+                delay,
+                margin_lost_at,
+                holding_at,
+                units_at,
+                tuple(float(v) for v in line_rate[first : first + len(request.lines)]),
+            )
         )
+        first += len(request.lines)
     return prices
