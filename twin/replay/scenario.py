@@ -344,6 +344,7 @@ class Scenario(BaseModel):
             "first_warning_lead_h": lead_h,
             "noise": self.noise.model_dump(),
             "sources": [s.model_dump() for s in self.sources],
+            "stock": self.stock.model_dump() if self.stock is not None else None,
         }
 
 

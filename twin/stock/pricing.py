@@ -23,7 +23,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
+from twin.domain.records import Shipment
+from twin.stock.position import StockPosition, inbound_matrix
 from twin.stock.projection import project
 
 # The delays a shipment is probed at, in days past its due day: from a few days to the weeks a
@@ -83,13 +86,17 @@ def _delay_losses(
     margin: np.ndarray,
     value: np.ndarray,
     holding_per_day: float,
+    counted: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per line: units lost, margin lost and holding saved when it lands `delay` days after
-    `day` instead of on it, counted until the late arrival."""
+    `day` instead of on it, counted until the late arrival. `counted`: lines `inbound`
+    already holds on their due day (taken out before each is placed)."""
     count = len(rows)
     horizon = demand.shape[1]
     late = np.minimum(day + delay, horizon)  # == horizon: arrives after the horizon
     arrival = np.tile(inbound[rows], (2, 1))
+    own = np.tile(np.where(counted, units, 0.0), 2)
+    arrival[np.arange(2 * count), np.tile(day, 2)] -= own
     arrival[np.arange(count), day] += units
     inside = late < horizon
     arrival[count + np.arange(count)[inside], late[inside]] += units[inside]
@@ -117,12 +124,15 @@ def price_lateness(
     probes: Sequence[int] = PROBE_DAYS,
     holding_rate_per_year: float = HOLDING_RATE_PER_YEAR,
     floor_per_cbm_day: float = FLOOR_PER_CBM_DAY,
+    inbound_holds_requests: bool = False,
 ) -> list[StockPrice]:
     """Price each shipment's late day by the stock its lines feed.
 
     `on_hand`, `unit_margin`, `unit_value`: one value per warehouse x SKU pair (P);
     `demand` and `inbound` (freight already on its way, at its ETA): P x H from today.
     A line due beyond the horizon is projected as arriving on its last day.
+    `inbound_holds_requests`: `inbound` already counts the priced shipments on their due
+    days (a plan's whole book); each is taken out of it before it is priced.
 
     >>> price = price_lateness([LineRequest("S1", 1.0, 2, (PricedLine(0, 10.0),))],
     ...     on_hand=[0.0], demand=[[1.0] * 30], inbound=[[0.0] * 30],
@@ -142,12 +152,14 @@ def price_lateness(
     on_time: list[int] = []
     units: list[float] = []
     owner: list[int] = []
+    counted: list[bool] = []
     for index, request in enumerate(requests):
         for line in request.lines:
             rows.append(line.row)
             on_time.append(min(max(request.due_day, 0), horizon - 1))
             units.append(line.units)
             owner.append(index)
+            counted.append(inbound_holds_requests and request.due_day < horizon)
     if not rows:
         return [StockPrice(r.shipment, floor_per_cbm_day, 0, 0.0, 0.0, 0.0) for r in requests]
     row_a, day_a, units_a = np.asarray(rows), np.asarray(on_time), np.asarray(units)
@@ -168,6 +180,7 @@ def price_lateness(
             margin,
             value,
             holding_rate_per_year / 365.0,
+            np.asarray(counted, dtype=bool),
         )
         line_rate = np.maximum(line_rate, (margin_lost - holding_saved) / delay)
         per_margin = np.bincount(owners, margin_lost, minlength=len(requests))
@@ -199,3 +212,57 @@ def price_lateness(
         )
         first += len(request.lines)
     return prices
+
+
+def price_book(
+    position: StockPosition,
+    shipments: Sequence[Shipment],
+    lines: pd.DataFrame,
+    *,
+    now: datetime,
+) -> list[StockPrice]:
+    """Price a whole book of shipments against a stock position projected with each of them
+    arriving on its due day (`stock_position(..., etas={id: due_at})`): each shipment's lines
+    are taken out of that inbound and priced arriving on time or late (`price_lateness`).
+    Shipments without lines are left out."""
+    table = position.table
+    pairs = pd.MultiIndex.from_frame(table[["warehouse", "sku"]])
+    by_id = {s.id: s for s in shipments}
+    grouped = lines[lines["shipment"].isin(set(by_id))].groupby("shipment", sort=True)
+    first = pd.Timestamp(now).normalize()
+    requests = []
+    for shipment_id, group in grouped:
+        shipment = by_id[str(shipment_id)]
+        rows = pairs.get_indexer(
+            pd.MultiIndex.from_arrays([[shipment.destination] * len(group), group["sku"]])
+        )
+        due = int((pd.Timestamp(shipment.due_at) - first) // pd.Timedelta(days=1))
+        requests.append(
+            LineRequest(
+                shipment.id,
+                shipment.units,
+                due,
+                tuple(
+                    PricedLine(int(row), float(units))
+                    for row, units in zip(rows, group["units"])
+                    if row >= 0
+                ),
+            )
+        )
+    inbound = inbound_matrix(
+        pairs,
+        lines,
+        {s.id: s.destination for s in shipments},
+        {s.id: s.due_at for s in shipments},
+        now,
+        position.projection.horizon,
+    )
+    return price_lateness(
+        requests,
+        on_hand=table["on_hand"].to_numpy(float),
+        demand=position.projection.demand,
+        inbound=inbound,
+        unit_margin=table["unit_margin"].to_numpy(float),
+        unit_value=table["unit_value"].to_numpy(float),
+        inbound_holds_requests=True,
+    )
