@@ -315,3 +315,43 @@ def test_a_shipment_feeding_one_short_shelf_and_one_full_is_booked_in_two(
     # MUG: 300 demanded, 20 + 50 sold: 230 lost (half of each line, as a share of the
     # shipment, would have lost 255); TEA: 300 demanded, all sold.
     assert sold["lost_units"] == pytest.approx(230)
+
+
+def test_a_scenario_reads_its_stock_from_files(
+    short_scenario: LoadedScenario, playbooks: list, tmp_path: Path
+) -> None:
+    from twin.replay.run import replay, scenario_shipments
+    from twin.replay.scenario import load_scenario
+
+    shipments = scenario_shipments(short_scenario)[:6]
+    folder = tmp_path / "stock"
+    folder.mkdir()
+    warehouses = sorted({s.destination for s in shipments})
+    pd.DataFrame(
+        [[w, "MUG", 30, 10.0, 4.0, 0.01, ""] for w in warehouses], columns=STOCK_COLUMNS
+    ).to_csv(folder / "stock.csv", index=False)
+    pd.DataFrame(
+        [[s.id, "MUG", round(s.units / 0.01)] for s in shipments],
+        columns=["shipment", "sku", "units"],
+    ).to_csv(folder / "shipment_lines.csv", index=False)
+    days = pd.date_range("2023-11-25", "2024-03-31").strftime("%Y-%m-%d")
+    pd.DataFrame(
+        [[w, "MUG", day, 3] for w in warehouses for day in days],
+        columns=["warehouse", "sku", "date", "units"],
+    ).to_csv(folder / "demand.csv", index=False)
+    text = short_scenario.path.read_text().replace("seed: 11\n", "seed: 11\nstock: stock\n", 1)
+    path = tmp_path / "short-closure.yaml"
+    path.write_text(text)
+    loaded = load_scenario(path)
+    assert loaded.stock_path == folder
+    doc = replay(loaded, playbooks)
+    # Sales start on the scenario's first day (1 Dec 2023) and run to 31 Mar 2024, the last
+    # demand row (later than 14 days past the last due day): 122 days x 3 a warehouse.
+    assert doc["blind"]["stock"]["days"] == 122
+    assert doc["blind"]["stock"]["demand_units"] == 122 * 3 * len(warehouses)
+    assert doc["engine_stock"]["stock"]["demand_units"] == doc["blind"]["stock"]["demand_units"]
+
+    (folder / "stock.csv").unlink()
+    with pytest.raises(InputError) as raised:
+        load_scenario(path)
+    assert any(p.field == "stock" or "stock.csv" in str(p) for p in raised.value.problems)

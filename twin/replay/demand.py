@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,8 @@ import pandas as pd
 
 from twin.domain.arrays import FloatArray
 from twin.domain.records import Network, NodeKind, Shipment
-from twin.domain.stock import STOCK_COLUMNS
+from twin.domain.stock import STOCK_COLUMNS, StockInputs
+from twin.files.stock import load_stock
 from twin.replay.world import Outcome, World
 from twin.stock.generate import DISPERSION, season_profile
 from twin.stock.pricing import (
@@ -407,12 +409,92 @@ class StockPricer:
         return booked
 
 
+def stock_from_inputs(
+    inputs: StockInputs,
+    shipments: Sequence[Shipment],
+    *,
+    start: datetime,
+    settle_days: int = SETTLE_DAYS,
+) -> ScenarioStock:
+    """A scenario's stock from stock inputs (docs/stock.md): on hand at the start, the demand
+    that comes (`demand.csv` rows from the start's day on), the forecast the seller plans on
+    (`forecast.csv`; a pair without one plans on the demand that comes, a perfect forecast)
+    and the lines of the scenario's shipments (lines of other shipments are left out). Sales
+    run to the later of the last demand row and `settle_days` after the last due day."""
+    first = pd.Timestamp(start).tz_convert("UTC").normalize().to_pydatetime()
+    by_id = {s.id: s for s in shipments}
+    lines = inputs.lines[inputs.lines["shipment"].isin(set(by_id))]
+    lines = lines.assign(warehouse=lines["shipment"].map(lambda sid: by_id[sid].destination))
+    stock = inputs.stock.reset_index(drop=True)
+    held = pd.MultiIndex.from_frame(stock[["warehouse", "sku"]])
+    arriving = lines[["warehouse", "sku"]].drop_duplicates()
+    new = arriving[~pd.MultiIndex.from_frame(arriving).isin(held)]
+    if not new.empty:
+        per_sku = stock.drop_duplicates("sku").set_index("sku")
+        stock = pd.concat(
+            [
+                stock,
+                new.assign(
+                    on_hand=0.0,
+                    unit_value=new["sku"].map(per_sku["unit_value"]).to_numpy(),
+                    unit_margin=new["sku"].map(per_sku["unit_margin"]).to_numpy(),
+                    cbm_per_unit=new["sku"].map(per_sku["cbm_per_unit"]).to_numpy(),
+                    safety_days=np.nan,
+                )[STOCK_COLUMNS],
+            ],
+            ignore_index=True,
+        )
+    first_date = pd.Timestamp(first.date())
+    last_due = max((int((s.due_at - first) // DAY) for s in shipments), default=0)
+    history = inputs.history[inputs.history["date"] >= first_date]
+    last_demand = int(
+        ((history["date"].max() - first_date) // pd.Timedelta(days=1)) if len(history) else 0
+    )
+    horizon = max(last_due + settle_days, last_demand) + 1
+    pairs = pd.MultiIndex.from_frame(stock[["warehouse", "sku"]])
+
+    def matrix(rows: pd.DataFrame) -> tuple[FloatArray, np.ndarray]:
+        out = np.zeros((len(pairs), horizon))
+        has = np.zeros(len(pairs), dtype=bool)
+        if rows.empty:
+            return out, has
+        index = pairs.get_indexer(pd.MultiIndex.from_frame(rows[["warehouse", "sku"]]))
+        day = ((rows["date"] - first_date) // pd.Timedelta(days=1)).to_numpy()
+        keep = (index >= 0) & (day >= 0) & (day < horizon)
+        np.add.at(out, (index[keep], day[keep]), rows["units"].to_numpy(float)[keep])
+        has[index[index >= 0]] = True
+        return out, has
+
+    actual, _ = matrix(history)
+    given, has_forecast = matrix(inputs.forecast)
+    expected = np.where(has_forecast[:, None], given, actual)
+    return ScenarioStock(
+        first_day=first,
+        stock=stock,
+        lines=lines[["shipment", "warehouse", "sku", "units"]].reset_index(drop=True),
+        expected=expected,
+        actual=actual,
+    )
+
+
 def scenario_stock(
-    network: Network, spec: Any, shipments: Sequence[Shipment], *, start: datetime, seed: int
+    network: Network,
+    spec: Any,
+    shipments: Sequence[Shipment],
+    *,
+    start: datetime,
+    seed: int,
+    path: Path | None = None,
 ) -> ScenarioStock | None:
-    """The stock data a scenario's `stock` entry describes (None: the scenario has none)."""
+    """The stock data a scenario's `stock` entry describes (None: the scenario has none);
+    `path`: where its stock inputs were found (LoadedScenario.stock_path)."""
     if spec is None:
         return None
+    if spec.path is not None:
+        if path is None:
+            raise ValueError("the scenario's stock inputs were not found (load_scenario)")
+        inputs, _ = load_stock(path, network, shipments)
+        return stock_from_inputs(inputs, shipments, start=start)
     generate = spec.generate
     return generate_scenario_stock(
         network,

@@ -597,7 +597,12 @@ def replay(
     hindsight = run_hindsight(loaded, shipments, playbooks, seed=seed, progress=progress)
     engine_kpis = _engine_kpis(engine)
     stock = scenario_stock(
-        loaded.network, scenario.stock, shipments, start=scenario.start, seed=scenario.seed
+        loaded.network,
+        scenario.stock,
+        shipments,
+        start=scenario.start,
+        seed=scenario.seed,
+        path=loaded.stock_path,
     )
     with_stock = _with_stock(
         stock,
