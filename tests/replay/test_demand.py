@@ -355,3 +355,39 @@ def test_a_scenario_reads_its_stock_from_files(
     with pytest.raises(InputError) as raised:
         load_scenario(path)
     assert any(p.field == "stock" or "stock.csv" in str(p) for p in raised.value.problems)
+
+
+def test_redirect_sends_freight_to_the_shelf_of_the_market_that_needs_it() -> None:
+    # US-ONT1 holds 10,000 MUG, US-ONT8 (same market) none; both sell 5 a day. S1's 50 MUG
+    # (margin 20) save nothing at ONT1 and 50 x 20 = 1,000 at ONT8, more than any difference
+    # in the cheapest route's cost for 0.5 cbm: the redirect sends it to ONT8.
+    network, _ = load_network("demo")
+    stock = pd.DataFrame(
+        [
+            ["US-ONT1", "MUG", 10_000.0, 36.5, 20.0, 0.01, np.nan],
+            ["US-ONT8", "MUG", 0.0, 36.5, 20.0, 0.01, np.nan],
+        ],
+        columns=STOCK_COLUMNS,
+    )
+    lines = pd.DataFrame(
+        [["S1", "US-ONT1", "MUG", 50.0]], columns=["shipment", "warehouse", "sku", "units"]
+    )
+    demand = np.full((2, 60), 5.0)
+    data = ScenarioStock(T0, stock, lines, expected=demand, actual=demand)
+    shipment = Shipment(
+        id="S1",
+        origin="CN-SHENZHEN-ORIGIN",
+        destination="US-ONT1",
+        units=0.5,
+        ready_at=T0,
+        due_at=T0 + 30 * DAY,
+    )
+    world = World(network, EffectBook.of((), END), seed=1)
+    kept = StockPricer(data, network=network)([shipment], T0, world)
+    assert [s.destination for s in kept] == ["US-ONT1"]  # off by default
+    pricer = StockPricer(data, network=network, redirect=True)
+    (sent,) = pricer([shipment], T0, world)
+    assert sent.destination == "US-ONT8" and pricer.redirects == 1
+    assert pricer.part_lines["S1"] == (0.5, [(1, 50.0)])
+    # At ONT8 the 50 units are all that shelf has: a late day there costs its margin.
+    assert sent.late_penalty_per_unit_day > 4.0

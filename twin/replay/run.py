@@ -453,7 +453,13 @@ def run_engine(
             by_shipment: dict[str, list[Assignment]] = defaultdict(list)
             for shipment in planned:
                 by_shipment[parent(shipment.id)].extend(engine.routes.get(shipment.id, ()))
+            # A planner may send freight to another warehouse of the market (the stock-aware
+            # engine's redirect): the world carries it there.
+            sent_to = {parent(s.id): s.destination for s in planned}
             for shipment in batch:
+                destination = sent_to.get(shipment.id, shipment.destination)
+                if destination != shipment.destination:
+                    shipment = shipment.model_copy(update={"destination": destination})
                 world.dispatch(shipment, by_shipment[shipment.id])
         if not report.scores.empty:
             top = report.scores.sort_values("score", ascending=False).head(5)
@@ -725,7 +731,7 @@ def _with_stock(
     and the stock-aware engine's saving over the lateness-priced one; empty without."""
     if stock is None:
         return {"kpis": {}, "runs": {}, "saving": {}, "prices": {}}
-    pricer = StockPricer(stock)
+    pricer = StockPricer(stock, network=loaded.network)
     aware = run_engine(
         loaded,
         shipments,
@@ -774,6 +780,7 @@ def _with_stock(
             "median_per_cbm_day": round(priced[len(priced) // 2], 2) if priced else None,
             "max_per_cbm_day": round(priced[-1], 2) if priced else None,
             "split_shipments": pricer.splits,
+            "redirected_shipments": pricer.redirects,
             "urgent_parts_by_air": len(urgent_by_air),
         },
     }
