@@ -393,8 +393,10 @@ def kpi_value(key: str, value: Any) -> str:
     """A KPI as a person reads it: rates in per cent, money in whole units."""
     if value is None:
         return "–"
-    if key in ("on_time_rate", "fill_rate"):
+    if key == "on_time_rate":
         return f"{100 * float(value):.1f} %"
+    if key == "fill_rate":  # near 100 %: the second decimal is where runs differ
+        return f"{100 * float(value):.2f} %"
     if (key.endswith("_cost") or key == "lost_margin") and isinstance(value, (int, float)):
         return f"{value:,.0f}"
     return fmt(value)
