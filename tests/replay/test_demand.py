@@ -232,7 +232,7 @@ def test_replay_with_stock_reports_sales_for_every_run(
         short_scenario.network,
     )
     doc = replay(loaded, playbooks)
-    runs = ("blind", "news", "engine", "engine_stock", "hindsight")
+    runs = ("blind", "news", "engine", "engine_stock", "forewarned", "hindsight")
     for run in runs:
         stock = doc[run]["stock"]
         assert stock["demand_units"] == doc["blind"]["stock"]["demand_units"]
@@ -246,6 +246,7 @@ def test_replay_with_stock_reports_sales_for_every_run(
         )
     # The stock-aware engine is a policy in the same world: hindsight bounds it too.
     assert doc["engine_stock"]["total_cost"] >= doc["hindsight"]["total_cost"] * (1 - 1e-6)
+    assert doc["forewarned"]["total_cost"] >= doc["hindsight"]["total_cost"] * (1 - 1e-6)
     saving = doc["stock_saving"]
     assert saving["engine_stock_vs_engine"] == pytest.approx(
         doc["engine"]["stock"]["stock_total_cost"]

@@ -1,6 +1,6 @@
-"""Golden KPIs (STYLE 12): the replay document's blind / news / engine / hindsight / bound KPIs for
-every bundled scenario, the bound (hindsight knowing the draws too) below all of them, and replays
-deterministic.
+"""Golden KPIs (STYLE 12): the replay document's blind / news / engine / forewarned / hindsight
+KPIs for every bundled scenario, hindsight (the SPEC's bound: it knows the draws too) below all of
+them, and replays deterministic.
 
 A change that moves any KPI (rel. tolerance 1e-6) fails here; if the move is intended, regenerate
 with `TWIN_REGEN_GOLDEN=1 pytest tests/replay/test_golden.py` and commit the JSON with the change.
@@ -25,7 +25,7 @@ from twin.replay.scenario import LoadedScenario, load_scenario
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SCENARIOS = tuple(sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml")))
-RUNS = ("blind", "news", "engine", "hindsight", "bound")
+RUNS = ("blind", "news", "engine", "forewarned", "hindsight")
 BOUND_REL = 1e-6
 
 
@@ -76,13 +76,13 @@ def test_kpis_match_the_golden_file(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_the_bound_is_below_every_run(name: str) -> None:
-    """No policy in the world can cost less than the bound (hindsight knowing every effect and
-    every transit draw, twin.replay.hindsight), nor can the fair hindsight (which sails one of
-    the journeys the bound searches): if one does, the bound has a bug."""
+def test_hindsight_is_below_every_run(name: str) -> None:
+    """SPEC: hindsight is a bound. No policy in the world can cost less than hindsight (every
+    effect and every transit draw known, twin.replay.hindsight), nor can forewarned (which sails
+    one of the journeys hindsight searches): if one does, the bound has a bug."""
     doc = _doc(name)
-    best = doc["bound"]["total_cost"]
-    for run in ("blind", "news", "engine", "engine_stock", "hindsight"):
+    best = doc["hindsight"]["total_cost"]
+    for run in ("blind", "news", "engine", "engine_stock", "forewarned"):
         if run in doc:
             assert doc[run]["total_cost"] >= best * (1 - BOUND_REL), (run, doc[run], best)
 
@@ -139,3 +139,42 @@ def test_the_timing_says_where_the_engine_time_goes() -> None:
     assert all(seconds >= 0 for seconds in stages.values())
     # The stages are disjoint parts of the engine run (signal ingestion is the rest).
     assert 0 < sum(stages.values()) <= timing["engine_s"] + 0.05
+
+
+@pytest.mark.parametrize("name", ["red-sea-2024", "felixstowe-strike-2022"])
+def test_the_bar_and_captured_shares_are_against_hindsight_and_forewarned(name: str) -> None:
+    """SPEC/issue 14: the captured share and the 80% bar are measured against hindsight (the
+    bound); forewarned's share and bar stand beside them. Recomputed from the runs' totals."""
+    doc = _doc(name)
+    total = {run: doc[run]["total_cost"] for run in RUNS}
+    saved = total["blind"] - total["engine"]
+    bound_saves = total["blind"] - total["hindsight"]
+    foreseen = total["blind"] - total["forewarned"]
+    saving, bar = doc["saving"], doc["bar"]
+    assert saving["hindsight_vs_blind"] == pytest.approx(bound_saves, abs=0.01)
+    assert saving["forewarned_vs_blind"] == pytest.approx(foreseen, abs=0.01)
+    assert saving["captured_share"] == pytest.approx(saved / bound_saves, abs=1e-4)
+    assert saving["captured_share_of_forewarned"] == pytest.approx(saved / foreseen, abs=1e-4)
+    assert saving["draws_part"] == pytest.approx(total["forewarned"] - total["hindsight"], abs=0.01)
+    assert bar["hindsight_saving_pct"] == pytest.approx(
+        100 * bound_saves / total["blind"], abs=1e-3
+    )
+    assert bar["captures_80pct"] == (
+        saved >= 0.8 * bound_saves if bound_saves >= 0.005 * total["blind"] else None
+    )
+    assert bar["captures_80pct_of_forewarned"] == (
+        saved >= 0.8 * foreseen if foreseen >= 0.005 * total["blind"] else None
+    )
+
+
+def test_without_diagnostics_hindsight_and_forewarned_are_still_there(
+    short_scenario: LoadedScenario, playbooks: list, short_replay: dict[str, Any]
+) -> None:
+    """`diagnostics=False` skips only forewarned's calm-world run: the SPEC's hindsight (the
+    bound) and forewarned are the same runs, only the calm-world part of the saving is gone."""
+    lean = replay(short_scenario, playbooks, diagnostics=False)
+    for run in ("hindsight", "forewarned"):
+        assert lean[run] == short_replay[run]
+    assert lean["_runs"]["forewarned"].undisturbed is None
+    assert lean["saving"]["forewarned_vs_blind_undisturbed"] is None
+    assert short_replay["saving"]["forewarned_vs_blind_undisturbed"] is not None

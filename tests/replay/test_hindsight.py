@@ -14,7 +14,7 @@ from twin.files.networks import load_network
 from twin.replay.hindsight import (
     Expedite,
     best_journey,
-    fair_hindsight_world,
+    forewarned_world,
     hindsight_outcomes,
 )
 from twin.replay.world import EffectBook, World, outcomes
@@ -206,7 +206,7 @@ def test_warning_lead_is_one_figure_per_effect_episode(network) -> None:
 
 def _fair(network, effects, shipment: Shipment, seed: int, draws: bool = True):
     world = World(network, EffectBook.of(effects, END), seed=seed, draws=draws)
-    sailed = fair_hindsight_world(world, [shipment], 10_000.0, until=END + 400 * DAY)
+    sailed = forewarned_world(world, [shipment], 10_000.0, until=END + 400 * DAY)
     (found,) = outcomes(sailed)
     return found, found.transport_cost + found.lateness_cost + found.unserved_cost
 

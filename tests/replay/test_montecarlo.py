@@ -59,7 +59,7 @@ def test_two_runs_are_deterministic(typhoon) -> None:
     second = monte_carlo(loaded, playbooks, 2, workers=1)
     assert first == second
     assert first["runs"] == 2 and first["seeds"] == run_seeds(loaded.scenario.seed, 2)
-    for run in ("blind", "news", "engine", "hindsight"):
+    for run in ("blind", "news", "engine", "forewarned", "hindsight"):
         for kpi in ("total_cost", "on_time_rate", "late_units"):
             stats = first[run][kpi]
             assert stats["p5"] <= stats["mean"] <= stats["p95"]

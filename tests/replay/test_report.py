@@ -34,7 +34,7 @@ def test_html_is_self_contained_and_shows_the_kpis(
     # The only addresses are the scenario's cited sources, shown as text.
     cited = {s.url for s in short_scenario.scenario.sources}
     assert set(re.findall(r"https?://[^\s<\"']+", html)) <= cited
-    for run in ("blind", "news", "engine", "hindsight"):
+    for run in ("blind", "news", "engine", "forewarned", "hindsight"):
         assert kpi_value("total_cost", short_replay[run]["total_cost"]) in html
         rate = short_replay[run]["on_time_rate"]
         assert f"{100 * rate:.1f} %" in html  # on-time in per cent, by due date

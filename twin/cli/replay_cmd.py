@@ -1,4 +1,4 @@
-"""`twin replay SCENARIO`: blind vs news vs engine vs hindsight on a simulated clock (SPEC 2)."""
+"""`twin replay SCENARIO`: blind, news, engine, forewarned, hindsight, simulated clock (SPEC 2)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ def replay(
     executor: Annotated[str, typer.Option(help="local, dask or ray (for --runs).")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Cluster address for dask or ray.")] = None,
 ) -> None:
-    """Replay a scenario: the same world planned blind, by the news, by the engine, in hindsight."""
+    """Replay a scenario: the same world planned blind, by the news, by the engine, forewarned,
+    in hindsight."""
     from twin.replay.run import replay as run_replay
     from twin.replay.scenario import load_scenario
 
@@ -80,7 +81,7 @@ def _finish(doc: dict[str, Any], as_json: bool) -> None:
         table = Table(title=f"replay {doc.get('scenario')}: {doc['runs']} sampled worlds")
         for column in ("run", "kpi", "mean", "p5", "p95"):
             table.add_column(column, justify="right" if column in ("mean", "p5", "p95") else "left")
-        for run in ("blind", "news", "engine", "hindsight"):
+        for run in ("blind", "news", "engine", "forewarned", "hindsight"):
             for kpi, dist in (doc.get(run) or {}).items():
                 if isinstance(dist, dict) and "mean" in dist:
                     table.add_row(
@@ -98,7 +99,7 @@ def _finish(doc: dict[str, Any], as_json: bool) -> None:
     for key in ("on_time_rate", "late_units", "transport_cost", "lateness_cost", "total_cost"):
         table.add_column(key, justify="right")
     table.add_column("co2e_kg", justify="right")
-    for run in ("blind", "news", "engine", "hindsight"):
+    for run in ("blind", "news", "engine", "forewarned", "hindsight"):
         kpis = doc.get(run)
         if isinstance(kpis, dict) and "total_cost" in kpis:
             table.add_row(
@@ -131,8 +132,9 @@ def _finish(doc: dict[str, Any], as_json: bool) -> None:
         console.print(
             f"the disruption costs {saving['disruption_cost']:,.0f} if nobody acts; the engine saves "
             f"{saving['engine_vs_blind']:,.0f} against blind and {saving['engine_vs_news']:,.0f} "
-            f"against news; hindsight {saving['hindsight_vs_blind']:,.0f} (captured share "
-            f"{saving['captured_share']})"
+            f"against news; hindsight (the bound) {saving['hindsight_vs_blind']:,.0f} (captured "
+            f"share {saving['captured_share']}); forewarned {saving['forewarned_vs_blind']:,.0f} "
+            f"(captured share {saving['captured_share_of_forewarned']})"
         )
     _print_stock(console, doc)
 
@@ -146,7 +148,7 @@ def _print_stock(out: Console, doc: dict[str, Any]) -> None:
     keys = ("fill_rate", "lost_units", "lost_margin", "stockout_days", "holding_cost")
     for key in (*keys, "stock_total_cost", "total_cost"):
         table.add_column(key, justify="right")
-    for run in ("blind", "news", "engine", "engine_stock", "hindsight"):
+    for run in ("blind", "news", "engine", "engine_stock", "forewarned", "hindsight"):
         stock = doc[run]["stock"]
         table.add_row(
             run,

@@ -1,10 +1,11 @@
 """Hindsight in the replay's world: the cheapest journey per shipment, every effect known ahead.
 
-Two uses of one search. `fair_hindsight_world` is the replay's `hindsight`: journeys chosen
-with every effect known but each leg at its mean transit (no one can know a shipment's own
-draw), then sailed with the world's draws like every other run: what foreknowledge of the
-disruption is worth. `hindsight_outcomes` is the `bound`: the same search knowing every draw
-too, the least any policy in the world can cost, by the argument below.
+Two uses of one search. `hindsight_outcomes` is the replay's `hindsight`, the SPEC's bound:
+the search knowing every effect and every transit draw, the least any policy in the world can
+cost, by the argument below. `forewarned_world` is the replay's `forewarned` (an extension):
+journeys chosen with every effect known but each leg at its mean transit (no one can know a
+shipment's own draw), then sailed with the world's draws like every other run: what
+foreknowledge of the disruption is worth.
 
 A replay's world is separable by shipment: what happens to one shipment's freight (its transit
 draws, the effects it meets, its costs) never depends on another's, and its cost is linear in
@@ -311,16 +312,16 @@ def booked_route(shipment: Shipment, best: Best, network: Network) -> Assignment
     )
 
 
-def fair_hindsight_world(
+def forewarned_world(
     world: World,
     shipments: Sequence[Shipment],
     penalty_per_unit: float,
     expedites: Sequence[Expedite] = (),
     until: datetime | None = None,
 ) -> World:
-    """Hindsight that knows every effect in advance but not the transit draws: each shipment's
+    """Forewarned: every effect known in advance but not the transit draws. Each shipment's
     journey (lanes, waits, expedites) is the cheapest in `world`'s effects with every leg at
-    its planned `transit_days` — what a planner expects —, then sails a copy of `world` with
+    its mean transit — what a planner expects —, then sails a copy of `world` with
     the same draws as every other run. The returned world holds the journeys, advanced to
     `until` (the caller's end); a shipment no journey beats the penalty for is left unbooked
     (charged the penalty by `outcomes`)."""

@@ -36,7 +36,7 @@ DEFAULT_NOISE = Noise(
     signal_jitter_h=6.0, effect_jitter_h=6.0, value_jitter_pct=10.0, signal_drop_rate=0.05
 )
 KPIS = ("total_cost", "on_time_rate", "late_units")
-RUNS = ("blind", "news", "engine", "hindsight")
+RUNS = ("blind", "news", "engine", "forewarned", "hindsight")
 DEFAULT_WORKERS = 2
 HOUR = timedelta(hours=1)
 
@@ -89,13 +89,13 @@ def jittered(scenario: Scenario, seed: int, noise: Noise | None = None) -> Scena
 
 
 def one_run(loaded: LoadedScenario, playbooks: Sequence[Playbook], seed: int) -> dict[str, Any]:
-    """One sampled world: the KPIs of blind, news, engine and hindsight; the policies' time to
-    recover."""
+    """One sampled world: the KPIs of blind, news, engine, forewarned and hindsight (the bound);
+    the policies' time to recover."""
     from twin.replay.run import replay
 
     scenario = jittered(loaded.scenario, seed)
     sample = dataclasses.replace(loaded, scenario=scenario)
-    doc = replay(sample, playbooks, seed=seed, bound=False)  # the KPIs of the four runs only
+    doc = replay(sample, playbooks, seed=seed, diagnostics=False)  # the runs' KPIs only
     runs = doc["_runs"]
     first = min((e.at for e in scenario.effects), default=None)
     out: dict[str, Any] = {"seed": seed}
@@ -193,11 +193,11 @@ def monte_carlo(
     executor: str = "local",
     scheduler: str | None = None,
 ) -> dict[str, Any]:
-    """Replay `loaded` in `runs` sampled worlds; KPI distributions of blind, news, engine and
-    hindsight.
+    """Replay `loaded` in `runs` sampled worlds; KPI distributions of blind, news, engine,
+    forewarned and hindsight (the bound).
 
-    {"scenario", "runs", "noise", "blind"/"news"/"engine"/"hindsight": {kpi: {"mean", "p5",
-    "p95"}}, "seeds"}; all but hindsight also carry time_to_recover_days. Same runs, same output.
+    {"scenario", "runs", "noise", "blind"/"news"/"engine"/"forewarned"/"hindsight": {kpi:
+    {"mean", "p5", "p95"}}, "seeds"}; all but hindsight also carry time_to_recover_days. Same runs, same output.
     """
     if runs < 1:
         raise InputError([Problem("runs", "", None, "runs must be at least 1")])

@@ -2,7 +2,8 @@
 
 The report shows the scenario's signals, the engine's scores with the alert thresholds drawn,
 the alerts, the playbook runs, the re-routes (old lanes → new lanes), the KPIs of blind, news,
-engine and hindsight side by side (each defined in a sentence), the warning lead per event, and cost and on-time charts. It needs no network: no
+engine, forewarned and hindsight side by side (each defined in a sentence), the warning lead
+per event, and cost and on-time charts. It needs no network: no
 external CSS, script or image; the only addresses in it are the scenario's cited sources.
 """
 
@@ -23,8 +24,14 @@ from twin.engine.engine import EngineSettings
 from twin.replay.recovery import daily_on_time
 from twin.replay.scenario import LoadedScenario
 
-RUNS = ("blind", "news", "engine", "hindsight")
-COLOURS = {"blind": "#8c8c8c", "news": "#ff7f0e", "engine": "#1f77b4", "hindsight": "#2ca02c"}
+RUNS = ("blind", "news", "engine", "forewarned", "hindsight")
+COLOURS = {
+    "blind": "#8c8c8c",
+    "news": "#ff7f0e",
+    "engine": "#1f77b4",
+    "forewarned": "#9467bd",
+    "hindsight": "#2ca02c",
+}
 KPI_ROWS = (
     "total_cost",
     "transport_cost",
@@ -53,10 +60,12 @@ RUN_SENTENCES = {
     "engine": "twin as the daemon runs it: it sees only the scenario's signals as they arrive, "
     "prices the risk into bookings, and its playbooks re-route, hold, expedite and divert "
     "freight under way.",
-    "hindsight": "each shipment's cheapest journey with every effect of the scenario known in "
-    "advance, planned on the lanes' planned transit times (no one can know a shipment's own "
-    "transit draw) and sailed in the same world: what foreknowledge of the disruption is "
+    "forewarned": "each shipment's cheapest journey with every effect of the scenario known in "
+    "advance, each lane's transit at its mean (no one can know a shipment's own transit draw), "
+    "sailed in the same world with the same draws: what foreknowledge of the disruption is "
     "worth, not something a real system can do.",
+    "hindsight": "the bound: each shipment's cheapest journey knowing every effect and its own "
+    "transit draws too; no policy in this world, the engine's or the news', can cost less.",
 }
 KPI_NAMES = {
     "total_cost": "Total cost (transport + late penalties)",
@@ -77,7 +86,7 @@ KPI_NAMES = {
 
 
 # Replays with demand (docs/replay.md): the sales each run's deliveries made, side by side.
-STOCK_RUNS = ("blind", "news", "engine", "engine_stock", "hindsight")
+STOCK_RUNS = ("blind", "news", "engine", "engine_stock", "forewarned", "hindsight")
 STOCK_ROWS = {
     "stock_total_cost": "Cost to the seller (transport + unserved + lost margin + holding)",
     "lost_margin": "Margin of lost sales",
@@ -92,8 +101,8 @@ STOCK_ENGINE_SENTENCE = (
     "engine_stock is the same engine whose planner prices a shipment's late day by its SKU "
     "lines' stock instead of its priority: the margin the delay would lose where it lands, "
     "less the holding it saves, from the stock on hand, the freight in transit and the "
-    "forecast at booking (docs/replay.md). Hindsight minimises transport and late penalties, "
-    "not this cost, so it is no bound here."
+    "forecast at booking (docs/replay.md). Forewarned and hindsight minimise transport and late "
+    "penalties, not this cost, so hindsight bounds total cost, not the seller's cost."
 )
 
 
@@ -372,6 +381,7 @@ def saving_sentence(saving: Mapping[str, Any]) -> str:
 
     disruption = saving.get("disruption_cost")
     share = saving.get("captured_share")
+    share_of_forewarned = saving.get("captured_share_of_forewarned")
     draws = saving.get("draws_part")
     cost = "–" if disruption is None else f"{float(disruption):,.0f}"
     parts = [
@@ -381,15 +391,17 @@ def saving_sentence(saving: Mapping[str, Any]) -> str:
         ),
         against(saving.get("engine_vs_blind"), "the engine", "blind"),
         against(saving.get("engine_vs_news"), "the engine", "news"),
-        against(saving.get("hindsight_vs_blind"), "hindsight", "blind", "would "),
+        against(saving.get("forewarned_vs_blind"), "forewarned", "blind", "would "),
+        against(saving.get("hindsight_vs_blind"), "hindsight (the bound)", "blind", "would "),
     ]
     if draws is not None:
         parts.append(
-            f"knowing each shipment's transit draw too (no policy can) would save {float(draws):,.0f}"
-            " more"
+            f"of that, knowing each shipment's transit draw (no policy can) is {float(draws):,.0f}"
         )
     if share is not None:
         parts.append(f"the engine captured {100 * float(share):.0f} % of what hindsight saves")
+    if share_of_forewarned is not None:
+        parts.append(f"{100 * float(share_of_forewarned):.0f} % of what forewarned saves")
     return "; ".join(parts) + "."
 
 
@@ -441,13 +453,13 @@ table{display:block;overflow-x:auto;max-width:100%}
 <h1>Replay: {{ d.name }}</h1>
 <p>{{ d.description }}</p>
 <p class="muted">Window {{ d.window }} · seed {{ d.seed }} · {{ d.shipments }} shipments</p>
-<h2>The four runs</h2>
-<p>The same shipments go through the same disruption four times:</p>
+<h2>The five runs</h2>
+<p>The same shipments go through the same disruption five times:</p>
 <ul>{% for r in d.runs %}<li><b>{{ r.name }}</b>: {{ r.sentence }}</li>{% endfor %}</ul>
 <h2>Results</h2>
-<table><tr><th>measure</th><th>blind</th><th>news</th><th>engine</th><th>hindsight</th></tr>
+<table><tr><th>measure</th><th>blind</th><th>news</th><th>engine</th><th>forewarned</th><th>hindsight</th></tr>
 {% for r in d.kpis %}<tr><td title="{{ r.kpi }}">{{ r.name }}</td><td class="n">{{ kv(r.kpi, r.blind) }}</td>
-<td class="n">{{ kv(r.kpi, r.news) }}</td><td class="n">{{ kv(r.kpi, r.engine) }}</td><td class="n">{{ kv(r.kpi, r.hindsight) }}</td></tr>
+<td class="n">{{ kv(r.kpi, r.news) }}</td><td class="n">{{ kv(r.kpi, r.engine) }}</td><td class="n">{{ kv(r.kpi, r.forewarned) }}</td><td class="n">{{ kv(r.kpi, r.hindsight) }}</td></tr>
 {% endfor %}</table>
 <p class="muted">A shipment is on time when every part of it is delivered by its due date.</p>
 <p>{{ d.saving_sentence }}</p>
@@ -457,9 +469,9 @@ table{display:block;overflow-x:auto;max-width:100%}
 {% else %}<tr><td colspan="4">no effects</td></tr>{% endfor %}</table>
 {% if d.stock %}<h3>Sales and stock</h3>
 <p>The world sells day by day at each warehouse x SKU; what is not on the shelf is a lost sale. {{ d.stock_sentence }}</p>
-<table><tr><th>measure</th><th>blind</th><th>news</th><th>engine</th><th>engine_stock</th><th>hindsight</th></tr>
+<table><tr><th>measure</th><th>blind</th><th>news</th><th>engine</th><th>engine_stock</th><th>forewarned</th><th>hindsight</th></tr>
 {% for r in d.stock %}<tr><td title="{{ r.kpi }}">{{ r.name }}</td><td class="n">{{ kv(r.kpi, r.blind) }}</td>
-<td class="n">{{ kv(r.kpi, r.news) }}</td><td class="n">{{ kv(r.kpi, r.engine) }}</td><td class="n">{{ kv(r.kpi, r.engine_stock) }}</td><td class="n">{{ kv(r.kpi, r.hindsight) }}</td></tr>
+<td class="n">{{ kv(r.kpi, r.news) }}</td><td class="n">{{ kv(r.kpi, r.engine) }}</td><td class="n">{{ kv(r.kpi, r.engine_stock) }}</td><td class="n">{{ kv(r.kpi, r.forewarned) }}</td><td class="n">{{ kv(r.kpi, r.hindsight) }}</td></tr>
 {% endfor %}</table>{% endif %}
 <img alt="cost per run" src="data:image/png;base64,{{ charts.cost }}">
 <img alt="on-time rate by due date" src="data:image/png;base64,{{ charts.on_time }}">
@@ -500,17 +512,17 @@ MARKDOWN = """# Replay: {{ d.name|md }}
 
 Window {{ d.window|md }} · seed {{ d.seed|md }} · {{ d.shipments|md }} shipments
 
-## The four runs
+## The five runs
 
-The same shipments go through the same disruption four times:
+The same shipments go through the same disruption five times:
 
 {% for r in d.runs %}- **{{ r.name }}**: {{ r.sentence|md }}
 {% endfor %}
 ## Results
 
-| measure | blind | news | engine | hindsight |
-|---|---:|---:|---:|---:|
-{% for r in d.kpis %}| {{ r.name|md }} | {{ kv(r.kpi, r.blind)|md }} | {{ kv(r.kpi, r.news)|md }} | {{ kv(r.kpi, r.engine)|md }} | {{ kv(r.kpi, r.hindsight)|md }} |
+| measure | blind | news | engine | forewarned | hindsight |
+|---|---:|---:|---:|---:|---:|
+{% for r in d.kpis %}| {{ r.name|md }} | {{ kv(r.kpi, r.blind)|md }} | {{ kv(r.kpi, r.news)|md }} | {{ kv(r.kpi, r.engine)|md }} | {{ kv(r.kpi, r.forewarned)|md }} | {{ kv(r.kpi, r.hindsight)|md }} |
 {% endfor %}
 A shipment is on time when every part of it is delivered by its due date.
 
@@ -520,9 +532,9 @@ A shipment is on time when every part of it is delivered by its due date.
 
 The world sells day by day at each warehouse x SKU; what is not on the shelf is a lost sale. {{ d.stock_sentence|md }}
 
-| measure | blind | news | engine | engine_stock | hindsight |
-|---|---:|---:|---:|---:|---:|
-{% for r in d.stock %}| {{ r.name|md }} | {{ kv(r.kpi, r.blind)|md }} | {{ kv(r.kpi, r.news)|md }} | {{ kv(r.kpi, r.engine)|md }} | {{ kv(r.kpi, r.engine_stock)|md }} | {{ kv(r.kpi, r.hindsight)|md }} |
+| measure | blind | news | engine | engine_stock | forewarned | hindsight |
+|---|---:|---:|---:|---:|---:|---:|
+{% for r in d.stock %}| {{ r.name|md }} | {{ kv(r.kpi, r.blind)|md }} | {{ kv(r.kpi, r.news)|md }} | {{ kv(r.kpi, r.engine)|md }} | {{ kv(r.kpi, r.engine_stock)|md }} | {{ kv(r.kpi, r.forewarned)|md }} | {{ kv(r.kpi, r.hindsight)|md }} |
 {% endfor %}
 {% endif %}Warning lead per disruption: {% for e in d.events %}{{ e.target|md }} {{ fmt(e.lead_h) }} h{% if not loop.last %}, {% endif %}{% else %}no effects{% endfor %}
 

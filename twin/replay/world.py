@@ -173,7 +173,7 @@ class World:
         self.effects = effects
         self.seed = seed
         # Without draws every leg takes its mean transit (`transit_days_p90` says how the tail
-        # runs): the world as anyone can expect it, which the fair hindsight plans in.
+        # runs): the world as anyone can expect it, which the forewarned run plans in.
         self.draws = draws
         self.scale = congestion_scale_days
         self.journeys: dict[str, list[Journey]] = {}
