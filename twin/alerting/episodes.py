@@ -135,6 +135,7 @@ def _new_alert(
         sources=score.sources,
         early=early,
         forecast_cross_at=forecast,
+        stock=score.stock,
     )
 
 
@@ -213,6 +214,7 @@ def evaluate(
                         "forecast_cross_at": forecast,
                         "via": item.via or current.via,
                         "sources": tuple(dict.fromkeys(current.sources + item.sources)),
+                        "stock": item.stock or current.stock,
                     }
                 )
                 alerts[current.id] = updated

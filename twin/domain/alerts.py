@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from twin.domain.durations import parse_timestamp
+from twin.domain.stock import WarehouseStock
 
 
 class Severity(StrEnum):
@@ -46,6 +47,7 @@ class RiskScore(BaseModel):
     sources: tuple[str, ...] = ()
     starts_at: Zoned | None = None
     until: Zoned | None = None
+    stock: WarehouseStock | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -69,6 +71,8 @@ class Alert(BaseModel):
     forecast_cross_at: when the trend predicted the threshold crossing (early warnings).
     warning_lead_h: hours between opened_at and the real impact, set afterwards by
     `twin.alerting.episodes.set_lead_time`. inhibited_by / silenced_by: why it does not page.
+    stock: for the `stock` dimension, the warehouse's position at the latest pass (the chain
+    cause -> shipments -> warehouse x SKU -> days short).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -94,6 +98,7 @@ class Alert(BaseModel):
     silenced_by: str | None = None
     acked_by: str | None = None
     acked_at: Zoned | None = None
+    stock: WarehouseStock | None = None
 
     @property
     def key(self) -> tuple[str, str]:
