@@ -14,7 +14,8 @@ from twin.domain.durations import parse_timestamp
 from twin.domain.records import Identifier, NonNegative
 
 Positive = Annotated[float, Field(gt=0)]
-Zoned = Annotated[datetime, BeforeValidator(parse_timestamp)]
+# As twin.domain.alerts.Zoned (which imports this module): zone-aware UTC, naive refused.
+_Zoned = Annotated[datetime, BeforeValidator(parse_timestamp)]
 
 # A shipment's SKU lines agree with its cbm when they differ by no more than this share of the
 # shipment, or this many cbm on small lots (lines count whole units; cbm is given to 0.01).
@@ -101,8 +102,8 @@ class InboundLot(_Record):
 
     shipment: str
     units: float
-    eta: Zoned | None = None
-    expected_eta: Zoned | None = None
+    eta: _Zoned | None = None
+    expected_eta: _Zoned | None = None
     delay_days: float = 0.0
     causes: tuple[str, ...] = ()
 
