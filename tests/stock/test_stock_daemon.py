@@ -161,3 +161,32 @@ def test_bad_stock_inputs_stop_the_service_naming_the_row(world: Path) -> None:
     with pytest.raises(InputError) as raised:
         service_for(world, base=world.parent)
     assert "stock.csv" in str(raised.value) and "on_hand" in str(raised.value)
+
+
+def test_twin_monitor_scores_stock_from_options_and_twin_toml(world: Path) -> None:
+    base = world.parent
+    stock_csv = base / "stock" / "stock.csv"  # 6 days of cover: the freight lands before it ends
+    stock_csv.write_text(stock_csv.read_text().replace("NL-A,MUG,20", "NL-A,MUG,60"), "utf-8")
+    _closure(base, T0)
+    args = ["monitor", "--network", str(base / "network.yaml"), "--signals", str(base / "feeds")]
+    args += ["--shipments", str(base / "shipments.csv"), "--at", "2026-12-01T01:00:00Z"]
+    runner = CliRunner()
+    result = runner.invoke(app, [*args, "--config", str(world), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    stock_alerts = {a["target"]: a for a in doc["alerts"] if a["dimension"] == "stock"}
+    assert set(stock_alerts) == {"NL-A"}
+    (a_position,) = [w for w in doc["stock"] if w["warehouse"] == "NL-A"]
+    (mug,) = a_position["at_risk"]
+    (lot,) = mug["inbound"]
+    assert lot["causes"] == ["SUEZ"] and lot["delay_days"] == 10
+    # Sold out from day 6 (60 MUG, 10 a day) until the delayed freight lands.
+    landed = (datetime.fromisoformat(lot["expected_eta"]) - T0).days
+    assert mug["days_short"] == landed - 6 and mug["stockout_on"] == "2026-12-07"
+    assert stock_alerts["NL-A"]["chain"][0].startswith("SUEZ -> S1 (+10 d) -> NL-A x MUG")
+
+    # --stock without --shipments is bad input, exit 2 with the reason.
+    bare = runner.invoke(
+        app, [*args[:5], "--stock", str(base / "stock"), "--at", "2026-12-01T01:00:00Z"]
+    )
+    assert bare.exit_code == 2 and "--shipments" in bare.output
