@@ -390,14 +390,14 @@ class Engine:
         of the risks its routes meet (None without a stock monitor)."""
         if self._stock is None:
             return None
-        return self._stock.assess(
-            self._shipments, self._routes, self._exposures(self._routes.values(), now), now
-        )
+        feeding = [r for sid, r in self._routes.items() if self._stock.carries(sid)]
+        return self._stock.assess(self._shipments, self._routes, self._exposures(feeding, now), now)
 
     def _exposures(self, routes: Iterable[Routes], now: datetime) -> list[Exposure]:
+        """Exposures of the parts of `routes` still to arrive (arrived freight is not delayed)."""
         return exposure(
             self._scores,
-            [a for parts in routes for a in parts],
+            [a for parts in routes for a in parts if a.eta >= now],
             self.network,
             now,
             self.settings.exposure_horizon,

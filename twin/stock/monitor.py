@@ -38,7 +38,7 @@ from twin.domain.stock import (
 )
 from twin.scoring.scorers import SCORE_COLUMNS
 from twin.stock.forecast import FloatArray, forecast_pairs
-from twin.stock.position import _given_forecast, _pairs_with_inbound, inbound_matrix
+from twin.stock.position import DAY, _given_forecast, _pairs_with_inbound
 from twin.stock.projection import NO_STOCKOUT, SHORT_UNITS, Projection, project
 
 DIMENSION = "stock"
@@ -124,27 +124,53 @@ class StockAssessment:
     warehouses: dict[str, WarehouseStock]
 
 
-@dataclass
-class _Run:
-    """The pair table, demand and the two projections of one assessment."""
+@dataclass(frozen=True)
+class _Layout:
+    """The pairs (stock rows plus SKUs arriving where none is held) and the SKU lines placed
+    on them, as arrays: built once per set of destinations, reused by every pass."""
 
     table: pd.DataFrame
+    warehouses: list[str]  # distinct, sorted
+    codes: np.ndarray  # P: index into warehouses
+    skus: np.ndarray  # P: SKU ids (str)
+    on_hand: FloatArray
+    margin: FloatArray
+    window: np.ndarray  # P: whole days of the pair's warehouse lead time, at most the horizon
+    line_rows: np.ndarray  # L: the pair each line feeds (-1: none)
+    line_shipments: list[str]
+    line_units: FloatArray
+    lines_of: dict[int, list[int]]  # pair row -> its lines
+
+
+@dataclass
+class _Run:
+    """One pass: the ETAs, delays and the two projections (at the plan's ETAs and under the
+    delays)."""
+
+    layout: _Layout
     demand: FloatArray
-    window: np.ndarray  # P: days of each pair's lead time (whole days, at most the horizon)
     base: Projection
     risk: Projection
     base_inbound: FloatArray
     etas: dict[str, datetime]
     expected: dict[str, datetime]
     delays: dict[str, tuple[float, tuple[tuple[str, str, float], ...]]]
-    destinations: dict[str, str]
+
+
+def _splice(base: Projection, rows: np.ndarray, moved: Projection) -> Projection:
+    """`base` with the pairs at `rows` replaced by `moved` (projected for those rows only)."""
+    parts = {}
+    for name in ("stock", "lost", "stockout_day", "days_short", "units_lost", "margin_lost"):
+        array = getattr(base, name).copy()
+        array[rows] = getattr(moved, name)
+        parts[name] = array
+    return Projection(now=base.now, demand=base.demand, cover_days=base.cover_days, **parts)
 
 
 def _short_in_window(projection: Projection, window: np.ndarray) -> tuple[FloatArray, np.ndarray]:
     """Units lost and days short per pair on the days before its lead time has passed."""
     days = np.arange(projection.horizon)
-    inside = days[None, :] < window[:, None]
-    lost = np.where(inside, projection.lost, 0.0)
+    lost = np.where(days[None, :] < window[:, None], projection.lost, 0.0)
     return lost.sum(axis=1), (lost > SHORT_UNITS).sum(axis=1)
 
 
@@ -163,7 +189,12 @@ class StockMonitor:
     network: Network
     settings: StockSettings = field(default_factory=StockSettings)
     lead_times: dict[str, float] = field(init=False)
-    _demand: dict[tuple[date, int], tuple[pd.DataFrame, FloatArray]] = field(
+    _layouts: dict[int, _Layout] = field(default_factory=dict, init=False, repr=False)
+    _demand: dict[tuple[date, int], FloatArray] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    # The projection at the plan's own ETAs, kept while the day and the plan stay the same.
+    _base: dict[tuple[date, int, int], tuple[FloatArray, Projection]] = field(
         default_factory=dict, init=False, repr=False
     )
 
@@ -172,27 +203,85 @@ class StockMonitor:
         if self.settings.lead_time_days is not None:
             derived = {w: self.settings.lead_time_days for w in derived}
         self.lead_times = {**derived, **self.settings.lead_times}
+        lines = self.inputs.lines
+        self._carried = frozenset(lines["shipment"]) if not lines.empty else frozenset()
 
     @property
     def horizon(self) -> int:
         return self.settings.horizon_days
 
-    def demand(
-        self, now: datetime, destinations: Mapping[str, str]
-    ) -> tuple[pd.DataFrame, FloatArray]:
-        """The pair table (stock rows plus SKUs arriving where none is held) and its daily
-        demand from now's day: the given forecast, else one fitted on the history before
-        now's day. Kept per day and pair set: the fit takes seconds, a pass milliseconds."""
-        table = _pairs_with_inbound(self.inputs, destinations, dict.fromkeys(destinations, now))
+    def carries(self, shipment: str) -> bool:
+        """Whether the shipment has SKU lines (only those bring stock)."""
+        return shipment in self._carried
+
+    def _layout(self, destinations: Mapping[str, str]) -> tuple[int, _Layout]:
+        key = hash(frozenset(destinations.items()))
+        if key in self._layouts:
+            return key, self._layouts[key]
+        if len(self._layouts) > 8:  # shipments come and go; keep the recent few
+            self._layouts.clear()
+        # Only which shipments have ETAs matters here, not when.
+        table = _pairs_with_inbound(
+            self.inputs, destinations, dict.fromkeys(destinations, datetime.min)
+        )
+        warehouses = sorted(set(table["warehouse"]))
         pairs = pd.MultiIndex.from_frame(table[["warehouse", "sku"]])
-        key = (now.date(), hash(tuple(pairs)))
-        if key not in self._demand:
+        lines = self.inputs.lines
+        rows = (
+            pairs.get_indexer(
+                pd.MultiIndex.from_arrays([lines["shipment"].map(destinations), lines["sku"]])
+            )
+            if not lines.empty
+            else np.zeros(0, dtype=np.int64)
+        )
+        lines_of: dict[int, list[int]] = defaultdict(list)
+        for index, row in enumerate(rows.tolist()):
+            if row >= 0:
+                lines_of[row].append(index)
+        lead = table["warehouse"].map(self.lead_times).fillna(FALLBACK_LEAD_TIME_DAYS)
+        layout = _Layout(
+            table=table,
+            warehouses=warehouses,
+            codes=np.searchsorted(warehouses, table["warehouse"].to_numpy(str)),
+            skus=table["sku"].to_numpy(str),
+            on_hand=table["on_hand"].to_numpy(float),
+            margin=table["unit_margin"].to_numpy(float),
+            window=np.minimum(np.ceil(lead.to_numpy(float)), self.horizon).astype(np.int64),
+            line_rows=np.asarray(rows, dtype=np.int64),
+            line_shipments=lines["shipment"].tolist(),
+            line_units=lines["units"].to_numpy(float),
+            lines_of=dict(lines_of),
+        )
+        self._layouts[key] = layout
+        return key, layout
+
+    def demand(self, now: datetime, destinations: Mapping[str, str]) -> FloatArray:
+        """Daily demand per pair from now's day: the given forecast, else one fitted on the
+        history before now's day. Kept per day and pair set: the fit takes seconds, a pass
+        milliseconds."""
+        key, layout = self._layout(destinations)
+        if (now.date(), key) not in self._demand:
             self._demand.clear()  # one day's forecast is all a pass needs
+            pairs = pd.MultiIndex.from_frame(layout.table[["warehouse", "sku"]])
             given, has_given = _given_forecast(self.inputs.forecast, pairs, now, self.horizon)
             history = self.inputs.history[self.inputs.history["date"] < pd.Timestamp(now.date())]
             learned, _ = forecast_pairs(history, pairs, now.date(), self.horizon, 0)
-            self._demand[key] = (table, np.where(has_given[:, None], given, learned))
-        return self._demand[key]
+            self._demand[(now.date(), key)] = np.where(has_given[:, None], given, learned)
+        return self._demand[(now.date(), key)]
+
+    def _inbound(self, layout: _Layout, etas: Mapping[str, datetime], now: datetime) -> FloatArray:
+        """Units arriving per pair and day (whole days from now's midnight; freight already
+        due counts on day 0; none without an ETA or after the horizon)."""
+        out = np.zeros((len(layout.table), self.horizon))
+        midnight = datetime(now.year, now.month, now.day, tzinfo=now.tzinfo)
+        day_of = {sid: (eta - midnight) / DAY for sid, eta in etas.items()}
+        day = np.array([day_of.get(sid, np.inf) for sid in layout.line_shipments], dtype=float)
+        day = np.floor(day).clip(0, None)
+        keep = (layout.line_rows >= 0) & (day < self.horizon)
+        np.add.at(
+            out, (layout.line_rows[keep], day[keep].astype(np.int64)), layout.line_units[keep]
+        )
+        return out
 
     def _run(
         self,
@@ -201,9 +290,7 @@ class StockMonitor:
         exposures: Iterable[Exposure],
         now: datetime,
     ) -> _Run:
-        lines = self.inputs.lines
-        carried = set(lines["shipment"]) if not lines.empty else set()
-        destinations = {sid: s.destination for sid, s in shipments.items() if sid in carried}
+        destinations = {sid: s.destination for sid, s in shipments.items() if sid in self._carried}
         etas: dict[str, datetime] = {}
         for sid in destinations:
             planned = routes.get(sid)
@@ -216,23 +303,27 @@ class StockMonitor:
             sid: eta + timedelta(days=delays[sid][0]) if sid in delays else eta
             for sid, eta in etas.items()
         }
-        table, demand = self.demand(now, destinations)
-        pairs = pd.MultiIndex.from_frame(table[["warehouse", "sku"]])
-        base_in = inbound_matrix(pairs, lines, destinations, etas, now, self.horizon)
-        risk_in = (
-            inbound_matrix(pairs, lines, destinations, expected, now, self.horizon)
-            if delays
-            else base_in
-        )
-        on_hand = table["on_hand"].to_numpy(float)
-        margin = table["unit_margin"].to_numpy(float)
-        base = project(on_hand, demand, base_in, margin, now)
-        risk = project(on_hand, demand, risk_in, margin, now) if delays else base
-        lead = table["warehouse"].map(self.lead_times).fillna(FALLBACK_LEAD_TIME_DAYS)
-        window = np.minimum(np.ceil(lead.to_numpy(float)), self.horizon).astype(np.int64)
-        return _Run(
-            table, demand, window, base, risk, base_in, etas, expected, delays, destinations
-        )
+        demand = self.demand(now, destinations)
+        key, layout = self._layout(destinations)
+        base_key = (now.date(), key, hash(frozenset(etas.items())))
+        if base_key not in self._base:
+            self._base.clear()
+            base_in = self._inbound(layout, etas, now)
+            self._base[base_key] = (
+                base_in,
+                project(layout.on_hand, demand, base_in, layout.margin, now),
+            )
+        base_in, base = self._base[base_key]
+        risk = base
+        if delays:
+            risk_in = self._inbound(layout, expected, now)
+            # Only pairs whose inbound the delays move are projected again.
+            rows = np.flatnonzero((risk_in != base_in).any(axis=1))
+            moved = project(
+                layout.on_hand[rows], demand[rows], risk_in[rows], layout.margin[rows], now
+            )
+            risk = _splice(base, rows, moved)
+        return _Run(layout, demand, base, risk, base_in, etas, expected, delays)
 
     def assess(
         self,
@@ -250,106 +341,113 @@ class StockMonitor:
         its ETA.
         """
         run = self._run(shipments, routes, exposures, now)
-        table = run.table
-        units_risk, days_risk = _short_in_window(run.risk, run.window)
-        units_base, days_base = _short_in_window(run.base, run.window)
-        margin = table["unit_margin"].to_numpy(float)
-        frame = table[["warehouse", "sku", "on_hand"]].assign(
-            demand_per_day=run.demand.mean(axis=1),
-            cover_days=run.risk.cover_days,
-            inbound=run.base_inbound.sum(axis=1),
-            stockout_day=run.risk.stockout_day,
-            units_short=units_risk,
-            days_short=days_risk,
-            margin_at_risk=units_risk * margin,
-            days_base=days_base,
-            margin_base=units_base * margin,
-        )
-        lots = self._lots(run)
-        first_day = pd.Timestamp(now.date())
+        layout = run.layout
+        units, days = _short_in_window(run.risk, layout.window)
+        units_base, days_base = _short_in_window(run.base, layout.window)
+        margin, margin_base = units * layout.margin, units_base * layout.margin
+        short = units > SHORT_UNITS
+        count = len(layout.warehouses)
+
+        def total(values: np.ndarray) -> list[float]:
+            return np.bincount(layout.codes, weights=values, minlength=count).tolist()
+
+        on_hand, inbound = total(layout.on_hand), total(run.base_inbound.sum(axis=1))
+        units_short, at_risk_margin = total(np.where(short, units, 0.0)), total(margin)
+        without = total(margin_base)
+        skus = np.bincount(layout.codes, minlength=count).tolist()
+        skus_short = np.bincount(layout.codes[short], minlength=count).tolist()
+        cover = run.risk.cover_days
+        out_day = np.where(short, run.risk.stockout_day, np.iinfo(np.int64).max)
+        first_out = np.full(count, np.iinfo(np.int64).max)
+        np.minimum.at(first_out, layout.codes, out_day)
+        # Per warehouse, its short pairs by margin at risk (then SKU): the ones shown.
+        order = np.lexsort((layout.skus, -margin, layout.codes))
+        order = order[short[order]]
+        shown: dict[int, list[int]] = defaultdict(list)
+        for row in order.tolist():
+            code = int(layout.codes[row])
+            if len(shown[code]) < self.settings.skus_shown:
+                shown[code].append(row)
+        worse = short & (margin > margin_base + 1e-6)
+        worse_rows: dict[int, list[int]] = defaultdict(list)
+        for row in np.flatnonzero(worse).tolist():
+            worse_rows[int(layout.codes[row])].append(row)
+        # Median cover per warehouse from one sort by (warehouse, cover).
+        by_cover = cover[np.lexsort((cover, layout.codes))]
+        bounds = np.searchsorted(np.sort(layout.codes), np.arange(count + 1)).tolist()
+        first_day = now.date()
         positions: dict[str, WarehouseStock] = {}
-        for warehouse, group in frame.groupby("warehouse", sort=True):
-            short = group[group["units_short"] > SHORT_UNITS].sort_values(
-                ["margin_at_risk", "sku"], ascending=[False, True]
-            )
+        for code, warehouse in enumerate(layout.warehouses):
+            lo, hi = bounds[code], bounds[code + 1]
+            median = (by_cover[lo + (hi - lo - 1) // 2] + by_cover[lo + (hi - lo) // 2]) / 2
             at_risk = tuple(
                 SkuAtRisk(
-                    sku=row.sku,
-                    on_hand=float(row.on_hand),
-                    demand_per_day=round(float(row.demand_per_day), 3),
-                    cover_days=int(row.cover_days),
-                    stockout_on=(first_day + pd.Timedelta(days=int(row.stockout_day))).date()
-                    if row.stockout_day != NO_STOCKOUT
+                    sku=str(layout.skus[row]),
+                    on_hand=float(layout.on_hand[row]),
+                    demand_per_day=round(float(run.demand[row].mean()), 3),
+                    cover_days=int(cover[row]),
+                    stockout_on=first_day + timedelta(days=int(run.risk.stockout_day[row]))
+                    if run.risk.stockout_day[row] != NO_STOCKOUT
                     else None,
-                    days_short=int(row.days_short),
-                    units_short=round(float(row.units_short), 2),
-                    margin_at_risk=round(float(row.margin_at_risk), 2),
-                    days_short_without_delays=int(row.days_base),
-                    inbound=lots.get((str(warehouse), row.sku), ()),
+                    days_short=int(days[row]),
+                    units_short=round(float(units[row]), 2),
+                    margin_at_risk=round(float(margin[row]), 2),
+                    days_short_without_delays=int(days_base[row]),
+                    inbound=self._lots(run, row),
                 )
-                for row in short.head(self.settings.skus_shown).itertuples()
+                for row in shown.get(code, [])
             )
-            worse = short[short["margin_at_risk"] > short["margin_base"] + 1e-6]
-            positions[str(warehouse)] = WarehouseStock(
-                warehouse=str(warehouse),
+            first = int(first_out[code])
+            positions[warehouse] = WarehouseStock(
+                warehouse=warehouse,
                 lead_time_days=round(
-                    float(self.lead_times.get(str(warehouse), FALLBACK_LEAD_TIME_DAYS)), 2
+                    float(self.lead_times.get(warehouse, FALLBACK_LEAD_TIME_DAYS)), 2
                 ),
-                skus=len(group),
-                on_hand=float(group["on_hand"].sum()),
-                inbound_units=float(group["inbound"].sum()),
-                median_cover_days=float(group["cover_days"].median()),
-                skus_short=len(short),
-                units_short=round(float(short["units_short"].sum()), 2),
-                margin_at_risk=round(float(group["margin_at_risk"].sum()), 2),
-                margin_at_risk_without_delays=round(float(group["margin_base"].sum()), 2),
-                first_stockout_on=min(
-                    (s.stockout_on for s in at_risk if s.stockout_on), default=None
-                ),
-                causes=self._causes(run, lots, str(warehouse), set(worse["sku"])),
+                skus=skus[code],
+                on_hand=on_hand[code],
+                inbound_units=inbound[code],
+                median_cover_days=float(median) if hi > lo else 0.0,
+                skus_short=skus_short[code],
+                units_short=round(units_short[code], 2),
+                margin_at_risk=round(at_risk_margin[code], 2),
+                margin_at_risk_without_delays=round(without[code], 2),
+                first_stockout_on=first_day + timedelta(days=first)
+                if first != np.iinfo(np.int64).max
+                else None,
+                causes=self._causes(run, worse_rows.get(code, [])),
                 at_risk=at_risk,
             )
         return StockAssessment(now, self._scores(positions), positions)
 
-    def _lots(self, run: _Run) -> dict[tuple[str, str], tuple[InboundLot, ...]]:
-        """Inbound SKU units per pair, soonest first."""
-        lines = self.inputs.lines
-        out: dict[tuple[str, str], list[InboundLot]] = defaultdict(list)
-        if lines.empty:
-            return {}
-        for sid, sku, units in zip(lines["shipment"], lines["sku"], lines["units"]):
+    def _lots(self, run: _Run, row: int) -> tuple[InboundLot, ...]:
+        """The inbound SKU units of a pair, soonest expected first."""
+        lots = []
+        for index in run.layout.lines_of.get(row, ()):
+            sid = run.layout.line_shipments[index]
             if sid not in run.etas:
                 continue
             delay, causes = run.delays.get(sid, (0.0, ()))
-            out[(run.destinations[sid], sku)].append(
+            lots.append(
                 InboundLot(
                     shipment=sid,
-                    units=float(units),
+                    units=float(run.layout.line_units[index]),
                     eta=run.etas[sid],
                     expected_eta=run.expected[sid],
                     delay_days=round(delay, 3),
                     causes=tuple(dict.fromkeys(target for target, _, _ in causes)),
                 )
             )
-        return {
-            key: tuple(sorted(found, key=lambda lot: (lot.expected_eta or lot.eta, lot.shipment)))
-            for key, found in out.items()
-        }
+        return tuple(sorted(lots, key=lambda lot: (lot.expected_eta, lot.shipment)))
 
-    def _causes(
-        self,
-        run: _Run,
-        lots: Mapping[tuple[str, str], Sequence[InboundLot]],
-        warehouse: str,
-        worse: set[str],
-    ) -> tuple[RiskCause, ...]:
-        """The risks whose delays make SKUs of the warehouse shorter than the plan would."""
+    def _causes(self, run: _Run, rows: Sequence[int]) -> tuple[RiskCause, ...]:
+        """The risks whose delays make these pairs shorter than the plan would."""
         found: dict[tuple[str, str], tuple[float, set[str]]] = {}
-        for sku in worse:
-            for lot in lots.get((warehouse, sku), ()):
-                for target, dimension, days in run.delays.get(lot.shipment, (0.0, ()))[1]:
+        for row in rows:
+            for index in run.layout.lines_of.get(row, ()):
+                sid = run.layout.line_shipments[index]
+                for target, dimension, days in run.delays.get(sid, (0.0, ()))[1]:
                     most, ships = found.get((target, dimension), (0.0, set()))
-                    found[(target, dimension)] = (max(most, days), ships | {lot.shipment})
+                    found[(target, dimension)] = (max(most, days), ships | {sid})
         return tuple(
             RiskCause(target=t, dimension=d, delay_days=round(days, 3), shipments=tuple(sorted(s)))
             for (t, d), (days, s) in sorted(found.items())
@@ -396,39 +494,35 @@ class StockMonitor:
         """What moving `changed` shipments from `before` routes to `after` routes does, under
         the current risks, to the warehouse x SKU pairs they carry: units short, days short and
         margin at risk within each warehouse's lead time, before and after."""
-        lines = self.inputs.lines
-        moved = set(changed)
-        if lines.empty or not moved & set(lines["shipment"]):
+        moved = set(changed) & self._carried
+        if not moved:
             return ()
         run_before = self._run(shipments, before, exposures_before, now)
         run_after = self._run(shipments, after, exposures_after, now)
-        table = run_before.table
-        units_b, days_b = _short_in_window(run_before.risk, run_before.window)
-        units_a, days_a = _short_in_window(run_after.risk, run_after.window)
-        fed = lines[lines["shipment"].isin(moved)]
-        keys = {
-            (run_before.destinations[sid], sku)
-            for sid, sku in zip(fed["shipment"], fed["sku"])
-            if sid in run_before.destinations
-        }
-        index = {key: i for i, key in enumerate(zip(table["warehouse"], table["sku"]))}
-        margin = table["unit_margin"].to_numpy(float)
-        out = []
-        for key in sorted(keys):
-            i = index[key]
-            out.append(
-                StockImpact(
-                    warehouse=key[0],
-                    sku=key[1],
-                    units_short_before=round(float(units_b[i]), 2),
-                    units_short_after=round(float(units_a[i]), 2),
-                    days_short_before=int(days_b[i]),
-                    days_short_after=int(days_a[i]),
-                    margin_at_risk_before=round(float(units_b[i] * margin[i]), 2),
-                    margin_at_risk_after=round(float(units_a[i] * margin[i]), 2),
-                )
+        layout = run_before.layout
+        units_b, days_b = _short_in_window(run_before.risk, layout.window)
+        units_a, days_a = _short_in_window(run_after.risk, layout.window)
+        rows = sorted(
+            {
+                int(layout.line_rows[i])
+                for i, sid in enumerate(layout.line_shipments)
+                if sid in moved and layout.line_rows[i] >= 0
+            },
+            key=lambda r: (layout.table["warehouse"].iat[r], layout.skus[r]),
+        )
+        return tuple(
+            StockImpact(
+                warehouse=str(layout.table["warehouse"].iat[r]),
+                sku=str(layout.skus[r]),
+                units_short_before=round(float(units_b[r]), 2),
+                units_short_after=round(float(units_a[r]), 2),
+                days_short_before=int(days_b[r]),
+                days_short_after=int(days_a[r]),
+                margin_at_risk_before=round(float(units_b[r] * layout.margin[r]), 2),
+                margin_at_risk_after=round(float(units_a[r] * layout.margin[r]), 2),
             )
-        return tuple(out)
+            for r in rows
+        )
 
 
 def _explain(pos: WarehouseStock, score: float, currency: str) -> str:
