@@ -358,7 +358,7 @@ class Engine:
             scores = pd.concat(
                 [f for f in (scores, stock.scores) if not f.empty], ignore_index=True
             )
-        clock = self._lap("stock", clock)
+            clock = self._lap("stock", clock)
         self._alert_state, events = evaluate(self._alert_state, scores, now, self.settings.alerts)
         clock = self._lap("alerts", clock)
         report = TickReport(at=now, scores=scores, events=events, stock=stock)

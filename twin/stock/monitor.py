@@ -533,7 +533,9 @@ def _explain(pos: WarehouseStock, score: float, currency: str) -> str:
         )
     text = (
         f"stock {score:.2f}: {pos.margin_at_risk:,.0f} {currency} margin at risk within the "
-        f"{pos.lead_time_days:g}-day lead time, {pos.skus_short} SKUs short"
+        f"{pos.lead_time_days:g}-day lead time, {pos.skus_short} SKU"
+        + ("s" if pos.skus_short != 1 else "")
+        + " short"
         + (f" from {pos.first_stockout_on.isoformat()}" if pos.first_stockout_on else "")
     )
     added = pos.margin_at_risk - pos.margin_at_risk_without_delays
