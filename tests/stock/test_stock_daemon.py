@@ -190,3 +190,23 @@ def test_twin_monitor_scores_stock_from_options_and_twin_toml(world: Path) -> No
         app, [*args[:5], "--stock", str(base / "stock"), "--at", "2026-12-01T01:00:00Z"]
     )
     assert bare.exit_code == 2 and "--shipments" in bare.output
+
+
+def test_changed_stock_files_are_read_again_and_a_bad_change_keeps_the_last_good(
+    world: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    base = world.parent
+    stock_csv = base / "stock" / "stock.csv"
+    run_once(world, T0, base=base)
+    before = run_once(world, T0 + HOUR, base=base).stock
+    assert before is not None and before.warehouses["NL-B"].margin_at_risk == 0
+    # NL-B down to 5 MUG: half a day of cover, and its freight lands on day 4.
+    stock_csv.write_text(stock_csv.read_text().replace("NL-B,MUG,600", "NL-B,MUG,5"), "utf-8")
+    after = run_once(world, T0 + 2 * HOUR, base=base).stock
+    assert after is not None
+    (mug,) = after.warehouses["NL-B"].at_risk
+    assert mug.on_hand == 5 and mug.cover_days == 0
+    stock_csv.write_text(stock_csv.read_text().replace("NL-B,MUG,5", "NL-B,MUG,-1"), "utf-8")
+    kept = run_once(world, T0 + 3 * HOUR, base=base).stock
+    assert kept is not None and kept.warehouses["NL-B"].at_risk[0].on_hand == 5
+    assert "keeping the last good ones" in caplog.text and "on_hand" in caplog.text

@@ -161,7 +161,9 @@ def open_service(
 
 def stock_monitor(service: Service) -> StockMonitor | None:
     """The stock monitor of `[stock] path`, read again when a file of it changed (None without
-    the key). Raises InputError for bad stock inputs (naming file, row and field)."""
+    the key). Raises InputError for bad stock inputs (naming file, row and field) when there
+    is no earlier good read; after one, a bad change is logged and the last good inputs kept,
+    so one bad export does not stop the monitor passes."""
     settings = service.config.stock
     if settings.path is None:
         return None
@@ -173,9 +175,18 @@ def stock_monitor(service: Service) -> StockMonitor | None:
     if service.stock is not None and service.stock_seen == stamp:
         return service.stock
     shipments = None
-    if service.config.shipments and service.path(service.config.shipments).exists():
-        shipments, _ = load_shipments(service.path(service.config.shipments), service.network)
-    inputs, warnings = load_stock(path, service.network, shipments)
+    try:
+        if service.config.shipments and service.path(service.config.shipments).exists():
+            shipments, _ = load_shipments(service.path(service.config.shipments), service.network)
+        inputs, warnings = load_stock(path, service.network, shipments)
+    except InputError as exc:
+        if service.stock is None:
+            raise
+        log.error(
+            "stock inputs %s changed but do not load; keeping the last good ones: %s", path, exc
+        )
+        service.stock_seen = stamp
+        return service.stock
     for warning in warnings:
         log.warning("%s", warning)
     service.stock = StockMonitor(inputs, service.network, settings)
