@@ -144,27 +144,22 @@ class _Layout:
 
 @dataclass
 class _Run:
-    """One pass: the ETAs, delays and the two projections (at the plan's ETAs and under the
-    delays)."""
+    """One pass: the ETAs and delays, and per pair within its lead time the units lost and
+    days short at the plan's own ETAs (`*_base`) and under the delays, with the first day
+    short under the delays."""
 
     layout: _Layout
     demand: FloatArray
-    base: Projection
-    risk: Projection
+    cover_days: np.ndarray
     base_inbound: FloatArray
+    units_base: FloatArray
+    days_base: np.ndarray
+    units: FloatArray
+    days: np.ndarray
+    stockout_day: np.ndarray
     etas: dict[str, datetime]
     expected: dict[str, datetime]
     delays: dict[str, tuple[float, tuple[tuple[str, str, float], ...]]]
-
-
-def _splice(base: Projection, rows: np.ndarray, moved: Projection) -> Projection:
-    """`base` with the pairs at `rows` replaced by `moved` (projected for those rows only)."""
-    parts = {}
-    for name in ("stock", "lost", "stockout_day", "days_short", "units_lost", "margin_lost"):
-        array = getattr(base, name).copy()
-        array[rows] = getattr(moved, name)
-        parts[name] = array
-    return Projection(now=base.now, demand=base.demand, cover_days=base.cover_days, **parts)
 
 
 def _short_in_window(projection: Projection, window: np.ndarray) -> tuple[FloatArray, np.ndarray]:
@@ -172,6 +167,16 @@ def _short_in_window(projection: Projection, window: np.ndarray) -> tuple[FloatA
     days = np.arange(projection.horizon)
     lost = np.where(days[None, :] < window[:, None], projection.lost, 0.0)
     return lost.sum(axis=1), (lost > SHORT_UNITS).sum(axis=1)
+
+
+@dataclass(frozen=True)
+class _Base:
+    """The projection at the plan's own ETAs, reduced to what a pass reads."""
+
+    inbound: FloatArray
+    projection: Projection
+    units: FloatArray
+    days: np.ndarray
 
 
 @dataclass
@@ -194,9 +199,7 @@ class StockMonitor:
         default_factory=dict, init=False, repr=False
     )
     # The projection at the plan's own ETAs, kept while the day and the plan stay the same.
-    _base: dict[tuple[date, int, int], tuple[FloatArray, Projection]] = field(
-        default_factory=dict, init=False, repr=False
-    )
+    _base: dict[tuple[date, int, int], _Base] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         derived = replenishment_lead_times(self.network)
@@ -308,22 +311,38 @@ class StockMonitor:
         base_key = (now.date(), key, hash(frozenset(etas.items())))
         if base_key not in self._base:
             self._base.clear()
-            base_in = self._inbound(layout, etas, now)
-            self._base[base_key] = (
-                base_in,
-                project(layout.on_hand, demand, base_in, layout.margin, now),
+            inbound = self._inbound(layout, etas, now)
+            projection = project(layout.on_hand, demand, inbound, layout.margin, now)
+            self._base[base_key] = _Base(
+                inbound, projection, *_short_in_window(projection, layout.window)
             )
-        base_in, base = self._base[base_key]
-        risk = base
+        base = self._base[base_key]
+        units, days = base.units, base.days
+        stockout_day = base.projection.stockout_day
         if delays:
             risk_in = self._inbound(layout, expected, now)
             # Only pairs whose inbound the delays move are projected again.
-            rows = np.flatnonzero((risk_in != base_in).any(axis=1))
+            rows = np.flatnonzero((risk_in != base.inbound).any(axis=1))
             moved = project(
                 layout.on_hand[rows], demand[rows], risk_in[rows], layout.margin[rows], now
             )
-            risk = _splice(base, rows, moved)
-        return _Run(layout, demand, base, risk, base_in, etas, expected, delays)
+            units, days, stockout_day = units.copy(), days.copy(), stockout_day.copy()
+            units[rows], days[rows] = _short_in_window(moved, layout.window[rows])
+            stockout_day[rows] = moved.stockout_day
+        return _Run(
+            layout=layout,
+            demand=demand,
+            cover_days=base.projection.cover_days,
+            base_inbound=base.inbound,
+            units_base=base.units,
+            days_base=base.days,
+            units=units,
+            days=days,
+            stockout_day=stockout_day,
+            etas=etas,
+            expected=expected,
+            delays=delays,
+        )
 
     def assess(
         self,
@@ -342,8 +361,7 @@ class StockMonitor:
         """
         run = self._run(shipments, routes, exposures, now)
         layout = run.layout
-        units, days = _short_in_window(run.risk, layout.window)
-        units_base, days_base = _short_in_window(run.base, layout.window)
+        units, days, units_base, days_base = run.units, run.days, run.units_base, run.days_base
         margin, margin_base = units * layout.margin, units_base * layout.margin
         short = units > SHORT_UNITS
         count = len(layout.warehouses)
@@ -356,8 +374,8 @@ class StockMonitor:
         without = total(margin_base)
         skus = np.bincount(layout.codes, minlength=count).tolist()
         skus_short = np.bincount(layout.codes[short], minlength=count).tolist()
-        cover = run.risk.cover_days
-        out_day = np.where(short, run.risk.stockout_day, np.iinfo(np.int64).max)
+        cover = run.cover_days
+        out_day = np.where(short, run.stockout_day, np.iinfo(np.int64).max)
         first_out = np.full(count, np.iinfo(np.int64).max)
         np.minimum.at(first_out, layout.codes, out_day)
         # Per warehouse, its short pairs by margin at risk (then SKU): the ones shown.
@@ -386,8 +404,8 @@ class StockMonitor:
                     on_hand=float(layout.on_hand[row]),
                     demand_per_day=round(float(run.demand[row].mean()), 3),
                     cover_days=int(cover[row]),
-                    stockout_on=first_day + timedelta(days=int(run.risk.stockout_day[row]))
-                    if run.risk.stockout_day[row] != NO_STOCKOUT
+                    stockout_on=first_day + timedelta(days=int(run.stockout_day[row]))
+                    if run.stockout_day[row] != NO_STOCKOUT
                     else None,
                     days_short=int(days[row]),
                     units_short=round(float(units[row]), 2),
@@ -500,8 +518,8 @@ class StockMonitor:
         run_before = self._run(shipments, before, exposures_before, now)
         run_after = self._run(shipments, after, exposures_after, now)
         layout = run_before.layout
-        units_b, days_b = _short_in_window(run_before.risk, layout.window)
-        units_a, days_a = _short_in_window(run_after.risk, layout.window)
+        units_b, days_b = run_before.units, run_before.days
+        units_a, days_a = run_after.units, run_after.days
         rows = sorted(
             {
                 int(layout.line_rows[i])
