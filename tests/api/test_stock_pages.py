@@ -83,3 +83,22 @@ def test_incident_shows_its_stock_impact_on_the_page_and_in_json(stocked: Consol
     html = client.get(f"/incidents/{ident}").text
     assert 'id="stock-impact"' in html
     assert '<tr data-warehouse="NL-VENLO">' in html and "18 → 18" in html
+
+
+def test_twin_incidents_show_gives_the_stock_impact(
+    stocked: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from twin.cli.app import app
+
+    monkeypatch.setenv("TWIN_DATABASE_URL", stocked.url)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["incidents", "show", stocked.incident_id, "--json"])
+    assert shown.exit_code == 0, shown.output
+    by_sku = {i["sku"]: i for i in json.loads(shown.stdout)["stock"]}
+    assert (by_sku["MUG"]["units_short_before"], by_sku["MUG"]["units_short_after"]) == (180, 180)
+    text = runner.invoke(app, ["incidents", "show", stocked.incident_id], env={"COLUMNS": "200"})
+    assert "stock impact" in text.output and "18 -> 18" in text.output
