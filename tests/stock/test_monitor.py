@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from twin.domain.alerts import Exposure
+from twin.domain.alerts import Alert, Exposure
 from twin.domain.plans import Assignment, Leg
 from twin.domain.records import Network, Shipment
 from twin.domain.settings import StockSettings
@@ -26,6 +26,7 @@ from twin.stock.monitor import StockMonitor, replenishment_lead_times, shipment_
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 
 NETWORK = """
 name: stock-mini
@@ -243,10 +244,10 @@ def test_incident_impact_before_and_after_its_plan() -> None:
     )
 
 
-def _closure(at: datetime) -> list[Signal]:
+def _closure(at: datetime, level: int = 4) -> list[Signal]:
     return [
         Signal(ts=at, source="t", dimension="security", target="SUEZ", metric=m, value=v)
-        for m, v in (("advisory_level", 4), ("incidents_7d", 8))
+        for m, v in (("advisory_level", level), ("incidents_7d", 2 * level))
     ]
 
 
@@ -257,13 +258,19 @@ def test_engine_alerts_the_warehouse_whose_cover_the_closure_breaks() -> None:
     engine = Engine.from_state(network(), [], state, EngineSettings(), stock=monitor())
     assert engine.tick(NOW).events == []  # calm: nothing short
     engine.ingest(ingest_signals(_closure(NOW), engine.network).frame)
-    opened = {}
-    for step in range(1, 4):  # the stock rule's `for` asks for two passes
-        report = engine.tick(NOW + step * timedelta(hours=1))
-        opened.update({(e.alert.target, e.alert.dimension): e.alert for e in report.events})
-    assert report.stock is not None
-    assert ("NL-A", "stock") in opened and ("NL-B", "stock") not in opened
-    alert = opened[("NL-A", "stock")]
+
+    def stock_events(at: datetime) -> dict[tuple[str, str], Alert]:
+        report = engine.tick(at)
+        assert report.stock is not None
+        return {
+            (e.alert.target, e.kind): e.alert for e in report.events if e.alert.dimension == "stock"
+        }
+
+    # The stock rule's `for`: two passes at or above warn before the episode opens.
+    assert stock_events(NOW + HOUR) == {}
+    opened = stock_events(NOW + 2 * HOUR)
+    assert set(opened) == {("NL-A", "opened")}
+    alert = opened[("NL-A", "opened")]
     assert alert.stock is not None and alert.stock.causes[0].target == "SUEZ"
     (mug,) = alert.stock.at_risk
     # A security closure at Suez is expected to cost `delay_days_full.security` days.
@@ -272,3 +279,26 @@ def test_engine_alerts_the_warehouse_whose_cover_the_closure_breaks() -> None:
     assert mug.days_short == 1 + int(delay) - 2  # arrives on day 1 + delay, sold out from day 2
     # Stock scores are alerted on, but never priced as a transit risk.
     assert "stock" not in set(engine.scores["dimension"])
+    # Suez reopens: no delay, nothing short, the score falls below clear_below and it clears.
+    engine.ingest(ingest_signals(_closure(NOW + 3 * HOUR, level=0), engine.network).frame)
+    cleared = stock_events(NOW + 3 * HOUR)
+    assert set(cleared) == {("NL-A", "cleared")} and cleared[("NL-A", "cleared")].score == 0
+
+
+def test_stock_rule_defaults_and_overrides_are_those_documented() -> None:
+    from twin.alerting.rules import AlertRules
+    from twin.files.config import alert_rules, parse_config
+
+    rule = AlertRules().for_dimension("stock")
+    assert (rule.warn, rule.critical, rule.clear_below, rule.for_passes) == (0.5, 0.8, 0.3, 2)
+    # With the default scale the rule warns at 10,000 of margin at risk, critical at 40,000.
+    half = StockSettings().margin_at_half
+    assert half / (half + half) == rule.warn and 4 * half / (5 * half) == rule.critical
+    config = parse_config(
+        '[stock]\npath = "stock"\nlead_times = {NL-A = 12}\n'
+        "[alerts.dimensions.stock]\nwarn = 0.4\ncritical = 0.7\nclear_below = 0.2\nfor_passes = 3\n",
+        environ={},
+    )
+    assert config.stock.path == "stock" and config.stock.lead_times == {"NL-A": 12.0}
+    tuned = alert_rules(config).for_dimension("stock")
+    assert (tuned.warn, tuned.critical, tuned.clear_below, tuned.for_passes) == (0.4, 0.7, 0.2, 3)
