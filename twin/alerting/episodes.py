@@ -137,6 +137,7 @@ def _new_alert(
         forecast_cross_at=forecast,
         starts_at=score.starts_at,
         until=score.until,
+        stock=score.stock,
     )
 
 
@@ -217,6 +218,7 @@ def evaluate(
                         "sources": tuple(dict.fromkeys(current.sources + item.sources)),
                         "starts_at": item.starts_at if value > 0 else current.starts_at,
                         "until": item.until if value > 0 else current.until,
+                        "stock": item.stock or current.stock,
                     }
                 )
                 alerts[current.id] = updated
