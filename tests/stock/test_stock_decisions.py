@@ -214,3 +214,19 @@ def test_the_bundled_playbook_expedites_the_chain_of_a_stock_alert_for_approval(
     applied = made.tick(NOW + 4 * HOUR)
     assert [i.state for i in applied.incidents] == [IncidentState.applied]
     assert lanes(made, "S1") == ["SZ-AMS-AIR", "AMS-A-ROAD"] and lanes(made, "S2") == SEA_B
+
+
+def test_playbooks_validate_accepts_the_stock_dimension_and_names_a_typo(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from twin.cli.app import app
+
+    runner = CliRunner()
+    ok = runner.invoke(app, ["playbooks", "validate", str(ROOT / "playbooks"), "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert "stock-out-expedite" in ok.output
+    typo = (ROOT / "playbooks" / "stock-out-expedite.yaml").read_text()
+    (tmp_path / "typo.yaml").write_text(typo.replace("dimension: stock", "dimension: stok"))
+    bad = runner.invoke(app, ["playbooks", "validate", str(tmp_path)])
+    assert bad.exit_code == 2
+    assert "unknown dimension 'stok' (did you mean 'stock'?)" in " ".join(bad.output.split())
