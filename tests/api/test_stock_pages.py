@@ -77,8 +77,14 @@ def test_incident_shows_its_stock_impact_on_the_page_and_in_json(stocked: Consol
     assert (mug["days_short_before"], mug["days_short_after"]) == (18, 18)
     assert (mug["margin_at_risk_before"], mug["margin_at_risk_after"]) == (720, 720)
     assert by_sku[("NL-VENLO", "LAMP")]["units_short_before"] == 0
+    # Nothing avoided or saved; the detour's cost is shared among the SKUs by cbm, so the
+    # warehouse's added cost is the changed shipments' (every line of S1 and S2 feeds NL-VENLO).
+    assert (mug["days_short_avoided"], mug["units_short_avoided"], mug["margin_saved"]) == (0, 0, 0)
     (venlo,) = doc["stock_by_warehouse"]
     assert (venlo["warehouse"], venlo["skus"], venlo["units_short_before"]) == ("NL-VENLO", 2, 180)
+    feeding = [c["cost_delta"] for c in doc["changes"] if c["shipment"] in {"S1", "S2"}]
+    assert feeding and venlo["added_cost"] == pytest.approx(sum(feeding), abs=0.02)
+    assert venlo["margin_saved"] == 0
 
     html = client.get(f"/incidents/{ident}").text
     assert 'id="stock-impact"' in html

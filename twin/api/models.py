@@ -166,7 +166,8 @@ class IncidentDetail(IncidentSummary):
     stock: list[StockImpact] = Field(
         default_factory=list,
         description="per warehouse x SKU the changed shipments feed: units / days short and "
-        "margin at risk within the lead time, before and after the plan",
+        "margin at risk within the lead time, before and after the plan; what it avoids and "
+        "saves, and the cost it adds (each shipment's, shared among its lines by cbm)",
     )
     stock_by_warehouse: list[WarehouseImpactOut] = Field(default_factory=list)
 
@@ -182,6 +183,8 @@ class WarehouseImpactOut(_Out):
     days_short_after: int
     margin_at_risk_before: float
     margin_at_risk_after: float
+    margin_saved: float = Field(description="margin at risk before less after, over its SKUs")
+    added_cost: float = Field(description="what the plan adds to the freight feeding it")
 
 
 class StockOut(_Out):

@@ -194,8 +194,9 @@ def money(value: float, currency: str, *, sign: bool = False) -> str:
 
 
 def stock_by_warehouse(impacts: Iterable[StockImpact]) -> list[dict[str, float | int | str]]:
-    """An incident's stock impact per warehouse: units and margin summed over its SKUs, days
-    short the most of any SKU (the shelf that stays empty longest), most margin first."""
+    """An incident's stock impact per warehouse: units, margin and added cost summed over its
+    SKUs, days short the most of any SKU (the shelf that stays empty longest), margin saved
+    the difference, most margin first."""
     rows: dict[str, dict[str, float | int | str]] = {}
     for i in impacts:
         row = rows.setdefault(
@@ -209,9 +210,13 @@ def stock_by_warehouse(impacts: Iterable[StockImpact]) -> list[dict[str, float |
                 "days_short_after": 0,
                 "margin_at_risk_before": 0.0,
                 "margin_at_risk_after": 0.0,
+                "margin_saved": 0.0,
+                "added_cost": 0.0,
             },
         )
         row["skus"] = int(row["skus"]) + 1
+        for name in ("margin_saved", "added_cost"):
+            row[name] = round(float(row[name]) + float(getattr(i, name)), 2)
         for key in ("units_short", "margin_at_risk"):
             for when in ("before", "after"):
                 name = f"{key}_{when}"

@@ -190,7 +190,16 @@ def show(ident: IdArg, json: JsonOpt = False) -> None:
     console.print(table)
     if incident.stock:
         impact = Table(title="stock impact within lead time (now -> with the plan)")
-        for column in ("warehouse", "sku", "units short", "days short", "margin at risk"):
+        for column in (
+            "warehouse",
+            "sku",
+            "units short",
+            "days short",
+            "days avoided",
+            "margin at risk",
+            "margin saved",
+            "added cost",
+        ):
             impact.add_column(column)
         for i in incident.stock:
             impact.add_row(
@@ -198,7 +207,10 @@ def show(ident: IdArg, json: JsonOpt = False) -> None:
                 i.sku,
                 f"{i.units_short_before:,.0f} -> {i.units_short_after:,.0f}",
                 f"{i.days_short_before} -> {i.days_short_after}",
+                str(i.days_short_avoided),
                 f"{i.margin_at_risk_before:,.0f} -> {i.margin_at_risk_after:,.0f}",
+                f"{i.margin_saved:,.0f}",
+                f"{i.added_cost:+,.0f}",
             )
         console.print(impact)
     log = Table(title="audit")

@@ -8,7 +8,14 @@ from datetime import date, datetime
 from typing import Annotated
 
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+)
 
 from twin.domain.durations import parse_timestamp
 from twin.domain.records import Identifier, NonNegative
@@ -182,7 +189,12 @@ class WarehouseStock(_Record):
 class StockImpact(_Record):
     """What an incident's plan does to one warehouse x SKU its shipments feed, within the
     warehouse's lead time, under the current risks: before (the plan of record) and after
-    (the incident's new routes)."""
+    (the incident's new routes).
+
+    added_cost: what the plan adds to the transport cost of the shipments feeding the pair,
+    each shipment's change shared among its SKU lines by cbm. The savings (units, days and
+    margin) are before less after: negative when the plan makes the shelf emptier.
+    """
 
     warehouse: str
     sku: str
@@ -192,3 +204,19 @@ class StockImpact(_Record):
     days_short_after: int
     margin_at_risk_before: float
     margin_at_risk_after: float
+    added_cost: float = 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def units_short_avoided(self) -> float:
+        return round(self.units_short_before - self.units_short_after, 2)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def days_short_avoided(self) -> int:
+        return self.days_short_before - self.days_short_after
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def margin_saved(self) -> float:
+        return round(self.margin_at_risk_before - self.margin_at_risk_after, 2)

@@ -420,6 +420,25 @@ class Engine:
         feeding = [r for sid, r in self._routes.items() if self._stock.carries(sid)]
         return self._stock.assess(self._shipments, self._routes, self._exposures(feeding, now), now)
 
+    def priced_shipments(self, now: datetime) -> Mapping[str, Shipment]:
+        """The shipments as re-plans price them: with a stock monitor, those with SKU lines
+        late by the stock they feed (StockMonitor.prices; twin.stock.pricing), so a re-plan
+        speeds freight into a warehouse about to run out before freight into one with weeks
+        of cover. The rest, and every shipment without a stock monitor, as booked."""
+        if self._stock is None:
+            return self.shipments
+        prices = self._stock.prices(self._shipments, now)
+        if not prices:
+            return self.shipments
+        return MappingProxyType(
+            {
+                sid: s.model_copy(update={"late_penalty_per_unit_day": prices[sid].per_cbm_day})
+                if sid in prices
+                else s
+                for sid, s in self._shipments.items()
+            }
+        )
+
     def _exposures(self, routes: Iterable[Routes], now: datetime) -> list[Exposure]:
         """Exposures of the parts of `routes` still to arrive (arrived freight is not delayed)."""
         return exposure(
@@ -449,6 +468,7 @@ class Engine:
             kept + self._exposures([tuple(p) for p in moved.values()], now),
             moved,
             now,
+            {c.shipment: c.cost_delta for c in incident.diff.changes},
         )
         return incident.model_copy(update={"stock": impact}) if impact else incident
 
@@ -496,7 +516,7 @@ class Engine:
         ctx = ActionContext(
             alert=alert,
             network=self.network,
-            shipments=self._shipments,
+            shipments=self.priced_shipments(now),
             current={sid: routes for sid, routes in self._routes.items() if sid not in holds},
             now=now,
             exposures=tuple(report.exposures),

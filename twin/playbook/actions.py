@@ -270,8 +270,21 @@ def worth_changing(ctx: ActionContext, change: ShipmentChange, whatif: WhatIf) -
     return saving > change.cost_delta
 
 
+def stock_chain(alert: Alert) -> dict[str, float]:
+    """For a `stock` alert: the inbound shipments of the SKUs it shows short (its chain), each
+    with the days the current risks are expected to delay it. Empty for other alerts."""
+    found: dict[str, float] = {}
+    for item in alert.stock.at_risk if alert.stock is not None else ():
+        for lot in item.inbound:
+            found[lot.shipment] = max(found.get(lot.shipment, 0.0), lot.delay_days)
+    return found
+
+
 def expected_delay(ctx: ActionContext, shipment: str) -> float:
-    """Days the risk is expected to add to the shipment's current route (from the exposures)."""
+    """Days the risk is expected to add to the shipment's current route (from the exposures;
+    for a stock alert, from its chain: the delays of every risk the freight meets)."""
+    if ctx.alert.stock is not None:
+        return stock_chain(ctx.alert).get(shipment, 0.0)
     delays = [
         e.expected_delay_days
         for e in ctx.exposures or ()
@@ -501,8 +514,7 @@ def _replan(
                 lane = started[-1].lane
                 wait = max(expected_delay(ctx, sid), ctx.risk_days.get(lane, 0.0))
                 positions[sid] = (position[0], position[1] + timedelta(days=wait))
-    risk = {ctx.alert.target: max((expected_delay(ctx, s) for s in sids), default=0.0)}
-    risk = {k: v for k, v in risk.items() if v > 0}
+    risk = _risk_priced(ctx, sids)
     ships = {s: ctx.shipments[s] for s in sids}
     reserved = ctx.reserved(sids)
     plan = ctx.replanner.replan(
@@ -546,6 +558,19 @@ def _replan(
                     changes[sid] = change
     unserved = proposal.unserved + tuple(sorted({u.shipment for u in plan.unserved}))
     return replace(proposal, changes=changes, new_routes=routes, status=status, unserved=unserved)
+
+
+def _risk_priced(ctx: ActionContext, sids: list[str]) -> dict[str, float]:
+    """Expected delay days per place a re-plan prices: the alert's target; for a stock alert
+    (whose target, the warehouse, every way in reaches) the places whose risks delay its
+    inbound freight (its causes)."""
+    if ctx.alert.stock is not None:
+        risk: dict[str, float] = {}
+        for cause in ctx.alert.stock.causes:
+            risk[cause.target] = max(risk.get(cause.target, 0.0), cause.delay_days)
+    else:
+        risk = {ctx.alert.target: max((expected_delay(ctx, s) for s in sids), default=0.0)}
+    return {k: v for k, v in risk.items() if v > 0}
 
 
 def _free(proposal: Proposal, sids: list[str]) -> list[str]:
@@ -626,6 +651,13 @@ class Replan(Action):
     def preview(self, params: ReplanParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
         if params.scope == "exposed":
             sids = exposed_shipments(ctx)
+        elif params.scope == "inbound":
+            chain = stock_chain(ctx.alert)
+            sids = sorted(
+                s
+                for s in chain
+                if s in ctx.shipments and any(a.eta > ctx.now for a in ctx.current.get(s, ()))
+            )
         else:
             sids = sorted(s for s in ctx.current if any(a.eta > ctx.now for a in ctx.current[s]))
         if params.priorities:

@@ -28,6 +28,7 @@ from twin.domain.alerts import Exposure
 from twin.domain.plans import Routes
 from twin.domain.records import Network, NodeKind, Shipment
 from twin.domain.settings import StockSettings
+from twin.domain.signals import STOCK_DIMENSION
 from twin.domain.stock import (
     InboundLot,
     RiskCause,
@@ -38,10 +39,11 @@ from twin.domain.stock import (
 )
 from twin.scoring.scorers import SCORE_COLUMNS
 from twin.stock.forecast import FloatArray, forecast_pairs
-from twin.stock.position import DAY, _given_forecast, _pairs_with_inbound
+from twin.stock.position import DAY, StockPosition, _given_forecast, _pairs_with_inbound
+from twin.stock.pricing import StockPrice, price_book
 from twin.stock.projection import NO_STOCKOUT, SHORT_UNITS, Projection, project
 
-DIMENSION = "stock"
+DIMENSION = STOCK_DIMENSION
 SURFACE_MODES = ("sea", "rail", "road")
 # Used when a warehouse has no route from any origin in the network (and none is configured).
 FALLBACK_LEAD_TIME_DAYS = 30.0
@@ -200,6 +202,11 @@ class StockMonitor:
     )
     # The projection at the plan's own ETAs, kept while the day and the plan stay the same.
     _base: dict[tuple[date, int, int], _Base] = field(default_factory=dict, init=False, repr=False)
+    # Lateness priced by stock, kept while the day and the book (ids, destinations, due dates,
+    # cbm) stay the same: a re-plan asks on every incident, the book changes far less often.
+    _prices: dict[tuple[date, int], dict[str, StockPrice]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         derived = replenishment_lead_times(self.network)
@@ -271,6 +278,31 @@ class StockMonitor:
             learned, _ = forecast_pairs(history, pairs, now.date(), self.horizon, 0)
             self._demand[(now.date(), key)] = np.where(has_given[:, None], given, learned)
         return self._demand[(now.date(), key)]
+
+    def prices(self, shipments: Mapping[str, Shipment], now: datetime) -> dict[str, StockPrice]:
+        """Each shipment with SKU lines priced late by the stock it feeds
+        (twin.stock.pricing.price_book, as `twin plan --stock` prices): the rate per cbm-day is
+        the margin its lines would lose to shortage when late, less the holding saved, against
+        stock on hand, the forecast and the rest of the book arriving on its due days."""
+        carried = [s for sid, s in sorted(shipments.items()) if sid in self._carried]
+        if not carried:
+            return {}
+        key = (now.date(), hash(tuple((s.id, s.destination, s.due_at, s.units) for s in carried)))
+        if key not in self._prices:
+            self._prices.clear()
+            destinations = {s.id: s.destination for s in carried}
+            demand = self.demand(now, destinations)
+            _, layout = self._layout(destinations)
+            inbound = self._inbound(layout, {s.id: s.due_at for s in carried}, now)
+            position = StockPosition(
+                table=layout.table,
+                projection=project(layout.on_hand, demand, inbound, layout.margin, now),
+                accuracy=None,
+            )
+            self._prices[key] = {
+                p.shipment: p for p in price_book(position, carried, self.inputs.lines, now=now)
+            }
+        return self._prices[key]
 
     def _inbound(self, layout: _Layout, etas: Mapping[str, datetime], now: datetime) -> FloatArray:
         """Units arriving per pair and day (whole days from now's midnight; freight already
@@ -508,10 +540,12 @@ class StockMonitor:
         exposures_after: Iterable[Exposure],
         changed: Iterable[str],
         now: datetime,
+        added_costs: Mapping[str, float] | None = None,
     ) -> tuple[StockImpact, ...]:
         """What moving `changed` shipments from `before` routes to `after` routes does, under
         the current risks, to the warehouse x SKU pairs they carry: units short, days short and
-        margin at risk within each warehouse's lead time, before and after."""
+        margin at risk within each warehouse's lead time, before and after. `added_costs`
+        (shipment -> cost the move adds) is shared among each shipment's lines by cbm."""
         moved = set(changed) & self._carried
         if not moved:
             return ()
@@ -520,14 +554,24 @@ class StockMonitor:
         layout = run_before.layout
         units_b, days_b = run_before.units, run_before.days
         units_a, days_a = run_after.units, run_after.days
+        fed = [
+            (i, sid, int(layout.line_rows[i]))
+            for i, sid in enumerate(layout.line_shipments)
+            if sid in moved and layout.line_rows[i] >= 0
+        ]
         rows = sorted(
-            {
-                int(layout.line_rows[i])
-                for i, sid in enumerate(layout.line_shipments)
-                if sid in moved and layout.line_rows[i] >= 0
-            },
+            {row for _, _, row in fed},
             key=lambda r: (layout.table["warehouse"].iat[r], layout.skus[r]),
         )
+        cbm_per_unit = layout.table["cbm_per_unit"].to_numpy(float)
+        line_cbm = {i: float(layout.line_units[i] * cbm_per_unit[row]) for i, _, row in fed}
+        shipment_cbm: dict[str, float] = defaultdict(float)
+        for i, sid, _ in fed:
+            shipment_cbm[sid] += line_cbm[i]
+        cost: dict[int, float] = defaultdict(float)
+        for i, sid, row in fed:
+            share = line_cbm[i] / shipment_cbm[sid] if shipment_cbm[sid] > 0 else 0.0
+            cost[row] += (added_costs or {}).get(sid, 0.0) * share
         return tuple(
             StockImpact(
                 warehouse=str(layout.table["warehouse"].iat[r]),
@@ -538,6 +582,7 @@ class StockMonitor:
                 days_short_after=int(days_a[r]),
                 margin_at_risk_before=round(float(units_b[r] * layout.margin[r]), 2),
                 margin_at_risk_after=round(float(units_a[r] * layout.margin[r]), 2),
+                added_cost=round(cost[r], 2),
             )
             for r in rows
         )
