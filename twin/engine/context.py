@@ -15,8 +15,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine as Database
 
+from twin.domain.plans import Routes
 from twin.domain.problems import InputError
-from twin.domain.records import Network
+from twin.domain.records import Network, Shipment
 from twin.domain.settings import TwinConfig
 from twin.engine.engine import EngineSettings
 from twin.feeds.limits import FeedLimits, feed_limits
@@ -29,6 +30,7 @@ from twin.notify.send import Channel
 from twin.playbook.actions import OptimiseReplanner
 from twin.playbook.schema import Playbook
 from twin.schedule import metrics
+from twin.store.common import DecodedRows
 from twin.store.db import database_url, make_engine, session_scope, write_scope
 from twin.store.migrate import upgrade
 from twin.store.networks import save_network
@@ -65,6 +67,9 @@ class Service:
     # The shipments file as last stored, and how many shipments it held.
     shipments_seen: FileSeen | None = None
     shipments_count: int = 0
+    # Shipments and routes as the last pass decoded them (re-used while their rows are unchanged).
+    decoded_shipments: DecodedRows[Shipment] = field(default_factory=DecodedRows)
+    decoded_routes: DecodedRows[Routes] = field(default_factory=DecodedRows)
 
     @property
     def network_name(self) -> str:
