@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -157,9 +158,21 @@ class ActionContext:
     # CO2e of routes (twin.emissions); None: incidents carry no CO2e.
     emissions: Emissions | None = None
 
-    @property
+    # Built once per context: previews ask for them per shipment (thousands at scale).
+    @cached_property
     def lanes(self) -> dict[str, Lane]:
         return {lane.id: lane for lane in self.network.lanes}
+
+    @cached_property
+    def expected_delays(self) -> dict[str, float]:
+        """Per shipment, the largest expected delay of its exposures to the alerted target."""
+        delays: dict[str, float] = {}
+        for e in self.exposures or ():
+            if e.target == self.alert.target:
+                delays[e.shipment] = max(
+                    delays.get(e.shipment, e.expected_delay_days), e.expected_delay_days
+                )
+        return delays
 
 
 @dataclass(frozen=True)
@@ -223,12 +236,7 @@ def worth_changing(ctx: ActionContext, change: ShipmentChange, whatif: WhatIf) -
 
 def expected_delay(ctx: ActionContext, shipment: str) -> float:
     """Days the risk is expected to add to the shipment's current route (from the exposures)."""
-    delays = [
-        e.expected_delay_days
-        for e in ctx.exposures or ()
-        if e.shipment == shipment and e.target == ctx.alert.target
-    ]
-    return max(delays, default=0.0)
+    return ctx.expected_delays.get(shipment, 0.0)
 
 
 def main_route(routes: Routes) -> Assignment | None:
