@@ -40,8 +40,12 @@ alertmanager:
 		|| (apt-get update -qq && apt-get install -y -qq prometheus-alertmanager >/dev/null) \
 		|| echo "prometheus-alertmanager could not be installed: its test will be skipped"
 
+# One pytest worker per core (pytest-xdist); tests sharing a cached replay stay on one worker.
+TEST_WORKERS ?= auto
+
 test: $(TEST_STAMP) browser alertmanager
-	TWIN_TEST_POSTGRES_URL=$(TWIN_TEST_POSTGRES_URL) $(BIN)/python -m pytest -q -p no:cacheprovider
+	TWIN_TEST_POSTGRES_URL=$(TWIN_TEST_POSTGRES_URL) $(BIN)/python -m pytest -q -p no:cacheprovider \
+		-n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -x -p no:cacheprovider -m "not slow and not postgres"

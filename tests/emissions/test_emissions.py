@@ -58,10 +58,29 @@ def test_the_bundled_table_cites_every_intensity() -> None:
                 # Where in the document: a table, or the named dataset when the page gives none.
                 where = ("Table", "Intensity Factors", "conversion factors")
                 assert any(w in source.title for w in where), source.id
-    # The values as the cited pages give them (g CO2e per tonne-km).
-    assert TABLE.modes["sea"].classes["container_large"].intensity() == (12.66, "ttw")
-    assert TABLE.modes["air"].classes["freighter_over_1500km"].intensity() == (498, "ttw")
-    assert TABLE.modes["rail"].classes["freight_train"].intensity() is None  # none readable
+    # The values as the cited source prints them (g CO2e per tonne-km): WTW = TTW + WTT of
+    # one DESNZ 2026 row (12.66 + 2.87; 531.30 + 135.16; 79.26 + 18.23; 25.83 + 6.91).
+    assert TABLE.modes["sea"].classes["container_8000_teu"].intensity() == (15.53, "wtw")
+    assert TABLE.modes["air"].classes["long_haul"].intensity() == (666.46, "wtw")
+    assert TABLE.modes["road"].classes["hgv_artic"].intensity() == (97.49, "wtw")
+    assert TABLE.modes["rail"].classes["freight_train"].intensity() == (32.74, "wtw")
+    # The GLEC v3.0 freighter figure that could be read is TTW only, and says so.
+    assert TABLE.modes["air"].classes["freighter_over_1500km_glec"].intensity() == (498, "ttw")
+
+
+def test_every_mode_defaults_to_a_well_to_wheel_intensity() -> None:
+    # Issue 19, condition 1: WTW defaults for sea, air, road and rail.
+    for mode, entry in TABLE.modes.items():
+        found = entry.classes[entry.default_class].intensity()
+        assert found is not None and found[1] == "wtw", mode
+        cls = entry.classes[entry.default_class]
+        assert cls.ttw is not None and cls.wtt is not None, mode  # both halves published
+    # Vessel classes: the bigger the ship, the lower the intensity per tonne-km.
+    sea = TABLE.modes["sea"].classes
+    by_size = ["container_0_999_teu", "container_1000_1999_teu", "container_2000_2999_teu",
+               "container_3000_4999_teu", "container_8000_teu"]  # fmt: skip
+    values = [sea[name].intensity()[0] for name in by_size]  # type: ignore[index]
+    assert values == sorted(values, reverse=True)
 
 
 def test_lane_distance_is_its_own_else_great_circle_times_circuity() -> None:
@@ -80,7 +99,8 @@ def test_intensity_lane_override_then_class_then_mode_default() -> None:
     b = lane("AB-RAIL", "A", "B", "rail", distance_km=11000, co2e_g_per_tkm=20)
     c = lane("AB-SEA", "A", "B", "sea", distance_km=19000, emission_class="nope")
     network = net(a, b, c)
-    assert lane_factor(a, network, TABLE).g_per_tkm == 498
+    assert lane_factor(a, network, TABLE).g_per_tkm == 666.46  # the air default, WTW
+    assert lane_factor(a, network, TABLE).ttw_g_per_tkm == 531.30  # its TTW part
     assert lane_factor(b, network, TABLE).intensity_from == "lane"
     assert lane_factor(b, network, TABLE).g_per_tkm == 20
     assert lane_factor(c, network, TABLE).g_per_tkm is None  # an unknown class is not guessed
@@ -98,24 +118,26 @@ def test_assignment_co2e_by_hand_with_shipment_density() -> None:
     sea = lane("AB-SEA", "A", "B", "sea", distance_km=19610)
     road = lane("BC-ROAD", "B", "C", "road", distance_km=200)
     rail = lane("AC-RAIL", "A", "C", "rail", distance_km=11000)
-    network = net(sea, road, rail)
+    odd = lane("AC-RAIL-X", "A", "C", "rail", distance_km=11000, emission_class="maglev")
+    network = net(sea, road, rail, odd)
     em = Emissions(network, TABLE)
     heavy = Shipment(
         id="S", origin="A", destination="C", units=10, ready_at=T0, due_at=T0, kg_per_cbm=250
     )
     legs = em.path(["AB-SEA", "BC-ROAD"], 10, heavy)
-    # 10 cbm x 250 kg = 2.5 t; sea 2.5 x 19,610 x 12.66 g; road 2.5 x 200 x 73 g.
-    assert legs[0].co2e_kg == pytest.approx(2.5 * 19610 * 12.66 / 1000)
-    assert legs[1].co2e_kg == pytest.approx(2.5 * 200 * 73 / 1000)
+    # 10 cbm x 250 kg = 2.5 t; sea 2.5 x 19,610 x 15.53 g; road 2.5 x 200 x 97.49 g (WTW).
+    assert legs[0].co2e_kg == pytest.approx(2.5 * 19610 * 15.53 / 1000)
+    assert legs[1].co2e_kg == pytest.approx(2.5 * 200 * 97.49 / 1000)
     assert legs[0].tonne_km == pytest.approx(2.5 * 19610)
     default = em.path(["AB-SEA"], 10, None)[0]  # the table's 167 kg per cbm
-    assert default.co2e_kg == pytest.approx(1.67 * 19610 * 12.66 / 1000)
-    assert em.path(["AC-RAIL"], 10, heavy)[0].co2e_kg is None  # unknown, never guessed
+    assert default.co2e_kg == pytest.approx(1.67 * 19610 * 15.53 / 1000)
+    assert em.path(["AC-RAIL"], 10, heavy)[0].co2e_kg == pytest.approx(2.5 * 11000 * 32.74 / 1000)
+    assert em.path(["AC-RAIL-X"], 10, heavy)[0].co2e_kg is None  # unknown class, never guessed
 
 
 def test_plan_totals_and_unknown_lanes_are_listed() -> None:
     sea = lane("AB-SEA", "A", "B", "sea", distance_km=1000)
-    rail = lane("BC-RAIL", "B", "C", "rail", distance_km=100)
+    rail = lane("BC-RAIL", "B", "C", "rail", distance_km=100, emission_class="maglev")
     network = net(sea, rail)
     legs = (
         Leg(lane="AB-SEA", from_node="A", to_node="B", depart_at=T0, arrive_at=T0),
@@ -126,9 +148,27 @@ def test_plan_totals_and_unknown_lanes_are_listed() -> None:
 
     p = Plan(status=PlanStatus.optimal, objective=1.0, cost=CostBreakdown(), assignments=(a,))
     pe = Emissions(network, TABLE).plan(p, {})
-    assert pe.total_kg == pytest.approx(2 * 0.167 * 1000 * 12.66 / 1000)
+    assert pe.total_kg == pytest.approx(2 * 0.167 * 1000 * 15.53 / 1000)
     assert pe.unknown_lanes == ["BC-RAIL"]
-    assert pe.scopes() == ["ttw"]
+    assert pe.scopes() == ["wtw"]
+
+
+def test_report_gives_the_tank_to_wheel_part_beside_each_figure() -> None:
+    from twin.emissions.report import Shipped, emissions_report
+
+    sea = lane("AB-SEA", "A", "B", "sea", distance_km=1000)
+    own = lane("BC-ROAD", "B", "C", "road", distance_km=100, co2e_g_per_tkm=60)
+    em = Emissions(net(sea, own), TABLE)
+    part = Shipped("S", 10, ("AB-SEA", "BC-ROAD"), (T0, T0), "C")
+    doc = emissions_report([part], em, {}, T0, datetime(2024, 2, 1, tzinfo=UTC))
+    rows = {r["lane"]: r for r in doc["rows"]}
+    # 10 cbm x 167 kg = 1.67 t; sea 1,670 t km x 15.53 g WTW, of which 12.66 g TTW.
+    assert rows["AB-SEA"]["co2e_kg"] == pytest.approx(1670 * 15.53 / 1000)
+    assert rows["AB-SEA"]["co2e_ttw_kg"] == pytest.approx(1670 * 12.66 / 1000)
+    # A lane's own intensity has no published TTW part: unknown, never split by guess.
+    assert rows["BC-ROAD"]["co2e_ttw_kg"] is None and rows["BC-ROAD"]["scope"] == "lane"
+    assert doc["total"]["co2e_ttw_kg"] == pytest.approx(1670 * 12.66 / 1000, abs=1e-3)
+    assert doc["total"]["ttw_unknown_lanes"] == ["BC-ROAD"]
 
 
 def test_a_carbon_price_moves_freight_to_the_cleaner_lane() -> None:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from twin.cli.app import app
 from twin.emissions.report import ROW_FIELDS
+from twin.files.emissions import load_emission_table
 
 ROWS = """id,origin,destination,units,ready_at,due_at,priority,split,kg_per_cbm
 S1,CN-SHENZHEN-ORIGIN,US-ONT8,12,2024-01-02T00:00:00Z,2024-02-10T00:00:00Z,standard,true,
@@ -60,7 +61,19 @@ def test_report_from_a_plan_file_adds_up_to_the_plan(planned) -> None:  # type: 
     assert sum(m["co2e_kg"] for m in doc["by_mode"]) == pytest.approx(
         doc["total"]["co2e_kg"], abs=0.01
     )
-    assert doc["sources"] and doc["total"]["scopes"] == ["ttw"]
+    assert doc["sources"] and doc["total"]["scopes"] == ["wtw"]
+    # Beside each WTW figure its tank-to-wheel part: the default class's TTW / WTW share.
+    table = load_emission_table()
+    for row in doc["rows"]:
+        entry = table.modes[row["mode"]]
+        cls = entry.classes[entry.default_class]
+        assert row["co2e_ttw_kg"] == pytest.approx(
+            row["co2e_kg"] * cls.ttw / (cls.ttw + cls.wtt), rel=1e-3, abs=1e-3
+        )
+    assert doc["total"]["co2e_ttw_kg"] == pytest.approx(
+        sum(r["co2e_ttw_kg"] for r in doc["rows"]), abs=0.01
+    )
+    assert doc["total"]["ttw_unknown_lanes"] == []
 
 
 def test_csv_rows_and_an_empty_window(planned, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -127,7 +140,10 @@ def test_report_from_the_stored_plan_of_record(planned, tmp_path: Path, monkeypa
     # The store keeps the lanes' distances (in their extras): the report uses the built one.
     assert not sea["distance_estimated"] and sea["tonnes"] == pytest.approx(tonnes)
     assert sea["distance_km"] == pytest.approx(lanes[path[1]].distance_km)
-    assert sea["co2e_kg"] == pytest.approx(tonnes * sea["distance_km"] * 12.66 / 1000, rel=1e-3)
+    assert sea["co2e_kg"] == pytest.approx(
+        tonnes * sea["distance_km"] * (12.66 + 2.87) / 1000, rel=1e-3
+    )
+    assert sea["co2e_ttw_kg"] == pytest.approx(tonnes * sea["distance_km"] * 12.66 / 1000, rel=1e-3)
 
 
 def test_plan_with_a_carbon_price_reports_the_carbon_money(planned) -> None:  # type: ignore[no-untyped-def]

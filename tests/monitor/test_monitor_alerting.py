@@ -206,6 +206,25 @@ def test_a_port_alert_folds_the_lane_alerts_its_risk_spread_to_in_the_same_dimen
     assert by_key[("CNSHA-USLAX-SEA", "weather")].pages
 
 
+def test_a_warning_on_a_strait_folds_the_warnings_on_lanes_through_it():
+    # The demo's first alert: one warning on Bab-el-Mandeb, not 137 "causes" for its lanes.
+    state = AlertState()
+    for i in range(2):
+        state, events = evaluate(
+            state,
+            [score(0.6, i=i), lane_score(0.6, i), lane_score(0.6, i, dimension="security")],
+            T0 + i * STEP,
+            NO_TREND,
+        )
+    by_key = {(e.alert.target, e.alert.dimension): e for e in events}
+    strait = by_key[("BAB_EL_MANDEB", "security")]
+    assert strait.alert.severity == "warn" and strait.pages
+    folded = by_key[("SHA-RTM", "security")]
+    assert folded.alert.inhibited_by == strait.alert.id and not folded.pages
+    assert by_key[("SHA-RTM", "transit")].pages  # another dimension still pages
+    assert by_key[("SHA-RTM", "transit")].alert.inhibited_by is None
+
+
 def test_silence_mutes_matching_alerts_in_its_window_only():
     silence = Silence(
         id="s1",

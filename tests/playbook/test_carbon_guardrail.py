@@ -18,6 +18,8 @@ from twin.playbook.schema import parse_playbook
 
 DIST = {"YTN-RTM-SUEZ": 18500.0, "YTN-RTM-CAPE": 24500.0, "RTM-VENLO-ROAD": 160.0,
         "SZ-YTN-ROAD": 30.0}  # fmt: skip
+# The bundled defaults, g CO2e per tonne-km WTW (DESNZ 2026 TTW + WTT; docs/emissions.md).
+SEA, ROAD = 12.66 + 2.87, 79.26 + 18.23
 
 
 def network() -> Network:
@@ -57,14 +59,14 @@ def test_the_diff_carries_co2e_worked_by_hand() -> None:
     assert set(changes) == {"S1", "S2"}
     for sid, change in changes.items():
         tonnes = ships[sid].units * 0.167  # 167 kg per cbm, the table's default density
-        # Only the sea leg changes: 6,000 km more at 12.66 g per tonne-km.
-        assert change.co2e_delta_kg == pytest.approx(tonnes * 6000 * 12.66 / 1000, rel=1e-6)
-        old = tonnes * (30 * 73 + 18500 * 12.66 + 160 * 73) / 1000
+        # Only the sea leg changes: 6,000 km more at the sea intensity per tonne-km.
+        assert change.co2e_delta_kg == pytest.approx(tonnes * 6000 * SEA / 1000, rel=1e-6)
+        old = tonnes * (30 * ROAD + 18500 * SEA + 160 * ROAD) / 1000
         assert change.old_co2e_kg == pytest.approx(old, rel=1e-6)
     summary = incident.diff.summary()
-    assert summary["co2e_delta_kg"] == pytest.approx(60 * 0.167 * 6000 * 12.66 / 1000, abs=0.01)
+    assert summary["co2e_delta_kg"] == pytest.approx(60 * 0.167 * 6000 * SEA / 1000, abs=0.01)
     assert summary["co2e_increase_pct"] == pytest.approx(
-        100 * 6000 * 12.66 / (30 * 73 + 18500 * 12.66 + 160 * 73), abs=0.01
+        100 * 6000 * SEA / (30 * ROAD + 18500 * SEA + 160 * ROAD), abs=0.01
     )
 
 

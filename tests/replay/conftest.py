@@ -29,3 +29,15 @@ def short_replay(short_scenario: LoadedScenario, playbooks: list) -> dict[str, A
     from twin.replay.run import replay
 
     return replay(short_scenario, playbooks)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`), tests that share a cached replay run on one
+    worker, so each replay is computed once: the short replay's readers together, and each
+    golden scenario's KPI and bound checks together."""
+    for item in items:
+        if "short_replay" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("short-replay"))
+        callspec = getattr(item, "callspec", None)
+        if item.path.name == "test_golden.py" and callspec and "name" in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(f"golden-{callspec.params['name']}"))

@@ -106,10 +106,21 @@ def _default_inhibitions() -> list[InhibitRule]:
             target={},
             relation="explains",
         ),
-        # A typhoon alert on Yantian would otherwise page again for every lane leaving it.
+        # A typhoon alert on Yantian would otherwise page again for every lane leaving it, and
+        # a warning on a strait for every lane through it (137 "causes" for one in the demo).
         InhibitRule(
             name="facility-explains-its-lanes",
-            source={"kind": ["origin", "port", "airport", "rail_terminal", "warehouse"]},
+            source={
+                "kind": [
+                    "origin",
+                    "port",
+                    "airport",
+                    "rail_terminal",
+                    "warehouse",
+                    "chokepoint",
+                    "border",
+                ]
+            },
             target={"kind": "lane"},
             relation="explains",
             equal=("dimension",),

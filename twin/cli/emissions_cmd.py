@@ -72,6 +72,7 @@ def emissions(
         "units": {
             "tonne_km": "t km",
             "co2e_kg": "kg CO2e",
+            "co2e_ttw_kg": "kg CO2e, tank-to-wheel part",
             "intensity_g_per_tkm": "g CO2e / t km",
         },
         "method": (
@@ -210,6 +211,7 @@ def _print(doc: dict[str, Any]) -> None:
     total = doc["total"]
     console.print(
         f"total {total['co2e_kg']:,.1f} kg CO2e over {total['tonne_km']:,.0f} t km"
+        f" (tank-to-wheel {total['co2e_ttw_kg']:,.1f} kg)"
         + (
             f"; {total['co2e_unknown_tonne_km']:,.0f} t km with no known intensity"
             if total["co2e_unknown_tonne_km"]

@@ -58,6 +58,13 @@ def plan(
         Path | None,
         typer.Option(help="An emission intensity table (YAML); default: the bundled one."),
     ] = None,
+    stock: Annotated[
+        Path | None,
+        typer.Option(
+            help="Stock inputs (docs/stock.md): shipments with SKU lines are priced late by "
+            "the margin their lines would lose, less the holding saved.",
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -133,6 +140,10 @@ def plan(
     risk: dict[str, float] = {}
     if signals is not None:
         risk = _risk_from_signals(signals, loaded, now)
+    stock_prices: list[dict[str, Any]] | None = None
+    if stock is not None:
+        ships, stock_prices, more = _priced_by_stock(stock, loaded, ships, now)
+        warnings += more
     view = NetworkView(loaded, WhatIf(avoid=frozenset(avoid or ())))
     emissions = Emissions(loaded, load_emission_table(emission_table))
     carbon = emissions.carbon_cost_per_unit(carbon_price)
@@ -146,6 +157,8 @@ def plan(
         result.to_document(), emissions.plan(result, {s.id: s for s in ships}), carbon
     )
     doc["timing"] = {k: round(float(v), 6) for k, v in doc["timing"].items()}
+    if stock_prices is not None:
+        doc["stock_prices"] = stock_prices
     report_problems([], warnings)
     if skipped:
         doc["skipped"] = [p.as_dict() for p in skipped]
@@ -171,6 +184,47 @@ def plan(
             markup=False,
         )
         raise typer.Exit(EXIT_FAILURE)
+
+
+def _priced_by_stock(
+    path: Path, network: Network, ships: list[Shipment], now: datetime
+) -> tuple[list[Shipment], list[dict[str, Any]], list[Problem]]:
+    """The shipments with SKU lines re-priced by stock (twin.stock.pricing.price_book): each
+    one's late day costs the margin its lines would lose, less the holding saved, against the
+    stock on hand, the forecast and the rest of the book arriving on its due days."""
+    from twin.files.stock import load_stock
+    from twin.stock.position import stock_position
+    from twin.stock.pricing import price_book
+
+    inputs, warnings = load_stock(path, network, ships)
+    position = stock_position(
+        inputs,
+        destinations={s.id: s.destination for s in ships},
+        etas={s.id: s.due_at for s in ships},
+        now=now,
+        holdout_days=0,
+    )
+    prices = {p.shipment: p for p in price_book(position, ships, inputs.lines, now=now)}
+    by_id = {s.id: s for s in ships}
+    rows = [
+        {
+            "shipment": p.shipment,
+            "was_per_unit_day": by_id[p.shipment].penalty_per_unit_day,
+            "per_unit_day": round(p.per_cbm_day, 4),
+            "probe_days": p.probe_days,
+            "margin_lost": round(p.margin_lost, 2),
+            "holding_saved": round(p.holding_saved, 2),
+            "units_lost": round(p.units_lost, 2),
+        }
+        for p in prices.values()
+    ]
+    repriced = [
+        s.model_copy(update={"late_penalty_per_unit_day": prices[s.id].per_cbm_day})
+        if s.id in prices
+        else s
+        for s in ships
+    ]
+    return repriced, rows, list(warnings)
 
 
 def _risk_from_signals(path: Path, network: Network, now: datetime) -> dict[str, float]:

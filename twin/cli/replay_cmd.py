@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -133,3 +134,32 @@ def _finish(doc: dict[str, Any], as_json: bool) -> None:
             f"against news; hindsight {saving['hindsight_vs_blind']:,.0f} (captured share "
             f"{saving['captured_share']})"
         )
+    _print_stock(console, doc)
+
+
+def _print_stock(out: Console, doc: dict[str, Any]) -> None:
+    """The sales table of a replay with stock data (docs/replay.md, Replays with demand)."""
+    if "engine_stock" not in doc:
+        return
+    table = Table(title="sales and stock (the world sells day by day)")
+    table.add_column("run")
+    keys = ("fill_rate", "lost_units", "lost_margin", "stockout_days", "holding_cost")
+    for key in (*keys, "stock_total_cost", "total_cost"):
+        table.add_column(key, justify="right")
+    for run in ("blind", "news", "engine", "engine_stock", "hindsight"):
+        stock = doc[run]["stock"]
+        table.add_row(
+            run,
+            f"{100 * (stock['fill_rate'] or 0):.2f} %",
+            *(f"{stock[k]:,.0f}" for k in keys[1:]),
+            f"{stock['stock_total_cost']:,.0f}",
+            f"{doc[run]['total_cost']:,.0f}",
+        )
+    out.print(table)
+    saving = doc["stock_saving"]
+    out.print(
+        f"the stock-aware engine saves {saving['engine_stock_vs_engine']:,.0f} of the seller's "
+        "cost against the lateness-priced engine; lost margin "
+        f"{doc['engine']['stock']['lost_margin']:,.0f} (engine) against "
+        f"{doc['engine_stock']['stock']['lost_margin']:,.0f} (engine_stock)"
+    )

@@ -31,12 +31,20 @@ class LaneFactor:
     g_per_tkm: float | None  # None: no intensity for this lane
     scope: Scope | None
     intensity_from: str  # "lane", "class:<name>" or "none"
+    ttw_g_per_tkm: float | None = None  # the class's tank-to-wheel part, when published
 
     @property
     def kg_per_tonne(self) -> float | None:
         if self.distance_km is None or self.g_per_tkm is None:
             return None
         return self.distance_km * self.g_per_tkm / 1000.0
+
+    @property
+    def ttw_kg_per_tonne(self) -> float | None:
+        """Tank-to-wheel kg CO2e per tonne on this lane (None: no TTW figure or no distance)."""
+        if self.distance_km is None or self.ttw_g_per_tkm is None:
+            return None
+        return self.distance_km * self.ttw_g_per_tkm / 1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +58,7 @@ class LegEmission:
     scope: Scope | None
     co2e_kg: float | None  # None: unknown (no intensity or no distance)
     distance_estimated: bool
+    ttw_co2e_kg: float | None = None  # the tank-to-wheel part; None where no TTW is published
 
 
 def tonnes_per_unit(unit: str, kg_per_cbm: float) -> float:
@@ -81,10 +90,10 @@ def lane_factor(lane: Lane, network: Network, table: EmissionTable) -> LaneFacto
     name = lane.emission_class or entry.default_class
     cls = entry.classes.get(name)
     found = cls.intensity() if cls is not None else None
-    if found is None:
+    if cls is None or found is None:
         return LaneFactor(lane.id, lane.mode.value, km, estimated, None, None, "none")
     g, scope = found
-    return LaneFactor(lane.id, lane.mode.value, km, estimated, g, scope, f"class:{name}")
+    return LaneFactor(lane.id, lane.mode.value, km, estimated, g, scope, f"class:{name}", cls.ttw)
 
 
 class Emissions:
@@ -115,9 +124,10 @@ class Emissions:
             return LegEmission(lane_id, "", tonnes, None, None, None, None, None, False)
         tkm = None if f.distance_km is None else tonnes * f.distance_km
         co2e = None if tkm is None or f.g_per_tkm is None else tkm * f.g_per_tkm / 1000.0
+        ttw = None if tkm is None or f.ttw_g_per_tkm is None else tkm * f.ttw_g_per_tkm / 1000.0
         return LegEmission(
             lane_id, f.mode, tonnes, f.distance_km, tkm, f.g_per_tkm, f.scope, co2e,
-            f.distance_estimated,
+            f.distance_estimated, ttw,
         )  # fmt: skip
 
     def path(

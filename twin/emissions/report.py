@@ -1,8 +1,9 @@
 """The ESG report: CO2e per lane, mode, market and month, in ISO 14083 terms (pure).
 
 Transport activity in tonne-km, emissions in kg CO2e, emission intensity in g CO2e per
-tonne-km, each row with the scope of its figures (WTW or TTW) and whether its distance is the
-lane's own or estimated (great circle x circuity). A leg counts in the month it departs (the
+tonne-km, each row with the scope of its figures (WTW or TTW), its tank-to-wheel part beside
+(ISO 14083 reports both), and whether its distance is the lane's own or estimated (great
+circle x circuity). A leg counts in the month it departs (the
 assignment's ETA when the plan has no leg times); the market is the destination's country.
 """
 
@@ -27,6 +28,7 @@ ROW_FIELDS = (
     "distance_km",
     "tonne_km",
     "co2e_kg",
+    "co2e_ttw_kg",
     "intensity_g_per_tkm",
     "scope",
     "distance_estimated",
@@ -89,6 +91,7 @@ def emissions_report(
                     "distance_km": leg.distance_km,
                     "tonne_km": 0.0,
                     "co2e_kg": 0.0,
+                    "co2e_ttw_kg": 0.0,
                     "scope": leg.scope or ("lane" if leg.g_per_tkm is not None else None),
                     "distance_estimated": leg.distance_estimated,
                     "co2e_unknown_tonne_km": 0.0,
@@ -100,6 +103,10 @@ def emissions_report(
                 row["co2e_unknown_tonne_km"] += leg.tonne_km or 0.0
             else:
                 row["co2e_kg"] += leg.co2e_kg
+            if leg.ttw_co2e_kg is None or row["co2e_ttw_kg"] is None:
+                row["co2e_ttw_kg"] = None  # the lane's intensity has no published TTW part
+            else:
+                row["co2e_ttw_kg"] += leg.ttw_co2e_kg
     rows = [_finish(r) for _, r in sorted(acc.items())]
     return {
         "rows": rows,
@@ -115,8 +122,9 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
     row["intensity_g_per_tkm"] = (
         round(row["co2e_kg"] * 1000.0 / known_tkm, 4) if known_tkm > 0 else None
     )
-    for key in ("tonnes", "tonne_km", "co2e_kg", "co2e_unknown_tonne_km"):
-        row[key] = round(row[key], 4)
+    for key in ("tonnes", "tonne_km", "co2e_kg", "co2e_ttw_kg", "co2e_unknown_tonne_km"):
+        if row[key] is not None:
+            row[key] = round(row[key], 4)
     if row["distance_km"] is not None:
         row["distance_km"] = round(row["distance_km"], 1)
     return {key: row[key] for key in ROW_FIELDS}
@@ -126,9 +134,14 @@ def _total(rows: list[dict[str, Any]]) -> dict[str, Any]:
     tkm = sum(r["tonne_km"] for r in rows)
     unknown = sum(r["co2e_unknown_tonne_km"] for r in rows)
     co2e = sum(r["co2e_kg"] for r in rows)
+    ttw = sum(r["co2e_ttw_kg"] for r in rows if r["co2e_ttw_kg"] is not None)
     return {
         "tonne_km": round(tkm, 4),
         "co2e_kg": round(co2e, 4),
+        "co2e_ttw_kg": round(ttw, 4),  # rows whose intensity publishes a TTW part
+        "ttw_unknown_lanes": sorted(
+            {r["lane"] for r in rows if r["co2e_ttw_kg"] is None and r["co2e_kg"]}
+        ),
         "intensity_g_per_tkm": round(co2e * 1000.0 / (tkm - unknown), 4) if tkm > unknown else None,
         "co2e_unknown_tonne_km": round(unknown, 4),
         "scopes": sorted({r["scope"] for r in rows if r["scope"]}),

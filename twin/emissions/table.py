@@ -56,7 +56,8 @@ class IntensityClass(BaseModel):
         if self.wtw is not None:
             return self.wtw, "wtw"
         if self.ttw is not None and self.wtt is not None:
-            return self.ttw + self.wtt, "wtw"
+            # Rounded: the published halves have at most 5 decimals (kg), so the sum is exact.
+            return round(self.ttw + self.wtt, 6), "wtw"
         if self.ttw is not None:
             return self.ttw, "ttw"
         return None

@@ -75,6 +75,49 @@ KPI_NAMES = {
 }
 
 
+# Replays with demand (docs/replay.md): the sales each run's deliveries made, side by side.
+STOCK_RUNS = ("blind", "news", "engine", "engine_stock", "hindsight")
+STOCK_ROWS = {
+    "stock_total_cost": "Cost to the seller (transport + unserved + lost margin + holding)",
+    "lost_margin": "Margin of lost sales",
+    "holding_cost": "Holding cost (stock on the shelf x value x 25% a year)",
+    "fill_rate": "Fill rate (share of demand sold)",
+    "lost_units": "Units of demand not on the shelf (lost sales)",
+    "stockout_days": "Stock-out days (warehouse x SKU days with a lost sale)",
+    "pairs_out": "Warehouse x SKU pairs that ran out at least once",
+    "avg_cover_days": "Average cover (units on the shelf / units demanded a day)",
+}
+STOCK_ENGINE_SENTENCE = (
+    "engine_stock is the same engine whose planner prices a shipment's late day by its SKU "
+    "lines' stock instead of its priority: the margin the delay would lose where it lands, "
+    "less the holding it saves, from the stock on hand, the freight in transit and the "
+    "forecast at booking (docs/replay.md). Hindsight minimises transport and late penalties, "
+    "not this cost, so it is no bound here."
+)
+
+
+def stock_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The sales table of a replay with stock data (empty without)."""
+    if "engine_stock" not in doc:
+        return []
+    rows = [
+        {
+            "kpi": key,
+            "name": name,
+            **{n: doc.get(n, {}).get("stock", {}).get(key) for n in STOCK_RUNS},
+        }
+        for key, name in STOCK_ROWS.items()
+    ]
+    rows.append(
+        {
+            "kpi": "total_cost",
+            "name": KPI_NAMES["total_cost"],
+            **{n: doc.get(n, {}).get("total_cost") for n in STOCK_RUNS},
+        }
+    )
+    return rows
+
+
 def _ts(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
@@ -306,6 +349,8 @@ def report_data(
         "reroutes": reroutes,
         "thresholds": thresholds,
         "kpis": kpi_rows,
+        "stock": stock_rows(doc),
+        "stock_sentence": STOCK_ENGINE_SENTENCE,
         "saving": doc.get("saving", {}),
         "saving_sentence": saving_sentence(doc.get("saving", {})),
         "events": list(doc.get("events", [])),
@@ -350,7 +395,9 @@ def kpi_value(key: str, value: Any) -> str:
         return "–"
     if key == "on_time_rate":
         return f"{100 * float(value):.1f} %"
-    if key.endswith("_cost") and isinstance(value, (int, float)):
+    if key == "fill_rate":  # near 100 %: the second decimal is where runs differ
+        return f"{100 * float(value):.2f} %"
+    if (key.endswith("_cost") or key == "lost_margin") and isinstance(value, (int, float)):
         return f"{value:,.0f}"
     return fmt(value)
 
@@ -404,6 +451,12 @@ table{display:block;overflow-x:auto;max-width:100%}
 <table><tr><th>target</th><th>from</th><th>until</th><th>lead (h)</th></tr>
 {% for e in d.events %}<tr><td>{{ e.target }}</td><td>{{ e.at }}</td><td>{{ e.until }}</td><td class="n">{{ fmt(e.lead_h) }}</td></tr>
 {% else %}<tr><td colspan="4">no effects</td></tr>{% endfor %}</table>
+{% if d.stock %}<h3>Sales and stock</h3>
+<p>The world sells day by day at each warehouse x SKU; what is not on the shelf is a lost sale. {{ d.stock_sentence }}</p>
+<table><tr><th>measure</th><th>blind</th><th>news</th><th>engine</th><th>engine_stock</th><th>hindsight</th></tr>
+{% for r in d.stock %}<tr><td title="{{ r.kpi }}">{{ r.name }}</td><td class="n">{{ kv(r.kpi, r.blind) }}</td>
+<td class="n">{{ kv(r.kpi, r.news) }}</td><td class="n">{{ kv(r.kpi, r.engine) }}</td><td class="n">{{ kv(r.kpi, r.engine_stock) }}</td><td class="n">{{ kv(r.kpi, r.hindsight) }}</td></tr>
+{% endfor %}</table>{% endif %}
 <img alt="cost per run" src="data:image/png;base64,{{ charts.cost }}">
 <img alt="on-time rate by due date" src="data:image/png;base64,{{ charts.on_time }}">
 <h2>Scores and alerts</h2>
@@ -459,7 +512,15 @@ A shipment is on time when every part of it is delivered by its due date.
 
 {{ d.saving_sentence|md }}
 
-Warning lead per disruption: {% for e in d.events %}{{ e.target|md }} {{ fmt(e.lead_h) }} h{% if not loop.last %}, {% endif %}{% else %}no effects{% endfor %}
+{% if d.stock %}### Sales and stock
+
+The world sells day by day at each warehouse x SKU; what is not on the shelf is a lost sale. {{ d.stock_sentence|md }}
+
+| measure | blind | news | engine | engine_stock | hindsight |
+|---|---:|---:|---:|---:|---:|
+{% for r in d.stock %}| {{ r.name|md }} | {{ kv(r.kpi, r.blind)|md }} | {{ kv(r.kpi, r.news)|md }} | {{ kv(r.kpi, r.engine)|md }} | {{ kv(r.kpi, r.engine_stock)|md }} | {{ kv(r.kpi, r.hindsight)|md }} |
+{% endfor %}
+{% endif %}Warning lead per disruption: {% for e in d.events %}{{ e.target|md }} {{ fmt(e.lead_h) }} h{% if not loop.last %}, {% endif %}{% else %}no effects{% endfor %}
 
 ![cost per run](charts/cost.png)
 ![on-time rate by due date](charts/on_time.png)

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from twin.domain.durations import format_timestamp
-from twin.domain.plans import Routes
+from twin.domain.plans import Assignment, Routes
 from twin.domain.records import Network, Shipment
 from twin.domain.signals import Signal
 from twin.engine.engine import Engine, EngineSettings
@@ -33,16 +33,26 @@ from twin.feeds.ingest import ingest_signals
 from twin.network.graph import WhatIf
 from twin.playbook.actions import render_steps
 from twin.playbook.schema import Playbook, step_name, step_params
+from twin.replay.demand import (
+    URGENT_SUFFIX,
+    ScenarioStock,
+    StockPricer,
+    scenario_stock,
+    stock_kpis,
+)
 from twin.replay.hindsight import Expedite, hindsight_outcomes
 from twin.replay.scenario import LoadedScenario, Scenario
 from twin.replay.world import UNSERVED_PENALTY, EffectBook, Outcome, World, outcomes
 from twin.shipments.generate import generate_shipments
+from twin.stock.pricing import FLOOR_PER_CBM_DAY
 
 DAY = timedelta(days=1)
 # After the scenario's window the world runs on (effects over) until all freight has arrived,
 # so lateness caused inside the window counts in full, even for freight due after it.
 SETTLE = timedelta(days=400)
 RunProgress = Callable[[str, int, int], None]  # (run name, step, steps)
+# Re-prices a day's bookings before the engine plans them: (batch, now, world) -> batch.
+Pricer = Callable[[Sequence[Shipment], datetime, World], list[Shipment]]
 
 
 @dataclass
@@ -323,19 +333,29 @@ def run_engine(
     seed: int,
     settings: EngineSettings | None = None,
     progress: RunProgress | None = None,
+    price: Pricer | None = None,
+    name: str = "engine",
 ) -> RunResult:
-    """The engine on the scenario's signals, re-routing freight in the world as it decides."""
+    """The engine on the scenario's signals, re-routing freight in the world as it decides.
+
+    `price`, given, re-prices each day's bookings before the engine plans them (the stock-aware
+    engine: twin.replay.demand.StockPricer); the world carries the shipments as they are, so
+    every run's outcomes are costed alike."""
     scenario = loaded.scenario
     started = time.perf_counter()
     world, book = _world(loaded, seed)
 
+    parent: Callable[[str], str] = getattr(price, "parent", lambda booked: booked)
+
     def tracking(now: datetime) -> dict[str, Routes]:
-        # What carriers' track-and-trace would tell the engine: where freight really is.
-        return {
-            sid: world.as_known(sid, now)
-            for sid, parts in world.journeys.items()
-            if any(p.delivered_at is None for p in parts)
-        }
+        # What carriers' track-and-trace would tell the engine: where freight really is, under
+        # the id each part was booked as (a shipment the planner booked in parts: its parts').
+        known: dict[str, list[Assignment]] = defaultdict(list)
+        for sid, parts in world.journeys.items():
+            if any(p.delivered_at is None for p in parts):
+                for route in world.as_known(sid, now):
+                    known[route.shipment].append(route)
+        return {sid: tuple(routes) for sid, routes in known.items()}
 
     engine = Engine.from_state(
         loaded.network,
@@ -346,7 +366,7 @@ def run_engine(
     )
     signals = sorted(scenario.signal_records(), key=lambda s: s.ts)
     ticks = tick_times(scenario)
-    result = RunResult("engine", [], {s.id: s for s in shipments})
+    result = RunResult(name, [], {s.id: s for s in shipments})
     rerouted: set[str] = set()
     held: set[str] = set()
     expedited: set[str] = set()
@@ -364,7 +384,8 @@ def run_engine(
         world.advance(tick)
         world_s += time.perf_counter() - clock
         report = engine.tick(tick)
-        for sid, routes in report.rerouted.items():
+        for booked_as, routes in report.rerouted.items():
+            sid = parent(booked_as)
             if sid in world.journeys and routes:
                 old = [
                     [*p.lanes_taken, *(leg.lane for leg in p.remaining)]
@@ -404,14 +425,15 @@ def run_engine(
                 result.alerts[open_at.pop(event.alert.id)]["cleared_at"] = format_timestamp(
                     event.at
                 )
-        for sid in list(engine.holds):
+        for sid in map(parent, list(engine.holds)):
             if sid in world.journeys:
                 # Held a tick at a time, as long as the playbook's hold lasts.
                 world.hold(sid, tick + scenario.tick)
                 held.add(sid)
         for incident in report.incidents:
             if incident.state.value == "applied":
-                for sid, node, days, fee in _expedites(incident, engine):
+                for booked_as, node, days, fee in _expedites(incident, engine):
+                    sid = parent(booked_as)
                     if sid in world.journeys and world.expedite(sid, node, days, fee):
                         expedited.add(sid)
                 result.playbook_runs.append(
@@ -426,9 +448,19 @@ def run_engine(
                 )
         if batch:
             result.open_alerts[tick] = _open_alert_targets(engine)
-            engine.plan_shipments(batch, tick, use_risk=True)
+            planned = price(batch, tick, world) if price else batch
+            engine.plan_shipments(planned, tick, use_risk=True)
+            by_shipment: dict[str, list[Assignment]] = defaultdict(list)
+            for shipment in planned:
+                by_shipment[parent(shipment.id)].extend(engine.routes.get(shipment.id, ()))
+            # A planner may send freight to another warehouse of the market (the stock-aware
+            # engine's redirect): the world carries it there.
+            sent_to = {parent(s.id): s.destination for s in planned}
             for shipment in batch:
-                world.dispatch(shipment, engine.routes.get(shipment.id, ()))
+                destination = sent_to.get(shipment.id, shipment.destination)
+                if destination != shipment.destination:
+                    shipment = shipment.model_copy(update={"destination": destination})
+                world.dispatch(shipment, by_shipment[shipment.id])
         if not report.scores.empty:
             top = report.scores.sort_values("score", ascending=False).head(5)
             result.timeline.append(
@@ -449,7 +481,7 @@ def run_engine(
                 }
             )
         if progress:
-            progress("engine", step + 1, len(ticks))
+            progress(name, step + 1, len(ticks))
     clock = time.perf_counter()
     world.advance(scenario.end + SETTLE)
     world_s += time.perf_counter() - clock
@@ -569,20 +601,24 @@ def replay(
     )
     news = run_news(loaded, shipments, seed=seed, alerts=engine.open_alerts, progress=progress)
     hindsight = run_hindsight(loaded, shipments, playbooks, seed=seed, progress=progress)
-    engine_kpis = engine.kpis()
-    leads = engine.lead_hours
-    per_event = [e["lead_h"] for e in engine.event_leads]
-    warned = [v for v in per_event if v is not None]
-    engine_kpis.update(
-        {
-            "reroutes": engine.reroutes,
-            "holds": engine.holds,
-            "expedites": engine.expedites,
-            "diversions": engine.diversions,
-            "warning_lead_h_per_event": per_event,
-            "mean_event_lead_h": round(sum(warned) / len(warned), 1) if warned else None,
-            "mean_alert_lead_h": round(sum(leads) / len(leads), 1) if leads else None,
-        }
+    engine_kpis = _engine_kpis(engine)
+    stock = scenario_stock(
+        loaded.network,
+        scenario.stock,
+        shipments,
+        start=scenario.start,
+        seed=scenario.seed,
+        path=loaded.stock_path,
+    )
+    with_stock = _with_stock(
+        stock,
+        loaded,
+        shipments,
+        playbooks,
+        {"blind": blind, "news": news, "engine": engine, "hindsight": hindsight},
+        seed=seed,
+        approve=approve,
+        progress=progress,
     )
     totals = {
         name: run.kpis()["total_cost"]
@@ -596,15 +632,16 @@ def replay(
     # Hindsight knows each transit draw too, which is worth something with no disruption at
     # all; the rest of its saving is what the disruption made possible to save.
     noise_part = calm - calm_best if calm is not None and calm_best is not None else 0.0
-    return {
+    stock_part = with_stock["kpis"]
+    doc: dict[str, Any] = {
         "scenario": scenario.name,
         "seed": seed,
         "shipments": len(shipments),
-        "blind": blind.kpis(),
-        "baseline": blind.kpis(),
-        "news": news.kpis(),
-        "engine": engine_kpis,
-        "hindsight": hindsight.kpis(),
+        "blind": {**blind.kpis(), **stock_part.get("blind", {})},
+        "baseline": {**blind.kpis(), **stock_part.get("blind", {})},
+        "news": {**news.kpis(), **stock_part.get("news", {})},
+        "engine": {**engine_kpis, **stock_part.get("engine", {})},
+        "hindsight": {**hindsight.kpis(), **stock_part.get("hindsight", {})},
         "events": engine.event_leads,
         "saving": {
             "disruption_cost": round(base - calm, 2) if calm is not None else None,
@@ -648,5 +685,102 @@ def replay(
             "news": news,
             "engine": engine,
             "hindsight": hindsight,
+        },
+    }
+    if "engine_stock" in with_stock["runs"]:
+        stock_engine = with_stock["runs"]["engine_stock"]
+        doc["engine_stock"] = {**_engine_kpis(stock_engine), **stock_part["engine_stock"]}
+        doc["stock_saving"] = with_stock["saving"]
+        doc["stock_prices"] = with_stock["prices"]
+        doc["timing"]["engine_stock_s"] = round(stock_engine.seconds, 2)
+        doc["_runs"]["engine_stock"] = stock_engine
+    return doc
+
+
+def _engine_kpis(engine: RunResult) -> dict[str, Any]:
+    kpis = engine.kpis()
+    leads = engine.lead_hours
+    per_event = [e["lead_h"] for e in engine.event_leads]
+    warned = [v for v in per_event if v is not None]
+    kpis.update(
+        {
+            "reroutes": engine.reroutes,
+            "holds": engine.holds,
+            "expedites": engine.expedites,
+            "diversions": engine.diversions,
+            "warning_lead_h_per_event": per_event,
+            "mean_event_lead_h": round(sum(warned) / len(warned), 1) if warned else None,
+            "mean_alert_lead_h": round(sum(leads) / len(leads), 1) if leads else None,
+        }
+    )
+    return kpis
+
+
+def _with_stock(
+    stock: ScenarioStock | None,
+    loaded: LoadedScenario,
+    shipments: Sequence[Shipment],
+    playbooks: Sequence[Playbook],
+    runs: dict[str, RunResult],
+    *,
+    seed: int,
+    approve: bool,
+    progress: RunProgress | None,
+) -> dict[str, Any]:
+    """With stock data: the stock-aware engine's run, every run's sales KPIs (under `stock`)
+    and the stock-aware engine's saving over the lateness-priced one; empty without."""
+    if stock is None:
+        return {"kpis": {}, "runs": {}, "saving": {}, "prices": {}}
+    pricer = StockPricer(stock, network=loaded.network)
+    aware = run_engine(
+        loaded,
+        shipments,
+        playbooks,
+        seed=seed,
+        progress=progress,
+        settings=EngineSettings(approve_all=approve, rescore_every=DAY),
+        price=pricer,
+        name="engine_stock",
+    )
+    runs = {**runs, "engine_stock": aware}
+    kpis = {
+        name: {
+            "stock": stock_kpis(
+                stock,
+                run.outcomes,
+                run.shipments,
+                pricer.part_lines if name == "engine_stock" else None,
+            )
+        }
+        for name, run in runs.items()
+    }
+    network = loaded.network
+    urgent_by_air = {
+        o.shipment
+        for o in aware.outcomes
+        if o.part.endswith(URGENT_SUFFIX)
+        and any(network.lane_by_id[lane].mode.value == "air" for lane in o.lanes)
+    }
+    total = {name: k["stock"]["stock_total_cost"] for name, k in kpis.items()}
+    lost = {name: k["stock"]["lost_margin"] for name, k in kpis.items()}
+    priced = sorted(pricer.prices.values())
+    return {
+        "kpis": kpis,
+        "runs": {"engine_stock": aware},
+        "saving": {
+            "stock_total_cost": total,
+            "engine_stock_vs_engine": round(total["engine"] - total["engine_stock"], 2),
+            "engine_stock_vs_blind": round(total["blind"] - total["engine_stock"], 2),
+            "engine_vs_blind": round(total["blind"] - total["engine"], 2),
+            "lost_margin_engine_stock_vs_engine": round(lost["engine"] - lost["engine_stock"], 2),
+        },
+        "prices": {
+            "shipments": len(priced),
+            "at_floor": sum(1 for p in priced if p <= FLOOR_PER_CBM_DAY + 1e-9),
+            "median_per_cbm_day": round(priced[len(priced) // 2], 2) if priced else None,
+            "max_per_cbm_day": round(priced[-1], 2) if priced else None,
+            "split_shipments": pricer.splits,
+            "redirected_shipments": pricer.redirects,
+            "urgent_parts_by_air": len(urgent_by_air),
         },
     }

@@ -25,6 +25,7 @@ from twin.domain.signals import STANDARD_METRICS, Area, Signal
 from twin.files.networks import load_network
 from twin.files.scenarios import looks_like_path, read_scenario_document, resolve_relative
 from twin.files.shipments import load_shipments
+from twin.files.stock import load_stock
 from twin.network.areas import resolve_area
 from twin.replay.world import detour_lane
 
@@ -177,6 +178,46 @@ class ShipmentsSpec(BaseModel):
         return self
 
 
+class StockGenerateSpec(BaseModel):
+    """A seller's stock and demand drawn for the scenario's shipments
+    (twin.replay.demand.generate_scenario_stock): `skus` in the catalogue, `seed` (default:
+    the scenario's), `slack_days`: the range of days of cover past each pair's first due
+    freight."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    skus: int = Field(default=150, gt=0, le=100_000)
+    seed: int | None = None
+    slack_days: tuple[Finite, Finite] = (0.0, 21.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StockGenerateSpec:
+        if self.slack_days[0] > self.slack_days[1]:
+            raise ValueError("slack_days must be [low, high] with low <= high")
+        return self
+
+
+class StockSpec(BaseModel):
+    """Stock and demand for a replay with demand (docs/replay.md): `{generate: {...}}`, or a
+    path to stock inputs (docs/stock.md: a folder of CSV files or a YAML file)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    generate: StockGenerateSpec | None = None
+    path: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _path_text(cls, data: Any) -> Any:
+        return {"path": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _one_source(self) -> StockSpec:
+        if (self.generate is None) == (self.path is None):
+            raise ValueError("give either {generate: {skus, seed, slack_days}} or a path")
+        return self
+
+
 class Noise(BaseModel):
     """Randomness a Monte Carlo replay adds round the written scenario (all default to none):
     signal and effect times shifted by up to ± the jitter in hours, signal values scaled by up to
@@ -217,6 +258,8 @@ class Scenario(BaseModel):
     effects: tuple[ScenarioEffect, ...] = ()
     noise: Noise = Noise()
     sources: tuple[Source, ...] = ()
+    # A seller's stock and demand: the world sells day by day (twin.replay.demand).
+    stock: StockSpec | None = None
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -315,6 +358,7 @@ class Scenario(BaseModel):
             "first_warning_lead_h": lead_h,
             "noise": self.noise.model_dump(),
             "sources": [s.model_dump() for s in self.sources],
+            "stock": self.stock.model_dump() if self.stock is not None else None,
         }
 
 
@@ -684,6 +728,7 @@ class LoadedScenario:
     network: Network
     warnings: list[Problem] = field(default_factory=list)
     shipments_path: Path | None = None
+    stock_path: Path | None = None
 
 
 NetworkCache = dict[str, tuple[Network, list[Problem]]]
@@ -747,6 +792,7 @@ def load_scenario(
             except InputError as exc:
                 problems += exc.problems + exc.warnings
 
+    stock_path = _stock_path(doc.get("stock"), path, file, loaded, shipments_path, problems)
     if isinstance(doc.get("name"), str) and doc["name"] != path.stem:
         problems.append(
             Problem(
@@ -759,7 +805,42 @@ def load_scenario(
         )
     if scenario is None or loaded is None or any(p.severity == "error" for p in problems):
         raise InputError(problems)
-    return LoadedScenario(path, scenario, loaded, problems, shipments_path)
+    return LoadedScenario(path, scenario, loaded, problems, shipments_path, stock_path)
+
+
+def _stock_path(
+    raw: Any,
+    path: Path,
+    file: str,
+    network: Network | None,
+    shipments_path: Path | None,
+    problems: list[Problem],
+) -> Path | None:
+    """A scenario's stock inputs given as a path: found and checked (docs/stock.md), against
+    the scenario's shipment file when it has one."""
+    ref = raw if isinstance(raw, str) else raw.get("path") if isinstance(raw, dict) else None
+    if not isinstance(ref, str) or not ref.strip():
+        return None
+    found = resolve_relative(ref, path.parent)
+    if found is None:
+        problems.append(
+            Problem(
+                file,
+                "scenario",
+                "stock",
+                f"no stock inputs '{ref}' (read relative to {path.parent} and the working "
+                "directory)",
+            )
+        )
+        return None
+    if network is not None:
+        try:
+            shipments = load_shipments(shipments_path, network)[0] if shipments_path else None
+            _, found_problems = load_stock(found, network, shipments)
+            problems += found_problems
+        except InputError as exc:
+            problems += exc.problems + exc.warnings
+    return found
 
 
 def _load_network(

@@ -201,6 +201,8 @@ class World:
         for route in routes:
             lanes = [leg.lane for leg in route.legs]
             fits = [i for i in free if lanes[: len(parts[i].lanes_taken)] == parts[i].lanes_taken]
+            # A shipment booked in parts (twin.replay.demand): a part's new route goes to it.
+            fits = [i for i in fits if parts[i].route.shipment == route.shipment] or fits
             if not fits:
                 turning = [i for i in free if self._can_divert(parts[i], lanes, now)] if now else []
                 if not turning:
@@ -491,6 +493,9 @@ class Outcome:
     # Units no route carries, charged at the planner's unserved penalty (never dropped).
     unserved_cost: float = 0.0
     co2e_kg: float = 0.0  # known CO2e of the part's whole route (docs/emissions.md)
+    # The planned shipment the part's route was made for: the shipment itself, or the part a
+    # planner booked apart (the stock-aware engine's urgent SKU lines, twin.replay.demand).
+    part: str = ""
 
 
 # The planner's price of a unit left unrouted (twin.optimise.request).
@@ -550,6 +555,7 @@ def outcomes(world: World, unserved_penalty: float = UNSERVED_PENALTY) -> list[O
                         leg.co2e_kg or 0.0
                         for leg in emissions.path(lanes, progress.route.units, shipment)
                     ),
+                    part=progress.route.shipment,
                 )
             )
     return found
