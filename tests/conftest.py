@@ -8,6 +8,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+# pytest-xdist's workers start with COLUMNS=80, and rich fixes a console's width from COLUMNS
+# when the console is made (at import): left unset, the CLI consoles read the width each test
+# passes to CliRunner, as they do in one process.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

@@ -100,3 +100,46 @@ def test_the_registry_rebuilds_what_an_applied_incident_keeps(until: str) -> Non
     (incident,) = engine.incidents.values()
     assert in_force(incident, incident.updated_at) == engine.in_force
     assert incident.updated_at == NOW + applied
+
+
+def test_an_avoid_keeps_the_window_of_an_announced_change() -> None:
+    """A closure announced weeks ahead: the avoid applied now keeps freight off the strait only
+    if it would pass the strait once the closure bites; freight booked now passes it before."""
+    from twin.domain.signals import Signal
+
+    bites = NOW + 40 * DAY
+    signals = [
+        Signal(
+            ts=NOW,
+            source="t",
+            dimension="security",
+            target="SUEZ",
+            metric=metric,
+            value=value,
+            effective_at=bites,
+        )
+        for metric, value in (("advisory_level", 4), ("incidents_7d", 8))
+    ]
+    engine = Engine.from_state(
+        mini_network(), [_playbook("clear")], EngineState(), EngineSettings()
+    )
+    engine.ingest(ingest_signals(signals, engine.network).frame)
+    applied = None
+    for step in range(8):
+        report = engine.tick(NOW + step * 6 * HOURS)
+        if any(i.state.value == "applied" for i in report.incidents):
+            applied = NOW + step * 6 * HOURS
+            break
+    assert applied is not None, "the announced closure opened no incident"
+    (avoid,) = [i for i in engine.in_force if i.kind == "avoid"]
+    assert avoid.window == (bites, None)
+    # Booked now: Yantian in half a day, Suez some three weeks on, before the closure bites.
+    engine.plan_shipments([_ship("EARLY", 0)], applied, use_risk=False)
+    assert "YTN-RTM-SUEZ" in _lanes(engine, "EARLY")
+    # Booked a month on, the freight would pass Suez after it closes: round the Cape.
+    later = applied + 30 * DAY
+    engine.plan_shipments([_ship("LATE", 30)], later, use_risk=False)
+    assert "YTN-RTM-CAPE" in _lanes(engine, "LATE")
+    assert engine.active_constraints(later).avoid == {"YTN-RTM-SUEZ"}
+    # Without a time, the avoid is the whole target, as before.
+    assert engine.active_constraints().avoid >= {"SUEZ"}

@@ -11,7 +11,12 @@ from tests.replay.effects import FakeEffect
 from twin.domain.plans import Assignment, Leg
 from twin.domain.records import Shipment
 from twin.files.networks import load_network
-from twin.replay.hindsight import Expedite, best_journey, hindsight_outcomes
+from twin.replay.hindsight import (
+    Expedite,
+    best_journey,
+    fair_hindsight_world,
+    hindsight_outcomes,
+)
 from twin.replay.world import EffectBook, World, outcomes
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -55,13 +60,13 @@ def _route(network, shipment: Shipment, lanes, wait: timedelta) -> Assignment:
     )
 
 
-def _brute_force(network, effects, shipment: Shipment) -> float:
+def _brute_force(network, effects, shipment: Shipment, draws: bool = True) -> float:
     """The cheapest total over both paths and every hold at Yantian on a 6-hour grid (0-60 d),
     each played through the world's own dispatch and advance."""
     best = float("inf")
     for lanes in PATHS:
         for step in range(241):
-            world = World(network, EffectBook.of(effects, END), seed=3)
+            world = World(network, EffectBook.of(effects, END), seed=3, draws=draws)
             world.dispatch(shipment, [_route(network, shipment, lanes, step * timedelta(hours=6))])
             world.advance(END + 400 * DAY)
             cost = sum(o.transport_cost + o.lateness_cost for o in outcomes(world))
@@ -197,3 +202,57 @@ def test_warning_lead_is_one_figure_per_effect_episode(network) -> None:
     leads = event_leads(alerts, EffectBook.of(effects, END), network)
     assert [(e["target"], e["lead_h"]) for e in leads] == [("SUEZ", 48.0), ("NLRTM", -12.0)]
     assert leads[0]["until"] == format_timestamp(T0 + 14 * DAY)
+
+
+def _fair(network, effects, shipment: Shipment, seed: int, draws: bool = True):
+    world = World(network, EffectBook.of(effects, END), seed=seed, draws=draws)
+    sailed = fair_hindsight_world(world, [shipment], 10_000.0, until=END + 400 * DAY)
+    (found,) = outcomes(sailed)
+    return found, found.transport_cost + found.lateness_cost + found.unserved_cost
+
+
+def test_fair_hindsight_books_the_same_journey_whatever_the_draws(tmp_path: Path) -> None:
+    """Hindsight knows the effects, not each shipment's transit draw. Suez is planned faster
+    but varies widely, the dearer Cape service barely: the bound (knowing the draws) takes the
+    Cape for the seeds whose Suez draw would make the freight late and Suez for the others; the
+    fair hindsight (mean transit) books one service for every seed, and never costs less than
+    the bound."""
+    from tests.conftest import MINI_NETWORK
+
+    text = MINI_NETWORK.replace(
+        "transit_days: 30, cost_per_unit: 60",
+        "transit_days: 30, transit_days_p90: 45, cost_per_unit: 60",
+    ).replace(
+        "transit_days: 40, cost_per_unit: 75",
+        "transit_days: 35, transit_days_p90: 36, cost_per_unit: 75",
+    )
+    (tmp_path / "varied.yaml").write_text(text)
+    varied = load_network(tmp_path / "varied.yaml")[0]
+    shipment = _shipment(due_days=38, penalty=40.0)
+    fair, bound = set(), set()
+    for seed in range(8):
+        found, cost = _fair(varied, [], shipment, seed)
+        fair.add(found.lanes)
+        world = World(varied, EffectBook.of([], END), seed=seed)
+        (best,) = hindsight_outcomes(world, [shipment], 10_000.0)
+        bound.add(best.lanes)
+        assert cost >= (best.transport_cost + best.lateness_cost) * (1 - 1e-9)
+    assert len(fair) == 1 and fair <= set(PATHS)
+    assert bound == set(PATHS)
+
+
+@pytest.mark.parametrize(
+    "effects",
+    [
+        [],
+        [FakeEffect(T0 + 5 * DAY, "SUEZ", until=T0 + 26 * DAY, close=True)],
+        [FakeEffect(T0, "YTN-RTM-SUEZ", until=T0 + 10 * DAY, capacity_pct=30)],
+    ],
+    ids=["calm", "suez-closed", "queue-at-departure"],
+)
+def test_fair_hindsight_is_the_best_journey_when_transit_is_as_planned(network, effects) -> None:
+    # Without draws (every leg at its mean transit, here its planned one) knowing the effects is
+    # all there is to know: the fair hindsight equals brute force over both paths and holds.
+    shipment = _shipment()
+    _, cost = _fair(network, effects, shipment, seed=3, draws=False)
+    assert cost == pytest.approx(_brute_force(network, effects, shipment, draws=False), rel=1e-9)

@@ -135,6 +135,9 @@ def _new_alert(
         sources=score.sources,
         early=early,
         forecast_cross_at=forecast,
+        starts_at=score.starts_at,
+        until=score.until,
+        stock=score.stock,
     )
 
 
@@ -213,6 +216,9 @@ def evaluate(
                         "forecast_cross_at": forecast,
                         "via": item.via or current.via,
                         "sources": tuple(dict.fromkeys(current.sources + item.sources)),
+                        "starts_at": item.starts_at if value > 0 else current.starts_at,
+                        "until": item.until if value > 0 else current.until,
+                        "stock": item.stock or current.stock,
                     }
                 )
                 alerts[current.id] = updated

@@ -144,6 +144,9 @@ class AlertRules(BaseModel):
         default_factory=lambda: {
             # Cost moves are noisy week to week: ask for three passes before paging.
             "cost": DimensionRule(warn=0.5, critical=0.9, clear_below=0.3, for_passes=3),
+            # Stock: warn at `[stock] margin_at_half` of margin at risk within the lead time,
+            # critical at four times it; clear below 3/7 of it (twin.stock.monitor).
+            "stock": DimensionRule(warn=0.5, critical=0.8, clear_below=0.3, for_passes=2),
         }
     )
     trend: TrendRule = TrendRule()

@@ -81,9 +81,37 @@ def demo_signals(start: datetime) -> list[dict[str, object]]:
     ]
 
 
-def write_demo(folder: Path, database_url: str, *, start: datetime) -> Path:
+def write_stock(folder: Path, start: datetime) -> None:
+    """Stock inputs for the demo's one warehouse (folder `stock/`, docs/stock.md): MUG with 15
+    days of cover, LAMP with 600, each SKU's daily forecast given, and SKU lines on S1 and S2
+    that add up to their cbm (S1: 2,000 MUG and 200 LAMP = 40 cbm; S2: 2,000 MUG = 20 cbm)."""
+    stock = folder / "stock"
+    stock.mkdir(exist_ok=True)
+    (stock / "stock.csv").write_text(
+        "warehouse,sku,on_hand,unit_value,unit_margin,cbm_per_unit,safety_days\n"
+        "NL-VENLO,MUG,150,12,4,0.01,14\n"
+        "NL-VENLO,LAMP,3000,40,15,0.1,\n",
+        encoding="utf-8",
+    )
+    days = [(start + timedelta(days=d)).date().isoformat() for d in range(150)]
+    (stock / "forecast.csv").write_text(
+        "warehouse,sku,date,units\n"
+        + "".join(
+            f"NL-VENLO,{sku},{d},{units}\n"
+            for sku, units in (("MUG", 10), ("LAMP", 5))
+            for d in days
+        ),
+        encoding="utf-8",
+    )
+    (stock / "shipment_lines.csv").write_text(
+        "shipment,sku,units\nS1,MUG,2000\nS1,LAMP,200\nS2,MUG,2000\n", encoding="utf-8"
+    )
+
+
+def write_demo(folder: Path, database_url: str, *, start: datetime, stock: bool = False) -> Path:
     """The demo's files in `folder`: network.yaml, playbooks/, shipments.csv, feeds/ and the
-    twin.toml naming them and `database_url`. Returns the twin.toml's path."""
+    twin.toml naming them and `database_url` (with `stock`, also the stock inputs of
+    `write_stock` and their `[stock]` table). Returns the twin.toml's path."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "network.yaml").write_text(NETWORK, encoding="utf-8")
     (folder / "playbooks").mkdir(exist_ok=True)
@@ -112,6 +140,8 @@ def write_demo(folder: Path, database_url: str, *, start: datetime) -> Path:
         ],
         folder / "shipments.csv",
     )
+    if stock:
+        write_stock(folder, start)
     config = folder / "twin.toml"
     config.write_text(
         "\n".join(
@@ -125,6 +155,7 @@ def write_demo(folder: Path, database_url: str, *, start: datetime) -> Path:
                 'name = "demo-feed"',
                 'path = "feeds/*"',
                 "",
+                *(["[stock]", 'path = "stock"', ""] if stock else []),
             ]
         ),
         encoding="utf-8",
@@ -142,18 +173,24 @@ def drop_feed_file(folder: Path, name: str, rows: list[dict[str, object]]) -> Pa
 
 
 def seed_demo(
-    database_url: str, folder: Path, *, now: datetime, extra_incidents: int = 0
+    database_url: str,
+    folder: Path,
+    *,
+    now: datetime,
+    extra_incidents: int = 0,
+    stock: bool = False,
 ) -> Seeded:
     """Run the real chain on the demo: write the files (write_demo), drop the Suez signals in
     the feed folder and run `run_once` every 6 h of the two days before `now` until the Suez
     incident is proposed (waiting for approval: the Cape detour trips its cost guardrail).
 
     extra_incidents: also store that many copies of the incident under other alert ids (for
-    the load bench's incident list; nothing runs passes over those)."""
+    the load bench's incident list; nothing runs passes over those). stock: with the stock
+    inputs of `write_stock` monitored."""
     from twin.engine.service import run_once
 
     start = now - timedelta(days=2)
-    config = write_demo(folder, database_url, start=start)
+    config = write_demo(folder, database_url, start=start, stock=stock)
     drop_feed_file(folder, "suez.jsonl", demo_signals(start))
     incident_id = None
     for step in range(9):

@@ -1,5 +1,7 @@
 """What the JSON API sends and takes (API models, apart from the store's table rows and the
-domain records; built from the domain records in twin.api.views)."""
+domain records; built from the domain records in twin.api.views). The stock records
+(twin.domain.stock: a warehouse's position, an incident's impact) are plain frozen values and
+go out as they are."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from twin.alerting.rules import check_matchers
 from twin.domain.durations import parse_duration
+from twin.domain.stock import StockImpact, WarehouseStock
 
 
 class _Out(BaseModel):
@@ -77,6 +80,13 @@ class AlertOut(_Out):
     silenced_by: str | None
     inhibited_by: str | None
     acked_by: str | None
+    stock: WarehouseStock | None = Field(
+        default=None, description="stock alerts: the warehouse's position behind the score"
+    )
+    chain: list[str] = Field(
+        default_factory=list,
+        description="stock alerts: cause -> shipments -> warehouse x SKU -> days short",
+    )
 
 
 class SilenceOut(_Out):
@@ -153,6 +163,37 @@ class IncidentDetail(IncidentSummary):
     changes: list[ChangeOut]
     audit: list[AuditOut]
     can: list[str] = Field(description="the decisions the incident's state allows now")
+    stock: list[StockImpact] = Field(
+        default_factory=list,
+        description="per warehouse x SKU the changed shipments feed: units / days short and "
+        "margin at risk within the lead time, before and after the plan; what it avoids and "
+        "saves, and the cost it adds (each shipment's, shared among its lines by cbm)",
+    )
+    stock_by_warehouse: list[WarehouseImpactOut] = Field(default_factory=list)
+
+
+class WarehouseImpactOut(_Out):
+    """An incident's stock impact summed over the SKUs of one warehouse its shipments feed."""
+
+    warehouse: str
+    skus: int
+    units_short_before: float
+    units_short_after: float
+    days_short_before: int = Field(description="the most days short of any of its SKUs")
+    days_short_after: int
+    margin_at_risk_before: float
+    margin_at_risk_after: float
+    margin_saved: float = Field(description="margin at risk before less after, over its SKUs")
+    added_cost: float = Field(description="what the plan adds to the freight feeding it")
+
+
+class StockOut(_Out):
+    """The stock position as the last monitor pass projected it (none when stock is not
+    monitored: `[stock] path` in twin.toml)."""
+
+    at: datetime | None
+    currency: str
+    warehouses: list[WarehouseStock]
 
 
 class PlanDiffOut(_Out):

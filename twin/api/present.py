@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from twin.domain.alerts import Alert
 from twin.domain.incidents import Incident
 from twin.domain.records import DEFAULT_LATE_PENALTY, Network, Priority, Shipment
+from twin.domain.stock import StockImpact
 
 
 @dataclass(frozen=True)
@@ -190,3 +191,37 @@ def money(value: float, currency: str, *, sign: bool = False) -> str:
     if value < 0 and round(abs(value)) > 0:
         return f"−{text}"
     return f"+{text}" if sign and round(value) > 0 else text
+
+
+def stock_by_warehouse(impacts: Iterable[StockImpact]) -> list[dict[str, float | int | str]]:
+    """An incident's stock impact per warehouse: units, margin and added cost summed over its
+    SKUs, days short the most of any SKU (the shelf that stays empty longest), margin saved
+    the difference, most margin first."""
+    rows: dict[str, dict[str, float | int | str]] = {}
+    for i in impacts:
+        row = rows.setdefault(
+            i.warehouse,
+            {
+                "warehouse": i.warehouse,
+                "skus": 0,
+                "units_short_before": 0.0,
+                "units_short_after": 0.0,
+                "days_short_before": 0,
+                "days_short_after": 0,
+                "margin_at_risk_before": 0.0,
+                "margin_at_risk_after": 0.0,
+                "margin_saved": 0.0,
+                "added_cost": 0.0,
+            },
+        )
+        row["skus"] = int(row["skus"]) + 1
+        for name in ("margin_saved", "added_cost"):
+            row[name] = round(float(row[name]) + float(getattr(i, name)), 2)
+        for key in ("units_short", "margin_at_risk"):
+            for when in ("before", "after"):
+                name = f"{key}_{when}"
+                row[name] = round(float(row[name]) + float(getattr(i, name)), 2)
+        for when in ("before", "after"):
+            name = f"days_short_{when}"
+            row[name] = max(int(row[name]), int(getattr(i, name)))
+    return sorted(rows.values(), key=lambda r: (-float(r["margin_at_risk_before"]), r["warehouse"]))

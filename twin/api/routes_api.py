@@ -34,6 +34,7 @@ from twin.api.models import (
     ScoreOut,
     SilenceIn,
     SilenceOut,
+    StockOut,
     UserOut,
 )
 from twin.api.views import ConsoleError
@@ -45,6 +46,7 @@ from twin.store.console import change_marker, incident_summaries, recent_audit, 
 from twin.store.db import session_scope
 from twin.store.incidents import audit_log
 from twin.store.networks import get_network, list_networks
+from twin.store.stock import load_stock_position
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "not signed in / bad token"},
@@ -156,6 +158,16 @@ def scores_history(
         views.score(s)
         for s in score_history(session, target=target, dimension=dimension, limit=limit)
     ]
+
+
+@router.get("/stock", response_model=StockOut)
+def stock(session: SessionDep, user: CurrentUser) -> StockOut:
+    """Cover by warehouse as the last monitor pass projected it: the SKUs short within each
+    warehouse's lead time, their inbound freight, and what delays them (docs/stock.md)."""
+    stored = load_stock_position(session)
+    if stored is None:
+        return StockOut(at=None, currency="USD", warehouses=[])
+    return StockOut(at=stored.at, currency=stored.currency, warehouses=list(stored.warehouses))
 
 
 @router.get("/alerts", response_model=list[AlertOut])

@@ -183,6 +183,7 @@ def incident_page(
                 incident, log, request.query_params.get("done", ""), user.name
             ),
             "avoided": [present.place_name(network, t) for t in avoid],
+            "stock_totals": present.stock_by_warehouse(incident.stock),
             "blocked": sum(1 for r in routes.values() if r["through_avoided"]),
         },
     )
@@ -283,6 +284,14 @@ def map_network(
 def map_land(user: CurrentUser) -> JSONResponse:
     """The land outline the map draws (bundled Natural Earth, simplified)."""
     return JSONResponse(geometry.land_features(), headers={"Cache-Control": "max-age=86400"})
+
+
+@router.get("/stock", response_class=HTMLResponse)
+def stock_page(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
+    """Cover by warehouse: SKUs short within the lead time and their inbound freight."""
+    from twin.store.stock import load_stock_position
+
+    return render(request, "stock.html", {"stock": load_stock_position(session)})
 
 
 @router.get("/alerts", response_class=HTMLResponse)

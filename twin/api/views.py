@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from twin.api import present
 from twin.api.models import (
     AckOut,
     AlertOut,
@@ -20,6 +21,7 @@ from twin.api.models import (
     PlanDiffOut,
     ScoreOut,
     SilenceOut,
+    WarehouseImpactOut,
 )
 from twin.domain.alerts import Acknowledgement, Alert, RiskScore, Silence
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, ShipmentChange
@@ -147,6 +149,11 @@ def detail(incident: Incident, log: list[AuditEntry]) -> IncidentDetail:
         changes=[change(c) for c in incident.diff.changes],
         audit=[audit(e) for e in log],
         can=possible(incident),
+        stock=list(incident.stock),
+        stock_by_warehouse=[
+            WarehouseImpactOut.model_validate(row)
+            for row in present.stock_by_warehouse(incident.stock)
+        ],
     )
 
 
@@ -179,6 +186,8 @@ def alert(a: Alert) -> AlertOut:
         silenced_by=a.silenced_by,
         inhibited_by=a.inhibited_by,
         acked_by=a.acked_by,
+        stock=a.stock,
+        chain=a.stock.chain() if a.stock else [],
     )
 
 

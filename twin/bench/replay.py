@@ -34,7 +34,8 @@ def run(size: str) -> dict[str, dict[str, Any]]:
     loaded.scenario = loaded.scenario.model_copy(update={"shipments": spec})
     playbooks = load_playbooks(REPO / "playbooks")
     start = time.perf_counter()
-    doc = replay(loaded, playbooks)
+    # The four runs; the pathwise bound (a test device: hindsight knowing the draws) is not one.
+    doc = replay(loaded, playbooks, bound=False)
     total = time.perf_counter() - start
     stages = doc["_runs"]["engine"].stage_seconds
     days = (loaded.scenario.end - loaded.scenario.start).days

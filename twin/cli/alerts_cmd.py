@@ -56,6 +56,11 @@ def list_(
             "inhibited_by": a.inhibited_by,
             "silenced_by": a.silenced_by,
             "acked_by": a.acked_by,
+            "explain": a.explain,
+            # Stock alerts: the warehouse's position and the chain cause -> shipments ->
+            # warehouse x SKU -> days short.
+            "stock": a.stock.model_dump(mode="json") if a.stock else None,
+            "chain": a.stock.chain() if a.stock else [],
         }
         for a in alerts
     ]
@@ -76,6 +81,11 @@ def list_(
             r["inhibited_by"] or r["silenced_by"] or "",
         )
     console.print(table)
+    for r in rows:
+        if r["chain"]:
+            console.print(f"[bold]{r['target']}[/] stock ({r['severity']}): {r['explain']}")
+            for line in r["chain"]:
+                console.print(f"  {line}", soft_wrap=True)
 
 
 def _engine() -> Engine:

@@ -77,6 +77,8 @@ def _detail(incident: Incident, audit: list[Any]) -> dict[str, Any]:
         ],
         "notifications": [n.model_dump(mode="json") for n in incident.notifications],
         "audit": [e.model_dump(mode="json") for e in audit],
+        # Per warehouse x SKU its shipments feed: short before (plan of record) and after.
+        "stock": [i.model_dump(mode="json") for i in incident.stock],
     }
 
 
@@ -186,6 +188,31 @@ def show(ident: IdArg, json: JsonOpt = False) -> None:
             f"{c.late_days_avoided:.1f}",
         )
     console.print(table)
+    if incident.stock:
+        impact = Table(title="stock impact within lead time (now -> with the plan)")
+        for column in (
+            "warehouse",
+            "sku",
+            "units short",
+            "days short",
+            "days avoided",
+            "margin at risk",
+            "margin saved",
+            "added cost",
+        ):
+            impact.add_column(column)
+        for i in incident.stock:
+            impact.add_row(
+                i.warehouse,
+                i.sku,
+                f"{i.units_short_before:,.0f} -> {i.units_short_after:,.0f}",
+                f"{i.days_short_before} -> {i.days_short_after}",
+                str(i.days_short_avoided),
+                f"{i.margin_at_risk_before:,.0f} -> {i.margin_at_risk_after:,.0f}",
+                f"{i.margin_saved:,.0f}",
+                f"{i.added_cost:+,.0f}",
+            )
+        console.print(impact)
     log = Table(title="audit")
     for column in ("at", "who", "what", "from", "to", "why"):
         log.add_column(column)

@@ -12,6 +12,7 @@ from twin.cli.common import console, emit_json, err_console, handles_errors, rep
 from twin.domain.durations import parse_duration, parse_timestamp
 from twin.domain.problems import InputError, Problem
 from twin.domain.records import Shipment
+from twin.domain.settings import StockSettings
 from twin.files.networks import load_network
 
 
@@ -58,6 +59,33 @@ def _print(doc: dict[str, Any]) -> None:
             console.print(f"  {muted} lane alerts are muted by the alert on what they pass")
     else:
         console.print("open alerts: none")
+    for a in roots:
+        for line in a.get("chain", []):
+            console.print(f"  {a['target']} stock: {line}", soft_wrap=True)
+    if doc.get("stock") is not None:
+        short = [w for w in doc["stock"] if w["margin_at_risk"] > 0]
+        table = Table(
+            title=f"stock: {len(short)} of {len(doc['stock'])} warehouses short within lead time"
+        )
+        for column in (
+            "warehouse",
+            "lead time d",
+            "SKUs short",
+            "first out",
+            "margin at risk",
+            "of it from delays",
+        ):
+            table.add_column(column)
+        for w in short:
+            table.add_row(
+                w["warehouse"],
+                f"{w['lead_time_days']:g}",
+                str(w["skus_short"]),
+                w["first_stockout_on"] or "",
+                f"{w['margin_at_risk']:,.0f}",
+                f"{w['margin_at_risk'] - w['margin_at_risk_without_delays']:,.0f}",
+            )
+        console.print(table)
     if doc["exposed"]:
         by_cause: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for e in doc["exposed"]:
@@ -97,6 +125,20 @@ def monitor(
         typer.Option(help="Time of the pass (ISO 8601 with zone); default: the latest reading."),
     ] = None,
     horizon: Annotated[str, typer.Option(help="How far ahead exposure looks (e.g. 30d).")] = "30d",
+    stock: Annotated[
+        Path | None,
+        typer.Option(
+            help="Stock inputs (a folder or .yaml, docs/stock.md): score the stock dimension; "
+            "needs --shipments for the SKU lines' freight."
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="A twin.toml whose [scoring], [alerts] and [stock] tables apply ([stock] path "
+            "is used when --stock is not given)."
+        ),
+    ] = None,
     save: Annotated[
         bool,
         typer.Option(
@@ -145,8 +187,40 @@ def monitor(
 
         ships, ship_problems = load_shipments(shipments, loaded)
         warnings += ship_problems
+    scoring, rules, stock_settings = ScoringConfig(), AlertRules(), StockSettings()
+    if config is not None:
+        from twin.files.config import alert_rules, load_config, scoring_config
+
+        settings = load_config(config)
+        scoring, rules, stock_settings = (
+            scoring_config(settings),
+            alert_rules(settings),
+            settings.stock,
+        )
+        if stock is None and settings.stock.path is not None:
+            stock = config.parent / settings.stock.path
+    stock_monitor = None
+    if stock is not None:
+        from twin.files.stock import load_stock
+        from twin.stock.monitor import StockMonitor
+
+        if shipments is None:
+            raise InputError(
+                [Problem("--stock", "", "--shipments", "stock needs the shipments its lines name")]
+            )
+        inputs, stock_problems = load_stock(stock, loaded, ships)
+        warnings += stock_problems
+        stock_monitor = StockMonitor(inputs, loaded, stock_settings)
     run = run_monitor(
-        loaded, frame, when, ships, span, ScoringConfig(), AlertRules(), positions=positions
+        loaded,
+        frame,
+        when,
+        ships,
+        span,
+        scoring,
+        rules,
+        positions=positions,
+        stock=stock_monitor,
     )
     doc = document(run, when)
     doc["shipments_checked"] = len(ships)

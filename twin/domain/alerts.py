@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from twin.domain.durations import parse_timestamp
+from twin.domain.stock import WarehouseStock
 
 
 class Severity(StrEnum):
@@ -46,6 +47,7 @@ class RiskScore(BaseModel):
     sources: tuple[str, ...] = ()
     starts_at: Zoned | None = None
     until: Zoned | None = None
+    stock: WarehouseStock | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -65,10 +67,18 @@ class RiskScore(BaseModel):
 class Alert(BaseModel):
     """One alert episode of a (target, dimension) key: opened once, maybe escalated, cleared once.
 
-    severity is the highest reached in the episode; score the latest, peak the highest.
-    forecast_cross_at: when the trend predicted the threshold crossing (early warnings).
-    warning_lead_h: hours between opened_at and the real impact, set afterwards by
-    `twin.alerting.episodes.set_lead_time`. inhibited_by / silenced_by: why it does not page.
+        severity is the highest reached in the episode; score the latest, peak the highest.
+        forecast_cross_at: when the trend predicted the threshold crossing (early warnings).
+        warning_lead_h: hours between opened_at and the real impact, set afterwards by
+        `twin.alerting.episodes.set_lead_time`. inhibited_by / silenced_by: why it does not page.
+    <<<<<<< HEAD
+        starts_at / until: the latest score's window (when the risk bites, e.g. an announced change's
+        effective time; when it ends), None = from now / open-ended: a playbook's constraint on the
+        target keeps to it (twin.playbook.actions.InForce).
+    =======
+        stock: for the `stock` dimension, the warehouse's position at the latest pass (the chain
+        cause -> shipments -> warehouse x SKU -> days short).
+    >>>>>>> i15-monitor
     """
 
     model_config = ConfigDict(frozen=True)
@@ -94,6 +104,9 @@ class Alert(BaseModel):
     silenced_by: str | None = None
     acked_by: str | None = None
     acked_at: Zoned | None = None
+    starts_at: Zoned | None = None
+    until: Zoned | None = None
+    stock: WarehouseStock | None = None
 
     @property
     def key(self) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from twin.domain.alerts import Alert, Zoned
 from twin.domain.plans import Assignment, ProposalStatus
+from twin.domain.stock import StockImpact
 
 
 class IncidentState(StrEnum):
@@ -165,7 +166,8 @@ class Incident(BaseModel):
     playbook waits for a person (guardrails tripped, plan not optimal), empty if none.
     actions: the rendered actions (name + parameters after templating), in playbook order.
     Routes are kept whole (timed legs) so an incident can be applied or rolled back after a
-    restart from what is stored alone.
+    restart from what is stored alone. stock: per warehouse x SKU its changed shipments feed,
+    units / days short and margin at risk before and after the plan (when stock is monitored).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -192,6 +194,7 @@ class Incident(BaseModel):
     updated_at: Zoned
     decided_by: str | None = None
     comment: str = ""
+    stock: tuple[StockImpact, ...] = ()  # what the plan does to the warehouses its freight feeds
 
 
 class AuditEntry(BaseModel):

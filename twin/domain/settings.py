@@ -238,6 +238,36 @@ class LimitSettings(_Table):
     """Values of one YAML document once its aliases are expanded (an alias bomb is refused)."""
 
 
+class StockSettings(_Table):
+    """`[stock]`: the stock dimension (docs/stock.md, "Monitoring"). With `path` set, each
+    monitor pass projects every warehouse x SKU at the plan of record's ETAs under the
+    current risks' expected delays and scores each warehouse's shortage within its
+    replenishment lead time, weighted by margin at risk."""
+
+    path: str | None = Field(default=None, min_length=1)
+    """Stock inputs: a folder (stock.csv, demand.csv, forecast.csv, shipment_lines.csv) or a
+    .yaml file (SPEC 1.7); None: no stock monitoring."""
+    horizon_days: int = Field(default=120, ge=1, le=730)
+    """Days projected from each pass."""
+    lead_time_days: float | None = Field(default=None, gt=0)
+    """Replenishment lead time of every warehouse; None: from the network (the fastest sea,
+    rail or road route from an origin, with handling and clearance)."""
+    lead_times: dict[str, float] = Field(default_factory=dict)
+    """Per warehouse id, overriding the above (days > 0)."""
+    margin_at_half: float = Field(default=10_000.0, gt=0)
+    """Margin at risk (the network's currency) that scores 0.5: score = m / (m + this)."""
+    skus_shown: int = Field(default=10, ge=1, le=1000)
+    """SKUs at risk kept per warehouse in an alert's chain and on the console."""
+
+    @field_validator("lead_times")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = sorted(k for k, v in value.items() if not v > 0)
+        if bad:
+            raise ValueError(f"lead times must be above 0 days: {', '.join(bad)}")
+        return value
+
+
 class LeaderSettings(_Table):
     """`[leader]`: with several daemons on one database, one holds a lease and does the work."""
 
@@ -303,6 +333,7 @@ class TwinConfig(_Table):
     serve: ServeSettings = ServeSettings()
     leader: LeaderSettings = LeaderSettings()
     limits: LimitSettings = LimitSettings()
+    stock: StockSettings = StockSettings()
 
     @field_validator("database_url")
     @classmethod
@@ -425,6 +456,7 @@ __all__ = [
     "NotifySettings",
     "ReplanSettings",
     "ServeSettings",
+    "StockSettings",
     "TwinConfig",
     "config_problems",
     "table_name",

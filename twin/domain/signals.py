@@ -13,6 +13,10 @@ from twin.domain.durations import parse_timestamp
 # The dimensions scored out of the box; others may be configured (SPEC 1.3: extensible).
 # `transit` carries ETA drift derived from carriers' track-and-trace events.
 STANDARD_DIMENSIONS = ("customs", "capacity", "weather", "security", "cost", "transit")
+# The dimensions alerts come in: the standard ones and `stock`, which no signal carries (it is
+# scored from stock inputs, twin.stock.monitor) but which playbooks may answer.
+STOCK_DIMENSION = "stock"
+ALERTED_DIMENSIONS = (*STANDARD_DIMENSIONS, STOCK_DIMENSION)
 
 
 class Area(BaseModel):

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+)
 
+from twin.domain.durations import parse_timestamp
 from twin.domain.records import Identifier, NonNegative
 
 Positive = Annotated[float, Field(gt=0)]
+# As twin.domain.alerts.Zoned (which imports this module): zone-aware UTC, naive refused.
+_Zoned = Annotated[datetime, BeforeValidator(parse_timestamp)]
 
 # A shipment's SKU lines agree with its cbm when they differ by no more than this share of the
 # shipment, or this many cbm on small lots (lines count whole units; cbm is given to 0.01).
@@ -86,3 +97,126 @@ class StockInputs:
     @property
     def skus(self) -> frozenset[str]:
         return frozenset(self.stock["sku"])
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class InboundLot(_Record):
+    """Units of one SKU on one inbound shipment: when the plan of record brings them, and when
+    they are expected under the current risks (`causes`: the targets whose risk delays them)."""
+
+    shipment: str
+    units: float
+    eta: _Zoned | None = None
+    expected_eta: _Zoned | None = None
+    delay_days: float = 0.0
+    causes: tuple[str, ...] = ()
+
+
+class SkuAtRisk(_Record):
+    """One warehouse x SKU short within the warehouse's replenishment lead time.
+
+    days_short / units_short / margin_at_risk: under the current risks' expected delays;
+    days_short_without_delays: the same count at the plan of record's own ETAs (what the
+    delays add is the difference). stockout_on: the first day with a lost sale.
+    """
+
+    sku: str
+    on_hand: float
+    demand_per_day: float
+    cover_days: int
+    stockout_on: date | None = None
+    days_short: int = 0
+    units_short: float = 0.0
+    margin_at_risk: float = 0.0
+    days_short_without_delays: int = 0
+    inbound: tuple[InboundLot, ...] = ()
+
+
+class RiskCause(_Record):
+    """A risk (target, dimension) whose expected delay of `shipments` breaks a warehouse's cover."""
+
+    target: str
+    dimension: str
+    delay_days: float
+    shipments: tuple[str, ...] = ()
+
+
+class WarehouseStock(_Record):
+    """One warehouse's stock position as the stock monitor scored it: cover, what is short
+    within its replenishment lead time and why. The chain an alert shows reads
+    causes -> their shipments -> at_risk (warehouse x SKU) -> days short.
+
+    margin_at_risk: margin of the sales lost within the lead time under the current risks;
+    margin_at_risk_without_delays: the same at the plan of record's ETAs. at_risk: the SKUs
+    short within the lead time, most margin first (at most the configured number).
+    """
+
+    warehouse: str
+    lead_time_days: float
+    skus: int = 0
+    on_hand: float = 0.0
+    inbound_units: float = 0.0
+    median_cover_days: float = 0.0
+    skus_short: int = 0
+    units_short: float = 0.0
+    margin_at_risk: float = 0.0
+    margin_at_risk_without_delays: float = 0.0
+    first_stockout_on: date | None = None
+    causes: tuple[RiskCause, ...] = ()
+    at_risk: tuple[SkuAtRisk, ...] = ()
+
+    def chain(self) -> list[str]:
+        """The chain for people, one line per SKU at risk: cause -> shipments -> warehouse x
+        SKU -> days short."""
+        lines = []
+        for item in self.at_risk:
+            delayed = [lot for lot in item.inbound if lot.delay_days > 0]
+            causes = sorted({c for lot in delayed for c in lot.causes})
+            cause = ", ".join(causes) if causes else "demand outruns stock and inbound"
+            ships = ", ".join(f"{lot.shipment} (+{lot.delay_days:g} d)" for lot in delayed)
+            short = (
+                f"{self.warehouse} x {item.sku}: {item.days_short} days short"
+                f" ({item.days_short_without_delays} without the delays),"
+                f" {item.units_short:,.0f} units, {item.margin_at_risk:,.0f} margin"
+            )
+            lines.append(" -> ".join([cause, *([ships] if ships else []), short]))
+        return lines
+
+
+class StockImpact(_Record):
+    """What an incident's plan does to one warehouse x SKU its shipments feed, within the
+    warehouse's lead time, under the current risks: before (the plan of record) and after
+    (the incident's new routes).
+
+    added_cost: what the plan adds to the transport cost of the shipments feeding the pair,
+    each shipment's change shared among its SKU lines by cbm. The savings (units, days and
+    margin) are before less after: negative when the plan makes the shelf emptier.
+    """
+
+    warehouse: str
+    sku: str
+    units_short_before: float
+    units_short_after: float
+    days_short_before: int
+    days_short_after: int
+    margin_at_risk_before: float
+    margin_at_risk_after: float
+    added_cost: float = 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def units_short_avoided(self) -> float:
+        return round(self.units_short_before - self.units_short_after, 2)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def days_short_avoided(self) -> int:
+        return self.days_short_before - self.days_short_after
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def margin_saved(self) -> float:
+        return round(self.margin_at_risk_before - self.margin_at_risk_after, 2)

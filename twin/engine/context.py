@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine as Database
 
 from twin.domain.plans import Routes
-from twin.domain.problems import InputError
+from twin.domain.problems import InputError, Problem
 from twin.domain.records import Network, Shipment
 from twin.domain.settings import TwinConfig
 from twin.engine.engine import EngineSettings
@@ -26,10 +26,12 @@ from twin.files.limits import use_limits
 from twin.files.networks import bundled_networks, load_network
 from twin.files.playbooks import playbooks_for
 from twin.files.shipments import load_shipments
+from twin.files.stock import load_stock
 from twin.notify.send import Channel
 from twin.playbook.actions import OptimiseReplanner
 from twin.playbook.schema import Playbook
 from twin.schedule import metrics
+from twin.stock.monitor import StockMonitor
 from twin.store.common import DecodedRows
 from twin.store.db import database_url, make_engine, session_scope, write_scope
 from twin.store.migrate import upgrade
@@ -67,6 +69,10 @@ class Service:
     # The shipments file as last stored, and how many shipments it held.
     shipments_seen: FileSeen | None = None
     shipments_count: int = 0
+    # The `[stock]` inputs as last read (newest modification time among their files), and the
+    # monitor built from them; its demand forecast is kept between passes.
+    stock_seen: int | None = None
+    stock: StockMonitor | None = None
     # Shipments and routes as the last pass decoded them (re-used while their rows are unchanged).
     decoded_shipments: DecodedRows[Shipment] = field(default_factory=DecodedRows)
     decoded_routes: DecodedRows[Routes] = field(default_factory=DecodedRows)
@@ -154,7 +160,43 @@ def open_service(
         health=health or metrics.HEALTH,
     )
     load_shipment_file(service)
+    stock_monitor(service)
     return service
+
+
+def stock_monitor(service: Service) -> StockMonitor | None:
+    """The stock monitor of `[stock] path`, read again when a file of it changed (None without
+    the key). Raises InputError for bad stock inputs (naming file, row and field) when there
+    is no earlier good read; after one, a bad change is logged and the last good inputs kept,
+    so one bad export does not stop the monitor passes."""
+    settings = service.config.stock
+    if settings.path is None:
+        return None
+    path = service.path(settings.path)
+    if not path.exists():
+        raise InputError([Problem(str(path), "", "[stock] path", "no such file or folder")])
+    files = sorted(path.iterdir()) if path.is_dir() else [path]
+    stamp = max((f.stat().st_mtime_ns for f in files if f.is_file()), default=0)
+    if service.stock is not None and service.stock_seen == stamp:
+        return service.stock
+    shipments = None
+    try:
+        if service.config.shipments and service.path(service.config.shipments).exists():
+            shipments, _ = load_shipments(service.path(service.config.shipments), service.network)
+        inputs, warnings = load_stock(path, service.network, shipments)
+    except InputError as exc:
+        if service.stock is None:
+            raise
+        log.error(
+            "stock inputs %s changed but do not load; keeping the last good ones: %s", path, exc
+        )
+        service.stock_seen = stamp
+        return service.stock
+    for warning in warnings:
+        log.warning("%s", warning)
+    service.stock = StockMonitor(inputs, service.network, settings)
+    service.stock_seen = stamp
+    return service.stock
 
 
 def load_shipment_file(service: Service) -> int:

@@ -13,16 +13,16 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 import pandas as pd
 
 from twin.alerting.episodes import AlertEvent, AlertState, evaluate
 from twin.alerting.rules import AlertRules
-from twin.domain.alerts import Alert, Exposure
+from twin.domain.alerts import Alert, Exposure, RiskScore
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, Notification
-from twin.domain.plans import Plan, Routes
+from twin.domain.plans import Assignment, Plan, Routes
 from twin.domain.records import Network, Shipment
 from twin.emissions import Emissions
 from twin.engine.state import EngineState, empty_signal_frame
@@ -30,7 +30,13 @@ from twin.files.emissions import load_emission_table
 from twin.network.graph import NetworkView, WhatIf
 from twin.network.timing import booked_lane_points, earliest_offsets
 from twin.optimise import PlanRequest, Position, SolveOptions, plan
-from twin.playbook.actions import ActionContext, InForce, OptimiseReplanner, Replanner
+from twin.playbook.actions import (
+    ActionContext,
+    InForce,
+    OptimiseReplanner,
+    Replanner,
+    lanes_meeting_in_window,
+)
 from twin.playbook.incidents import transition
 from twin.playbook.match import match_alert
 from twin.playbook.runner import after_clear, apply, opening_moves, propose, stale
@@ -38,7 +44,9 @@ from twin.playbook.schema import Playbook
 from twin.scoring.config import ScoringConfig
 from twin.scoring.exposure import delay_days, exposure
 from twin.scoring.propagate import assess
+from twin.scoring.scorers import to_risk_scores
 from twin.shipments.capacity import reserved_lane_capacity
+from twin.stock.monitor import StockAssessment, StockMonitor
 
 S = IncidentState
 # Where freight really is, as carriers report it: the plan of record's routes re-timed at `now`.
@@ -82,6 +90,7 @@ class TickReport:
     audit: list[AuditEntry] = field(default_factory=list)
     rerouted: dict[str, Routes] = field(default_factory=dict)
     unmatched: list[Alert] = field(default_factory=list)  # paged alerts no playbook answers
+    stock: StockAssessment | None = None  # the stock dimension's positions, when monitored
 
 
 class Engine:
@@ -96,6 +105,8 @@ class Engine:
     state : what it starts from (default: nothing known, nothing decided); see `from_state`.
     tracking : asked with `now` before the engine acts on routes, so a caller (a replay's
         world, a feed of carrier events) can bring the plan of record up to date first.
+    stock : scores the `stock` dimension each tick and prices incidents' stock impact
+        (twin.stock.monitor); None: no stock monitoring.
     """
 
     def __init__(
@@ -107,6 +118,7 @@ class Engine:
         *,
         state: EngineState | None = None,
         tracking: Tracking | None = None,
+        stock: StockMonitor | None = None,
     ):
         self.network = network
         self.playbooks = list(playbooks)
@@ -115,6 +127,7 @@ class Engine:
         self.replanner = replanner or OptimiseReplanner()
         self.emissions = Emissions(network, load_emission_table())  # CO2e in incident diffs
         self._tracking = tracking
+        self._stock = stock
         given = state or EngineState()
         self._shipments = dict(given.shipments)
         self._routes = dict(given.routes)
@@ -132,6 +145,7 @@ class Engine:
         # Seconds spent per stage (score, alerts, respond, plan): where a replay's time goes.
         self.seconds: dict[str, float] = defaultdict(float)
         self._delay_cache: tuple[datetime | None, dict[str, float]] | None = None
+        self._records_cache: tuple[pd.DataFrame, list[RiskScore]] | None = None
 
     @classmethod
     def from_state(
@@ -143,9 +157,12 @@ class Engine:
         *,
         replanner: Replanner | None = None,
         tracking: Tracking | None = None,
+        stock: StockMonitor | None = None,
     ) -> Engine:
         """The engine as `state` has it (the daemon: as the store has it at the pass's `now`)."""
-        return cls(network, playbooks, settings, replanner, state=state, tracking=tracking)
+        return cls(
+            network, playbooks, settings, replanner, state=state, tracking=tracking, stock=stock
+        )
 
     def state(self) -> EngineState:
         """What the engine knows and has decided now (a copy: changing it changes nothing)."""
@@ -221,10 +238,20 @@ class Engine:
 
     # --- planning ----------------------------------------------------------------------------
 
-    def active_constraints(self) -> WhatIf:
-        """The constraints in force, merged: what every plan and re-plan is made under."""
+    def active_constraints(self, now: datetime | None = None) -> WhatIf:
+        """The constraints in force, merged: what every plan and re-plan is made under. Given
+        `now`, an avoid with a window (`InForce.window`: an announced change not yet biting)
+        keeps off only the lanes that would bring freight booked now to its target inside the
+        window; without `now` it avoids the target outright."""
         merged = WhatIf()
         for item in self._in_force:
+            window = item.window
+            if now is not None and window is not None and item.kind == "avoid":
+                lanes = lanes_meeting_in_window(
+                    item.target, window, now, self._offsets, self.network
+                )
+                merged = merged.merged(WhatIf(avoid=lanes))
+                continue
             merged = merged.merged(item.whatif)
         return merged
 
@@ -280,7 +307,7 @@ class Engine:
         batch = tuple(shipments)
         for shipment in batch:
             self._shipments[shipment.id] = shipment
-        whatif = self.active_constraints()
+        whatif = self.active_constraints(now)
         if extra is not None:
             whatif = whatif.merged(extra)
         request = PlanRequest(
@@ -342,11 +369,18 @@ class Engine:
         ):
             self.score(now)
         clock = self._lap("score", clock)
-        self._alert_state, events = evaluate(
-            self._alert_state, self._scores, now, self.settings.alerts
-        )
+        # Stock scores are alerted on like the others but kept out of self._scores: they are
+        # no transit risk, and pricing or exposure must not see them.
+        scores, records, stock = self._scores, self._score_records(), self.assess_stock(now)
+        if stock is not None:
+            scores = pd.concat(
+                [f for f in (scores, stock.scores) if not f.empty], ignore_index=True
+            )
+            records = [*records, *to_risk_scores(stock.scores, now)]
+            clock = self._lap("stock", clock)
+        self._alert_state, events = evaluate(self._alert_state, records, now, self.settings.alerts)
         clock = self._lap("alerts", clock)
-        report = TickReport(at=now, scores=self._scores, events=events)
+        report = TickReport(at=now, scores=scores, events=events, stock=stock)
         paging = [e for e in events if e.pages]
         if paging and self._tracking is not None:
             self._routes.update(self._tracking(now))
@@ -369,6 +403,74 @@ class Engine:
         report.rerouted = dict(self._rerouted)
         self._lap("respond", clock)
         return report
+
+    def _score_records(self) -> list[RiskScore]:
+        """The scores in force as records, converted once per scoring (alerting passes run
+        every tick, scoring every `rescore_every`)."""
+        if self._records_cache is None or self._records_cache[0] is not self._scores:
+            at = self._scored_at or datetime.min.replace(tzinfo=UTC)
+            self._records_cache = (self._scores, to_risk_scores(self._scores, at))
+        return self._records_cache[1]
+
+    def assess_stock(self, now: datetime) -> StockAssessment | None:
+        """The stock dimension at `now`: the plan of record's ETAs under the expected delays
+        of the risks its routes meet (None without a stock monitor)."""
+        if self._stock is None:
+            return None
+        feeding = [r for sid, r in self._routes.items() if self._stock.carries(sid)]
+        return self._stock.assess(self._shipments, self._routes, self._exposures(feeding, now), now)
+
+    def priced_shipments(self, now: datetime) -> Mapping[str, Shipment]:
+        """The shipments as re-plans price them: with a stock monitor, those with SKU lines
+        late by the stock they feed (StockMonitor.prices; twin.stock.pricing), so a re-plan
+        speeds freight into a warehouse about to run out before freight into one with weeks
+        of cover. The rest, and every shipment without a stock monitor, as booked."""
+        if self._stock is None:
+            return self.shipments
+        prices = self._stock.prices(self._shipments, now)
+        if not prices:
+            return self.shipments
+        return MappingProxyType(
+            {
+                sid: s.model_copy(update={"late_penalty_per_unit_day": prices[sid].per_cbm_day})
+                if sid in prices
+                else s
+                for sid, s in self._shipments.items()
+            }
+        )
+
+    def _exposures(self, routes: Iterable[Routes], now: datetime) -> list[Exposure]:
+        """Exposures of the parts of `routes` still to arrive (arrived freight is not delayed)."""
+        return exposure(
+            self._scores,
+            [a for parts in routes for a in parts if a.eta >= now],
+            self.network,
+            now,
+            self.settings.exposure_horizon,
+            self.settings.scoring,
+        )
+
+    def _stock_impact(self, incident: Incident, now: datetime, report: TickReport) -> Incident:
+        """The incident with what its plan does to the warehouses its shipments feed."""
+        if self._stock is None or not incident.new_routes:
+            return incident
+        after = dict(self._routes)
+        moved: dict[str, list[Assignment]] = {}
+        for assignment in incident.new_routes:
+            moved.setdefault(assignment.shipment, []).append(assignment)
+        after.update({sid: tuple(parts) for sid, parts in moved.items()})
+        kept = [e for e in report.exposures if e.shipment not in moved]
+        impact = self._stock.impact(
+            self._shipments,
+            self._routes,
+            after,
+            report.exposures,
+            kept + self._exposures([tuple(p) for p in moved.values()], now),
+            moved,
+            now,
+            {c.shipment: c.cost_delta for c in incident.diff.changes},
+        )
+        return incident.model_copy(update={"stock": impact}) if impact else incident
 
     def _delays(self) -> dict[str, float]:
         """Expected delay days per target under the scores in force (the worst dimension)."""
@@ -414,17 +516,19 @@ class Engine:
         ctx = ActionContext(
             alert=alert,
             network=self.network,
-            shipments=self._shipments,
+            shipments=self.priced_shipments(now),
             current={sid: routes for sid, routes in self._routes.items() if sid not in holds},
             now=now,
             exposures=tuple(report.exposures),
             replanner=self.replanner,
-            constraints=self.active_constraints(),
+            constraints=self.active_constraints(now),
             risk_days=self._delays(),
             plan_of_record=self._routes,
             emissions=self.emissions,
         )
-        incident = propose(matched, ctx, shadow=self.settings.shadow)
+        incident = self._stock_impact(
+            propose(matched, ctx, shadow=self.settings.shadow), now, report
+        )
         incident, log = opening_moves(incident, at=now)
         if incident.state is S.proposed and self.settings.approve_all and incident.diff.applicable:
             incident, entry = transition(

@@ -31,6 +31,7 @@ from twin.scoring.exposure import cheapest_assignments, exposure
 from twin.scoring.propagate import assess
 from twin.scoring.scorers import ScoreResult
 from twin.shipments.tracking import follow_events
+from twin.stock.monitor import StockAssessment, StockMonitor
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class MonitorRun:
     episodes: list[Alert]
     exposed: list[Exposure]
     passes: int
+    stock: StockAssessment | None = None
 
 
 def run_monitor(
@@ -88,19 +90,35 @@ def run_monitor(
     rules: AlertRules,
     max_passes: int = MAX_PASSES,
     positions: Sequence[ShipmentPosition] = (),
+    stock: StockMonitor | None = None,
 ) -> MonitorRun:
     """Walk the alert rules over the signal history up to `at`; score, alert, expose at `at`
-    (the shipments' plans re-timed by the carriers' actual events in `positions`)."""
+    (the shipments' plans re-timed by the carriers' actual events in `positions`). With
+    `stock`, each pass also scores the stock dimension on the plan under that pass's risks."""
     state = AlertState()
     closed: list[Alert] = []
     times = pass_times(frame, at, max_passes)
     result = None
+    assignments = plan_paths(network, shipments, at)
+    by_id = {s.id: s for s in shipments}
+    stocked: StockAssessment | None = None
     for when in times:
         result = assess(frame, network, when, config)
-        state, events = evaluate(state, result.frame, when, rules)
+        scores = result.frame
+        if stock is not None:
+            routes: dict[str, list[Assignment]] = {}
+            for assignment in assignments:
+                routes.setdefault(assignment.shipment, []).append(assignment)
+            exposed_now = exposure(scores, assignments, network, when, horizon, config)
+            stocked = stock.assess(
+                by_id, {sid: tuple(r) for sid, r in routes.items()}, exposed_now, when
+            )
+            scores = pd.concat(
+                [f for f in (scores, stocked.scores) if not f.empty], ignore_index=True
+            )
+        state, events = evaluate(state, scores, when, rules)
         closed += [e.alert for e in events if e.kind == "cleared"]
     assert result is not None
-    assignments = plan_paths(network, shipments, at)
     if positions:
         by_shipment: dict[str, list[Assignment]] = {}
         for assignment in assignments:
@@ -112,7 +130,7 @@ def run_monitor(
     active = [a for a in assignments if a.eta >= at]
     exposed = exposure(result.frame, active, network, at, horizon, config)
     episodes = sorted(closed + state.open_alerts, key=lambda a: (a.opened_at, a.id))
-    return MonitorRun(result, state, episodes, exposed, len(times))
+    return MonitorRun(result, state, episodes, exposed, len(times), stocked)
 
 
 def plan_paths(network: Network, shipments: list[Shipment], at: datetime) -> list[Assignment]:
@@ -169,6 +187,7 @@ def document(run: MonitorRun, at: datetime) -> dict[str, Any]:
                 "inhibited_by": a.inhibited_by,
                 "silenced_by": a.silenced_by,
                 "explain": a.explain,
+                "chain": a.stock.chain() if a.stock else [],
             }
             for a in run.state.open_alerts
         ],
@@ -201,6 +220,13 @@ def document(run: MonitorRun, at: datetime) -> dict[str, Any]:
         "unknown_metrics": list(run.scores.unknown_metrics),
         "unknown_targets": list(run.scores.unknown_targets),
         "ignored": run.scores.ignored,
+        # With --stock: every warehouse's position at `at` (cover, SKUs short, causes).
+        "stock": [
+            w.model_dump(mode="json")
+            for w in sorted(run.stock.warehouses.values(), key=lambda w: -w.margin_at_risk)
+        ]
+        if run.stock is not None
+        else None,
     }
 
 

@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from twin.domain.incidents import IncidentState
-from twin.engine.context import Service, carbon_replanner, load_shipment_file
+from twin.engine.context import Service, carbon_replanner, load_shipment_file, stock_monitor
 from twin.engine.engine import Engine, TickReport
 from twin.engine.outbox import deliver_pending, resend_firing_alerts
 from twin.engine.stored import ACTIVE, Loaded, load_engine_state, save_engine_state
@@ -63,6 +63,7 @@ def _stored_engine(service: Service, session: Session, now: datetime) -> tuple[L
         loaded.state,
         service.settings,
         replanner=carbon_replanner(service),
+        stock=stock_monitor(service),
     )
     return loaded, engine
 

@@ -41,6 +41,7 @@ from twin.store.incidents import StaleState, list_incidents, save_incident, save
 from twin.store.routes import enqueue_notifications, get_routes, route_times, save_routes
 from twin.store.shipments import ShipmentStatus, get_shipments
 from twin.store.signals import signals_between
+from twin.store.stock import save_stock_position
 from twin.store.tracking import shipment_events_since
 
 S = IncidentState
@@ -168,6 +169,13 @@ def save_engine_state(
     save_state(
         session, state=after.alert_state.model_copy(update={"silences": (), "acks": ()}), at=now
     )
+    if report.stock is not None:
+        save_stock_position(
+            session,
+            warehouses=list(report.stock.warehouses.values()),
+            at=now,
+            currency=service.network.currency,
+        )
     order: list[str] = []
     for incident in report.incidents:
         if incident.id not in order:

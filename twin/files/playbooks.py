@@ -8,7 +8,7 @@ from pathlib import Path
 from twin.domain.problems import InputError, Problem, errors_only
 from twin.domain.records import Network
 from twin.domain.settings import TwinConfig
-from twin.domain.signals import STANDARD_DIMENSIONS
+from twin.domain.signals import ALERTED_DIMENSIONS
 from twin.files.config import scoring_config
 from twin.files.tables import read_yaml
 from twin.playbook.schema import Playbook, check_playbooks, check_references, parse_playbook
@@ -31,7 +31,7 @@ def read_playbooks(
     *,
     ids: Collection[str] | None = None,
     channels: Collection[str] | None = None,
-    dimensions: Collection[str] = STANDARD_DIMENSIONS,
+    dimensions: Collection[str] = ALERTED_DIMENSIONS,
 ) -> tuple[list[Playbook], list[Problem]]:
     """Every playbook in `folder` and the warnings about them; raises InputError listing each
     problem of every file.
@@ -63,7 +63,7 @@ def load_playbooks(
     *,
     ids: Collection[str] | None = None,
     channels: Collection[str] | None = None,
-    dimensions: Collection[str] = STANDARD_DIMENSIONS,
+    dimensions: Collection[str] = ALERTED_DIMENSIONS,
 ) -> list[Playbook]:
     """`read_playbooks` without the warnings."""
     return read_playbooks(folder, ids=ids, channels=channels, dimensions=dimensions)[0]
@@ -75,7 +75,7 @@ def playbooks_for(
     """The playbooks of `folder` checked against the daemon that runs them: the network's nodes
     and lanes, the configured channels, the dimensions scored (standard and configured ramps)."""
     scoring = scoring_config(config)
-    dimensions = set(STANDARD_DIMENSIONS) | {ramp.dimension for ramp in scoring.ramps.values()}
+    dimensions = set(ALERTED_DIMENSIONS) | {ramp.dimension for ramp in scoring.ramps.values()}
     return read_playbooks(
         folder,
         ids=set(network.node_by_id) | set(network.lane_by_id),

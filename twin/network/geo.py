@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from functools import lru_cache
 from typing import overload
 
 import numpy as np
@@ -97,7 +98,15 @@ def passage_time(leg: Leg, member: str, network: Network) -> datetime:
         and end is not None
         and all(has_coordinates(n) for n in (start, middle, end))
     ):
-        first, second = node_distance_km(start, middle), node_distance_km(middle, end)
-        if first + second > 0:
-            share = first / (first + second)
+        share = _share(coordinates(start), coordinates(middle), coordinates(end))
     return leg.depart_at + (leg.arrive_at - leg.depart_at) * share
+
+
+@lru_cache(maxsize=65536)
+def _share(
+    start: tuple[float, float], middle: tuple[float, float], end: tuple[float, float]
+) -> float:
+    """The share of start -> middle in start -> middle -> end (a monitor pass asks the same few
+    lanes and chokepoints thousands of times)."""
+    first, second = great_circle_km(*start, *middle), great_circle_km(*middle, *end)
+    return first / (first + second) if first + second > 0 else 0.5

@@ -98,6 +98,11 @@ class InForce:
 
     until: `clear` (lifted when the incident is rolled back, e.g. as its alert clears) or a
     duration from `since`, when the incident was applied (lifted then, whatever the alert does).
+
+    bites_at / risk_until: the window of what caused it (the alert's: an announced change's
+    effective time, the risk's end), None = from now / open-ended. A constraint with a window
+    keeps freight off its target only when the freight would meet the target inside it
+    (`Windowed`): booking before a rule change bites is not blocked.
     """
 
     kind: str
@@ -107,15 +112,59 @@ class InForce:
     since: datetime
     whatif: WhatIf = field(default_factory=WhatIf)
     holds: bool = False  # the shipment `target` stays where it is
+    bites_at: datetime | None = None
+    risk_until: datetime | None = None
 
     @property
     def ends_at(self) -> datetime | None:
         return None if self.until == "clear" else self.since + parse_duration(self.until)
 
+    @property
+    def window(self) -> tuple[datetime | None, datetime | None] | None:
+        """When freight meeting the target is kept off it (None: always, while in force): from
+        when the risk bites until it ends. (`until:` is how long the constraint stays in force
+        for new plans, `lifted`.)"""
+        if self.bites_at is None and self.risk_until is None:
+            return None
+        return (self.bites_at, self.risk_until)
+
     def lifted(self, now: datetime) -> bool:
         """Whether its duration has run out at `now` (never, for `until: clear`)."""
         ends = self.ends_at
         return ends is not None and now >= ends
+
+
+def lanes_meeting_in_window(
+    target: str,
+    window: tuple[datetime | None, datetime | None],
+    now: datetime,
+    offsets: Mapping[str, float],
+    network: Network,
+) -> frozenset[str]:
+    """The lanes that would bring freight booked at `now` to `target` inside `window`: the lane
+    `target` itself (judged at its departure), lanes into it (at their arrival) and lanes that
+    pass it (when they reach it), by the fastest way from any origin to the lane's start
+    (`booked_lane_points`). Lanes out of a node are left open: freight already there can leave,
+    and freight can only get there by a lane in. A lane no origin reaches is kept off."""
+    from twin.network.timing import booked_lane_points
+
+    lo, hi = window
+    found = set()
+    for lane in network.lanes:
+        if lane.id == target:
+            member = lane.from_
+        elif lane.to == target or target in lane.via:
+            member = target
+        else:
+            continue
+        points = booked_lane_points(lane, now, dict(offsets), network)
+        if points is None:
+            found.add(lane.id)
+            continue
+        meets = dict(points)[member]
+        if (lo is None or lo <= meets) and (hi is None or meets < hi):
+            found.add(lane.id)
+    return frozenset(found)
 
 
 class Effector(Protocol):
@@ -234,8 +283,21 @@ def worth_changing(ctx: ActionContext, change: ShipmentChange, whatif: WhatIf) -
     return saving > change.cost_delta
 
 
+def stock_chain(alert: Alert) -> dict[str, float]:
+    """For a `stock` alert: the inbound shipments of the SKUs it shows short (its chain), each
+    with the days the current risks are expected to delay it. Empty for other alerts."""
+    found: dict[str, float] = {}
+    for item in alert.stock.at_risk if alert.stock is not None else ():
+        for lot in item.inbound:
+            found[lot.shipment] = max(found.get(lot.shipment, 0.0), lot.delay_days)
+    return found
+
+
 def expected_delay(ctx: ActionContext, shipment: str) -> float:
-    """Days the risk is expected to add to the shipment's current route (from the exposures)."""
+    """Days the risk is expected to add to the shipment's current route (from the exposures;
+    for a stock alert, from its chain: the delays of every risk the freight meets)."""
+    if ctx.alert.stock is not None:
+        return stock_chain(ctx.alert).get(shipment, 0.0)
     return ctx.expected_delays.get(shipment, 0.0)
 
 
@@ -484,8 +546,7 @@ def _replan(
                 lane = started[-1].lane
                 wait = max(expected_delay(ctx, sid), ctx.risk_days.get(lane, 0.0))
                 positions[sid] = (position[0], position[1] + timedelta(days=wait))
-    risk = {ctx.alert.target: max((expected_delay(ctx, s) for s in sids), default=0.0)}
-    risk = {k: v for k, v in risk.items() if v > 0}
+    risk = _risk_priced(ctx, sids)
     ships = {s: ctx.shipments[s] for s in sids}
     reserved = ctx.reserved(sids)
     plan = ctx.replanner.replan(
@@ -530,6 +591,19 @@ def _replan(
     return replace(proposal, changes=changes, new_routes=routes, status=status, unserved=unserved)
 
 
+def _risk_priced(ctx: ActionContext, sids: list[str]) -> dict[str, float]:
+    """Expected delay days per place a re-plan prices: the alert's target; for a stock alert
+    (whose target, the warehouse, every way in reaches) the places whose risks delay its
+    inbound freight (its causes)."""
+    if ctx.alert.stock is not None:
+        risk: dict[str, float] = {}
+        for cause in ctx.alert.stock.causes:
+            risk[cause.target] = max(risk.get(cause.target, 0.0), cause.delay_days)
+    else:
+        risk = {ctx.alert.target: max((expected_delay(ctx, s) for s in sids), default=0.0)}
+    return {k: v for k, v in risk.items() if v > 0}
+
+
 def _free(proposal: Proposal, sids: list[str]) -> list[str]:
     # The first action that changes a shipment owns it; later ones leave it alone.
     return [s for s in sids if s not in proposal.changes]
@@ -569,6 +643,8 @@ class _Constraint(Action):
     """An action that changes what the network offers (a what-if) for as long as it is in force:
     its preview merges the what-if, and applied it keeps it in force until `until`."""
 
+    windowed = False  # whether it keeps to its alert's window (InForce.window)
+
     def _whatif(self, params: Any) -> WhatIf:
         raise NotImplementedError
 
@@ -577,11 +653,17 @@ class _Constraint(Action):
 
     def in_force(self, params: Any, incident: Incident, since: datetime) -> tuple[InForce, ...]:
         item = InForce(self.name, params.target, params.until, incident.id, since)
-        return (replace(item, whatif=self._whatif(params)),)
+        alert = incident.alert
+        item = replace(item, whatif=self._whatif(params))
+        if self.windowed and params.target == alert.target:
+            # An avoid keeps the window of what caused it, when its target is the alert's.
+            item = replace(item, bites_at=alert.starts_at, risk_until=alert.until)
+        return (item,)
 
 
 class Avoid(_Constraint):
     name, params = "avoid", AvoidParams
+    windowed = True
 
     def _whatif(self, params: AvoidParams) -> WhatIf:
         return WhatIf(avoid=frozenset({params.target}))
@@ -600,6 +682,13 @@ class Replan(Action):
     def preview(self, params: ReplanParams, ctx: ActionContext, proposal: Proposal) -> Proposal:
         if params.scope == "exposed":
             sids = exposed_shipments(ctx)
+        elif params.scope == "inbound":
+            chain = stock_chain(ctx.alert)
+            sids = sorted(
+                s
+                for s in chain
+                if s in ctx.shipments and any(a.eta > ctx.now for a in ctx.current.get(s, ()))
+            )
         else:
             sids = sorted(s for s in ctx.current if any(a.eta > ctx.now for a in ctx.current[s]))
         if params.priorities:

@@ -21,7 +21,7 @@ from twin.domain.alerts import Severity
 from twin.domain.durations import parse_duration
 from twin.domain.problems import InputError, Problem, did_you_mean, pydantic_problems
 from twin.domain.records import Mode, NodeKind, Priority
-from twin.domain.signals import STANDARD_DIMENSIONS
+from twin.domain.signals import ALERTED_DIMENSIONS
 from twin.playbook import template
 
 
@@ -110,10 +110,12 @@ class DerateParams(_Strict):
 class ReplanParams(_Strict):
     """Re-plan shipments under the constraints the earlier actions set.
 
-    scope: `exposed` (shipments whose route meets the risk) or `all` not-yet-departed ones.
+    scope: `exposed` (shipments whose route meets the risk), `all` not-yet-departed ones, or
+    `inbound`: for a `stock` alert, the freight still to arrive in its chain (the shipments
+    feeding the warehouse x SKUs short), priced at the risks that delay it.
     """
 
-    scope: Literal["exposed", "all"] = "exposed"
+    scope: Literal["exposed", "all", "inbound"] = "exposed"
     priorities: list[Priority] | None = None
     max_cost_increase_pct: float | None = Field(default=None, ge=0)
     max_co2e_increase_pct: float | None = Field(default=None, ge=0)
@@ -378,7 +380,7 @@ def check_references(
     *,
     ids: Collection[str] | None = None,
     channels: Collection[str] | None = None,
-    dimensions: Collection[str] = STANDARD_DIMENSIONS,
+    dimensions: Collection[str] = ALERTED_DIMENSIONS,
 ) -> list[Problem]:
     """Names a playbook uses that the world it runs in does not know: a dimension no signal has,
     a target not in the network (`ids`: its node and lane ids), a channel the daemon does not

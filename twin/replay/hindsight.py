@@ -1,5 +1,10 @@
-"""The hindsight bound: the cheapest journey each shipment could have had in the replay's world,
-every effect and every transit draw known in advance.
+"""Hindsight in the replay's world: the cheapest journey per shipment, every effect known ahead.
+
+Two uses of one search. `fair_hindsight_world` is the replay's `hindsight`: journeys chosen
+with every effect known but each leg at its mean transit (no one can know a shipment's own
+draw), then sailed with the world's draws like every other run: what foreknowledge of the
+disruption is worth. `hindsight_outcomes` is the `bound`: the same search knowing every draw
+too, the least any policy in the world can cost, by the argument below.
 
 A replay's world is separable by shipment: what happens to one shipment's freight (its transit
 draws, the effects it meets, its costs) never depends on another's, and its cost is linear in
@@ -29,10 +34,11 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from twin.domain.plans import Assignment, Leg
 from twin.domain.records import Lane, Network, Shipment
 from twin.network.timing import lane_points
 from twin.replay.world import DAY, Outcome, World
@@ -97,7 +103,11 @@ def _departures(world: World, lane: Lane, transit: float, ready: datetime) -> li
     return sorted(times)
 
 
-Label = tuple[str, int, datetime, float, tuple[str, ...]]  # node, legs done, ready, cost, lanes
+# One leg as a policy would book it: the lane booked (the world may sail a carriers' detour
+# instead), the departure waited for (None: as soon as the freight is ready), the expedite bought.
+Step = tuple[str, datetime | None, "Expedite"]
+# node, legs done, ready, cost, lanes sailed, steps booked
+Label = tuple[str, int, datetime, float, tuple[str, ...], tuple[Step, ...]]
 
 
 def _hops(network: Network) -> dict[tuple[str, str], tuple[float, float]]:
@@ -119,6 +129,7 @@ class Best:
     delivered_at: datetime
     per_unit: float  # transport and fees
     late_days: float
+    steps: tuple[Step, ...] = ()  # the journey as booked, to play it in another world
 
 
 def best_journey(
@@ -128,9 +139,11 @@ def best_journey(
     expedites: Sequence[Expedite] = (),
     bounds: tuple[Mapping[str, float], Mapping[str, float]] | None = None,
     hops: Mapping[tuple[str, str], tuple[float, float]] | None = None,
+    expedite_at: Collection[str] | None = None,
 ) -> Best | None:
     """The cheapest journey per unit for `shipment` in `world` (None: leaving it unserved at
-    `penalty_per_unit` is cheaper, or it cannot be delivered)."""
+    `penalty_per_unit` is cheaper, or it cannot be delivered). `expedite_at`: the nodes where
+    expedites may be bought (None: every customs entry)."""
     network = world.network
     nodes = network.node_by_id
     cost_lb, days_lb = bounds or _bounds(network, shipment.destination)
@@ -152,13 +165,13 @@ def best_journey(
         (
             estimate(shipment.origin, shipment.ready_at, 0.0),
             next(order),
-            (shipment.origin, 0, shipment.ready_at, 0.0, ()),
+            (shipment.origin, 0, shipment.ready_at, 0.0, (), ()),
             None,
         )
     ]
     settled: dict[tuple[str, int], list[tuple[datetime, float]]] = defaultdict(list)
     while queue:
-        f, _, (node, legs, ready, cost, path), lane = heapq.heappop(queue)
+        f, _, (node, legs, ready, cost, path, steps), lane = heapq.heappop(queue)
         if f >= penalty_per_unit:
             return None
         if lane is not None:
@@ -167,20 +180,31 @@ def best_journey(
                 held = world.held_until(lane, leave)
                 depart = held if held is not None else leave
                 for option in options:
-                    if option.saves_days and not nodes[lane.to].is_customs_entry_for(country):
+                    if option.saves_days and (
+                        not nodes[lane.to].is_customs_entry_for(country)
+                        or (expedite_at is not None and lane.to not in expedite_at)
+                    ):
                         continue
                     passage = world.sail(
                         shipment.id, legs, lane, depart, country, option.saves_days
                     )
                     spent = cost + passage.lane.cost_per_unit + option.cost_per_unit
-                    label = (lane.to, legs + 1, passage.ready, spent, (*path, passage.lane.id))
+                    step = (lane.id, leave if leave > ready else None, option)
+                    label = (
+                        lane.to,
+                        legs + 1,
+                        passage.ready,
+                        spent,
+                        (*path, passage.lane.id),
+                        (*steps, step),
+                    )
                     heapq.heappush(
                         queue, (estimate(lane.to, passage.ready, spent), next(order), label, None)
                     )
             continue
         if node == shipment.destination:
             late = max(0.0, (ready - shipment.due_at) / DAY)
-            return Best(path, ready, cost, late)
+            return Best(path, ready, cost, late, steps)
         seen = settled[(node, legs)]
         if any(t <= ready and c <= cost + 1e-12 for t, c in seen):
             continue
@@ -196,7 +220,8 @@ def best_journey(
             reach = ready + DAY * (fastest + days_lb[out.to])
             bound = cost + cheapest + cost_lb[out.to]
             bound += late_rate * max(0.0, (reach - shipment.due_at) / DAY)
-            heapq.heappush(queue, (bound, next(order), (node, legs, ready, cost, path), out))
+            label = (node, legs, ready, cost, path, steps)
+            heapq.heappush(queue, (bound, next(order), label, out))
     return None
 
 
@@ -253,3 +278,79 @@ def hindsight_outcomes(
             )
         )
     return found
+
+
+def booked_route(shipment: Shipment, best: Best, network: Network) -> Assignment:
+    """`best`'s journey as a booking: its lanes, each leaving when the freight is ready there
+    or at the departure the search waited for (the world holds freight for a leg's
+    `depart_at`, and sails any carriers' detour itself)."""
+    legs: list[Leg] = []
+    clock = shipment.ready_at
+    for lane_id, leave, _ in best.steps:
+        lane = network.lane_by_id[lane_id]
+        # An early planned departure lets the world send the freight on as soon as it is there.
+        depart = leave if leave is not None else shipment.ready_at
+        clock = max(clock, depart)
+        legs.append(
+            Leg(
+                lane=lane.id,
+                from_node=lane.from_,
+                to_node=lane.to,
+                depart_at=depart,
+                arrive_at=clock + DAY * lane.transit_days,
+            )
+        )
+        clock = legs[-1].arrive_at
+    return Assignment(
+        shipment=shipment.id,
+        units=shipment.units,
+        legs=tuple(legs),
+        eta=best.delivered_at,
+        cost=best.per_unit * shipment.units,
+        late_days=best.late_days,
+    )
+
+
+def fair_hindsight_world(
+    world: World,
+    shipments: Sequence[Shipment],
+    penalty_per_unit: float,
+    expedites: Sequence[Expedite] = (),
+    until: datetime | None = None,
+) -> World:
+    """Hindsight that knows every effect in advance but not the transit draws: each shipment's
+    journey (lanes, waits, expedites) is the cheapest in `world`'s effects with every leg at
+    its planned `transit_days` — what a planner expects —, then sails a copy of `world` with
+    the same draws as every other run. The returned world holds the journeys, advanced to
+    `until` (the caller's end); a shipment no journey beats the penalty for is left unbooked
+    (charged the penalty by `outcomes`)."""
+    network = world.network
+    planned = World(network, world.effects, world.seed, world.scale, draws=False)
+    # A disruption's answer: expedites where an effect lengthens clearance, not everywhere.
+    slowed = {e.target for e in world.effects.effects if e.clearance_days}
+    real = World(network, world.effects, world.seed, world.scale, draws=world.draws)
+    bounds: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
+    hops = _hops(network)
+    for shipment in shipments:
+        if shipment.destination not in bounds:
+            bounds[shipment.destination] = _bounds(network, shipment.destination)
+        best = best_journey(
+            planned,
+            shipment,
+            penalty_per_unit,
+            expedites,
+            bounds[shipment.destination],
+            hops,
+            expedite_at=slowed,
+        )
+        if best is None:
+            real.dispatch(shipment, ())
+            continue
+        real.dispatch(shipment, (booked_route(shipment, best, network),))
+        for lane_id, _, option in best.steps:
+            if option.saves_days:
+                node = network.lane_by_id[lane_id].to
+                real.expedite(shipment.id, node, option.saves_days, option.cost_per_unit)
+    if until is not None:
+        real.advance(until)
+    return real

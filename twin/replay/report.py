@@ -53,9 +53,10 @@ RUN_SENTENCES = {
     "engine": "twin as the daemon runs it: it sees only the scenario's signals as they arrive, "
     "prices the risk into bookings, and its playbooks re-route, hold, expedite and divert "
     "freight under way.",
-    "hindsight": "each shipment's cheapest journey in the same world with every effect and "
-    "transit time known in advance: a bound no policy can beat, not something a real system "
-    "can do.",
+    "hindsight": "each shipment's cheapest journey with every effect of the scenario known in "
+    "advance, planned on the lanes' planned transit times (no one can know a shipment's own "
+    "transit draw) and sailed in the same world: what foreknowledge of the disruption is "
+    "worth, not something a real system can do.",
 }
 KPI_NAMES = {
     "total_cost": "Total cost (transport + late penalties)",
@@ -371,7 +372,7 @@ def saving_sentence(saving: Mapping[str, Any]) -> str:
 
     disruption = saving.get("disruption_cost")
     share = saving.get("captured_share")
-    calm = saving.get("hindsight_vs_blind_undisturbed")
+    draws = saving.get("draws_part")
     cost = "–" if disruption is None else f"{float(disruption):,.0f}"
     parts = [
         (
@@ -382,8 +383,11 @@ def saving_sentence(saving: Mapping[str, Any]) -> str:
         against(saving.get("engine_vs_news"), "the engine", "news"),
         against(saving.get("hindsight_vs_blind"), "hindsight", "blind", "would "),
     ]
-    if calm is not None:
-        parts.append(f"{float(calm):,.0f} of that from knowing transit times alone")
+    if draws is not None:
+        parts.append(
+            f"knowing each shipment's transit draw too (no policy can) would save {float(draws):,.0f}"
+            " more"
+        )
     if share is not None:
         parts.append(f"the engine captured {100 * float(share):.0f} % of what hindsight saves")
     return "; ".join(parts) + "."

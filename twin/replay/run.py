@@ -6,8 +6,9 @@
   avoids every node, lane or chokepoint with an open alert; booked freight is never re-planned.
 - engine: the very engine the daemon runs (twin.engine), fed only the scenario's signals as
   they fall due, with its playbooks; re-routes, holds and expedites it applies act in the world.
-- hindsight: each shipment's cheapest journey in the same world with every effect known in
-  advance (twin.replay.hindsight): a bound no policy can beat.
+- hindsight: each shipment's cheapest journey with every effect known in advance, planned on
+  mean transit and sailed with the same draws (twin.replay.hindsight); beside it the `bound`,
+  the same search knowing the draws too, which no run can beat.
 
 The effects act on the freight in all four; the engine never reads them. A replay is
 deterministic for a given scenario and seed.
@@ -40,7 +41,7 @@ from twin.replay.demand import (
     scenario_stock,
     stock_kpis,
 )
-from twin.replay.hindsight import Expedite, hindsight_outcomes
+from twin.replay.hindsight import Expedite, fair_hindsight_world, hindsight_outcomes
 from twin.replay.scenario import LoadedScenario, Scenario
 from twin.replay.world import UNSERVED_PENALTY, EffectBook, Outcome, World, outcomes
 from twin.shipments.generate import generate_shipments
@@ -76,6 +77,8 @@ class RunResult:
     reroute_log: list[dict[str, Any]] = field(default_factory=list)
     # The same plans in a world without the scenario's effects (the baseline run only).
     undisturbed: RunResult | None = None
+    # The pathwise bound, hindsight knowing the transit draws too (the hindsight run only).
+    bound: RunResult | None = None
     # Seconds per stage of the engine run: score, alerts, respond (exposure, playbooks,
     # re-plans), plan (new bookings), world.
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -286,21 +289,39 @@ def run_hindsight(
     *,
     seed: int,
     progress: RunProgress | None = None,
+    bound: bool = True,
 ) -> RunResult:
-    """Each shipment's cheapest journey in the same world, every effect and transit draw known
-    in advance (twin.replay.hindsight): no policy in this world can cost less."""
+    """Hindsight, fairly: each shipment's cheapest journey with every effect known in advance,
+    planned on the lanes' planned transit times (no policy can know a shipment's transit draw),
+    then sailed in the same world with the same draws as the other runs.
+
+    `bound` also runs the pathwise bound (`RunResult.bound`): the same search knowing every
+    draw too, which no policy in this world can beat (twin.replay.hindsight)."""
     started = time.perf_counter()
     world, _ = _world(loaded, seed)
     options = expedite_options(playbooks)
-    found = hindsight_outcomes(world, shipments, UNSERVED_PENALTY, options)
-    result = RunResult("hindsight", found, {s.id: s for s in shipments})
-    # The same search with no effects: what knowing the transit draws alone is worth.
-    calm = World(loaded.network, EffectBook.of((), loaded.scenario.end), seed=seed)
-    result.undisturbed = RunResult(
-        "hindsight-undisturbed",
-        hindsight_outcomes(calm, shipments, UNSERVED_PENALTY, options),
-        result.shipments,
+    sailed = fair_hindsight_world(
+        world, shipments, UNSERVED_PENALTY, options, until=loaded.scenario.end + SETTLE
     )
+    result = RunResult("hindsight", outcomes(sailed), {s.id: s for s in shipments})
+    if bound:
+        result.bound = RunResult(
+            "bound",
+            hindsight_outcomes(world, shipments, UNSERVED_PENALTY, options),
+            result.shipments,
+        )
+        # The same hindsight with no effects: what planning on mean transit alone is worth
+        # against blind's plans (the planner rounds transit up and ignores its tail).
+        calm = World(loaded.network, EffectBook.of((), loaded.scenario.end), seed=seed)
+        result.undisturbed = RunResult(
+            "hindsight-undisturbed",
+            outcomes(
+                fair_hindsight_world(
+                    calm, shipments, UNSERVED_PENALTY, options, until=loaded.scenario.end + SETTLE
+                )
+            ),
+            result.shipments,
+        )
     if progress:
         progress("hindsight", 1, 1)
     result.seconds = time.perf_counter() - started
@@ -585,8 +606,10 @@ def replay(
     approve: bool = True,
     seed: int | None = None,
     progress: RunProgress | None = None,
+    bound: bool = True,
 ) -> dict[str, Any]:
-    """Run blind, news, engine and hindsight on one scenario; the SPEC's `twin replay` document."""
+    """Run blind, news, engine and hindsight on one scenario; the SPEC's `twin replay` document.
+    `bound`: also the pathwise bound (hindsight knowing the draws; `bound` in the document)."""
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
     shipments = scenario_shipments(loaded)
@@ -600,7 +623,9 @@ def replay(
         settings=EngineSettings(approve_all=approve, rescore_every=DAY),
     )
     news = run_news(loaded, shipments, seed=seed, alerts=engine.open_alerts, progress=progress)
-    hindsight = run_hindsight(loaded, shipments, playbooks, seed=seed, progress=progress)
+    hindsight = run_hindsight(
+        loaded, shipments, playbooks, seed=seed, progress=progress, bound=bound
+    )
     engine_kpis = _engine_kpis(engine)
     stock = scenario_stock(
         loaded.network,
@@ -628,10 +653,11 @@ def replay(
     base = totals["blind"]
     possible = base - totals["hindsight"]
     calm = blind.undisturbed.kpis()["total_cost"] if blind.undisturbed else None
+    best = hindsight.bound.kpis()["total_cost"] if hindsight.bound else None
     calm_best = hindsight.undisturbed.kpis()["total_cost"] if hindsight.undisturbed else None
-    # Hindsight knows each transit draw too, which is worth something with no disruption at
-    # all; the rest of its saving is what the disruption made possible to save.
-    noise_part = calm - calm_best if calm is not None and calm_best is not None else 0.0
+    # Planning on mean transit saves something with no disruption at all; the rest of
+    # hindsight's saving is what the disruption made possible to save.
+    calm_part = calm - calm_best if calm is not None and calm_best is not None else None
     stock_part = with_stock["kpis"]
     doc: dict[str, Any] = {
         "scenario": scenario.name,
@@ -642,6 +668,7 @@ def replay(
         "news": {**news.kpis(), **stock_part.get("news", {})},
         "engine": {**engine_kpis, **stock_part.get("engine", {})},
         "hindsight": {**hindsight.kpis(), **stock_part.get("hindsight", {})},
+        **({"bound": hindsight.bound.kpis()} if hindsight.bound else {}),
         "events": engine.event_leads,
         "saving": {
             "disruption_cost": round(base - calm, 2) if calm is not None else None,
@@ -651,10 +678,17 @@ def replay(
             "hindsight_vs_blind": round(possible, 2),
             "captured_share": _share(base - totals["engine"], possible),
             "news_captured_share": _share(base - totals["news"], possible),
-            "hindsight_vs_blind_undisturbed": round(noise_part, 2),
+            # What knowing each shipment's transit draws would add to hindsight: no policy's.
+            "bound_vs_blind": round(base - best, 2) if best is not None else None,
+            "draws_part": round(totals["hindsight"] - best, 2) if best is not None else None,
+            "hindsight_vs_blind_undisturbed": round(calm_part, 2)
+            if calm_part is not None
+            else None,
             "captured_share_of_disruption_part": _share(
-                base - totals["engine"], possible - noise_part
-            ),
+                base - totals["engine"], possible - calm_part
+            )
+            if calm_part is not None
+            else None,
         },
         "bar": {
             # SPEC/issue bar: the engine costs no more than news + 0.1% of blind, and where

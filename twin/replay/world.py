@@ -166,19 +166,28 @@ class World:
         effects: EffectBook,
         seed: int,
         congestion_scale_days: float = CONGESTION_SCALE_DAYS,
+        *,
+        draws: bool = True,
     ):
         self.network = network
         self.effects = effects
         self.seed = seed
+        # Without draws every leg takes its mean transit (`transit_days_p90` says how the tail
+        # runs): the world as anyone can expect it, which the fair hindsight plans in.
+        self.draws = draws
         self.scale = congestion_scale_days
         self.journeys: dict[str, list[Journey]] = {}
         self.shipments: dict[str, Shipment] = {}
         self.diverted: set[str] = set()  # shipments a re-plan diverted under way
+        # Shipments with every part delivered: `advance` passes them by (most of a long
+        # replay's freight, every tick).
+        self._settled: set[str] = set()
         self._draws: dict[tuple[str, int], float] = {}  # the uniform draw per (shipment, leg)
 
     def dispatch(self, shipment: Shipment, routes: Sequence[Assignment]) -> None:
         """Start a shipment on its routes (one journey per split part)."""
         self.shipments[shipment.id] = shipment
+        self._settled.discard(shipment.id)
         self.journeys[shipment.id] = [
             Journey(shipment, route, shipment.origin, shipment.ready_at) for route in routes
         ]
@@ -227,6 +236,7 @@ class World:
                 expedite_fees=dict(base.expedite_fees),
             )
         self.journeys[shipment_id] = [moved.get(i, part) for i, part in enumerate(parts)]
+        self._settled.discard(shipment_id)
         return refused
 
     def hold(self, shipment_id: str, until: datetime) -> None:
@@ -345,9 +355,14 @@ class World:
 
     def advance(self, until: datetime) -> None:
         """Move every journey through the legs it starts before `until`."""
-        for parts in self.journeys.values():
+        settled = self._settled
+        for sid, parts in self.journeys.items():
+            if sid in settled:
+                continue
             for progress in parts:
                 self._advance(progress, until)
+            if all(p.delivered_at is not None for p in parts):
+                settled.add(sid)
 
     def _advance(self, progress: Journey, until: datetime) -> None:
         origin_country = self.network.node_by_id[progress.shipment.origin].country
@@ -465,8 +480,15 @@ class World:
         return lane
 
     def transit_days(self, shipment_id: str, leg: int, lane: Lane) -> float:
-        if lane.transit_days_p90 is None or lane.transit_days_p90 <= lane.transit_days:
+        p90 = lane.transit_days_p90
+        if p90 is None or p90 <= lane.transit_days:
             return lane.transit_days
+        # Exponential tail fitted so that 90% of draws fall within transit_days_p90.
+        spread = (p90 - lane.transit_days) / math.log(10.0)
+        if not self.draws:
+            # The tail's mean (capped below at 10^4 times the p90 odds): what the lane takes on
+            # average, known from the network file; no shipment's own draw.
+            return lane.transit_days + spread * (1.0 - 1e-4)
         # A seeded draw per (seed, shipment, leg): the same replay gives the same world.
         key = (shipment_id, leg)
         u = self._draws.get(key)
@@ -475,8 +497,6 @@ class World:
                 f"{self.seed}|{shipment_id}|{leg}".encode(), digest_size=8
             ).digest()
             u = self._draws[key] = int.from_bytes(digest, "big") / 2**64
-        # Exponential tail fitted so that 90% of draws fall within transit_days_p90.
-        spread = (lane.transit_days_p90 - lane.transit_days) / math.log(10.0)
         return lane.transit_days + min(-spread * math.log(1.0 - u), 4 * spread * math.log(10.0))
 
 

@@ -599,7 +599,10 @@ def _maybe_time(value: Any) -> datetime | None:
 def to_risk_scores(frame: pd.DataFrame, at: datetime) -> list[RiskScore]:
     """Typed records of a score frame, sorted by target then dimension."""
     out = []
+    # The stock dimension's rows carry the warehouse position behind the score (twin.stock).
+    has_stock = "stock" in frame.columns
     for row in frame.sort_values(["target", "dimension"]).itertuples(index=False):
+        stock = row.stock if has_stock and not _missing(row.stock) else None
         out.append(
             RiskScore(
                 target=row.target,
@@ -613,6 +616,11 @@ def to_risk_scores(frame: pd.DataFrame, at: datetime) -> list[RiskScore]:
                 sources=tuple(row.sources),
                 starts_at=_maybe_time(row.starts_at),
                 until=_maybe_time(row.until),
+                stock=stock,
             )
         )
     return out
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))

@@ -228,14 +228,17 @@ def price_book(
     table = position.table
     pairs = pd.MultiIndex.from_frame(table[["warehouse", "sku"]])
     by_id = {s.id: s for s in shipments}
-    grouped = lines[lines["shipment"].isin(set(by_id))].groupby("shipment", sort=True)
+    booked = lines[lines["shipment"].isin(set(by_id))]
+    # Every line's pair at once: one index lookup, not one per shipment.
+    destination = booked["shipment"].map({sid: s.destination for sid, s in by_id.items()})
+    booked = booked.assign(
+        row=pairs.get_indexer(pd.MultiIndex.from_arrays([destination, booked["sku"]]))
+    )
     first = pd.Timestamp(now).normalize()
     requests = []
-    for shipment_id, group in grouped:
+    for shipment_id, group in booked.groupby("shipment", sort=True):
         shipment = by_id[str(shipment_id)]
-        rows = pairs.get_indexer(
-            pd.MultiIndex.from_arrays([[shipment.destination] * len(group), group["sku"]])
-        )
+        rows = group["row"].to_numpy()
         due = int((pd.Timestamp(shipment.due_at) - first) // pd.Timedelta(days=1))
         requests.append(
             LineRequest(

@@ -23,6 +23,7 @@ from twin.domain.incidents import (
     ShipmentChange,
 )
 from twin.domain.plans import Assignment
+from twin.domain.stock import StockImpact
 from twin.store.common import NotFound, chunks
 from twin.store.tables.incidents import AuditRow, IncidentRow, NotificationAttemptRow, PlanChangeRow
 
@@ -59,6 +60,7 @@ def _incident_row(incident: Incident) -> dict[str, Any]:
         "old_routes": [a.model_dump(mode="json") for a in incident.old_routes],
         "new_routes": [a.model_dump(mode="json") for a in incident.new_routes],
         "unserved": list(incident.diff.unserved),
+        "stock": [impact.model_dump(mode="json") for impact in incident.stock],
         "decided_by": incident.decided_by,
         "comment": incident.comment,
         "created_at": incident.created_at,
@@ -102,6 +104,7 @@ def _incident(row: Any, changes: Sequence[Any]) -> Incident:
         updated_at=row.updated_at,
         decided_by=row.decided_by,
         comment=row.comment,
+        stock=tuple(StockImpact.model_validate(i) for i in row.stock or ()),
     )
 
 

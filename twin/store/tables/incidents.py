@@ -46,6 +46,7 @@ class IncidentRow(SQLModel, table=True):
     old_routes: list[Any] = Field(default_factory=list, sa_type=JSONValue)
     new_routes: list[Any] = Field(default_factory=list, sa_type=JSONValue)
     unserved: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    stock: list[Any] = Field(default_factory=list, sa_type=JSONValue)
     decided_by: str | None = Field(default=None, sa_type=sa.String(ID_LENGTH))
     comment: str = Field(default="", sa_type=sa.Text)
     created_at: datetime = Field(sa_type=UTCDateTime)
