@@ -9,7 +9,12 @@ new signal rows land in the feed folder.
 
 Timed: one pass through the engine's public entry point (`twin.engine.service.run_once`: poll
 the feed, plan anything unplanned, one monitor pass, deliver notifications), and the process's
-peak resident memory.
+peak resident memory. `pass_s` is the first pass of a fresh process (every shipment and route
+decoded from the store); `next_pass_s` the one after it, five minutes later with SIGNALS[size]
+more rows (the daemon's steady state: rows unchanged since the last pass are not decoded again).
+
+Both backends when TWIN_BENCH_POSTGRES_URL is set (each in its own process, so each peak is its
+own); TWIN_BENCH_BACKEND=sqlite or postgres picks one.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from __future__ import annotations
 import json
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -142,6 +149,12 @@ def _pass(url: str, size: str, folder: Path) -> dict[str, Any]:
     t1 = time.perf_counter()
     report = run_once(folder / "twin.toml", now, base=folder)
     pass_s = time.perf_counter() - t1
+    later = now + timedelta(minutes=5)
+    more = _signals(SIGNALS[size], later, chokepoints, ports)[: len(rows)]
+    (folder / "feeds" / "more.jsonl").write_text("".join(json.dumps(r) + "\n" for r in more))
+    t2 = time.perf_counter()
+    run_once(folder / "twin.toml", later, base=folder)
+    next_pass_s = time.perf_counter() - t2
     forget_services()
     return {
         "size": size,
@@ -150,17 +163,39 @@ def _pass(url: str, size: str, folder: Path) -> dict[str, Any]:
         "signal_rows": len(rows),
         "setup_s": round(setup_s, 3),
         "pass_s": round(pass_s, 3),
+        "next_pass_s": round(next_pass_s, 3),
         "alert_events": len(report.events),
         "incidents": len(report.incidents),
         "peak_mib": _peak_mib(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
     }
 
 
 def run(size: str) -> dict[str, dict[str, Any]]:
-    """One daemon pass on SQLite (and PostgreSQL when TWIN_BENCH_POSTGRES_URL is set)."""
+    """Daemon passes on SQLite and on PostgreSQL when TWIN_BENCH_POSTGRES_URL is set (each in a
+    child process), or on the one backend TWIN_BENCH_BACKEND names."""
     if size not in SHIPMENTS:
         raise ValueError(f"unknown size {size!r}; use one of {', '.join(SHIPMENTS)}")
-    backend = os.environ.get("TWIN_BENCH_BACKEND", "sqlite")
+    if "TWIN_BENCH_BACKEND" in os.environ or "TWIN_BENCH_POSTGRES_URL" not in os.environ:
+        return _run_backend(size, os.environ.get("TWIN_BENCH_BACKEND", "sqlite"))
+    figures: dict[str, dict[str, Any]] = {}
+    for backend in ("sqlite", "postgres"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "twin.bench.daemon", size],
+            capture_output=True,
+            check=False,
+            text=True,
+            env={**os.environ, "TWIN_BENCH_BACKEND": backend},
+        )
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+            figures[f"daemon_{backend}"] = {"error": " | ".join(tail)}
+        else:
+            figures.update(json.loads(proc.stdout))
+    return figures
+
+
+def _run_backend(size: str, backend: str) -> dict[str, dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if backend == "postgres":
@@ -185,6 +220,4 @@ def run(size: str) -> dict[str, dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    import sys
-
-    print(json.dumps(run(sys.argv[1] if len(sys.argv) > 1 else "S"), indent=2))
+    print(json.dumps(run(sys.argv[1] if len(sys.argv) > 1 else "S")))

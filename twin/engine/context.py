@@ -15,8 +15,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine as Database
 
+from twin.domain.plans import Routes
 from twin.domain.problems import InputError, Problem
-from twin.domain.records import Network
+from twin.domain.records import Network, Shipment
 from twin.domain.settings import TwinConfig
 from twin.engine.engine import EngineSettings
 from twin.feeds.limits import FeedLimits, feed_limits
@@ -31,6 +32,7 @@ from twin.playbook.actions import OptimiseReplanner
 from twin.playbook.schema import Playbook
 from twin.schedule import metrics
 from twin.stock.monitor import StockMonitor
+from twin.store.common import DecodedRows
 from twin.store.db import database_url, make_engine, session_scope, write_scope
 from twin.store.migrate import upgrade
 from twin.store.networks import save_network
@@ -71,6 +73,9 @@ class Service:
     # monitor built from them; its demand forecast is kept between passes.
     stock_seen: int | None = None
     stock: StockMonitor | None = None
+    # Shipments and routes as the last pass decoded them (re-used while their rows are unchanged).
+    decoded_shipments: DecodedRows[Shipment] = field(default_factory=DecodedRows)
+    decoded_routes: DecodedRows[Routes] = field(default_factory=DecodedRows)
 
     @property
     def network_name(self) -> str:

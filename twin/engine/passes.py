@@ -28,7 +28,12 @@ from twin.engine.stored import ACTIVE, Loaded, load_engine_state, save_engine_st
 from twin.schedule import metrics
 from twin.store.db import write_scope
 from twin.store.routes import save_routes
-from twin.store.shipments import ShipmentStatus, get_shipment_states, set_shipment_state
+from twin.store.shipments import (
+    ShipmentState,
+    ShipmentStatus,
+    get_shipment_states,
+    set_shipment_states,
+)
 
 log = logging.getLogger("twin.daemon")
 S = IncidentState
@@ -140,6 +145,7 @@ def replan_pass(service: Service, now: datetime, *, batch: int = REPLAN_BATCH) -
 def _advance(service: Service, session: Session, engine: Engine, now: datetime) -> None:
     """Shipments whose routes say they left or arrived change state (as the plan of record has it)."""
     states = get_shipment_states(session, network_name=service.network_name, status=ACTIVE)
+    moved: list[ShipmentState] = []
     for sid, routes in engine.routes.items():
         legs = [leg for a in routes for leg in a.legs]
         state = states.get(sid)
@@ -165,11 +171,6 @@ def _advance(service: Service, session: Session, engine: Engine, now: datetime) 
         else:
             continue
         if state.status is not status or state.at_node != node:
-            set_shipment_state(
-                session,
-                network_name=service.network_name,
-                shipment_id=sid,
-                status=status,
-                at_node=node,
-                at_time=at,
-            )
+            moved.append(ShipmentState(sid, status, node, at))
+    # One statement for all: at 50,000 shipments in flight, one UPDATE each took seconds.
+    set_shipment_states(session, network_name=service.network_name, states=moved)

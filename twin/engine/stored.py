@@ -73,10 +73,14 @@ class Loaded:
 def load_engine_state(service: Service, session: Session, now: datetime) -> Loaded:
     """The engine state as the store has it at `now` (see the module docstring)."""
     name = service.network_name
-    shipments = {s.id: s for s in get_shipments(session, network_name=name, status=ACTIVE)}
-    routes = {
-        sid: r for sid, r in get_routes(session, network_name=name).items() if sid in shipments
-    }
+    active = get_shipments(
+        session, network_name=name, status=ACTIVE, memo=service.decoded_shipments
+    )
+    shipments = {s.id: s for s in active}
+    stored_routes = get_routes(
+        session, network_name=name, status=ACTIVE, memo=service.decoded_routes
+    )
+    routes = {sid: r for sid, r in stored_routes.items() if sid in shipments}
     followed = follow_events(
         routes, shipment_events_since(session, since=now - service.settings.history), now
     )

@@ -96,7 +96,9 @@ def jsonl_batch(
     areas: dict[str, Area] = {}
     if "area" in table.column_names:
         present = ~_null(table.column("area"))
-        ok &= _json_areas(np.flatnonzero(present), row_object, area_keys, areas)
+        # No depth walk here: the parsed schema is no deeper than max_depth (checked above), so
+        # neither is any of its lines.
+        ok &= _json_areas(np.flatnonzero(present), _parsed(lines), area_keys, areas)
     frame, ok = _bulk(table, text, table.column("value"), area_keys, ok)
     batch = Batch(file=file, format="jsonl", frame=frame_from_records([]), rows=n)
     batch.areas.update(areas)
@@ -284,6 +286,16 @@ def _depth(kind: pa.DataType) -> int:
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
         return 1 + _depth(kind.value_type)
     return 0
+
+
+def _parsed(lines: list[str]) -> Callable[[int], Any]:
+    def parse(i: int) -> Any:
+        try:
+            return orjson.loads(lines[i])
+        except orjson.JSONDecodeError as exc:
+            return Unreadable(f"not valid JSON: {exc}")
+
+    return parse
 
 
 def _json_areas(

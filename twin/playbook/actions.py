@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -206,9 +207,21 @@ class ActionContext:
     # CO2e of routes (twin.emissions); None: incidents carry no CO2e.
     emissions: Emissions | None = None
 
-    @property
+    # Built once per context: previews ask for them per shipment (thousands at scale).
+    @cached_property
     def lanes(self) -> dict[str, Lane]:
         return {lane.id: lane for lane in self.network.lanes}
+
+    @cached_property
+    def expected_delays(self) -> dict[str, float]:
+        """Per shipment, the largest expected delay of its exposures to the alerted target."""
+        delays: dict[str, float] = {}
+        for e in self.exposures or ():
+            if e.target == self.alert.target:
+                delays[e.shipment] = max(
+                    delays.get(e.shipment, e.expected_delay_days), e.expected_delay_days
+                )
+        return delays
 
 
 @dataclass(frozen=True)
@@ -285,12 +298,7 @@ def expected_delay(ctx: ActionContext, shipment: str) -> float:
     for a stock alert, from its chain: the delays of every risk the freight meets)."""
     if ctx.alert.stock is not None:
         return stock_chain(ctx.alert).get(shipment, 0.0)
-    delays = [
-        e.expected_delay_days
-        for e in ctx.exposures or ()
-        if e.shipment == shipment and e.target == ctx.alert.target
-    ]
-    return max(delays, default=0.0)
+    return ctx.expected_delays.get(shipment, 0.0)
 
 
 def main_route(routes: Routes) -> Assignment | None:
@@ -433,11 +441,29 @@ def _diversions(ctx: ActionContext, started: tuple[Leg, ...], view: NetworkView)
     return options
 
 
-def _total(plan: Plan, sid: str) -> float:
-    return (
-        sum(a.cost for a in plan.for_shipment(sid))
-        + sum(u.units for u in plan.unserved if u.shipment == sid) * UNSERVED_PENALTY
-    )
+@dataclass(frozen=True)
+class _PlanIndex:
+    """A plan's routes and unserved units by shipment, gathered once (asking the plan per
+    shipment scans all its assignments: quadratic at thousands of exposed shipments)."""
+
+    routes: dict[str, tuple[Assignment, ...]]
+    unserved: dict[str, float]
+
+    @classmethod
+    def of(cls, plan: Plan) -> _PlanIndex:
+        routes: dict[str, list[Assignment]] = {}
+        for a in plan.assignments:
+            routes.setdefault(a.shipment, []).append(a)
+        unserved: dict[str, float] = {}
+        for u in plan.unserved:
+            unserved[u.shipment] = unserved.get(u.shipment, 0) + u.units
+        return cls({sid: tuple(r) for sid, r in routes.items()}, unserved)
+
+    def total(self, sid: str) -> float:
+        return (
+            sum(a.cost for a in self.routes.get(sid, ()))
+            + self.unserved.get(sid, 0) * UNSERVED_PENALTY
+        )
 
 
 Chosen = tuple[
@@ -457,7 +483,8 @@ def _choose_diversions(
 ) -> dict[str, Chosen]:
     """Re-plan each diversion (one planning call per option rank) and keep, per shipment, the
     one whose whole cost beats staying on course (`staying`) and every other diversion."""
-    best = {sid: _total(staying, sid) for sid in turns}
+    staying_index = _PlanIndex.of(staying)
+    best = {sid: staying_index.total(sid) for sid in turns}
     chosen: dict[str, Chosen] = {}
     for rank in range(max((len(options) for options in turns.values()), default=0)):
         moving = {sid: options[rank] for sid, options in turns.items() if rank < len(options)}
@@ -471,11 +498,16 @@ def _choose_diversions(
         )
         if not tried.status.applicable:
             continue
+        tried_index = _PlanIndex.of(tried)
         for sid, option in moving.items():
-            total = _total(tried, sid) + option.extra_pu * ships[sid].units
+            total = tried_index.total(sid) + option.extra_pu * ships[sid].units
             if total < best[sid] - 1e-6:
                 best[sid] = total
-                chosen[sid] = (tuple(tried.for_shipment(sid)), option.kept, diversion.FEE_PER_UNIT)
+                chosen[sid] = (
+                    tried_index.routes.get(sid, ()),
+                    option.kept,
+                    diversion.FEE_PER_UNIT,
+                )
     return chosen
 
 
@@ -533,10 +565,9 @@ def _replan(
             if turns
             else {}
         )
+        planned = _PlanIndex.of(plan).routes
         for sid in sids:
-            onward, legs, fee_pu = chosen.get(
-                sid, (tuple(plan.for_shipment(sid)), kept.get(sid, ()), 0.0)
-            )
+            onward, legs, fee_pu = chosen.get(sid, (planned.get(sid, ()), kept.get(sid, ()), 0.0))
             # The whole route's cost, as the plan of record's: the legs kept (or turned) too.
             kept_pu = (
                 sum(

@@ -17,6 +17,7 @@ from twin.store.shipments import (
     get_shipments,
     save_shipments,
     set_shipment_state,
+    set_shipment_states,
 )
 from twin.store.tables import ShipmentStatus, metadata
 
@@ -42,5 +43,6 @@ __all__ = [
     "save_shipments",
     "session_scope",
     "set_shipment_state",
+    "set_shipment_states",
     "upgrade",
 ]

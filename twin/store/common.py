@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -59,6 +59,27 @@ def network_id(session: Session, *, name: str, for_update: bool = False) -> int:
     if found is None:
         raise NotFound(f"no stored network named {name!r} (load it with `twin db load-network`)")
     return int(found)
+
+
+class DecodedRows(Generic[T]):
+    """Records decoded from stored rows, kept between reads by each row's raw content, so a row
+    read again unchanged is not validated again (the daemon reads every shipment in flight and
+    its route on each pass; decoding them was most of a pass at 50,000 shipments).
+
+    A key whose raw content changed is decoded afresh; keys not read again are forgotten."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[Any, T]] = {}
+
+    def decode(self, rows: Iterable[tuple[str, Any]], decoder: Callable[[Any], T]) -> dict[str, T]:
+        """{key: decoder(raw)} for (key, raw) rows, reusing what an equal raw decoded to before."""
+        kept = self._kept
+        fresh: dict[str, tuple[Any, T]] = {}
+        for key, raw in rows:
+            hit = kept.get(key)
+            fresh[key] = hit if hit is not None and hit[0] == raw else (raw, decoder(raw))
+        self._kept = fresh
+        return {key: value for key, (_, value) in fresh.items()}
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, insert, select, update
+import sqlalchemy as sa
+from sqlalchemy import CursorResult, bindparam, insert, select, update
 from sqlmodel import Session
 
 from twin.domain.problems import InputError, Problem
 from twin.domain.records import Shipment
-from twin.store.common import NotFound, SaveReport, chunks, network_id
+from twin.store.common import DecodedRows, NotFound, SaveReport, chunks, network_id
 from twin.store.tables.base import utcnow
 from twin.store.tables.network import NodeRow
 from twin.store.tables.shipments import ShipmentRow, ShipmentStatus
@@ -63,7 +65,10 @@ def shipment_row(shipment: Shipment, *, network_id: int) -> dict[str, Any]:
 
 def row_shipment(row: Any) -> Shipment:
     data = {key: row[key] for key in ("id", *PLAN_COLUMNS)}
-    extras = data.pop("extras") or {}
+    extras = data.pop("extras")
+    if isinstance(extras, str):  # read as its JSON text (see get_shipments)
+        extras = json.loads(extras)
+    extras = extras or {}
     return Shipment.model_validate({**extras, **data})
 
 
@@ -150,9 +155,21 @@ def get_shipments(
     network_name: str,
     status: ShipmentStatus | Iterable[ShipmentStatus] | None = None,
     ids: Iterable[str] | None = None,
+    memo: DecodedRows[Shipment] | None = None,
 ) -> list[Shipment]:
-    """Stored shipments of a network, by id; only those with `status` / in `ids` when given."""
-    return [row_shipment(r) for r in _rows(session, network_name, status, ids)]
+    """Stored shipments of a network, by id; only those with `status` / in `ids` when given.
+    With `memo`, shipments stored unchanged since its last read are not validated again."""
+    names = ("id", *PLAN_COLUMNS)
+    # extras as JSON text: cheaper to compare with the memo's than to decode every time.
+    columns = [
+        sa.cast(SHIPMENTS.c.extras, sa.Text).label(name) if name == "extras" else SHIPMENTS.c[name]
+        for name in names
+    ]
+    rows = _rows(session, network_name, status, ids, columns)
+    if memo is None:
+        return [row_shipment(r) for r in rows]
+    keyed = ((r["id"], tuple(r[name] for name in names)) for r in rows)
+    return list(memo.decode(keyed, lambda raw: row_shipment(dict(zip(names, raw)))).values())
 
 
 def get_shipment_states(
@@ -163,9 +180,10 @@ def get_shipment_states(
     ids: Iterable[str] | None = None,
 ) -> dict[str, ShipmentState]:
     """Where each stored shipment of a network is, by shipment id."""
+    columns = [SHIPMENTS.c[name] for name in ("id", "status", "at_node", "at_time")]
     return {
         r["id"]: ShipmentState(r["id"], ShipmentStatus(r["status"]), r["at_node"], r["at_time"])
-        for r in _rows(session, network_name, status, ids)
+        for r in _rows(session, network_name, status, ids, columns)
     }
 
 
@@ -174,9 +192,10 @@ def _rows(
     network_name: str,
     status: ShipmentStatus | Iterable[ShipmentStatus] | None,
     ids: Iterable[str] | None,
+    columns: Sequence[Any],
 ) -> list[Any]:
     ident = network_id(session, name=network_name)
-    query = select(SHIPMENTS).where(SHIPMENTS.c.network_id == ident).order_by(SHIPMENTS.c.id)
+    query = select(*columns).where(SHIPMENTS.c.network_id == ident).order_by(SHIPMENTS.c.id)
     if status is not None:
         wanted = [status] if isinstance(status, ShipmentStatus) else list(status)
         query = query.where(SHIPMENTS.c.status.in_([ShipmentStatus(s).value for s in wanted]))
@@ -212,3 +231,34 @@ def set_shipment_state(
     # An UPDATE's result is a CursorResult; Session.execute is typed as returning any Result.
     if cast(CursorResult[Any], result).rowcount == 0:
         raise NotFound(f"no shipment {shipment_id!r} in stored network {network_name!r}")
+
+
+def set_shipment_states(
+    session: Session, *, network_name: str, states: Sequence[ShipmentState]
+) -> int:
+    """Move many shipments at once (one statement executed for all, as `set_shipment_state`
+    does each); shipments not stored are skipped. Returns how many were given."""
+    if not states:
+        return 0
+    ident = network_id(session, name=network_name)
+    statement = (
+        update(SHIPMENTS)
+        .where(SHIPMENTS.c.network_id == ident, SHIPMENTS.c.id == bindparam("shipment_id"))
+        .values(
+            status=bindparam("new_status"),
+            at_node=bindparam("new_node"),
+            at_time=bindparam("new_time"),
+            updated_at=utcnow(),
+        )
+    )
+    rows = [
+        {
+            "shipment_id": state.shipment,
+            "new_status": ShipmentStatus(state.status).value,
+            "new_node": state.at_node,
+            "new_time": state.at_time,
+        }
+        for state in states
+    ]
+    session.execute(statement, rows)  # a list of parameters: one executemany
+    return len(rows)

@@ -1,0 +1,161 @@
+"""The daemon's batched store paths agree with the one-at-a-time ones they replace.
+
+- `set_shipment_states` (one executemany) leaves every shipment as `set_shipment_state` on each.
+- `get_routes` / `get_shipments` with a memo (`DecodedRows`) read the same records as without
+  it, decode a changed row afresh, and re-use the unchanged rows' records.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from twin.domain.plans import Assignment, Leg
+from twin.store.common import DecodedRows
+from twin.store.db import session_scope
+from twin.store.networks import save_network
+from twin.store.routes import get_routes, save_routes
+from twin.store.shipments import (
+    ShipmentState,
+    get_shipment_states,
+    get_shipments,
+    save_shipments,
+    set_shipment_state,
+    set_shipment_states,
+)
+from twin.store.tables.shipments import ShipmentStatus
+
+T0 = datetime(2024, 1, 3, 6, tzinfo=UTC)
+MOVES = (
+    ShipmentState("S1", ShipmentStatus.in_transit, "CNYTN", T0),
+    ShipmentState("S2", ShipmentStatus.delivered, "NL-VENLO", T0 + timedelta(days=31)),
+    ShipmentState("S3", ShipmentStatus.in_transit, None, None),
+    ShipmentState("S4", ShipmentStatus.planned, "CN-SZ", T0 - timedelta(hours=1)),
+)
+
+
+@pytest.fixture
+def stored(make_network: Any, make_shipment: Any, engine: Engine) -> Engine:
+    with session_scope(engine) as session:
+        save_network(session, network=make_network())
+        save_shipments(
+            session,
+            network_name="small",
+            shipments=[make_shipment(f"S{i}", po=f"PO-{i}") for i in range(1, 7)],
+        )
+    return engine
+
+
+def _states(engine: Engine) -> dict[str, ShipmentState]:
+    with session_scope(engine) as session:
+        return get_shipment_states(session, network_name="small")
+
+
+def test_moving_many_at_once_equals_moving_each(stored: Engine) -> None:
+    before = _states(stored)
+    with session_scope(stored) as session:
+        assert set_shipment_states(session, network_name="small", states=MOVES) == len(MOVES)
+    batched = _states(stored)
+    assert {sid: batched[sid] for sid in ("S1", "S2", "S3", "S4")} == {m.shipment: m for m in MOVES}
+    assert batched["S5"] == before["S5"] and batched["S6"] == before["S6"]  # untouched
+    with session_scope(stored) as session:  # back as it was, then one at a time
+        set_shipment_states(
+            session, network_name="small", states=[before[m.shipment] for m in MOVES]
+        )
+    assert _states(stored) == before
+    with session_scope(stored) as session:
+        for move in MOVES:
+            set_shipment_state(
+                session,
+                network_name="small",
+                shipment_id=move.shipment,
+                status=move.status,
+                at_node=move.at_node,
+                at_time=move.at_time,
+            )
+    assert _states(stored) == batched
+
+
+def test_moving_none_or_an_unknown_shipment_changes_nothing(stored: Engine) -> None:
+    before = _states(stored)
+    unknown = ShipmentState("S404", ShipmentStatus.delivered, None, None)
+    with session_scope(stored) as session:
+        assert set_shipment_states(session, network_name="small", states=[]) == 0
+        set_shipment_states(session, network_name="small", states=[unknown])
+    assert _states(stored) == before
+
+
+def _route(shipment: str, units: float, start: datetime) -> tuple[Assignment, ...]:
+    legs = (
+        Leg(lane="SZ-YTN-ROAD", from_node="CN-SZ", to_node="CNYTN", depart_at=start,
+            arrive_at=start + timedelta(hours=12)),
+        Leg(lane="YTN-RTM-SUEZ", from_node="CNYTN", to_node="NLRTM",
+            depart_at=start + timedelta(days=1), arrive_at=start + timedelta(days=31)),
+    )  # fmt: skip
+    return (
+        Assignment(
+            shipment=shipment,
+            units=units,
+            legs=legs,
+            eta=legs[-1].arrive_at,
+            cost=64.125 * units,
+            late_days=0.0,
+        ),
+    )
+
+
+def test_routes_read_through_a_memo_are_the_stored_ones(stored: Engine) -> None:
+    routes = {
+        "S1": _route("S1", 3, T0),
+        "S2": _route("S2", 4.5, T0 + timedelta(days=1)),
+        "S3": (),  # planned, nothing routable
+    }
+    memo: DecodedRows[tuple[Assignment, ...]] = DecodedRows()
+    with session_scope(stored) as session:
+        save_routes(session, network_name="small", routes=routes, at=T0)
+    with session_scope(stored) as session:
+        first = get_routes(session, network_name="small", memo=memo)
+        plain = get_routes(session, network_name="small")
+    assert first == plain == routes
+    assert first["S1"][0].legs[0].depart_at.utcoffset() == timedelta(0)
+    changed = _route("S1", 7, T0 + timedelta(days=2))
+    with session_scope(stored) as session:
+        save_routes(session, network_name="small", routes={"S1": changed}, at=T0)
+        set_shipment_state(
+            session,
+            network_name="small",
+            shipment_id="S3",
+            status=ShipmentStatus.delivered,
+            at_node="NL-VENLO",
+            at_time=T0,
+        )
+    active = (ShipmentStatus.planned, ShipmentStatus.in_transit)
+    with session_scope(stored) as session:
+        second = get_routes(session, network_name="small", status=active, memo=memo)
+    assert second == {"S1": changed, "S2": routes["S2"]}  # S3 delivered: not read
+    assert second["S2"] is first["S2"]  # unchanged: not decoded again
+
+
+def test_shipments_read_through_a_memo_are_the_stored_ones(
+    stored: Engine, make_shipment: Any
+) -> None:
+    memo: DecodedRows[Any] = DecodedRows()
+    with session_scope(stored) as session:
+        first = get_shipments(session, network_name="small", memo=memo)
+        plain = get_shipments(session, network_name="small")
+    assert first == plain
+    assert first[0].extras == {"po": "PO-1"}
+    with session_scope(stored) as session:
+        save_shipments(
+            session,
+            network_name="small",
+            shipments=[make_shipment("S1", units=99, po="PO-1b")],
+        )
+    with session_scope(stored) as session:
+        second = get_shipments(session, network_name="small", memo=memo)
+    assert second[0].units == 99 and second[0].extras == {"po": "PO-1b"}
+    assert second[1] is first[1]  # unchanged: not validated again
+    assert second[1:] == plain[1:]
