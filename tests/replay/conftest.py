@@ -31,6 +31,7 @@ def short_replay(short_scenario: LoadedScenario, playbooks: list) -> dict[str, A
     return replay(short_scenario, playbooks)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`--dist loadgroup`), tests that share a cached replay run on one
     worker, so each replay is computed once: the short replay's readers together, and each
