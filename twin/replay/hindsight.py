@@ -249,17 +249,7 @@ def hindsight_outcomes(
         )
         if journey is None:
             found.append(
-                Outcome(
-                    shipment=shipment.id,
-                    units=shipment.units,
-                    delivered_at=None,
-                    late_days=0.0,
-                    transport_cost=0.0,
-                    lateness_cost=0.0,
-                    lanes=(),
-                    due_at=shipment.due_at,
-                    unserved_cost=penalty_per_unit * shipment.units,
-                )
+                Outcome.unserved(shipment.id, shipment.units, shipment.due_at, penalty_per_unit)
             )
             continue
         found.append(

@@ -517,6 +517,23 @@ class Outcome:
     # planner booked apart (the stock-aware engine's urgent SKU lines, twin.replay.demand).
     part: str = ""
 
+    @classmethod
+    def unserved(
+        cls, shipment: str, units: float, due_at: datetime | None, penalty_per_unit: float
+    ) -> Outcome:
+        """Units no route carries: never delivered, charged the planner's unserved penalty."""
+        return cls(
+            shipment=shipment,
+            units=units,
+            delivered_at=None,
+            late_days=0.0,
+            transport_cost=0.0,
+            lateness_cost=0.0,
+            lanes=(),
+            due_at=due_at,
+            unserved_cost=penalty_per_unit * units,
+        )
+
 
 # The planner's price of a unit left unrouted (twin.optimise.request).
 UNSERVED_PENALTY = float(
@@ -540,19 +557,7 @@ def outcomes(world: World, unserved_penalty: float = UNSERVED_PENALTY) -> list[O
         shipment = world.shipments[sid]
         left = shipment.units - sum(p.route.units for p in parts)
         if left > 1e-9:
-            found.append(
-                Outcome(
-                    shipment=sid,
-                    units=left,
-                    delivered_at=None,
-                    late_days=0.0,
-                    transport_cost=0.0,
-                    lateness_cost=0.0,
-                    lanes=(),
-                    due_at=shipment.due_at,
-                    unserved_cost=unserved_penalty * left,
-                )
-            )
+            found.append(Outcome.unserved(sid, left, shipment.due_at, unserved_penalty))
         for progress in parts:
             shipment = progress.shipment
             arrived = progress.delivered_at
