@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from twin.optimise.instance import ArcBatch, Commodity, Instance
 from twin.optimise.timeline import late_days
@@ -82,6 +84,7 @@ def time_expanded_costs(
     need: np.ndarray | None = None,
     static: bool = False,
     buffer: np.ndarray | None = None,
+    bound: np.ndarray | None = None,
 ) -> np.ndarray:
     """Least cost to be at each node by each day, from each (source, start day).
 
@@ -95,6 +98,12 @@ def time_expanded_costs(
     static : judge room by capacities instead of what is left each day (for lower bounds).
     buffer : optional flat float array of at least (H+1) x nodes x K items to hold the result
         (reused between runs: allocating a fresh array each run costs its page faults).
+    bound : optional (nodes, K): a (node, start point) pair whose value is not below its
+        bound is not expanded. With bound[v, k] = (what a route may cost) - (a lower bound
+        on the cost from v to where it goes), as `price` sets it, the values of every pair
+        on a route within that cost stay exact (A*: any prefix of such a route is itself
+        within its bound, the lower bound being consistent along arcs); others may be
+        left higher, or inf.
 
     Returns
     -------
@@ -122,7 +131,11 @@ def time_expanded_costs(
     first = int(starts.min()) if k else 0
     biggest = float(need.max()) if need is not None and k else 0.0
     prev_room: np.ndarray | None = None
-    all_lanes = np.arange(n_lanes)
+    # Rows by day, contiguous: every day reads one day of room and of dual costs.
+    static_room = instance.static_room() if static else None
+    room_table = instance.room_by_day(batch) if not static and biggest > 0.0 else None
+    adjust_t = np.ascontiguousarray(adjust.T) if adjust is not None else None
+    bound_flat = bound.reshape(-1) if bound is not None else None
     for t in range(first, horizon + 1):
         here = starts == t
         if here.any():
@@ -138,17 +151,19 @@ def time_expanded_costs(
             np.minimum(dist[t], dist[t - 1], out=dist[t])
         else:
             improved = np.flatnonzero(np.isfinite(dist[t]))
+        if bound_flat is not None and len(improved):
+            improved = improved[dist[t].reshape(-1)[improved] < bound_flat[improved]]
         if n_lanes == 0:
             continue
         room = None
         lane_active: np.ndarray | None = None
         if biggest > 0.0:
-            room = instance.arc_room(batch, all_lanes, t, static)
-            if not static and prev_room is not None:
-                lane_active = room != prev_room
+            room = static_room if room_table is None else room_table[t]
+            if room_table is not None and prev_room is not None:
+                lane_active = np.asarray(room != prev_room)
             prev_room = room
-        if adjust is not None and t > first:
-            cheaper = adjust[:, t] < adjust[:, t - 1]
+        if adjust_t is not None and t > first:
+            cheaper = adjust_t[t] < adjust_t[t - 1]
             lane_active = cheaper if lane_active is None else lane_active | cheaper
         v, key = np.divmod(improved, k)
         deg = out_deg[v]
@@ -160,7 +175,8 @@ def time_expanded_costs(
         if lane_active is not None:
             extra = np.flatnonzero(lane_active)
             if len(extra):
-                li, ki = np.nonzero(np.isfinite(dist[t][frm[extra]]))
+                at = dist[t][frm[extra]]
+                li, ki = np.nonzero(np.isfinite(at) if bound is None else at < bound[frm[extra]])
                 lanes = np.concatenate([lanes, extra[li]])
                 keys = np.concatenate([keys, ki])
         if not len(lanes):
@@ -171,7 +187,7 @@ def time_expanded_costs(
             ok &= room[lanes] >= need[keys] - 1e-9
         if not ok.all():
             lanes, keys, arrive = lanes[ok], keys[ok], arrive[ok]
-        step = cost[lanes] if adjust is None else cost[lanes] + adjust[lanes, t]
+        step = cost[lanes] if adjust_t is None else cost[lanes] + adjust_t[t][lanes]
         vals = dist[t][frm[lanes], keys] + step
         np.minimum.at(flat, (arrive * n_nodes + to[lanes]) * k + keys, vals)
     return dist
@@ -192,6 +208,9 @@ def trace_route(
     """Walk back from (dest, arrival) to the source along arcs whose costs explain `dist`."""
     legs: list[tuple[int, int]] = []
     t, v = arrival, dest
+    room = None
+    if need > 0.0:
+        room = instance.static_room()[None, :] if static else instance.room_by_day(batch)
     val = dist[t, v, key]
     tol = 1e-9 * max(1.0, abs(val))
     while not (v == source and val == 0.0):
@@ -203,10 +222,7 @@ def trace_route(
             d = int(batch.dur[lane])
             if t - d < 0:
                 continue
-            if (
-                need > 0.0
-                and instance.arc_room(batch, np.array([lane]), t - d, static)[0] < need - 1e-9
-            ):
+            if room is not None and room[0 if static else t - d, lane] < need - 1e-9:
                 continue
             step = batch.cost[lane] if adjust is None else batch.cost[lane] + adjust[lane, t - d]
             cand = dist[t - d, instance.frm[lane], key] + step
@@ -404,6 +420,62 @@ def close_arcs(adjust: np.ndarray, closed: np.ndarray | None) -> np.ndarray:
     return adjust if closed is None else np.where(closed, INF, adjust)
 
 
+def least_cost_to(
+    instance: Instance, batch: ArcBatch, dests: list[int]
+) -> dict[int, np.ndarray] | None:
+    """dest -> least cost per unit from every node to it on the batch's arc costs, ignoring
+    time, capacity, duals and lateness (all of which only add cost): the A* lower bound of
+    the pricing DPs. Cached on the batch; None when some arc cost is negative."""
+    if np.any(batch.cost < 0):
+        return None
+    missing = sorted(set(dests) - batch.cost_to_dest.keys())
+    if missing:
+        n = len(instance.node_ids)
+        frm, to = instance.frm, instance.to
+        pair = frm * n + to
+        order = np.lexsort((batch.cost, pair))
+        first = order[np.r_[True, pair[order][1:] != pair[order][:-1]]] if len(order) else order
+        # Reversed arcs (cheapest of parallel lanes): distances from the destination are
+        # costs to it. Explicit zero costs stay arcs in scipy's sparse graphs.
+        graph = csr_matrix((batch.cost[first], (to[first], frm[first])), shape=(n, n))
+        rows = dijkstra(graph, indices=missing)
+        for i, dest in enumerate(missing):
+            batch.cost_to_dest[dest] = rows[i]
+    return batch.cost_to_dest
+
+
+def _bound(
+    instance: Instance,
+    to_dest: dict[int, np.ndarray] | None,
+    members: list[tuple[Commodity, int, float]],
+    k: int,
+) -> np.ndarray | None:
+    """(nodes, K) A* bound for `time_expanded_costs`: per start point, the most a pair may
+    cost and still lead some member (commodity, its start point, the most its route may cost
+    in all) to a route within that, less the least cost from the node to its destination."""
+    if to_dest is None:
+        return None
+    bound = np.full((len(instance.node_ids), k), -INF)
+    for c, key, most in members:
+        per_unit = most / c.units
+        # Slack for float error in the DP's sums (a state kept too many costs only time).
+        slack = 1e-7 * max(1.0, abs(per_unit))
+        np.maximum(bound[:, key], per_unit + slack - to_dest[c.dest], out=bound[:, key])
+    return bound
+
+
+def _by_chunk(
+    members: list[Commodity],
+    slot: dict[tuple[int, int, float], int],
+    key_of: Callable[[Commodity], tuple[int, int, float]],
+) -> list[tuple[int, list[Commodity]]]:
+    """Commodities grouped by the DP run (chunk of KEYS_PER_RUN start points) that serves them."""
+    out: dict[int, list[Commodity]] = {}
+    for c in members:
+        out.setdefault(slot[key_of(c)] // KEYS_PER_RUN, []).append(c)
+    return sorted(out.items())
+
+
 def price(
     pool: ColumnPool,
     demand_dual: np.ndarray,
@@ -442,7 +514,7 @@ def price(
     if not todo:
         return []
     duals = _nonzero_duals(pool, lane_dual, node_dual)
-    rooms = np.unique(np.concatenate([instance.lane_room.ravel(), instance.node_room.ravel()]))
+    rooms = instance.room_values()
     new: list[Column] = []
     by_batch: dict[int, list[Commodity]] = {}
     for c in todo:
@@ -457,8 +529,16 @@ def price(
 
         keys = sorted({key_of(c) for c in members})
         slot = {key: i for i, key in enumerate(keys)}
-        for chunk_start in range(0, len(keys), KEYS_PER_RUN):
-            chunk = keys[chunk_start : chunk_start + KEYS_PER_RUN]
+        to_dest = least_cost_to(instance, batch, [c.dest for c in members])
+        for chunk_no, chunk_members in _by_chunk(members, slot, key_of):
+            chunk = keys[chunk_no * KEYS_PER_RUN : (chunk_no + 1) * KEYS_PER_RUN]
+            # A route prices out only under demand_dual / units: the A* bound of each pair.
+            bound = _bound(
+                instance,
+                to_dest,
+                [(c, slot[key_of(c)] % KEYS_PER_RUN, demand_dual[c.index]) for c in chunk_members],
+                len(chunk),
+            )
             dist = time_expanded_costs(
                 instance,
                 batch,
@@ -467,11 +547,10 @@ def price(
                 adjust,
                 need=np.array([u for _, _, u in chunk]),
                 buffer=buffer,
+                bound=bound,
             )
-            for c in members:
-                key = slot[key_of(c)] - chunk_start
-                if not 0 <= key < len(chunk):
-                    continue
+            for c in chunk_members:
+                key = slot[key_of(c)] % KEYS_PER_RUN
                 value, arrival = best_arrival(dist[:, c.dest, key], c, 0, horizon)
                 if not np.isfinite(value) or c.units * value - demand_dual[c.index] >= -tol:
                     continue
@@ -483,24 +562,6 @@ def price(
                     continue
                 new.append(column)
     return new
-
-
-def _cost_to_go(
-    instance: Instance, batch: ArcBatch, adjust: np.ndarray, c: Commodity
-) -> np.ndarray:
-    """g[t, v]: least dual-adjusted cost per unit from (v, day t) to the destination, lateness
-    included (backward sweep over the days of the acyclic time-expanded graph)."""
-    horizon, n_nodes = instance.horizon, len(instance.node_ids)
-    g = np.full((horizon + 2, n_nodes), INF)
-    frm, to, dur = instance.frm, instance.to, batch.dur
-    for t in range(horizon, -1, -1):
-        g[t] = g[t + 1]
-        ok = t + dur <= horizon
-        if ok.any():
-            cand = batch.cost[ok] + adjust[ok, t] + g[t + dur[ok], to[ok]]
-            np.minimum.at(g[t], frm[ok], cand)
-        g[t, c.dest] = min(g[t, c.dest], c.penalty * late_days(t, c.due))
-    return g
 
 
 def routes_within(
@@ -521,51 +582,131 @@ def routes_within(
     gap that price-and-branch leaves for unsplittable shipments. Returns (columns, complete);
     `complete` is False when some commodity had more than `cap` such routes, or when
     `out_of_time` (the caller's budget, checked per commodity) said stop.
+
+    How: one pricing DP per batch of start points (the same (source, ready day, need) keys as
+    `price`) gives the least dual-adjusted cost of reaching every (node, day) on arcs the
+    shipment fits; the routes are then walked back from the destination, keeping a partial
+    route only while that exact prefix bound plus its suffix stays within the limit, so every
+    state visited lies on some route within it (tests/optimise/test_routes_within.py compares
+    with enumerating every route).
     """
     instance = pool.instance
-    horizon = instance.horizon
     duals = _nonzero_duals(pool, lane_dual, node_dual)
-    adjust_of: dict[int, np.ndarray] = {}
+    rooms = instance.room_values()
+    # Smallest first: the per-unit limit is widest for them, so a listing over the cap (which
+    # ends the proof, and with it the point of listing more) shows early.
+    todo = sorted(
+        (c for c in commodities if c.blocked is None and c.source != c.dest),
+        key=lambda c: (c.units, c.index),
+    )
     out: list[Column] = []
-    complete = True
-    out_lanes = [np.flatnonzero(instance.frm == v) for v in range(len(instance.node_ids))]
-    for c in commodities:
-        if c.blocked is not None or c.source == c.dest:
-            continue
-        if out_of_time is not None and out_of_time():
-            return out, False
-        batch = instance.batches[c.batch]
-        if c.batch not in adjust_of:
-            adjust_of[c.batch] = close_arcs(dual_costs(instance, batch, *duals), closed)
-        adjust = adjust_of[c.batch]
-        g = _cost_to_go(instance, batch, adjust, c)
-        limit = (float(demand_dual[c.index]) + delta) / c.units + 1e-9 * max(
-            1.0, abs(float(demand_dual[c.index]))
+    by_batch: dict[int, list[Commodity]] = {}
+    for c in todo:
+        by_batch.setdefault(c.batch, []).append(c)
+    buffer = _dist_buffer(instance, len(todo))
+    for b, members in sorted(by_batch.items()):
+        batch = instance.batches[b]
+        adjust = close_arcs(dual_costs(instance, batch, *duals), closed)
+        room = instance.room_by_day(batch)
+
+        def key_of(c: Commodity) -> tuple[int, int, float]:
+            return (c.source, c.ready, need_class(rooms, c.units))
+
+        keys = sorted({key_of(c) for c in members})
+        slot = {key: i for i, key in enumerate(keys)}
+        to_dest = least_cost_to(instance, batch, [c.dest for c in members])
+        chunks = sorted(
+            _by_chunk(members, slot, key_of), key=lambda item: (item[1][0].units, item[0])
         )
-        found: set[tuple[tuple[int, int], ...]] = set()
-        stack: list[tuple[int, int, tuple[tuple[int, int], ...], float]] = [
-            (c.source, c.ready, (), 0.0)
-        ]
-        while stack:
-            v, t, legs, partial = stack.pop()
-            if v == c.dest and legs and partial + c.penalty * late_days(t, c.due) <= limit:
+        for chunk_no, chunk_members in chunks:
+            chunk = keys[chunk_no * KEYS_PER_RUN : (chunk_no + 1) * KEYS_PER_RUN]
+            bound = _bound(
+                instance,
+                to_dest,
+                [
+                    (c, slot[key_of(c)] % KEYS_PER_RUN, demand_dual[c.index] + delta)
+                    for c in chunk_members
+                ],
+                len(chunk),
+            )
+            dist = time_expanded_costs(
+                instance,
+                batch,
+                np.array([s for s, _, _ in chunk], dtype=np.int64),
+                np.array([r for _, r, _ in chunk], dtype=np.int64),
+                adjust,
+                need=np.array([u for _, _, u in chunk]),
+                buffer=buffer,
+                bound=bound,
+            )
+            for c in chunk_members:
+                if out_of_time is not None and out_of_time():
+                    return out, False
+                key = slot[key_of(c)] % KEYS_PER_RUN
+                pi = float(demand_dual[c.index])
+                # Float slack on the limit: listing a route too many is harmless, one too
+                # few would break the proof.
+                limit = (pi + delta) / c.units + 1e-9 * max(1.0, abs(pi))
+                found = _walk_back(instance, batch, dist[:, :, key], adjust, room, c, limit, cap)
+                if len(found) > cap:
+                    # The proof is lost; more routes would only lengthen the MIP.
+                    return out, False
+                for legs in sorted(found):
+                    if (c.index, legs) not in pool.seen:
+                        out.append(make_column(instance, c, legs))
+    return out, True
+
+
+def _walk_back(
+    instance: Instance,
+    batch: ArcBatch,
+    dist: np.ndarray,
+    adjust: np.ndarray,
+    room: np.ndarray,
+    c: Commodity,
+    limit: float,
+    cap: int,
+) -> set[tuple[tuple[int, int], ...]]:
+    """Every route of `c` costing at most `limit` per unit, lateness included (stopping at
+    cap + 1 of them).
+
+    dist[t, v]: least cost to be at v by day t from (c.source, c.ready) on arcs c fits; room:
+    `Instance.room_by_day`. A state
+    (v, t, suffix) means "at v on day t, then the legs of suffix", which cost `spent` per unit
+    (lateness included); it is kept while dist[t, v] + spent is within the limit, which it
+    then is for some whole route. Each route is reached once: its last leg arrives exactly on
+    its arrival day, and a state steps back one day of waiting or along an arc arriving
+    exactly that day.
+    """
+    horizon, ready, units = instance.horizon, c.ready, c.units
+    frm, dur, cost, in_lanes = instance.frm, batch.dur, batch.cost, instance.in_lanes
+    found: set[tuple[tuple[int, int], ...]] = set()
+    # (node, day, suffix legs, spent per unit, whether the next step must be an arc)
+    stack: list[tuple[int, int, tuple[tuple[int, int], ...], float, bool]] = []
+    for arrival in range(horizon, ready, -1):
+        spent = c.penalty * late_days(arrival, c.due)
+        if dist[arrival, c.dest] + spent <= limit:
+            stack.append((c.dest, arrival, (), spent, True))
+    while stack:
+        v, t, legs, spent, arc_only = stack.pop()
+        if not arc_only:
+            if v == c.source and t == ready and legs:
                 found.add(legs)
                 if len(found) > cap:
-                    complete = False
-                    break
-            if t < horizon and partial + g[t + 1, v] <= limit:
-                stack.append((v, t + 1, legs, partial))
-            for lane in out_lanes[v].tolist():
-                d = int(batch.dur[lane])
-                if t + d > horizon:
-                    continue
-                if instance.arc_room(batch, np.array([lane]), t)[0] < c.units - 1e-9:
-                    continue
-                step = partial + batch.cost[lane] + adjust[lane, t]
-                w = int(instance.to[lane])
-                if step + g[t + d, w] <= limit:
-                    stack.append((w, t + d, legs + ((lane, t),), step))
-        for legs in sorted(found):
-            if (c.index, legs) not in pool.seen:
-                out.append(make_column(instance, c, legs))
-    return out, complete
+                    return found
+            if t > ready and dist[t - 1, v] + spent <= limit:
+                stack.append((v, t - 1, legs, spent, False))
+        lanes = in_lanes[v]
+        depart = t - dur[lanes]
+        ok = depart >= ready
+        if not ok.any():
+            continue
+        lanes, depart = lanes[ok], depart[ok]
+        step = cost[lanes] + adjust[lanes, depart]
+        total = dist[depart, frm[lanes]] + step + spent
+        keep = (total <= limit) & (room[depart, lanes] >= units - 1e-9)
+        for lane, d, st in zip(
+            lanes[keep].tolist(), depart[keep].tolist(), step[keep].tolist(), strict=True
+        ):
+            stack.append((int(frm[lane]), d, ((lane, d), *legs), spent + st, False))
+    return found

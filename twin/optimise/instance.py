@@ -46,6 +46,10 @@ class ArcBatch:
     penalty: float | None  # None: no risk anywhere, so arc costs do not depend on the penalty
     dur: np.ndarray  # int days per lane (arc_days)
     cost: np.ndarray  # money per unit per lane: transport + penalty x risk days
+    # (H+1, lanes) room of every arc by departure day (Instance.room_by_day), built on first use.
+    room_table: np.ndarray | None = None
+    # dest node -> least cost per unit to it from every node (columns.least_cost_to).
+    cost_to_dest: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -71,6 +75,7 @@ class Instance:
     # Capacity left per (lane, departure day) and (node, day) after what others reserved.
     lane_room: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     node_room: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    room_values_cache: np.ndarray | None = None
 
     def lane_residual(self, lane: int, day: int) -> float:
         return float(self.lane_room[lane, day])
@@ -87,6 +92,27 @@ class Instance:
         if static:
             return np.minimum(self.lane_cap[lanes], self.node_cap[self.to[lanes]])
         return np.minimum(self.lane_room[lanes, day], self.node_room[self.to[lanes], arrive])
+
+    def room_by_day(self, batch: ArcBatch) -> np.ndarray:
+        """(H+1, lanes): `arc_room` of every lane on every departure day, row by day (built
+        once per batch: the pricing DPs read a day's row every day of every run)."""
+        if batch.room_table is None:
+            days = np.arange(self.horizon + 1)
+            arrive = np.minimum(days[:, None] + batch.dur[None, :], self.horizon)
+            batch.room_table = np.minimum(self.lane_room.T, self.node_room.T[arrive, self.to])
+        return batch.room_table
+
+    def room_values(self) -> np.ndarray:
+        """Sorted distinct rooms of every lane and node on every day (see `need_class`)."""
+        if self.room_values_cache is None:
+            self.room_values_cache = np.unique(
+                np.concatenate([self.lane_room.ravel(), self.node_room.ravel()])
+            )
+        return self.room_values_cache
+
+    def static_room(self) -> np.ndarray:
+        """Per lane: the lesser of its capacity and its far node's (`arc_room` static)."""
+        return np.minimum(self.lane_cap, self.node_cap[self.to])
 
 
 def compile_instance(view: NetworkView, request: PlanRequest) -> Instance:
