@@ -486,7 +486,29 @@ def price(
     allowed: np.ndarray | None = None,
     closed: np.ndarray | None = None,
 ) -> list[Column]:
-    """New columns with negative reduced cost, at most one per commodity.
+    """New columns with negative reduced cost, at most one per commodity: each commodity's
+    cheapest route at these duals when it prices out (see `price_within`)."""
+    return price_within(
+        pool, demand_dual, lane_dual, node_dual, tol, only_split, allowed, closed, None
+    )[0]
+
+
+def price_within(
+    pool: ColumnPool,
+    demand_dual: np.ndarray,
+    lane_dual: np.ndarray,
+    node_dual: np.ndarray,
+    tol: float,
+    only_split: bool = False,
+    allowed: np.ndarray | None = None,
+    closed: np.ndarray | None = None,
+    cap_factor: float | None = None,
+) -> tuple[list[Column], bool]:
+    """New columns with negative reduced cost, at most one per commodity, looking only at
+    routes costing at most `cap_factor` x the commodity's capacity-free cheapest (per unit,
+    plus cap_factor - 1); None: no cap, each commodity's cheapest route. Returns (columns,
+    whether the cap hid part of some commodity's search): only a round with no columns and
+    no cap proves that nothing prices out.
 
     Parameters
     ----------
@@ -512,10 +534,21 @@ def price(
         and c.units * pool.lower_bound_pu[c.index] - demand_dual[c.index] < -tol
     ]
     if not todo:
-        return []
+        return [], False
     duals = _nonzero_duals(pool, lane_dual, node_dual)
     rooms = instance.room_values()
     new: list[Column] = []
+    # The most a route may cost in all, per commodity: its demand dual (a route prices out
+    # below it), or the cap when that is lower. A commodity whose duals are the unserved
+    # penalty (no room on its routes yet) would otherwise make its DP search everything.
+    most = {c.index: float(demand_dual[c.index]) for c in todo}
+    capped = False
+    if cap_factor is not None:
+        for c in todo:
+            cap = c.units * (cap_factor * pool.lower_bound_pu[c.index] + cap_factor - 1.0)
+            if cap < most[c.index]:
+                most[c.index] = cap
+                capped = True
     by_batch: dict[int, list[Commodity]] = {}
     for c in todo:
         by_batch.setdefault(c.batch, []).append(c)
@@ -536,7 +569,7 @@ def price(
             bound = _bound(
                 instance,
                 to_dest,
-                [(c, slot[key_of(c)] % KEYS_PER_RUN, demand_dual[c.index]) for c in chunk_members],
+                [(c, slot[key_of(c)] % KEYS_PER_RUN, most[c.index]) for c in chunk_members],
                 len(chunk),
             )
             dist = time_expanded_costs(
@@ -561,7 +594,7 @@ def price(
                 if (column.commodity, column.legs) in pool.seen:
                     continue
                 new.append(column)
-    return new
+    return new, capped
 
 
 def routes_within(

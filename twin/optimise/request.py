@@ -72,6 +72,11 @@ class SolveOptions:
     time_limit_s: the caller's time budget, measured by the clock the caller passes to
         `solve` (without one, by HiGHS's own run time).
     max_rounds: column-generation rounds before giving up proving the LP optimum.
+    pricing_cap: pricing first looks only at routes costing up to this multiple of each
+        shipment's capacity-free cheapest route (per unit, plus pricing_cap - 1), widening
+        x4 whenever a round finds nothing under it (and to no cap past 64); None: no cap.
+        The LP optimum is proven only by a round with no cap, so results do not depend on
+        it, only the time to reach them (docs/planner.md).
     """
 
     time_limit_s: float = 120.0
@@ -79,6 +84,7 @@ class SolveOptions:
     presolve_rule_off: int = 1024
     threads: int | None = None
     max_rounds: int = 500
+    pricing_cap: float | None = 1.5
     reduced_cost_tol: float = 1e-7
     # Routes per unsplittable shipment listed when closing the price-and-branch gap; beyond
     # it the plan is exact over the generated routes only and reported `feasible`.

@@ -29,7 +29,7 @@ import numpy as np
 
 from twin.domain.plans import PlanStatus
 from twin.optimise.build import PlanModel
-from twin.optimise.columns import Column, price, routes_within
+from twin.optimise.columns import Column, price_within, routes_within
 from twin.optimise.request import Clock, SolveOptions
 
 _INF = highspy.kHighsInf
@@ -435,6 +435,10 @@ class _Pricer:
     ) -> tuple[highspy.HighsModelStatus, int, bool]:
         """(HiGHS status of the last LP, rounds, whether no route prices out)."""
         master, rounds = self.master, 0
+        # Pricing looks at routes up to cap x the capacity-free cheapest first (cheap DPs);
+        # a round that finds nothing under the cap widens it, and only a round with no cap
+        # and no columns ends column generation (the LP optimum over every route).
+        cap: float | None = self.options.pricing_cap
         while True:
             status = master.run(budget.left())
             if status != _OK:
@@ -442,17 +446,22 @@ class _Pricer:
             rounds += 1
             if rounds > self.options.max_rounds or budget.left() <= 0:
                 return status, rounds, False
-            t = self.clock() if self.clock else 0.0
-            new = price(
-                master.pm.pool,
-                *master.duals(),
-                self.options.reduced_cost_tol,
-                only_split,
-                self.allowed,
-                self.closed,
-            )
-            if self.clock:
-                self.parts["pricing_s"] = self.parts.get("pricing_s", 0.0) + self.clock() - t
+            while True:
+                t = self.clock() if self.clock else 0.0
+                new, capped = price_within(
+                    master.pm.pool,
+                    *master.duals(),
+                    self.options.reduced_cost_tol,
+                    only_split,
+                    self.allowed,
+                    self.closed,
+                    cap,
+                )
+                if self.clock:
+                    self.parts["pricing_s"] = self.parts.get("pricing_s", 0.0) + self.clock() - t
+                if new or not capped:
+                    break
+                cap = cap * 4.0 if cap is not None and cap < 64.0 else None
             if not new:
                 return status, rounds, True
             master.add_columns(new)
