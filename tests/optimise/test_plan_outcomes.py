@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
 
@@ -14,6 +15,7 @@ from twin.network.graph import NetworkView, WhatIf
 from twin.network.synthetic import generate_network
 from twin.optimise import PlanRequest, Position, SolveOptions, build, extract, plan, solve, timeline
 from twin.optimise.replan import replan
+from twin.optimise.solve import INTEGER_SHARE, _Master
 
 
 def small() -> Network:
@@ -99,6 +101,33 @@ def test_time_limit_gives_a_typed_status_that_is_never_applicable() -> None:
     assert not result.status.applicable
     planned = extract(model, result)
     assert planned.status is result.status and not planned.status.applicable
+
+
+def test_column_generation_leaves_the_integer_stage_time_for_a_plan() -> None:
+    """Once the root column generation has used all but INTEGER_SHARE of the budget it
+    stops, and the integer stage still makes a plan from the routes found (`feasible`, no
+    LP bound claimed). The clock jumps to 85 of 100 s after the first LP."""
+    net = generate_network(200, 2000, seed=3)
+    request = PlanRequest(now=NOW, shipments=tuple(bench_shipments(net, 100, NOW, seed=3)))
+    model = build(NetworkView(net), request)
+    master_runs = []
+    real_run = _Master.run
+
+    def run(self: _Master, time_left: float) -> object:
+        master_runs.append(time_left)
+        return real_run(self, time_left)
+
+    def clock() -> float:
+        return 85.0 if master_runs else 0.0
+
+    with patch.object(_Master, "run", run):
+        result = solve(model, SolveOptions(time_limit_s=100.0), clock)
+    assert INTEGER_SHARE * 100.0 >= 100.0 - 85.0
+    assert result.rounds == 1
+    assert result.status is PlanStatus.feasible and result.objective is not None
+    assert result.lp_bound is None and "column generation stopped" in result.message
+    planned = extract(model, result)
+    assert planned.assignments
 
 
 def test_statuses_only_optimal_is_applicable() -> None:

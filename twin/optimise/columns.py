@@ -136,6 +136,8 @@ def time_expanded_costs(
     room_table = instance.room_by_day(batch) if not static and biggest > 0.0 else None
     adjust_t = np.ascontiguousarray(adjust.T) if adjust is not None else None
     bound_flat = bound.reshape(-1) if bound is not None else None
+    # Nodes with some pair expanded so far: only lanes out of them can need relaxing again.
+    expanded = np.zeros(n_nodes, dtype=bool)
     for t in range(first, horizon + 1):
         here = starts == t
         if here.any():
@@ -153,6 +155,7 @@ def time_expanded_costs(
             improved = np.flatnonzero(np.isfinite(dist[t]))
         if bound_flat is not None and len(improved):
             improved = improved[dist[t].reshape(-1)[improved] < bound_flat[improved]]
+        expanded[improved // k] = True
         if n_lanes == 0:
             continue
         room = None
@@ -173,7 +176,7 @@ def time_expanded_costs(
         lanes = out_lanes[pick]
         keys = np.repeat(key, deg)
         if lane_active is not None:
-            extra = np.flatnonzero(lane_active)
+            extra = np.flatnonzero(lane_active & expanded[frm])
             if len(extra):
                 at = dist[t][frm[extra]]
                 li, ki = np.nonzero(np.isfinite(at) if bound is None else at < bound[frm[extra]])

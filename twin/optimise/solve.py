@@ -33,6 +33,8 @@ from twin.optimise.columns import Column, price_within, routes_within
 from twin.optimise.request import Clock, SolveOptions
 
 _INF = highspy.kHighsInf
+# Share of the time budget column generation leaves for the MIP and branch-and-price.
+INTEGER_SHARE = 0.2
 _OK = highspy.HighsModelStatus.kOptimal
 
 
@@ -444,7 +446,11 @@ class _Pricer:
             if status != _OK:
                 return status, rounds, False
             rounds += 1
-            if rounds > self.options.max_rounds or budget.left() <= 0:
+            # The root column generation stops with a share of the budget left for the
+            # integer stage, so a run out of time still ends with a plan (`feasible`, no LP
+            # bound); re-optimisation and tree nodes may use all of it.
+            reserve = 0.0 if only_split else INTEGER_SHARE * self.options.time_limit_s
+            if rounds > self.options.max_rounds or budget.left() <= reserve:
                 return status, rounds, False
             while True:
                 t = self.clock() if self.clock else 0.0
