@@ -328,9 +328,12 @@ def _chunks(items: list[T], size: int) -> list[list[T]]:
 def initial_columns(instance: Instance) -> ColumnPool:
     """Each commodity's cheapest timed route with no capacity prices, and the lower bounds.
 
-    With no duals the time-expanded graph looks the same from every start day, so one DP run
-    per (batch, source) from day 0 serves every ready day (routes are shifted in time).
-    Commodities with no route that arrives by the horizon get `blocked` set.
+    Fast path first: the cheapest path over the network (Dijkstra, time ignored), when it
+    arrives on time and the shipment fits every lane of it, is the cheapest timed route (no
+    route costs less, and it is not late). The others: with no duals the time-expanded graph
+    looks the same from every start day, so one DP run per (batch, source) from day 0 serves
+    every ready day (routes are shifted in time). Commodities with no route that arrives by
+    the horizon get `blocked` set.
     """
     pool = ColumnPool(instance)
     horizon = instance.horizon
@@ -349,10 +352,12 @@ def initial_columns(instance: Instance) -> ColumnPool:
             continue
         need = 0.0 if c.split else need_class(static_rooms, c.units)
         by_key.setdefault((c.batch, c.source, need), []).append(c)
+    chosen = _on_time_cheapest(instance, [c for members in by_key.values() for c in members])
     buffer = _dist_buffer(instance, sum(1 for _ in by_key))
     for b, batch in enumerate(instance.batches):
         keys = sorted((s, u) for (bb, s, u) in by_key if bb == b)
-        for chunk in _chunks(keys, KEYS_PER_RUN):
+        slow = [(s, u) for s, u in keys if any(c.index not in chosen for c in by_key[(b, s, u)])]
+        for chunk in _chunks(slow, KEYS_PER_RUN):
             needs = np.array([u for _, u in chunk])
             dist = time_expanded_costs(
                 instance,
@@ -365,6 +370,8 @@ def initial_columns(instance: Instance) -> ColumnPool:
             )
             for key, (source, units) in enumerate(chunk):
                 for c in by_key[(b, source, units)]:
+                    if c.index in chosen:
+                        continue
                     value, arrival = best_arrival(dist[:, c.dest, key], c, c.ready, horizon)
                     if not np.isfinite(value):
                         c.blocked = f"no route arrives within the planning horizon (day {horizon})"
@@ -380,11 +387,62 @@ def initial_columns(instance: Instance) -> ColumnPool:
                         need=units,
                         static=True,
                     )
-                    legs = tuple((lane, day + c.ready) for lane, day in legs)
-                    column = make_column(instance, c, legs)
+                    chosen[c.index] = tuple((lane, day + c.ready) for lane, day in legs)
+        # Added in key order, whichever way each route was found.
+        for source, units in keys:
+            for c in by_key[(b, source, units)]:
+                if c.index in chosen:
+                    column = make_column(instance, c, chosen[c.index])
                     pool.lower_bound_pu[c.index] = column.cost_pu
                     pool.add(column)
     return pool
+
+
+def _on_time_cheapest(
+    instance: Instance, commodities: list[Commodity]
+) -> dict[int, tuple[tuple[int, int], ...]]:
+    """commodity -> its cheapest path's timed legs (leaving at once, no waiting), for those
+    whose cheapest path is on time, within the horizon and has room for them on every lane."""
+    out: dict[int, tuple[tuple[int, int], ...]] = {}
+    n = len(instance.node_ids)
+    frm, to = instance.frm, instance.to
+    if not len(frm) or not commodities:
+        return out
+    room = instance.static_room()
+    for b, batch in enumerate(instance.batches):
+        members = [c for c in commodities if c.batch == b]
+        if not members or np.any(batch.cost < 0):
+            continue
+        # The lane of each (from, to) pair: cheapest, then quickest, then first.
+        pair = frm * n + to
+        order = np.lexsort((np.arange(len(frm)), batch.dur, batch.cost, pair))
+        lane_of = order[np.r_[True, pair[order][1:] != pair[order][:-1]]]
+        graph = csr_matrix((batch.cost[lane_of], (frm[lane_of], to[lane_of])), shape=(n, n))
+        pair_lane = dict(zip(pair[lane_of].tolist(), lane_of.tolist(), strict=True))
+        sources = sorted({c.source for c in members})
+        row = {s: i for i, s in enumerate(sources)}
+        _, pred = dijkstra(graph, indices=sources, return_predecessors=True)
+        for c in members:
+            back = pred[row[c.source]]
+            if back[c.dest] < 0:
+                continue
+            lanes: list[int] = []
+            v = c.dest
+            while v != c.source:
+                u = int(back[v])
+                lanes.append(pair_lane[u * n + v])
+                v = u
+            lanes.reverse()
+            if not c.split and min(room[lanes].tolist()) < c.units - 1e-9:
+                continue
+            legs, day = [], c.ready
+            for lane in lanes:
+                legs.append((lane, day))
+                day += int(batch.dur[lane])
+            if day > instance.horizon or late_days(day, c.due) > 0:
+                continue
+            out[c.index] = tuple(legs)
+    return out
 
 
 def _nonzero_duals(
