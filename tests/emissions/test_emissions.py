@@ -247,6 +247,9 @@ def test_report_gives_the_tank_to_wheel_part_beside_each_figure() -> None:
     # report rounds kg to 4 decimals).
     assert rows["AB-SEA"]["co2e_kg"] == pytest.approx(1670 * ASIA_NEUR_WTW / 1000, abs=1e-4)
     assert rows["AB-SEA"]["co2e_ttw_kg"] == pytest.approx(1670 * ASIA_NEUR_TTW / 1000, abs=1e-4)
+    # Each row says where its intensity came from.
+    assert rows["AB-SEA"]["intensity_from"] == "trade_lane:asia_north_europe"
+    assert rows["BC-ROAD"]["intensity_from"] == "lane"
     # A lane's own intensity has no published TTW part: unknown, never split by guess.
     assert rows["BC-ROAD"]["co2e_ttw_kg"] is None and rows["BC-ROAD"]["scope"] == "lane"
     assert doc["total"]["co2e_ttw_kg"] == pytest.approx(1670 * ASIA_NEUR_TTW / 1000, abs=1e-3)
