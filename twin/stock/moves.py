@@ -41,6 +41,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from twin.domain.records import Mode, Network
 from twin.stock.forecast import FloatArray
+from twin.stock.pricing import SPLIT_AT, urgent_lines
 from twin.stock.projection import SHORT_UNITS, project
 
 MOVE_KINDS = ("split", "redirect", "transfer", "replenish")
@@ -180,6 +181,40 @@ class Candidate:
     def fills(self) -> tuple[tuple[str, str], ...]:
         """The pairs it puts stock into (a move per pair is chosen at most)."""
         return tuple((self.warehouse, sku) for sku, _ in self.lines)
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the stock monitor knows of a market when a move is weighed (built by
+    StockMonitor.situation): its pairs, the SKU lines of each inbound shipment bound for one of
+    its warehouses, the day each is expected (under the current risks' delays), each line's
+    net loss per day of delay (twin.stock.pricing, `StockPrice.line_net_per_day`) and cbm, and
+    the time of day now (in days)."""
+
+    pairs: Mapping[tuple[str, str], Pair]
+    lines: Mapping[str, tuple[tuple[str, float], ...]]
+    arrival_day: Mapping[str, int]
+    line_rates: Mapping[str, tuple[float, ...]]
+    line_cbm: Mapping[str, tuple[float, ...]]
+    now_day: float
+
+    def urgent(self, shipment: str, split_at: float = SPLIT_AT) -> tuple[str, ...]:
+        """The SKUs of the shipment's urgent lines (`urgent_lines`: the lines the replays'
+        stock-aware engine books apart)."""
+        rates = self.line_rates.get(shipment)
+        lines = self.lines.get(shipment, ())
+        if rates is None or len(rates) != len(lines):
+            return ()
+        flags = urgent_lines(rates, self.line_cbm[shipment], split_at)
+        return tuple(sku for (sku, _), flag in zip(lines, flags) if flag)
+
+    def short(self, warehouse: str) -> list[tuple[str, str]]:
+        """The warehouse's pairs that lose sales within its lead time."""
+        return sorted(
+            key
+            for key, pair in self.pairs.items()
+            if pair.warehouse == warehouse and _Book(self.pairs).base(key)[0] > SHORT_UNITS
+        )
 
 
 # --- ways through the network -----------------------------------------------------------------
