@@ -51,7 +51,9 @@ lanes:
   - {id: AMS-A-ROAD, from: NLAMS, to: NL-A, mode: road, transit_days: 0.25, cost_per_unit: 1}
   - {id: AMS-B-ROAD, from: NLAMS, to: NL-B, mode: road, transit_days: 0.25, cost_per_unit: 1}
 """
-TRUCK = "  - {id: B-A-ROAD, from: NL-B, to: NL-A, mode: road, transit_days: 1, cost_per_unit: TRUCK}\n"
+TRUCK = (
+    "  - {id: B-A-ROAD, from: NL-B, to: NL-A, mode: road, transit_days: 1, cost_per_unit: TRUCK}\n"
+)
 
 
 def network(*, truck: float | None = 2.0, air: float = 50.0) -> Network:
@@ -164,9 +166,7 @@ def test_freight_bound_for_a_congested_port_is_redirected_to_the_short_sister() 
         departed=True,
         points=(Point("NLVLI", 5.5, 1.0, 1, "YTN-VLI-SEA", 10.0),),
     )
-    found = candidates(
-        network(truck=None, air=80), pairs, [("NL-B", "MUG")], [s2], now_day=0.0
-    )
+    found = candidates(network(truck=None, air=80), pairs, [("NL-B", "MUG")], [s2], now_day=0.0)
     redirect = next(c for c in found if c.kind == "redirect")
     # Lands day 5: NL-B still loses days 2..4 (30 units), 250 units saved = 1,250 margin.
     # NL-A without S2 still has 600 for 30 days of 10: it loses nothing. Cost: 3 cbm x (road
@@ -191,9 +191,7 @@ def test_a_redirect_that_empties_its_old_destination_is_not_chosen() -> None:
         "S2", "CN-SZ", "NL-A", 3.0, (("MUG", 300.0),), 15, 0.0, 7.0, True,
         (Point("NLVLI", 5.5, 1.0, 1, "YTN-VLI-SEA", 10.0),),
     )  # fmt: skip
-    found = candidates(
-        network(truck=None, air=80), pairs, [("NL-B", "MUG")], [s2], now_day=0.0
-    )
+    found = candidates(network(truck=None, air=80), pairs, [("NL-B", "MUG")], [s2], now_day=0.0)
     redirect = next(c for c in found if c.kind == "redirect")
     lost = {e.warehouse: e.margin_saved for e in redirect.effects}
     # NL-A: 100 covers days 0..9; S2 on day 15 would have refilled it: days 10..14 lost (50

@@ -182,11 +182,14 @@ class RedirectParams(_StockMoveParams):
 
 
 class TransferParams(_StockMoveParams):
-    """Move units from a warehouse of the market with spare cover to the short one."""
+    """Move units from a warehouse of the market with spare cover to the short one.
+
+    ready_days: days before the freight leaves the warehouse (pick, load, book a truck)."""
 
     modes: list[Mode] = Field(
         default_factory=lambda: [Mode.road, Mode.rail, Mode.air], min_length=1
     )
+    ready_days: float = Field(default=0.5, ge=0)
 
 
 class ReplenishParams(_StockMoveParams):

@@ -11,11 +11,14 @@ and cost (docs/stock.md, "Stock moves"). Pure: the context in, a proposal out.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
+
+import numpy as np
 
 from twin.domain.incidents import Incident, ShipmentChange
 from twin.domain.plans import Assignment, Leg, Routes
@@ -41,6 +44,7 @@ from twin.playbook.schema import (
 from twin.shipments import diversion
 from twin.stock.moves import (
     READY_DAYS,
+    TRANSFER_READY_DAYS,
     Candidate,
     Inbound,
     MoveSettings,
@@ -163,11 +167,13 @@ def _inbound(
 def _settings(offered: Mapping[str, Any]) -> tuple[MoveSettings, float | None, float]:
     kinds = {kind: tuple(m.value for m in params.modes) for kind, params in offered.items()}
     replenish = offered.get("replenish")
+    transfer = offered.get("transfer")
     budgets = [p.max_cost for p in offered.values() if p.max_cost is not None]
     split = offered.get("split")
     settings = MoveSettings(
         kinds=kinds,
         ready_days=replenish.ready_days if replenish is not None else READY_DAYS,
+        transfer_ready_days=(transfer.ready_days if transfer is not None else TRANSFER_READY_DAYS),
         origins=tuple(replenish.origins) if replenish is not None and replenish.origins else None,
     )
     return settings, (min(budgets) if budgets else None), (split.split_at if split else SPLIT_AT)
@@ -196,6 +202,7 @@ def choose_moves(ctx: ActionContext, proposal: Proposal) -> Proposal:
         why = "not a stock alert" if ctx.alert.stock is None else "no stock monitored"
         return replace(proposal, notes=proposal.notes + (f"{names}: {why}",))
     settings, budget, split_at = _settings(offered)
+    situation = _after_steps(ctx, situation, proposal)
     short = situation.short(ctx.alert.target)
     inbound = _inbound(ctx, situation, set(proposal.changes), split_at)
     found = candidates(
@@ -231,6 +238,36 @@ def choose_moves(ctx: ActionContext, proposal: Proposal) -> Proposal:
         stock=proposal.stock + _impact(choice.chosen, situation),
         notes=proposal.notes + (note,),
     )
+
+
+def _after_steps(ctx: ActionContext, situation: Situation, proposal: Proposal) -> Situation:
+    """The situation with the shipments earlier steps re-routed (a `replan`) landing when
+    their new routes bring them, so the moves fill only what is still short."""
+    shifted = {
+        sid: routes
+        for sid, routes in proposal.new_routes.items()
+        if sid in situation.lines and routes
+    }
+    if not shifted:
+        return situation
+    pairs = dict(situation.pairs)
+    arrival = dict(situation.arrival_day)
+    for sid, routes in shifted.items():
+        old_day = situation.arrival_day[sid]
+        new_day = max(0, math.floor(_day(ctx, max(a.eta for a in routes))))
+        arrival[sid] = new_day
+        for sku, units in situation.lines[sid]:
+            key = (ctx.shipments[sid].destination, sku)
+            if key not in pairs:
+                continue
+            inbound = pairs[key].inbound.copy()
+            horizon = len(inbound)
+            if old_day < horizon:
+                inbound[old_day] -= units
+            if new_day < horizon:
+                inbound[new_day] += units
+            pairs[key] = replace(pairs[key], inbound=np.maximum(inbound, 0.0))
+    return replace(situation, pairs=pairs, arrival_day=arrival)
 
 
 def _new_change(

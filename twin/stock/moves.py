@@ -56,6 +56,9 @@ DEFAULT_MODES: dict[str, tuple[str, ...]] = {
 # Days between deciding a replenishment and its freight leaving the origin (order, pick,
 # pack, book): an assumption, set per playbook (`replenish: {ready_days: N}`).
 READY_DAYS = 2.0
+# The same for a transfer leaving a warehouse (pick, load, book a truck): an assumption, set
+# per playbook (`transfer: {ready_days: N}`).
+TRANSFER_READY_DAYS = 0.5
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -359,11 +362,12 @@ def _day(value: float) -> int:
 @dataclass(frozen=True)
 class MoveSettings:
     """What a playbook allows: the kinds and, per kind, the modes; days before a replenishment
-    leaves its origin; the origins a replenishment may come from (None: those of the inbound
+    leaves its origin and a transfer its warehouse; the origins a replenishment may come from (None: those of the inbound
     freight of the SKU, else every origin)."""
 
     kinds: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_MODES))
     ready_days: float = READY_DAYS
+    transfer_ready_days: float = TRANSFER_READY_DAYS
     origins: tuple[str, ...] | None = None
 
 
@@ -417,12 +421,13 @@ def candidates(
                 if (source, sku) not in pairs:
                     continue
                 spare = _spare(book, pairs[(source, sku)])
+                leaves = now_day + settings.transfer_ready_days
                 for way in menu(source, warehouse, kinds["transfer"]):
-                    arrival = _day(now_day + way.days)
+                    arrival = _day(leaves + way.days)
                     units = min(needed(arrival), spare)
                     if units <= 0:
                         continue
-                    found.append(_transfer(book, pair, source, way, now_day, arrival, units))
+                    found.append(_transfer(book, pair, source, way, leaves, arrival, units))
         if "replenish" in kinds:
             origins = (
                 settings.origins
@@ -493,7 +498,7 @@ def _spare(book: _Book, source: Pair) -> float:
 
 
 def _transfer(
-    book: _Book, pair: Pair, source: str, way: Way, now_day: float, arrival: int, units: float
+    book: _Book, pair: Pair, source: str, way: Way, leaves: float, arrival: int, units: float
 ) -> Candidate:
     gained = book.effect((pair.warehouse, pair.sku), 0.0, [(arrival, units)])
     given = book.effect((source, pair.sku), -units, [])
@@ -504,7 +509,7 @@ def _transfer(
         lines=((pair.sku, units),),
         cbm=round(cbm, 6),
         source=source,
-        start_day=now_day,
+        start_day=leaves,
         way=way,
         arrival_day=arrival,
         cost=round(cbm * way.cost_per_cbm, 6),
