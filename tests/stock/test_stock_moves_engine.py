@@ -32,14 +32,14 @@ from tests.stock.test_stock_decisions import (
 )
 from twin.cli.app import app
 from twin.domain.incidents import Incident, IncidentState
-from twin.domain.records import Network, Shipment
+from twin.domain.records import Network
 from twin.domain.settings import StockSettings
 from twin.domain.stock import STOCK_COLUMNS, StockInputs
 from twin.engine.engine import Engine, EngineSettings, TickReport
 from twin.engine.state import EngineState
-from twin.files.playbooks import load_playbooks
 from twin.playbook.runner import rollback
 from twin.playbook.schema import Playbook, parse_playbook
+from twin.stock.monitor import StockMonitor
 
 ROOT = Path(__file__).resolve().parents[2]
 TRUCK = [
@@ -79,11 +79,9 @@ def inputs(*, b_on_hand: float = 600.0, plates: bool = False) -> StockInputs:
     )
 
 
-def monitor(**kwargs: object) -> object:
-    from twin.stock.monitor import StockMonitor
-
+def monitor(net: Network, *, b_on_hand: float = 600.0, plates: bool = False) -> StockMonitor:
     settings = StockSettings(lead_time_days=30, margin_at_half=150, horizon_days=40)
-    return StockMonitor(inputs(**kwargs), network(truck=kwargs.get("truck", True)), settings)  # type: ignore[arg-type]
+    return StockMonitor(inputs(b_on_hand=b_on_hand, plates=plates), net, settings)
 
 
 def moves_playbook(*actions: str, rollback_on: str = "never") -> Playbook:
@@ -123,11 +121,7 @@ def the_incident(reports: list[TickReport]) -> Incident:
 
 
 def test_a_sister_with_cover_and_a_truck_lane_is_chosen_over_flying_the_shipment() -> None:
-    from twin.stock.monitor import StockMonitor
-
-    stock = StockMonitor(
-        inputs(), network(), StockSettings(lead_time_days=30, margin_at_half=150, horizon_days=40)
-    )
+    stock = monitor(network())
     made = engine([moves_playbook("split", "redirect", "transfer", "replenish")], stock)
     reports = close_suez(made)
     incident = made.incidents[the_incident(reports).id]
@@ -162,11 +156,7 @@ def test_a_sister_with_cover_and_a_truck_lane_is_chosen_over_flying_the_shipment
 
 
 def test_rollback_removes_the_transfer_before_it_leaves() -> None:
-    from twin.stock.monitor import StockMonitor
-
-    stock = StockMonitor(
-        inputs(), network(), StockSettings(lead_time_days=30, margin_at_half=150, horizon_days=40)
-    )
+    stock = monitor(network())
     made = engine([moves_playbook("transfer", "replenish")], stock)
     incident = made.incidents[the_incident(close_suez(made)).id]
     (move,) = incident.moves
@@ -177,19 +167,12 @@ def test_rollback_removes_the_transfer_before_it_leaves() -> None:
 
 
 def test_without_sister_stock_the_urgent_lines_fly_apart_and_rollback_restores_them() -> None:
-    from twin.stock.monitor import StockMonitor
-
     # No truck, and NL-B has no MUG (it raises its own alert). S1 carries 300 MUG (urgent: a
     # late day of them loses 16.2 a cbm) and 100 PLATE (NL-A holds 60 days of them: not
     # urgent). The playbook offers only the split: S1's MUG lines fly apart from its ready
     # day (1), 1.25 d, landing on day 2 before the first lost sale: the 850 saved for
     # 3 cbm x (51 - 7) = 132.
-    net = network(truck=False)
-    stock = StockMonitor(
-        inputs(b_on_hand=0.0, plates=True),
-        net,
-        StockSettings(lead_time_days=30, margin_at_half=150, horizon_days=40),
-    )
+    stock = monitor(network(truck=False), b_on_hand=0.0, plates=True)
     split_only = moves_playbook("split")
     made = engine([split_only], stock, truck=False, plates=True)
     reports = close_suez(made)
@@ -208,7 +191,7 @@ def test_without_sister_stock_the_urgent_lines_fly_apart_and_rollback_restores_t
     assert sum(a.units for a in made.routes["S1"]) == pytest.approx(1.0)
     costs = {c.shipment: c.cost_delta for c in incident.diff.changes}
     assert sum(costs.values()) == pytest.approx(132.0)
-    rolled, _, _ = rollback(incident, made, at=NOW + 5 * HOUR, by="ana")
+    rollback(incident, made, at=NOW + 5 * HOUR, by="ana")
     assert made.shipments["S1"].units == pytest.approx(CBM + 1)
     assert "S1~urgent" not in made.shipments
     assert sum(a.units for a in made.routes["S1"]) == pytest.approx(CBM + 1)
