@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from tests.stock.test_stock_decisions import (
     CBM,
+    DAY,
     HOUR,
     MARGIN,
     NETWORK,
@@ -32,7 +33,7 @@ from tests.stock.test_stock_decisions import (
 )
 from twin.cli.app import app
 from twin.domain.incidents import Incident, IncidentState
-from twin.domain.records import Network
+from twin.domain.records import Network, Shipment
 from twin.domain.settings import StockSettings
 from twin.domain.stock import STOCK_COLUMNS, StockInputs
 from twin.engine.engine import Engine, EngineSettings, TickReport
@@ -213,3 +214,83 @@ def test_playbooks_validate_names_bad_stock_moves(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["playbooks", "validate", str(tmp_path)])
     assert bad.exit_code == 2
     assert "answer stock alerts" in " ".join(bad.output.split())
+
+
+REDIRECT_NETWORK = """
+name: stock-redirect
+nodes:
+  - {id: CN-SZ, kind: origin, country: CN}
+  - {id: CNYTN, kind: port, country: CN, lat: 22.6, lon: 114.3}
+  - {id: SUEZ, kind: chokepoint, lat: 30.0, lon: 32.5}
+  - {id: NLRTM, kind: port, country: NL, lat: 51.9, lon: 4.1}
+  - {id: NLVLI, kind: port, country: NL, lat: 51.4, lon: 3.6}
+  - {id: NLAMS, kind: airport, country: NL}
+  - {id: NL-A, kind: warehouse, country: NL}
+  - {id: NL-B, kind: warehouse, country: NL}
+lanes:
+  - {id: SZ-YTN-ROAD, from: CN-SZ, to: CNYTN, mode: road, transit_days: 1, cost_per_unit: 1}
+  - {id: YTN-RTM-SEA, from: CNYTN, to: NLRTM, mode: sea, transit_days: 20, cost_per_unit: 5,
+     via: [SUEZ]}
+  - {id: YTN-VLI-SEA, from: CNYTN, to: NLVLI, mode: sea, transit_days: 20, cost_per_unit: 5,
+     via: [SUEZ]}
+  - {id: SZ-AMS-AIR, from: CN-SZ, to: NLAMS, mode: air, transit_days: 1, cost_per_unit: 200}
+  - {id: RTM-A-ROAD, from: NLRTM, to: NL-A, mode: road, transit_days: 0.25, cost_per_unit: 1}
+  - {id: VLI-B-ROAD, from: NLVLI, to: NL-B, mode: road, transit_days: 0.25, cost_per_unit: 1}
+  - {id: AMS-A-ROAD, from: NLAMS, to: NL-A, mode: road, transit_days: 0.25, cost_per_unit: 1}
+  - {id: AMS-B-ROAD, from: NLAMS, to: NL-B, mode: road, transit_days: 0.25, cost_per_unit: 1}
+"""
+
+
+def test_freight_at_sea_for_a_covered_warehouse_is_redirected_to_its_short_sister() -> None:
+    # S2 (300 MUG, 3 cbm) sails Yantian -> Rotterdam for NL-A (600 MUG: 60 days of cover),
+    # planned into Rotterdam on Dec 12. NL-B holds 20 MUG and nothing is coming: short on days
+    # 2..29 (280 units, 1,400). The sister service to Vlissingen from the same departure lands
+    # the same day; on by road to NL-B on Dec 12 06:00 (day 11): NL-B is then short on days
+    # 2..10 only (90 units), 950 saved; NL-A loses nothing. Cost: 3 cbm x (road 1 + fee 10 -
+    # the Rotterdam road 1 no longer taken) = 30. Air from Shenzhen (200 per cbm) lands day 3
+    # and saves 1,350 for 2.7 x 201 = 542.7: nets 807.3 < 920. There is no truck A -> B.
+    net = Network.model_validate(yaml.safe_load(REDIRECT_NETWORK))
+    stock_rows = [("NL-A", "MUG", 600.0, VALUE, MARGIN, 0.01, None)]
+    stock_rows.append(("NL-B", "MUG", 20.0, VALUE, MARGIN, 0.01, None))
+    stock = pd.DataFrame(stock_rows, columns=STOCK_COLUMNS).astype({"safety_days": float})
+    days = pd.date_range("2026-11-20", periods=80)
+    forecast = pd.DataFrame(
+        [(w, "MUG", d, SOLD_PER_DAY) for w in ("NL-A", "NL-B") for d in days],
+        columns=["warehouse", "sku", "date", "units"],
+    )
+    lines = pd.DataFrame({"shipment": ["S2"], "sku": ["MUG"], "units": [UNITS]})
+    settings = StockSettings(lead_time_days=30, margin_at_half=150, horizon_days=40)
+    watch = StockMonitor(StockInputs(stock, forecast.iloc[:0], forecast, lines), net, settings)
+    playbook = moves_playbook("redirect", "transfer", "replenish")
+    made = Engine.from_state(net, [playbook], EngineState(), EngineSettings(), stock=watch)
+    s2 = Shipment(
+        id="S2", origin="CN-SZ", destination="NL-A", units=CBM, ready_at=NOW - 10 * DAY,
+        due_at=NOW + 15 * DAY,
+    )  # fmt: skip
+    made.plan_shipments([s2], NOW - 10 * DAY)
+    assert lanes(made, "S2") == ["SZ-YTN-ROAD", "YTN-RTM-SEA", "RTM-A-ROAD"]
+    reports = [made.tick(NOW + k * HOUR) for k in range(4)]
+    incident = made.incidents[the_incident(reports).id]
+    assert incident.alert.target == "NL-B" and incident.state is IncidentState.applied
+    (move,) = incident.moves
+    assert (move.kind, move.shipment, move.source, move.warehouse) == (
+        "redirect",
+        "S2",
+        "NLVLI",
+        "NL-B",
+    )
+    assert (move.cost, move.margin_saved, move.arrival_on.isoformat()) == (
+        30.0,
+        950.0,
+        "2026-12-12",
+    )
+    impact = {i.warehouse: i for i in incident.stock}
+    assert (impact["NL-B"].units_short_before, impact["NL-B"].units_short_after) == (280, 90)
+    assert impact["NL-B"].days_short_avoided == 19 and impact["NL-B"].added_cost == 30.0
+    assert impact["NL-A"].margin_saved == 0
+    # Applied: S2 is bound for NL-B by the sister service, kept from its departure on.
+    assert made.shipments["S2"].destination == "NL-B"
+    assert lanes(made, "S2") == ["SZ-YTN-ROAD", "YTN-VLI-SEA", "VLI-B-ROAD"]
+    # The port change was made at sea: past its point of no return, rollback keeps it.
+    rollback(incident, made, at=NOW + 5 * HOUR, by="ana")
+    assert made.shipments["S2"].destination == "NL-B"
