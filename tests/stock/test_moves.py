@@ -277,3 +277,25 @@ def test_one_source_is_not_drawn_twice() -> None:
     kinds = sorted((c.kind, c.warehouse) for c in choose(found).chosen)
     assert len([k for k in kinds if k[0] == "transfer"]) == 1
     assert {w for _, w in kinds} == {"NL-A", "NL-C"}
+
+
+def test_a_redirect_that_only_saves_transport_is_no_answer() -> None:
+    # S2 can go to NL-B for less than it costs to NL-A (the Rotterdam road costs 30 per cbm
+    # here), but it lands on day 35, after NL-B's lead time: it saves no sale there. Net of
+    # its negative cost it "gains" 87, yet a stock move must fill the short shelf.
+    raw = yaml.safe_load(NETWORK.replace("AIR_COST", "50"))
+    for lane in raw["lanes"]:
+        if lane["id"] == "RTM-A-ROAD":
+            lane["cost_per_unit"] = 30
+    pairs = book(pair("NL-A", 600, inbound={35: 300}), pair("NL-B", 20))
+    s2 = Inbound(
+        "S2", "CN-SZ", "NL-A", 3.0, (("MUG", 300.0),), 35, 0.0, 36.0, True,
+        (Point("NLVLI", 34.5, 30.0, 1, "YTN-VLI-SEA", 0.0),),
+    )  # fmt: skip
+    settings = MoveSettings(kinds={"redirect": ("sea", "road")})
+    found = candidates(
+        Network.model_validate(raw), pairs, [("NL-B", "MUG")], [s2], now_day=0.0, settings=settings
+    )
+    (redirect,) = found
+    assert redirect.margin_saved == 0 and redirect.cost == pytest.approx(3 * (1 - 30))
+    assert redirect.net > 0 and choose(found).chosen == ()

@@ -342,8 +342,15 @@ def _book(
     if move.kind == "split":
         part_id = sid + URGENT_SUFFIX
         share = move.cbm / original.units if original.units > 0 else 0.0
+        # Due when the rest is, or when it lands if later (freight already overdue).
         part = original.model_copy(
-            update={"id": part_id, "units": move.cbm, "ready_at": start, "split": False}
+            update={
+                "id": part_id,
+                "units": move.cbm,
+                "ready_at": start,
+                "due_at": max(original.due_at, eta),
+                "split": False,
+            }
         )
         rest = original.model_copy(update={"units": original.units - move.cbm})
         part_cost = move.cbm * move.way.cost_per_cbm

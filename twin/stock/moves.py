@@ -32,8 +32,9 @@ import itertools
 import math
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import cast
 
 import networkx as nx
 import numpy as np
@@ -181,6 +182,11 @@ class Candidate:
         return self.margin_saved - self.cost
 
     @property
+    def fills_margin(self) -> float:
+        """The margin it saves at the warehouse it fills (before any loss elsewhere)."""
+        return sum(e.margin_saved for e in self.effects if e.warehouse == self.warehouse)
+
+    @property
     def fills(self) -> tuple[tuple[str, str], ...]:
         """The pairs it puts stock into (a move per pair is chosen at most)."""
         return tuple((self.warehouse, sku) for sku, _ in self.lines)
@@ -213,14 +219,83 @@ class Situation:
 
     def short(self, warehouse: str) -> list[tuple[str, str]]:
         """The warehouse's pairs that lose sales within its lead time."""
-        return sorted(
-            key
-            for key, pair in self.pairs.items()
-            if pair.warehouse == warehouse and _Book(self.pairs).base(key)[0] > SHORT_UNITS
-        )
+        mine = {k: p for k, p in self.pairs.items() if p.warehouse == warehouse}
+        book = _Book(mine)
+        return sorted(key for key in mine if book.base(key)[0] > SHORT_UNITS)
 
 
 # --- ways through the network -----------------------------------------------------------------
+
+
+class Router:
+    """Fastest ways through a network, the graphs and shortest-path trees built once per set
+    of modes and start (a candidate search asks thousands of times)."""
+
+    def __init__(self, network: Network, risk_days: Mapping[str, float] | None = None):
+        self.network = network
+        self.risk = dict(risk_days or {})
+        self._graphs: dict[tuple[frozenset[str], str | None], nx.DiGraph] = {}
+        self._trees: dict[tuple[frozenset[str], str], dict[str, list[str]]] = {}
+
+    def _graph(self, allowed: frozenset[str], country: str | None) -> nx.DiGraph:
+        key = (allowed, country)
+        if key not in self._graphs:
+            nodes = self.network.node_by_id
+            graph = nx.DiGraph()
+            for lane in self.network.lanes:
+                if lane.mode.value not in allowed:
+                    continue
+                node = nodes.get(lane.to)
+                stop = 0.0
+                if node is not None:
+                    stop = node.handling_days
+                    stop += node.clearance_days if node.is_customs_entry_for(country) else 0.0
+                days = lane.transit_days + self.risk.get(lane.id, 0.0) + stop
+                seen = graph.get_edge_data(lane.from_, lane.to)
+                # Of parallel lanes, the fastest (then the cheaper) stands for the pair.
+                if seen is None or (days, lane.cost_per_unit) < (
+                    seen["days"],
+                    seen["lane"].cost_per_unit,
+                ):
+                    graph.add_edge(lane.from_, lane.to, days=days, lane=lane)
+            self._graphs[key] = graph
+        return self._graphs[key]
+
+    def fastest(self, start: str, end: str, modes: Collection[str]) -> Way | None:
+        """The fastest way from `start` to `end` on lanes of `modes` (road always allowed, for
+        the first and last miles): lane transit days plus their expected risk delay, then
+        handling at each node reached and clearance where it is a customs entry for the
+        start's country (as the warehouses' lead times count them). None: no such way."""
+        nodes = self.network.node_by_id
+        country = nodes[start].country if start in nodes else None
+        allowed = frozenset(modes) | {Mode.road.value}
+        graph = self._graph(allowed, country)
+        if start not in graph:
+            return None
+        key = (allowed, start)
+        if key not in self._trees:
+            self._trees[key] = nx.single_source_dijkstra_path(graph, start, weight="days")
+        path = self._trees[key].get(end)
+        if path is None or len(path) < 2:
+            return None
+        legs: list[tuple[str, str, str, float, float]] = []
+        clock, cost = 0.0, 0.0
+        longest: tuple[float, str] = (-1.0, "")
+        for a, b in itertools.pairwise(path):
+            data = graph[a][b]
+            lane = data["lane"]
+            transit = lane.transit_days + self.risk.get(lane.id, 0.0)
+            legs.append((lane.id, a, b, clock, clock + transit))
+            clock += data["days"]
+            cost += lane.cost_per_unit
+            longest = max(longest, (lane.transit_days, lane.mode.value))
+        return Way(
+            lanes=tuple(leg[0] for leg in legs),
+            legs=tuple(legs),
+            days=round(clock, 6),
+            cost_per_cbm=round(cost, 6),
+            mode=longest[1],
+        )
 
 
 def fastest_way(
@@ -230,67 +305,16 @@ def fastest_way(
     modes: Collection[str],
     risk_days: Mapping[str, float] | None = None,
 ) -> Way | None:
-    """The fastest way from `start` to `end` on lanes of `modes` (road always allowed, for the
-    first and last miles): lane transit days plus their expected risk delay, then handling at
-    each node reached and clearance where it is a customs entry for the start's country (as
-    the warehouses' lead times count them). None: no such way."""
-    nodes = network.node_by_id
-    country = nodes[start].country if start in nodes else None
-    allowed = set(modes) | {Mode.road.value}
-    risk = risk_days or {}
-    graph = nx.MultiDiGraph()
-    for lane in network.lanes:
-        if lane.mode.value not in allowed:
-            continue
-        node = nodes.get(lane.to)
-        stop = 0.0
-        if node is not None:
-            stop = node.handling_days
-            stop += node.clearance_days if node.is_customs_entry_for(country) else 0.0
-        days = lane.transit_days + risk.get(lane.id, 0.0) + stop
-        graph.add_edge(lane.from_, lane.to, key=lane.id, days=days, lane=lane)
-    if start not in graph or end not in graph:
-        return None
-    try:
-        path = nx.dijkstra_path(graph, start, end, weight=_least_days)
-    except nx.NetworkXNoPath:
-        return None
-    legs: list[tuple[str, str, str, float, float]] = []
-    clock, cost = 0.0, 0.0
-    longest: tuple[float, str] = (-1.0, "")
-    for a, b in itertools.pairwise(path):
-        key, data = min(graph[a][b].items(), key=lambda item: item[1]["days"])
-        lane = data["lane"]
-        transit = lane.transit_days + risk.get(lane.id, 0.0)
-        legs.append((key, a, b, clock, clock + transit))
-        clock += data["days"]
-        cost += lane.cost_per_unit
-        longest = max(longest, (lane.transit_days, lane.mode.value))
-    return Way(
-        lanes=tuple(leg[0] for leg in legs),
-        legs=tuple(legs),
-        days=round(clock, 6),
-        cost_per_cbm=round(cost, 6),
-        mode=longest[1],
-    )
+    """`Router.fastest` on its own (see there)."""
+    return Router(network, risk_days).fastest(start, end, modes)
 
 
-def _least_days(_: str, __: str, edges: Mapping[str, Mapping[str, float]]) -> float:
-    return min(data["days"] for data in edges.values())
-
-
-def ways(
-    network: Network,
-    start: str,
-    end: str,
-    modes: Collection[str],
-    risk_days: Mapping[str, float] | None = None,
-) -> list[Way]:
+def ways(router: Router, start: str, end: str, modes: Collection[str]) -> list[Way]:
     """One fastest way per allowed main mode (distinct ways only): the menu a move picks from
     (by sea it is cheap and slow, by air dear and fast)."""
     found: dict[tuple[str, ...], Way] = {}
     for mode in modes:
-        way = fastest_way(network, start, end, {mode}, risk_days)
+        way = router.fastest(start, end, {mode})
         if way is not None and way.mode == mode:
             found.setdefault(way.lanes, way)
     return sorted(found.values(), key=lambda w: (w.days, w.cost_per_cbm, w.lanes))
@@ -303,56 +327,105 @@ Menu = Callable[[str, str, tuple[str, ...]], list[Way]]
 # --- valuing a move -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """An effect asked for, projected with the others in one batch (`_Book.resolve`)."""
+
+    key: tuple[str, str]
+    on_hand_delta: float
+    moved: tuple[tuple[int, float], ...]
+
+
 @dataclass
 class _Book:
-    """The pairs, with each one's shortage at the current projection computed once."""
+    """The pairs, each one's shortage at the current projection (all projected at once, on
+    first use), and the effects moves ask for, projected together in one batch."""
 
     pairs: Mapping[tuple[str, str], Pair]
     _base: dict[tuple[str, str], tuple[float, int, FloatArray, FloatArray]] = field(
         default_factory=dict
     )
+    _pending: dict[_Pending, Effect | None] = field(default_factory=dict)
 
     def base(self, key: tuple[str, str]) -> tuple[float, int, FloatArray, FloatArray]:
         """Units and days short within the window, and the daily lost units and stock."""
-        if key not in self._base:
-            pair = self.pairs[key]
-            self._base[key] = _short(pair, pair.on_hand, pair.inbound)
+        if not self._base:
+            keys = list(self.pairs)
+            results = _short_many([self.pairs[k] for k in keys], None, None)
+            self._base = dict(zip(keys, results))
         return self._base[key]
 
     def effect(
         self, key: tuple[str, str], on_hand_delta: float, moved: Sequence[tuple[int, float]]
     ) -> Effect:
         """The pair's shortage with `on_hand_delta` units more today and `moved` (day, units)
-        added to (negative: taken from) its inbound."""
-        pair = self.pairs[key]
-        units_b, days_b, _, _ = self.base(key)
-        inbound = pair.inbound.copy()
-        horizon = len(inbound)
-        for day, units in moved:
-            if 0 <= day < horizon:
-                inbound[max(day, 0)] += units
-            elif day < 0:
-                inbound[0] += units
-        inbound = np.maximum(inbound, 0.0)
-        units_a, days_a, _, _ = _short(pair, max(pair.on_hand + on_hand_delta, 0.0), inbound)
-        return Effect(
-            pair.warehouse,
-            pair.sku,
-            round(units_b, 6),
-            round(units_a, 6),
-            days_b,
-            days_a,
-            round(units_b * pair.unit_margin, 6),
-            round(units_a * pair.unit_margin, 6),
+        added to (negative: taken from) its inbound: asked now, projected by `resolve` (until
+        then a placeholder stands in the candidate)."""
+        pending = _Pending(key, on_hand_delta, tuple(moved))
+        self._pending.setdefault(pending, None)
+        return cast(Effect, pending)
+
+    def resolve(self, found: Sequence[Candidate]) -> list[Candidate]:
+        """The candidates with their effects projected: every one asked for, in one batch."""
+        asked = [p for p, done in self._pending.items() if done is None]
+        if asked:
+            pairs, starts, inbounds = [], [], []
+            for pending in asked:
+                pair = self.pairs[pending.key]
+                inbound = pair.inbound.copy()
+                horizon = len(inbound)
+                for day, units in pending.moved:
+                    inbound[min(max(day, 0), horizon - 1)] += units if day < horizon else 0.0
+                pairs.append(pair)
+                starts.append(max(pair.on_hand + pending.on_hand_delta, 0.0))
+                inbounds.append(np.maximum(inbound, 0.0))
+            results = _short_many(pairs, starts, inbounds)
+            for pending, pair, (units_a, days_a, _, _) in zip(asked, pairs, results):
+                units_b, days_b, _, _ = self.base(pending.key)
+                self._pending[pending] = Effect(
+                    pair.warehouse,
+                    pair.sku,
+                    round(units_b, 6),
+                    round(units_a, 6),
+                    days_b,
+                    days_a,
+                    round(units_b * pair.unit_margin, 6),
+                    round(units_a * pair.unit_margin, 6),
+                )
+        return [
+            replace(c, effects=tuple(self._pending[cast(_Pending, e)] for e in c.effects))  # type: ignore[misc]
+            for c in found
+        ]
+
+
+def _short_many(
+    pairs: Sequence[Pair],
+    starts: Sequence[float] | None,
+    inbounds: Sequence[FloatArray] | None,
+) -> list[tuple[float, int, FloatArray, FloatArray]]:
+    """Per pair (at `starts` on hand and `inbounds`, else its own): units and days short within
+    its window, its daily lost units and stock; one projection for them all."""
+    if not pairs:
+        return []
+    run = project(
+        [p.on_hand for p in pairs] if starts is None else starts,
+        np.vstack([p.demand for p in pairs]),
+        np.vstack([p.inbound for p in pairs] if inbounds is None else inbounds),
+        [p.unit_margin for p in pairs],
+        now=_EPOCH,
+    )
+    out = []
+    for index, pair in enumerate(pairs):
+        lost = run.lost[index][: pair.window]
+        out.append(
+            (
+                float(lost.sum()),
+                int((lost > SHORT_UNITS).sum()),
+                run.lost[index],
+                run.stock[index],
+            )
         )
-
-
-def _short(
-    pair: Pair, on_hand: float, inbound: FloatArray
-) -> tuple[float, int, FloatArray, FloatArray]:
-    run = project([on_hand], pair.demand[None, :], inbound[None, :], [pair.unit_margin], now=_EPOCH)
-    lost = run.lost[0][: pair.window]
-    return float(lost.sum()), int((lost > SHORT_UNITS).sum()), run.lost[0], run.stock[0]
+    return out
 
 
 def _day(value: float) -> int:
@@ -400,11 +473,12 @@ def candidates(
         for sku, _ in shipment.lines:
             by_sku[sku].append(shipment)
     way_memo: dict[tuple[str, str, str], list[Way]] = {}
+    router = Router(network, risk_days)
 
     def menu(start: str, end: str, modes: tuple[str, ...]) -> list[Way]:
         key = (start, end, ",".join(modes))
         if key not in way_memo:
-            way_memo[key] = ways(network, start, end, modes, risk_days)
+            way_memo[key] = ways(router, start, end, modes)
         return way_memo[key]
 
     for (warehouse, sku), _ in sorted(shortage.items()):
@@ -470,7 +544,7 @@ def candidates(
                 if _country(nodes, warehouse) != _country(nodes, shipment.destination):
                     continue
                 found += _redirects(book, shipment, warehouse, menu, kinds["redirect"])
-    return found
+    return book.resolve(found)
 
 
 def _country(nodes: Mapping[str, object], node: str) -> str | None:
@@ -630,12 +704,15 @@ def choose(
     """The set of moves that saves the most margin net of cost: a binary choice per move, at
     most one move filling each warehouse x SKU, each shipment moved once, no more units drawn
     from a source than it can spare (and no source both giving and losing inbound), total cost
-    within `max_cost`. Moves netting `min_net` or less are not weighed; doing nothing nets 0.
+    within `max_cost`. Moves netting `min_net` or less, or saving no sale where they deliver,
+    are not weighed; doing nothing nets 0.
 
     >>> choose([]).chosen
     ()
     """
-    weighed = [c for c in found if c.net > min_net + 1e-9]
+    # A move must put sales back on the short shelf: a redirect that only saves transport
+    # (freight sent where it is cheaper to deliver, no sale saved) is no answer to a stock-out.
+    weighed = [c for c in found if c.net > min_net + 1e-9 and c.fills_margin > 1e-9]
     if not weighed:
         return Choice((), len(found), "nothing worth doing", 0.0)
     count = len(weighed)
