@@ -9,20 +9,27 @@ NL-B -> NL-A (1 day, 2 per cbm) and NL-B's 600 MUG to draw on.
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from tests.stock.test_stock_daemon import _closure, _write
+from twin.api.app import create_app
+from twin.cli.app import app
 from twin.domain.incidents import IncidentState
+from twin.domain.users import Role
 from twin.engine.service import forget_services, run_once, service_for
 from twin.store.db import session_scope
 from twin.store.decisions import decide
 from twin.store.incidents import list_incidents
 from twin.store.routes import get_routes
 from twin.store.shipments import get_shipments
+from twin.store.users import add_token, add_user
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -41,7 +48,9 @@ def world(tmp_path: Path) -> Path:
     forget_services()
 
 
-def test_a_transfer_is_proposed_approved_stored_and_rolled_back(world: Path) -> None:
+def test_a_transfer_is_proposed_approved_stored_and_rolled_back(
+    world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     base = world.parent
     run_once(world, T0, base=base)
     run_once(world, T0 + 53 * HOUR, base=base)
@@ -65,6 +74,31 @@ def test_a_transfer_is_proposed_approved_stored_and_rolled_back(world: Path) -> 
     )
     (impact,) = [i for i in incident.stock if i.warehouse == "NL-A"]
     assert (impact.days_short_avoided, impact.margin_saved, impact.added_cost) == (10, 500.0, 2.0)
+    # `twin incidents show` gives the moves, in JSON and for people.
+    monkeypatch.setenv("TWIN_DATABASE_URL", f"sqlite:///{base / 'twin.db'}")
+    runner = CliRunner()
+    shown = runner.invoke(app, ["incidents", "show", incident.id, "--json"])
+    assert shown.exit_code == 0, shown.output
+    (doc,) = json.loads(shown.stdout)["moves"]
+    assert (doc["kind"], doc["shipment"], doc["net_saving"]) == ("transfer", move.shipment, 498.0)
+    text = runner.invoke(app, ["incidents", "show", incident.id], env={"COLUMNS": "200"})
+    assert "stock moves" in text.output and "NL-B" in text.output
+    # The console's incident page lists them, and /api/incidents/{id} gives them.
+    url = f"sqlite:///{base / 'twin.db'}"
+    with session_scope(service.db) as session:
+        add_user(session, name="vic", role=Role.viewer, password="vic-vic-vic-vic", at=T0)
+        token = add_token(session, name="vic", at=T0)
+    client = TestClient(create_app(url, secret_key="test-secret"))
+    api = client.get(f"/api/incidents/{incident.id}", headers={"Authorization": f"Bearer {token}"})
+    assert [m["kind"] for m in api.json()["moves"]] == ["transfer"]
+    login = client.get("/login").text
+    csrf = login.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post(
+        "/login",
+        data={"username": "vic", "password": "vic-vic-vic-vic", "csrf_token": csrf, "next": "/"},
+    )
+    html = client.get(f"/incidents/{incident.id}").text
+    assert 'id="stock-moves"' in html and '<tr data-move="transfer">' in html
 
     with session_scope(service.db) as session:
         decide(
