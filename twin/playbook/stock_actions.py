@@ -130,10 +130,12 @@ def _inbound(
             ready = max(shipment.ready_at, ctx.now)
             points.append(Point(shipment.origin, _day(ctx, ready), sum(leg_cost), 0))
         for index, leg in enumerate(legs[:-1]):
-            if leg.arrive_at <= ctx.now or not departed:
-                continue
-            # An onward leg from a node the freight will reach (handling there first).
-            day = _day(ctx, leg.arrive_at) + ctx.risk_days.get(leg.lane, 0.0)
+            if not departed or legs[index + 1].depart_at <= ctx.now:
+                continue  # not yet left (the origin is its point), or gone on from this node
+            # An onward leg from a node the freight will reach, or waits at now.
+            ahead = leg.arrive_at > ctx.now
+            day = _day(ctx, max(leg.arrive_at, ctx.now))
+            day += ctx.risk_days.get(leg.lane, 0.0) if ahead else 0.0
             points.append(Point(leg.to_node, day, sum(leg_cost[index + 1 :]), index + 1))
         under_way = [i for i, leg in enumerate(legs) if leg.depart_at <= ctx.now < leg.arrive_at]
         for index in under_way:
