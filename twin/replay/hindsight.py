@@ -187,21 +187,20 @@ def best_journey(
             return None
         if lane is not None:
             transit = world.transit_days(shipment.id, legs, lane)
+            expedites_here = nodes[lane.to].is_customs_entry_for(country) and (
+                expedite_at is None or lane.to in expedite_at
+            )
             for leave in _departures(world, lane, transit, ready):
                 held = world.held_until(lane, leave)
                 depart = held if held is not None else leave
+                # One sailing; each expedite only shortens the stop at its end.
+                passage = world.sail(shipment.id, legs, lane, depart, country)
                 for option in options:
-                    if option.saves_days and (
-                        not nodes[lane.to].is_customs_entry_for(country)
-                        or (expedite_at is not None and lane.to not in expedite_at)
-                    ):
+                    if option.saves_days and not expedites_here:
                         continue
-                    passage = world.sail(
-                        shipment.id, legs, lane, depart, country, option.saves_days
-                    )
                     spent = cost + passage.lane.cost_per_unit + option.cost_per_unit
                     step = (lane.id, leave if leave > ready else None, option)
-                    then = passage.ready
+                    then = passage.ready_after(option.saves_days)
                     if queues is not None:
                         then += queues.wait(lane.to, passage.arrive)
                     label = (

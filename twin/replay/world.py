@@ -88,6 +88,18 @@ class Passage:
     sailed: datetime  # the arrival before waits at chokepoints and borders on the way
     arrive: datetime
     ready: datetime
+    # The stop's days but customs clearance, and the clearance where the node is a customs
+    # entry for the freight (None: not one): `ready_after` prices another expedite from them.
+    stop: float = 0.0
+    clearance: float | None = None
+
+    def ready_after(self, expedite_days: float) -> datetime:
+        """When the freight could leave had customs been bought `expedite_days` shorter (the
+        same sum `World.sail` makes)."""
+        stop = self.stop
+        if self.clearance is not None:
+            stop += max(0.0, self.clearance - expedite_days)
+        return self.arrive + DAY * stop
 
     @property
     def sailing(self) -> Leg:
@@ -460,7 +472,6 @@ class World:
                 heapq.heappush(line, (part.queued_at, next(order), part))
 
     def _advance(self, progress: Journey, until: datetime) -> None:
-        origin_country = self.network.node_by_id[progress.shipment.origin].country
         while (
             progress.delivered_at is None
             and progress.queued_at is None
@@ -485,7 +496,7 @@ class World:
                 progress.legs_done,
                 lane,
                 depart,
-                origin_country,
+                self.network.node_by_id[progress.shipment.origin].country,
                 progress.expedite.get(lane.to, 0.0),
             )
             progress.fees += progress.expedite_fees.pop(lane.to, 0.0)
@@ -552,12 +563,14 @@ class World:
                 arrive = min(reopen, effects.end)
             stop += effects.delay_days((node.id,), arrive)
             stop += effects.queue_days((node.id,), arrive, self.scale)
+        base = stop
+        clearance: float | None = None
         if node.is_customs_entry_for(origin_country):
             clearance = node.clearance_days
             if node.id in hit:
                 clearance += effects.clearance_days(node.id, arrive)
             stop += max(0.0, clearance - expedite_days)
-        return Passage(lane, depart, sailed, arrive, arrive + DAY * stop)
+        return Passage(lane, depart, sailed, arrive, arrive + DAY * stop, base, clearance)
 
     def passings(
         self, lane: Lane, depart: datetime, arrive: datetime
