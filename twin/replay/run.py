@@ -408,6 +408,7 @@ def run_engine(
     open_at: dict[str, int] = {}  # alert id -> its entry in result.alerts while it is open
     next_signal = 0
     world_s = 0.0
+    summary: tuple[Any, list[dict[str, Any]], dict[str, float]] | None = None
     for step, (tick, batch) in enumerate(zip(ticks, _batches(shipments, ticks))):
         due = []
         while next_signal < len(signals) and signals[next_signal].ts <= tick:
@@ -497,11 +498,13 @@ def run_engine(
                     shipment = shipment.model_copy(update={"destination": destination})
                 world.dispatch(shipment, by_shipment[shipment.id])
         if not report.scores.empty:
-            top = report.scores.sort_values("score", ascending=False).head(5)
-            result.timeline.append(
-                {
-                    "at": format_timestamp(tick),
-                    "top": [
+            # Scores change once a rescoring (a day), ticks come every few hours: summarise a
+            # frame once and repeat it while the engine keeps it.
+            if summary is None or summary[0] is not report.scores:
+                top = report.scores.sort_values("score", ascending=False).head(5)
+                summary = (
+                    report.scores,
+                    [
                         {
                             "target": r.target,
                             "dimension": r.dimension,
@@ -509,10 +512,16 @@ def run_engine(
                         }
                         for r in top.itertuples()
                     ],
-                    "max_by_dimension": {
+                    {
                         str(k): round(float(v), 3)
                         for k, v in report.scores.groupby("dimension")["score"].max().items()
                     },
+                )
+            result.timeline.append(
+                {
+                    "at": format_timestamp(tick),
+                    "top": [dict(entry) for entry in summary[1]],
+                    "max_by_dimension": dict(summary[2]),
                 }
             )
         if progress:
