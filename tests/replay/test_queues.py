@@ -206,3 +206,20 @@ def test_forewarned_plans_each_shipment_against_the_queue_the_earlier_ones_left(
     calm = World(network, EffectBook.of([], END), seed=1)
     plain = outcomes(forewarned_world(calm, shipments, PENALTY, until=END))
     assert {o.lanes[0] for o in plain} == {"SZ-SHK-ROAD"}
+
+
+def test_yantians_throughputs_are_the_published_shares_of_its_normal_flow() -> None:
+    # The scenario's figures, against the replay's own normal flow measured again: 30% of
+    # capacity until 21 June, 75% until 23 June (docs/scenarios.md, *Throughput*).
+    from twin.replay.run import normal_flow
+    from twin.replay.scenario import load_scenario
+
+    loaded = load_scenario(
+        Path(__file__).resolve().parents[2] / "scenarios/yantian-covid-2021.yaml"
+    )
+    cut, recovery = loaded.scenario.effects
+    assert cut.until is not None
+    flow = normal_flow(loaded, "CNYTN", cut.at, cut.until)
+    assert flow == pytest.approx(15.3, abs=0.05)
+    assert cut.throughput_units_per_day == pytest.approx(0.30 * flow, abs=0.05)
+    assert recovery.throughput_units_per_day == pytest.approx(0.75 * flow, abs=0.05)

@@ -209,6 +209,37 @@ def run_blind(
 run_baseline = run_blind  # the name `twin calibrate` and older callers use
 
 
+def normal_flow(
+    loaded: LoadedScenario, node: str, start: datetime, end: datetime, *, seed: int | None = None
+) -> float:
+    """Units a day arriving at `node` from `start` to `end` in the replay's normal routing: the
+    blind plans (booked knowing nothing of the risks) in the world without the scenario's
+    effects. A published throughput cut is a share of this (docs/scenarios.md, *Throughput*)."""
+    scenario = loaded.scenario
+    shipments = scenario_shipments(loaded)
+    planner = Engine.from_state(loaded.network, [], EngineState(), EngineSettings())
+    calm = World(
+        loaded.network,
+        EffectBook.of((), scenario.end),
+        seed=scenario.seed if seed is None else seed,
+    )
+    ticks = tick_times(scenario)
+    for tick, batch in zip(ticks, _batches(shipments, ticks)):
+        if batch:
+            planner.plan_shipments(batch, tick, use_risk=False)
+            for shipment in batch:
+                calm.dispatch(shipment, planner.routes.get(shipment.id, ()))
+    calm.advance(scenario.end + SETTLE)
+    units = sum(
+        part.route.units
+        for parts in calm.journeys.values()
+        for part in parts
+        for leg in part.legs_taken
+        if leg.to_node == node and start <= leg.arrive_at < end
+    )
+    return units / ((end - start) / DAY)
+
+
 def run_news(
     loaded: LoadedScenario,
     shipments: Sequence[Shipment],
