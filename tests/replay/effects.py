@@ -16,3 +16,4 @@ class FakeEffect:
     delay_days: float | None = None
     clearance_days: float | None = None
     carriers_divert: str | None = None
+    throughput_units_per_day: float | None = None

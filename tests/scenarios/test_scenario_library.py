@@ -99,7 +99,8 @@ def test_published_figures_are_encoded() -> None:
     assert any(s.metric == "vessels_waiting" and s.value == 453 for s in ever_given.signals)
 
     yantian = load("yantian-covid-2021")
-    assert [e.capacity_pct for e in yantian.effects] == [30, 75]
+    # 30% then 75% of Yantian's normal flow in the replay (tests/replay/test_queues.py).
+    assert [e.throughput_units_per_day for e in yantian.effects] == [4.6, 11.5]
 
     strike = load("us-east-gulf-strike-2024")
     closed = {e.target for e in strike.effects if e.close}

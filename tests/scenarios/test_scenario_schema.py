@@ -173,6 +173,40 @@ def test_signal_ts_is_read_as_at(folder: Path) -> None:
             "carriers_divert",
             "not another chokepoint",
         ),
+        # A throughput queues freight arriving at a node: not at a chokepoint, not on a lane.
+        (
+            {"at": "2024-01-05T00:00:00Z", "target": "SUEZ", "throughput_units_per_day": 50},
+            "effects[1]",
+            "throughput_units_per_day",
+            "no node freight stops at",
+        ),
+        (
+            {
+                "at": "2024-01-05T00:00:00Z",
+                "target": "YTN-RTM-SUEZ",
+                "throughput_units_per_day": 50,
+            },
+            "effects[1]",
+            "throughput_units_per_day",
+            "no node freight stops at",
+        ),
+        (
+            {"at": "2024-01-05T00:00:00Z", "target": "NLRTM", "throughput_units_per_day": 0},
+            "effects[1]",
+            "throughput_units_per_day",
+            "greater than 0",
+        ),
+        (
+            {
+                "at": "2024-01-05T00:00:00Z",
+                "target": "NLRTM",
+                "throughput_units_per_day": 50,
+                "delay_days": 2,
+            },
+            "effects[1]",
+            "delay_days, throughput_units_per_day",
+            "exactly one of",
+        ),
     ],
 )
 def test_bad_effect_is_named(
@@ -392,6 +426,14 @@ def test_models_refuse_unknown_fields() -> None:
                 "extra": 1,
             }
         )
+
+
+def test_throughput_on_a_port_loads(folder: Path) -> None:
+    throttle = {"at": "2024-01-05T00:00:00Z", "target": "NLRTM", "throughput_units_per_day": 40}
+    loaded = load_scenario(write(folder, with_effect(throttle)))
+    (effect,) = [e for e in loaded.scenario.effects if e.throughput_units_per_day]
+    assert (effect.kind, effect.amount) == ("throughput_units_per_day", 40.0)
+    assert loaded.warnings == []
 
 
 def test_carriers_detour_validates_and_a_detour_no_service_sails_is_an_error(folder: Path) -> None:

@@ -72,17 +72,27 @@ def lane_points(lane: Lane, depart: datetime, arrive: datetime, network: Network
     """
     if not lane.via:
         return [(lane.from_, depart), (lane.id, depart), (lane.to, arrive)]
+    passing = [
+        (member, depart + (arrive - depart) * share) for member, share in via_shares(lane, network)
+    ]
+    passing.sort(key=lambda p: p[1])
+    return [(lane.from_, depart), (lane.id, depart), *passing, (lane.to, arrive)]
+
+
+def via_shares(lane: Lane, network: Network) -> list[tuple[str, float]]:
+    """How far along `lane` (0 to 1, by great-circle distance) it passes each point of its
+    `via`, in the via's order (0.5 where a position is unknown): `lane_points`' rule, for
+    callers that time many legs of one lane."""
     nodes = network.node_by_id
     start, end = nodes.get(lane.from_), nodes.get(lane.to)
-    passing = []
+    shares = []
     for member in lane.via:
         node = nodes.get(member)
         share = 0.5
         if start is not None and end is not None and node is not None:
             share = _share(_at(start), _at(node), _at(end))
-        passing.append((member, depart + (arrive - depart) * share))
-    passing.sort(key=lambda p: p[1])
-    return [(lane.from_, depart), (lane.id, depart), *passing, (lane.to, arrive)]
+        shares.append((member, share))
+    return shares
 
 
 def booked_lane_points(

@@ -7,11 +7,14 @@ journeys chosen with every effect known but each leg at its mean transit (no one
 shipment's own draw), then sailed with the world's draws like every other run: what
 foreknowledge of the disruption is worth.
 
-A replay's world is separable by shipment: what happens to one shipment's freight (its transit
-draws, the effects it meets, its costs) never depends on another's, and its cost is linear in
-units (transport and fees per unit, lateness per unit-day). So the least total cost any policy
-can reach is the sum over shipments of the least cost per unit of one journey, times the units,
-or the planner's unserved penalty where that is lower. Every decision a policy can make in the
+A replay's world is separable by shipment but for one thing: what happens to one shipment's
+freight (its transit draws, the effects it meets, its costs) never depends on another's, except
+that at a node a `throughput_units_per_day` effect throttles, freight waits behind the freight
+that arrived before it. That wait only makes the freight ready later at the node, which is a
+hold there (waiting is free, so the shipment alone, ready earlier, can do all it can). Its cost
+is linear in units (transport and fees per unit, lateness per unit-day). So the least total
+cost any policy can reach is at least the sum over shipments of the least cost per unit of one
+journey alone, times the units, or the planner's unserved penalty where that is lower. Every decision a policy can make in the
 world is one of the journeys searched here:
 
 - a route at booking, and any re-plan at a node: any lane out of the node the freight is at;
@@ -41,12 +44,13 @@ from datetime import datetime, timedelta
 
 from twin.domain.plans import Assignment, Leg
 from twin.domain.records import Lane, Network, Shipment
-from twin.network.timing import lane_points
-from twin.replay.world import DAY, Outcome, World
+from twin.replay.world import DAY, Outcome, Queues, World
 
 MAX_LEGS = 8
 # How far ahead of the freight's ready time waiting is searched.
 WAIT_HORIZON = timedelta(days=120)
+# Far enough past a scenario's end for a planned journey to have met every queue it will.
+QUEUE_HORIZON = timedelta(days=1000)
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,10 @@ def _departures(world: World, lane: Lane, transit: float, ready: datetime) -> li
     book = world.effects
     times = {ready}
     depart = ready
-    offsets = dict(lane_points(lane, depart, depart + DAY * transit, world.network))
+    arrive = depart + DAY * transit
+    # `twin.network.timing.lane_points`, the via's shares worked out once by the world.
+    offsets = dict([(lane.from_, depart), (lane.id, depart), *world.passings(lane, depart, arrive)])
+    offsets[lane.to] = arrive
     limit = ready + WAIT_HORIZON
     for target, when in offsets.items():
         offset = when - depart
@@ -141,10 +148,13 @@ def best_journey(
     bounds: tuple[Mapping[str, float], Mapping[str, float]] | None = None,
     hops: Mapping[tuple[str, str], tuple[float, float]] | None = None,
     expedite_at: Collection[str] | None = None,
+    queues: Queues | None = None,
 ) -> Best | None:
     """The cheapest journey per unit for `shipment` in `world` (None: leaving it unserved at
     `penalty_per_unit` is cheaper, or it cannot be delivered). `expedite_at`: the nodes where
-    expedites may be bought (None: every customs entry)."""
+    expedites may be bought (None: every customs entry). `queues`: the lines at throttled nodes
+    as earlier bookings left them, waited in (None: the shipment alone, as hindsight's bound
+    takes it: a queue only adds to a journey's time)."""
     network = world.network
     nodes = network.node_by_id
     cost_lb, days_lb = bounds or _bounds(network, shipment.destination)
@@ -177,30 +187,32 @@ def best_journey(
             return None
         if lane is not None:
             transit = world.transit_days(shipment.id, legs, lane)
+            expedites_here = nodes[lane.to].is_customs_entry_for(country) and (
+                expedite_at is None or lane.to in expedite_at
+            )
             for leave in _departures(world, lane, transit, ready):
                 held = world.held_until(lane, leave)
                 depart = held if held is not None else leave
+                # One sailing; each expedite only shortens the stop at its end.
+                passage = world.sail(shipment.id, legs, lane, depart, country)
                 for option in options:
-                    if option.saves_days and (
-                        not nodes[lane.to].is_customs_entry_for(country)
-                        or (expedite_at is not None and lane.to not in expedite_at)
-                    ):
+                    if option.saves_days and not expedites_here:
                         continue
-                    passage = world.sail(
-                        shipment.id, legs, lane, depart, country, option.saves_days
-                    )
                     spent = cost + passage.lane.cost_per_unit + option.cost_per_unit
                     step = (lane.id, leave if leave > ready else None, option)
+                    then = passage.ready_after(option.saves_days)
+                    if queues is not None:
+                        then += queues.wait(lane.to, passage.arrive)
                     label = (
                         lane.to,
                         legs + 1,
-                        passage.ready,
+                        then,
                         spent,
                         (*path, passage.lane.id),
                         (*steps, step),
                     )
                     heapq.heappush(
-                        queue, (estimate(lane.to, passage.ready, spent), next(order), label, None)
+                        queue, (estimate(lane.to, then, spent), next(order), label, None)
                     )
             continue
         if node == shipment.destination:
@@ -244,6 +256,7 @@ def hindsight_outcomes(
     for shipment in shipments:
         if shipment.destination not in bounds:
             bounds[shipment.destination] = _bounds(world.network, shipment.destination)
+        # No queues: each shipment alone (waits behind other freight only add to its cost).
         journey = best_journey(
             world, shipment, penalty_per_unit, expedites, bounds[shipment.destination], hops
         )
@@ -314,7 +327,9 @@ def forewarned_world(
     its mean transit — what a planner expects —, then sails a copy of `world` with
     the same draws as every other run. The returned world holds the journeys, advanced to
     `until` (the caller's end); a shipment no journey beats the penalty for is left unbooked
-    (charged the penalty by `outcomes`)."""
+    (charged the penalty by `outcomes`). Where a throughput effect throttles a node, shipments
+    are planned one at a time in the order they are ready, each against the queues the
+    journeys booked before it leave there (as it expects them: mean transit)."""
     network = world.network
     planned = World(network, world.effects, world.seed, world.scale, draws=False)
     # A disruption's answer: expedites where an effect lengthens clearance, not everywhere.
@@ -322,6 +337,8 @@ def forewarned_world(
     real = World(network, world.effects, world.seed, world.scale, draws=world.draws)
     bounds: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
     hops = _hops(network)
+    if planned.throttled:
+        shipments = sorted(shipments, key=lambda s: (s.ready_at, s.id))
     for shipment in shipments:
         if shipment.destination not in bounds:
             bounds[shipment.destination] = _bounds(network, shipment.destination)
@@ -333,15 +350,22 @@ def forewarned_world(
             bounds[shipment.destination],
             hops,
             expedite_at=slowed,
+            queues=planned.queues if planned.throttled else None,
         )
         if best is None:
             real.dispatch(shipment, ())
             continue
-        real.dispatch(shipment, (booked_route(shipment, best, network),))
-        for lane_id, _, option in best.steps:
-            if option.saves_days:
-                node = network.lane_by_id[lane_id].to
-                real.expedite(shipment.id, node, option.saves_days, option.cost_per_unit)
+        booked = (booked_route(shipment, best, network),)
+        worlds = (real, planned) if planned.throttled else (real,)
+        for booking in worlds:
+            booking.dispatch(shipment, booked)
+            for lane_id, _, option in best.steps:
+                if option.saves_days:
+                    node = network.lane_by_id[lane_id].to
+                    booking.expedite(shipment.id, node, option.saves_days, option.cost_per_unit)
+        if planned.throttled:
+            # The journey joins the lines it meets, as the next shipment's plan will find them.
+            planned.advance(world.effects.end + QUEUE_HORIZON)
     if until is not None:
         real.advance(until)
     return real

@@ -209,6 +209,37 @@ def run_blind(
 run_baseline = run_blind  # the name `twin calibrate` and older callers use
 
 
+def normal_flow(
+    loaded: LoadedScenario, node: str, start: datetime, end: datetime, *, seed: int | None = None
+) -> float:
+    """Units a day arriving at `node` from `start` to `end` in the replay's normal routing: the
+    blind plans (booked knowing nothing of the risks) in the world without the scenario's
+    effects. A published throughput cut is a share of this (docs/scenarios.md, *Throughput*)."""
+    scenario = loaded.scenario
+    shipments = scenario_shipments(loaded)
+    planner = Engine.from_state(loaded.network, [], EngineState(), EngineSettings())
+    calm = World(
+        loaded.network,
+        EffectBook.of((), scenario.end),
+        seed=scenario.seed if seed is None else seed,
+    )
+    ticks = tick_times(scenario)
+    for tick, batch in zip(ticks, _batches(shipments, ticks)):
+        if batch:
+            planner.plan_shipments(batch, tick, use_risk=False)
+            for shipment in batch:
+                calm.dispatch(shipment, planner.routes.get(shipment.id, ()))
+    calm.advance(scenario.end + SETTLE)
+    units = sum(
+        part.route.units
+        for parts in calm.journeys.values()
+        for part in parts
+        for leg in part.legs_taken
+        if leg.to_node == node and start <= leg.arrive_at < end
+    )
+    return units / ((end - start) / DAY)
+
+
 def run_news(
     loaded: LoadedScenario,
     shipments: Sequence[Shipment],
@@ -408,6 +439,7 @@ def run_engine(
     open_at: dict[str, int] = {}  # alert id -> its entry in result.alerts while it is open
     next_signal = 0
     world_s = 0.0
+    summary: tuple[Any, list[dict[str, Any]], dict[str, float]] | None = None
     for step, (tick, batch) in enumerate(zip(ticks, _batches(shipments, ticks))):
         due = []
         while next_signal < len(signals) and signals[next_signal].ts <= tick:
@@ -497,11 +529,13 @@ def run_engine(
                     shipment = shipment.model_copy(update={"destination": destination})
                 world.dispatch(shipment, by_shipment[shipment.id])
         if not report.scores.empty:
-            top = report.scores.sort_values("score", ascending=False).head(5)
-            result.timeline.append(
-                {
-                    "at": format_timestamp(tick),
-                    "top": [
+            # Scores change once a rescoring (a day), ticks come every few hours: summarise a
+            # frame once and repeat it while the engine keeps it.
+            if summary is None or summary[0] is not report.scores:
+                top = report.scores.sort_values("score", ascending=False).head(5)
+                summary = (
+                    report.scores,
+                    [
                         {
                             "target": r.target,
                             "dimension": r.dimension,
@@ -509,10 +543,16 @@ def run_engine(
                         }
                         for r in top.itertuples()
                     ],
-                    "max_by_dimension": {
+                    {
                         str(k): round(float(v), 3)
                         for k, v in report.scores.groupby("dimension")["score"].max().items()
                     },
+                )
+            result.timeline.append(
+                {
+                    "at": format_timestamp(tick),
+                    "top": [dict(entry) for entry in summary[1]],
+                    "max_by_dimension": dict(summary[2]),
                 }
             )
         if progress:

@@ -34,7 +34,14 @@ from twin.replay.world import detour_lane
 LEAD_ALLOWANCE = timedelta(days=30)
 # A replay steps once a tick; more steps than this is a typo (`6m` for `6h`), not a plan.
 MAX_TICKS = 20_000
-EFFECT_KINDS = ("close", "capacity_pct", "delay_days", "clearance_days", "carriers_divert")
+EFFECT_KINDS = (
+    "close",
+    "capacity_pct",
+    "delay_days",
+    "clearance_days",
+    "carriers_divert",
+    "throughput_units_per_day",
+)
 DEFAULT_SIGNAL_SOURCE = "scenario"
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -103,9 +110,10 @@ class ScenarioSignal(BaseModel):
 class ScenarioEffect(BaseModel):
     """Ground truth on a node or lane from `at` until `until` (the scenario's end when left
     out): exactly one of `close: true`, `capacity_pct` (0-100 % of normal), `delay_days` (> 0,
-    extra time to pass), `clearance_days` (> 0, extra customs time) or `carriers_divert`
-    (a chokepoint carriers sail round `target` by). A chokepoint's effect acts on every lane
-    through it."""
+    extra time to pass), `clearance_days` (> 0, extra customs time), `carriers_divert`
+    (a chokepoint carriers sail round `target` by) or `throughput_units_per_day` (> 0, the
+    replay's units a port or airport can serve a day: freight sent there queues). A
+    chokepoint's effect acts on every lane through it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -119,6 +127,9 @@ class ScenarioEffect(BaseModel):
     # The carriers' own answer to trouble at a chokepoint: their services through `target`
     # sail round this other chokepoint instead (docs/scenarios.md, "Carriers' detours").
     carriers_divert: str | None = Field(default=None, min_length=1)
+    # A first-in-first-out server at a node, in the replay's own units (docs/scenarios.md,
+    # "Throughput").
+    throughput_units_per_day: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     note: str | None = None
 
     @field_validator("at", "until", mode="before")
@@ -128,7 +139,7 @@ class ScenarioEffect(BaseModel):
 
     @property
     def kind(self) -> str:
-        """Which of the four kinds this effect is (`close`, `capacity_pct`, ...)."""
+        """Which of the six kinds this effect is (`close`, `capacity_pct`, ...)."""
         return next(k for k in EFFECT_KINDS if getattr(self, k) is not None)
 
     @property
@@ -608,7 +619,7 @@ def check_effects(effects: list[tuple[str, ScenarioEffect]], file: str) -> list[
                     where,
                     ", ".join(given) or None,
                     "an effect needs exactly one of close: true, capacity_pct, delay_days, "
-                    f"clearance_days, carriers_divert (got {what})",
+                    f"clearance_days, carriers_divert, throughput_units_per_day (got {what})",
                 )
             )
         if effect.until is not None and effect.until <= effect.at:
@@ -646,6 +657,7 @@ def check_targets(
                 )
             )
     problems += check_detours(effects, network, file)
+    problems += check_throughputs(effects, network, file)
     for where, signal in signals:
         if signal.area is not None and not resolve_area(signal.area, network):
             problems.append(
@@ -711,6 +723,30 @@ def check_detours(
                     f"no sister service by {detour} (their freight keeps its course), e.g. "
                     + ", ".join(stranded[:3]),
                     "warning",
+                )
+            )
+    return problems
+
+
+def check_throughputs(
+    effects: list[tuple[str, ScenarioEffect]], network: Network, file: str
+) -> list[Problem]:
+    """A `throughput_units_per_day` effect throttles a node freight stops at (some lane ends
+    there): not a lane, not a chokepoint or border freight only sails by."""
+    problems: list[Problem] = []
+    stops = {lane.to for lane in network.lanes}
+    for where, effect in effects:
+        if effect.throughput_units_per_day is None:
+            continue
+        known = effect.target in network.node_by_id or effect.target in network.lane_by_id
+        if known and effect.target not in stops:
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "throughput_units_per_day",
+                    f"'{effect.target}' is no node freight stops at (a port or airport some lane "
+                    "ends at): a throughput queues freight arriving at a node",
                 )
             )
     return problems

@@ -14,6 +14,10 @@ Rules (documented in docs/replay.md):
   berth against 0.5 normally, gives a scale of ~7 days);
 - `delay_days` adds to the lane's transit (or the node's stop), `clearance_days` to customs
   clearance where the node is a customs entry for the shipment;
+- `throughput_units_per_day: r` on a node makes it a first-in-first-out server for freight
+  arriving there: a part arriving at `a` waits until the server is free (the parts that arrived
+  before it served, each `units / r` days at the rate in force when its service starts), so the
+  world moves freight in time order across shipments wherever a node is throttled (`Queues`);
 - transit varies between `transit_days` and `transit_days_p90`, seeded per shipment and leg;
 - freight under way can be diverted to a sister service from the same departure until the
   courses part (twin.shipments.diversion): the leg is sailed again on the sister lane, with the
@@ -23,6 +27,8 @@ Rules (documented in docs/replay.md):
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -31,7 +37,7 @@ from typing import Protocol
 
 from twin.domain.plans import Assignment, Leg
 from twin.domain.records import Lane, Network, Shipment
-from twin.network.timing import lane_points
+from twin.network.timing import via_shares
 from twin.optimise.request import PlanRequest
 from twin.shipments import diversion
 
@@ -50,6 +56,7 @@ class Effect(Protocol):
     delay_days: float | None
     clearance_days: float | None
     carriers_divert: str | None
+    throughput_units_per_day: float | None
 
 
 def detour_lane(lane: Lane, target: str, detour: str, network: Network) -> Lane | None:
@@ -72,13 +79,40 @@ def detour_lane(lane: Lane, target: str, detour: str, network: Network) -> Lane 
 @dataclass(frozen=True)
 class Passage:
     """One leg as the world sails it: the service taken (a carriers' detour may replace the one
-    booked), the leg as sailed before waits on the way, the arrival after them, and when the
-    freight can leave the node reached (its stop done)."""
+    booked), when it left (after any queue to board) and arrived before waits on the way
+    (`sailing`), the arrival after them, and when the freight can leave the node reached (its
+    stop done)."""
 
     lane: Lane
-    sailing: Leg
+    depart: datetime
+    sailed: datetime  # the arrival before waits at chokepoints and borders on the way
     arrive: datetime
     ready: datetime
+    # The stop's days but customs clearance, and the clearance where the node is a customs
+    # entry for the freight (None: not one): `ready_after` prices another expedite from them.
+    stop: float = 0.0
+    clearance: float | None = None
+
+    def ready_after(self, expedite_days: float) -> datetime:
+        """When the freight could leave had customs been bought `expedite_days` shorter (the
+        same sum `World.sail` makes)."""
+        stop = self.stop
+        if self.clearance is not None:
+            stop += max(0.0, self.clearance - expedite_days)
+        return self.arrive + DAY * stop
+
+    @property
+    def sailing(self) -> Leg:
+        """The leg as sailed, before waits on the way (built when asked: hindsight's search
+        sails far more legs than it keeps)."""
+        lane = self.lane
+        return Leg(
+            lane=lane.id,
+            from_node=lane.from_,
+            to_node=lane.to,
+            depart_at=self.depart,
+            arrive_at=self.sailed,
+        )
 
 
 @dataclass(frozen=True)
@@ -126,8 +160,47 @@ class EffectBook:
     def delay_days(self, targets: Sequence[str], at: datetime) -> float:
         return sum(e.delay_days or 0.0 for e in self._active(targets, at))
 
+    def throttled(self) -> frozenset[str]:
+        """The nodes some `throughput_units_per_day` effect acts on, at any time."""
+        return frozenset(e.target for e in self.effects if e.throughput_units_per_day is not None)
+
+    def throughput(self, node: str, at: datetime) -> float | None:
+        """Units a day `node` can serve at `at` (the least of the throughput effects in force;
+        None: no limit then)."""
+        rates = [
+            e.throughput_units_per_day
+            for e in self._active((node,), at)
+            if e.throughput_units_per_day is not None
+        ]
+        return min(rates) if rates else None
+
     def clearance_days(self, target: str, at: datetime) -> float:
         return sum(e.clearance_days or 0.0 for e in self._active((target,), at))
+
+
+@dataclass
+class Queues:
+    """First-in-first-out servers at the nodes a `throughput_units_per_day` effect throttles:
+    when each is next free. A part joining at `arrive` starts when the server is free (or at
+    once), waits that long, and keeps the server `units / rate` days, at the rate in force when
+    its service starts; with no throughput effect in force then it takes no time (normal
+    operations clear what is left at once). Its own handling is the node's usual stop."""
+
+    book: EffectBook
+    free_at: dict[str, datetime] = field(default_factory=dict)
+
+    def wait(self, node: str, arrive: datetime) -> timedelta:
+        """How long freight arriving at `node` at `arrive` would wait, the server as it is."""
+        free = self.free_at.get(node)
+        return free - arrive if free is not None and free > arrive else timedelta(0)
+
+    def join(self, node: str, arrive: datetime, units: float) -> timedelta:
+        """Queue `units` arriving at `arrive`; how long they wait for the freight ahead."""
+        wait = self.wait(node, arrive)
+        start = arrive + wait
+        rate = self.book.throughput(node, start)
+        self.free_at[node] = start + DAY * (units / rate) if rate else start
+        return wait
 
 
 @dataclass
@@ -151,6 +224,8 @@ class Journey:
     # Customs clearance bought shorter at a node ahead (days saved), and its fee, paid there.
     expedite: dict[str, float] = field(default_factory=dict)
     expedite_fees: dict[str, float] = field(default_factory=dict)
+    # Arrived at a throttled node at this time, its turn in the queue not yet come (`World`).
+    queued_at: datetime | None = None
 
     @property
     def remaining(self) -> tuple:
@@ -183,6 +258,14 @@ class World:
         # replay's freight, every tick).
         self._settled: set[str] = set()
         self._draws: dict[tuple[str, int], float] = {}  # the uniform draw per (shipment, leg)
+        # Nodes a throughput effect throttles, and their servers: freight arriving there is
+        # served in the order it arrives, across shipments (`advance`).
+        self.throttled = effects.throttled()
+        self.queues = Queues(effects)
+        # Per lane, how far along it each via point lies (twin.network.timing's rule), and the
+        # carriers' detours that may turn it: fixed for a replay, asked for on every leg sailed.
+        self._shares: dict[str, list[tuple[str, float]]] = {}
+        self._detours: dict[str, list[tuple[str, Effect, Lane]]] = {}
 
     def dispatch(self, shipment: Shipment, routes: Sequence[Assignment]) -> None:
         """Start a shipment on its routes (one journey per split part)."""
@@ -354,19 +437,46 @@ class World:
         return journey.legs_taken[-1].arrive_at + DAY * stop
 
     def advance(self, until: datetime) -> None:
-        """Move every journey through the legs it starts before `until`."""
+        """Move every journey through the legs it starts before `until`; at throttled nodes,
+        serve the freight that arrives before `until` in the order it arrives."""
         settled = self._settled
+        queued: list[Journey] = []
         for sid, parts in self.journeys.items():
             if sid in settled:
                 continue
             for progress in parts:
                 self._advance(progress, until)
+                if progress.queued_at is not None:
+                    queued.append(progress)
             if all(p.delivered_at is not None for p in parts):
                 settled.add(sid)
+        if queued:
+            self._serve(queued, until)
+
+    def _serve(self, queued: list[Journey], until: datetime) -> None:
+        """Serve arrivals at throttled nodes in time order: each part's turn, then its journey
+        on to its next arrival at a throttled node (which joins the line) or to `until`. Every
+        arrival before `until` is known by then: freight still to leave arrives later."""
+        order = itertools.count()
+        line = [(part.queued_at, next(order), part) for part in queued]
+        heapq.heapify(line)
+        while line and line[0][0] < until:  # type: ignore[operator]
+            arrive, _, part = heapq.heappop(line)
+            assert arrive is not None
+            part.available_at += self.queues.join(part.node, arrive, part.route.units)
+            part.queued_at = None
+            if part.node == part.shipment.destination:
+                part.delivered_at = part.available_at
+            self._advance(part, until)
+            if part.queued_at is not None:
+                heapq.heappush(line, (part.queued_at, next(order), part))
 
     def _advance(self, progress: Journey, until: datetime) -> None:
-        origin_country = self.network.node_by_id[progress.shipment.origin].country
-        while progress.delivered_at is None and progress.legs_done < len(progress.route.legs):
+        while (
+            progress.delivered_at is None
+            and progress.queued_at is None
+            and progress.legs_done < len(progress.route.legs)
+        ):
             leg = progress.route.legs[progress.legs_done]
             lane = self.network.lane_by_id[leg.lane]
             depart = max(progress.available_at, leg.depart_at)
@@ -386,7 +496,7 @@ class World:
                 progress.legs_done,
                 lane,
                 depart,
-                origin_country,
+                self.network.node_by_id[progress.shipment.origin].country,
                 progress.expedite.get(lane.to, 0.0),
             )
             progress.fees += progress.expedite_fees.pop(lane.to, 0.0)
@@ -399,6 +509,9 @@ class World:
             progress.legs_taken.append(
                 passage.sailing.model_copy(update={"arrive_at": passage.arrive})
             )
+            if lane.to in self.throttled:
+                progress.queued_at = passage.arrive  # served in turn by `advance`
+                return
             if lane.to == progress.shipment.destination:
                 progress.delivered_at = progress.available_at
 
@@ -421,32 +534,59 @@ class World:
         the freight reaches them, and the stop at the lane's end. The one function the world
         moves freight with and the replay's hindsight searches over."""
         lane = self.carriers_course(shipment_id, index, lane, depart)
-        depart += DAY * self.effects.queue_days((lane.id,), depart, self.scale)
+        effects = self.effects
+        # Targets no effect ever names are passed by (most of a network, on most legs).
+        hit = effects.by_target
+        if lane.id in hit:
+            depart += DAY * effects.queue_days((lane.id,), depart, self.scale)
         transit = self.transit_days(shipment_id, index, lane)
-        transit += self.effects.delay_days((lane.id,), depart)
+        if lane.id in hit:
+            transit += effects.delay_days((lane.id,), depart)
         arrive = depart + DAY * transit
-        sailing = Leg(
-            lane=lane.id, from_node=lane.from_, to_node=lane.to, depart_at=depart, arrive_at=arrive
-        )
+        sailed = arrive
         # Chokepoints and borders act when the freight reaches them, not when it leaves.
-        for member, passing in lane_points(lane, depart, arrive, self.network)[2:-1]:
+        for member, passing in self.passings(lane, depart, arrive):
+            if member not in hit:
+                continue
             passing += arrive - depart - DAY * transit  # waits earlier on this leg
-            reopen = self.effects.reopens_at((member,), passing)
+            reopen = effects.reopens_at((member,), passing)
             if reopen is not None:
-                arrive += min(reopen, self.effects.end) - passing
-                passing = min(reopen, self.effects.end)
-            wait = self.effects.queue_days((member,), passing, self.scale)
-            arrive += DAY * (wait + self.effects.delay_days((member,), passing))
+                arrive += min(reopen, effects.end) - passing
+                passing = min(reopen, effects.end)
+            wait = effects.queue_days((member,), passing, self.scale)
+            arrive += DAY * (wait + effects.delay_days((member,), passing))
         node = self.network.node_by_id[lane.to]
-        reopen = self.effects.reopens_at((node.id,), arrive)
-        if reopen is not None:
-            arrive = min(reopen, self.effects.end)
-        stop = node.handling_days + self.effects.delay_days((node.id,), arrive)
-        stop += self.effects.queue_days((node.id,), arrive, self.scale)
+        stop = node.handling_days
+        if node.id in hit:
+            reopen = effects.reopens_at((node.id,), arrive)
+            if reopen is not None:
+                arrive = min(reopen, effects.end)
+            stop += effects.delay_days((node.id,), arrive)
+            stop += effects.queue_days((node.id,), arrive, self.scale)
+        base = stop
+        clearance: float | None = None
         if node.is_customs_entry_for(origin_country):
-            clearance = node.clearance_days + self.effects.clearance_days(node.id, arrive)
+            clearance = node.clearance_days
+            if node.id in hit:
+                clearance += effects.clearance_days(node.id, arrive)
             stop += max(0.0, clearance - expedite_days)
-        return Passage(lane, sailing, arrive, arrive + DAY * stop)
+        return Passage(lane, depart, sailed, arrive, arrive + DAY * stop, base, clearance)
+
+    def passings(
+        self, lane: Lane, depart: datetime, arrive: datetime
+    ) -> list[tuple[str, datetime]]:
+        """When freight sailing `lane` from `depart` to `arrive` passes each of its via points,
+        in sailing order: `twin.network.timing.lane_points` without its ends, the lane's shares
+        worked out once."""
+        shares = self._shares.get(lane.id)
+        if shares is None:
+            shares = self._shares[lane.id] = via_shares(lane, self.network)
+        if not shares:
+            return []
+        span = arrive - depart
+        passing = [(member, depart + span * share) for member, share in shares]
+        passing.sort(key=lambda p: p[1])
+        return passing
 
     def carriers_course(self, shipment_id: str, index: int, lane: Lane, depart: datetime) -> Lane:
         """The service the carrier really sails for freight booked on `lane` leaving at
@@ -454,29 +594,34 @@ class World:
         the freight would pass it, that is the detour (`detour_lane`) if the freight leaves
         after the carriers' decision or the decision comes before the courses part
         (twin.shipments.diversion); freight past that point keeps its course."""
-        for member in lane.via:
-            for effect in self.effects.by_target.get(member, ()):
-                if effect.carriers_divert is None:
-                    continue
-                other = detour_lane(lane, member, effect.carriers_divert, self.network)
-                if other is None:
-                    continue
-                transit = self.transit_days(shipment_id, index, lane)
-                leg = Leg(
-                    lane=lane.id,
-                    from_node=lane.from_,
-                    to_node=lane.to,
-                    depart_at=depart,
-                    arrive_at=depart + DAY * transit,
-                )
-                passing = dict(lane_points(lane, leg.depart_at, leg.arrive_at, self.network))
-                if not effect.at <= passing[member] < (effect.until or self.effects.end):
-                    continue
-                if effect.at <= depart:
-                    return other
-                deadline = diversion.divert_by(leg, other, self.network)
-                if deadline is not None and effect.at < deadline:
-                    return other
+        detours = self._detours.get(lane.id)
+        if detours is None:
+            detours = self._detours[lane.id] = [
+                (member, effect, other)
+                for member in lane.via
+                for effect in self.effects.by_target.get(member, ())
+                if effect.carriers_divert is not None
+                and (other := detour_lane(lane, member, effect.carriers_divert, self.network))
+                is not None
+            ]
+        for member, effect, other in detours:
+            transit = self.transit_days(shipment_id, index, lane)
+            arrive = depart + DAY * transit
+            passing = dict(self.passings(lane, depart, arrive))
+            if not effect.at <= passing[member] < (effect.until or self.effects.end):
+                continue
+            if effect.at <= depart:
+                return other
+            leg = Leg(
+                lane=lane.id,
+                from_node=lane.from_,
+                to_node=lane.to,
+                depart_at=depart,
+                arrive_at=arrive,
+            )
+            deadline = diversion.divert_by(leg, other, self.network)
+            if deadline is not None and effect.at < deadline:
+                return other
         return lane
 
     def transit_days(self, shipment_id: str, leg: int, lane: Lane) -> float:
