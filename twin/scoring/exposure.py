@@ -136,7 +136,12 @@ def exposure(
 
     # Only places with a score at or above the threshold can expose freight: an assignment that
     # reaches none of them is passed over without timing its passages (most of them, at scale).
-    hot = by_target.keys()
+    # (A lane's score propagated from its nodes is not counted on the lane: see `check`.)
+    hot = {
+        target
+        for target, items in by_target.items()
+        if any(item.kind != "lane" or target in item.sources for item in items)
+    }
     hot_via = {lane.id for lane in network.lanes if any(v in hot for v in lane.via)}
     for assignment in assignments:
         if not assignment.legs:
