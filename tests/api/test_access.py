@@ -25,7 +25,7 @@ from twin.api.throttle import MovingWindow, SignInGuard, SignInLimits, SignInRef
 from twin.domain.settings import ServeSettings
 from twin.domain.users import Role
 from twin.store.db import session_scope
-from twin.store.users import add_user
+from twin.store.users import add_user, revoke
 
 
 @pytest.fixture(autouse=True)
@@ -289,3 +289,35 @@ def test_moving_window_keeps_a_bounded_number_of_keys() -> None:
     for n in range(10_000):
         counter.hit(f"address-{n}", float(n) / 1000)
     assert len(counter._events) == 100
+
+
+@pytest.mark.parametrize("credential", ["cookie", "token"])
+def test_the_event_stream_ends_when_its_credentials_are_revoked(
+    console: Console, credential: str
+) -> None:
+    """/api/events is long-lived: a revoke must end it, not only refuse the next request."""
+
+    revoked: list[tuple[int, int]] = []
+
+    def revoke_later() -> None:
+        time.sleep(0.5)
+        with session_scope(console.db) as session:
+            revoked.append(revoke(session, name="alice"))
+
+    with TestClient(console.app(poll_seconds=0.1)) as client:
+        headers = {}
+        if credential == "cookie":
+            sign_in(client, "alice")
+        else:
+            headers = {"Authorization": f"Bearer {console.tokens['alice']}"}
+        revoker = threading.Thread(target=revoke_later)
+        revoker.start()
+        # The test client returns once the stream has ended; before the fix it never did.
+        with client.stream("GET", "/api/events", headers=headers, timeout=20) as response:
+            body = response.read().decode()
+        revoker.join()
+    # (API tokens revoked, sessions ended): alice has a token in both cases.
+    assert revoked == [(1, 1) if credential == "cookie" else (1, 0)]
+    assert response.status_code == 200
+    assert body.startswith("event: hello\n")
+    assert body.rstrip().endswith("event: signed-out\ndata: sign in again")

@@ -159,3 +159,13 @@ def test_customs_entry_defaults() -> None:
     assert not Node(id="P", kind="port", country="NL", customs_entry=False).is_customs_entry_for(
         "CN"
     )
+
+
+def test_a_copy_with_other_lanes_looks_up_its_own_lanes(mini_network_file: Path) -> None:
+    network, _ = load_network(mini_network_file)
+    assert "YTN-RTM-CAPE" in network.lane_by_id  # the original's lookups are built
+    kept = tuple(lane for lane in network.lanes if lane.id != "YTN-RTM-CAPE")
+    copy = network.model_copy(update={"lanes": kept})
+    assert set(copy.lane_by_id) == {lane.id for lane in kept}
+    assert [lane.id for lane in copy.lanes_from["CNYTN"]] == ["YTN-RTM-SUEZ"]
+    assert "YTN-RTM-CAPE" in network.lane_by_id

@@ -20,6 +20,11 @@ from twin.optimise import PlanRequest, plan
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 TABLE = load_emission_table()
+# A sea lane between A (China) and B (the Netherlands) is on the Asia-North Europe trade lane:
+# Clean Cargo's 37.9 g CO2 per TEU-km at nominal capacity / 0.70 utilisation / 10 t per TEU
+# x 1.15 distance factor = TTW; WTT in DESNZ's container-ship proportion 2.87 / 12.66.
+ASIA_NEUR_TTW = 37.9 / 0.70 / 10 * 1.15  # 6.2264 g CO2e per tonne-km
+ASIA_NEUR_WTW = ASIA_NEUR_TTW * (12.66 + 2.87) / 12.66  # 7.6379 g CO2e per tonne-km
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -106,6 +111,82 @@ def test_intensity_lane_override_then_class_then_mode_default() -> None:
     assert lane_factor(c, network, TABLE).g_per_tkm is None  # an unknown class is not guessed
 
 
+def test_a_sea_lane_on_a_trade_lane_uses_its_intensity_unless_the_lane_says_otherwise() -> None:
+    on_lane = lane("AB-SEA", "A", "B", "sea", distance_km=19610)
+    back = lane("BA-SEA", "B", "A", "sea", distance_km=19610)  # the other way: same trade lane
+    named = lane("AB-SEA-X", "A", "B", "sea", distance_km=19610, emission_class="container_average")
+    own = lane("AB-SEA-Y", "A", "B", "sea", distance_km=19610, co2e_g_per_tkm=9)
+    feeder = lane("BC-SEA", "B", "C", "sea", distance_km=200)  # NL to NL: on no trade lane
+    air = lane("AB-AIR", "A", "B", "air", distance_km=9000)  # trade lanes are the sea's
+    network = net(on_lane, back, named, own, feeder, air)
+    for sea in (on_lane, back):
+        f = lane_factor(sea, network, TABLE)
+        assert f.intensity_from == "trade_lane:asia_north_europe" and f.scope == "wtw"
+        assert f.g_per_tkm == pytest.approx(ASIA_NEUR_WTW)
+        assert f.ttw_g_per_tkm == pytest.approx(ASIA_NEUR_TTW)
+    assert lane_factor(named, network, TABLE).intensity_from == "class:container_average"
+    assert lane_factor(named, network, TABLE).g_per_tkm == pytest.approx(16.12 + 3.65)
+    assert lane_factor(own, network, TABLE).g_per_tkm == 9
+    assert lane_factor(feeder, network, TABLE).intensity_from == "class:container_8000_teu"
+    assert lane_factor(air, network, TABLE).intensity_from == "class:long_haul"
+
+
+def test_a_trade_lane_region_may_name_a_port_instead_of_a_country() -> None:
+    # France has Channel and Mediterranean ports: only its Channel ports are North Europe.
+    nodes = (
+        Node(id="CNSHA", kind="port", country="CN", lat=31.4, lon=121.5),
+        Node(id="FRLEH", kind="port", country="FR", lat=49.5, lon=0.1),
+        Node(id="FRMRS", kind="port", country="FR", lat=43.3, lon=5.4),
+    )
+    lanes = (lane("L1", "CNSHA", "FRLEH", "sea", distance_km=1), lane("L2", "CNSHA", "FRMRS", "sea",
+             distance_km=1))  # fmt: skip
+    network = Network(name="t", unit="cbm", nodes=nodes, lanes=lanes)
+    assert lane_factor(lanes[0], network, TABLE).intensity_from == "trade_lane:asia_north_europe"
+    assert lane_factor(lanes[1], network, TABLE).intensity_from == "class:container_8000_teu"
+
+
+def test_the_bundled_trade_lanes_cite_every_figure() -> None:
+    assert TABLE.trade_lanes, "the bundled table has a trade lane"
+    for name, trade in TABLE.trade_lanes.items():
+        for figure in (trade.co2_g_per_teu_km, trade.utilisation, trade.tonnes_per_teu,
+                       trade.distance_factor):  # fmt: skip
+            source = TABLE.source(figure.source)
+            assert source is not None, (name, figure.source)
+            page = source.url or source.quoted_by
+            assert page and page.startswith(("https://", "http://")), source.id
+    # The figures as their sources print them (docs/emissions.md, "Trade lanes").
+    asia = TABLE.trade_lanes["asia_north_europe"]
+    assert (asia.co2_g_per_teu_km.value, asia.utilisation.value) == (37.9, 0.70)
+    assert (asia.tonnes_per_teu.value, asia.distance_factor.value) == (10, 1.15)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        ("utilisation", "value: 0.70", "utilisation"),
+        ("distance_factor", "value: 1.15", "distance_factor"),
+    ],
+)
+def test_a_bad_trade_lane_figure_is_refused_naming_the_field(
+    tmp_path: Path, path: str, value: str, field: str
+) -> None:
+    text = (Path(__file__).resolve().parents[2] / "twin/data/emission_intensities.yaml").read_text()
+    bad = tmp_path / "t.yaml"
+    bad.write_text(text.replace(value, "value: 0.5" if field == "distance_factor" else "value: 7"))
+    with pytest.raises(InputError) as err:
+        load_emission_table(bad)
+    assert f"trade_lanes.asia_north_europe.{field}" in str(err.value) and str(bad) in str(err.value)
+
+
+def test_a_trade_lane_needs_a_wtt_class_with_both_halves(tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parents[2] / "twin/data/emission_intensities.yaml").read_text()
+    bad = tmp_path / "t.yaml"
+    bad.write_text(text.replace("wtt_as_class: container_8000_teu", "wtt_as_class: nope"))
+    with pytest.raises(InputError) as err:
+        load_emission_table(bad)
+    assert "wtt_as_class 'nope'" in str(err.value)
+
+
 def test_tonnes_from_cbm_by_density_and_from_mass_units() -> None:
     assert tonnes_per_unit("cbm", 167) == pytest.approx(0.167)
     assert tonnes_per_unit("t", 167) == 1.0
@@ -125,12 +206,12 @@ def test_assignment_co2e_by_hand_with_shipment_density() -> None:
         id="S", origin="A", destination="C", units=10, ready_at=T0, due_at=T0, kg_per_cbm=250
     )
     legs = em.path(["AB-SEA", "BC-ROAD"], 10, heavy)
-    # 10 cbm x 250 kg = 2.5 t; sea 2.5 x 19,610 x 15.53 g; road 2.5 x 200 x 97.49 g (WTW).
-    assert legs[0].co2e_kg == pytest.approx(2.5 * 19610 * 15.53 / 1000)
+    # 10 cbm x 250 kg = 2.5 t; sea 2.5 x 19,610 x 7.638 g; road 2.5 x 200 x 97.49 g (WTW).
+    assert legs[0].co2e_kg == pytest.approx(2.5 * 19610 * ASIA_NEUR_WTW / 1000)
     assert legs[1].co2e_kg == pytest.approx(2.5 * 200 * 97.49 / 1000)
     assert legs[0].tonne_km == pytest.approx(2.5 * 19610)
     default = em.path(["AB-SEA"], 10, None)[0]  # the table's 167 kg per cbm
-    assert default.co2e_kg == pytest.approx(1.67 * 19610 * 15.53 / 1000)
+    assert default.co2e_kg == pytest.approx(1.67 * 19610 * ASIA_NEUR_WTW / 1000)
     assert em.path(["AC-RAIL"], 10, heavy)[0].co2e_kg == pytest.approx(2.5 * 11000 * 32.74 / 1000)
     assert em.path(["AC-RAIL-X"], 10, heavy)[0].co2e_kg is None  # unknown class, never guessed
 
@@ -148,7 +229,7 @@ def test_plan_totals_and_unknown_lanes_are_listed() -> None:
 
     p = Plan(status=PlanStatus.optimal, objective=1.0, cost=CostBreakdown(), assignments=(a,))
     pe = Emissions(network, TABLE).plan(p, {})
-    assert pe.total_kg == pytest.approx(2 * 0.167 * 1000 * 15.53 / 1000)
+    assert pe.total_kg == pytest.approx(2 * 0.167 * 1000 * ASIA_NEUR_WTW / 1000)
     assert pe.unknown_lanes == ["BC-RAIL"]
     assert pe.scopes() == ["wtw"]
 
@@ -162,12 +243,16 @@ def test_report_gives_the_tank_to_wheel_part_beside_each_figure() -> None:
     part = Shipped("S", 10, ("AB-SEA", "BC-ROAD"), (T0, T0), "C")
     doc = emissions_report([part], em, {}, T0, datetime(2024, 2, 1, tzinfo=UTC))
     rows = {r["lane"]: r for r in doc["rows"]}
-    # 10 cbm x 167 kg = 1.67 t; sea 1,670 t km x 15.53 g WTW, of which 12.66 g TTW.
-    assert rows["AB-SEA"]["co2e_kg"] == pytest.approx(1670 * 15.53 / 1000)
-    assert rows["AB-SEA"]["co2e_ttw_kg"] == pytest.approx(1670 * 12.66 / 1000)
+    # 10 cbm x 167 kg = 1.67 t; sea 1,670 t km x 7.638 g WTW, of which 6.226 g TTW (the
+    # report rounds kg to 4 decimals).
+    assert rows["AB-SEA"]["co2e_kg"] == pytest.approx(1670 * ASIA_NEUR_WTW / 1000, abs=1e-4)
+    assert rows["AB-SEA"]["co2e_ttw_kg"] == pytest.approx(1670 * ASIA_NEUR_TTW / 1000, abs=1e-4)
+    # Each row says where its intensity came from.
+    assert rows["AB-SEA"]["intensity_from"] == "trade_lane:asia_north_europe"
+    assert rows["BC-ROAD"]["intensity_from"] == "lane"
     # A lane's own intensity has no published TTW part: unknown, never split by guess.
     assert rows["BC-ROAD"]["co2e_ttw_kg"] is None and rows["BC-ROAD"]["scope"] == "lane"
-    assert doc["total"]["co2e_ttw_kg"] == pytest.approx(1670 * 12.66 / 1000, abs=1e-3)
+    assert doc["total"]["co2e_ttw_kg"] == pytest.approx(1670 * ASIA_NEUR_TTW / 1000, abs=1e-3)
     assert doc["total"]["ttw_unknown_lanes"] == ["BC-ROAD"]
 
 

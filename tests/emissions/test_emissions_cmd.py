@@ -144,6 +144,8 @@ def test_report_from_the_stored_plan_of_record(planned, tmp_path: Path, monkeypa
         tonnes * sea["distance_km"] * (12.66 + 2.87) / 1000, rel=1e-3
     )
     assert sea["co2e_ttw_kg"] == pytest.approx(tonnes * sea["distance_km"] * 12.66 / 1000, rel=1e-3)
+    # Yantian-Long Beach is on no trade lane of the table: the vessel-class default.
+    assert sea["intensity_from"] == "class:container_8000_teu"
 
 
 def test_plan_with_a_carbon_price_reports_the_carbon_money(planned) -> None:  # type: ignore[no-untyped-def]

@@ -18,8 +18,11 @@ from twin.playbook.schema import parse_playbook
 
 DIST = {"YTN-RTM-SUEZ": 18500.0, "YTN-RTM-CAPE": 24500.0, "RTM-VENLO-ROAD": 160.0,
         "SZ-YTN-ROAD": 30.0}  # fmt: skip
-# The bundled defaults, g CO2e per tonne-km WTW (DESNZ 2026 TTW + WTT; docs/emissions.md).
-SEA, ROAD = 12.66 + 2.87, 79.26 + 18.23
+# The bundled defaults, g CO2e per tonne-km WTW (docs/emissions.md). Yantian-Rotterdam is on
+# the Asia-North Europe trade lane: Clean Cargo 37.9 g per TEU-km / 0.70 / 10 t x 1.15, plus
+# WTT in DESNZ's container-ship proportion; road is DESNZ 2026 TTW + WTT.
+SEA = 37.9 / 0.70 / 10 * 1.15 * (12.66 + 2.87) / 12.66
+ROAD = 79.26 + 18.23
 
 
 def network() -> Network:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from twin.alerting.rules import check_matchers
 from twin.domain.durations import parse_duration
-from twin.domain.stock import StockImpact, WarehouseStock
+from twin.domain.stock import StockImpact, StockMove, WarehouseStock
 
 
 class _Out(BaseModel):
@@ -170,6 +170,12 @@ class IncidentDetail(IncidentSummary):
         "saves, and the cost it adds (each shipment's, shared among its lines by cbm)",
     )
     stock_by_warehouse: list[WarehouseImpactOut] = Field(default_factory=list)
+    moves: list[StockMove] = Field(
+        default_factory=list,
+        description="stock moves the optimiser chose (split, redirect, transfer, replenish): "
+        "the shipment booked or changed, from where, by what, the SKU lines, cost and margin "
+        "saved (docs/stock.md, 'Stock moves')",
+    )
 
 
 class WarehouseImpactOut(_Out):

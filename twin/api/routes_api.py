@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from twin.api import views
 from twin.api.clock import console_now
-from twin.api.deps import CurrentUser, SessionDep, check_csrf
+from twin.api.deps import CurrentUser, NotSignedIn, SessionDep, check_csrf, current_user
 from twin.api.models import (
     AckIn,
     AckOut,
@@ -360,17 +360,29 @@ async def events(request: Request, user: CurrentUser) -> StreamingResponse:
     incidents, audit log, acks or silences change (polled every few seconds)."""
     engine, every = request.app.state.engine, request.app.state.poll_seconds
 
-    def marker() -> str:
+    def marker() -> str | None:
+        """The store's change marker, or None once the caller's session or token is no longer
+        valid (signed out, expired, revoked): a stream must not outlive its credentials."""
         with session_scope(engine) as session:
+            try:
+                current_user(request, session)
+            except NotSignedIn:
+                return None
             return change_marker(session)
 
     async def stream() -> AsyncIterator[str]:
         last = await run_in_threadpool(marker)
+        if last is None:
+            yield "event: signed-out\ndata: sign in again\n\n"
+            return
         yield f"event: hello\ndata: {last}\nretry: 3000\n\n"
         idle = 0.0
         while not await request.is_disconnected():
             await asyncio.sleep(every)
             current = await run_in_threadpool(marker)
+            if current is None:
+                yield "event: signed-out\ndata: sign in again\n\n"
+                return
             if current != last:
                 last, idle = current, 0.0
                 yield f"event: change\ndata: {current}\n\n"

@@ -154,6 +154,7 @@ def detail(incident: Incident, log: list[AuditEntry]) -> IncidentDetail:
             WarehouseImpactOut.model_validate(row)
             for row in present.stock_by_warehouse(incident.stock)
         ],
+        moves=list(incident.moves),
     )
 
 

@@ -79,6 +79,8 @@ def _detail(incident: Incident, audit: list[Any]) -> dict[str, Any]:
         "audit": [e.model_dump(mode="json") for e in audit],
         # Per warehouse x SKU its shipments feed: short before (plan of record) and after.
         "stock": [i.model_dump(mode="json") for i in incident.stock],
+        # Stock moves the optimiser chose (docs/stock.md, "Stock moves").
+        "moves": [m.model_dump(mode="json") for m in incident.moves],
     }
 
 
@@ -213,6 +215,24 @@ def show(ident: IdArg, json: JsonOpt = False) -> None:
                 f"{i.added_cost:+,.0f}",
             )
         console.print(impact)
+    if incident.moves:
+        moves = Table(title="stock moves (chosen by the optimiser)")
+        for column in ("move", "shipment", "from", "to", "by", "SKU units", "lands", "cost"):
+            moves.add_column(column)
+        moves.add_column("margin saved")
+        for m in incident.moves:
+            moves.add_row(
+                m.kind,
+                m.shipment,
+                m.source,
+                m.warehouse,
+                m.mode,
+                ", ".join(f"{line.sku} {line.units:,.0f}" for line in m.lines),
+                m.arrival_on.isoformat(),
+                f"{m.cost:+,.0f}",
+                f"{m.margin_saved:,.0f}",
+            )
+        console.print(moves)
     log = Table(title="audit")
     for column in ("at", "who", "what", "from", "to", "why"):
         log.add_column(column)

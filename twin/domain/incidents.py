@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from twin.domain.alerts import Alert, Zoned
 from twin.domain.plans import Assignment, ProposalStatus
-from twin.domain.stock import StockImpact
+from twin.domain.stock import StockImpact, StockMove
 
 
 class IncidentState(StrEnum):
@@ -195,6 +195,9 @@ class Incident(BaseModel):
     decided_by: str | None = None
     comment: str = ""
     stock: tuple[StockImpact, ...] = ()  # what the plan does to the warehouses its freight feeds
+    # Stock moves (split, redirect, transfer, replenishment) the optimiser chose: what apply
+    # books and rollback undoes (twin.stock.moves).
+    moves: tuple[StockMove, ...] = ()
 
 
 class AuditEntry(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
@@ -213,6 +214,13 @@ class Network(BaseModel):
     currency: str = "USD"
     nodes: tuple[Node, ...]
     lanes: tuple[Lane, ...]
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Network:
+        """A copy whose id lookups are rebuilt from its own nodes and lanes, not the original's."""
+        copy = super().model_copy(update=update, deep=deep)
+        for cached in ("node_by_id", "lane_by_id", "lanes_from"):
+            copy.__dict__.pop(cached, None)
+        return copy
 
     @cached_property
     def node_by_id(self) -> dict[str, Node]:

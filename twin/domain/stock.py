@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from twin.domain.durations import parse_timestamp
-from twin.domain.records import Identifier, NonNegative
+from twin.domain.records import Identifier, NonNegative, Shipment
 
 Positive = Annotated[float, Field(gt=0)]
 # As twin.domain.alerts.Zoned (which imports this module): zone-aware UTC, naive refused.
@@ -220,3 +220,49 @@ class StockImpact(_Record):
     @property
     def margin_saved(self) -> float:
         return round(self.margin_at_risk_before - self.margin_at_risk_after, 2)
+
+
+class MoveLine(_Record):
+    """Units of one SKU a stock move carries."""
+
+    sku: str
+    units: float
+
+
+class StockMove(_Record):
+    """One move an incident makes against a stock-out (twin.stock.moves; docs/stock.md,
+    "Stock moves"), as chosen by the optimiser.
+
+    kind: `split` (urgent lines flown apart), `redirect` (inbound freight sent to another
+    warehouse of the market), `transfer` (stock from a sister warehouse) or `replenish` (a new
+    shipment from an origin). shipment: the shipment it books (a transfer, a replenishment, a
+    split's part) or redirects. booked: the shipment record it creates or changes to (a
+    split's rest, a redirect's new destination); replaced: the record before a change
+    (restored on rollback; None: created, removed on rollback). parent: a split's shipment.
+    margin_saved: over every pair it touches (a source's or old destination's loss counted
+    against it); cost: what it adds to transport; no_return_at: when its freight leaves on
+    the new way (rollback is possible before).
+    """
+
+    kind: str
+    shipment: str
+    warehouse: str
+    source: str
+    mode: str
+    lanes: tuple[str, ...]
+    lines: tuple[MoveLine, ...]
+    cbm: float
+    arrival_on: date
+    cost: float
+    margin_saved: float
+    booked: Shipment
+    replaced: Shipment | None = None
+    parent: str | None = None
+    parent_booked: Shipment | None = None
+    parent_replaced: Shipment | None = None
+    no_return_at: _Zoned | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def net_saving(self) -> float:
+        return round(self.margin_saved - self.cost, 2)

@@ -13,7 +13,7 @@ from typing import Any
 
 from twin.domain.plans import Assignment, Plan
 from twin.domain.records import Lane, Network, Shipment
-from twin.emissions.table import EmissionTable, Scope
+from twin.emissions.table import EmissionTable, IntensityClass, Scope
 from twin.network.geo import has_coordinates, node_distance_km
 
 VOLUME_UNITS = frozenset({"cbm", "m3"})
@@ -30,7 +30,7 @@ class LaneFactor:
     distance_estimated: bool  # great circle x circuity, not the lane's own distance
     g_per_tkm: float | None  # None: no intensity for this lane
     scope: Scope | None
-    intensity_from: str  # "lane", "class:<name>" or "none"
+    intensity_from: str  # "lane", "class:<name>", "trade_lane:<name>" or "none"
     ttw_g_per_tkm: float | None = None  # the class's tank-to-wheel part, when published
 
     @property
@@ -73,7 +73,8 @@ def tonnes_per_unit(unit: str, kg_per_cbm: float) -> float:
 
 def lane_factor(lane: Lane, network: Network, table: EmissionTable) -> LaneFactor:
     """The lane's distance (its own, else great circle x the mode's circuity, estimated) and
-    intensity (its own `co2e_g_per_tkm`, else its `emission_class`, else the mode's default)."""
+    intensity (its own `co2e_g_per_tkm`, else its `emission_class`, else the trade lane it
+    sails on, else the mode's default class)."""
     km: float | None = lane.distance_km
     estimated = False
     if km is None:
@@ -87,13 +88,29 @@ def lane_factor(lane: Lane, network: Network, table: EmissionTable) -> LaneFacto
             lane.id, lane.mode.value, km, estimated, lane.co2e_g_per_tkm, None, "lane"
         )
     entry = table.modes[lane.mode]
-    name = lane.emission_class or entry.default_class
-    cls = entry.classes.get(name)
+    trade = None if lane.emission_class else _trade_lane(lane, network, table)
+    if trade is not None:
+        cls: IntensityClass | None = table.trade_lane_class(trade)
+        found_from = f"trade_lane:{trade}"
+    else:
+        name = lane.emission_class or entry.default_class
+        cls, found_from = entry.classes.get(name), f"class:{name}"
     found = cls.intensity() if cls is not None else None
     if cls is None or found is None:
         return LaneFactor(lane.id, lane.mode.value, km, estimated, None, None, "none")
     g, scope = found
-    return LaneFactor(lane.id, lane.mode.value, km, estimated, g, scope, f"class:{name}", cls.ttw)
+    return LaneFactor(lane.id, lane.mode.value, km, estimated, g, scope, found_from, cls.ttw)
+
+
+def _trade_lane(lane: Lane, network: Network, table: EmissionTable) -> str | None:
+    """The table's trade lane this lane sails on (by its ends' ports or countries), if any."""
+    if not table.trade_lanes:
+        return None
+    nodes = network.node_by_id
+    a, b = nodes.get(lane.from_), nodes.get(lane.to)
+    if a is None or b is None:
+        return None
+    return table.trade_lane_for(lane.mode, (a.id, a.country), (b.id, b.country))
 
 
 class Emissions:

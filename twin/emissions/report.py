@@ -31,6 +31,7 @@ ROW_FIELDS = (
     "co2e_ttw_kg",
     "intensity_g_per_tkm",
     "scope",
+    "intensity_from",
     "distance_estimated",
     "co2e_unknown_tonne_km",
 )
@@ -79,6 +80,7 @@ def emissions_report(
             if not start <= depart < end:
                 continue
             leg = emissions.leg(lane_id, tonnes)
+            factor = emissions.factor(lane_id)
             key = (lane_id, leg.mode, market, depart.strftime("%Y-%m"))
             row = acc.setdefault(
                 key,
@@ -93,6 +95,8 @@ def emissions_report(
                     "co2e_kg": 0.0,
                     "co2e_ttw_kg": 0.0,
                     "scope": leg.scope or ("lane" if leg.g_per_tkm is not None else None),
+                    # Where the intensity came from: "lane", "class:<name>", "trade_lane:<name>".
+                    "intensity_from": factor.intensity_from if factor is not None else "none",
                     "distance_estimated": leg.distance_estimated,
                     "co2e_unknown_tonne_km": 0.0,
                 },

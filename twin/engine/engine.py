@@ -24,6 +24,7 @@ from twin.domain.alerts import Alert, Exposure, RiskScore
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, Notification
 from twin.domain.plans import Assignment, Plan, Routes
 from twin.domain.records import Network, Shipment
+from twin.domain.stock import StockMove
 from twin.emissions import Emissions
 from twin.engine.state import EngineState, empty_signal_frame
 from twin.files.emissions import load_emission_table
@@ -47,6 +48,7 @@ from twin.scoring.propagate import assess
 from twin.scoring.scorers import to_risk_scores
 from twin.shipments.capacity import ReservedIndex, reserved_lane_capacity
 from twin.stock.monitor import StockAssessment, StockMonitor
+from twin.stock.moves import Situation
 
 S = IncidentState
 # Where freight really is, as carriers report it: the plan of record's routes re-timed at `now`.
@@ -91,6 +93,9 @@ class TickReport:
     rerouted: dict[str, Routes] = field(default_factory=dict)
     unmatched: list[Alert] = field(default_factory=list)  # paged alerts no playbook answers
     stock: StockAssessment | None = None  # the stock dimension's positions, when monitored
+    # Shipment records stock moves created or changed (a transfer, a redirect), and removed.
+    booked: dict[str, Shipment] = field(default_factory=dict)
+    unbooked: set[str] = field(default_factory=set)
 
 
 class Engine:
@@ -140,6 +145,8 @@ class Engine:
         self._scored_at = given.scored_at
         self._outbox = list(given.outbox)
         self._rerouted: dict[str, Routes] = {}
+        self._booked: dict[str, Shipment] = {}
+        self._unbooked: set[str] = set()
         self._offsets = earliest_offsets(network)
         self._fresh_signals = given.fresh_signals
         # Seconds spent per stage (score, alerts, respond, plan): where a replay's time goes.
@@ -239,6 +246,19 @@ class Engine:
 
     def notify(self, incident_id: str, notification: Notification) -> None:
         self._outbox.append((incident_id, notification))
+
+    def book(self, shipment: Shipment) -> None:
+        self._shipments[shipment.id] = shipment
+        self._booked[shipment.id] = shipment
+        self._unbooked.discard(shipment.id)
+
+    def unbook(self, shipment: str) -> None:
+        self._shipments.pop(shipment, None)
+        self._routes_version += 1
+        self._routes.pop(shipment, None)
+        self._rerouted.pop(shipment, None)
+        self._booked.pop(shipment, None)
+        self._unbooked.add(shipment)
 
     # --- planning ----------------------------------------------------------------------------
 
@@ -364,7 +384,7 @@ class Engine:
     def tick(self, now: datetime) -> TickReport:
         """Score, alert, and respond: match playbooks, propose, apply what may be applied,
         roll back what cleared, expire what nobody decided. Returns what happened."""
-        self._rerouted = {}
+        self._rerouted, self._booked, self._unbooked = {}, {}, set()
         self._lift_expired(now)
         clock = time.perf_counter()
         if (
@@ -407,6 +427,7 @@ class Engine:
         self._apply_decided(now, report)
         self._expire_stale(now, report)
         report.rerouted = dict(self._rerouted)
+        report.booked, report.unbooked = dict(self._booked), set(self._unbooked)
         self._lap("respond", clock)
         return report
 
@@ -423,8 +444,19 @@ class Engine:
         of the risks its routes meet (None without a stock monitor)."""
         if self._stock is None:
             return None
+        self._stock.use_moves(self._moves_in_force())
         feeding = [r for sid, r in self._routes.items() if self._stock.carries(sid)]
         return self._stock.assess(self._shipments, self._routes, self._exposures(feeding, now), now)
+
+    def _moves_in_force(self) -> list[StockMove]:
+        """The stock moves of applied incidents, for the monitor to count their lines."""
+        return [
+            move
+            for incident in self._incidents.values()
+            if incident.state is S.applied
+            for move in incident.moves
+            if move.shipment in self._shipments
+        ]
 
     def priced_shipments(self, now: datetime) -> Mapping[str, Shipment]:
         """The shipments as re-plans price them: with a stock monitor, those with SKU lines
@@ -462,8 +494,16 @@ class Engine:
             return incident
         after = dict(self._routes)
         moved: dict[str, list[Assignment]] = {}
+        # A stock move's shipments carry their impact already (twin.stock.moves).
+        by_moves = {m.shipment for m in incident.moves} | {
+            m.parent for m in incident.moves if m.parent
+        }
         for assignment in incident.new_routes:
+            if assignment.shipment in by_moves:
+                continue
             moved.setdefault(assignment.shipment, []).append(assignment)
+        if not moved:
+            return incident
         after.update({sid: tuple(parts) for sid, parts in moved.items()})
         kept = [e for e in report.exposures if e.shipment not in moved]
         impact = self._stock.impact(
@@ -476,7 +516,21 @@ class Engine:
             now,
             {c.shipment: c.cost_delta for c in incident.diff.changes},
         )
-        return incident.model_copy(update={"stock": impact}) if impact else incident
+        return (
+            incident.model_copy(update={"stock": incident.stock + impact}) if impact else incident
+        )
+
+    def _situation(self, alert: Alert, now: datetime, report: TickReport) -> Situation | None:
+        """For a stock alert, the stock of its warehouse's market (warehouses of its country)
+        as stock moves weigh it; None otherwise."""
+        if self._stock is None or alert.stock is None:
+            return None
+        nodes = self.network.node_by_id
+        country = nodes[alert.target].country if alert.target in nodes else None
+        market = [
+            n.id for n in self.network.nodes if n.kind.value == "warehouse" and n.country == country
+        ] or [alert.target]
+        return self._stock.situation(self._shipments, self._routes, report.exposures, now, market)
 
     def _delays(self) -> dict[str, float]:
         """Expected delay days per target under the scores in force (the worst dimension)."""
@@ -539,6 +593,8 @@ class Engine:
             risk_days=self._delays(),
             plan_of_record=self._routes,
             emissions=self.emissions,
+            stock=self._situation(alert, now, report),
+            booked=self.shipments,
             reserved_index=self._reserved_index(now),
         )
         incident = self._stock_impact(

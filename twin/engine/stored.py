@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from twin.domain.incidents import IncidentState
 from twin.domain.plans import Routes
+from twin.domain.records import Shipment
 from twin.engine.context import Service
 from twin.engine.engine import TickReport
 from twin.engine.state import EngineState
@@ -39,7 +40,12 @@ from twin.store.alerts import (
 )
 from twin.store.incidents import StaleState, list_incidents, save_incident, save_transition
 from twin.store.routes import enqueue_notifications, get_routes, route_times, save_routes
-from twin.store.shipments import ShipmentStatus, get_shipments
+from twin.store.shipments import (
+    ShipmentStatus,
+    delete_shipments,
+    get_shipments,
+    save_shipments,
+)
 from twin.store.signals import signals_between
 from twin.store.stock import save_stock_position
 from twin.store.tracking import shipment_events_since
@@ -68,6 +74,9 @@ class Loaded:
     restored: dict[str, Routes] = field(default_factory=dict)
     # Routes that carriers' actual events re-timed since they were stored.
     followed: dict[str, Routes] = field(default_factory=dict)
+    # Stock moves a person rolled back in the store: records restored, shipments removed.
+    booked: dict[str, Shipment] = field(default_factory=dict)
+    unbooked: set[str] = field(default_factory=set)
 
 
 def load_engine_state(service: Service, session: Session, now: datetime) -> Loaded:
@@ -145,6 +154,24 @@ def _restore_rolled_back(service: Service, session: Session, loaded: Loaded) -> 
                 continue
             state.routes[sid] = tuple(old)
             loaded.restored[sid] = tuple(old)
+        for move in incident.moves:
+            # As runner.rollback does: before its freight left, a created shipment goes and a
+            # changed one gets its old record back (once: while the stored record is the new).
+            if move.no_return_at is not None and incident.updated_at >= move.no_return_at:
+                continue
+            if state.shipments.get(move.shipment) != move.booked:
+                continue
+            if move.replaced is None:
+                state.shipments.pop(move.shipment, None)
+                state.routes.pop(move.shipment, None)
+                loaded.restored.pop(move.shipment, None)
+                loaded.unbooked.add(move.shipment)
+            else:
+                state.shipments[move.shipment] = move.replaced
+                loaded.booked[move.shipment] = move.replaced
+            if move.parent is not None and move.parent_replaced is not None:
+                state.shipments[move.parent] = move.parent_replaced
+                loaded.booked[move.parent] = move.parent_replaced
 
 
 def save_engine_state(
@@ -198,6 +225,15 @@ def save_engine_state(
             except StaleState as exc:
                 raise PassConflict(str(exc)) from exc
     changed = {**loaded.restored, **report.rerouted}
+    # Stock moves: the records they create or change first (their routes refer to them), and
+    # those rolled back before they left removed.
+    booked = {**loaded.booked, **report.booked}
+    if booked:
+        save_shipments(session, network_name=service.network_name, shipments=list(booked.values()))
+    gone = (loaded.unbooked | report.unbooked) - set(booked)
+    if gone:
+        delete_shipments(session, network_name=service.network_name, ids=sorted(gone))
+        changed = {sid: r for sid, r in changed.items() if sid not in gone}
     if loaded.followed:
         followed = {sid: routes for sid, routes in loaded.followed.items() if sid not in changed}
         save_routes(

@@ -24,6 +24,7 @@ from twin.domain.durations import parse_duration
 from twin.domain.incidents import Incident, Notification, ShipmentChange
 from twin.domain.plans import Assignment, Leg, Plan, ProposalStatus, Routes, worse_status
 from twin.domain.records import Lane, Network, Shipment
+from twin.domain.stock import StockImpact, StockMove
 from twin.emissions import Emissions, routes_co2e_kg
 from twin.network.graph import NetworkView, WhatIf
 from twin.playbook import template
@@ -39,6 +40,7 @@ from twin.playbook.schema import (
 )
 from twin.shipments import diversion
 from twin.shipments.capacity import ReservedIndex, reserved_lane_capacity
+from twin.stock.moves import Situation
 
 # Money per unit a re-plan leaves unrouted when options are compared (the planner's default).
 UNSERVED_PENALTY = 10_000.0
@@ -174,6 +176,9 @@ class Effector(Protocol):
     def release(self, incident_id: str) -> None: ...
     def set_routes(self, shipment: str, routes: Routes) -> None: ...
     def notify(self, incident_id: str, notification: Notification) -> None: ...
+    # Stock moves: a shipment record created or changed (a transfer, a redirect), or removed.
+    def book(self, shipment: Shipment) -> None: ...
+    def unbook(self, shipment: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -208,6 +213,11 @@ class ActionContext:
 
     # CO2e of routes (twin.emissions); None: incidents carry no CO2e.
     emissions: Emissions | None = None
+    # The stock of the alert's market, for stock moves (StockMonitor.situation); None: none.
+    stock: Situation | None = None
+    # The shipment records as booked (`shipments` may be priced copies): what a stock move
+    # changes and rollback restores. None: `shipments`.
+    booked: Mapping[str, Shipment] | None = None
     # The plan of record's reserved capacity at `now`, indexed once for the pass's playbooks
     # (None: summed afresh by `reserved`, with the same result).
     reserved_index: ReservedIndex | None = None
@@ -240,6 +250,11 @@ class Proposal:
     status: ProposalStatus = "none"
     unserved: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # The stock moves offered by the steps so far (kind -> its parameters), weighed together
+    # once every step has run; the moves chosen and what they do per warehouse x SKU.
+    stock_moves: Mapping[str, BaseModel] = field(default_factory=dict)
+    moves: tuple[StockMove, ...] = ()
+    stock: tuple[StockImpact, ...] = ()
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -804,9 +819,25 @@ class Notify(Action):
                 effector.notify(incident.id, note)
 
 
+def _stock_actions() -> tuple[Action, ...]:
+    # Defined in their own module, which builds on this one's helpers.
+    from twin.playbook.stock_actions import STOCK_ACTIONS
+
+    return STOCK_ACTIONS
+
+
 REGISTRY: dict[str, Action] = {
     action.name: action
-    for action in (Avoid(), Derate(), Replan(), ShiftMode(), Hold(), ExpediteCustoms(), Notify())
+    for action in (
+        Avoid(),
+        Derate(),
+        Replan(),
+        ShiftMode(),
+        Hold(),
+        ExpediteCustoms(),
+        Notify(),
+        *_stock_actions(),
+    )
 }
 assert set(REGISTRY) == set(ACTION_PARAMS), "every action in the schema has a registry entry"
 
@@ -827,6 +858,10 @@ def preview(steps: Sequence[tuple[str, BaseModel]], ctx: ActionContext) -> Propo
     proposal = Proposal()
     for name, params in steps:
         proposal = REGISTRY[name].preview(params, ctx, proposal)
+    if proposal.stock_moves:
+        from twin.playbook.stock_actions import choose_moves
+
+        proposal = choose_moves(ctx, proposal)
     return proposal
 
 

@@ -90,6 +90,8 @@ def propose(matched: Matched, ctx: ActionContext, *, shadow: bool = False) -> In
         notifications=proposal.notifications,
         old_routes=old_routes,
         new_routes=new_routes,
+        moves=proposal.moves,
+        stock=proposal.stock,
         constraints={
             "avoid": sorted(whatif.avoid),
             "capacity_pct": dict(whatif.capacity_pct),
@@ -188,6 +190,16 @@ def rollback(
     effector.release(incident.id)
     for sid, routes in plan.restore.items():
         effector.set_routes(sid, routes)
+    for move in incident.moves:
+        if move.no_return_at is not None and at >= move.no_return_at:
+            continue  # its freight has left on the new way: it stays
+        # A created shipment is removed; a changed one gets its old record back.
+        if move.replaced is None:
+            effector.unbook(move.shipment)
+        else:
+            effector.book(move.replaced)
+        if move.parent_replaced is not None:
+            effector.book(move.parent_replaced)
     return moved, entry, plan
 
 

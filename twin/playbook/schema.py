@@ -156,6 +156,55 @@ class ExpediteCustomsParams(_Strict):
     _t = field_validator("target")(_templated)
 
 
+ALL_MODES = [Mode.sea, Mode.rail, Mode.road, Mode.air]
+
+
+class _StockMoveParams(_Strict):
+    """Common to the stock moves (docs/stock.md, "Stock moves"): the modes the move may use
+    and an optional budget. The moves a playbook lists are weighed together: the optimiser
+    chooses among all their candidates (twin.stock.moves), so listing one offers it."""
+
+    modes: list[Mode] = Field(default_factory=lambda: list(ALL_MODES), min_length=1)
+    max_cost: float | None = Field(default=None, ge=0)
+
+
+class SplitParams(_StockMoveParams):
+    """Fly apart the urgent SKU lines (a late day of them costs at least `split_at` per cbm)
+    of a shipment not yet departed for the short warehouse; the rest stays on its route."""
+
+    modes: list[Mode] = Field(default_factory=lambda: [Mode.air], min_length=1)
+    split_at: float = Field(default=4.0, gt=0)
+
+
+class RedirectParams(_StockMoveParams):
+    """Send inbound freight bound for another warehouse of the short one's market (country)
+    to it instead: by a port change (a sister sea service) or an onward leg from a node ahead."""
+
+
+class TransferParams(_StockMoveParams):
+    """Move units from a warehouse of the market with spare cover to the short one.
+
+    ready_days: days before the freight leaves the warehouse (pick, load, book a truck)."""
+
+    modes: list[Mode] = Field(
+        default_factory=lambda: [Mode.road, Mode.rail, Mode.air], min_length=1
+    )
+    ready_days: float = Field(default=0.5, ge=0)
+
+
+class ReplenishParams(_StockMoveParams):
+    """Ship new units from an origin by the mode that beats the stock-out at least cost.
+
+    ready_days: days before the freight leaves the origin; origins: where from (default: the
+    origins of the SKU's inbound freight, else every origin of the network)."""
+
+    ready_days: float = Field(default=2.0, ge=0)
+    origins: list[str] | None = Field(default=None, min_length=1)
+
+
+STOCK_MOVE_ACTIONS = ("split", "redirect", "transfer", "replenish")
+
+
 class NotifyParams(_Strict):
     """Tell people: a channel name the daemon configuration maps to a webhook or Alertmanager."""
 
@@ -171,6 +220,10 @@ ACTION_PARAMS: dict[str, type[_Strict]] = {
     "shift_mode": ShiftModeParams,
     "hold": HoldParams,
     "expedite_customs": ExpediteCustomsParams,
+    "split": SplitParams,
+    "redirect": RedirectParams,
+    "transfer": TransferParams,
+    "replenish": ReplenishParams,
     "notify": NotifyParams,
 }
 
@@ -262,6 +315,16 @@ class Playbook(_Strict):
         # is allowed (the risk itself is priced), but two replans would plan twice.
         if names.count("replan") > 1:
             raise ValueError("at most one replan action per playbook")
+        twice = sorted({n for n in names if n in STOCK_MOVE_ACTIONS and names.count(n) > 1})
+        if twice:
+            raise ValueError(f"at most one {twice[0]} action per playbook")
+        moves = [n for n in names if n in STOCK_MOVE_ACTIONS]
+        dimensions = self.match.dimension
+        if moves and dimensions is not None and "stock" not in dimensions:
+            raise ValueError(
+                f"{', '.join(moves)} answer stock alerts (a warehouse short): match.dimension "
+                f"{dimensions} does not include stock"
+            )
         return self
 
     @property
@@ -402,6 +465,10 @@ def check_references(
             if name not in ids:
                 unknown("match.targets", f"{name!r} is not in the network", name, ids)
     for index, (action, params) in enumerate(playbook.steps()):
+        for origin in getattr(params, "origins", None) or ():
+            if ids is not None and origin not in ids:
+                field = f"actions.{index}.{action}.origins"
+                unknown(field, f"{origin!r} is not in the network", origin, ids)
         target = getattr(params, "target", None)
         if ids is not None and isinstance(target, str) and _literal(target) and target not in ids:
             field = f"actions.{index}.{action}.target"

@@ -34,10 +34,12 @@ from twin.stock.generate import DISPERSION, season_profile
 from twin.stock.pricing import (
     FLOOR_PER_CBM_DAY,
     HOLDING_RATE_PER_YEAR,
+    SPLIT_AT,
     LineRequest,
     PricedLine,
     StockPrice,
     price_lateness,
+    urgent_lines,
 )
 from twin.stock.projection import Projection, project
 
@@ -46,8 +48,6 @@ DAY = timedelta(days=1)
 URGENT_SUFFIX = "~urgent"
 # Sales run this long past the last due day (the planner's late window), so late freight counts.
 SETTLE_DAYS = 14
-# A line is urgent when a late day of it costs at least a standard shipment's rate a cbm.
-SPLIT_AT = 4.0
 
 
 @dataclass(frozen=True)
@@ -492,7 +492,7 @@ class StockPricer:
         # Each line's cbm in the shipment's own units (lines count whole units).
         cbm *= shipment.units / max(cbm.sum(), 1e-9)
         per_cbm_day = np.array(price.line_net_per_day) / np.maximum(cbm, 1e-9)
-        urgent = per_cbm_day >= (self.split_at if self.split_at is not None else np.inf)
+        urgent = urgent_lines(price.line_net_per_day, cbm, self.split_at)
         if not shipment.split or urgent.all() or not urgent.any():
             self.prices[shipment.id] = price.per_cbm_day
             return [shipment.model_copy(update={"late_penalty_per_unit_day": price.per_cbm_day})]

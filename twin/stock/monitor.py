@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import networkx as nx
@@ -35,10 +35,12 @@ from twin.domain.stock import (
     SkuAtRisk,
     StockImpact,
     StockInputs,
+    StockMove,
     WarehouseStock,
 )
 from twin.scoring.scorers import SCORE_COLUMNS
 from twin.stock.forecast import FloatArray, forecast_pairs
+from twin.stock.moves import Pair, Situation
 from twin.stock.position import DAY, StockPosition, _given_forecast, _pairs_with_inbound
 from twin.stock.pricing import StockPrice, price_book
 from twin.stock.projection import NO_STOCKOUT, SHORT_UNITS, Projection, project
@@ -208,6 +210,10 @@ class StockMonitor:
         default_factory=dict, init=False, repr=False
     )
 
+    # The stock moves whose lines are counted (`use_moves`), and the lines as given.
+    _moves_key: tuple[object, ...] = field(default=(), init=False, repr=False)
+    _given_lines: pd.DataFrame | None = field(default=None, init=False, repr=False)
+
     def __post_init__(self) -> None:
         derived = replenishment_lead_times(self.network)
         if self.settings.lead_time_days is not None:
@@ -215,6 +221,49 @@ class StockMonitor:
         self.lead_times = {**derived, **self.settings.lead_times}
         lines = self.inputs.lines
         self._carried = frozenset(lines["shipment"]) if not lines.empty else frozenset()
+
+    def use_moves(self, moves: Sequence[StockMove]) -> None:
+        """Count the SKU lines of the stock moves in force (twin.stock.moves) with the lines
+        given: a transfer's, a replenishment's or a split part's shipment carries its lines,
+        a split's shipment carries its lines less the part's. (A redirect changes only the
+        shipment's destination, which the shipments say.) Caches are dropped when they change."""
+        key = tuple(
+            (m.shipment, m.parent, tuple((line.sku, line.units) for line in m.lines))
+            for m in moves
+            if m.kind != "redirect"
+        )
+        if key == self._moves_key:
+            return
+        if self._given_lines is None:
+            self._given_lines = self.inputs.lines
+        lines = self._given_lines
+        added = [
+            (m.shipment, line.sku, line.units)
+            for m in moves
+            if m.kind != "redirect"
+            for line in m.lines
+        ]
+        taken: dict[tuple[str, str], float] = defaultdict(float)
+        for m in moves:
+            if m.parent is not None:
+                for line in m.lines:
+                    taken[(m.parent, line.sku)] += line.units
+        if taken:
+            less = np.array(
+                [taken.get((sid, sku), 0.0) for sid, sku in zip(lines["shipment"], lines["sku"])]
+            )
+            lines = lines.assign(units=lines["units"].to_numpy(float) - less)
+            lines = lines[lines["units"] > 0]
+        if added:
+            extra = pd.DataFrame(added, columns=["shipment", "sku", "units"])
+            lines = pd.concat([lines, extra], ignore_index=True)
+        self.inputs = replace(self.inputs, lines=lines.reset_index(drop=True))
+        self._carried = frozenset(lines["shipment"]) if not lines.empty else frozenset()
+        self._moves_key = key
+        self._layouts.clear()
+        self._demand.clear()
+        self._base.clear()
+        self._prices.clear()
 
     @property
     def horizon(self) -> int:
@@ -468,6 +517,72 @@ class StockMonitor:
                 at_risk=at_risk,
             )
         return StockAssessment(now, self._scores(positions), positions)
+
+    def situation(
+        self,
+        shipments: Mapping[str, Shipment],
+        routes: Mapping[str, Routes],
+        exposures: Iterable[Exposure],
+        now: datetime,
+        warehouses: Collection[str],
+    ) -> Situation:
+        """What stock moves into `warehouses` are weighed against (twin.stock.moves): their
+        pairs projected as `assess` projects them (the plan's ETAs under the expected delays),
+        the SKU lines of the inbound freight bound for them, when each is expected, and the
+        lines the stock pricing marks urgent (`urgent_lines`, as the replays split)."""
+        run = self._run(shipments, routes, exposures, now)
+        layout = run.layout
+        table = layout.table
+        rows = np.flatnonzero(table["warehouse"].isin(set(warehouses)).to_numpy())
+        inbound = self._inbound(layout, run.expected, now)
+        safety = table["safety_days"].to_numpy(float)
+        value = table["unit_value"].to_numpy(float)
+        size = table["cbm_per_unit"].to_numpy(float)
+        pairs: dict[tuple[str, str], Pair] = {}
+        for row in rows.tolist():
+            window = int(layout.window[row])
+            daily = float(run.demand[row][: max(window, 1)].mean())
+            days = safety[row] if math.isfinite(safety[row]) else 0.0
+            key = (str(table["warehouse"].iat[row]), str(layout.skus[row]))
+            pairs[key] = Pair(
+                warehouse=key[0],
+                sku=key[1],
+                on_hand=float(layout.on_hand[row]),
+                unit_margin=float(layout.margin[row]),
+                unit_value=float(value[row]),
+                cbm_per_unit=float(size[row]),
+                demand=run.demand[row],
+                inbound=inbound[row],
+                window=window,
+                safety_units=days * daily,
+            )
+        lines: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        cbm: dict[str, list[float]] = defaultdict(list)
+        wanted = set(rows.tolist())
+        bound: set[str] = set()
+        for index, sid in enumerate(layout.line_shipments):
+            row = int(layout.line_rows[index])
+            if row < 0:
+                continue
+            # Every line of a shipment, in the order its price lists them.
+            lines[sid].append((str(layout.skus[row]), float(layout.line_units[index])))
+            cbm[sid].append(float(layout.line_units[index] * size[row]))
+            if row in wanted and sid in run.etas:
+                bound.add(sid)
+        prices = self.prices(shipments, now)
+        midnight = datetime(now.year, now.month, now.day, tzinfo=now.tzinfo)
+        return Situation(
+            pairs=pairs,
+            lines={sid: tuple(lines[sid]) for sid in sorted(bound)},
+            arrival_day={
+                sid: max(0, math.floor((run.expected[sid] - midnight) / DAY)) for sid in bound
+            },
+            line_rates={
+                sid: prices[sid].line_net_per_day for sid in sorted(bound) if sid in prices
+            },
+            line_cbm={sid: tuple(cbm[sid]) for sid in sorted(bound)},
+            now_day=(now - midnight) / DAY,
+        )
 
     def _lots(self, run: _Run, row: int) -> tuple[InboundLot, ...]:
         """The inbound SKU units of a pair, soonest expected first."""

@@ -38,6 +38,9 @@ FLOOR_PER_CBM_DAY = 0.4
 # Holding cost a year as a share of unit value: capital, storage and shrink (a common
 # planning figure for consumer goods, 20-30%).
 HOLDING_RATE_PER_YEAR = 0.25
+# A line is urgent when a late day of it costs at least a standard shipment's rate a cbm: the
+# lines a split books apart (the replays' stock-aware engine) or flies (twin.stock.moves).
+SPLIT_AT = 4.0
 # The projection labels its days from a `now`; pricing only counts units, so any will do.
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -269,3 +272,18 @@ def price_book(
         unit_value=table["unit_value"].to_numpy(float),
         inbound_holds_requests=True,
     )
+
+
+def urgent_lines(
+    line_net_per_day: Sequence[float], line_cbm: npt.ArrayLike, split_at: float | None = SPLIT_AT
+) -> npt.NDArray[np.bool_]:
+    """Which lines of a shipment are urgent: their net loss per day of delay
+    (`StockPrice.line_net_per_day`) per cbm of the line is at least `split_at` (None: none).
+    A shipment with some urgent lines and some not is worth splitting.
+
+    >>> urgent_lines([50.0, 0.1], [1.0, 1.0]).tolist()
+    [True, False]
+    """
+    cbm = np.asarray(line_cbm, dtype=np.float64)
+    per_cbm_day = np.asarray(line_net_per_day, dtype=np.float64) / np.maximum(cbm, 1e-9)
+    return per_cbm_day >= (split_at if split_at is not None else np.inf)

@@ -24,7 +24,7 @@ from twin.domain.incidents import (
     ShipmentChange,
 )
 from twin.domain.plans import Assignment
-from twin.domain.stock import StockImpact
+from twin.domain.stock import StockImpact, StockMove
 from twin.store.common import NotFound, chunks
 from twin.store.tables.base import JSONText
 from twin.store.tables.incidents import AuditRow, IncidentRow, NotificationAttemptRow, PlanChangeRow
@@ -39,6 +39,9 @@ ATTEMPTS = NotificationAttemptRow.__table__  # type: ignore[attr-defined]
 
 class StaleState(RuntimeError):
     """Raised when an incident moved in the database since it was read (someone else acted first)."""
+
+
+MOVES_KEY = "stock_moves"
 
 
 def _incident_row(incident: Incident) -> dict[str, Any]:
@@ -60,7 +63,12 @@ def _incident_row(incident: Incident) -> dict[str, Any]:
         "alert": incident.alert.model_dump(mode="json"),
         "actions": list(incident.actions),
         "notifications": [n.model_dump(mode="json") for n in incident.notifications],
-        "constraints": incident.constraints,
+        # Stock moves ride in the constraints document (no column of their own).
+        "constraints": (
+            {**incident.constraints, MOVES_KEY: [m.model_dump(mode="json") for m in incident.moves]}
+            if incident.moves
+            else incident.constraints
+        ),
         "old_routes": JSONText(_ASSIGNMENTS.dump_json(incident.old_routes).decode()),
         "new_routes": JSONText(_ASSIGNMENTS.dump_json(incident.new_routes).decode()),
         "unserved": list(incident.diff.unserved),
@@ -103,7 +111,8 @@ def _incident(row: Any, changes: Sequence[Any]) -> Incident:
         notifications=tuple(Notification.model_validate(n) for n in row.notifications),
         old_routes=tuple(Assignment.model_validate(a) for a in row.old_routes),
         new_routes=tuple(Assignment.model_validate(a) for a in row.new_routes),
-        constraints=row.constraints,
+        constraints={k: v for k, v in row.constraints.items() if k != MOVES_KEY},
+        moves=tuple(StockMove.model_validate(m) for m in row.constraints.get(MOVES_KEY, ())),
         created_at=row.created_at,
         updated_at=row.updated_at,
         decided_by=row.decided_by,

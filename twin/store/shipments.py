@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy import CursorResult, bindparam, insert, select, update
+from sqlalchemy import CursorResult, bindparam, delete, insert, select, update
 from sqlmodel import Session
 
 from twin.domain.problems import InputError, Problem
@@ -262,3 +262,23 @@ def set_shipment_states(
     ]
     session.execute(statement, rows)  # a list of parameters: one executemany
     return len(rows)
+
+
+def delete_shipments(session: Session, *, network_name: str, ids: Sequence[str]) -> int:
+    """Remove shipments and their plan of record (a stock move's shipment rolled back before it
+    left: twin.playbook.stock_actions). Returns how many shipments were removed."""
+    if not ids:
+        return 0
+    from twin.store.routes import ROUTES
+
+    ident = network_id(session, name=network_name)
+    removed = 0
+    for part in chunks(sorted(set(ids))):
+        session.execute(
+            delete(ROUTES).where(ROUTES.c.network_id == ident, ROUTES.c.shipment.in_(part))
+        )
+        result = session.execute(
+            delete(SHIPMENTS).where(SHIPMENTS.c.network_id == ident, SHIPMENTS.c.id.in_(part))
+        )
+        removed += cast(CursorResult[Any], result).rowcount
+    return removed

@@ -27,6 +27,11 @@
     source.addEventListener("hello", function () { if (status) status.classList.add("on"); });
     source.addEventListener("change", function () { refresh().catch(function () {}); });
     source.onerror = function () { if (status) status.classList.remove("on"); };
+    // The server ends the stream when the session is signed out, expired or revoked.
+    source.addEventListener("signed-out", function () {
+      source.close();
+      window.location.assign("/login");
+    });
   }
 
   // <select data-autosubmit> sends its form on change (no inline handlers: the CSP forbids them).
