@@ -35,3 +35,9 @@ def test_daemon_pass_runs_with_every_shipment_in_flight(monkeypatch: pytest.Monk
     figures = daemon.run("S")["daemon_sqlite"]
     assert figures["in_flight"] == figures["shipments"] == 300
     assert figures["signal_rows"] == 40 and figures["pass_s"] > 0
+    # The first pass opens alert episodes only; the next one is a pass in which alerts fire and
+    # the playbooks re-plan the exposed freight, and the bench says so beside its time.
+    assert figures["alerts_pass"] == 0 and figures["replans_pass"] == 0
+    assert figures["alerts_next_pass"] > 0 and figures["incidents_next_pass"] > 0
+    assert figures["replans_next_pass"] > 0 and figures["rerouted_next_pass"] > 0
+    assert 0 < figures["replan_s_next_pass"] < figures["next_pass_s"]

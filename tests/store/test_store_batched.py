@@ -3,6 +3,8 @@
 - `set_shipment_states` (one executemany) leaves every shipment as `set_shipment_state` on each.
 - `get_routes` / `get_shipments` with a memo (`DecodedRows`) read the same records as without
   it, decode a changed row afresh, and re-use the unchanged rows' records.
+- Routes and incidents written as JSON text encoded once (`JSONText`) read back as the values
+  written the old way (a model_dump round-tripped through `JSONValue`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from twin.domain.plans import Assignment, Leg
@@ -26,6 +29,7 @@ from twin.store.shipments import (
     set_shipment_state,
     set_shipment_states,
 )
+from twin.store.tables.base import JSONText
 from twin.store.tables.shipments import ShipmentStatus
 
 T0 = datetime(2024, 1, 3, 6, tzinfo=UTC)
@@ -159,3 +163,62 @@ def test_shipments_read_through_a_memo_are_the_stored_ones(
     assert second[0].units == 99 and second[0].extras == {"po": "PO-1b"}
     assert second[1] is first[1]  # unchanged: not validated again
     assert second[1:] == plain[1:]
+
+
+def _legs(n: int) -> tuple[Assignment, ...]:
+    leg = Leg(
+        lane="CNYTN-NLRTM-SEA",
+        from_node="CNYTN",
+        to_node="NLRTM",
+        depart_at=T0 + timedelta(hours=n),
+        arrive_at=T0 + timedelta(days=31.37, hours=n),
+    )
+    return (
+        Assignment(shipment=f"S{n}", units=5.123456789 + n, legs=(leg,), eta=leg.arrive_at,
+                   cost=1e-7 * n, late_days=0.1 + 0.2),
+        Assignment(shipment=f"S{n}", units=2.0, legs=(), eta=T0, cost=0.0, late_days=0.0),
+    )  # fmt: skip
+
+
+def test_routes_written_as_json_text_read_back_as_written_one_by_one(stored: Engine) -> None:
+    # save_routes encodes each plan of record once (JSONText); the same routes written the
+    # old way (a model_dump per assignment, round-tripped by JSONValue) read back equal.
+    routes = {f"S{n}": _legs(n) for n in range(1, 7)}
+    with session_scope(stored) as session:
+        save_routes(session, network_name="small", routes=routes, at=T0)
+    with session_scope(stored) as session:
+        read = get_routes(session, network_name="small")
+    assert read == routes
+    from twin.store.routes import ROUTES
+    from twin.store.tables.base import JSONValue
+
+    with session_scope(stored) as session:
+        raw = dict(session.execute(sa.select(ROUTES.c.shipment, ROUTES.c.assignments)).all())
+    dumped = {sid: [a.model_dump(mode="json") for a in r] for sid, r in routes.items()}
+    assert raw == dumped
+    # An engine without make_engine's serializer gets the value, not a JSON string.
+    text = JSONText('[{"a": 1.5}]')
+    assert JSONValue().process_bind_param(text, stored.dialect) is text
+    foreign = sa.create_engine("sqlite://")
+    assert JSONValue().process_bind_param(text, foreign.dialect) == [{"a": 1.5}]
+
+
+def test_an_incident_written_as_json_text_reads_back_equal(stored: Engine) -> None:
+    from twin.domain.alerts import Alert
+    from twin.domain.incidents import Incident, PlanDiff
+    from twin.store.incidents import get_incident, save_incident
+
+    alert = Alert(
+        id="a1", target="CNYTN", dimension="security", severity="critical",
+        score=0.9, peak=0.9, opened_at=T0, updated_at=T0,
+    )  # fmt: skip
+    incident = Incident(
+        id="i1", alert_id="a1", playbook_id="p", alert=alert, why="w", actions=(),
+        diff=PlanDiff(changes=(), status="optimal"), approval="auto",
+        old_routes=_legs(1) + _legs(2), new_routes=_legs(3), created_at=T0, updated_at=T0,
+    )  # fmt: skip
+    with session_scope(stored) as session:
+        save_incident(session, incident=incident)
+    with session_scope(stored) as session:
+        back = get_incident(session, id="i1")
+    assert back.old_routes == incident.old_routes and back.new_routes == incident.new_routes

@@ -7,11 +7,16 @@ shipment's cheapest timed route from the planner's own initial-route DP (the rou
 must read, advance and expose; their optimality is not what is measured). Then SIGNALS[size]
 new signal rows land in the feed folder.
 
-Timed: one pass through the engine's public entry point (`twin.engine.service.run_once`: poll
+Timed: passes through the engine's public entry point (`twin.engine.service.run_once`: poll
 the feed, plan anything unplanned, one monitor pass, deliver notifications), and the process's
 peak resident memory. `pass_s` is the first pass of a fresh process (every shipment and route
-decoded from the store); `next_pass_s` the one after it, five minutes later with SIGNALS[size]
-more rows (the daemon's steady state: rows unchanged since the last pass are not decoded again).
+decoded from the store; the new rows open alert episodes, which are not yet firing);
+`next_pass_s` the one after it, five minutes later with SIGNALS[size] more rows: the alerts
+fire, the matched playbooks preview their actions — re-planning the exposed freight — and the
+auto-approved incidents are applied. Each pass reports what it did beside its time (`alerts_*`:
+paging alert events, `incidents_*`, `rerouted_*`: shipments given new routes, `replans_*`:
+re-planner calls and `replan_s_*` their seconds, `replan_status_*` their plans' statuses), so a
+figure for a pass in which nothing fired cannot pass for one in which the playbooks ran.
 
 Both backends when TWIN_BENCH_POSTGRES_URL is set (each in its own process, so each peak is its
 own); TWIN_BENCH_BACKEND=sqlite or postgres picks one.
@@ -29,7 +34,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 import numpy as np
@@ -46,6 +51,57 @@ SHIPMENTS = {"S": 2_000, "M": 10_000, "L": 50_000}
 SIGNALS = {"S": 200, "M": 1_000, "L": 1_000}
 REPO = Path(__file__).resolve().parents[2]
 START = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+class _ReplanCounter:
+    """Counts the playbooks' re-planner calls of a pass and their seconds (the optimiser's
+    share of the pass), by wrapping the production re-planner's `replan`."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.seconds = 0.0
+        self.statuses: list[str] = []
+
+    def __enter__(self) -> Self:
+        from twin.playbook.actions import OptimiseReplanner
+
+        self._original = OptimiseReplanner.replan
+        counter, original = self, self._original
+
+        def replan(planner: Any, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            made = original(planner, *args, **kwargs)
+            counter.calls += 1
+            counter.seconds += time.perf_counter() - started
+            counter.statuses.append(made.status.value)
+            return made
+
+        OptimiseReplanner.replan = replan  # type: ignore[method-assign,assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from twin.playbook.actions import OptimiseReplanner
+
+        OptimiseReplanner.replan = self._original  # type: ignore[method-assign]
+
+
+def _timed_pass(toml: Path, at: datetime, folder: Path, suffix: str) -> dict[str, Any]:
+    """One `run_once` at `at`: its seconds and what it did (see the module docstring)."""
+    from twin.engine.service import run_once
+
+    with _ReplanCounter() as replans:
+        started = time.perf_counter()
+        report = run_once(toml, at, base=folder)
+        seconds = time.perf_counter() - started
+    return {
+        f"{suffix}_s": round(seconds, 3),
+        f"alerts_{suffix}": sum(1 for e in report.events if e.pages),
+        f"incidents_{suffix}": len({i.id for i in report.incidents}),
+        f"rerouted_{suffix}": len(report.rerouted),
+        f"replans_{suffix}": replans.calls,
+        f"replan_s_{suffix}": round(replans.seconds, 3),
+        f"replan_status_{suffix}": sorted(set(replans.statuses)),
+    }
 
 
 def _peak_mib() -> float:
@@ -113,7 +169,7 @@ def _seed_routes(service: Any, shipments: list[Any], now: datetime) -> int:
 
 
 def _pass(url: str, size: str, folder: Path) -> dict[str, Any]:
-    from twin.engine.service import forget_services, run_once, service_for
+    from twin.engine.service import forget_services, service_for
 
     network, _ = load_network("demo")
     count = SHIPMENTS[size]
@@ -146,15 +202,11 @@ def _pass(url: str, size: str, folder: Path) -> dict[str, Any]:
     ports = [n.id for n in network.nodes if n.kind.value == "port"]
     rows = _signals(SIGNALS[size], now, chokepoints, ports)
     (folder / "feeds" / "signals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    t1 = time.perf_counter()
-    report = run_once(folder / "twin.toml", now, base=folder)
-    pass_s = time.perf_counter() - t1
+    first = _timed_pass(folder / "twin.toml", now, folder, "pass")
     later = now + timedelta(minutes=5)
     more = _signals(SIGNALS[size], later, chokepoints, ports)[: len(rows)]
     (folder / "feeds" / "more.jsonl").write_text("".join(json.dumps(r) + "\n" for r in more))
-    t2 = time.perf_counter()
-    run_once(folder / "twin.toml", later, base=folder)
-    next_pass_s = time.perf_counter() - t2
+    second = _timed_pass(folder / "twin.toml", later, folder, "next_pass")
     forget_services()
     return {
         "size": size,
@@ -162,10 +214,8 @@ def _pass(url: str, size: str, folder: Path) -> dict[str, Any]:
         "in_flight": seeded,
         "signal_rows": len(rows),
         "setup_s": round(setup_s, 3),
-        "pass_s": round(pass_s, 3),
-        "next_pass_s": round(next_pass_s, 3),
-        "alert_events": len(report.events),
-        "incidents": len(report.incidents),
+        **first,
+        **second,
         "peak_mib": _peak_mib(),
         "load_avg_1m": round(os.getloadavg()[0], 2),
     }

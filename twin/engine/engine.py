@@ -46,7 +46,7 @@ from twin.scoring.config import ScoringConfig
 from twin.scoring.exposure import delay_days, exposure
 from twin.scoring.propagate import assess
 from twin.scoring.scorers import to_risk_scores
-from twin.shipments.capacity import reserved_lane_capacity
+from twin.shipments.capacity import ReservedIndex, reserved_lane_capacity
 from twin.stock.monitor import StockAssessment, StockMonitor
 from twin.stock.moves import Situation
 
@@ -153,6 +153,9 @@ class Engine:
         self.seconds: dict[str, float] = defaultdict(float)
         self._delay_cache: tuple[datetime | None, dict[str, float]] | None = None
         self._records_cache: tuple[pd.DataFrame, list[RiskScore]] | None = None
+        # Bumped whenever the plan of record changes (the reserved-capacity index follows it).
+        self._routes_version = 0
+        self._reserved_cache: tuple[tuple[datetime, int], ReservedIndex] | None = None
 
     @classmethod
     def from_state(
@@ -237,6 +240,7 @@ class Engine:
         self._in_force = [item for item in self._in_force if item.incident != incident_id]
 
     def set_routes(self, shipment: str, routes: Routes) -> None:
+        self._routes_version += 1
         self._routes[shipment] = tuple(routes)
         self._rerouted[shipment] = tuple(routes)
 
@@ -250,6 +254,7 @@ class Engine:
 
     def unbook(self, shipment: str) -> None:
         self._shipments.pop(shipment, None)
+        self._routes_version += 1
         self._routes.pop(shipment, None)
         self._rerouted.pop(shipment, None)
         self._booked.pop(shipment, None)
@@ -337,6 +342,7 @@ class Engine:
             reserved_lane=reserved_lane_capacity(self._routes, now, exclude={s.id for s in batch}),
         )
         made = plan(NetworkView(self.network, whatif), request, self.settings.solve)
+        self._routes_version += 1
         if made.status.applicable:
             for shipment in batch:
                 self._routes[shipment.id] = tuple(made.for_shipment(shipment.id))
@@ -403,6 +409,7 @@ class Engine:
         paging = [e for e in events if e.pages]
         if paging and self._tracking is not None:
             self._routes.update(self._tracking(now))
+            self._routes_version += 1
         if paging:
             report.exposures = exposure(
                 self._scores,
@@ -542,6 +549,14 @@ class Engine:
                 worst[target] = days
         return worst
 
+    def _reserved_index(self, now: datetime) -> ReservedIndex:
+        """The plan of record's reserved capacity at `now`, indexed once while it is unchanged
+        (the playbooks answering one pass's alerts share it)."""
+        key = (now, self._routes_version)
+        if self._reserved_cache is None or self._reserved_cache[0] != key:
+            self._reserved_cache = (key, ReservedIndex(self._routes, now))
+        return self._reserved_cache[1]
+
     def _lap(self, stage: str, since: float) -> float:
         now = time.perf_counter()
         self.seconds[stage] += now - since
@@ -580,6 +595,7 @@ class Engine:
             emissions=self.emissions,
             stock=self._situation(alert, now, report),
             booked=self.shipments,
+            reserved_index=self._reserved_index(now),
         )
         incident = self._stock_impact(
             propose(matched, ctx, shadow=self.settings.shadow), now, report

@@ -39,7 +39,7 @@ from twin.playbook.schema import (
     ShiftModeParams,
 )
 from twin.shipments import diversion
-from twin.shipments.capacity import reserved_lane_capacity
+from twin.shipments.capacity import ReservedIndex, reserved_lane_capacity
 from twin.stock.moves import Situation
 
 # Money per unit a re-plan leaves unrouted when options are compared (the planner's default).
@@ -206,6 +206,8 @@ class ActionContext:
 
     def reserved(self, replanned: Sequence[str]) -> dict[tuple[str, int], float]:
         """Lane capacity the plan of record takes, but for the shipments being re-planned."""
+        if self.reserved_index is not None:
+            return self.reserved_index.without(frozenset(replanned))
         booked = self.current if self.plan_of_record is None else self.plan_of_record
         return reserved_lane_capacity(booked, self.now, exclude=frozenset(replanned))
 
@@ -216,6 +218,9 @@ class ActionContext:
     # The shipment records as booked (`shipments` may be priced copies): what a stock move
     # changes and rollback restores. None: `shipments`.
     booked: Mapping[str, Shipment] | None = None
+    # The plan of record's reserved capacity at `now`, indexed once for the pass's playbooks
+    # (None: summed afresh by `reserved`, with the same result).
+    reserved_index: ReservedIndex | None = None
 
     # Built once per context: previews ask for them per shipment (thousands at scale).
     @cached_property
@@ -286,12 +291,11 @@ def exposed_shipments(ctx: ActionContext) -> list[str]:
     return sorted(s for s in found if s in ctx.shipments)
 
 
-def worth_changing(ctx: ActionContext, change: ShipmentChange, whatif: WhatIf) -> bool:
-    """Whether a re-route pays: its old route is ruled out by the constraints, or the lateness
-    it is expected to avoid is worth more than what it adds to the cost."""
-    lanes = ctx.lanes
-    view = NetworkView(ctx.network, whatif)
-    if any(lane in lanes and not view.lane_open(lanes[lane]) for lane in change.old_path):
+def worth_changing(ctx: ActionContext, change: ShipmentChange, closed: frozenset[str]) -> bool:
+    """Whether a re-route pays: its old route is ruled out by the constraints (takes a lane of
+    `closed`, the lanes they close), or the lateness it is expected to avoid is worth more
+    than what it adds to the cost."""
+    if any(lane in closed for lane in change.old_path):
         return True
     shipment = ctx.shipments[change.shipment]
     saving = change.late_days_avoided * change.units * shipment.penalty_per_unit_day
@@ -564,6 +568,7 @@ def _replan(
     risk = _risk_priced(ctx, sids)
     ships = {s: ctx.shipments[s] for s in sids}
     reserved = ctx.reserved(sids)
+    closed = frozenset(lane.id for lane in ctx.network.lanes if not view.lane_open(lane))
     plan = ctx.replanner.replan(
         view,
         list(ships.values()),
@@ -599,7 +604,7 @@ def _replan(
             old_main, new_main = main_route(tuple(ctx.current.get(sid, ()))), main_route(new)
             if new_main is not None and (old_main is None or old_main.path != new_main.path):
                 change = make_change(ctx, action, sid, new)
-                if sid in chosen or worth_changing(ctx, change, ctx.constraints.merged(whatif)):
+                if sid in chosen or worth_changing(ctx, change, closed):
                     routes[sid] = new
                     changes[sid] = change
     unserved = proposal.unserved + tuple(sorted({u.shipment for u in plan.unserved}))

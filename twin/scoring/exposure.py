@@ -134,18 +134,32 @@ def exposure(
                 explain=item.explain,
             )
 
+    # Only places with a score at or above the threshold can expose freight: an assignment that
+    # reaches none of them is passed over without timing its passages (most of them, at scale).
+    # (A lane's score propagated from its nodes is not counted on the lane: see `check`.)
+    hot = {
+        target
+        for target, items in by_target.items()
+        if any(item.kind != "lane" or target in item.sources for item in items)
+    }
+    hot_via = {lane.id for lane in network.lanes if any(v in hot for v in lane.via)}
     for assignment in assignments:
         if not assignment.legs:
             continue
         first = assignment.legs[0]
+        if first.from_node not in hot and not any(
+            leg.lane in hot or leg.to_node in hot or leg.lane in hot_via for leg in assignment.legs
+        ):
+            continue
         origin = nodes.get(first.from_node)
         country = origin.country if origin is not None else None
         check(assignment, first.from_node, first.depart_at, first.lane, country)
         for leg in assignment.legs:
             check(assignment, leg.lane, leg.depart_at, leg.lane, country)
-            lane = network.lane_by_id.get(leg.lane)
+            lane = network.lane_by_id.get(leg.lane) if leg.lane in hot_via else None
             for member in lane.via if lane is not None else ():
-                check(assignment, member, passage_time(leg, member, network), leg.lane, country)
+                if member in hot:
+                    check(assignment, member, passage_time(leg, member, network), leg.lane, country)
             check(assignment, leg.to_node, leg.arrive_at, leg.lane, country)
     return sorted(found.values(), key=lambda e: (e.at, e.shipment, e.target, e.dimension))
 

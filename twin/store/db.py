@@ -14,6 +14,8 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
+from twin.store.tables.base import dumps_json
+
 ENV_VAR = "TWIN_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///twin.db"
 """A SQLite file `twin.db` in the current directory, used when TWIN_DATABASE_URL is unset."""
@@ -38,6 +40,7 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     parsed = make_url(url if url is not None else database_url())
     # Never SQL parameters (user input, password hashes) in error messages or logs.
     kwargs.setdefault("hide_parameters", True)
+    kwargs.setdefault("json_serializer", dumps_json)  # JSONText stored as it is
     if parsed.get_backend_name() == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
         kwargs.setdefault("pool_pre_ping", True)

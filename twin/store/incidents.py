@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
+from pydantic import TypeAdapter
 from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -25,9 +26,12 @@ from twin.domain.incidents import (
 from twin.domain.plans import Assignment
 from twin.domain.stock import StockImpact, StockMove
 from twin.store.common import NotFound, chunks
+from twin.store.tables.base import JSONText
 from twin.store.tables.incidents import AuditRow, IncidentRow, NotificationAttemptRow, PlanChangeRow
 
 INCIDENTS = IncidentRow.__table__  # type: ignore[attr-defined]
+# Routes are written as pydantic's JSON text (JSONText): one encoding, not a round trip.
+_ASSIGNMENTS = TypeAdapter(tuple[Assignment, ...])
 CHANGES = PlanChangeRow.__table__  # type: ignore[attr-defined]
 AUDIT = AuditRow.__table__  # type: ignore[attr-defined]
 ATTEMPTS = NotificationAttemptRow.__table__  # type: ignore[attr-defined]
@@ -65,8 +69,8 @@ def _incident_row(incident: Incident) -> dict[str, Any]:
             if incident.moves
             else incident.constraints
         ),
-        "old_routes": [a.model_dump(mode="json") for a in incident.old_routes],
-        "new_routes": [a.model_dump(mode="json") for a in incident.new_routes],
+        "old_routes": JSONText(_ASSIGNMENTS.dump_json(incident.old_routes).decode()),
+        "new_routes": JSONText(_ASSIGNMENTS.dump_json(incident.new_routes).decode()),
         "unserved": list(incident.diff.unserved),
         "stock": [impact.model_dump(mode="json") for impact in incident.stock],
         "decided_by": incident.decided_by,

@@ -23,6 +23,7 @@ from twin.domain.incidents import Notification
 from twin.domain.plans import Assignment
 from twin.store.common import DecodedRows, network_id
 from twin.store.signals import _insert
+from twin.store.tables.base import JSONText
 from twin.store.tables.routes import OutboxRow, PlanRouteRow
 from twin.store.tables.shipments import ShipmentRow, ShipmentStatus
 
@@ -51,7 +52,7 @@ def save_routes(
         {
             "network_id": ident,
             "shipment": sid,
-            "assignments": [a.model_dump(mode="json") for a in assignments],
+            "assignments": JSONText(_ASSIGNMENTS.dump_json(tuple(assignments)).decode()),
             "updated_at": at,
             "updated_by": by,
         }
