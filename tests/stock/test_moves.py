@@ -22,7 +22,7 @@ from twin.stock.moves import (
     Inbound,
     MoveSettings,
     Pair,
-    Point,
+    TurningPoint,
     candidates,
     choose,
     fastest_way,
@@ -164,7 +164,7 @@ def test_freight_bound_for_a_congested_port_is_redirected_to_the_short_sister() 
         ready_day=0.0,
         cost_per_cbm=7.0,
         departed=True,
-        points=(Point("NLVLI", 5.5, 1.0, 1, "YTN-VLI-SEA", 10.0),),
+        points=(TurningPoint("NLVLI", 5.5, 1.0, 1, "YTN-VLI-SEA", 10.0),),
     )
     found = candidates(network(truck=None, air=80), pairs, [("NL-B", "MUG")], [s2], now_day=0.0)
     redirect = next(c for c in found if c.kind == "redirect")
@@ -189,7 +189,7 @@ def test_a_redirect_that_empties_its_old_destination_is_not_chosen() -> None:
     pairs = book(pair("NL-A", 100, inbound={15: 300}), pair("NL-B", 20))
     s2 = Inbound(
         "S2", "CN-SZ", "NL-A", 3.0, (("MUG", 300.0),), 15, 0.0, 7.0, True,
-        (Point("NLVLI", 5.5, 1.0, 1, "YTN-VLI-SEA", 10.0),),
+        (TurningPoint("NLVLI", 5.5, 1.0, 1, "YTN-VLI-SEA", 10.0),),
     )  # fmt: skip
     found = candidates(network(truck=None, air=80), pairs, [("NL-B", "MUG")], [s2], now_day=0.0)
     redirect = next(c for c in found if c.kind == "redirect")
@@ -290,7 +290,7 @@ def test_a_redirect_that_only_saves_transport_is_no_answer() -> None:
     pairs = book(pair("NL-A", 600, inbound={35: 300}), pair("NL-B", 20))
     s2 = Inbound(
         "S2", "CN-SZ", "NL-A", 3.0, (("MUG", 300.0),), 35, 0.0, 36.0, True,
-        (Point("NLVLI", 34.5, 30.0, 1, "YTN-VLI-SEA", 0.0),),
+        (TurningPoint("NLVLI", 34.5, 30.0, 1, "YTN-VLI-SEA", 0.0),),
     )  # fmt: skip
     settings = MoveSettings(kinds={"redirect": ("sea", "road")})
     found = candidates(

@@ -48,8 +48,8 @@ from twin.stock.moves import (
     Candidate,
     Inbound,
     MoveSettings,
-    Point,
     Situation,
+    TurningPoint,
     candidates,
     choose,
 )
@@ -125,10 +125,10 @@ def _inbound(
         cost = sum(a.cost for a in ctx.current[sid])
         legs = route.legs
         leg_cost = [lanes[leg.lane].cost_per_unit if leg.lane in lanes else 0.0 for leg in legs]
-        points: list[Point] = []
+        points: list[TurningPoint] = []
         if not departed:
             ready = max(shipment.ready_at, ctx.now)
-            points.append(Point(shipment.origin, _day(ctx, ready), sum(leg_cost), 0))
+            points.append(TurningPoint(shipment.origin, _day(ctx, ready), sum(leg_cost), 0))
         for index, leg in enumerate(legs[:-1]):
             if not departed or legs[index + 1].depart_at <= ctx.now:
                 continue  # not yet left (the origin is its point), or gone on from this node
@@ -136,7 +136,7 @@ def _inbound(
             ahead = leg.arrive_at > ctx.now
             day = _day(ctx, max(leg.arrive_at, ctx.now))
             day += ctx.risk_days.get(leg.lane, 0.0) if ahead else 0.0
-            points.append(Point(leg.to_node, day, sum(leg_cost[index + 1 :]), index + 1))
+            points.append(TurningPoint(leg.to_node, day, sum(leg_cost[index + 1 :]), index + 1))
         under_way = [i for i, leg in enumerate(legs) if leg.depart_at <= ctx.now < leg.arrive_at]
         for index in under_way:
             leg = legs[index]
@@ -147,7 +147,7 @@ def _inbound(
                 fee = other.cost_per_unit - leg_cost[index] + diversion.FEE_PER_UNIT
                 day = _day(ctx, turned.arrive_at) + ctx.risk_days.get(other.id, 0.0)
                 left = sum(leg_cost[index + 1 :])
-                points.append(Point(other.to, day, left, index, other.id, fee))
+                points.append(TurningPoint(other.to, day, left, index, other.id, fee))
         out.append(
             Inbound(
                 shipment=sid,

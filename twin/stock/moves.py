@@ -83,7 +83,7 @@ class Pair:
 
 
 @dataclass(frozen=True)
-class Point:
+class TurningPoint:
     """A place an inbound shipment can still be sent elsewhere from: the node, the day it is
     there, the old route's cost per cbm from there on (saved by leaving it), the legs kept up
     to it (indices into the shipment's current main route) and, for a port change, the sister
@@ -113,7 +113,7 @@ class Inbound:
     ready_day: float
     cost_per_cbm: float
     departed: bool = False
-    points: tuple[Point, ...] = ()
+    points: tuple[TurningPoint, ...] = ()
     urgent: tuple[str, ...] = ()
 
 
@@ -132,7 +132,7 @@ class Way:
 
 
 @dataclass(frozen=True)
-class Effect:
+class PairEffect:
     """What a move does to one warehouse x SKU within its lead time: units and days short and
     margin at risk before and after."""
 
@@ -167,9 +167,9 @@ class Candidate:
     way: Way
     arrival_day: int
     cost: float
-    effects: tuple[Effect, ...]
+    effects: tuple[PairEffect, ...]
     shipment: str | None = None
-    point: Point | None = None
+    point: TurningPoint | None = None
     drawn_from: tuple[str, str] | None = None  # a transfer's source pair
     old_destination: str | None = None  # a redirect's
 
@@ -345,7 +345,7 @@ class _Book:
     _base: dict[tuple[str, str], tuple[float, int, FloatArray, FloatArray]] = field(
         default_factory=dict
     )
-    _pending: dict[_Pending, Effect | None] = field(default_factory=dict)
+    _pending: dict[_Pending, PairEffect | None] = field(default_factory=dict)
 
     def base(self, key: tuple[str, str]) -> tuple[float, int, FloatArray, FloatArray]:
         """Units and days short within the window, and the daily lost units and stock."""
@@ -357,13 +357,13 @@ class _Book:
 
     def effect(
         self, key: tuple[str, str], on_hand_delta: float, moved: Sequence[tuple[int, float]]
-    ) -> Effect:
+    ) -> PairEffect:
         """The pair's shortage with `on_hand_delta` units more today and `moved` (day, units)
         added to (negative: taken from) its inbound: asked now, projected by `resolve` (until
         then a placeholder stands in the candidate)."""
         pending = _Pending(key, on_hand_delta, tuple(moved))
         self._pending.setdefault(pending, None)
-        return cast(Effect, pending)
+        return cast(PairEffect, pending)
 
     def resolve(self, found: Sequence[Candidate]) -> list[Candidate]:
         """The candidates with their effects projected: every one asked for, in one batch."""
@@ -382,7 +382,7 @@ class _Book:
             results = _short_many(pairs, starts, inbounds)
             for pending, pair, (units_a, days_a, _, _) in zip(asked, pairs, results):
                 units_b, days_b, _, _ = self.base(pending.key)
-                self._pending[pending] = Effect(
+                self._pending[pending] = PairEffect(
                     pair.warehouse,
                     pair.sku,
                     round(units_b, 6),
