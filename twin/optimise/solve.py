@@ -474,6 +474,7 @@ class _Pricer:
                     self.allowed,
                     self.closed,
                     cap,
+                    self.options.routes_per_round,
                 )
                 if self.clock:
                     self.parts["pricing_s"] = self.parts.get("pricing_s", 0.0) + self.clock() - t
