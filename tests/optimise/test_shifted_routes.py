@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import highspy
 import pytest
 
 from tests.optimise.oracles import NOW, Case, lane, time_expanded_optimum
@@ -18,7 +19,8 @@ from tests.optimise.test_oracle_time_expanded import check_plan_is_feasible
 from twin.domain.plans import PlanStatus
 from twin.domain.records import Network, Node, Shipment
 from twin.network.graph import NetworkView
-from twin.optimise import PlanRequest, SolveOptions, plan
+from twin.optimise import PlanRequest, SolveOptions, build, plan
+from twin.optimise.solve import _Master
 
 
 def saturated_chain() -> Case:
@@ -71,3 +73,24 @@ def test_shifted_copies_fill_several_days_per_round() -> None:
     assert one.timing["rounds"] >= 12
     assert eight.timing["rounds"] * 3 <= one.timing["rounds"]
     assert eight.objective == pytest.approx(one.objective)
+
+
+def test_a_later_run_gets_the_time_left_not_less() -> None:
+    """HiGHS checks time_limit against its run clock summed over the model's runs: a later
+    run given less time left than the runs before it used must still solve (it used to stop
+    at once with `time limit`)."""
+    case = saturated_chain()
+    request = PlanRequest(
+        now=NOW,
+        shipments=case.shipments,
+        horizon_days=case.horizon,
+        unserved_penalty_per_unit=300.0,
+    )
+    master = _Master(build(case.view, request), SolveOptions())
+    assert master.run(30.0) == highspy.HighsModelStatus.kOptimal
+    used = master.h.getRunTime()
+    assert used > 0.0
+    master.h.clearSolver()  # the next run starts cold, so it has work to do
+    assert master.run(0.5) == highspy.HighsModelStatus.kOptimal
+    # The limit HiGHS compares with its summed clock: what ran before plus the 0.5 s left.
+    assert master.h.getOptionValue("time_limit")[1] == pytest.approx(used + 0.5)
