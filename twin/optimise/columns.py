@@ -256,6 +256,41 @@ def best_arrival(
     return float(total[j]), int(days[j])
 
 
+def shifted_routes(
+    instance: Instance,
+    batch: ArcBatch,
+    commodity: Commodity,
+    legs: tuple[tuple[int, int], ...],
+    adjust: np.ndarray,
+    need: float,
+    most: float,
+    count: int,
+) -> list[tuple[tuple[int, int], ...]]:
+    """The route `legs` leaving 1..count days later, each kept when every leg runs (inside
+    the horizon, not closed, room for `need`) and its cost at these duals, lateness included,
+    is below `most` per unit. When the route's day fills, the master needs the next days'
+    copies: one route per round would find them one day per round."""
+    horizon = instance.horizon
+    lanes = np.array([lane for lane, _ in legs], dtype=np.int64)
+    days = np.array([day for _, day in legs], dtype=np.int64)
+    if not len(lanes):
+        return []
+    room = instance.room_by_day(batch) if need > 0.0 else None
+    out: list[tuple[tuple[int, int], ...]] = []
+    for shift in range(1, count + 1):
+        moved = days + shift
+        arrival = int(moved[-1] + batch.dur[lanes[-1]])
+        if arrival > horizon:
+            break
+        if room is not None and bool(np.any(room[moved, lanes] < need - 1e-9)):
+            continue
+        value = float(np.sum(batch.cost[lanes] + adjust[lanes, moved]))
+        value += commodity.penalty * max(0, arrival - commodity.due)
+        if value < most:
+            out.append(tuple(zip(lanes.tolist(), moved.tolist(), strict=True)))
+    return out
+
+
 # Start points priced together in one DP run; bounds the (H+1, nodes, K) array's memory.
 KEYS_PER_RUN = 48
 
@@ -564,6 +599,7 @@ def price_within(
     allowed: np.ndarray | None = None,
     closed: np.ndarray | None = None,
     cap_factor: float | None = None,
+    routes: int = 1,
 ) -> tuple[list[Column], bool]:
     """New columns with negative reduced cost, at most one per commodity, looking only at
     routes costing at most `cap_factor` x the commodity's capacity-free cheapest (per unit,
@@ -579,6 +615,8 @@ def price_within(
     only_split : price splittable commodities only (unsplittable ones are fixed).
     allowed : optional bool per commodity: price only these (the others are fixed).
     closed : optional bool (lanes, H+1): (lane, departure day) arcs no route may take.
+    routes : routes per commodity, at most: its cheapest and `routes` - 1 day-shifted
+        copies that price out too (`shifted_routes`).
 
     Only commodities whose capacity-free lower bound could beat their dual are priced: duals
     of capacity rows only ever add cost, so the others cannot have an improving column.
@@ -614,6 +652,7 @@ def price_within(
     for c in todo:
         by_batch.setdefault(c.batch, []).append(c)
     buffer = _dist_buffer(instance, len(todo))
+    added: set[tuple[int, tuple[tuple[int, int], ...]]] = set()
     for b, members in sorted(by_batch.items()):
         batch = instance.batches[b]
         adjust = close_arcs(dual_costs(instance, batch, *duals), closed)
@@ -645,16 +684,27 @@ def price_within(
             )
             for c in chunk_members:
                 key = slot[key_of(c)] % KEYS_PER_RUN
+                prices_out = (demand_dual[c.index] - tol) / c.units  # per unit
                 value, arrival = best_arrival(dist[:, c.dest, key], c, 0, horizon)
-                if not np.isfinite(value) or c.units * value - demand_dual[c.index] >= -tol:
+                if not value < prices_out:
                     continue
                 legs = trace_route(
                     instance, batch, dist, key, c.source, c.dest, arrival, adjust, need=key_of(c)[2]
                 )
-                column = make_column(instance, c, legs)
-                if (column.commodity, column.legs) in pool.seen:
-                    continue
-                new.append(column)
+                found = [legs]
+                if routes > 1:
+                    found += shifted_routes(
+                        instance, batch, c, legs, adjust, key_of(c)[2], prices_out, routes - 1
+                    )
+                for legs in found:
+                    column = make_column(instance, c, legs)
+                    if (column.commodity, column.legs) in pool.seen or (
+                        column.commodity,
+                        column.legs,
+                    ) in added:
+                        continue
+                    added.add((column.commodity, column.legs))
+                    new.append(column)
     return new, capped
 
 

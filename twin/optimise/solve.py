@@ -131,9 +131,12 @@ class _Master:
         self._append(list(range(len(plan_model.pool.columns))))
 
     def run(self, time_left: float) -> highspy.HighsModelStatus:
-        self.h.setOptionValue("time_limit", max(0.001, time_left))
-        self.h.setOptionValue("simplex_strategy", self.strategy)
+        # HiGHS checks time_limit against its run clock summed over every run of this model,
+        # so the limit is that clock now plus what is left (not what is left alone, which
+        # stopped late runs at once: measured on the daemon's HORMUZ re-plan).
         before = self.h.getRunTime()
+        self.h.setOptionValue("time_limit", before + max(0.001, time_left))
+        self.h.setOptionValue("simplex_strategy", self.strategy)
         self.h.run()
         self.highs_s += self.h.getRunTime() - before
         return self.h.getModelStatus()
@@ -474,6 +477,7 @@ class _Pricer:
                     self.allowed,
                     self.closed,
                     cap,
+                    self.options.routes_per_round,
                 )
                 if self.clock:
                     self.parts["pricing_s"] = self.parts.get("pricing_s", 0.0) + self.clock() - t
