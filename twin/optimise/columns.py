@@ -560,6 +560,27 @@ def _bound(
     return bound
 
 
+def _chunk_costs(
+    instance: Instance,
+    batch: ArcBatch,
+    chunk: list[tuple[int, int, float]],
+    adjust: np.ndarray,
+    buffer: np.ndarray,
+    bound: np.ndarray | None,
+) -> np.ndarray:
+    """One DP run over a chunk of (source, start day, room needed) start points."""
+    return time_expanded_costs(
+        instance,
+        batch,
+        np.array([s for s, _, _ in chunk], dtype=np.int64),
+        np.array([r for _, r, _ in chunk], dtype=np.int64),
+        adjust,
+        need=np.array([u for _, _, u in chunk]),
+        buffer=buffer,
+        bound=bound,
+    )
+
+
 def _by_chunk(
     members: list[Commodity],
     slot: dict[tuple[int, int, float], int],
@@ -672,16 +693,7 @@ def price_within(
                 [(c, slot[key_of(c)] % KEYS_PER_RUN, most[c.index]) for c in chunk_members],
                 len(chunk),
             )
-            dist = time_expanded_costs(
-                instance,
-                batch,
-                np.array([s for s, _, _ in chunk], dtype=np.int64),
-                np.array([r for _, r, _ in chunk], dtype=np.int64),
-                adjust,
-                need=np.array([u for _, _, u in chunk]),
-                buffer=buffer,
-                bound=bound,
-            )
+            dist = _chunk_costs(instance, batch, chunk, adjust, buffer, bound)
             for c in chunk_members:
                 key = slot[key_of(c)] % KEYS_PER_RUN
                 prices_out = (demand_dual[c.index] - tol) / c.units  # per unit
@@ -773,16 +785,7 @@ def routes_within(
                 ],
                 len(chunk),
             )
-            dist = time_expanded_costs(
-                instance,
-                batch,
-                np.array([s for s, _, _ in chunk], dtype=np.int64),
-                np.array([r for _, r, _ in chunk], dtype=np.int64),
-                adjust,
-                need=np.array([u for _, _, u in chunk]),
-                buffer=buffer,
-                bound=bound,
-            )
+            dist = _chunk_costs(instance, batch, chunk, adjust, buffer, bound)
             for c in chunk_members:
                 if out_of_time is not None and out_of_time():
                     return out, False
