@@ -183,6 +183,11 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
         page.wait_for_selector("button[value=rollback]")
         # The header's state moved with the audit log: no "approved" over an "apply" entry.
         page.wait_for_selector("#incident-state .state-applied")
+        # The live refresh kept the map drawn, its routes still highlighted.
+        page.wait_for_selector("#incident-map[data-ready=yes]")
+        assert page.get_attribute("#incident-map path[data-lane='YTN-RTM-CAPE']", "stroke") == (
+            "#15803d"
+        )
         shot(page, "incident-applied")
 
         # Roll it back from the console.
@@ -214,6 +219,9 @@ def test_sign_in_review_approve_apply_roll_back(console: Console, server: str) -
 
         # A new alert arrives while the overview is open: the counts move without a reload.
         page.goto(server + "/")
+        # The stream is connected (its `hello` seen) before the store changes, so the change
+        # below reaches the page as a `change` event.
+        page.wait_for_selector("#live-status.on")
         before = int(page.text_content("#count-critical") or "0")
         echoes = page.locator("#affected-critical")
         lanes_before = int((echoes.text_content() or "0").split()[0]) if echoes.count() else 0

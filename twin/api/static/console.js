@@ -12,7 +12,16 @@
       // Never swap a region the user is typing in.
       if (region.contains(document.activeElement) && document.activeElement.tagName !== "BODY") return;
       var fresh = doc.getElementById(region.id);
-      if (fresh) region.replaceWith(fresh);
+      if (!fresh) return;
+      // A drawn map whose network and highlighted routes are unchanged is kept as it is (the
+      // user's zoom included); one whose routes changed is swapped and drawn afresh (map.js).
+      fresh.querySelectorAll("div.livemap").forEach(function (map) {
+        var drawn = document.getElementById(map.id);
+        if (drawn && drawn.dataset.ready === "yes" && ["network", "old", "new"].every(function (key) {
+          return drawn.dataset[key] === map.dataset[key];
+        })) map.replaceWith(drawn);
+      });
+      region.replaceWith(fresh);
     });
     // Times come from the server's clock (the daemon's, simulated in the demo), never the browser's.
     ["live-stamp", "clock"].forEach(function (id) {
@@ -24,7 +33,12 @@
 
   if (window.EventSource) {
     var source = new EventSource("/api/events");
-    source.addEventListener("hello", function () { if (status) status.classList.add("on"); });
+    // Refresh on (re)connect too: whatever changed between the page's render, or a dropped
+    // connection, and the stream's first marker would otherwise never show.
+    source.addEventListener("hello", function () {
+      if (status) status.classList.add("on");
+      refresh().catch(function () {});
+    });
     source.addEventListener("change", function () { refresh().catch(function () {}); });
     source.onerror = function () { if (status) status.classList.remove("on"); };
     // The server ends the stream when the session is signed out, expired or revoked.

@@ -110,6 +110,7 @@
       box.dataset.ready = "yes";
       // Live updates: re-colour the lanes by their current risk.
       document.addEventListener("twin:refreshed", function () {
+        if (!box.isConnected) return;  // swapped out by a refresh that changed its routes
         getJSON(box.dataset.network).then(function (fresh) {
           fresh.features.forEach(function (f) {
             var line = lanes[f.properties.id];
@@ -120,10 +121,16 @@
     });
   }
 
-  document.querySelectorAll("div.livemap").forEach(function (box) {
-    draw(box).catch(function (error) {
-      box.classList.add("failed");
-      box.textContent = "The map could not be drawn: " + error.message;
+  function drawNew() {
+    document.querySelectorAll("div.livemap:not([data-ready]):not(.failed)").forEach(function (box) {
+      box.dataset.ready = "drawing";
+      draw(box).catch(function (error) {
+        box.classList.add("failed");
+        box.textContent = "The map could not be drawn: " + error.message;
+      });
     });
-  });
+  }
+  drawNew();
+  // A live refresh may bring a map whose routes changed: it arrives undrawn.
+  document.addEventListener("twin:refreshed", drawNew);
 })();
