@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from twin.alerting.mute import Inhibitor, Silencer
 from twin.alerting.rules import AlertRules, TrendRule
 from twin.domain.alerts import Acknowledgement, Alert, RiskScore, Severity, Silence, Zoned
-from twin.domain.durations import format_timestamp
+from twin.domain.durations import format_timestamp, parse_timestamp
 from twin.scoring.scorers import to_risk_scores
 
 
@@ -155,6 +155,7 @@ def evaluate(
     (returns the state unchanged and no events).
     """
     rules = rules or AlertRules()
+    now = parse_timestamp(now)  # as the state keeps it (zoned, UTC)
     if state.last_at is not None and now < state.last_at:
         return state, []
     by_key = _scores_by_key(scores, now)
@@ -162,6 +163,7 @@ def evaluate(
     alerts = dict(state.alerts)
     events: list[AlertEvent] = []
     trend = rules.trend
+    window_start = now - trend.window
     for key in sorted(set(by_key) | set(keys)):
         remembered = keys.get(key)
         item = by_key.get(key)
@@ -177,9 +179,7 @@ def evaluate(
         value = item.score
         rule = rules.for_dimension(item.dimension)
         memory = remembered or KeyState(target=item.target, dimension=item.dimension)
-        history = tuple((t, s) for t, s in memory.history if t > now - trend.window) + (
-            (now, value),
-        )
+        history = tuple((t, s) for t, s in memory.history if t > window_start) + ((now, value),)
         breaches = memory.breaches + 1 if value >= rule.warn else 0
         open_id, last_cleared = memory.open_id, memory.last_cleared_at
         current = alerts.get(open_id) if open_id else None
@@ -254,7 +254,9 @@ def evaluate(
         ):
             keys.pop(key, None)
             continue
-        keys[key] = KeyState(
+        # Built from validated parts (`now` is in UTC, the rest comes from validated records):
+        # validating again would re-parse every remembered time stamp, every key, every pass.
+        keys[key] = KeyState.model_construct(
             target=item.target,
             dimension=item.dimension,
             breaches=breaches,
