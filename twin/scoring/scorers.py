@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -81,6 +82,12 @@ def signals_frame(signals: Iterable[Signal | dict[str, Any]]) -> pd.DataFrame:
 
 
 def empty_scores() -> pd.DataFrame:
+    return _empty_scores().copy()
+
+
+@cache
+def _empty_scores() -> pd.DataFrame:
+    # Built once (a dozen typed columns cost more than a small pass's scoring): callers copy.
     frame = pd.DataFrame({column: pd.Series(dtype=object) for column in SCORE_COLUMNS})
     frame["score"] = frame["score"].astype(float)
     for column in ("starts_at", "until"):
@@ -411,6 +418,9 @@ def _score_rows(
     fresh = ((at - anchor).dt.total_seconds() <= stale_s).astype(bool)
     ignored["stale"] = int((~fresh).sum())
     latest = latest[fresh]
+    if latest.empty:  # nothing in force (often, between events): no windows to work out
+        ignored["ended"] = 0
+        return _no_rows(), ignored, unknown_metrics, unknown_targets
     # When the condition is in force: from effective_at (a rule change with none: from ts), until
     # expected_until, else the metric's own window (rule changes settle, CAP alerts expire, other
     # readings go stale).
@@ -471,28 +481,34 @@ def _score_rows(
                 }
             )
         )
-    if not parts:
-        rows = pd.DataFrame(
-            {
-                "target": [],
-                "dimension": [],
-                "metric": [],
-                "score": [],
-                "explain": [],
-                "starts_at": pd.Series(dtype="datetime64[ns, UTC]"),
-                "until": pd.Series(dtype="datetime64[ns, UTC]"),
-            }
-        )
-    else:
-        rows = pd.concat(parts, ignore_index=True)
+    rows = pd.concat(parts, ignore_index=True) if parts else _no_rows()
     return rows, ignored, unknown_metrics, unknown_targets
+
+
+def _no_rows() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "target": [],
+            "dimension": [],
+            "metric": [],
+            "score": [],
+            "explain": [],
+            "starts_at": pd.Series(dtype="datetime64[ns, UTC]"),
+            "until": pd.Series(dtype="datetime64[ns, UTC]"),
+        }
+    )
+
+
+@cache
+def _no_scores() -> pd.DataFrame:
+    return _empty_scores().drop(columns=["kind", "country", "via", "sources"])
 
 
 def combine_rows(rows: pd.DataFrame, at: pd.Timestamp, how: str) -> pd.DataFrame:
     """One score per (target, dimension): max or 1 - prod(1 - s); when in force: from the
     earliest contributing start (NaT = already) to the latest contributing end (NaT = open)."""
     if rows.empty:
-        return empty_scores().drop(columns=["kind", "country", "via", "sources"])
+        return _no_scores().copy()
     rows = rows.sort_values(["score", "metric"], ascending=[False, True], kind="stable")
     keys = ["target", "dimension"]
     grouped = rows.groupby(keys, sort=True)
@@ -592,9 +608,16 @@ def annotate(scores: pd.DataFrame, network: Network) -> pd.DataFrame:
                 nodes[lane.to].country if lane is not None and lane.to in nodes else None
             )
             vias.append(tuple(lane.via) if lane is not None else ())
-    out = scores.copy()
-    out["kind"], out["country"], out["via"] = kinds, countries, vias
-    return out[list(SCORE_COLUMNS)].reset_index(drop=True)
+    labels = {"kind": kinds, "country": countries, "via": vias}
+    # One frame built from the columns (copying a frame, adding three and reordering costs
+    # more than the labels on a day's few hundred rows).
+    return pd.DataFrame(
+        {
+            column: labels[column] if column in labels else scores[column].array
+            for column in SCORE_COLUMNS
+        },
+        copy=True,
+    )
 
 
 def _maybe_time(value: Any) -> datetime | None:
