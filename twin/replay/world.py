@@ -629,8 +629,15 @@ class World:
         for member, effect, other in detours:
             transit = self.transit_days(shipment_id, index, lane)
             arrive = depart + DAY * transit
+            until = effect.until or self.effects.end
+            # The freight passes the point between its departure and its arrival: where the
+            # whole leg falls on one side of the effect's window, where exactly is no matter.
+            if arrive < effect.at or depart >= until:
+                continue
+            if effect.at <= depart and arrive < until:
+                return other
             passing = dict(self.passings(lane, depart, arrive))
-            if not effect.at <= passing[member] < (effect.until or self.effects.end):
+            if not effect.at <= passing[member] < until:
                 continue
             if effect.at <= depart:
                 return other
