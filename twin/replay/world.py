@@ -271,6 +271,10 @@ class World:
         # carriers' detours that may turn it: fixed for a replay, asked for on every leg sailed.
         self._shares: dict[str, list[tuple[str, float]]] = {}
         self._detours: dict[str, list[tuple[str, Effect, Lane]]] = {}
+        # Without draws a leg sails alike for every shipment leaving on the same lane at the
+        # same time from the same country: the forewarned planner's search asks again and
+        # again (forty shipments a day share their departures).
+        self._sailed: dict[tuple[str, datetime, str | None, float], Passage] = {}
 
     def dispatch(self, shipment: Shipment, routes: Sequence[Assignment]) -> None:
         """Start a shipment on its routes (one journey per split part)."""
@@ -555,6 +559,25 @@ class World:
         the carriers' course, queues, the transit draw, waits at chokepoints and borders when
         the freight reaches them, and the stop at the lane's end. The one function the world
         moves freight with and the replay's hindsight searches over."""
+        if self.draws:
+            return self._sail(shipment_id, index, lane, depart, origin_country, expedite_days)
+        key = (lane.id, depart, origin_country, expedite_days)
+        passage = self._sailed.get(key)
+        if passage is None:
+            passage = self._sailed[key] = self._sail(
+                shipment_id, index, lane, depart, origin_country, expedite_days
+            )
+        return passage
+
+    def _sail(
+        self,
+        shipment_id: str,
+        index: int,
+        lane: Lane,
+        depart: datetime,
+        origin_country: str | None,
+        expedite_days: float,
+    ) -> Passage:
         lane = self.carriers_course(shipment_id, index, lane, depart)
         effects = self.effects
         # Targets no effect ever names are passed by (most of a network, on most legs).
