@@ -179,7 +179,7 @@ def evaluate(
         value = item.score
         rule = rules.for_dimension(item.dimension)
         memory = remembered or KeyState(target=item.target, dimension=item.dimension)
-        history = tuple((t, s) for t, s in memory.history if t > window_start) + ((now, value),)
+        history = (*(p for p in memory.history if p[0] > window_start), (now, value))
         breaches = memory.breaches + 1 if value >= rule.warn else 0
         open_id, last_cleared = memory.open_id, memory.last_cleared_at
         current = alerts.get(open_id) if open_id else None
