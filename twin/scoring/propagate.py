@@ -26,6 +26,7 @@ _MAX_NAMED = 3
 # network every day, and on many days its own scores are those of the day before.
 _links: tuple[Network, pd.DataFrame] | None = None
 _last: tuple[Network, ScoringConfig, pd.DataFrame, pd.DataFrame] | None = None
+_KEEP_ROWS = 10_000
 
 
 def lane_links(network: Network) -> pd.DataFrame:
@@ -77,7 +78,8 @@ def propagate(
     ):
         return _last[3].copy()
     out = _propagate(scores, network, config)
-    _last = (network, config, scores.copy(), out.copy())
+    # Kept for small frames only (a bulk run's copies would cost more than they save).
+    _last = (network, config, scores.copy(), out.copy()) if len(scores) <= _KEEP_ROWS else None
     return out
 
 
