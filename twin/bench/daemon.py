@@ -39,7 +39,9 @@ from urllib.parse import quote
 
 import numpy as np
 
+from twin.domain.durations import format_duration
 from twin.domain.plans import PlanStatus
+from twin.domain.settings import MonitorSettings
 from twin.files.networks import load_network
 from twin.files.shipments import write_shipments
 from twin.network.graph import NetworkView
@@ -51,6 +53,8 @@ SHIPMENTS = {"S": 2_000, "M": 10_000, "L": 50_000}
 SIGNALS = {"S": 200, "M": 1_000, "L": 1_000}
 REPO = Path(__file__).resolve().parents[2]
 START = datetime(2024, 3, 1, tzinfo=UTC)
+# The daemon's default `[monitor] replan_budget` (TWIN_BENCH_REPLAN_BUDGET overrides it).
+REPLAN_BUDGET = format_duration(MonitorSettings().replan_budget)
 
 
 class _ReplanCounter:
@@ -61,6 +65,8 @@ class _ReplanCounter:
         self.calls = 0
         self.seconds = 0.0
         self.statuses: list[str] = []
+        # Per call: shipments, seconds, status, column-generation rounds, columns.
+        self.each: list[tuple[int, float, str, int, int]] = []
 
     def __enter__(self) -> Self:
         from twin.playbook.actions import OptimiseReplanner
@@ -68,12 +74,17 @@ class _ReplanCounter:
         self._original = OptimiseReplanner.replan
         counter, original = self, self._original
 
-        def replan(planner: Any, *args: Any, **kwargs: Any) -> Any:
+        def replan(planner: Any, view: Any, shipments: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
-            made = original(planner, *args, **kwargs)
+            made = original(planner, view, shipments, **kwargs)
+            took = time.perf_counter() - started
             counter.calls += 1
-            counter.seconds += time.perf_counter() - started
+            counter.seconds += took
             counter.statuses.append(made.status.value)
+            rounds, columns = made.timing.get("rounds", 0), made.timing.get("columns", 0)
+            counter.each.append(
+                (len(shipments), round(took, 2), made.status.value, int(rounds), int(columns))
+            )
             return made
 
         OptimiseReplanner.replan = replan  # type: ignore[method-assign,assignment]
@@ -101,6 +112,9 @@ def _timed_pass(toml: Path, at: datetime, folder: Path, suffix: str) -> dict[str
         f"replans_{suffix}": replans.calls,
         f"replan_s_{suffix}": round(replans.seconds, 3),
         f"replan_status_{suffix}": sorted(set(replans.statuses)),
+        f"rest_s_{suffix}": round(seconds - replans.seconds, 3),
+        f"replan_calls_{suffix}": replans.each,
+        f"budget_stopped_{suffix}": sum(len(stops) for stops in report.stopped.values()),
     }
 
 
@@ -173,6 +187,7 @@ def _pass(url: str, size: str, folder: Path) -> dict[str, Any]:
 
     network, _ = load_network("demo")
     count = SHIPMENTS[size]
+    budget = os.environ.get("TWIN_BENCH_REPLAN_BUDGET", REPLAN_BUDGET)
     days = 10
     shipments = generate_shipments(network, start=START, days=days, per_day=count // days, seed=11)
     write_shipments(shipments, folder / "shipments.csv")
@@ -188,6 +203,9 @@ def _pass(url: str, size: str, folder: Path) -> dict[str, Any]:
                 "[[feeds]]",
                 'name = "drop"',
                 'path = "feeds/*"',
+                "",
+                "[monitor]",
+                f'replan_budget = "{budget}"',
                 "",
             ]
         )
@@ -213,6 +231,7 @@ def _pass(url: str, size: str, folder: Path) -> dict[str, Any]:
         "shipments": count,
         "in_flight": seeded,
         "signal_rows": len(rows),
+        "replan_budget": budget,
         "setup_s": round(setup_s, 3),
         **first,
         **second,

@@ -33,8 +33,10 @@ from twin.network.timing import booked_lane_points, earliest_offsets
 from twin.optimise import PlanRequest, Position, SolveOptions, plan
 from twin.playbook.actions import (
     ActionContext,
+    BudgetedReplanner,
     InForce,
     OptimiseReplanner,
+    ReplanBudget,
     Replanner,
     lanes_meeting_in_window,
 )
@@ -74,6 +76,12 @@ class EngineSettings:
     history: timedelta = timedelta(days=30)
     solve: SolveOptions = field(default_factory=SolveOptions)
     rescore_every: timedelta = timedelta(0)
+    replan_budget: timedelta | None = None
+
+
+# replan_budget: wall-clock time one tick gives its playbooks' re-plans in all, shared out
+# alert by alert (twin.playbook.actions.ReplanBudget); None: each re-plan has the planner's own
+# limit. The daemon sets `[monitor] replan_budget`; replays leave it unset.
 
 
 # rescore_every: with no new signal, scores are recomputed only this often (0 = every tick);
@@ -96,6 +104,8 @@ class TickReport:
     # Shipment records stock moves created or changed (a transfer, a redirect), and removed.
     booked: dict[str, Shipment] = field(default_factory=dict)
     unbooked: set[str] = field(default_factory=set)
+    # Incidents whose re-plans ran out of the tick's re-plan budget -> how (each re-plan).
+    stopped: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class Engine:
@@ -156,6 +166,7 @@ class Engine:
         # Bumped whenever the plan of record changes (the reserved-capacity index follows it).
         self._routes_version = 0
         self._reserved_cache: tuple[tuple[datetime, int], ReservedIndex] | None = None
+        self._budget: ReplanBudget | None = None  # this tick's re-plan budget, while it runs
 
     @classmethod
     def from_state(
@@ -419,11 +430,23 @@ class Engine:
                 self.settings.exposure_horizon,
                 self.settings.scoring,
             )
+        budget = self.settings.replan_budget
+        self._budget = (
+            ReplanBudget(budget.total_seconds(), time.perf_counter) if budget and paging else None
+        )
+        # The budget is shared among the alerts a playbook answers (the rest re-plan nothing).
+        answering = sum(
+            1
+            for e in events
+            if e.kind != "cleared" and e.pages and match_alert(e.alert, self.playbooks)
+        )
         for event in events:
             if event.kind == "cleared":
                 self._on_clear(event.alert, now, report)
             elif event.pages:
-                self._respond(event.alert, now, report)
+                self._respond(event.alert, now, report, alerts_left=answering)
+                answering -= 1 if match_alert(event.alert, self.playbooks) else 0
+        self._budget = None
         self._apply_decided(now, report)
         self._expire_stale(now, report)
         report.rerouted = dict(self._rerouted)
@@ -562,7 +585,9 @@ class Engine:
         self.seconds[stage] += now - since
         return now
 
-    def _respond(self, alert: Alert, now: datetime, report: TickReport) -> None:
+    def _respond(
+        self, alert: Alert, now: datetime, report: TickReport, *, alerts_left: int = 1
+    ) -> None:
         matched = match_alert(alert, self.playbooks)
         if matched is None:
             report.unmatched.append(alert)
@@ -581,6 +606,11 @@ class Engine:
         if last is not None and now - last < playbook.cooldown_td:
             return
         holds = self.holds
+        replanner = (
+            self._budget.for_alert(self.replanner, alerts_left)
+            if self._budget is not None
+            else self.replanner
+        )
         ctx = ActionContext(
             alert=alert,
             network=self.network,
@@ -588,7 +618,7 @@ class Engine:
             current={sid: routes for sid, routes in self._routes.items() if sid not in holds},
             now=now,
             exposures=tuple(report.exposures),
-            replanner=self.replanner,
+            replanner=replanner,
             constraints=self.active_constraints(now),
             risk_days=self._delays(),
             plan_of_record=self._routes,
@@ -600,6 +630,8 @@ class Engine:
         incident = self._stock_impact(
             propose(matched, ctx, shadow=self.settings.shadow), now, report
         )
+        if isinstance(replanner, BudgetedReplanner) and replanner.stops:
+            report.stopped[incident.id] = tuple(replanner.stops)
         incident, log = opening_moves(incident, at=now)
         if incident.state is S.proposed and self.settings.approve_all and incident.diff.applicable:
             incident, entry = transition(
