@@ -383,7 +383,7 @@ def worth_changing(ctx: ActionContext, change: ShipmentChange, closed: frozenset
     """Whether a re-route pays: its old route is ruled out by the constraints (takes a lane of
     `closed`, the lanes they close), or the lateness it is expected to avoid is worth more
     than what it adds to the cost."""
-    if any(lane in closed for lane in change.old_path):
+    if not closed.isdisjoint(change.old_path):
         return True
     shipment = ctx.shipments[change.shipment]
     saving = change.late_days_avoided * change.units * shipment.penalty_per_unit_day
