@@ -40,6 +40,7 @@ from twin.playbook.actions import (
     Replanner,
     lanes_meeting_in_window,
 )
+from twin.playbook.actions import in_force as kept_in_force
 from twin.playbook.incidents import transition
 from twin.playbook.match import match_alert
 from twin.playbook.runner import after_clear, apply, opening_moves, propose, stale
@@ -273,13 +274,15 @@ class Engine:
 
     # --- planning ----------------------------------------------------------------------------
 
-    def active_constraints(self, now: datetime | None = None) -> WhatIf:
-        """The constraints in force, merged: what every plan and re-plan is made under. Given
-        `now`, an avoid with a window (`InForce.window`: an announced change not yet biting)
-        keeps off only the lanes that would bring freight booked now to its target inside the
-        window; without `now` it avoids the target outright."""
+    def active_constraints(
+        self, now: datetime | None = None, *, also: Sequence[InForce] = ()
+    ) -> WhatIf:
+        """The constraints in force (and `also`), merged: what every plan and re-plan is made
+        under. Given `now`, an avoid with a window (`InForce.window`: an announced change not
+        yet biting) keeps off only the lanes that would bring freight booked now to its target
+        inside the window; without `now` it avoids the target outright."""
         merged = WhatIf()
-        for item in self._in_force:
+        for item in (*self._in_force, *also):
             window = item.window
             if now is not None and window is not None and item.kind == "avoid":
                 lanes = lanes_meeting_in_window(
@@ -605,7 +608,11 @@ class Engine:
         last = self._cooldowns.get((playbook.id, alert.target))
         if last is not None and now - last < playbook.cooldown_td:
             return
-        holds = self.holds
+        # Incidents this tick applies at its end (answered earlier in it, or approved before):
+        # this one is made on top of them, as if they were applied already, so freight two of a
+        # pass's alerts expose ends up clear of both (not on whichever re-plan applies last).
+        routes, exposures, also, held = self._after_pending(now, report)
+        holds = {**self.holds, **held}
         replanner = (
             self._budget.for_alert(self.replanner, alerts_left)
             if self._budget is not None
@@ -615,17 +622,19 @@ class Engine:
             alert=alert,
             network=self.network,
             shipments=self.priced_shipments(now),
-            current={sid: routes for sid, routes in self._routes.items() if sid not in holds},
+            current={sid: parts for sid, parts in routes.items() if sid not in holds},
             now=now,
-            exposures=tuple(report.exposures),
+            exposures=tuple(exposures),
             replanner=replanner,
-            constraints=self.active_constraints(now),
+            constraints=self.active_constraints(now, also=also),
             risk_days=self._delays(),
-            plan_of_record=self._routes,
+            plan_of_record=routes,
             emissions=self.emissions,
             stock=self._situation(alert, now, report),
             booked=self.shipments,
-            reserved_index=self._reserved_index(now),
+            reserved_index=(
+                self._reserved_index(now) if routes is self._routes else ReservedIndex(routes, now)
+            ),
         )
         incident = self._stock_impact(
             propose(matched, ctx, shadow=self.settings.shadow), now, report
@@ -645,6 +654,35 @@ class Engine:
         self._incidents[incident.id] = incident
         report.incidents.append(incident)
         report.audit.extend(log)
+
+    def _after_pending(
+        self, now: datetime, report: TickReport
+    ) -> tuple[Mapping[str, Routes], list[Exposure], list[InForce], dict[str, str]]:
+        """The plan of record, the exposures, the constraints and the holds as they will be
+        once the incidents this tick applies (approved or auto-approved) are applied: their
+        routes and holds over the plan of record, what they keep in force, and the exposures
+        of the shipments they move worked out again on their new routes."""
+        pending = [i for i in self._incidents.values() if i.state in (S.approved, S.auto_approved)]
+        if not pending:
+            return self._routes, report.exposures, [], {}
+        overlay: dict[str, Routes] = {}
+        held: dict[str, str] = {}
+        also: list[InForce] = []
+        for incident in pending:
+            also.extend(kept_in_force(incident, now))
+            new: dict[str, list[Assignment]] = {}
+            for assignment in incident.new_routes:
+                new.setdefault(assignment.shipment, []).append(assignment)
+            for change in incident.diff.changes:
+                if change.held:
+                    held[change.shipment] = incident.id
+                else:
+                    overlay[change.shipment] = tuple(new.get(change.shipment, ()))
+        if not overlay:
+            return self._routes, report.exposures, also, held
+        exposures = [e for e in report.exposures if e.shipment not in overlay]
+        exposures += self._exposures(overlay.values(), now)
+        return {**self._routes, **overlay}, exposures, also, held
 
     def _apply_decided(self, now: datetime, report: TickReport) -> None:
         for incident in list(self._incidents.values()):
