@@ -96,14 +96,75 @@ class _ReplanCounter:
         OptimiseReplanner.replan = self._original  # type: ignore[method-assign]
 
 
+class _PassParts:
+    """Seconds of the pass's parts, by wrapping them: the replan job's pass (shipments moved
+    along their routes, new ones planned), the monitor pass's load of the engine state from
+    the store, its tick (scores, alerts, the playbooks' previews with their re-plans, apply)
+    and its write back."""
+
+    # (module, name there, part): each where the pass looks it up.
+    PARTS = (
+        ("twin.engine.service", "replan_pass", "replan_job"),
+        ("twin.engine.service", "monitor_pass", "monitor"),
+        ("twin.engine.passes", "save_engine_state", "save"),
+        ("twin.engine.engine", "Engine.tick", "tick"),
+        ("twin.engine.engine", "Engine._respond", "playbooks"),
+    )
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._restore: list[tuple[Any, str, Any]] = []
+
+    def __enter__(self) -> Self:
+        import importlib
+
+        for module_name, dotted, label in self.PARTS:
+            owner: Any = importlib.import_module(module_name)
+            *path, name = dotted.split(".")
+            for part in path:
+                owner = getattr(owner, part)
+            original = getattr(owner, name)
+            setattr(owner, name, self._timed(original, label))
+            self._restore.append((owner, name, original))
+        return self
+
+    def _timed(self, original: Any, label: str) -> Any:
+        parts = self.seconds
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                parts[label] = parts.get(label, 0.0) + time.perf_counter() - started
+
+        return timed
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, name, original in reversed(self._restore):
+            setattr(owner, name, original)
+
+
 def _timed_pass(toml: Path, at: datetime, folder: Path, suffix: str) -> dict[str, Any]:
     """One `run_once` at `at`: its seconds and what it did (see the module docstring)."""
     from twin.engine.service import run_once
 
-    with _ReplanCounter() as replans:
+    with _ReplanCounter() as replans, _PassParts() as parts:
         started = time.perf_counter()
         report = run_once(toml, at, base=folder)
         seconds = time.perf_counter() - started
+    took = parts.seconds
+    monitor, tick = took.get("monitor", 0.0), took.get("tick", 0.0)
+    playbooks, save = took.get("playbooks", 0.0), took.get("save", 0.0)
+    breakdown = {
+        "replan_job": took.get("replan_job", 0.0),
+        "monitor_load": monitor - tick - save,  # (and the outbox, logging: little)
+        "score_alert_expose": tick - playbooks,
+        "playbooks_but_planner": playbooks - replans.seconds,
+        "planner": replans.seconds,
+        "save": save,
+    }
+    breakdown["feeds_outbox_other"] = seconds - sum(breakdown.values())
     return {
         f"{suffix}_s": round(seconds, 3),
         f"alerts_{suffix}": sum(1 for e in report.events if e.pages),
@@ -115,6 +176,7 @@ def _timed_pass(toml: Path, at: datetime, folder: Path, suffix: str) -> dict[str
         f"rest_s_{suffix}": round(seconds - replans.seconds, 3),
         f"replan_calls_{suffix}": replans.each,
         f"budget_stopped_{suffix}": sum(len(stops) for stops in report.stopped.values()),
+        f"parts_s_{suffix}": {k: round(v, 2) for k, v in breakdown.items()},
     }
 
 
