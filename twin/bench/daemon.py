@@ -15,8 +15,11 @@ decoded from the store; the new rows open alert episodes, which are not yet firi
 fire, the matched playbooks preview their actions — re-planning the exposed freight — and the
 auto-approved incidents are applied. Each pass reports what it did beside its time (`alerts_*`:
 paging alert events, `incidents_*`, `rerouted_*`: shipments given new routes, `replans_*`:
-re-planner calls and `replan_s_*` their seconds, `replan_status_*` their plans' statuses), so a
-figure for a pass in which nothing fired cannot pass for one in which the playbooks ran.
+re-planner calls and `replan_s_*` their seconds, `replan_status_*` their plans' statuses,
+`replan_calls_*` each call's size and outcome, `budget_stopped_*` re-plans the pass's re-plan
+budget cut short), so a figure for a pass in which nothing fired, or in which the re-plans were
+cut short, cannot pass for one in which the playbooks ran. `parts_s_*` breaks the pass into its
+parts. The daemon's `[monitor] replan_budget` applies (TWIN_BENCH_REPLAN_BUDGET sets another).
 
 Both backends when TWIN_BENCH_POSTGRES_URL is set (each in its own process, so each peak is its
 own); TWIN_BENCH_BACKEND=sqlite or postgres picks one.
