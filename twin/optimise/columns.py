@@ -18,11 +18,16 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from twin.optimise.instance import ArcBatch, Commodity, Instance
+from twin.optimise.kernels import active_lanes, reset_nodes, time_expanded_dp
 from twin.optimise.timeline import late_days
 
 T = TypeVar("T")
 
 INF = np.inf
+# Stand-ins for the DP kernel's optional arrays (flags say they are absent).
+_NO_ADJUST = np.zeros((0, 0))
+_NO_ROOM = np.zeros((1, 0))
+_NO_BOUND = np.zeros((0, 0))
 
 
 @dataclass(frozen=True)
@@ -83,8 +88,9 @@ def time_expanded_costs(
     adjust: np.ndarray | None = None,
     need: np.ndarray | None = None,
     static: bool = False,
-    buffer: np.ndarray | None = None,
+    buffer: DPBuffer | None = None,
     bound: np.ndarray | None = None,
+    active: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Least cost to be at each node by each day, from each (source, start day).
 
@@ -96,14 +102,16 @@ def time_expanded_costs(
     need : optional K units per start point: an unsplittable shipment never takes an arc
         with less room than its units (so its routes are ones it can really use).
     static : judge room by capacities instead of what is left each day (for lower bounds).
-    buffer : optional flat float array of at least (H+1) x nodes x K items to hold the result
-        (reused between runs: allocating a fresh array each run costs its page faults).
+    buffer : optional `DPBuffer` to hold the result, reused between runs (allocating a fresh
+        array each run cost its page faults, and filling one most of a run).
     bound : optional (nodes, K): a (node, start point) pair whose value is not below its
         bound is not expanded. With bound[v, k] = (what a route may cost) - (a lower bound
         on the cost from v to where it goes), as `price` sets it, the values of every pair
         on a route within that cost stay exact (A*: any prefix of such a route is itself
         within its bound, the lower bound being consistent along arcs); others may be
         left higher, or inf.
+    active : optional `changed_lanes(instance, batch, adjust)`, computed once for many runs
+        with the same adjust (else computed here).
 
     Returns
     -------
@@ -113,87 +121,59 @@ def time_expanded_costs(
     horizon = instance.horizon
     n_nodes = len(instance.node_ids)
     k = len(sources)
-    size = (horizon + 1) * n_nodes * k
-    if buffer is not None and len(buffer) >= size:
-        dist = buffer[:size].reshape(horizon + 1, n_nodes, k)
-        dist.fill(INF)
+    shape = (horizon + 1, n_nodes, k)
+    if buffer is not None and buffer.fits(shape):
+        dist, reached = buffer.take(shape)
     else:
-        dist = np.full((horizon + 1, n_nodes, k), INF)
-    frm, to, dur = instance.frm, instance.to, batch.dur
-    n_lanes = len(frm)
-    cost = batch.cost
-    # Lanes grouped by the node they leave, to expand (node, start point) pairs into arcs.
-    out_lanes = np.argsort(frm, kind="stable")
-    out_start = np.searchsorted(frm[out_lanes], np.arange(n_nodes + 1))
-    out_deg = np.diff(out_start)
-    flat = dist.reshape(-1)
-    cols = np.arange(k)
-    first = int(starts.min()) if k else 0
-    biggest = float(need.max()) if need is not None and k else 0.0
-    prev_room: np.ndarray | None = None
-    # Rows by day, contiguous: every day reads one day of room and of dual costs.
-    static_room = instance.static_room() if static else None
-    room_table = instance.room_by_day(batch) if not static and biggest > 0.0 else None
-    adjust_t = np.ascontiguousarray(adjust.T) if adjust is not None else None
-    bound_flat = bound.reshape(-1) if bound is not None else None
-    # Nodes with some pair expanded so far: only lanes out of them can need relaxing again.
-    expanded = np.zeros(n_nodes, dtype=bool)
-    for t in range(first, horizon + 1):
-        here = starts == t
-        if here.any():
-            dist[t, sources[here], cols[here]] = 0.0
-        if t > first:
-            # (node, start point) pairs whose value improved on day t: only their arcs can give
-            # anything new. An arc leaving an unchanged pair on day t costs what it cost on day
-            # t - 1 (when its step cost and room are the same) and arrives a day later, so
-            # waiting at the far end already gives that value or better. Lanes whose step cost
-            # falls or whose room changes on day t are relaxed for every start point. Every
-            # value is bit-identical to relaxing all arcs (tests/optimise/test_pricing_dp.py).
-            improved = np.flatnonzero(dist[t] < dist[t - 1])
-            np.minimum(dist[t], dist[t - 1], out=dist[t])
-        else:
-            improved = np.flatnonzero(np.isfinite(dist[t]))
-        if bound_flat is not None and len(improved):
-            improved = improved[dist[t].reshape(-1)[improved] < bound_flat[improved]]
-        expanded[improved // k] = True
-        if n_lanes == 0:
-            continue
-        room = None
-        lane_active: np.ndarray | None = None
-        if biggest > 0.0:
-            room = static_room if room_table is None else room_table[t]
-            if room_table is not None and prev_room is not None:
-                lane_active = np.asarray(room != prev_room)
-            prev_room = room
-        if adjust_t is not None and t > first:
-            cheaper = adjust_t[t] < adjust_t[t - 1]
-            lane_active = cheaper if lane_active is None else lane_active | cheaper
-        v, key = np.divmod(improved, k)
-        deg = out_deg[v]
-        total = int(deg.sum())
-        ends = np.cumsum(deg)
-        pick = np.repeat(out_start[v] - (ends - deg), deg) + np.arange(total)
-        lanes = out_lanes[pick]
-        keys = np.repeat(key, deg)
-        if lane_active is not None:
-            extra = np.flatnonzero(lane_active & expanded[frm])
-            if len(extra):
-                at = dist[t][frm[extra]]
-                li, ki = np.nonzero(np.isfinite(at) if bound is None else at < bound[frm[extra]])
-                lanes = np.concatenate([lanes, extra[li]])
-                keys = np.concatenate([keys, ki])
-        if not len(lanes):
-            continue
-        arrive = t + dur[lanes]
-        ok = arrive <= horizon
-        if room is not None and need is not None:  # room is set only when need is given
-            ok &= room[lanes] >= need[keys] - 1e-9
-        if not ok.all():
-            lanes, keys, arrive = lanes[ok], keys[ok], arrive[ok]
-        step = cost[lanes] if adjust_t is None else cost[lanes] + adjust_t[t][lanes]
-        vals = dist[t][frm[lanes], keys] + step
-        np.minimum.at(flat, (arrive * n_nodes + to[lanes]) * k + keys, vals)
+        dist, reached = np.full(shape, INF), np.zeros(n_nodes, dtype=bool)
+    if k == 0:
+        return dist
+    out_lanes, out_start = instance.out_lanes()
+    has_room = need is not None and float(need.max()) > 0.0
+    if not has_room:
+        room = _NO_ROOM
+    elif static:
+        room = instance.static_room()[None, :]
+    else:
+        room = instance.room_by_day(batch)
+    if active is None:
+        active = changed_lanes(instance, batch, adjust, daily_room=not static and has_room)
+    time_expanded_dp(
+        dist,
+        reached,
+        np.ascontiguousarray(sources, dtype=np.int64),
+        np.ascontiguousarray(starts, dtype=np.int64),
+        instance.frm,
+        instance.to,
+        batch.dur,
+        np.ascontiguousarray(batch.cost, dtype=float),
+        out_start,
+        out_lanes,
+        adjust if adjust is not None else _NO_ADJUST,
+        adjust is not None,
+        room,
+        not static,
+        has_room,
+        need.astype(float) if need is not None else np.zeros(k),
+        bound if bound is not None else _NO_BOUND,
+        bound is not None,
+        *active,
+    )
     return dist
+
+
+def changed_lanes(
+    instance: Instance, batch: ArcBatch, adjust: np.ndarray | None, daily_room: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """The lanes the pricing DP relaxes from every pair on day t (their step cost fell, or
+    their room changed, from day t - 1), by day: (start of each day's group; lanes)."""
+    return active_lanes(
+        adjust if adjust is not None else _NO_ADJUST,
+        adjust is not None,
+        instance.room_by_day(batch) if daily_room else _NO_ROOM,
+        daily_room,
+        instance.horizon,
+    )
 
 
 def trace_route(
@@ -349,9 +329,33 @@ def need_class(rooms: np.ndarray, units: float) -> float:
     return (float(rooms[i - 1]) + upper) / 2.0
 
 
-def _dist_buffer(instance: Instance, keys: int) -> np.ndarray:
-    """One flat array that every DP run of a call reuses (see `time_expanded_costs`)."""
-    return np.empty(
+class DPBuffer:
+    """One flat array that every DP run of a call reuses (see `time_expanded_costs`), kept
+    all inf between runs: a run writes only the rows of the nodes it reaches, so the next
+    run resets those instead of filling the whole array (with the A* bound a pricing run
+    reaches a small part of the network)."""
+
+    def __init__(self, size: int):
+        self.flat = np.full(size, INF)
+        self.last: tuple[np.ndarray, np.ndarray] | None = None
+
+    def fits(self, shape: tuple[int, int, int]) -> bool:
+        return shape[0] * shape[1] * shape[2] <= len(self.flat)
+
+    def take(self, shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """(dist of `shape`, all inf; reached nodes, all False) for the next run; the array
+        handed out before is no longer valid."""
+        if self.last is not None:
+            reset_nodes(*self.last)
+        dist = self.flat[: shape[0] * shape[1] * shape[2]].reshape(shape)
+        reached = np.zeros(shape[1], dtype=bool)
+        self.last = (dist, reached)
+        return dist, reached
+
+
+def _dist_buffer(instance: Instance, keys: int) -> DPBuffer:
+    """One buffer that every DP run of a call reuses (see `DPBuffer`)."""
+    return DPBuffer(
         (instance.horizon + 1) * len(instance.node_ids) * min(max(keys, 1), KEYS_PER_RUN)
     )
 
@@ -366,8 +370,8 @@ def initial_columns(instance: Instance) -> ColumnPool:
     Fast path first: the cheapest path over the network (Dijkstra, time ignored), when it
     arrives on time and the shipment fits every lane of it, is the cheapest timed route (no
     route costs less, and it is not late). The others: with no duals the time-expanded graph
-    looks the same from every start day, so one DP run per (batch, source) from day 0 serves
-    every ready day (routes are shifted in time). Commodities with no route that arrives by
+    looks the same from every start day, so one DP run per (batch, source, need class) from
+    day 0 serves every ready day (routes are shifted in time). Commodities with no route that arrives by
     the horizon get `blocked` set.
     """
     pool = ColumnPool(instance)
@@ -391,38 +395,9 @@ def initial_columns(instance: Instance) -> ColumnPool:
     buffer = _dist_buffer(instance, sum(1 for _ in by_key))
     for b, batch in enumerate(instance.batches):
         keys = sorted((s, u) for (bb, s, u) in by_key if bb == b)
-        slow = [(s, u) for s, u in keys if any(c.index not in chosen for c in by_key[(b, s, u)])]
-        for chunk in _chunks(slow, KEYS_PER_RUN):
-            needs = np.array([u for _, u in chunk])
-            dist = time_expanded_costs(
-                instance,
-                batch,
-                np.array([s for s, _ in chunk], dtype=np.int64),
-                np.zeros(len(chunk), dtype=np.int64),
-                need=needs,
-                static=True,
-                buffer=buffer,
-            )
-            for key, (source, units) in enumerate(chunk):
-                for c in by_key[(b, source, units)]:
-                    if c.index in chosen:
-                        continue
-                    value, arrival = best_arrival(dist[:, c.dest, key], c, c.ready, horizon)
-                    if not np.isfinite(value):
-                        c.blocked = f"no route arrives within the planning horizon (day {horizon})"
-                        continue
-                    legs = trace_route(
-                        instance,
-                        batch,
-                        dist,
-                        key,
-                        source,
-                        c.dest,
-                        arrival - c.ready,
-                        need=units,
-                        static=True,
-                    )
-                    chosen[c.index] = tuple((lane, day + c.ready) for lane, day in legs)
+        slow = [c for s, u in keys for c in by_key[(b, s, u)] if c.index not in chosen]
+        if slow:
+            _static_routes(instance, b, slow, buffer, chosen)
         # Added in key order, whichever way each route was found.
         for source, units in keys:
             for c in by_key[(b, source, units)]:
@@ -431,6 +406,57 @@ def initial_columns(instance: Instance) -> ColumnPool:
                     pool.lower_bound_pu[c.index] = column.cost_pu
                     pool.add(column)
     return pool
+
+
+def _static_routes(
+    instance: Instance,
+    b: int,
+    members: list[Commodity],
+    buffer: DPBuffer,
+    chosen: dict[int, tuple[tuple[int, int], ...]],
+) -> None:
+    """Cheapest timed routes with no duals into `chosen`: one static DP run per chunk of
+    (source, need) keys from day 0, routes shifted to each ready day; commodities with no
+    route by the horizon get `blocked`. (An A* bound does not help here: a key serves
+    shipments to many destinations, so the union of their bounds is most of the network.)"""
+    horizon = instance.horizon
+    batch = instance.batches[b]
+    rooms = np.unique(np.concatenate([instance.lane_cap, instance.node_cap]))
+
+    def key_of(c: Commodity) -> tuple[int, int, float]:
+        return (c.source, 0, 0.0 if c.split else need_class(rooms, c.units))
+
+    keys = sorted({key_of(c) for c in members})
+    slot = {key: i for i, key in enumerate(keys)}
+    for chunk_no, chunk_members in _by_chunk(members, slot, key_of):
+        chunk = keys[chunk_no * KEYS_PER_RUN : (chunk_no + 1) * KEYS_PER_RUN]
+        dist = time_expanded_costs(
+            instance,
+            batch,
+            np.array([s for s, _, _ in chunk], dtype=np.int64),
+            np.zeros(len(chunk), dtype=np.int64),
+            need=np.array([u for _, _, u in chunk]),
+            static=True,
+            buffer=buffer,
+        )
+        for c in chunk_members:
+            key = slot[key_of(c)] % KEYS_PER_RUN
+            value, arrival = best_arrival(dist[:, c.dest, key], c, c.ready, horizon)
+            if not np.isfinite(value):
+                c.blocked = f"no route arrives within the planning horizon (day {horizon})"
+                continue
+            legs = trace_route(
+                instance,
+                batch,
+                dist,
+                key,
+                c.source,
+                c.dest,
+                arrival - c.ready,
+                need=key_of(c)[2],
+                static=True,
+            )
+            chosen[c.index] = tuple((lane, day + c.ready) for lane, day in legs)
 
 
 def _on_time_cheapest(
@@ -565,8 +591,9 @@ def _chunk_costs(
     batch: ArcBatch,
     chunk: list[tuple[int, int, float]],
     adjust: np.ndarray,
-    buffer: np.ndarray,
+    buffer: DPBuffer,
     bound: np.ndarray | None,
+    active: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
     """One DP run over a chunk of (source, start day, room needed) start points."""
     return time_expanded_costs(
@@ -578,6 +605,7 @@ def _chunk_costs(
         need=np.array([u for _, _, u in chunk]),
         buffer=buffer,
         bound=bound,
+        active=active,
     )
 
 
@@ -677,6 +705,7 @@ def price_within(
     for b, members in sorted(by_batch.items()):
         batch = instance.batches[b]
         adjust = close_arcs(dual_costs(instance, batch, *duals), closed)
+        active = changed_lanes(instance, batch, adjust)
 
         def key_of(c: Commodity) -> tuple[int, int, float]:
             return (c.source, c.ready, 0.0 if c.split else need_class(rooms, c.units))
@@ -693,7 +722,7 @@ def price_within(
                 [(c, slot[key_of(c)] % KEYS_PER_RUN, most[c.index]) for c in chunk_members],
                 len(chunk),
             )
-            dist = _chunk_costs(instance, batch, chunk, adjust, buffer, bound)
+            dist = _chunk_costs(instance, batch, chunk, adjust, buffer, bound, active)
             for c in chunk_members:
                 key = slot[key_of(c)] % KEYS_PER_RUN
                 prices_out = (demand_dual[c.index] - tol) / c.units  # per unit
@@ -763,6 +792,7 @@ def routes_within(
     for b, members in sorted(by_batch.items()):
         batch = instance.batches[b]
         adjust = close_arcs(dual_costs(instance, batch, *duals), closed)
+        active = changed_lanes(instance, batch, adjust)
         room = instance.room_by_day(batch)
 
         def key_of(c: Commodity) -> tuple[int, int, float]:
@@ -785,7 +815,7 @@ def routes_within(
                 ],
                 len(chunk),
             )
-            dist = _chunk_costs(instance, batch, chunk, adjust, buffer, bound)
+            dist = _chunk_costs(instance, batch, chunk, adjust, buffer, bound, active)
             for c in chunk_members:
                 if out_of_time is not None and out_of_time():
                     return out, False

@@ -76,6 +76,7 @@ class Instance:
     lane_room: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     node_room: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     room_values_cache: np.ndarray | None = None
+    out_lanes_cache: tuple[np.ndarray, np.ndarray] | None = None
 
     def lane_residual(self, lane: int, day: int) -> float:
         return float(self.lane_room[lane, day])
@@ -92,6 +93,14 @@ class Instance:
         if static:
             return np.minimum(self.lane_cap[lanes], self.node_cap[self.to[lanes]])
         return np.minimum(self.lane_room[lanes, day], self.node_room[self.to[lanes], arrive])
+
+    def out_lanes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lanes grouped by the node they leave, start of each node's group; nodes + 1)."""
+        if self.out_lanes_cache is None:
+            order = np.argsort(self.frm, kind="stable").astype(np.int64)
+            start = np.searchsorted(self.frm[order], np.arange(len(self.node_ids) + 1))
+            self.out_lanes_cache = (order, start.astype(np.int64))
+        return self.out_lanes_cache
 
     def room_by_day(self, batch: ArcBatch) -> np.ndarray:
         """(H+1, lanes): `arc_room` of every lane on every departure day, row by day (built

@@ -1,0 +1,173 @@
+"""Compiled loops of the pricing DP (numba): the time-expanded shortest paths of `columns`.
+
+The DP visits each (day, node, start point) once and relaxes the lanes out of the pairs that
+improved; written as numpy calls it paid ~30 calls of interpreter and allocation overhead per
+day per run for ~1,000 arcs of work, which made pricing most of a congested plan
+(docs/planner.md). The rules, and so every value, are those of `columns.time_expanded_costs`;
+`tests/optimise/test_pricing_dp.py` checks them against a plain DP that relaxes every arc on
+every day.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+INF = np.inf
+
+
+@njit(cache=True, nogil=True)
+def active_lanes(
+    adjust: np.ndarray, has_adjust: bool, room: np.ndarray, daily_room: bool, horizon: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lanes whose step cost falls, or whose room changes, from day t - 1 to day t, by day:
+    (start of each day's group, H + 2; lanes). adjust is (lanes, H+1), room (H+1, lanes)."""
+    n_lanes = adjust.shape[0] if has_adjust else (room.shape[1] if daily_room else 0)
+    count = np.zeros(horizon + 2, dtype=np.int64)
+    mark = np.zeros((horizon + 1, max(n_lanes, 1)), dtype=np.bool_)
+    for lane in range(n_lanes):
+        for t in range(1, horizon + 1):
+            hit = has_adjust and adjust[lane, t] < adjust[lane, t - 1]
+            if not hit and daily_room:
+                hit = room[t, lane] != room[t - 1, lane]
+            if hit:
+                mark[t, lane] = True
+                count[t + 1] += 1
+    start = np.cumsum(count)
+    lanes = np.empty(start[-1], dtype=np.int64)
+    i = 0
+    for t in range(horizon + 1):
+        for lane in range(n_lanes):
+            if mark[t, lane]:
+                lanes[i] = lane
+                i += 1
+    return start, lanes
+
+
+@njit(cache=True, nogil=True)
+def reset_nodes(dist: np.ndarray, reached: np.ndarray) -> None:
+    """Set dist[:, v, :] back to inf for every node v marked in `reached` (a run writes
+    nothing else), so a buffer is clean again without filling all of it."""
+    for v in range(dist.shape[1]):
+        if reached[v]:
+            dist[:, v, :] = INF
+
+
+@njit(cache=True, nogil=True)
+def time_expanded_dp(
+    dist: np.ndarray,
+    reached: np.ndarray,
+    sources: np.ndarray,
+    starts: np.ndarray,
+    frm: np.ndarray,
+    to: np.ndarray,
+    dur: np.ndarray,
+    cost: np.ndarray,
+    out_start: np.ndarray,
+    out_lanes: np.ndarray,
+    adjust: np.ndarray,
+    has_adjust: bool,
+    room: np.ndarray,
+    daily_room: bool,
+    has_room: bool,
+    need: np.ndarray,
+    bound: np.ndarray,
+    has_bound: bool,
+    active_start: np.ndarray,
+    active: np.ndarray,
+) -> None:
+    """Fill `dist` (H+1, nodes, K; all inf on entry) with the least cost of being at each
+    node by each day from each start point (sources[k] on day starts[k]); mark in `reached`
+    (nodes; all False on entry) every node it wrote to.
+
+    Each day: a start point's source gets 0; a (node, start point) pair keeps the better of
+    its value and the day before's (waiting); a pair whose value improved that day (and is
+    below its bound, when has_bound) relaxes the lanes out of its node. An unchanged pair's
+    arcs cost what they cost when it last improved and arrive later, so waiting at the far
+    end already gives that or better — except on a lane whose step cost fell (a capacity
+    dual on an earlier day only) or whose room changed: those (`active_lanes`, by day) are
+    relaxed from every pair that day. room is (H+1, lanes) by departure day when daily_room,
+    else (1, lanes); an arc with room below need[k] is closed to start point k (has_room).
+    Only nodes reached so far are visited each day: the others are inf on every day.
+    """
+    horizon = dist.shape[0] - 1
+    n_nodes = dist.shape[1]
+    k = dist.shape[2]
+    if k == 0:
+        return
+    first = starts.min()
+    expand = np.zeros(k, dtype=np.bool_)
+    order = np.empty(n_nodes, dtype=np.int64)
+    n_reached = 0
+    for t in range(first, horizon + 1):
+        for j in range(k):
+            if starts[j] == t:
+                v = sources[j]
+                dist[t, v, j] = 0.0
+                if not reached[v]:
+                    reached[v] = True
+                    order[n_reached] = v
+                    n_reached += 1
+        room_row = t if daily_room else 0
+        for r in range(n_reached):
+            v = order[r]
+            some = False
+            for j in range(k):
+                cur = dist[t, v, j]
+                if t > first:
+                    prev = dist[t - 1, v, j]
+                    if not cur < prev:
+                        dist[t, v, j] = prev
+                        expand[j] = False
+                        continue
+                elif not cur < INF:
+                    expand[j] = False
+                    continue
+                expand[j] = not has_bound or cur < bound[v, j]
+                some = some or expand[j]
+            if not some:
+                continue
+            for i in range(out_start[v], out_start[v + 1]):
+                lane = out_lanes[i]
+                arrive = t + dur[lane]
+                if arrive > horizon:
+                    continue
+                step = cost[lane] + adjust[lane, t] if has_adjust else cost[lane]
+                w = to[lane]
+                for j in range(k):
+                    if not expand[j]:
+                        continue
+                    if has_room and room[room_row, lane] < need[j] - 1e-9:
+                        continue
+                    cand = dist[t, v, j] + step
+                    if cand < dist[arrive, w, j]:
+                        dist[arrive, w, j] = cand
+                        if not reached[w]:
+                            reached[w] = True
+                            order[n_reached] = w
+                            n_reached += 1
+        if t == first:
+            continue
+        # Lanes whose step cost fell or whose room changed since the day before: relaxed
+        # from every pair (an unchanged pair may now get somewhere cheaper, or fit).
+        for i in range(active_start[t], active_start[t + 1]):
+            lane = active[i]
+            v = frm[lane]
+            arrive = t + dur[lane]
+            if not reached[v] or arrive > horizon:
+                continue
+            step = cost[lane] + adjust[lane, t] if has_adjust else cost[lane]
+            w = to[lane]
+            for j in range(k):
+                cur = dist[t, v, j]
+                if not cur < INF or (has_bound and not cur < bound[v, j]):
+                    continue
+                if has_room and room[room_row, lane] < need[j] - 1e-9:
+                    continue
+                cand = cur + step
+                if cand < dist[arrive, w, j]:
+                    dist[arrive, w, j] = cand
+                    if not reached[w]:
+                        reached[w] = True
+                        order[n_reached] = w
+                        n_reached += 1
