@@ -533,6 +533,14 @@ def _price_and_branch(
         closed=pricer.closed,
         out_of_time=lambda: budget.left() <= 0,
     )
+    if not complete:
+        # The proof is lost; a second MIP over the routes listed so far would only polish
+        # the plan (2.5e-6 of the congested M plan's cost, for a third of its HiGHS time).
+        note = (
+            "not proven optimal: the routes within the gap could not all be listed (more "
+            "than gap_routes_cap for a shipment, or out of time)"
+        )
+        return incumbent, lp_bound, 0, note
     if extra:
         master.add_columns(extra)
         better = _incumbent(master, pricer, budget)
@@ -540,12 +548,6 @@ def _price_and_branch(
             incumbent = better
         if _closed(incumbent.value, lp_bound, options):
             return incumbent, lp_bound, 0, ""
-    if not complete:
-        note = (
-            "not proven optimal: the routes within the gap could not all be listed (more "
-            "than gap_routes_cap for a shipment, or out of time)"
-        )
-        return incumbent, lp_bound, 0, note
     return _branch(master, pricer, incumbent, lp_bound, budget, options)
 
 
