@@ -18,7 +18,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from twin.optimise.instance import ArcBatch, Commodity, Instance
-from twin.optimise.kernels import active_lanes, reset_nodes, time_expanded_dp
+from twin.optimise.kernels import reset_nodes, time_expanded_dp
 from twin.optimise.timeline import late_days
 
 T = TypeVar("T")
@@ -166,14 +166,22 @@ def changed_lanes(
     instance: Instance, batch: ArcBatch, adjust: np.ndarray | None, daily_room: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """The lanes the pricing DP relaxes from every pair on day t (their step cost fell, or
-    their room changed, from day t - 1), by day: (start of each day's group; lanes)."""
-    return active_lanes(
-        adjust if adjust is not None else _NO_ADJUST,
-        adjust is not None,
-        instance.room_by_day(batch) if daily_room else _NO_ROOM,
-        daily_room,
-        instance.horizon,
-    )
+    their room changed, from day t - 1), by day: (start of each day's group, H + 2; lanes)."""
+    n_lanes = len(instance.lane_ids)
+    codes = [np.zeros(0, dtype=np.int64)]
+    if adjust is not None:
+        lane, before = np.nonzero(adjust[:, 1:] < adjust[:, :-1])
+        codes.append((before + 1) * n_lanes + lane)
+    if daily_room:
+        if batch.room_changes is None:
+            room = instance.room_by_day(batch)
+            before, lane = np.nonzero(room[1:] != room[:-1])
+            batch.room_changes = (before + 1) * n_lanes + lane
+        codes.append(batch.room_changes)
+    code = np.unique(np.concatenate(codes))
+    day, lane = np.divmod(code, max(n_lanes, 1))
+    start = np.searchsorted(day, np.arange(instance.horizon + 2)).astype(np.int64)
+    return start, lane.astype(np.int64)
 
 
 def trace_route(

@@ -48,6 +48,8 @@ class ArcBatch:
     cost: np.ndarray  # money per unit per lane: transport + penalty x risk days
     # (H+1, lanes) room of every arc by departure day (Instance.room_by_day), built on first use.
     room_table: np.ndarray | None = None
+    # (day x lanes + lane) of every lane whose room differs from the day before (pricing DP).
+    room_changes: np.ndarray | None = None
     # dest node -> least cost per unit to it from every node (columns.least_cost_to).
     cost_to_dest: dict[int, np.ndarray] = field(default_factory=dict)
 

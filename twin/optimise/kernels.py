@@ -17,34 +17,6 @@ INF = np.inf
 
 
 @njit(cache=True, nogil=True)
-def active_lanes(
-    adjust: np.ndarray, has_adjust: bool, room: np.ndarray, daily_room: bool, horizon: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Lanes whose step cost falls, or whose room changes, from day t - 1 to day t, by day:
-    (start of each day's group, H + 2; lanes). adjust is (lanes, H+1), room (H+1, lanes)."""
-    n_lanes = adjust.shape[0] if has_adjust else (room.shape[1] if daily_room else 0)
-    count = np.zeros(horizon + 2, dtype=np.int64)
-    mark = np.zeros((horizon + 1, max(n_lanes, 1)), dtype=np.bool_)
-    for lane in range(n_lanes):
-        for t in range(1, horizon + 1):
-            hit = has_adjust and adjust[lane, t] < adjust[lane, t - 1]
-            if not hit and daily_room:
-                hit = room[t, lane] != room[t - 1, lane]
-            if hit:
-                mark[t, lane] = True
-                count[t + 1] += 1
-    start = np.cumsum(count)
-    lanes = np.empty(start[-1], dtype=np.int64)
-    i = 0
-    for t in range(horizon + 1):
-        for lane in range(n_lanes):
-            if mark[t, lane]:
-                lanes[i] = lane
-                i += 1
-    return start, lanes
-
-
-@njit(cache=True, nogil=True)
 def reset_nodes(dist: np.ndarray, reached: np.ndarray) -> None:
     """Set dist[:, v, :] back to inf for every node v marked in `reached` (a run writes
     nothing else), so a buffer is clean again without filling all of it."""
@@ -85,8 +57,8 @@ def time_expanded_dp(
     below its bound, when has_bound) relaxes the lanes out of its node. An unchanged pair's
     arcs cost what they cost when it last improved and arrive later, so waiting at the far
     end already gives that or better — except on a lane whose step cost fell (a capacity
-    dual on an earlier day only) or whose room changed: those (`active_lanes`, by day) are
-    relaxed from every pair that day. room is (H+1, lanes) by departure day when daily_room,
+    dual on an earlier day only) or whose room changed: those (`columns.changed_lanes`, by day) are
+    relaxed from every pair that day (`columns.changed_lanes`). room is (H+1, lanes) by departure day when daily_room,
     else (1, lanes); an arc with room below need[k] is closed to start point k (has_room).
     Only nodes reached so far are visited each day: the others are inf on every day.
     """

@@ -91,6 +91,9 @@ class SolveOptions:
     max_rounds: int = 500
     pricing_cap: float | None = 1.5
     routes_per_round: int = 8
+    # Share of time_limit_s the MIP over every generated route may take when looking for the
+    # plan branch-and-price starts from (it starts from a plan of its own, so one is there).
+    mip_share: float = 0.25
     reduced_cost_tol: float = 1e-7
     # Routes per unsplittable shipment listed when closing the price-and-branch gap; beyond
     # it the plan is exact over the generated routes only and reported `feasible`.
