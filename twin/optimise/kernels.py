@@ -57,9 +57,10 @@ def time_expanded_dp(
     below its bound, when has_bound) relaxes the lanes out of its node. An unchanged pair's
     arcs cost what they cost when it last improved and arrive later, so waiting at the far
     end already gives that or better — except on a lane whose step cost fell (a capacity
-    dual on an earlier day only) or whose room changed: those (`columns.changed_lanes`, by day) are
-    relaxed from every pair that day (`columns.changed_lanes`). room is (H+1, lanes) by departure day when daily_room,
-    else (1, lanes); an arc with room below need[k] is closed to start point k (has_room).
+    dual on an earlier day only) or whose room changed: those (`columns.changed_lanes`, by
+    day) are relaxed from every pair that day. room is (H+1, lanes) by departure day when
+    daily_room, else (1, lanes); an arc with room below need[k] is closed to start point k
+    (has_room).
     Only nodes reached so far are visited each day: the others are inf on every day.
     """
     horizon = dist.shape[0] - 1
