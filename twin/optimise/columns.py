@@ -69,14 +69,15 @@ def column_rows(
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """The capacity rows a column uses: (lane, day) for bounded lanes, (node, day) for
     bounded nodes (the day the freight is available at the node it enters)."""
-    batch = instance.batches[commodity.batch]
+    lane_bounded, node_bounded, to = instance.bounded_lists()
+    dur = instance.batches[commodity.batch].dur_list()
     lanes, nodes = [], []
     for lane, day in column.legs:
-        if np.isfinite(instance.lane_cap[lane]):
+        if lane_bounded[lane]:
             lanes.append((lane, day))
-        v = int(instance.to[lane])
-        if np.isfinite(instance.node_cap[v]):
-            nodes.append((v, day + int(batch.dur[lane])))
+        v = to[lane]
+        if node_bounded[v]:
+            nodes.append((v, day + dur[lane]))
     return lanes, nodes
 
 
@@ -399,13 +400,25 @@ def initial_columns(instance: Instance) -> ColumnPool:
             continue
         need = 0.0 if c.split else need_class(static_rooms, c.units)
         by_key.setdefault((c.batch, c.source, need), []).append(c)
-    chosen = _on_time_cheapest(instance, [c for members in by_key.values() for c in members])
+    chosen, upper = _on_time_cheapest(instance, [c for members in by_key.values() for c in members])
     buffer = _dist_buffer(instance, sum(1 for _ in by_key))
     for b, batch in enumerate(instance.batches):
         keys = sorted((s, u) for (bb, s, u) in by_key if bb == b)
         slow = [c for s, u in keys for c in by_key[(b, s, u)] if c.index not in chosen]
-        if slow:
-            _static_routes(instance, b, slow, buffer, chosen)
+        # Commodities with a late cheapest path: an A* search within its cost (the union of
+        # the bounds of a key's destinations is still a small part of the network); the
+        # others (their cheapest path does not fit them) search everything.
+        bounded = [c for c in slow if c.index in upper]
+        if bounded:
+            to_dest = least_cost_to(instance, batch, [c.dest for c in bounded])
+            if to_dest is None:
+                bounded = []
+            else:
+                _static_routes(instance, b, bounded, buffer, chosen, upper, to_dest)
+        done = {c.index for c in bounded}
+        rest = [c for c in slow if c.index not in done]
+        if rest:
+            _static_routes(instance, b, rest, buffer, chosen)
         # Added in key order, whichever way each route was found.
         for source, units in keys:
             for c in by_key[(b, source, units)]:
@@ -422,11 +435,14 @@ def _static_routes(
     members: list[Commodity],
     buffer: DPBuffer,
     chosen: dict[int, tuple[tuple[int, int], ...]],
+    upper: dict[int, float] | None = None,
+    to_dest: dict[int, np.ndarray] | None = None,
 ) -> None:
     """Cheapest timed routes with no duals into `chosen`: one static DP run per chunk of
     (source, need) keys from day 0, routes shifted to each ready day; commodities with no
-    route by the horizon get `blocked`. (An A* bound does not help here: a key serves
-    shipments to many destinations, so the union of their bounds is most of the network.)"""
+    route by the horizon get `blocked`. With `upper` (commodity -> the cost per unit of a
+    real route, lateness included) and `to_dest`, the runs keep only states that can lead to
+    a route within it (A*, as in pricing): the cheapest route is one of them, found exact."""
     horizon = instance.horizon
     batch = instance.batches[b]
     rooms = np.unique(np.concatenate([instance.lane_cap, instance.node_cap]))
@@ -438,6 +454,17 @@ def _static_routes(
     slot = {key: i for i, key in enumerate(keys)}
     for chunk_no, chunk_members in _by_chunk(members, slot, key_of):
         chunk = keys[chunk_no * KEYS_PER_RUN : (chunk_no + 1) * KEYS_PER_RUN]
+        bound = None
+        if upper is not None:
+            bound = _bound(
+                instance,
+                to_dest,
+                [
+                    (c, slot[key_of(c)] % KEYS_PER_RUN, c.units * upper[c.index])
+                    for c in chunk_members
+                ],
+                len(chunk),
+            )
         dist = time_expanded_costs(
             instance,
             batch,
@@ -446,6 +473,7 @@ def _static_routes(
             need=np.array([u for _, _, u in chunk]),
             static=True,
             buffer=buffer,
+            bound=bound,
         )
         for c in chunk_members:
             key = slot[key_of(c)] % KEYS_PER_RUN
@@ -469,14 +497,17 @@ def _static_routes(
 
 def _on_time_cheapest(
     instance: Instance, commodities: list[Commodity]
-) -> dict[int, tuple[tuple[int, int], ...]]:
-    """commodity -> its cheapest path's timed legs (leaving at once, no waiting), for those
-    whose cheapest path is on time, within the horizon and has room for them on every lane."""
+) -> tuple[dict[int, tuple[tuple[int, int], ...]], dict[int, float]]:
+    """(commodity -> its cheapest path's timed legs (leaving at once, no waiting), for those
+    whose cheapest path is on time, within the horizon and has room for them on every lane;
+    commodity -> that path's cost per unit with its lateness, for those whose path is late
+    but otherwise fits: an upper bound on their cheapest timed route)."""
     out: dict[int, tuple[tuple[int, int], ...]] = {}
+    upper: dict[int, float] = {}
     n = len(instance.node_ids)
     frm, to = instance.frm, instance.to
     if not len(frm) or not commodities:
-        return out
+        return out, upper
     room = instance.static_room()
     for b, batch in enumerate(instance.batches):
         members = [c for c in commodities if c.batch == b]
@@ -508,10 +539,15 @@ def _on_time_cheapest(
             for lane in lanes:
                 legs.append((lane, day))
                 day += int(batch.dur[lane])
-            if day > instance.horizon or late_days(day, c.due) > 0:
+            if day > instance.horizon:
+                continue
+            late = late_days(day, c.due)
+            if late > 0:
+                # A real route, late: its cost per unit bounds the cheapest timed route.
+                upper[c.index] = float(batch.cost[lanes].sum()) + c.penalty * late
                 continue
             out[c.index] = tuple(legs)
-    return out
+    return out, upper
 
 
 def _nonzero_duals(

@@ -52,6 +52,13 @@ class ArcBatch:
     room_changes: np.ndarray | None = None
     # dest node -> least cost per unit to it from every node (columns.least_cost_to).
     cost_to_dest: dict[int, np.ndarray] = field(default_factory=dict)
+    dur_cache: list[int] | None = None
+
+    def dur_list(self) -> list[int]:
+        """`dur` as Python ints (per-leg bookkeeping reads it one lane at a time)."""
+        if self.dur_cache is None:
+            self.dur_cache = self.dur.tolist()
+        return self.dur_cache
 
 
 @dataclass
@@ -79,6 +86,7 @@ class Instance:
     node_room: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     room_values_cache: np.ndarray | None = None
     out_lanes_cache: tuple[np.ndarray, np.ndarray] | None = None
+    bounded_cache: tuple[list[bool], list[bool], list[int]] | None = None
 
     def lane_residual(self, lane: int, day: int) -> float:
         return float(self.lane_room[lane, day])
@@ -103,6 +111,17 @@ class Instance:
             start = np.searchsorted(self.frm[order], np.arange(len(self.node_ids) + 1))
             self.out_lanes_cache = (order, start.astype(np.int64))
         return self.out_lanes_cache
+
+    def bounded_lists(self) -> tuple[list[bool], list[bool], list[int]]:
+        """(lane has a capacity, node has a capacity, far node of each lane) as Python lists:
+        a column's capacity rows are read one leg at a time."""
+        if self.bounded_cache is None:
+            self.bounded_cache = (
+                np.isfinite(self.lane_cap).tolist(),
+                np.isfinite(self.node_cap).tolist(),
+                self.to.tolist(),
+            )
+        return self.bounded_cache
 
     def room_by_day(self, batch: ArcBatch) -> np.ndarray:
         """(H+1, lanes): `arc_room` of every lane on every departure day, row by day (built

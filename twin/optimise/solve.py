@@ -486,6 +486,10 @@ class _Pricer:
                 cap = cap * 4.0 if cap is not None and cap < 64.0 else None
             if not new:
                 return status, rounds, True
+            if budget.left() <= reserve:
+                # Pricing used up the time: the last LP optimum stands (re-solving with these
+                # routes could hit the limit and leave no plan at all, as seen on XL).
+                return status, rounds, False
             master.add_columns(new)
 
 
