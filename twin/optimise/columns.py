@@ -18,7 +18,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from twin.optimise.instance import ArcBatch, Commodity, Instance
-from twin.optimise.kernels import reset_nodes, time_expanded_dp
+from twin.optimise.kernels import reset_nodes, time_expanded_dp, trace
 from twin.optimise.timeline import late_days
 
 T = TypeVar("T")
@@ -197,37 +197,33 @@ def trace_route(
     need: float = 0.0,
     static: bool = False,
 ) -> tuple[tuple[int, int], ...]:
-    """Walk back from (dest, arrival) to the source along arcs whose costs explain `dist`."""
-    legs: list[tuple[int, int]] = []
-    t, v = arrival, dest
-    room = None
+    """Walk back from (dest, arrival) to the source along arcs whose costs explain `dist`
+    (`kernels.trace`): waiting first, else the first lane into the node, in `in_lanes`
+    order, that explains its value."""
+    in_lanes, in_start = instance.in_lanes_flat()
+    room = _NO_ROOM
     if need > 0.0:
         room = instance.static_room()[None, :] if static else instance.room_by_day(batch)
-    val = dist[t, v, key]
-    tol = 1e-9 * max(1.0, abs(val))
-    while not (v == source and val == 0.0):
-        if t > 0 and dist[t - 1, v, key] <= val + tol:
-            t -= 1
-            val = dist[t, v, key]
-            continue
-        for lane in instance.in_lanes[v].tolist():
-            d = int(batch.dur[lane])
-            if t - d < 0:
-                continue
-            if room is not None and room[0 if static else t - d, lane] < need - 1e-9:
-                continue
-            step = batch.cost[lane] if adjust is None else batch.cost[lane] + adjust[lane, t - d]
-            cand = dist[t - d, instance.frm[lane], key] + step
-            if abs(cand - val) <= tol:
-                legs.append((lane, t - d))
-                t -= d
-                v = int(instance.frm[lane])
-                val = dist[t, v, key]
-                break
-        else:  # pragma: no cover - dist always has a witness; this guards against float drift
-            raise RuntimeError("route trace lost its way")
-    legs.reverse()
-    return tuple(legs)
+    legs = trace(
+        dist,
+        key,
+        source,
+        dest,
+        arrival,
+        instance.frm,
+        batch.dur,
+        np.ascontiguousarray(batch.cost, dtype=float),
+        in_start,
+        in_lanes,
+        adjust if adjust is not None else _NO_ADJUST,
+        adjust is not None,
+        room,
+        not static,
+        float(need),
+    )
+    if not len(legs) and not (source == dest and dist[arrival, dest, key] == 0.0):
+        raise RuntimeError("route trace lost its way")  # pragma: no cover - float drift
+    return tuple((int(lane), int(day)) for lane, day in legs.tolist())
 
 
 def best_arrival(

@@ -87,6 +87,7 @@ class Instance:
     room_values_cache: np.ndarray | None = None
     out_lanes_cache: tuple[np.ndarray, np.ndarray] | None = None
     bounded_cache: tuple[list[bool], list[bool], list[int]] | None = None
+    in_lanes_cache: tuple[np.ndarray, np.ndarray] | None = None
 
     def lane_residual(self, lane: int, day: int) -> float:
         return float(self.lane_room[lane, day])
@@ -122,6 +123,17 @@ class Instance:
                 self.to.tolist(),
             )
         return self.bounded_cache
+
+    def in_lanes_flat(self) -> tuple[np.ndarray, np.ndarray]:
+        """`in_lanes` as one array: (lanes grouped by the node they enter, in `in_lanes`
+        order; start of each node's group, nodes + 1)."""
+        if self.in_lanes_cache is None:
+            sizes = [len(a) for a in self.in_lanes]
+            start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+            parts = [a.astype(np.int64) for a in self.in_lanes]
+            flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            self.in_lanes_cache = (flat, start)
+        return self.in_lanes_cache
 
     def room_by_day(self, batch: ArcBatch) -> np.ndarray:
         """(H+1, lanes): `arc_room` of every lane on every departure day, row by day (built

@@ -144,3 +144,74 @@ def time_expanded_dp(
                         reached[w] = True
                         order[n_reached] = w
                         n_reached += 1
+
+
+@njit(cache=True, nogil=True)
+def _grow(a: np.ndarray, size: int) -> np.ndarray:
+    if size <= a.shape[0]:
+        return a
+    b = np.empty(max(size, 2 * a.shape[0]), dtype=a.dtype)
+    b[: a.shape[0]] = a
+    return b
+
+
+@njit(cache=True, nogil=True)
+def trace(
+    dist: np.ndarray,
+    key: int,
+    source: int,
+    dest: int,
+    arrival: int,
+    frm: np.ndarray,
+    dur: np.ndarray,
+    cost: np.ndarray,
+    in_start: np.ndarray,
+    in_lanes: np.ndarray,
+    adjust: np.ndarray,
+    has_adjust: bool,
+    room: np.ndarray,
+    daily_room: bool,
+    need: float,
+) -> np.ndarray:
+    """Walk back from (dest, arrival) to the source along arcs whose costs explain `dist`:
+    waiting first, else the first lane into the node (in-lane order) that explains its
+    value. Returns the legs as rows (lane, departure day), source first; no rows when it
+    loses its way (float drift; `columns.trace_route` raises)."""
+    lanes = np.empty(32, dtype=np.int64)
+    days = np.empty(32, dtype=np.int64)
+    n = 0
+    t, v = arrival, dest
+    val = dist[t, v, key]
+    tol = 1e-9 * max(1.0, abs(val))
+    while not (v == source and val == 0.0):
+        if t > 0 and dist[t - 1, v, key] <= val + tol:
+            t -= 1
+            val = dist[t, v, key]
+            continue
+        found = False
+        for e in range(in_start[v], in_start[v + 1]):
+            lane = in_lanes[e]
+            d = dur[lane]
+            if t - d < 0:
+                continue
+            if need > 0.0 and room[t - d if daily_room else 0, lane] < need - 1e-9:
+                continue
+            step = cost[lane] + adjust[lane, t - d] if has_adjust else cost[lane]
+            cand = dist[t - d, frm[lane], key] + step
+            if abs(cand - val) <= tol:
+                lanes = _grow(lanes, n + 1)
+                days = _grow(days, n + 1)
+                lanes[n], days[n] = lane, t - d
+                n += 1
+                t -= d
+                v = frm[lane]
+                val = dist[t, v, key]
+                found = True
+                break
+        if not found:
+            return np.empty((0, 2), dtype=np.int64)
+    out = np.empty((n, 2), dtype=np.int64)
+    for i in range(n):
+        out[i, 0] = lanes[n - 1 - i]
+        out[i, 1] = days[n - 1 - i]
+    return out
