@@ -119,6 +119,9 @@ class _Master:
             ones,
         )
         self.unserved_col = list(range(n_com))
+        # Per HiGHS column: its cost and its commodity (for a plan built without a solve).
+        self.cost = [c.units * penalty for c in inst.commodities]
+        self.commodity_of = list(range(n_com))
         self.integer_cols = [c.index for c in inst.commodities if not c.split]
         self.flow_col: list[int] = []
         self.lane_row: list[int] = []
@@ -169,9 +172,11 @@ class _Master:
             value += [1.0] + [commodity.units] * (len(rows) - 1)
             cost.append(commodity.units * column.cost_pu)
             self.flow_col.append(first + i)
+            self.commodity_of.append(column.commodity)
             if not commodity.split:
                 self.integer_cols.append(first + i)
         n = len(starts)
+        self.cost += cost
         self.lower = np.concatenate([self.lower, np.zeros(n)])
         self.upper = np.concatenate([self.upper, np.full(n, _INF)])
         h.addCols(
@@ -565,7 +570,8 @@ def _incumbent(
     # the congested M plan); from this basis only the fixed columns are out of place.
     basis = master.h.getBasis()
     idx = master.integer_index()
-    x = master.values()[idx]
+    lp_values = master.values()
+    x = lp_values[idx]
     whole = np.abs(x - np.round(x)) <= 1e-9
     master.set_integrality(True)
     # A plan first: the route choices the LP already makes whole kept, the MIP over the
@@ -584,9 +590,14 @@ def _incumbent(
     status = master.run(min(budget.left(), cap))
     has_solution = _has_solution(master)
     master.set_integrality(False)
-    if status != _OK and not has_solution:
+    if status == _OK or has_solution:
+        values, value = master.values(), master.objective()
+    elif whole.any():
+        # Out of time before any MIP plan: the LP's plan with the shipments it splits left
+        # unserved is one (it only frees capacity), and needs no solve.
+        values, value = _unsplit(master, lp_values, idx[~whole])
+    else:
         return status
-    values, value = master.values(), master.objective()
     master.bound_integer_columns(
         {int(j): float(v) for j, v in zip(idx, np.round(values[idx]), strict=True)}
     )
@@ -601,6 +612,20 @@ def _incumbent(
     )
     master.bound_integer_columns({})
     return found
+
+
+def _unsplit(
+    master: _Master, values: np.ndarray, split_cols: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """The LP solution `values` with every commodity owning one of `split_cols` (integer
+    columns at a fractional value) moved wholly to its unserved column: (values, cost)."""
+    out = values.copy()
+    commodity_of = np.array(master.commodity_of, dtype=np.int64)
+    hit = np.zeros(len(master.unserved_col), dtype=bool)
+    hit[commodity_of[split_cols]] = True
+    out[hit[commodity_of]] = 0.0
+    out[np.array(master.unserved_col, dtype=np.int64)[hit]] = 1.0
+    return out, float(np.dot(np.array(master.cost), out))
 
 
 def _has_solution(master: _Master) -> bool:
