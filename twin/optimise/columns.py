@@ -9,6 +9,7 @@ extra arc costs on the (lane, day) they belong to.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -92,6 +93,7 @@ def time_expanded_costs(
     buffer: DPBuffer | None = None,
     bound: np.ndarray | None = None,
     active: tuple[np.ndarray, np.ndarray] | None = None,
+    last_day: np.ndarray | None = None,
 ) -> np.ndarray:
     """Least cost to be at each node by each day, from each (source, start day).
 
@@ -113,6 +115,9 @@ def time_expanded_costs(
         left higher, or inf.
     active : optional `changed_lanes(instance, batch, adjust)`, computed once for many runs
         with the same adjust (else computed here).
+    last_day : optional K days: start point k is followed to that day only (later days stay
+        inf). `_bound` gives the day after which no route of a member can stay within what
+        it may cost, lateness included.
 
     Returns
     -------
@@ -159,6 +164,7 @@ def time_expanded_costs(
         bound if bound is not None else _NO_BOUND,
         bound is not None,
         *active,
+        np.full(k, horizon, dtype=np.int64) if last_day is None else last_day.astype(np.int64),
     )
     return dist
 
@@ -450,9 +456,11 @@ def _static_routes(
     slot = {key: i for i, key in enumerate(keys)}
     for chunk_no, chunk_members in _by_chunk(members, slot, key_of):
         chunk = keys[chunk_no * KEYS_PER_RUN : (chunk_no + 1) * KEYS_PER_RUN]
-        bound = None
+        limits = None
         if upper is not None:
-            bound = _bound(
+            # Only the bound: these runs start on day 0 for every ready day, so the members'
+            # last days would need shifting by their ready days.
+            limits = _bound(
                 instance,
                 to_dest,
                 [
@@ -469,7 +477,7 @@ def _static_routes(
             need=np.array([u for _, _, u in chunk]),
             static=True,
             buffer=buffer,
-            bound=bound,
+            bound=limits[0] if limits is not None else None,
         )
         for c in chunk_members:
             key = slot[key_of(c)] % KEYS_PER_RUN
@@ -611,19 +619,30 @@ def _bound(
     to_dest: dict[int, np.ndarray] | None,
     members: list[tuple[Commodity, int, float]],
     k: int,
-) -> np.ndarray | None:
-    """(nodes, K) A* bound for `time_expanded_costs`: per start point, the most a pair may
-    cost and still lead some member (commodity, its start point, the most its route may cost
-    in all) to a route within that, less the least cost from the node to its destination."""
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(bound, last_day) for `time_expanded_costs`: the (nodes, K) A* bound — per start
+    point, the most a pair may cost and still lead some member (commodity, its start point,
+    the most its route may cost in all, lateness included) to a route within that, less the
+    least cost from the node to its destination — and per start point the last day such a
+    route can arrive."""
     if to_dest is None:
         return None
     bound = np.full((len(instance.node_ids), k), -INF)
+    last = np.full(k, -1, dtype=np.int64)
     for c, key, most in members:
         per_unit = most / c.units
         # Slack for float error in the DP's sums (a state kept too many costs only time).
         slack = 1e-7 * max(1.0, abs(per_unit))
         np.maximum(bound[:, key], per_unit + slack - to_dest[c.dest], out=bound[:, key])
-    return bound
+        # A route arriving d days late costs at least the least transport cost plus d x the
+        # penalty: past this day none is within what it may cost.
+        room = per_unit + slack - float(to_dest[c.dest][c.source])
+        if c.penalty > 0 and np.isfinite(room):
+            day = c.due + max(0, math.floor(room / c.penalty + 1e-9))
+        else:
+            day = instance.horizon
+        last[key] = max(last[key], min(day, instance.horizon))
+    return bound, last
 
 
 def _chunk_costs(
@@ -632,10 +651,11 @@ def _chunk_costs(
     chunk: list[tuple[int, int, float]],
     adjust: np.ndarray,
     buffer: DPBuffer,
-    bound: np.ndarray | None,
+    limits: tuple[np.ndarray, np.ndarray] | None,
     active: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """One DP run over a chunk of (source, start day, room needed) start points."""
+    """One DP run over a chunk of (source, start day, room needed) start points, within
+    `_bound`'s limits when given."""
     return time_expanded_costs(
         instance,
         batch,
@@ -644,8 +664,9 @@ def _chunk_costs(
         adjust,
         need=np.array([u for _, _, u in chunk]),
         buffer=buffer,
-        bound=bound,
+        bound=limits[0] if limits is not None else None,
         active=active,
+        last_day=limits[1] if limits is not None else None,
     )
 
 
@@ -756,13 +777,13 @@ def price_within(
         for chunk_no, chunk_members in _by_chunk(members, slot, key_of):
             chunk = keys[chunk_no * KEYS_PER_RUN : (chunk_no + 1) * KEYS_PER_RUN]
             # A route prices out only under demand_dual / units: the A* bound of each pair.
-            bound = _bound(
+            limits = _bound(
                 instance,
                 to_dest,
                 [(c, slot[key_of(c)] % KEYS_PER_RUN, most[c.index]) for c in chunk_members],
                 len(chunk),
             )
-            dist = _chunk_costs(instance, batch, chunk, adjust, buffer, bound, active)
+            dist = _chunk_costs(instance, batch, chunk, adjust, buffer, limits, active)
             for c in chunk_members:
                 key = slot[key_of(c)] % KEYS_PER_RUN
                 prices_out = (demand_dual[c.index] - tol) / c.units  # per unit
@@ -846,7 +867,7 @@ def routes_within(
         )
         for chunk_no, chunk_members in chunks:
             chunk = keys[chunk_no * KEYS_PER_RUN : (chunk_no + 1) * KEYS_PER_RUN]
-            bound = _bound(
+            limits = _bound(
                 instance,
                 to_dest,
                 [
@@ -855,7 +876,7 @@ def routes_within(
                 ],
                 len(chunk),
             )
-            dist = _chunk_costs(instance, batch, chunk, adjust, buffer, bound, active)
+            dist = _chunk_costs(instance, batch, chunk, adjust, buffer, limits, active)
             for c in chunk_members:
                 if out_of_time is not None and out_of_time():
                     return out, False

@@ -47,6 +47,7 @@ def time_expanded_dp(
     has_bound: bool,
     active_start: np.ndarray,
     active: np.ndarray,
+    last_day: np.ndarray,
 ) -> None:
     """Fill `dist` (H+1, nodes, K; all inf on entry) with the least cost of being at each
     node by each day from each start point (sources[k] on day starts[k]); mark in `reached`
@@ -61,7 +62,8 @@ def time_expanded_dp(
     day) are relaxed from every pair that day. room is (H+1, lanes) by departure day when
     daily_room, else (1, lanes); an arc with room below need[k] is closed to start point k
     (has_room).
-    Only nodes reached so far are visited each day: the others are inf on every day.
+    Only nodes reached so far are visited each day: the others are inf on every day. Start
+    point k is followed to day last_day[k] only (later days stay inf; `columns._bound`).
     """
     horizon = dist.shape[0] - 1
     n_nodes = dist.shape[1]
@@ -86,6 +88,9 @@ def time_expanded_dp(
             v = order[r]
             some = False
             for j in range(k):
+                if t > last_day[j]:
+                    expand[j] = False
+                    continue
                 cur = dist[t, v, j]
                 if t > first:
                     prev = dist[t - 1, v, j]
@@ -108,7 +113,7 @@ def time_expanded_dp(
                 step = cost[lane] + adjust[lane, t] if has_adjust else cost[lane]
                 w = to[lane]
                 for j in range(k):
-                    if not expand[j]:
+                    if not expand[j] or arrive > last_day[j]:
                         continue
                     if has_room and room[room_row, lane] < need[j] - 1e-9:
                         continue
@@ -132,6 +137,8 @@ def time_expanded_dp(
             step = cost[lane] + adjust[lane, t] if has_adjust else cost[lane]
             w = to[lane]
             for j in range(k):
+                if arrive > last_day[j]:
+                    continue
                 cur = dist[t, v, j]
                 if not cur < INF or (has_bound and not cur < bound[v, j]):
                     continue
