@@ -41,3 +41,11 @@ def test_daemon_pass_runs_with_every_shipment_in_flight(monkeypatch: pytest.Monk
     assert figures["alerts_next_pass"] > 0 and figures["incidents_next_pass"] > 0
     assert figures["replans_next_pass"] > 0 and figures["rerouted_next_pass"] > 0
     assert 0 < figures["replan_s_next_pass"] < figures["next_pass_s"]
+    # The parts add up to the pass; the planner's part is the re-planner calls' seconds.
+    parts = figures["parts_s_next_pass"]
+    assert sum(parts.values()) == pytest.approx(figures["next_pass_s"], abs=0.05)
+    assert parts["planner"] == pytest.approx(figures["replan_s_next_pass"], abs=0.01)
+    assert all(v >= 0 for v in parts.values()), parts
+    calls = figures["replan_calls_next_pass"]
+    assert len(calls) == figures["replans_next_pass"] and all(n > 0 for n, *_ in calls)
+    assert figures["budget_stopped_next_pass"] == 0  # the default budget suffices at this size

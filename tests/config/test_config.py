@@ -245,7 +245,8 @@ def test_check_json_has_every_default(tmp_path: Path) -> None:
     )
     doc = json.loads(result.stdout)
     assert result.exit_code == 0
-    assert doc["monitor"] == {"every": "5m"} and doc["replan"] == {"every": "15m"}
+    assert doc["monitor"] == {"every": "5m", "replan_budget": "1m"}
+    assert doc["replan"] == {"every": "15m"}
     assert doc["serve"] == {
         "host": "127.0.0.1",
         "port": 8080,

@@ -16,7 +16,14 @@ from twin.engine import context
 from twin.engine.context import Service
 from twin.engine.outbox import deliver_pending
 from twin.engine.passes import replan_pass
-from twin.engine.service import forget_services, run_once, service_for, shipments_of
+from twin.engine.service import (
+    forget_services,
+    incidents_of,
+    routes_of,
+    run_once,
+    service_for,
+    shipments_of,
+)
 from twin.engine.stored import load_engine_state
 from twin.files.shipments import load_shipments, write_shipments
 from twin.store.db import session_scope
@@ -117,4 +124,41 @@ def test_the_daemon_lifts_an_avoid_when_its_duration_runs_out(tmp_path: Path) ->
 
     assert in_force(applied_at + timedelta(hours=11)) == [("avoid", "SUEZ", "12h")]
     assert in_force(applied_at + timedelta(hours=12)) == []
+    forget_services()
+
+
+def test_a_pass_whose_replan_budget_runs_out_stores_and_logs_why(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With `[monitor] replan_budget` spent before the re-plan starts, the Suez incident is
+    stored proposed, nothing re-routed, its reason says the shipments kept their routes, and
+    the daemon's log names the incident."""
+    forget_services()
+    config = write_demo(tmp_path, f"sqlite:///{tmp_path / 'twin.db'}", start=T0)
+    with config.open("a", encoding="utf-8") as toml:
+        toml.write("\n[monitor]\nreplan_budget = 0.000001\n")
+    drop_feed_file(tmp_path, "suez.jsonl", demo_signals(T0))
+    service = service_for(config, base=tmp_path)
+    opened = None
+    with caplog.at_level("WARNING", logger="twin.daemon"):
+        for step in range(9):
+            report = run_once(config, T0 + step * timedelta(hours=6), base=tmp_path)
+            if report.incidents:
+                opened = report
+                break
+    assert opened is not None, "the Suez alert opened an incident"
+    (incident,) = incidents_of(service)
+    assert incident.state.value == "proposed" and incident.diff.status == "time_limit"
+    assert incident.diff.changes == () and opened.rerouted == {}
+    suez = [
+        sid
+        for sid, routes in routes_of(service).items()
+        for a in routes
+        if any("SUEZ" in lane for lane in a.path)
+    ]
+    assert suez, "the exposed freight still goes through Suez"
+    (reason,) = [r for r in incident.needs_approval if "replan_budget" in r]
+    assert "not re-planned" in reason and "keep their current routes" in reason
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(incident.id in m and "not re-planned" in m for m in warned), warned
     forget_services()

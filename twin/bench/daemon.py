@@ -15,8 +15,11 @@ decoded from the store; the new rows open alert episodes, which are not yet firi
 fire, the matched playbooks preview their actions — re-planning the exposed freight — and the
 auto-approved incidents are applied. Each pass reports what it did beside its time (`alerts_*`:
 paging alert events, `incidents_*`, `rerouted_*`: shipments given new routes, `replans_*`:
-re-planner calls and `replan_s_*` their seconds, `replan_status_*` their plans' statuses), so a
-figure for a pass in which nothing fired cannot pass for one in which the playbooks ran.
+re-planner calls and `replan_s_*` their seconds, `replan_status_*` their plans' statuses,
+`replan_calls_*` each call's size and outcome, `budget_stopped_*` re-plans the pass's re-plan
+budget cut short), so a figure for a pass in which nothing fired, or in which the re-plans were
+cut short, cannot pass for one in which the playbooks ran. `parts_s_*` breaks the pass into its
+parts. The daemon's `[monitor] replan_budget` applies (TWIN_BENCH_REPLAN_BUDGET sets another).
 
 Both backends when TWIN_BENCH_POSTGRES_URL is set (each in its own process, so each peak is its
 own); TWIN_BENCH_BACKEND=sqlite or postgres picks one.
@@ -39,7 +42,9 @@ from urllib.parse import quote
 
 import numpy as np
 
+from twin.domain.durations import format_duration
 from twin.domain.plans import PlanStatus
+from twin.domain.settings import MonitorSettings
 from twin.files.networks import load_network
 from twin.files.shipments import write_shipments
 from twin.network.graph import NetworkView
@@ -51,6 +56,8 @@ SHIPMENTS = {"S": 2_000, "M": 10_000, "L": 50_000}
 SIGNALS = {"S": 200, "M": 1_000, "L": 1_000}
 REPO = Path(__file__).resolve().parents[2]
 START = datetime(2024, 3, 1, tzinfo=UTC)
+# The daemon's default `[monitor] replan_budget` (TWIN_BENCH_REPLAN_BUDGET overrides it).
+REPLAN_BUDGET = format_duration(MonitorSettings().replan_budget)
 
 
 class _ReplanCounter:
@@ -61,6 +68,8 @@ class _ReplanCounter:
         self.calls = 0
         self.seconds = 0.0
         self.statuses: list[str] = []
+        # Per call: shipments, seconds, status, column-generation rounds, columns.
+        self.each: list[tuple[int, float, str, int, int]] = []
 
     def __enter__(self) -> Self:
         from twin.playbook.actions import OptimiseReplanner
@@ -68,12 +77,17 @@ class _ReplanCounter:
         self._original = OptimiseReplanner.replan
         counter, original = self, self._original
 
-        def replan(planner: Any, *args: Any, **kwargs: Any) -> Any:
+        def replan(planner: Any, view: Any, shipments: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
-            made = original(planner, *args, **kwargs)
+            made = original(planner, view, shipments, **kwargs)
+            took = time.perf_counter() - started
             counter.calls += 1
-            counter.seconds += time.perf_counter() - started
+            counter.seconds += took
             counter.statuses.append(made.status.value)
+            rounds, columns = made.timing.get("rounds", 0), made.timing.get("columns", 0)
+            counter.each.append(
+                (len(shipments), round(took, 2), made.status.value, int(rounds), int(columns))
+            )
             return made
 
         OptimiseReplanner.replan = replan  # type: ignore[method-assign,assignment]
@@ -85,14 +99,75 @@ class _ReplanCounter:
         OptimiseReplanner.replan = self._original  # type: ignore[method-assign]
 
 
+class _PassParts:
+    """Seconds of the pass's parts, by wrapping them: the replan job's pass (shipments moved
+    along their routes, new ones planned), the monitor pass's load of the engine state from
+    the store, its tick (scores, alerts, the playbooks' previews with their re-plans, apply)
+    and its write back."""
+
+    # (module, name there, part): each where the pass looks it up.
+    PARTS = (
+        ("twin.engine.service", "replan_pass", "replan_job"),
+        ("twin.engine.service", "monitor_pass", "monitor"),
+        ("twin.engine.passes", "save_engine_state", "save"),
+        ("twin.engine.engine", "Engine.tick", "tick"),
+        ("twin.engine.engine", "Engine._respond", "playbooks"),
+    )
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._restore: list[tuple[Any, str, Any]] = []
+
+    def __enter__(self) -> Self:
+        import importlib
+
+        for module_name, dotted, label in self.PARTS:
+            owner: Any = importlib.import_module(module_name)
+            *path, name = dotted.split(".")
+            for part in path:
+                owner = getattr(owner, part)
+            original = getattr(owner, name)
+            setattr(owner, name, self._timed(original, label))
+            self._restore.append((owner, name, original))
+        return self
+
+    def _timed(self, original: Any, label: str) -> Any:
+        parts = self.seconds
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                parts[label] = parts.get(label, 0.0) + time.perf_counter() - started
+
+        return timed
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, name, original in reversed(self._restore):
+            setattr(owner, name, original)
+
+
 def _timed_pass(toml: Path, at: datetime, folder: Path, suffix: str) -> dict[str, Any]:
     """One `run_once` at `at`: its seconds and what it did (see the module docstring)."""
     from twin.engine.service import run_once
 
-    with _ReplanCounter() as replans:
+    with _ReplanCounter() as replans, _PassParts() as parts:
         started = time.perf_counter()
         report = run_once(toml, at, base=folder)
         seconds = time.perf_counter() - started
+    took = parts.seconds
+    monitor, tick = took.get("monitor", 0.0), took.get("tick", 0.0)
+    playbooks, save = took.get("playbooks", 0.0), took.get("save", 0.0)
+    breakdown = {
+        "replan_job": took.get("replan_job", 0.0),
+        "monitor_load": monitor - tick - save,  # (and the outbox, logging: little)
+        "score_alert_expose": tick - playbooks,
+        "playbooks_but_planner": playbooks - replans.seconds,
+        "planner": replans.seconds,
+        "save": save,
+    }
+    breakdown["feeds_outbox_other"] = seconds - sum(breakdown.values())
     return {
         f"{suffix}_s": round(seconds, 3),
         f"alerts_{suffix}": sum(1 for e in report.events if e.pages),
@@ -101,6 +176,10 @@ def _timed_pass(toml: Path, at: datetime, folder: Path, suffix: str) -> dict[str
         f"replans_{suffix}": replans.calls,
         f"replan_s_{suffix}": round(replans.seconds, 3),
         f"replan_status_{suffix}": sorted(set(replans.statuses)),
+        f"rest_s_{suffix}": round(seconds - replans.seconds, 3),
+        f"replan_calls_{suffix}": replans.each,
+        f"budget_stopped_{suffix}": sum(len(stops) for stops in report.stopped.values()),
+        f"parts_s_{suffix}": {k: round(v, 2) for k, v in breakdown.items()},
     }
 
 
@@ -173,6 +252,7 @@ def _pass(url: str, size: str, folder: Path) -> dict[str, Any]:
 
     network, _ = load_network("demo")
     count = SHIPMENTS[size]
+    budget = os.environ.get("TWIN_BENCH_REPLAN_BUDGET", REPLAN_BUDGET)
     days = 10
     shipments = generate_shipments(network, start=START, days=days, per_day=count // days, seed=11)
     write_shipments(shipments, folder / "shipments.csv")
@@ -188,6 +268,9 @@ def _pass(url: str, size: str, folder: Path) -> dict[str, Any]:
                 "[[feeds]]",
                 'name = "drop"',
                 'path = "feeds/*"',
+                "",
+                "[monitor]",
+                f'replan_budget = "{budget}"',
                 "",
             ]
         )
@@ -213,6 +296,7 @@ def _pass(url: str, size: str, folder: Path) -> dict[str, Any]:
         "shipments": count,
         "in_flight": seeded,
         "signal_rows": len(rows),
+        "replan_budget": budget,
         "setup_s": round(setup_s, 3),
         **first,
         **second,

@@ -58,9 +58,11 @@ class _Table(BaseModel):
 
 
 class MonitorSettings(_Table):
-    """`[monitor]`: how often the monitors score the signals and run the alert rules."""
+    """`[monitor]`: how often the monitors score the signals and run the alert rules, and the
+    wall-clock time one pass gives its playbooks' re-plans in all (`replan_budget`)."""
 
     every: Every = timedelta(minutes=5)
+    replan_budget: Every = timedelta(seconds=60)
 
 
 class FeedSettings(_Table):

@@ -147,7 +147,10 @@ def open_service(
         for c in config.notify.channels
     }
     settings = EngineSettings(
-        scoring=scoring_config(config), alerts=alert_rules(config), shadow=config.shadow
+        scoring=scoring_config(config),
+        alerts=alert_rules(config),
+        shadow=config.shadow,
+        replan_budget=config.monitor.replan_budget,
     )
     service = Service(
         config=config,

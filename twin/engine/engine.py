@@ -33,11 +33,14 @@ from twin.network.timing import booked_lane_points, earliest_offsets
 from twin.optimise import PlanRequest, Position, SolveOptions, plan
 from twin.playbook.actions import (
     ActionContext,
+    BudgetedReplanner,
     InForce,
     OptimiseReplanner,
+    ReplanBudget,
     Replanner,
     lanes_meeting_in_window,
 )
+from twin.playbook.actions import in_force as kept_in_force
 from twin.playbook.incidents import transition
 from twin.playbook.match import match_alert
 from twin.playbook.runner import after_clear, apply, opening_moves, propose, stale
@@ -74,6 +77,12 @@ class EngineSettings:
     history: timedelta = timedelta(days=30)
     solve: SolveOptions = field(default_factory=SolveOptions)
     rescore_every: timedelta = timedelta(0)
+    replan_budget: timedelta | None = None
+
+
+# replan_budget: wall-clock time one tick gives its playbooks' re-plans in all, shared out
+# alert by alert (twin.playbook.actions.ReplanBudget); None: each re-plan has the planner's own
+# limit. The daemon sets `[monitor] replan_budget`; replays leave it unset.
 
 
 # rescore_every: with no new signal, scores are recomputed only this often (0 = every tick);
@@ -96,6 +105,8 @@ class TickReport:
     # Shipment records stock moves created or changed (a transfer, a redirect), and removed.
     booked: dict[str, Shipment] = field(default_factory=dict)
     unbooked: set[str] = field(default_factory=set)
+    # Incidents whose re-plans ran out of the tick's re-plan budget -> how (each re-plan).
+    stopped: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class Engine:
@@ -156,6 +167,7 @@ class Engine:
         # Bumped whenever the plan of record changes (the reserved-capacity index follows it).
         self._routes_version = 0
         self._reserved_cache: tuple[tuple[datetime, int], ReservedIndex] | None = None
+        self._budget: ReplanBudget | None = None  # this tick's re-plan budget, while it runs
 
     @classmethod
     def from_state(
@@ -262,13 +274,15 @@ class Engine:
 
     # --- planning ----------------------------------------------------------------------------
 
-    def active_constraints(self, now: datetime | None = None) -> WhatIf:
-        """The constraints in force, merged: what every plan and re-plan is made under. Given
-        `now`, an avoid with a window (`InForce.window`: an announced change not yet biting)
-        keeps off only the lanes that would bring freight booked now to its target inside the
-        window; without `now` it avoids the target outright."""
+    def active_constraints(
+        self, now: datetime | None = None, *, also: Sequence[InForce] = ()
+    ) -> WhatIf:
+        """The constraints in force (and `also`), merged: what every plan and re-plan is made
+        under. Given `now`, an avoid with a window (`InForce.window`: an announced change not
+        yet biting) keeps off only the lanes that would bring freight booked now to its target
+        inside the window; without `now` it avoids the target outright."""
         merged = WhatIf()
-        for item in self._in_force:
+        for item in (*self._in_force, *also):
             window = item.window
             if now is not None and window is not None and item.kind == "avoid":
                 lanes = lanes_meeting_in_window(
@@ -419,11 +433,23 @@ class Engine:
                 self.settings.exposure_horizon,
                 self.settings.scoring,
             )
+        budget = self.settings.replan_budget
+        self._budget = (
+            ReplanBudget(budget.total_seconds(), time.perf_counter) if budget and paging else None
+        )
+        # The budget is shared among the alerts a playbook answers (the rest re-plan nothing).
+        answering = sum(
+            1
+            for e in events
+            if e.kind != "cleared" and e.pages and match_alert(e.alert, self.playbooks)
+        )
         for event in events:
             if event.kind == "cleared":
                 self._on_clear(event.alert, now, report)
             elif event.pages:
-                self._respond(event.alert, now, report)
+                self._respond(event.alert, now, report, alerts_left=answering)
+                answering -= 1 if match_alert(event.alert, self.playbooks) else 0
+        self._budget = None
         self._apply_decided(now, report)
         self._expire_stale(now, report)
         report.rerouted = dict(self._rerouted)
@@ -562,7 +588,9 @@ class Engine:
         self.seconds[stage] += now - since
         return now
 
-    def _respond(self, alert: Alert, now: datetime, report: TickReport) -> None:
+    def _respond(
+        self, alert: Alert, now: datetime, report: TickReport, *, alerts_left: int = 1
+    ) -> None:
         matched = match_alert(alert, self.playbooks)
         if matched is None:
             report.unmatched.append(alert)
@@ -580,26 +608,39 @@ class Engine:
         last = self._cooldowns.get((playbook.id, alert.target))
         if last is not None and now - last < playbook.cooldown_td:
             return
-        holds = self.holds
+        # Incidents this tick applies at its end (answered earlier in it, or approved before):
+        # this one is made on top of them, as if they were applied already, so freight two of a
+        # pass's alerts expose ends up clear of both (not on whichever re-plan applies last).
+        routes, exposures, also, held = self._after_pending(now, report)
+        holds = {**self.holds, **held}
+        replanner = (
+            self._budget.for_alert(self.replanner, alerts_left)
+            if self._budget is not None
+            else self.replanner
+        )
         ctx = ActionContext(
             alert=alert,
             network=self.network,
             shipments=self.priced_shipments(now),
-            current={sid: routes for sid, routes in self._routes.items() if sid not in holds},
+            current={sid: parts for sid, parts in routes.items() if sid not in holds},
             now=now,
-            exposures=tuple(report.exposures),
-            replanner=self.replanner,
-            constraints=self.active_constraints(now),
+            exposures=tuple(exposures),
+            replanner=replanner,
+            constraints=self.active_constraints(now, also=also),
             risk_days=self._delays(),
-            plan_of_record=self._routes,
+            plan_of_record=routes,
             emissions=self.emissions,
             stock=self._situation(alert, now, report),
             booked=self.shipments,
-            reserved_index=self._reserved_index(now),
+            reserved_index=(
+                self._reserved_index(now) if routes is self._routes else ReservedIndex(routes, now)
+            ),
         )
         incident = self._stock_impact(
             propose(matched, ctx, shadow=self.settings.shadow), now, report
         )
+        if isinstance(replanner, BudgetedReplanner) and replanner.stops:
+            report.stopped[incident.id] = tuple(replanner.stops)
         incident, log = opening_moves(incident, at=now)
         if incident.state is S.proposed and self.settings.approve_all and incident.diff.applicable:
             incident, entry = transition(
@@ -613,6 +654,35 @@ class Engine:
         self._incidents[incident.id] = incident
         report.incidents.append(incident)
         report.audit.extend(log)
+
+    def _after_pending(
+        self, now: datetime, report: TickReport
+    ) -> tuple[Mapping[str, Routes], list[Exposure], list[InForce], dict[str, str]]:
+        """The plan of record, the exposures, the constraints and the holds as they will be
+        once the incidents this tick applies (approved or auto-approved) are applied: their
+        routes and holds over the plan of record, what they keep in force, and the exposures
+        of the shipments they move worked out again on their new routes."""
+        pending = [i for i in self._incidents.values() if i.state in (S.approved, S.auto_approved)]
+        if not pending:
+            return self._routes, report.exposures, [], {}
+        overlay: dict[str, Routes] = {}
+        held: dict[str, str] = {}
+        also: list[InForce] = []
+        for incident in pending:
+            also.extend(kept_in_force(incident, now))
+            new: dict[str, list[Assignment]] = {}
+            for assignment in incident.new_routes:
+                new.setdefault(assignment.shipment, []).append(assignment)
+            for change in incident.diff.changes:
+                if change.held:
+                    held[change.shipment] = incident.id
+                else:
+                    overlay[change.shipment] = tuple(new.get(change.shipment, ()))
+        if not overlay:
+            return self._routes, report.exposures, also, held
+        exposures = [e for e in report.exposures if e.shipment not in overlay]
+        exposures += self._exposures(overlay.values(), now)
+        return {**self._routes, **overlay}, exposures, also, held
 
     def _apply_decided(self, now: datetime, report: TickReport) -> None:
         for incident in list(self._incidents.values()):

@@ -90,6 +90,11 @@ def monitor_pass(
             event.alert.score,
             extra={"alert": event.alert.id, "kind": event.kind},
         )
+    for ident, stops in report.stopped.items():
+        for stop in stops:
+            log.warning(
+                "incident %s: %s", ident, stop, extra={"incident": ident, "replan": "stopped"}
+            )
     for incident in {i.id: i for i in report.incidents}.values():
         final = engine.incidents[incident.id]
         log.info(

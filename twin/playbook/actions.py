@@ -11,7 +11,7 @@ rebuilds them from the stored incidents after a restart by asking the registry a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -22,7 +22,16 @@ from pydantic import BaseModel
 from twin.domain.alerts import Alert, Exposure
 from twin.domain.durations import parse_duration
 from twin.domain.incidents import Incident, Notification, ShipmentChange
-from twin.domain.plans import Assignment, Leg, Plan, ProposalStatus, Routes, worse_status
+from twin.domain.plans import (
+    Assignment,
+    CostBreakdown,
+    Leg,
+    Plan,
+    PlanStatus,
+    ProposalStatus,
+    Routes,
+    worse_status,
+)
 from twin.domain.records import Lane, Network, Shipment
 from twin.domain.stock import StockImpact, StockMove
 from twin.emissions import Emissions, routes_co2e_kg
@@ -79,8 +88,12 @@ class OptimiseReplanner:
         positions: Mapping[str, tuple[str, datetime]],
         risk_days: Mapping[str, float],
         reserved: Mapping[tuple[str, int], float],
+        time_limit_s: float | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> Plan:
-        from twin.optimise import PlanRequest, Position, plan
+        """`time_limit_s` with `clock`: the solve stops after that many seconds of `clock`
+        (wall time, pricing included), not the planner's default limit of HiGHS time."""
+        from twin.optimise import PlanRequest, Position, SolveOptions, plan
 
         request = PlanRequest(
             now=now,
@@ -90,7 +103,76 @@ class OptimiseReplanner:
             reserved_lane=dict(reserved),
             lane_cost_adder=self.lane_cost_adder,
         )
-        return plan(view, request)
+        if time_limit_s is None:
+            return plan(view, request)
+        return plan(view, request, SolveOptions(time_limit_s=time_limit_s), clock)
+
+
+class ReplanBudget:
+    """The wall-clock seconds one engine tick gives its playbooks' re-plans in all.
+
+    Each alert answered gets an equal share of what is left (`for_alert`, with the number of
+    alerts still to answer), so one hard re-plan cannot starve the others; time an alert does
+    not use passes on to the next. A re-plan that runs out of its share stops (the planner's
+    time limit) and its incident says so (`Proposal.stopped`) and waits for a person.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float]):
+        self.seconds, self.clock = seconds, clock
+        self.deadline = clock() + seconds
+
+    def for_alert(self, replanner: Replanner, alerts_left: int) -> BudgetedReplanner:
+        now = self.clock()
+        share = max(0.0, self.deadline - now) / max(1, alerts_left)
+        return BudgetedReplanner(replanner, now + share, share, self)
+
+
+class BudgetedReplanner:
+    """A re-planner whose calls for one alert stop at `deadline` (by the budget's clock).
+    `stopped` says why a call did not finish in time (None while every call did)."""
+
+    def __init__(self, inner: Replanner, deadline: float, share: float, budget: ReplanBudget):
+        self.inner, self.deadline, self.share, self.budget = inner, deadline, share, budget
+        self.stopped: str | None = None  # the last call's
+        self.stops: list[str] = []  # every call's that stopped, in order
+
+    def replan(
+        self,
+        view: NetworkView,
+        shipments: Sequence[Shipment],
+        *,
+        now: datetime,
+        positions: Mapping[str, tuple[str, datetime]],
+        risk_days: Mapping[str, float],
+        reserved: Mapping[tuple[str, int], float],
+    ) -> Plan:
+        clock = self.budget.clock
+        started = clock()
+        left = self.deadline - started
+        why = (
+            f"its share ({self.share:.1f} s) of the pass's re-plan budget "
+            f"({self.budget.seconds:g} s, [monitor] replan_budget)"
+        )
+        if left <= 0:
+            self.stopped = f"not re-planned: {why} was spent"
+            self.stops.append(f"{len(shipments):,} shipments {self.stopped}")
+            return Plan(status=PlanStatus.time_limit, objective=None, cost=CostBreakdown(),
+                        message=self.stopped)  # fmt: skip
+        if isinstance(self.inner, OptimiseReplanner):
+            made = self.inner.replan(
+                view, shipments, now=now, positions=positions, risk_days=risk_days,
+                reserved=reserved, time_limit_s=left, clock=clock,
+            )  # fmt: skip
+        else:
+            made = self.inner.replan(
+                view, shipments, now=now, positions=positions, risk_days=risk_days,
+                reserved=reserved,
+            )  # fmt: skip
+        took = clock() - started
+        if not made.status.applicable and took >= 0.95 * left:
+            self.stopped = f"re-plan stopped after {took:.1f} s at {why} ({made.status.value})"
+            self.stops.append(f"{len(shipments):,} shipments: {self.stopped}")
+        return made
 
 
 @dataclass(frozen=True)
@@ -255,6 +337,12 @@ class Proposal:
     stock_moves: Mapping[str, BaseModel] = field(default_factory=dict)
     moves: tuple[StockMove, ...] = ()
     stock: tuple[StockImpact, ...] = ()
+    # Re-plans that did not finish within the pass's re-plan budget, each saying so: their
+    # shipments keep their routes, and the incident waits for a person.
+    stopped: tuple[str, ...] = ()
+    # What the budget cut short without changing the plan (diversions of freight under way
+    # not weighed: it stays on course, re-planned onward from where it is).
+    cut_short: tuple[str, ...] = ()
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -295,7 +383,7 @@ def worth_changing(ctx: ActionContext, change: ShipmentChange, closed: frozenset
     """Whether a re-route pays: its old route is ruled out by the constraints (takes a lane of
     `closed`, the lanes they close), or the lateness it is expected to avoid is worth more
     than what it adds to the cost."""
-    if any(lane in closed for lane in change.old_path):
+    if not closed.isdisjoint(change.old_path):
         return True
     shipment = ctx.shipments[change.shipment]
     saving = change.late_days_avoided * change.units * shipment.penalty_per_unit_day
@@ -569,6 +657,9 @@ def _replan(
     ships = {s: ctx.shipments[s] for s in sids}
     reserved = ctx.reserved(sids)
     closed = frozenset(lane.id for lane in ctx.network.lanes if not view.lane_open(lane))
+    budgeted = ctx.replanner if isinstance(ctx.replanner, BudgetedReplanner) else None
+    if budgeted is not None:
+        budgeted.stopped = None
     plan = ctx.replanner.replan(
         view,
         list(ships.values()),
@@ -577,6 +668,10 @@ def _replan(
         risk_days=risk,
         reserved=reserved,
     )
+    stopped = proposal.stopped
+    if budgeted is not None and budgeted.stopped is not None:
+        keep = f"its {len(sids):,} shipments keep their current routes until a person decides"
+        stopped += (f"{action}: {budgeted.stopped}; {keep}",)
     status = worse_status(proposal.status, plan.status)
     changes, routes = dict(proposal.changes), dict(proposal.new_routes)
     if plan.status.applicable:
@@ -608,7 +703,21 @@ def _replan(
                     routes[sid] = new
                     changes[sid] = change
     unserved = proposal.unserved + tuple(sorted({u.shipment for u in plan.unserved}))
-    return replace(proposal, changes=changes, new_routes=routes, status=status, unserved=unserved)
+    cut_short = proposal.cut_short
+    if budgeted is not None and budgeted.stopped is not None and plan.status.applicable:
+        # The plan finished; weighing the diversions of freight under way did not: that
+        # freight stays on course (the plan routes it on from where it is).
+        skipped = f"diversions of {len(turns):,} shipments under way not weighed"
+        cut_short += (f"{action}: {skipped}: {budgeted.stopped}",)
+    return replace(
+        proposal,
+        changes=changes,
+        new_routes=routes,
+        status=status,
+        unserved=unserved,
+        stopped=stopped,
+        cut_short=cut_short,
+    )
 
 
 def _risk_priced(ctx: ActionContext, sids: list[str]) -> dict[str, float]:

@@ -73,6 +73,7 @@ def propose(matched: Matched, ctx: ActionContext, *, shadow: bool = False) -> In
     why = f"{alert.severity.value} {alert.dimension} alert on {alert.target}"
     why += f" ({alert.explain})" if alert.explain else ""
     why += f"; {matched.why}"
+    why += "".join(f"; {note}" for note in proposal.cut_short)
     return Incident(
         id=incident_id(alert.id, playbook.id, alert.severity.value),
         alert_id=alert.id,
@@ -84,7 +85,7 @@ def propose(matched: Matched, ctx: ActionContext, *, shadow: bool = False) -> In
         ),
         diff=diff,
         approval=playbook.approval,
-        needs_approval=guardrail_reasons(playbook, diff),
+        needs_approval=guardrail_reasons(playbook, diff) + proposal.stopped,
         shadow=shadow or playbook.shadow,
         rollback=playbook.rollback,
         notifications=proposal.notifications,

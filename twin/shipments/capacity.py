@@ -56,15 +56,22 @@ class ReservedIndex:
         # Per key, its contributions in order; per shipment, the keys it contributes to.
         self._parts: dict[tuple[str, int], list[tuple[str, float]]] = {}
         self._keys_of: dict[str, set[tuple[str, int]]] = {}
+        # Departures repeat (sailings, daily trucks): each one's day bucket is worked out once
+        # (-1: before `now`, no longer taking capacity).
+        day_of: dict[datetime, int] = {}
         for sid, assignments in routes.items():
             for assignment in assignments:
                 if assignment.legs and assignment.legs[-1].depart_at < now:
                     continue
                 for leg in assignment.legs:
-                    offset = (leg.depart_at - now) / timedelta(days=1)
-                    if offset < 0:
+                    day = day_of.get(leg.depart_at)
+                    if day is None:
+                        offset = (leg.depart_at - now) / timedelta(days=1)
+                        day = -1 if offset < 0 else math.floor(offset + 1e-9)
+                        day_of[leg.depart_at] = day
+                    if day < 0:
                         continue
-                    key = (leg.lane, math.floor(offset + 1e-9))
+                    key = (leg.lane, day)
                     self._parts.setdefault(key, []).append((sid, assignment.units))
                     self._keys_of.setdefault(sid, set()).add(key)
                     self.total[key] = self.total.get(key, 0.0) + assignment.units

@@ -1,0 +1,123 @@
+"""The tick's re-plan budget: shared out alert by alert, passed to the planner as a wall-clock
+limit, and a re-plan that runs out of it leaves its shipments as they are and says so."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from tests.engine.test_engine import NOW, _closure_signals, _engine
+from twin.domain.plans import CostBreakdown, Plan, PlanStatus
+from twin.domain.records import Shipment
+from twin.engine.engine import Engine, TickReport
+from twin.feeds.ingest import ingest_signals
+from twin.network.graph import NetworkView
+from twin.playbook.actions import OptimiseReplanner, ReplanBudget
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class SpyReplanner(OptimiseReplanner):
+    """Records the time limit it is given, lets `took` seconds pass, returns `status`."""
+
+    def __init__(self, clock: FakeClock, took: float, status: PlanStatus) -> None:
+        super().__init__()
+        self.clock, self.took, self.status = clock, took, status
+        self.limits: list[float | None] = []
+
+    def replan(self, view: NetworkView, shipments: Sequence[Shipment], **kw: Any) -> Plan:
+        self.limits.append(kw.get("time_limit_s"))
+        self.clock.t += self.took
+        return Plan(status=self.status, objective=None, cost=CostBreakdown())
+
+
+def _call(replanner: Any) -> Plan:
+    # The spy reads none of the request.
+    made: Plan = replanner.replan(None, [], now=NOW, positions={}, risk_days={}, reserved={})
+    return made
+
+
+def test_each_alert_gets_an_equal_share_of_what_is_left() -> None:
+    clock = FakeClock()
+    budget = ReplanBudget(30.0, clock)
+    first = SpyReplanner(clock, took=2.0, status=PlanStatus.optimal)
+    wrapped = budget.for_alert(first, alerts_left=3)
+    assert _call(wrapped).status is PlanStatus.optimal
+    assert first.limits == [10.0] and wrapped.stops == []
+    # 28 s left for two alerts: 14 each; the 8 s the first did not use pass on.
+    second = SpyReplanner(clock, took=14.0, status=PlanStatus.time_limit)
+    wrapped = budget.for_alert(second, alerts_left=2)
+    assert _call(wrapped).status is PlanStatus.time_limit
+    assert second.limits == [14.0]
+    assert wrapped.stopped is not None and "stopped after 14.0 s" in wrapped.stopped
+    assert "14.0 s) of the pass's re-plan budget (30 s" in wrapped.stopped
+    # 14 s left for the last alert; a call made once its share is spent is not made at all.
+    third = SpyReplanner(clock, took=14.0, status=PlanStatus.optimal)
+    wrapped = budget.for_alert(third, alerts_left=1)
+    _call(wrapped)
+    assert third.limits == [14.0] and wrapped.stops == []
+    assert _call(wrapped).status is PlanStatus.time_limit and third.limits == [14.0]
+    (stop,) = wrapped.stops
+    assert stop == f"0 shipments {wrapped.stopped}" and "not re-planned" in stop
+
+
+def test_a_plan_that_fails_quickly_is_not_blamed_on_the_budget() -> None:
+    clock = FakeClock()
+    spy = SpyReplanner(clock, took=1.0, status=PlanStatus.infeasible)
+    wrapped = ReplanBudget(60.0, clock).for_alert(spy, alerts_left=1)
+    assert _call(wrapped).status is PlanStatus.infeasible and wrapped.stops == []
+
+
+def _closure_incident(engine: Engine) -> TickReport:
+    engine.ingest(ingest_signals(_closure_signals(NOW), engine.network).frame)
+    for step in range(8):  # the alert rule's `for` needs consecutive passes above the threshold
+        report = engine.tick(NOW + step * timedelta(hours=6))
+        if report.incidents:
+            return report
+    raise AssertionError("a critical security alert on SUEZ must open an incident")
+
+
+def test_a_spent_budget_leaves_the_shipments_on_their_routes_and_says_so() -> None:
+    engine = _engine(replan_budget=timedelta(microseconds=1))
+    before = dict(engine.routes)
+    report = _closure_incident(engine)
+    (incident,) = report.incidents
+    assert incident.state.value == "proposed" and incident.diff.status == "time_limit"
+    assert incident.diff.changes == () and report.rerouted == {}
+    assert dict(engine.routes) == before
+    (reason,) = [r for r in incident.needs_approval if "re-plan budget" in r]
+    assert reason.startswith("replan: not re-planned: its share")
+    assert reason.endswith("its 2 shipments keep their current routes until a person decides")
+    assert list(report.stopped) == [incident.id]
+
+
+def test_a_budget_that_suffices_changes_nothing() -> None:
+    unbounded = _closure_incident(_engine()).incidents[0]
+    budgeted_report = _closure_incident(_engine(replan_budget=timedelta(minutes=5)))
+    budgeted = budgeted_report.incidents[0]
+    assert budgeted_report.stopped == {}
+    assert budgeted.diff == unbounded.diff and budgeted.needs_approval == unbounded.needs_approval
+    assert budgeted.new_routes == unbounded.new_routes
+
+
+def test_the_planner_gets_the_share_as_a_wall_clock_limit() -> None:
+    seen: list[tuple[float | None, bool]] = []
+
+    class Recording(OptimiseReplanner):
+        def replan(self, view: NetworkView, shipments: Sequence[Shipment], **kw: Any) -> Plan:
+            seen.append((kw.get("time_limit_s"), kw.get("clock") is not None))
+            return super().replan(view, shipments, **kw)
+
+    engine = _engine(replan_budget=timedelta(minutes=5))
+    engine.replanner = Recording()
+    _closure_incident(engine)
+    assert seen and all(
+        limit is not None and 0 < limit <= 300 and clocked for limit, clocked in seen
+    )
