@@ -49,7 +49,7 @@ from twin.scoring.config import ScoringConfig
 from twin.scoring.exposure import delay_days, exposure
 from twin.scoring.propagate import assess
 from twin.scoring.scorers import to_risk_scores
-from twin.shipments.capacity import ReservedIndex, reserved_lane_capacity
+from twin.shipments.capacity import ReservedIndex, ReservedLedger, reserved_lane_capacity
 from twin.stock.monitor import StockAssessment, StockMonitor
 from twin.stock.moves import Situation
 
@@ -167,6 +167,9 @@ class Engine:
         # Bumped whenever the plan of record changes (the reserved-capacity index follows it).
         self._routes_version = 0
         self._reserved_cache: tuple[tuple[datetime, int], ReservedIndex] | None = None
+        # Bookings come one batch at a time: the plan's reserved capacity is kept up to date
+        # rather than re-summed over every route at each one.
+        self._reserved_ledger = ReservedLedger()
         self._budget: ReplanBudget | None = None  # this tick's re-plan budget, while it runs
 
     @classmethod
@@ -353,7 +356,9 @@ class Engine:
             shipments=batch,
             positions=dict(positions or {}),
             risk_days=self.risk_days(now) if use_risk else {},
-            reserved_lane=reserved_lane_capacity(self._routes, now, exclude={s.id for s in batch}),
+            reserved_lane=self._reserved_ledger.reserved(
+                self._routes, now, exclude={s.id for s in batch}
+            ),
         )
         made = plan(NetworkView(self.network, whatif), request, self.settings.solve)
         self._routes_version += 1
@@ -369,7 +374,7 @@ class Engine:
                     shipments=tuple(s for s in batch if s.id in stranded),
                     positions=request.positions,
                     risk_days=request.risk_days,
-                    reserved_lane=reserved_lane_capacity(self._routes, now, exclude=stranded),
+                    reserved_lane=self._reserved_ledger.reserved(self._routes, now, stranded),
                 )
                 rescue = plan(NetworkView(self.network), again, self.settings.solve)
                 if rescue.status.applicable:

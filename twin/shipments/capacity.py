@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -90,3 +93,201 @@ class ReservedIndex:
                 value += units
             taken[key] = value
         return taken
+
+
+# A share of a (lane, departure): its place in the plan (shipment's rank, n-th share of it),
+# units and shipment.
+_Share = tuple[tuple[int, int], float, str]
+_Merged = tuple[
+    tuple[tuple[str, datetime], ...], tuple[int, ...], tuple[int, ...], tuple[int, int], bool, float
+]
+
+
+def _share_order(share: _Share) -> tuple[int, int]:
+    return share[0]
+
+
+class ReservedLedger:
+    """`reserved_lane_capacity` kept up to date across bookings instead of re-summed over the
+    whole plan of record at each one: each call takes in only the routes that changed since
+    the last (told apart by identity: routes are replaced, never mutated).
+
+    Every figure equals `reserved_lane_capacity(routes, now, exclude)` exactly, float for
+    float: each (lane, departure) keeps its shares in the plan's order with their running sum,
+    which bookings only extend (new shipments come last); a day that gathers several
+    departures, a share changed mid-way or an excluded shipment sums that day's shares again
+    in the plan's order. A plan whose order or legs do not fit (shipments moved in the order,
+    legs out of time order, a `now` earlier than before) is summed in full instead."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._seen: dict[str, Sequence[Assignment]] = {}
+        self._rank: dict[str, int] = {}  # each shipment's place in the plan's order
+        self._next_rank = 0
+        self._shares: dict[str, list[tuple[str, datetime]]] = {}  # per shipment, its groups
+        # Per (lane, departure): its shares in the plan's order ((rank, n-th share), units, sid)
+        # and their running sum (None once a share changed mid-way).
+        self._groups: dict[tuple[str, datetime], list[_Share]] = {}
+        self._sums: dict[tuple[str, datetime], float | None] = {}
+        # Per (lane, departure): bumped when a share is removed or inserted mid-way.
+        self._epochs: dict[tuple[str, datetime], int] = {}
+        # Per (lane, day) of several departures: the departures, their epochs and share
+        # counts, the last share's order, and the sum, as of the last call.
+        self._merged: dict[tuple[str, int], _Merged] = {}
+        self._floor: datetime | None = None  # departures before it are dropped
+        # The plan as last seen, in its order (to find what changed at C speed).
+        self._order: list[str] = []
+        self._values: list[Sequence[Assignment]] = []
+
+    def reserved(
+        self,
+        routes: Mapping[str, Sequence[Assignment]],
+        now: datetime,
+        exclude: set[str] | frozenset[str] = frozenset(),
+    ) -> dict[tuple[str, int], float]:
+        """What `reserved_lane_capacity(routes, now, exclude)` gives."""
+        if (self._floor is not None and now < self._floor) or not self._sync(routes, now):
+            self._reset()
+            return reserved_lane_capacity(routes, now, exclude)
+        excluded = {key for sid in exclude for key in self._shares.get(sid, ())}
+        by_day: dict[tuple[str, int], list[tuple[str, datetime]]] = {}
+        day_of: dict[datetime, int] = {}
+        for key in self._groups:
+            depart = key[1]
+            day = day_of.get(depart)
+            if day is None:
+                day = math.floor((depart - now) / timedelta(days=1) + 1e-9)
+                day_of[depart] = day
+            by_day.setdefault((key[0], day), []).append(key)
+        taken: dict[tuple[str, int], float] = {}
+        for day_key, keys in by_day.items():
+            if len(keys) == 1 and keys[0] not in excluded:
+                total = self._sums[keys[0]]
+                if total is not None:
+                    taken[day_key] = total
+                    continue
+            if excluded.isdisjoint(keys):
+                found, value = self._merged_sum(day_key, keys)
+            else:
+                shares = sorted(
+                    (share for key in keys for share in self._groups[key]), key=_share_order
+                )
+                value, found = 0.0, False
+                for _, units, sid in shares:
+                    if sid not in exclude:
+                        value, found = value + units, True
+            if found:
+                taken[day_key] = value
+        return taken
+
+    def _merged_sum(
+        self, day_key: tuple[str, int], keys: list[tuple[str, datetime]]
+    ) -> tuple[bool, float]:
+        """The sum of several departures' shares in the plan's order (whether there are any):
+        carried on from the last call's when the same departures only gained later shares."""
+        groups = [self._groups[key] for key in keys]
+        epochs = tuple(self._epochs.get(key, 0) for key in keys)
+        lengths = tuple(len(shares) for shares in groups)
+        was = self._merged.get(day_key)
+        if was is not None and was[0] == tuple(keys) and was[1] == epochs:
+            _, _, before, last, found, value = was
+            new = sorted(
+                (share for shares, n in zip(groups, before, strict=True) for share in shares[n:]),
+                key=_share_order,
+            )
+            if not new or new[0][0] > last:
+                for share in new:
+                    value, found, last = value + share[1], True, share[0]
+                self._merged[day_key] = (tuple(keys), epochs, lengths, last, found, value)
+                return found, value
+        value, found, last = 0.0, False, (-1, -1)
+        for share in sorted((share for shares in groups for share in shares), key=_share_order):
+            value, found, last = value + share[1], True, share[0]
+        self._merged[day_key] = (tuple(keys), epochs, lengths, last, found, value)
+        return found, value
+
+    def _sync(self, routes: Mapping[str, Sequence[Assignment]], now: datetime) -> bool:
+        """Take in the routes changed since the last call; False if the plan does not fit."""
+        self._floor = now
+        order, values = list(routes), list(routes.values())
+        known = len(self._order)
+        if order[:known] == self._order:  # the usual case: same order, new bookings last
+            changed = itertools.compress(range(known), map(operator.is_not, values, self._values))
+            for i in changed:
+                self._drop(order[i])
+                if not self._add(order[i], values[i]):
+                    return False
+            for sid, assignments in zip(order[known:], values[known:], strict=True):
+                self._rank[sid] = self._next_rank
+                self._next_rank += 1
+                if not self._add(sid, assignments):
+                    return False
+        elif not self._sync_in_full(routes):
+            return False
+        self._order, self._values = order, values
+        for key in [k for k in self._groups if k[1] < now]:  # left: no longer taking capacity
+            del self._groups[key]
+            del self._sums[key]
+            self._epochs.pop(key, None)
+        return True
+
+    def _sync_in_full(self, routes: Mapping[str, Sequence[Assignment]]) -> bool:
+        """`_sync` for a plan whose order changed: every shipment checked in turn."""
+        last_rank = -1
+        for sid, assignments in routes.items():
+            before = self._seen.get(sid)
+            if before is None:
+                self._rank[sid] = self._next_rank
+                self._next_rank += 1
+            elif before is not assignments:
+                self._drop(sid)
+            rank = self._rank[sid]
+            if rank <= last_rank:
+                return False  # a shipment moved in the plan's order
+            last_rank = rank
+            if before is not assignments and not self._add(sid, assignments):
+                return False
+        if len(self._seen) > len(routes):  # some shipments' routes were taken away
+            for sid in [s for s in self._seen if s not in routes]:
+                self._drop(sid)
+                del self._rank[sid]
+        return True
+
+    def _add(self, sid: str, assignments: Sequence[Assignment]) -> bool:
+        self._seen[sid] = assignments
+        rank = self._rank[sid]
+        keys: list[tuple[str, datetime]] = []
+        n = 0
+        for assignment in assignments:
+            departs = [leg.depart_at for leg in assignment.legs]
+            if departs != sorted(departs):
+                return False  # "every leg has left" is then not "the last leg has left"
+            for leg in assignment.legs:
+                n += 1
+                if leg.depart_at < self._floor:  # type: ignore[operator]
+                    continue
+                key = (leg.lane, leg.depart_at)
+                shares = self._groups.setdefault(key, [])
+                share = ((rank, n), assignment.units, sid)
+                if shares and shares[-1][0] > share[0]:
+                    bisect.insort(shares, share, key=_share_order)
+                    self._sums[key] = None
+                    self._epochs[key] = self._epochs.get(key, 0) + 1
+                else:
+                    shares.append(share)
+                    total = self._sums.get(key, 0.0)
+                    self._sums[key] = None if total is None else total + assignment.units
+                keys.append(key)
+        self._shares[sid] = keys
+        return True
+
+    def _drop(self, sid: str) -> None:
+        self._seen.pop(sid, None)
+        for key in set(self._shares.pop(sid, ())):
+            shares = self._groups.get(key)
+            if shares is not None:
+                shares[:] = [share for share in shares if share[2] != sid]
+                self._sums[key] = None
+                self._epochs[key] = self._epochs.get(key, 0) + 1
