@@ -26,6 +26,7 @@ from twin.engine.engine import TickReport
 from twin.engine.state import EngineState
 from twin.notify.paging import incident_pages
 from twin.playbook.actions import in_force
+from twin.playbook.incidents import REPROPOSE
 from twin.playbook.runner import plan_rollback
 from twin.scoring.scorers import to_risk_scores
 from twin.shipments.tracking import follow_events
@@ -38,7 +39,13 @@ from twin.store.alerts import (
     save_scores,
     save_state,
 )
-from twin.store.incidents import StaleState, list_incidents, save_incident, save_transition
+from twin.store.incidents import (
+    StaleState,
+    list_incidents,
+    save_incident,
+    save_reproposal,
+    save_transition,
+)
 from twin.store.routes import enqueue_notifications, get_routes, route_times, save_routes
 from twin.store.shipments import (
     ShipmentStatus,
@@ -217,6 +224,15 @@ def save_engine_state(
             continue
         for entry in entries:
             try:
+                if entry.action == REPROPOSE:  # a cut-short re-plan made again: its new plan
+                    save_reproposal(
+                        session,
+                        incident=final.model_copy(
+                            update={"state": entry.to_state, "updated_at": entry.at}
+                        ),
+                        entry=entry,
+                    )
+                    continue
                 save_transition(
                     session,
                     incident=final.model_copy(update={"state": entry.to_state}),

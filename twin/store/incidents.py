@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from pydantic import TypeAdapter
-from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -73,6 +73,7 @@ def _incident_row(incident: Incident) -> dict[str, Any]:
         "new_routes": JSONText(_ASSIGNMENTS.dump_json(incident.new_routes).decode()),
         "unserved": list(incident.diff.unserved),
         "stock": [impact.model_dump(mode="json") for impact in incident.stock],
+        "replan_stopped": list(incident.replan_stopped),
         "decided_by": incident.decided_by,
         "comment": incident.comment,
         "created_at": incident.created_at,
@@ -118,6 +119,7 @@ def _incident(row: Any, changes: Sequence[Any]) -> Incident:
         decided_by=row.decided_by,
         comment=row.comment,
         stock=tuple(StockImpact.model_validate(i) for i in row.stock or ()),
+        replan_stopped=tuple(row.replan_stopped or ()),
     )
 
 
@@ -222,6 +224,47 @@ def save_transition(session: Session, *, incident: Incident, entry: AuditEntry) 
     if cast(CursorResult[Any], result).rowcount != 1:
         raise StaleState(
             f"incident {incident.id} is no longer {entry.from_state}: reload and retry"
+        )
+    append_audit(session, entry=entry)
+    return incident
+
+
+# What a re-proposal replaces: the proposed plan and what follows from it (not the identity,
+# the state, who decided, or when it was created).
+_REPROPOSED = (
+    "why",
+    "plan_status",
+    "cost_delta",
+    "needs_approval",
+    "notifications",
+    "constraints",
+    "old_routes",
+    "new_routes",
+    "unserved",
+    "stock",
+    "replan_stopped",
+    "updated_at",
+)
+
+
+def save_reproposal(session: Session, *, incident: Incident, entry: AuditEntry) -> Incident:
+    """Store an incident re-proposed by a later pass (its re-plan had been cut short): its new
+    diff, routes and reasons replace the old, with the audit entry saying why.
+
+    Only an incident still `proposed` is replaced; one a person decided on meanwhile raises
+    StaleState (their decision stands, and the pass starts again from it)."""
+    row = _incident_row(incident)
+    result = session.execute(
+        update(INCIDENTS)
+        .where(INCIDENTS.c.id == incident.id, INCIDENTS.c.state == IncidentState.proposed.value)
+        .values({name: row[name] for name in _REPROPOSED})
+    )
+    if cast(CursorResult[Any], result).rowcount != 1:
+        raise StaleState(f"incident {incident.id} is no longer proposed: reload and retry")
+    session.execute(delete(CHANGES).where(CHANGES.c.incident_id == incident.id))
+    if incident.diff.changes:
+        session.execute(
+            insert(CHANGES), [_change_row(incident.id, c) for c in incident.diff.changes]
         )
     append_audit(session, entry=entry)
     return incident
