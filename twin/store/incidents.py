@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
+import sqlalchemy as sa
 from pydantic import TypeAdapter
-from sqlalchemy import CursorResult, delete, insert, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -261,7 +262,7 @@ def save_reproposal(session: Session, *, incident: Incident, entry: AuditEntry) 
     )
     if cast(CursorResult[Any], result).rowcount != 1:
         raise StaleState(f"incident {incident.id} is no longer proposed: reload and retry")
-    session.execute(delete(CHANGES).where(CHANGES.c.incident_id == incident.id))
+    session.execute(sa.delete(CHANGES).where(CHANGES.c.incident_id == incident.id))
     if incident.diff.changes:
         session.execute(
             insert(CHANGES), [_change_row(incident.id, c) for c in incident.diff.changes]
