@@ -582,13 +582,22 @@ class Engine:
                 worst[target] = days
         return worst
 
-    def _reserved_index(self, now: datetime) -> ReservedIndex:
+    def _reserved_index(
+        self, now: datetime, routes: Mapping[str, Routes] | None = None
+    ) -> ReservedIndex:
         """The plan of record's reserved capacity at `now`, indexed once while it is unchanged
-        (the playbooks answering one pass's alerts share it)."""
+        (the playbooks answering one pass's alerts share it); given `routes` (the plan of
+        record with the incidents this pass applies laid over it), that plan's, worked out
+        from the plan of record's index again only where the laid-over routes reach."""
         key = (now, self._routes_version)
         if self._reserved_cache is None or self._reserved_cache[0] != key:
             self._reserved_cache = (key, ReservedIndex(self._routes, now))
-        return self._reserved_cache[1]
+        index = self._reserved_cache[1]
+        if routes is None or routes is self._routes:
+            return index
+        plan = self._routes
+        changed = {sid: r for sid, r in routes.items() if plan.get(sid) is not r}
+        return index.overlaid(routes, changed)
 
     def _lap(self, stage: str, since: float) -> float:
         now = time.perf_counter()
@@ -731,9 +740,7 @@ class Engine:
             emissions=self.emissions,
             stock=self._situation(alert, now, report),
             booked=self.shipments,
-            reserved_index=(
-                self._reserved_index(now) if routes is self._routes else ReservedIndex(routes, now)
-            ),
+            reserved_index=self._reserved_index(now, routes),
         )
         incident = self._stock_impact(
             propose(matched, ctx, shadow=self.settings.shadow), now, report
