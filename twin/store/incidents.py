@@ -26,7 +26,7 @@ from twin.domain.incidents import (
 )
 from twin.domain.plans import Assignment
 from twin.domain.stock import StockImpact, StockMove
-from twin.store.common import NotFound, chunks
+from twin.store.common import NotFound, bulk_insert, chunks
 from twin.store.tables.base import JSONText
 from twin.store.tables.incidents import AuditRow, IncidentRow, NotificationAttemptRow, PlanChangeRow
 
@@ -145,11 +145,9 @@ def save_incident(
         try:
             with session.begin_nested():  # a racing writer's insert fails only this savepoint
                 session.execute(insert(INCIDENTS), [_incident_row(incident)])
-                if incident.diff.changes:
-                    session.execute(
-                        insert(CHANGES),
-                        [_change_row(incident.id, c) for c in incident.diff.changes],
-                    )
+                bulk_insert(
+                    session, CHANGES, [_change_row(incident.id, c) for c in incident.diff.changes]
+                )
                 for entry in audit:
                     append_audit(session, entry=entry)
             return incident, True
@@ -263,10 +261,7 @@ def save_reproposal(session: Session, *, incident: Incident, entry: AuditEntry) 
     if cast(CursorResult[Any], result).rowcount != 1:
         raise StaleState(f"incident {incident.id} is no longer proposed: reload and retry")
     session.execute(sa.delete(CHANGES).where(CHANGES.c.incident_id == incident.id))
-    if incident.diff.changes:
-        session.execute(
-            insert(CHANGES), [_change_row(incident.id, c) for c in incident.diff.changes]
-        )
+    bulk_insert(session, CHANGES, [_change_row(incident.id, c) for c in incident.diff.changes])
     append_audit(session, entry=entry)
     return incident
 
