@@ -686,6 +686,9 @@ class Engine:
             )
             log.append(entry)
         again, log = self._replay_approval(again, now, log)
+        # Last in line: a pass applies incidents in the order they were made, so each is
+        # applied over those it was made on top of.
+        self._incidents.pop(again.id, None)
         self._incidents[again.id] = again
         report.incidents.append(again)
         report.audit.extend(log)
