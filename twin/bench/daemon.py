@@ -157,9 +157,9 @@ def _timed_pass(toml: Path, at: datetime, folder: Path, suffix: str) -> dict[str
     from twin.engine.service import run_once
 
     with _ReplanCounter() as replans, _PassParts() as parts:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = run_once(toml, at, base=folder)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     took = parts.seconds
     monitor, tick = took.get("monitor", 0.0), took.get("tick", 0.0)
     playbooks, save = took.get("playbooks", 0.0), took.get("save", 0.0)
@@ -174,6 +174,9 @@ def _timed_pass(toml: Path, at: datetime, folder: Path, suffix: str) -> dict[str
     breakdown["feeds_outbox_other"] = seconds - sum(breakdown.values())
     return {
         f"{suffix}_s": round(seconds, 3),
+        # The process's CPU seconds (user + system) in the pass: on a shared machine, what the
+        # pass itself cost, whatever else was running.
+        f"{suffix}_cpu_s": round(cpu, 3),
         f"alerts_{suffix}": sum(1 for e in report.events if e.pages),
         f"incidents_{suffix}": len({i.id for i in report.incidents}),
         f"rerouted_{suffix}": len(report.rerouted),
