@@ -10,6 +10,7 @@ plan optimal.
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 import highspy
@@ -156,3 +157,46 @@ def test_direct_master_equals_the_pyomo_model(case: Case) -> None:
     assert master.run(30.0) == highspy.HighsModelStatus.kOptimal
     pyo.SolverFactory("appsi_highs").solve(model.model)
     assert master.objective() == pytest.approx(pyo.value(model.model.cost), rel=1e-9, abs=1e-9)
+
+
+def test_out_of_time_before_any_mip_plan_still_gives_a_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When no MIP run finds a plan in time, the LP's plan with the shipments it splits left
+    unserved stands (feasible, with its proven gap), rather than no plan at all."""
+    real_run, real_integrality = _Master.run, _Master.set_integrality
+    mip_runs = []
+
+    def set_integrality(self: _Master, integer: bool) -> None:
+        self.integer_now = integer  # type: ignore[attr-defined]
+        real_integrality(self, integer)
+
+    def run(self: _Master, time_left: float) -> highspy.HighsModelStatus:
+        if getattr(self, "integer_now", False):
+            mip_runs.append(time_left)
+            return highspy.HighsModelStatus.kTimeLimit
+        return real_run(self, time_left)
+
+    monkeypatch.setattr(_Master, "set_integrality", set_integrality)
+    monkeypatch.setattr(_Master, "run", run)
+    monkeypatch.setattr(
+        importlib.import_module("twin.optimise.solve"), "_has_solution", lambda master: False
+    )
+    case = four_node_case()
+    request = PlanRequest(
+        now=NOW, shipments=case.shipments, horizon_days=2, unserved_penalty_per_unit=300.0
+    )
+    # No branch-and-price: the plan is that one. S0 (2 units) unserved at 300 a unit; S1
+    # re-optimised with it: all 5 units on L0 (3 on day 0, 2 on day 1) at 12.
+    result = plan(case.view, request, SolveOptions(node_limit=0))
+    assert mip_runs, "the LP left S0 split, so the incumbent MIP ran"
+    assert result.status is PlanStatus.feasible
+    check_plan_is_feasible(case, result)
+    assert [u.shipment for u in result.unserved] == ["S0"]
+    assert result.objective == pytest.approx(600.0 + 5 * 12.0)
+    assert result.lower_bound is not None and result.lower_bound <= 88.0 + 1e-9
+    # With branch-and-price, that plan is only where the tree starts: it proves the optimum.
+    result = plan(case.view, request)
+    assert result.status is PlanStatus.optimal
+    assert result.objective == pytest.approx(88.0)
+    check_plan_is_feasible(case, result)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tests.optimise.oracles import NOW, Case, cases
 from twin.optimise import PlanRequest
-from twin.optimise.columns import time_expanded_costs
+from twin.optimise.columns import DPBuffer, time_expanded_costs
 from twin.optimise.instance import Instance, compile_instance
 
 
@@ -95,3 +95,14 @@ def test_pruned_dp_equals_plain_dp(case: Case, data: st.DataObject) -> None:
         )
         want = plain_dp(inst, b, sources, starts, adjust, need, static)
         assert np.array_equal(got[min(starts) :], want[min(starts) :])
+        # A reused buffer (reset only where the run before wrote, with another shape) gives
+        # the same values as a fresh array.
+        buffer = DPBuffer((H + 1) * n * (k + 1))
+        time_expanded_costs(
+            inst, inst.batches[b], np.arange(k + 1) % n, np.zeros(k + 1, dtype=np.int64),
+            buffer=buffer,
+        )  # fmt: skip
+        again = time_expanded_costs(
+            inst, inst.batches[b], sources, starts, adjust, need=need, static=static, buffer=buffer
+        )
+        assert np.array_equal(again, got)

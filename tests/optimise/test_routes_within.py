@@ -159,15 +159,15 @@ def test_a_star_bound_changes_no_priced_column(case: Case, data: st.DataObject) 
 @given(case=cases(max_nodes=7, max_lanes=16))
 def test_initial_routes_by_the_fast_path_cost_what_the_dp_finds(case: Case) -> None:
     """The on-time cheapest path (Dijkstra) stands in for the static DP only where it is as
-    cheap: every commodity gets a route of the same cost, the same lower bound and the same
-    blocked reason with and without the fast path."""
+    cheap, and a late one only bounds the DP's search (A*): every commodity gets a route of
+    the same cost, the same lower bound and the same blocked reason with and without them."""
     request = PlanRequest(
         now=NOW, shipments=case.shipments, horizon_days=case.horizon, risk_days=case.risk
     )
     fast_inst = compile_instance(case.view, request)
     fast = initial_columns(fast_inst)
     slow_inst = compile_instance(case.view, request)
-    with patch.object(columns, "_on_time_cheapest", lambda *_: {}):
+    with patch.object(columns, "_on_time_cheapest", lambda *_: ({}, {})):
         slow = initial_columns(slow_inst)
     np.testing.assert_allclose(fast.lower_bound_pu, slow.lower_bound_pu, rtol=1e-12)
     assert [c.blocked for c in fast_inst.commodities] == [c.blocked for c in slow_inst.commodities]

@@ -9,6 +9,7 @@ extra arc costs on the (lane, day) they belong to.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -18,11 +19,16 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from twin.optimise.instance import ArcBatch, Commodity, Instance
+from twin.optimise.kernels import reset_nodes, time_expanded_dp, trace
 from twin.optimise.timeline import late_days
 
 T = TypeVar("T")
 
 INF = np.inf
+# Stand-ins for the DP kernel's optional arrays (flags say they are absent).
+_NO_ADJUST = np.zeros((0, 0))
+_NO_ROOM = np.zeros((1, 0))
+_NO_BOUND = np.zeros((0, 0))
 
 
 @dataclass(frozen=True)
@@ -64,14 +70,15 @@ def column_rows(
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """The capacity rows a column uses: (lane, day) for bounded lanes, (node, day) for
     bounded nodes (the day the freight is available at the node it enters)."""
-    batch = instance.batches[commodity.batch]
+    lane_bounded, node_bounded, to = instance.bounded_lists()
+    dur = instance.batches[commodity.batch].dur_list()
     lanes, nodes = [], []
     for lane, day in column.legs:
-        if np.isfinite(instance.lane_cap[lane]):
+        if lane_bounded[lane]:
             lanes.append((lane, day))
-        v = int(instance.to[lane])
-        if np.isfinite(instance.node_cap[v]):
-            nodes.append((v, day + int(batch.dur[lane])))
+        v = to[lane]
+        if node_bounded[v]:
+            nodes.append((v, day + dur[lane]))
     return lanes, nodes
 
 
@@ -83,8 +90,10 @@ def time_expanded_costs(
     adjust: np.ndarray | None = None,
     need: np.ndarray | None = None,
     static: bool = False,
-    buffer: np.ndarray | None = None,
+    buffer: DPBuffer | None = None,
     bound: np.ndarray | None = None,
+    active: tuple[np.ndarray, np.ndarray] | None = None,
+    last_day: np.ndarray | None = None,
 ) -> np.ndarray:
     """Least cost to be at each node by each day, from each (source, start day).
 
@@ -96,14 +105,19 @@ def time_expanded_costs(
     need : optional K units per start point: an unsplittable shipment never takes an arc
         with less room than its units (so its routes are ones it can really use).
     static : judge room by capacities instead of what is left each day (for lower bounds).
-    buffer : optional flat float array of at least (H+1) x nodes x K items to hold the result
-        (reused between runs: allocating a fresh array each run costs its page faults).
+    buffer : optional `DPBuffer` to hold the result, reused between runs (allocating a fresh
+        array each run cost its page faults, and filling one most of a run).
     bound : optional (nodes, K): a (node, start point) pair whose value is not below its
         bound is not expanded. With bound[v, k] = (what a route may cost) - (a lower bound
         on the cost from v to where it goes), as `price` sets it, the values of every pair
         on a route within that cost stay exact (A*: any prefix of such a route is itself
         within its bound, the lower bound being consistent along arcs); others may be
         left higher, or inf.
+    active : optional `changed_lanes(instance, batch, adjust)`, computed once for many runs
+        with the same adjust (else computed here).
+    last_day : optional K days: start point k is followed to that day only (later days stay
+        inf). `_bound` gives the day after which no route of a member can stay within what
+        it may cost, lateness included.
 
     Returns
     -------
@@ -113,87 +127,68 @@ def time_expanded_costs(
     horizon = instance.horizon
     n_nodes = len(instance.node_ids)
     k = len(sources)
-    size = (horizon + 1) * n_nodes * k
-    if buffer is not None and len(buffer) >= size:
-        dist = buffer[:size].reshape(horizon + 1, n_nodes, k)
-        dist.fill(INF)
+    shape = (horizon + 1, n_nodes, k)
+    if buffer is not None and buffer.fits(shape):
+        dist, reached = buffer.take(shape)
     else:
-        dist = np.full((horizon + 1, n_nodes, k), INF)
-    frm, to, dur = instance.frm, instance.to, batch.dur
-    n_lanes = len(frm)
-    cost = batch.cost
-    # Lanes grouped by the node they leave, to expand (node, start point) pairs into arcs.
-    out_lanes = np.argsort(frm, kind="stable")
-    out_start = np.searchsorted(frm[out_lanes], np.arange(n_nodes + 1))
-    out_deg = np.diff(out_start)
-    flat = dist.reshape(-1)
-    cols = np.arange(k)
-    first = int(starts.min()) if k else 0
-    biggest = float(need.max()) if need is not None and k else 0.0
-    prev_room: np.ndarray | None = None
-    # Rows by day, contiguous: every day reads one day of room and of dual costs.
-    static_room = instance.static_room() if static else None
-    room_table = instance.room_by_day(batch) if not static and biggest > 0.0 else None
-    adjust_t = np.ascontiguousarray(adjust.T) if adjust is not None else None
-    bound_flat = bound.reshape(-1) if bound is not None else None
-    # Nodes with some pair expanded so far: only lanes out of them can need relaxing again.
-    expanded = np.zeros(n_nodes, dtype=bool)
-    for t in range(first, horizon + 1):
-        here = starts == t
-        if here.any():
-            dist[t, sources[here], cols[here]] = 0.0
-        if t > first:
-            # (node, start point) pairs whose value improved on day t: only their arcs can give
-            # anything new. An arc leaving an unchanged pair on day t costs what it cost on day
-            # t - 1 (when its step cost and room are the same) and arrives a day later, so
-            # waiting at the far end already gives that value or better. Lanes whose step cost
-            # falls or whose room changes on day t are relaxed for every start point. Every
-            # value is bit-identical to relaxing all arcs (tests/optimise/test_pricing_dp.py).
-            improved = np.flatnonzero(dist[t] < dist[t - 1])
-            np.minimum(dist[t], dist[t - 1], out=dist[t])
-        else:
-            improved = np.flatnonzero(np.isfinite(dist[t]))
-        if bound_flat is not None and len(improved):
-            improved = improved[dist[t].reshape(-1)[improved] < bound_flat[improved]]
-        expanded[improved // k] = True
-        if n_lanes == 0:
-            continue
-        room = None
-        lane_active: np.ndarray | None = None
-        if biggest > 0.0:
-            room = static_room if room_table is None else room_table[t]
-            if room_table is not None and prev_room is not None:
-                lane_active = np.asarray(room != prev_room)
-            prev_room = room
-        if adjust_t is not None and t > first:
-            cheaper = adjust_t[t] < adjust_t[t - 1]
-            lane_active = cheaper if lane_active is None else lane_active | cheaper
-        v, key = np.divmod(improved, k)
-        deg = out_deg[v]
-        total = int(deg.sum())
-        ends = np.cumsum(deg)
-        pick = np.repeat(out_start[v] - (ends - deg), deg) + np.arange(total)
-        lanes = out_lanes[pick]
-        keys = np.repeat(key, deg)
-        if lane_active is not None:
-            extra = np.flatnonzero(lane_active & expanded[frm])
-            if len(extra):
-                at = dist[t][frm[extra]]
-                li, ki = np.nonzero(np.isfinite(at) if bound is None else at < bound[frm[extra]])
-                lanes = np.concatenate([lanes, extra[li]])
-                keys = np.concatenate([keys, ki])
-        if not len(lanes):
-            continue
-        arrive = t + dur[lanes]
-        ok = arrive <= horizon
-        if room is not None and need is not None:  # room is set only when need is given
-            ok &= room[lanes] >= need[keys] - 1e-9
-        if not ok.all():
-            lanes, keys, arrive = lanes[ok], keys[ok], arrive[ok]
-        step = cost[lanes] if adjust_t is None else cost[lanes] + adjust_t[t][lanes]
-        vals = dist[t][frm[lanes], keys] + step
-        np.minimum.at(flat, (arrive * n_nodes + to[lanes]) * k + keys, vals)
+        dist, reached = np.full(shape, INF), np.zeros(n_nodes, dtype=bool)
+    if k == 0:
+        return dist
+    out_lanes, out_start = instance.out_lanes()
+    has_room = need is not None and float(need.max()) > 0.0
+    if not has_room:
+        room = _NO_ROOM
+    elif static:
+        room = instance.static_room()[None, :]
+    else:
+        room = instance.room_by_day(batch)
+    if active is None:
+        active = changed_lanes(instance, batch, adjust, daily_room=not static and has_room)
+    time_expanded_dp(
+        dist,
+        reached,
+        np.ascontiguousarray(sources, dtype=np.int64),
+        np.ascontiguousarray(starts, dtype=np.int64),
+        instance.frm,
+        instance.to,
+        batch.dur,
+        np.ascontiguousarray(batch.cost, dtype=float),
+        out_start,
+        out_lanes,
+        adjust if adjust is not None else _NO_ADJUST,
+        adjust is not None,
+        room,
+        not static,
+        has_room,
+        need.astype(float) if need is not None else np.zeros(k),
+        bound if bound is not None else _NO_BOUND,
+        bound is not None,
+        *active,
+        np.full(k, horizon, dtype=np.int64) if last_day is None else last_day.astype(np.int64),
+    )
     return dist
+
+
+def changed_lanes(
+    instance: Instance, batch: ArcBatch, adjust: np.ndarray | None, daily_room: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """The lanes the pricing DP relaxes from every pair on day t (their step cost fell, or
+    their room changed, from day t - 1), by day: (start of each day's group, H + 2; lanes)."""
+    n_lanes = len(instance.lane_ids)
+    codes = [np.zeros(0, dtype=np.int64)]
+    if adjust is not None:
+        lane, before = np.nonzero(adjust[:, 1:] < adjust[:, :-1])
+        codes.append((before + 1) * n_lanes + lane)
+    if daily_room:
+        if batch.room_changes is None:
+            room = instance.room_by_day(batch)
+            before, lane = np.nonzero(room[1:] != room[:-1])
+            batch.room_changes = (before + 1) * n_lanes + lane
+        codes.append(batch.room_changes)
+    code = np.unique(np.concatenate(codes))
+    day, lane = np.divmod(code, max(n_lanes, 1))
+    start = np.searchsorted(day, np.arange(instance.horizon + 2)).astype(np.int64)
+    return start, lane.astype(np.int64)
 
 
 def trace_route(
@@ -208,37 +203,33 @@ def trace_route(
     need: float = 0.0,
     static: bool = False,
 ) -> tuple[tuple[int, int], ...]:
-    """Walk back from (dest, arrival) to the source along arcs whose costs explain `dist`."""
-    legs: list[tuple[int, int]] = []
-    t, v = arrival, dest
-    room = None
+    """Walk back from (dest, arrival) to the source along arcs whose costs explain `dist`
+    (`kernels.trace`): waiting first, else the first lane into the node, in `in_lanes`
+    order, that explains its value."""
+    in_lanes, in_start = instance.in_lanes_flat()
+    room = _NO_ROOM
     if need > 0.0:
         room = instance.static_room()[None, :] if static else instance.room_by_day(batch)
-    val = dist[t, v, key]
-    tol = 1e-9 * max(1.0, abs(val))
-    while not (v == source and val == 0.0):
-        if t > 0 and dist[t - 1, v, key] <= val + tol:
-            t -= 1
-            val = dist[t, v, key]
-            continue
-        for lane in instance.in_lanes[v].tolist():
-            d = int(batch.dur[lane])
-            if t - d < 0:
-                continue
-            if room is not None and room[0 if static else t - d, lane] < need - 1e-9:
-                continue
-            step = batch.cost[lane] if adjust is None else batch.cost[lane] + adjust[lane, t - d]
-            cand = dist[t - d, instance.frm[lane], key] + step
-            if abs(cand - val) <= tol:
-                legs.append((lane, t - d))
-                t -= d
-                v = int(instance.frm[lane])
-                val = dist[t, v, key]
-                break
-        else:  # pragma: no cover - dist always has a witness; this guards against float drift
-            raise RuntimeError("route trace lost its way")
-    legs.reverse()
-    return tuple(legs)
+    legs = trace(
+        dist,
+        key,
+        source,
+        dest,
+        arrival,
+        instance.frm,
+        batch.dur,
+        np.ascontiguousarray(batch.cost, dtype=float),
+        in_start,
+        in_lanes,
+        adjust if adjust is not None else _NO_ADJUST,
+        adjust is not None,
+        room,
+        not static,
+        float(need),
+    )
+    if not len(legs) and not (source == dest and dist[arrival, dest, key] == 0.0):
+        raise RuntimeError("route trace lost its way")  # pragma: no cover - float drift
+    return tuple((int(lane), int(day)) for lane, day in legs.tolist())
 
 
 def best_arrival(
@@ -349,9 +340,33 @@ def need_class(rooms: np.ndarray, units: float) -> float:
     return (float(rooms[i - 1]) + upper) / 2.0
 
 
-def _dist_buffer(instance: Instance, keys: int) -> np.ndarray:
-    """One flat array that every DP run of a call reuses (see `time_expanded_costs`)."""
-    return np.empty(
+class DPBuffer:
+    """One flat array that every DP run of a call reuses (see `time_expanded_costs`), kept
+    all inf between runs: a run writes only the rows of the nodes it reaches, so the next
+    run resets those instead of filling the whole array (with the A* bound a pricing run
+    reaches a small part of the network)."""
+
+    def __init__(self, size: int):
+        self.flat = np.full(size, INF)
+        self.last: tuple[np.ndarray, np.ndarray] | None = None
+
+    def fits(self, shape: tuple[int, int, int]) -> bool:
+        return shape[0] * shape[1] * shape[2] <= len(self.flat)
+
+    def take(self, shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """(dist of `shape`, all inf; reached nodes, all False) for the next run; the array
+        handed out before is no longer valid."""
+        if self.last is not None:
+            reset_nodes(*self.last)
+        dist = self.flat[: shape[0] * shape[1] * shape[2]].reshape(shape)
+        reached = np.zeros(shape[1], dtype=bool)
+        self.last = (dist, reached)
+        return dist, reached
+
+
+def _dist_buffer(instance: Instance, keys: int) -> DPBuffer:
+    """One buffer that every DP run of a call reuses (see `DPBuffer`)."""
+    return DPBuffer(
         (instance.horizon + 1) * len(instance.node_ids) * min(max(keys, 1), KEYS_PER_RUN)
     )
 
@@ -366,8 +381,8 @@ def initial_columns(instance: Instance) -> ColumnPool:
     Fast path first: the cheapest path over the network (Dijkstra, time ignored), when it
     arrives on time and the shipment fits every lane of it, is the cheapest timed route (no
     route costs less, and it is not late). The others: with no duals the time-expanded graph
-    looks the same from every start day, so one DP run per (batch, source) from day 0 serves
-    every ready day (routes are shifted in time). Commodities with no route that arrives by
+    looks the same from every start day, so one DP run per (batch, source, need class) from
+    day 0 serves every ready day (routes are shifted in time). Commodities with no route that arrives by
     the horizon get `blocked` set.
     """
     pool = ColumnPool(instance)
@@ -387,42 +402,25 @@ def initial_columns(instance: Instance) -> ColumnPool:
             continue
         need = 0.0 if c.split else need_class(static_rooms, c.units)
         by_key.setdefault((c.batch, c.source, need), []).append(c)
-    chosen = _on_time_cheapest(instance, [c for members in by_key.values() for c in members])
+    chosen, upper = _on_time_cheapest(instance, [c for members in by_key.values() for c in members])
     buffer = _dist_buffer(instance, sum(1 for _ in by_key))
     for b, batch in enumerate(instance.batches):
         keys = sorted((s, u) for (bb, s, u) in by_key if bb == b)
-        slow = [(s, u) for s, u in keys if any(c.index not in chosen for c in by_key[(b, s, u)])]
-        for chunk in _chunks(slow, KEYS_PER_RUN):
-            needs = np.array([u for _, u in chunk])
-            dist = time_expanded_costs(
-                instance,
-                batch,
-                np.array([s for s, _ in chunk], dtype=np.int64),
-                np.zeros(len(chunk), dtype=np.int64),
-                need=needs,
-                static=True,
-                buffer=buffer,
-            )
-            for key, (source, units) in enumerate(chunk):
-                for c in by_key[(b, source, units)]:
-                    if c.index in chosen:
-                        continue
-                    value, arrival = best_arrival(dist[:, c.dest, key], c, c.ready, horizon)
-                    if not np.isfinite(value):
-                        c.blocked = f"no route arrives within the planning horizon (day {horizon})"
-                        continue
-                    legs = trace_route(
-                        instance,
-                        batch,
-                        dist,
-                        key,
-                        source,
-                        c.dest,
-                        arrival - c.ready,
-                        need=units,
-                        static=True,
-                    )
-                    chosen[c.index] = tuple((lane, day + c.ready) for lane, day in legs)
+        slow = [c for s, u in keys for c in by_key[(b, s, u)] if c.index not in chosen]
+        # Commodities with a late cheapest path: an A* search within its cost (the union of
+        # the bounds of a key's destinations is still a small part of the network); the
+        # others (their cheapest path does not fit them) search everything.
+        bounded = [c for c in slow if c.index in upper]
+        if bounded:
+            to_dest = least_cost_to(instance, batch, [c.dest for c in bounded])
+            if to_dest is None:
+                bounded = []
+            else:
+                _static_routes(instance, b, bounded, buffer, chosen, upper, to_dest)
+        done = {c.index for c in bounded}
+        rest = [c for c in slow if c.index not in done]
+        if rest:
+            _static_routes(instance, b, rest, buffer, chosen)
         # Added in key order, whichever way each route was found.
         for source, units in keys:
             for c in by_key[(b, source, units)]:
@@ -433,16 +431,87 @@ def initial_columns(instance: Instance) -> ColumnPool:
     return pool
 
 
+def _static_routes(
+    instance: Instance,
+    b: int,
+    members: list[Commodity],
+    buffer: DPBuffer,
+    chosen: dict[int, tuple[tuple[int, int], ...]],
+    upper: dict[int, float] | None = None,
+    to_dest: dict[int, np.ndarray] | None = None,
+) -> None:
+    """Cheapest timed routes with no duals into `chosen`: one static DP run per chunk of
+    (source, need) keys from day 0, routes shifted to each ready day; commodities with no
+    route by the horizon get `blocked`. With `upper` (commodity -> the cost per unit of a
+    real route, lateness included) and `to_dest`, the runs keep only states that can lead to
+    a route within it (A*, as in pricing): the cheapest route is one of them, found exact."""
+    horizon = instance.horizon
+    batch = instance.batches[b]
+    rooms = np.unique(np.concatenate([instance.lane_cap, instance.node_cap]))
+
+    def key_of(c: Commodity) -> tuple[int, int, float]:
+        return (c.source, 0, 0.0 if c.split else need_class(rooms, c.units))
+
+    keys = sorted({key_of(c) for c in members})
+    slot = {key: i for i, key in enumerate(keys)}
+    for chunk_no, chunk_members in _by_chunk(members, slot, key_of):
+        chunk = keys[chunk_no * KEYS_PER_RUN : (chunk_no + 1) * KEYS_PER_RUN]
+        limits = None
+        if upper is not None:
+            # Only the bound: these runs start on day 0 for every ready day, so the members'
+            # last days would need shifting by their ready days.
+            limits = _bound(
+                instance,
+                to_dest,
+                [
+                    (c, slot[key_of(c)] % KEYS_PER_RUN, c.units * upper[c.index])
+                    for c in chunk_members
+                ],
+                len(chunk),
+            )
+        dist = time_expanded_costs(
+            instance,
+            batch,
+            np.array([s for s, _, _ in chunk], dtype=np.int64),
+            np.zeros(len(chunk), dtype=np.int64),
+            need=np.array([u for _, _, u in chunk]),
+            static=True,
+            buffer=buffer,
+            bound=limits[0] if limits is not None else None,
+        )
+        for c in chunk_members:
+            key = slot[key_of(c)] % KEYS_PER_RUN
+            value, arrival = best_arrival(dist[:, c.dest, key], c, c.ready, horizon)
+            if not np.isfinite(value):
+                c.blocked = f"no route arrives within the planning horizon (day {horizon})"
+                continue
+            legs = trace_route(
+                instance,
+                batch,
+                dist,
+                key,
+                c.source,
+                c.dest,
+                arrival - c.ready,
+                need=key_of(c)[2],
+                static=True,
+            )
+            chosen[c.index] = tuple((lane, day + c.ready) for lane, day in legs)
+
+
 def _on_time_cheapest(
     instance: Instance, commodities: list[Commodity]
-) -> dict[int, tuple[tuple[int, int], ...]]:
-    """commodity -> its cheapest path's timed legs (leaving at once, no waiting), for those
-    whose cheapest path is on time, within the horizon and has room for them on every lane."""
+) -> tuple[dict[int, tuple[tuple[int, int], ...]], dict[int, float]]:
+    """(commodity -> its cheapest path's timed legs (leaving at once, no waiting), for those
+    whose cheapest path is on time, within the horizon and has room for them on every lane;
+    commodity -> that path's cost per unit with its lateness, for those whose path is late
+    but otherwise fits: an upper bound on their cheapest timed route)."""
     out: dict[int, tuple[tuple[int, int], ...]] = {}
+    upper: dict[int, float] = {}
     n = len(instance.node_ids)
     frm, to = instance.frm, instance.to
     if not len(frm) or not commodities:
-        return out
+        return out, upper
     room = instance.static_room()
     for b, batch in enumerate(instance.batches):
         members = [c for c in commodities if c.batch == b]
@@ -474,10 +543,15 @@ def _on_time_cheapest(
             for lane in lanes:
                 legs.append((lane, day))
                 day += int(batch.dur[lane])
-            if day > instance.horizon or late_days(day, c.due) > 0:
+            if day > instance.horizon:
+                continue
+            late = late_days(day, c.due)
+            if late > 0:
+                # A real route, late: its cost per unit bounds the cheapest timed route.
+                upper[c.index] = float(batch.cost[lanes].sum()) + c.penalty * late
                 continue
             out[c.index] = tuple(legs)
-    return out
+    return out, upper
 
 
 def _nonzero_duals(
@@ -545,19 +619,30 @@ def _bound(
     to_dest: dict[int, np.ndarray] | None,
     members: list[tuple[Commodity, int, float]],
     k: int,
-) -> np.ndarray | None:
-    """(nodes, K) A* bound for `time_expanded_costs`: per start point, the most a pair may
-    cost and still lead some member (commodity, its start point, the most its route may cost
-    in all) to a route within that, less the least cost from the node to its destination."""
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(bound, last_day) for `time_expanded_costs`: the (nodes, K) A* bound — per start
+    point, the most a pair may cost and still lead some member (commodity, its start point,
+    the most its route may cost in all, lateness included) to a route within that, less the
+    least cost from the node to its destination — and per start point the last day such a
+    route can arrive."""
     if to_dest is None:
         return None
     bound = np.full((len(instance.node_ids), k), -INF)
+    last = np.full(k, -1, dtype=np.int64)
     for c, key, most in members:
         per_unit = most / c.units
         # Slack for float error in the DP's sums (a state kept too many costs only time).
         slack = 1e-7 * max(1.0, abs(per_unit))
         np.maximum(bound[:, key], per_unit + slack - to_dest[c.dest], out=bound[:, key])
-    return bound
+        # A route arriving d days late costs at least the least transport cost plus d x the
+        # penalty: past this day none is within what it may cost.
+        room = per_unit + slack - float(to_dest[c.dest][c.source])
+        if c.penalty > 0 and np.isfinite(room):
+            day = c.due + max(0, math.floor(room / c.penalty + 1e-9))
+        else:
+            day = instance.horizon
+        last[key] = max(last[key], min(day, instance.horizon))
+    return bound, last
 
 
 def _chunk_costs(
@@ -565,10 +650,12 @@ def _chunk_costs(
     batch: ArcBatch,
     chunk: list[tuple[int, int, float]],
     adjust: np.ndarray,
-    buffer: np.ndarray,
-    bound: np.ndarray | None,
+    buffer: DPBuffer,
+    limits: tuple[np.ndarray, np.ndarray] | None,
+    active: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """One DP run over a chunk of (source, start day, room needed) start points."""
+    """One DP run over a chunk of (source, start day, room needed) start points, within
+    `_bound`'s limits when given."""
     return time_expanded_costs(
         instance,
         batch,
@@ -577,7 +664,9 @@ def _chunk_costs(
         adjust,
         need=np.array([u for _, _, u in chunk]),
         buffer=buffer,
-        bound=bound,
+        bound=limits[0] if limits is not None else None,
+        active=active,
+        last_day=limits[1] if limits is not None else None,
     )
 
 
@@ -677,6 +766,7 @@ def price_within(
     for b, members in sorted(by_batch.items()):
         batch = instance.batches[b]
         adjust = close_arcs(dual_costs(instance, batch, *duals), closed)
+        active = changed_lanes(instance, batch, adjust)
 
         def key_of(c: Commodity) -> tuple[int, int, float]:
             return (c.source, c.ready, 0.0 if c.split else need_class(rooms, c.units))
@@ -687,13 +777,13 @@ def price_within(
         for chunk_no, chunk_members in _by_chunk(members, slot, key_of):
             chunk = keys[chunk_no * KEYS_PER_RUN : (chunk_no + 1) * KEYS_PER_RUN]
             # A route prices out only under demand_dual / units: the A* bound of each pair.
-            bound = _bound(
+            limits = _bound(
                 instance,
                 to_dest,
                 [(c, slot[key_of(c)] % KEYS_PER_RUN, most[c.index]) for c in chunk_members],
                 len(chunk),
             )
-            dist = _chunk_costs(instance, batch, chunk, adjust, buffer, bound)
+            dist = _chunk_costs(instance, batch, chunk, adjust, buffer, limits, active)
             for c in chunk_members:
                 key = slot[key_of(c)] % KEYS_PER_RUN
                 prices_out = (demand_dual[c.index] - tol) / c.units  # per unit
@@ -763,6 +853,7 @@ def routes_within(
     for b, members in sorted(by_batch.items()):
         batch = instance.batches[b]
         adjust = close_arcs(dual_costs(instance, batch, *duals), closed)
+        active = changed_lanes(instance, batch, adjust)
         room = instance.room_by_day(batch)
 
         def key_of(c: Commodity) -> tuple[int, int, float]:
@@ -776,7 +867,7 @@ def routes_within(
         )
         for chunk_no, chunk_members in chunks:
             chunk = keys[chunk_no * KEYS_PER_RUN : (chunk_no + 1) * KEYS_PER_RUN]
-            bound = _bound(
+            limits = _bound(
                 instance,
                 to_dest,
                 [
@@ -785,7 +876,7 @@ def routes_within(
                 ],
                 len(chunk),
             )
-            dist = _chunk_costs(instance, batch, chunk, adjust, buffer, bound)
+            dist = _chunk_costs(instance, batch, chunk, adjust, buffer, limits, active)
             for c in chunk_members:
                 if out_of_time is not None and out_of_time():
                     return out, False

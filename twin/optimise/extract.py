@@ -52,6 +52,7 @@ def extract(
     now = inst.request.now
     penalty = inst.request.unserved_penalty_per_unit
     columns_of = pool.by_commodity()
+    leg_of: dict[tuple[int, int, int], Leg] = {}
     assignments: list[Assignment] = []
     unserved: list[Unserved] = []
     transport = lateness = risk = unserved_cost = 0.0
@@ -75,21 +76,24 @@ def extract(
                 continue
             column = pool.columns[route]
             batch = inst.batches[c.batch]
-            legs = tuple(
-                Leg(
-                    lane=inst.lane_ids[lane],
-                    from_node=inst.node_ids[int(inst.frm[lane])],
-                    to_node=inst.node_ids[int(inst.to[lane])],
-                    depart_at=at_day(now, day),
-                    arrive_at=at_day(now, day + int(batch.dur[lane])),
-                )
-                for lane, day in column.legs
-            )
+            legs = []
+            for lane, day in column.legs:
+                # Legs are frozen values; many routes share a (lane, day): built once each.
+                leg = leg_of.get((c.batch, lane, day))
+                if leg is None:
+                    leg = leg_of[(c.batch, lane, day)] = Leg(
+                        lane=inst.lane_ids[lane],
+                        from_node=inst.node_ids[int(inst.frm[lane])],
+                        to_node=inst.node_ids[int(inst.to[lane])],
+                        depart_at=at_day(now, day),
+                        arrive_at=at_day(now, day + int(batch.dur[lane])),
+                    )
+                legs.append(leg)
             assignments.append(
                 Assignment(
                     shipment=shipment,
                     units=amount,
-                    legs=legs,
+                    legs=tuple(legs),
                     eta=at_day(now, column.arrival),
                     cost=amount * column.cost_pu,
                     late_days=column.late_days,

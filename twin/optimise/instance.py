@@ -48,8 +48,17 @@ class ArcBatch:
     cost: np.ndarray  # money per unit per lane: transport + penalty x risk days
     # (H+1, lanes) room of every arc by departure day (Instance.room_by_day), built on first use.
     room_table: np.ndarray | None = None
+    # (day x lanes + lane) of every lane whose room differs from the day before (pricing DP).
+    room_changes: np.ndarray | None = None
     # dest node -> least cost per unit to it from every node (columns.least_cost_to).
     cost_to_dest: dict[int, np.ndarray] = field(default_factory=dict)
+    dur_cache: list[int] | None = None
+
+    def dur_list(self) -> list[int]:
+        """`dur` as Python ints (per-leg bookkeeping reads it one lane at a time)."""
+        if self.dur_cache is None:
+            self.dur_cache = self.dur.tolist()
+        return self.dur_cache
 
 
 @dataclass
@@ -76,6 +85,9 @@ class Instance:
     lane_room: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     node_room: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     room_values_cache: np.ndarray | None = None
+    out_lanes_cache: tuple[np.ndarray, np.ndarray] | None = None
+    bounded_cache: tuple[list[bool], list[bool], list[int]] | None = None
+    in_lanes_cache: tuple[np.ndarray, np.ndarray] | None = None
 
     def lane_residual(self, lane: int, day: int) -> float:
         return float(self.lane_room[lane, day])
@@ -92,6 +104,36 @@ class Instance:
         if static:
             return np.minimum(self.lane_cap[lanes], self.node_cap[self.to[lanes]])
         return np.minimum(self.lane_room[lanes, day], self.node_room[self.to[lanes], arrive])
+
+    def out_lanes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lanes grouped by the node they leave, start of each node's group; nodes + 1)."""
+        if self.out_lanes_cache is None:
+            order = np.argsort(self.frm, kind="stable").astype(np.int64)
+            start = np.searchsorted(self.frm[order], np.arange(len(self.node_ids) + 1))
+            self.out_lanes_cache = (order, start.astype(np.int64))
+        return self.out_lanes_cache
+
+    def bounded_lists(self) -> tuple[list[bool], list[bool], list[int]]:
+        """(lane has a capacity, node has a capacity, far node of each lane) as Python lists:
+        a column's capacity rows are read one leg at a time."""
+        if self.bounded_cache is None:
+            self.bounded_cache = (
+                np.isfinite(self.lane_cap).tolist(),
+                np.isfinite(self.node_cap).tolist(),
+                self.to.tolist(),
+            )
+        return self.bounded_cache
+
+    def in_lanes_flat(self) -> tuple[np.ndarray, np.ndarray]:
+        """`in_lanes` as one array: (lanes grouped by the node they enter, in `in_lanes`
+        order; start of each node's group, nodes + 1)."""
+        if self.in_lanes_cache is None:
+            sizes = [len(a) for a in self.in_lanes]
+            start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+            parts = [a.astype(np.int64) for a in self.in_lanes]
+            flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            self.in_lanes_cache = (flat, start)
+        return self.in_lanes_cache
 
     def room_by_day(self, batch: ArcBatch) -> np.ndarray:
         """(H+1, lanes): `arc_room` of every lane on every departure day, row by day (built
