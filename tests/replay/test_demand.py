@@ -392,3 +392,25 @@ def test_redirect_sends_freight_to_the_shelf_of_the_market_that_needs_it() -> No
     assert pricer.part_lines["S1"] == (0.5, [(1, 50.0)])
     # At ONT8 the 50 units are all that shelf has: a late day there costs its margin.
     assert sent.late_penalty_per_unit_day > 4.0
+
+
+def test_replay_without_stock_leaves_out_only_the_stock_parts(
+    short_scenario: LoadedScenario, playbooks: list
+) -> None:
+    """`replay(..., stock=False)` (Monte Carlo's): the five runs' KPIs as with stock data, less
+    their sales; no stock-aware engine."""
+    from twin.replay.run import replay
+
+    spec = StockSpec(generate=StockGenerateSpec(skus=40, slack_days=(0, 7)))
+    loaded = LoadedScenario(
+        short_scenario.path,
+        short_scenario.scenario.model_copy(update={"stock": spec}),
+        short_scenario.network,
+    )
+    full = replay(loaded, playbooks, diagnostics=False)
+    lean = replay(loaded, playbooks, diagnostics=False, stock=False)
+    assert "engine_stock" in full and "engine_stock" not in lean
+    assert "stock_saving" not in lean and "engine_stock_s" not in lean["timing"]
+    for run in ("blind", "news", "engine", "forewarned", "hindsight"):
+        assert "stock" in full[run] and "stock" not in lean[run]
+        assert lean[run] == {k: v for k, v in full[run].items() if k != "stock"}

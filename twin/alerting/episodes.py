@@ -18,9 +18,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from twin.alerting.mute import Inhibitor, Silencer
-from twin.alerting.rules import AlertRules, TrendRule
+from twin.alerting.rules import AlertRules, InhibitRule, TrendRule
 from twin.domain.alerts import Acknowledgement, Alert, RiskScore, Severity, Silence, Zoned
-from twin.domain.durations import format_timestamp
+from twin.domain.durations import format_timestamp, parse_timestamp
 from twin.scoring.scorers import to_risk_scores
 
 
@@ -155,6 +155,7 @@ def evaluate(
     (returns the state unchanged and no events).
     """
     rules = rules or AlertRules()
+    now = parse_timestamp(now)  # as the state keeps it (zoned, UTC)
     if state.last_at is not None and now < state.last_at:
         return state, []
     by_key = _scores_by_key(scores, now)
@@ -162,6 +163,7 @@ def evaluate(
     alerts = dict(state.alerts)
     events: list[AlertEvent] = []
     trend = rules.trend
+    window_start = now - trend.window
     for key in sorted(set(by_key) | set(keys)):
         remembered = keys.get(key)
         item = by_key.get(key)
@@ -177,9 +179,7 @@ def evaluate(
         value = item.score
         rule = rules.for_dimension(item.dimension)
         memory = remembered or KeyState(target=item.target, dimension=item.dimension)
-        history = tuple((t, s) for t, s in memory.history if t > now - trend.window) + (
-            (now, value),
-        )
+        history = (*(p for p in memory.history if p[0] > window_start), (now, value))
         breaches = memory.breaches + 1 if value >= rule.warn else 0
         open_id, last_cleared = memory.open_id, memory.last_cleared_at
         current = alerts.get(open_id) if open_id else None
@@ -254,7 +254,9 @@ def evaluate(
         ):
             keys.pop(key, None)
             continue
-        keys[key] = KeyState(
+        # Built from validated parts (`now` is in UTC, the rest comes from validated records):
+        # validating again would re-parse every remembered time stamp, every key, every pass.
+        keys[key] = KeyState.model_construct(
             target=item.target,
             dimension=item.dimension,
             breaches=breaches,
@@ -275,14 +277,40 @@ def evaluate(
     return new_state, events
 
 
+# The last pass's inhibitions and what they were worked out from. Which alert explains which
+# depends only on the rules and on the open alerts (ids, labels, sources, in order), not on the
+# time; from one 6-hour pass to the next that set rarely changes.
+_last_inhibitions: tuple[list[InhibitRule], tuple[object, ...], dict[str, str | None]] | None = None
+
+
+def _inhibitions(
+    alerts: Mapping[str, Alert], rules: AlertRules, now: datetime
+) -> dict[str, str | None]:
+    """Per alert id, the open alert that inhibits it (None: none does); an inhibition holds
+    while both alerts are open (`Inhibitor` reads no time)."""
+    global _last_inhibitions
+    seen = tuple((a.id, a.is_open, tuple(a.labels().items()), a.sources) for a in alerts.values())
+    last = _last_inhibitions
+    if (
+        last is not None
+        and last[1] == seen
+        and (last[0] is rules.inhibit or last[0] == rules.inhibit)
+    ):
+        return last[2]  # read-only: callers look ids up
+    inhibitor = Inhibitor(rules.inhibit, alerts.values())
+    found = {alert_id: inhibitor.mutes(alert, now) for alert_id, alert in alerts.items()}
+    _last_inhibitions = (rules.inhibit, seen, found)
+    return found
+
+
 def _apply_mutes(
     alerts: Mapping[str, Alert], silences: Iterable[Silence], rules: AlertRules, now: datetime
 ) -> dict[str, Alert]:
-    inhibitor = Inhibitor(rules.inhibit, alerts.values())
+    inhibitions = _inhibitions(alerts, rules, now)
     silencer = Silencer(silences)
     out = {}
     for alert_id, alert in alerts.items():
-        inhibited, silenced = inhibitor.mutes(alert, now), silencer.mutes(alert, now)
+        inhibited, silenced = inhibitions[alert_id], silencer.mutes(alert, now)
         if (inhibited, silenced) != (alert.inhibited_by, alert.silenced_by):
             alert = alert.model_copy(update={"inhibited_by": inhibited, "silenced_by": silenced})
         out[alert_id] = alert

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 from twin.alerting.patterns import value_matches
@@ -34,6 +35,35 @@ def matches(labels: dict[str, Any], matchers: Matchers) -> bool:
     return True
 
 
+# An alert's labels and a set of matchers as hashable keys: an alerting pass asks the same
+# questions of the same labels every tick (tens of alerts, a few rules), so each answer is
+# worked out once. Labels come from a validated Alert, so each has one type (`early` a bool,
+# `via` a tuple): equal keys read alike.
+_LabelKey = tuple[tuple[str, Any], ...]
+_MatcherKey = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _label_key(alert: Alert) -> _LabelKey:
+    return tuple(alert.labels().items())
+
+
+def _matcher_key(matchers: Matchers) -> _MatcherKey:
+    return tuple(
+        (name, tuple(str(o) for o in (wanted if isinstance(wanted, list) else [wanted])))
+        for name, wanted in matchers.items()
+    )
+
+
+@lru_cache(maxsize=16384)
+def _labels_match(labels: _LabelKey, matchers: _MatcherKey) -> bool:
+    """`matches` on keys (answers cached)."""
+    found = dict(labels)
+    return all(
+        any(_value_matches(found.get(name), option) for option in options)
+        for name, options in matchers
+    )
+
+
 class Silencer:
     """Mutes alerts matched by an active silence (starts_at <= now < ends_at)."""
 
@@ -41,9 +71,11 @@ class Silencer:
         self.silences = tuple(silences)
 
     def mutes(self, alert: Alert, now: datetime) -> str | None:
-        labels = alert.labels()
+        if not self.silences:
+            return None
+        labels = _label_key(alert)
         for silence in self.silences:
-            if silence.active(now) and matches(labels, silence.matchers):
+            if silence.active(now) and _labels_match(labels, _matcher_key(silence.matchers)):
                 return silence.id
         return None
 
@@ -67,21 +99,25 @@ class Inhibitor:
 
     def __init__(self, rules: Sequence[InhibitRule], firing: Iterable[Alert]):
         self.rules = tuple(rules)
+        self._targets = [_matcher_key(rule.target) for rule in self.rules]
         self.firing = tuple(a for a in firing if a.is_open)
-        labels = [a.labels() for a in self.firing]
+        keys = [_label_key(a) for a in self.firing]
         self._sources: list[dict[str, list[tuple[int, Alert, dict[str, Any]]]]] = []
         for rule in self.rules:
+            source_key = _matcher_key(rule.source)
             by_target: dict[str, list[tuple[int, Alert, dict[str, Any]]]] = {}
-            for order, (source, source_labels) in enumerate(zip(self.firing, labels)):
-                if matches(source_labels, rule.source):
-                    by_target.setdefault(source.target, []).append((order, source, source_labels))
+            for order, (source, key) in enumerate(zip(self.firing, keys)):
+                if _labels_match(key, source_key):
+                    by_target.setdefault(source.target, []).append((order, source, dict(key)))
             self._sources.append(by_target)
 
     def mutes(self, alert: Alert, now: datetime) -> str | None:
-        labels = alert.labels()
-        for rule, by_target in zip(self.rules, self._sources):
-            if not by_target or not matches(labels, rule.target):
+        key = _label_key(alert)
+        labels: dict[str, Any] | None = None
+        for target_key, rule, by_target in zip(self._targets, self.rules, self._sources):
+            if not by_target or not _labels_match(key, target_key):
                 continue
+            labels = labels if labels is not None else dict(key)
             candidates = sorted(
                 {
                     entry[0]: entry

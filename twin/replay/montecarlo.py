@@ -95,7 +95,8 @@ def one_run(loaded: LoadedScenario, playbooks: Sequence[Playbook], seed: int) ->
 
     scenario = jittered(loaded.scenario, seed)
     sample = dataclasses.replace(loaded, scenario=scenario)
-    doc = replay(sample, playbooks, seed=seed, diagnostics=False)  # the runs' KPIs only
+    # The runs' KPIs only: no calm-world diagnostic, no stock-aware engine (not reported here).
+    doc = replay(sample, playbooks, seed=seed, diagnostics=False, stock=False)
     runs = doc["_runs"]
     first = min((e.at for e in scenario.effects), default=None)
     out: dict[str, Any] = {"seed": seed}
@@ -115,10 +116,26 @@ def one_run(loaded: LoadedScenario, playbooks: Sequence[Playbook], seed: int) ->
     return out
 
 
-def _one_run_args(args: tuple[LoadedScenario, tuple[dict[str, Any], ...], int]) -> dict[str, Any]:
-    # Playbooks travel as plain data: their step models do not pickle.
-    loaded, playbooks, seed = args
+# What every run shares: the scenario and the playbooks as plain data (their step models do not
+# pickle). It goes to each worker once (a dask scatter, a ray object, a pool's initializer), and
+# each task carries only its seed.
+Shared = tuple[LoadedScenario, tuple[dict[str, Any], ...]]
+_shared: Shared | None = None  # a local pool worker's copy
+
+
+def _run_seed(shared: Shared, seed: int) -> dict[str, Any]:
+    loaded, playbooks = shared
     return one_run(loaded, [Playbook.model_validate(p) for p in playbooks], seed)
+
+
+def _keep_shared(shared: Shared) -> None:
+    global _shared
+    _shared = shared
+
+
+def _run_kept(seed: int) -> dict[str, Any]:
+    assert _shared is not None, "the pool's initializer did not run"
+    return _run_seed(_shared, seed)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -152,17 +169,21 @@ def _missing(package: str, extra: str) -> InputError:
 
 
 def _map(
-    jobs: list[tuple[LoadedScenario, tuple[dict[str, Any], ...], int]],
+    shared: Shared,
+    seeds: list[int],
     workers: int | None,
     executor: str,
     scheduler: str | None,
 ) -> list[dict[str, Any]]:
+    """Each seed's run, in seed order."""
     if executor == "local":
-        count = max(1, min(workers or DEFAULT_WORKERS, len(jobs)))
+        count = max(1, min(workers or DEFAULT_WORKERS, len(seeds)))
         if count == 1:
-            return [_one_run_args(job) for job in jobs]
-        with ProcessPoolExecutor(max_workers=count) as pool:
-            return list(pool.map(_one_run_args, jobs))
+            return [_run_seed(shared, seed) for seed in seeds]
+        with ProcessPoolExecutor(
+            max_workers=count, initializer=_keep_shared, initargs=(shared,)
+        ) as pool:
+            return list(pool.map(_run_kept, seeds))
     if executor == "dask":
         try:
             from dask.distributed import Client
@@ -170,7 +191,8 @@ def _map(
             raise _missing("dask", "dask[distributed]") from None
         client = Client(scheduler) if scheduler else Client(n_workers=workers or DEFAULT_WORKERS)
         try:
-            return client.gather(client.map(_one_run_args, jobs, pure=False))
+            [kept] = client.scatter([shared], broadcast=True)
+            return client.gather(client.map(_run_seed, [kept] * len(seeds), seeds, pure=False))
         finally:
             client.close()
     if executor == "ray":
@@ -179,8 +201,9 @@ def _map(
         except ImportError:
             raise _missing("ray", "ray") from None
         ray.init(address=scheduler, ignore_reinit_error=True)
-        remote = ray.remote(_one_run_args)
-        return ray.get([remote.remote(job) for job in jobs])
+        kept = ray.put(shared)
+        remote = ray.remote(_run_seed)
+        return ray.get([remote.remote(kept, seed) for seed in seeds])
     raise InputError([Problem("executor", executor, None, "use local, dask or ray")])
 
 
@@ -204,7 +227,7 @@ def monte_carlo(
     scenario = loaded.scenario
     seeds = run_seeds(scenario.seed, runs)
     plain = tuple(p.model_dump(mode="json", by_alias=True) for p in playbooks)
-    results = _map([(loaded, plain, s) for s in seeds], workers, executor, scheduler)
+    results = _map((loaded, plain), seeds, workers, executor, scheduler)
     doc: dict[str, Any] = {
         "scenario": scenario.name,
         "runs": runs,

@@ -661,10 +661,13 @@ def replay(
     seed: int | None = None,
     progress: RunProgress | None = None,
     diagnostics: bool = True,
+    stock: bool = True,
 ) -> dict[str, Any]:
     """Run blind, news, engine, forewarned and hindsight on one scenario; the SPEC's `twin
     replay` document. `diagnostics`: also forewarned in the calm world (the calm-world part of
-    its saving); every run, hindsight (the bound) included, is in the document either way."""
+    its saving); every run, hindsight (the bound) included, is in the document either way.
+    `stock=False` leaves out a scenario's stock data (the stock-aware engine's run and every
+    run's sales KPIs), which Monte Carlo does not report."""
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
     shipments = scenario_shipments(loaded)
@@ -683,16 +686,20 @@ def replay(
     )
     hindsight = run_hindsight(loaded, shipments, playbooks, seed=seed, progress=progress)
     engine_kpis = _engine_kpis(engine)
-    stock = scenario_stock(
-        loaded.network,
-        scenario.stock,
-        shipments,
-        start=scenario.start,
-        seed=scenario.seed,
-        path=loaded.stock_path,
+    stock_data = (
+        scenario_stock(
+            loaded.network,
+            scenario.stock,
+            shipments,
+            start=scenario.start,
+            seed=scenario.seed,
+            path=loaded.stock_path,
+        )
+        if stock
+        else None
     )
     with_stock = _with_stock(
-        stock,
+        stock_data,
         loaded,
         shipments,
         playbooks,

@@ -32,7 +32,7 @@ import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from twin.domain.plans import Assignment, Leg
@@ -42,6 +42,7 @@ from twin.optimise.request import PlanRequest
 from twin.shipments import diversion
 
 DAY = timedelta(days=1)
+NEVER = datetime.max.replace(tzinfo=UTC)  # a part that will not move again
 CONGESTION_SCALE_DAYS = 7.0
 
 
@@ -257,6 +258,10 @@ class World:
         # Shipments with every part delivered: `advance` passes them by (most of a long
         # replay's freight, every tick).
         self._settled: set[str] = set()
+        # Per shipment, a time before which none of its parts can move (nothing queued):
+        # `advance` passes it by until then. Only a re-route or a new dispatch moves it
+        # earlier, and both forget it; a hold only moves departures later.
+        self._wake: dict[str, datetime] = {}
         self._draws: dict[tuple[str, int], float] = {}  # the uniform draw per (shipment, leg)
         # Nodes a throughput effect throttles, and their servers: freight arriving there is
         # served in the order it arrives, across shipments (`advance`).
@@ -266,11 +271,16 @@ class World:
         # carriers' detours that may turn it: fixed for a replay, asked for on every leg sailed.
         self._shares: dict[str, list[tuple[str, float]]] = {}
         self._detours: dict[str, list[tuple[str, Effect, Lane]]] = {}
+        # Without draws a leg sails alike for every shipment leaving on the same lane at the
+        # same time from the same country: the forewarned planner's search asks again and
+        # again (forty shipments a day share their departures).
+        self._sailed: dict[tuple[str, datetime, str | None, float], Passage] = {}
 
     def dispatch(self, shipment: Shipment, routes: Sequence[Assignment]) -> None:
         """Start a shipment on its routes (one journey per split part)."""
         self.shipments[shipment.id] = shipment
         self._settled.discard(shipment.id)
+        self._wake.pop(shipment.id, None)
         self.journeys[shipment.id] = [
             Journey(shipment, route, shipment.origin, shipment.ready_at) for route in routes
         ]
@@ -320,6 +330,7 @@ class World:
             )
         self.journeys[shipment_id] = [moved.get(i, part) for i, part in enumerate(parts)]
         self._settled.discard(shipment_id)
+        self._wake.pop(shipment_id, None)
         return refused
 
     def hold(self, shipment_id: str, until: datetime) -> None:
@@ -439,17 +450,28 @@ class World:
     def advance(self, until: datetime) -> None:
         """Move every journey through the legs it starts before `until`; at throttled nodes,
         serve the freight that arrives before `until` in the order it arrives."""
-        settled = self._settled
+        settled, wakes = self._settled, self._wake
         queued: list[Journey] = []
         for sid, parts in self.journeys.items():
             if sid in settled:
                 continue
+            wake = wakes.get(sid)
+            if wake is not None and wake >= until:
+                continue
+            soonest: datetime | None = NEVER
             for progress in parts:
-                self._advance(progress, until)
+                blocked = self._advance(progress, until)
                 if progress.queued_at is not None:
                     queued.append(progress)
+                    soonest = None  # its turn comes in `_serve`
+                elif soonest is not None and blocked is not None:
+                    soonest = min(soonest, blocked)
             if all(p.delivered_at is not None for p in parts):
                 settled.add(sid)
+            elif soonest is not None:
+                wakes[sid] = soonest
+            else:
+                wakes.pop(sid, None)
         if queued:
             self._serve(queued, until)
 
@@ -471,7 +493,10 @@ class World:
             if part.queued_at is not None:
                 heapq.heappush(line, (part.queued_at, next(order), part))
 
-    def _advance(self, progress: Journey, until: datetime) -> None:
+    def _advance(self, progress: Journey, until: datetime) -> datetime | None:
+        """Sail the part's legs that leave before `until`. Returns when its next departure
+        can come at the earliest (it cannot move before then), or None: delivered, queued or
+        at its route's end."""
         while (
             progress.delivered_at is None
             and progress.queued_at is None
@@ -483,13 +508,13 @@ class World:
             if progress.held_until is not None:
                 depart = max(depart, progress.held_until)
             if depart >= until:
-                return
+                return depart
             reopen = self.held_until(lane, depart)
             if reopen is not None:
                 # Held at the node; `available_at` keeps when it got there, so a re-plan can
                 # still send it another way.
                 if reopen >= until:
-                    return
+                    return reopen
                 depart = reopen
             passage = self.sail(
                 progress.shipment.id,
@@ -511,9 +536,10 @@ class World:
             )
             if lane.to in self.throttled:
                 progress.queued_at = passage.arrive  # served in turn by `advance`
-                return
+                return None
             if lane.to == progress.shipment.destination:
                 progress.delivered_at = progress.available_at
+        return None
 
     def held_until(self, lane: Lane, depart: datetime) -> datetime | None:
         """When freight ready to leave on `lane` at `depart` may leave, if a closure of the lane
@@ -533,6 +559,25 @@ class World:
         the carriers' course, queues, the transit draw, waits at chokepoints and borders when
         the freight reaches them, and the stop at the lane's end. The one function the world
         moves freight with and the replay's hindsight searches over."""
+        if self.draws:
+            return self._sail(shipment_id, index, lane, depart, origin_country, expedite_days)
+        key = (lane.id, depart, origin_country, expedite_days)
+        passage = self._sailed.get(key)
+        if passage is None:
+            passage = self._sailed[key] = self._sail(
+                shipment_id, index, lane, depart, origin_country, expedite_days
+            )
+        return passage
+
+    def _sail(
+        self,
+        shipment_id: str,
+        index: int,
+        lane: Lane,
+        depart: datetime,
+        origin_country: str | None,
+        expedite_days: float,
+    ) -> Passage:
         lane = self.carriers_course(shipment_id, index, lane, depart)
         effects = self.effects
         # Targets no effect ever names are passed by (most of a network, on most legs).
@@ -607,8 +652,15 @@ class World:
         for member, effect, other in detours:
             transit = self.transit_days(shipment_id, index, lane)
             arrive = depart + DAY * transit
+            until = effect.until or self.effects.end
+            # The freight passes the point between its departure and its arrival: where the
+            # whole leg falls on one side of the effect's window, where exactly is no matter.
+            if arrive < effect.at or depart >= until:
+                continue
+            if effect.at <= depart and arrive < until:
+                return other
             passing = dict(self.passings(lane, depart, arrive))
-            if not effect.at <= passing[member] < (effect.until or self.effects.end):
+            if not effect.at <= passing[member] < until:
                 continue
             if effect.at <= depart:
                 return other

@@ -22,8 +22,23 @@ from twin.scoring.scorers import SCORE_COLUMNS, ScoreResult, annotate, score_sig
 _MAX_NAMED = 3
 
 
+# The last network's links and the last propagation (one each): the engine rescores the same
+# network every day, and on many days its own scores are those of the day before.
+_links: tuple[Network, pd.DataFrame] | None = None
+_last: tuple[Network, ScoringConfig, pd.DataFrame, pd.DataFrame] | None = None
+_KEEP_ROWS = 10_000
+
+
 def lane_links(network: Network) -> pd.DataFrame:
-    """One row per (lane, node, role) with role `via`, `arrive` or `depart`."""
+    """One row per (lane, node, role) with role `via`, `arrive` or `depart` (worked out once
+    for the network last asked about; do not modify the frame)."""
+    global _links
+    if _links is None or _links[0] is not network:
+        _links = (network, _lane_links(network))
+    return _links[1]
+
+
+def _lane_links(network: Network) -> pd.DataFrame:
     lanes: list[str] = []
     nodes: list[str] = []
     roles: list[str] = []
@@ -53,7 +68,22 @@ def propagate(
     `scores` is a score frame (SCORE_COLUMNS) of own readings, as made by `score_signals`.
     Node rows pass through unchanged; lane rows gain the risk of the nodes they touch.
     """
+    global _last
     config = config or ScoringConfig()
+    if (
+        _last is not None
+        and _last[0] is network
+        and (_last[1] is config or _last[1] == config)
+        and _last[2].equals(scores)
+    ):
+        return _last[3].copy()
+    out = _propagate(scores, network, config)
+    # Kept for small frames only (a bulk run's copies would cost more than they save).
+    _last = (network, config, scores.copy(), out.copy()) if len(scores) <= _KEEP_ROWS else None
+    return out
+
+
+def _propagate(scores: pd.DataFrame, network: Network, config: ScoringConfig) -> pd.DataFrame:
     node_ids = set(network.node_by_id)
     is_node = scores["target"].isin(node_ids)
     node_scores = scores[is_node & (scores["score"] > 0)]

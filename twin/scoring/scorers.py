@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -81,6 +82,12 @@ def signals_frame(signals: Iterable[Signal | dict[str, Any]]) -> pd.DataFrame:
 
 
 def empty_scores() -> pd.DataFrame:
+    return _empty_scores().copy()
+
+
+@cache
+def _empty_scores() -> pd.DataFrame:
+    # Built once (a dozen typed columns cost more than a small pass's scoring): callers copy.
     frame = pd.DataFrame({column: pd.Series(dtype=object) for column in SCORE_COLUMNS})
     frame["score"] = frame["score"].astype(float)
     for column in ("starts_at", "until"):
@@ -147,29 +154,58 @@ def clean_readings(
     Malformed rows are counted and dropped, never raised on: a bad feed must not stop a pass.
     """
     at = _utc(now)
-    data = pd.DataFrame(index=frame.index)
-    for column in FRAME_COLUMNS:
-        data[column] = frame[column] if column in frame.columns else None
-    for column in _TIME_COLUMNS:
-        data[column] = _times(data[column])
-    data["value"] = pd.to_numeric(data["value"], errors="coerce")
-    for column in ("target", "metric", "dimension"):
-        data[column] = data[column].where(data[column].notna(), None)
-    ok = data["ts"].notna() & np.isfinite(data["value"].to_numpy(dtype=float, na_value=np.nan))
-    for column in ("target", "metric", "dimension"):
-        ok &= _is_text(data[column])
-    ignored = {"malformed": int((~ok).sum())}
-    data = data[ok]
+    data, malformed, on_network = _well_formed(frame, network)
+    ignored = {"malformed": malformed}
     future = data["ts"] > at
     ignored["future"] = int(future.sum())
     data = data[~future]
-    known = set(network.node_by_id) | set(network.lane_by_id)
-    on_network = data["target"].isin(known)
+    on_network = on_network[~future]
     unknown_targets = tuple(sorted(set(data.loc[~on_network, "target"])))
     ignored["unknown_target"] = int((~on_network).sum())
     data = data[on_network]
     data["value"] = data["value"].astype(float)
     return data, ignored, unknown_targets
+
+
+# The last small frame cleaned (a copy), its network and what cleaning it gave: a daemon scores
+# the same history again and again between new readings (71 of the replay bench's 94 passes),
+# and what is well-formed, and on the network, does not depend on the time of the pass. Large
+# frames (a bulk monitor run) are not kept: there the rows' own work dominates, and a copy
+# would double their memory.
+_last_cleaned: tuple[pd.DataFrame, Network, tuple[pd.DataFrame, int, pd.Series]] | None = None
+_KEEP_ROWS = 10_000
+
+
+def _well_formed(frame: pd.DataFrame, network: Network) -> tuple[pd.DataFrame, int, pd.Series]:
+    """The well-formed rows, typed; how many were not; which rows are on the network (do not
+    modify what it returns)."""
+    global _last_cleaned
+    last = _last_cleaned
+    if last is not None and last[1] is network and last[0].equals(frame):
+        return last[2]
+    # Column by column, then one frame: assigning into a frame one column at a time costs more
+    # than the cleaning itself on the small frames a daemon scores every pass.
+    columns = {
+        column: frame[column]
+        if column in frame.columns
+        else pd.Series(None, index=frame.index, dtype=object)
+        for column in FRAME_COLUMNS
+    }
+    for column in _TIME_COLUMNS:
+        columns[column] = _times(columns[column])
+    columns["value"] = pd.to_numeric(columns["value"], errors="coerce")
+    for column in ("target", "metric", "dimension"):
+        values = columns[column]
+        columns[column] = values.where(values.notna(), None)
+    data = pd.DataFrame(columns, index=frame.index)
+    ok = data["ts"].notna() & np.isfinite(data["value"].to_numpy(dtype=float, na_value=np.nan))
+    for column in ("target", "metric", "dimension"):
+        ok &= _is_text(data[column])
+    data = data[ok]
+    known = set(network.node_by_id) | set(network.lane_by_id)
+    cleaned = (data, int((~ok).sum()), data["target"].isin(known))
+    _last_cleaned = (frame.copy(), network, cleaned) if len(frame) <= _KEEP_ROWS else None
+    return cleaned
 
 
 def _latest(history: pd.DataFrame) -> pd.DataFrame:
@@ -404,6 +440,9 @@ def _score_rows(
     fresh = ((at - anchor).dt.total_seconds() <= stale_s).astype(bool)
     ignored["stale"] = int((~fresh).sum())
     latest = latest[fresh]
+    if latest.empty:  # nothing in force (often, between events): no windows to work out
+        ignored["ended"] = 0
+        return _no_rows(), ignored, unknown_metrics, unknown_targets
     # When the condition is in force: from effective_at (a rule change with none: from ts), until
     # expected_until, else the metric's own window (rule changes settle, CAP alerts expire, other
     # readings go stale).
@@ -464,28 +503,34 @@ def _score_rows(
                 }
             )
         )
-    if not parts:
-        rows = pd.DataFrame(
-            {
-                "target": [],
-                "dimension": [],
-                "metric": [],
-                "score": [],
-                "explain": [],
-                "starts_at": pd.Series(dtype="datetime64[ns, UTC]"),
-                "until": pd.Series(dtype="datetime64[ns, UTC]"),
-            }
-        )
-    else:
-        rows = pd.concat(parts, ignore_index=True)
+    rows = pd.concat(parts, ignore_index=True) if parts else _no_rows()
     return rows, ignored, unknown_metrics, unknown_targets
+
+
+def _no_rows() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "target": [],
+            "dimension": [],
+            "metric": [],
+            "score": [],
+            "explain": [],
+            "starts_at": pd.Series(dtype="datetime64[ns, UTC]"),
+            "until": pd.Series(dtype="datetime64[ns, UTC]"),
+        }
+    )
+
+
+@cache
+def _no_scores() -> pd.DataFrame:
+    return _empty_scores().drop(columns=["kind", "country", "via", "sources"])
 
 
 def combine_rows(rows: pd.DataFrame, at: pd.Timestamp, how: str) -> pd.DataFrame:
     """One score per (target, dimension): max or 1 - prod(1 - s); when in force: from the
     earliest contributing start (NaT = already) to the latest contributing end (NaT = open)."""
     if rows.empty:
-        return empty_scores().drop(columns=["kind", "country", "via", "sources"])
+        return _no_scores().copy()
     rows = rows.sort_values(["score", "metric"], ascending=[False, True], kind="stable")
     keys = ["target", "dimension"]
     grouped = rows.groupby(keys, sort=True)
@@ -585,9 +630,16 @@ def annotate(scores: pd.DataFrame, network: Network) -> pd.DataFrame:
                 nodes[lane.to].country if lane is not None and lane.to in nodes else None
             )
             vias.append(tuple(lane.via) if lane is not None else ())
-    out = scores.copy()
-    out["kind"], out["country"], out["via"] = kinds, countries, vias
-    return out[list(SCORE_COLUMNS)].reset_index(drop=True)
+    labels = {"kind": kinds, "country": countries, "via": vias}
+    # One frame built from the columns (copying a frame, adding three and reordering costs
+    # more than the labels on a day's few hundred rows).
+    return pd.DataFrame(
+        {
+            column: labels[column] if column in labels else scores[column].array
+            for column in SCORE_COLUMNS
+        },
+        copy=True,
+    )
 
 
 def _maybe_time(value: Any) -> datetime | None:
