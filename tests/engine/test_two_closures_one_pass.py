@@ -10,6 +10,7 @@ applied last would put the freight back through the other closed strait.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -78,3 +79,33 @@ def test_freight_two_closures_expose_in_one_pass_is_routed_clear_of_both() -> No
     (route,) = engine.routes["S1"]
     assert "WEST-SOUTH" in route.path, route.path
     assert {"NORTH", "EAST"} <= engine.active_constraints().avoid
+
+
+def test_closures_the_budget_cut_short_are_replanned_and_applied_by_the_next_pass() -> None:
+    network = Network.model_validate(yaml.safe_load(NETWORK))
+    settings = EngineSettings(replan_budget=timedelta(microseconds=1))
+    engine = Engine(network, load_playbooks(LIBRARY), settings)
+    ship = Shipment(
+        id="S1",
+        origin="CN-SZ",
+        destination="NL-VENLO",
+        units=40,
+        ready_at=NOW + 3 * DAY,
+        due_at=NOW + 60 * DAY,
+    )
+    assert engine.plan_shipments([ship], NOW).status.value == "optimal"
+    engine.ingest(ingest_signals(_closures(NOW), network).frame)
+    for step in range(8):
+        at = NOW + step * timedelta(hours=6)
+        report = engine.tick(at)
+        if report.incidents:
+            break
+    assert len(report.incidents) == 2 and len(report.stopped) == 2
+    assert all(engine.incidents[i.id].state.value == "proposed" for i in report.incidents)
+    assert "NORTH-EAST" in engine.routes["S1"][0].path, "nothing moved while cut short"
+    engine.settings = replace(settings, replan_budget=timedelta(minutes=5))
+    later = engine.tick(at + timedelta(hours=6))
+    assert sorted(e.action for e in later.audit if e.action == "re-propose") == ["re-propose"] * 2
+    assert all(engine.incidents[i.id].state.value == "applied" for i in report.incidents)
+    (route,) = engine.routes["S1"]
+    assert "WEST-SOUTH" in route.path, route.path  # clear of both, as an unbudgeted pass does

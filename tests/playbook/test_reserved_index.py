@@ -38,3 +38,36 @@ def test_index_without_a_set_equals_the_sum_without_it() -> None:
         assert got == expected  # exactly: same keys, bit-equal sums
     assert index.without(frozenset(ids)) == {}
     assert index.without(frozenset({"not-a-shipment"})) == reserved_lane_capacity(routes, now)
+
+
+def test_an_index_with_routes_laid_over_equals_one_built_afresh() -> None:
+    network, _ = load_network("demo")
+    shipments = generate_shipments(network, start=T0, days=8, per_day=150, seed=5)
+    plans = cheapest_assignments(network, shipments)
+    routes: dict[str, tuple[Assignment, ...]] = {a.shipment: (a,) for a in plans}
+    now = T0 + timedelta(days=2, hours=7)
+    index = ReservedIndex(routes, now)
+    rng = random.Random(11)
+    ids = sorted(routes)
+    for size in (1, 25, 400, len(ids)):
+        # Laid over: other shipments' routes (another lane, another day, split), nothing
+        # (held), and shipments not in the plan of record at all.
+        changed: dict[str, tuple[Assignment, ...]] = {}
+        for sid in rng.sample(ids, size):
+            donor = routes[rng.choice(ids)][0]
+            pick = rng.random()
+            if pick < 0.2:
+                changed[sid] = ()
+            elif pick < 0.6:
+                changed[sid] = (donor.model_copy(update={"shipment": sid, "units": 0.37 * donor.units}),
+                                donor.model_copy(update={"shipment": sid, "units": 0.63 * donor.units}))  # fmt: skip
+            else:
+                changed[sid] = (donor.model_copy(update={"shipment": sid}),)
+        changed["NEW-1"] = (routes[ids[0]][0].model_copy(update={"shipment": "NEW-1"}),)
+        merged = {**routes, **changed}
+        fresh, laid = ReservedIndex(merged, now), index.overlaid(merged, changed)
+        assert laid.total == fresh.total  # exactly: same keys, bit-equal sums
+        exclude = frozenset(rng.sample(sorted(merged), min(50, len(merged))))
+        assert laid.without(exclude) == fresh.without(exclude)
+        assert laid.without(exclude) == reserved_lane_capacity(merged, now, exclude=exclude)
+    assert index.total == ReservedIndex(routes, now).total, "the plan of record's index is kept"

@@ -222,3 +222,57 @@ def test_an_incident_written_as_json_text_reads_back_equal(stored: Engine) -> No
     with session_scope(stored) as session:
         back = get_incident(session, id="i1")
     assert back.old_routes == incident.old_routes and back.new_routes == incident.new_routes
+
+
+def test_bulk_inserted_plan_changes_are_stored_as_an_insert_stores_them(engine: Engine) -> None:
+    """`bulk_insert` (COPY on PostgreSQL) stores each column as an INSERT binds it."""
+    from datetime import timezone
+
+    from twin.domain.alerts import Alert
+    from twin.domain.incidents import Incident, PlanDiff, ShipmentChange
+    from twin.store.common import bulk_insert
+    from twin.store.incidents import CHANGES, _change_row, save_incident
+
+    east = timezone(timedelta(hours=8))
+    changes = tuple(
+        ShipmentChange(
+            shipment=f"S{i}",
+            units=12.5 + i / 3,
+            action="replan",
+            old_path=("SZ-YTN-ROAD", "YTN-RTM-SUEZ", 'Zürich ✓ "q"'),
+            new_path=() if i % 3 == 0 else ("SZ-YTN-ROAD", "YTN-RTM-CAPE"),
+            held=i % 3 == 0,
+            old_cost=1000.125 + i,
+            new_cost=1400.0000001 * i,
+            old_eta=T0 + timedelta(days=30, microseconds=i),
+            new_eta=None if i % 2 else (T0 + timedelta(days=40)).astimezone(east),
+            eta_delta_days=10.123456,
+            late_days_avoided=-0.0 if i == 1 else 3.5,
+            no_return_at=(T0 + timedelta(hours=i)).astimezone(east),
+        )
+        for i in range(7)
+    )
+    alert = Alert(
+        id="A1", target="SUEZ", dimension="security", severity="critical", score=0.9,
+        peak=0.9, opened_at=T0, updated_at=T0,
+    )  # fmt: skip
+    incident = Incident(
+        id="INC-bulk", alert_id="A1", playbook_id="p", alert=alert, why="w",
+        diff=PlanDiff(changes=changes, status="optimal"), created_at=T0, updated_at=T0,
+    )  # fmt: skip
+    columns = [sa.cast(c, sa.Text) if c.name in ("old_path", "new_path") else c for c in CHANGES.c]
+
+    def stored(session: Any) -> list[Any]:
+        query = sa.select(*columns).order_by(CHANGES.c.shipment)
+        return [tuple(r) for r in session.execute(query)]
+
+    with session_scope(engine) as session:
+        save_incident(session, incident=incident)  # its changes through bulk_insert
+        bulked = stored(session)
+        session.execute(sa.delete(CHANGES))
+        session.execute(sa.insert(CHANGES), [_change_row(incident.id, c) for c in changes])
+        inserted = stored(session)
+        session.execute(sa.delete(CHANGES))
+        bulk_insert(session, CHANGES, [])  # nothing to insert: nothing happens
+        assert stored(session) == []
+    assert len(bulked) == len(changes) and bulked == inserted

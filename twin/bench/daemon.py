@@ -20,6 +20,8 @@ re-planner calls and `replan_s_*` their seconds, `replan_status_*` their plans' 
 budget cut short), so a figure for a pass in which nothing fired, or in which the re-plans were
 cut short, cannot pass for one in which the playbooks ran. `parts_s_*` breaks the pass into its
 parts. The daemon's `[monitor] replan_budget` applies (TWIN_BENCH_REPLAN_BUDGET sets another).
+When the budget cut re-plans short, `third_pass_s` is the pass five minutes later (no new
+rows): the alerts still fire, so it re-plans those incidents (`reproposed_third_pass`).
 
 Both backends when TWIN_BENCH_POSTGRES_URL is set (each in its own process, so each peak is its
 own); TWIN_BENCH_BACKEND=sqlite or postgres picks one.
@@ -50,6 +52,7 @@ from twin.files.shipments import write_shipments
 from twin.network.graph import NetworkView
 from twin.optimise import PlanRequest, build, extract
 from twin.optimise.solve import SolveResult
+from twin.playbook.incidents import REPROPOSE
 from twin.shipments.generate import generate_shipments
 
 SHIPMENTS = {"S": 2_000, "M": 10_000, "L": 50_000}
@@ -112,6 +115,7 @@ class _PassParts:
         ("twin.engine.passes", "save_engine_state", "save"),
         ("twin.engine.engine", "Engine.tick", "tick"),
         ("twin.engine.engine", "Engine._respond", "playbooks"),
+        ("twin.engine.engine", "Engine._repropose", "playbooks"),
     )
 
     def __init__(self) -> None:
@@ -153,9 +157,9 @@ def _timed_pass(toml: Path, at: datetime, folder: Path, suffix: str) -> dict[str
     from twin.engine.service import run_once
 
     with _ReplanCounter() as replans, _PassParts() as parts:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = run_once(toml, at, base=folder)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     took = parts.seconds
     monitor, tick = took.get("monitor", 0.0), took.get("tick", 0.0)
     playbooks, save = took.get("playbooks", 0.0), took.get("save", 0.0)
@@ -170,6 +174,9 @@ def _timed_pass(toml: Path, at: datetime, folder: Path, suffix: str) -> dict[str
     breakdown["feeds_outbox_other"] = seconds - sum(breakdown.values())
     return {
         f"{suffix}_s": round(seconds, 3),
+        # The process's CPU seconds (user + system) in the pass: on a shared machine, what the
+        # pass itself cost, whatever else was running.
+        f"{suffix}_cpu_s": round(cpu, 3),
         f"alerts_{suffix}": sum(1 for e in report.events if e.pages),
         f"incidents_{suffix}": len({i.id for i in report.incidents}),
         f"rerouted_{suffix}": len(report.rerouted),
@@ -179,6 +186,7 @@ def _timed_pass(toml: Path, at: datetime, folder: Path, suffix: str) -> dict[str
         f"rest_s_{suffix}": round(seconds - replans.seconds, 3),
         f"replan_calls_{suffix}": replans.each,
         f"budget_stopped_{suffix}": sum(len(stops) for stops in report.stopped.values()),
+        f"reproposed_{suffix}": sum(1 for e in report.audit if e.action == REPROPOSE),
         f"parts_s_{suffix}": {k: round(v, 2) for k, v in breakdown.items()},
     }
 
@@ -290,6 +298,13 @@ def _pass(url: str, size: str, folder: Path) -> dict[str, Any]:
     more = _signals(SIGNALS[size], later, chokepoints, ports)[: len(rows)]
     (folder / "feeds" / "more.jsonl").write_text("".join(json.dumps(r) + "\n" for r in more))
     second = _timed_pass(folder / "twin.toml", later, folder, "next_pass")
+    third: dict[str, Any] = {}
+    if second["budget_stopped_next_pass"]:
+        # Re-plans the budget cut short are made again by the next pass while the alerts
+        # fire (no new rows: nothing else to do).
+        third = _timed_pass(
+            folder / "twin.toml", later + timedelta(minutes=5), folder, "third_pass"
+        )
     forget_services()
     return {
         "size": size,
@@ -300,6 +315,7 @@ def _pass(url: str, size: str, folder: Path) -> dict[str, Any]:
         "setup_s": round(setup_s, 3),
         **first,
         **second,
+        **third,
         "peak_mib": _peak_mib(),
         "load_avg_1m": round(os.getloadavg()[0], 2),
     }

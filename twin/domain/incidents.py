@@ -198,6 +198,9 @@ class Incident(BaseModel):
     # Stock moves (split, redirect, transfer, replenishment) the optimiser chose: what apply
     # books and rollback undoes (twin.stock.moves).
     moves: tuple[StockMove, ...] = ()
+    # Re-plans the pass's re-plan budget cut short, each saying so (also among needs_approval):
+    # while its alert fires and it awaits approval, a later pass re-plans it (re-proposed).
+    replan_stopped: tuple[str, ...] = ()
 
 
 class AuditEntry(BaseModel):

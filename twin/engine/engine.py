@@ -41,8 +41,8 @@ from twin.playbook.actions import (
     lanes_meeting_in_window,
 )
 from twin.playbook.actions import in_force as kept_in_force
-from twin.playbook.incidents import transition
-from twin.playbook.match import match_alert
+from twin.playbook.incidents import reproposed, transition
+from twin.playbook.match import Matched, match_alert
 from twin.playbook.runner import after_clear, apply, opening_moves, propose, stale
 from twin.playbook.schema import Playbook
 from twin.scoring.config import ScoringConfig
@@ -426,10 +426,14 @@ class Engine:
         clock = self._lap("alerts", clock)
         report = TickReport(at=now, scores=scores, events=events, stock=stock)
         paging = [e for e in events if e.pages]
-        if paging and self._tracking is not None:
+        # Incidents an earlier pass's budget cut short, still awaiting a person while their
+        # alert fires: re-planned first (they have waited longest), with this pass's budget.
+        waiting = self._cut_short(now)
+        acting = bool(paging or waiting)
+        if acting and self._tracking is not None:
             self._routes.update(self._tracking(now))
             self._routes_version += 1
-        if paging:
+        if acting:
             report.exposures = exposure(
                 self._scores,
                 [a for routes in self._routes.values() for a in routes],
@@ -440,14 +444,17 @@ class Engine:
             )
         budget = self.settings.replan_budget
         self._budget = (
-            ReplanBudget(budget.total_seconds(), time.perf_counter) if budget and paging else None
+            ReplanBudget(budget.total_seconds(), time.perf_counter) if budget and acting else None
         )
         # The budget is shared among the alerts a playbook answers (the rest re-plan nothing).
-        answering = sum(
+        answering = len(waiting) + sum(
             1
             for e in events
             if e.kind != "cleared" and e.pages and match_alert(e.alert, self.playbooks)
         )
+        for incident, matched in waiting:
+            self._repropose(incident, matched, now, report, alerts_left=answering)
+            answering -= 1
         for event in events:
             if event.kind == "cleared":
                 self._on_clear(event.alert, now, report)
@@ -580,13 +587,22 @@ class Engine:
                 worst[target] = days
         return worst
 
-    def _reserved_index(self, now: datetime) -> ReservedIndex:
+    def _reserved_index(
+        self, now: datetime, routes: Mapping[str, Routes] | None = None
+    ) -> ReservedIndex:
         """The plan of record's reserved capacity at `now`, indexed once while it is unchanged
-        (the playbooks answering one pass's alerts share it)."""
+        (the playbooks answering one pass's alerts share it); given `routes` (the plan of
+        record with the incidents this pass applies laid over it), that plan's, worked out
+        from the plan of record's index again only where the laid-over routes reach."""
         key = (now, self._routes_version)
         if self._reserved_cache is None or self._reserved_cache[0] != key:
             self._reserved_cache = (key, ReservedIndex(self._routes, now))
-        return self._reserved_cache[1]
+        index = self._reserved_cache[1]
+        if routes is None or routes is self._routes:
+            return index
+        plan = self._routes
+        changed = {sid: r for sid, r in routes.items() if plan.get(sid) is not r}
+        return index.overlaid(routes, changed)
 
     def _lap(self, stage: str, since: float) -> float:
         now = time.perf_counter()
@@ -613,6 +629,101 @@ class Engine:
         last = self._cooldowns.get((playbook.id, alert.target))
         if last is not None and now - last < playbook.cooldown_td:
             return
+        incident = self._propose(matched, alert, now, report, alerts_left)
+        incident, log = opening_moves(incident, at=now)
+        incident, log = self._replay_approval(incident, now, log)
+        self._incidents[incident.id] = incident
+        report.incidents.append(incident)
+        report.audit.extend(log)
+
+    def _cut_short(self, now: datetime) -> list[tuple[Incident, Matched]]:
+        """Incidents whose re-plan an earlier pass's budget cut short that a pass re-plans:
+        still proposed (nobody decided), their alert episode still open at their severity,
+        and their playbook still the one that answers it."""
+        found = []
+        for incident in self._incidents.values():
+            if incident.state is not S.proposed or not incident.replan_stopped:
+                continue
+            if incident.shadow:
+                continue
+            alert = self._alert_state.alerts.get(incident.alert_id)
+            if alert is None or alert.cleared_at is not None:
+                continue
+            if alert.severity is not incident.alert.severity:
+                continue  # escalated: the escalation has an incident of its own
+            matched = match_alert(alert, self.playbooks)
+            if matched is None or matched.playbook.id != incident.playbook_id:
+                continue
+            found.append((incident, matched))
+        return sorted(found, key=lambda pair: (pair[0].created_at, pair[0].id))
+
+    def _repropose(
+        self,
+        incident: Incident,
+        matched: Matched,
+        now: datetime,
+        report: TickReport,
+        *,
+        alerts_left: int,
+    ) -> None:
+        """Re-plan a cut-short incident's playbook on the alert as it is now, and replace its
+        proposed plan (it stays proposed, or is auto-approved as a new one would be); the audit
+        entry says it was re-proposed and why."""
+        alert = self._alert_state.alerts[incident.alert_id]
+        made = self._propose(matched, alert, now, report, alerts_left)
+        again = made.model_copy(update={"created_at": incident.created_at, "updated_at": now})
+        before = "; ".join(incident.replan_stopped)
+        if again.replan_stopped:
+            outcome = "cut short again: " + "; ".join(again.replan_stopped)
+        else:
+            outcome = (
+                f"re-planned in full: {len(again.diff.changes):,} shipments change, "
+                f"plan {again.diff.status}"
+            )
+        why = (
+            f"re-planned while its alert still fires, since the re-plan of "
+            f"{incident.updated_at:%Y-%m-%d %H:%M} UTC was cut short ({before}); {outcome}"
+        )
+        log = [reproposed(again, at=now, why=why)]
+        if again.approval == "auto" and not again.needs_approval and again.diff.applicable:
+            again, entry = transition(
+                again, S.auto_approved, at=now, why="approval: auto, within guardrails"
+            )
+            log.append(entry)
+        again, log = self._replay_approval(again, now, log)
+        # Last in line: a pass applies incidents in the order they were made, so each is
+        # applied over those it was made on top of.
+        self._incidents.pop(again.id, None)
+        self._incidents[again.id] = again
+        report.incidents.append(again)
+        report.audit.extend(log)
+
+    def _replay_approval(
+        self, incident: Incident, now: datetime, log: list[AuditEntry]
+    ) -> tuple[Incident, list[AuditEntry]]:
+        """A replay's approval policy (`approve_all`): a proposed, applicable incident is
+        approved by its approver."""
+        if incident.state is S.proposed and self.settings.approve_all and incident.diff.applicable:
+            incident, entry = transition(
+                incident,
+                S.approved,
+                at=now,
+                by=self.settings.approver,
+                why="approved by the replay's approval policy",
+            )
+            log.append(entry)
+        return incident, log
+
+    def _propose(
+        self,
+        matched: Matched,
+        alert: Alert,
+        now: datetime,
+        report: TickReport,
+        alerts_left: int,
+    ) -> Incident:
+        """The playbook's preview on `alert` against the live twin, as an incident (not yet
+        stored in the engine), made on top of what this tick applies."""
         # Incidents this tick applies at its end (answered earlier in it, or approved before):
         # this one is made on top of them, as if they were applied already, so freight two of a
         # pass's alerts expose ends up clear of both (not on whichever re-plan applies last).
@@ -637,28 +748,14 @@ class Engine:
             emissions=self.emissions,
             stock=self._situation(alert, now, report),
             booked=self.shipments,
-            reserved_index=(
-                self._reserved_index(now) if routes is self._routes else ReservedIndex(routes, now)
-            ),
+            reserved_index=self._reserved_index(now, routes),
         )
         incident = self._stock_impact(
             propose(matched, ctx, shadow=self.settings.shadow), now, report
         )
         if isinstance(replanner, BudgetedReplanner) and replanner.stops:
             report.stopped[incident.id] = tuple(replanner.stops)
-        incident, log = opening_moves(incident, at=now)
-        if incident.state is S.proposed and self.settings.approve_all and incident.diff.applicable:
-            incident, entry = transition(
-                incident,
-                S.approved,
-                at=now,
-                by=self.settings.approver,
-                why="approved by the replay's approval policy",
-            )
-            log.append(entry)
-        self._incidents[incident.id] = incident
-        report.incidents.append(incident)
-        report.audit.extend(log)
+        return incident
 
     def _after_pending(
         self, now: datetime, report: TickReport

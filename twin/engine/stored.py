@@ -12,10 +12,12 @@ and the pages the incidents' states call for (twin.notify.paging), queued in the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from twin.domain.incidents import IncidentState
@@ -26,6 +28,7 @@ from twin.engine.engine import TickReport
 from twin.engine.state import EngineState
 from twin.notify.paging import incident_pages
 from twin.playbook.actions import in_force
+from twin.playbook.incidents import REPROPOSE
 from twin.playbook.runner import plan_rollback
 from twin.scoring.scorers import to_risk_scores
 from twin.shipments.tracking import follow_events
@@ -38,7 +41,14 @@ from twin.store.alerts import (
     save_scores,
     save_state,
 )
-from twin.store.incidents import StaleState, list_incidents, save_incident, save_transition
+from twin.store.incidents import (
+    INCIDENTS,
+    StaleState,
+    list_incidents,
+    save_incident,
+    save_reproposal,
+    save_transition,
+)
 from twin.store.routes import enqueue_notifications, get_routes, route_times, save_routes
 from twin.store.shipments import (
     ShipmentStatus,
@@ -86,14 +96,7 @@ def load_engine_state(service: Service, session: Session, now: datetime) -> Load
         session, network_name=name, status=ACTIVE, memo=service.decoded_shipments
     )
     shipments = {s.id: s for s in active}
-    stored_routes = get_routes(
-        session, network_name=name, status=ACTIVE, memo=service.decoded_routes
-    )
-    routes = {sid: r for sid, r in stored_routes.items() if sid in shipments}
-    followed = follow_events(
-        routes, shipment_events_since(session, since=now - service.settings.history), now
-    )
-    routes.update(followed)
+    routes, followed = _routes_and_followed(service, session, now, shipments)
     stored = load_state(session)
     silences = tuple(s for s in list_silences(session) if s.ends_at > now)
     alert_state = stored.model_copy(
@@ -132,6 +135,51 @@ def load_engine_state(service: Service, session: Session, now: datetime) -> Load
         session, start=now - service.settings.history, end=now + timedelta(seconds=1)
     )
     return loaded
+
+
+def _routes_and_followed(
+    service: Service, session: Session, now: datetime, active: Mapping[str, object] | None
+) -> tuple[dict[str, Routes], dict[str, Routes]]:
+    """The plan of record of the shipments in flight (of `active`, when given) re-timed by
+    carriers' actual events of the `history` window, and the routes those events moved."""
+    stored_routes = get_routes(
+        session, network_name=service.network_name, status=ACTIVE, memo=service.decoded_routes
+    )
+    routes = (
+        {sid: r for sid, r in stored_routes.items() if sid in active}
+        if active is not None
+        else dict(stored_routes)
+    )
+    followed = follow_events(
+        routes, shipment_events_since(session, since=now - service.settings.history), now
+    )
+    routes.update(followed)
+    return routes, followed
+
+
+def routes_in_force(service: Service, session: Session, now: datetime) -> dict[str, Routes]:
+    """The plan of record of the shipments in flight as a pass sees it (re-timed by carriers'
+    events), without the rest of the engine state: the replan job's view when it has
+    nothing to plan."""
+    return _routes_and_followed(service, session, now, None)[0]
+
+
+def rollbacks_pending(session: Session, now: datetime) -> bool:
+    """Whether a rolled-back incident is among those loading the engine state considers (its
+    alert open, or moved within COOLDOWN_MEMORY): the load may give its shipments their
+    earlier routes (and undo its stock moves), so only the full load sees the plan of record
+    as a pass will have it."""
+    rows = session.execute(
+        select(INCIDENTS.c.alert_id, INCIDENTS.c.updated_at).where(
+            INCIDENTS.c.state == S.rolled_back.value
+        )
+    ).all()
+    if not rows:
+        return False
+    open_ids = set(load_state(session).alerts)
+    return any(
+        alert_id in open_ids or updated_at >= now - COOLDOWN_MEMORY for alert_id, updated_at in rows
+    )
 
 
 def _restore_rolled_back(service: Service, session: Session, loaded: Loaded) -> None:
@@ -217,6 +265,15 @@ def save_engine_state(
             continue
         for entry in entries:
             try:
+                if entry.action == REPROPOSE:  # a cut-short re-plan made again: its new plan
+                    save_reproposal(
+                        session,
+                        incident=final.model_copy(
+                            update={"state": entry.to_state, "updated_at": entry.at}
+                        ),
+                        entry=entry,
+                    )
+                    continue
                 save_transition(
                     session,
                     incident=final.model_copy(update={"state": entry.to_state}),

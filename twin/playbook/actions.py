@@ -692,9 +692,13 @@ def _replan(
                 )
                 + fee_pu
             )
-            new = tuple(
-                a.model_copy(update={"legs": legs + a.legs, "cost": a.cost + a.units * kept_pu})
-                for a in onward
+            new = (
+                tuple(
+                    a.model_copy(update={"legs": legs + a.legs, "cost": a.cost + a.units * kept_pu})
+                    for a in onward
+                )
+                if legs or kept_pu
+                else tuple(onward)  # nothing kept, nothing added: the planned routes as they are
             )
             old_main, new_main = main_route(tuple(ctx.current.get(sid, ()))), main_route(new)
             if new_main is not None and (old_main is None or old_main.path != new_main.path):

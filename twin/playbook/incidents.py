@@ -119,3 +119,20 @@ def created(incident: Incident) -> AuditEntry:
         to_state=S.proposed,
         why=incident.why,
     )
+
+
+# The audit verb of a re-proposal: a proposed incident whose plan a later pass made again.
+REPROPOSE = "re-propose"
+
+
+def reproposed(incident: Incident, *, at: datetime, why: str) -> AuditEntry:
+    """The audit entry of a proposed incident re-planned by a later pass (it stays proposed)."""
+    return AuditEntry(
+        incident_id=incident.id,
+        at=at,
+        actor=SYSTEM,
+        action=REPROPOSE,
+        from_state=S.proposed,
+        to_state=S.proposed,
+        why=why,
+    )

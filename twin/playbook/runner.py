@@ -93,6 +93,7 @@ def propose(matched: Matched, ctx: ActionContext, *, shadow: bool = False) -> In
         new_routes=new_routes,
         moves=proposal.moves,
         stock=proposal.stock,
+        replan_stopped=proposal.stopped,
         constraints={
             "avoid": sorted(whatif.avoid),
             "capacity_pct": dict(whatif.capacity_pct),

@@ -55,29 +55,79 @@ class ReservedIndex:
     playbooks each re-plan a few thousand of 50,000 shipments in flight."""
 
     def __init__(self, routes: Mapping[str, Sequence[Assignment]], now: datetime):
+        self.now = now
         self.total: dict[tuple[str, int], float] = {}
         # Per key, its contributions in order; per shipment, the keys it contributes to.
         self._parts: dict[tuple[str, int], list[tuple[str, float]]] = {}
         self._keys_of: dict[str, set[tuple[str, int]]] = {}
         # Departures repeat (sailings, daily trucks): each one's day bucket is worked out once
         # (-1: before `now`, no longer taking capacity).
-        day_of: dict[datetime, int] = {}
+        self._day_of: dict[datetime, int] = {}
         for sid, assignments in routes.items():
-            for assignment in assignments:
-                if assignment.legs and assignment.legs[-1].depart_at < now:
-                    continue
-                for leg in assignment.legs:
-                    day = day_of.get(leg.depart_at)
-                    if day is None:
-                        offset = (leg.depart_at - now) / timedelta(days=1)
-                        day = -1 if offset < 0 else math.floor(offset + 1e-9)
-                        day_of[leg.depart_at] = day
-                    if day < 0:
-                        continue
-                    key = (leg.lane, day)
-                    self._parts.setdefault(key, []).append((sid, assignment.units))
-                    self._keys_of.setdefault(sid, set()).add(key)
-                    self.total[key] = self.total.get(key, 0.0) + assignment.units
+            for key, units in self._contributions(assignments):
+                self._parts.setdefault(key, []).append((sid, units))
+                self._keys_of.setdefault(sid, set()).add(key)
+                self.total[key] = self.total.get(key, 0.0) + units
+
+    def _contributions(
+        self, assignments: Sequence[Assignment]
+    ) -> list[tuple[tuple[str, int], float]]:
+        """The (lane, day) keys one shipment's assignments take, with units, in summing order."""
+        found: list[tuple[tuple[str, int], float]] = []
+        day_of, now = self._day_of, self.now
+        for assignment in assignments:
+            if assignment.legs and assignment.legs[-1].depart_at < now:
+                continue
+            for leg in assignment.legs:
+                day = day_of.get(leg.depart_at)
+                if day is None:
+                    offset = (leg.depart_at - now) / timedelta(days=1)
+                    day = -1 if offset < 0 else math.floor(offset + 1e-9)
+                    day_of[leg.depart_at] = day
+                if day >= 0:
+                    found.append(((leg.lane, day), assignment.units))
+        return found
+
+    def overlaid(
+        self,
+        routes: Mapping[str, Sequence[Assignment]],
+        changed: Mapping[str, Sequence[Assignment]],
+    ) -> ReservedIndex:
+        """The index of `routes`, which is this index's plan of record with `changed` laid over
+        it (`{**plan, **changed}`): equal to `ReservedIndex(routes, now)` figure for figure
+        (the same contributions summed in the same order), but only the keys the changed
+        shipments take, before or after, are summed again."""
+        made = object.__new__(ReservedIndex)
+        made.now, made._day_of = self.now, self._day_of
+        made.total, made._parts = dict(self.total), dict(self._parts)
+        made._keys_of = dict(self._keys_of)
+        fresh: dict[tuple[str, int], list[tuple[str, float]]] = {}
+        touched: set[tuple[str, int]] = set()
+        for sid, assignments in changed.items():
+            touched |= self._keys_of.get(sid, set())
+            keys: set[tuple[str, int]] = set()
+            for key, units in self._contributions(assignments):
+                fresh.setdefault(key, []).append((sid, units))
+                keys.add(key)
+            touched |= keys
+            if keys:
+                made._keys_of[sid] = keys
+            else:
+                made._keys_of.pop(sid, None)
+        position = {sid: i for i, sid in enumerate(routes)}
+        for key in touched:
+            kept = [part for part in self._parts.get(key, ()) if part[0] not in changed]
+            # Stable: each shipment's own contributions keep their order.
+            parts = sorted(kept + fresh.get(key, []), key=lambda part: position[part[0]])
+            if not parts:
+                made._parts.pop(key, None)
+                made.total.pop(key, None)
+                continue
+            value = 0.0
+            for _, units in parts:
+                value += units
+            made._parts[key], made.total[key] = parts, value
+        return made
 
     def without(self, exclude: set[str] | frozenset[str]) -> dict[tuple[str, int], float]:
         """What `reserved_lane_capacity(routes, now, exclude)` gives."""

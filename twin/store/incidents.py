@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
+import sqlalchemy as sa
 from pydantic import TypeAdapter
 from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +26,7 @@ from twin.domain.incidents import (
 )
 from twin.domain.plans import Assignment
 from twin.domain.stock import StockImpact, StockMove
-from twin.store.common import NotFound, chunks
+from twin.store.common import NotFound, bulk_insert, chunks
 from twin.store.tables.base import JSONText
 from twin.store.tables.incidents import AuditRow, IncidentRow, NotificationAttemptRow, PlanChangeRow
 
@@ -73,6 +74,7 @@ def _incident_row(incident: Incident) -> dict[str, Any]:
         "new_routes": JSONText(_ASSIGNMENTS.dump_json(incident.new_routes).decode()),
         "unserved": list(incident.diff.unserved),
         "stock": [impact.model_dump(mode="json") for impact in incident.stock],
+        "replan_stopped": list(incident.replan_stopped),
         "decided_by": incident.decided_by,
         "comment": incident.comment,
         "created_at": incident.created_at,
@@ -118,6 +120,7 @@ def _incident(row: Any, changes: Sequence[Any]) -> Incident:
         decided_by=row.decided_by,
         comment=row.comment,
         stock=tuple(StockImpact.model_validate(i) for i in row.stock or ()),
+        replan_stopped=tuple(row.replan_stopped or ()),
     )
 
 
@@ -142,11 +145,9 @@ def save_incident(
         try:
             with session.begin_nested():  # a racing writer's insert fails only this savepoint
                 session.execute(insert(INCIDENTS), [_incident_row(incident)])
-                if incident.diff.changes:
-                    session.execute(
-                        insert(CHANGES),
-                        [_change_row(incident.id, c) for c in incident.diff.changes],
-                    )
+                bulk_insert(
+                    session, CHANGES, [_change_row(incident.id, c) for c in incident.diff.changes]
+                )
                 for entry in audit:
                     append_audit(session, entry=entry)
             return incident, True
@@ -223,6 +224,44 @@ def save_transition(session: Session, *, incident: Incident, entry: AuditEntry) 
         raise StaleState(
             f"incident {incident.id} is no longer {entry.from_state}: reload and retry"
         )
+    append_audit(session, entry=entry)
+    return incident
+
+
+# What a re-proposal replaces: the proposed plan and what follows from it (not the identity,
+# the state, who decided, or when it was created).
+_REPROPOSED = (
+    "why",
+    "plan_status",
+    "cost_delta",
+    "needs_approval",
+    "notifications",
+    "constraints",
+    "old_routes",
+    "new_routes",
+    "unserved",
+    "stock",
+    "replan_stopped",
+    "updated_at",
+)
+
+
+def save_reproposal(session: Session, *, incident: Incident, entry: AuditEntry) -> Incident:
+    """Store an incident re-proposed by a later pass (its re-plan had been cut short): its new
+    diff, routes and reasons replace the old, with the audit entry saying why.
+
+    Only an incident still `proposed` is replaced; one a person decided on meanwhile raises
+    StaleState (their decision stands, and the pass starts again from it)."""
+    row = _incident_row(incident)
+    result = session.execute(
+        update(INCIDENTS)
+        .where(INCIDENTS.c.id == incident.id, INCIDENTS.c.state == IncidentState.proposed.value)
+        .values({name: row[name] for name in _REPROPOSED})
+    )
+    if cast(CursorResult[Any], result).rowcount != 1:
+        raise StaleState(f"incident {incident.id} is no longer proposed: reload and retry")
+    session.execute(sa.delete(CHANGES).where(CHANGES.c.incident_id == incident.id))
+    bulk_insert(session, CHANGES, [_change_row(incident.id, c) for c in incident.diff.changes])
     append_audit(session, entry=entry)
     return incident
 

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from twin.domain.incidents import Notification
 from twin.domain.plans import Assignment
-from twin.store.common import DecodedRows, network_id
+from twin.store.common import DecodedRows, bulk_insert, network_id
 from twin.store.signals import _insert
 from twin.store.tables.base import JSONText
 from twin.store.tables.routes import OutboxRow, PlanRouteRow
@@ -58,6 +58,9 @@ def save_routes(
         }
         for sid, assignments in sorted(routes.items())
     ]
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_routes(session, rows)
+        return len(rows)
     statement = _insert(session, ROUTES)
     statement = statement.on_conflict_do_update(
         index_elements=["network_id", "shipment"],
@@ -67,6 +70,35 @@ def save_routes(
     )
     session.execute(statement, rows)
     return len(rows)
+
+
+# A session-local staging table for routes written in bulk on PostgreSQL (emptied at commit).
+_STAGED = sa.Table(
+    "twin_staged_routes", sa.MetaData(), *(column._copy() for column in ROUTES.columns)
+)
+
+
+def _copy_routes(session: Session, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: the rows COPYed into a temporary table, then upserted from it in one
+    statement (a re-routing pass writes tens of thousands of routes)."""
+    names = ", ".join(f'"{c.name}"' for c in ROUTES.columns)
+    session.execute(
+        sa.text(
+            f'CREATE TEMPORARY TABLE IF NOT EXISTS "{_STAGED.name}" '
+            f'(LIKE "{ROUTES.name}") ON COMMIT DELETE ROWS'
+        )
+    )
+    session.execute(sa.text(f'DELETE FROM "{_STAGED.name}"'))
+    bulk_insert(session, _STAGED, rows)
+    session.execute(
+        sa.text(
+            f'INSERT INTO "{ROUTES.name}" ({names}) SELECT {names} FROM "{_STAGED.name}" '
+            "ON CONFLICT (network_id, shipment) DO UPDATE SET assignments = "
+            "excluded.assignments, updated_at = excluded.updated_at, "
+            "updated_by = excluded.updated_by"
+        )
+    )
+    session.execute(sa.text(f'DELETE FROM "{_STAGED.name}"'))
 
 
 def get_routes(

@@ -47,6 +47,7 @@ class IncidentRow(SQLModel, table=True):
     new_routes: list[Any] = Field(default_factory=list, sa_type=JSONValue)
     unserved: list[str] = Field(default_factory=list, sa_type=JSONValue)
     stock: list[Any] = Field(default_factory=list, sa_type=JSONValue)
+    replan_stopped: list[str] = Field(default_factory=list, sa_type=JSONValue)
     decided_by: str | None = Field(default=None, sa_type=sa.String(ID_LENGTH))
     comment: str = Field(default="", sa_type=sa.Text)
     created_at: datetime = Field(sa_type=UTCDateTime)
