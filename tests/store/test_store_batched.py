@@ -231,7 +231,7 @@ def test_bulk_inserted_plan_changes_are_stored_as_an_insert_stores_them(engine: 
     from twin.domain.alerts import Alert
     from twin.domain.incidents import Incident, PlanDiff, ShipmentChange
     from twin.store.common import bulk_insert
-    from twin.store.incidents import CHANGES, _change_row, save_incident
+    from twin.store.incidents import CHANGES, _change_row, get_incident, save_incident
 
     east = timezone(timedelta(hours=8))
     changes = tuple(
@@ -249,6 +249,8 @@ def test_bulk_inserted_plan_changes_are_stored_as_an_insert_stores_them(engine: 
             eta_delta_days=10.123456,
             late_days_avoided=-0.0 if i == 1 else 3.5,
             no_return_at=(T0 + timedelta(hours=i)).astimezone(east),
+            old_co2e_kg=150.25 + i,
+            new_co2e_kg=0.0 if i % 3 == 0 else 6235.4 * i,
         )
         for i in range(7)
     )
@@ -276,3 +278,19 @@ def test_bulk_inserted_plan_changes_are_stored_as_an_insert_stores_them(engine: 
         bulk_insert(session, CHANGES, [])  # nothing to insert: nothing happens
         assert stored(session) == []
     assert len(bulked) == len(changes) and bulked == inserted
+    # Every field of a change is a column, so a stored incident reads back whole (its CO2e
+    # figures were once dropped on the way in).
+    assert set(ShipmentChange.model_fields) <= {c.name for c in CHANGES.c}
+    with session_scope(engine) as session:
+        # Another alert's incident: one per alert episode and playbook is kept.
+        other = alert.model_copy(update={"id": "A2"})
+        save_incident(
+            session,
+            incident=incident.model_copy(
+                update={"id": "INC-back", "alert_id": "A2", "alert": other}
+            ),
+        )
+    with session_scope(engine) as session:
+        back = get_incident(session, id="INC-back")
+    assert back.diff.changes == changes
+    assert back.diff.co2e_delta_kg == pytest.approx(incident.diff.co2e_delta_kg)

@@ -67,15 +67,15 @@ class RiskScore(BaseModel):
 class Alert(BaseModel):
     """One alert episode of a (target, dimension) key: opened once, maybe escalated, cleared once.
 
-        severity is the highest reached in the episode; score the latest, peak the highest.
-        forecast_cross_at: when the trend predicted the threshold crossing (early warnings).
-        warning_lead_h: hours between opened_at and the real impact, set afterwards by
-        `twin.alerting.episodes.set_lead_time`. inhibited_by / silenced_by: why it does not page.
-        starts_at / until: the latest score's window (when the risk bites, e.g. an announced change's
-        effective time; when it ends), None = from now / open-ended: a playbook's constraint on the
-        target keeps to it (twin.playbook.actions.InForce).
-        stock: for the `stock` dimension, the warehouse's position at the latest pass (the chain
-        cause -> shipments -> warehouse x SKU -> days short).
+    severity is the highest reached in the episode; score the latest, peak the highest.
+    forecast_cross_at: when the trend predicted the threshold crossing (early warnings).
+    warning_lead_h: hours between opened_at and the real impact, set afterwards by
+    `twin.alerting.episodes.set_lead_time`. inhibited_by / silenced_by: why it does not page.
+    starts_at / until: the latest score's window (when the risk bites, e.g. an announced change's
+    effective time; when it ends), None = from now / open-ended: a playbook's constraint on the
+    target keeps to it (twin.playbook.actions.InForce).
+    stock: for the `stock` dimension, the warehouse's position at the latest pass (the chain
+    cause -> shipments -> warehouse x SKU -> days short).
     """
 
     model_config = ConfigDict(frozen=True)

@@ -77,6 +77,8 @@ class PlanChangeRow(SQLModel, table=True):
     eta_delta_days: float = 0.0
     late_days_avoided: float = 0.0
     no_return_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    old_co2e_kg: float = 0.0
+    new_co2e_kg: float = 0.0
 
 
 class AuditRow(SQLModel, table=True):
