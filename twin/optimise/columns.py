@@ -136,12 +136,7 @@ def time_expanded_costs(
         return dist
     out_lanes, out_start = instance.out_lanes()
     has_room = need is not None and float(need.max()) > 0.0
-    if not has_room:
-        room = _NO_ROOM
-    elif static:
-        room = instance.static_room()[None, :]
-    else:
-        room = instance.room_by_day(batch)
+    room = _room(instance, batch, static) if has_room else _NO_ROOM
     if active is None:
         active = changed_lanes(instance, batch, adjust, daily_room=not static and has_room)
     time_expanded_dp(
@@ -167,6 +162,12 @@ def time_expanded_costs(
         np.full(k, horizon, dtype=np.int64) if last_day is None else last_day.astype(np.int64),
     )
     return dist
+
+
+def _room(instance: Instance, batch: ArcBatch, static: bool) -> np.ndarray:
+    """Room the DP and its trace judge unsplittable units by: capacities (static, one row for
+    every day) or what is left each day."""
+    return instance.static_room()[None, :] if static else instance.room_by_day(batch)
 
 
 def changed_lanes(
@@ -207,9 +208,7 @@ def trace_route(
     (`kernels.trace`): waiting first, else the first lane into the node, in `in_lanes`
     order, that explains its value."""
     in_lanes, in_start = instance.in_lanes_flat()
-    room = _NO_ROOM
-    if need > 0.0:
-        room = instance.static_room()[None, :] if static else instance.room_by_day(batch)
+    room = _room(instance, batch, static) if need > 0.0 else _NO_ROOM
     legs = trace(
         dist,
         key,
