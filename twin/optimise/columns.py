@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -21,8 +20,6 @@ from scipy.sparse.csgraph import dijkstra
 from twin.optimise.instance import ArcBatch, Commodity, Instance
 from twin.optimise.kernels import reset_nodes, time_expanded_dp, trace
 from twin.optimise.timeline import late_days
-
-T = TypeVar("T")
 
 INF = np.inf
 # Stand-ins for the DP kernel's optional arrays (flags say they are absent).
@@ -368,10 +365,6 @@ def _dist_buffer(instance: Instance, keys: int) -> DPBuffer:
     return DPBuffer(
         (instance.horizon + 1) * len(instance.node_ids) * min(max(keys, 1), KEYS_PER_RUN)
     )
-
-
-def _chunks(items: list[T], size: int) -> list[list[T]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def initial_columns(instance: Instance) -> ColumnPool:
