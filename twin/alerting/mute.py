@@ -132,10 +132,3 @@ class Inhibitor:
                 if all(source_labels.get(e) == labels.get(e) for e in rule.equal):
                     return source.id
         return None
-
-
-def muted_by(
-    alert: Alert, now: datetime, inhibitor: Muter, silencer: Muter
-) -> tuple[str | None, str | None]:
-    """(inhibited_by, silenced_by) of an alert at `now`."""
-    return inhibitor.mutes(alert, now), silencer.mutes(alert, now)

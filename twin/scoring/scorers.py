@@ -410,14 +410,6 @@ def _hours(delta: pd.Series) -> np.ndarray:
     return (delta.dt.total_seconds() / 3600.0).to_numpy(dtype=float)
 
 
-def score_readings(
-    frame: pd.DataFrame, network: Network, now: datetime, config: ScoringConfig | None = None
-) -> pd.DataFrame:
-    """One scored row per latest (target, metric): columns target, dimension, metric, score,
-    explain, starts_at, until. Used by `score_signals`; exposed for inspection and tests."""
-    return _score_rows(frame, network, now, config or ScoringConfig())[0]
-
-
 def _score_rows(
     frame: pd.DataFrame, network: Network, now: datetime, config: ScoringConfig
 ) -> tuple[pd.DataFrame, dict[str, int], tuple[str, ...], tuple[str, ...]]:
