@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,21 @@ def short_replay(short_scenario: LoadedScenario, playbooks: list) -> dict[str, A
     from twin.replay.run import replay
 
     return replay(short_scenario, playbooks)
+
+
+@pytest.fixture
+def short_runs_cli() -> Callable[[list[str]], tuple[dict[str, Any], str]]:
+    """Runs `twin replay SHORT --runs 2 --json` as a user does, with extra options (an
+    executor, a scheduler); asserts it exits 0 and gives (its document, its stderr)."""
+
+    def run(options: list[str]) -> tuple[dict[str, Any], str]:
+        command = [sys.executable, "-m", "twin.cli.app", "replay", str(SHORT), "--runs", "2"]
+        command += ["--playbooks", str(ROOT / "playbooks"), "--json", *options]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout), done.stderr
+
+    return run
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the node ids

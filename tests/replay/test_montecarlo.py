@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,38 +84,15 @@ def test_dask_without_dask_says_how_to_install(typhoon, monkeypatch: pytest.Monk
 
 
 @pytest.mark.slow
-def test_runs_on_an_existing_dask_cluster_give_what_local_runs_give(tmp_path: Path) -> None:
+def test_runs_on_an_existing_dask_cluster_give_what_local_runs_give(
+    short_runs_cli: Callable[[list[str]], tuple[dict[str, Any], str]],
+) -> None:
     """`twin replay --runs N --executor dask --scheduler ADDRESS` as a user runs it, against a
     separate scheduler and worker processes; the documents equal the local executor's."""
-    import json
-    import subprocess
-    import sys
-
     distributed = pytest.importorskip("dask.distributed")
-    short = ROOT / "tests" / "replay" / "data" / "short-closure.yaml"
-    twin = [
-        sys.executable,
-        "-m",
-        "twin.cli.app",
-        "replay",
-        str(short),
-        "--runs",
-        "2",
-        "--playbooks",
-        str(ROOT / "playbooks"),
-        "--json",
-    ]
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
-        remote = subprocess.run(
-            [*twin, "--executor", "dask", "--scheduler", cluster.scheduler_address],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-    assert remote.returncode == 0, remote.stderr
-    local = subprocess.run(twin, capture_output=True, text=True, timeout=300, check=False)
-    assert local.returncode == 0, local.stderr
-    assert json.loads(remote.stdout) == json.loads(local.stdout)
+        remote, _ = short_runs_cli(["--executor", "dask", "--scheduler", cluster.scheduler_address])
+    local, _ = short_runs_cli([])
+    assert remote == local

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,43 +30,20 @@ def test_runs_on_a_local_ray_instance_give_what_local_runs_give() -> None:
 
 
 @pytest.mark.slow
-def test_runs_on_an_existing_ray_instance_give_what_local_runs_give() -> None:
+def test_runs_on_an_existing_ray_instance_give_what_local_runs_give(
+    short_runs_cli: Callable[[list[str]], tuple[dict[str, Any], str]],
+) -> None:
     """`twin replay --runs N --executor ray --scheduler ADDRESS` as a user runs it, against a
     ray instance started apart (as the dask path is tested against a separate cluster); the
     documents equal the local executor's."""
-    import json
-    import subprocess
-    import sys
-
     ray = pytest.importorskip("ray")
-    short = ROOT / "tests" / "replay" / "data" / "short-closure.yaml"
-    twin = [
-        sys.executable,
-        "-m",
-        "twin.cli.app",
-        "replay",
-        str(short),
-        "--runs",
-        "2",
-        "--playbooks",
-        str(ROOT / "playbooks"),
-        "--json",
-    ]
     context = ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
     try:
         address = context.address_info["gcs_address"]
-        remote = subprocess.run(
-            [*twin, "--executor", "ray", "--scheduler", address],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        remote, said = short_runs_cli(["--executor", "ray", "--scheduler", address])
     finally:
         ray.shutdown()
-    assert remote.returncode == 0, remote.stderr
     # The runs went to that instance (ray says so), not to a local pool.
-    assert f"Connecting to existing Ray cluster at address: {address}" in remote.stderr
-    local = subprocess.run(twin, capture_output=True, text=True, timeout=300, check=False)
-    assert local.returncode == 0, local.stderr
-    assert json.loads(remote.stdout) == json.loads(local.stdout)
+    assert f"Connecting to existing Ray cluster at address: {address}" in said
+    local, _ = short_runs_cli([])
+    assert remote == local
