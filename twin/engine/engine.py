@@ -43,7 +43,7 @@ from twin.playbook.actions import (
 from twin.playbook.actions import in_force as kept_in_force
 from twin.playbook.incidents import reproposed, transition
 from twin.playbook.match import Matched, match_alert
-from twin.playbook.runner import after_clear, apply, opening_moves, propose, stale
+from twin.playbook.runner import after_clear, apply, auto_approval, opening_moves, propose, stale
 from twin.playbook.schema import Playbook
 from twin.scoring.config import ScoringConfig
 from twin.scoring.exposure import delay_days, exposure
@@ -685,11 +685,9 @@ class Engine:
             f"{incident.updated_at:%Y-%m-%d %H:%M} UTC was cut short ({before}); {outcome}"
         )
         log = [reproposed(again, at=now, why=why)]
-        if again.approval == "auto" and not again.needs_approval and again.diff.applicable:
-            again, entry = transition(
-                again, S.auto_approved, at=now, why="approval: auto, within guardrails"
-            )
-            log.append(entry)
+        if again.diff.applicable:
+            again, decided = auto_approval(again, at=now)
+            log += decided
         again, log = self._replay_approval(again, now, log)
         # Last in line: a pass applies incidents in the order they were made, so each is
         # applied over those it was made on top of.

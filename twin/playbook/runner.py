@@ -117,12 +117,21 @@ def opening_moves(incident: Incident, *, at: datetime) -> tuple[Incident, list[A
             incident, S.shadowed, at=at, why="shadow mode: recorded, not applied"
         )
         log.append(entry)
-    elif incident.approval == "auto" and not incident.needs_approval:
-        incident, entry = transition(
-            incident, S.auto_approved, at=at, why="approval: auto, within guardrails"
-        )
-        log.append(entry)
+    else:
+        incident, decided = auto_approval(incident, at=at)
+        log += decided
     return incident, log
+
+
+def auto_approval(incident: Incident, *, at: datetime) -> tuple[Incident, list[AuditEntry]]:
+    """The engine's own approval: `approval: auto` with no guardrail tripped is `auto_approved`
+    (with its audit entry); anything else stays as it is, waiting for a person."""
+    if incident.approval != "auto" or incident.needs_approval:
+        return incident, []
+    incident, entry = transition(
+        incident, S.auto_approved, at=at, why="approval: auto, within guardrails"
+    )
+    return incident, [entry]
 
 
 def apply(
