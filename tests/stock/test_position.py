@@ -178,3 +178,74 @@ def test_twin_stock_takes_the_plan_of_record(tmp_path: Path) -> None:
     assert sum(p["inbound_units"] for p in by_file["pairs"]) > 0
     both = runner.invoke(app, [*common, "--solve", "--plan", str(plan)])
     assert both.exit_code == 2 and "not both" in both.output
+
+
+def _transfer_inputs() -> StockInputs:
+    # US-ONT1 holds 100 MUG, US-SEA1 20; each sells 10 a day (a given forecast).
+    days = pd.date_range("2026-12-01", periods=10)
+    return StockInputs(
+        stock=_stock(
+            [
+                ("US-ONT1", "MUG", 100.0, 12.0, 5.0, 0.01, np.nan),
+                ("US-SEA1", "MUG", 20.0, 12.0, 5.0, 0.01, np.nan),
+            ]
+        ),
+        history=_demand([]),
+        forecast=_demand([(w, "MUG", d, 10.0) for w in ("US-ONT1", "US-SEA1") for d in days]),
+        lines=pd.DataFrame({"shipment": ["T1"], "sku": ["MUG"], "units": [30.0]}),
+    )
+
+
+def test_a_transfer_leaves_its_source_on_departure_and_lands_at_its_eta() -> None:
+    # T1 takes 30 MUG from US-ONT1 on day 1 (Dec 2) to US-SEA1, sellable on day 3 (Dec 4).
+    inputs = _transfer_inputs()
+    common = {
+        "destinations": {"T1": "US-SEA1"},
+        "etas": {"T1": datetime(2026, 12, 4, 8, tzinfo=UTC)},
+        "now": NOW,
+        "horizon": 10,
+        "holdout_days": 0,
+    }
+    counted_twice = stock_position(inputs, **common)  # type: ignore[arg-type]
+    moved = stock_position(
+        inputs,
+        origins={"T1": "US-ONT1"},
+        departures={"T1": datetime(2026, 12, 2, 6, tzinfo=UTC)},
+        **common,  # type: ignore[arg-type]
+    )
+    rows = {w: i for i, w in enumerate(moved.table["warehouse"])}
+    source, target = rows["US-ONT1"], rows["US-SEA1"]
+    # By hand, US-ONT1: 90, then 80 - 30 = 50 on day 1, 40, 30, 20, 10, 0 on day 6; dry on
+    # days 7..9 (30 units short), where the 100 would have lasted all 10 days.
+    assert moved.projection.stock[source].tolist() == [90, 50, 40, 30, 20, 10, 0, 0, 0, 0]
+    drop = counted_twice.projection.stock[source] - moved.projection.stock[source]
+    assert drop.tolist() == [0, 30, 30, 30, 30, 30, 30, 20, 10, 0]
+    src = moved.table.iloc[source]
+    assert (src["outbound_units"], src["cover_days"], src["units_lost"]) == (30, 7, 30)
+    assert counted_twice.table.iloc[source]["units_lost"] == 0
+    # US-SEA1 gains the same 30 on day 3 either way: 10, 0, short on day 2, 30 - 10 = 20, 10,
+    # 0, short on days 6..9.
+    assert moved.projection.stock[target].tolist() == [10, 0, 0, 20, 10, 0, 0, 0, 0, 0]
+    dst = moved.table.iloc[target]
+    assert (dst["inbound_units"], dst["outbound_units"], dst["units_lost"]) == (30, 0, 50)
+
+
+def test_twin_stock_takes_a_transfers_units_out_of_its_source(tmp_path: Path) -> None:
+    folder = tmp_path / "stock"
+    folder.mkdir()
+    inputs = _transfer_inputs()
+    inputs.stock.to_csv(folder / "stock.csv", index=False)
+    forecast = inputs.forecast.assign(date=inputs.forecast["date"].dt.strftime("%Y-%m-%d"))
+    forecast.to_csv(folder / "forecast.csv", index=False)
+    inputs.lines.to_csv(folder / "shipment_lines.csv", index=False)
+    shipments = tmp_path / "shipments.csv"
+    shipments.write_text(
+        "id,origin,destination,units,ready_at,due_at\n"
+        "T1,US-ONT1,US-SEA1,0.3,2026-12-02T06:00:00Z,2026-12-04T08:00:00Z\n"
+    )
+    args = ["stock", "--stock", str(folder), "--shipments", str(shipments), "--json"]
+    result = CliRunner().invoke(app, [*args, "--at", "2026-12-01T09:30:00Z", "--horizon", "10"])
+    assert result.exit_code == 0, result.output
+    pairs = {p["warehouse"]: p for p in json.loads(result.stdout)["pairs"]}
+    assert (pairs["US-ONT1"]["outbound_units"], pairs["US-ONT1"]["units_lost"]) == (30, 30)
+    assert (pairs["US-SEA1"]["inbound_units"], pairs["US-SEA1"]["units_lost"]) == (30, 50)

@@ -121,3 +121,60 @@ def test_blocks_of_pairs_give_the_same_projection(monkeypatch: pytest.MonkeyPatc
     for k in range(11):
         _, ends = _loop(on_hand[k], demand[k], inbound[k])
         assert np.allclose(blocked.stock[k], ends)
+
+
+def test_units_leaving_come_off_the_shelf_from_their_day() -> None:
+    # 100 on hand, 10 sold a day; a transfer takes 30 on day 2. Counted by hand: end stock
+    # 90, 80, 40, 30, 20, 10, 0, then nothing left to sell from day 7 (3 days, 30 units short
+    # over 10 days), where without the transfer the 100 last the 10 days exactly.
+    demand = np.full((1, 10), 10.0)
+    outflow = np.zeros((1, 10))
+    outflow[0, 2] = 30.0
+    inbound = np.zeros((1, 10))
+    stays = project([100.0], demand, inbound, [2.0], NOW)
+    leaves = project([100.0], demand, inbound, [2.0], NOW, outflow=outflow)
+    assert leaves.stock[0].tolist() == [90, 80, 40, 30, 20, 10, 0, 0, 0, 0]
+    # Exactly the 30 fewer from day 2 on, until the shelf would have run dry anyway.
+    assert stays.stock[0] - leaves.stock[0] == pytest.approx([0, 0, 30, 30, 30, 30, 30, 20, 10, 0])
+    assert (leaves.stockout_day[0], leaves.days_short[0], leaves.units_lost[0]) == (7, 3, 30)
+    assert (stays.days_short[0], leaves.margin_lost[0]) == (0, 60)
+    # Cover: what is on hand serves sales and the transfer for 7 days, 3 fewer (30 units).
+    assert (stays.cover_days[0], leaves.cover_days[0]) == (10, 7)
+    with pytest.raises(ValueError, match="outflow"):
+        project([1.0], demand[:, :3], inbound[:, :3], [1.0], NOW, outflow=-np.ones((1, 3)))
+
+
+def _loop_out(
+    start: float, demand: np.ndarray, inbound: np.ndarray, outflow: np.ndarray
+) -> list[float]:
+    """Day by day: what leaves goes first (what the shelf lacks for it is not made up), then sales."""
+    stock, ends = start, []
+    for d, i, o in zip(demand, inbound, outflow):
+        available = max(stock + i - o, 0.0)
+        stock = available - min(available, d)
+        ends.append(stock)
+    return ends
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(1, 4).flatmap(
+        lambda p: st.integers(1, 20).flatmap(
+            lambda h: st.tuples(
+                arrays(np.float64, p, elements=amounts),
+                arrays(np.float64, (p, h), elements=amounts),
+                arrays(np.float64, (p, h), elements=amounts),
+                arrays(np.float64, (p, h), elements=amounts),
+            )
+        )
+    )
+)
+def test_units_leaving_match_the_day_by_day_loop(case: tuple[np.ndarray, ...]) -> None:
+    on_hand, demand, inbound, outflow = case
+    p = project(on_hand, demand, inbound, np.ones(len(on_hand)), NOW, outflow=outflow)
+    scale = 1e-9 * (1 + on_hand.sum() + demand.sum() + inbound.sum() + outflow.sum())
+    for k in range(len(on_hand)):
+        assert np.allclose(
+            p.stock[k], _loop_out(on_hand[k], demand[k], inbound[k], outflow[k]), atol=scale * 10
+        )
+    assert np.all(p.stock >= 0) and np.all(p.lost >= -scale) and np.all(p.sold <= demand + scale)

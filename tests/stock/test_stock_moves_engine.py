@@ -10,6 +10,7 @@ NL-B -> NL-A (1 day, 2 per cbm).
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -41,6 +42,7 @@ from twin.engine.state import EngineState
 from twin.playbook.runner import rollback
 from twin.playbook.schema import Playbook, parse_playbook
 from twin.stock.monitor import StockMonitor
+from twin.stock.projection import project
 
 ROOT = Path(__file__).resolve().parents[2]
 TRUCK = [
@@ -165,6 +167,39 @@ def test_rollback_removes_the_transfer_before_it_leaves() -> None:
     rolled, _, _ = rollback(incident, made, at=NOW + 5 * HOUR, by="ana")
     assert rolled.state is IncidentState.rolled_back
     assert move.shipment not in made.shipments and move.shipment not in made.routes
+
+
+def _projected_stock(
+    stock: StockMonitor, made: Engine, at: datetime, key: tuple[str, str]
+) -> list[float]:
+    """The pair's stock day by day as the next moves weigh it (the monitor's situation)."""
+    pair = stock.situation(made.shipments, made.routes, [], at, {key[0]}).pairs[key]
+    leaving = None if pair.outflow is None else [pair.outflow]
+    run = project([pair.on_hand], [pair.demand], [pair.inbound], [1.0], at, outflow=leaving)
+    return run.stock[0].tolist()
+
+
+def test_an_applied_transfer_leaves_its_source_and_a_rollback_puts_it_back() -> None:
+    stock = monitor(network())
+    made = engine([moves_playbook("transfer", "replenish")], stock)
+    at = NOW + 5 * HOUR
+    before = _projected_stock(stock, made, at, ("NL-B", "MUG"))
+    incident = made.incidents[the_incident(close_suez(made)).id]
+    (move,) = incident.moves  # 170 MUG by truck from NL-B, leaving on day 0
+    assert (move.kind, move.source, move.lines[0].units) == ("transfer", "NL-B", 170.0)
+    after = made.tick(at).stock
+    assert after is not None
+    # NL-B's 600 MUG (10 sold a day, S2's 300 landing later) never run dry: the transfer
+    # takes exactly its 170 off the shelf from day 0 on, every day of the horizon.
+    moved = _projected_stock(stock, made, at, ("NL-B", "MUG"))
+    assert [b - m for b, m in zip(before, moved)] == pytest.approx([170.0] * len(before))
+    assert after.warehouses["NL-B"].outbound_units == 170
+    assert after.warehouses["NL-A"].units_short == 0  # ... and lands at NL-A
+    rolled, _, _ = rollback(incident, made, at=at, by="ana")
+    assert rolled.state is IncidentState.rolled_back
+    restored = made.tick(at + HOUR).stock
+    assert restored is not None and restored.warehouses["NL-B"].outbound_units == 0
+    assert _projected_stock(stock, made, at, ("NL-B", "MUG")) == before
 
 
 def test_without_sister_stock_the_urgent_lines_fly_apart_and_rollback_restores_them() -> None:

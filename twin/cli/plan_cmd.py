@@ -203,6 +203,8 @@ def _priced_by_stock(
         etas={s.id: s.due_at for s in ships},
         now=now,
         holdout_days=0,
+        origins={s.id: s.origin for s in ships},
+        departures={s.id: s.ready_at for s in ships},
     )
     prices = {p.shipment: p for p in price_book(position, ships, inputs.lines, now=now)}
     by_id = {s.id: s for s in ships}

@@ -74,7 +74,7 @@ def show(
     from twin.files.networks import load_network
     from twin.files.shipments import load_shipments
     from twin.files.stock import load_stock, plan_routes, write_table
-    from twin.stock.etas import expected_etas
+    from twin.stock.etas import departures, expected_etas
     from twin.stock.position import stock_position
 
     loaded, warnings = load_network(network)
@@ -111,6 +111,8 @@ def show(
         now=now,
         horizon=horizon,
         holdout_days=holdout,
+        origins={s.id: s.origin for s in ships},
+        departures=departures(ships),
     )
     table = position.table
     report_problems([], warnings)
@@ -180,6 +182,7 @@ def _by_warehouse(table: Any) -> list[dict[str, Any]]:
                 "skus": len(g),
                 "on_hand": float(g["on_hand"].sum()),
                 "inbound": float(g["inbound_units"].sum()),
+                "outbound": float(g["outbound_units"].sum()),
                 "median_cover_days": float(g["cover_days"].median()),
                 "skus_out": len(out),
                 "first_stockout_day": int(out.min()) if len(out) else None,

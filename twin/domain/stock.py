@@ -159,6 +159,7 @@ class WarehouseStock(_Record):
     skus: int = 0
     on_hand: float = 0.0
     inbound_units: float = 0.0
+    outbound_units: float = 0.0  # units leaving for other warehouses (transfers) in the horizon
     median_cover_days: float = 0.0
     skus_short: int = 0
     units_short: float = 0.0

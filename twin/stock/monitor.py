@@ -39,6 +39,7 @@ from twin.domain.stock import (
     WarehouseStock,
 )
 from twin.scoring.scorers import SCORE_COLUMNS
+from twin.stock.etas import departures
 from twin.stock.forecast import FloatArray, forecast_pairs
 from twin.stock.moves import Pair, Situation
 from twin.stock.position import DAY, StockPosition, _given_forecast, _pairs_with_inbound
@@ -134,6 +135,7 @@ class _Layout:
     on them, as arrays: built once per set of destinations, reused by every pass."""
 
     table: pd.DataFrame
+    pair_index: pd.MultiIndex  # (warehouse, SKU) of each pair
     warehouses: list[str]  # distinct, sorted
     codes: np.ndarray  # P: index into warehouses
     skus: np.ndarray  # P: SKU ids (str)
@@ -143,6 +145,7 @@ class _Layout:
     line_rows: np.ndarray  # L: the pair each line feeds (-1: none)
     line_shipments: list[str]
     line_units: FloatArray
+    line_skus: np.ndarray  # L: the SKU of each line
     lines_of: dict[int, list[int]]  # pair row -> its lines
 
 
@@ -156,6 +159,7 @@ class _Run:
     demand: FloatArray
     cover_days: np.ndarray
     base_inbound: FloatArray
+    outflow: FloatArray | None  # units leaving each pair's warehouse per day (transfers out)
     units_base: FloatArray
     days_base: np.ndarray
     units: FloatArray
@@ -203,7 +207,9 @@ class StockMonitor:
         default_factory=dict, init=False, repr=False
     )
     # The projection at the plan's own ETAs, kept while the day and the plan stay the same.
-    _base: dict[tuple[date, int, int], _Base] = field(default_factory=dict, init=False, repr=False)
+    _base: dict[tuple[date, int, int, int], _Base] = field(
+        default_factory=dict, init=False, repr=False
+    )
     # Lateness priced by stock, kept while the day and the book (ids, destinations, due dates,
     # cbm) stay the same: a re-plan asks on every incident, the book changes far less often.
     _prices: dict[tuple[date, int], dict[str, StockPrice]] = field(
@@ -300,6 +306,7 @@ class StockMonitor:
         lead = table["warehouse"].map(self.lead_times).fillna(FALLBACK_LEAD_TIME_DAYS)
         layout = _Layout(
             table=table,
+            pair_index=pairs,
             warehouses=warehouses,
             codes=np.searchsorted(warehouses, table["warehouse"].to_numpy(str)),
             skus=table["sku"].to_numpy(str),
@@ -309,6 +316,7 @@ class StockMonitor:
             line_rows=np.asarray(rows, dtype=np.int64),
             line_shipments=lines["shipment"].tolist(),
             line_units=lines["units"].to_numpy(float),
+            line_skus=lines["sku"].to_numpy(str),
             lines_of=dict(lines_of),
         )
         self._layouts[key] = layout
@@ -343,9 +351,12 @@ class StockMonitor:
             demand = self.demand(now, destinations)
             _, layout = self._layout(destinations)
             inbound = self._inbound(layout, {s.id: s.due_at for s in carried}, now)
+            outflow = self._outflow(layout, carried, {}, now)
             position = StockPosition(
                 table=layout.table,
-                projection=project(layout.on_hand, demand, inbound, layout.margin, now),
+                projection=project(
+                    layout.on_hand, demand, inbound, layout.margin, now, outflow=outflow
+                ),
                 accuracy=None,
             )
             self._prices[key] = {
@@ -365,6 +376,39 @@ class StockMonitor:
         np.add.at(
             out, (layout.line_rows[keep], day[keep].astype(np.int64)), layout.line_units[keep]
         )
+        return out
+
+    def _outflow(
+        self,
+        layout: _Layout,
+        shipments: Iterable[Shipment],
+        routes: Mapping[str, Routes],
+        now: datetime,
+    ) -> FloatArray | None:
+        """Units leaving per pair and day: the lines of each shipment whose origin is a
+        warehouse of the layout (a transfer), from the day it departs (the plan's first leg,
+        else when it is ready; one already gone counts on day 0). None when nothing leaves."""
+        held = set(layout.warehouses)
+        leaving = [s for s in shipments if s.origin in held]
+        if not leaving:
+            return None
+        origin = {s.id: s.origin for s in leaving}
+        day_of = {
+            sid: (when - datetime(now.year, now.month, now.day, tzinfo=now.tzinfo)) / DAY
+            for sid, when in departures(leaving, routes).items()
+        }
+        rows = layout.pair_index.get_indexer(
+            pd.MultiIndex.from_arrays(
+                [[origin.get(sid, "") for sid in layout.line_shipments], layout.line_skus]
+            )
+        )
+        day = np.array([day_of.get(sid, np.inf) for sid in layout.line_shipments], dtype=float)
+        day = np.floor(day).clip(0, None)
+        keep = (rows >= 0) & (day < self.horizon)
+        if not keep.any():
+            return None
+        out = np.zeros((len(layout.table), self.horizon))
+        np.add.at(out, (rows[keep], day[keep].astype(np.int64)), layout.line_units[keep])
         return out
 
     def _run(
@@ -389,11 +433,20 @@ class StockMonitor:
         }
         demand = self.demand(now, destinations)
         key, layout = self._layout(destinations)
-        base_key = (now.date(), key, hash(frozenset(etas.items())))
+        held = set(layout.warehouses)
+        leaving = [shipments[sid] for sid in destinations if shipments[sid].origin in held]
+        departing = frozenset(
+            (s.id, s.origin, tuple(a.legs[0].depart_at for a in routes.get(s.id, ()) if a.legs))
+            for s in leaving
+        )
+        base_key = (now.date(), key, hash(frozenset(etas.items())), hash(departing))
         if base_key not in self._base:
             self._base.clear()
             inbound = self._inbound(layout, etas, now)
-            projection = project(layout.on_hand, demand, inbound, layout.margin, now)
+            outflow = self._outflow(layout, leaving, routes, now)
+            projection = project(
+                layout.on_hand, demand, inbound, layout.margin, now, outflow=outflow
+            )
             self._base[base_key] = _Base(
                 inbound, projection, *_short_in_window(projection, layout.window)
             )
@@ -404,8 +457,14 @@ class StockMonitor:
             risk_in = self._inbound(layout, expected, now)
             # Only pairs whose inbound the delays move are projected again.
             rows = np.flatnonzero((risk_in != base.inbound).any(axis=1))
+            outflow = base.projection.outflow
             moved = project(
-                layout.on_hand[rows], demand[rows], risk_in[rows], layout.margin[rows], now
+                layout.on_hand[rows],
+                demand[rows],
+                risk_in[rows],
+                layout.margin[rows],
+                now,
+                outflow=None if outflow is None else outflow[rows],
             )
             units, days, stockout_day = units.copy(), days.copy(), stockout_day.copy()
             units[rows], days[rows] = _short_in_window(moved, layout.window[rows])
@@ -415,6 +474,7 @@ class StockMonitor:
             demand=demand,
             cover_days=base.projection.cover_days,
             base_inbound=base.inbound,
+            outflow=base.projection.outflow,
             units_base=base.units,
             days_base=base.days,
             units=units,
@@ -451,6 +511,7 @@ class StockMonitor:
             return np.bincount(layout.codes, weights=values, minlength=count).tolist()
 
         on_hand, inbound = total(layout.on_hand), total(run.base_inbound.sum(axis=1))
+        outbound = total(run.outflow.sum(axis=1)) if run.outflow is not None else [0.0] * count
         units_short, at_risk_margin = total(np.where(short, units, 0.0)), total(margin)
         without = total(margin_base)
         skus = np.bincount(layout.codes, minlength=count).tolist()
@@ -505,6 +566,7 @@ class StockMonitor:
                 skus=skus[code],
                 on_hand=on_hand[code],
                 inbound_units=inbound[code],
+                outbound_units=outbound[code],
                 median_cover_days=float(median) if hi > lo else 0.0,
                 skus_short=skus_short[code],
                 units_short=round(units_short[code], 2),
@@ -554,6 +616,7 @@ class StockMonitor:
                 demand=run.demand[row],
                 inbound=inbound[row],
                 window=window,
+                outflow=None if run.outflow is None else run.outflow[row],
                 safety_units=days * daily,
             )
         lines: dict[str, list[tuple[str, float]]] = defaultdict(list)

@@ -67,8 +67,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 class Pair:
     """One warehouse x SKU as the monitor projects it: stock on hand, what a unit earns, is
     worth and takes up, its daily demand and the inbound expected under the current risks
-    (both over the horizon), the whole days of its warehouse's lead time, and the units the
-    warehouse wants to keep (safety days x average demand)."""
+    (both over the horizon), the whole days of its warehouse's lead time, the units the
+    warehouse wants to keep (safety days x average demand) and the units leaving it for other
+    warehouses each day (transfers already booked; None: none)."""
 
     warehouse: str
     sku: str
@@ -80,6 +81,7 @@ class Pair:
     inbound: FloatArray
     window: int
     safety_units: float = 0.0
+    outflow: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -407,12 +409,18 @@ def _short_many(
     its window, its daily lost units and stock; one projection for them all."""
     if not pairs:
         return []
+    leaving = any(p.outflow is not None for p in pairs)
     run = project(
         [p.on_hand for p in pairs] if starts is None else starts,
         np.vstack([p.demand for p in pairs]),
         np.vstack([p.inbound for p in pairs] if inbounds is None else inbounds),
         [p.unit_margin for p in pairs],
         now=_EPOCH,
+        outflow=np.vstack(
+            [p.outflow if p.outflow is not None else np.zeros_like(p.demand) for p in pairs]
+        )
+        if leaving
+        else None,
     )
     out = []
     for index, pair in enumerate(pairs):

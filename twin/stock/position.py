@@ -2,7 +2,9 @@
 
 The ETAs are an input mapping (shipment id -> when its freight is sellable at the
 destination), so a caller passes the plan of record's ETAs, or ones shifted by the current
-risks' expected delays. Shipments without SKU lines add nothing here.
+risks' expected delays. Shipments without SKU lines add nothing here. A shipment whose
+origin is a warehouse (a transfer) takes its lines' units out of that warehouse's stock from
+its departure day on (`origins` and `departures`), as it adds them at its destination's ETA.
 """
 
 from __future__ import annotations
@@ -109,8 +111,12 @@ def stock_position(
     now: datetime,
     horizon: int = 120,
     holdout_days: int = 28,
+    origins: Mapping[str, str] | None = None,
+    departures: Mapping[str, datetime] | None = None,
 ) -> StockPosition:
-    """Project every pair over `horizon` days from `now`."""
+    """Project every pair over `horizon` days from `now`. `origins` and `departures`
+    (shipment -> where and when it leaves): the lines of a shipment leaving a warehouse of the
+    table are taken out of its stock from that day (a departure already past: day 0)."""
     if horizon < 1:
         raise ValueError("horizon must be at least 1 day")
     table = _pairs_with_inbound(inputs, destinations, etas)
@@ -120,12 +126,15 @@ def stock_position(
     learned, accuracy = forecast_pairs(history, pairs, now.date(), horizon, holdout_days)
     demand = np.where(has_given[:, None], given, learned)
     inbound = inbound_matrix(pairs, inputs.lines, destinations, etas, now, horizon)
+    # Units leaving a warehouse are placed as inbound is, keyed by the shipment's origin.
+    outflow = inbound_matrix(pairs, inputs.lines, origins or {}, departures or {}, now, horizon)
     projection = project(
         table["on_hand"].to_numpy(float),
         demand,
         inbound,
         table["unit_margin"].to_numpy(float),
         now,
+        outflow=outflow if outflow.any() else None,
     )
     has_history = np.zeros(len(pairs), dtype=bool)
     if not history.empty:
@@ -136,6 +145,7 @@ def stock_position(
     result = table.assign(
         demand_per_day=demand.mean(axis=1),
         inbound_units=inbound.sum(axis=1),
+        outbound_units=outflow.sum(axis=1),
         cover_days=projection.cover_days,
         stockout_day=np.where(out_day == NO_STOCKOUT, np.nan, out_day),
         stockout_date=[

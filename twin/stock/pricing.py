@@ -90,6 +90,7 @@ def _delay_losses(
     value: np.ndarray,
     holding_per_day: float,
     counted: np.ndarray,
+    outflow: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per line: units lost, margin lost and holding saved when it lands `delay` days after
     `day` instead of on it, counted until the late arrival. `counted`: lines `inbound`
@@ -109,6 +110,7 @@ def _delay_losses(
         arrival,
         np.tile(margin[rows], 2),
         now=_EPOCH,
+        outflow=None if outflow is None else np.tile(outflow[rows], (2, 1)),
     )
     before = np.arange(horizon)[None, :] < late[:, None]
     lost = (both.lost[count:] * before).sum(axis=1) - (both.lost[:count] * before).sum(axis=1)
@@ -128,6 +130,7 @@ def price_lateness(
     holding_rate_per_year: float = HOLDING_RATE_PER_YEAR,
     floor_per_cbm_day: float = FLOOR_PER_CBM_DAY,
     inbound_holds_requests: bool = False,
+    outflow: npt.ArrayLike | None = None,
 ) -> list[StockPrice]:
     """Price each shipment's late day by the stock its lines feed.
 
@@ -136,6 +139,7 @@ def price_lateness(
     A line due beyond the horizon is projected as arriving on its last day.
     `inbound_holds_requests`: `inbound` already counts the priced shipments on their due
     days (a plan's whole book); each is taken out of it before it is priced.
+    `outflow` (P x H, None: none): units leaving each pair's warehouse (transfers out).
 
     >>> price = price_lateness([LineRequest("S1", 1.0, 2, (PricedLine(0, 10.0),))],
     ...     on_hand=[0.0], demand=[[1.0] * 30], inbound=[[0.0] * 30],
@@ -148,6 +152,7 @@ def price_lateness(
     inbound_m = np.asarray(inbound, dtype=np.float64)
     margin = np.asarray(unit_margin, dtype=np.float64)
     value = np.asarray(unit_value, dtype=np.float64)
+    outflow_m = None if outflow is None else np.asarray(outflow, dtype=np.float64)
     if not probes or min(probes) < 1:
         raise ValueError("probes must be delays of at least 1 day")
     horizon = demand_m.shape[1]
@@ -184,6 +189,7 @@ def price_lateness(
             value,
             holding_rate_per_year / 365.0,
             np.asarray(counted, dtype=bool),
+            outflow_m,
         )
         line_rate = np.maximum(line_rate, (margin_lost - holding_saved) / delay)
         per_margin = np.bincount(owners, margin_lost, minlength=len(requests))
@@ -271,6 +277,7 @@ def price_book(
         unit_margin=table["unit_margin"].to_numpy(float),
         unit_value=table["unit_value"].to_numpy(float),
         inbound_holds_requests=True,
+        outflow=position.projection.outflow,
     )
 
 

@@ -7,6 +7,8 @@ Lindley recursion `S_t = max(S_{t-1} + a_t, 0)`, whose closed form
 cumulative sums and running maxima; no Python loop over days or pairs.
 
 Freight arriving on day d is sellable on day d. Day 0 is the 24 hours from `now`.
+Units leaving a warehouse on day d (a transfer to another warehouse: `outflow`) leave its
+shelf on day d, before that day's sales; `a_t` is then `inbound_t - outflow_t - demand_t`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ class Projection:
     Matrices are P x H: `stock` at the end of each day, `demand`, and `lost` units on each
     day (`sold` is demand less lost).
     `stockout_day` is the first day with a lost sale (NO_STOCKOUT if none); `cover_days` counts
-    the whole days the stock on hand alone serves demand (H when it lasts the horizon).
+    the whole days the stock on hand alone serves demand and the units leaving (H when it
+    lasts the horizon). `outflow` (P x H, or None for none) is what leaves each day.
     """
 
     now: datetime
@@ -45,6 +48,7 @@ class Projection:
     units_lost: FloatArray
     margin_lost: FloatArray
     cover_days: IntArray
+    outflow: FloatArray | None = None
 
     @property
     def sold(self) -> FloatArray:
@@ -76,12 +80,16 @@ def _project_block(
     lost: FloatArray,
     summary: IntArray,
     units_lost: FloatArray,
+    outflow: FloatArray | None,
 ) -> None:
     """Project a block of pairs into the given output views; `summary` columns are cover
     days, stock-out day and days short."""
     _check("demand", demand)
     _check("inbound", inbound)
     np.subtract(inbound, demand, out=stock)
+    if outflow is not None:
+        _check("outflow", outflow)
+        stock -= outflow
     np.cumsum(stock, axis=1, out=stock)  # A_t
     floor = np.negative(stock)
     np.maximum.accumulate(floor, axis=1, out=floor)
@@ -92,6 +100,10 @@ def _project_block(
     on_shelf[:, 0] = start
     on_shelf[:, 1:] = stock[:, :-1]
     on_shelf += inbound
+    if outflow is not None:
+        # What leaves goes before the day's sales; a shelf it empties sells nothing that day.
+        on_shelf -= outflow
+        np.maximum(on_shelf, 0.0, out=on_shelf)
     np.minimum(on_shelf, demand, out=on_shelf)  # sold
     np.subtract(demand, on_shelf, out=lost)
     units_lost[:] = lost.sum(axis=1)
@@ -100,6 +112,8 @@ def _project_block(
     summary[:, 1] = np.where(short.any(axis=1), short.argmax(axis=1), NO_STOCKOUT)
     summary[:, 2] = short.sum(axis=1)
     needed = np.cumsum(demand, axis=1, out=on_shelf)
+    if outflow is not None:
+        needed += np.cumsum(outflow, axis=1)
     beyond = needed > start[:, None] + 1e-9
     # Cover ends on the first day on-hand stock alone falls short (all of the horizon if never).
     summary[:, 0] = np.where(beyond.any(axis=1), beyond.argmax(axis=1), demand.shape[1])
@@ -111,8 +125,10 @@ def project(
     inbound: npt.ArrayLike,
     unit_margin: npt.ArrayLike,
     now: datetime,
+    outflow: npt.ArrayLike | None = None,
 ) -> Projection:
-    """Project P pairs: `on_hand` and `unit_margin` of length P, `demand` and `inbound` P x H."""
+    """Project P pairs: `on_hand` and `unit_margin` of length P, `demand`, `inbound` and
+    `outflow` (units leaving; None: none) P x H."""
     start = np.asarray(on_hand, dtype=np.float64)
     if start.ndim != 1:
         raise ValueError("on_hand must be one-dimensional")
@@ -122,6 +138,7 @@ def project(
     shape = (start.shape[0], demand_m.shape[1])
     demand_m = _as_matrix("demand", demand_m, shape)
     inbound_m = _as_matrix("inbound", inbound, shape)
+    outflow_m = None if outflow is None else _as_matrix("outflow", outflow, shape)
     margin = np.asarray(unit_margin, dtype=np.float64)
     if margin.shape != start.shape:
         raise ValueError("unit_margin must have one value per pair")
@@ -145,6 +162,7 @@ def project(
             lost[rows],
             summary[rows],
             units_lost[rows],
+            None if outflow_m is None else outflow_m[rows],
         )
     return Projection(
         now=now,
@@ -156,4 +174,5 @@ def project(
         units_lost=units_lost,
         margin_lost=units_lost * margin,
         cover_days=summary[:, 0].copy(),
+        outflow=outflow_m,
     )
