@@ -1,8 +1,10 @@
 """`twin demo`: the daemon on the demo network, fed a real scenario's signals at accelerated time.
 
-Sets up a working folder (twin.toml, a SQLite store, feeds/, shipments.csv, clock.json), starts
-a feeder thread that drops the scenario's signals into feeds/ as their simulated time comes,
-and runs `twin daemon --clock clock.json [--serve]`. Ctrl-C stops both cleanly.
+Sets up a working folder (twin.toml, a SQLite store, feeds/, shipments.csv, stock/,
+clock.json), starts a feeder thread that drops the scenario's signals into feeds/ as their
+simulated time comes and a thread that rewrites stock/stock.csv as the warehouses would report
+it (each simulated day, and as freight is delivered), and runs
+`twin daemon --clock clock.json [--serve]`. Ctrl-C stops both cleanly.
 """
 
 from __future__ import annotations
@@ -16,11 +18,18 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from twin.cli.common import console, err_console
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from twin.domain.plans import Routes
+    from twin.domain.records import Network, Shipment
+    from twin.stock.demo import DemoStock
 
 REPO_PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 DECIDE_MINUTES = 10.0  # wall minutes an incident waits for a person before it expires
@@ -102,6 +111,75 @@ def _feed(scenario: Path, folder: Path, clock_path: Path, stop: threading.Event)
             f"{sig.metric}={sig.value:g}",
             highlight=False,
         )
+
+
+def plan_of_record(
+    network: Network, shipments: Sequence[Shipment], now: datetime
+) -> dict[str, Routes]:
+    """The book planned at `now` with no risk, as the daemon's first pass would plan it. The
+    demo stores it before the daemon starts, so the stock is sized against the plan of record
+    itself, however long the daemon takes to start."""
+    from twin.engine.engine import Engine, EngineSettings
+    from twin.engine.state import EngineState
+
+    engine = Engine.from_state(network, [], EngineState(), EngineSettings())
+    engine.plan_shipments(list(shipments), now)
+    return dict(engine.routes)
+
+
+def arrivals(plan: Mapping[str, Routes]) -> dict[str, datetime]:
+    """When each planned shipment lands (its last part)."""
+    return {sid: max(a.eta for a in routes) for sid, routes in plan.items() if routes}
+
+
+def write_stock(stock: DemoStock, folder: Path) -> None:
+    """The demo's stock folder: stock.csv, forecast.csv, shipment_lines.csv (docs/stock.md)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stock.stock.to_csv(folder / "stock.csv", index=False)
+    dated = stock.forecast.assign(date=stock.forecast["date"].dt.strftime("%Y-%m-%d"))
+    dated.to_csv(folder / "forecast.csv", index=False)
+    stock.lines.to_csv(folder / "shipment_lines.csv", index=False)
+
+
+def _restock(
+    demo: DemoStock,
+    folder: Path,
+    start: datetime,
+    clock_path: Path,
+    db_url: str,
+    stop: threading.Event,
+) -> None:
+    """Rewrite `folder`/stock.csv as the warehouses would report it (twin.stock.demo.stock_report)
+    whenever a simulated day passes or a shipment is delivered; the daemon reads it again when
+    it changes."""
+    import sqlalchemy as sa
+
+    from twin.engine.jobs import SimClock
+    from twin.stock.demo import stock_report
+
+    engine = sa.create_engine(db_url)
+    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    written: tuple[int, frozenset[str]] | None = None
+    while not stop.wait(1.0):
+        try:
+            with engine.connect() as c:
+                delivered = frozenset(
+                    str(row.id)
+                    for row in c.execute(
+                        sa.text("SELECT id FROM shipments WHERE status = 'delivered'")
+                    )
+                )
+        except sa.exc.SQLAlchemyError:
+            continue  # the store is not there yet
+        elapsed = (SimClock.load(clock_path).now(datetime.now(UTC)) - midnight).days
+        if (elapsed, delivered) == written:
+            continue
+        report = stock_report(demo, days_elapsed=elapsed, delivered=sorted(delivered))
+        tmp = folder / ".stock.csv.tmp"
+        report.to_csv(tmp, index=False)
+        tmp.replace(folder / "stock.csv")
+        written = (elapsed, delivered)
+    engine.dispose()
 
 
 def _watch(
@@ -248,7 +326,7 @@ def demo(
     if fresh and folder.exists():
         for name in ("twin.db", "twin.db-wal", "twin.db-shm", "clock.json", "shipments.csv"):
             (folder / name).unlink(missing_ok=True)
-        for old in (folder / "feeds").glob("*"):
+        for old in (*(folder / "feeds").glob("*"), *(folder / "stock").glob("*")):
             old.unlink()
     (folder / "feeds").mkdir(parents=True, exist_ok=True)
     start = min(s.ts for s in signals) - timedelta(hours=6)
@@ -264,6 +342,27 @@ def demo(
         per_day=10,
         seed=loaded.scenario.seed,
     )
+    # The demo's stock: sized against the plan's arrivals so only a disruption's delay breaks
+    # cover, with a given forecast so the daemon fits no model (twin.stock.demo).
+    from twin.stock.demo import (
+        DEMO_FORECAST_DAYS,
+        DEMO_LEAD_TIME_DAYS,
+        STOCK_TOML,
+        demo_stock,
+    )
+
+    sizing = {
+        "start": start,
+        "days": DEMO_FORECAST_DAYS,
+        "seed": loaded.scenario.seed,
+        "lead_time_days": DEMO_LEAD_TIME_DAYS,
+    }
+    # The lines restate each shipment's cbm; the book is planned as restated, then the stock
+    # is sized against that plan (the same seed draws the same lines).
+    shipments = demo_stock(loaded.network, shipments, **sizing).shipments  # type: ignore[arg-type]
+    plan = plan_of_record(loaded.network, shipments, start)
+    stock = demo_stock(loaded.network, shipments, arrivals=arrivals(plan), **sizing)  # type: ignore[arg-type]
+    write_stock(stock, folder / "stock")
     write_shipments(shipments, folder / "shipments.csv")
     serve = console_app and _console_installed()
     playbooks = folder / "playbooks"
@@ -271,7 +370,7 @@ def demo(
     (folder / "twin.toml").write_text(
         f"# Written by `twin demo`: the daemon on the demo network, fed {scenario.name} at {speed:g}x.\n"
         f'database_url = "{db_url}"\nnetwork = "{loaded.scenario.network}"\nshipments = "shipments.csv"\n'
-        f'playbooks = "{playbooks}"\n\n[monitor]\nevery = "2s"\n\n[[feeds]]\nname = "demo-feed"\n'
+        f'playbooks = "{playbooks}"\n{STOCK_TOML}\n[monitor]\nevery = "2s"\n\n[[feeds]]\nname = "demo-feed"\n'
         f'path = "feeds/*.jsonl"\nevery = "1s"\n\n[replan]\nevery = "5s"\n\n[serve]\nhost = "127.0.0.1"\n'
         f"port = {port}\n"
     )
@@ -299,16 +398,23 @@ def demo(
         config.write(
             f'external_url = "http://127.0.0.1:{port}"\n' + channels_toml(named, inbox.url)
         )
-    if serve:
-        # In this process, not two more interpreters: a fresh clone's first run is timed.
-        from twin.domain.users import Role
-        from twin.store.db import make_engine, session_scope
-        from twin.store.migrate import upgrade
-        from twin.store.users import add_user
+    # In this process, not two more interpreters: a fresh clone's first run is timed. The
+    # plan of record is stored with the book, so the daemon's first pass has nothing to plan.
+    from twin.domain.users import Role
+    from twin.store.db import make_engine, session_scope
+    from twin.store.migrate import upgrade
+    from twin.store.networks import save_network
+    from twin.store.routes import save_routes
+    from twin.store.shipments import save_shipments
+    from twin.store.users import add_user
 
-        store = make_engine(db_url)
-        upgrade(store)
-        with session_scope(store) as session:
+    store = make_engine(db_url)
+    upgrade(store)
+    with session_scope(store) as session:
+        save_network(session, network=loaded.network)
+        save_shipments(session, network_name=loaded.network.name, shipments=shipments)
+        save_routes(session, network_name=loaded.network.name, routes=plan, at=start, by="planner")
+        if serve:
             add_user(
                 session,
                 name="demo",
@@ -317,7 +423,7 @@ def demo(
                 at=datetime.now(UTC),
                 replace=True,
             )
-        store.dispose()
+    store.dispose()
     log = (folder / "daemon.log").open("a")
     daemon = subprocess.Popen(
         [
@@ -337,7 +443,8 @@ def demo(
     )
     console.print(
         f"[bold]twin demo[/]: {len(signals)} signals of {loaded.scenario.name} played at {speed:g}x "
-        f"from {start:%Y-%m-%d %H:%M}Z into {folder / 'feeds'}; {len(shipments)} shipments"
+        f"from {start:%Y-%m-%d %H:%M}Z into {folder / 'feeds'}; {len(shipments)} shipments, "
+        f"{len(stock.stock)} warehouse x SKU stocked (stock/)"
     )
     console_url = f"http://127.0.0.1:{port}" if serve else None
     if serve:
@@ -364,6 +471,11 @@ def demo(
         threading.Thread(
             target=_watch,
             args=(db_url, stop, console_url, decide_minutes, clock_path, speed),
+            daemon=True,
+        ),
+        threading.Thread(
+            target=_restock,
+            args=(stock, folder / "stock", start, clock_path, db_url, stop),
             daemon=True,
         ),
     ]
