@@ -202,6 +202,64 @@ def test_an_applied_transfer_leaves_its_source_and_a_rollback_puts_it_back() -> 
     assert _projected_stock(stock, made, at, ("NL-B", "MUG")) == before
 
 
+def _stock_events(reports: list[TickReport]) -> list[tuple[str, str]]:
+    return [
+        (e.alert.target, e.kind) for r in reports for e in r.events if e.alert.dimension == "stock"
+    ]
+
+
+def test_rollback_on_clear_keeps_the_moves_whose_refill_cleared_the_alert() -> None:
+    # `rollback: on_clear` on a stock-move playbook: the transfer refills NL-A, so the alert
+    # clears on the next pass. Rolling the transfer back then (it has not left yet) would
+    # empty the shelf again with the alert cleared: NL-A would lose its 850 unwatched.
+    stock = monitor(network())
+    made = engine([moves_playbook("transfer", "replenish", rollback_on="on_clear")], stock)
+    reports = close_suez(made)
+    incident = made.incidents[the_incident(reports).id]
+    (move,) = incident.moves
+    reports += [made.tick(NOW + k * HOUR) for k in range(4, 8)]
+    assert ("NL-A", "cleared") in _stock_events(reports)
+    kept = made.incidents[incident.id]
+    assert kept.state is IncidentState.applied
+    assert move.shipment in made.shipments and move.shipment in made.routes
+    last = reports[-1].stock
+    assert last is not None and last.warehouses["NL-A"].margin_at_risk == 0
+
+
+def test_a_restocked_warehouse_clears_its_alert_and_the_waiting_incident_expires() -> None:
+    # The stock file says NL-A was restocked (600 MUG) while the moves wait for a person: the
+    # alert clears, and the incident expires unapplied (nothing booked).
+    waiting = parse_playbook(
+        {
+            "id": "stock-moves",
+            "description": "answer a stock alert with moves, asking first",
+            "match": {"dimension": "stock"},
+            "actions": [{"transfer": {}}],
+            "approval": "required",
+            "rollback": "on_clear",
+        },
+        "test.yaml",
+    )
+    made = engine([waiting], monitor(network()))
+    incident = the_incident(close_suez(made))
+    assert incident.state is IncidentState.proposed and incident.moves
+    restocked = inputs()
+    restocked.stock.loc[restocked.stock["warehouse"] == "NL-A", "on_hand"] = 600.0
+    settings = StockSettings(lead_time_days=30, margin_at_half=150, horizon_days=40)
+    made = Engine.from_state(
+        network(),
+        [waiting],
+        made.state(),
+        EngineSettings(),
+        stock=StockMonitor(restocked, network(), settings),
+    )
+    reports = [made.tick(NOW + k * HOUR) for k in range(4, 8)]
+    assert ("NL-A", "cleared") in _stock_events(reports)
+    expired = made.incidents[incident.id]
+    assert expired.state is IncidentState.expired
+    assert incident.moves[0].shipment not in made.shipments
+
+
 def test_without_sister_stock_the_urgent_lines_fly_apart_and_rollback_restores_them() -> None:
     # No truck, and NL-B has no MUG (it raises its own alert). S1 carries 300 MUG (urgent: a
     # late day of them loses 16.2 a cbm) and 100 PLATE (NL-A holds 60 days of them: not

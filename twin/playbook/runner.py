@@ -11,6 +11,7 @@ from datetime import datetime
 
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, PlanDiff, incident_id
 from twin.domain.plans import Assignment
+from twin.domain.signals import STOCK_DIMENSION
 from twin.playbook.actions import REGISTRY, ActionContext, Effector, preview, render_steps
 from twin.playbook.incidents import SYSTEM, created, transition
 from twin.playbook.match import Matched
@@ -228,14 +229,18 @@ def after_clear(
     """What the engine does to an incident when its alert clears.
 
     Not yet applied: it expires (nothing to do any more). Applied with `rollback: on_clear`:
-    rolled back (see `rollback`). Otherwise (final, or `rollback: never`): unchanged.
+    rolled back (see `rollback`), except an answer to a stock alert: what it changed (stock
+    moves, freight sped up) is what refills the shelf and clears the alert, and rolling it back
+    would empty the shelf again with the alert cleared. Otherwise (final, or
+    `rollback: never`): unchanged.
     """
     if incident.state in (S.proposed, S.approved, S.auto_approved):
         moved, entry = transition(
             incident, S.expired, at=at, why="alert cleared before it was applied"
         )
         return moved, [entry]
-    if incident.state is S.applied and incident.rollback == "on_clear":
+    refills = incident.alert.dimension == STOCK_DIMENSION
+    if incident.state is S.applied and incident.rollback == "on_clear" and not refills:
         moved, entry, _ = rollback(incident, effector, at=at, why="alert cleared")
         return moved, [entry]
     return incident, []
