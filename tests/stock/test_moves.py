@@ -299,3 +299,29 @@ def test_a_redirect_that_only_saves_transport_is_no_answer() -> None:
     (redirect,) = found
     assert redirect.margin_saved == 0 and redirect.cost == pytest.approx(3 * (1 - 30))
     assert redirect.net > 0 and choose(found).chosen == ()
+
+
+def test_transfers_from_one_sister_by_one_truck_are_booked_as_one_shipment() -> None:
+    from twin.stock.moves import consolidate
+
+    # NL-A is short of MUG and of BOWL (20 each, 10 sold a day); NL-B holds 600 of each.
+    pairs = book(
+        pair("NL-A", 20), pair("NL-A", 20, sku="BOWL"), pair("NL-B", 600),
+        pair("NL-B", 600, sku="BOWL"),
+    )  # fmt: skip
+    short = [("NL-A", "MUG"), ("NL-A", "BOWL")]
+    choice = choose(candidates(network(), pairs, short, [], now_day=0.0))
+    assert sorted((m.kind, m.source, m.lines) for m in choice.chosen) == [
+        ("transfer", "NL-B", (("BOWL", 280.0),)),
+        ("transfer", "NL-B", (("MUG", 280.0),)),
+    ]
+    (truck,) = consolidate(choice.chosen)
+    # One truck carries both lines: 5.6 cbm x 2 per cbm, the same cost as two, and both savings.
+    assert sorted(truck.lines) == [("BOWL", 280.0), ("MUG", 280.0)]
+    assert (truck.cbm, truck.cost, truck.arrival_day) == (5.6, pytest.approx(11.2), 1)
+    assert truck.margin_saved == pytest.approx(2 * 1400)
+    # A transfer and a replenishment, or moves from two sources, stay apart.
+    other = next(
+        c for c in candidates(network(), pairs, short, [], now_day=0.0) if c.kind == "replenish"
+    )
+    assert len(consolidate([choice.chosen[0], other])) == 2

@@ -387,3 +387,34 @@ def test_freight_at_sea_for_a_covered_warehouse_is_redirected_to_its_short_siste
     # The port change was made at sea: past its point of no return, rollback keeps it.
     rollback(incident, made, at=NOW + 5 * HOUR, by="ana")
     assert made.shipments["S2"].destination == "NL-B"
+
+
+def test_one_truck_carries_every_sku_the_sister_sends_and_the_monitor_counts_both() -> None:
+    # NL-A also sells 10 BOWL a day from 20, with none inbound; NL-B holds 600 BOWL. The
+    # closure leaves NL-A short of both: the truck from NL-B brings MUG and BOWL together.
+    base = inputs()
+    bowls = base.stock[base.stock["sku"] == "MUG"].assign(sku="BOWL")
+    days = pd.date_range("2026-12-01", periods=60)
+    forecast = pd.DataFrame(
+        [(w, "BOWL", d, SOLD_PER_DAY) for w in ("NL-A", "NL-B") for d in days],
+        columns=["warehouse", "sku", "date", "units"],
+    )
+    both = StockInputs(
+        pd.concat([base.stock, bowls], ignore_index=True),
+        base.history,
+        pd.concat([base.forecast, forecast], ignore_index=True),
+        base.lines,
+    )
+    settings = StockSettings(lead_time_days=30, margin_at_half=150, horizon_days=40)
+    made = engine([moves_playbook("transfer")], StockMonitor(both, network(), settings))
+    incident = made.incidents[the_incident(close_suez(made)).id]
+    (move,) = incident.moves
+    assert (move.kind, move.source, move.mode) == ("transfer", "NL-B", "road")
+    assert sorted(line.sku for line in move.lines) == ["BOWL", "MUG"]
+    (change,) = incident.diff.changes
+    assert change.shipment == move.shipment and "BOWL+1" in move.shipment
+    booked = made.shipments[move.shipment]
+    assert booked.units == pytest.approx(sum(line.units for line in move.lines) * 0.01)
+    after = made.tick(NOW + 5 * HOUR).stock
+    assert after is not None and after.warehouses["NL-A"].units_short == 0
+    assert after.warehouses["NL-B"].outbound_units == sum(line.units for line in move.lines)

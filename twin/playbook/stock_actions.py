@@ -52,6 +52,7 @@ from twin.stock.moves import (
     TurningPoint,
     candidates,
     choose,
+    consolidate,
 )
 from twin.stock.pricing import SPLIT_AT
 
@@ -224,7 +225,7 @@ def choose_moves(ctx: ActionContext, proposal: Proposal) -> Proposal:
     changes, routes = dict(proposal.changes), dict(proposal.new_routes)
     moves = list(proposal.moves)
     by_id = {s.shipment: s for s in inbound}
-    for move in choice.chosen:
+    for move in consolidate(choice.chosen):
         made = _book(ctx, move, by_id.get(move.shipment or ""))
         if made is None:
             continue
@@ -314,8 +315,9 @@ def _book(
     booked_as = ctx.booked if ctx.booked is not None else ctx.shipments
     if move.kind in ("transfer", "replenish"):
         sku = move.lines[0][0]
+        more = f"+{len(move.lines) - 1}" if len(move.lines) > 1 else ""  # SKUs consolidated
         tag = "TR" if move.kind == "transfer" else "RP"
-        sid = f"{tag}-{move.source}-{move.warehouse}-{sku}-{ctx.now:%Y%m%dT%H%M}"
+        sid = f"{tag}-{move.source}-{move.warehouse}-{sku}{more}-{ctx.now:%Y%m%dT%H%M}"
         shipment = Shipment(
             id=sid,
             origin=move.source,

@@ -766,3 +766,42 @@ def choose(
     picked = [weighed[i] for i in range(count) if result.x[i] > 0.5]
     picked.sort(key=lambda m: (-m.net, m.kind, m.warehouse))
     return Choice(tuple(picked), len(found), "optimal", round(sum(m.net for m in picked), 6))
+
+
+def consolidate(chosen: Sequence[Candidate]) -> tuple[Candidate, ...]:
+    """The chosen moves as they are booked: the transfers (or the replenishments) from one
+    source into one warehouse by the same way, leaving the same day, become one shipment
+    carrying each SKU's line (one truck, one order); their cost, saving and effects add up
+    (the lanes price per cbm, so the cost is the same). Other moves are booked as chosen.
+
+    >>> consolidate([]) == ()
+    True
+    """
+    groups: dict[tuple[object, ...], list[Candidate]] = defaultdict(list)
+    order: list[tuple[object, ...]] = []
+    for move in chosen:
+        key: tuple[object, ...] = (id(move),)
+        if move.kind in ("transfer", "replenish"):
+            key = (move.kind, move.source, move.warehouse, move.way.lanes, move.start_day)
+        if key not in groups:
+            order.append(key)
+        groups[key].append(move)
+    out = []
+    for key in order:
+        first, *rest = groups[key]
+        if not rest:
+            out.append(first)
+            continue
+        together = [first, *rest]
+        out.append(
+            replace(
+                first,
+                lines=tuple(line for m in together for line in m.lines),
+                cbm=round(sum(m.cbm for m in together), 6),
+                cost=round(sum(m.cost for m in together), 6),
+                arrival_day=max(m.arrival_day for m in together),
+                effects=tuple(e for m in together for e in m.effects),
+                drawn_from=None,
+            )
+        )
+    return tuple(out)
