@@ -175,7 +175,7 @@ def _restock(
         if (elapsed, delivered) == written:
             continue
         report = stock_report(demo, days_elapsed=elapsed, delivered=sorted(delivered))
-        tmp = folder / ".stock.csv.tmp"
+        tmp = folder.parent / ".stock.csv.tmp"  # outside the folder the daemon lists
         report.to_csv(tmp, index=False)
         tmp.replace(folder / "stock.csv")
         written = (elapsed, delivered)
