@@ -702,6 +702,7 @@ def price_within(
     closed: np.ndarray | None = None,
     cap_factor: float | None = None,
     routes: int = 1,
+    out_of_time: Callable[[], bool] | None = None,
 ) -> tuple[list[Column], bool]:
     """New columns with negative reduced cost, at most one per commodity, looking only at
     routes costing at most `cap_factor` x the commodity's capacity-free cheapest (per unit,
@@ -719,6 +720,8 @@ def price_within(
     closed : optional bool (lanes, H+1): (lane, departure day) arcs no route may take.
     routes : routes per commodity, at most: its cheapest and `routes` - 1 day-shifted
         copies that price out too (`shifted_routes`).
+    out_of_time : optional; checked before each DP run: when it says stop, the columns found
+        so far are returned as a capped search (nothing proven).
 
     Only commodities whose capacity-free lower bound could beat their dual are priced: duals
     of capacity rows only ever add cost, so the others cannot have an improving column.
@@ -767,6 +770,8 @@ def price_within(
         slot = {key: i for i, key in enumerate(keys)}
         to_dest = least_cost_to(instance, batch, [c.dest for c in members])
         for chunk_no, chunk_members in _by_chunk(members, slot, key_of):
+            if out_of_time is not None and out_of_time():
+                return new, True
             chunk = keys[chunk_no * KEYS_PER_RUN : (chunk_no + 1) * KEYS_PER_RUN]
             # A route prices out only under demand_dual / units: the A* bound of each pair.
             limits = _bound(

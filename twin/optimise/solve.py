@@ -35,6 +35,8 @@ from twin.optimise.request import Clock, SolveOptions
 _INF = highspy.kHighsInf
 # Share of the time budget column generation leaves for the MIP and branch-and-price.
 INTEGER_SHARE = 0.2
+# Share of the time budget kept for extracting the plan after the solve (XL: 4.9 s of 198).
+EXTRACT_SHARE = 0.05
 _OK = highspy.HighsModelStatus.kOptimal
 # HiGHS simplex strategies. After pricing adds columns the last basis is still primal
 # feasible, so primal simplex goes on from it; dual simplex (HiGHS's default) suits a
@@ -257,11 +259,19 @@ class _Master:
 
 class _Budget:
     """The caller's time budget: by the caller's clock when given one, else by HiGHS's own run
-    time (the pure core reads no clock; pricing time then goes uncounted)."""
+    time (the pure core reads no clock; pricing time then goes uncounted). With the clock it
+    runs from `started` (the caller's start of the whole plan, build included) and keeps
+    EXTRACT_SHARE of the limit for turning the result into a plan."""
 
-    def __init__(self, limit_s: float, clock: Clock | None, master: _Master):
-        self.limit_s, self.clock, self.master = limit_s, clock, master
-        self.start = clock() if clock else master.highs_s
+    def __init__(
+        self, limit_s: float, clock: Clock | None, master: _Master, started: float | None = None
+    ):
+        self.clock, self.master = clock, master
+        self.limit_s = limit_s * (1.0 - EXTRACT_SHARE) if clock else limit_s
+        if clock:
+            self.start = clock() if started is None else started
+        else:
+            self.start = master.highs_s
 
     def used(self) -> float:
         return self.clock() - self.start if self.clock else self.master.highs_s - self.start
@@ -277,7 +287,10 @@ class _Incumbent:
 
 
 def solve(
-    plan_model: PlanModel, options: SolveOptions | None = None, clock: Clock | None = None
+    plan_model: PlanModel,
+    options: SolveOptions | None = None,
+    clock: Clock | None = None,
+    started: float | None = None,
 ) -> SolveResult:
     """Solve a built model: column generation to the LP optimum, then branch-and-price if needed.
 
@@ -291,6 +304,10 @@ def solve(
         Seconds from some origin (e.g. `time.perf_counter`), passed in by the caller: the
         budget `options.time_limit_s` and the timings are measured by it. Without one the
         budget counts HiGHS's own run time only and no wall-clock timings are reported.
+    started : float, optional
+        When the caller's work on this plan began, by `clock` (e.g. before `build`): the
+        budget then counts the build too, and leaves EXTRACT_SHARE of it for extraction, so
+        build + solve + extract end within it. Default: the budget starts with the solve.
 
     Returns
     -------
@@ -310,14 +327,16 @@ def solve(
     master = _Master(plan_model, options)
     parts = {"pass_s": tick() - start, "pricing_s": 0.0} if clock else {}
     pricer = _Pricer(master, options, parts, clock)
-    return _solve_master(master, pricer, start)
+    return _solve_master(master, pricer, start, started)
 
 
-def _solve_master(master: _Master, pricer: _Pricer, start: float) -> SolveResult:
+def _solve_master(
+    master: _Master, pricer: _Pricer, start: float, started: float | None = None
+) -> SolveResult:
     """Column generation, then branch-and-price if needed, on a live master (see `solve`)."""
     options, clock, parts = pricer.options, pricer.clock, pricer.parts
     tick = clock or (lambda: 0.0)
-    budget = _Budget(options.time_limit_s, clock, master)
+    budget = _Budget(options.time_limit_s, clock, master, started)
     status, rounds, converged = pricer.generate(budget, only_split=False)
     if status != _OK:
         return _failed(master, status, tick() - start, rounds, parts)
@@ -461,15 +480,15 @@ class _Pricer:
         # a round that finds nothing under the cap widens it, and only a round with no cap
         # and no columns ends column generation (the LP optimum over every route).
         cap: float | None = self.options.pricing_cap
+        # The root column generation stops with a share of the budget left for the
+        # integer stage, so a run out of time still ends with a plan (`feasible`, no LP
+        # bound); re-optimisation and tree nodes may use all of it.
+        reserve = 0.0 if only_split else INTEGER_SHARE * budget.limit_s
         while True:
             status = master.run(budget.left())
             if status != _OK:
                 return status, rounds, False
             rounds += 1
-            # The root column generation stops with a share of the budget left for the
-            # integer stage, so a run out of time still ends with a plan (`feasible`, no LP
-            # bound); re-optimisation and tree nodes may use all of it.
-            reserve = 0.0 if only_split else INTEGER_SHARE * self.options.time_limit_s
             if rounds > self.options.max_rounds or budget.left() <= reserve:
                 return status, rounds, False
             while True:
@@ -483,18 +502,20 @@ class _Pricer:
                     self.closed,
                     cap,
                     self.options.routes_per_round,
+                    out_of_time=lambda: budget.left() <= reserve,
                 )
                 if self.clock:
                     self.parts["pricing_s"] = self.parts.get("pricing_s", 0.0) + self.clock() - t
+                if budget.left() <= reserve:
+                    # Pricing used up the time (it stops part-way through a round): the last
+                    # LP optimum stands (re-solving with these routes could hit the limit and
+                    # leave no plan at all, as seen on XL).
+                    return status, rounds, False
                 if new or not capped:
                     break
                 cap = cap * 4.0 if cap is not None and cap < 64.0 else None
             if not new:
                 return status, rounds, True
-            if budget.left() <= reserve:
-                # Pricing used up the time: the last LP optimum stands (re-solving with these
-                # routes could hit the limit and leave no plan at all, as seen on XL).
-                return status, rounds, False
             master.add_columns(new)
 
 
