@@ -35,6 +35,8 @@ from twin.optimise.request import Clock, SolveOptions
 _INF = highspy.kHighsInf
 # Share of the time budget column generation leaves for the MIP and branch-and-price.
 INTEGER_SHARE = 0.2
+# LP re-solves of the dive to whole route choices before the rest is left unserved.
+DIVE_STEPS = 50
 # Share of the time budget kept for extracting the plan after the solve (XL: 4.9 s of 198).
 EXTRACT_SHARE = 0.05
 _OK = highspy.HighsModelStatus.kOptimal
@@ -109,6 +111,9 @@ class _Master:
         self.strategy = _DUAL  # for the next run: see _PRIMAL
         ones = np.ones(n_com)
         h.addRows(n_com, ones, ones, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
+        # Per HiGHS row its upper bound, per HiGHS column its capacity rows (for the dive).
+        self.row_upper: list[float] = [1.0] * n_com
+        self.rows_of: list[list[int]] = [[] for _ in range(n_com)]
         penalty = inst.request.unserved_penalty_per_unit
         h.addCols(
             n_com,
@@ -171,6 +176,7 @@ class _Master:
             rows += [self.lane_row[r] for r in pool.col_lane_rows[p]]
             rows += [self.node_row[r] for r in pool.col_node_rows[p]]
             index += rows
+            self.rows_of.append(rows[1:])
             value += [1.0] + [commodity.units] * (len(rows) - 1)
             cost.append(commodity.units * column.cost_pu)
             self.flow_col.append(first + i)
@@ -203,6 +209,7 @@ class _Master:
         ]
         first = h.getNumRow()
         n = len(upper)
+        self.row_upper += upper
         h.addRows(
             n,
             np.full(n, -_INF),
@@ -338,18 +345,19 @@ def _solve_master(
     tick = clock or (lambda: 0.0)
     budget = _Budget(options.time_limit_s, clock, master, started)
     status, rounds, converged = pricer.generate(budget, only_split=False)
-    if status != _OK:
+    if status != _OK or pricer.last_lp is None:
         return _failed(master, status, tick() - start, rounds, parts)
-    lp_bound = master.objective() if converged else None
+    lp = pricer.last_lp
+    lp_bound = lp.value if converged else None
     message = "" if converged else "column generation stopped before proving the LP optimum"
-    mip = bool(master.integer_cols) and _fractional(master)
+    mip = bool(master.integer_cols) and _fractional(master, lp.values)
     nodes = 0
     if not mip:
         plan_status = PlanStatus.optimal if converged else PlanStatus.feasible
-        incumbent = _Incumbent(master.objective(), master.values())
+        incumbent = lp
         lower = lp_bound
     else:
-        outcome = _price_and_branch(master, pricer, lp_bound, budget, options)
+        outcome = _price_and_branch(master, pricer, lp, lp_bound, budget, options)
         if isinstance(outcome, highspy.HighsModelStatus):
             return _failed(master, outcome, tick() - start, rounds, parts)
         incumbent, lower, nodes, note = outcome
@@ -470,6 +478,9 @@ class _Pricer:
         # A scenario's restriction: the commodities that may move, the arcs that are closed.
         self.allowed: np.ndarray | None = None
         self.closed: np.ndarray | None = None
+        # The last LP optimum of `generate` (value, every column's value): the master's own
+        # solution is gone when a later LP stops at the time limit.
+        self.last_lp: _Incumbent | None = None
 
     def generate(
         self, budget: _Budget, only_split: bool
@@ -484,10 +495,22 @@ class _Pricer:
         # integer stage, so a run out of time still ends with a plan (`feasible`, no LP
         # bound); re-optimisation and tree nodes may use all of it.
         reserve = 0.0 if only_split else INTEGER_SHARE * budget.limit_s
+        self.last_lp = None
         while True:
-            status = master.run(budget.left())
+            if self.last_lp is None or only_split:
+                status = master.run(budget.left())
+            else:
+                # A later LP of the root stops with the integer stage's share still left; the
+                # LP before it (its routes a subset of these) then stands, as after pricing.
+                status = master.run(budget.left() - reserve)
+                if status == highspy.HighsModelStatus.kTimeLimit:
+                    padded = np.zeros(master.h.getNumCol())
+                    padded[: len(self.last_lp.values)] = self.last_lp.values
+                    self.last_lp = _Incumbent(self.last_lp.value, padded)
+                    return _OK, rounds, False
             if status != _OK:
                 return status, rounds, False
+            self.last_lp = _Incumbent(master.objective(), master.values())
             rounds += 1
             if rounds > self.options.max_rounds or budget.left() <= reserve:
                 return status, rounds, False
@@ -526,6 +549,7 @@ def _closed(upper: float, lower: float, options: SolveOptions) -> bool:
 def _price_and_branch(
     master: _Master,
     pricer: _Pricer,
+    lp: _Incumbent,
     lp_bound: float | None,
     budget: _Budget,
     options: SolveOptions,
@@ -533,7 +557,7 @@ def _price_and_branch(
     """Steps 2-4 of the module docstring: (incumbent, proven lower bound, nodes, note), or the
     HiGHS status when no plan was found at all."""
     root_duals = master.duals()
-    incumbent = _incumbent(master, pricer, budget)
+    incumbent = _incumbent(master, pricer, budget, lp.values)
     if isinstance(incumbent, highspy.HighsModelStatus):
         return incumbent
     if lp_bound is None:
@@ -582,57 +606,99 @@ def _price_and_branch(
 
 
 def _incumbent(
-    master: _Master, pricer: _Pricer, budget: _Budget
+    master: _Master, pricer: _Pricer, budget: _Budget, lp_values: np.ndarray | None = None
 ) -> _Incumbent | highspy.HighsModelStatus:
-    """The MIP over the generated routes, then the splittable shipments re-optimised by column
-    generation with the integer choices fixed: a real plan and its value."""
-    # The LP's optimal basis: the MIP leaves none behind, and re-solving the LP with the
-    # integer choices fixed from scratch took thousands of dual simplex iterations (2.5 s of
-    # the congested M plan); from this basis only the fixed columns are out of place.
-    basis = master.h.getBasis()
+    """A real plan and its value: a dive from the LP optimum `lp_values` (the master's last LP
+    re-solved when None) to whole route choices, then the MIP over every generated route
+    from it when the model is small enough (`SolveOptions.mip_columns`), then the splittable
+    shipments re-optimised by column generation with the integer choices fixed."""
+    if lp_values is None:
+        status = master.run(budget.left())
+        if status != _OK:
+            return status
+        lp_values = master.values()
     idx = master.integer_index()
-    lp_values = master.values()
-    x = lp_values[idx]
-    whole = np.abs(x - np.round(x)) <= 1e-9
-    master.set_integrality(True)
-    # A plan first: the route choices the LP already makes whole kept, the MIP over the
-    # rest only (small). Then the MIP over every generated route, from that plan, for at
-    # most mip_share of the budget: on the XL bench it ran 75 s at the root.
-    if whole.any():
-        master.bound_integer_columns(
-            {int(j): float(v) for j, v in zip(idx[whole], np.round(x[whole]), strict=True)}
-        )
-        master.run(budget.left())
-        start = master.h.getSolution() if _has_solution(master) else None
-        master.bound_integer_columns({})
-        if start is not None:
-            master.h.setSolution(start)
-    cap = master.options.mip_share * master.options.time_limit_s
-    status = master.run(min(budget.left(), cap))
-    has_solution = _has_solution(master)
-    master.set_integrality(False)
-    if status == _OK or has_solution:
-        values, value = master.values(), master.objective()
-    elif whole.any():
-        # Out of time before any MIP plan: the LP's plan with the shipments it splits left
-        # unserved is one (it only frees capacity), and needs no solve.
-        values, value = _unsplit(master, lp_values, idx[~whole])
+    dived = _dive(master, budget, lp_values)
+    values = dived if dived is not None else lp_values
+    x = values[idx]
+    split_cols = idx[np.abs(x - np.round(x)) > 1e-9]
+    if len(split_cols) or dived is None:
+        # Out of time (or dive steps) before every choice was whole: the plan with the
+        # shipments still split left unserved is one (it only frees capacity).
+        values, value = _unsplit(master, values, split_cols)
     else:
-        return status
+        value = master.objective()
+    # The dive's last LP basis: the MIP leaves none behind, and from this one only the
+    # splittable shipments' columns may be out of place after it.
+    basis = master.h.getBasis()
+    if len(idx) <= master.options.mip_columns and budget.left() > 0:
+        master.bound_integer_columns({})
+        master.set_integrality(True)
+        start = highspy.HighsSolution()
+        start.col_value = values.tolist()
+        start.value_valid = True
+        master.h.setSolution(start)
+        # At most mip_share of the budget: on the XL bench it ran 75 s at the root.
+        cap = master.options.mip_share * master.options.time_limit_s
+        status = master.run(min(budget.left(), cap))
+        if (status == _OK or _has_solution(master)) and master.objective() < value:
+            values, value = master.values(), master.objective()
+        master.set_integrality(False)
     master.bound_integer_columns(
         {int(j): float(v) for j, v in zip(idx, np.round(values[idx]), strict=True)}
     )
     if basis.valid:
         master.h.setBasis(basis)
     polished, _, _ = pricer.generate(budget, only_split=True)
-    # If the re-optimisation stops early, the MIP's own plan stands.
+    # If the re-optimisation stops early, the plan found before it stands.
     found = (
         _Incumbent(master.objective(), master.values())
-        if polished == _OK
+        if polished == _OK and master.objective() <= value
         else _Incumbent(value, values)
     )
     master.bound_integer_columns({})
     return found
+
+
+def _dive(master: _Master, budget: _Budget, values: np.ndarray) -> np.ndarray | None:
+    """Whole route choices by diving from the LP solution `values`: fix every route the LP
+    takes whole; of each shipment it splits, fix the route it sends most on, when that fits
+    the capacity the fixed routes leave (else bar it); re-solve the LP warm (only bounds
+    change) and repeat. Returns the last LP's values (every choice whole unless the steps
+    ran out), or None when an LP stopped (out of time)."""
+    idx = master.integer_index()
+    commodity_of = np.array(master.commodity_of, dtype=np.int64)
+    units = np.array([c.units for c in master.pm.instance.commodities])
+    upper = np.array(master.row_upper)
+    load = np.zeros(len(upper))
+    fixes: dict[int, float] = {}
+    for _ in range(DIVE_STEPS):
+        x = values[idx]
+        split = np.abs(x - np.round(x)) > 1e-9
+        for j in idx[~split & (np.round(x) == 1.0)].tolist():
+            if j not in fixes:
+                fixes[j] = 1.0
+                load[master.rows_of[j]] += units[commodity_of[j]]
+        if not split.any():
+            return values
+        taken: set[int] = set()
+        candidates = idx[split]
+        for j in candidates[np.argsort(-values[candidates], kind="stable")].tolist():
+            k = int(commodity_of[j])
+            if k in taken:
+                continue
+            taken.add(k)
+            rows = master.rows_of[j]
+            if np.all(load[rows] + units[k] <= upper[rows] + 1e-9):
+                fixes[j] = 1.0
+                load[rows] += units[k]
+            else:
+                fixes[j] = 0.0
+        master.bound_integer_columns(fixes)
+        if budget.left() <= 0 or master.run(budget.left()) != _OK:
+            return None
+        values = master.values()
+    return values
 
 
 def _unsplit(
@@ -708,9 +774,10 @@ def _branch(
     return incumbent, max(lp_bound, lower), nodes, note
 
 
-def _fractional(master: _Master) -> bool:
-    """Whether the LP optimum leaves an unsplittable shipment split (else it is the MIP's too)."""
-    x = master.values()[master.integer_index()]
+def _fractional(master: _Master, values: np.ndarray) -> bool:
+    """Whether the LP optimum `values` leaves an unsplittable shipment split (else it is the
+    MIP's too)."""
+    x = values[master.integer_index()]
     return bool(np.any(np.abs(x - np.round(x)) > 1e-9))
 
 
