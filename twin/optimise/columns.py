@@ -755,6 +755,7 @@ def price_within(
     cap_factor: float | None = None,
     routes: int = 1,
     out_of_time: Callable[[], bool] | None = None,
+    reduced: np.ndarray | None = None,
 ) -> tuple[list[Column], bool]:
     """New columns with negative reduced cost, at most one per commodity, looking only at
     routes costing at most `cap_factor` x the commodity's capacity-free cheapest (per unit,
@@ -774,6 +775,11 @@ def price_within(
         copies that price out too (`shifted_routes`).
     out_of_time : optional; checked before each DP run: when it says stop, the columns found
         so far are returned as a capped search (nothing proven).
+    reduced : optional array per commodity: each priced commodity's entry is set to a lower
+        bound on the least reduced cost of any of its routes (exact when a route prices out;
+        else -tol, or what the cap leaves unseen: every route past it costs more than the
+        cap). Commodities not priced cannot price out (their entries are left alone); those
+        a stop by `out_of_time` left unpriced get -inf.
 
     Only commodities whose capacity-free lower bound could beat their dual are priced: duals
     of capacity rows only ever add cost, so the others cannot have an improving column.
@@ -793,6 +799,8 @@ def price_within(
         return [], False
     duals = _nonzero_duals(pool, lane_dual, node_dual)
     rooms = instance.room_values()
+    if reduced is not None:
+        reduced[[c.index for c in todo]] = -INF
     new: list[Column] = []
     # The most a route may cost in all, per commodity: its demand dual (a route prices out
     # below it), or the cap when that is lower. A commodity whose duals are the unserved
@@ -853,6 +861,13 @@ def price_within(
                 key = slot[key_of(c)] % KEYS_PER_RUN
                 prices_out = (demand_dual[c.index] - tol) / c.units  # per unit
                 value, arrival = best_arrival(dist[:, c.dest, key], c, 0, horizon)
+                if reduced is not None:
+                    pi = float(demand_dual[c.index])
+                    reduced[c.index] = (
+                        c.units * value - pi
+                        if value < prices_out
+                        else min(-tol, most[c.index] - pi)
+                    )
                 if not value < prices_out:
                     continue
                 legs = trace_route(

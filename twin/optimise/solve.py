@@ -53,8 +53,10 @@ class SolveResult:
 
     objective: the plan's total cost (None when there is no usable solution).
     lp_bound: the LP optimum over all routes when column generation converged, else None.
-    lower_bound: the best proven lower bound on any plan (the LP bound, or the branch-and-price
-        tree's); equal to the objective, within `mip_rel_gap`, when the status is optimal.
+    lower_bound: the best proven lower bound on any plan (the LP bound, the branch-and-price
+        tree's, or, when column generation stopped before the LP optimum, the Lagrangian bound
+        of its best whole pricing pass); equal to the objective, within `mip_rel_gap`, when
+        the status is optimal. None when no pricing pass was whole.
     highs_s: HiGHS's own run time summed over every LP and MIP run (highspy getRunTime).
     solve_s: wall time of the whole solve by the caller's clock (0 when none was given).
     nodes: branch-and-price nodes solved (0 when the LP optimum was integral).
@@ -355,12 +357,14 @@ def _solve_master(
     if not mip:
         plan_status = PlanStatus.optimal if converged else PlanStatus.feasible
         incumbent = lp
-        lower = lp_bound
+        lower = lp_bound if lp_bound is not None else pricer.lagrangian
     else:
         outcome = _price_and_branch(master, pricer, lp, lp_bound, budget, options)
         if isinstance(outcome, highspy.HighsModelStatus):
             return _failed(master, outcome, tick() - start, rounds, parts)
         incumbent, lower, nodes, note = outcome
+        if lower is None:
+            lower = pricer.lagrangian
         proven = lower is not None and _closed(incumbent.value, lower, options)
         plan_status = PlanStatus.optimal if proven else PlanStatus.feasible
         message = message or note
@@ -481,6 +485,9 @@ class _Pricer:
         # The last LP optimum of `generate` (value, every column's value): the master's own
         # solution is gone when a later LP stops at the time limit.
         self.last_lp: _Incumbent | None = None
+        # The best Lagrangian lower bound of the root's column generation (None before a
+        # whole pricing pass): a proven bound on every plan even when the LP optimum is not.
+        self.lagrangian: float | None = None
 
     def generate(
         self, budget: _Budget, only_split: bool
@@ -496,6 +503,12 @@ class _Pricer:
         # bound); re-optimisation and tree nodes may use all of it.
         reserve = 0.0 if only_split else INTEGER_SHARE * budget.limit_s
         self.last_lp = None
+        # The Lagrangian bound holds for the master as it stands at the root: every
+        # commodity free, no route bounded (a scenario's fixed freight is not).
+        bounded = only_split or self.allowed is not None
+        if not only_split:
+            self.lagrangian = None
+        n_com = len(master.unserved_col)
         while True:
             if self.last_lp is None or only_split:
                 status = master.run(budget.left())
@@ -516,6 +529,7 @@ class _Pricer:
                 return status, rounds, False
             while True:
                 t = self.clock() if self.clock else 0.0
+                reduced = None if bounded else np.zeros(n_com)
                 new, capped = price_within(
                     master.pm.pool,
                     *master.duals(),
@@ -526,9 +540,18 @@ class _Pricer:
                     cap,
                     self.options.routes_per_round,
                     out_of_time=lambda: budget.left() <= reserve,
+                    reduced=reduced,
                 )
                 if self.clock:
                     self.parts["pricing_s"] = self.parts.get("pricing_s", 0.0) + self.clock() - t
+                if reduced is not None:
+                    # LP value + each commodity's least reduced cost (below 0) bounds every
+                    # plan (Lagrangian relaxation of the capacity rows at these duals); -tol
+                    # per commodity covers those not priced; -inf when the pass was cut short.
+                    bound = master.objective() + float(np.minimum(reduced, 0.0).sum())
+                    bound -= self.options.reduced_cost_tol * n_com
+                    if np.isfinite(bound) and (self.lagrangian is None or bound > self.lagrangian):
+                        self.lagrangian = bound
                 if budget.left() <= reserve:
                     # Pricing used up the time (it stops part-way through a round): the last
                     # LP optimum stands (re-solving with these routes could hit the limit and
@@ -641,8 +664,14 @@ def _incumbent(
         # At most mip_share of the budget: on the XL bench it ran 75 s at the root.
         cap = master.options.mip_share * master.options.time_limit_s
         status = master.run(min(budget.left(), cap))
-        if (status == _OK or _has_solution(master)) and master.objective() < value:
-            values, value = master.values(), master.objective()
+        if status == _OK or _has_solution(master):
+            # Its cost from its values: after a start from setSolution HiGHS has reported
+            # the MIP optimal at an objective below the LP bound for the start's own values
+            # (a 3-node case: 36 for a plan costing 64).
+            mip_values = master.values()
+            mip_value = float(np.dot(master.cost, mip_values))
+            if mip_value < value:
+                values, value = mip_values, mip_value
         master.set_integrality(False)
     master.bound_integer_columns(
         {int(j): float(v) for j, v in zip(idx, np.round(values[idx]), strict=True)}
