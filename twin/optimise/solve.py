@@ -35,6 +35,9 @@ from twin.optimise.request import Clock, SolveOptions
 _INF = highspy.kHighsInf
 # Share of the time budget column generation leaves for the MIP and branch-and-price.
 INTEGER_SHARE = 0.2
+# A master of at least this many columns that a pricing round more than doubles is re-solved
+# from scratch (see _Master.add_columns): the congested L plan's first round (10,000 columns).
+COLD_COLUMNS = 5_000
 # LP re-solves of the dive to whole route choices before the rest is left unserved.
 DIVE_STEPS = 50
 # Share of the time budget kept for extracting the plan after the solve (XL: 4.9 s of 198).
@@ -160,10 +163,11 @@ class _Master:
         self._append(added)
         if added:
             self.strategy = _PRIMAL
-        if len(added) > before:
-            # The master more than doubled (the first round of a big plan): from scratch,
+        if len(added) > before >= COLD_COLUMNS:
+            # A big master more than doubled (the first round of a big plan): from scratch,
             # presolved, by dual simplex. Primal simplex from the last basis took over 46 s
-            # on the XL master that bare highspy solves cold in 6.3 s.
+            # on the XL master that bare highspy solves cold in 6.3 s. Small masters keep
+            # the warm start (on them it is quick, and it keeps the LP's vertex).
             self.h.clearSolver()
             self.strategy = _DUAL
 
