@@ -644,8 +644,9 @@ def _incumbent(
 ) -> _Incumbent | highspy.HighsModelStatus:
     """A real plan and its value: a dive from the LP optimum `lp_values` (the master's last LP
     re-solved when None) to whole route choices, then the MIP over every generated route
-    from it when the model is small enough (`SolveOptions.mip_columns`), then the splittable
-    shipments re-optimised by column generation with the integer choices fixed."""
+    when the model is small enough (`SolveOptions.mip_columns`; kept when it beats the
+    dive), then the splittable shipments re-optimised by column generation with the integer
+    choices fixed."""
     if lp_values is None:
         status = master.run(budget.left())
         if status != _OK:
@@ -668,17 +669,14 @@ def _incumbent(
     if len(idx) <= master.options.mip_columns and budget.left() > 0:
         master.bound_integer_columns({})
         master.set_integrality(True)
-        start = highspy.HighsSolution()
-        start.col_value = values.tolist()
-        start.value_valid = True
-        master.h.setSolution(start)
         # At most mip_share of the budget: on the XL bench it ran 75 s at the root.
         cap = master.options.mip_share * master.options.time_limit_s
         status = master.run(min(budget.left(), cap))
         if status == _OK or _has_solution(master):
-            # Its cost from its values: after a start from setSolution HiGHS has reported
-            # the MIP optimal at an objective below the LP bound for the start's own values
-            # (a 3-node case: 36 for a plan costing 64).
+            # Its cost from its values. The dive's plan is not passed as a start: after
+            # setSolution HiGHS reported MIPs optimal at objectives its returned values do
+            # not have (a 3-node case: 36, below the LP bound 63, for values costing 64; the
+            # congested M plan: 4,011,255.5 for values costing 4,011,345.8).
             mip_values = master.values()
             mip_value = float(np.dot(master.cost, mip_values))
             if mip_value < value:
