@@ -162,8 +162,9 @@ def test_direct_master_equals_the_pyomo_model(case: Case) -> None:
 def test_out_of_time_before_any_mip_plan_still_gives_a_plan(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """When no MIP run finds a plan in time, the LP's plan with the shipments it splits left
-    unserved stands (feasible, with its proven gap), rather than no plan at all."""
+    """When neither the dive nor any MIP run finds a plan in time, the LP's plan with the
+    shipments it splits left unserved stands (feasible, with its proven gap), rather than no
+    plan at all."""
     real_run, real_integrality = _Master.run, _Master.set_integrality
     mip_runs = []
 
@@ -179,9 +180,10 @@ def test_out_of_time_before_any_mip_plan_still_gives_a_plan(
 
     monkeypatch.setattr(_Master, "set_integrality", set_integrality)
     monkeypatch.setattr(_Master, "run", run)
-    monkeypatch.setattr(
-        importlib.import_module("twin.optimise.solve"), "_has_solution", lambda master: False
-    )
+    solve_module = importlib.import_module("twin.optimise.solve")
+    monkeypatch.setattr(solve_module, "_has_solution", lambda master: False)
+    # The dive's LPs ran out of time too.
+    monkeypatch.setattr(solve_module, "_dive", lambda master, budget, values: None)
     case = four_node_case()
     request = PlanRequest(
         now=NOW, shipments=case.shipments, horizon_days=2, unserved_penalty_per_unit=300.0
@@ -200,3 +202,29 @@ def test_out_of_time_before_any_mip_plan_still_gives_a_plan(
     assert result.status is PlanStatus.optimal
     assert result.objective == pytest.approx(88.0)
     check_plan_is_feasible(case, result)
+
+
+def test_the_dive_alone_finds_the_optimum_of_the_defeating_case(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no MIP at all (mip_columns=0, as on a master too large for one), the dive from
+    the LP to whole route choices finds the four-node case's optimum (88, two independent
+    solvers), and the plan is exact only with the proof."""
+    real_integrality = _Master.set_integrality
+    integer_runs = []
+
+    def set_integrality(self: _Master, integer: bool) -> None:
+        integer_runs.append(integer)
+        real_integrality(self, integer)
+
+    monkeypatch.setattr(_Master, "set_integrality", set_integrality)
+    case = four_node_case()
+    request = PlanRequest(
+        now=NOW, shipments=case.shipments, horizon_days=2, unserved_penalty_per_unit=300.0
+    )
+    result = plan(case.view, request, SolveOptions(node_limit=0, mip_columns=0))
+    assert True not in integer_runs
+    check_plan_is_feasible(case, result)
+    assert result.objective == pytest.approx(88.0)
+    assert result.status is PlanStatus.optimal
+    assert result.lower_bound is not None and result.lower_bound >= 88.0 - 1e-6

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
+from typing import Any
 from unittest.mock import patch
 
 import pytest
 
 from tests.optimise.oracles import NOW, lane
+from twin.bench.congested import peak_season
 from twin.bench.plan import bench_shipments
-from twin.domain.plans import PlanStatus
+from twin.domain.plans import Plan, PlanStatus
 from twin.domain.records import Network, Node, Shipment
 from twin.network.graph import NetworkView, WhatIf
 from twin.network.synthetic import generate_network
-from twin.optimise import PlanRequest, Position, SolveOptions, build, extract, plan, solve, timeline
+from twin.optimise import (
+    PlanRequest,
+    Position,
+    SolveOptions,
+    build,
+    extract,
+    pipeline,
+    plan,
+    solve,
+    timeline,
+)
+from twin.optimise.build import PlanModel
 from twin.optimise.replan import replan
 from twin.optimise.solve import INTEGER_SHARE, _Master
 
@@ -185,3 +199,63 @@ def test_position_overrides_origin_and_ready_time() -> None:
     )
     (a,) = plan(NetworkView(small()), request).assignments
     assert a.path == ["L3"] and a.eta == NOW + timedelta(days=5)
+
+
+def test_the_time_limit_counts_the_build() -> None:
+    """`plan`'s budget runs from the start of the build: a build that takes 85 of 100 s
+    leaves column generation too little to go on past its first LP (INTEGER_SHARE is kept
+    for the integer stage), and the plan still comes back, `feasible` with no bound
+    claimed. The same plan with a build that takes no time proves its LP optimum."""
+    net = generate_network(200, 2000, seed=3)
+    request = PlanRequest(now=NOW, shipments=tuple(bench_shipments(net, 100, NOW, seed=3)))
+    real_build = pipeline.build
+
+    def planned(build_s: float) -> Plan:
+        now = [0.0]
+
+        def slow_build(*args: Any) -> PlanModel:
+            out = real_build(*args)
+            now[0] += build_s
+            return out
+
+        with patch.object(pipeline, "build", slow_build):
+            return plan(NetworkView(net), request, SolveOptions(time_limit_s=100.0), lambda: now[0])
+
+    late = planned(85.0)
+    assert late.status is PlanStatus.feasible and late.assignments
+    assert "column generation stopped" in late.message and late.lower_bound is None
+    assert late.timing["rounds"] == 1
+    quick = planned(0.0)
+    assert quick.status is PlanStatus.optimal and quick.lower_bound is not None
+
+
+def test_column_generation_cut_short_still_proves_a_lagrangian_bound() -> None:
+    """A budget that ends after the first whole pricing pass leaves no LP optimum, but that
+    pass bounds every plan (LP value + each shipment's least reduced cost): the plan is
+    `feasible` with that bound, which is at most the LP optimum over every route that the
+    same solve with time proves, and at most its plan's cost."""
+    net = generate_network(40, 200, seed=7)
+    shipments = tuple(bench_shipments(net, 80, NOW, seed=7))
+    view = NetworkView(net, WhatIf(capacity_pct=peak_season(net, shipments, 0.5)))
+    request = PlanRequest(now=NOW, shipments=shipments)
+    full = solve(build(view, request), SolveOptions(time_limit_s=60))
+    assert full.lp_bound is not None and full.rounds > 2 and full.objective is not None
+    solve_module = importlib.import_module("twin.optimise.solve")
+    passes = []
+    real_price = solve_module.price_within
+
+    def price_within(*args: Any, **kwargs: Any) -> Any:
+        out = real_price(*args, **kwargs)
+        passes.append(kwargs.get("reduced") is not None)
+        return out
+
+    def clock() -> float:
+        return 90.0 if passes else 0.0
+
+    with patch.object(solve_module, "price_within", price_within):
+        cut = solve(build(view, request), SolveOptions(time_limit_s=100.0), clock)
+    assert passes == [True]
+    assert cut.status is PlanStatus.feasible and cut.lp_bound is None
+    assert cut.lower_bound is not None and cut.objective is not None
+    assert cut.lower_bound <= full.lp_bound + 1e-6 * abs(full.lp_bound)
+    assert cut.lower_bound <= cut.objective and cut.gap == cut.objective - cut.lower_bound

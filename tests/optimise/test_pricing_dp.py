@@ -3,12 +3,20 @@ that relaxes every arc on every day, value for value, with duals, room and unspl
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.optimise.oracles import NOW, Case, cases
-from twin.optimise import PlanRequest
+from twin.bench.congested import peak_season
+from twin.bench.plan import NOW as BENCH_NOW
+from twin.bench.plan import bench_shipments
+from twin.network.graph import NetworkView, WhatIf
+from twin.network.synthetic import generate_network
+from twin.optimise import PlanRequest, SolveOptions, build, solve
 from twin.optimise.columns import DPBuffer, time_expanded_costs
 from twin.optimise.instance import Instance, compile_instance
 
@@ -106,3 +114,24 @@ def test_pruned_dp_equals_plain_dp(case: Case, data: st.DataObject) -> None:
             inst, inst.batches[b], sources, starts, adjust, need=need, static=static, buffer=buffer
         )
         assert np.array_equal(again, got)
+
+
+def test_dp_runs_on_threads_give_the_serial_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Initial routes and pricing with DP runs on worker threads (each with its own buffer,
+    results taken in order) give the same routes, rounds and plan as one run at a time."""
+    network = generate_network(40, 200, seed=7)
+    shipments = tuple(bench_shipments(network, 80, BENCH_NOW, seed=7))
+    view = NetworkView(network, WhatIf(capacity_pct=peak_season(network, shipments, 0.5)))
+    request = PlanRequest(now=BENCH_NOW, shipments=shipments)
+    columns_module = importlib.import_module("twin.optimise.columns")
+    # Chunks of 4 start points: many DP runs per call, so the threads overlap.
+    monkeypatch.setattr(columns_module, "KEYS_PER_RUN", 4)
+    outcomes = []
+    for threads in (1, 3):
+        monkeypatch.setattr(columns_module, "DP_THREADS", threads)
+        model = build(view, request)
+        result = solve(model, SolveOptions(time_limit_s=60))
+        routes = [(c.commodity, c.legs) for c in model.pool.columns]
+        outcomes.append((routes, result.rounds, result.objective, result.status))
+    assert outcomes[0][1] > 1
+    assert outcomes[0] == outcomes[1]

@@ -10,8 +10,11 @@ extra arc costs on the (lane, day) they belong to.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -300,6 +303,7 @@ class ColumnPool:
         self.col_node_rows: list[list[int]] = []
         # Least cost per unit with no capacity prices: a lower bound for pricing every round.
         self.lower_bound_pu = np.full(len(instance.commodities), INF)
+        self.dp_buffers: list[DPBuffer] = []
 
     def add(self, column: Column) -> int | None:
         """Add a column; None when the same route is already in the pool."""
@@ -367,6 +371,50 @@ def _dist_buffer(instance: Instance, keys: int) -> DPBuffer:
     )
 
 
+# DP runs at once on worker threads (the compiled DP releases the GIL); each needs a buffer of
+# its own, (H+1) x nodes x KEYS_PER_RUN floats (200 MB at XL).
+DP_THREADS = min(2, os.cpu_count() or 1)
+
+_Job = TypeVar("_Job")
+_Out = TypeVar("_Out")
+
+
+def _in_order(
+    jobs: Sequence[_Job], run: Callable[[_Job, DPBuffer], _Out], buffers: list[DPBuffer]
+) -> Iterator[tuple[_Job, _Out]]:
+    """(job, run(job, buffer)) for every job, in order, with up to len(buffers) - 1 runs on
+    worker threads ahead of the caller. A result is valid until the caller asks for the next
+    one (its buffer is then handed to a later run)."""
+    workers = min(len(buffers) - 1, len(jobs) - 1)
+    if workers < 1:
+        for job in jobs:
+            yield job, run(job, buffers[0])
+        return
+    n_buf = workers + 1
+    pool = ThreadPoolExecutor(workers)
+    futures: list[Future[_Out]] = [pool.submit(run, jobs[i], buffers[i]) for i in range(workers)]
+    try:
+        for n, job in enumerate(jobs):
+            ahead = n + workers
+            if ahead < len(jobs):
+                # Its buffer held result n - 1, which the caller is done with.
+                futures.append(pool.submit(run, jobs[ahead], buffers[ahead % n_buf]))
+            yield job, futures[n].result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _buffers(pool: ColumnPool, keys: int) -> list[DPBuffer]:
+    """The pool's DP buffers (one per DP_THREADS run, plus the one the caller reads), kept
+    between calls: filling 200 MB with inf each pricing round cost its own time at XL."""
+    size = (
+        (pool.instance.horizon + 1) * len(pool.instance.node_ids) * min(max(keys, 1), KEYS_PER_RUN)
+    )
+    if not pool.dp_buffers or not pool.dp_buffers[0].fits((1, 1, size)):
+        pool.dp_buffers = [DPBuffer(size) for _ in range(DP_THREADS + 1 if DP_THREADS > 1 else 1)]
+    return pool.dp_buffers
+
+
 def initial_columns(instance: Instance) -> ColumnPool:
     """Each commodity's cheapest timed route with no capacity prices, and the lower bounds.
 
@@ -395,7 +443,7 @@ def initial_columns(instance: Instance) -> ColumnPool:
         need = 0.0 if c.split else need_class(static_rooms, c.units)
         by_key.setdefault((c.batch, c.source, need), []).append(c)
     chosen, upper = _on_time_cheapest(instance, [c for members in by_key.values() for c in members])
-    buffer = _dist_buffer(instance, sum(1 for _ in by_key))
+    buffers = _buffers(pool, len(by_key))
     for b, batch in enumerate(instance.batches):
         keys = sorted((s, u) for (bb, s, u) in by_key if bb == b)
         slow = [c for s, u in keys for c in by_key[(b, s, u)] if c.index not in chosen]
@@ -408,11 +456,11 @@ def initial_columns(instance: Instance) -> ColumnPool:
             if to_dest is None:
                 bounded = []
             else:
-                _static_routes(instance, b, bounded, buffer, chosen, upper, to_dest)
+                _static_routes(instance, b, bounded, buffers, chosen, upper, to_dest)
         done = {c.index for c in bounded}
         rest = [c for c in slow if c.index not in done]
         if rest:
-            _static_routes(instance, b, rest, buffer, chosen)
+            _static_routes(instance, b, rest, buffers, chosen)
         # Added in key order, whichever way each route was found.
         for source, units in keys:
             for c in by_key[(b, source, units)]:
@@ -427,7 +475,7 @@ def _static_routes(
     instance: Instance,
     b: int,
     members: list[Commodity],
-    buffer: DPBuffer,
+    buffers: list[DPBuffer],
     chosen: dict[int, tuple[tuple[int, int], ...]],
     upper: dict[int, float] | None = None,
     to_dest: dict[int, np.ndarray] | None = None,
@@ -446,7 +494,9 @@ def _static_routes(
 
     keys = sorted({key_of(c) for c in members})
     slot = {key: i for i, key in enumerate(keys)}
-    for chunk_no, chunk_members in _by_chunk(members, slot, key_of):
+
+    def run(job: tuple[int, list[Commodity]], buffer: DPBuffer) -> np.ndarray:
+        chunk_no, chunk_members = job
         chunk = keys[chunk_no * KEYS_PER_RUN : (chunk_no + 1) * KEYS_PER_RUN]
         limits = None
         if upper is not None:
@@ -461,7 +511,7 @@ def _static_routes(
                 ],
                 len(chunk),
             )
-        dist = time_expanded_costs(
+        return time_expanded_costs(
             instance,
             batch,
             np.array([s for s, _, _ in chunk], dtype=np.int64),
@@ -471,6 +521,8 @@ def _static_routes(
             buffer=buffer,
             bound=limits[0] if limits is not None else None,
         )
+
+    for (_, chunk_members), dist in _in_order(_by_chunk(members, slot, key_of), run, buffers):
         for c in chunk_members:
             key = slot[key_of(c)] % KEYS_PER_RUN
             value, arrival = best_arrival(dist[:, c.dest, key], c, c.ready, horizon)
@@ -702,6 +754,8 @@ def price_within(
     closed: np.ndarray | None = None,
     cap_factor: float | None = None,
     routes: int = 1,
+    out_of_time: Callable[[], bool] | None = None,
+    reduced: np.ndarray | None = None,
 ) -> tuple[list[Column], bool]:
     """New columns with negative reduced cost, at most one per commodity, looking only at
     routes costing at most `cap_factor` x the commodity's capacity-free cheapest (per unit,
@@ -719,6 +773,13 @@ def price_within(
     closed : optional bool (lanes, H+1): (lane, departure day) arcs no route may take.
     routes : routes per commodity, at most: its cheapest and `routes` - 1 day-shifted
         copies that price out too (`shifted_routes`).
+    out_of_time : optional; checked before each DP run: when it says stop, the columns found
+        so far are returned as a capped search (nothing proven).
+    reduced : optional array per commodity: each priced commodity's entry is set to a lower
+        bound on the least reduced cost of any of its routes (exact when a route prices out;
+        else -tol, or what the cap leaves unseen: every route past it costs more than the
+        cap). Commodities not priced cannot price out (their entries are left alone); those
+        a stop by `out_of_time` left unpriced get -inf.
 
     Only commodities whose capacity-free lower bound could beat their dual are priced: duals
     of capacity rows only ever add cost, so the others cannot have an improving column.
@@ -738,6 +799,8 @@ def price_within(
         return [], False
     duals = _nonzero_duals(pool, lane_dual, node_dual)
     rooms = instance.room_values()
+    if reduced is not None:
+        reduced[[c.index for c in todo]] = -INF
     new: list[Column] = []
     # The most a route may cost in all, per commodity: its demand dual (a route prices out
     # below it), or the cap when that is lower. A commodity whose duals are the unserved
@@ -753,12 +816,13 @@ def price_within(
     by_batch: dict[int, list[Commodity]] = {}
     for c in todo:
         by_batch.setdefault(c.batch, []).append(c)
-    buffer = _dist_buffer(instance, len(todo))
+    buffers = _buffers(pool, len(todo))
     added: set[tuple[int, tuple[tuple[int, int], ...]]] = set()
     for b, members in sorted(by_batch.items()):
         batch = instance.batches[b]
         adjust = close_arcs(dual_costs(instance, batch, *duals), closed)
         active = changed_lanes(instance, batch, adjust)
+        instance.room_by_day(batch)  # built here, not by two DP threads at once
 
         def key_of(c: Commodity) -> tuple[int, int, float]:
             return (c.source, c.ready, 0.0 if c.split else need_class(rooms, c.units))
@@ -766,7 +830,20 @@ def price_within(
         keys = sorted({key_of(c) for c in members})
         slot = {key: i for i, key in enumerate(keys)}
         to_dest = least_cost_to(instance, batch, [c.dest for c in members])
-        for chunk_no, chunk_members in _by_chunk(members, slot, key_of):
+
+        def run(
+            job: tuple[int, list[Commodity]],
+            buffer: DPBuffer,
+            batch: ArcBatch = batch,
+            adjust: np.ndarray = adjust,
+            active: tuple[np.ndarray, np.ndarray] = active,
+            keys: list[tuple[int, int, float]] = keys,
+            slot: dict[tuple[int, int, float], int] = slot,
+            to_dest: dict[int, np.ndarray] | None = to_dest,
+        ) -> np.ndarray | None:
+            if out_of_time is not None and out_of_time():
+                return None
+            chunk_no, chunk_members = job
             chunk = keys[chunk_no * KEYS_PER_RUN : (chunk_no + 1) * KEYS_PER_RUN]
             # A route prices out only under demand_dual / units: the A* bound of each pair.
             limits = _bound(
@@ -775,11 +852,22 @@ def price_within(
                 [(c, slot[key_of(c)] % KEYS_PER_RUN, most[c.index]) for c in chunk_members],
                 len(chunk),
             )
-            dist = _chunk_costs(instance, batch, chunk, adjust, buffer, limits, active)
+            return _chunk_costs(instance, batch, chunk, adjust, buffer, limits, active)
+
+        for (_, chunk_members), dist in _in_order(_by_chunk(members, slot, key_of), run, buffers):
+            if dist is None:
+                return new, True
             for c in chunk_members:
                 key = slot[key_of(c)] % KEYS_PER_RUN
                 prices_out = (demand_dual[c.index] - tol) / c.units  # per unit
                 value, arrival = best_arrival(dist[:, c.dest, key], c, 0, horizon)
+                if reduced is not None:
+                    pi = float(demand_dual[c.index])
+                    reduced[c.index] = (
+                        c.units * value - pi
+                        if value < prices_out
+                        else min(-tol, most[c.index] - pi)
+                    )
                 if not value < prices_out:
                     continue
                 legs = trace_route(

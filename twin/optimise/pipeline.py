@@ -19,7 +19,9 @@ def plan(
     """Build, solve and extract in one call.
 
     `clock` (seconds, e.g. `time.perf_counter`) is the caller's: with it the time budget is
-    wall time and `Plan.timing` has the seconds of each step; the core reads no clock itself.
+    wall time from the start of the build (build, solve and extraction together end within
+    `options.time_limit_s`, plus the extraction's overrun of its share) and `Plan.timing` has
+    the seconds of each step; the core reads no clock itself.
 
     Examples
     --------
@@ -37,7 +39,7 @@ def plan(
     t0 = tick()
     model = build(view, request, clock)
     t1 = tick()
-    result = solve(model, options, clock)
+    result = solve(model, options, clock, started=t0 if clock else None)
     t2 = tick()
     timing = {"highs_s": result.highs_s, **model.parts_s, **result.parts_s}
     if clock:

@@ -94,6 +94,10 @@ class SolveOptions:
     # Share of time_limit_s the MIP over every generated route may take when looking for the
     # plan branch-and-price starts from (it starts from a plan of its own, so one is there).
     mip_share: float = 0.25
+    # The MIP over every generated route runs (after the dive that finds the first plan)
+    # only on a master with at most this many integer columns: on the XL bench's 260,000
+    # bare highspy's MIP alone took 92 s (docs/planner.md).
+    mip_columns: int = 100_000
     reduced_cost_tol: float = 1e-7
     # Routes per unsplittable shipment listed when closing the price-and-branch gap; beyond
     # it the plan is exact over the generated routes only and reported `feasible`.

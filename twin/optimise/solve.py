@@ -35,6 +35,13 @@ from twin.optimise.request import Clock, SolveOptions
 _INF = highspy.kHighsInf
 # Share of the time budget column generation leaves for the MIP and branch-and-price.
 INTEGER_SHARE = 0.2
+# A master of at least this many columns that a pricing round more than doubles is re-solved
+# from scratch (see _Master.add_columns): the congested L plan's first round (10,000 columns).
+COLD_COLUMNS = 5_000
+# LP re-solves of the dive to whole route choices before the rest is left unserved.
+DIVE_STEPS = 50
+# Share of the time budget kept for extracting the plan after the solve (XL: 4.9 s of 198).
+EXTRACT_SHARE = 0.05
 _OK = highspy.HighsModelStatus.kOptimal
 # HiGHS simplex strategies. After pricing adds columns the last basis is still primal
 # feasible, so primal simplex goes on from it; dual simplex (HiGHS's default) suits a
@@ -49,8 +56,10 @@ class SolveResult:
 
     objective: the plan's total cost (None when there is no usable solution).
     lp_bound: the LP optimum over all routes when column generation converged, else None.
-    lower_bound: the best proven lower bound on any plan (the LP bound, or the branch-and-price
-        tree's); equal to the objective, within `mip_rel_gap`, when the status is optimal.
+    lower_bound: the best proven lower bound on any plan (the LP bound, the branch-and-price
+        tree's, or, when column generation stopped before the LP optimum, the Lagrangian bound
+        of its best whole pricing pass); equal to the objective, within `mip_rel_gap`, when
+        the status is optimal. None when no pricing pass was whole.
     highs_s: HiGHS's own run time summed over every LP and MIP run (highspy getRunTime).
     solve_s: wall time of the whole solve by the caller's clock (0 when none was given).
     nodes: branch-and-price nodes solved (0 when the LP optimum was integral).
@@ -107,6 +116,9 @@ class _Master:
         self.strategy = _DUAL  # for the next run: see _PRIMAL
         ones = np.ones(n_com)
         h.addRows(n_com, ones, ones, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
+        # Per HiGHS row its upper bound, per HiGHS column its capacity rows (for the dive).
+        self.row_upper: list[float] = [1.0] * n_com
+        self.rows_of: list[list[int]] = [[] for _ in range(n_com)]
         penalty = inst.request.unserved_penalty_per_unit
         h.addCols(
             n_com,
@@ -146,10 +158,18 @@ class _Master:
 
     def add_columns(self, columns: list[Column]) -> None:
         """Append columns (and any rows they are the first to use) to the live HiGHS model."""
+        before = self.h.getNumCol()
         added = [p for p in (self.pm.pool.add(c) for c in columns) if p is not None]
         self._append(added)
         if added:
             self.strategy = _PRIMAL
+        if len(added) > before >= COLD_COLUMNS:
+            # A big master more than doubled (the first round of a big plan): from scratch,
+            # presolved, by dual simplex. Primal simplex from the last basis took over 46 s
+            # on the XL master that bare highspy solves cold in 6.3 s. Small masters keep
+            # the warm start (on them it is quick, and it keeps the LP's vertex).
+            self.h.clearSolver()
+            self.strategy = _DUAL
 
     def _append(self, pool_columns: list[int]) -> None:
         if not pool_columns:
@@ -169,6 +189,7 @@ class _Master:
             rows += [self.lane_row[r] for r in pool.col_lane_rows[p]]
             rows += [self.node_row[r] for r in pool.col_node_rows[p]]
             index += rows
+            self.rows_of.append(rows[1:])
             value += [1.0] + [commodity.units] * (len(rows) - 1)
             cost.append(commodity.units * column.cost_pu)
             self.flow_col.append(first + i)
@@ -201,6 +222,7 @@ class _Master:
         ]
         first = h.getNumRow()
         n = len(upper)
+        self.row_upper += upper
         h.addRows(
             n,
             np.full(n, -_INF),
@@ -257,11 +279,19 @@ class _Master:
 
 class _Budget:
     """The caller's time budget: by the caller's clock when given one, else by HiGHS's own run
-    time (the pure core reads no clock; pricing time then goes uncounted)."""
+    time (the pure core reads no clock; pricing time then goes uncounted). With the clock it
+    runs from `started` (the caller's start of the whole plan, build included) and keeps
+    EXTRACT_SHARE of the limit for turning the result into a plan."""
 
-    def __init__(self, limit_s: float, clock: Clock | None, master: _Master):
-        self.limit_s, self.clock, self.master = limit_s, clock, master
-        self.start = clock() if clock else master.highs_s
+    def __init__(
+        self, limit_s: float, clock: Clock | None, master: _Master, started: float | None = None
+    ):
+        self.clock, self.master = clock, master
+        self.limit_s = limit_s * (1.0 - EXTRACT_SHARE) if clock else limit_s
+        if clock:
+            self.start = clock() if started is None else started
+        else:
+            self.start = master.highs_s
 
     def used(self) -> float:
         return self.clock() - self.start if self.clock else self.master.highs_s - self.start
@@ -277,7 +307,10 @@ class _Incumbent:
 
 
 def solve(
-    plan_model: PlanModel, options: SolveOptions | None = None, clock: Clock | None = None
+    plan_model: PlanModel,
+    options: SolveOptions | None = None,
+    clock: Clock | None = None,
+    started: float | None = None,
 ) -> SolveResult:
     """Solve a built model: column generation to the LP optimum, then branch-and-price if needed.
 
@@ -291,6 +324,10 @@ def solve(
         Seconds from some origin (e.g. `time.perf_counter`), passed in by the caller: the
         budget `options.time_limit_s` and the timings are measured by it. Without one the
         budget counts HiGHS's own run time only and no wall-clock timings are reported.
+    started : float, optional
+        When the caller's work on this plan began, by `clock` (e.g. before `build`): the
+        budget then counts the build too, and leaves EXTRACT_SHARE of it for extraction, so
+        build + solve + extract end within it. Default: the budget starts with the solve.
 
     Returns
     -------
@@ -310,30 +347,35 @@ def solve(
     master = _Master(plan_model, options)
     parts = {"pass_s": tick() - start, "pricing_s": 0.0} if clock else {}
     pricer = _Pricer(master, options, parts, clock)
-    return _solve_master(master, pricer, start)
+    return _solve_master(master, pricer, start, started)
 
 
-def _solve_master(master: _Master, pricer: _Pricer, start: float) -> SolveResult:
+def _solve_master(
+    master: _Master, pricer: _Pricer, start: float, started: float | None = None
+) -> SolveResult:
     """Column generation, then branch-and-price if needed, on a live master (see `solve`)."""
     options, clock, parts = pricer.options, pricer.clock, pricer.parts
     tick = clock or (lambda: 0.0)
-    budget = _Budget(options.time_limit_s, clock, master)
+    budget = _Budget(options.time_limit_s, clock, master, started)
     status, rounds, converged = pricer.generate(budget, only_split=False)
-    if status != _OK:
+    if status != _OK or pricer.last_lp is None:
         return _failed(master, status, tick() - start, rounds, parts)
-    lp_bound = master.objective() if converged else None
+    lp = pricer.last_lp
+    lp_bound = lp.value if converged else None
     message = "" if converged else "column generation stopped before proving the LP optimum"
-    mip = bool(master.integer_cols) and _fractional(master)
+    mip = bool(master.integer_cols) and _fractional(master, lp.values)
     nodes = 0
     if not mip:
         plan_status = PlanStatus.optimal if converged else PlanStatus.feasible
-        incumbent = _Incumbent(master.objective(), master.values())
-        lower = lp_bound
+        incumbent = lp
+        lower = lp_bound if lp_bound is not None else pricer.lagrangian
     else:
-        outcome = _price_and_branch(master, pricer, lp_bound, budget, options)
+        outcome = _price_and_branch(master, pricer, lp, lp_bound, budget, options)
         if isinstance(outcome, highspy.HighsModelStatus):
             return _failed(master, outcome, tick() - start, rounds, parts)
         incumbent, lower, nodes, note = outcome
+        if lower is None:
+            lower = pricer.lagrangian
         proven = lower is not None and _closed(incumbent.value, lower, options)
         plan_status = PlanStatus.optimal if proven else PlanStatus.feasible
         message = message or note
@@ -451,6 +493,12 @@ class _Pricer:
         # A scenario's restriction: the commodities that may move, the arcs that are closed.
         self.allowed: np.ndarray | None = None
         self.closed: np.ndarray | None = None
+        # The last LP optimum of `generate` (value, every column's value): the master's own
+        # solution is gone when a later LP stops at the time limit.
+        self.last_lp: _Incumbent | None = None
+        # The best Lagrangian lower bound of the root's column generation (None before a
+        # whole pricing pass): a proven bound on every plan even when the LP optimum is not.
+        self.lagrangian: float | None = None
 
     def generate(
         self, budget: _Budget, only_split: bool
@@ -461,19 +509,38 @@ class _Pricer:
         # a round that finds nothing under the cap widens it, and only a round with no cap
         # and no columns ends column generation (the LP optimum over every route).
         cap: float | None = self.options.pricing_cap
+        # The root column generation stops with a share of the budget left for the
+        # integer stage, so a run out of time still ends with a plan (`feasible`, no LP
+        # bound); re-optimisation and tree nodes may use all of it.
+        reserve = 0.0 if only_split else INTEGER_SHARE * budget.limit_s
+        self.last_lp = None
+        # The Lagrangian bound holds for the master as it stands at the root: every
+        # commodity free, no route bounded (a scenario's fixed freight is not).
+        bounded = only_split or self.allowed is not None
+        if not only_split:
+            self.lagrangian = None
+        n_com = len(master.unserved_col)
         while True:
-            status = master.run(budget.left())
+            if self.last_lp is None or only_split:
+                status = master.run(budget.left())
+            else:
+                # A later LP of the root stops with the integer stage's share still left; the
+                # LP before it (its routes a subset of these) then stands, as after pricing.
+                status = master.run(budget.left() - reserve)
+                if status == highspy.HighsModelStatus.kTimeLimit:
+                    padded = np.zeros(master.h.getNumCol())
+                    padded[: len(self.last_lp.values)] = self.last_lp.values
+                    self.last_lp = _Incumbent(self.last_lp.value, padded)
+                    return _OK, rounds, False
             if status != _OK:
                 return status, rounds, False
+            self.last_lp = _Incumbent(master.objective(), master.values())
             rounds += 1
-            # The root column generation stops with a share of the budget left for the
-            # integer stage, so a run out of time still ends with a plan (`feasible`, no LP
-            # bound); re-optimisation and tree nodes may use all of it.
-            reserve = 0.0 if only_split else INTEGER_SHARE * self.options.time_limit_s
             if rounds > self.options.max_rounds or budget.left() <= reserve:
                 return status, rounds, False
             while True:
                 t = self.clock() if self.clock else 0.0
+                reduced = None if bounded else np.zeros(n_com)
                 new, capped = price_within(
                     master.pm.pool,
                     *master.duals(),
@@ -483,18 +550,29 @@ class _Pricer:
                     self.closed,
                     cap,
                     self.options.routes_per_round,
+                    out_of_time=lambda: budget.left() <= reserve,
+                    reduced=reduced,
                 )
                 if self.clock:
                     self.parts["pricing_s"] = self.parts.get("pricing_s", 0.0) + self.clock() - t
+                if reduced is not None:
+                    # LP value + each commodity's least reduced cost (below 0) bounds every
+                    # plan (Lagrangian relaxation of the capacity rows at these duals); -tol
+                    # per commodity covers those not priced; -inf when the pass was cut short.
+                    bound = master.objective() + float(np.minimum(reduced, 0.0).sum())
+                    bound -= self.options.reduced_cost_tol * n_com
+                    if np.isfinite(bound) and (self.lagrangian is None or bound > self.lagrangian):
+                        self.lagrangian = bound
+                if budget.left() <= reserve:
+                    # Pricing used up the time (it stops part-way through a round): the last
+                    # LP optimum stands (re-solving with these routes could hit the limit and
+                    # leave no plan at all, as seen on XL).
+                    return status, rounds, False
                 if new or not capped:
                     break
                 cap = cap * 4.0 if cap is not None and cap < 64.0 else None
             if not new:
                 return status, rounds, True
-            if budget.left() <= reserve:
-                # Pricing used up the time: the last LP optimum stands (re-solving with these
-                # routes could hit the limit and leave no plan at all, as seen on XL).
-                return status, rounds, False
             master.add_columns(new)
 
 
@@ -505,6 +583,7 @@ def _closed(upper: float, lower: float, options: SolveOptions) -> bool:
 def _price_and_branch(
     master: _Master,
     pricer: _Pricer,
+    lp: _Incumbent,
     lp_bound: float | None,
     budget: _Budget,
     options: SolveOptions,
@@ -512,7 +591,7 @@ def _price_and_branch(
     """Steps 2-4 of the module docstring: (incumbent, proven lower bound, nodes, note), or the
     HiGHS status when no plan was found at all."""
     root_duals = master.duals()
-    incumbent = _incumbent(master, pricer, budget)
+    incumbent = _incumbent(master, pricer, budget, lp.values)
     if isinstance(incumbent, highspy.HighsModelStatus):
         return incumbent
     if lp_bound is None:
@@ -561,57 +640,103 @@ def _price_and_branch(
 
 
 def _incumbent(
-    master: _Master, pricer: _Pricer, budget: _Budget
+    master: _Master, pricer: _Pricer, budget: _Budget, lp_values: np.ndarray | None = None
 ) -> _Incumbent | highspy.HighsModelStatus:
-    """The MIP over the generated routes, then the splittable shipments re-optimised by column
-    generation with the integer choices fixed: a real plan and its value."""
-    # The LP's optimal basis: the MIP leaves none behind, and re-solving the LP with the
-    # integer choices fixed from scratch took thousands of dual simplex iterations (2.5 s of
-    # the congested M plan); from this basis only the fixed columns are out of place.
-    basis = master.h.getBasis()
+    """A real plan and its value: a dive from the LP optimum `lp_values` (the master's last LP
+    re-solved when None) to whole route choices, then the MIP over every generated route
+    when the model is small enough (`SolveOptions.mip_columns`; kept when it beats the
+    dive), then the splittable shipments re-optimised by column generation with the integer
+    choices fixed."""
+    if lp_values is None:
+        status = master.run(budget.left())
+        if status != _OK:
+            return status
+        lp_values = master.values()
     idx = master.integer_index()
-    lp_values = master.values()
-    x = lp_values[idx]
-    whole = np.abs(x - np.round(x)) <= 1e-9
-    master.set_integrality(True)
-    # A plan first: the route choices the LP already makes whole kept, the MIP over the
-    # rest only (small). Then the MIP over every generated route, from that plan, for at
-    # most mip_share of the budget: on the XL bench it ran 75 s at the root.
-    if whole.any():
-        master.bound_integer_columns(
-            {int(j): float(v) for j, v in zip(idx[whole], np.round(x[whole]), strict=True)}
-        )
-        master.run(budget.left())
-        start = master.h.getSolution() if _has_solution(master) else None
-        master.bound_integer_columns({})
-        if start is not None:
-            master.h.setSolution(start)
-    cap = master.options.mip_share * master.options.time_limit_s
-    status = master.run(min(budget.left(), cap))
-    has_solution = _has_solution(master)
-    master.set_integrality(False)
-    if status == _OK or has_solution:
-        values, value = master.values(), master.objective()
-    elif whole.any():
-        # Out of time before any MIP plan: the LP's plan with the shipments it splits left
-        # unserved is one (it only frees capacity), and needs no solve.
-        values, value = _unsplit(master, lp_values, idx[~whole])
+    dived = _dive(master, budget, lp_values)
+    values = dived if dived is not None else lp_values
+    x = values[idx]
+    split_cols = idx[np.abs(x - np.round(x)) > 1e-9]
+    if len(split_cols) or dived is None:
+        # Out of time (or dive steps) before every choice was whole: the plan with the
+        # shipments still split left unserved is one (it only frees capacity).
+        values, value = _unsplit(master, values, split_cols)
     else:
-        return status
+        value = master.objective()
+    # The dive's last LP basis: the MIP leaves none behind, and from this one only the
+    # splittable shipments' columns may be out of place after it.
+    basis = master.h.getBasis()
+    if len(idx) <= master.options.mip_columns and budget.left() > 0:
+        master.bound_integer_columns({})
+        master.set_integrality(True)
+        # At most mip_share of the budget: on the XL bench it ran 75 s at the root.
+        cap = master.options.mip_share * master.options.time_limit_s
+        status = master.run(min(budget.left(), cap))
+        if status == _OK or _has_solution(master):
+            # Its cost from its values. The dive's plan is not passed as a start: after
+            # setSolution HiGHS reported MIPs optimal at objectives its returned values do
+            # not have (a 3-node case: 36, below the LP bound 63, for values costing 64; the
+            # congested M plan: 4,011,255.5 for values costing 4,011,345.8).
+            mip_values = master.values()
+            mip_value = float(np.dot(master.cost, mip_values))
+            if mip_value < value:
+                values, value = mip_values, mip_value
+        master.set_integrality(False)
     master.bound_integer_columns(
         {int(j): float(v) for j, v in zip(idx, np.round(values[idx]), strict=True)}
     )
     if basis.valid:
         master.h.setBasis(basis)
     polished, _, _ = pricer.generate(budget, only_split=True)
-    # If the re-optimisation stops early, the MIP's own plan stands.
+    # If the re-optimisation stops early, the plan found before it stands.
     found = (
         _Incumbent(master.objective(), master.values())
-        if polished == _OK
+        if polished == _OK and master.objective() <= value
         else _Incumbent(value, values)
     )
     master.bound_integer_columns({})
     return found
+
+
+def _dive(master: _Master, budget: _Budget, values: np.ndarray) -> np.ndarray | None:
+    """Whole route choices by diving from the LP solution `values`: fix every route the LP
+    takes whole; of each shipment it splits, fix the route it sends most on, when that fits
+    the capacity the fixed routes leave (else bar it); re-solve the LP warm (only bounds
+    change) and repeat. Returns the last LP's values (every choice whole unless the steps
+    ran out), or None when an LP stopped (out of time)."""
+    idx = master.integer_index()
+    commodity_of = np.array(master.commodity_of, dtype=np.int64)
+    units = np.array([c.units for c in master.pm.instance.commodities])
+    upper = np.array(master.row_upper)
+    load = np.zeros(len(upper))
+    fixes: dict[int, float] = {}
+    for _ in range(DIVE_STEPS):
+        x = values[idx]
+        split = np.abs(x - np.round(x)) > 1e-9
+        for j in idx[~split & (np.round(x) == 1.0)].tolist():
+            if j not in fixes:
+                fixes[j] = 1.0
+                load[master.rows_of[j]] += units[commodity_of[j]]
+        if not split.any():
+            return values
+        taken: set[int] = set()
+        candidates = idx[split]
+        for j in candidates[np.argsort(-values[candidates], kind="stable")].tolist():
+            k = int(commodity_of[j])
+            if k in taken:
+                continue
+            taken.add(k)
+            rows = master.rows_of[j]
+            if np.all(load[rows] + units[k] <= upper[rows] + 1e-9):
+                fixes[j] = 1.0
+                load[rows] += units[k]
+            else:
+                fixes[j] = 0.0
+        master.bound_integer_columns(fixes)
+        if budget.left() <= 0 or master.run(budget.left()) != _OK:
+            return None
+        values = master.values()
+    return values
 
 
 def _unsplit(
@@ -687,9 +812,10 @@ def _branch(
     return incumbent, max(lp_bound, lower), nodes, note
 
 
-def _fractional(master: _Master) -> bool:
-    """Whether the LP optimum leaves an unsplittable shipment split (else it is the MIP's too)."""
-    x = master.values()[master.integer_index()]
+def _fractional(master: _Master, values: np.ndarray) -> bool:
+    """Whether the LP optimum `values` leaves an unsplittable shipment split (else it is the
+    MIP's too)."""
+    x = values[master.integer_index()]
     return bool(np.any(np.abs(x - np.round(x)) > 1e-9))
 
 
