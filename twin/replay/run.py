@@ -36,6 +36,7 @@ from twin.feeds.ingest import ingest_signals
 from twin.network.graph import WhatIf
 from twin.playbook.actions import render_steps
 from twin.playbook.schema import Playbook, step_name, step_params
+from twin.replay.alongside import alongside, can_fork
 from twin.replay.demand import (
     URGENT_SUFFIX,
     ScenarioStock,
@@ -653,6 +654,27 @@ def _share(saved: float, possible: float) -> float | None:
     return round(saved / possible, 4) if possible > 1e-9 else None
 
 
+# The runs that need nothing from the engine's: with workers=2 they run in a second process.
+_BESIDE = ("blind", "forewarned", "hindsight")
+
+
+def _lean(done: Any) -> Any:
+    """A run's result without its shipments (the parent has them): less to send back."""
+    for run in done if isinstance(done, tuple) else (done,):
+        if isinstance(run, RunResult):
+            run.shipments = {}
+            if run.undisturbed is not None:
+                run.undisturbed.shipments = {}
+    return done
+
+
+def _restore(run: RunResult, by_id: dict[str, Shipment]) -> None:
+    """Give a run sent back by `_lean` its shipments again (one dict, as a run made here)."""
+    run.shipments = dict(by_id)
+    if run.undisturbed is not None:
+        run.undisturbed.shipments = run.shipments
+
+
 def replay(
     loaded: LoadedScenario,
     playbooks: Sequence[Playbook],
@@ -662,30 +684,23 @@ def replay(
     progress: RunProgress | None = None,
     diagnostics: bool = True,
     stock: bool = True,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Run blind, news, engine, forewarned and hindsight on one scenario; the SPEC's `twin
     replay` document. `diagnostics`: also forewarned in the calm world (the calm-world part of
     its saving); every run, hindsight (the bound) included, is in the document either way.
     `stock=False` leaves out a scenario's stock data (the stock-aware engine's run and every
-    run's sales KPIs), which Monte Carlo does not report."""
+    run's sales KPIs), which Monte Carlo does not report.
+
+    `workers=2` runs the runs that need nothing from the engine's in a forked second process
+    while the engine and news run in this one (twin.replay.alongside); the document is the
+    same as with 1 (each run sails its own seeded world), only sooner where two cores are free.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1 (got {workers})")
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
     shipments = scenario_shipments(loaded)
-    blind = run_blind(loaded, shipments, seed=seed, progress=progress)
-    engine = run_engine(
-        loaded,
-        shipments,
-        playbooks,
-        seed=seed,
-        progress=progress,
-        settings=EngineSettings(approve_all=approve, rescore_every=DAY),
-    )
-    news = run_news(loaded, shipments, seed=seed, alerts=engine.open_alerts, progress=progress)
-    forewarned = run_forewarned(
-        loaded, shipments, playbooks, seed=seed, progress=progress, diagnostics=diagnostics
-    )
-    hindsight = run_hindsight(loaded, shipments, playbooks, seed=seed, progress=progress)
-    engine_kpis = _engine_kpis(engine)
     stock_data = (
         scenario_stock(
             loaded.network,
@@ -698,11 +713,57 @@ def replay(
         if stock
         else None
     )
-    with_stock = _with_stock(
+    # With stock data the stock-aware engine's run (the longest) goes beside blind, and
+    # forewarned and hindsight stay with the engine and news: the two processes' shares even.
+    beside = ("blind", "engine_stock") if stock_data is not None else _BESIDE
+
+    def run_one(name: str, report: RunProgress | None) -> Any:
+        if name == "blind":
+            return run_blind(loaded, shipments, seed=seed, progress=report)
+        if name == "forewarned":
+            return run_forewarned(
+                loaded, shipments, playbooks, seed=seed, progress=report, diagnostics=diagnostics
+            )
+        if name == "hindsight":
+            return run_hindsight(loaded, shipments, playbooks, seed=seed, progress=report)
+        assert name == "engine_stock" and stock_data is not None
+        return _stock_run(
+            stock_data, loaded, shipments, playbooks, seed=seed, approve=approve, progress=report
+        )
+
+    def engine_and_rest(report: RunProgress | None) -> dict[str, Any]:
+        engine = run_engine(
+            loaded,
+            shipments,
+            playbooks,
+            seed=seed,
+            progress=report,
+            settings=EngineSettings(approve_all=approve, rescore_every=DAY),
+        )
+        news = run_news(loaded, shipments, seed=seed, alerts=engine.open_alerts, progress=report)
+        rest = {n: run_one(n, report) for n in ("forewarned", "hindsight") if n not in beside}
+        return {"engine": engine, "news": news, **rest}
+
+    def the_others(report: RunProgress | None) -> dict[str, Any]:
+        return {name: _lean(run_one(name, report)) for name in beside}
+
+    if workers > 1 and can_fork():
+        mine, theirs = alongside(the_others, engine_and_rest, progress)
+        by_id = {s.id: s for s in shipments}
+        for run in theirs.values():
+            _restore(run[0] if isinstance(run, tuple) else run, by_id)
+    else:
+        theirs = {name: run_one(name, progress) for name in beside if name == "blind"}
+        mine = engine_and_rest(progress)
+        theirs.update({name: run_one(name, progress) for name in beside if name != "blind"})
+    done = {**mine, **theirs}
+    blind, engine, news = done["blind"], done["engine"], done["news"]
+    forewarned, hindsight = done["forewarned"], done["hindsight"]
+    engine_kpis = _engine_kpis(engine)
+    with_stock = _stock_figures(
         stock_data,
+        done.get("engine_stock"),
         loaded,
-        shipments,
-        playbooks,
         {
             "blind": blind,
             "news": news,
@@ -710,9 +771,6 @@ def replay(
             "forewarned": forewarned,
             "hindsight": hindsight,
         },
-        seed=seed,
-        approve=approve,
-        progress=progress,
     )
     totals = {
         name: run.kpis()["total_cost"]
@@ -833,21 +891,17 @@ def _engine_kpis(engine: RunResult) -> dict[str, Any]:
     return kpis
 
 
-def _with_stock(
-    stock: ScenarioStock | None,
+def _stock_run(
+    stock: ScenarioStock,
     loaded: LoadedScenario,
     shipments: Sequence[Shipment],
     playbooks: Sequence[Playbook],
-    runs: dict[str, RunResult],
     *,
     seed: int,
     approve: bool,
     progress: RunProgress | None,
-) -> dict[str, Any]:
-    """With stock data: the stock-aware engine's run, every run's sales KPIs (under `stock`)
-    and the stock-aware engine's saving over the lateness-priced one; empty without."""
-    if stock is None:
-        return {"kpis": {}, "runs": {}, "saving": {}, "prices": {}}
+) -> tuple[RunResult, StockPricer]:
+    """The stock-aware engine's run, and the pricer that priced its bookings."""
     pricer = StockPricer(stock, network=loaded.network)
     aware = run_engine(
         loaded,
@@ -859,6 +913,20 @@ def _with_stock(
         price=pricer,
         name="engine_stock",
     )
+    return aware, pricer
+
+
+def _stock_figures(
+    stock: ScenarioStock | None,
+    stock_run: tuple[RunResult, StockPricer] | None,
+    loaded: LoadedScenario,
+    runs: dict[str, RunResult],
+) -> dict[str, Any]:
+    """With stock data: every run's sales KPIs (under `stock`), the stock-aware engine's run
+    and its saving over the lateness-priced one; empty without."""
+    if stock is None or stock_run is None:
+        return {"kpis": {}, "runs": {}, "saving": {}, "prices": {}}
+    aware, pricer = stock_run
     runs = {**runs, "engine_stock": aware}
     kpis = {
         name: {
