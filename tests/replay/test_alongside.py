@@ -1,6 +1,7 @@
-"""A replay with two workers (blind, forewarned and hindsight in a forked second process) is the
-replay with one: the same document and the same outcomes, run by run; and the fork helper
-passes on results, progress and errors, and leaves HiGHS usable in the child."""
+"""A replay with two workers (blind, forewarned, hindsight and news in a forked second process,
+news taking the engine's alerts as the engine posts them) is the replay with one: the same
+document and the same outcomes, run by run; and the fork helper passes on results, progress,
+messages and errors, and leaves HiGHS usable in the child."""
 
 from __future__ import annotations
 
@@ -86,17 +87,23 @@ def test_workers_must_be_positive(short_scenario: LoadedScenario, playbooks: lis
 def test_the_child_runs_in_another_process_and_relays_progress() -> None:
     seen: list[tuple[str, int, int]] = []
 
-    def theirs(report: Any) -> int:
+    def theirs(report: Any, take: Any) -> tuple[int, list[Any]]:
         for step in range(1, 4):
             report("theirs", step, 3)
-        return os.getpid()
+        taken = []
+        while (message := take()) is not None:
+            taken.append(message)
+        return os.getpid(), taken
 
-    def mine(report: Any) -> int:
+    def mine(report: Any, post: Any) -> int:
         report("mine", 1, 1)
+        for i in range(2_000):  # far more than a pipe holds: posting must not wait
+            post((i, "x" * 100))
         return os.getpid()
 
-    here, there = alongside(theirs, mine, lambda *event: seen.append(event))
+    here, (there, taken) = alongside(theirs, mine, lambda *event: seen.append(event))
     assert here == os.getpid() and there != here
+    assert taken == [(i, "x" * 100) for i in range(2_000)]
     # The child's last steps may arrive after mine's last report: they are not lost.
     assert ("mine", 1, 1) in seen
     assert [e for e in seen if e[0] == "theirs"] == [("theirs", s, 3) for s in (1, 2, 3)]
@@ -104,11 +111,11 @@ def test_the_child_runs_in_another_process_and_relays_progress() -> None:
 
 @needs_fork
 def test_an_error_in_the_child_is_raised_here_as_itself() -> None:
-    def theirs(report: Any) -> None:
+    def theirs(report: Any, take: Any) -> None:
         raise InputError([Problem("scenario.yaml", "row 3", "at", "not a time")])
 
     with pytest.raises(InputError) as raised:
-        alongside(theirs, lambda report: 1)
+        alongside(theirs, lambda report, post: 1)
     assert raised.value.problems[0].where == "row 3"
 
 
@@ -117,20 +124,20 @@ def test_an_error_that_does_not_pickle_comes_back_as_its_traceback() -> None:
     class Local(Exception):  # defined in a function: pickle cannot find it by name
         pass
 
-    def theirs(report: Any) -> None:
+    def theirs(report: Any, take: Any) -> None:
         raise Local("the child's own message")
 
     with pytest.raises(RuntimeError, match="the child's own message"):
-        alongside(theirs, lambda report: 1)
+        alongside(theirs, lambda report, post: 1)
 
 
 @needs_fork
 def test_a_child_that_dies_is_reported() -> None:
-    def theirs(report: Any) -> None:
+    def theirs(report: Any, take: Any) -> None:
         os._exit(3)
 
     with pytest.raises(RuntimeError, match="exit code 3"):
-        alongside(theirs, lambda report: 1)
+        alongside(theirs, lambda report, post: 1)
 
 
 @needs_fork
@@ -160,7 +167,7 @@ def test_highs_solves_in_the_child_after_a_threaded_solve_here() -> None:
             return h.getInfo().objective_function_value
 
         here = knapsack(0)
-        mine, theirs = alongside(lambda r: [knapsack(s) for s in range(3)], lambda r: here)
+        mine, theirs = alongside(lambda r, t: [knapsack(s) for s in range(3)], lambda r, p: here)
         assert theirs[0] == here, (theirs, here)
         print("ok")
         """
@@ -176,3 +183,25 @@ def test_highs_solves_in_the_child_after_a_threaded_solve_here() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_without_fork_both_run_here_mine_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where fork is not available, this process's piece runs first and the other takes what
+    it posted."""
+    from twin.replay import alongside as module
+
+    monkeypatch.setattr(module, "can_fork", lambda: False)
+    order: list[str] = []
+
+    def theirs(report: Any, take: Any) -> list[Any]:
+        order.append("theirs")
+        return [take(), take(), take()]
+
+    def mine(report: Any, post: Any) -> int:
+        order.append("mine")
+        post("a")
+        post("b")
+        return os.getpid()
+
+    here, taken = module.alongside(theirs, mine)
+    assert here == os.getpid() and order == ["mine", "theirs"] and taken == ["a", "b", None]

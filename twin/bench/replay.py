@@ -2,8 +2,9 @@
 
 The Red Sea 2024 scenario (1 Dec 2023 – 29 Feb 2024, 91 days) with its shipment mix raised to
 40 a day; the figure is the whole replay (blind, news, engine, forewarned and hindsight, the
-bound) with min(2, CPUs) workers: blind, forewarned and hindsight in a second process while
-the engine and news run in the first (twin.replay.alongside). Beside the wall time: the CPU
+bound) with min(2, CPUs) workers: blind, forewarned, hindsight and then news in a second
+process while the engine runs in the first, news taking the engine's alerts at each booking as
+the engine posts them (twin.replay.alongside). Beside the wall time: the CPU
 time of both processes (parallelism is no less work), the same replay run serially (after the
 parallel one, so it starts warm: the comparison does not flatter the parallel figure), each
 run's time, and where the engine's time goes: scoring and alerting, planning new bookings, and
@@ -93,8 +94,8 @@ def run(size: str) -> dict[str, dict[str, Any]]:
             "engine_parts_s": {f"{stage}_s": seconds for stage, seconds in stages.items()},
             "reroutes": doc["engine"]["reroutes"],
             "engine_vs_blind": doc["saving"]["engine_vs_blind"],
-            "note": f"seconds: wall time with {workers} workers (blind, forewarned and hindsight "
-            "beside the engine and news); cpu_s: both processes' CPU time; serial_s: the same "
+            "note": f"seconds: wall time with {workers} workers (blind, forewarned, hindsight and "
+            "news beside the engine); cpu_s: both processes' CPU time; serial_s: the same "
             "replay in one process, run second (warm), same document; per run: each run's own "
             "wall time. Engine parts: score, alerts, respond (exposure, playbooks, re-plans), "
             "plan (new bookings), world; with signal ingestion they make up the engine's time",

@@ -2,12 +2,14 @@
 
 A replay's runs share nothing but their inputs (each sails its own seeded world), so the runs
 that need nothing from the engine's (blind, forewarned, hindsight) can go to a second core
-while the engine runs here. The child is forked: it starts with this process's scenario,
+while the engine runs here; news, which needs the engine's open alerts at each booking, can
+follow them there, taking each booking's alerts as the engine posts them. The child is forked: it starts with this process's scenario,
 shipments, playbooks and loaded modules, and nothing is pickled on the way in; only its
 results come back. The child first gives HiGHS a fresh thread pool: a forked child inherits
 the parent's pool but not its threads, and its first parallel solve would wait for them for
-ever (seen with 4 solver threads). Where fork is not available (Windows, macOS's default), or this process may
-not have children (a daemonic pool worker), both pieces run here, one after the other.
+ever (seen with 4 solver threads). Where fork is not available (Windows, macOS's default), or
+this process may not have children (a daemonic pool worker), both pieces run here, one after
+the other (this process's piece first: the other may take what it posts).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any, TypeVar
 import highspy
 
 Progress = Callable[[str, int, int], None]  # (run name, step, steps), as twin.replay.run's
+Post = Callable[[Any], None]  # this process's piece sends the other one a message
+Take = Callable[[], Any]  # the other piece's next message, waiting for it; None after the last
 Mine = TypeVar("Mine")
 Theirs = TypeVar("Theirs")
 
@@ -35,35 +39,49 @@ def can_fork() -> bool:
 
 
 def alongside(
-    theirs: Callable[[Progress | None], Theirs],
-    mine: Callable[[Progress | None], Mine],
+    theirs: Callable[[Progress | None, Take], Theirs],
+    mine: Callable[[Progress | None, Post], Mine],
     progress: Progress | None = None,
 ) -> tuple[Mine, Theirs]:
-    """`mine(progress)` here and `theirs(progress)` in a forked child, at the same time; both
-    results. The child's progress is relayed to `progress` whenever `mine` reports its own.
+    """`mine(progress, post)` here and `theirs(progress, take)` in a forked child, at the same
+    time; both results. What `mine` posts, `theirs` takes, in order (None once `mine` is done);
+    posting never waits. The child's progress is relayed to `progress` whenever `mine` reports
+    its own.
 
     An exception in the child is raised here (as itself where it pickles, else as a
     RuntimeError carrying its traceback); an exception here stops the child.
     """
     if not can_fork():
-        done = theirs(progress)
-        return mine(progress), done
+        posted: list[Any] = []
+        result = mine(progress, posted.append)
+        posted.append(None)
+        return result, theirs(progress, iter(posted).__next__)
     context = multiprocessing.get_context("fork")
+    # A queue, not a pipe: its feeder thread buffers what is posted, so `mine` never waits for
+    # the child to take it (the child is busy with its own runs until then).
+    feed = context.Queue()
     receive, send = context.Pipe(duplex=False)
     child = context.Process(
-        target=_serve, args=(theirs, send, progress is not None), name="twin-replay", daemon=True
+        target=_serve,
+        args=(theirs, send, feed, progress is not None),
+        name="twin-replay",
+        daemon=True,
     )
     child.start()
     send.close()  # the child holds the only sending end: its exit ends the pipe
     relay = _Relay(receive, progress, child)
     try:
-        result = mine(relay.report if progress is not None else None)
+        result = mine(relay.report if progress is not None else None, feed.put)
+        feed.put(None)
         return result, relay.result()
     finally:
         if child.is_alive() and not relay.finished:
             child.terminate()
         child.join()
         receive.close()
+        # Whatever the child did not take is dropped: nothing waits to flush it.
+        feed.cancel_join_thread()
+        feed.close()
 
 
 class _Relay:
@@ -108,15 +126,21 @@ class _Relay:
             self.finished = True
 
 
-def _serve(work: Callable[[Progress | None], Any], send: Connection, relay_progress: bool) -> None:
-    """The child: run `work`, send its progress and then its result (or its error)."""
+def _serve(
+    work: Callable[[Progress | None, Take], Any],
+    send: Connection,
+    feed: Any,
+    relay_progress: bool,
+) -> None:
+    """The child: run `work` (taking from `feed`), send its progress and then its result (or
+    its error)."""
 
     def report(name: str, step: int, steps: int) -> None:
         send.send(("progress", name, step, steps))
 
     try:
         highspy._Highs.resetGlobalScheduler(False)  # type: ignore[attr-defined]
-        send.send(("done", work(report if relay_progress else None)))
+        send.send(("done", work(report if relay_progress else None, feed.get)))
     except BaseException as error:  # noqa: BLE001 - every failure goes back to the parent
         send.send(("error", _portable(error)))
     finally:
