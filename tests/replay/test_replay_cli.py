@@ -34,3 +34,25 @@ def test_the_table_shows_forewarned_and_hindsight_and_the_shares_of_each(
     flat = " ".join(proc.stdout.split())
     assert f"hindsight (the bound) {saving['hindsight_vs_blind']:,.0f}" in flat, flat
     assert f"forewarned {saving['forewarned_vs_blind']:,.0f}" in flat, flat
+
+
+def test_one_worker_gives_the_same_document_as_the_default(
+    short_scenario: LoadedScenario, short_replay: dict[str, Any]
+) -> None:
+    """`--workers 1` runs every run in one process; the default (two where there are two CPUs)
+    gives the same document (test_alongside checks that run by run)."""
+    import json
+
+    command = [sys.executable, "-m", "twin.cli.app", "replay", str(short_scenario.path)]
+    command += ["--playbooks", str(ROOT / "playbooks"), "--json", "--workers", "1"]
+    proc = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    want = json.loads(json.dumps({k: v for k, v in short_replay.items() if k != "_runs"}))
+    assert {k: v for k, v in doc.items() if k != "timing"} == {
+        k: v for k, v in want.items() if k != "timing"
+    }
+    refused = subprocess.run(
+        command[:-1] + ["0"], check=False, capture_output=True, text=True, cwd=ROOT
+    )
+    assert refused.returncode != 0 and "--workers" in refused.stderr

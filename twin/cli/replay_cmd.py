@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,7 +30,14 @@ def replay(
         int,
         typer.Option(help="Monte Carlo: replay N sampled worlds and report distributions.", min=1),
     ] = 1,
-    workers: Annotated[int | None, typer.Option(help="Parallel local workers for --runs.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes. One replay: blind, forewarned and hindsight run beside the engine "
+            "(default min(2, CPUs); 1 runs all in one). With --runs: local workers (default 2).",
+            min=1,
+        ),
+    ] = None,
     executor: Annotated[str, typer.Option(help="local, dask or ray (for --runs).")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Cluster address for dask or ray.")] = None,
 ) -> None:
@@ -63,7 +71,14 @@ def replay(
                 tasks[name] = bar.add_task(f"{loaded.scenario.name}: {name}", total=steps)
             bar.update(tasks[name], completed=step)
 
-        doc = run_replay(loaded, library, approve=not no_approve, seed=seed, progress=progress)
+        doc = run_replay(
+            loaded,
+            library,
+            approve=not no_approve,
+            seed=seed,
+            progress=progress,
+            workers=workers if workers is not None else min(2, os.cpu_count() or 1),
+        )
     runs_detail = doc.pop("_runs")
     if report is not None:
         from twin.replay.report import write_report

@@ -96,7 +96,9 @@ def one_run(loaded: LoadedScenario, playbooks: Sequence[Playbook], seed: int) ->
     scenario = jittered(loaded.scenario, seed)
     sample = dataclasses.replace(loaded, scenario=scenario)
     # The runs' KPIs only: no calm-world diagnostic, no stock-aware engine (not reported here).
-    doc = replay(sample, playbooks, seed=seed, diagnostics=False, stock=False)
+    # One process per run: the runs themselves are spread over the workers, and a replay's own
+    # second process would only compete with them for the cores.
+    doc = replay(sample, playbooks, seed=seed, diagnostics=False, stock=False, workers=1)
     runs = doc["_runs"]
     first = min((e.at for e in scenario.effects), default=None)
     out: dict[str, Any] = {"seed": seed}

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +36,7 @@ from twin.feeds.ingest import ingest_signals
 from twin.network.graph import WhatIf
 from twin.playbook.actions import render_steps
 from twin.playbook.schema import Playbook, step_name, step_params
+from twin.replay.alongside import Post, Take, alongside, can_fork
 from twin.replay.demand import (
     URGENT_SUFFIX,
     ScenarioStock,
@@ -246,7 +247,7 @@ def run_news(
     *,
     seed: int,
     settings: EngineSettings | None = None,
-    alerts: dict[datetime, frozenset[str]] | None = None,
+    alerts: Mapping[datetime, frozenset[str]] | None = None,
     progress: RunProgress | None = None,
 ) -> RunResult:
     """The planner who reads the news: the engine's scorers and alert rules on the same signals,
@@ -401,12 +402,14 @@ def run_engine(
     progress: RunProgress | None = None,
     price: Pricer | None = None,
     name: str = "engine",
+    booked: Callable[[datetime, frozenset[str]], None] | None = None,
 ) -> RunResult:
     """The engine on the scenario's signals, re-routing freight in the world as it decides.
 
     `price`, given, re-prices each day's bookings before the engine plans them (the stock-aware
     engine: twin.replay.demand.StockPricer); the world carries the shipments as they are, so
-    every run's outcomes are costed alike."""
+    every run's outcomes are costed alike. `booked`, given, is told the open alerts' targets at
+    each booking as the run goes (what `news` avoids there)."""
     scenario = loaded.scenario
     started = time.perf_counter()
     world, book = _world(loaded, seed)
@@ -515,6 +518,8 @@ def run_engine(
                 )
         if batch:
             result.open_alerts[tick] = _open_alert_targets(engine)
+            if booked is not None:
+                booked(tick, result.open_alerts[tick])
             planned = price(batch, tick, world) if price else batch
             engine.plan_shipments(planned, tick, use_risk=True)
             by_shipment: dict[str, list[Assignment]] = defaultdict(list)
@@ -653,6 +658,72 @@ def _share(saved: float, possible: float) -> float | None:
     return round(saved / possible, 4) if possible > 1e-9 else None
 
 
+# The runs that need nothing from the engine's: with workers=2 they run in a second process.
+_BESIDE = ("blind", "forewarned", "hindsight")
+
+
+class _Posted(Mapping[datetime, frozenset[str]]):
+    """The engine's open alerts at each booking, taken as the engine (in the other process)
+    posts them: (tick, targets) in time order, then None. Looking up a tick not posted yet
+    waits for it; one the engine has passed without a booking is not there."""
+
+    def __init__(self, take: Take):
+        self._take = take
+        self._seen: dict[datetime, frozenset[str]] = {}
+        self._done = False
+
+    def __getitem__(self, tick: datetime) -> frozenset[str]:
+        while tick not in self._seen and not self._done:
+            posted = self._take()
+            if posted is None:
+                self._done = True
+            else:
+                self._seen[posted[0]] = posted[1]
+        return self._seen[tick]
+
+    def __iter__(self) -> Iterator[datetime]:
+        return iter(self._seen)
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+def _nothing() -> None:
+    return None
+
+
+def _drop(message: Any) -> None:
+    """Post nowhere: in one process news reads the engine's alerts from its result."""
+
+
+def _lean(done: Any) -> Any:
+    """A run's result without its shipments (the parent has them): less to send back."""
+    for run in done if isinstance(done, tuple) else (done,):
+        if isinstance(run, RunResult):
+            run.shipments = {}
+            if run.undisturbed is not None:
+                run.undisturbed.shipments = {}
+    return done
+
+
+def _warm_planner(loaded: LoadedScenario, shipments: Sequence[Shipment]) -> None:
+    """Plan the first booking on a throwaway planner: the planner's compiled kernels load on
+    first use (a third of a second to a second), and loaded before a fork they serve both
+    processes rather than loading in each."""
+    ticks = tick_times(loaded.scenario)
+    first = next((batch for batch in _batches(shipments, ticks) if batch), None)
+    if first is not None:
+        planner = Engine.from_state(loaded.network, [], EngineState(), EngineSettings())
+        planner.plan_shipments(first, ticks[0], use_risk=False)
+
+
+def _restore(run: RunResult, by_id: dict[str, Shipment]) -> None:
+    """Give a run sent back by `_lean` its shipments again (one dict, as a run made here)."""
+    run.shipments = dict(by_id)
+    if run.undisturbed is not None:
+        run.undisturbed.shipments = run.shipments
+
+
 def replay(
     loaded: LoadedScenario,
     playbooks: Sequence[Playbook],
@@ -662,30 +733,23 @@ def replay(
     progress: RunProgress | None = None,
     diagnostics: bool = True,
     stock: bool = True,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Run blind, news, engine, forewarned and hindsight on one scenario; the SPEC's `twin
     replay` document. `diagnostics`: also forewarned in the calm world (the calm-world part of
     its saving); every run, hindsight (the bound) included, is in the document either way.
     `stock=False` leaves out a scenario's stock data (the stock-aware engine's run and every
-    run's sales KPIs), which Monte Carlo does not report."""
+    run's sales KPIs), which Monte Carlo does not report.
+
+    `workers=2` runs the runs that need nothing from the engine's in a forked second process
+    while the engine and news run in this one (twin.replay.alongside); the document is the
+    same as with 1 (each run sails its own seeded world), only sooner where two cores are free.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1 (got {workers})")
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
     shipments = scenario_shipments(loaded)
-    blind = run_blind(loaded, shipments, seed=seed, progress=progress)
-    engine = run_engine(
-        loaded,
-        shipments,
-        playbooks,
-        seed=seed,
-        progress=progress,
-        settings=EngineSettings(approve_all=approve, rescore_every=DAY),
-    )
-    news = run_news(loaded, shipments, seed=seed, alerts=engine.open_alerts, progress=progress)
-    forewarned = run_forewarned(
-        loaded, shipments, playbooks, seed=seed, progress=progress, diagnostics=diagnostics
-    )
-    hindsight = run_hindsight(loaded, shipments, playbooks, seed=seed, progress=progress)
-    engine_kpis = _engine_kpis(engine)
     stock_data = (
         scenario_stock(
             loaded.network,
@@ -698,11 +762,80 @@ def replay(
         if stock
         else None
     )
-    with_stock = _with_stock(
+    # With stock data the stock-aware engine's run (the longest) goes beside blind, and news,
+    # forewarned and hindsight stay with the engine: the two processes' shares even. Without,
+    # news follows blind, forewarned and hindsight there, taking the engine's alerts at each
+    # booking as the engine posts them.
+    beside = ("blind", "engine_stock") if stock_data is not None else (*_BESIDE, "news")
+
+    def run_one(name: str, report: RunProgress | None) -> Any:
+        if name == "blind":
+            return run_blind(loaded, shipments, seed=seed, progress=report)
+        if name == "forewarned":
+            return run_forewarned(
+                loaded, shipments, playbooks, seed=seed, progress=report, diagnostics=diagnostics
+            )
+        if name == "hindsight":
+            return run_hindsight(loaded, shipments, playbooks, seed=seed, progress=report)
+        assert name == "engine_stock" and stock_data is not None
+        return _stock_run(
+            stock_data, loaded, shipments, playbooks, seed=seed, approve=approve, progress=report
+        )
+
+    def news_after(engine: RunResult | None, report: RunProgress | None, take: Take) -> RunResult:
+        alerts = engine.open_alerts if engine is not None else _Posted(take)
+        return run_news(loaded, shipments, seed=seed, alerts=alerts, progress=report)
+
+    def engine_and(here: Sequence[str]) -> Callable[[RunProgress | None, Post], dict[str, Any]]:
+        """The engine's run, then those of `here` (news, forewarned, hindsight) that follow
+        it in this process; the engine posts its alerts at each booking as it goes."""
+
+        def run(report: RunProgress | None, post: Post) -> dict[str, Any]:
+            engine = run_engine(
+                loaded,
+                shipments,
+                playbooks,
+                seed=seed,
+                progress=report,
+                settings=EngineSettings(approve_all=approve, rescore_every=DAY),
+                booked=lambda tick, targets: post((tick, targets)),
+            )
+            return {
+                "engine": engine,
+                **{
+                    n: news_after(engine, report, _nothing) if n == "news" else run_one(n, report)
+                    for n in here
+                },
+            }
+
+        return run
+
+    def the_others(report: RunProgress | None, take: Take) -> dict[str, Any]:
+        return {
+            name: _lean(news_after(None, report, take) if name == "news" else run_one(name, report))
+            for name in beside
+        }
+
+    if workers > 1 and can_fork():
+        _warm_planner(loaded, shipments)
+        here = [n for n in ("news", "forewarned", "hindsight") if n not in beside]
+        mine, theirs = alongside(the_others, engine_and(here), progress)
+        by_id = {s.id: s for s in shipments}
+        for run in theirs.values():
+            _restore(run[0] if isinstance(run, tuple) else run, by_id)
+    else:
+        theirs = {"blind": run_one("blind", progress)}
+        mine = engine_and(("news", "forewarned", "hindsight"))(progress, _drop)
+        if stock_data is not None:
+            theirs["engine_stock"] = run_one("engine_stock", progress)
+    done = {**mine, **theirs}
+    blind, engine, news = done["blind"], done["engine"], done["news"]
+    forewarned, hindsight = done["forewarned"], done["hindsight"]
+    engine_kpis = _engine_kpis(engine)
+    with_stock = _stock_figures(
         stock_data,
+        done.get("engine_stock"),
         loaded,
-        shipments,
-        playbooks,
         {
             "blind": blind,
             "news": news,
@@ -710,9 +843,6 @@ def replay(
             "forewarned": forewarned,
             "hindsight": hindsight,
         },
-        seed=seed,
-        approve=approve,
-        progress=progress,
     )
     totals = {
         name: run.kpis()["total_cost"]
@@ -833,21 +963,17 @@ def _engine_kpis(engine: RunResult) -> dict[str, Any]:
     return kpis
 
 
-def _with_stock(
-    stock: ScenarioStock | None,
+def _stock_run(
+    stock: ScenarioStock,
     loaded: LoadedScenario,
     shipments: Sequence[Shipment],
     playbooks: Sequence[Playbook],
-    runs: dict[str, RunResult],
     *,
     seed: int,
     approve: bool,
     progress: RunProgress | None,
-) -> dict[str, Any]:
-    """With stock data: the stock-aware engine's run, every run's sales KPIs (under `stock`)
-    and the stock-aware engine's saving over the lateness-priced one; empty without."""
-    if stock is None:
-        return {"kpis": {}, "runs": {}, "saving": {}, "prices": {}}
+) -> tuple[RunResult, StockPricer]:
+    """The stock-aware engine's run, and the pricer that priced its bookings."""
     pricer = StockPricer(stock, network=loaded.network)
     aware = run_engine(
         loaded,
@@ -859,6 +985,20 @@ def _with_stock(
         price=pricer,
         name="engine_stock",
     )
+    return aware, pricer
+
+
+def _stock_figures(
+    stock: ScenarioStock | None,
+    stock_run: tuple[RunResult, StockPricer] | None,
+    loaded: LoadedScenario,
+    runs: dict[str, RunResult],
+) -> dict[str, Any]:
+    """With stock data: every run's sales KPIs (under `stock`), the stock-aware engine's run
+    and its saving over the lateness-priced one; empty without."""
+    if stock is None or stock_run is None:
+        return {"kpis": {}, "runs": {}, "saving": {}, "prices": {}}
+    aware, pricer = stock_run
     runs = {**runs, "engine_stock": aware}
     kpis = {
         name: {

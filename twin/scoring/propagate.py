@@ -16,7 +16,14 @@ import pandas as pd
 
 from twin.domain.records import Network
 from twin.scoring.config import ScoringConfig
-from twin.scoring.scorers import SCORE_COLUMNS, ScoreResult, annotate, score_signals
+from twin.scoring.scorers import (
+    SCORE_COLUMNS,
+    ScoreResult,
+    _from_ns,
+    _ns,
+    annotate,
+    score_signals,
+)
 
 # Contributors named in a lane's explanation, strongest first; the rest are counted.
 _MAX_NAMED = 3
@@ -24,40 +31,35 @@ _MAX_NAMED = 3
 
 # The last network's links and the last propagation (one each): the engine rescores the same
 # network every day, and on many days its own scores are those of the day before.
-_links: tuple[Network, pd.DataFrame] | None = None
+_links: tuple[Network, dict[str, list[tuple[str, str]]]] | None = None
 _last: tuple[Network, ScoringConfig, pd.DataFrame, pd.DataFrame] | None = None
 _KEEP_ROWS = 10_000
 
 
-def lane_links(network: Network) -> pd.DataFrame:
-    """One row per (lane, node, role) with role `via`, `arrive` or `depart` (worked out once
-    for the network last asked about; do not modify the frame)."""
+def lane_links(network: Network) -> dict[str, list[tuple[str, str]]]:
+    """Node -> the (lane, role) pairs it touches, role `via`, `arrive` or `depart`, in lane
+    order (worked out once for the network last asked about; do not modify it)."""
     global _links
     if _links is None or _links[0] is not network:
         _links = (network, _lane_links(network))
     return _links[1]
 
 
-def _lane_links(network: Network) -> pd.DataFrame:
-    lanes: list[str] = []
-    nodes: list[str] = []
-    roles: list[str] = []
+def _lane_links(network: Network) -> dict[str, list[tuple[str, str]]]:
+    links: dict[str, list[tuple[str, str]]] = {}
     for lane in network.lanes:
-        links = [(member, "via") for member in lane.via]
-        links += [(lane.to, "arrive"), (lane.from_, "depart")]
-        for node, role in links:
-            lanes.append(lane.id)
-            nodes.append(node)
-            roles.append(role)
-    return pd.DataFrame({"lane": lanes, "node": nodes, "role": roles})
+        touched = [(member, "via") for member in lane.via]
+        touched += [(lane.to, "arrive"), (lane.from_, "depart")]
+        for node, role in touched:
+            links.setdefault(node, []).append((lane.id, role))
+    return links
 
 
-def _factors(roles: pd.Series, dimensions: pd.Series, config: ScoringConfig) -> np.ndarray:
-    via = np.full(len(roles), config.via_factor)
-    arrive = dimensions.map(config.arrive_factors).fillna(0.0).to_numpy(dtype=float)
-    depart = dimensions.map(config.depart_factors).fillna(0.0).to_numpy(dtype=float)
-    role = roles.to_numpy()
-    return np.where(role == "via", via, np.where(role == "arrive", arrive, depart))
+def _factor(role: str, dimension: str, config: ScoringConfig) -> float:
+    if role == "via":
+        return config.via_factor
+    factors = config.arrive_factors if role == "arrive" else config.depart_factors
+    return float(factors.get(dimension, 0.0))
 
 
 def propagate(
@@ -84,88 +86,109 @@ def propagate(
 
 
 def _propagate(scores: pd.DataFrame, network: Network, config: ScoringConfig) -> pd.DataFrame:
-    node_ids = set(network.node_by_id)
-    is_node = scores["target"].isin(node_ids)
-    node_scores = scores[is_node & (scores["score"] > 0)]
-    own_lanes = scores[~is_node]
-    if node_scores.empty or not network.lanes:
+    # Plain Python over the rows: a day's frame has a few node scores and a few hundred lanes,
+    # where pandas' merges and sorts cost far more than the arithmetic.
+    nodes_by_id = network.node_by_id
+    targets = scores["target"].tolist()
+    dimensions = scores["dimension"].tolist()
+    values = scores["score"].tolist()
+    explains = scores["explain"].tolist()
+    starts = _ns(scores["starts_at"])
+    until = _ns(scores["until"])
+    is_node = [t in nodes_by_id for t in targets]
+    node_rows: dict[str, list[int]] = {}
+    for row, (target, on_node, value) in enumerate(zip(targets, is_node, values)):
+        if on_node and value > 0:
+            node_rows.setdefault(target, []).append(row)
+    if not node_rows or not network.lanes:
         return scores.reset_index(drop=True)
-    links = lane_links(network)
-    reach = links.merge(node_scores, left_on="node", right_on="target")
-    reach["factor"] = _factors(reach["role"], reach["dimension"], config)
-    reach["carried"] = reach["score"] * reach["factor"]
-    reach = reach[reach["carried"] > 0]
-    if reach.empty:
+    # Each node's risk reaching each lane it touches: (carried, node, lane, dimension, line,
+    # row), in link order (lanes in network order) and each node's rows in frame order.
+    reach: list[tuple[float, str, str, str, str, int]] = []
+    for node, links in lane_links(network).items():
+        rows = node_rows.get(node)
+        if rows is None:
+            continue
+        for lane, role in links:
+            for row in rows:
+                dimension = dimensions[row]
+                factor = _factor(role, dimension, config)
+                carried = values[row] * factor
+                if carried > 0:
+                    # Drop the "dimension score:" prefix of the node's explanation: the
+                    # lane's line repeats it.
+                    detail = explains[row].split(": ", 1)[-1]
+                    scale = "" if factor == 1 else f" x{factor:g}"
+                    line = f"from {node} ({role}{scale}) {carried:.2f}: {detail}"
+                    reach.append((carried, node, lane, dimension, line, row))
+    if not reach:
         return scores.reset_index(drop=True)
-    reach = reach.sort_values(["carried", "node"], ascending=[False, True], kind="stable")
-    # Drop the "dimension score:" prefix of the node's explanation: the lane's line repeats it.
-    detail = [text.split(": ", 1)[-1] for text in reach["explain"]]
-    reach["line"] = [
-        f"from {n} ({r}{'' if f == 1 else f' x{f:g}'}) {c:.2f}: {d}"
-        for n, r, f, c, d in zip(
-            reach["node"], reach["role"], reach["factor"], reach["carried"], detail
-        )
-    ]
-    # Strongest first, so the first row of each (lane, dimension) is the one that counts.
-    best = reach.drop_duplicates(["lane", "dimension"], keep="first").sort_values(
-        ["lane", "dimension"]
-    )
+    # Strongest first (ties by node), so the first line of each (lane, dimension) counts.
+    reach.sort(key=lambda r: (-r[0], r[1]))
+    best: dict[tuple[str, str], tuple[float, int]] = {}
     lines: dict[tuple[str, str], list[str]] = {}
     sources: dict[tuple[str, str], dict[str, None]] = {}
-    for key, node, line in zip(
-        zip(reach["lane"], reach["dimension"]), reach["node"], reach["line"]
-    ):
+    for carried, node, lane, dimension, line, row in reach:
+        key = (lane, dimension)
+        best.setdefault(key, (carried, row))
         lines.setdefault(key, []).append(line)
         sources.setdefault(key, {})[node] = None
-    keys = list(zip(best["lane"], best["dimension"]))
-    carried = pd.DataFrame(
+    own = {
+        (target, dimension): row
+        for row, (target, dimension, on_node) in enumerate(zip(targets, dimensions, is_node))
+        if not on_node
+    }
+    out_target: list[str] = []
+    out_dimension: list[str] = []
+    out_score: list[float] = []
+    out_explain: list[str] = []
+    out_sources: list[tuple[str, ...]] = []
+    out_starts: list[int] = []
+    out_until: list[int] = []
+    for key in sorted(own.keys() | best.keys()):
+        lane, dimension = key
+        mine = own.get(key)
+        carried = best.get(key)
+        own_score = values[mine] if mine is not None else -1.0
+        prop_score = carried[0] if carried is not None else -1.0
+        score = min(max(own_score, prop_score, 0.0), 1.0)
+        parts = []
+        if mine is not None:
+            text = explains[mine]
+            own_text = text.split(": ", 1)[-1] if isinstance(text, str) else ""
+            if own_text:
+                parts.append(f"own: {own_text}")
+        if carried is not None:
+            named = lines[key]
+            more = len(named) - _MAX_NAMED
+            parts.append("; ".join(named[:_MAX_NAMED]) + (f"; and {more} more" if more > 0 else ""))
+        out_target.append(lane)
+        out_dimension.append(dimension)
+        out_score.append(score)
+        out_explain.append(f"{dimension} {score:.2f}: " + " | ".join(parts))
+        from_own = (lane,) if mine is not None else ()
+        from_nodes = tuple(sources[key]) if carried is not None else ()
+        out_sources.append(tuple(dict.fromkeys(from_own + from_nodes)))
+        # The window of whichever counts: the carried risk where it is stronger than own.
+        window_row = carried[1] if carried is not None and prop_score > own_score else mine
+        assert window_row is not None
+        out_starts.append(int(starts[window_row]))
+        out_until.append(int(until[window_row]))
+    lanes = pd.DataFrame(
         {
-            "target": best["lane"].to_numpy(),
-            "dimension": best["dimension"].to_numpy(),
-            "p_score": best["carried"].to_numpy(),
-            "p_starts": best["starts_at"].to_numpy(),
-            "p_until": best["until"].to_numpy(),
+            "target": out_target,
+            "dimension": out_dimension,
+            "score": np.array(out_score, dtype=float),
+            "explain": out_explain,
+            "sources": out_sources,
+            "starts_at": _from_ns(pd.Series(out_starts, dtype=np.int64)),
+            "until": _from_ns(pd.Series(out_until, dtype=np.int64)),
         }
     )
-    carried["p_explain"] = [
-        "; ".join(lines[k][:_MAX_NAMED])
-        + (f"; and {len(lines[k]) - _MAX_NAMED} more" if len(lines[k]) > _MAX_NAMED else "")
-        for k in keys
-    ]
-    carried["p_sources"] = [tuple(sources[k]) for k in keys]
-    merged = own_lanes.merge(carried, on=["target", "dimension"], how="outer")
-    own = merged["score"].fillna(-1.0).to_numpy(dtype=float)
-    prop = merged["p_score"].fillna(-1.0).to_numpy(dtype=float)
-    use_prop = prop > own
-    out = pd.DataFrame({"target": merged["target"], "dimension": merged["dimension"]})
-    out["score"] = np.clip(np.maximum(own, prop), 0.0, 1.0)
-    own_text = [t.split(": ", 1)[-1] if isinstance(t, str) else "" for t in merged["explain"]]
-    out["explain"] = [
-        f"{d} {s:.2f}: "
-        + " | ".join(
-            x
-            for x in (
-                f"own: {o}" if isinstance(o, str) and o else "",
-                p if isinstance(p, str) else "",
-            )
-            if x
-        )
-        for d, s, o, p in zip(out["dimension"], out["score"], own_text, merged["p_explain"])
-    ]
-    out["sources"] = [
-        tuple(
-            dict.fromkeys(((t,) if o >= 0 else ()) + (tuple(ps) if isinstance(ps, tuple) else ()))
-        )
-        for t, o, ps in zip(merged["target"], own, merged["p_sources"])
-    ]
-    out["starts_at"] = pd.to_datetime(
-        merged["p_starts"].where(use_prop, merged["starts_at"]), utc=True
-    )
-    out["until"] = pd.to_datetime(merged["p_until"].where(use_prop, merged["until"]), utc=True)
-    lanes = annotate(out, network)
-    nodes = scores[is_node]
-    if nodes.empty:
+    lanes = annotate(lanes, network)
+    if not any(is_node):
         return lanes
+    nodes = scores[np.array(is_node)]
     return pd.concat([nodes[list(SCORE_COLUMNS)], lanes], ignore_index=True)
 
 

@@ -8,6 +8,7 @@ Everything is vectorised with pandas: the frame is grouped once, each metric sco
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -523,42 +524,64 @@ def combine_rows(rows: pd.DataFrame, at: pd.Timestamp, how: str) -> pd.DataFrame
     earliest contributing start (NaT = already) to the latest contributing end (NaT = open)."""
     if rows.empty:
         return _no_scores().copy()
-    rows = rows.sort_values(["score", "metric"], ascending=[False, True], kind="stable")
-    keys = ["target", "dimension"]
-    grouped = rows.groupby(keys, sort=True)
-    if how == "noisy_or":
-        score = 1.0 - (1.0 - rows["score"]).groupby([rows["target"], rows["dimension"]]).prod()
-    else:
-        score = grouped["score"].max()
-    # Joined in plain Python: far faster than a pandas per-group lambda.
-    texts: dict[tuple[str, str], list[str]] = {}
-    for key, text in zip(zip(rows["target"], rows["dimension"]), rows["explain"]):
-        texts.setdefault(key, []).append(text)
-    explain = pd.Series({key: "; ".join(parts) for key, parts in texts.items()})
-    explain.index.names = keys
-    # Windows in int64 nanoseconds: NaT start = already (now), NaT end = open (int64 max).
-    active = rows["score"].to_numpy(dtype=float) > 0
-    nat = np.iinfo(np.int64).min
-    begin = _ns(rows["starts_at"])
-    begin = np.where(begin == nat, at.value, begin)
-    end = _ns(rows["until"])
-    end = np.where(end == nat, np.iinfo(np.int64).max, end)
-    windows = pd.DataFrame(
+    # Plain Python over the rows: a pass has a few dozen at most, where pandas' sorts and
+    # group-bys cost far more than the arithmetic.
+    scores = rows["score"].tolist()
+    metrics = rows["metric"].tolist()
+    explains = rows["explain"].tolist()
+    begins = _ns(rows["starts_at"]).tolist()
+    ends = _ns(rows["until"]).tolist()
+    groups: dict[tuple[str, str], list[int]] = {}
+    for row, key in enumerate(zip(rows["target"].tolist(), rows["dimension"].tolist())):
+        groups.setdefault(key, []).append(row)
+    # Within a group the strongest first (ties by metric, then input order): its line leads.
+    by_strength = {
+        key: sorted(members, key=lambda r: (-scores[r], metrics[r]))
+        for key, members in groups.items()
+    }
+    nat, never = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    targets: list[str] = []
+    dimensions: list[str] = []
+    combined: list[float] = []
+    texts: list[str] = []
+    starts: list[float] = []
+    until: list[float] = []
+    for key in sorted(by_strength):
+        members = by_strength[key]
+        if how == "noisy_or":
+            left = 1.0
+            for row in members:
+                left *= 1.0 - scores[row]
+            score = 1.0 - left
+        else:
+            score = max(scores[row] for row in members)
+        targets.append(key[0])
+        dimensions.append(key[1])
+        combined.append(min(max(score, 0.0), 1.0))
+        texts.append("; ".join(explains[row] for row in members))
+        # Windows in int64 nanoseconds: NaT start = already (now), NaT end = open (int64 max).
+        active = [row for row in members if scores[row] > 0]
+        starts.append(
+            min(at.value if begins[r] == nat else begins[r] for r in active) if active else np.nan
+        )
+        until.append(
+            max(never if ends[r] == nat else ends[r] for r in active) if active else np.nan
+        )
+    # A group with no active row has no window (NaN: the times go through float64 then, as a
+    # join with missing rows makes them).
+    kind = float if any(math.isnan(a) for a in starts) else np.int64
+    begin = np.array(starts, dtype=kind)
+    end = np.array(until, dtype=kind)
+    return pd.DataFrame(
         {
-            "target": rows["target"].to_numpy(),
-            "dimension": rows["dimension"].to_numpy(),
-            "begin": begin,
-            "end": end,
+            "target": targets,
+            "dimension": dimensions,
+            "score": np.array(combined, dtype=float),
+            "explain": texts,
+            "starts_at": _from_ns(pd.Series(begin).where(begin > at.value)),
+            "until": _from_ns(pd.Series(end).where(end < never)),
         }
-    )[active]
-    spans = windows.groupby(keys, sort=True).agg(begin=("begin", "min"), end=("end", "max"))
-    out = pd.DataFrame({"score": score.clip(0.0, 1.0), "explain": explain})
-    out = out.join(spans)
-    out = out.reset_index()
-    out["starts_at"] = _from_ns(out["begin"].where(out["begin"] > at.value))
-    out["until"] = _from_ns(out["end"].where(out["end"] < np.iinfo(np.int64).max))
-    out = out.drop(columns=["begin", "end"])
-    return out
+    )
 
 
 def score_signals(
