@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -54,6 +55,22 @@ from twin.stock.monitor import StockAssessment, StockMonitor
 from twin.stock.moves import Situation
 
 S = IncidentState
+# With a re-plan budget: the part of what is left of it shared equally among the answers still
+# to make (the rest goes by what each has at stake), and the seconds kept back for the work
+# after the re-plans per shipment still to re-plan or already changed (building the incidents'
+# diffs, applying them, writing routes and plan changes back). Measured on the daemon bench
+# (docs/daemon.md, *The re-plan budget*).
+EQUAL_PART = 0.2
+TAIL_SECONDS_PER_SHIPMENT = 0.0001
+
+
+class _Share(NamedTuple):
+    """An answer's part of the re-plan budget: the fraction of what is left, less `reserve`."""
+
+    fraction: float
+    reserve: float
+
+
 # Where freight really is, as carriers report it: the plan of record's routes re-timed at `now`.
 Tracking = Callable[[datetime], Mapping[str, Routes]]
 
@@ -400,12 +417,17 @@ class Engine:
         self._scored_at, self._fresh_signals = now, False
         return self._scores
 
-    def tick(self, now: datetime) -> TickReport:
+    def tick(self, now: datetime, *, started: float | None = None) -> TickReport:
         """Score, alert, and respond: match playbooks, propose, apply what may be applied,
-        roll back what cleared, expire what nobody decided. Returns what happened."""
+        roll back what cleared, expire what nobody decided. Returns what happened.
+
+        started: when the pass this tick is part of began (`time.perf_counter()`; default:
+        now). The re-plan budget (`EngineSettings.replan_budget`) runs from it, so the pass
+        as a whole ends near the budget (the daemon's pass also reads and writes the store)."""
         self._rerouted, self._booked, self._unbooked = {}, {}, set()
         self._lift_expired(now)
         clock = time.perf_counter()
+        started = clock if started is None else started
         if (
             self._fresh_signals
             or self._scored_at is None
@@ -444,23 +466,20 @@ class Engine:
             )
         budget = self.settings.replan_budget
         self._budget = (
-            ReplanBudget(budget.total_seconds(), time.perf_counter) if budget and acting else None
+            ReplanBudget(budget.total_seconds(), time.perf_counter, started=started)
+            if budget and acting
+            else None
         )
-        # The budget is shared among the alerts a playbook answers (the rest re-plan nothing).
-        answering = len(waiting) + sum(
-            1
-            for e in events
-            if e.kind != "cleared" and e.pages and match_alert(e.alert, self.playbooks)
-        )
-        for incident, matched in waiting:
-            self._repropose(incident, matched, now, report, alerts_left=answering)
-            answering -= 1
-        for event in events:
-            if event.kind == "cleared":
-                self._on_clear(event.alert, now, report)
-            elif event.pages:
-                self._respond(event.alert, now, report, alerts_left=answering)
-                answering -= 1 if match_alert(event.alert, self.playbooks) else 0
+        if self._budget is not None:
+            self._answer_by_value(waiting, events, now, report)
+        else:
+            for incident, matched in waiting:
+                self._repropose(incident, matched, now, report)
+            for event in events:
+                if event.kind == "cleared":
+                    self._on_clear(event.alert, now, report)
+                elif event.pages:
+                    self._respond(event.alert, now, report)
         self._budget = None
         self._apply_decided(now, report)
         self._expire_stale(now, report)
@@ -609,32 +628,115 @@ class Engine:
         self.seconds[stage] += now - since
         return now
 
-    def _respond(
-        self, alert: Alert, now: datetime, report: TickReport, *, alerts_left: int = 1
-    ) -> None:
+    def _answering(self, alert: Alert, now: datetime) -> Matched | None:
+        """The playbook that answers `alert` now, if one does and has not yet: one incident
+        per (alert episode, playbook, severity), however often it re-fires (an escalation is
+        answered again, since it can expose freight the warning did not), and none while the
+        playbook cools down on the alert's target."""
         matched = match_alert(alert, self.playbooks)
         if matched is None:
-            report.unmatched.append(alert)
-            return
+            return None
         playbook = matched.playbook
-        # One incident per (alert episode, playbook, severity), however often it re-fires: an
-        # escalation is answered again, since it can expose freight the warning did not.
         if any(
             i.alert_id == alert.id
             and i.playbook_id == playbook.id
             and i.alert.severity.rank >= alert.severity.rank
             for i in self._incidents.values()
         ):
-            return
+            return None
         last = self._cooldowns.get((playbook.id, alert.target))
         if last is not None and now - last < playbook.cooldown_td:
+            return None
+        return matched
+
+    def _respond(
+        self, alert: Alert, now: datetime, report: TickReport, share: _Share | None = None
+    ) -> None:
+        if match_alert(alert, self.playbooks) is None:
+            report.unmatched.append(alert)
             return
-        incident = self._propose(matched, alert, now, report, alerts_left)
+        matched = self._answering(alert, now)
+        if matched is None:
+            return
+        incident = self._propose(matched, alert, now, report, share)
         incident, log = opening_moves(incident, at=now)
         incident, log = self._replay_approval(incident, now, log)
         self._incidents[incident.id] = incident
         report.incidents.append(incident)
         report.audit.extend(log)
+
+    def _answer_by_value(
+        self,
+        waiting: list[tuple[Incident, Matched]],
+        events: list[AlertEvent],
+        now: datetime,
+        report: TickReport,
+    ) -> None:
+        """A tick with a re-plan budget: clears first (their rollbacks are the plan the
+        answers are made on), then each answer — an incident an earlier budget cut short, or
+        a paged alert a playbook answers — the one with the most at stake first (the lateness
+        its exposed freight is expected to cost). Each gets a share of what is left of the
+        pass's deadline: a fifth of it split equally among the answers still to make, the rest
+        by what they have at stake; less the time kept for the work after the re-plans
+        (`TAIL_SECONDS_PER_SHIPMENT` for each shipment still to re-plan or already changed by
+        an incident this tick applies)."""
+        for event in events:
+            if event.kind == "cleared":
+                self._on_clear(event.alert, now, report)
+        stakes = self._at_stake(report.exposures)
+        queue: list[tuple[float, int, Alert, Incident | None, Matched | None]] = []
+        for cut, playbook in waiting:
+            alert = self._alert_state.alerts[cut.alert_id]
+            value, count = stakes.get(alert.target, (0.0, 0))
+            queue.append((value, count, alert, cut, playbook))
+        for event in events:
+            if event.kind == "cleared" or not event.pages:
+                continue
+            answer = self._answering(event.alert, now)
+            if answer is None:
+                self._respond(event.alert, now, report)  # unmatched, or answered already
+                continue
+            value, count = stakes.get(event.alert.target, (0.0, 0))
+            queue.append((value, count, event.alert, None, answer))
+        queue.sort(key=lambda item: -item[0])  # stable: ties keep their order
+        for position, (value, _, alert, incident, matched) in enumerate(queue):
+            rest = queue[position:]
+            total = sum(item[0] for item in rest)
+            fraction = (
+                EQUAL_PART / len(rest) + (1 - EQUAL_PART) * value / total
+                if total > 0
+                else 1 / len(rest)
+            )
+            pending = sum(
+                len(i.diff.changes)
+                for i in self._incidents.values()
+                if i.state in (S.approved, S.auto_approved)
+            )
+            shipments = pending + sum(item[1] for item in rest)
+            share = _Share(fraction, TAIL_SECONDS_PER_SHIPMENT * shipments)
+            if incident is not None and matched is not None:
+                self._repropose(incident, matched, now, report, share)
+            else:
+                self._respond(alert, now, report, share)
+
+    def _at_stake(self, exposures: Sequence[Exposure]) -> dict[str, tuple[float, int]]:
+        """Per exposure target: the lateness its exposed freight is expected to cost (each
+        shipment's largest expected delay there x its units x its penalty per unit-day), and
+        how many shipments it exposes."""
+        worst: dict[str, dict[str, float]] = {}
+        for e in exposures:
+            days = worst.setdefault(e.target, {})
+            if e.expected_delay_days >= days.get(e.shipment, 0.0):
+                days[e.shipment] = e.expected_delay_days
+        stakes: dict[str, tuple[float, int]] = {}
+        for target, days in worst.items():
+            value = 0.0
+            for sid, delay in days.items():
+                shipment = self._shipments.get(sid)
+                if shipment is not None:
+                    value += delay * shipment.units * shipment.penalty_per_unit_day
+            stakes[target] = (value, len(days))
+        return stakes
 
     def _cut_short(self, now: datetime) -> list[tuple[Incident, Matched]]:
         """Incidents whose re-plan an earlier pass's budget cut short that a pass re-plans:
@@ -663,14 +765,13 @@ class Engine:
         matched: Matched,
         now: datetime,
         report: TickReport,
-        *,
-        alerts_left: int,
+        share: _Share | None = None,
     ) -> None:
         """Re-plan a cut-short incident's playbook on the alert as it is now, and replace its
         proposed plan (it stays proposed, or is auto-approved as a new one would be); the audit
         entry says it was re-proposed and why."""
         alert = self._alert_state.alerts[incident.alert_id]
-        made = self._propose(matched, alert, now, report, alerts_left)
+        made = self._propose(matched, alert, now, report, share)
         again = made.model_copy(update={"created_at": incident.created_at, "updated_at": now})
         before = "; ".join(incident.replan_stopped)
         if again.replan_stopped:
@@ -718,7 +819,7 @@ class Engine:
         alert: Alert,
         now: datetime,
         report: TickReport,
-        alerts_left: int,
+        share: _Share | None = None,
     ) -> Incident:
         """The playbook's preview on `alert` against the live twin, as an incident (not yet
         stored in the engine), made on top of what this tick applies."""
@@ -727,11 +828,12 @@ class Engine:
         # pass's alerts expose ends up clear of both (not on whichever re-plan applies last).
         routes, exposures, also, held = self._after_pending(now, report)
         holds = {**self.holds, **held}
-        replanner = (
-            self._budget.for_alert(self.replanner, alerts_left)
-            if self._budget is not None
-            else self.replanner
-        )
+        replanner: Replanner = self.replanner
+        if self._budget is not None:
+            fraction, reserve = share or _Share(1.0, 0.0)
+            replanner = self._budget.for_alert(
+                self.replanner, 1, fraction=fraction, reserve=reserve
+            )
         ctx = ActionContext(
             alert=alert,
             network=self.network,

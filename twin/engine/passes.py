@@ -96,14 +96,22 @@ def _stored_engine(service: Service, session: Session, now: datetime) -> tuple[L
 
 
 def monitor_pass(
-    service: Service, now: datetime, *, deliver_notifications: bool = True
+    service: Service,
+    now: datetime,
+    *,
+    deliver_notifications: bool = True,
+    started: float | None = None,
 ) -> TickReport:
     """Build the engine from the store, tick once at `now`, write what it did: one transaction.
     Then deliver queued notifications. Raises PassConflict if people moved an incident meanwhile
-    (nothing of the pass is kept; the next pass sees their decision)."""
+    (nothing of the pass is kept; the next pass sees their decision).
+
+    started: when the pass began (`time.perf_counter()`; default: now): `[monitor]
+    replan_budget` runs from it (`run_once` starts it before polling the feeds)."""
+    started = time.perf_counter() if started is None else started
     with collector_paused(), service.step, write_scope(service.db) as session:
         loaded, engine = _stored_engine(service, session, now)
-        report = engine.tick(now)
+        report = engine.tick(now, started=started)
         report.rerouted = {**loaded.restored, **report.rerouted}
         save_engine_state(service, session, loaded, engine.state(), report, now)
     _gauges(engine)
