@@ -91,16 +91,54 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+def execute_many(session: Session, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Execute `statement` (an INSERT, an upsert or an UPDATE with bound parameters) once per
+    row of `rows` (dicts keyed by parameter name), in the session's transaction. SQLite: one
+    `executemany` of sqlite3 itself, each value bound as its parameter's type binds it (at tens
+    of thousands of rows SQLAlchemy's handling of each row's parameters took longer than the
+    database); a statement with a parameter the rows do not carry (a column default) goes
+    through SQLAlchemy. Other backends: `session.execute(statement, rows)`."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name == "sqlite":
+        compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]))
+        names = compiled.positiontup or []
+        if all(name in rows[0] for name in names):
+            binders = [
+                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                for name in names
+            ]
+            values = [
+                tuple(
+                    row[name] if bind is None else bind(row[name])
+                    for name, bind in zip(names, binders, strict=True)
+                )
+                for row in rows
+            ]
+            driver = session.connection().connection.driver_connection
+            cursor = driver.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.executemany(str(compiled), values)
+            finally:
+                cursor.close()
+            return
+    session.execute(statement, list(rows))
+
+
 def bulk_insert(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert many rows (each a dict of the table's columns; other keys are not stored), in
     the session's transaction. PostgreSQL: one COPY ... FROM STDIN, the values converted as
     the columns' types would bind them (at tens of thousands of rows, per-row parameter
-    binding was most of the insert). Other backends: one executemany."""
+    binding was most of the insert). Other backends: one executemany (`execute_many`)."""
     if not rows:
         return
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql":
-        session.execute(sa.insert(table), list(rows))
+        stored = {c.name for c in table.columns}
+        execute_many(
+            session, sa.insert(table), [{k: v for k, v in r.items() if k in stored} for r in rows]
+        )
         return
     columns = [c for c in table.columns if c.name in rows[0]]
     names = ", ".join(f'"{c.name}"' for c in columns)

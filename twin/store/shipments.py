@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from twin.domain.problems import InputError, Problem
 from twin.domain.records import Shipment
-from twin.store.common import DecodedRows, NotFound, SaveReport, chunks, network_id
+from twin.store.common import DecodedRows, NotFound, SaveReport, chunks, execute_many, network_id
 from twin.store.tables.base import utcnow
 from twin.store.tables.network import NodeRow
 from twin.store.tables.shipments import ShipmentRow, ShipmentStatus
@@ -243,24 +243,30 @@ def set_shipment_states(
     ident = network_id(session, name=network_name)
     statement = (
         update(SHIPMENTS)
-        .where(SHIPMENTS.c.network_id == ident, SHIPMENTS.c.id == bindparam("shipment_id"))
+        .where(
+            SHIPMENTS.c.network_id == bindparam("in_network"),
+            SHIPMENTS.c.id == bindparam("shipment_id"),
+        )
         .values(
             status=bindparam("new_status"),
             at_node=bindparam("new_node"),
             at_time=bindparam("new_time"),
-            updated_at=utcnow(),
+            updated_at=bindparam("moved_at"),
         )
     )
+    moved_at = utcnow()
     rows = [
         {
+            "in_network": ident,
             "shipment_id": state.shipment,
             "new_status": ShipmentStatus(state.status).value,
             "new_node": state.at_node,
             "new_time": state.at_time,
+            "moved_at": moved_at,
         }
         for state in states
     ]
-    session.execute(statement, rows)  # a list of parameters: one executemany
+    execute_many(session, statement, rows)  # one executemany
     return len(rows)
 
 
