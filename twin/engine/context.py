@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine as Database
 
+from twin.domain.incidents import Incident
 from twin.domain.plans import Routes
 from twin.domain.problems import InputError, Problem
 from twin.domain.records import Network, Shipment
@@ -76,6 +77,7 @@ class Service:
     # Shipments and routes as the last pass decoded them (re-used while their rows are unchanged).
     decoded_shipments: DecodedRows[Shipment] = field(default_factory=DecodedRows)
     decoded_routes: DecodedRows[Routes] = field(default_factory=DecodedRows)
+    decoded_incidents: DecodedRows[Incident] = field(default_factory=DecodedRows)
 
     @property
     def network_name(self) -> str:

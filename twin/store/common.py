@@ -75,6 +75,11 @@ class DecodedRows(Generic[T]):
     def __init__(self) -> None:
         self._kept: dict[str, tuple[Any, T]] = {}
 
+    def unknown(self, rows: Iterable[tuple[str, Any]]) -> list[str]:
+        """The keys of (key, raw) rows that `decode` would decode afresh."""
+        kept = self._kept
+        return [key for key, raw in rows if (hit := kept.get(key)) is None or hit[0] != raw]
+
     def decode(self, rows: Iterable[tuple[str, Any]], decoder: Callable[[Any], T]) -> dict[str, T]:
         """{key: decoder(raw)} for (key, raw) rows, reusing what an equal raw decoded to before."""
         kept = self._kept
