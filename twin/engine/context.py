@@ -32,6 +32,7 @@ from twin.notify.send import Channel
 from twin.playbook.actions import OptimiseReplanner
 from twin.playbook.schema import Playbook
 from twin.schedule import metrics
+from twin.shipments.capacity import CapacityLedger
 from twin.stock.monitor import StockMonitor
 from twin.store.common import DecodedRows
 from twin.store.db import database_url, make_engine, session_scope, write_scope
@@ -78,6 +79,9 @@ class Service:
     decoded_shipments: DecodedRows[Shipment] = field(default_factory=DecodedRows)
     decoded_routes: DecodedRows[Routes] = field(default_factory=DecodedRows)
     decoded_incidents: DecodedRows[Incident] = field(default_factory=DecodedRows)
+    # The capacity the plan of record reserves, per (lane, departure), kept current pass by pass
+    # (each pass takes in only the routes that changed: twin.shipments.capacity).
+    capacity: CapacityLedger = field(default_factory=CapacityLedger)
 
     @property
     def network_name(self) -> str:

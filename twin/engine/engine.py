@@ -50,7 +50,12 @@ from twin.scoring.config import ScoringConfig
 from twin.scoring.exposure import delay_days, exposure
 from twin.scoring.propagate import assess
 from twin.scoring.scorers import to_risk_scores
-from twin.shipments.capacity import ReservedIndex, ReservedLedger, reserved_lane_capacity
+from twin.shipments.capacity import (
+    CapacityLedger,
+    ReservedAt,
+    ReservedLedger,
+    reserved_lane_capacity,
+)
 from twin.stock.monitor import StockAssessment, StockMonitor
 from twin.stock.moves import Situation
 
@@ -140,6 +145,8 @@ class Engine:
         world, a feed of carrier events) can bring the plan of record up to date first.
     stock : scores the `stock` dimension each tick and prices incidents' stock impact
         (twin.stock.monitor); None: no stock monitoring.
+    capacity : the ledger of the capacity the plan of record reserves (default: a new one);
+        the daemon keeps one from pass to pass.
     """
 
     def __init__(
@@ -152,6 +159,7 @@ class Engine:
         state: EngineState | None = None,
         tracking: Tracking | None = None,
         stock: StockMonitor | None = None,
+        capacity: CapacityLedger | None = None,
     ):
         self.network = network
         self.playbooks = list(playbooks)
@@ -182,8 +190,14 @@ class Engine:
         self._delay_cache: tuple[datetime | None, dict[str, float]] | None = None
         self._records_cache: tuple[pd.DataFrame, list[RiskScore]] | None = None
         # Bumped whenever the plan of record changes (the reserved-capacity index follows it).
-        self._routes_version = 0
-        self._reserved_cache: tuple[tuple[datetime, int], ReservedIndex] | None = None
+        # The capacity the plan of record reserves, per (lane, departure): kept up to date with
+        # the plan (and, given by the daemon, from pass to pass), so the playbooks' re-plans
+        # read it rather than summing every route again.
+        self._capacity = capacity or CapacityLedger()
+        # Per incident a pass applies: its routes and their exposures, as laid over the plan.
+        self._laid: dict[
+            str, tuple[Incident, datetime, dict[str, Routes], dict[str, list[Exposure]]]
+        ] = {}
         # Bookings come one batch at a time: the plan's reserved capacity is kept up to date
         # rather than re-summed over every route at each one.
         self._reserved_ledger = ReservedLedger()
@@ -200,10 +214,19 @@ class Engine:
         replanner: Replanner | None = None,
         tracking: Tracking | None = None,
         stock: StockMonitor | None = None,
+        capacity: CapacityLedger | None = None,
     ) -> Engine:
-        """The engine as `state` has it (the daemon: as the store has it at the pass's `now`)."""
+        """The engine as `state` has it (the daemon: as the store has it at the pass's `now`;
+        `capacity`: its ledger of reserved capacity, kept from pass to pass)."""
         return cls(
-            network, playbooks, settings, replanner, state=state, tracking=tracking, stock=stock
+            network,
+            playbooks,
+            settings,
+            replanner,
+            state=state,
+            tracking=tracking,
+            stock=stock,
+            capacity=capacity,
         )
 
     def state(self) -> EngineState:
@@ -272,7 +295,6 @@ class Engine:
         self._in_force = [item for item in self._in_force if item.incident != incident_id]
 
     def set_routes(self, shipment: str, routes: Routes) -> None:
-        self._routes_version += 1
         self._routes[shipment] = tuple(routes)
         self._rerouted[shipment] = tuple(routes)
 
@@ -286,7 +308,6 @@ class Engine:
 
     def unbook(self, shipment: str) -> None:
         self._shipments.pop(shipment, None)
-        self._routes_version += 1
         self._routes.pop(shipment, None)
         self._rerouted.pop(shipment, None)
         self._booked.pop(shipment, None)
@@ -378,7 +399,6 @@ class Engine:
             ),
         )
         made = plan(NetworkView(self.network, whatif), request, self.settings.solve)
-        self._routes_version += 1
         if made.status.applicable:
             for shipment in batch:
                 self._routes[shipment.id] = tuple(made.for_shipment(shipment.id))
@@ -454,7 +474,6 @@ class Engine:
         acting = bool(paging or waiting)
         if acting and self._tracking is not None:
             self._routes.update(self._tracking(now))
-            self._routes_version += 1
         if acting:
             report.exposures = exposure(
                 self._scores,
@@ -608,20 +627,11 @@ class Engine:
 
     def _reserved_index(
         self, now: datetime, routes: Mapping[str, Routes] | None = None
-    ) -> ReservedIndex:
-        """The plan of record's reserved capacity at `now`, indexed once while it is unchanged
-        (the playbooks answering one pass's alerts share it); given `routes` (the plan of
-        record with the incidents this pass applies laid over it), that plan's, worked out
-        from the plan of record's index again only where the laid-over routes reach."""
-        key = (now, self._routes_version)
-        if self._reserved_cache is None or self._reserved_cache[0] != key:
-            self._reserved_cache = (key, ReservedIndex(self._routes, now))
-        index = self._reserved_cache[1]
-        if routes is None or routes is self._routes:
-            return index
-        plan = self._routes
-        changed = {sid: r for sid, r in routes.items() if plan.get(sid) is not r}
-        return index.overlaid(routes, changed)
+    ) -> ReservedAt:
+        """The reserved capacity at `now` of the plan of record, or of `routes` (the plan of
+        record with the incidents this pass applies laid over it): the ledger takes in only
+        the routes that differ from what it last saw."""
+        return self._capacity.sync(self._routes if routes is None else routes).at(now)
 
     def _lap(self, stage: str, since: float) -> float:
         now = time.perf_counter()
@@ -868,23 +878,47 @@ class Engine:
         if not pending:
             return self._routes, report.exposures, [], {}
         overlay: dict[str, Routes] = {}
+        laid: dict[str, list[Exposure]] = {}
         held: dict[str, str] = {}
         also: list[InForce] = []
         for incident in pending:
             also.extend(kept_in_force(incident, now))
-            new: dict[str, list[Assignment]] = {}
-            for assignment in incident.new_routes:
-                new.setdefault(assignment.shipment, []).append(assignment)
+            routes, exposures = self._laid_over(incident, now)
             for change in incident.diff.changes:
                 if change.held:
                     held[change.shipment] = incident.id
                 else:
-                    overlay[change.shipment] = tuple(new.get(change.shipment, ()))
+                    overlay[change.shipment] = routes[change.shipment]
+                    laid[change.shipment] = exposures.get(change.shipment, [])
         if not overlay:
             return self._routes, report.exposures, also, held
-        exposures = [e for e in report.exposures if e.shipment not in overlay]
-        exposures += self._exposures(overlay.values(), now)
-        return {**self._routes, **overlay}, exposures, also, held
+        kept = [e for e in report.exposures if e.shipment not in overlay]
+        moved = sorted(
+            (e for found in laid.values() for e in found),
+            key=lambda e: (e.at, e.shipment, e.target, e.dimension),
+        )
+        return {**self._routes, **overlay}, kept + moved, also, held
+
+    def _laid_over(
+        self, incident: Incident, now: datetime
+    ) -> tuple[dict[str, Routes], dict[str, list[Exposure]]]:
+        """An incident's new routes per shipment and their exposures at `now`, worked out once
+        per incident and pass (each later answer of the pass lays it over the plan again: the
+        same route objects keep the capacity ledger from taking them in again)."""
+        cached = self._laid.get(incident.id)
+        if cached is not None and cached[0] is incident and cached[1] == now:
+            return cached[2], cached[3]
+        new: dict[str, list[Assignment]] = {}
+        for assignment in incident.new_routes:
+            new.setdefault(assignment.shipment, []).append(assignment)
+        routes = {
+            c.shipment: tuple(new.get(c.shipment, ())) for c in incident.diff.changes if not c.held
+        }
+        exposures: dict[str, list[Exposure]] = {}
+        for found in self._exposures(routes.values(), now):
+            exposures.setdefault(found.shipment, []).append(found)
+        self._laid[incident.id] = (incident, now, routes, exposures)
+        return routes, exposures
 
     def _apply_decided(self, now: datetime, report: TickReport) -> None:
         for incident in list(self._incidents.values()):

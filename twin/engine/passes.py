@@ -100,6 +100,7 @@ def _stored_engine(service: Service, session: Session, now: datetime) -> tuple[L
         service.settings,
         replanner=carbon_replanner(service),
         stock=stock_monitor(service),
+        capacity=service.capacity,
     )
     return loaded, engine
 
@@ -123,6 +124,9 @@ def monitor_pass(
         report = engine.tick(now, started=started)
         report.rerouted = {**loaded.restored, **report.rerouted}
         save_engine_state(service, session, loaded, engine.state(), report, now)
+        # Kept current in every pass (only what changed is taken in), so a pass in which
+        # alerts fire finds the plan of record's reserved capacity ready.
+        service.capacity.sync(engine.routes)
     _gauges(engine)
     for event in report.events:
         log.info(

@@ -48,7 +48,7 @@ from twin.playbook.schema import (
     ShiftModeParams,
 )
 from twin.shipments import diversion
-from twin.shipments.capacity import ReservedIndex, reserved_lane_capacity
+from twin.shipments.capacity import ReservedAt, reserved_lane_capacity
 from twin.stock.moves import Situation
 
 # Money per unit a re-plan leaves unrouted when options are compared (the planner's default).
@@ -312,9 +312,9 @@ class ActionContext:
     # The shipment records as booked (`shipments` may be priced copies): what a stock move
     # changes and rollback restores. None: `shipments`.
     booked: Mapping[str, Shipment] | None = None
-    # The plan of record's reserved capacity at `now`, indexed once for the pass's playbooks
-    # (None: summed afresh by `reserved`, with the same result).
-    reserved_index: ReservedIndex | None = None
+    # The plan of record's reserved capacity at `now`, from the engine's ledger (None: summed
+    # afresh by `reserved`, with the same result).
+    reserved_index: ReservedAt | None = None
 
     # Built once per context: previews ask for them per shipment (thousands at scale).
     @cached_property
