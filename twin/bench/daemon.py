@@ -73,6 +73,7 @@ class _ReplanCounter:
         self.statuses: list[str] = []
         # Per call: shipments, seconds, status, column-generation rounds, columns.
         self.each: list[tuple[int, float, str, int, int]] = []
+        self.last_end: float | None = None  # when the last call returned (perf_counter)
 
     def __enter__(self) -> Self:
         from twin.playbook.actions import OptimiseReplanner
@@ -83,7 +84,8 @@ class _ReplanCounter:
         def replan(planner: Any, view: Any, shipments: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             made = original(planner, view, shipments, **kwargs)
-            took = time.perf_counter() - started
+            counter.last_end = time.perf_counter()
+            took = counter.last_end - started
             counter.calls += 1
             counter.seconds += took
             counter.statuses.append(made.status.value)
@@ -159,7 +161,8 @@ def _timed_pass(toml: Path, at: datetime, folder: Path, suffix: str) -> dict[str
     with _ReplanCounter() as replans, _PassParts() as parts:
         started, cpu = time.perf_counter(), time.process_time()
         report = run_once(toml, at, base=folder)
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        ended = time.perf_counter()
+        seconds, cpu = ended - started, time.process_time() - cpu
     took = parts.seconds
     monitor, tick = took.get("monitor", 0.0), took.get("tick", 0.0)
     playbooks, save = took.get("playbooks", 0.0), took.get("save", 0.0)
@@ -185,6 +188,9 @@ def _timed_pass(toml: Path, at: datetime, folder: Path, suffix: str) -> dict[str
         f"replan_status_{suffix}": sorted(set(replans.statuses)),
         f"rest_s_{suffix}": round(seconds - replans.seconds, 3),
         f"replan_calls_{suffix}": replans.each,
+        # From the last re-plan's return to the end of the pass: the diffs, apply and write back
+        # the pass's deadline keeps time for (twin.engine.engine.TAIL_SECONDS_PER_SHIPMENT).
+        f"after_replans_s_{suffix}": round(ended - replans.last_end, 3) if replans.last_end else 0,
         f"budget_stopped_{suffix}": sum(len(stops) for stops in report.stopped.values()),
         f"reproposed_{suffix}": sum(1 for e in report.audit if e.action == REPROPOSE),
         f"parts_s_{suffix}": {k: round(v, 2) for k, v in breakdown.items()},

@@ -124,9 +124,11 @@ def monitor_pass(
         report = engine.tick(now, started=started)
         report.rerouted = {**loaded.restored, **report.rerouted}
         save_engine_state(service, session, loaded, engine.state(), report, now)
-        # Kept current in every pass (only what changed is taken in), so a pass in which
-        # alerts fire finds the plan of record's reserved capacity ready.
-        service.capacity.sync(engine.routes)
+        if not report.rerouted:
+            # A quiet pass keeps it current (only what changed is taken in), so a pass in which
+            # alerts fire finds the plan of record's reserved capacity ready; one that re-routed
+            # freight leaves taking its routes in to the next pass.
+            service.capacity.sync(engine.routes)
     _gauges(engine)
     for event in report.events:
         log.info(

@@ -108,13 +108,12 @@ class CapacityLedger:
                     last = at
             before = dict(zip(self._order, self._values, strict=True))
             removed = [sid for sid in self._order if sid not in routes]
-            changed = [sid for sid, r in zip(order, values, strict=True) if before.get(sid) is not r]
+            changed = [
+                sid for sid, r in zip(order, values, strict=True) if before.get(sid) is not r
+            ]
             self._pos = {sid: i for i, sid in enumerate(order)}
-        touched: set[_Key] = set()
-        for sid in removed:
-            touched |= self._drop(sid)
+        touched = self._drop({*removed, *changed})
         for sid in changed:
-            touched |= self._drop(sid)
             touched |= self._add(sid, routes[sid])
         pos = self._pos
         for key in touched:
@@ -155,10 +154,13 @@ class CapacityLedger:
             self._keys_of[sid] = keys
         return keys
 
-    def _drop(self, sid: str) -> set[_Key]:
-        keys = self._keys_of.pop(sid, set())
+    def _drop(self, sids: set[str]) -> set[_Key]:
+        """Take `sids`' shares out (each key's shares filtered once, however many go)."""
+        keys: set[_Key] = set()
+        for sid in sids:
+            keys |= self._keys_of.pop(sid, set())
         for key in keys:
-            self._parts[key] = [part for part in self._parts[key] if part[2] != sid]
+            self._parts[key] = [part for part in self._parts[key] if part[2] not in sids]
         return keys
 
     def at(self, now: datetime) -> ReservedAt:
@@ -224,10 +226,7 @@ class ReservedAt:
         taken = dict(self.total)
         keys_of, bucket_of = self.ledger._keys_of, self._bucket
         touched = {
-            bucket_of[key]
-            for sid in exclude
-            for key in keys_of.get(sid, ())
-            if key in bucket_of
+            bucket_of[key] for sid in exclude for key in keys_of.get(sid, ()) if key in bucket_of
         }
         for bucket in touched:
             found, value = self._sum(self._keys[bucket], exclude)
