@@ -86,7 +86,19 @@ class CapacityLedger:
     def sync(self, routes: Mapping[str, Sequence[Assignment]]) -> CapacityLedger:
         """Take in `routes` as the plan (what changed since the last sync). Returns itself."""
         order, values = list(routes), list(routes.values())
-        if order == self._order:
+        known = len(self._order)
+        if known and len(order) > known and order[:known] == self._order:
+            # Bookings: the plan as before, new shipments last.
+            changed = [
+                order[i]
+                for i in itertools.compress(
+                    range(known), map(operator.is_not, values[:known], self._values)
+                )
+            ]
+            changed += order[known:]
+            removed: list[str] = []
+            self._pos.update((sid, known + i) for i, sid in enumerate(order[known:]))
+        elif order == self._order:
             if all(map(operator.is_, values, self._values)):
                 return self
             changed = [
@@ -95,7 +107,7 @@ class CapacityLedger:
                     range(len(order)), map(operator.is_not, values, self._values)
                 )
             ]
-            removed: list[str] = []
+            removed = []
         else:
             was = self._pos
             last = -1
