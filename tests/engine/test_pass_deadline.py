@@ -18,7 +18,13 @@ from tests.engine.test_replan_budget import FakeClock, SpyReplanner, _call
 from twin.domain.plans import Plan, PlanStatus
 from twin.domain.records import Network, Shipment
 from twin.domain.signals import Signal
-from twin.engine.engine import EQUAL_PART, TAIL_SECONDS_PER_SHIPMENT, Engine, EngineSettings
+from twin.engine.engine import (
+    EQUAL_PART,
+    TAIL_SECONDS,
+    TAIL_SECONDS_PER_SHIPMENT,
+    Engine,
+    EngineSettings,
+)
 from twin.feeds.ingest import ingest_signals
 from twin.files.playbooks import load_playbooks
 from twin.network.graph import NetworkView
@@ -161,7 +167,7 @@ def test_the_alert_with_most_at_stake_is_replanned_first_with_the_larger_share()
     # Its share: a fifth of the budget split between the two answers, the rest by stake, less
     # what is kept back for both shipments (the pass had used next to nothing before).
     fraction = EQUAL_PART / 2 + (1 - EQUAL_PART) * stake["EU"] / (stake["EU"] + stake["US"])
-    expected = fraction * (60.0 - 2 * TAIL_SECONDS_PER_SHIPMENT)
+    expected = fraction * (60.0 - TAIL_SECONDS - 2 * TAIL_SECONDS_PER_SHIPMENT)
     assert first[1] is not None and expected - 5.0 < first[1] <= expected
     assert {i.alert.target for i in report.incidents} == {"NORTH", "EAST"}
     assert all(engine.incidents[i.id].state.value == "applied" for i in report.incidents)
