@@ -16,8 +16,9 @@ fire, the matched playbooks preview their actions — re-planning the exposed fr
 auto-approved incidents are applied. Each pass reports what it did beside its time (`alerts_*`:
 paging alert events, `incidents_*`, `rerouted_*`: shipments given new routes, `replans_*`:
 re-planner calls and `replan_s_*` their seconds, `replan_status_*` their plans' statuses,
-`replan_calls_*` each call's size and outcome, `budget_stopped_*` re-plans the pass's re-plan
-budget cut short), so a figure for a pass in which nothing fired, or in which the re-plans were
+`replan_calls_*` each call's size, outcome and the time limit the budget gave it,
+`budget_stopped_*` re-plans the pass's re-plan budget cut short, `after_replans_s_*` the
+seconds from the last re-plan's return to the pass's end), so a figure for a pass in which nothing fired, or in which the re-plans were
 cut short, cannot pass for one in which the playbooks ran. `parts_s_*` breaks the pass into its
 parts. The daemon's `[monitor] replan_budget` applies (TWIN_BENCH_REPLAN_BUDGET sets another).
 When the budget cut re-plans short, `third_pass_s` is the pass five minutes later (no new
@@ -71,8 +72,9 @@ class _ReplanCounter:
         self.calls = 0
         self.seconds = 0.0
         self.statuses: list[str] = []
-        # Per call: shipments, seconds, status, column-generation rounds, columns.
-        self.each: list[tuple[int, float, str, int, int]] = []
+        # Per call: shipments, seconds, status, column-generation rounds, columns, and the
+        # time limit the pass's re-plan budget gave it (None: none).
+        self.each: list[tuple[int, float, str, int, int, float | None]] = []
         self.last_end: float | None = None  # when the last call returned (perf_counter)
 
     def __enter__(self) -> Self:
@@ -90,8 +92,16 @@ class _ReplanCounter:
             counter.seconds += took
             counter.statuses.append(made.status.value)
             rounds, columns = made.timing.get("rounds", 0), made.timing.get("columns", 0)
+            limit = kwargs.get("time_limit_s")
             counter.each.append(
-                (len(shipments), round(took, 2), made.status.value, int(rounds), int(columns))
+                (
+                    len(shipments),
+                    round(took, 2),
+                    made.status.value,
+                    int(rounds),
+                    int(columns),
+                    None if limit is None else round(limit, 2),
+                )
             )
             return made
 
