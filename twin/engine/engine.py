@@ -64,8 +64,8 @@ S = IncidentState
 # to make (the rest goes by what each has at stake), and the seconds kept back for the work
 # after the re-plans — building the incidents' diffs, applying them, writing routes and plan
 # changes back: a fixed part, and a part per shipment still to re-plan or already changed.
-# Measured on the daemon bench (docs/daemon.md, *The re-plan budget*: 2.0-2.7 s after the last
-# re-plan of 29,500 shipments, 2.0 s after one of 14,000).
+# Measured on the daemon bench (docs/daemon.md, *The re-plan budget*: 1.8-2.7 s after the last
+# re-plan of 29,500 shipments, 2.0-2.5 s after one of 14,000).
 EQUAL_PART = 0.2
 TAIL_SECONDS = 0.5
 TAIL_SECONDS_PER_SHIPMENT = 0.0001
