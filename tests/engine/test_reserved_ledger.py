@@ -6,10 +6,12 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from twin.domain.plans import Assignment, Leg
 from twin.files.networks import load_network
 from twin.scoring.exposure import cheapest_assignments
-from twin.shipments.capacity import ReservedLedger, reserved_lane_capacity
+from twin.shipments.capacity import CapacityLedger, ReservedLedger, reserved_lane_capacity
 from twin.shipments.generate import generate_shipments
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -29,13 +31,14 @@ def _same(got: dict[tuple[str, int], float], want: dict[tuple[str, int], float])
     assert all(got[k].hex() == want[k].hex() for k in want)
 
 
-def test_ledger_matches_the_full_sum_through_bookings_reroutes_and_removals() -> None:
+@pytest.mark.parametrize("kind", [ReservedLedger, CapacityLedger])
+def test_ledger_matches_the_full_sum_through_bookings_reroutes_and_removals(kind: type) -> None:
     network, _ = load_network("demo")
     shipments = generate_shipments(network, start=T0, days=5, per_day=300, seed=5)
     cheapest = {a.shipment: a for a in cheapest_assignments(network, shipments)}
     rng = random.Random(11)
     ids = list(cheapest)
-    ledger = ReservedLedger()
+    ledger = kind()
     routes: dict[str, tuple[Assignment, ...]] = {}
     now = T0
     checked = 0
@@ -61,7 +64,8 @@ def test_ledger_matches_the_full_sum_through_bookings_reroutes_and_removals() ->
     assert checked > 20
 
 
-def test_a_route_changed_mid_plan_is_summed_in_the_plans_order() -> None:
+@pytest.mark.parametrize("kind", [ReservedLedger, CapacityLedger])
+def test_a_route_changed_mid_plan_is_summed_in_the_plans_order(kind: type) -> None:
     # 1e-16 + 1e-16 + 1.0 rounds differently from 1e-16 + 1.0 + 1e-16: the order must hold.
     leg = Leg(
         lane="L",
@@ -79,7 +83,7 @@ def test_a_route_changed_mid_plan_is_summed_in_the_plans_order() -> None:
         )
 
     routes = {"S1": route("S1", 1e-16), "S2": route("S2", 1e-16), "S3": route("S3", 1.0)}
-    ledger = ReservedLedger()
+    ledger = kind()
     _same(ledger.reserved(routes, T0), reserved_lane_capacity(routes, T0))
     routes["S1"] = route("S1", 1e-16)  # re-routed in place: still first in the plan
     want = reserved_lane_capacity(routes, T0)

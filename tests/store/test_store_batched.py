@@ -2,7 +2,8 @@
 
 - `set_shipment_states` (one executemany) leaves every shipment as `set_shipment_state` on each.
 - `get_routes` / `get_shipments` with a memo (`DecodedRows`) read the same records as without
-  it, decode a changed row afresh, and re-use the unchanged rows' records.
+  it, decode a changed row afresh, and re-use the unchanged rows' records; so do incidents
+  (`list_incidents` with a memo) as people and the engine move them.
 - Routes and incidents written as JSON text encoded once (`JSONText`) read back as the values
   written the old way (a model_dump round-tripped through `JSONValue`).
 """
@@ -294,3 +295,75 @@ def test_bulk_inserted_plan_changes_are_stored_as_an_insert_stores_them(engine: 
         back = get_incident(session, id="INC-back")
     assert back.diff.changes == changes
     assert back.diff.co2e_delta_kg == pytest.approx(incident.diff.co2e_delta_kg)
+
+
+def test_incidents_read_through_a_memo_are_the_stored_ones(stored: Engine) -> None:
+    from twin.domain.alerts import Alert
+    from twin.domain.incidents import Incident, IncidentState, PlanDiff, ShipmentChange
+    from twin.playbook.incidents import reproposed, transition
+    from twin.store.incidents import list_incidents, save_incident, save_reproposal
+
+    alert = Alert(
+        id="a1", target="CNYTN", dimension="security", severity="critical",
+        score=0.9, peak=0.9, opened_at=T0, updated_at=T0,
+    )  # fmt: skip
+    changes = tuple(
+        ShipmentChange(
+            shipment=f"S{i}",
+            units=10.0,
+            action="replan",
+            old_path=("A",),
+            new_path=("B",),
+            old_cost=1.0,
+            new_cost=2.0,
+        )
+        for i in range(3)
+    )
+    incidents = [
+        Incident(
+            id=f"i{n}",
+            alert_id=f"a{n}",
+            playbook_id="p",
+            alert=alert.model_copy(update={"id": f"a{n}"}),
+            why="w",
+            actions=(),
+            diff=PlanDiff(changes=changes, status="optimal"),
+            approval="required",
+            old_routes=_legs(1),
+            new_routes=_legs(2),
+            created_at=T0 + timedelta(minutes=n),
+            updated_at=T0 + timedelta(minutes=n),
+        )
+        for n in (1, 2)
+    ]
+    with session_scope(stored) as session:
+        for incident in incidents:
+            save_incident(session, incident=incident)
+    memo: DecodedRows[Incident] = DecodedRows()
+
+    def both() -> tuple[list[Incident], list[Incident]]:
+        with session_scope(stored) as session:
+            return list_incidents(session, memo=memo), list_incidents(session)
+
+    first, truth = both()
+    assert first == truth and [i.id for i in first] == ["i2", "i1"]
+    again, _ = both()
+    assert all(a is b for a, b in zip(again, first, strict=True)), "unchanged: not read again"
+    # A person approves one, the engine re-proposes the other: each is read afresh.
+    approved, entry = transition(
+        first[1], IncidentState.approved, at=T0 + timedelta(hours=1), by="alice"
+    )
+    fewer = first[0].model_copy(
+        update={"diff": PlanDiff(changes=changes[:1], status="feasible"), "why": "again",
+                "updated_at": T0 + timedelta(hours=2)}
+    )  # fmt: skip
+    with session_scope(stored) as session:
+        from twin.store.incidents import save_transition
+
+        save_transition(session, incident=approved, entry=entry)
+        save_reproposal(session, incident=fewer, entry=reproposed(fewer, at=fewer.updated_at,
+                                                                   why="test"))  # fmt: skip
+    later, truth = both()
+    assert later == truth
+    assert later[1].state is IncidentState.approved and later[0].diff.changes == changes[:1]
+    assert all(a is not b for a, b in zip(later, first, strict=True))

@@ -152,12 +152,16 @@ def evaluate(
     A key with no score this pass counts as 0 (its readings went stale or stopped): open
     episodes then clear by the usual hysteresis. Pure: the same inputs give the same outputs.
     Passes must move forward in time; an older `now` than the state's last pass is ignored
-    (returns the state unchanged and no events).
+    (returns the state unchanged and no events), and the same `now` again is that pass made
+    again: it counts once toward a rule's `for_passes`.
     """
     rules = rules or AlertRules()
     now = parse_timestamp(now)  # as the state keeps it (zoned, UTC)
     if state.last_at is not None and now < state.last_at:
         return state, []
+    # A pass made again at the same `now` (a pass re-run, a clock that did not move) takes the
+    # place of the one before it: it is the same pass, and counts once toward `for_passes`.
+    again = state.last_at is not None and now == state.last_at
     by_key = _scores_by_key(scores, now)
     keys = dict(state.keys)
     alerts = dict(state.alerts)
@@ -179,8 +183,13 @@ def evaluate(
         value = item.score
         rule = rules.for_dimension(item.dimension)
         memory = remembered or KeyState(target=item.target, dimension=item.dimension)
-        history = (*(p for p in memory.history if p[0] > window_start), (now, value))
-        breaches = memory.breaches + 1 if value >= rule.warn else 0
+        history = (*(p for p in memory.history if window_start < p[0] < now), (now, value))
+        if value < rule.warn:
+            breaches = 0
+        elif again:  # already counted, unless that run of this pass was below warn
+            breaches = max(memory.breaches, 1)
+        else:
+            breaches = memory.breaches + 1
         open_id, last_cleared = memory.open_id, memory.last_cleared_at
         current = alerts.get(open_id) if open_id else None
         if current is not None:

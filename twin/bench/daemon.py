@@ -16,8 +16,9 @@ fire, the matched playbooks preview their actions — re-planning the exposed fr
 auto-approved incidents are applied. Each pass reports what it did beside its time (`alerts_*`:
 paging alert events, `incidents_*`, `rerouted_*`: shipments given new routes, `replans_*`:
 re-planner calls and `replan_s_*` their seconds, `replan_status_*` their plans' statuses,
-`replan_calls_*` each call's size and outcome, `budget_stopped_*` re-plans the pass's re-plan
-budget cut short), so a figure for a pass in which nothing fired, or in which the re-plans were
+`replan_calls_*` each call's size, outcome and the time limit the budget gave it,
+`budget_stopped_*` re-plans the pass's re-plan budget cut short, `after_replans_s_*` the
+seconds from the last re-plan's return to the pass's end), so a figure for a pass in which nothing fired, or in which the re-plans were
 cut short, cannot pass for one in which the playbooks ran. `parts_s_*` breaks the pass into its
 parts. The daemon's `[monitor] replan_budget` applies (TWIN_BENCH_REPLAN_BUDGET sets another).
 When the budget cut re-plans short, `third_pass_s` is the pass five minutes later (no new
@@ -71,8 +72,10 @@ class _ReplanCounter:
         self.calls = 0
         self.seconds = 0.0
         self.statuses: list[str] = []
-        # Per call: shipments, seconds, status, column-generation rounds, columns.
-        self.each: list[tuple[int, float, str, int, int]] = []
+        # Per call: shipments, seconds, status, column-generation rounds, columns, and the
+        # time limit the pass's re-plan budget gave it (None: none).
+        self.each: list[tuple[int, float, str, int, int, float | None]] = []
+        self.last_end: float | None = None  # when the last call returned (perf_counter)
 
     def __enter__(self) -> Self:
         from twin.playbook.actions import OptimiseReplanner
@@ -83,13 +86,22 @@ class _ReplanCounter:
         def replan(planner: Any, view: Any, shipments: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             made = original(planner, view, shipments, **kwargs)
-            took = time.perf_counter() - started
+            counter.last_end = time.perf_counter()
+            took = counter.last_end - started
             counter.calls += 1
             counter.seconds += took
             counter.statuses.append(made.status.value)
             rounds, columns = made.timing.get("rounds", 0), made.timing.get("columns", 0)
+            limit = kwargs.get("time_limit_s")
             counter.each.append(
-                (len(shipments), round(took, 2), made.status.value, int(rounds), int(columns))
+                (
+                    len(shipments),
+                    round(took, 2),
+                    made.status.value,
+                    int(rounds),
+                    int(columns),
+                    None if limit is None else round(limit, 2),
+                )
             )
             return made
 
@@ -159,7 +171,8 @@ def _timed_pass(toml: Path, at: datetime, folder: Path, suffix: str) -> dict[str
     with _ReplanCounter() as replans, _PassParts() as parts:
         started, cpu = time.perf_counter(), time.process_time()
         report = run_once(toml, at, base=folder)
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        ended = time.perf_counter()
+        seconds, cpu = ended - started, time.process_time() - cpu
     took = parts.seconds
     monitor, tick = took.get("monitor", 0.0), took.get("tick", 0.0)
     playbooks, save = took.get("playbooks", 0.0), took.get("save", 0.0)
@@ -185,6 +198,9 @@ def _timed_pass(toml: Path, at: datetime, folder: Path, suffix: str) -> dict[str
         f"replan_status_{suffix}": sorted(set(replans.statuses)),
         f"rest_s_{suffix}": round(seconds - replans.seconds, 3),
         f"replan_calls_{suffix}": replans.each,
+        # From the last re-plan's return to the end of the pass: the diffs, apply and write back
+        # the pass's deadline keeps time for (twin.engine.engine.TAIL_SECONDS_PER_SHIPMENT).
+        f"after_replans_s_{suffix}": round(ended - replans.last_end, 3) if replans.last_end else 0,
         f"budget_stopped_{suffix}": sum(len(stops) for stops in report.stopped.values()),
         f"reproposed_{suffix}": sum(1 for e in report.audit if e.action == REPROPOSE),
         f"parts_s_{suffix}": {k: round(v, 2) for k, v in breakdown.items()},

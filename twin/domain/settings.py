@@ -59,7 +59,8 @@ class _Table(BaseModel):
 
 class MonitorSettings(_Table):
     """`[monitor]`: how often the monitors score the signals and run the alert rules, and the
-    wall-clock time one pass gives its playbooks' re-plans in all (`replan_budget`)."""
+    wall-clock deadline of one pass (`replan_budget`, from its start): its playbooks' re-plans
+    get what the rest of the pass leaves of it."""
 
     every: Every = timedelta(minutes=5)
     replan_budget: Every = timedelta(seconds=60)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine as Database
 
+from twin.domain.incidents import Incident
 from twin.domain.plans import Routes
 from twin.domain.problems import InputError, Problem
 from twin.domain.records import Network, Shipment
@@ -31,6 +32,7 @@ from twin.notify.send import Channel
 from twin.playbook.actions import OptimiseReplanner
 from twin.playbook.schema import Playbook
 from twin.schedule import metrics
+from twin.shipments.capacity import CapacityLedger
 from twin.stock.monitor import StockMonitor
 from twin.store.common import DecodedRows
 from twin.store.db import database_url, make_engine, session_scope, write_scope
@@ -76,6 +78,10 @@ class Service:
     # Shipments and routes as the last pass decoded them (re-used while their rows are unchanged).
     decoded_shipments: DecodedRows[Shipment] = field(default_factory=DecodedRows)
     decoded_routes: DecodedRows[Routes] = field(default_factory=DecodedRows)
+    decoded_incidents: DecodedRows[Incident] = field(default_factory=DecodedRows)
+    # The capacity the plan of record reserves, per (lane, departure), kept current pass by pass
+    # (each pass takes in only the routes that changed: twin.shipments.capacity).
+    capacity: CapacityLedger = field(default_factory=CapacityLedger)
 
     @property
     def network_name(self) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -49,11 +50,34 @@ from twin.scoring.config import ScoringConfig
 from twin.scoring.exposure import delay_days, exposure
 from twin.scoring.propagate import assess
 from twin.scoring.scorers import to_risk_scores
-from twin.shipments.capacity import ReservedIndex, ReservedLedger, reserved_lane_capacity
+from twin.shipments.capacity import (
+    CapacityLedger,
+    ReservedAt,
+    ReservedLedger,
+    reserved_lane_capacity,
+)
 from twin.stock.monitor import StockAssessment, StockMonitor
 from twin.stock.moves import Situation
 
 S = IncidentState
+# With a re-plan budget: the part of what is left of it shared equally among the answers still
+# to make (the rest goes by what each has at stake), and the seconds kept back for the work
+# after the re-plans — building the incidents' diffs, applying them, writing routes and plan
+# changes back: a fixed part, and a part per shipment still to re-plan or already changed.
+# Measured on the daemon bench (docs/daemon.md, *The re-plan budget*: 1.8-2.7 s after the last
+# re-plan of 29,500 shipments, 2.0-2.5 s after one of 14,000).
+EQUAL_PART = 0.2
+TAIL_SECONDS = 0.5
+TAIL_SECONDS_PER_SHIPMENT = 0.0001
+
+
+class _Share(NamedTuple):
+    """An answer's part of the re-plan budget: the fraction of what is left, less `reserve`."""
+
+    fraction: float
+    reserve: float
+
+
 # Where freight really is, as carriers report it: the plan of record's routes re-timed at `now`.
 Tracking = Callable[[datetime], Mapping[str, Routes]]
 
@@ -123,6 +147,8 @@ class Engine:
         world, a feed of carrier events) can bring the plan of record up to date first.
     stock : scores the `stock` dimension each tick and prices incidents' stock impact
         (twin.stock.monitor); None: no stock monitoring.
+    capacity : the ledger of the capacity the plan of record reserves (default: a new one);
+        the daemon keeps one from pass to pass.
     """
 
     def __init__(
@@ -135,6 +161,7 @@ class Engine:
         state: EngineState | None = None,
         tracking: Tracking | None = None,
         stock: StockMonitor | None = None,
+        capacity: CapacityLedger | None = None,
     ):
         self.network = network
         self.playbooks = list(playbooks)
@@ -165,8 +192,14 @@ class Engine:
         self._delay_cache: tuple[datetime | None, dict[str, float]] | None = None
         self._records_cache: tuple[pd.DataFrame, list[RiskScore]] | None = None
         # Bumped whenever the plan of record changes (the reserved-capacity index follows it).
-        self._routes_version = 0
-        self._reserved_cache: tuple[tuple[datetime, int], ReservedIndex] | None = None
+        # The capacity the plan of record reserves, per (lane, departure): kept up to date with
+        # the plan (and, given by the daemon, from pass to pass), so the playbooks' re-plans
+        # read it rather than summing every route again.
+        self._capacity = capacity or CapacityLedger()
+        # Per incident a pass applies: its routes and their exposures, as laid over the plan.
+        self._laid: dict[
+            str, tuple[Incident, datetime, dict[str, Routes], dict[str, list[Exposure]]]
+        ] = {}
         # Bookings come one batch at a time: the plan's reserved capacity is kept up to date
         # rather than re-summed over every route at each one.
         self._reserved_ledger = ReservedLedger()
@@ -183,10 +216,19 @@ class Engine:
         replanner: Replanner | None = None,
         tracking: Tracking | None = None,
         stock: StockMonitor | None = None,
+        capacity: CapacityLedger | None = None,
     ) -> Engine:
-        """The engine as `state` has it (the daemon: as the store has it at the pass's `now`)."""
+        """The engine as `state` has it (the daemon: as the store has it at the pass's `now`;
+        `capacity`: its ledger of reserved capacity, kept from pass to pass)."""
         return cls(
-            network, playbooks, settings, replanner, state=state, tracking=tracking, stock=stock
+            network,
+            playbooks,
+            settings,
+            replanner,
+            state=state,
+            tracking=tracking,
+            stock=stock,
+            capacity=capacity,
         )
 
     def state(self) -> EngineState:
@@ -255,7 +297,6 @@ class Engine:
         self._in_force = [item for item in self._in_force if item.incident != incident_id]
 
     def set_routes(self, shipment: str, routes: Routes) -> None:
-        self._routes_version += 1
         self._routes[shipment] = tuple(routes)
         self._rerouted[shipment] = tuple(routes)
 
@@ -269,7 +310,6 @@ class Engine:
 
     def unbook(self, shipment: str) -> None:
         self._shipments.pop(shipment, None)
-        self._routes_version += 1
         self._routes.pop(shipment, None)
         self._rerouted.pop(shipment, None)
         self._booked.pop(shipment, None)
@@ -361,7 +401,6 @@ class Engine:
             ),
         )
         made = plan(NetworkView(self.network, whatif), request, self.settings.solve)
-        self._routes_version += 1
         if made.status.applicable:
             for shipment in batch:
                 self._routes[shipment.id] = tuple(made.for_shipment(shipment.id))
@@ -400,12 +439,17 @@ class Engine:
         self._scored_at, self._fresh_signals = now, False
         return self._scores
 
-    def tick(self, now: datetime) -> TickReport:
+    def tick(self, now: datetime, *, started: float | None = None) -> TickReport:
         """Score, alert, and respond: match playbooks, propose, apply what may be applied,
-        roll back what cleared, expire what nobody decided. Returns what happened."""
+        roll back what cleared, expire what nobody decided. Returns what happened.
+
+        started: when the pass this tick is part of began (`time.perf_counter()`; default:
+        now). The re-plan budget (`EngineSettings.replan_budget`) runs from it, so the pass
+        as a whole ends near the budget (the daemon's pass also reads and writes the store)."""
         self._rerouted, self._booked, self._unbooked = {}, {}, set()
         self._lift_expired(now)
         clock = time.perf_counter()
+        started = clock if started is None else started
         if (
             self._fresh_signals
             or self._scored_at is None
@@ -432,7 +476,6 @@ class Engine:
         acting = bool(paging or waiting)
         if acting and self._tracking is not None:
             self._routes.update(self._tracking(now))
-            self._routes_version += 1
         if acting:
             report.exposures = exposure(
                 self._scores,
@@ -444,23 +487,20 @@ class Engine:
             )
         budget = self.settings.replan_budget
         self._budget = (
-            ReplanBudget(budget.total_seconds(), time.perf_counter) if budget and acting else None
+            ReplanBudget(budget.total_seconds(), time.perf_counter, started=started)
+            if budget and acting
+            else None
         )
-        # The budget is shared among the alerts a playbook answers (the rest re-plan nothing).
-        answering = len(waiting) + sum(
-            1
-            for e in events
-            if e.kind != "cleared" and e.pages and match_alert(e.alert, self.playbooks)
-        )
-        for incident, matched in waiting:
-            self._repropose(incident, matched, now, report, alerts_left=answering)
-            answering -= 1
-        for event in events:
-            if event.kind == "cleared":
-                self._on_clear(event.alert, now, report)
-            elif event.pages:
-                self._respond(event.alert, now, report, alerts_left=answering)
-                answering -= 1 if match_alert(event.alert, self.playbooks) else 0
+        if self._budget is not None:
+            self._answer_by_value(waiting, events, now, report)
+        else:
+            for incident, matched in waiting:
+                self._repropose(incident, matched, now, report)
+            for event in events:
+                if event.kind == "cleared":
+                    self._on_clear(event.alert, now, report)
+                elif event.pages:
+                    self._respond(event.alert, now, report)
         self._budget = None
         self._apply_decided(now, report)
         self._expire_stale(now, report)
@@ -589,52 +629,126 @@ class Engine:
 
     def _reserved_index(
         self, now: datetime, routes: Mapping[str, Routes] | None = None
-    ) -> ReservedIndex:
-        """The plan of record's reserved capacity at `now`, indexed once while it is unchanged
-        (the playbooks answering one pass's alerts share it); given `routes` (the plan of
-        record with the incidents this pass applies laid over it), that plan's, worked out
-        from the plan of record's index again only where the laid-over routes reach."""
-        key = (now, self._routes_version)
-        if self._reserved_cache is None or self._reserved_cache[0] != key:
-            self._reserved_cache = (key, ReservedIndex(self._routes, now))
-        index = self._reserved_cache[1]
-        if routes is None or routes is self._routes:
-            return index
-        plan = self._routes
-        changed = {sid: r for sid, r in routes.items() if plan.get(sid) is not r}
-        return index.overlaid(routes, changed)
+    ) -> ReservedAt:
+        """The reserved capacity at `now` of the plan of record, or of `routes` (the plan of
+        record with the incidents this pass applies laid over it): the ledger takes in only
+        the routes that differ from what it last saw."""
+        return self._capacity.sync(self._routes if routes is None else routes).at(now)
 
     def _lap(self, stage: str, since: float) -> float:
         now = time.perf_counter()
         self.seconds[stage] += now - since
         return now
 
-    def _respond(
-        self, alert: Alert, now: datetime, report: TickReport, *, alerts_left: int = 1
-    ) -> None:
+    def _answering(self, alert: Alert, now: datetime) -> Matched | None:
+        """The playbook that answers `alert` now, if one does and has not yet: one incident
+        per (alert episode, playbook, severity), however often it re-fires (an escalation is
+        answered again, since it can expose freight the warning did not), and none while the
+        playbook cools down on the alert's target."""
         matched = match_alert(alert, self.playbooks)
         if matched is None:
-            report.unmatched.append(alert)
-            return
+            return None
         playbook = matched.playbook
-        # One incident per (alert episode, playbook, severity), however often it re-fires: an
-        # escalation is answered again, since it can expose freight the warning did not.
         if any(
             i.alert_id == alert.id
             and i.playbook_id == playbook.id
             and i.alert.severity.rank >= alert.severity.rank
             for i in self._incidents.values()
         ):
-            return
+            return None
         last = self._cooldowns.get((playbook.id, alert.target))
         if last is not None and now - last < playbook.cooldown_td:
+            return None
+        return matched
+
+    def _respond(
+        self, alert: Alert, now: datetime, report: TickReport, share: _Share | None = None
+    ) -> None:
+        if match_alert(alert, self.playbooks) is None:
+            report.unmatched.append(alert)
             return
-        incident = self._propose(matched, alert, now, report, alerts_left)
+        matched = self._answering(alert, now)
+        if matched is None:
+            return
+        incident = self._propose(matched, alert, now, report, share)
         incident, log = opening_moves(incident, at=now)
         incident, log = self._replay_approval(incident, now, log)
         self._incidents[incident.id] = incident
         report.incidents.append(incident)
         report.audit.extend(log)
+
+    def _answer_by_value(
+        self,
+        waiting: list[tuple[Incident, Matched]],
+        events: list[AlertEvent],
+        now: datetime,
+        report: TickReport,
+    ) -> None:
+        """A tick with a re-plan budget: clears first (their rollbacks are the plan the
+        answers are made on), then each answer — an incident an earlier budget cut short, or
+        a paged alert a playbook answers — the one with the most at stake first (the lateness
+        its exposed freight is expected to cost). Each gets a share of what is left of the
+        pass's deadline: a fifth of it split equally among the answers still to make, the rest
+        by what they have at stake; less the time kept for the work after the re-plans
+        (`TAIL_SECONDS`, and `TAIL_SECONDS_PER_SHIPMENT` for each shipment still to re-plan or
+        already changed by an incident this tick applies)."""
+        for event in events:
+            if event.kind == "cleared":
+                self._on_clear(event.alert, now, report)
+        stakes = self._at_stake(report.exposures)
+        queue: list[tuple[float, int, Alert, Incident | None, Matched | None]] = []
+        for cut, playbook in waiting:
+            alert = self._alert_state.alerts[cut.alert_id]
+            value, count = stakes.get(alert.target, (0.0, 0))
+            queue.append((value, count, alert, cut, playbook))
+        for event in events:
+            if event.kind == "cleared" or not event.pages:
+                continue
+            answer = self._answering(event.alert, now)
+            if answer is None:
+                self._respond(event.alert, now, report)  # unmatched, or answered already
+                continue
+            value, count = stakes.get(event.alert.target, (0.0, 0))
+            queue.append((value, count, event.alert, None, answer))
+        queue.sort(key=lambda item: -item[0])  # stable: ties keep their order
+        for position, (value, _, alert, incident, matched) in enumerate(queue):
+            rest = queue[position:]
+            total = sum(item[0] for item in rest)
+            fraction = (
+                EQUAL_PART / len(rest) + (1 - EQUAL_PART) * value / total
+                if total > 0
+                else 1 / len(rest)
+            )
+            pending = sum(
+                len(i.diff.changes)
+                for i in self._incidents.values()
+                if i.state in (S.approved, S.auto_approved)
+            )
+            shipments = pending + sum(item[1] for item in rest)
+            share = _Share(fraction, TAIL_SECONDS + TAIL_SECONDS_PER_SHIPMENT * shipments)
+            if incident is not None and matched is not None:
+                self._repropose(incident, matched, now, report, share)
+            else:
+                self._respond(alert, now, report, share)
+
+    def _at_stake(self, exposures: Sequence[Exposure]) -> dict[str, tuple[float, int]]:
+        """Per exposure target: the lateness its exposed freight is expected to cost (each
+        shipment's largest expected delay there x its units x its penalty per unit-day), and
+        how many shipments it exposes."""
+        worst: dict[str, dict[str, float]] = {}
+        for e in exposures:
+            days = worst.setdefault(e.target, {})
+            if e.expected_delay_days >= days.get(e.shipment, 0.0):
+                days[e.shipment] = e.expected_delay_days
+        stakes: dict[str, tuple[float, int]] = {}
+        for target, days in worst.items():
+            value = 0.0
+            for sid, delay in days.items():
+                shipment = self._shipments.get(sid)
+                if shipment is not None:
+                    value += delay * shipment.units * shipment.penalty_per_unit_day
+            stakes[target] = (value, len(days))
+        return stakes
 
     def _cut_short(self, now: datetime) -> list[tuple[Incident, Matched]]:
         """Incidents whose re-plan an earlier pass's budget cut short that a pass re-plans:
@@ -663,14 +777,13 @@ class Engine:
         matched: Matched,
         now: datetime,
         report: TickReport,
-        *,
-        alerts_left: int,
+        share: _Share | None = None,
     ) -> None:
         """Re-plan a cut-short incident's playbook on the alert as it is now, and replace its
         proposed plan (it stays proposed, or is auto-approved as a new one would be); the audit
         entry says it was re-proposed and why."""
         alert = self._alert_state.alerts[incident.alert_id]
-        made = self._propose(matched, alert, now, report, alerts_left)
+        made = self._propose(matched, alert, now, report, share)
         again = made.model_copy(update={"created_at": incident.created_at, "updated_at": now})
         before = "; ".join(incident.replan_stopped)
         if again.replan_stopped:
@@ -718,7 +831,7 @@ class Engine:
         alert: Alert,
         now: datetime,
         report: TickReport,
-        alerts_left: int,
+        share: _Share | None = None,
     ) -> Incident:
         """The playbook's preview on `alert` against the live twin, as an incident (not yet
         stored in the engine), made on top of what this tick applies."""
@@ -727,11 +840,12 @@ class Engine:
         # pass's alerts expose ends up clear of both (not on whichever re-plan applies last).
         routes, exposures, also, held = self._after_pending(now, report)
         holds = {**self.holds, **held}
-        replanner = (
-            self._budget.for_alert(self.replanner, alerts_left)
-            if self._budget is not None
-            else self.replanner
-        )
+        replanner: Replanner = self.replanner
+        if self._budget is not None:
+            fraction, reserve = share or _Share(1.0, 0.0)
+            replanner = self._budget.for_alert(
+                self.replanner, 1, fraction=fraction, reserve=reserve
+            )
         ctx = ActionContext(
             alert=alert,
             network=self.network,
@@ -766,23 +880,47 @@ class Engine:
         if not pending:
             return self._routes, report.exposures, [], {}
         overlay: dict[str, Routes] = {}
+        laid: dict[str, list[Exposure]] = {}
         held: dict[str, str] = {}
         also: list[InForce] = []
         for incident in pending:
             also.extend(kept_in_force(incident, now))
-            new: dict[str, list[Assignment]] = {}
-            for assignment in incident.new_routes:
-                new.setdefault(assignment.shipment, []).append(assignment)
+            routes, exposures = self._laid_over(incident, now)
             for change in incident.diff.changes:
                 if change.held:
                     held[change.shipment] = incident.id
                 else:
-                    overlay[change.shipment] = tuple(new.get(change.shipment, ()))
+                    overlay[change.shipment] = routes[change.shipment]
+                    laid[change.shipment] = exposures.get(change.shipment, [])
         if not overlay:
             return self._routes, report.exposures, also, held
-        exposures = [e for e in report.exposures if e.shipment not in overlay]
-        exposures += self._exposures(overlay.values(), now)
-        return {**self._routes, **overlay}, exposures, also, held
+        kept = [e for e in report.exposures if e.shipment not in overlay]
+        moved = sorted(
+            (e for found in laid.values() for e in found),
+            key=lambda e: (e.at, e.shipment, e.target, e.dimension),
+        )
+        return {**self._routes, **overlay}, kept + moved, also, held
+
+    def _laid_over(
+        self, incident: Incident, now: datetime
+    ) -> tuple[dict[str, Routes], dict[str, list[Exposure]]]:
+        """An incident's new routes per shipment and their exposures at `now`, worked out once
+        per incident and pass (each later answer of the pass lays it over the plan again: the
+        same route objects keep the capacity ledger from taking them in again)."""
+        cached = self._laid.get(incident.id)
+        if cached is not None and cached[0] is incident and cached[1] == now:
+            return cached[2], cached[3]
+        new: dict[str, list[Assignment]] = {}
+        for assignment in incident.new_routes:
+            new.setdefault(assignment.shipment, []).append(assignment)
+        routes = {
+            c.shipment: tuple(new.get(c.shipment, ())) for c in incident.diff.changes if not c.held
+        }
+        exposures: dict[str, list[Exposure]] = {}
+        for found in self._exposures(routes.values(), now):
+            exposures.setdefault(found.shipment, []).append(found)
+        self._laid[incident.id] = (incident, now, routes, exposures)
+        return routes, exposures
 
     def _apply_decided(self, now: datetime, report: TickReport) -> None:
         for incident in list(self._incidents.values()):

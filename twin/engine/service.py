@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ from twin.domain.records import Shipment
 from twin.domain.settings import TwinConfig
 from twin.engine.context import Service, open_service
 from twin.engine.engine import TickReport
-from twin.engine.passes import monitor_pass, replan_pass
+from twin.engine.passes import collector_paused, monitor_pass, replan_pass
 from twin.engine.polling import ingest_feed
 from twin.files.config import load_config
 from twin.store.db import session_scope
@@ -66,16 +67,20 @@ def run_once(
 ) -> TickReport:
     """One full pass at `now` (default: the wall clock): every feed polled once, new shipments
     planned, one monitor pass (scores, alerts, incidents: approved ones applied), notifications
-    delivered. Each step commits on its own; the returned report is the monitor pass's."""
+    delivered. Each step commits on its own; the returned report is the monitor pass's. The
+    re-plan budget (`[monitor] replan_budget`) runs from the start of the run: the whole run
+    ends near it."""
     service = service_for(config, base=base)
+    started = time.perf_counter()  # the pass's re-plan budget runs from here
     when = now or datetime.now(UTC)
-    for feed in service.config.feeds:
-        try:
-            ingest_feed(service, feed)
-        except Exception as exc:  # noqa: BLE001 - a broken feed never stops the pass
-            log.warning("feed %s failed: %s: %s", feed.name, type(exc).__name__, exc)
-    replan_pass(service, when)
-    return monitor_pass(service, when)
+    with collector_paused():
+        for feed in service.config.feeds:
+            try:
+                ingest_feed(service, feed)
+            except Exception as exc:  # noqa: BLE001 - a broken feed never stops the pass
+                log.warning("feed %s failed: %s: %s", feed.name, type(exc).__name__, exc)
+        replan_pass(service, when)
+        return monitor_pass(service, when, started=started)
 
 
 def routes_of(service: Service) -> Mapping[str, Sequence[Assignment]]:

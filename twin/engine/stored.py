@@ -105,7 +105,7 @@ def load_engine_state(service: Service, session: Session, now: datetime) -> Load
     open_ids = set(alert_state.alerts)
     state = EngineState(shipments=shipments, routes=routes, alert_state=alert_state)
     states: dict[str, IncidentState] = {}
-    for incident in list_incidents(session):
+    for incident in list_incidents(session, memo=service.decoded_incidents):
         keep = (
             not incident.state.terminal
             or incident.alert_id in open_ids

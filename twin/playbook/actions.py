@@ -48,7 +48,7 @@ from twin.playbook.schema import (
     ShiftModeParams,
 )
 from twin.shipments import diversion
-from twin.shipments.capacity import ReservedIndex, reserved_lane_capacity
+from twin.shipments.capacity import ReservedAt, reserved_lane_capacity
 from twin.stock.moves import Situation
 
 # Money per unit a re-plan leaves unrouted when options are compared (the planner's default).
@@ -109,21 +109,33 @@ class OptimiseReplanner:
 
 
 class ReplanBudget:
-    """The wall-clock seconds one engine tick gives its playbooks' re-plans in all.
+    """The wall-clock time one engine tick gives its playbooks' re-plans: a deadline,
+    `seconds` after `started` (the pass's start by the budget's clock; default: now), so the
+    re-plans get what is left of it after the rest of the pass.
 
-    Each alert answered gets an equal share of what is left (`for_alert`, with the number of
-    alerts still to answer), so one hard re-plan cannot starve the others; time an alert does
-    not use passes on to the next. A re-plan that runs out of its share stops (the planner's
-    time limit) and its incident says so (`Proposal.stopped`) and waits for a person.
+    Each alert answered gets a share of what is left (`for_alert`): equal among the alerts
+    still to answer, or the `fraction` the caller gives it (the engine weighs its alerts by
+    the value their freight has at stake), less a `reserve` kept for the work after the
+    re-plans (applying and writing back what they change). Time an alert does not use passes
+    on to the next. A re-plan that runs out of its share stops (the planner's time limit) and
+    its incident says so (`Proposal.stopped`) and waits for a person.
     """
 
-    def __init__(self, seconds: float, clock: Callable[[], float]):
+    def __init__(self, seconds: float, clock: Callable[[], float], *, started: float | None = None):
         self.seconds, self.clock = seconds, clock
-        self.deadline = clock() + seconds
+        self.deadline = (clock() if started is None else started) + seconds
 
-    def for_alert(self, replanner: Replanner, alerts_left: int) -> BudgetedReplanner:
+    def for_alert(
+        self,
+        replanner: Replanner,
+        alerts_left: int,
+        *,
+        fraction: float | None = None,
+        reserve: float = 0.0,
+    ) -> BudgetedReplanner:
         now = self.clock()
-        share = max(0.0, self.deadline - now) / max(1, alerts_left)
+        left = max(0.0, self.deadline - reserve - now)
+        share = left * fraction if fraction is not None else left / max(1, alerts_left)
         return BudgetedReplanner(replanner, now + share, share, self)
 
 
@@ -300,9 +312,9 @@ class ActionContext:
     # The shipment records as booked (`shipments` may be priced copies): what a stock move
     # changes and rollback restores. None: `shipments`.
     booked: Mapping[str, Shipment] | None = None
-    # The plan of record's reserved capacity at `now`, indexed once for the pass's playbooks
-    # (None: summed afresh by `reserved`, with the same result).
-    reserved_index: ReservedIndex | None = None
+    # The plan of record's reserved capacity at `now`, from the engine's ledger (None: summed
+    # afresh by `reserved`, with the same result).
+    reserved_index: ReservedAt | None = None
 
     # Built once per context: previews ask for them per shipment (thousands at scale).
     @cached_property

@@ -153,14 +153,18 @@ def exposure(
             continue
         origin = nodes.get(first.from_node)
         country = origin.country if origin is not None else None
-        check(assignment, first.from_node, first.depart_at, first.lane, country)
+        # (Each place is checked only if it is scored: most of a route's places are not.)
+        if first.from_node in by_target:
+            check(assignment, first.from_node, first.depart_at, first.lane, country)
         for leg in assignment.legs:
-            check(assignment, leg.lane, leg.depart_at, leg.lane, country)
+            if leg.lane in by_target:
+                check(assignment, leg.lane, leg.depart_at, leg.lane, country)
             lane = network.lane_by_id.get(leg.lane) if leg.lane in hot_via else None
             for member in lane.via if lane is not None else ():
                 if member in hot:
                     check(assignment, member, passage_time(leg, member, network), leg.lane, country)
-            check(assignment, leg.to_node, leg.arrive_at, leg.lane, country)
+            if leg.to_node in by_target:
+                check(assignment, leg.to_node, leg.arrive_at, leg.lane, country)
     return sorted(found.values(), key=lambda e: (e.at, e.shipment, e.target, e.dimension))
 
 

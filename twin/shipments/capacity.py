@@ -47,101 +47,205 @@ def reserved_lane_capacity(
     return taken
 
 
-class ReservedIndex:
-    """`reserved_lane_capacity` of one plan of record at one `now`, for many `exclude` sets:
-    the units of every (lane, day) summed once, and for an excluded set only the (lane, day)
-    keys its shipments use summed again without them, in the same order as the full sum (so
-    every figure equals `reserved_lane_capacity(routes, now, exclude)` exactly). A pass's
-    playbooks each re-plan a few thousand of 50,000 shipments in flight."""
+# A ledger's share of a (lane, departure): the n-th leg of its shipment's assignments, its
+# units, the shipment, and when the assignment's last leg departs (once gone, it takes nothing).
+_Part = tuple[int, float, str, datetime]
+_Key = tuple[str, datetime]
 
-    def __init__(self, routes: Mapping[str, Sequence[Assignment]], now: datetime):
-        self.now = now
-        self.total: dict[tuple[str, int], float] = {}
-        # Per key, its contributions in order; per shipment, the keys it contributes to.
-        self._parts: dict[tuple[str, int], list[tuple[str, float]]] = {}
-        self._keys_of: dict[str, set[tuple[str, int]]] = {}
-        # Departures repeat (sailings, daily trucks): each one's day bucket is worked out once
-        # (-1: before `now`, no longer taking capacity).
-        self._day_of: dict[datetime, int] = {}
-        for sid, assignments in routes.items():
-            for key, units in self._contributions(assignments):
-                self._parts.setdefault(key, []).append((sid, units))
-                self._keys_of.setdefault(sid, set()).add(key)
-                self.total[key] = self.total.get(key, 0.0) + units
 
-    def _contributions(
-        self, assignments: Sequence[Assignment]
-    ) -> list[tuple[tuple[str, int], float]]:
-        """The (lane, day) keys one shipment's assignments take, with units, in summing order."""
-        found: list[tuple[tuple[str, int], float]] = []
-        day_of, now = self._day_of, self.now
-        for assignment in assignments:
-            if assignment.legs and assignment.legs[-1].depart_at < now:
+class CapacityLedger:
+    """The capacity a plan of record reserves, kept per (lane, departure) across passes and
+    changes of the plan: `sync(routes)` takes in only the shipments whose routes changed since
+    the last sync (told apart by identity: routes are replaced, never mutated; the daemon's
+    store keeps an unchanged route's object from pass to pass), and `at(now).without(exclude)`
+    gives `reserved_lane_capacity(routes, now, exclude)` exactly, float for float: each
+    (lane, day) bucket is summed over its shares in the plan's order (shipment, then leg), as
+    a fresh sum adds them up. Departures are the key, not days from `now`, so one ledger serves
+    every pass's `now`.
+
+    A plan whose shipments changed their order relative to each other (not the daemon's: its
+    plan is read in id order, and the engine adds and replaces, never reorders) is taken in
+    afresh."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._order: list[str] = []
+        self._values: list[Sequence[Assignment]] = []
+        self._pos: dict[str, int] = {}
+        self._parts: dict[_Key, list[_Part]] = {}
+        self._keys_of: dict[str, set[_Key]] = {}
+        self._total: dict[_Key, float] = {}
+        # Keys with a share of an assignment whose legs do not depart in time order: its last
+        # leg may have gone before a leg on this key, so the share is judged at each `now`.
+        self._irregular: set[_Key] = set()
+        self._version = 0
+        self._views: dict[datetime, ReservedAt] = {}
+
+    def sync(self, routes: Mapping[str, Sequence[Assignment]]) -> CapacityLedger:
+        """Take in `routes` as the plan (what changed since the last sync). Returns itself."""
+        order, values = list(routes), list(routes.values())
+        known = len(self._order)
+        if known and len(order) > known and order[:known] == self._order:
+            # Bookings: the plan as before, new shipments last.
+            changed = [
+                order[i]
+                for i in itertools.compress(
+                    range(known), map(operator.is_not, values[:known], self._values)
+                )
+            ]
+            changed += order[known:]
+            removed: list[str] = []
+            self._pos.update((sid, known + i) for i, sid in enumerate(order[known:]))
+        elif order == self._order:
+            if all(map(operator.is_, values, self._values)):
+                return self
+            changed = [
+                order[i]
+                for i in itertools.compress(
+                    range(len(order)), map(operator.is_not, values, self._values)
+                )
+            ]
+            removed = []
+        else:
+            was = self._pos
+            last = -1
+            for sid in order:
+                at = was.get(sid)
+                if at is not None:
+                    if at < last:  # shipments reordered: sums in the new order from scratch
+                        self._reset()
+                        return self.sync(routes)
+                    last = at
+            before = dict(zip(self._order, self._values, strict=True))
+            removed = [sid for sid in self._order if sid not in routes]
+            changed = [
+                sid for sid, r in zip(order, values, strict=True) if before.get(sid) is not r
+            ]
+            self._pos = {sid: i for i, sid in enumerate(order)}
+        touched = self._drop({*removed, *changed})
+        for sid in changed:
+            touched |= self._add(sid, routes[sid])
+        pos = self._pos
+        for key in touched:
+            parts = self._parts.get(key)
+            if not parts:
+                self._parts.pop(key, None)
+                self._total.pop(key, None)
+                self._irregular.discard(key)
                 continue
-            for leg in assignment.legs:
-                day = day_of.get(leg.depart_at)
-                if day is None:
-                    offset = (leg.depart_at - now) / timedelta(days=1)
-                    day = -1 if offset < 0 else math.floor(offset + 1e-9)
-                    day_of[leg.depart_at] = day
-                if day >= 0:
-                    found.append(((leg.lane, day), assignment.units))
-        return found
+            parts.sort(key=lambda part: (pos[part[2]], part[0]))
+            value = 0.0
+            for part in parts:
+                value += part[1]
+            self._total[key] = value
+        self._order, self._values = order, values
+        self._version += 1
+        self._views = {}
+        return self
 
-    def overlaid(
+    def _add(self, sid: str, assignments: Sequence[Assignment]) -> set[_Key]:
+        keys: set[_Key] = set()
+        n = 0
+        for assignment in assignments:
+            if not assignment.legs:
+                continue
+            gone = assignment.legs[-1].depart_at
+            regular = all(
+                a.depart_at <= b.depart_at for a, b in itertools.pairwise(assignment.legs)
+            )
+            for leg in assignment.legs:
+                n += 1
+                key = (leg.lane, leg.depart_at)
+                self._parts.setdefault(key, []).append((n, assignment.units, sid, gone))
+                keys.add(key)
+                if not regular:
+                    self._irregular.add(key)
+        if keys:
+            self._keys_of[sid] = keys
+        return keys
+
+    def _drop(self, sids: set[str]) -> set[_Key]:
+        """Take `sids`' shares out (each key's shares filtered once, however many go)."""
+        keys: set[_Key] = set()
+        for sid in sids:
+            keys |= self._keys_of.pop(sid, set())
+        for key in keys:
+            self._parts[key] = [part for part in self._parts[key] if part[2] not in sids]
+        return keys
+
+    def at(self, now: datetime) -> ReservedAt:
+        """The ledger's figures at `now` (kept until the next sync)."""
+        view = self._views.get(now)
+        if view is None:
+            view = self._views[now] = ReservedAt(self, now)
+        return view
+
+    def reserved(
         self,
         routes: Mapping[str, Sequence[Assignment]],
-        changed: Mapping[str, Sequence[Assignment]],
-    ) -> ReservedIndex:
-        """The index of `routes`, which is this index's plan of record with `changed` laid over
-        it (`{**plan, **changed}`): equal to `ReservedIndex(routes, now)` figure for figure
-        (the same contributions summed in the same order), but only the keys the changed
-        shipments take, before or after, are summed again."""
-        made = object.__new__(ReservedIndex)
-        made.now, made._day_of = self.now, self._day_of
-        made.total, made._parts = dict(self.total), dict(self._parts)
-        made._keys_of = dict(self._keys_of)
-        fresh: dict[tuple[str, int], list[tuple[str, float]]] = {}
-        touched: set[tuple[str, int]] = set()
-        for sid, assignments in changed.items():
-            touched |= self._keys_of.get(sid, set())
-            keys: set[tuple[str, int]] = set()
-            for key, units in self._contributions(assignments):
-                fresh.setdefault(key, []).append((sid, units))
-                keys.add(key)
-            touched |= keys
-            if keys:
-                made._keys_of[sid] = keys
-            else:
-                made._keys_of.pop(sid, None)
-        position = {sid: i for i, sid in enumerate(routes)}
-        for key in touched:
-            kept = [part for part in self._parts.get(key, ()) if part[0] not in changed]
-            # Stable: each shipment's own contributions keep their order.
-            parts = sorted(kept + fresh.get(key, []), key=lambda part: position[part[0]])
-            if not parts:
-                made._parts.pop(key, None)
-                made.total.pop(key, None)
-                continue
-            value = 0.0
-            for _, units in parts:
-                value += units
-            made._parts[key], made.total[key] = parts, value
-        return made
-
-    def without(self, exclude: set[str] | frozenset[str]) -> dict[tuple[str, int], float]:
+        now: datetime,
+        exclude: set[str] | frozenset[str] = frozenset(),
+    ) -> dict[tuple[str, int], float]:
         """What `reserved_lane_capacity(routes, now, exclude)` gives."""
-        taken = dict(self.total)
-        touched = set().union(*(self._keys_of.get(sid, ()) for sid in exclude))
-        for key in touched:
-            kept = [units for sid, units in self._parts[key] if sid not in exclude]
-            if not kept:
-                del taken[key]
+        return self.sync(routes).at(now).without(frozenset(exclude))
+
+
+class ReservedAt:
+    """A CapacityLedger's figures at one `now`: each (lane, day) bucket's departures and sum."""
+
+    def __init__(self, ledger: CapacityLedger, now: datetime):
+        self.ledger, self.now = ledger, now
+        self._bucket: dict[_Key, tuple[str, int]] = {}
+        self._keys: dict[tuple[str, int], list[_Key]] = {}
+        day_of: dict[datetime, int] = {}
+        for key in ledger._parts:
+            depart = key[1]
+            if depart < now:
+                continue  # left: no longer takes capacity
+            day = day_of.get(depart)
+            if day is None:
+                day = day_of[depart] = math.floor((depart - now) / timedelta(days=1) + 1e-9)
+            bucket = (key[0], day)
+            self._bucket[key] = bucket
+            self._keys.setdefault(bucket, []).append(key)
+        self.total: dict[tuple[str, int], float] = {}
+        for bucket, keys in self._keys.items():
+            if len(keys) == 1 and keys[0] not in ledger._irregular:
+                self.total[bucket] = ledger._total[keys[0]]
                 continue
-            value = 0.0
-            for units in kept:
-                value += units
-            taken[key] = value
+            found, value = self._sum(keys, frozenset())
+            if found:
+                self.total[bucket] = value
+
+    def _sum(self, keys: list[_Key], exclude: frozenset[str]) -> tuple[bool, float]:
+        """The bucket's shares in the plan's order, but `exclude`'s and those gone by `now`."""
+        ledger, now = self.ledger, self.now
+        pos = ledger._pos
+        parts = [part for key in keys for part in ledger._parts[key]]
+        if len(keys) > 1:
+            parts.sort(key=lambda part: (pos[part[2]], part[0]))
+        value, found = 0.0, False
+        for _, units, sid, gone in parts:
+            if sid in exclude or gone < now:
+                continue
+            value, found = value + units, True
+        return found, value
+
+    def without(self, exclude: frozenset[str]) -> dict[tuple[str, int], float]:
+        """What `reserved_lane_capacity(routes, now, exclude)` gives for the synced plan."""
+        taken = dict(self.total)
+        keys_of, bucket_of = self.ledger._keys_of, self._bucket
+        touched = {
+            bucket_of[key] for sid in exclude for key in keys_of.get(sid, ()) if key in bucket_of
+        }
+        for bucket in touched:
+            found, value = self._sum(self._keys[bucket], exclude)
+            if found:
+                taken[bucket] = value
+            else:
+                taken.pop(bucket, None)
         return taken
 
 

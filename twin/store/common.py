@@ -75,6 +75,11 @@ class DecodedRows(Generic[T]):
     def __init__(self) -> None:
         self._kept: dict[str, tuple[Any, T]] = {}
 
+    def unknown(self, rows: Iterable[tuple[str, Any]]) -> list[str]:
+        """The keys of (key, raw) rows that `decode` would decode afresh."""
+        kept = self._kept
+        return [key for key, raw in rows if (hit := kept.get(key)) is None or hit[0] != raw]
+
     def decode(self, rows: Iterable[tuple[str, Any]], decoder: Callable[[Any], T]) -> dict[str, T]:
         """{key: decoder(raw)} for (key, raw) rows, reusing what an equal raw decoded to before."""
         kept = self._kept
@@ -91,34 +96,87 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+def execute_many(session: Session, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Execute `statement` (an INSERT, an upsert or an UPDATE with bound parameters) once per
+    row of `rows` (dicts keyed by parameter name), in the session's transaction. SQLite: one
+    `executemany` of sqlite3 itself, each value bound as its parameter's type binds it (at tens
+    of thousands of rows SQLAlchemy's handling of each row's parameters took longer than the
+    database); a statement with a parameter the rows do not carry (a column default) goes
+    through SQLAlchemy. Other backends: `session.execute(statement, rows)`."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name == "sqlite":
+        compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]))
+        names = compiled.positiontup or []
+        if all(name in rows[0] for name in names):
+            binders = [
+                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                for name in names
+            ]
+            values = [
+                tuple(
+                    row[name] if bind is None else bind(row[name])
+                    for name, bind in zip(names, binders, strict=True)
+                )
+                for row in rows
+            ]
+            driver = session.connection().connection.driver_connection
+            cursor = driver.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.executemany(str(compiled), values)
+            finally:
+                cursor.close()
+            return
+    session.execute(statement, list(rows))
+
+
 def bulk_insert(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert many rows (each a dict of the table's columns; other keys are not stored), in
     the session's transaction. PostgreSQL: one COPY ... FROM STDIN, the values converted as
     the columns' types would bind them (at tens of thousands of rows, per-row parameter
-    binding was most of the insert). Other backends: one executemany."""
+    binding was most of the insert). Other backends: one executemany (`execute_many`)."""
     if not rows:
         return
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql":
-        session.execute(sa.insert(table), list(rows))
+        stored = {c.name for c in table.columns}
+        execute_many(
+            session, sa.insert(table), [{k: v for k, v in r.items() if k in stored} for r in rows]
+        )
         return
     columns = [c for c in table.columns if c.name in rows[0]]
     names = ", ".join(f'"{c.name}"' for c in columns)
     raw = session.connection().connection.driver_connection
     statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    # Each column's conversion worked out once (not per value: hundreds of thousands of them).
+    converters = [(c.name, _copy_converter(c, dialect)) for c in columns]
     with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
         for row in rows:
-            copy.write_row([_copy_value(c, row.get(c.name), dialect) for c in columns])
+            copy.write_row(
+                [
+                    row.get(name) if convert is None else convert(row.get(name))
+                    for name, convert in converters
+                ]
+            )
 
 
-def _copy_value(column: sa.Column[Any], value: Any, dialect: Dialect) -> Any:
-    """`value` as the column's type binds it, JSON as its text (the engine's serializer)."""
+def _copy_converter(column: sa.Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How a value of `column` is written: as the column's type binds it, JSON as its text
+    (the engine's serializer); None: as it is."""
     kind: Any = column.type
+    bind = None
     if isinstance(kind, TypeDecorator):
-        value = kind.process_bind_param(value, dialect)
-        kind = kind.impl_instance
+        bind, kind = kind.process_bind_param, kind.impl_instance
     if isinstance(kind, sa.JSON):
-        if value is None:
-            return None if kind.none_as_null else "null"
-        return dumps_json(value)
-    return value
+        null = None if kind.none_as_null else "null"
+
+        def as_json(value: Any) -> Any:
+            if bind is not None:
+                value = bind(value, dialect)
+            return null if value is None else dumps_json(value)
+
+        return as_json
+    if bind is not None:
+        return lambda value: bind(value, dialect)
+    return None

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from twin.domain.incidents import Notification
 from twin.domain.plans import Assignment
-from twin.store.common import DecodedRows, bulk_insert, network_id
+from twin.store.common import DecodedRows, bulk_insert, execute_many, network_id
 from twin.store.signals import _insert
 from twin.store.tables.base import JSONText
 from twin.store.tables.routes import OutboxRow, PlanRouteRow
@@ -68,7 +68,7 @@ def save_routes(
             name: statement.excluded[name] for name in ("assignments", "updated_at", "updated_by")
         },
     )
-    session.execute(statement, rows)
+    execute_many(session, statement, rows)
     return len(rows)
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from twin.domain.problems import InputError, Problem
 from twin.domain.records import Shipment
-from twin.store.common import DecodedRows, NotFound, SaveReport, chunks, network_id
+from twin.store.common import DecodedRows, NotFound, SaveReport, chunks, execute_many, network_id
 from twin.store.tables.base import utcnow
 from twin.store.tables.network import NodeRow
 from twin.store.tables.shipments import ShipmentRow, ShipmentStatus
@@ -167,9 +167,11 @@ def get_shipments(
     ]
     rows = _rows(session, network_name, status, ids, columns)
     if memo is None:
-        return [row_shipment(r) for r in rows]
-    keyed = ((r["id"], tuple(r[name] for name in names)) for r in rows)
-    return list(memo.decode(keyed, lambda raw: row_shipment(dict(zip(names, raw)))).values())
+        return [row_shipment(dict(zip(names, r, strict=True))) for r in rows]
+    # Each row as a plain tuple: its first value the id, all of them the memo's key.
+    keyed = ((r[0], tuple(r)) for r in rows)
+    decode = memo.decode(keyed, lambda raw: row_shipment(dict(zip(names, raw, strict=True))))
+    return list(decode.values())
 
 
 def get_shipment_states(
@@ -181,9 +183,10 @@ def get_shipment_states(
 ) -> dict[str, ShipmentState]:
     """Where each stored shipment of a network is, by shipment id."""
     columns = [SHIPMENTS.c[name] for name in ("id", "status", "at_node", "at_time")]
+    statuses = {s.value: s for s in ShipmentStatus}
     return {
-        r["id"]: ShipmentState(r["id"], ShipmentStatus(r["status"]), r["at_node"], r["at_time"])
-        for r in _rows(session, network_name, status, ids, columns)
+        sid: ShipmentState(sid, statuses[code], node, at)
+        for sid, code, node, at in _rows(session, network_name, status, ids, columns)
     }
 
 
@@ -194,17 +197,19 @@ def _rows(
     ids: Iterable[str] | None,
     columns: Sequence[Any],
 ) -> list[Any]:
+    """The rows of `columns` (the first the id), as tuples in id order: a pass reads every
+    shipment in flight, and keyed rows (mappings) cost more than reading them."""
     ident = network_id(session, name=network_name)
     query = select(*columns).where(SHIPMENTS.c.network_id == ident).order_by(SHIPMENTS.c.id)
     if status is not None:
         wanted = [status] if isinstance(status, ShipmentStatus) else list(status)
         query = query.where(SHIPMENTS.c.status.in_([ShipmentStatus(s).value for s in wanted]))
     if ids is None:
-        return list(session.execute(query).mappings())
+        return list(session.execute(query))
     rows: list[Any] = []
     for part in chunks(sorted(set(ids))):
-        rows += session.execute(query.where(SHIPMENTS.c.id.in_(part))).mappings()
-    return sorted(rows, key=lambda r: r["id"])
+        rows += session.execute(query.where(SHIPMENTS.c.id.in_(part)))
+    return sorted(rows, key=lambda r: r[0])
 
 
 def set_shipment_state(
@@ -243,24 +248,30 @@ def set_shipment_states(
     ident = network_id(session, name=network_name)
     statement = (
         update(SHIPMENTS)
-        .where(SHIPMENTS.c.network_id == ident, SHIPMENTS.c.id == bindparam("shipment_id"))
+        .where(
+            SHIPMENTS.c.network_id == bindparam("in_network"),
+            SHIPMENTS.c.id == bindparam("shipment_id"),
+        )
         .values(
             status=bindparam("new_status"),
             at_node=bindparam("new_node"),
             at_time=bindparam("new_time"),
-            updated_at=utcnow(),
+            updated_at=bindparam("moved_at"),
         )
     )
+    moved_at = utcnow()
     rows = [
         {
+            "in_network": ident,
             "shipment_id": state.shipment,
             "new_status": ShipmentStatus(state.status).value,
             "new_node": state.at_node,
             "new_time": state.at_time,
+            "moved_at": moved_at,
         }
         for state in states
     ]
-    session.execute(statement, rows)  # a list of parameters: one executemany
+    execute_many(session, statement, rows)  # one executemany
     return len(rows)
 
 
