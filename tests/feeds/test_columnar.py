@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from twin.feeds import columnar
@@ -80,6 +80,20 @@ def jsonl_text(rows: list[dict[str, Any]]) -> str:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(signal_rows(), min_size=1, max_size=25))
+# An empty note sent one row through the model and the other through the table (once found).
+@example(
+    [
+        {
+            "ts": "2024-01-02T06:00:00Z",
+            "source": "bench",
+            "dimension": "customs",
+            "metric": "clearance_hours",
+            "value": 1.0,
+            "target": "CNSHA",
+            "note": "",
+        }
+    ]
+)
 def test_jsonl_fast_path_equals_per_row_reader(rows: list[dict[str, Any]]) -> None:
     text = jsonl_text(rows)
     assert_same(read_jsonl(text, "x.jsonl"), read_jsonl(text, "x.jsonl", columnar=False))

@@ -26,7 +26,7 @@ from twin.stock.demo import (
     DEMO_HORIZON_DAYS,
     DEMO_LEAD_TIME_DAYS,
     DEMO_MARGIN_AT_HALF,
-    DemoStock,
+    DemoPosition,
     demo_stock,
     stock_report,
 )
@@ -37,7 +37,7 @@ PASS = timedelta(hours=8)
 
 
 @pytest.fixture(scope="module")
-def run() -> tuple[DemoStock, list[TickReport]]:
+def run() -> tuple[DemoPosition, list[TickReport]]:
     """The demo's first 15 days, as `twin demo` sets them up: each simulated day the stock
     file is reported again (`stock_report`, as the demo's restock thread writes it) and the
     engine takes the new stock monitor, as the daemon does when the file changes."""
@@ -160,7 +160,7 @@ def test_the_report_adds_deliveries_and_takes_off_what_was_sold() -> None:
                  ready_at=datetime(2026, 12, 1, tzinfo=UTC), due_at=datetime(2026, 12, 9, tzinfo=UTC))
         for sid in ("S1", "S2")
     ]  # fmt: skip
-    demo = DemoStock(stock=stock, forecast=forecast, lines=lines, shipments=ships)
+    demo = DemoPosition(stock=stock, forecast=forecast, lines=lines, shipments=ships)
     report = stock_report(demo, days_elapsed=3, delivered=["S1"])
     # MUG: 100 + 50 delivered - 3 x 7 sold = 129; CUP: 10 - 3 x 4 < 0, so 0.
     assert report["on_hand"].tolist() == [129.0, 0.0]

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from twin.domain.plans import Routes
     from twin.domain.records import Network, Shipment
-    from twin.stock.demo import DemoStock
+    from twin.stock.demo import DemoPosition
 
 REPO_PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 DECIDE_MINUTES = 10.0  # wall minutes an incident waits for a person before it expires
@@ -132,7 +132,7 @@ def arrivals(plan: Mapping[str, Routes]) -> dict[str, datetime]:
     return {sid: max(a.eta for a in routes) for sid, routes in plan.items() if routes}
 
 
-def write_stock(stock: DemoStock, folder: Path) -> None:
+def write_stock(stock: DemoPosition, folder: Path) -> None:
     """The demo's stock folder: stock.csv, forecast.csv, shipment_lines.csv (docs/stock.md)."""
     folder.mkdir(parents=True, exist_ok=True)
     stock.stock.to_csv(folder / "stock.csv", index=False)
@@ -142,7 +142,7 @@ def write_stock(stock: DemoStock, folder: Path) -> None:
 
 
 def _restock(
-    demo: DemoStock,
+    demo: DemoPosition,
     folder: Path,
     start: datetime,
     clock_path: Path,

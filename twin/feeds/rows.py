@@ -265,8 +265,9 @@ def check_row(
 
 def signal_row(signal: Signal) -> dict[str, Any]:
     """A frame row dict from a Signal (its area, if any, left for the caller to key)."""
-    extras = {k: v for k, v in (signal.model_extra or {}).items() if v is not None}
-    if signal.note is not None:
+    # An empty value says nothing: dropped as the table reader's _extras drops it.
+    extras = {k: v for k, v in (signal.model_extra or {}).items() if v is not None and v != ""}
+    if signal.note:
         extras["note"] = signal.note
     return {
         "ts": signal.ts,

@@ -40,7 +40,7 @@ RUN_DAYS = 90.0  # the red-sea-2024 scenario's three months: no pair runs dry be
 
 
 @dataclass(frozen=True)
-class DemoStock:
+class DemoPosition:
     """The demo's stock inputs (stock.csv, forecast.csv, shipment_lines.csv) and the
     shipments with their cbm restated as their lines' total."""
 
@@ -62,7 +62,7 @@ def demo_stock(
     slack_days: float = SLACK_DAYS,
     arrivals: Mapping[str, datetime] | None = None,
     run_days: float = RUN_DAYS,
-) -> DemoStock:
+) -> DemoPosition:
     """Stock, a flat forecast over `days` from `start`'s day, and one SKU line per shipment
     bound for a warehouse (a SKU the warehouse stocks, its units the shipment's cbm).
     `arrivals`: when each shipment is planned to land (the plan of record's ETAs); a shipment
@@ -136,7 +136,7 @@ def demo_stock(
         [(w, s, d, rows[(w, s)]["demand"]) for (w, s) in rows for d in dates],
         columns=["warehouse", "sku", "date", "units"],
     )
-    return DemoStock(
+    return DemoPosition(
         stock=stock_frame,
         forecast=forecast,
         lines=pd.DataFrame(lines, columns=["shipment", "sku", "units"]),
@@ -156,7 +156,9 @@ STOCK_TOML = (
 )
 
 
-def stock_report(demo: DemoStock, *, days_elapsed: int, delivered: Sequence[str]) -> pd.DataFrame:
+def stock_report(
+    demo: DemoPosition, *, days_elapsed: int, delivered: Sequence[str]
+) -> pd.DataFrame:
     """stock.csv as the warehouses would report it `days_elapsed` whole days on: the stock
     on hand then, plus the lines of the shipments delivered, less the forecast sold since
     (never below zero). The demo rewrites the file with it, so the daemon's projections start
