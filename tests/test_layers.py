@@ -39,7 +39,6 @@ LAYERS = {
     "cli": 4,
     "api": 4,
     "bench": 4,
-    "__main__": 4,  # python -m twin: the command line
 }
 PURE = 1  # layers up to this one are the pure core
 
