@@ -367,7 +367,12 @@ def _run_backend(size: str, backend: str) -> dict[str, dict[str, Any]]:
         if backend == "postgres":
             from sqlalchemy import create_engine, text
 
-            base = os.environ["TWIN_BENCH_POSTGRES_URL"]
+            base = os.environ.get("TWIN_BENCH_POSTGRES_URL", "")
+            if not base:
+                raise SystemExit(
+                    "TWIN_BENCH_BACKEND=postgres needs TWIN_BENCH_POSTGRES_URL (a server URL, "
+                    "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+                )
             schema = f"twin_bench_{uuid.uuid4().hex[:12]}"
             admin = create_engine(base)
             with admin.begin() as connection:
