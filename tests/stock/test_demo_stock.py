@@ -15,7 +15,7 @@ import pytest
 
 from twin.cli.demo_cmd import arrivals, plan_of_record
 from twin.domain.settings import StockSettings
-from twin.domain.stock import StockInputs
+from twin.domain.stock import STOCK_COLUMNS, StockInputs
 from twin.engine.engine import Engine, EngineSettings, TickReport
 from twin.engine.state import EngineState
 from twin.feeds.ingest import ingest_signals
@@ -135,15 +135,7 @@ def test_the_report_adds_deliveries_and_takes_off_what_was_sold() -> None:
             ("NL-A", "MUG", 100.0, 12.0, 5.0, 0.01, None),
             ("NL-A", "CUP", 10.0, 8.0, 2.0, 0.01, None),
         ],
-        columns=[
-            "warehouse",
-            "sku",
-            "on_hand",
-            "unit_value",
-            "unit_margin",
-            "cbm_per_unit",
-            "safety_days",
-        ],
+        columns=STOCK_COLUMNS,
     )
     days = pd.date_range("2026-12-01", periods=5)
     forecast = pd.DataFrame(
