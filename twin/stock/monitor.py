@@ -351,7 +351,7 @@ class StockMonitor:
             demand = self.demand(now, destinations)
             _, layout = self._layout(destinations)
             inbound = self._inbound(layout, {s.id: s.due_at for s in carried}, now)
-            outflow = self._outflow(layout, carried, {}, now)
+            outflow = self._outflow(layout, self._leaving(layout, carried, {}), now)
             position = StockPosition(
                 table=layout.table,
                 projection=project(
@@ -365,51 +365,49 @@ class StockMonitor:
         return self._prices[key]
 
     def _inbound(self, layout: _Layout, etas: Mapping[str, datetime], now: datetime) -> FloatArray:
-        """Units arriving per pair and day (whole days from now's midnight; freight already
-        due counts on day 0; none without an ETA or after the horizon)."""
-        out = np.zeros((len(layout.table), self.horizon))
-        midnight = datetime(now.year, now.month, now.day, tzinfo=now.tzinfo)
-        day_of = {sid: (eta - midnight) / DAY for sid, eta in etas.items()}
-        day = np.array([day_of.get(sid, np.inf) for sid in layout.line_shipments], dtype=float)
-        day = np.floor(day).clip(0, None)
-        keep = (layout.line_rows >= 0) & (day < self.horizon)
-        np.add.at(
-            out, (layout.line_rows[keep], day[keep].astype(np.int64)), layout.line_units[keep]
-        )
-        return out
+        """Units arriving per pair and day (freight already due counts on day 0; none without
+        an ETA or after the horizon)."""
+        return self._by_day(layout, layout.line_rows, etas, now)
 
     def _outflow(
-        self,
-        layout: _Layout,
-        shipments: Iterable[Shipment],
-        routes: Mapping[str, Routes],
-        now: datetime,
+        self, layout: _Layout, leaving_at: Mapping[str, tuple[str, datetime]], now: datetime
     ) -> FloatArray | None:
-        """Units leaving per pair and day: the lines of each shipment whose origin is a
-        warehouse of the layout (a transfer), from the day it departs (the plan's first leg,
-        else when it is ready; one already gone counts on day 0). None when nothing leaves."""
-        held = set(layout.warehouses)
-        leaving = [s for s in shipments if s.origin in held]
-        if not leaving:
+        """Units leaving per pair and day: the lines of each shipment in `leaving_at`
+        (shipment -> the warehouse it leaves and when; one already gone counts on day 0).
+        None when nothing leaves."""
+        if not leaving_at:
             return None
-        origin = {s.id: s.origin for s in leaving}
-        day_of = {
-            sid: (when - datetime(now.year, now.month, now.day, tzinfo=now.tzinfo)) / DAY
-            for sid, when in departures(leaving, routes).items()
-        }
-        rows = layout.pair_index.get_indexer(
-            pd.MultiIndex.from_arrays(
-                [[origin.get(sid, "") for sid in layout.line_shipments], layout.line_skus]
-            )
-        )
+        origins = [leaving_at[sid][0] if sid in leaving_at else "" for sid in layout.line_shipments]
+        rows = layout.pair_index.get_indexer(pd.MultiIndex.from_arrays([origins, layout.line_skus]))
+        when = {sid: at for sid, (_, at) in leaving_at.items()}
+        out = self._by_day(layout, rows, when, now)
+        return out if out.any() else None
+
+    def _by_day(
+        self, layout: _Layout, rows: np.ndarray, when: Mapping[str, datetime], now: datetime
+    ) -> FloatArray:
+        """Each line's units placed on its pair (`rows`, -1: none) and on the whole day from
+        now's midnight of its shipment's time in `when` (past: day 0; none without one or
+        after the horizon)."""
+        out = np.zeros((len(layout.table), self.horizon))
+        midnight = datetime(now.year, now.month, now.day, tzinfo=now.tzinfo)
+        day_of = {sid: (at - midnight) / DAY for sid, at in when.items()}
         day = np.array([day_of.get(sid, np.inf) for sid in layout.line_shipments], dtype=float)
         day = np.floor(day).clip(0, None)
         keep = (rows >= 0) & (day < self.horizon)
-        if not keep.any():
-            return None
-        out = np.zeros((len(layout.table), self.horizon))
         np.add.at(out, (rows[keep], day[keep].astype(np.int64)), layout.line_units[keep])
         return out
+
+    @staticmethod
+    def _leaving(
+        layout: _Layout, shipments: Iterable[Shipment], routes: Mapping[str, Routes]
+    ) -> dict[str, tuple[str, datetime]]:
+        """The shipments leaving a warehouse of the layout (transfers): shipment -> that
+        warehouse and when it leaves (twin.stock.etas.departures)."""
+        held = set(layout.warehouses)
+        leaving = [s for s in shipments if s.origin in held]
+        origin = {s.id: s.origin for s in leaving}
+        return {sid: (origin[sid], at) for sid, at in departures(leaving, routes).items()}
 
     def _run(
         self,
@@ -433,17 +431,17 @@ class StockMonitor:
         }
         demand = self.demand(now, destinations)
         key, layout = self._layout(destinations)
-        held = set(layout.warehouses)
-        leaving = [shipments[sid] for sid in destinations if shipments[sid].origin in held]
-        departing = frozenset(
-            (s.id, s.origin, tuple(a.legs[0].depart_at for a in routes.get(s.id, ()) if a.legs))
-            for s in leaving
+        leaving_at = self._leaving(layout, (shipments[sid] for sid in destinations), routes)
+        base_key = (
+            now.date(),
+            key,
+            hash(frozenset(etas.items())),
+            hash(frozenset(leaving_at.items())),
         )
-        base_key = (now.date(), key, hash(frozenset(etas.items())), hash(departing))
         if base_key not in self._base:
             self._base.clear()
             inbound = self._inbound(layout, etas, now)
-            outflow = self._outflow(layout, leaving, routes, now)
+            outflow = self._outflow(layout, leaving_at, now)
             projection = project(
                 layout.on_hand, demand, inbound, layout.margin, now, outflow=outflow
             )
