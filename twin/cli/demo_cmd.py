@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -130,15 +131,6 @@ def plan_of_record(
 def arrivals(plan: Mapping[str, Routes]) -> dict[str, datetime]:
     """When each planned shipment lands (its last part)."""
     return {sid: max(a.eta for a in routes) for sid, routes in plan.items() if routes}
-
-
-def write_stock(stock: DemoPosition, folder: Path) -> None:
-    """The demo's stock folder: stock.csv, forecast.csv, shipment_lines.csv (docs/stock.md)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    stock.stock.to_csv(folder / "stock.csv", index=False)
-    dated = stock.forecast.assign(date=stock.forecast["date"].dt.strftime("%Y-%m-%d"))
-    dated.to_csv(folder / "forecast.csv", index=False)
-    stock.lines.to_csv(folder / "shipment_lines.csv", index=False)
 
 
 def _restock(
@@ -344,6 +336,7 @@ def demo(
     )
     # The demo's stock: sized against the plan's arrivals so only a disruption's delay breaks
     # cover, with a given forecast so the daemon fits no model (twin.stock.demo).
+    from twin.files.stock import write_stock_folder
     from twin.stock.demo import (
         DEMO_FORECAST_DAYS,
         DEMO_LEAD_TIME_DAYS,
@@ -351,18 +344,20 @@ def demo(
         demo_stock,
     )
 
-    sizing = {
-        "start": start,
-        "days": DEMO_FORECAST_DAYS,
-        "seed": loaded.scenario.seed,
-        "lead_time_days": DEMO_LEAD_TIME_DAYS,
-    }
+    sized = partial(
+        demo_stock,
+        loaded.network,
+        start=start,
+        days=DEMO_FORECAST_DAYS,
+        seed=loaded.scenario.seed,
+        lead_time_days=DEMO_LEAD_TIME_DAYS,
+    )
     # The lines restate each shipment's cbm; the book is planned as restated, then the stock
     # is sized against that plan (the same seed draws the same lines).
-    shipments = demo_stock(loaded.network, shipments, **sizing).shipments  # type: ignore[arg-type]
+    shipments = sized(shipments).shipments
     plan = plan_of_record(loaded.network, shipments, start)
-    stock = demo_stock(loaded.network, shipments, arrivals=arrivals(plan), **sizing)  # type: ignore[arg-type]
-    write_stock(stock, folder / "stock")
+    stock = sized(shipments, arrivals=arrivals(plan))
+    write_stock_folder(folder / "stock", stock.stock, lines=stock.lines, forecast=stock.forecast)
     write_shipments(shipments, folder / "shipments.csv")
     serve = console_app and _console_installed()
     playbooks = folder / "playbooks"

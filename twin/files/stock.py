@@ -377,11 +377,12 @@ def write_stock_folder(
     stock: pd.DataFrame,
     history: pd.DataFrame | None = None,
     lines: pd.DataFrame | None = None,
+    forecast: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write the CSV files of a stock folder; each file is written whole or not at all."""
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    tables = {"stock": stock, "demand": history, "lines": lines}
+    tables = {"stock": stock, "demand": history, "forecast": forecast, "lines": lines}
     for name, frame in tables.items():
         if frame is None:
             continue
