@@ -640,14 +640,11 @@ class Engine:
         self.seconds[stage] += now - since
         return now
 
-    def _answering(self, alert: Alert, now: datetime) -> Matched | None:
-        """The playbook that answers `alert` now, if one does and has not yet: one incident
-        per (alert episode, playbook, severity), however often it re-fires (an escalation is
-        answered again, since it can expose freight the warning did not), and none while the
-        playbook cools down on the alert's target."""
-        matched = match_alert(alert, self.playbooks)
-        if matched is None:
-            return None
+    def _answers(self, matched: Matched, alert: Alert, now: datetime) -> bool:
+        """Whether `matched`'s playbook answers `alert` now: one incident per (alert episode,
+        playbook, severity), however often it re-fires (an escalation is answered again, since
+        it can expose freight the warning did not), and none while the playbook cools down on
+        the alert's target."""
         playbook = matched.playbook
         if any(
             i.alert_id == alert.id
@@ -655,21 +652,25 @@ class Engine:
             and i.alert.severity.rank >= alert.severity.rank
             for i in self._incidents.values()
         ):
-            return None
+            return False
         last = self._cooldowns.get((playbook.id, alert.target))
-        if last is not None and now - last < playbook.cooldown_td:
-            return None
-        return matched
+        return last is None or now - last >= playbook.cooldown_td
 
-    def _respond(
-        self, alert: Alert, now: datetime, report: TickReport, share: _Share | None = None
-    ) -> None:
-        if match_alert(alert, self.playbooks) is None:
-            report.unmatched.append(alert)
-            return
-        matched = self._answering(alert, now)
+    def _respond(self, alert: Alert, now: datetime, report: TickReport) -> None:
+        matched = match_alert(alert, self.playbooks)
         if matched is None:
-            return
+            report.unmatched.append(alert)
+        elif self._answers(matched, alert, now):
+            self._answer(matched, alert, now, report)
+
+    def _answer(
+        self,
+        matched: Matched,
+        alert: Alert,
+        now: datetime,
+        report: TickReport,
+        share: _Share | None = None,
+    ) -> None:
         incident = self._propose(matched, alert, now, report, share)
         incident, log = opening_moves(incident, at=now)
         incident, log = self._replay_approval(incident, now, log)
@@ -696,7 +697,7 @@ class Engine:
             if event.kind == "cleared":
                 self._on_clear(event.alert, now, report)
         stakes = self._at_stake(report.exposures)
-        queue: list[tuple[float, int, Alert, Incident | None, Matched | None]] = []
+        queue: list[tuple[float, int, Alert, Incident | None, Matched]] = []
         for cut, playbook in waiting:
             alert = self._alert_state.alerts[cut.alert_id]
             value, count = stakes.get(alert.target, (0.0, 0))
@@ -704,12 +705,12 @@ class Engine:
         for event in events:
             if event.kind == "cleared" or not event.pages:
                 continue
-            answer = self._answering(event.alert, now)
-            if answer is None:
-                self._respond(event.alert, now, report)  # unmatched, or answered already
-                continue
-            value, count = stakes.get(event.alert.target, (0.0, 0))
-            queue.append((value, count, event.alert, None, answer))
+            matched = match_alert(event.alert, self.playbooks)
+            if matched is None:
+                report.unmatched.append(event.alert)
+            elif self._answers(matched, event.alert, now):
+                value, count = stakes.get(event.alert.target, (0.0, 0))
+                queue.append((value, count, event.alert, None, matched))
         queue.sort(key=lambda item: -item[0])  # stable: ties keep their order
         for position, (value, _, alert, incident, matched) in enumerate(queue):
             rest = queue[position:]
@@ -726,10 +727,10 @@ class Engine:
             )
             shipments = pending + sum(item[1] for item in rest)
             share = _Share(fraction, TAIL_SECONDS + TAIL_SECONDS_PER_SHIPMENT * shipments)
-            if incident is not None and matched is not None:
+            if incident is not None:
                 self._repropose(incident, matched, now, report, share)
             else:
-                self._respond(alert, now, report, share)
+                self._answer(matched, alert, now, report, share)
 
     def _at_stake(self, exposures: Sequence[Exposure]) -> dict[str, tuple[float, int]]:
         """Per exposure target: the lateness its exposed freight is expected to cost (each
