@@ -126,7 +126,7 @@ class _PassParts:
         ("twin.engine.service", "monitor_pass", "monitor"),
         ("twin.engine.passes", "save_engine_state", "save"),
         ("twin.engine.engine", "Engine.tick", "tick"),
-        ("twin.engine.engine", "Engine._respond", "playbooks"),
+        ("twin.engine.engine", "Engine._answer", "playbooks"),
         ("twin.engine.engine", "Engine._repropose", "playbooks"),
     )
 
