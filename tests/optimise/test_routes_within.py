@@ -167,7 +167,7 @@ def test_initial_routes_by_the_fast_path_cost_what_the_dp_finds(case: Case) -> N
     fast_inst = compile_instance(case.view, request)
     fast = initial_columns(fast_inst)
     slow_inst = compile_instance(case.view, request)
-    with patch.object(columns, "_on_time_cheapest", lambda *_: ({}, {})):
+    with patch.object(columns, "_on_time_cheapest", lambda *_: ({}, {}, {})):
         slow = initial_columns(slow_inst)
     np.testing.assert_allclose(fast.lower_bound_pu, slow.lower_bound_pu, rtol=1e-12)
     assert [c.blocked for c in fast_inst.commodities] == [c.blocked for c in slow_inst.commodities]

@@ -240,6 +240,9 @@ def run(size: str, factor: float = PEAK_FACTOR) -> dict[str, dict[str, Any]]:
         "peak_mib": _peak_mib(),
     }
     figures |= floor(full["model"], full["result"].mip)
+    # Done with the plan's model: as in the daemon, the next plan of the process (the
+    # re-plan) takes its DP buffers instead of filling new ones.
+    del full["model"]
     out: dict[str, dict[str, Any]] = {"plan_congested": figures}
 
     # Re-plan: avoid the chokepoint most planned units pass; its shipments are exposed, topped

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import os
+import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from twin.optimise.instance import ArcBatch, Commodity, Instance
 from twin.optimise.kernels import reset_nodes, time_expanded_dp, trace
-from twin.optimise.timeline import late_days
+from twin.optimise.timeline import day_offset, late_days
 
 INF = np.inf
 # Stand-ins for the DP kernel's optional arrays (flags say they are absent).
@@ -404,15 +406,45 @@ def _in_order(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+# DP buffers of pools that are gone, for the next pool of the process to take: a daemon's
+# every re-plan, or a re-plan after its plan, would otherwise fill ~600 MB with inf (XL) anew.
+_SPARE_BUFFERS: list[DPBuffer] = []
+_SPARE_LOCK = threading.Lock()
+
+
 def _buffers(pool: ColumnPool, keys: int) -> list[DPBuffer]:
     """The pool's DP buffers (one per DP_THREADS run, plus the one the caller reads), kept
-    between calls: filling 200 MB with inf each pricing round cost its own time at XL."""
+    between calls: filling 200 MB with inf each pricing round cost its own time at XL. A new
+    pool takes the spare buffers of pools that are gone when they are large enough, and gives
+    its own back when it goes."""
     size = (
         (pool.instance.horizon + 1) * len(pool.instance.node_ids) * min(max(keys, 1), KEYS_PER_RUN)
     )
-    if not pool.dp_buffers or not pool.dp_buffers[0].fits((1, 1, size)):
-        pool.dp_buffers = [DPBuffer(size) for _ in range(DP_THREADS + 1 if DP_THREADS > 1 else 1)]
+    if pool.dp_buffers and pool.dp_buffers[0].fits((1, 1, size)):
+        return pool.dp_buffers
+    wanted = DP_THREADS + 1 if DP_THREADS > 1 else 1
+    with _SPARE_LOCK:
+        taken = [b for b in _SPARE_BUFFERS if b.fits((1, 1, size))][:wanted]
+        for b in taken:
+            _SPARE_BUFFERS.remove(b)
+    if not pool.dp_buffers:
+        weakref.finalize(pool, _give_back, pool.dp_buffers)
+    # In place: the finalizer holds this list.
+    pool.dp_buffers[:] = taken + [DPBuffer(size) for _ in range(wanted - len(taken))]
     return pool.dp_buffers
+
+
+def _give_back(buffers: list[DPBuffer]) -> None:
+    """Keep a gone pool's buffers for the next pool (the largest few: a daemon's plans are
+    all about the same size)."""
+    with _SPARE_LOCK:
+        for b in buffers:
+            if b.last is not None:
+                reset_nodes(*b.last)
+                b.last = None
+        _SPARE_BUFFERS.extend(buffers)
+        _SPARE_BUFFERS.sort(key=lambda b: -len(b.flat))
+        del _SPARE_BUFFERS[DP_THREADS + 1 :]
 
 
 def initial_columns(instance: Instance) -> ColumnPool:
@@ -442,11 +474,22 @@ def initial_columns(instance: Instance) -> ColumnPool:
             continue
         need = 0.0 if c.split else need_class(static_rooms, c.units)
         by_key.setdefault((c.batch, c.source, need), []).append(c)
-    chosen, upper = _on_time_cheapest(instance, [c for members in by_key.values() for c in members])
+    chosen, upper, lower = _on_time_cheapest(
+        instance, [c for members in by_key.values() for c in members]
+    )
+    started = start_legs(instance)
     buffers = _buffers(pool, len(by_key))
     for b, batch in enumerate(instance.batches):
         keys = sorted((s, u) for (bb, s, u) in by_key if bb == b)
-        slow = [c for s, u in keys for c in by_key[(b, s, u)] if c.index not in chosen]
+        # A commodity with a start route and no exact cheapest route yet starts from its
+        # start routes, with the capacity-free least cost as its lower bound: its cheapest
+        # route, if better, prices out in the first round like any other.
+        slow = [
+            c
+            for s, u in keys
+            for c in by_key[(b, s, u)]
+            if c.index not in chosen and not (c.index in started and c.index in lower)
+        ]
         # Commodities with a late cheapest path: an A* search within its cost (the union of
         # the bounds of a key's destinations is still a small part of the network); the
         # others (their cheapest path does not fit them) search everything.
@@ -468,7 +511,73 @@ def initial_columns(instance: Instance) -> ColumnPool:
                     column = make_column(instance, c, chosen[c.index])
                     pool.lower_bound_pu[c.index] = column.cost_pu
                     pool.add(column)
+                elif c.index in started and c.blocked is None:
+                    pool.lower_bound_pu[c.index] = lower[c.index]
+                for legs in started.get(c.index, ()):
+                    pool.add(make_column(instance, c, legs))
     return pool
+
+
+def start_legs(instance: Instance) -> dict[int, list[tuple[tuple[int, int], ...]]]:
+    """Per commodity, the request's start routes of its shipments that are timed routes of
+    this instance from the commodity's position and ready day (what is left of an older
+    route from there counts). A route on a closed lane, or one the time rules no longer
+    allow, is dropped: it is only a place to start from."""
+    routes = instance.request.start_routes
+    if not routes:
+        return {}
+    lane_at = {lane_id: i for i, lane_id in enumerate(instance.lane_ids)}
+    frm, to = instance.frm.tolist(), instance.to.tolist()
+    now = instance.request.now
+    out: dict[int, list[tuple[tuple[int, int], ...]]] = {}
+    for c in instance.commodities:
+        if c.blocked is not None or c.source == c.dest:
+            continue
+        dur = instance.batches[c.batch].dur_list()
+        for sid in c.shipments:
+            for route in routes.get(sid, ()):
+                legs = []
+                for lane_id, depart_at in route:
+                    lane = lane_at.get(lane_id)
+                    if lane is None:
+                        break
+                    legs.append((lane, math.floor(day_offset(now, depart_at) + 1e-9)))
+                else:
+                    legs = _from_position(legs, c, frm)
+                    if legs and _timed_route(legs, c, frm, to, dur, instance.horizon):
+                        found = out.setdefault(c.index, [])
+                        if tuple(legs) not in found:
+                            found.append(tuple(legs))
+    return out
+
+
+def _from_position(
+    legs: list[tuple[int, int]], commodity: Commodity, frm: list[int]
+) -> list[tuple[int, int]]:
+    """The legs from the first one leaving the commodity's position on or after its ready
+    day (none when no leg does)."""
+    for i, (lane, day) in enumerate(legs):
+        if frm[lane] == commodity.source and day >= commodity.ready:
+            return legs[i:]
+    return []
+
+
+def _timed_route(
+    legs: list[tuple[int, int]],
+    commodity: Commodity,
+    frm: list[int],
+    to: list[int],
+    dur: list[int],
+    horizon: int,
+) -> bool:
+    """Whether the legs chain from the commodity's position to its destination, each leaving
+    once the freight is available at its start, and arrive within the horizon."""
+    at, free = commodity.source, commodity.ready
+    for lane, day in legs:
+        if frm[lane] != at or day < free:
+            return False
+        at, free = to[lane], day + dur[lane]
+    return at == commodity.dest and free <= horizon
 
 
 def _static_routes(
@@ -545,17 +654,19 @@ def _static_routes(
 
 def _on_time_cheapest(
     instance: Instance, commodities: list[Commodity]
-) -> tuple[dict[int, tuple[tuple[int, int], ...]], dict[int, float]]:
+) -> tuple[dict[int, tuple[tuple[int, int], ...]], dict[int, float], dict[int, float]]:
     """(commodity -> its cheapest path's timed legs (leaving at once, no waiting), for those
     whose cheapest path is on time, within the horizon and has room for them on every lane;
     commodity -> that path's cost per unit with its lateness, for those whose path is late
-    but otherwise fits: an upper bound on their cheapest timed route)."""
+    but otherwise fits: an upper bound on their cheapest timed route; commodity -> its
+    cheapest path's cost per unit, time and room ignored: a lower bound on every route)."""
     out: dict[int, tuple[tuple[int, int], ...]] = {}
     upper: dict[int, float] = {}
+    lower: dict[int, float] = {}
     n = len(instance.node_ids)
     frm, to = instance.frm, instance.to
     if not len(frm) or not commodities:
-        return out, upper
+        return out, upper, lower
     room = instance.static_room()
     for b, batch in enumerate(instance.batches):
         members = [c for c in commodities if c.batch == b]
@@ -569,11 +680,12 @@ def _on_time_cheapest(
         pair_lane = dict(zip(pair[lane_of].tolist(), lane_of.tolist(), strict=True))
         sources = sorted({c.source for c in members})
         row = {s: i for i, s in enumerate(sources)}
-        _, pred = dijkstra(graph, indices=sources, return_predecessors=True)
+        dist, pred = dijkstra(graph, indices=sources, return_predecessors=True)
         for c in members:
             back = pred[row[c.source]]
             if back[c.dest] < 0:
                 continue
+            lower[c.index] = float(dist[row[c.source], c.dest])
             lanes: list[int] = []
             v = c.dest
             while v != c.source:
@@ -595,7 +707,7 @@ def _on_time_cheapest(
                 upper[c.index] = float(batch.cost[lanes].sum()) + c.penalty * late
                 continue
             out[c.index] = tuple(legs)
-    return out, upper
+    return out, upper, lower
 
 
 def _nonzero_duals(

@@ -11,7 +11,7 @@ from datetime import datetime
 from twin.domain.plans import Assignment, Plan, ReplanDiff, RouteChange
 from twin.network.graph import NetworkView
 from twin.optimise.pipeline import Clock, plan
-from twin.optimise.request import PlanRequest, SolveOptions
+from twin.optimise.request import PlanRequest, SolveOptions, StartRoute
 from twin.optimise.timeline import DAY, day_offset
 
 
@@ -34,6 +34,16 @@ def reserved_by(
             if arrive >= 0:
                 nodes[(leg.to_node, arrive)] += a.units
     return dict(lanes), dict(nodes)
+
+
+def current_routes(current: Plan, shipments: set[str]) -> dict[str, tuple[StartRoute, ...]]:
+    """The routes `current` gives each of `shipments`, as start routes for re-planning them:
+    those the change left open are where column generation starts."""
+    out: dict[str, list[StartRoute]] = defaultdict(list)
+    for a in current.assignments:
+        if a.shipment in shipments and a.legs:
+            out[a.shipment].append(tuple((leg.lane, leg.depart_at) for leg in a.legs))
+    return {sid: tuple(routes) for sid, routes in out.items()}
 
 
 def replan(
@@ -87,6 +97,7 @@ def replan(
         shipments=tuple(s for s in request.shipments if s.id in chosen),
         reserved_lane=lanes,
         reserved_node=nodes,
+        start_routes={**current_routes(current, chosen), **request.start_routes},
     )
     new = plan(view, sub, options, clock)
     return new, diff_plans(current, new, wanted, request.unserved_penalty_per_unit)
@@ -97,9 +108,10 @@ def diff_plans(
 ) -> ReplanDiff:
     """Per shipment, how `new` routes it compared with `old` (costs include the unserved
     penalty of units left unrouted, so a plan that drops freight does not look cheap)."""
-    old_by, new_by = _by_shipment(old), _by_shipment(new)
+    wanted = list(dict.fromkeys(shipments))
+    old_by, new_by = _by_shipment(old, set(wanted)), _by_shipment(new, set(wanted))
     changes = []
-    for sid in shipments:
+    for sid in wanted:
         o, n = old_by.get(sid, ([], 0.0)), new_by.get(sid, ([], 0.0))
         old_cost = sum(a.cost for a in o[0]) + o[1] * unserved_penalty
         new_cost = sum(a.cost for a in n[0]) + n[1] * unserved_penalty
@@ -132,11 +144,14 @@ def diff_plans(
     )
 
 
-def _by_shipment(p: Plan) -> dict[str, tuple[list[Assignment], float]]:
+def _by_shipment(p: Plan, wanted: set[str]) -> dict[str, tuple[list[Assignment], float]]:
     out: dict[str, tuple[list[Assignment], float]] = {}
     for a in p.assignments:
-        out.setdefault(a.shipment, ([], 0.0))[0].append(a)
+        if a.shipment in wanted:
+            out.setdefault(a.shipment, ([], 0.0))[0].append(a)
     for u in p.unserved:
+        if u.shipment not in wanted:
+            continue
         routes, units = out.get(u.shipment, ([], 0.0))
         out[u.shipment] = (routes, units + u.units)
     return out

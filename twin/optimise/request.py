@@ -20,6 +20,10 @@ Clock = Callable[
 ]  # seconds, for a caller that times the planner (the core reads no clock)
 
 
+# A route as (lane id, departure time) legs, in order.
+StartRoute = tuple[tuple[str, datetime], ...]
+
+
 @dataclass(frozen=True)
 class Position:
     """Where a shipment is now: the node, and when it is available there to leave."""
@@ -46,6 +50,10 @@ class PlanRequest:
         for the plan to route everything it can.
     lane_cost_adder: lane id -> money per unit added to the lane's transport cost (a carbon
         price: twin.emissions.Emissions.carbon_cost_per_unit); linear, so the model stays one.
+    start_routes: shipment id -> routes known to be good for it (e.g. the plan in force), each
+        a tuple of (lane id, departure time). Column generation starts from those that are
+        still timed routes of this network from the shipment's position; they change how
+        fast the planner gets to its answer, never what it proves (docs/planner.md).
     """
 
     now: datetime
@@ -58,6 +66,7 @@ class PlanRequest:
     late_window_days: int = 14
     unserved_penalty_per_unit: float = 10_000.0
     lane_cost_adder: Mapping[str, float] = field(default_factory=_empty)
+    start_routes: Mapping[str, tuple[StartRoute, ...]] = field(default_factory=_empty)
 
     def position_of(self, shipment: Shipment) -> Position:
         return self.positions.get(shipment.id) or Position(shipment.origin, shipment.ready_at)
