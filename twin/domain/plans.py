@@ -67,6 +67,14 @@ class Assignment(BaseModel):
 # One shipment's routes: an assignment per part it is split into (usually one).
 Routes = tuple[Assignment, ...]
 
+# A route as (lane id, departure time) legs, in order: where a re-plan may start from.
+StartRoute = tuple[tuple[str, datetime], ...]
+
+
+def as_start_routes(routes: Routes) -> tuple[StartRoute, ...]:
+    """The routes of a shipment as start routes (see PlanRequest.start_routes)."""
+    return tuple(tuple((leg.lane, leg.depart_at) for leg in a.legs) for a in routes if a.legs)
+
 
 class Unserved(BaseModel):
     model_config = ConfigDict(frozen=True)

@@ -868,6 +868,7 @@ def price_within(
     routes: int = 1,
     out_of_time: Callable[[], bool] | None = None,
     reduced: np.ndarray | None = None,
+    enough: int | None = None,
 ) -> tuple[list[Column], bool]:
     """New columns with negative reduced cost, at most one per commodity, looking only at
     routes costing at most `cap_factor` x the commodity's capacity-free cheapest (per unit,
@@ -891,7 +892,11 @@ def price_within(
         bound on the least reduced cost of any of its routes (exact when a route prices out;
         else -tol, or what the cap leaves unseen: every route past it costs more than the
         cap). Commodities not priced cannot price out (their entries are left alone); those
-        a stop by `out_of_time` left unpriced get -inf.
+        a stop by `out_of_time` or `enough` left unpriced get -inf.
+    enough : optional; the pass stops (as a capped search: nothing proven) once it has this
+        many new columns. Commodities are priced in the order of what a route could gain
+        them (what they may pay less their capacity-free least cost), so a big master's
+        early rounds go to the shipments with most at stake instead of a whole pass each.
 
     Only commodities whose capacity-free lower bound could beat their dual are priced: duals
     of capacity rows only ever add cost, so the others cannot have an improving column.
@@ -940,6 +945,13 @@ def price_within(
             return (c.source, c.ready, 0.0 if c.split else need_class(rooms, c.units))
 
         keys = sorted({key_of(c) for c in members})
+        if enough is not None:
+            gain: dict[tuple[int, int, float], float] = {}
+            for c in members:
+                key = key_of(c)
+                could = most[c.index] - c.units * pool.lower_bound_pu[c.index]
+                gain[key] = max(gain.get(key, -INF), could)
+            keys.sort(key=gain.__getitem__, reverse=True)
         slot = {key: i for i, key in enumerate(keys)}
         to_dest = least_cost_to(instance, batch, [c.dest for c in members])
 
@@ -999,6 +1011,8 @@ def price_within(
                         continue
                     added.add((column.commodity, column.legs))
                     new.append(column)
+            if enough is not None and len(new) >= enough:
+                return new, True
     return new, capped
 
 

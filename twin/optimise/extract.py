@@ -81,7 +81,7 @@ def extract(
                 # Legs are frozen values; many routes share a (lane, day): built once each.
                 leg = leg_of.get((c.batch, lane, day))
                 if leg is None:
-                    leg = leg_of[(c.batch, lane, day)] = Leg.model_construct(
+                    leg = leg_of[(c.batch, lane, day)] = Leg(
                         lane=inst.lane_ids[lane],
                         from_node=inst.node_ids[int(inst.frm[lane])],
                         to_node=inst.node_ids[int(inst.to[lane])],
@@ -89,10 +89,8 @@ def extract(
                         arrive_at=at_day(now, day + int(batch.dur[lane])),
                     )
                 legs.append(leg)
-            # Built from the solver's own arrays, so already valid: validating 50,000 of
-            # them took a third of the XL re-plan's extraction.
             assignments.append(
-                Assignment.model_construct(
+                Assignment(
                     shipment=shipment,
                     units=amount,
                     legs=tuple(legs),

@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from twin.domain.plans import Assignment, Plan, ReplanDiff, RouteChange
+from twin.domain.plans import Assignment, Plan, ReplanDiff, RouteChange, StartRoute, as_start_routes
 from twin.network.graph import NetworkView
 from twin.optimise.pipeline import Clock, plan
-from twin.optimise.request import PlanRequest, SolveOptions, StartRoute
+from twin.optimise.request import PlanRequest, SolveOptions
 from twin.optimise.timeline import DAY, day_offset
 
 
@@ -39,11 +39,11 @@ def reserved_by(
 def current_routes(current: Plan, shipments: set[str]) -> dict[str, tuple[StartRoute, ...]]:
     """The routes `current` gives each of `shipments`, as start routes for re-planning them:
     those the change left open are where column generation starts."""
-    out: dict[str, list[StartRoute]] = defaultdict(list)
+    out: dict[str, list[Assignment]] = defaultdict(list)
     for a in current.assignments:
-        if a.shipment in shipments and a.legs:
-            out[a.shipment].append(tuple((leg.lane, leg.depart_at) for leg in a.legs))
-    return {sid: tuple(routes) for sid, routes in out.items()}
+        if a.shipment in shipments:
+            out[a.shipment].append(a)
+    return {sid: as_start_routes(tuple(routes)) for sid, routes in out.items()}
 
 
 def replan(

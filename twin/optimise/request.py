@@ -8,6 +8,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from twin.domain.plans import StartRoute
 from twin.domain.records import Shipment
 
 
@@ -18,10 +19,6 @@ def _empty() -> Mapping[Any, Any]:
 Clock = Callable[
     [], float
 ]  # seconds, for a caller that times the planner (the core reads no clock)
-
-
-# A route as (lane id, departure time) legs, in order.
-StartRoute = tuple[tuple[str, datetime], ...]
 
 
 @dataclass(frozen=True)
@@ -91,6 +88,9 @@ class SolveOptions:
         (when the route's day fills, the master needs the next days': one route per round
         finds them one day per round, docs/planner.md); 1: the cheapest only. Default 8:
         the replays' golden KPIs are unchanged with it (tests/replay/test_golden.py).
+    pricing_batch: a pricing pass stops once it has this many new routes, the shipments
+        with most to gain priced first (`columns.price_within`); the LP optimum is still
+        proven only by a whole pass that finds none. None: every pass is whole.
     """
 
     time_limit_s: float = 120.0
@@ -100,6 +100,7 @@ class SolveOptions:
     max_rounds: int = 500
     pricing_cap: float | None = 1.5
     routes_per_round: int = 8
+    pricing_batch: int | None = None
     # Share of time_limit_s the MIP over every generated route may take when looking for the
     # plan branch-and-price starts from (it starts from a plan of its own, so one is there).
     mip_share: float = 0.25

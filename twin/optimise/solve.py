@@ -552,6 +552,7 @@ class _Pricer:
                     self.options.routes_per_round,
                     out_of_time=lambda: budget.left() <= reserve,
                     reduced=reduced,
+                    enough=self.options.pricing_batch,
                 )
                 if self.clock:
                     self.parts["pricing_s"] = self.parts.get("pricing_s", 0.0) + self.clock() - t

@@ -30,6 +30,8 @@ from twin.domain.plans import (
     PlanStatus,
     ProposalStatus,
     Routes,
+    StartRoute,
+    as_start_routes,
     worse_status,
 )
 from twin.domain.records import Lane, Network, Shipment
@@ -67,6 +69,7 @@ class Replanner(Protocol):
         positions: Mapping[str, tuple[str, datetime]],
         risk_days: Mapping[str, float],
         reserved: Mapping[tuple[str, int], float],
+        start_routes: Mapping[str, tuple[StartRoute, ...]] | None = None,
     ) -> Plan: ...
 
 
@@ -88,11 +91,13 @@ class OptimiseReplanner:
         positions: Mapping[str, tuple[str, datetime]],
         risk_days: Mapping[str, float],
         reserved: Mapping[tuple[str, int], float],
+        start_routes: Mapping[str, tuple[StartRoute, ...]] | None = None,
         time_limit_s: float | None = None,
         clock: Callable[[], float] | None = None,
     ) -> Plan:
         """`time_limit_s` with `clock`: the solve stops after that many seconds of `clock`
-        (wall time, pricing included), not the planner's default limit of HiGHS time."""
+        (wall time, pricing included), not the planner's default limit of HiGHS time.
+        `start_routes` (e.g. the routes in force) are where column generation starts."""
         from twin.optimise import PlanRequest, Position, SolveOptions, plan
 
         request = PlanRequest(
@@ -102,6 +107,7 @@ class OptimiseReplanner:
             risk_days=dict(risk_days),
             reserved_lane=dict(reserved),
             lane_cost_adder=self.lane_cost_adder,
+            start_routes=dict(start_routes or {}),
         )
         if time_limit_s is None:
             return plan(view, request)
@@ -157,6 +163,7 @@ class BudgetedReplanner:
         positions: Mapping[str, tuple[str, datetime]],
         risk_days: Mapping[str, float],
         reserved: Mapping[tuple[str, int], float],
+        start_routes: Mapping[str, tuple[StartRoute, ...]] | None = None,
     ) -> Plan:
         clock = self.budget.clock
         started = clock()
@@ -173,12 +180,12 @@ class BudgetedReplanner:
         if isinstance(self.inner, OptimiseReplanner):
             made = self.inner.replan(
                 view, shipments, now=now, positions=positions, risk_days=risk_days,
-                reserved=reserved, time_limit_s=left, clock=clock,
+                reserved=reserved, start_routes=start_routes, time_limit_s=left, clock=clock,
             )  # fmt: skip
         else:
             made = self.inner.replan(
                 view, shipments, now=now, positions=positions, risk_days=risk_days,
-                reserved=reserved,
+                reserved=reserved, start_routes=start_routes,
             )  # fmt: skip
         took = clock() - started
         if not made.status.applicable and took >= 0.95 * left:
@@ -679,6 +686,8 @@ def _replan(
         positions=positions,
         risk_days=risk,
         reserved=reserved,
+        # The routes in force: what the change left open of them is where the planner starts.
+        start_routes={sid: as_start_routes(tuple(ctx.current.get(sid, ()))) for sid in sids},
     )
     stopped = proposal.stopped
     if budgeted is not None and budgeted.stopped is not None:
