@@ -176,7 +176,7 @@ def changed_lanes(
     instance: Instance, batch: ArcBatch, adjust: np.ndarray | None, daily_room: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """The lanes the pricing DP relaxes from every pair on day t (their step cost fell, or
-    their room changed, from day t - 1), by day: (start of each day's group, H + 2; lanes)."""
+    their room grew, from day t - 1), by day: (start of each day's group, H + 2; lanes)."""
     n_lanes = len(instance.lane_ids)
     codes = [np.zeros(0, dtype=np.int64)]
     if adjust is not None:
@@ -185,7 +185,9 @@ def changed_lanes(
     if daily_room:
         if batch.room_changes is None:
             room = instance.room_by_day(batch)
-            before, lane = np.nonzero(room[1:] != room[:-1])
+            # Only room that grew can open an arc to a start point; room that fell closes
+            # some, which can make nothing cheaper.
+            before, lane = np.nonzero(room[1:] > room[:-1])
             batch.room_changes = (before + 1) * n_lanes + lane
         codes.append(batch.room_changes)
     code = np.unique(np.concatenate(codes))
@@ -826,6 +828,27 @@ def _chunk_costs(
     )
 
 
+def _price_chunks(
+    keys: set[tuple[int, int, float]], gain: dict[tuple[int, int, float], float] | None
+) -> list[list[tuple[int, int, float]]]:
+    """Pricing's start points in runs of up to KEYS_PER_RUN: splittable (need 0) and
+    unsplittable ones never share a run (only the latter need the room-change lanes), in key
+    order, or with `gain` the start points with most to gain first (runs by their best)."""
+
+    def order(group: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+        return (
+            sorted(group, key=lambda key: (-gain[key], key)) if gain is not None else sorted(group)
+        )
+
+    chunks: list[list[tuple[int, int, float]]] = []
+    for group in ([k for k in keys if k[2] <= 0.0], [k for k in keys if k[2] > 0.0]):
+        ordered = order(group)
+        chunks += [ordered[i : i + KEYS_PER_RUN] for i in range(0, len(ordered), KEYS_PER_RUN)]
+    if gain is not None:
+        chunks.sort(key=lambda chunk: -gain[chunk[0]])
+    return chunks
+
+
 def _by_chunk(
     members: list[Commodity],
     slot: dict[tuple[int, int, float], int],
@@ -938,51 +961,59 @@ def price_within(
     for b, members in sorted(by_batch.items()):
         batch = instance.batches[b]
         adjust = close_arcs(dual_costs(instance, batch, *duals), closed)
-        active = changed_lanes(instance, batch, adjust)
+        # Room matters only to unsplittable start points: runs of splittable ones skip the
+        # lanes whose room grew (thousands a day when others' reservations vary by day).
+        active_by_cost = changed_lanes(instance, batch, adjust, daily_room=False)
+        active_by_room = changed_lanes(instance, batch, adjust)
         instance.room_by_day(batch)  # built here, not by two DP threads at once
 
         def key_of(c: Commodity) -> tuple[int, int, float]:
             return (c.source, c.ready, 0.0 if c.split else need_class(rooms, c.units))
 
-        keys = sorted({key_of(c) for c in members})
+        gain: dict[tuple[int, int, float], float] | None = None
         if enough is not None:
-            gain: dict[tuple[int, int, float], float] = {}
+            gain = {}
             for c in members:
-                key = key_of(c)
+                point = key_of(c)
                 could = most[c.index] - c.units * pool.lower_bound_pu[c.index]
-                gain[key] = max(gain.get(key, -INF), could)
-            keys.sort(key=gain.__getitem__, reverse=True)
-        slot = {key: i for i, key in enumerate(keys)}
+                gain[point] = max(gain.get(point, -INF), could)
+        chunks = _price_chunks({key_of(c) for c in members}, gain)
+        place = {key: (n, i) for n, chunk in enumerate(chunks) for i, key in enumerate(chunk)}
         to_dest = least_cost_to(instance, batch, [c.dest for c in members])
+        jobs: dict[int, list[Commodity]] = {}
+        for c in members:
+            jobs.setdefault(place[key_of(c)][0], []).append(c)
 
         def run(
             job: tuple[int, list[Commodity]],
             buffer: DPBuffer,
             batch: ArcBatch = batch,
             adjust: np.ndarray = adjust,
-            active: tuple[np.ndarray, np.ndarray] = active,
-            keys: list[tuple[int, int, float]] = keys,
-            slot: dict[tuple[int, int, float], int] = slot,
+            active_by_cost: tuple[np.ndarray, np.ndarray] = active_by_cost,
+            active_by_room: tuple[np.ndarray, np.ndarray] = active_by_room,
+            chunks: list[list[tuple[int, int, float]]] = chunks,
+            place: dict[tuple[int, int, float], tuple[int, int]] = place,
             to_dest: dict[int, np.ndarray] | None = to_dest,
         ) -> np.ndarray | None:
             if out_of_time is not None and out_of_time():
                 return None
             chunk_no, chunk_members = job
-            chunk = keys[chunk_no * KEYS_PER_RUN : (chunk_no + 1) * KEYS_PER_RUN]
+            chunk = chunks[chunk_no]
             # A route prices out only under demand_dual / units: the A* bound of each pair.
             limits = _bound(
                 instance,
                 to_dest,
-                [(c, slot[key_of(c)] % KEYS_PER_RUN, most[c.index]) for c in chunk_members],
+                [(c, place[key_of(c)][1], most[c.index]) for c in chunk_members],
                 len(chunk),
             )
+            active = active_by_room if chunk[0][2] > 0.0 else active_by_cost
             return _chunk_costs(instance, batch, chunk, adjust, buffer, limits, active)
 
-        for (_, chunk_members), dist in _in_order(_by_chunk(members, slot, key_of), run, buffers):
+        for (_, chunk_members), dist in _in_order(sorted(jobs.items()), run, buffers):
             if dist is None:
                 return new, True
             for c in chunk_members:
-                key = slot[key_of(c)] % KEYS_PER_RUN
+                key = place[key_of(c)][1]
                 prices_out = (demand_dual[c.index] - tol) / c.units  # per unit
                 value, arrival = best_arrival(dist[:, c.dest, key], c, 0, horizon)
                 if reduced is not None:

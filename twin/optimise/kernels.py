@@ -58,7 +58,7 @@ def time_expanded_dp(
     below its bound, when has_bound) relaxes the lanes out of its node. An unchanged pair's
     arcs cost what they cost when it last improved and arrive later, so waiting at the far
     end already gives that or better — except on a lane whose step cost fell (a capacity
-    dual on an earlier day only) or whose room changed: those (`columns.changed_lanes`, by
+    dual on an earlier day only) or whose room grew: those (`columns.changed_lanes`, by
     day) are relaxed from every pair that day. room is (H+1, lanes) by departure day when
     daily_room, else (1, lanes); an arc with room below need[k] is closed to start point k
     (has_room).
@@ -71,7 +71,9 @@ def time_expanded_dp(
     if k == 0:
         return
     first = starts.min()
-    expand = np.zeros(k, dtype=np.bool_)
+    # The start points a pair expands from this day, by index: a lane is relaxed for those
+    # only (a day's pair seldom improves for more than a few of the K start points).
+    expanding = np.empty(k, dtype=np.int64)
     order = np.empty(n_nodes, dtype=np.int64)
     n_reached = 0
     for t in range(first, horizon + 1):
@@ -86,24 +88,22 @@ def time_expanded_dp(
         room_row = t if daily_room else 0
         for r in range(n_reached):
             v = order[r]
-            some = False
+            n_exp = 0
             for j in range(k):
                 if t > last_day[j]:
-                    expand[j] = False
                     continue
                 cur = dist[t, v, j]
                 if t > first:
                     prev = dist[t - 1, v, j]
                     if not cur < prev:
                         dist[t, v, j] = prev
-                        expand[j] = False
                         continue
                 elif not cur < INF:
-                    expand[j] = False
                     continue
-                expand[j] = not has_bound or cur < bound[v, j]
-                some = some or expand[j]
-            if not some:
+                if not has_bound or cur < bound[v, j]:
+                    expanding[n_exp] = j
+                    n_exp += 1
+            if n_exp == 0:
                 continue
             for i in range(out_start[v], out_start[v + 1]):
                 lane = out_lanes[i]
@@ -112,8 +112,9 @@ def time_expanded_dp(
                     continue
                 step = cost[lane] + adjust[lane, t] if has_adjust else cost[lane]
                 w = to[lane]
-                for j in range(k):
-                    if not expand[j] or arrive > last_day[j]:
+                for e in range(n_exp):
+                    j = expanding[e]
+                    if arrive > last_day[j]:
                         continue
                     if has_room and room[room_row, lane] < need[j] - 1e-9:
                         continue
@@ -126,7 +127,7 @@ def time_expanded_dp(
                             n_reached += 1
         if t == first:
             continue
-        # Lanes whose step cost fell or whose room changed since the day before: relaxed
+        # Lanes whose step cost fell or whose room grew since the day before: relaxed
         # from every pair (an unchanged pair may now get somewhere cheaper, or fit).
         for i in range(active_start[t], active_start[t + 1]):
             lane = active[i]

@@ -99,6 +99,7 @@ class OptimiseReplanner:
         (wall time, pricing included), not the planner's default limit of HiGHS time.
         `start_routes` (e.g. the routes in force) are where column generation starts."""
         from twin.optimise import PlanRequest, Position, SolveOptions, plan
+        from twin.optimise.replan import replan_options
 
         request = PlanRequest(
             now=now,
@@ -110,8 +111,8 @@ class OptimiseReplanner:
             start_routes=dict(start_routes or {}),
         )
         if time_limit_s is None:
-            return plan(view, request)
-        return plan(view, request, SolveOptions(time_limit_s=time_limit_s), clock)
+            return plan(view, request, replan_options())
+        return plan(view, request, replan_options(SolveOptions(time_limit_s=time_limit_s)), clock)
 
 
 class ReplanBudget:
