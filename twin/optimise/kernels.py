@@ -71,60 +71,51 @@ def time_expanded_dp(
     if k == 0:
         return
     first = starts.min()
-    # The start points a pair expands from this day, by index: a lane is relaxed for those
-    # only (a day's pair seldom improves for more than a few of the K start points).
-    expanding = np.empty(k, dtype=np.int64)
-    order = np.empty(n_nodes, dtype=np.int64)
-    n_reached = 0
+    # Per start point, the nodes it has reached, in the order reached: each day visits those
+    # only (a chunk's start points reach ~6 times fewer nodes each than all of them together
+    # on the XL re-plan, and the day-by-day waiting step was most of a run).
+    seen = np.zeros((n_nodes, k), dtype=np.bool_)
+    nodes_of = np.empty((k, n_nodes), dtype=np.int64)
+    count = np.zeros(k, dtype=np.int64)
     for t in range(first, horizon + 1):
+        room_row = t if daily_room else 0
         for j in range(k):
             if starts[j] == t:
                 v = sources[j]
                 dist[t, v, j] = 0.0
-                if not reached[v]:
-                    reached[v] = True
-                    order[n_reached] = v
-                    n_reached += 1
-        room_row = t if daily_room else 0
-        for r in range(n_reached):
-            v = order[r]
-            n_exp = 0
-            for j in range(k):
-                if t > last_day[j]:
-                    continue
-                cur = dist[t, v, j]
-                if t > first:
-                    prev = dist[t - 1, v, j]
-                    if not cur < prev:
-                        dist[t, v, j] = prev
-                        continue
-                elif not cur < INF:
-                    continue
-                if not has_bound or cur < bound[v, j]:
-                    expanding[n_exp] = j
-                    n_exp += 1
-            if n_exp == 0:
+                reached[v] = True
+                if not seen[v, j]:
+                    seen[v, j] = True
+                    nodes_of[j, count[j]] = v
+                    count[j] += 1
+            if t > last_day[j]:
                 continue
-            for i in range(out_start[v], out_start[v + 1]):
-                lane = out_lanes[i]
-                arrive = t + dur[lane]
-                if arrive > horizon:
+            for r in range(count[j]):
+                v = nodes_of[j, r]
+                cur = dist[t, v, j]
+                prev = dist[t - 1, v, j] if t > 0 else INF
+                if not cur < prev:
+                    dist[t, v, j] = prev
                     continue
-                step = cost[lane] + adjust[lane, t] if has_adjust else cost[lane]
-                w = to[lane]
-                for e in range(n_exp):
-                    j = expanding[e]
-                    if arrive > last_day[j]:
+                if has_bound and not cur < bound[v, j]:
+                    continue
+                for i in range(out_start[v], out_start[v + 1]):
+                    lane = out_lanes[i]
+                    arrive = t + dur[lane]
+                    if arrive > horizon or arrive > last_day[j]:
                         continue
                     if has_room and room[room_row, lane] < need[j] - 1e-9:
                         continue
-                    cand = dist[t, v, j] + step
+                    step = cost[lane] + adjust[lane, t] if has_adjust else cost[lane]
+                    w = to[lane]
+                    cand = cur + step
                     if cand < dist[arrive, w, j]:
                         dist[arrive, w, j] = cand
-                        if not reached[w]:
-                            reached[w] = True
-                            order[n_reached] = w
-                            n_reached += 1
+                        reached[w] = True
+                        if not seen[w, j]:
+                            seen[w, j] = True
+                            nodes_of[j, count[j]] = w
+                            count[j] += 1
         if t == first:
             continue
         # Lanes whose step cost fell or whose room grew since the day before: relaxed
@@ -138,7 +129,7 @@ def time_expanded_dp(
             step = cost[lane] + adjust[lane, t] if has_adjust else cost[lane]
             w = to[lane]
             for j in range(k):
-                if arrive > last_day[j]:
+                if arrive > last_day[j] or not seen[v, j]:
                     continue
                 cur = dist[t, v, j]
                 if not cur < INF or (has_bound and not cur < bound[v, j]):
@@ -148,10 +139,11 @@ def time_expanded_dp(
                 cand = cur + step
                 if cand < dist[arrive, w, j]:
                     dist[arrive, w, j] = cand
-                    if not reached[w]:
-                        reached[w] = True
-                        order[n_reached] = w
-                        n_reached += 1
+                    reached[w] = True
+                    if not seen[w, j]:
+                        seen[w, j] = True
+                        nodes_of[j, count[j]] = w
+                        count[j] += 1
 
 
 @njit(cache=True, nogil=True)
