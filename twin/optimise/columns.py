@@ -287,9 +287,6 @@ def shifted_routes(
 
 # Start points priced together in one DP run; bounds the (H+1, nodes, K) array's memory.
 KEYS_PER_RUN = 48
-# Initial routes of shipments whose cheapest path does not fit them are looked for within
-# this multiple of their capacity-free least cost (per unit, plus this - 1), as pricing's cap.
-FIRST_ROUTE_WITHIN = 1.5
 
 
 class ColumnPool:
@@ -496,30 +493,19 @@ def initial_columns(instance: Instance) -> ColumnPool:
             if c.index not in chosen and not (c.index in started and c.index in lower)
         ]
         # Commodities with a late cheapest path: an A* search within its cost (the union of
-        # the bounds of a key's destinations is still a small part of the network). The
-        # others (their cheapest path does not fit them): an A* search within
-        # FIRST_ROUTE_WITHIN x their capacity-free least cost; one with no route there
-        # starts with none, that bound as its lower bound, and is priced like the rest (a
-        # search of everything for them was a third of the XL plan's initial routes).
+        # the bounds of a key's destinations is still a small part of the network); the
+        # others (their cheapest path does not fit them) search everything. (Searching
+        # those within 1.5x their least cost first and starting the ones with no route there
+        # unrouted cost the XL plan 4 more rounds and 340-440 units unserved at its
+        # budget, stop 26: docs/planner.md.)
         bounded = [c for c in slow if c.index in upper]
-        to_dest = least_cost_to(instance, batch, [c.dest for c in slow])
-        if bounded and to_dest is not None:
-            _static_routes(instance, b, bounded, buffers, chosen, upper, to_dest)
-        else:
-            bounded = []
+        if bounded:
+            to_dest = least_cost_to(instance, batch, [c.dest for c in bounded])
+            if to_dest is None:
+                bounded = []
+            else:
+                _static_routes(instance, b, bounded, buffers, chosen, upper, to_dest)
         done = {c.index for c in bounded}
-        within: dict[int, float] = {}
-        if to_dest is not None:
-            within = {
-                c.index: FIRST_ROUTE_WITHIN * lower[c.index] + FIRST_ROUTE_WITHIN - 1.0
-                for c in slow
-                if c.index not in done and c.index in lower
-            }
-            near = [c for c in slow if c.index in within]
-            if near:
-                _static_routes(instance, b, near, buffers, chosen, within, to_dest, block=False)
-                _block_late(instance, b, [c for c in near if c.index not in chosen])
-            done |= set(within)
         rest = [c for c in slow if c.index not in done]
         if rest:
             _static_routes(instance, b, rest, buffers, chosen)
@@ -530,9 +516,6 @@ def initial_columns(instance: Instance) -> ColumnPool:
                     column = make_column(instance, c, chosen[c.index])
                     pool.lower_bound_pu[c.index] = column.cost_pu
                     pool.add(column)
-                elif c.index in within and c.blocked is None:
-                    # No route within the bound: every route it may take costs more.
-                    pool.lower_bound_pu[c.index] = within[c.index]
                 elif c.index in started and c.blocked is None:
                     pool.lower_bound_pu[c.index] = lower[c.index]
                 for legs in started.get(c.index, ()):
@@ -602,33 +585,6 @@ def _timed_route(
     return at == commodity.dest and free <= horizon
 
 
-def _block_late(instance: Instance, b: int, commodities: list[Commodity]) -> None:
-    """Give `blocked` to the commodities no route they fit arrives on by the horizon (the
-    quickest path over the lanes with room for them, cost ignored)."""
-    batch = instance.batches[b]
-    n = len(instance.node_ids)
-    room = instance.static_room()
-    by_need: dict[float, list[Commodity]] = {}
-    for c in commodities:
-        by_need.setdefault(0.0 if c.split else c.units, []).append(c)
-    for need, members in by_need.items():
-        fits = np.flatnonzero(room >= need - 1e-9)
-        # The quickest of parallel lanes only (a sparse matrix would add their durations).
-        pair = instance.frm[fits] * n + instance.to[fits]
-        order = np.lexsort((batch.dur[fits], pair))
-        first = fits[order[np.r_[True, pair[order][1:] != pair[order][:-1]]]] if len(fits) else fits
-        graph = csr_matrix(
-            (batch.dur[first].astype(float), (instance.frm[first], instance.to[first])),
-            shape=(n, n),
-        )
-        sources = sorted({c.source for c in members})
-        row = {s: i for i, s in enumerate(sources)}
-        quickest = dijkstra(graph, indices=sources)
-        for c in members:
-            if c.ready + quickest[row[c.source], c.dest] > instance.horizon:
-                c.blocked = f"no route arrives within the planning horizon (day {instance.horizon})"
-
-
 def _static_routes(
     instance: Instance,
     b: int,
@@ -637,14 +593,12 @@ def _static_routes(
     chosen: dict[int, tuple[tuple[int, int], ...]],
     upper: dict[int, float] | None = None,
     to_dest: dict[int, np.ndarray] | None = None,
-    block: bool = True,
 ) -> None:
     """Cheapest timed routes with no duals into `chosen`: one static DP run per chunk of
     (source, need) keys from day 0, routes shifted to each ready day; commodities with no
-    route by the horizon get `blocked` (with `block`). With `upper` (commodity -> cost per
-    unit, lateness included) and `to_dest`, the runs keep only states that can lead to a
-    route within it (A*, as in pricing): the cheapest route is one of them, found exact when
-    there is one (always, when `upper` is the cost of a real route)."""
+    route by the horizon get `blocked`. With `upper` (commodity -> the cost per unit of a
+    real route, lateness included) and `to_dest`, the runs keep only states that can lead to
+    a route within it (A*, as in pricing): the cheapest route is one of them, found exact."""
     horizon = instance.horizon
     batch = instance.batches[b]
     rooms = np.unique(np.concatenate([instance.lane_cap, instance.node_cap]))
@@ -686,9 +640,8 @@ def _static_routes(
         for c in chunk_members:
             key = slot[key_of(c)] % KEYS_PER_RUN
             value, arrival = best_arrival(dist[:, c.dest, key], c, c.ready, horizon)
-            if not np.isfinite(value) or (upper is not None and value > upper[c.index] + 1e-9):
-                if block:
-                    c.blocked = f"no route arrives within the planning horizon (day {horizon})"
+            if not np.isfinite(value):
+                c.blocked = f"no route arrives within the planning horizon (day {horizon})"
                 continue
             legs = trace_route(
                 instance,
