@@ -108,6 +108,9 @@ class SolveOptions:
     # only on a master with at most this many integer columns: on the XL bench's 260,000
     # bare highspy's MIP alone took 92 s (docs/planner.md).
     mip_columns: int = 100_000
+    # Above this many integer columns the MIP keeps only the routes the LP optimum or the
+    # dive takes (docs/planner.md: XL).
+    mip_restrict_columns: int = 20_000
     reduced_cost_tol: float = 1e-7
     # Routes per unsplittable shipment listed when closing the price-and-branch gap; beyond
     # it the plan is exact over the generated routes only and reported `feasible`.

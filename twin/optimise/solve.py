@@ -667,8 +667,12 @@ def _incumbent(
     # The dive's last LP basis: the MIP leaves none behind, and from this one only the
     # splittable shipments' columns may be out of place after it.
     basis = master.h.getBasis()
-    if len(idx) <= master.options.mip_columns and budget.left() > 0:
-        master.bound_integer_columns({})
+    # A big master's MIP looks only at the routes the LP or the dive takes (a restricted
+    # master heuristic): over every route, the XL bench's MIP ran out its budget share.
+    restrict = len(idx) > master.options.mip_restrict_columns
+    keep = (lp_values[idx] > 1e-9) | (values[idx] > 1e-9) if restrict else np.ones(len(idx), bool)
+    if int(keep.sum()) <= master.options.mip_columns and budget.left() > 0:
+        master.bound_integer_columns({int(j): 0.0 for j in idx[~keep]})
         master.set_integrality(True)
         # At most mip_share of the budget: on the XL bench it ran 75 s at the root.
         cap = master.options.mip_share * master.options.time_limit_s
