@@ -3,6 +3,7 @@ limit, and a re-plan that runs out of it leaves its shipments as they are and sa
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -10,7 +11,7 @@ from typing import Any
 
 from tests.engine.test_engine import NOW, _closure_signals, _engine
 from twin.domain.incidents import IncidentState as S
-from twin.domain.plans import CostBreakdown, Plan, PlanStatus
+from twin.domain.plans import Assignment, CostBreakdown, Plan, PlanStatus
 from twin.domain.records import Shipment
 from twin.engine.engine import Engine, TickReport
 from twin.feeds.ingest import ingest_signals
@@ -178,3 +179,66 @@ def test_an_incident_whose_alert_cleared_is_not_replanned() -> None:
     report = engine.tick(cut.created_at + timedelta(days=40))
     assert not [e for e in report.audit if e.action == "re-propose"]
     assert engine.incidents[cut.id].state is S.expired
+
+
+def test_a_budget_that_cuts_a_plan_short_keeps_it_for_the_next_attempt() -> None:
+    clock = FakeClock()
+    stopped = Plan(
+        status=PlanStatus.feasible,
+        objective=1.0,
+        cost=CostBreakdown(),
+        assignments=(
+            Assignment(shipment="S1", units=1, legs=(), eta=NOW, cost=1.0, late_days=0.0),
+        ),
+    )
+
+    class Stopping(OptimiseReplanner):
+        def replan(self, view: NetworkView, shipments: Sequence[Shipment], **kw: Any) -> Plan:
+            clock.t += kw["time_limit_s"]
+            return stopped
+
+    wrapped = ReplanBudget(10.0, clock).for_alert(Stopping(), alerts_left=1)
+    assert _call(wrapped) is stopped and wrapped.cut_short == [stopped]
+    # A plan that finished in time, or one that stopped with nothing, is not kept.
+    quick = ReplanBudget(10.0, clock).for_alert(
+        SpyReplanner(clock, took=1.0, status=PlanStatus.feasible), alerts_left=1
+    )
+    _call(quick)
+    spent = ReplanBudget(10.0, clock).for_alert(
+        SpyReplanner(clock, took=10.0, status=PlanStatus.time_limit), alerts_left=1
+    )
+    _call(spent)
+    assert quick.cut_short == [] and spent.cut_short == []
+
+
+def test_a_reproposal_starts_from_the_plan_its_cut_short_attempt_stopped_with() -> None:
+    """The first attempt runs out its share with a plan (`feasible`); the re-proposal's
+    re-plan gets that plan's routes as start routes, besides the routes in force."""
+    calls: list[dict[str, Any]] = []
+    first_plan: list[Plan] = []
+
+    class CutOnce(OptimiseReplanner):
+        def replan(self, view: NetworkView, shipments: Sequence[Shipment], **kw: Any) -> Plan:
+            calls.append(dict(kw.get("start_routes") or {}))
+            made = super().replan(view, shipments, **kw)
+            if len(calls) > 1:
+                return made
+            # Made to look cut short: it uses up its share and is not proven.
+            time.sleep(kw["time_limit_s"])
+            cut = made.model_copy(update={"status": PlanStatus.feasible})
+            first_plan.append(cut)
+            return cut
+
+    engine = _engine(replan_budget=timedelta(seconds=2))
+    engine.replanner = CutOnce()
+    (cut,) = _closure_incident(engine).incidents
+    assert cut.replan_stopped and first_plan and first_plan[0].assignments
+    engine.settings = replace(engine.settings, replan_budget=timedelta(minutes=5))
+    report = engine.tick(cut.created_at + timedelta(hours=6))
+    assert [e for e in report.audit if e.action == "re-propose"]
+    resumed = calls[-1]
+    for a in first_plan[0].assignments:
+        kept = tuple((leg.lane, leg.depart_at) for leg in a.legs)
+        assert kept in resumed[a.shipment]
+    # The routes in force are still there to start from too.
+    assert all(len(routes) >= 2 for routes in resumed.values())

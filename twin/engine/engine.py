@@ -23,7 +23,7 @@ from twin.alerting.episodes import AlertEvent, AlertState, evaluate
 from twin.alerting.rules import AlertRules
 from twin.domain.alerts import Alert, Exposure, RiskScore
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, Notification
-from twin.domain.plans import Assignment, Plan, Routes
+from twin.domain.plans import Assignment, Plan, Routes, StartRoute, as_start_routes
 from twin.domain.records import Network, Shipment
 from twin.domain.stock import StockMove
 from twin.emissions import Emissions
@@ -204,6 +204,10 @@ class Engine:
         # rather than re-summed over every route at each one.
         self._reserved_ledger = ReservedLedger()
         self._budget: ReplanBudget | None = None  # this tick's re-plan budget, while it runs
+        # Per incident whose re-plan a budget cut short: the routes of the plan it stopped
+        # with, where its re-proposal's re-plan starts (kept in memory: after a restart the
+        # re-proposal starts from the routes in force, as the first attempt did).
+        self._resume: dict[str, dict[str, tuple[StartRoute, ...]]] = {}
 
     @classmethod
     def from_state(
@@ -784,7 +788,7 @@ class Engine:
         proposed plan (it stays proposed, or is auto-approved as a new one would be); the audit
         entry says it was re-proposed and why."""
         alert = self._alert_state.alerts[incident.alert_id]
-        made = self._propose(matched, alert, now, report, share)
+        made = self._propose(matched, alert, now, report, share, self._resume.pop(incident.id, {}))
         again = made.model_copy(update={"created_at": incident.created_at, "updated_at": now})
         before = "; ".join(incident.replan_stopped)
         if again.replan_stopped:
@@ -833,9 +837,11 @@ class Engine:
         now: datetime,
         report: TickReport,
         share: _Share | None = None,
+        resume: Mapping[str, tuple[StartRoute, ...]] | None = None,
     ) -> Incident:
         """The playbook's preview on `alert` against the live twin, as an incident (not yet
-        stored in the engine), made on top of what this tick applies."""
+        stored in the engine), made on top of what this tick applies. `resume`: routes its
+        re-plans may start from (a cut-short earlier attempt's)."""
         # Incidents this tick applies at its end (answered earlier in it, or approved before):
         # this one is made on top of them, as if they were applied already, so freight two of a
         # pass's alerts expose ends up clear of both (not on whichever re-plan applies last).
@@ -862,12 +868,15 @@ class Engine:
             stock=self._situation(alert, now, report),
             booked=self.shipments,
             reserved_index=self._reserved_index(now, routes),
+            start_routes=resume or {},
         )
         incident = self._stock_impact(
             propose(matched, ctx, shadow=self.settings.shadow), now, report
         )
         if isinstance(replanner, BudgetedReplanner) and replanner.stops:
             report.stopped[incident.id] = tuple(replanner.stops)
+            if replanner.cut_short:
+                self._resume[incident.id] = _routes_of(replanner.cut_short)
         return incident
 
     def _after_pending(
@@ -978,3 +987,12 @@ __all__ = [
     "empty_signal_frame",
     "reserved_lane_capacity",
 ]
+
+
+def _routes_of(plans: Sequence[Plan]) -> dict[str, tuple[StartRoute, ...]]:
+    """Per shipment, the routes some of `plans` give it, as start routes."""
+    found: dict[str, list[Assignment]] = {}
+    for made in plans:
+        for a in made.assignments:
+            found.setdefault(a.shipment, []).append(a)
+    return {sid: as_start_routes(tuple(parts)) for sid, parts in found.items()}

@@ -154,6 +154,9 @@ class BudgetedReplanner:
         self.inner, self.deadline, self.share, self.budget = inner, deadline, share, budget
         self.stopped: str | None = None  # the last call's
         self.stops: list[str] = []  # every call's that stopped, in order
+        # The plans of calls that stopped with a plan (`feasible`): where the next attempt
+        # at the same alert can start from (Engine keeps their routes for the re-proposal).
+        self.cut_short: list[Plan] = []
 
     def replan(
         self,
@@ -192,6 +195,8 @@ class BudgetedReplanner:
         if not made.status.applicable and took >= 0.95 * left:
             self.stopped = f"re-plan stopped after {took:.1f} s at {why} ({made.status.value})"
             self.stops.append(f"{len(shipments):,} shipments: {self.stopped}")
+            if made.assignments:
+                self.cut_short.append(made)
         return made
 
 
@@ -323,6 +328,9 @@ class ActionContext:
     # The plan of record's reserved capacity at `now`, from the engine's ledger (None: summed
     # afresh by `reserved`, with the same result).
     reserved_index: ReservedAt | None = None
+    # Routes a re-plan may start from besides those in force (shipment id -> routes): an
+    # earlier attempt's that its budget cut short, so the next one goes on from there.
+    start_routes: Mapping[str, tuple[StartRoute, ...]] = field(default_factory=dict)
 
     # Built once per context: previews ask for them per shipment (thousands at scale).
     @cached_property
@@ -688,7 +696,10 @@ def _replan(
         risk_days=risk,
         reserved=reserved,
         # The routes in force: what the change left open of them is where the planner starts.
-        start_routes={sid: as_start_routes(tuple(ctx.current.get(sid, ()))) for sid in sids},
+        start_routes={
+            sid: ctx.start_routes.get(sid, ()) + as_start_routes(tuple(ctx.current.get(sid, ())))
+            for sid in sids
+        },
     )
     stopped = proposal.stopped
     if budgeted is not None and budgeted.stopped is not None:
