@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -17,7 +18,7 @@ from scipy.sparse import coo_matrix
 
 from twin.domain.records import Lane, Network, Node, Shipment
 from twin.network.graph import NetworkView, WhatIf
-from twin.optimise import timeline
+from twin.optimise import PlanRequest, timeline
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -29,6 +30,18 @@ class Case:
     horizon: int
     penalty: float
     risk: dict[str, float]
+
+
+def request_for(case: Case, **extra: Any) -> PlanRequest:
+    """The plan request of a case (its shipments, horizon, penalty and risk), with `extra`."""
+    return PlanRequest(
+        now=NOW,
+        shipments=case.shipments,
+        horizon_days=case.horizon,
+        unserved_penalty_per_unit=case.penalty,
+        risk_days=case.risk,
+        **extra,
+    )
 
 
 def lane(i: int, a: str, b: str, transit: float, cost: float, cap: float | None) -> Lane:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from tests.optimise.oracles import NOW, Case, cases, time_expanded_optimum
+from tests.optimise.oracles import NOW, Case, cases, request_for, time_expanded_optimum
 from tests.optimise.test_oracle_time_expanded import check_plan_is_feasible
 from twin.domain.plans import PlanStatus
 from twin.domain.records import Lane, Network, Node, Shipment
@@ -21,16 +21,6 @@ from twin.optimise.columns import price_within
 from twin.optimise.solve import _Master
 
 
-def _request(case: Case) -> PlanRequest:
-    return PlanRequest(
-        now=NOW,
-        shipments=case.shipments,
-        horizon_days=case.horizon,
-        unserved_penalty_per_unit=case.penalty,
-        risk_days=case.risk,
-    )
-
-
 @settings(max_examples=60, deadline=None)
 @given(cases(splits=(True, False), max_ships=8))
 def test_batches_of_one_route_still_reach_the_proven_optimum(case: Case) -> None:
@@ -38,7 +28,7 @@ def test_batches_of_one_route_still_reach_the_proven_optimum(case: Case) -> None
     # of them (about one draw in seven then needs more rounds than with whole passes).
     options = SolveOptions(time_limit_s=30, pricing_batch=1, routes_per_round=1)
     with patch.object(columns_module, "KEYS_PER_RUN", 1):
-        result = plan(case.view, _request(case), options)
+        result = plan(case.view, request_for(case), options)
     assert result.status is PlanStatus.optimal
     check_plan_is_feasible(case, result)
     assert result.objective == pytest.approx(time_expanded_optimum(case), rel=1e-6, abs=1e-6)

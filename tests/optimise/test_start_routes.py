@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.optimise.oracles import NOW, Case, cases, time_expanded_optimum
+from tests.optimise.oracles import NOW, Case, cases, request_for, time_expanded_optimum
 from tests.optimise.test_oracle_time_expanded import check_plan_is_feasible, run
 from twin.domain.plans import PlanStatus
 from twin.domain.records import Lane, Network, Node, Shipment
@@ -57,14 +57,7 @@ def with_start_routes(draw: st.DrawFn) -> tuple[Case, dict]:
 @given(with_start_routes())
 def test_start_routes_never_change_the_proven_optimum(drawn: tuple[Case, dict]) -> None:
     case, routes = drawn
-    request = PlanRequest(
-        now=NOW,
-        shipments=case.shipments,
-        horizon_days=case.horizon,
-        unserved_penalty_per_unit=case.penalty,
-        risk_days=case.risk,
-        start_routes=routes,
-    )
+    request = request_for(case, start_routes=routes)
     result = plan(case.view, request, SolveOptions(time_limit_s=30))
     assert result.status is PlanStatus.optimal
     check_plan_is_feasible(case, result)
