@@ -10,7 +10,7 @@ from datetime import datetime
 
 from twin.domain.plans import Assignment, Plan, ReplanDiff, RouteChange, StartRoute, as_start_routes
 from twin.network.graph import NetworkView
-from twin.optimise.pipeline import Clock, plan
+from twin.optimise.pipeline import Clock, gc_paused, plan
 from twin.optimise.request import PlanRequest, SolveOptions
 from twin.optimise.timeline import DAY, day_offset
 
@@ -39,8 +39,10 @@ def reserved_by(
     legs before `now` no longer take capacity)."""
     lanes: dict[tuple[str, int], float] = defaultdict(float)
     nodes: dict[tuple[str, int], float] = defaultdict(float)
-    # A plan's legs start and end on few distinct times (its day grid): each is placed once.
+    # A plan's routes share their leg objects (one per lane and day: twin.optimise.extract)
+    # and its legs start and end on few distinct times: each is placed once.
     day_of: dict[datetime, int] = {}
+    placed: dict[int, tuple[tuple[str, int], tuple[str, int]]] = {}
 
     def day(ts: datetime) -> int:
         d = day_of.get(ts)
@@ -52,11 +54,16 @@ def reserved_by(
         if a.shipment in exclude:
             continue
         for leg in a.legs:
-            depart, arrive = day(leg.depart_at), day(leg.arrive_at)
-            if depart >= 0:
-                lanes[(leg.lane, depart)] += a.units
-            if arrive >= 0:
-                nodes[(leg.to_node, arrive)] += a.units
+            keys = placed.get(id(leg))
+            if keys is None:
+                keys = placed[id(leg)] = (
+                    (leg.lane, day(leg.depart_at)),
+                    (leg.to_node, day(leg.arrive_at)),
+                )
+            if keys[0][1] >= 0:
+                lanes[keys[0]] += a.units
+            if keys[1][1] >= 0:
+                nodes[keys[1]] += a.units
     return dict(lanes), dict(nodes)
 
 
@@ -106,6 +113,20 @@ def replan(
     ValueError
         If an exposed id is not a shipment of the request.
     """
+    with gc_paused():
+        return _replan(view, request, current, exposed, options, clock)
+
+
+def _replan(
+    view: NetworkView,
+    request: PlanRequest,
+    current: Plan,
+    exposed: Iterable[str],
+    options: SolveOptions | None,
+    clock: Clock | None,
+) -> tuple[Plan, ReplanDiff]:
+    # The budget counts from here: reserving everyone else's capacity is part of the re-plan.
+    started = clock() if clock else None
     wanted = list(dict.fromkeys(exposed))
     known = {s.id for s in request.shipments}
     missing = [s for s in wanted if s not in known]
@@ -124,7 +145,7 @@ def replan(
         reserved_node=nodes,
         start_routes={**current_routes(current, chosen), **request.start_routes},
     )
-    new = plan(view, sub, replan_options(options), clock)
+    new = plan(view, sub, replan_options(options), clock, started)
     return new, diff_plans(current, new, wanted, request.unserved_penalty_per_unit)
 
 
