@@ -19,6 +19,15 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a pytest-xdist worker the tests marked slow are listed first, the rest in file order:
+    the scheduler hands work out in this order, so the longest tests start early instead of
+    one of them starting last while the other worker runs out of work."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 MINI_NETWORK = """\
 name: mini
 unit: cbm
