@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import pytest
+import typer.testing
 from hypothesis import HealthCheck, settings
 
 # pytest-xdist's workers start with COLUMNS=80, and rich fixes a console's width from COLUMNS
@@ -13,6 +15,11 @@ from hypothesis import HealthCheck, settings
 # passes to CliRunner, as they do in one process.
 os.environ.pop("COLUMNS", None)
 os.environ.pop("LINES", None)
+
+# typer's CliRunner builds the click command from the app on every invoke (each command's
+# signature and annotations read again, ~0.05 s); the console script builds it once per process,
+# and so do the tests' in-process invocations.
+typer.testing._get_command = functools.cache(typer.testing._get_command)
 
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
