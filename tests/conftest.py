@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import pytest
+import typer.testing
 from hypothesis import HealthCheck, settings
 
 # pytest-xdist's workers start with COLUMNS=80, and rich fixes a console's width from COLUMNS
@@ -14,10 +16,24 @@ from hypothesis import HealthCheck, settings
 os.environ.pop("COLUMNS", None)
 os.environ.pop("LINES", None)
 
+# typer's CliRunner builds the click command from the app on every invoke (each command's
+# signature and annotations read again, ~0.05 s); the console script builds it once per process,
+# and so do the tests' in-process invocations.
+typer.testing._get_command = functools.cache(typer.testing._get_command)
+
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a pytest-xdist worker the tests marked slow are listed first, the rest in file order:
+    the scheduler hands work out in this order, so the longest tests start early instead of
+    one of them starting last while the other worker runs out of work."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
 
 MINI_NETWORK = """\
 name: mini

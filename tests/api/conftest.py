@@ -5,6 +5,7 @@ schema per test, dropped afterwards; skipped with the reason when TWIN_TEST_POST
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from console_world import PASSWORD, USERS, Console, sign_in
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+import twin.store.users
 from twin.api.demo import seed_demo
 from twin.engine.service import forget_services
 from twin.store.db import make_engine, session_scope
@@ -26,6 +28,18 @@ __all__ = ["PASSWORD"]
 
 POSTGRES_ENV = "TWIN_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_hash_per_password() -> Iterator[None]:
+    """Argon2 is slow by design (~0.2 s a hash) and every console test adds three users: each
+    password is hashed once per session and that (valid, salted) hash reused. Checking a
+    password at sign-in still runs Argon2 every time."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            twin.store.users, "hash_password", functools.cache(twin.store.users.hash_password)
+        )
+        yield
 
 
 @pytest.fixture

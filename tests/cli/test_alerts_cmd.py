@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -19,11 +20,24 @@ from twin.store.db import make_engine, session_scope
 OPENED = datetime(2024, 1, 10, tzinfo=UTC)
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> dict[str, str]:
-    env = {**os.environ, "TWIN_DATABASE_URL": f"sqlite:///{tmp_path / 'alerts.db'}"}
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store brought to the newest schema by `twin db upgrade`, once for the module."""
+    path = tmp_path_factory.mktemp("alerts-store") / "alerts.db"
+    env = {**os.environ, "TWIN_DATABASE_URL": f"sqlite:///{path}"}
     env.pop("TWIN_DEBUG", None)
-    assert _twin(env, "db", "upgrade").returncode == 0
+    done = _twin(env, "db", "upgrade")
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+@pytest.fixture
+def db(migrated: Path, tmp_path: Path) -> dict[str, str]:
+    # Each test gets its own copy of the migrated store.
+    path = tmp_path / "alerts.db"
+    shutil.copyfile(migrated, path)
+    env = {**os.environ, "TWIN_DATABASE_URL": f"sqlite:///{path}"}
+    env.pop("TWIN_DEBUG", None)
     return env
 
 

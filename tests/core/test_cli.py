@@ -80,3 +80,16 @@ def test_generate_network_and_shipments(tmp_path: Path) -> None:
     assert len(ships.read_text().splitlines()) == 11
     proc = run("network", "generate", "--nodes", "60", "--lanes", "3", "-o", str(net))
     assert proc.returncode == 2 and "need at least" in proc.stderr
+
+
+def test_the_cli_starts_without_the_heavy_libraries() -> None:
+    """Every `twin` command pays for what the console script imports before it runs: the
+    command modules import the planner, pandas and the store where a command uses them."""
+    code = (
+        "import sys; import twin.cli.app; "
+        "print(sorted({'scipy', 'pandas', 'sqlalchemy', 'pyomo'} & set(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

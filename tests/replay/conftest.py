@@ -35,7 +35,7 @@ def short_replay(short_scenario: LoadedScenario, playbooks: list) -> dict[str, A
     return replay(short_scenario, playbooks)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def short_runs_cli() -> Callable[[list[str]], tuple[dict[str, Any], str]]:
     """Runs `twin replay SHORT --runs 2 --json` as a user does, with extra options (an
     executor, a scheduler); asserts it exits 0 and gives (its document, its stderr)."""
@@ -50,14 +50,27 @@ def short_runs_cli() -> Callable[[list[str]], tuple[dict[str, Any], str]]:
     return run
 
 
+@pytest.fixture(scope="session")
+def short_runs_local(
+    short_runs_cli: Callable[[list[str]], tuple[dict[str, Any], str]],
+) -> dict[str, Any]:
+    """The local executor's document for `twin replay SHORT --runs 2`, run once: what the dask
+    and ray paths must give."""
+    document, _ = short_runs_cli([])
+    return document
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`--dist loadgroup`), tests that share a cached replay run on one
     worker, so each replay is computed once: the short replay's readers together, and each
-    golden scenario's KPI and bound checks together."""
+    golden scenario's KPI and bound checks together, and the cluster runs compared with the
+    local Monte Carlo document."""
     for item in items:
         if "short_replay" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("short-replay"))
+        if "short_runs_local" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("short-runs"))
         callspec = getattr(item, "callspec", None)
         if item.path.name == "test_golden.py" and callspec and "name" in callspec.params:
             item.add_marker(pytest.mark.xdist_group(f"golden-{callspec.params['name']}"))

@@ -220,7 +220,10 @@ def test_scenario_stock_entry_is_validated() -> None:
 
 
 def test_replay_with_stock_reports_sales_for_every_run(
-    short_scenario: LoadedScenario, playbooks: list, tmp_path: Path
+    short_scenario: LoadedScenario,
+    playbooks: list,
+    short_replay: dict[str, Any],
+    tmp_path: Path,
 ) -> None:
     from twin.replay.report import write_report
     from twin.replay.run import replay
@@ -253,7 +256,7 @@ def test_replay_with_stock_reports_sales_for_every_run(
         - doc["engine_stock"]["stock"]["stock_total_cost"],
         abs=0.01,
     )
-    assert "stock" not in replay(short_scenario, playbooks)["blind"]
+    assert "stock" not in short_replay["blind"]  # the same scenario without stock data
     # The report shows the sales of all five runs.
     write_report(doc, None, loaded, tmp_path)
     html = (tmp_path / "report.html").read_text()

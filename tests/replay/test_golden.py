@@ -116,6 +116,9 @@ def test_same_seed_same_document(
     assert other["blind"] != first["blind"]  # the seed does drive the world
 
 
+# Under pytest-xdist these read a golden scenario's cached replay: they run on the worker
+# that computes it (the group tests/replay/conftest.py gives its KPI and bound checks).
+@pytest.mark.xdist_group("golden-red-sea-2024")
 def test_disruption_cost_is_the_baseline_against_the_same_plans_without_effects() -> None:
     from twin.replay.run import run_baseline, scenario_shipments
 
@@ -132,6 +135,7 @@ def test_disruption_cost_is_the_baseline_against_the_same_plans_without_effects(
     assert undisturbed.undisturbed.kpis() == undisturbed.kpis()
 
 
+@pytest.mark.xdist_group("golden-typhoon-prd")
 def test_the_timing_says_where_the_engine_time_goes() -> None:
     timing = _doc("typhoon-prd")["timing"]
     stages = timing["engine_stages_s"]

@@ -86,6 +86,7 @@ def test_dask_without_dask_says_how_to_install(typhoon, monkeypatch: pytest.Monk
 @pytest.mark.slow
 def test_runs_on_an_existing_dask_cluster_give_what_local_runs_give(
     short_runs_cli: Callable[[list[str]], tuple[dict[str, Any], str]],
+    short_runs_local: dict[str, Any],
 ) -> None:
     """`twin replay --runs N --executor dask --scheduler ADDRESS` as a user runs it, against a
     separate scheduler and worker processes; the documents equal the local executor's."""
@@ -94,5 +95,4 @@ def test_runs_on_an_existing_dask_cluster_give_what_local_runs_give(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
         remote, _ = short_runs_cli(["--executor", "dask", "--scheduler", cluster.scheduler_address])
-    local, _ = short_runs_cli([])
-    assert remote == local
+    assert remote == short_runs_local

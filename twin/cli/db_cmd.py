@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.engine import Engine, make_url
 
 from twin.cli.common import JsonOpt, console, emit_json, handles_errors, report_problems
 from twin.domain.problems import InputError, Problem
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 app = typer.Typer(
     help="The store: migrations and loading networks and shipments "
@@ -19,6 +21,9 @@ app = typer.Typer(
 
 
 def _engine() -> tuple[Engine, str]:
+    # SQLAlchemy is imported when a command runs, so every other command starts fast.
+    from sqlalchemy.engine import make_url
+
     from twin.store.db import database_url, make_engine
 
     url = database_url()

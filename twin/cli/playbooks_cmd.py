@@ -9,10 +9,6 @@ import typer
 from rich.table import Table
 
 from twin.cli.common import JsonOpt, console, emit_json, err_console, handles_errors
-from twin.domain.settings import TwinConfig
-from twin.files.config import load_config
-from twin.files.networks import load_network
-from twin.files.playbooks import playbooks_for
 
 app = typer.Typer(help="Check the playbooks that act on alerts.", no_args_is_help=True)
 
@@ -39,6 +35,12 @@ def validate(
 
     Besides the format: dimensions no signal has, targets not in the network and notify channels
     the configuration does not have are errors, with the nearest known name."""
+    # Imported when the command runs, so `twin --help` and every other command start fast.
+    from twin.domain.settings import TwinConfig
+    from twin.files.config import load_config
+    from twin.files.networks import load_network
+    from twin.files.playbooks import playbooks_for
+
     if config is None and Path("twin.toml").is_file():
         config = Path("twin.toml")
     settings = load_config(config) if config is not None else TwinConfig()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,7 +18,9 @@ from twin.cli.common import (
 )
 from twin.domain.problems import InputError, Problem
 from twin.files.scenarios import scenario_files
-from twin.replay.scenario import NetworkCache, load_scenario
+
+if TYPE_CHECKING:
+    from twin.replay.scenario import NetworkCache
 
 app = typer.Typer(help="Check and preview replay scenarios.", no_args_is_help=True)
 
@@ -47,6 +49,10 @@ def validate(
     if not files:
         where = ", ".join(str(p) for p in paths or [Path("scenarios")])
         raise InputError([Problem(where, "", None, "no scenario files (*.yaml) found")])
+    # The scenario loader (and the optimiser it reaches) is imported when a command runs, so
+    # `twin --help` and every other command start fast.
+    from twin.replay.scenario import load_scenario
+
     cache: NetworkCache = {}
     valid: list[str] = []
     errors: list[Problem] = []
@@ -100,6 +106,8 @@ def show(
     json: JsonOpt = False,
 ) -> None:
     """Summarise a scenario: window, shipments, signals and effects by target, sources."""
+    from twin.replay.scenario import load_scenario
+
     loaded = load_scenario(path, network=network)
     summary = loaded.scenario.summary()
     if json:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -19,6 +18,11 @@ from pydantic import (
 
 from twin.domain.durations import parse_timestamp
 from twin.domain.records import Identifier, NonNegative, Shipment
+
+if TYPE_CHECKING:
+    # Only StockInputs' annotations name pandas: the alert and incident records that import
+    # this module (and every CLI command) start without it.
+    import pandas as pd
 
 Positive = Annotated[float, Field(gt=0)]
 # As twin.domain.alerts.Zoned (which imports this module): zone-aware UTC, naive refused.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from importlib import resources
 from pathlib import Path
@@ -11,6 +12,8 @@ import yaml
 
 from twin.domain.problems import InputError, Problem
 from twin.domain.records import Network
+from twin.domain.settings import LimitSettings
+from twin.files.limits import current_limits
 from twin.files.tables import entries_from_list, read_csv_entries, read_yaml
 from twin.network.schema import parse_network
 
@@ -48,6 +51,29 @@ def load_network(ref: str | Path) -> tuple[Network, list[Problem]]:
     path = resolve_network_path(ref)
     if path.is_dir():
         return _load_folder(path)
+    if path.parent == _bundled_dir():
+        # A bundled network is package data: parsed once per process (and per file version and
+        # limits in force), as every command, monitor and test that names `demo` reads it.
+        stat = path.stat()
+        network, warnings = _load_bundled(path, stat.st_mtime_ns, stat.st_size, current_limits())
+        return network, list(warnings)
+    return _load_file(path)
+
+
+@functools.cache
+def _bundled_dir() -> Path:
+    return Path(str(resources.files("twin").joinpath(BUNDLED_DIR)))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_bundled(
+    path: Path, mtime_ns: int, size: int, limits: LimitSettings
+) -> tuple[Network, tuple[Problem, ...]]:
+    network, warnings = _load_file(path)
+    return network, tuple(warnings)
+
+
+def _load_file(path: Path) -> tuple[Network, list[Problem]]:
     doc = read_yaml(path)
     file = str(path)
     if not isinstance(doc, dict):
