@@ -135,7 +135,11 @@ def test_a_replan_starts_from_the_routes_the_change_left_open() -> None:
     }
 
 
-def test_a_new_pool_takes_the_dp_buffers_of_one_that_is_gone() -> None:
+def test_a_new_pool_takes_the_dp_buffers_of_one_that_is_gone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No spare buffers left by earlier plans of this process (larger ones would be taken).
+    monkeypatch.setattr(columns_module, "_SPARE_BUFFERS", [])
     ships = tuple(
         Shipment(id=f"S{i}", origin="A", destination="C", units=5, ready_at=NOW, due_at=_day(9))
         for i in range(3)
