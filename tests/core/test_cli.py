@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fresh_imports import loaded_by
+
 TWIN = [sys.executable, "-m", "twin.cli.app"]
 
 
@@ -85,11 +87,4 @@ def test_generate_network_and_shipments(tmp_path: Path) -> None:
 def test_the_cli_starts_without_the_heavy_libraries() -> None:
     """Every `twin` command pays for what the console script imports before it runs: the
     command modules import the planner, pandas and the store where a command uses them."""
-    code = (
-        "import sys; import twin.cli.app; "
-        "print(sorted({'scipy', 'pandas', 'sqlalchemy', 'pyomo'} & set(sys.modules)))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "[]"
+    assert loaded_by("import twin.cli.app", {"scipy", "pandas", "sqlalchemy", "pyomo"}) == set()

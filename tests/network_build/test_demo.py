@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
@@ -11,6 +9,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
+from tests.fresh_imports import loaded_by
 from twin.domain.records import Network, NodeKind, Tier
 from twin.files.geodata import OfflineGeoData, read_facilities, read_lane_parameters
 from twin.files.networks import load_network
@@ -182,14 +181,8 @@ def test_header_names_the_command() -> None:
 
 
 def test_loading_demo_does_not_route() -> None:
-    code = (
-        "import sys; from twin.files.networks import load_network; load_network('demo'); "
-        "print('searoute' in sys.modules)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "False"
+    statement = "from twin.files.networks import load_network; load_network('demo')"
+    assert loaded_by(statement, {"searoute"}) == set()
 
 
 @pytest.mark.slow

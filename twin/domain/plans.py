@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal, get_args
@@ -74,6 +75,16 @@ StartRoute = tuple[tuple[str, datetime], ...]
 def as_start_routes(routes: Routes) -> tuple[StartRoute, ...]:
     """The routes of a shipment as start routes (see PlanRequest.start_routes)."""
     return tuple(tuple((leg.lane, leg.depart_at) for leg in a.legs) for a in routes if a.legs)
+
+
+def start_routes_by_shipment(
+    assignments: Iterable[Assignment],
+) -> dict[str, tuple[StartRoute, ...]]:
+    """Per shipment, the routes `assignments` give it, as start routes."""
+    found: dict[str, list[Assignment]] = {}
+    for a in assignments:
+        found.setdefault(a.shipment, []).append(a)
+    return {sid: as_start_routes(tuple(parts)) for sid, parts in found.items()}
 
 
 class Unserved(BaseModel):

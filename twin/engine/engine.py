@@ -23,7 +23,7 @@ from twin.alerting.episodes import AlertEvent, AlertState, evaluate
 from twin.alerting.rules import AlertRules
 from twin.domain.alerts import Alert, Exposure, RiskScore
 from twin.domain.incidents import AuditEntry, Incident, IncidentState, Notification
-from twin.domain.plans import Assignment, Plan, Routes, StartRoute, as_start_routes
+from twin.domain.plans import Assignment, Plan, Routes, StartRoute, start_routes_by_shipment
 from twin.domain.records import Network, Shipment
 from twin.domain.stock import StockMove
 from twin.emissions import Emissions
@@ -876,7 +876,9 @@ class Engine:
         if isinstance(replanner, BudgetedReplanner) and replanner.stops:
             report.stopped[incident.id] = tuple(replanner.stops)
             if replanner.cut_short:
-                self._resume[incident.id] = _routes_of(replanner.cut_short)
+                self._resume[incident.id] = start_routes_by_shipment(
+                    a for made in replanner.cut_short for a in made.assignments
+                )
         return incident
 
     def _after_pending(
@@ -987,12 +989,3 @@ __all__ = [
     "empty_signal_frame",
     "reserved_lane_capacity",
 ]
-
-
-def _routes_of(plans: Sequence[Plan]) -> dict[str, tuple[StartRoute, ...]]:
-    """Per shipment, the routes some of `plans` give it, as start routes."""
-    found: dict[str, list[Assignment]] = {}
-    for made in plans:
-        for a in made.assignments:
-            found.setdefault(a.shipment, []).append(a)
-    return {sid: as_start_routes(tuple(parts)) for sid, parts in found.items()}

@@ -24,7 +24,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from twin.optimise.instance import ArcBatch, Commodity, Instance
 from twin.optimise.kernels import reset_nodes, time_expanded_dp, trace
-from twin.optimise.timeline import day_offset, late_days
+from twin.optimise.timeline import day_of, late_days
 
 INF = np.inf
 # Stand-ins for the DP kernel's optional arrays (flags say they are absent).
@@ -177,6 +177,13 @@ def changed_lanes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The lanes the pricing DP relaxes from every pair on day t (their step cost fell, or
     their room grew, from day t - 1), by day: (start of each day's group, H + 2; lanes)."""
+    return _active_by_day(instance, _active_codes(instance, batch, adjust, daily_room))
+
+
+def _active_codes(
+    instance: Instance, batch: ArcBatch, adjust: np.ndarray | None, daily_room: bool
+) -> list[np.ndarray]:
+    """`changed_lanes` as (day x lanes + lane) codes, in parts: cost that fell, room that grew."""
     n_lanes = len(instance.lane_ids)
     codes = [np.zeros(0, dtype=np.int64)]
     if adjust is not None:
@@ -190,6 +197,11 @@ def changed_lanes(
             before, lane = np.nonzero(room[1:] > room[:-1])
             batch.room_changes = (before + 1) * n_lanes + lane
         codes.append(batch.room_changes)
+    return codes
+
+
+def _active_by_day(instance: Instance, codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    n_lanes = len(instance.lane_ids)
     code = np.unique(np.concatenate(codes))
     day, lane = np.divmod(code, max(n_lanes, 1))
     start = np.searchsorted(day, np.arange(instance.horizon + 2)).astype(np.int64)
@@ -546,7 +558,7 @@ def start_legs(instance: Instance) -> dict[int, list[tuple[tuple[int, int], ...]
                     lane = lane_at.get(lane_id)
                     if lane is None:
                         break
-                    legs.append((lane, math.floor(day_offset(now, depart_at) + 1e-9)))
+                    legs.append((lane, day_of(now, depart_at)))
                 else:
                     legs = _from_position(legs, c, frm)
                     if legs and _timed_route(legs, c, frm, to, dur, instance.horizon):
@@ -966,8 +978,11 @@ def price_within(
         adjust = close_arcs(dual_costs(instance, batch, *duals), closed)
         # Room matters only to unsplittable start points: runs of splittable ones skip the
         # lanes whose room grew (thousands a day when others' reservations vary by day).
-        active_by_cost = changed_lanes(instance, batch, adjust, daily_room=False)
-        active_by_room = changed_lanes(instance, batch, adjust)
+        by_cost = _active_codes(instance, batch, adjust, daily_room=False)
+        active_by_cost = _active_by_day(instance, by_cost)
+        active_by_room = _active_by_day(
+            instance, by_cost + _active_codes(instance, batch, None, daily_room=True)
+        )
         instance.room_by_day(batch)  # built here, not by two DP threads at once
 
         def key_of(c: Commodity) -> tuple[int, int, float]:

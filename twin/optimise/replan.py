@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from twin.domain.plans import Assignment, Plan, ReplanDiff, RouteChange, StartRoute, as_start_routes
+from twin.domain.plans import (
+    Assignment,
+    Plan,
+    ReplanDiff,
+    RouteChange,
+    StartRoute,
+    start_routes_by_shipment,
+)
 from twin.network.graph import NetworkView
 from twin.optimise.pipeline import Clock, gc_paused, plan
 from twin.optimise.request import PlanRequest, SolveOptions
-from twin.optimise.timeline import DAY, day_offset
+from twin.optimise.timeline import DAY, day_of
 
 # A re-plan's master is small beside its pricing (everyone else's capacity is fixed and most
 # exposed shipments start from their routes in force): its pricing passes stop at this many
@@ -41,13 +47,13 @@ def reserved_by(
     nodes: dict[tuple[str, int], float] = defaultdict(float)
     # A plan's routes share their leg objects (one per lane and day: twin.optimise.extract)
     # and its legs start and end on few distinct times: each is placed once.
-    day_of: dict[datetime, int] = {}
+    days: dict[datetime, int] = {}
     placed: dict[int, tuple[tuple[str, int], tuple[str, int]]] = {}
 
     def day(ts: datetime) -> int:
-        d = day_of.get(ts)
+        d = days.get(ts)
         if d is None:
-            d = day_of[ts] = math.floor(day_offset(now, ts) + 1e-9)
+            d = days[ts] = day_of(now, ts)
         return d
 
     for a in current.assignments:
@@ -70,11 +76,7 @@ def reserved_by(
 def current_routes(current: Plan, shipments: set[str]) -> dict[str, tuple[StartRoute, ...]]:
     """The routes `current` gives each of `shipments`, as start routes for re-planning them:
     those the change left open are where column generation starts."""
-    out: dict[str, list[Assignment]] = defaultdict(list)
-    for a in current.assignments:
-        if a.shipment in shipments:
-            out[a.shipment].append(a)
-    return {sid: as_start_routes(tuple(routes)) for sid, routes in out.items()}
+    return start_routes_by_shipment(a for a in current.assignments if a.shipment in shipments)
 
 
 def replan(

@@ -42,9 +42,14 @@ def ready_day(now: datetime, ready_at: datetime) -> int:
     return max(0, math.ceil(day_offset(now, ready_at) - _EPS))
 
 
+def day_of(now: datetime, ts: datetime) -> int:
+    """The day bucket `ts` falls in (negative before `now`)."""
+    return math.floor(day_offset(now, ts) + _EPS)
+
+
 def due_day(now: datetime, due_at: datetime) -> int:
     """The last day bucket on which arrival is on time (may be negative if already overdue)."""
-    return math.floor(day_offset(now, due_at) + _EPS)
+    return day_of(now, due_at)
 
 
 def arc_days(transit_days: float, handling_days: float = 0.0, clearance_days: float = 0.0) -> int:
